@@ -1,0 +1,57 @@
+# syntax=docker/dockerfile:1
+# sohbet: one Rust binary plus the static/ folder it serves from disk.
+#   docker build -t sohbet .
+#   docker run -p 5000:5000 -v sohbet-data:/app/data -v sohbet-uploads:/app/uploads sohbet
+
+# ---- build ------------------------------------------------------------------
+# The crate needs Rust 1.94+; rust:1-bookworm follows the newest stable 1.x.
+FROM rust:1-bookworm AS builder
+WORKDIR /src
+
+# 1. Dependencies only, cached until Cargo.toml/Cargo.lock change: build them
+#    against a dummy crate, then drop the dummy's own artefacts.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir src \
+ && echo 'fn main() {}' > src/main.rs \
+ && touch src/lib.rs \
+ && cargo build --release --locked --bin sohbet \
+ && rm -rf src target/release/.fingerprint/sohbet-* \
+           target/release/deps/sohbet-* target/release/deps/libsohbet-*
+
+# 2. The crate itself. askama templates and sqlx migrations are compiled into
+#    the binary, so templates/ and migrations/ are needed here.
+COPY src/ src/
+COPY templates/ templates/
+COPY migrations/ migrations/
+COPY static/ static/
+RUN cargo build --release --locked --bin sohbet \
+ && cp target/release/sohbet /usr/local/bin/sohbet
+
+# ---- run --------------------------------------------------------------------
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 sohbet \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /app \
+            --no-create-home --shell /usr/sbin/nologin sohbet
+
+# The server serves static/ and resolves data/ and uploads/ relative to its
+# working directory. Mount volumes on /app/data (SQLite) and /app/uploads
+# (local media) to keep them across deploys; with Postgres and Cloudinary
+# nothing on disk needs to persist.
+WORKDIR /app
+COPY --from=builder /usr/local/bin/sohbet /app/sohbet
+COPY --from=builder /src/static /app/static
+RUN mkdir -p /app/data /app/uploads && chown 10001:10001 /app/data /app/uploads
+
+USER 10001:10001
+ENV APP_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=5000 \
+    RUST_LOG=info,sohbet=info
+EXPOSE 5000
+
+# No HEALTHCHECK: the slim image has no curl. Platforms probe GET /health/ready
+# (503 until migrations ran and the database answers) and /health/live.
+CMD ["/app/sohbet"]

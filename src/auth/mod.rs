@@ -1,0 +1,263 @@
+//! Admin login, OTP, sessions, CSRF and visitor identity: the secrets of the
+//! server and how they are checked. Transport-free: the HTTP and Socket.IO
+//! adapters read cookies and headers and call in here.
+//!
+//! - Cookies are signed (HMAC-SHA256, the `cookie` crate via `axum-extra`).
+//! - CSRF token: `hex(HMAC-SHA256(secret, "csrf:" + visitor id))`, one per
+//!   browser, checked in constant time.
+//! - OTP: 6 digits from a CSPRNG (`rand::rng()`, ChaCha seeded by the OS),
+//!   stored as an HMAC, 5 minutes, single use, dead after 5 wrong tries
+//!   (issue #2 § Security).
+//! - Sessions: 32 random bytes, stored as SHA-256, 30 minutes idle and 12
+//!   hours absolute, deleted at logout.
+
+pub mod cookies;
+pub mod otp_delivery;
+
+use std::sync::Arc;
+
+use chrono::{TimeDelta, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use rand::RngExt;
+use sha2::{Digest, Sha256, Sha512};
+use subtle::ConstantTimeEq;
+
+use crate::{
+    config::Config,
+    error::{AppError, AppResult},
+    store::{self, Db, auth::OtpRow},
+};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// A logged-in admin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminSession {
+    /// SHA-256 of the session token (hex), the key of its row.
+    pub token_hash: String,
+    /// Admin user name.
+    pub username: String,
+}
+
+/// Holder of the secrets; cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    secret: Vec<u8>,
+    cookie_key: axum_extra::extract::cookie::Key,
+    username: String,
+    password_digest: [u8; 32],
+    username_digest: [u8; 32],
+    otp_ttl: TimeDelta,
+    otp_max_attempts: i32,
+    session_idle: TimeDelta,
+    session_absolute: TimeDelta,
+    db: Db,
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+impl Auth {
+    /// Derives the keys from `SECRET_KEY` and keeps the admin credentials as digests.
+    pub fn new(config: &Config, db: Db) -> Auth {
+        let mut material = b"sohbet-cookie-key:".to_vec();
+        material.extend_from_slice(&config.secret_key);
+        let cookie_key = axum_extra::extract::cookie::Key::from(&Sha512::digest(&material));
+        let ttl = |d: std::time::Duration| TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX);
+        Auth {
+            inner: Arc::new(Inner {
+                secret: config.secret_key.clone(),
+                cookie_key,
+                username: config.admin_username.clone(),
+                password_digest: sha256(config.admin_password.as_bytes()),
+                username_digest: sha256(config.admin_username.as_bytes()),
+                otp_ttl: ttl(config.otp_ttl),
+                otp_max_attempts: config.otp_max_attempts,
+                session_idle: ttl(config.session_idle),
+                session_absolute: ttl(config.session_absolute),
+                db,
+            }),
+        }
+    }
+
+    /// The key that signs cookies.
+    pub fn cookie_key(&self) -> &axum_extra::extract::cookie::Key {
+        &self.inner.cookie_key
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> HmacSha256 {
+        // HMAC accepts keys of any length; this cannot fail.
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.inner.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        for p in parts {
+            mac.update(p);
+        }
+        mac
+    }
+
+    /// The CSRF token of a browser (hex, 64 characters).
+    pub fn csrf_token(&self, visitor_id: &str) -> String {
+        hex::encode(
+            self.mac(&[b"csrf:", visitor_id.as_bytes()])
+                .finalize()
+                .into_bytes(),
+        )
+    }
+
+    /// Constant-time check of a CSRF token against a browser's visitor id.
+    pub fn csrf_ok(&self, visitor_id: &str, token: &str) -> bool {
+        match hex::decode(token.trim()) {
+            Ok(raw) => self
+                .mac(&[b"csrf:", visitor_id.as_bytes()])
+                .verify_slice(&raw)
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Constant-time check of the admin's user name and password (both are
+    /// compared as SHA-256 digests so that lengths do not leak).
+    pub fn credentials_ok(&self, username: &str, password: &str) -> bool {
+        let u = sha256(username.as_bytes()).ct_eq(&self.inner.username_digest);
+        let p = sha256(password.as_bytes()).ct_eq(&self.inner.password_digest);
+        bool::from(u & p)
+    }
+
+    /// The configured admin user name.
+    pub fn admin_username(&self) -> &str {
+        &self.inner.username
+    }
+
+    fn otp_hash(&self, login_id: &str, code: &str) -> Vec<u8> {
+        self.mac(&[b"otp:", login_id.as_bytes(), b":", code.as_bytes()])
+            .finalize()
+            .into_bytes()
+            .to_vec()
+    }
+
+    /// Starts a login after the password step: stores a new code and returns
+    /// `(login_id, code)`; the caller delivers the code and binds `login_id`
+    /// to the browser.
+    ///
+    /// # Errors
+    /// Database errors.
+    #[tracing::instrument(skip_all)]
+    pub async fn start_login(&self) -> AppResult<(String, String)> {
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+        let login_id = random_token();
+        let now = store::now();
+        let row = OtpRow {
+            id: login_id.clone(),
+            username: self.inner.username.clone(),
+            code_hash: hex::encode(self.otp_hash(&login_id, &code)),
+            attempts: 0,
+            expires_at: now + self.inner.otp_ttl,
+        };
+        store::auth::insert_otp(&self.inner.db, &row, now).await?;
+        Ok((login_id, code))
+    }
+
+    /// Checks a code for the login `login_id`. A right code is consumed (single
+    /// use); a wrong one counts a try, and after the 5th the code is dead.
+    ///
+    /// # Errors
+    /// `InvalidOtp` for a wrong, expired, used or exhausted code; database errors.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify_otp(&self, login_id: &str, code: &str) -> AppResult<String> {
+        let db = &self.inner.db;
+        let Some(row) = store::auth::get_otp(db, login_id).await? else {
+            return Err(AppError::InvalidOtp);
+        };
+        if row.expires_at <= Utc::now() || row.attempts >= self.inner.otp_max_attempts {
+            store::auth::consume_otp(db, login_id).await?;
+            return Err(AppError::InvalidOtp);
+        }
+        let expected = hex::decode(&row.code_hash).unwrap_or_default();
+        let given = self.otp_hash(login_id, code.trim());
+        if !bool::from(given.ct_eq(&expected)) {
+            store::auth::add_otp_attempt(db, login_id).await?;
+            return Err(AppError::InvalidOtp);
+        }
+        if !store::auth::consume_otp(db, login_id).await? {
+            return Err(AppError::InvalidOtp);
+        }
+        Ok(row.username)
+    }
+
+    /// Opens a new admin session; returns its token (for the cookie) and the session.
+    ///
+    /// # Errors
+    /// Database errors.
+    #[tracing::instrument(skip_all)]
+    pub async fn create_session(&self, username: &str) -> AppResult<(String, AdminSession)> {
+        let token = random_token();
+        let now = store::now();
+        let hash = hex::encode(sha256(token.as_bytes()));
+        store::auth::insert_session(
+            &self.inner.db,
+            &hash,
+            username,
+            now,
+            now + self.inner.session_absolute,
+        )
+        .await?;
+        Ok((
+            token,
+            AdminSession {
+                token_hash: hash,
+                username: username.to_owned(),
+            },
+        ))
+    }
+
+    /// The live session of `token`, if any (and marks it used).
+    ///
+    /// # Errors
+    /// Database errors.
+    #[tracing::instrument(skip_all)]
+    pub async fn session(&self, token: &str) -> AppResult<Option<AdminSession>> {
+        let token_hash = hex::encode(sha256(token.as_bytes()));
+        let now = store::now();
+        let user = store::auth::touch_session(
+            &self.inner.db,
+            &token_hash,
+            now,
+            now - self.inner.session_idle,
+        )
+        .await?;
+        Ok(user.map(|username| AdminSession {
+            token_hash,
+            username,
+        }))
+    }
+
+    /// Ends a session at once.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn end_session(&self, session: &AdminSession) -> AppResult<()> {
+        Ok(store::auth::delete_session(&self.inner.db, &session.token_hash).await?)
+    }
+}
+
+/// 32 random bytes from the CSPRNG, hex.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill(&mut b[..]);
+    hex::encode(b)
+}
+
+/// A new visitor id (UUID v4), which is also its thread id.
+pub fn new_visitor_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Is `s` a visitor id this server could have issued (a hyphenated UUID)?
+pub fn is_visitor_id(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::parse_str(s).is_ok()
+}

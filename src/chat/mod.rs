@@ -1,0 +1,371 @@
+//! The chat core: threads and messages, posting (with group commit),
+//! clearing, listing, unread marks. It knows nothing of HTTP, Socket.IO or
+//! Telegram; those adapters call it and subscribe to the [`ChatEvent`]s it
+//! publishes after each commit (`shared/DESIGN.md` § Architecture).
+
+mod writer;
+
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::{
+    error::{AppError, AppResult},
+    store::{
+        Db,
+        messages::{self, Message, NewMessage},
+        threads::{self, Thread, ThreadListItem},
+    },
+};
+
+/// Longest text of a message, in characters after trimming (issue #2).
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// Default and largest page size of `GET /api/messages/{thread_id}`.
+pub const PAGE_DEFAULT: i64 = 50;
+/// Largest page size.
+pub const PAGE_MAX: i64 = 200;
+
+/// Who sends a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sender {
+    /// The visitor owning thread `thread_id` (the thread row is created at
+    /// its first message).
+    Visitor {
+        /// The visitor's own thread.
+        thread_id: String,
+    },
+    /// The admin (web panel or Telegram).
+    Admin,
+}
+
+/// A message to post, as the adapters receive it (`text`, `type`,
+/// `file_url?`, `client_id?` of the contract).
+#[derive(Clone, Debug)]
+pub struct PostRequest {
+    /// Target thread (for a visitor: its own).
+    pub thread_id: String,
+    /// Raw text; trimmed here.
+    pub text: String,
+    /// `text` | `image` | `audio`.
+    pub kind: String,
+    /// Media URL for `image` / `audio`.
+    pub file_url: Option<String>,
+    /// Idempotency key (1..=64 characters).
+    pub client_id: Option<String>,
+}
+
+/// The thread summary sent with `thread_created`: `{id, display_name, created_at, status}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThreadInfo {
+    /// Thread id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// RFC 3339 UTC.
+    #[serde(serialize_with = "crate::store::messages::rfc3339")]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// `active`.
+    pub status: String,
+}
+
+/// What happened, published after the commit.
+#[derive(Clone, Debug)]
+pub enum ChatEvent {
+    /// A new message was stored (not sent for de-duplicated retries).
+    MessageStored(Message),
+    /// A visitor's first message created its thread.
+    ThreadCreated(ThreadInfo),
+    /// The admin cleared a thread.
+    Cleared {
+        /// The thread.
+        thread_id: String,
+    },
+}
+
+/// The result of [`Chat::post`].
+#[derive(Clone, Debug)]
+pub struct Posted {
+    /// The stored message (the earlier one for a repeated `client_id`).
+    pub message: Message,
+    /// `true` when the `client_id` had been stored before.
+    pub duplicate: bool,
+}
+
+/// Handle to the chat core; cheap to clone.
+#[derive(Clone)]
+pub struct Chat {
+    db: Db,
+    writer: mpsc::Sender<writer::Job>,
+    events: broadcast::Sender<ChatEvent>,
+}
+
+/// The display name of a visitor's thread: `Visitor` and the first four hex
+/// digits of its id, e.g. `Visitor 3F2A`.
+pub fn display_name_for(thread_id: &str) -> String {
+    let tag: String = thread_id
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .take(4)
+        .collect();
+    format!("Visitor {}", tag.to_uppercase())
+}
+
+impl Chat {
+    /// Starts the core and its group-commit writer task on the current runtime.
+    pub fn start(db: Db) -> Chat {
+        let (events, _) = broadcast::channel(16 * 1024);
+        let writer = writer::spawn(db.clone(), events.clone());
+        Chat { db, writer, events }
+    }
+
+    /// The database (health checks, auth).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Subscribes to events published after each commit.
+    pub fn subscribe(&self) -> broadcast::Receiver<ChatEvent> {
+        self.events.subscribe()
+    }
+
+    /// Validates and stores a message; returns once it is committed.
+    ///
+    /// # Errors
+    /// `Validation` for empty / over-long text, an unknown type, a media type
+    /// without a local `/uploads/…` URL or a bad `client_id`; `NotFound` when
+    /// the admin posts to a thread that does not exist; `Unavailable` /
+    /// `Internal` on database failure (nothing is stored then).
+    #[tracing::instrument(skip_all, fields(thread_id = %req.thread_id))]
+    pub async fn post(&self, sender: Sender, req: PostRequest) -> AppResult<Posted> {
+        let msg = validate(&sender, req)?;
+        if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
+            return Err(AppError::NotFound("Thread not found"));
+        }
+        let (tx, rx) = oneshot::channel();
+        self.writer
+            .send(writer::Job { msg, reply: tx })
+            .await
+            .map_err(|_| AppError::Unavailable)?;
+        let inserted = rx.await.map_err(|_| AppError::Unavailable)??;
+        Ok(Posted {
+            message: inserted.message,
+            duplicate: inserted.duplicate,
+        })
+    }
+
+    /// A page of a thread, oldest first (see [`messages::page`]); `limit`
+    /// is clamped to 1..=200.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn page(
+        &self,
+        thread_id: &str,
+        limit: Option<i64>,
+        before: Option<i64>,
+        after: Option<i64>,
+    ) -> AppResult<Vec<Message>> {
+        let limit = limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
+        Ok(messages::page(&self.db, thread_id, limit, before, after).await?)
+    }
+
+    /// A thread by id.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn thread(&self, thread_id: &str) -> AppResult<Option<Thread>> {
+        Ok(threads::get(&self.db, thread_id).await?)
+    }
+
+    /// The admin's thread list, most recently active first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn threads(&self) -> AppResult<Vec<ThreadListItem>> {
+        Ok(threads::list(&self.db, 500).await?)
+    }
+
+    /// Marks a thread read by the admin up to message `up_to`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn mark_read(&self, thread_id: &str, up_to: i64) -> AppResult<()> {
+        Ok(threads::mark_read(&self.db, thread_id, up_to).await?)
+    }
+
+    /// Records when the visitor of a thread was last seen.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn visitor_seen(
+        &self,
+        thread_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<()> {
+        Ok(threads::set_visitor_seen(&self.db, thread_id, at).await?)
+    }
+
+    /// Deletes all messages of a thread and publishes [`ChatEvent::Cleared`].
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown thread; database errors.
+    #[tracing::instrument(skip(self))]
+    pub async fn clear(&self, thread_id: &str) -> AppResult<()> {
+        if threads::get(&self.db, thread_id).await?.is_none() {
+            return Err(AppError::NotFound("Thread not found"));
+        }
+        messages::clear(&self.db, thread_id).await?;
+        let _ = self.events.send(ChatEvent::Cleared {
+            thread_id: thread_id.to_owned(),
+        });
+        Ok(())
+    }
+}
+
+/// Checks a post against the contract and turns it into a row to insert.
+fn validate(sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
+    let kind: &'static str = match req.kind.as_str() {
+        "text" => "text",
+        "image" => "image",
+        "audio" => "audio",
+        _ => {
+            return Err(AppError::Validation(
+                "type must be text, image or audio".into(),
+            ));
+        }
+    };
+    let text = req.text.trim().to_owned();
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(AppError::Validation(format!(
+            "text must be at most {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    let file_url = req
+        .file_url
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty());
+    if kind == "text" {
+        if chars == 0 {
+            return Err(AppError::Validation("text must not be empty".into()));
+        }
+        if file_url.is_some() {
+            return Err(AppError::Validation(
+                "file_url is only for image and audio".into(),
+            ));
+        }
+    } else {
+        let url = file_url
+            .as_deref()
+            .ok_or_else(|| AppError::Validation(format!("a {kind} message needs a file_url")))?;
+        if !is_local_upload(url, kind) {
+            return Err(AppError::Validation(
+                "file_url must be a file uploaded to this server".into(),
+            ));
+        }
+    }
+    if let Some(cid) = &req.client_id
+        && (cid.is_empty() || cid.len() > 64 || cid.chars().any(|c| c.is_control()))
+    {
+        return Err(AppError::Validation(
+            "client_id must be 1 to 64 printable characters".into(),
+        ));
+    }
+    let (sender, new_thread) = match sender {
+        Sender::Visitor { thread_id } => {
+            if *thread_id != req.thread_id {
+                return Err(AppError::Forbidden("You can only write to your own thread"));
+            }
+            ("visitor", Some(display_name_for(thread_id)))
+        }
+        Sender::Admin => ("admin", None),
+    };
+    Ok(NewMessage {
+        thread_id: req.thread_id,
+        sender,
+        kind,
+        text,
+        file_url,
+        client_id: req.client_id,
+        new_thread,
+    })
+}
+
+/// `/uploads/images/<name>` for images, `/uploads/audio/<name>` for audio,
+/// with a plain file name (letters, digits, `-`, `_`, one `.`).
+fn is_local_upload(url: &str, kind: &str) -> bool {
+    let prefix = if kind == "image" {
+        "/uploads/images/"
+    } else {
+        "/uploads/audio/"
+    };
+    url.strip_prefix(prefix).is_some_and(|name| {
+        !name.is_empty()
+            && name.len() <= 80
+            && name.matches('.').count() <= 1
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(text: &str, kind: &str, url: Option<&str>) -> PostRequest {
+        PostRequest {
+            thread_id: "t1".into(),
+            text: text.into(),
+            kind: kind.into(),
+            file_url: url.map(Into::into),
+            client_id: None,
+        }
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        let v = Sender::Visitor {
+            thread_id: "t1".into(),
+        };
+        assert_eq!(
+            validate(&v, req("  hi \n", "text", None)).unwrap().text,
+            "hi"
+        );
+        assert!(validate(&v, req("   ", "text", None)).is_err());
+        assert!(validate(&v, req(&"é".repeat(4000), "text", None)).is_ok());
+        assert!(validate(&v, req(&"é".repeat(4001), "text", None)).is_err());
+        assert!(validate(&v, req("x", "video", None)).is_err());
+    }
+
+    #[test]
+    fn visitor_writes_only_its_thread() {
+        let v = Sender::Visitor {
+            thread_id: "other".into(),
+        };
+        assert!(matches!(
+            validate(&v, req("hi", "text", None)),
+            Err(AppError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn media_needs_a_local_upload_url() {
+        let a = Sender::Admin;
+        assert!(validate(&a, req("", "image", Some("/uploads/images/ab-12.png"))).is_ok());
+        for bad in [
+            "https://evil.example/p.png",
+            "/uploads/images/../x.png",
+            "/uploads/audio/a.mp3",
+            "//evil/x.png",
+        ] {
+            assert!(validate(&a, req("", "image", Some(bad))).is_err(), "{bad}");
+        }
+        assert!(validate(&a, req("", "audio", None)).is_err());
+    }
+
+    #[test]
+    fn display_names_use_the_thread_prefix() {
+        assert_eq!(display_name_for("3f2a9c1e-0000"), "Visitor 3F2A");
+    }
+}

@@ -1,0 +1,86 @@
+//! Group commit: one task takes queued messages, stores up to
+//! [`MAX_BATCH`] of them in one transaction, then answers each sender and
+//! publishes the events. A message is answered only after its commit.
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::{ChatEvent, ThreadInfo};
+use crate::{
+    error::{AppError, AppResult},
+    store::{
+        Db,
+        messages::{self, Inserted, NewMessage},
+    },
+};
+
+/// Most messages committed in one transaction.
+pub const MAX_BATCH: usize = 512;
+
+/// One queued message and where to send its outcome.
+pub(super) struct Job {
+    pub msg: NewMessage,
+    pub reply: oneshot::Sender<AppResult<Inserted>>,
+}
+
+pub(super) fn spawn(db: Db, events: broadcast::Sender<ChatEvent>) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel(8 * 1024);
+    tokio::spawn(run(db, events, rx));
+    tx
+}
+
+async fn run(db: Db, events: broadcast::Sender<ChatEvent>, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let batch: Vec<NewMessage> = jobs.iter().map(|j| j.msg.clone()).collect();
+        match messages::insert_batch(&db, &batch).await {
+            Ok(done) => {
+                for (job, inserted) in jobs.drain(..).zip(done) {
+                    finish(&events, job, Ok(inserted));
+                }
+            }
+            Err(e) if jobs.len() > 1 => {
+                // One bad row must not fail its neighbours: retry one by one.
+                tracing::warn!(error = %e, n = jobs.len(), "batch insert failed, retrying singly");
+                for job in jobs.drain(..) {
+                    let res = messages::insert_batch(&db, std::slice::from_ref(&job.msg))
+                        .await
+                        .map(|mut v| v.remove(0))
+                        .map_err(AppError::from);
+                    finish(&events, job, res);
+                }
+            }
+            Err(e) => {
+                for job in jobs.drain(..) {
+                    finish(&events, job, Err(AppError::from(clone_err(&e))));
+                }
+            }
+        }
+    }
+    tracing::debug!("message writer stopped");
+}
+
+fn clone_err(e: &sqlx::Error) -> sqlx::Error {
+    match e {
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        sqlx::Error::Io(io) => sqlx::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
+
+fn finish(events: &broadcast::Sender<ChatEvent>, job: Job, res: AppResult<Inserted>) {
+    if let Ok(ins) = &res {
+        if ins.thread_created {
+            let _ = events.send(ChatEvent::ThreadCreated(ThreadInfo {
+                id: ins.message.thread_id.clone(),
+                display_name: job.msg.new_thread.clone().unwrap_or_default(),
+                created_at: ins.message.created_at,
+                status: "active".into(),
+            }));
+        }
+        if !ins.duplicate {
+            let _ = events.send(ChatEvent::MessageStored(ins.message.clone()));
+        }
+    }
+    let _ = job.reply.send(res);
+}

@@ -1,0 +1,340 @@
+//! Configuration: one [`Config`] read from the environment (and `.env`, loaded by
+//! `main`), validated once at start. No globals: tests build their own `Config`.
+//!
+//! Variables and defaults follow `shared/DESIGN.md` § Configuration.
+
+use std::{net::IpAddr, path::PathBuf, time::Duration};
+
+use rand::RngExt;
+
+/// Which database the `DATABASE_URL` selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseConfig {
+    /// SQLite file (created with its folder when missing).
+    Sqlite(PathBuf),
+    /// Postgres connection URL (`postgres://` or `postgresql://`).
+    Postgres(String),
+}
+
+/// Run-time environment (`APP_ENV`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    /// Default: relaxed cookies, random secret allowed.
+    Development,
+    /// Secure cookies and start-up refusals.
+    Production,
+}
+
+impl Environment {
+    /// The name reported by `/health` (`"development"` / `"production"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Production => "production",
+        }
+    }
+}
+
+/// Telegram bridge settings; present only when both token and chat id are set.
+#[derive(Clone)]
+pub struct TelegramConfig {
+    /// Bot token from BotFather (secret: never logged).
+    pub bot_token: String,
+    /// The admin chat id.
+    pub chat_id: i64,
+    /// Bot API base URL (`TELEGRAM_API_URL`).
+    pub api_url: String,
+    /// Public webhook URL; `None` → long polling.
+    pub webhook_url: Option<String>,
+}
+
+impl std::fmt::Debug for TelegramConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramConfig")
+            .field("chat_id", &self.chat_id)
+            .field("api_url", &self.api_url)
+            .field("webhook_url", &self.webhook_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The validated configuration of one server.
+#[derive(Clone)]
+pub struct Config {
+    /// Listen address (`HOST`, default `0.0.0.0`).
+    pub host: IpAddr,
+    /// Listen port (`PORT`, default 5000; 0 picks a free port).
+    pub port: u16,
+    /// Database selection from `DATABASE_URL` / `SQLITE_PATH`.
+    pub database: DatabaseConfig,
+    /// Key material for cookie signing, CSRF tokens and OTP hashing (`SECRET_KEY`).
+    pub secret_key: Vec<u8>,
+    /// Admin login name (`ADMIN_USERNAME`).
+    pub admin_username: String,
+    /// Admin password (`ADMIN_PASSWORD`); compared in constant time, never logged.
+    pub admin_password: String,
+    /// Telegram settings, when configured.
+    pub telegram: Option<TelegramConfig>,
+    /// Local upload folder (`UPLOAD_DIR`).
+    pub upload_dir: PathBuf,
+    /// Time zone used to *show* times (`APP_TIMEZONE`).
+    pub timezone: chrono_tz::Tz,
+    /// `APP_ENV`.
+    pub environment: Environment,
+    /// Extra origins allowed for Socket.IO and CORS (`ALLOWED_ORIGINS`, comma separated).
+    pub allowed_origins: Vec<String>,
+    /// Take the client IP from `X-Forwarded-For` (`TRUST_PROXY`).
+    pub trust_proxy: bool,
+    /// Redis URL for the Socket.IO adapter (`REDIS_URL`); not used yet.
+    pub redis_url: Option<String>,
+    /// Folder of static assets served at `/static` (`STATIC_DIR`, default `static`).
+    pub static_dir: PathBuf,
+    /// How long a login code lives.
+    pub otp_ttl: Duration,
+    /// Wrong tries after which a login code dies.
+    pub otp_max_attempts: i32,
+    /// Idle lifetime of an admin session.
+    pub session_idle: Duration,
+    /// Absolute lifetime of an admin session.
+    pub session_absolute: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database_kind())
+            .field("admin_username", &self.admin_username)
+            .field("telegram", &self.telegram)
+            .field("upload_dir", &self.upload_dir)
+            .field("timezone", &self.timezone)
+            .field("environment", &self.environment)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("trust_proxy", &self.trust_proxy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration value that cannot be used; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+const DEFAULT_PASSWORD: &str = "admin123";
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is malformed, or, with
+    /// `APP_ENV=production`, a default admin password or a `SECRET_KEY`
+    /// shorter than 32 bytes.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `get` (a variable name → its value).
+    ///
+    /// # Errors
+    /// As [`Config::from_env`].
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let environment = match var("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") | Some("test") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "APP_ENV must be `development` or `production`, not `{other}`"
+                )));
+            }
+        };
+        let host = match var("HOST") {
+            None => IpAddr::from([0, 0, 0, 0]),
+            Some(h) => h
+                .parse()
+                .map_err(|_| ConfigError(format!("HOST must be an IP address, not `{h}`")))?,
+        };
+        let port = match var("PORT") {
+            None => 5000,
+            Some(p) => p
+                .parse()
+                .map_err(|_| ConfigError(format!("PORT must be a number 0-65535, not `{p}`")))?,
+        };
+        let database = match var("DATABASE_URL") {
+            None => {
+                DatabaseConfig::Sqlite(var("SQLITE_PATH").unwrap_or("data/chat.db".into()).into())
+            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                DatabaseConfig::Postgres(url)
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+                DatabaseConfig::Sqlite(path.split('?').next().unwrap_or(path).into())
+            }
+            Some(_) => {
+                return Err(ConfigError(
+                    "DATABASE_URL must start with postgres://, postgresql:// or sqlite:".into(),
+                ));
+            }
+        };
+        let secret_key = match var("SECRET_KEY") {
+            Some(k) if environment == Environment::Production && k.len() < 32 => {
+                return Err(ConfigError(
+                    "SECRET_KEY must be at least 32 bytes in production".into(),
+                ));
+            }
+            Some(k) => k.into_bytes(),
+            None if environment == Environment::Production => {
+                return Err(ConfigError(
+                    "SECRET_KEY is required in production (at least 32 random bytes)".into(),
+                ));
+            }
+            None => {
+                let mut key = vec![0u8; 64];
+                rand::rng().fill(&mut key[..]);
+                key
+            }
+        };
+        let admin_password = var("ADMIN_PASSWORD").unwrap_or(DEFAULT_PASSWORD.into());
+        if environment == Environment::Production && admin_password == DEFAULT_PASSWORD {
+            return Err(ConfigError(
+                "ADMIN_PASSWORD must be changed from the default in production".into(),
+            ));
+        }
+        let telegram = match (var("TELEGRAM_BOT_TOKEN"), var("TELEGRAM_CHAT_ID")) {
+            (Some(bot_token), Some(chat)) => Some(TelegramConfig {
+                bot_token,
+                chat_id: chat.parse().map_err(|_| {
+                    ConfigError(format!("TELEGRAM_CHAT_ID must be an integer, not `{chat}`"))
+                })?,
+                api_url: var("TELEGRAM_API_URL").unwrap_or("https://api.telegram.org".into()),
+                webhook_url: var("TELEGRAM_WEBHOOK_URL"),
+            }),
+            _ => None,
+        };
+        let tz_name = var("APP_TIMEZONE").unwrap_or("Europe/Istanbul".into());
+        let timezone = tz_name.parse().map_err(|_| {
+            ConfigError(format!(
+                "APP_TIMEZONE must be an IANA time zone, not `{tz_name}`"
+            ))
+        })?;
+        let trust_proxy = match var("TRUST_PROXY").as_deref() {
+            None | Some("false") | Some("0") | Some("no") => false,
+            Some("true") | Some("1") | Some("yes") => true,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "TRUST_PROXY must be true or false, not `{other}`"
+                )));
+            }
+        };
+        Ok(Config {
+            host,
+            port,
+            database,
+            secret_key,
+            admin_username: var("ADMIN_USERNAME").unwrap_or("admin".into()),
+            admin_password,
+            telegram,
+            upload_dir: var("UPLOAD_DIR").unwrap_or("uploads".into()).into(),
+            timezone,
+            environment,
+            allowed_origins: var("ALLOWED_ORIGINS")
+                .map(|s| {
+                    s.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            trust_proxy,
+            redis_url: var("REDIS_URL"),
+            static_dir: var("STATIC_DIR").unwrap_or("static".into()).into(),
+            otp_ttl: Duration::from_secs(5 * 60),
+            otp_max_attempts: 5,
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 3600),
+        })
+    }
+
+    /// `"sqlite"` or `"postgres"`, for logs.
+    pub fn database_kind(&self) -> &'static str {
+        match self.database {
+            DatabaseConfig::Sqlite(_) => "sqlite",
+            DatabaseConfig::Postgres(_) => "postgres",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_select_sqlite_and_port_5000() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.port, 5000);
+        assert_eq!(c.database, DatabaseConfig::Sqlite("data/chat.db".into()));
+        assert_eq!(c.timezone, chrono_tz::Europe::Istanbul);
+        assert_eq!(c.secret_key.len(), 64);
+    }
+
+    #[test]
+    fn postgres_urls_select_postgres() {
+        for url in ["postgres://u@h/db", "postgresql://u@h/db"] {
+            let c = cfg(&[("DATABASE_URL", url)]).unwrap();
+            assert_eq!(c.database, DatabaseConfig::Postgres(url.into()));
+        }
+        assert!(cfg(&[("DATABASE_URL", "mysql://x")]).is_err());
+    }
+
+    #[test]
+    fn production_refuses_default_password_and_short_secret() {
+        let long = "k".repeat(32);
+        let e = cfg(&[("APP_ENV", "production"), ("SECRET_KEY", &long)])
+            .err()
+            .unwrap();
+        assert!(e.0.contains("ADMIN_PASSWORD"), "{e}");
+        let e = cfg(&[
+            ("APP_ENV", "production"),
+            ("ADMIN_PASSWORD", "s3cret-long"),
+            ("SECRET_KEY", "short"),
+        ])
+        .err()
+        .unwrap();
+        assert!(e.0.contains("SECRET_KEY"), "{e}");
+        assert!(
+            cfg(&[
+                ("APP_ENV", "production"),
+                ("ADMIN_PASSWORD", "x"),
+                ("SECRET_KEY", &long)
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert!(cfg(&[("PORT", "http")]).err().unwrap().0.contains("PORT"));
+        assert!(
+            cfg(&[("APP_TIMEZONE", "Mars/Base")])
+                .err()
+                .unwrap()
+                .0
+                .contains("APP_TIMEZONE")
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! Errors at the edges: [`AppError`] becomes the contract's JSON error
+//! (`{"success": false, "error", "code", "status"}`, `shared/DESIGN.md` § HTTP
+//! contract) for HTTP, and the `{success: false, error, code}` ack or
+//! `message_error {type, message, code}` event for Socket.IO.
+//!
+//! Internal details (database errors) are logged by the response middleware
+//! in `http::log_errors` and never sent to the client.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use serde_json::json;
+
+/// Every error a request or event can end with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Malformed body or parameters (400 `BAD_REQUEST`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed but invalid values (400 `VALIDATION_ERROR`).
+    #[error("{0}")]
+    Validation(String),
+    /// Missing or wrong CSRF token (403 `CSRF_FAILED`).
+    #[error("CSRF token missing or invalid")]
+    Csrf,
+    /// No admin session (401 `UNAUTHORIZED`).
+    #[error("Authentication required")]
+    Unauthorized,
+    /// Wrong username or password (401 `INVALID_CREDENTIALS`).
+    #[error("Invalid username or password")]
+    InvalidCredentials,
+    /// Wrong, expired or used-up login code (401 `INVALID_OTP`).
+    #[error("Invalid or expired code")]
+    InvalidOtp,
+    /// Authenticated but not allowed, e.g. another visitor's thread (403 `FORBIDDEN`).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No such route or resource (404 `NOT_FOUND`).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The path exists but not for this method (405 `METHOD_NOT_ALLOWED`).
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    /// Body larger than allowed (413 `PAYLOAD_TOO_LARGE`).
+    #[error("Request body too large")]
+    PayloadTooLarge,
+    /// Too many requests (429 `RATE_LIMITED`); seconds until a retry may pass.
+    #[error("Too many requests, retry in {0} s")]
+    RateLimited(u64),
+    /// The database does not answer (503 `SERVICE_UNAVAILABLE`).
+    #[error("Service temporarily unavailable")]
+    Unavailable,
+    /// Anything else (500 `INTERNAL_ERROR`); the detail is logged, not sent.
+    #[error("Internal server error")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                AppError::Unavailable
+            }
+            other => AppError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl AppError {
+    /// HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) | AppError::Validation(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized | AppError::InvalidCredentials | AppError::InvalidOtp => {
+                StatusCode::UNAUTHORIZED
+            }
+            AppError::Csrf | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The contract's `code` (UPPER_SNAKE).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "BAD_REQUEST",
+            AppError::Validation(_) => "VALIDATION_ERROR",
+            AppError::Csrf => "CSRF_FAILED",
+            AppError::Unauthorized => "UNAUTHORIZED",
+            AppError::InvalidCredentials => "INVALID_CREDENTIALS",
+            AppError::InvalidOtp => "INVALID_OTP",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            AppError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::Unavailable => "SERVICE_UNAVAILABLE",
+            AppError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// The Socket.IO `message_error.type`: `validation_error`, `csrf_error`,
+    /// `auth_error`, `rate_limited` or `server_error`.
+    pub fn socket_type(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) | AppError::Validation(_) | AppError::NotFound(_) => {
+                "validation_error"
+            }
+            AppError::PayloadTooLarge | AppError::MethodNotAllowed => "validation_error",
+            AppError::Csrf => "csrf_error",
+            AppError::Unauthorized
+            | AppError::InvalidCredentials
+            | AppError::InvalidOtp
+            | AppError::Forbidden(_) => "auth_error",
+            AppError::RateLimited(_) => "rate_limited",
+            AppError::Unavailable | AppError::Internal(_) => "server_error",
+        }
+    }
+
+    /// Socket.IO ack payload `{success: false, error, code}`.
+    pub fn ack_body(&self) -> serde_json::Value {
+        json!({"success": false, "error": self.to_string(), "code": self.code()})
+    }
+
+    /// Socket.IO `message_error` payload `{type, message, code}`.
+    pub fn socket_event(&self) -> SocketError {
+        SocketError {
+            kind: self.socket_type(),
+            message: self.to_string(),
+            code: self.code(),
+        }
+    }
+}
+
+/// Payload of the `message_error` event.
+#[derive(Debug, Serialize)]
+pub struct SocketError {
+    /// `validation_error` | `csrf_error` | `auth_error` | `rate_limited` | `server_error`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Human text.
+    pub message: String,
+    /// UPPER_SNAKE code as in HTTP errors.
+    pub code: &'static str,
+}
+
+/// Marker put into a 500 response's extensions so the logging middleware can
+/// log the hidden detail.
+#[derive(Clone, Debug)]
+pub struct InternalDetail(pub String);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = json!({
+            "success": false,
+            "error": self.to_string(),
+            "code": self.code(),
+            "status": status.as_u16(),
+        });
+        let mut res = (status, Json(body)).into_response();
+        match &self {
+            AppError::RateLimited(secs) => {
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(secs.max(&1).to_owned()),
+                );
+            }
+            AppError::Internal(detail) => {
+                res.extensions_mut().insert(InternalDetail(detail.clone()));
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+/// Result alias for handlers and the core.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,88 @@
+//! Admin login in two steps (`shared/DESIGN.md` § HTTP contract): password,
+//! then the 6-digit code delivered out of band; and logout.
+
+use axum::{Json, extract::State, response::IntoResponse};
+use axum_extra::extract::cookie::SignedCookieJar;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::{AppJson, Caller};
+use crate::{
+    AppState,
+    error::{AppError, AppResult},
+};
+
+/// Body of `POST /admin/login`.
+#[derive(Deserialize)]
+pub struct LoginBody {
+    /// Admin user name.
+    pub username: String,
+    /// Admin password (never logged).
+    pub password: String,
+}
+
+/// `POST /admin/login` → `{success, message: "OTP sent to Telegram", otp_sent: true}`
+/// and the `sohbet_login` cookie; 401 `INVALID_CREDENTIALS`.
+pub async fn login(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<LoginBody>,
+) -> AppResult<impl IntoResponse> {
+    if !state.auth.credentials_ok(&body.username, &body.password) {
+        tracing::warn!("admin login refused: wrong username or password");
+        return Err(AppError::InvalidCredentials);
+    }
+    let (login_id, code) = state.auth.start_login().await?;
+    state.otp.deliver(&code).await;
+    let ttl = state.config.otp_ttl.as_secs() as i64;
+    let jar = SignedCookieJar::new(state.auth.cookie_key().clone()).add(state.cookies.build(
+        state.cookies.login,
+        login_id,
+        Some(ttl),
+    ));
+    Ok((
+        jar,
+        Json(json!({"success": true, "message": "OTP sent to Telegram", "otp_sent": true})),
+    ))
+}
+
+/// Body of `POST /admin/verify-otp`.
+#[derive(Deserialize)]
+pub struct OtpBody {
+    /// The 6-digit code.
+    pub otp: String,
+}
+
+/// `POST /admin/verify-otp` → `{success, message: "Login successful", session}`
+/// and a new admin session cookie (the old one, if any, is ended); 401 `INVALID_OTP`.
+pub async fn verify_otp(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<OtpBody>,
+) -> AppResult<impl IntoResponse> {
+    let login_id = caller.login_id.as_deref().ok_or(AppError::InvalidOtp)?;
+    let username = state.auth.verify_otp(login_id, &body.otp).await?;
+    if let Some(old) = &caller.admin {
+        state.auth.end_session(old).await?;
+    }
+    let (token, session) = state.auth.create_session(&username).await?;
+    tracing::info!(%username, "admin logged in");
+    let jar = SignedCookieJar::new(state.auth.cookie_key().clone())
+        .remove(state.cookies.removal(state.cookies.login))
+        .add(state.cookies.build(state.cookies.admin, token, None));
+    // `session` names the session without revealing its token (the cookie is HttpOnly).
+    let session_id = &session.token_hash[..16];
+    Ok((
+        jar,
+        Json(json!({"success": true, "message": "Login successful", "session": session_id})),
+    ))
+}
+
+/// `POST /admin/logout` → `{success: true}`; the session dies at once.
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> AppResult<impl IntoResponse> {
+    if let Some(session) = &caller.admin {
+        state.auth.end_session(session).await?;
+    }
+    let jar = SignedCookieJar::new(state.auth.cookie_key().clone())
+        .remove(state.cookies.removal(state.cookies.admin));
+    Ok((jar, Json(json!({"success": true}))))
+}

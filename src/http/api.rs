@@ -1,0 +1,201 @@
+//! The JSON API under `/api/` (`shared/DESIGN.md` § HTTP contract): session,
+//! messages (page, send, clear) and the admin's thread list. Thin handlers:
+//! parse, authorise, call the chat core, answer.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    response::{IntoResponse, Response},
+};
+use axum_extra::extract::cookie::SignedCookieJar;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::extract::{AppJson, AppQuery, Caller};
+use crate::{
+    AppState,
+    chat::{PostRequest, Sender},
+    error::{AppError, AppResult},
+    store::messages::rfc3339_string,
+};
+
+/// `GET /api/session` → `{success, role, thread_id, display_name, csrf_token}`.
+pub async fn session(State(state): State<AppState>, caller: Caller) -> Response {
+    let (role, display_name) = match &caller.admin {
+        Some(a) => ("admin", a.username.clone()),
+        None => ("visitor", crate::chat::display_name_for(&caller.visitor_id)),
+    };
+    let body = Json(json!({
+        "success": true,
+        "role": role,
+        "thread_id": caller.visitor_id,
+        "display_name": display_name,
+        "csrf_token": state.auth.csrf_token(&caller.visitor_id),
+    }));
+    if caller.new_visitor {
+        let jar = SignedCookieJar::new(state.auth.cookie_key().clone()).add(state.cookies.build(
+            state.cookies.visitor,
+            caller.visitor_id.clone(),
+            Some(365 * 24 * 3600),
+        ));
+        (jar, body).into_response()
+    } else {
+        body.into_response()
+    }
+}
+
+/// Query of `GET /api/messages/{thread_id}`.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    /// Page size, 1..=200 (default 50).
+    pub limit: Option<i64>,
+    /// Only messages with a smaller id (older pages).
+    pub before: Option<i64>,
+    /// Only messages with a larger id (catch-up after a reconnect).
+    pub after: Option<i64>,
+}
+
+/// `GET /api/messages/{thread_id}` → `{success, messages}` oldest first.
+/// The admin may read any existing thread (reading the newest messages marks
+/// them read); a visitor only its own (403 otherwise; an empty list before
+/// its first message).
+pub async fn messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(thread_id): Path<String>,
+    AppQuery(q): AppQuery<PageQuery>,
+) -> AppResult<Json<Value>> {
+    let as_admin = caller.admin.is_some() && thread_id != caller.visitor_id;
+    if !as_admin && thread_id != caller.visitor_id {
+        return Err(AppError::Forbidden("You can only read your own thread"));
+    }
+    if as_admin && state.chat.thread(&thread_id).await?.is_none() {
+        return Err(AppError::NotFound("Thread not found"));
+    }
+    let msgs = state
+        .chat
+        .page(&thread_id, q.limit, q.before, q.after)
+        .await?;
+    if as_admin
+        && q.before.is_none()
+        && let Some(last) = msgs.last()
+    {
+        state.chat.mark_read(&thread_id, last.id).await?;
+    }
+    Ok(Json(json!({"success": true, "messages": msgs})))
+}
+
+/// Body of `POST /api/messages/send`.
+#[derive(Debug, Deserialize)]
+pub struct SendBody {
+    /// Target thread; a visitor may omit it (its own).
+    pub thread_id: Option<String>,
+    /// Text (1..=4000 characters after trimming for `text`).
+    #[serde(default)]
+    pub text: String,
+    /// `text` (default) | `image` | `audio`.
+    #[serde(rename = "type", default = "default_kind")]
+    pub kind: String,
+    /// Media URL (this server's `/uploads/…`).
+    pub file_url: Option<String>,
+    /// Idempotency key.
+    pub client_id: Option<String>,
+}
+
+fn default_kind() -> String {
+    "text".into()
+}
+
+/// Decides who sends: the admin when it has a session and writes to a thread
+/// other than its browser's own visitor thread; else the visitor.
+pub fn sender_for(caller: &Caller, thread_id: Option<&str>) -> (Sender, String) {
+    match (caller.admin.is_some(), thread_id) {
+        (true, Some(t)) if t != caller.visitor_id => (Sender::Admin, t.to_owned()),
+        (_, t) => (
+            Sender::Visitor {
+                thread_id: caller.visitor_id.clone(),
+            },
+            t.unwrap_or(&caller.visitor_id).to_owned(),
+        ),
+    }
+}
+
+/// `POST /api/messages/send` → `{success, message_id, thread_id, message}`,
+/// answered after the commit; broadcast like the Socket.IO events.
+pub async fn send(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<SendBody>,
+) -> AppResult<Json<Value>> {
+    let (sender, thread_id) = sender_for(&caller, body.thread_id.as_deref());
+    let posted = state
+        .chat
+        .post(
+            sender,
+            PostRequest {
+                thread_id,
+                text: body.text,
+                kind: body.kind,
+                file_url: body.file_url,
+                client_id: body.client_id,
+            },
+        )
+        .await?;
+    Ok(Json(json!({
+        "success": true,
+        "message_id": posted.message.id,
+        "thread_id": posted.message.thread_id,
+        "message": posted.message,
+    })))
+}
+
+/// `GET /api/threads` (admin) → `{success, threads: [{id, display_name,
+/// created_at, last_activity, status, message_count, unread_count,
+/// last_message, online}]}`, most recently active first.
+pub async fn threads(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+    caller.require_admin()?;
+    let list = state.chat.threads().await?;
+    let threads: Vec<Value> = list
+        .into_iter()
+        .map(|t| {
+            json!({
+                "id": t.thread.id,
+                "display_name": t.thread.display_name,
+                "created_at": rfc3339_string(&t.thread.created_at),
+                "last_activity": rfc3339_string(&t.thread.last_activity_at),
+                "status": t.thread.status,
+                "message_count": t.message_count,
+                "unread_count": t.unread_count,
+                "last_message": t.last_message,
+                "online": state.presence.visitor_online(&t.thread.id),
+                "last_seen": t.thread.visitor_last_seen_at.as_ref().map(rfc3339_string),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"success": true, "threads": threads})))
+}
+
+/// Body of `POST /api/messages/clear`.
+#[derive(Debug, Deserialize)]
+pub struct ClearBody {
+    /// The thread to clear.
+    pub thread_id: String,
+}
+
+/// `POST /api/messages/clear` (admin) → `{success, message: "Messages cleared"}`.
+pub async fn clear(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<ClearBody>,
+) -> AppResult<Json<Value>> {
+    caller.require_admin()?;
+    state.chat.clear(&body.thread_id).await?;
+    Ok(Json(
+        json!({"success": true, "message": "Messages cleared"}),
+    ))
+}
+
+/// Any other `/api/…` path → 404 in the contract's shape.
+pub async fn not_found() -> impl IntoResponse {
+    AppError::NotFound("No such API endpoint")
+}

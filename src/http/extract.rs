@@ -1,0 +1,110 @@
+//! Extractors whose rejections answer in the contract's error shape:
+//! [`AppJson`], [`AppQuery`] and the caller's identity [`Caller`].
+
+use axum::{
+    Json,
+    extract::{FromRequest, FromRequestParts, Query, Request, rejection::JsonRejection},
+    http::{StatusCode, request::Parts},
+};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    AppState,
+    auth::{self, AdminSession, cookies::Identity},
+    error::AppError,
+};
+
+/// `Json<T>` whose failures are [`AppError`]s: a missing
+/// `Content-Type: application/json` or malformed JSON → 400 `BAD_REQUEST`;
+/// wrong types or missing fields → 400 `VALIDATION_ERROR`; an over-long body
+/// → 413 `PAYLOAD_TOO_LARGE`.
+pub struct AppJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(AppJson(v)),
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Validation(e.body_text())),
+            Err(JsonRejection::JsonSyntaxError(_)) => {
+                Err(AppError::BadRequest("Malformed JSON body".into()))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest(
+                "Content-Type must be application/json".into(),
+            )),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::PayloadTooLarge),
+            Err(e) => Err(AppError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+/// `Query<T>` whose failures are 400 `VALIDATION_ERROR`.
+pub struct AppQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| AppQuery(v))
+            .map_err(|e| AppError::Validation(e.body_text()))
+    }
+}
+
+/// Who is calling: the browser's visitor id (a fresh one when it had none;
+/// then `new_visitor` is set and the page or `/api/session` sets the
+/// cookie) and the admin session, if any.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// Visitor id (= own thread id).
+    pub visitor_id: String,
+    /// `true` when the browser had no valid visitor cookie.
+    pub new_visitor: bool,
+    /// The admin session.
+    pub admin: Option<AdminSession>,
+    /// Pending login id.
+    pub login_id: Option<String>,
+}
+
+impl Caller {
+    /// The admin session or 401 `UNAUTHORIZED`.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthorized`].
+    pub fn require_admin(&self) -> Result<&AdminSession, AppError> {
+        self.admin.as_ref().ok_or(AppError::Unauthorized)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(c.clone());
+        }
+        let Identity {
+            visitor_id,
+            admin,
+            login_id,
+        } = auth::cookies::identify(&state.auth, &state.cookies, &parts.headers).await?;
+        let caller = match visitor_id {
+            Some(visitor_id) => Caller {
+                visitor_id,
+                new_visitor: false,
+                admin,
+                login_id,
+            },
+            None => Caller {
+                visitor_id: auth::new_visitor_id(),
+                new_visitor: true,
+                admin,
+                login_id,
+            },
+        };
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}

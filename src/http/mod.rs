@@ -1,0 +1,116 @@
+//! The HTTP adapter: pages, JSON API, health, static files and uploads on
+//! one axum router, with CSRF checking, security headers, body limits and
+//! error logging as layers.
+
+pub mod admin;
+pub mod api;
+pub mod extract;
+pub mod health;
+pub mod pages;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request, State},
+    http::{HeaderName, HeaderValue, Method, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{any, get, post},
+};
+use axum_extra::extract::cookie::SignedCookieJar;
+use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+
+use crate::{
+    AppState,
+    error::{AppError, InternalDetail},
+};
+
+/// Largest JSON body accepted, in bytes.
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+/// The Content-Security-Policy of every response: no inline script, no
+/// framing, same-origin connections (plus WebSocket).
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; \
+    font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Builds the router (without the Socket.IO layer, which `lib` adds outermost).
+pub fn router(state: AppState) -> Router {
+    let static_dir = ServeDir::new(&state.config.static_dir);
+    let uploads = ServeDir::new(&state.config.upload_dir);
+    Router::new()
+        .route("/", get(pages::visitor))
+        .route("/admin", get(pages::admin))
+        .route("/admin/login", get(pages::login).post(admin::login))
+        .route("/admin/verify-otp", post(admin::verify_otp))
+        .route("/admin/logout", post(admin::logout))
+        .route("/api/session", get(api::session))
+        .route("/api/messages/send", post(api::send))
+        .route("/api/messages/clear", post(api::clear))
+        .route("/api/messages/{thread_id}", get(api::messages))
+        .route("/api/threads", get(api::threads))
+        .route("/api/{*rest}", any(api::not_found))
+        .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .nest_service("/static", static_dir)
+        .nest_service("/uploads", uploads)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), csrf))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(middleware::from_fn(log_errors))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("Not found")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+/// Every state-changing request (`POST`, `PUT`, `PATCH`, `DELETE`) must carry
+/// `X-CSRFToken` equal to its browser's token, else 403 `CSRF_FAILED`.
+async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let jar = SignedCookieJar::from_headers(req.headers(), state.auth.cookie_key().clone());
+    let vid = jar.get(state.cookies.visitor).map(|c| c.value().to_owned());
+    let token = req
+        .headers()
+        .get("x-csrftoken")
+        .and_then(|v| v.to_str().ok());
+    match (vid, token) {
+        (Some(vid), Some(token)) if state.auth.csrf_ok(&vid, token) => next.run(req).await,
+        _ => AppError::Csrf.into_response(),
+    }
+}
+
+/// Logs the hidden detail of 500 answers (never sent to the client).
+async fn log_errors(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let res = next.run(req).await;
+    if let Some(InternalDetail(detail)) = res.extensions().get::<InternalDetail>() {
+        tracing::error!(%path, %detail, "request failed");
+    }
+    res
+}

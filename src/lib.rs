@@ -1,0 +1,162 @@
+//! sohbet: a self-hosted website live chat in one binary.
+//!
+//! [`App::build`] wires configuration, database, chat core, HTTP and
+//! Socket.IO on one listener; [`App::run_until_stopped`] serves until the
+//! shutdown future resolves. `main` and the tests start the server the same
+//! way (`shared/STYLE.md`).
+
+pub mod auth;
+pub mod chat;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod realtime;
+pub mod store;
+
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{Arc, atomic::AtomicBool},
+};
+
+use tokio::net::TcpListener;
+
+use crate::{
+    auth::{Auth, cookies::CookiePolicy, otp_delivery::OtpDelivery},
+    chat::Chat,
+    config::{Config, Environment},
+    realtime::presence::Presence,
+    store::Db,
+};
+
+/// State shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The chat core.
+    pub chat: Chat,
+    /// Secrets, sessions, OTP.
+    pub auth: Auth,
+    /// Cookie names and flags.
+    pub cookies: Arc<CookiePolicy>,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Who is online.
+    pub presence: Presence,
+    /// Where login codes go.
+    pub otp: OtpDelivery,
+    /// Set once migrations ran.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// Start-up failures.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A built server, bound and migrated, not yet serving.
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    io: socketioxide::SocketIo,
+    db: Db,
+}
+
+impl App {
+    /// Opens the database, runs migrations, binds `HOST:PORT` and builds the routes.
+    ///
+    /// # Errors
+    /// [`BuildError`].
+    #[tracing::instrument(skip_all)]
+    pub async fn build(config: Config) -> Result<App, BuildError> {
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| BuildError::Bind { addr, source })?;
+        Self::build_with(config, listener, OtpDelivery::Log).await
+    }
+
+    /// As [`App::build`] on an already bound listener, with login codes
+    /// delivered by `otp` (tests capture them through a channel).
+    ///
+    /// # Errors
+    /// [`BuildError`].
+    pub async fn build_with(
+        config: Config,
+        listener: TcpListener,
+        otp: OtpDelivery,
+    ) -> Result<App, BuildError> {
+        let db = Db::connect(&config.database).await?;
+        db.migrate().await?;
+        let chat = Chat::start(db.clone());
+        let auth = Auth::new(&config, db.clone());
+        let state = AppState {
+            chat,
+            auth,
+            cookies: Arc::new(CookiePolicy::new(
+                config.environment == Environment::Production,
+            )),
+            config: Arc::new(config),
+            presence: Presence::default(),
+            otp,
+            ready: Arc::new(AtomicBool::new(true)),
+        };
+        let (sio_layer, io) = realtime::layer(state.clone());
+        let router = http::router(state).layer(sio_layer);
+        Ok(App {
+            listener,
+            router,
+            io,
+            db,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting, closes every
+    /// socket, lets in-flight requests finish and closes the database.
+    ///
+    /// # Errors
+    /// I/O errors of the listener.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let App {
+            listener,
+            router,
+            io,
+            db,
+        } = self;
+        let addr = listener.local_addr()?;
+        tracing::info!("listening on http://{addr}");
+        let make = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, make)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: closing sockets, finishing requests");
+                io.close().await;
+            })
+            .await?;
+        db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

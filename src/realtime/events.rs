@@ -1,0 +1,255 @@
+//! Client → server events (`shared/DESIGN.md` § Socket.IO contract). Each
+//! may take an ack: `{success: true, message?}` or `{success: false, error,
+//! code}`; a failure without an ack is emitted back as `message_error`.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use socketioxide::{
+    adapter::Adapter,
+    extract::{AckSender, Extension, SocketRef, State, TryData},
+    handler::FromMessageParts,
+    socket::Socket,
+};
+
+use super::{ADMINS, Role, SocketSession, thread_room};
+use crate::{
+    AppState,
+    chat::{PostRequest, Sender},
+    error::AppError,
+};
+
+/// Answers an event: through its ack when the client asked for one, else
+/// (failures only) with a `message_error` event.
+pub struct Reply {
+    ack: AckSender,
+    socket: SocketRef,
+    wants_ack: bool,
+}
+
+impl<A: Adapter> FromMessageParts<A> for Reply
+where
+    SocketRef: FromMessageParts<A>,
+    AckSender: FromMessageParts<A>,
+{
+    type Error = std::convert::Infallible;
+
+    fn from_message_parts(
+        s: &Arc<Socket<A>>,
+        v: &mut socketioxide::handler::Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Self::Error> {
+        let ack = AckSender::from_message_parts(s, v, ack_id).unwrap_or_else(|_| unreachable!());
+        let socket = SocketRef::from_message_parts(s, v, ack_id).unwrap_or_else(|_| unreachable!());
+        Ok(Reply {
+            ack,
+            socket,
+            wants_ack: ack_id.is_some(),
+        })
+    }
+}
+
+impl Reply {
+    /// Success: `{success: true, ...extra}`.
+    pub fn ok(self, extra: Value) {
+        let mut body = json!({"success": true});
+        if let (Some(b), Value::Object(m)) = (body.as_object_mut(), extra) {
+            b.extend(m);
+        }
+        let _ = self.ack.send(&body);
+    }
+
+    /// Failure: the ack `{success: false, error, code}` or `message_error`.
+    pub fn err(self, e: AppError) {
+        if let AppError::Internal(detail) = &e {
+            tracing::error!(%detail, "socket event failed");
+        }
+        if self.wants_ack {
+            let _ = self.ack.send(&e.ack_body());
+        } else {
+            let _ = self.socket.emit("message_error", &e.socket_event());
+        }
+    }
+}
+
+/// Registers the handlers on a connected socket.
+pub fn register(s: &SocketRef) {
+    s.on("join_thread", join_thread);
+    s.on("leave_thread", leave_thread);
+    s.on("message_from_visitor", from_visitor);
+    s.on("message_to_admin", from_visitor);
+    s.on("message_to_visitor", to_visitor);
+    s.on("typing", typing);
+    s.on("stop_typing", typing);
+}
+
+#[derive(Deserialize)]
+struct ThreadRef {
+    thread_id: Option<String>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    data: Result<Value, impl std::fmt::Display>,
+) -> Result<T, AppError> {
+    let v =
+        data.map_err(|e| AppError::Validation(format!("payload must be a JSON object: {e}")))?;
+    if !v.is_object() {
+        return Err(AppError::Validation("payload must be a JSON object".into()));
+    }
+    serde_json::from_value(v).map_err(|e| AppError::Validation(e.to_string()))
+}
+
+/// The thread an event targets: a visitor's own (when omitted or equal),
+/// any for the admin (required).
+fn target(sess: &SocketSession, thread_id: Option<String>) -> Result<String, AppError> {
+    match (sess.role, thread_id) {
+        (Role::Visitor, None) => Ok(sess.visitor_id.clone()),
+        (Role::Visitor, Some(t)) if t == sess.visitor_id => Ok(t),
+        (Role::Visitor, Some(_)) => Err(AppError::Forbidden("You can only join your own thread")),
+        (Role::Admin, Some(t)) if !t.is_empty() && t.len() <= 64 => Ok(t),
+        (Role::Admin, _) => Err(AppError::Validation("thread_id is required".into())),
+    }
+}
+
+async fn join_thread(
+    s: SocketRef,
+    Extension(sess): Extension<Arc<SocketSession>>,
+    TryData(data): TryData<Value>,
+    reply: Reply,
+) {
+    match parse::<ThreadRef>(data).and_then(|r| target(&sess, r.thread_id)) {
+        Ok(t) => {
+            s.join(thread_room(&t));
+            reply.ok(json!({"thread_id": t}));
+        }
+        Err(e) => reply.err(e),
+    }
+}
+
+async fn leave_thread(
+    s: SocketRef,
+    Extension(sess): Extension<Arc<SocketSession>>,
+    TryData(data): TryData<Value>,
+    reply: Reply,
+) {
+    match parse::<ThreadRef>(data).and_then(|r| target(&sess, r.thread_id)) {
+        // A visitor always stays in its own room (it must keep receiving replies).
+        Ok(t) => {
+            if sess.role == Role::Admin {
+                s.leave(thread_room(&t));
+            }
+            reply.ok(json!({"thread_id": t}));
+        }
+        Err(e) => reply.err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SendPayload {
+    thread_id: Option<String>,
+    #[serde(default)]
+    text: String,
+    #[serde(rename = "type", default = "text_kind")]
+    kind: String,
+    file_url: Option<String>,
+    client_id: Option<String>,
+}
+
+fn text_kind() -> String {
+    "text".into()
+}
+
+async fn post(
+    state: &AppState,
+    sess: &SocketSession,
+    sender: Sender,
+    data: Result<Value, impl std::fmt::Display>,
+) -> Result<Value, AppError> {
+    let p: SendPayload = parse(data)?;
+    let thread_id = target(sess, p.thread_id)?;
+    let posted = state
+        .chat
+        .post(
+            sender,
+            PostRequest {
+                thread_id,
+                text: p.text,
+                kind: p.kind,
+                file_url: p.file_url,
+                client_id: p.client_id,
+            },
+        )
+        .await?;
+    Ok(json!({"message": posted.message}))
+}
+
+async fn from_visitor(
+    State(state): State<AppState>,
+    Extension(sess): Extension<Arc<SocketSession>>,
+    TryData(data): TryData<Value>,
+    reply: Reply,
+) {
+    if sess.role != Role::Visitor {
+        return reply.err(AppError::Forbidden(
+            "Only visitors send message_from_visitor",
+        ));
+    }
+    let sender = Sender::Visitor {
+        thread_id: sess.visitor_id.clone(),
+    };
+    match post(&state, &sess, sender, data).await {
+        Ok(v) => reply.ok(v),
+        Err(e) => reply.err(e),
+    }
+}
+
+async fn to_visitor(
+    State(state): State<AppState>,
+    Extension(sess): Extension<Arc<SocketSession>>,
+    TryData(data): TryData<Value>,
+    reply: Reply,
+) {
+    if sess.role != Role::Admin {
+        return reply.err(AppError::Forbidden(
+            "Only the admin sends message_to_visitor",
+        ));
+    }
+    match post(&state, &sess, Sender::Admin, data).await {
+        Ok(v) => reply.ok(v),
+        Err(e) => reply.err(e),
+    }
+}
+
+/// `typing` / `stop_typing {thread_id}` → the same event `{thread_id,
+/// sender_type}` to the other side (admins for a visitor, the thread room
+/// for the admin), never back to the sender.
+async fn typing(
+    s: SocketRef,
+    socketioxide::extract::Event(name): socketioxide::extract::Event,
+    Extension(sess): Extension<Arc<SocketSession>>,
+    TryData(data): TryData<Value>,
+    reply: Reply,
+) {
+    let thread = match parse::<ThreadRef>(data).and_then(|r| target(&sess, r.thread_id)) {
+        Ok(t) => t,
+        Err(e) => return reply.err(e),
+    };
+    let event: &'static str = if name == "typing" {
+        "typing"
+    } else {
+        "stop_typing"
+    };
+    let (room, sender_type) = match sess.role {
+        Role::Visitor => (ADMINS.to_owned(), "visitor"),
+        Role::Admin => (thread_room(&thread), "admin"),
+    };
+    let _ = s
+        .to(room)
+        .emit(
+            event,
+            &json!({"thread_id": thread, "sender_type": sender_type}),
+        )
+        .await;
+    reply.ok(json!({}));
+}

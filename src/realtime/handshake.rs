@@ -1,0 +1,107 @@
+//! The Socket.IO handshake: refuses a foreign `Origin` (`origin_error`), a
+//! missing or wrong `auth.csrf_token` (`csrf_error`) and an admin socket
+//! without an admin session (`auth_error`); the refusal reaches the client
+//! as `connect_error` with that message.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, header};
+use serde::Deserialize;
+use socketioxide::extract::{SocketRef, State, TryData};
+
+use super::SocketSession;
+use crate::{AppState, auth, config::Config};
+
+/// The role of a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// An anonymous visitor, bound to its own thread.
+    Visitor,
+    /// The admin.
+    Admin,
+}
+
+/// `auth` of the handshake: `{csrf_token, role?: "visitor" | "admin"}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct HandshakeAuth {
+    /// The page's CSRF token.
+    pub csrf_token: Option<String>,
+    /// Wanted role; without it, admin when the admin session is valid.
+    pub role: Option<String>,
+}
+
+/// Why a handshake was refused (its `Display` is the `connect_error` message).
+#[derive(Debug)]
+pub struct Refused(pub &'static str);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Is the handshake's `Origin` this server itself (same host) or one of
+/// `ALLOWED_ORIGINS`? No `Origin` (non-browser clients, same-origin
+/// polling GETs) is allowed; the CSRF token still has to match.
+pub fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim_end_matches('/');
+    if config.allowed_origins.iter().any(|o| o == origin) {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let bare = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    matches!((bare, host), (Some(b), Some(h)) if b.eq_ignore_ascii_case(h))
+}
+
+/// Connect middleware: checks origin, CSRF and role; stores the
+/// [`SocketSession`] in the socket's extensions.
+///
+/// # Errors
+/// [`Refused`] with `origin_error`, `csrf_error`, `auth_error` or `server_error`.
+pub async fn authenticate(
+    s: SocketRef,
+    State(state): State<AppState>,
+    TryData(data): TryData<HandshakeAuth>,
+) -> Result<(), Refused> {
+    let headers = &s.req_parts().headers;
+    if !origin_allowed(headers, &state.config) {
+        tracing::info!("socket refused: foreign origin");
+        return Err(Refused("origin_error"));
+    }
+    let data = data.unwrap_or_default();
+    let identity = auth::cookies::identify(&state.auth, &state.cookies, headers)
+        .await
+        .map_err(|_| Refused("server_error"))?;
+    let Some(visitor_id) = identity.visitor_id else {
+        return Err(Refused("csrf_error"));
+    };
+    let token = data.csrf_token.unwrap_or_default();
+    if !state.auth.csrf_ok(&visitor_id, &token) {
+        return Err(Refused("csrf_error"));
+    }
+    let role = match (data.role.as_deref(), &identity.admin) {
+        (Some("visitor"), _) => Role::Visitor,
+        (Some("admin"), None) => return Err(Refused("auth_error")),
+        (_, Some(_)) => Role::Admin,
+        (_, None) => Role::Visitor,
+    };
+    let admin = if role == Role::Admin {
+        identity.admin
+    } else {
+        None
+    };
+    s.extensions.insert(Arc::new(SocketSession {
+        role,
+        visitor_id,
+        admin,
+    }));
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Socket.IO (socketioxide, protocol v5, namespace `/`): the handshake
+//! (cookies + `auth.csrf_token`, `Origin`), rooms, the client → server
+//! events of `shared/DESIGN.md` § Socket.IO contract, and the broadcaster
+//! that turns the chat core's events into server → client events.
+//!
+//! Rooms: `admins` (every admin socket), `visitors` (every visitor socket),
+//! `thread:<id>` (the visitor's sockets and admins who joined it).
+
+mod events;
+mod handshake;
+pub mod presence;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use socketioxide::{
+    SocketIo,
+    extract::{Extension, SocketRef, State},
+    handler::ConnectHandler,
+    layer::SocketIoLayer,
+};
+
+use crate::{AppState, auth::AdminSession, chat::ChatEvent, store::messages::rfc3339_string};
+
+pub use handshake::Role;
+
+/// Room of every admin socket.
+pub const ADMINS: &str = "admins";
+/// Room of every visitor socket.
+pub const VISITORS: &str = "visitors";
+
+/// The room of a thread.
+pub fn thread_room(thread_id: &str) -> String {
+    format!("thread:{thread_id}")
+}
+
+/// What the handshake established, kept in the socket's extensions.
+#[derive(Clone, Debug)]
+pub struct SocketSession {
+    /// Visitor or admin.
+    pub role: Role,
+    /// The browser's visitor id (= own thread id).
+    pub visitor_id: String,
+    /// The admin session, for admin sockets.
+    pub admin: Option<AdminSession>,
+}
+
+/// `{user_id, username, last_seen}` of `user_online` / `user_offline`.
+#[derive(Serialize)]
+pub struct PresencePayload {
+    /// Thread id for a visitor, `"admin"` for the admin.
+    pub user_id: String,
+    /// Display name.
+    pub username: String,
+    /// RFC 3339 UTC, or `null` when unknown.
+    pub last_seen: Option<String>,
+}
+
+/// Builds the Socket.IO layer with the app state, registers the namespace
+/// and starts the broadcaster. Returns the layer and the handle (to close
+/// every socket at shutdown).
+pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
+    let (layer, io) = SocketIo::builder()
+        .with_state(state.clone())
+        .max_payload(100_000)
+        .ws_max_message_size(1 << 20)
+        .ws_max_frame_size(1 << 20)
+        .build_layer();
+    io.ns("/", on_connect.with(handshake::authenticate));
+    tokio::spawn(broadcast(io.clone(), state.chat.subscribe()));
+    (layer, io)
+}
+
+async fn on_connect(
+    s: SocketRef,
+    State(state): State<AppState>,
+    Extension(sess): Extension<Arc<SocketSession>>,
+) {
+    match sess.role {
+        Role::Visitor => {
+            s.join([thread_room(&sess.visitor_id), VISITORS.to_owned()]);
+            if state.presence.visitor_up(&sess.visitor_id) {
+                let p = PresencePayload {
+                    user_id: sess.visitor_id.clone(),
+                    username: crate::chat::display_name_for(&sess.visitor_id),
+                    last_seen: Some(rfc3339_string(&chrono::Utc::now())),
+                };
+                let _ = s.to(ADMINS).emit("user_online", &p).await;
+            }
+            let admin = PresencePayload {
+                user_id: "admin".into(),
+                username: state.auth.admin_username().to_owned(),
+                last_seen: if state.presence.admin_online() {
+                    Some(rfc3339_string(&chrono::Utc::now()))
+                } else {
+                    state
+                        .presence
+                        .admin_last_seen()
+                        .as_ref()
+                        .map(rfc3339_string)
+                },
+            };
+            let ev = if state.presence.admin_online() {
+                "user_online"
+            } else {
+                "user_offline"
+            };
+            let _ = s.emit(ev, &admin);
+        }
+        Role::Admin => {
+            s.join(ADMINS);
+            if state.presence.admin_up() {
+                let p = PresencePayload {
+                    user_id: "admin".into(),
+                    username: state.auth.admin_username().to_owned(),
+                    last_seen: Some(rfc3339_string(&chrono::Utc::now())),
+                };
+                let _ = s.to(VISITORS).emit("user_online", &p).await;
+            }
+        }
+    }
+    events::register(&s);
+    s.on_disconnect(on_disconnect);
+}
+
+async fn on_disconnect(
+    s: SocketRef,
+    State(state): State<AppState>,
+    Extension(sess): Extension<Arc<SocketSession>>,
+) {
+    let now = chrono::Utc::now();
+    match sess.role {
+        Role::Visitor => {
+            if state.presence.visitor_down(&sess.visitor_id) {
+                let p = PresencePayload {
+                    user_id: sess.visitor_id.clone(),
+                    username: crate::chat::display_name_for(&sess.visitor_id),
+                    last_seen: Some(rfc3339_string(&now)),
+                };
+                let _ = s.broadcast().to(ADMINS).emit("user_offline", &p).await;
+                if let Err(e) = state.chat.visitor_seen(&sess.visitor_id, now).await {
+                    tracing::warn!(error = %e, "could not record visitor last seen");
+                }
+            }
+        }
+        Role::Admin => {
+            if state.presence.admin_down() {
+                let p = PresencePayload {
+                    user_id: "admin".into(),
+                    username: state.auth.admin_username().to_owned(),
+                    last_seen: Some(rfc3339_string(&now)),
+                };
+                let _ = s.broadcast().to(VISITORS).emit("user_offline", &p).await;
+            }
+        }
+    }
+}
+
+/// Turns the core's events into Socket.IO events:
+/// visitor message → `message_from_visitor`, admin message →
+/// `message_to_visitor` (both to `admins` and the thread room),
+/// `thread_created` → admins, `messages_cleared` → thread room and admins.
+async fn broadcast(io: SocketIo, mut rx: tokio::sync::broadcast::Receiver<ChatEvent>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let ev = match rx.recv().await {
+            Ok(ev) => ev,
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    missed = n,
+                    "socket broadcaster lagged; clients catch up on reconnect"
+                );
+                continue;
+            }
+            Err(RecvError::Closed) => break,
+        };
+        let res = match &ev {
+            ChatEvent::MessageStored(m) => {
+                let name = if m.sender_type == "admin" {
+                    "message_to_visitor"
+                } else {
+                    "message_from_visitor"
+                };
+                io.to([ADMINS.to_owned(), thread_room(&m.thread_id)])
+                    .emit(name, m)
+                    .await
+            }
+            ChatEvent::ThreadCreated(t) => io.to(ADMINS).emit("thread_created", t).await,
+            ChatEvent::Cleared { thread_id } => {
+                io.to([ADMINS.to_owned(), thread_room(thread_id)])
+                    .emit(
+                        "messages_cleared",
+                        &serde_json::json!({ "thread_id": thread_id }),
+                    )
+                    .await
+            }
+        };
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "socket broadcast failed");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Tables of the admin login: pending codes (`login_otps`) and sessions
+//! (`admin_sessions`). Only hashes are stored, never a code or a token.
+
+use chrono::{DateTime, Utc};
+
+use super::Db;
+use crate::with_db;
+
+/// A pending login code.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OtpRow {
+    /// Random id, held by the browser in the `sohbet_login` cookie.
+    pub id: String,
+    /// Who passed the password step.
+    pub username: String,
+    /// HMAC of the code (hex).
+    pub code_hash: String,
+    /// Wrong tries so far.
+    pub attempts: i32,
+    /// Dies at (UTC).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores a new pending code and drops expired ones.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip_all)]
+pub async fn insert_otp(db: &Db, row: &OtpRow, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    with_db!(db, p => {
+        sqlx::query("DELETE FROM login_otps WHERE expires_at < $1").bind(now).execute(p).await?;
+        sqlx::query(
+            "INSERT INTO login_otps (id, username, code_hash, attempts, expires_at, created_at) \
+             VALUES ($1, $2, $3, 0, $4, $5)",
+        )
+        .bind(&row.id)
+        .bind(&row.username)
+        .bind(&row.code_hash)
+        .bind(row.expires_at)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// Reads a pending code.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip_all)]
+pub async fn get_otp(db: &Db, id: &str) -> Result<Option<OtpRow>, sqlx::Error> {
+    const SQL: &str =
+        "SELECT id, username, code_hash, attempts, expires_at FROM login_otps WHERE id = $1";
+    with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
+}
+
+/// Counts a wrong try.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip_all)]
+pub async fn add_otp_attempt(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE login_otps SET attempts = attempts + 1 WHERE id = $1";
+    with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|_| ()))
+}
+
+/// Deletes a code; `true` when this call deleted it (so a code is used once
+/// even when two requests race).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip_all)]
+pub async fn consume_otp(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "DELETE FROM login_otps WHERE id = $1";
+    with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|r| r.rows_affected() == 1))
+}
+
+/// Stores a new admin session.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip_all)]
+pub async fn insert_session(
+    db: &Db,
+    token_hash: &str,
+    username: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    with_db!(db, p => {
+        sqlx::query("DELETE FROM admin_sessions WHERE expires_at < $1").bind(now).execute(p).await?;
+        sqlx::query(
+            "INSERT INTO admin_sessions (token_hash, username, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(username)
+        .bind(now)
+        .bind(expires_at)
+        .execute(p)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// Finds a live session (not past `expires_at`, used after `idle_since`) and
+/// marks it used now. Returns its username.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip_all)]
+pub async fn touch_session(
+    db: &Db,
+    token_hash: &str,
+    now: DateTime<Utc>,
+    idle_since: DateTime<Utc>,
+) -> Result<Option<String>, sqlx::Error> {
+    const SQL: &str = "UPDATE admin_sessions SET last_seen_at = $1 \
+                       WHERE token_hash = $2 AND expires_at > $1 AND last_seen_at > $3 \
+                       RETURNING username";
+    with_db!(db, p => sqlx::query_scalar(SQL).bind(now).bind(token_hash).bind(idle_since).fetch_optional(p).await)
+}
+
+/// Deletes a session (logout).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip_all)]
+pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), sqlx::Error> {
+    const SQL: &str = "DELETE FROM admin_sessions WHERE token_hash = $1";
+    with_db!(db, p => sqlx::query(SQL).bind(token_hash).execute(p).await.map(|_| ()))
+}

@@ -1,0 +1,170 @@
+//! The database: a sqlx pool for SQLite or Postgres, chosen at run time from
+//! `DATABASE_URL`, with migrations embedded per backend
+//! (`migrations/sqlite`, `migrations/postgres`). One SQL text serves both
+//! backends (`$1` placeholders work on both); [`with_db!`] expands a body once
+//! per backend. This module owns SQL; it knows nothing of HTTP or sockets.
+
+pub mod auth;
+pub mod messages;
+pub mod threads;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use crate::config::DatabaseConfig;
+
+/// A pool on one of the two supported backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// SQLite (WAL, `synchronous=NORMAL`, busy timeout 5 s, foreign keys on).
+    Sqlite(sqlx::SqlitePool),
+    /// Postgres.
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the backend's pool (`&SqlitePool` or `&PgPool`).
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($p) => $body,
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Errors of opening the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The SQLite folder could not be created.
+    #[error("cannot create the SQLite folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Connecting failed.
+    #[error("cannot connect to the {kind} database: {source}")]
+    Connect {
+        /// `sqlite` or `postgres`.
+        kind: &'static str,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Db {
+    /// Opens the pool (creating the SQLite file and folder when missing).
+    ///
+    /// Postgres is retried for up to 30 s so that a server started together
+    /// with its database (Railway, Render, compose) does not give up at once.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the folder cannot be made or the database does not answer.
+    #[tracing::instrument(skip_all, fields(kind))]
+    pub async fn connect(config: &DatabaseConfig) -> Result<Db, StoreError> {
+        match config {
+            DatabaseConfig::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|source| StoreError::Connect {
+                        kind: "sqlite",
+                        source,
+                    })?;
+                Ok(Db::Sqlite(pool))
+            }
+            DatabaseConfig::Postgres(url) => {
+                let opts =
+                    PgConnectOptions::from_str(url).map_err(|source| StoreError::Connect {
+                        kind: "postgres",
+                        source,
+                    })?;
+                let mut tries = 0;
+                loop {
+                    let res = PgPoolOptions::new()
+                        .max_connections(16)
+                        .acquire_timeout(Duration::from_secs(5))
+                        .connect_with(opts.clone())
+                        .await;
+                    match res {
+                        Ok(pool) => return Ok(Db::Postgres(pool)),
+                        Err(e) if tries < 15 && matches!(e, sqlx::Error::Io(_)) => {
+                            tries += 1;
+                            tracing::warn!(error = %e, "postgres not answering yet, retrying");
+                            tokio::time::sleep(Duration::from_secs(2)).await;
+                        }
+                        Err(source) => {
+                            return Err(StoreError::Connect {
+                                kind: "postgres",
+                                source,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies the embedded migrations of this backend.
+    ///
+    /// # Errors
+    /// [`StoreError::Migrate`].
+    #[tracing::instrument(skip_all)]
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// `SELECT 1`: does the database answer?
+    pub async fn ping(&self) -> bool {
+        let q = "SELECT 1";
+        with_db!(self, p => sqlx::query(q).execute(p).await.is_ok())
+    }
+
+    /// Closes the pool (shutdown).
+    pub async fn close(&self) {
+        with_db!(self, p => p.close().await)
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Now in UTC, truncated to microseconds (what both backends keep).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    let t = chrono::Utc::now();
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}

@@ -1,0 +1,131 @@
+//! The `threads` table: lookup, the admin's list with counts and last
+//! message, read marks and visitor presence times.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, messages::Message};
+use crate::with_db;
+
+/// A thread row.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Thread {
+    /// UUID text, chosen by the server.
+    pub id: String,
+    /// Shown to the admin, e.g. `Visitor 3F2A`.
+    pub display_name: String,
+    /// Created at (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Last message at (UTC).
+    pub last_activity_at: DateTime<Utc>,
+    /// `active`.
+    pub status: String,
+    /// Last time a visitor socket of this thread disconnected (UTC).
+    pub visitor_last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// One line of the admin's thread list.
+#[derive(Clone, Debug)]
+pub struct ThreadListItem {
+    /// The thread.
+    pub thread: Thread,
+    /// All its messages.
+    pub message_count: i64,
+    /// Visitor messages after the admin's read mark.
+    pub unread_count: i64,
+    /// Its newest message.
+    pub last_message: Option<Message>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    #[sqlx(flatten)]
+    thread: Thread,
+    message_count: i64,
+    unread_count: i64,
+    m_id: Option<i64>,
+    m_content_text: Option<String>,
+    m_type: Option<String>,
+    m_sender: Option<String>,
+    m_file_url: Option<String>,
+    m_created_at: Option<DateTime<Utc>>,
+    m_client_id: Option<String>,
+}
+
+/// Finds a thread by id.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn get(db: &Db, id: &str) -> Result<Option<Thread>, sqlx::Error> {
+    const SQL: &str = "SELECT id, display_name, created_at, last_activity_at, status, visitor_last_seen_at \
+                       FROM threads WHERE id = $1";
+    with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
+}
+
+/// The `limit` most recently active threads, newest first, with counts and
+/// their last message.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn list(db: &Db, limit: i64) -> Result<Vec<ThreadListItem>, sqlx::Error> {
+    const SQL: &str = "SELECT t.id, t.display_name, t.created_at, t.last_activity_at, t.status, \
+          t.visitor_last_seen_at, \
+          (SELECT COUNT(*) FROM messages c WHERE c.thread_id = t.id) AS message_count, \
+          (SELECT COUNT(*) FROM messages u WHERE u.thread_id = t.id AND u.sender = 'visitor' \
+              AND u.id > t.admin_last_read_message_id) AS unread_count, \
+          m.id AS m_id, m.content_text AS m_content_text, m.type AS m_type, m.sender AS m_sender, \
+          m.file_url AS m_file_url, m.created_at AS m_created_at, m.client_id AS m_client_id \
+        FROM threads t \
+        LEFT JOIN messages m ON m.id = (SELECT MAX(x.id) FROM messages x WHERE x.thread_id = t.id) \
+        ORDER BY t.last_activity_at DESC, t.id \
+        LIMIT $1";
+    let rows: Vec<ListRow> = with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let last_message = match (r.m_id, r.m_type, r.m_sender, r.m_created_at) {
+                (Some(id), Some(content_type), Some(sender_type), Some(created_at)) => {
+                    Some(Message {
+                        id,
+                        thread_id: r.thread.id.clone(),
+                        content_text: r.m_content_text.unwrap_or_default(),
+                        content_type,
+                        sender_type,
+                        file_url: r.m_file_url,
+                        created_at,
+                        client_id: r.m_client_id,
+                    })
+                }
+                _ => None,
+            };
+            ThreadListItem {
+                thread: r.thread,
+                message_count: r.message_count,
+                unread_count: r.unread_count,
+                last_message,
+            }
+        })
+        .collect())
+}
+
+/// Moves the admin's read mark of a thread forward to `up_to` (never back).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn mark_read(db: &Db, id: &str, up_to: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE threads SET admin_last_read_message_id = $1 \
+                       WHERE id = $2 AND admin_last_read_message_id < $1";
+    with_db!(db, p => sqlx::query(SQL).bind(up_to).bind(id).execute(p).await.map(|_| ()))
+}
+
+/// Records when a visitor was last seen (its last socket closed).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn set_visitor_seen(db: &Db, id: &str, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE threads SET visitor_last_seen_at = $1 WHERE id = $2";
+    with_db!(db, p => sqlx::query(SQL).bind(at).bind(id).execute(p).await.map(|_| ()))
+}

@@ -1,0 +1,243 @@
+// sohbet: the visitor page `/`.
+//
+// History over HTTP (`GET /api/messages/{thread}`), live messages, presence
+// and typing over Socket.IO (docs/api.md). Depends on common.js
+// (window.Sohbet) and the vendored socket.io client (window.io).
+(() => {
+  'use strict';
+
+  const {
+    S, api, fill, fmt, toast, errorText, MessageList, createComposer, createSender,
+    connectionBanner, setTitleBadge,
+  } = window.Sohbet;
+
+  const PAGE = 50;
+  const body = document.body;
+  const threadId = body.dataset.threadId || '';
+  const messagesEl = document.getElementById('messages');
+  const historyStatus = document.getElementById('history-status');
+  const welcome = document.getElementById('welcome');
+  const typingEl = document.getElementById('typing');
+  const statusEl = document.getElementById('admin-status');
+  const statusText = statusEl.querySelector('.presence-text');
+  const dot = document.getElementById('admin-dot');
+  const baseTitle = document.title;
+
+  let hasMore = false;
+  let loadingOlder = false;
+  let unseen = 0;
+
+  const list = new MessageList(messagesEl, {
+    own: 'visitor',
+    senderLabel: (m) => (m.sender_type === 'admin' ? S.supportName : S.you),
+    onRetry: (cid) => sender.retry(cid),
+    onChange: () => {
+      welcome.hidden = hasMore;
+    },
+  });
+
+  const threadPath = () => `/api/messages/${encodeURIComponent(threadId)}`;
+
+  function showHistoryStatus(text) {
+    historyStatus.textContent = text || '';
+    historyStatus.hidden = !text;
+  }
+
+  // ------------------------------------------------------------ history ---
+
+  async function fetchPage(query) {
+    try {
+      const data = await api(`${threadPath()}?${query}`);
+      return Array.isArray(data.messages) ? data.messages : [];
+    } catch (e) {
+      if (e.status === 404) return []; // thread not created yet
+      throw e;
+    }
+  }
+
+  async function loadInitial() {
+    messagesEl.setAttribute('aria-busy', 'true');
+    try {
+      const msgs = await fetchPage(`limit=${PAGE}`);
+      hasMore = msgs.length >= PAGE;
+      list.addMany(msgs, { scroll: 'bottom' });
+      fillViewport();
+    } catch (e) {
+      showHistoryStatus(S.loadFailed);
+      toast(errorText(e.code, e.message));
+    } finally {
+      messagesEl.setAttribute('aria-busy', 'false');
+      welcome.hidden = hasMore;
+    }
+  }
+  const initial = loadInitial();
+
+  async function loadOlder() {
+    const oldest = list.oldestId();
+    if (!hasMore || loadingOlder || oldest === null) return;
+    loadingOlder = true;
+    showHistoryStatus(S.loadingOlder);
+    messagesEl.setAttribute('aria-busy', 'true');
+    try {
+      const msgs = await fetchPage(`limit=${PAGE}&before=${oldest}`);
+      hasMore = msgs.length >= PAGE;
+      list.prependOlder(msgs);
+      showHistoryStatus('');
+    } catch (e) {
+      showHistoryStatus(S.loadFailed);
+    } finally {
+      loadingOlder = false;
+      messagesEl.setAttribute('aria-busy', 'false');
+      welcome.hidden = hasMore;
+    }
+    fillViewport();
+  }
+
+  // If the first page does not fill the screen there is no scroll event.
+  function fillViewport() {
+    if (hasMore && messagesEl.scrollHeight <= messagesEl.clientHeight + 40) loadOlder();
+  }
+
+  messagesEl.addEventListener('scroll', () => {
+    if (messagesEl.scrollTop < 120) loadOlder();
+  }, { passive: true });
+
+  /** Messages missed while disconnected (GET ?after=<last id>). */
+  async function catchUp() {
+    await initial;
+    try {
+      let last = list.lastId();
+      if (last === null) {
+        const msgs = await fetchPage(`limit=${PAGE}`);
+        hasMore = msgs.length >= PAGE;
+        list.addMany(msgs);
+        return;
+      }
+      for (let i = 0; i < 20; i += 1) {
+        const msgs = await fetchPage(`after=${last}&limit=200`);
+        list.addMany(msgs);
+        if (msgs.length < 200) break;
+        last = list.lastId();
+      }
+    } catch {
+      /* the next reconnect tries again */
+    }
+  }
+
+  // ----------------------------------------------------------- presence ---
+
+  function setPresence(online, lastSeen) {
+    statusEl.dataset.state = online ? 'online' : 'offline';
+    dot.dataset.state = online ? 'online' : 'offline';
+    if (online) statusText.textContent = S.online;
+    else if (lastSeen) statusText.textContent = fill(S.lastSeen, { time: fmt.time(lastSeen) });
+    else statusText.textContent = S.offline;
+  }
+
+  // ------------------------------------------------------------- typing ---
+
+  let typingTimer = null;
+  function showTyping(on) {
+    clearTimeout(typingTimer);
+    const stick = list.nearBottom();
+    typingEl.hidden = !on;
+    if (on) typingTimer = setTimeout(() => showTyping(false), 6000);
+    if (stick) list.scrollToBottom();
+  }
+
+  // ------------------------------------------------------------- socket ---
+
+  const banner = connectionBanner([document.getElementById('conn-banner')]);
+  const socket = window.io({
+    auth: { csrf_token: window.Sohbet.csrfToken(), role: 'visitor' },
+    withCredentials: true,
+  });
+
+  const sender = createSender({
+    socket,
+    event: 'message_from_visitor',
+    list: () => list,
+    payload: (item) => ({ thread_id: threadId, text: item.text, type: 'text', client_id: item.client_id }),
+  });
+
+  socket.on('connect', () => {
+    banner.connected();
+    sender.flush();
+    catchUp();
+  });
+  socket.on('disconnect', () => banner.disconnected());
+  socket.on('connect_error', (err) => {
+    const code = err && err.message;
+    if (code === 'csrf_error' || code === 'auth_error' || code === 'origin_error') {
+      banner.fatal(S.errSession);
+    } else {
+      banner.disconnected();
+    }
+  });
+
+  function incoming(msg) {
+    if (!msg || (msg.thread_id && msg.thread_id !== threadId)) return;
+    const isNew = list.upsert(msg);
+    if (msg.sender_type === 'admin') {
+      showTyping(false);
+      if (isNew && document.hidden) {
+        unseen += 1;
+        setTitleBadge(baseTitle, unseen);
+      }
+    }
+  }
+  socket.on('message_to_visitor', incoming);
+  socket.on('message_from_visitor', incoming);
+
+  socket.on('messages_cleared', (p) => {
+    if (!p || !p.thread_id || p.thread_id === threadId) {
+      hasMore = false;
+      list.clear();
+    }
+  });
+
+  socket.on('user_online', (p) => {
+    if (p && p.user_id === 'admin') setPresence(true, p.last_seen);
+  });
+  socket.on('user_offline', (p) => {
+    if (p && p.user_id === 'admin') {
+      setPresence(false, p.last_seen);
+      showTyping(false);
+    }
+  });
+
+  socket.on('typing', (p) => {
+    if (p && p.sender_type === 'admin' && (!p.thread_id || p.thread_id === threadId)) showTyping(true);
+  });
+  socket.on('stop_typing', (p) => {
+    if (p && p.sender_type === 'admin') showTyping(false);
+  });
+
+  socket.on('message_error', (p) => {
+    toast(errorText(p && (p.code || p.type), p && p.message));
+  });
+
+  // ----------------------------------------------------------- composer ---
+
+  const emitTyping = (ev) => {
+    if (socket.connected) socket.emit(ev, { thread_id: threadId });
+  };
+  createComposer({
+    form: document.getElementById('composer'),
+    input: document.getElementById('message-input'),
+    button: document.getElementById('send-button'),
+    counter: document.getElementById('char-counter'),
+    onSend: (text) => sender.send(text),
+    onTyping: () => emitTyping('typing'),
+    onStopTyping: () => emitTyping('stop_typing'),
+  });
+
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden) {
+      unseen = 0;
+      setTitleBadge(baseTitle, 0);
+    }
+  });
+
+  setInterval(() => list.refreshTimes(), 60000);
+})();

@@ -1,0 +1,287 @@
+//! Test harness: starts the real server (the same `App` as `main`) on
+//! 127.0.0.1:0 with a fresh database per test — a new SQLite file, or a new
+//! database on the Postgres at `TEST_DATABASE_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/test`).
+#![allow(dead_code)]
+
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
+
+use serde_json::{Value, json};
+use sohbet::{App, auth::otp_delivery::OtpDelivery, config::Config};
+use sqlx::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn replace_db(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+/// A running server and what a test needs to drive it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub backend: Backend,
+    otp_rx: mpsc::UnboundedReceiver<String>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pg_db: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts a server on `backend` with the given extra environment.
+pub async fn spawn_app_with(
+    backend: Backend,
+    env: &[(&str, &str)],
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("HOST".into(), "127.0.0.1".into());
+    vars.insert("PORT".into(), "0".into());
+    vars.insert(
+        "SQLITE_PATH".into(),
+        dir.path().join("chat.db").display().to_string(),
+    );
+    vars.insert(
+        "UPLOAD_DIR".into(),
+        dir.path().join("uploads").display().to_string(),
+    );
+    vars.insert(
+        "STATIC_DIR".into(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/static").into(),
+    );
+    let mut pg_db = None;
+    if backend == Backend::Postgres {
+        let name = format!("sohbet_t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
+            .await
+            .expect("postgres at TEST_DATABASE_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        vars.insert("DATABASE_URL".into(), replace_db(&pg_admin_url(), &name));
+        pg_db = Some(name);
+    }
+    for (k, v) in env {
+        vars.insert((*k).into(), (*v).into());
+    }
+    let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
+    tweak(&mut config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (otp_tx, otp_rx) = mpsc::unbounded_channel();
+    let app = App::build_with(config, listener, OtpDelivery::Channel(otp_tx))
+        .await
+        .expect("build app");
+    let addr = app.local_addr().expect("addr");
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stop_rx.await;
+    }));
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        backend,
+        otp_rx,
+        stop: Some(stop_tx),
+        handle: Some(handle),
+        pg_db,
+        _dir: dir,
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[], |_| {}).await
+}
+
+impl TestApp {
+    /// A new browser: its own cookie jar.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: self.base.clone(),
+            csrf: String::new(),
+        }
+    }
+
+    /// A browser that opened `/` (has its cookie and CSRF token).
+    pub async fn visitor(&self) -> Browser {
+        let mut b = self.browser();
+        b.init().await;
+        b
+    }
+
+    /// The next login code the server delivered.
+    pub async fn next_otp(&mut self) -> String {
+        tokio::time::timeout(Duration::from_secs(5), self.otp_rx.recv())
+            .await
+            .expect("an OTP within 5 s")
+            .expect("otp channel open")
+    }
+
+    /// A browser logged in as the admin.
+    pub async fn admin(&mut self) -> Browser {
+        let b = self.visitor().await;
+        let r = b
+            .post(
+                "/admin/login",
+                json!({"username": "admin", "password": "admin123"}),
+            )
+            .await;
+        assert_eq!(r.0, 200, "{:?}", r.1);
+        let code = self.next_otp().await;
+        let r = b.post("/admin/verify-otp", json!({"otp": code})).await;
+        assert_eq!(r.0, 200, "{:?}", r.1);
+        b
+    }
+
+    /// Stops the server (graceful) and drops its Postgres database.
+    pub async fn finish(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let res = tokio::time::timeout(Duration::from_secs(10), h).await;
+            assert!(
+                matches!(res, Ok(Ok(Ok(())))),
+                "server did not stop cleanly: {res:?}"
+            );
+        }
+        if let Some(name) = self.pg_db.take()
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
+
+/// One browser (cookie jar + CSRF token).
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub csrf: String,
+}
+
+impl Browser {
+    /// Opens `/api/session`, keeping the cookie and CSRF token.
+    pub async fn init(&mut self) -> Value {
+        let (status, body) = self.get("/api/session").await;
+        assert_eq!(status, 200);
+        self.csrf = body["csrf_token"].as_str().expect("csrf_token").to_owned();
+        body
+    }
+
+    pub async fn thread_id(&self) -> String {
+        self.get("/api/session").await.1["thread_id"]
+            .as_str()
+            .expect("thread_id")
+            .to_owned()
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.post_raw(path, body.to_string(), "application/json", Some(&self.csrf))
+            .await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: String,
+        ctype: &str,
+        csrf: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", ctype)
+            .body(body);
+        if let Some(t) = csrf {
+            req = req.header("X-CSRFToken", t);
+        }
+        let r = req.send().await.expect("POST");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends a text message; returns the answer.
+    pub async fn send(&self, thread_id: Option<&str>, text: &str) -> (u16, Value) {
+        let mut body = json!({"text": text, "type": "text"});
+        if let Some(t) = thread_id {
+            body["thread_id"] = json!(t);
+        }
+        self.post("/api/messages/send", body).await
+    }
+
+    pub async fn messages(&self, thread_id: &str, query: &str) -> Vec<Value> {
+        let (s, b) = self.get(&format!("/api/messages/{thread_id}{query}")).await;
+        assert_eq!(s, 200, "{b}");
+        b["messages"].as_array().expect("messages").clone()
+    }
+}
+
+/// Asserts the contract's error shape and returns its code.
+pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["success"], json!(false), "{body}");
+    assert_eq!(body["code"], json!(want_code), "{body}");
+    assert_eq!(body["status"], json!(want_status), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+}
+
+/// Runs each listed `async fn name(Backend)` once on SQLite and once on Postgres.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { super::$name($crate::common::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $name() { super::$name($crate::common::Backend::Postgres).await } )*
+        }
+    };
+}
