@@ -7,6 +7,9 @@ use std::{net::IpAddr, path::PathBuf, time::Duration};
 
 use rand::RngExt;
 
+mod cloudinary;
+pub use cloudinary::CloudinaryConfig;
+
 /// Which database the `DATABASE_URL` selects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DatabaseConfig {
@@ -77,6 +80,8 @@ pub struct Config {
     pub telegram: Option<TelegramConfig>,
     /// Local upload folder (`UPLOAD_DIR`).
     pub upload_dir: PathBuf,
+    /// Cloudinary storage for uploads, when configured (`CLOUDINARY_*`).
+    pub cloudinary: Option<CloudinaryConfig>,
     /// Time zone used to *show* times (`APP_TIMEZONE`).
     pub timezone: chrono_tz::Tz,
     /// `APP_ENV`.
@@ -108,6 +113,7 @@ impl std::fmt::Debug for Config {
             .field("admin_username", &self.admin_username)
             .field("telegram", &self.telegram)
             .field("upload_dir", &self.upload_dir)
+            .field("cloudinary", &self.cloudinary)
             .field("timezone", &self.timezone)
             .field("environment", &self.environment)
             .field("allowed_origins", &self.allowed_origins)
@@ -241,6 +247,7 @@ impl Config {
             admin_password,
             telegram,
             upload_dir: var("UPLOAD_DIR").unwrap_or("uploads".into()).into(),
+            cloudinary: cloudinary::from_vars(var)?,
             timezone,
             environment,
             allowed_origins: var("ALLOWED_ORIGINS")
