@@ -47,6 +47,16 @@ pub enum AppError {
     /// Body larger than allowed (413 `PAYLOAD_TOO_LARGE`).
     #[error("Request body too large")]
     PayloadTooLarge,
+    /// An uploaded file over its limit (413 `FILE_TOO_LARGE`); the limit in bytes.
+    #[error("File too large (at most {} MiB)", .0 / (1024 * 1024))]
+    FileTooLarge(u64),
+    /// An uploaded file of a type not accepted there (415 `UNSUPPORTED_TYPE`).
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// An outside service (Cloudinary) failed (502 `UPSTREAM_ERROR`); the
+    /// text is for the client, the detail was logged where it happened.
+    #[error("{0}")]
+    BadGateway(String),
     /// Too many requests (429 `RATE_LIMITED`); seconds until a retry may pass.
     #[error("Too many requests, retry in {0} s")]
     RateLimited(u64),
@@ -80,7 +90,9 @@ impl AppError {
             AppError::Csrf | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::PayloadTooLarge | AppError::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,6 +112,9 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             AppError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            AppError::FileTooLarge(_) => "FILE_TOO_LARGE",
+            AppError::UnsupportedType(_) => "UNSUPPORTED_TYPE",
+            AppError::BadGateway(_) => "UPSTREAM_ERROR",
             AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Unavailable => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL_ERROR",
@@ -113,14 +128,19 @@ impl AppError {
             AppError::BadRequest(_) | AppError::Validation(_) | AppError::NotFound(_) => {
                 "validation_error"
             }
-            AppError::PayloadTooLarge | AppError::MethodNotAllowed => "validation_error",
+            AppError::PayloadTooLarge
+            | AppError::FileTooLarge(_)
+            | AppError::UnsupportedType(_)
+            | AppError::MethodNotAllowed => "validation_error",
             AppError::Csrf => "csrf_error",
             AppError::Unauthorized
             | AppError::InvalidCredentials
             | AppError::InvalidOtp
             | AppError::Forbidden(_) => "auth_error",
             AppError::RateLimited(_) => "rate_limited",
-            AppError::Unavailable | AppError::Internal(_) => "server_error",
+            AppError::Unavailable | AppError::Internal(_) | AppError::BadGateway(_) => {
+                "server_error"
+            }
         }
     }
 
