@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod media;
 pub mod realtime;
 pub mod store;
 

@@ -1,0 +1,199 @@
+//! Cloudinary's upload API: one signed `POST` per file, answered with the
+//! `secure_url` that messages then carry. The API secret only signs; it is
+//! never sent nor logged.
+//!
+//! API: `POST {CLOUDINARY_API_URL}/v1_1/<cloud_name>/<resource_type>/upload`,
+//! multipart `file`, `api_key`, `timestamp`, `signature` and the signed
+//! parameters (Cloudinary docs, "Upload API reference" and "Authentication
+//! signatures"). Audio goes under `resource_type` `video`, as Cloudinary
+//! files audio.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+use sha1::{Digest, Sha1};
+
+use super::{Format, Kind, MediaError, Stored};
+use crate::config::CloudinaryConfig;
+
+/// Longest wait for Cloudinary's answer (the whole upload), seconds.
+pub const TIMEOUT_SECS: u64 = 60;
+
+/// An upload client for one Cloudinary account.
+pub struct Cloudinary {
+    config: CloudinaryConfig,
+    client: reqwest::Client,
+}
+
+/// The fields of Cloudinary's answer that we use.
+#[derive(Debug, Deserialize)]
+struct UploadAnswer {
+    public_id: String,
+    secure_url: String,
+}
+
+/// Cloudinary's error answer `{"error": {"message"}}`.
+#[derive(Debug, Deserialize)]
+struct ErrorAnswer {
+    error: ErrorMessage,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorMessage {
+    message: String,
+}
+
+/// The signature of an upload request, as Cloudinary's "Authentication
+/// signatures" documentation specifies: every signed parameter (all sent
+/// parameters except `file`, `cloud_name`, `resource_type` and `api_key`),
+/// sorted by name, joined as `name=value` with `&`, the API secret appended,
+/// then SHA-1, in lower-case hex.
+///
+/// Example from that page: `eager=w_400,h_300,c_pad|w_260,h_200,c_crop`,
+/// `public_id=sample_image`, `timestamp=1315060510`, secret `abcd` →
+/// `bfd09f95f331f558cbd1320e67aa8d488770583e`.
+pub fn sign(params: &[(&str, &str)], api_secret: &str) -> String {
+    let mut sorted: Vec<&(&str, &str)> = params
+        .iter()
+        .filter(|(k, _)| !matches!(*k, "file" | "cloud_name" | "resource_type" | "api_key"))
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let joined = sorted
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut sha = Sha1::new();
+    sha.update(joined.as_bytes());
+    sha.update(api_secret.as_bytes());
+    hex::encode(sha.finalize())
+}
+
+impl Cloudinary {
+    /// A client with connect and total time-outs, rustls (ring) TLS.
+    ///
+    /// # Errors
+    /// [`MediaError::Upstream`] when the HTTP client cannot be built.
+    pub fn new(config: CloudinaryConfig) -> Result<Cloudinary, MediaError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(TIMEOUT_SECS))
+            .build()
+            .map_err(|e| MediaError::Upstream(format!("HTTP client: {e}")))?;
+        Ok(Cloudinary { config, client })
+    }
+
+    /// `image` or `video` (Cloudinary files audio as video).
+    pub fn resource_type(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Image => "image",
+            Kind::Audio => "video",
+        }
+    }
+
+    /// Uploads `bytes` as `sohbet/<images|audio>/<id>`; answers
+    /// `{file_path: public_id, file_url: secure_url}`.
+    ///
+    /// # Errors
+    /// [`MediaError::Upstream`] for a transport error or time-out, a non-2xx
+    /// answer, an unreadable answer, or a `secure_url` outside
+    /// `https://res.cloudinary.com/<cloud_name>/`.
+    #[tracing::instrument(skip(self, bytes), fields(cloud = %self.config.cloud_name, bytes = bytes.len()))]
+    pub async fn upload(
+        &self,
+        kind: Kind,
+        format: Format,
+        id: uuid::Uuid,
+        bytes: Vec<u8>,
+    ) -> Result<Stored, MediaError> {
+        let resource_type = Self::resource_type(kind);
+        let folder = format!("sohbet/{}", kind.folder());
+        let public_id = id.to_string();
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+            .to_string();
+        let signed = [
+            ("folder", folder.as_str()),
+            ("public_id", public_id.as_str()),
+            ("timestamp", timestamp.as_str()),
+        ];
+        let signature = sign(&signed, &self.config.api_secret);
+        let file = reqwest::multipart::Part::bytes(bytes)
+            .file_name(format!("{public_id}.{}", format.ext()))
+            .mime_str(format.mime())
+            .map_err(|e| MediaError::Upstream(format!("multipart: {e}")))?;
+        let mut form = reqwest::multipart::Form::new()
+            .part("file", file)
+            .text("api_key", self.config.api_key.clone())
+            .text("signature", signature);
+        for (k, v) in signed {
+            form = form.text(k, v.to_owned());
+        }
+        let url = format!(
+            "{}/v1_1/{}/{resource_type}/upload",
+            self.config.api_url, self.config.cloud_name
+        );
+        let res = self
+            .client
+            .post(&url)
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| MediaError::Upstream(format!("request: {e}")))?;
+        let status = res.status();
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| MediaError::Upstream(format!("reading the answer: {e}")))?;
+        if !status.is_success() {
+            let why = serde_json::from_slice::<ErrorAnswer>(&body)
+                .map(|e| e.error.message)
+                .unwrap_or_else(|_| "no error message".into());
+            return Err(MediaError::Upstream(format!("HTTP {status}: {why}")));
+        }
+        let answer: UploadAnswer = serde_json::from_slice(&body)
+            .map_err(|e| MediaError::Upstream(format!("unreadable answer: {e}")))?;
+        let expected = format!(
+            "https://res.cloudinary.com/{}/{resource_type}/",
+            self.config.cloud_name
+        );
+        if !answer.secure_url.starts_with(&expected) {
+            return Err(MediaError::Upstream(format!(
+                "secure_url outside {expected}: {}",
+                answer.secure_url
+            )));
+        }
+        Ok(Stored {
+            file_path: answer.public_id,
+            file_url: answer.secure_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_cloudinary_documentation_example() {
+        let params = [
+            ("timestamp", "1315060510"),
+            ("public_id", "sample_image"),
+            ("eager", "w_400,h_300,c_pad|w_260,h_200,c_crop"),
+            ("api_key", "ignored"),
+            ("file", "ignored"),
+        ];
+        assert_eq!(
+            sign(&params, "abcd"),
+            "bfd09f95f331f558cbd1320e67aa8d488770583e"
+        );
+    }
+
+    #[test]
+    fn audio_goes_under_video() {
+        assert_eq!(Cloudinary::resource_type(Kind::Image), "image");
+        assert_eq!(Cloudinary::resource_type(Kind::Audio), "video");
+    }
+}

@@ -1,0 +1,363 @@
+//! Uploads: which files are accepted (judged from their bytes, never from
+//! their name or declared type), how large they may be, and where they are
+//! kept (local disk under `UPLOAD_DIR`, or Cloudinary).
+//!
+//! It knows no HTTP: the `http::upload` handlers read the multipart field
+//! chunk by chunk into an [`Incoming`] (which counts bytes and refuses the
+//! file as soon as it passes its limit or its first bytes are not an accepted
+//! format) and answer with the [`Stored`] that [`Media::finish`] returns.
+//! Contract: `shared/DESIGN.md` § HTTP contract (`/api/upload/image|audio`);
+//! the full description is `docs/uploads.md`.
+
+pub mod cloudinary;
+mod sniff;
+pub mod storage;
+
+use std::{path::PathBuf, sync::Arc};
+
+use crate::{config::Config, error::AppError};
+
+pub use sniff::sniff;
+pub use storage::Stored;
+use storage::{Sink, Storage};
+
+/// Largest image, in bytes (5 MiB).
+pub const IMAGE_MAX_BYTES: u64 = 5 * 1024 * 1024;
+/// Largest audio file, in bytes (10 MiB).
+pub const AUDIO_MAX_BYTES: u64 = 10 * 1024 * 1024;
+/// Largest width or height of an image, in pixels (read from the header;
+/// the picture is never decoded).
+pub const MAX_IMAGE_SIDE: usize = 8192;
+/// Bytes of the file's start kept for sniffing; the type is judged as soon
+/// as this many arrived (or at the end of a shorter file).
+pub const HEAD_LEN: usize = 4096;
+
+/// What an upload is meant to be: the endpoint chose it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `POST /api/upload/image`: JPEG, PNG, GIF, WebP; ≤ 5 MiB.
+    Image,
+    /// `POST /api/upload/audio`: MP3, WAV, OGG, WebM, M4A/MP4, AAC; ≤ 10 MiB.
+    Audio,
+}
+
+impl Kind {
+    /// The size limit in bytes.
+    pub fn max_bytes(self) -> u64 {
+        match self {
+            Kind::Image => IMAGE_MAX_BYTES,
+            Kind::Audio => AUDIO_MAX_BYTES,
+        }
+    }
+
+    /// The folder under `UPLOAD_DIR` and the URL segment under `/uploads/`:
+    /// `images` or `audio`.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Kind::Image => "images",
+            Kind::Audio => "audio",
+        }
+    }
+
+    /// The kind whose folder is `folder`.
+    pub fn from_folder(folder: &str) -> Option<Kind> {
+        match folder {
+            "images" => Some(Kind::Image),
+            "audio" => Some(Kind::Audio),
+            _ => None,
+        }
+    }
+
+    /// The message `type` that carries this kind: `image` or `audio`.
+    pub fn message_type(self) -> &'static str {
+        match self {
+            Kind::Image => "image",
+            Kind::Audio => "audio",
+        }
+    }
+}
+
+/// An accepted file format, as sniffed from the bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// JPEG (`FF D8 FF`).
+    Jpeg,
+    /// PNG.
+    Png,
+    /// GIF 87a/89a.
+    Gif,
+    /// WebP (RIFF `WEBP`).
+    Webp,
+    /// MPEG audio layer III, with or without an ID3v2 tag.
+    Mp3,
+    /// RIFF `WAVE`.
+    Wav,
+    /// Ogg (Vorbis, Opus: what Firefox records).
+    Ogg,
+    /// WebM (Matroska with DocType `webm`: what Chrome records).
+    Webm,
+    /// MPEG-4 audio (`ftyp` box: M4A, or what Safari records).
+    M4a,
+    /// AAC in ADTS frames.
+    Aac,
+}
+
+impl Format {
+    /// Every format, images first.
+    pub const ALL: [Format; 10] = [
+        Format::Jpeg,
+        Format::Png,
+        Format::Gif,
+        Format::Webp,
+        Format::Mp3,
+        Format::Wav,
+        Format::Ogg,
+        Format::Webm,
+        Format::M4a,
+        Format::Aac,
+    ];
+
+    /// Image or audio.
+    pub fn kind(self) -> Kind {
+        match self {
+            Format::Jpeg | Format::Png | Format::Gif | Format::Webp => Kind::Image,
+            _ => Kind::Audio,
+        }
+    }
+
+    /// File extension of stored files (lower case, no dot).
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpg",
+            Format::Png => "png",
+            Format::Gif => "gif",
+            Format::Webp => "webp",
+            Format::Mp3 => "mp3",
+            Format::Wav => "wav",
+            Format::Ogg => "ogg",
+            Format::Webm => "webm",
+            Format::M4a => "m4a",
+            Format::Aac => "aac",
+        }
+    }
+
+    /// The `Content-Type` it is served with.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::Gif => "image/gif",
+            Format::Webp => "image/webp",
+            Format::Mp3 => "audio/mpeg",
+            Format::Wav => "audio/wav",
+            Format::Ogg => "audio/ogg",
+            Format::Webm => "audio/webm",
+            Format::M4a => "audio/mp4",
+            Format::Aac => "audio/aac",
+        }
+    }
+}
+
+/// The format of a file named the way this server names stored files:
+/// `<uuid>.<ext>` (lower-case hyphenated UUID, the extension of a format of
+/// `kind`). Anything else (dotfiles, temporary files, other names) → `None`.
+pub fn parse_file_name(kind: Kind, name: &str) -> Option<Format> {
+    let (stem, ext) = name.split_once('.')?;
+    let is_uuid = stem.len() == 36
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, 'a'..='f' | '-'))
+        && uuid::Uuid::try_parse(stem).is_ok();
+    if !is_uuid {
+        return None;
+    }
+    Format::ALL
+        .into_iter()
+        .find(|f| f.kind() == kind && f.ext() == ext)
+}
+
+/// Why an upload was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// More bytes than the kind allows (→ 413 `FILE_TOO_LARGE`).
+    #[error("The file is larger than {} MiB", limit / (1024 * 1024))]
+    TooLarge {
+        /// The limit, bytes.
+        limit: u64,
+    },
+    /// Not an accepted format for this endpoint (→ 415 `UNSUPPORTED_TYPE`).
+    #[error("{0}")]
+    Unsupported(String),
+    /// An image wider or taller than [`MAX_IMAGE_SIDE`] (→ 400 `VALIDATION_ERROR`).
+    #[error("The image is {width}x{height} px; at most {MAX_IMAGE_SIDE} px on a side")]
+    Dimensions {
+        /// Width, px.
+        width: usize,
+        /// Height, px.
+        height: usize,
+    },
+    /// Cloudinary failed: non-2xx, timeout, unreadable answer (→ 502
+    /// `UPSTREAM_ERROR`; the detail is logged, not sent).
+    #[error("cloudinary: {0}")]
+    Upstream(String),
+    /// The local folder could not be written (→ 500).
+    #[error("upload storage: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<MediaError> for AppError {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::TooLarge { limit } => AppError::FileTooLarge(limit),
+            MediaError::Unsupported(m) => AppError::UnsupportedType(m),
+            e @ MediaError::Dimensions { .. } => AppError::Validation(e.to_string()),
+            MediaError::Upstream(detail) => {
+                tracing::warn!(%detail, "upload to Cloudinary failed");
+                AppError::BadGateway("The file storage service failed; please try again".into())
+            }
+            e @ MediaError::Io(_) => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// The uploads service; cheap to clone.
+#[derive(Clone)]
+pub struct Media {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `UPLOAD_DIR`: served at `/uploads/`, even when new files go to Cloudinary.
+    upload_dir: PathBuf,
+    storage: Storage,
+}
+
+impl Media {
+    /// Local disk under `config.upload_dir`, or Cloudinary when
+    /// `config.cloudinary` is set. Folders are created at the first upload.
+    ///
+    /// # Errors
+    /// [`MediaError::Upstream`] when the HTTP client cannot be built (TLS set-up).
+    pub fn new(config: &Config) -> Result<Media, MediaError> {
+        let storage = match &config.cloudinary {
+            Some(c) => Storage::Cloudinary(cloudinary::Cloudinary::new(c.clone())?),
+            None => Storage::Disk(storage::Disk::new(config.upload_dir.clone())),
+        };
+        Ok(Media {
+            inner: Arc::new(Inner {
+                upload_dir: config.upload_dir.clone(),
+                storage,
+            }),
+        })
+    }
+
+    /// `"disk"` or `"cloudinary"`, for logs.
+    pub fn backend(&self) -> &'static str {
+        match self.inner.storage {
+            Storage::Disk(_) => "disk",
+            Storage::Cloudinary(_) => "cloudinary",
+        }
+    }
+
+    /// Starts receiving a file of `kind` (a temporary file in its final
+    /// folder on disk, or memory for Cloudinary).
+    ///
+    /// # Errors
+    /// [`MediaError::Io`] when the folder cannot be created or written.
+    pub async fn begin(&self, kind: Kind) -> Result<Incoming, MediaError> {
+        Ok(Incoming {
+            kind,
+            received: 0,
+            head: Vec::with_capacity(HEAD_LEN),
+            format: None,
+            sink: self.inner.storage.sink(kind).await?,
+        })
+    }
+
+    /// Judges the received file (type, image dimensions) and stores it
+    /// under a fresh UUID. When this fails nothing is kept.
+    ///
+    /// # Errors
+    /// [`MediaError::Unsupported`] (including an empty file),
+    /// [`MediaError::Dimensions`], [`MediaError::Upstream`], [`MediaError::Io`].
+    #[tracing::instrument(skip_all, fields(kind = ?incoming.kind, bytes = incoming.received))]
+    pub async fn finish(&self, incoming: Incoming) -> Result<Stored, MediaError> {
+        let Incoming {
+            kind,
+            received,
+            head,
+            format,
+            mut sink,
+        } = incoming;
+        if received == 0 {
+            return Err(MediaError::Unsupported("The file is empty".into()));
+        }
+        let format = match format {
+            Some(f) => f,
+            None => sniff(kind, &head)?,
+        };
+        sink.flush().await?;
+        if kind == Kind::Image {
+            let (width, height) = sink.image_size().await?;
+            if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
+                return Err(MediaError::Dimensions { width, height });
+            }
+        }
+        let stored = self.inner.storage.store(kind, format, sink).await?;
+        tracing::info!(
+            format = format.ext(),
+            backend = self.backend(),
+            "upload stored"
+        );
+        Ok(stored)
+    }
+
+    /// The local file behind `/uploads/<folder>/<name>` and its format, when
+    /// `folder` is `images` or `audio` and `name` is one of our names
+    /// (see [`parse_file_name`]); whether it exists is not checked.
+    pub fn local_file(&self, folder: &str, name: &str) -> Option<(PathBuf, Format)> {
+        let kind = Kind::from_folder(folder)?;
+        let format = parse_file_name(kind, name)?;
+        Some((self.inner.upload_dir.join(kind.folder()).join(name), format))
+    }
+}
+
+/// A file being received: counts bytes, keeps the first [`HEAD_LEN`] for
+/// sniffing, writes the rest through. Dropping it discards what was written.
+pub struct Incoming {
+    kind: Kind,
+    received: u64,
+    head: Vec<u8>,
+    format: Option<Format>,
+    sink: Sink,
+}
+
+impl Incoming {
+    /// Adds the next chunk of the file.
+    ///
+    /// # Errors
+    /// [`MediaError::TooLarge`] as soon as the total passes the kind's limit;
+    /// [`MediaError::Unsupported`] as soon as the first [`HEAD_LEN`] bytes are
+    /// not an accepted format; [`MediaError::Io`].
+    pub async fn push(&mut self, chunk: &[u8]) -> Result<(), MediaError> {
+        self.received += chunk.len() as u64;
+        let limit = self.kind.max_bytes();
+        if self.received > limit {
+            return Err(MediaError::TooLarge { limit });
+        }
+        if self.head.len() < HEAD_LEN {
+            let take = chunk.len().min(HEAD_LEN - self.head.len());
+            self.head.extend_from_slice(&chunk[..take]);
+            if self.head.len() == HEAD_LEN {
+                self.format = Some(sniff(self.kind, &self.head)?);
+            }
+        }
+        self.sink.write(chunk).await?;
+        Ok(())
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+}
