@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{Auth, cookies::CookiePolicy, otp_delivery::OtpDelivery},
-    chat::Chat,
+    chat::{Chat, MediaUrls},
     config::{Config, Environment},
     realtime::presence::Presence,
     store::Db,
@@ -100,7 +100,10 @@ impl App {
     ) -> Result<App, BuildError> {
         let db = Db::connect(&config.database).await?;
         db.migrate().await?;
-        let chat = Chat::start(db.clone());
+        let media_urls = MediaUrls {
+            cloudinary_cloud: config.cloudinary.as_ref().map(|c| c.cloud_name.clone()),
+        };
+        let chat = Chat::start(db.clone(), media_urls);
         let auth = Auth::new(&config, db.clone());
         let state = AppState {
             chat,

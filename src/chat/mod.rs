@@ -3,7 +3,10 @@
 //! Telegram; those adapters call it and subscribe to the [`ChatEvent`]s it
 //! publishes after each commit (`shared/DESIGN.md` § Architecture).
 
+mod media_urls;
 mod writer;
+
+pub use media_urls::MediaUrls;
 
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -96,6 +99,7 @@ pub struct Chat {
     db: Db,
     writer: mpsc::Sender<writer::Job>,
     events: broadcast::Sender<ChatEvent>,
+    media_urls: std::sync::Arc<MediaUrls>,
 }
 
 /// The display name of a visitor's thread: `Visitor` and the first four hex
@@ -110,11 +114,17 @@ pub fn display_name_for(thread_id: &str) -> String {
 }
 
 impl Chat {
-    /// Starts the core and its group-commit writer task on the current runtime.
-    pub fn start(db: Db) -> Chat {
+    /// Starts the core and its group-commit writer task on the current
+    /// runtime; `image` / `audio` messages must carry one of `media_urls`.
+    pub fn start(db: Db, media_urls: MediaUrls) -> Chat {
         let (events, _) = broadcast::channel(16 * 1024);
         let writer = writer::spawn(db.clone(), events.clone());
-        Chat { db, writer, events }
+        Chat {
+            db,
+            writer,
+            events,
+            media_urls: std::sync::Arc::new(media_urls),
+        }
     }
 
     /// The database (health checks, auth).
@@ -131,12 +141,12 @@ impl Chat {
     ///
     /// # Errors
     /// `Validation` for empty / over-long text, an unknown type, a media type
-    /// without a local `/uploads/…` URL or a bad `client_id`; `NotFound` when
+    /// without a URL this server issued ([`MediaUrls::allows`]) or a bad `client_id`; `NotFound` when
     /// the admin posts to a thread that does not exist; `Unavailable` /
     /// `Internal` on database failure (nothing is stored then).
     #[tracing::instrument(skip_all, fields(thread_id = %req.thread_id))]
     pub async fn post(&self, sender: Sender, req: PostRequest) -> AppResult<Posted> {
-        let msg = validate(&sender, req)?;
+        let msg = validate(&self.media_urls, &sender, req)?;
         if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
             return Err(AppError::NotFound("Thread not found"));
         }
@@ -222,7 +232,7 @@ impl Chat {
 }
 
 /// Checks a post against the contract and turns it into a row to insert.
-fn validate(sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
+fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
     let kind: &'static str = match req.kind.as_str() {
         "text" => "text",
         "image" => "image",
@@ -257,7 +267,7 @@ fn validate(sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
         let url = file_url
             .as_deref()
             .ok_or_else(|| AppError::Validation(format!("a {kind} message needs a file_url")))?;
-        if !is_local_upload(url, kind) {
+        if !media_urls.allows(url, kind) {
             return Err(AppError::Validation(
                 "file_url must be a file uploaded to this server".into(),
             ));
@@ -290,28 +300,14 @@ fn validate(sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
     })
 }
 
-/// `/uploads/images/<name>` for images, `/uploads/audio/<name>` for audio,
-/// with a plain file name (letters, digits, `-`, `_`, one `.`).
-fn is_local_upload(url: &str, kind: &str) -> bool {
-    let prefix = if kind == "image" {
-        "/uploads/images/"
-    } else {
-        "/uploads/audio/"
-    };
-    url.strip_prefix(prefix).is_some_and(|name| {
-        !name.is_empty()
-            && name.len() <= 80
-            && name.matches('.').count() <= 1
-            && !name.starts_with('.')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `super::validate` with local uploads only.
+    fn validate(sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
+        super::validate(&MediaUrls::default(), sender, req)
+    }
 
     fn req(text: &str, kind: &str, url: Option<&str>) -> PostRequest {
         PostRequest {
@@ -352,7 +348,8 @@ mod tests {
     #[test]
     fn media_needs_a_local_upload_url() {
         let a = Sender::Admin;
-        assert!(validate(&a, req("", "image", Some("/uploads/images/ab-12.png"))).is_ok());
+        let ours = "/uploads/images/0b0c6f4e-5a7e-4d2b-9f3e-2f1a8c9d7e6b.png";
+        assert!(validate(&a, req("", "image", Some(ours))).is_ok());
         for bad in [
             "https://evil.example/p.png",
             "/uploads/images/../x.png",

@@ -1,0 +1,102 @@
+//! Which `file_url`s an `image` / `audio` message may carry: only files this
+//! server issued (`docs/uploads.md`), so a message can never point the other
+//! side's browser at a foreign address.
+
+use crate::media::{self, Kind};
+
+/// The media URLs this server issues.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MediaUrls {
+    /// The configured Cloudinary cloud name; `None` → local uploads only.
+    pub cloudinary_cloud: Option<String>,
+}
+
+impl MediaUrls {
+    /// `true` when `url` is a file of message type `kind` (`image` | `audio`)
+    /// that this server issued:
+    /// - `/uploads/images/<uuid>.<jpg|png|gif|webp>` or
+    ///   `/uploads/audio/<uuid>.<mp3|wav|ogg|webm|m4a|aac>` (always accepted,
+    ///   so files stored before a switch to Cloudinary stay valid);
+    /// - with Cloudinary, `https://res.cloudinary.com/<cloud>/image/upload/…`
+    ///   (images) or `…/video/upload/…` (audio) with a plain path (letters,
+    ///   digits, `-_./`, no `..`, no query).
+    pub fn allows(&self, url: &str, kind: &str) -> bool {
+        let kind = match kind {
+            "image" => Kind::Image,
+            "audio" => Kind::Audio,
+            _ => return false,
+        };
+        if let Some(name) = url
+            .strip_prefix("/uploads/")
+            .and_then(|rest| rest.strip_prefix(kind.folder()))
+            .and_then(|rest| rest.strip_prefix('/'))
+        {
+            return media::parse_file_name(kind, name).is_some();
+        }
+        let Some(cloud) = &self.cloudinary_cloud else {
+            return false;
+        };
+        let resource = media::cloudinary::Cloudinary::resource_type(kind);
+        let prefix = format!("https://res.cloudinary.com/{cloud}/{resource}/upload/");
+        url.strip_prefix(&prefix).is_some_and(|path| {
+            !path.is_empty()
+                && path.len() <= 300
+                && path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+                && !path.split('/').any(|seg| seg.is_empty() || seg == "..")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0b0c6f4e-5a7e-4d2b-9f3e-2f1a8c9d7e6b";
+
+    #[test]
+    fn local_uploads_need_our_names_and_the_right_folder() {
+        let urls = MediaUrls::default();
+        assert!(urls.allows(&format!("/uploads/images/{ID}.png"), "image"));
+        assert!(urls.allows(&format!("/uploads/audio/{ID}.webm"), "audio"));
+        for bad in [
+            format!("/uploads/images/{ID}.mp3"),
+            format!("/uploads/audio/{ID}.png"),
+            format!("/uploads/images/{ID}.png?x=1"),
+            format!("/uploads/images/../{ID}.png"),
+            format!("/uploads/images/{}.png", ID.to_uppercase()),
+            "/uploads/images/ab-12.png".into(),
+            "/uploads/images/.hidden.png".into(),
+            format!("//evil.example/uploads/images/{ID}.png"),
+            format!("https://res.cloudinary.com/demo/image/upload/v1/{ID}.png"),
+        ] {
+            assert!(!urls.allows(&bad, "image"), "{bad}");
+        }
+        assert!(!urls.allows(&format!("/uploads/audio/{ID}.webm"), "image"));
+    }
+
+    #[test]
+    fn cloudinary_urls_need_the_configured_cloud() {
+        let urls = MediaUrls {
+            cloudinary_cloud: Some("demo".into()),
+        };
+        let ok = format!("https://res.cloudinary.com/demo/image/upload/v17/sohbet/images/{ID}.png");
+        assert!(urls.allows(&ok, "image"));
+        assert!(!urls.allows(&ok, "audio"), "audio lives under /video/");
+        assert!(urls.allows(
+            &format!("https://res.cloudinary.com/demo/video/upload/v1/sohbet/audio/{ID}.webm"),
+            "audio"
+        ));
+        for bad in [
+            "https://res.cloudinary.com/other/image/upload/v1/x.png",
+            "http://res.cloudinary.com/demo/image/upload/v1/x.png",
+            "https://res.cloudinary.com.evil/demo/image/upload/v1/x.png",
+            "https://res.cloudinary.com/demo/image/upload/v1/../../x.png",
+            "https://res.cloudinary.com/demo/image/upload/x.png?y=1",
+            "https://res.cloudinary.com/demo/image/upload/",
+        ] {
+            assert!(!urls.allows(bad, "image"), "{bad}");
+        }
+    }
+}
