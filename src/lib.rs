@@ -48,6 +48,8 @@ pub struct AppState {
     pub otp: OtpDelivery,
     /// Set once migrations ran.
     pub ready: Arc<AtomicBool>,
+    /// Uploads: judging and storing files (disk or Cloudinary).
+    pub media: media::Media,
 }
 
 /// Start-up failures.
@@ -64,6 +66,9 @@ pub enum BuildError {
         /// Why.
         source: std::io::Error,
     },
+    /// The uploads store could not be set up.
+    #[error("uploads: {0}")]
+    Media(#[from] media::MediaError),
 }
 
 /// A built server, bound and migrated, not yet serving.
@@ -104,6 +109,7 @@ impl App {
             cloudinary_cloud: config.cloudinary.as_ref().map(|c| c.cloud_name.clone()),
         };
         let chat = Chat::start(db.clone(), media_urls);
+        let media = media::Media::new(&config)?;
         let auth = Auth::new(&config, db.clone());
         let state = AppState {
             chat,
@@ -115,6 +121,7 @@ impl App {
             presence: Presence::default(),
             otp,
             ready: Arc::new(AtomicBool::new(true)),
+            media,
         };
         let (sio_layer, io) = realtime::layer(state.clone());
         let router = http::router(state).layer(sio_layer);

@@ -7,6 +7,7 @@ pub mod api;
 pub mod extract;
 pub mod health;
 pub mod pages;
+pub mod upload;
 
 use axum::{
     Router,
@@ -22,6 +23,7 @@ use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer, trace::
 use crate::{
     AppState,
     error::{AppError, InternalDetail},
+    media::Kind,
 };
 
 /// Largest JSON body accepted, in bytes.
@@ -36,7 +38,6 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 /// Builds the router (without the Socket.IO layer, which `lib` adds outermost).
 pub fn router(state: AppState) -> Router {
     let static_dir = ServeDir::new(&state.config.static_dir);
-    let uploads = ServeDir::new(&state.config.upload_dir);
     Router::new()
         .route("/", get(pages::visitor))
         .route("/admin", get(pages::admin))
@@ -48,12 +49,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/messages/clear", post(api::clear))
         .route("/api/messages/{thread_id}", get(api::messages))
         .route("/api/threads", get(api::threads))
+        .route(
+            "/api/upload/image",
+            post(upload::image).layer(DefaultBodyLimit::max(upload::body_limit(Kind::Image))),
+        )
+        .route(
+            "/api/upload/audio",
+            post(upload::audio).layer(DefaultBodyLimit::max(upload::body_limit(Kind::Audio))),
+        )
         .route("/api/{*rest}", any(api::not_found))
         .route("/health", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .nest_service("/static", static_dir)
-        .nest_service("/uploads", uploads)
+        .route("/uploads/{folder}/{name}", get(upload::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), csrf))
