@@ -106,6 +106,20 @@ impl Cloudinary {
         id: uuid::Uuid,
         bytes: Vec<u8>,
     ) -> Result<Stored, MediaError> {
+        let result = self.send(kind, format, id, bytes).await;
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "upload to Cloudinary failed");
+        }
+        result
+    }
+
+    async fn send(
+        &self,
+        kind: Kind,
+        format: Format,
+        id: uuid::Uuid,
+        bytes: Vec<u8>,
+    ) -> Result<Stored, MediaError> {
         let resource_type = Self::resource_type(kind);
         let folder = format!("sohbet/{}", kind.folder());
         let public_id = id.to_string();

@@ -197,7 +197,7 @@ pub enum MediaError {
         height: usize,
     },
     /// Cloudinary failed: non-2xx, timeout, unreadable answer (→ 502
-    /// `UPSTREAM_ERROR`; the detail is logged, not sent).
+    /// `UPSTREAM_ERROR`; the detail is logged by `cloudinary`, not sent).
     #[error("cloudinary: {0}")]
     Upstream(String),
     /// The local folder could not be written (→ 500).
@@ -211,8 +211,7 @@ impl From<MediaError> for AppError {
             MediaError::TooLarge { limit } => AppError::FileTooLarge(limit),
             MediaError::Unsupported(m) => AppError::UnsupportedType(m),
             e @ MediaError::Dimensions { .. } => AppError::Validation(e.to_string()),
-            MediaError::Upstream(detail) => {
-                tracing::warn!(%detail, "upload to Cloudinary failed");
+            MediaError::Upstream(_) => {
                 AppError::BadGateway("The file storage service failed; please try again".into())
             }
             e @ MediaError::Io(_) => AppError::Internal(e.to_string()),
