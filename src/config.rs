@@ -97,6 +97,8 @@ pub struct Config {
     pub session_idle: Duration,
     /// Absolute lifetime of an admin session.
     pub session_absolute: Duration,
+    /// First retry delay of the Telegram outbox (`TELEGRAM_RETRY_BASE_MS`, default 1000).
+    pub telegram_retry_base: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -258,6 +260,14 @@ impl Config {
             otp_max_attempts: 5,
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 3600),
+            telegram_retry_base: Duration::from_millis(match var("TELEGRAM_RETRY_BASE_MS") {
+                None => 1000,
+                Some(v) => v.parse().map_err(|_| {
+                    ConfigError(format!(
+                        "TELEGRAM_RETRY_BASE_MS must be milliseconds, not `{v}`"
+                    ))
+                })?,
+            }),
         })
     }
 

@@ -46,6 +46,8 @@ pub struct Strings {
     pub loading_older: &'static str,
     /// Shown when history could not be loaded.
     pub load_failed: &'static str,
+    /// Button that scrolls down to messages that arrived below the view.
+    pub new_messages: &'static str,
     /// Alternative text of an image message.
     pub image_alt: &'static str,
     /// Title of the link that opens an image at full size.
@@ -191,6 +193,7 @@ pub static TR: Strings = Strings {
     conn_restored: "Yeniden bağlandı",
     loading_older: "Önceki mesajlar yükleniyor…",
     load_failed: "Mesajlar yüklenemedi.",
+    new_messages: "Yeni mesajlar",
     image_alt: "Görsel",
     open_image: "Görseli yeni sekmede aç",
     audio_label: "Sesli mesaj",
@@ -272,6 +275,7 @@ pub static EN: Strings = Strings {
     conn_restored: "Reconnected",
     loading_older: "Loading earlier messages…",
     load_failed: "Could not load messages.",
+    new_messages: "New messages",
     image_alt: "Image",
     open_image: "Open image in a new tab",
     audio_label: "Voice message",

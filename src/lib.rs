@@ -13,6 +13,7 @@ pub mod http;
 pub mod i18n;
 pub mod realtime;
 pub mod store;
+pub mod telegram;
 
 use std::{
     future::Future,
@@ -24,7 +25,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{Auth, cookies::CookiePolicy, otp_delivery::OtpDelivery},
-    chat::Chat,
+    chat::{Chat, ChatOptions},
     config::{Config, Environment},
     realtime::presence::Presence,
     store::Db,
@@ -47,6 +48,8 @@ pub struct AppState {
     pub otp: OtpDelivery,
     /// Set once migrations ran.
     pub ready: Arc<AtomicBool>,
+    /// The Telegram bot, when configured.
+    pub telegram: Option<telegram::Telegram>,
 }
 
 /// Start-up failures.
@@ -55,6 +58,9 @@ pub enum BuildError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// The Telegram settings are unusable.
+    #[error(transparent)]
+    Telegram(#[from] telegram::TelegramError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -71,6 +77,7 @@ pub struct App {
     router: axum::Router,
     io: socketioxide::SocketIo,
     db: Db,
+    bridge: Option<telegram::Bridge>,
 }
 
 impl App {
@@ -99,8 +106,34 @@ impl App {
     ) -> Result<App, BuildError> {
         let db = Db::connect(&config.database).await?;
         db.migrate().await?;
-        let chat = Chat::start(db.clone());
+        let telegram = match &config.telegram {
+            Some(tc) => Some(telegram::Telegram::new(
+                tc,
+                config.upload_dir.clone(),
+                config.telegram_retry_base,
+            )?),
+            None => None,
+        };
+        let chat = Chat::start(
+            db.clone(),
+            ChatOptions {
+                forward_to_telegram: telegram.is_some(),
+            },
+        );
         let auth = Auth::new(&config, db.clone());
+        let otp = match (&telegram, otp) {
+            (Some(tg), OtpDelivery::Log) => OtpDelivery::Telegram(tg.clone()),
+            (_, otp) => otp,
+        };
+        let bridge = match (&telegram, &config.telegram) {
+            (Some(tg), Some(tc)) => Some(telegram::Bridge::start(
+                tg.clone(),
+                tc,
+                chat.clone(),
+                auth.derive("telegram-webhook"),
+            )?),
+            _ => None,
+        };
         let state = AppState {
             chat,
             auth,
@@ -111,14 +144,21 @@ impl App {
             presence: Presence::default(),
             otp,
             ready: Arc::new(AtomicBool::new(true)),
+            telegram,
         };
         let (sio_layer, io) = realtime::layer(state.clone());
-        let router = http::router(state).layer(sio_layer);
+        let mut router = http::router(state);
+        if let Some(webhook) = bridge.as_ref().and_then(|b| b.router.clone()) {
+            // Outside the CSRF layer: Telegram authenticates with its secret token.
+            router = router.merge(webhook);
+        }
+        let router = router.layer(sio_layer);
         Ok(App {
             listener,
             router,
             io,
             db,
+            bridge,
         })
     }
 
@@ -144,6 +184,7 @@ impl App {
             router,
             io,
             db,
+            bridge,
         } = self;
         let addr = listener.local_addr()?;
         tracing::info!("listening on http://{addr}");
@@ -155,6 +196,9 @@ impl App {
                 io.close().await;
             })
             .await?;
+        if let Some(bridge) = bridge {
+            bridge.stop().await;
+        }
         db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -6,7 +6,9 @@
 mod writer;
 
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 use crate::{
     error::{AppError, AppResult},
@@ -96,6 +98,15 @@ pub struct Chat {
     db: Db,
     writer: mpsc::Sender<writer::Job>,
     events: broadcast::Sender<ChatEvent>,
+    options: Arc<ChatOptions>,
+    outbox: Arc<Notify>,
+}
+
+/// What the core is configured with.
+#[derive(Clone, Debug, Default)]
+pub struct ChatOptions {
+    /// Queue every visitor message for Telegram (outbox) in its transaction.
+    pub forward_to_telegram: bool,
 }
 
 /// The display name of a visitor's thread: `Visitor` and the first four hex
@@ -111,10 +122,22 @@ pub fn display_name_for(thread_id: &str) -> String {
 
 impl Chat {
     /// Starts the core and its group-commit writer task on the current runtime.
-    pub fn start(db: Db) -> Chat {
+    pub fn start(db: Db, options: ChatOptions) -> Chat {
         let (events, _) = broadcast::channel(16 * 1024);
-        let writer = writer::spawn(db.clone(), events.clone());
-        Chat { db, writer, events }
+        let outbox = Arc::new(Notify::new());
+        let writer = writer::spawn(db.clone(), events.clone(), outbox.clone());
+        Chat {
+            db,
+            writer,
+            events,
+            options: Arc::new(options),
+            outbox,
+        }
+    }
+
+    /// Notified after a commit that queued Telegram forwards.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox.clone()
     }
 
     /// The database (health checks, auth).
@@ -136,7 +159,8 @@ impl Chat {
     /// `Internal` on database failure (nothing is stored then).
     #[tracing::instrument(skip_all, fields(thread_id = %req.thread_id))]
     pub async fn post(&self, sender: Sender, req: PostRequest) -> AppResult<Posted> {
-        let msg = validate(&sender, req)?;
+        let mut msg = validate(&sender, req)?;
+        msg.forward = self.options.forward_to_telegram && msg.sender == "visitor";
         if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
             return Err(AppError::NotFound("Thread not found"));
         }
@@ -287,6 +311,7 @@ fn validate(sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
         file_url,
         client_id: req.client_id,
         new_thread,
+        forward: false,
     })
 }
 

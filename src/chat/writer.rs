@@ -2,7 +2,9 @@
 //! [`MAX_BATCH`] of them in one transaction, then answers each sender and
 //! publishes the events. A message is answered only after its commit.
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 use super::{ChatEvent, ThreadInfo};
 use crate::{
@@ -22,18 +24,31 @@ pub(super) struct Job {
     pub reply: oneshot::Sender<AppResult<Inserted>>,
 }
 
-pub(super) fn spawn(db: Db, events: broadcast::Sender<ChatEvent>) -> mpsc::Sender<Job> {
+pub(super) fn spawn(
+    db: Db,
+    events: broadcast::Sender<ChatEvent>,
+    outbox: Arc<Notify>,
+) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel(8 * 1024);
-    tokio::spawn(run(db, events, rx));
+    tokio::spawn(run(db, events, outbox, rx));
     tx
 }
 
-async fn run(db: Db, events: broadcast::Sender<ChatEvent>, mut rx: mpsc::Receiver<Job>) {
+async fn run(
+    db: Db,
+    events: broadcast::Sender<ChatEvent>,
+    outbox: Arc<Notify>,
+    mut rx: mpsc::Receiver<Job>,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch: Vec<NewMessage> = jobs.iter().map(|j| j.msg.clone()).collect();
+        let forwards = batch.iter().any(|m| m.forward);
         match messages::insert_batch(&db, &batch).await {
             Ok(done) => {
+                if forwards {
+                    outbox.notify_one();
+                }
                 for (job, inserted) in jobs.drain(..).zip(done) {
                     finish(&events, job, Ok(inserted));
                 }
@@ -47,6 +62,9 @@ async fn run(db: Db, events: broadcast::Sender<ChatEvent>, mut rx: mpsc::Receive
                         .map(|mut v| v.remove(0))
                         .map_err(AppError::from);
                     finish(&events, job, res);
+                }
+                if forwards {
+                    outbox.notify_one();
                 }
             }
             Err(e) => {

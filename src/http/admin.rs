@@ -32,8 +32,8 @@ pub async fn login(
         return Err(AppError::InvalidCredentials);
     }
     let (login_id, code) = state.auth.start_login().await?;
-    state.otp.deliver(&code).await;
     let ttl = state.config.otp_ttl.as_secs() as i64;
+    state.otp.deliver(&code, (ttl as u64).div_ceil(60)).await?;
     let jar = SignedCookieJar::new(state.auth.cookie_key().clone()).add(state.cookies.build(
         state.cookies.login,
         login_id,

@@ -51,6 +51,7 @@
   let threadsLoaded = false;
 
   const list = new MessageList(messagesEl, {
+    jumpButton: document.getElementById('jump-button'),
     own: 'admin',
     senderLabel: (m) => (m.sender_type === 'admin'
       ? S.you

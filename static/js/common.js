@@ -307,6 +307,17 @@
       this.byId = new Map();
       this.byClient = new Map();
       this.el.style.setProperty('overflow-anchor', 'none');
+      // "New messages" button for arrivals while the reader is scrolled up.
+      this.jump = options.jumpButton || null;
+      if (this.jump) {
+        this.jump.addEventListener('click', () => {
+          this.jump.hidden = true;
+          this.scrollToBottom();
+        });
+        this.el.addEventListener('scroll', () => {
+          if (!this.jump.hidden && this.nearBottom()) this.jump.hidden = true;
+        }, { passive: true });
+      }
     }
 
     get size() {
@@ -347,6 +358,7 @@
       for (const n of [...this.el.querySelectorAll('.message, .day-sep')]) n.remove();
       this.byId.clear();
       this.byClient.clear();
+      if (this.jump) this.jump.hidden = true;
       this.onChange();
     }
 
@@ -357,6 +369,7 @@
       for (const m of messages) if (this.insertStored(m)) added.push(m);
       this.decorate();
       if (scroll === 'bottom' || (scroll === 'auto' && stick)) this.scrollToBottom();
+      else if (this.jump && scroll === 'auto' && added.some((m) => m.sender_type !== this.own)) this.jump.hidden = false;
       this.onChange();
       return added;
     }
@@ -537,7 +550,6 @@
             if (sep) sep.remove();
             const s = el('div', 'day-sep');
             s.dataset.day = day;
-            s.setAttribute('role', 'separator');
             s.appendChild(el('span', null, fmt.day(Number(node.dataset.ts))));
             node.before(s);
           }

@@ -28,6 +28,7 @@
   let unseen = 0;
 
   const list = new MessageList(messagesEl, {
+    jumpButton: document.getElementById('jump-button'),
     own: 'visitor',
     senderLabel: (m) => (m.sender_type === 'admin' ? S.supportName : S.you),
     onRetry: (cid) => sender.retry(cid),

@@ -247,6 +247,7 @@ export async function startServer({ db = 'sqlite', env = {} } = {}) {
         }
       }
       await cleanup();
+      if (process.env.SOHBET_TEST_LOG) process.stderr.write(`--- server log (${db}) ---\n${logs()}\n`);
       if (failure) throw failure;
     },
   };
