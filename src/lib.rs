@@ -11,7 +11,9 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod limits;
 pub mod realtime;
+pub mod server;
 pub mod store;
 pub mod telegram;
 
@@ -50,6 +52,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// The Telegram bot, when configured.
     pub telegram: Option<telegram::Telegram>,
+    /// Rate limits and caps.
+    pub limits: Arc<limits::Limits>,
 }
 
 /// Start-up failures.
@@ -78,6 +82,7 @@ pub struct App {
     io: socketioxide::SocketIo,
     db: Db,
     bridge: Option<telegram::Bridge>,
+    header_read_timeout: std::time::Duration,
 }
 
 impl App {
@@ -121,11 +126,13 @@ impl App {
             },
         );
         let auth = Auth::new(&config, db.clone());
+        let config_limits = config.limits.clone();
+        let header_read_timeout = config.header_read_timeout;
         let otp = match (&telegram, otp) {
             (Some(tg), OtpDelivery::Log) => OtpDelivery::Telegram(tg.clone()),
             (_, otp) => otp,
         };
-        let bridge = match (&telegram, &config.telegram) {
+        let mut bridge = match (&telegram, &config.telegram) {
             (Some(tg), Some(tc)) => Some(telegram::Bridge::start(
                 tg.clone(),
                 tc,
@@ -145,10 +152,22 @@ impl App {
             otp,
             ready: Arc::new(AtomicBool::new(true)),
             telegram,
+            limits: Arc::new(limits::Limits::new(config_limits)),
         };
+        let pruned = Arc::downgrade(&state.limits);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match pruned.upgrade() {
+                    Some(l) => l.prune(),
+                    None => break,
+                }
+            }
+        });
         let (sio_layer, io) = realtime::layer(state.clone());
         let mut router = http::router(state);
-        if let Some(webhook) = bridge.as_ref().and_then(|b| b.router.clone()) {
+        if let Some(webhook) = bridge.as_mut().and_then(|b| b.router.take()) {
             // Outside the CSRF layer: Telegram authenticates with its secret token.
             router = router.merge(webhook);
         }
@@ -159,6 +178,7 @@ impl App {
             io,
             db,
             bridge,
+            header_read_timeout,
         })
     }
 
@@ -185,17 +205,22 @@ impl App {
             io,
             db,
             bridge,
+            header_read_timeout,
         } = self;
         let addr = listener.local_addr()?;
         tracing::info!("listening on http://{addr}");
-        let make = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, make)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: closing sockets, finishing requests");
-                io.close().await;
-            })
-            .await?;
+        let close_sockets = async move {
+            tracing::info!("shutting down: closing sockets, finishing requests");
+            io.close().await;
+        };
+        server::serve(
+            listener,
+            router,
+            header_read_timeout,
+            shutdown,
+            close_sockets,
+        )
+        .await?;
         if let Some(bridge) = bridge {
             bridge.stop().await;
         }

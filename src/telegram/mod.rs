@@ -144,7 +144,9 @@ impl Telegram {
 pub struct Bridge {
     /// The bot.
     pub telegram: Telegram,
-    /// Webhook route (webhook mode only), to merge outside the CSRF layer.
+    /// Webhook route (webhook mode only), to take and merge outside the CSRF
+    /// layer; it holds the sender of the dispatcher's updates, so the
+    /// dispatcher stops only once every copy of it is dropped.
     pub router: Option<axum::Router>,
     tasks: Vec<JoinHandle<()>>,
     stop: watch::Sender<bool>,

@@ -11,7 +11,8 @@ const DEFAULT_EVENT_TIMEOUT = 3000;
  * Opens a socket as the browser of `jar` (a Client from http.mjs) would.
  * options: role ('visitor' | 'admin'), csrf (token; default the jar's; pass
  * `null` to omit it), auth (replaces the whole auth object), transports
- * (default ['websocket']), origin (sent as the `Origin` header), headers.
+ * (default ['websocket']), origin (sent as the `Origin` header), headers,
+ * settle (default true, see settle()).
  * Resolves once connected; rejects with an Error whose message is the
  * `connect_error` message (e.g. `csrf_error`).
  */
