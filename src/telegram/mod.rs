@@ -197,16 +197,18 @@ impl Bridge {
         })
     }
 
-    /// Stops the dispatcher and the outbox worker and waits for them (at most 10 s).
+    /// Stops the dispatcher and the outbox worker: waits at most
+    /// [`updates::STOP_BUDGET`] for each, then aborts what is stuck in a Bot
+    /// API call (nothing is lost: unsent parts stay in the outbox).
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         self.dispatcher_stop.stop().await;
         for t in self.tasks {
-            if tokio::time::timeout(Duration::from_secs(10), t)
-                .await
-                .is_err()
-            {
-                tracing::warn!("a Telegram task did not stop in time");
+            let abort = t.abort_handle();
+            if tokio::time::timeout(updates::STOP_BUDGET, t).await.is_err() {
+                // Stuck in a Bot API call: cut it; its outbox row stays pending.
+                abort.abort();
+                tracing::warn!("a Telegram task did not stop in time and was aborted");
             }
         }
     }

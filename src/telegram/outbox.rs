@@ -152,7 +152,12 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
     let signal = chat.outbox_signal();
     tracing::info!("Telegram outbox worker started");
     while !*stop.borrow() {
-        let wait = round(&tg, &chat).await;
+        // A stop cuts a round short (teloxide waits 10 s after any 5xx):
+        // a part is recorded only after Telegram took it, so nothing is lost.
+        let wait = tokio::select! {
+            w = round(&tg, &chat) => w,
+            _ = stop.changed() => break,
+        };
         tokio::select! {
             _ = signal.notified() => {}
             _ = tokio::time::sleep(wait) => {}

@@ -38,6 +38,9 @@ pub enum Command {
 /// The hint sent for a message that is not a reply.
 pub const HINT: &str = "To answer a visitor, reply to their message (swipe left on it). /threads lists recent threads.";
 
+/// How long a stop waits for the dispatcher's last long poll.
+pub const STOP_BUDGET: Duration = Duration::from_secs(2);
+
 /// Stops the dispatcher from outside.
 #[derive(Clone, Default)]
 pub struct Stopper(Arc<Mutex<Option<teloxide::dispatching::ShutdownToken>>>);
@@ -49,7 +52,7 @@ impl Stopper {
         if let Some(t) = token
             && let Ok(done) = t.shutdown()
         {
-            let _ = tokio::time::timeout(Duration::from_secs(10), done).await;
+            let _ = tokio::time::timeout(STOP_BUDGET, done).await;
         }
     }
 }
