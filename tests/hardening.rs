@@ -524,3 +524,54 @@ fn sigterm_stops_the_binary_cleanly() {
             .any(|l| l.contains("stopped"))
     );
 }
+
+#[tokio::test]
+async fn database_down_then_back_without_a_restart() {
+    let db = KeptDb::new(Backend::Postgres).await;
+    let (_, url) = db.var();
+    let proxy = common::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let proxied = url.replacen("127.0.0.1:5432", &proxy.addr.to_string(), 1);
+    assert_ne!(
+        proxied, url,
+        "TEST_DATABASE_URL must point at 127.0.0.1:5432"
+    );
+    let app = spawn_app_with(Backend::Sqlite, &[("DATABASE_URL", &proxied)], |_| {}).await;
+    let v = app.visitor().await;
+    let tid = v.thread_id().await;
+    assert_eq!(v.send(None, "before").await.0, 200);
+
+    proxy.down();
+    let (s, r) = v.get("/health/ready").await;
+    assert_eq!((s, &r["status"]), (503, &json!("not_ready")), "{r}");
+    let (s, r) = v.get("/health").await;
+    assert_eq!((s, &r["status"]), (503, &json!("unhealthy")), "{r}");
+    assert_eq!(r["checks"]["database"], json!("unhealthy"));
+    let (s, r) = v.send(None, "during").await;
+    assert_error(s, &r, 503, "SERVICE_UNAVAILABLE");
+
+    proxy.up();
+    let mut ready = false;
+    for _ in 0..60 {
+        if v.get("/health/ready").await.0 == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(ready, "ready again once the database is back");
+    let (s, r) = v.send(None, "after").await;
+    assert_eq!(s, 200, "{r}");
+    let texts: Vec<_> = v
+        .messages(&tid, "")
+        .await
+        .iter()
+        .map(|m| m["content_text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        ["before", "after"],
+        "the refused send stored nothing"
+    );
+    app.finish().await;
+    db.drop_db().await;
+}

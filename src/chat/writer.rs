@@ -68,22 +68,14 @@ async fn run(
                 }
             }
             Err(e) => {
+                let e = AppError::from(e);
                 for job in jobs.drain(..) {
-                    finish(&events, job, Err(AppError::from(clone_err(&e))));
+                    finish(&events, job, Err(e.clone()));
                 }
             }
         }
     }
     tracing::debug!("message writer stopped");
-}
-
-fn clone_err(e: &sqlx::Error) -> sqlx::Error {
-    match e {
-        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
-        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
-        sqlx::Error::Io(io) => sqlx::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
-        other => sqlx::Error::Protocol(other.to_string()),
-    }
 }
 
 fn finish(events: &broadcast::Sender<ChatEvent>, job: Job, res: AppResult<Inserted>) {
