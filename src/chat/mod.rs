@@ -280,7 +280,7 @@ fn validate(sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
     } else {
         let url = file_url
             .as_deref()
-            .ok_or_else(|| AppError::Validation(format!("a {kind} message needs a file_url")))?;
+            .ok_or_else(|| AppError::Validation(format!("an {kind} message needs a file_url")))?;
         if !is_local_upload(url, kind) {
             return Err(AppError::Validation(
                 "file_url must be a file uploaded to this server".into(),

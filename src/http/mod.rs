@@ -140,11 +140,22 @@ async fn api_limit(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// Logs the hidden detail of 500 answers (never sent to the client).
+///
+/// An error answer to a request that had a body may leave part of that body
+/// unread (refused before or while reading it), and then the server cannot
+/// reuse the connection: such answers say `Connection: close` so that the
+/// client does not send its next request into a closing connection.
 async fn log_errors(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    let res = next.run(req).await;
+    let had_body = req.headers().contains_key(header::CONTENT_LENGTH)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let mut res = next.run(req).await;
     if let Some(InternalDetail(detail)) = res.extensions().get::<InternalDetail>() {
         tracing::error!(%path, %detail, "request failed");
+    }
+    if had_body && (res.status().is_client_error() || res.status().is_server_error()) {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     res
 }
