@@ -264,7 +264,12 @@ impl Config {
             sockets_per_ip: num("MAX_SOCKETS_PER_IP", d.sockets_per_ip)?,
             login_free_failures: num("LOGIN_FREE_FAILURES_PER_IP", d.login_free_failures)?,
         };
-        let frame_ancestors = var("FRAME_ANCESTORS").unwrap_or("'none'".into());
+        let frame_ancestors = match var("FRAME_ANCESTORS") {
+            None => "'none'".to_owned(),
+            // `none`/`self` lose their quotes easily in .env files and shells.
+            Some(v) if v == "none" || v == "self" => format!("'{v}'"),
+            Some(v) => v,
+        };
         if frame_ancestors
             .chars()
             .any(|c| c == ';' || c == ',' || c.is_control())
