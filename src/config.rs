@@ -102,6 +102,16 @@ pub struct Config {
     pub session_idle: Duration,
     /// Absolute lifetime of an admin session.
     pub session_absolute: Duration,
+    /// Rate limits and socket caps (`RATE_LIMIT_*`, `LOGIN_FAILURES_PER_HOUR`, `MAX_SOCKETS_PER_IP`).
+    pub limits: crate::limits::LimitConfig,
+    /// CSP `frame-ancestors` sources (`FRAME_ANCESTORS`, default `'none'`;
+    /// e.g. `https://www.example.com` for a site that embeds the chat).
+    pub frame_ancestors: String,
+    /// How long a client may take to send its request headers
+    /// (`HEADER_READ_TIMEOUT_SECS`, default 10).
+    pub header_read_timeout: Duration,
+    /// First retry delay of the Telegram outbox (`TELEGRAM_RETRY_BASE_MS`, default 1000).
+    pub telegram_retry_base: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -238,7 +248,48 @@ impl Config {
                 )));
             }
         };
+        let num = |name: &str, default: u32| -> Result<u32, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|_| {
+                    ConfigError(format!(
+                        "{name} must be a whole number (0 = off), not `{v}`"
+                    ))
+                }),
+            }
+        };
+        let d = crate::limits::LimitConfig::default();
+        let limits = crate::limits::LimitConfig {
+            messages_per_session: num("RATE_LIMIT_MESSAGES_PER_MINUTE", d.messages_per_session)?,
+            messages_per_ip: num("RATE_LIMIT_MESSAGES_PER_IP_PER_MINUTE", d.messages_per_ip)?,
+            uploads_per_session: num("RATE_LIMIT_UPLOADS_PER_MINUTE", d.uploads_per_session)?,
+            uploads_per_ip: num("RATE_LIMIT_UPLOADS_PER_IP_PER_MINUTE", d.uploads_per_ip)?,
+            api_per_ip: num("RATE_LIMIT_API_PER_IP_PER_MINUTE", d.api_per_ip)?,
+            events_per_ip: num("RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE", d.events_per_ip)?,
+            login_failures_per_hour: num("LOGIN_FAILURES_PER_HOUR", d.login_failures_per_hour)?,
+            sockets_per_ip: num("MAX_SOCKETS_PER_IP", d.sockets_per_ip)?,
+            login_free_failures: num("LOGIN_FREE_FAILURES_PER_IP", d.login_free_failures)?,
+        };
+        let frame_ancestors = match var("FRAME_ANCESTORS") {
+            None => "'none'".to_owned(),
+            // `none`/`self` lose their quotes easily in .env files and shells.
+            Some(v) if v == "none" || v == "self" => format!("'{v}'"),
+            Some(v) => v,
+        };
+        if frame_ancestors
+            .chars()
+            .any(|c| c == ';' || c == ',' || c.is_control())
+        {
+            return Err(ConfigError(
+                "FRAME_ANCESTORS must be space-separated CSP sources (no ; or ,)".into(),
+            ));
+        }
+        let header_read_timeout =
+            Duration::from_secs(u64::from(num("HEADER_READ_TIMEOUT_SECS", 10)?.max(1)));
         Ok(Config {
+            limits,
+            frame_ancestors,
+            header_read_timeout,
             host,
             port,
             database,
@@ -265,6 +316,14 @@ impl Config {
             otp_max_attempts: 5,
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 3600),
+            telegram_retry_base: Duration::from_millis(match var("TELEGRAM_RETRY_BASE_MS") {
+                None => 1000,
+                Some(v) => v.parse().map_err(|_| {
+                    ConfigError(format!(
+                        "TELEGRAM_RETRY_BASE_MS must be milliseconds, not `{v}`"
+                    ))
+                })?,
+            }),
         })
     }
 

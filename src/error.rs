@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 
 /// Every error a request or event can end with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum AppError {
     /// Malformed body or parameters (400 `BAD_REQUEST`).
     #[error("{0}")]
@@ -69,12 +69,27 @@ pub enum AppError {
 }
 
 impl From<sqlx::Error> for AppError {
+    /// Connection-level failures (I/O, TLS, protocol garbage from a dying
+    /// connection, pool timeouts, and Postgres SQLSTATE classes 08
+    /// "connection exception" and 57 "operator intervention") mean the
+    /// database is unavailable (503); anything else is an internal error.
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                AppError::Unavailable
-            }
-            other => AppError::Internal(format!("database: {other}")),
+        let unavailable = match &e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57")),
+            _ => false,
+        };
+        if unavailable {
+            AppError::Unavailable
+        } else {
+            AppError::Internal(format!("database: {e}"))
         }
     }
 }

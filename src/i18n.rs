@@ -46,6 +46,8 @@ pub struct Strings {
     pub loading_older: &'static str,
     /// Shown when history could not be loaded.
     pub load_failed: &'static str,
+    /// Button that scrolls down to messages that arrived below the view.
+    pub new_messages: &'static str,
     /// Alternative text of an image message.
     pub image_alt: &'static str,
     /// Title of the link that opens an image at full size.
@@ -85,6 +87,57 @@ pub struct Strings {
     /// Sender label of the visitor's own messages (visitor page) and of the
     /// admin's own messages (admin panel).
     pub you: &'static str,
+
+    // ---- attachments and voice messages (visitor page and admin panel) ----
+    /// Button that opens the file picker (image or audio file).
+    pub attach: &'static str,
+    /// Button that starts recording a voice message.
+    pub record_voice: &'static str,
+    /// Button that stops the recording and sends it.
+    pub record_stop: &'static str,
+    /// Button that discards the recording.
+    pub record_cancel: &'static str,
+    /// Shown next to the timer while recording.
+    pub recording: &'static str,
+    /// Title of an image thumbnail: opens the image viewer.
+    pub view_image: &'static str,
+    /// Button that removes the chosen file before sending.
+    pub remove_attachment: &'static str,
+    /// Placeholder of the text area while a file is attached.
+    pub caption_placeholder: &'static str,
+    /// Accessible name of an upload's progress bar.
+    pub uploading: &'static str,
+    /// Button that stops an upload.
+    pub cancel_upload: &'static str,
+    /// Toast after an upload was cancelled.
+    pub upload_cancelled: &'static str,
+    /// Button that discards a message that could not be sent.
+    pub remove: &'static str,
+    /// Link to an audio file the browser cannot play.
+    pub download_audio: &'static str,
+    /// Pre-check before uploading: image over 5 MiB; `{size}` is replaced.
+    pub err_image_too_large: &'static str,
+    /// Pre-check before uploading: audio over 10 MiB; `{size}` is replaced.
+    pub err_audio_too_large: &'static str,
+    /// Error `VALIDATION_ERROR` of an image upload: over 8192 px on a side.
+    pub err_image_dimensions: &'static str,
+    /// Error `FILE_TOO_LARGE` from the server.
+    pub err_file_too_large: &'static str,
+    /// Error `UNSUPPORTED_TYPE` (from the server, or a file that is plainly
+    /// neither an image nor audio).
+    pub err_unsupported_type: &'static str,
+    /// Error `UPSTREAM_ERROR`: the file store (Cloudinary) did not answer.
+    pub err_upstream: &'static str,
+    /// Error `RATE_LIMITED` of an upload; `{n}` (seconds) is replaced.
+    pub err_upload_rate_limited: &'static str,
+    /// The browser or the user refused the microphone.
+    pub err_mic_denied: &'static str,
+    /// No microphone was found.
+    pub err_mic_missing: &'static str,
+    /// Recording stopped by an error.
+    pub err_record_failed: &'static str,
+    /// The recording was shorter than half a second.
+    pub err_record_short: &'static str,
 
     // ---- visitor page ----
     /// Page title and header of the visitor page.
@@ -191,6 +244,7 @@ pub static TR: Strings = Strings {
     conn_restored: "Yeniden bağlandı",
     loading_older: "Önceki mesajlar yükleniyor…",
     load_failed: "Mesajlar yüklenemedi.",
+    new_messages: "Yeni mesajlar",
     image_alt: "Görsel",
     open_image: "Görseli yeni sekmede aç",
     audio_label: "Sesli mesaj",
@@ -210,6 +264,31 @@ pub static TR: Strings = Strings {
     dismiss: "Kapat",
     cancel: "Vazgeç",
     you: "Siz",
+
+    attach: "Görsel veya ses dosyası ekle",
+    record_voice: "Sesli mesaj kaydet",
+    record_stop: "Kaydı bitir ve gönder",
+    record_cancel: "Kaydı iptal et",
+    recording: "Kaydediliyor",
+    view_image: "Görseli tam boyutta göster",
+    remove_attachment: "Eki kaldır",
+    caption_placeholder: "Açıklama ekleyin (isteğe bağlı)…",
+    uploading: "Yükleniyor",
+    cancel_upload: "Yüklemeyi iptal et",
+    upload_cancelled: "Yükleme iptal edildi",
+    remove: "Kaldır",
+    download_audio: "Ses dosyasını indir",
+    err_image_too_large: "Bu görsel {size}. Görseller en fazla 5 MB olabilir.",
+    err_audio_too_large: "Bu ses dosyası {size}. Ses dosyaları en fazla 10 MB olabilir.",
+    err_image_dimensions: "Bu görselin boyutları çok büyük: bir kenarı en fazla 8192 piksel olabilir.",
+    err_file_too_large: "Dosya çok büyük. Görseller en fazla 5 MB, ses dosyaları en fazla 10 MB olabilir.",
+    err_unsupported_type: "Bu dosya türü desteklenmiyor. JPEG, PNG, GIF veya WebP görsel ya da MP3, WAV, OGG, WebM veya M4A ses dosyası gönderin.",
+    err_upstream: "Dosya deposuna şu anda ulaşılamıyor. Lütfen birazdan tekrar deneyin.",
+    err_upload_rate_limited: "Çok sık dosya gönderiyorsunuz. {n} saniye sonra tekrar deneyin.",
+    err_mic_denied: "Mikrofon izni verilmedi. Ses kaydı için tarayıcınızın site ayarlarından mikrofona izin verin.",
+    err_mic_missing: "Mikrofon bulunamadı.",
+    err_record_failed: "Ses kaydı yapılamadı. Lütfen tekrar deneyin.",
+    err_record_short: "Kayıt çok kısa.",
 
     visitor_title: "Canlı destek",
     visitor_subtitle: "Genellikle birkaç dakika içinde yanıtlıyoruz",
@@ -272,6 +351,7 @@ pub static EN: Strings = Strings {
     conn_restored: "Reconnected",
     loading_older: "Loading earlier messages…",
     load_failed: "Could not load messages.",
+    new_messages: "New messages",
     image_alt: "Image",
     open_image: "Open image in a new tab",
     audio_label: "Voice message",
@@ -291,6 +371,31 @@ pub static EN: Strings = Strings {
     dismiss: "Dismiss",
     cancel: "Cancel",
     you: "You",
+
+    attach: "Attach an image or audio file",
+    record_voice: "Record a voice message",
+    record_stop: "Stop and send",
+    record_cancel: "Cancel recording",
+    recording: "Recording",
+    view_image: "Show the image full size",
+    remove_attachment: "Remove attachment",
+    caption_placeholder: "Add a caption (optional)…",
+    uploading: "Uploading",
+    cancel_upload: "Cancel upload",
+    upload_cancelled: "Upload cancelled",
+    remove: "Remove",
+    download_audio: "Download the audio file",
+    err_image_too_large: "This image is {size}. Images can be at most 5 MB.",
+    err_audio_too_large: "This audio file is {size}. Audio files can be at most 10 MB.",
+    err_image_dimensions: "This image's dimensions are too large: at most 8192 pixels a side.",
+    err_file_too_large: "The file is too large. Images can be at most 5 MB, audio files 10 MB.",
+    err_unsupported_type: "This file type is not supported. Send a JPEG, PNG, GIF or WebP image, or an MP3, WAV, OGG, WebM or M4A audio file.",
+    err_upstream: "File storage cannot be reached right now. Please try again shortly.",
+    err_upload_rate_limited: "You are sending files too often. Try again in {n} seconds.",
+    err_mic_denied: "Microphone access was not allowed. To record, allow the microphone in your browser's site settings.",
+    err_mic_missing: "No microphone was found.",
+    err_record_failed: "Recording failed. Please try again.",
+    err_record_short: "The recording is too short.",
 
     visitor_title: "Live chat",
     visitor_subtitle: "We usually reply within a few minutes",
@@ -485,6 +590,25 @@ mod tests {
     fn strings_match_the_language() {
         assert_eq!(pick(Some("tr")).1.send, "Gönder");
         assert_eq!(pick(None).1.send, "Send");
+    }
+
+    #[test]
+    fn placeholders_match_between_languages() {
+        let pairs = [
+            (TR.last_seen, EN.last_seen, "{time}"),
+            (TR.unread, EN.unread, "{n}"),
+            (TR.err_image_too_large, EN.err_image_too_large, "{size}"),
+            (TR.err_audio_too_large, EN.err_audio_too_large, "{size}"),
+            (
+                TR.err_upload_rate_limited,
+                EN.err_upload_rate_limited,
+                "{n}",
+            ),
+        ];
+        for (tr, en, placeholder) in pairs {
+            assert!(tr.contains(placeholder), "{tr}");
+            assert!(en.contains(placeholder), "{en}");
+        }
     }
 
     #[test]

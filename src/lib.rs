@@ -11,9 +11,12 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod limits;
 pub mod media;
 pub mod realtime;
+pub mod server;
 pub mod store;
+pub mod telegram;
 
 use std::{
     future::Future,
@@ -25,7 +28,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{Auth, cookies::CookiePolicy, otp_delivery::OtpDelivery},
-    chat::{Chat, MediaUrls},
+    chat::{Chat, ChatOptions, MediaUrls},
     config::{Config, Environment},
     realtime::presence::Presence,
     store::Db,
@@ -48,6 +51,10 @@ pub struct AppState {
     pub otp: OtpDelivery,
     /// Set once migrations ran.
     pub ready: Arc<AtomicBool>,
+    /// The Telegram bot, when configured.
+    pub telegram: Option<telegram::Telegram>,
+    /// Rate limits and caps.
+    pub limits: Arc<limits::Limits>,
     /// Uploads: judging and storing files (disk or Cloudinary).
     pub media: media::Media,
 }
@@ -58,6 +65,9 @@ pub enum BuildError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// The Telegram settings are unusable.
+    #[error(transparent)]
+    Telegram(#[from] telegram::TelegramError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -77,6 +87,8 @@ pub struct App {
     router: axum::Router,
     io: socketioxide::SocketIo,
     db: Db,
+    bridge: Option<telegram::Bridge>,
+    header_read_timeout: std::time::Duration,
 }
 
 impl App {
@@ -105,12 +117,40 @@ impl App {
     ) -> Result<App, BuildError> {
         let db = Db::connect(&config.database).await?;
         db.migrate().await?;
-        let media_urls = MediaUrls {
-            cloudinary_cloud: config.cloudinary.as_ref().map(|c| c.cloud_name.clone()),
+        let telegram = match &config.telegram {
+            Some(tc) => Some(telegram::Telegram::new(
+                tc,
+                config.upload_dir.clone(),
+                config.telegram_retry_base,
+            )?),
+            None => None,
         };
-        let chat = Chat::start(db.clone(), media_urls);
+        let chat = Chat::start(
+            db.clone(),
+            ChatOptions {
+                forward_to_telegram: telegram.is_some(),
+                media_urls: MediaUrls {
+                    cloudinary_cloud: config.cloudinary.as_ref().map(|c| c.cloud_name.clone()),
+                },
+            },
+        );
         let media = media::Media::new(&config)?;
         let auth = Auth::new(&config, db.clone());
+        let config_limits = config.limits.clone();
+        let header_read_timeout = config.header_read_timeout;
+        let otp = match (&telegram, otp) {
+            (Some(tg), OtpDelivery::Log) => OtpDelivery::Telegram(tg.clone()),
+            (_, otp) => otp,
+        };
+        let mut bridge = match (&telegram, &config.telegram) {
+            (Some(tg), Some(tc)) => Some(telegram::Bridge::start(
+                tg.clone(),
+                tc,
+                chat.clone(),
+                auth.derive("telegram-webhook"),
+            )?),
+            _ => None,
+        };
         let state = AppState {
             chat,
             auth,
@@ -121,15 +161,35 @@ impl App {
             presence: Presence::default(),
             otp,
             ready: Arc::new(AtomicBool::new(true)),
+            telegram,
+            limits: Arc::new(limits::Limits::new(config_limits)),
             media,
         };
+        let pruned = Arc::downgrade(&state.limits);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match pruned.upgrade() {
+                    Some(l) => l.prune(),
+                    None => break,
+                }
+            }
+        });
         let (sio_layer, io) = realtime::layer(state.clone());
-        let router = http::router(state).layer(sio_layer);
+        let mut router = http::router(state);
+        if let Some(webhook) = bridge.as_mut().and_then(|b| b.router.take()) {
+            // Outside the CSRF layer: Telegram authenticates with its secret token.
+            router = router.merge(webhook);
+        }
+        let router = router.layer(sio_layer);
         Ok(App {
             listener,
             router,
             io,
             db,
+            bridge,
+            header_read_timeout,
         })
     }
 
@@ -155,17 +215,26 @@ impl App {
             router,
             io,
             db,
+            bridge,
+            header_read_timeout,
         } = self;
         let addr = listener.local_addr()?;
         tracing::info!("listening on http://{addr}");
-        let make = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, make)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: closing sockets, finishing requests");
-                io.close().await;
-            })
-            .await?;
+        let close_sockets = async move {
+            tracing::info!("shutting down: closing sockets, finishing requests");
+            io.close().await;
+        };
+        server::serve(
+            listener,
+            router,
+            header_read_timeout,
+            shutdown,
+            close_sockets,
+        )
+        .await?;
+        if let Some(bridge) = bridge {
+            bridge.stop().await;
+        }
         db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -109,6 +109,16 @@ impl Auth {
         )
     }
 
+    /// A secret derived from `SECRET_KEY` for `purpose` (hex, 64 characters),
+    /// e.g. the Telegram webhook's `secret_token`.
+    pub fn derive(&self, purpose: &str) -> String {
+        hex::encode(
+            self.mac(&[b"derive:", purpose.as_bytes()])
+                .finalize()
+                .into_bytes(),
+        )
+    }
+
     /// Constant-time check of a CSRF token against a browser's visitor id.
     pub fn csrf_ok(&self, visitor_id: &str, token: &str) -> bool {
         match hex::decode(token.trim()) {

@@ -9,7 +9,9 @@ mod writer;
 pub use media_urls::MediaUrls;
 
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 use crate::{
     error::{AppError, AppResult},
@@ -99,7 +101,17 @@ pub struct Chat {
     db: Db,
     writer: mpsc::Sender<writer::Job>,
     events: broadcast::Sender<ChatEvent>,
-    media_urls: std::sync::Arc<MediaUrls>,
+    options: Arc<ChatOptions>,
+    outbox: Arc<Notify>,
+}
+
+/// What the core is configured with.
+#[derive(Clone, Debug, Default)]
+pub struct ChatOptions {
+    /// Queue every visitor message for Telegram (outbox) in its transaction.
+    pub forward_to_telegram: bool,
+    /// The media URLs `image` / `audio` messages may carry.
+    pub media_urls: MediaUrls,
 }
 
 /// The display name of a visitor's thread: `Visitor` and the first four hex
@@ -114,17 +126,23 @@ pub fn display_name_for(thread_id: &str) -> String {
 }
 
 impl Chat {
-    /// Starts the core and its group-commit writer task on the current
-    /// runtime; `image` / `audio` messages must carry one of `media_urls`.
-    pub fn start(db: Db, media_urls: MediaUrls) -> Chat {
+    /// Starts the core and its group-commit writer task on the current runtime.
+    pub fn start(db: Db, options: ChatOptions) -> Chat {
         let (events, _) = broadcast::channel(16 * 1024);
-        let writer = writer::spawn(db.clone(), events.clone());
+        let outbox = Arc::new(Notify::new());
+        let writer = writer::spawn(db.clone(), events.clone(), outbox.clone());
         Chat {
             db,
             writer,
             events,
-            media_urls: std::sync::Arc::new(media_urls),
+            options: Arc::new(options),
+            outbox,
         }
+    }
+
+    /// Notified after a commit that queued Telegram forwards.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox.clone()
     }
 
     /// The database (health checks, auth).
@@ -146,7 +164,8 @@ impl Chat {
     /// `Internal` on database failure (nothing is stored then).
     #[tracing::instrument(skip_all, fields(thread_id = %req.thread_id))]
     pub async fn post(&self, sender: Sender, req: PostRequest) -> AppResult<Posted> {
-        let msg = validate(&self.media_urls, &sender, req)?;
+        let mut msg = validate(&self.options.media_urls, &sender, req)?;
+        msg.forward = self.options.forward_to_telegram && msg.sender == "visitor";
         if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
             return Err(AppError::NotFound("Thread not found"));
         }
@@ -266,7 +285,7 @@ fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> AppRes
     } else {
         let url = file_url
             .as_deref()
-            .ok_or_else(|| AppError::Validation(format!("a {kind} message needs a file_url")))?;
+            .ok_or_else(|| AppError::Validation(format!("an {kind} message needs a file_url")))?;
         if !media_urls.allows(url, kind) {
             return Err(AppError::Validation(
                 "file_url must be a file uploaded to this server".into(),
@@ -297,6 +316,7 @@ fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> AppRes
         file_url,
         client_id: req.client_id,
         new_thread,
+        forward: false,
     })
 }
 

@@ -2,7 +2,9 @@
 //! [`MAX_BATCH`] of them in one transaction, then answers each sender and
 //! publishes the events. A message is answered only after its commit.
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 use super::{ChatEvent, ThreadInfo};
 use crate::{
@@ -22,18 +24,31 @@ pub(super) struct Job {
     pub reply: oneshot::Sender<AppResult<Inserted>>,
 }
 
-pub(super) fn spawn(db: Db, events: broadcast::Sender<ChatEvent>) -> mpsc::Sender<Job> {
+pub(super) fn spawn(
+    db: Db,
+    events: broadcast::Sender<ChatEvent>,
+    outbox: Arc<Notify>,
+) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel(8 * 1024);
-    tokio::spawn(run(db, events, rx));
+    tokio::spawn(run(db, events, outbox, rx));
     tx
 }
 
-async fn run(db: Db, events: broadcast::Sender<ChatEvent>, mut rx: mpsc::Receiver<Job>) {
+async fn run(
+    db: Db,
+    events: broadcast::Sender<ChatEvent>,
+    outbox: Arc<Notify>,
+    mut rx: mpsc::Receiver<Job>,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch: Vec<NewMessage> = jobs.iter().map(|j| j.msg.clone()).collect();
+        let forwards = batch.iter().any(|m| m.forward);
         match messages::insert_batch(&db, &batch).await {
             Ok(done) => {
+                if forwards {
+                    outbox.notify_one();
+                }
                 for (job, inserted) in jobs.drain(..).zip(done) {
                     finish(&events, job, Ok(inserted));
                 }
@@ -48,24 +63,19 @@ async fn run(db: Db, events: broadcast::Sender<ChatEvent>, mut rx: mpsc::Receive
                         .map_err(AppError::from);
                     finish(&events, job, res);
                 }
+                if forwards {
+                    outbox.notify_one();
+                }
             }
             Err(e) => {
+                let e = AppError::from(e);
                 for job in jobs.drain(..) {
-                    finish(&events, job, Err(AppError::from(clone_err(&e))));
+                    finish(&events, job, Err(e.clone()));
                 }
             }
         }
     }
     tracing::debug!("message writer stopped");
-}
-
-fn clone_err(e: &sqlx::Error) -> sqlx::Error {
-    match e {
-        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
-        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
-        sqlx::Error::Io(io) => sqlx::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
-        other => sqlx::Error::Protocol(other.to_string()),
-    }
 }
 
 fn finish(events: &broadcast::Sender<ChatEvent>, job: Job, res: AppResult<Inserted>) {

@@ -25,15 +25,18 @@ pub struct LoginBody {
 /// and the `sohbet_login` cookie; 401 `INVALID_CREDENTIALS`.
 pub async fn login(
     State(state): State<AppState>,
+    caller: Caller,
     AppJson(body): AppJson<LoginBody>,
 ) -> AppResult<impl IntoResponse> {
+    state.limits.login_allowed(&body.username, caller.ip)?;
     if !state.auth.credentials_ok(&body.username, &body.password) {
-        tracing::warn!("admin login refused: wrong username or password");
+        tracing::warn!(ip = %caller.ip, "admin login refused: wrong username or password");
+        state.limits.login_failed(&body.username, caller.ip);
         return Err(AppError::InvalidCredentials);
     }
     let (login_id, code) = state.auth.start_login().await?;
-    state.otp.deliver(&code).await;
     let ttl = state.config.otp_ttl.as_secs() as i64;
+    state.otp.deliver(&code, (ttl as u64).div_ceil(60)).await?;
     let jar = SignedCookieJar::new(state.auth.cookie_key().clone()).add(state.cookies.build(
         state.cookies.login,
         login_id,
@@ -59,8 +62,20 @@ pub async fn verify_otp(
     caller: Caller,
     AppJson(body): AppJson<OtpBody>,
 ) -> AppResult<impl IntoResponse> {
-    let login_id = caller.login_id.as_deref().ok_or(AppError::InvalidOtp)?;
-    let username = state.auth.verify_otp(login_id, &body.otp).await?;
+    let account = state.auth.admin_username().to_owned();
+    state.limits.login_allowed(&account, caller.ip)?;
+    let verified = match caller.login_id.as_deref() {
+        Some(login_id) => state.auth.verify_otp(login_id, &body.otp).await,
+        None => Err(AppError::InvalidOtp),
+    };
+    let username = match verified {
+        Err(AppError::InvalidOtp) => {
+            state.limits.login_failed(&account, caller.ip);
+            return Err(AppError::InvalidOtp);
+        }
+        other => other?,
+    };
+    state.limits.login_succeeded(caller.ip);
     if let Some(old) = &caller.admin {
         state.auth.end_session(old).await?;
     }

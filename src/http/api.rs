@@ -16,6 +16,7 @@ use crate::{
     AppState,
     chat::{PostRequest, Sender},
     error::{AppError, AppResult},
+    limits::Action,
     store::messages::rfc3339_string,
 };
 
@@ -127,6 +128,9 @@ pub async fn send(
     caller: Caller,
     AppJson(body): AppJson<SendBody>,
 ) -> AppResult<Json<Value>> {
+    state
+        .limits
+        .check(Action::Send, caller.session_key(), caller.ip)?;
     let (sender, thread_id) = sender_for(&caller, body.thread_id.as_deref());
     let posted = state
         .chat

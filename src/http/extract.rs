@@ -66,9 +66,19 @@ pub struct Caller {
     pub admin: Option<AdminSession>,
     /// Pending login id.
     pub login_id: Option<String>,
+    /// The client's IP (see [`crate::limits::client_ip`]).
+    pub ip: std::net::IpAddr,
 }
 
 impl Caller {
+    /// The key of this caller's session for per-session limits: the admin
+    /// session when there is one, else the visitor id.
+    pub fn session_key(&self) -> &str {
+        self.admin
+            .as_ref()
+            .map_or(self.visitor_id.as_str(), |a| a.token_hash.as_str())
+    }
+
     /// The admin session or 401 `UNAUTHORIZED`.
     ///
     /// # Errors
@@ -90,21 +100,29 @@ impl FromRequestParts<AppState> for Caller {
             admin,
             login_id,
         } = auth::cookies::identify(&state.auth, &state.cookies, &parts.headers).await?;
-        let caller = match visitor_id {
-            Some(visitor_id) => Caller {
-                visitor_id,
-                new_visitor: false,
-                admin,
-                login_id,
-            },
-            None => Caller {
-                visitor_id: auth::new_visitor_id(),
-                new_visitor: true,
-                admin,
-                login_id,
-            },
+        let ip = request_ip(parts, state);
+        let (visitor_id, new_visitor) = match visitor_id {
+            Some(v) => (v, false),
+            None => (auth::new_visitor_id(), true),
+        };
+        let caller = Caller {
+            visitor_id,
+            new_visitor,
+            admin,
+            login_id,
+            ip,
         };
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
+}
+
+/// The client IP of a request: its peer address (`ConnectInfo`), or with
+/// `TRUST_PROXY` the `X-Forwarded-For` rule of [`crate::limits::client_ip`].
+pub fn request_ip(parts: &Parts, state: &AppState) -> std::net::IpAddr {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    crate::limits::client_ip(&parts.headers, peer, state.config.trust_proxy)
 }

@@ -32,22 +32,27 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /health` → `{status: healthy|degraded|unhealthy, timestamp, version,
 /// environment, checks: {database, telegram, memory: {used_percent,
-/// available_gb}, disk: {used_percent, free_gb}}}`; 503 when unhealthy
+/// available_gb}, disk: {used_percent, free_gb}, telegram_outbox_backlog}}`
+/// (`telegram`: `healthy` | `unhealthy` from the last Bot API call, or
+/// `disabled`; an unhealthy Telegram makes the status `degraded`); 503 when unhealthy
 /// (database down). Memory comes from `/proc/meminfo`, disk from
 /// `statvfs(2)` of the data folder.
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let db_ok = state.chat.db().ping().await;
     let memory = memory();
     let disk = disk(&state.config.upload_dir);
-    let telegram = if state.config.telegram.is_some() {
-        "configured"
-    } else {
-        "disabled"
+    let telegram = state
+        .telegram
+        .as_ref()
+        .map_or("disabled", |t| t.health.status());
+    let backlog = match &state.telegram {
+        Some(_) => crate::store::outbox::backlog(state.chat.db()).await.ok(),
+        None => None,
     };
     let pressed = |v: &Value| v["used_percent"].as_f64().is_some_and(|p| p > 95.0);
     let status = if !db_ok {
         "unhealthy"
-    } else if pressed(&memory) || pressed(&disk) {
+    } else if pressed(&memory) || pressed(&disk) || telegram == "unhealthy" {
         "degraded"
     } else {
         "healthy"
@@ -68,6 +73,7 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 "database": if db_ok { "healthy" } else { "unhealthy" },
                 "database_kind": state.chat.db().kind(),
                 "telegram": telegram,
+                "telegram_outbox_backlog": backlog,
                 "memory": memory,
                 "disk": disk,
             }

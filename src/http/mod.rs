@@ -9,9 +9,11 @@ pub mod health;
 pub mod pages;
 pub mod upload;
 
+use std::net::SocketAddr;
+
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{ConnectInfo, DefaultBodyLimit, Request, State},
     http::{HeaderName, HeaderValue, Method, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -29,11 +31,17 @@ use crate::{
 /// Largest JSON body accepted, in bytes.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 
-/// The Content-Security-Policy of every response: no inline script, no
-/// framing, same-origin connections (plus WebSocket).
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-    img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; \
-    font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The Content-Security-Policy of every page: no inline script, same-origin
+/// connections (plus WebSocket), framing only by `frame_ancestors`
+/// (`FRAME_ANCESTORS`, default `'none'`).
+pub fn csp(frame_ancestors: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; \
+         img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; \
+         font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors {frame_ancestors}"
+    )
+}
 
 /// Builds the router (without the Socket.IO layer, which `lib` adds outermost).
 pub fn router(state: AppState) -> Router {
@@ -66,12 +74,14 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), csrf))
+        .layer(middleware::from_fn_with_state(state.clone(), api_limit))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(log_errors))
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_str(&csp(&state.config.frame_ancestors))
+                .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'")),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -81,9 +91,13 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-frame-options"),
-            HeaderValue::from_static("DENY"),
+            HeaderValue::from_static(if state.config.frame_ancestors == "'none'" {
+                "DENY"
+            } else {
+                "SAMEORIGIN"
+            }),
         ))
         .with_state(state)
 }
@@ -114,12 +128,43 @@ async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Respon
     }
 }
 
+/// `/api/` calls other than sends and uploads: at most
+/// `RATE_LIMIT_API_PER_IP_PER_MINUTE` per client IP, else 429 `RATE_LIMITED`.
+async fn api_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path.starts_with("/api/")
+        && path != "/api/messages/send"
+        && !path.starts_with("/api/upload/")
+    {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let ip = crate::limits::client_ip(req.headers(), peer, state.config.trust_proxy);
+        if let Err(e) = state.limits.check(crate::limits::Action::Api, "", ip) {
+            return e.into_response();
+        }
+    }
+    next.run(req).await
+}
+
 /// Logs the hidden detail of 500 answers (never sent to the client).
+///
+/// An error answer to a request that had a body may leave part of that body
+/// unread (refused before or while reading it), and then the server cannot
+/// reuse the connection: such answers say `Connection: close` so that the
+/// client does not send its next request into a closing connection.
 async fn log_errors(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    let res = next.run(req).await;
+    let had_body = req.headers().contains_key(header::CONTENT_LENGTH)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let mut res = next.run(req).await;
     if let Some(InternalDetail(detail)) = res.extensions().get::<InternalDetail>() {
         tracing::error!(%path, %detail, "request failed");
+    }
+    if had_body && (res.status().is_client_error() || res.status().is_server_error()) {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     res
 }

@@ -18,6 +18,7 @@ use crate::{
     AppState,
     chat::{PostRequest, Sender},
     error::AppError,
+    limits::Action,
 };
 
 /// Answers an event: through its ack when the client asked for one, else
@@ -114,10 +115,14 @@ fn target(sess: &SocketSession, thread_id: Option<String>) -> Result<String, App
 
 async fn join_thread(
     s: SocketRef,
+    State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
     TryData(data): TryData<Value>,
     reply: Reply,
 ) {
+    if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
+        return reply.err(e);
+    }
     match parse::<ThreadRef>(data).and_then(|r| target(&sess, r.thread_id)) {
         Ok(t) => {
             s.join(thread_room(&t));
@@ -129,10 +134,14 @@ async fn join_thread(
 
 async fn leave_thread(
     s: SocketRef,
+    State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
     TryData(data): TryData<Value>,
     reply: Reply,
 ) {
+    if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
+        return reply.err(e);
+    }
     match parse::<ThreadRef>(data).and_then(|r| target(&sess, r.thread_id)) {
         // A visitor always stays in its own room (it must keep receiving replies).
         Ok(t) => {
@@ -215,6 +224,13 @@ async fn to_visitor(
             "Only the admin sends message_to_visitor",
         ));
     }
+    let key = sess
+        .admin
+        .as_ref()
+        .map_or(sess.visitor_id.as_str(), |a| a.token_hash.as_str());
+    if let Err(e) = state.limits.check(Action::Send, key, sess.ip) {
+        return reply.err(e);
+    }
     match post(&state, &sess, Sender::Admin, data).await {
         Ok(v) => reply.ok(v),
         Err(e) => reply.err(e),
@@ -227,10 +243,14 @@ async fn to_visitor(
 async fn typing(
     s: SocketRef,
     socketioxide::extract::Event(name): socketioxide::extract::Event,
+    State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
     TryData(data): TryData<Value>,
     reply: Reply,
 ) {
+    if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
+        return reply.err(e);
+    }
     let thread = match parse::<ThreadRef>(data).and_then(|r| target(&sess, r.thread_id)) {
         Ok(t) => t,
         Err(e) => return reply.err(e),

@@ -3,9 +3,12 @@
 //! without an admin session (`auth_error`); the refusal reaches the client
 //! as `connect_error` with that message.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
-use axum::http::{HeaderMap, header};
+use axum::{
+    extract::ConnectInfo,
+    http::{HeaderMap, header},
+};
 use serde::Deserialize;
 use socketioxide::extract::{SocketRef, State, TryData};
 
@@ -21,13 +24,17 @@ pub enum Role {
     Admin,
 }
 
-/// `auth` of the handshake: `{csrf_token, role?: "visitor" | "admin"}`.
+/// `auth` of the handshake: `{csrf_token, role?: "visitor" | "admin",
+/// last_message_id?}`.
 #[derive(Debug, Default, Deserialize)]
 pub struct HandshakeAuth {
     /// The page's CSRF token.
     pub csrf_token: Option<String>,
     /// Wanted role; without it, admin when the admin session is valid.
     pub role: Option<String>,
+    /// A reconnecting visitor's newest message id: the server replays
+    /// everything after it, in order.
+    pub last_message_id: Option<i64>,
 }
 
 /// Why a handshake was refused (its `Display` is the `connect_error` message).
@@ -61,11 +68,14 @@ pub fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
     matches!((bare, host), (Some(b), Some(h)) if b.eq_ignore_ascii_case(h))
 }
 
-/// Connect middleware: checks origin, CSRF and role; stores the
-/// [`SocketSession`] in the socket's extensions.
+/// Connect middleware: checks origin, CSRF, role and the per-IP socket cap;
+/// stores the [`SocketSession`], joins the rooms and registers the event
+/// handlers — all before the CONNECT packet is sent, so that an event the
+/// client emits at once is never dropped.
 ///
 /// # Errors
-/// [`Refused`] with `origin_error`, `csrf_error`, `auth_error` or `server_error`.
+/// [`Refused`] with `origin_error`, `csrf_error`, `auth_error`,
+/// `rate_limited` (too many sockets from one IP) or `server_error`.
 pub async fn authenticate(
     s: SocketRef,
     State(state): State<AppState>,
@@ -98,10 +108,36 @@ pub async fn authenticate(
     } else {
         None
     };
+    let peer = s
+        .req_parts()
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let ip = crate::limits::client_ip(headers, peer, state.config.trust_proxy);
+    if !state.limits.socket_opened(ip) {
+        tracing::info!(%ip, "socket refused: too many sockets from one address");
+        return Err(Refused("rate_limited"));
+    }
+    let first = match role {
+        Role::Visitor => {
+            s.join([super::thread_room(&visitor_id), super::VISITORS.to_owned()]);
+            state.presence.visitor_up(&visitor_id)
+        }
+        Role::Admin => {
+            s.join(super::ADMINS);
+            state.presence.admin_up()
+        }
+    };
+    let last_message_id = data.last_message_id.filter(|_| role == Role::Visitor);
     s.extensions.insert(Arc::new(SocketSession {
         role,
         visitor_id,
         admin,
+        ip,
+        first,
+        last_message_id,
     }));
+    super::events::register(&s);
+    s.on_disconnect(super::on_disconnect);
     Ok(())
 }

@@ -43,6 +43,12 @@ pub struct SocketSession {
     pub visitor_id: String,
     /// The admin session, for admin sockets.
     pub admin: Option<AdminSession>,
+    /// The client's IP (socket caps and rate limits).
+    pub ip: std::net::IpAddr,
+    /// First socket of this visitor / of the admin (announce presence).
+    pub first: bool,
+    /// `auth.last_message_id`: replay what came after it.
+    pub last_message_id: Option<i64>,
 }
 
 /// `{user_id, username, last_seen}` of `user_online` / `user_offline`.
@@ -71,27 +77,32 @@ pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
     (layer, io)
 }
 
+/// After the handshake (rooms, handlers and presence counts were set by
+/// [`handshake::authenticate`] before the CONNECT packet, so no early event
+/// is lost): announces presence and replays what a reconnecting visitor
+/// missed (`auth.last_message_id`).
 async fn on_connect(
     s: SocketRef,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
 ) {
+    let now = Some(rfc3339_string(&chrono::Utc::now()));
     match sess.role {
         Role::Visitor => {
-            s.join([thread_room(&sess.visitor_id), VISITORS.to_owned()]);
-            if state.presence.visitor_up(&sess.visitor_id) {
+            if sess.first {
                 let p = PresencePayload {
                     user_id: sess.visitor_id.clone(),
                     username: crate::chat::display_name_for(&sess.visitor_id),
-                    last_seen: Some(rfc3339_string(&chrono::Utc::now())),
+                    last_seen: now.clone(),
                 };
                 let _ = s.to(ADMINS).emit("user_online", &p).await;
             }
+            let online = state.presence.admin_online();
             let admin = PresencePayload {
                 user_id: "admin".into(),
                 username: state.auth.admin_username().to_owned(),
-                last_seen: if state.presence.admin_online() {
-                    Some(rfc3339_string(&chrono::Utc::now()))
+                last_seen: if online {
+                    now
                 } else {
                     state
                         .presence
@@ -100,35 +111,72 @@ async fn on_connect(
                         .map(rfc3339_string)
                 },
             };
-            let ev = if state.presence.admin_online() {
-                "user_online"
-            } else {
-                "user_offline"
-            };
-            let _ = s.emit(ev, &admin);
+            let _ = s.emit(
+                if online {
+                    "user_online"
+                } else {
+                    "user_offline"
+                },
+                &admin,
+            );
+            if let Some(last) = sess.last_message_id {
+                replay(&s, &state, &sess.visitor_id, last).await;
+            }
         }
         Role::Admin => {
-            s.join(ADMINS);
-            if state.presence.admin_up() {
+            if sess.first {
                 let p = PresencePayload {
                     user_id: "admin".into(),
                     username: state.auth.admin_username().to_owned(),
-                    last_seen: Some(rfc3339_string(&chrono::Utc::now())),
+                    last_seen: now,
                 };
                 let _ = s.to(VISITORS).emit("user_online", &p).await;
             }
         }
     }
-    events::register(&s);
-    s.on_disconnect(on_disconnect);
 }
 
-async fn on_disconnect(
+/// Emits, in order, every message of `thread_id` after id `last` as its
+/// usual event (`message_from_visitor` / `message_to_visitor`).
+async fn replay(s: &SocketRef, state: &AppState, thread_id: &str, mut last: i64) {
+    loop {
+        let page = match state
+            .chat
+            .page(thread_id, Some(crate::chat::PAGE_MAX), None, Some(last))
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = s.emit("message_error", &e.socket_event());
+                return;
+            }
+        };
+        for m in &page {
+            let _ = s.emit(event_name(m), m);
+            last = m.id;
+        }
+        if (page.len() as i64) < crate::chat::PAGE_MAX {
+            return;
+        }
+    }
+}
+
+fn event_name(m: &crate::store::messages::Message) -> &'static str {
+    if m.sender_type == "admin" {
+        "message_to_visitor"
+    } else {
+        "message_from_visitor"
+    }
+}
+
+/// Presence down, `user_offline`, last-seen time, socket cap released.
+pub(crate) async fn on_disconnect(
     s: SocketRef,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
 ) {
     let now = chrono::Utc::now();
+    state.limits.socket_closed(sess.ip);
     match sess.role {
         Role::Visitor => {
             if state.presence.visitor_down(&sess.visitor_id) {
@@ -176,13 +224,8 @@ async fn broadcast(io: SocketIo, mut rx: tokio::sync::broadcast::Receiver<ChatEv
         };
         let res = match &ev {
             ChatEvent::MessageStored(m) => {
-                let name = if m.sender_type == "admin" {
-                    "message_to_visitor"
-                } else {
-                    "message_from_visitor"
-                };
                 io.to([ADMINS.to_owned(), thread_room(&m.thread_id)])
-                    .emit(name, m)
+                    .emit(event_name(m), m)
                     .await
             }
             ChatEvent::ThreadCreated(t) => io.to(ADMINS).emit("thread_created", t).await,

@@ -56,6 +56,8 @@ pub struct NewMessage {
     pub client_id: Option<String>,
     /// `Some(display_name)`: create the thread if it does not exist.
     pub new_thread: Option<String>,
+    /// Queue a forward to Telegram in the same transaction (outbox).
+    pub forward: bool,
 }
 
 /// What one insert did.
@@ -121,6 +123,17 @@ macro_rules! insert_all {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
+            if m.forward {
+                sqlx::query(
+                    "INSERT INTO telegram_outbox (message_id, thread_id, status, attempts, next_attempt_at, created_at) \
+                     VALUES ($1, $2, 'pending', 0, $3, $3)",
+                )
+                .bind(message.id)
+                .bind(&m.thread_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query("UPDATE threads SET last_activity_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(&m.thread_id)
@@ -175,7 +188,8 @@ pub async fn page(
     Ok(rows)
 }
 
-/// Deletes every message of a thread (its Telegram links go with them).
+/// Deletes every message of a thread. Its Telegram links stay (their
+/// `message_id` becomes NULL), so a late Telegram reply still finds the thread.
 /// Returns how many were deleted.
 ///
 /// # Errors
@@ -184,7 +198,6 @@ pub async fn page(
 pub async fn clear(db: &Db, thread_id: &str) -> Result<u64, sqlx::Error> {
     with_db!(db, p => {
         let mut tx = p.begin().await?;
-        sqlx::query("DELETE FROM telegram_links WHERE thread_id = $1").bind(thread_id).execute(&mut *tx).await?;
         let n = sqlx::query("DELETE FROM messages WHERE thread_id = $1").bind(thread_id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(n)

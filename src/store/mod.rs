@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod messages;
+pub mod outbox;
 pub mod threads;
 
 use std::{str::FromStr, time::Duration};

@@ -4,13 +4,15 @@
 // open thread (history over HTTP, replies as `message_to_visitor` with ack).
 // On phones the two are separate screens (data-view="list" | "thread" on
 // #admin-app) with a back button and browser history (#<thread id>).
-// Depends on common.js (window.Sohbet) and the vendored socket.io client.
+// Replies may be images, voice messages or audio files (media.js).
+// Depends on common.js and media.js (window.Sohbet) and the vendored
+// socket.io client.
 (() => {
   'use strict';
 
   const {
     S, api, fill, fmt, toast, errorText, el, preview, MessageList, createComposer,
-    createSender, connectionBanner, setTitleBadge, hue, initials,
+    createSender, connectionBanner, setTitleBadge, hue, initials, createMediaTools,
   } = window.Sohbet;
 
   const PAGE = 50;
@@ -51,11 +53,14 @@
   let threadsLoaded = false;
 
   const list = new MessageList(messagesEl, {
+    jumpButton: document.getElementById('jump-button'),
     own: 'admin',
     senderLabel: (m) => (m.sender_type === 'admin'
       ? S.you
       : (threads.get(m.thread_id)?.display_name || S.visitorLabel)),
     onRetry: (cid) => sender.retry(cid),
+    onCancelUpload: (cid) => sender.cancel(cid),
+    onRemove: (cid) => sender.discard(cid),
     onChange: () => {
       noMessages.hidden = list.size > 0 || hasMore || !currentId;
     },
@@ -291,6 +296,7 @@
     currentId = id;
     const token = ++openToken;
     composer.reset();
+    tools.reset();
     hasMore = false;
     list.clear();
     showHistoryStatus('');
@@ -310,11 +316,8 @@
       list.addMany(msgs, { scroll: 'bottom' });
       const t = threads.get(id);
       if (t) t.unread_count = 0;
-      // Replies still waiting for an ack in this thread.
-      for (const item of sender.pendingFor((p) => p.thread_id === id)) {
-        list.addPending({ client_id: item.client_id, text: item.text });
-        if (item.failed) list.setStatus(item.client_id, 'failed');
-      }
+      // Replies still waiting for an upload or an ack in this thread.
+      sender.showPending((p) => p.thread_id === id);
       renderThread(id);
       fillViewport();
     } catch (e) {
@@ -333,6 +336,7 @@
     currentId = null;
     openToken += 1;
     composer.reset();
+    tools.reset();
     list.clear();
     convView.hidden = true;
     convEmpty.hidden = false;
@@ -555,8 +559,15 @@
     socket,
     event: 'message_to_visitor',
     list: () => list,
-    payload: (item) => ({ thread_id: item.thread_id, text: item.text, type: 'text', client_id: item.client_id }),
+    payload: (item) => ({
+      thread_id: item.thread_id,
+      text: item.text,
+      type: item.type || 'text',
+      file_url: item.file_url || undefined,
+      client_id: item.client_id,
+    }),
     onStored: (m) => noteMessage(m, { own: true }),
+    belongs: (m) => m.thread_id === currentId,
   });
 
   let connectedOnce = false;
@@ -676,13 +687,25 @@
   const emitTyping = (ev) => {
     if (socket.connected && currentId) socket.emit(ev, { thread_id: currentId });
   };
-  const composer = createComposer({
+  let composer = null;
+  const tools = createMediaTools({
+    form: document.getElementById('composer'),
+    input,
+    sender,
+    extra: () => ({ thread_id: currentId }),
+    enabled: () => !!currentId,
+    dropTarget: convView,
+    onChange: () => composer && composer.update(),
+  });
+  composer = createComposer({
     form: document.getElementById('composer'),
     input,
     button: document.getElementById('send-button'),
     counter: document.getElementById('char-counter'),
+    hasAttachment: () => tools.hasAttachment(),
     onSend: (text) => {
-      if (currentId) sender.send(text, { thread_id: currentId });
+      if (!currentId) return;
+      if (!tools.sendAttachment(text)) sender.send(text, { thread_id: currentId });
     },
     onTyping: () => emitTyping('typing'),
     onStopTyping: () => emitTyping('stop_typing'),

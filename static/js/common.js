@@ -5,7 +5,10 @@
 // timezone (`data-timezone` on <body>), toasts, the message list (bubbles,
 // day separators, pending/sent/failed states), the composer (auto-size,
 // counter, Enter to send, typing events) and the sender (Socket.IO emit with
-// ack, retry with the same client_id, queue while offline).
+// ack, retry with the same client_id, queue while offline), uploads
+// (XMLHttpRequest with progress and abort; images and audio go through
+// `POST /api/upload/{image,audio}` before their message is sent) and an
+// image viewer.
 //
 // Security: every user-provided text goes through textContent /
 // createTextNode; URLs are checked before they become href/src.
@@ -162,9 +165,128 @@
         return S.errSession;
       case 'VALIDATION_ERROR': return S.errValidation;
       case 'NETWORK': case 'TIMEOUT': return S.errNetwork;
+      case 'FILE_TOO_LARGE': return S.errFileTooLarge;
+      case 'UNSUPPORTED_TYPE': return S.errUnsupportedType;
+      case 'UPSTREAM_ERROR': return S.errUpstream;
       default:
         return lang === 'en' && fallback ? fallback : S.errGeneric;
     }
+  }
+
+  // -------------------------------------------------------------- uploads ---
+
+  /** Largest file each upload route takes, bytes (the server checks again). */
+  const UPLOAD_LIMITS = { image: 5 * 1024 * 1024, audio: 10 * 1024 * 1024 };
+  /**
+   * An upload that made no progress for this long is given up (above the
+   * server's own 60 s wait for Cloudinary, so its 502 arrives first).
+   */
+  const UPLOAD_STALL_MS = 90000;
+
+  /** "4.2 MB" / "830 KB" (1 MB = 1024 KiB, as the limits are counted). */
+  function formatBytes(n) {
+    const nf = (v, d) => new Intl.NumberFormat(locale, { maximumFractionDigits: d }).format(v);
+    if (n >= 1024 * 1024) return `${nf(n / (1024 * 1024), 1)} MB`;
+    if (n >= 1024) return `${nf(n / 1024, 0)} KB`;
+    return `${nf(n, 0)} B`;
+  }
+
+  /** A localised text for a failed upload (ApiError) of `kind` ('image' | 'audio'). */
+  function uploadErrorText(e, kind) {
+    let code = String((e && e.code) || '').toUpperCase();
+    if (code.startsWith('HTTP_')) {
+      code = { 413: 'FILE_TOO_LARGE', 415: 'UNSUPPORTED_TYPE', 429: 'RATE_LIMITED', 502: 'UPSTREAM_ERROR', 504: 'UPSTREAM_ERROR' }[e.status] || code;
+    }
+    if (code === 'RATE_LIMITED') {
+      return e.retryAfter ? fill(S.errUploadRateLimited, { n: e.retryAfter }) : S.errRateLimited;
+    }
+    if (code === 'VALIDATION_ERROR' && kind === 'image') return S.errImageDimensions;
+    if (code === 'VALIDATION_ERROR' || code === 'BAD_REQUEST') {
+      return lang === 'en' && e.message ? e.message : S.errGeneric;
+    }
+    return errorText(code, e && e.message);
+  }
+
+  /**
+   * Uploads `blob` as multipart field `file` to `POST /api/upload/{kind}`
+   * (kind: 'image' | 'audio') with the CSRF header. onProgress(fraction)
+   * gets 0..1 while the bytes go out and null while the server works (or
+   * when the size is unknown). Returns {promise, abort}: the promise gives
+   * the answer `{success, file_path, file_url, message}` or rejects with an
+   * ApiError (status 0 + NETWORK / TIMEOUT when the server was not reached)
+   * or, after abort(), with an Error whose `aborted` is true.
+   */
+  function uploadFile(kind, blob, name, { onProgress } = {}) {
+    const xhr = new XMLHttpRequest();
+    let stallTimer = null;
+    let timedOut = false;
+    let settled = false;
+    const promise = new Promise((resolve, reject) => {
+      const done = (fn, v) => {
+        clearTimeout(stallTimer);
+        if (settled) return;
+        settled = true;
+        fn(v);
+      };
+      const watch = () => {
+        clearTimeout(stallTimer);
+        stallTimer = setTimeout(() => {
+          timedOut = true;
+          xhr.abort();
+        }, UPLOAD_STALL_MS);
+      };
+      const progress = (f) => {
+        if (onProgress && !settled) onProgress(f);
+      };
+      xhr.open('POST', `/api/upload/${kind === 'audio' ? 'audio' : 'image'}`);
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.setRequestHeader('X-CSRFToken', csrfToken());
+      xhr.upload.onprogress = (e) => {
+        watch();
+        progress(e.lengthComputable && e.total > 0 ? Math.min(1, e.loaded / e.total) : null);
+      };
+      xhr.upload.onload = () => {
+        watch();
+        progress(null);
+      };
+      xhr.onload = () => {
+        let data = null;
+        try {
+          data = JSON.parse(xhr.responseText);
+        } catch {
+          data = null;
+        }
+        const ok = xhr.status >= 200 && xhr.status < 300 && data && data.success !== false;
+        if (ok && safeUrl(data.file_url)) {
+          done(resolve, data);
+          return;
+        }
+        const retry = Number(xhr.getResponseHeader('Retry-After')) || null;
+        done(reject, new ApiError(xhr.status, (data && data.code) || `HTTP_${xhr.status}`,
+          (data && data.error) || S.errGeneric, retry));
+      };
+      xhr.onerror = () => done(reject, new ApiError(0, 'NETWORK', S.errNetwork, null));
+      xhr.ontimeout = xhr.onerror;
+      xhr.onabort = () => {
+        if (timedOut) {
+          done(reject, new ApiError(0, 'TIMEOUT', S.errNetwork, null));
+        } else {
+          const e = new Error('aborted');
+          e.aborted = true;
+          done(reject, e);
+        }
+      };
+      const form = new FormData();
+      form.append('file', blob, name || (kind === 'audio' ? 'audio' : 'image'));
+      watch();
+      xhr.send(form);
+    });
+    return {
+      promise,
+      abort() {
+        if (!settled) xhr.abort();
+      },
+    };
   }
 
   // --------------------------------------------------------------- icons ---
@@ -177,6 +299,10 @@
     retry: 'M17.7 6.3A8 8 0 1 0 19.7 14h-2.1a6 6 0 1 1-1.4-6.2L13 11h7V4l-2.3 2.3Z',
     close: 'M19 6.4 17.6 5 12 10.6 6.4 5 5 6.4 10.6 12 5 17.6 6.4 19 12 13.4 17.6 19 19 17.6 13.4 12z',
     down: 'M12 16.6 4.7 9.3l1.4-1.4 5.9 5.9 5.9-5.9 1.4 1.4z',
+    trash: 'M9 3h6l1 1h4v2H4V4h4l1-1Zm-3 5h12l-1 12a2 2 0 0 1-2 2H9a2 2 0 0 1-2-2L6 8Z',
+    open: 'M14 3h7v7h-2V6.4l-9.3 9.3-1.4-1.4L17.6 5H14V3ZM5 5h6v2H5v12h12v-6h2v6a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2Z',
+    note: 'M12 3v10.6A4 4 0 1 0 14 17V7h4V3h-6Z',
+    download: 'M11 3h2v9.2l3.3-3.3 1.4 1.4L12 16 6.3 10.3l1.4-1.4 3.3 3.3V3ZM4 18h16v2H4v-2Z',
   };
   function icon(name, size = 16) {
     const ns = 'http://www.w3.org/2000/svg';
@@ -282,9 +408,71 @@
   /** One-line preview of a Message for lists. */
   function preview(msg) {
     if (!msg) return '';
-    if (msg.content_type === 'image') return S.previewImage;
-    if (msg.content_type === 'audio') return S.previewAudio;
-    return String(msg.content_text || '').replace(/\s+/g, ' ').trim();
+    const text = String(msg.content_text || '').replace(/\s+/g, ' ').trim();
+    if (msg.content_type === 'image' || msg.content_type === 'audio') {
+      const label = msg.content_type === 'image' ? S.previewImage : S.previewAudio;
+      return text ? `${label} · ${text}` : label;
+    }
+    return text;
+  }
+
+  /** A `blob:` URL this page made (local previews), or null. */
+  function localUrl(url) {
+    return typeof url === 'string' && url.startsWith('blob:') ? url : null;
+  }
+
+  /**
+   * A smaller rendition for thumbnails: Cloudinary image URLs get a
+   * limit-fit transformation; anything else is used as is.
+   */
+  function thumbUrl(url) {
+    const m = /^(https:\/\/res\.cloudinary\.com\/[^/]+\/image\/upload\/)(.+)$/.exec(url);
+    return m ? `${m[1]}c_limit,w_720,h_720,f_auto,q_auto/${m[2]}` : url;
+  }
+
+  // -------------------------------------------------------- image viewer ---
+
+  let viewer = null;
+  /** Shows an image full size in a modal dialog; Esc, the button or a click closes it. */
+  function openImage(url, opener) {
+    if (typeof HTMLDialogElement !== 'function') return false;
+    if (!viewer) {
+      const d = el('dialog', 'lightbox');
+      d.setAttribute('aria-label', S.imageAlt);
+      const img = el('img', 'lightbox-img');
+      img.alt = S.imageAlt;
+      const bar = el('div', 'lightbox-bar');
+      const open = el('a', 'lightbox-action');
+      open.target = '_blank';
+      open.rel = 'noopener noreferrer';
+      open.title = S.openImage;
+      open.setAttribute('aria-label', S.openImage);
+      open.appendChild(icon('open', 20));
+      const close = el('button', 'lightbox-action lightbox-close');
+      close.type = 'button';
+      close.title = S.dismiss;
+      close.setAttribute('aria-label', S.dismiss);
+      close.appendChild(icon('close', 22));
+      close.addEventListener('click', () => d.close());
+      bar.append(open, close);
+      d.append(bar, img);
+      // A click on the dim area or the picture closes; the bar's links work.
+      d.addEventListener('click', (e) => {
+        if (!bar.contains(e.target)) d.close();
+      });
+      d.addEventListener('close', () => {
+        img.removeAttribute('src');
+        if (viewer.opener && viewer.opener.isConnected) viewer.opener.focus({ preventScroll: true });
+      });
+      document.body.appendChild(d);
+      viewer = { d, img, open, close, opener: null };
+    }
+    viewer.opener = opener || null;
+    viewer.img.src = url;
+    viewer.open.href = url;
+    if (!viewer.d.open) viewer.d.showModal();
+    viewer.close.focus();
+    return true;
   }
 
   // -------------------------------------------------------- message list ---
@@ -295,7 +483,15 @@
    * The list of bubbles inside a `role="log"` container (#messages).
    * Stored messages carry `data-id`; pending ones only `data-client-id`.
    * options: own ('visitor'|'admin': which side is "me"), senderLabel(msg),
-   * onRetry(client_id), onChange().
+   * onRetry(client_id), onCancelUpload(client_id), onRemove(client_id),
+   * onChange().
+   *
+   * An image message is `.message-image` (a link to the full image holding
+   * the thumbnail `img`), an audio message `.message-audio` holding an
+   * `<audio controls preload="metadata">`, both with an optional caption.
+   * A pending media message shows the local file (a `blob:` URL) and, while
+   * it uploads, a `<progress>` and a cancel button; the one uploading now
+   * carries the ids `upload-progress` and `upload-cancel`.
    */
   class MessageList {
     constructor(container, options) {
@@ -303,10 +499,27 @@
       this.own = options.own;
       this.senderLabel = options.senderLabel;
       this.onRetry = options.onRetry || (() => {});
+      this.onCancelUpload = options.onCancelUpload || (() => {});
+      this.onRemove = options.onRemove || (() => {});
       this.onChange = options.onChange || (() => {});
+      // One player at a time.
+      this.el.addEventListener('play', (e) => {
+        for (const a of this.el.querySelectorAll('audio')) if (a !== e.target && !a.paused) a.pause();
+      }, true);
       this.byId = new Map();
       this.byClient = new Map();
       this.el.style.setProperty('overflow-anchor', 'none');
+      // "New messages" button for arrivals while the reader is scrolled up.
+      this.jump = options.jumpButton || null;
+      if (this.jump) {
+        this.jump.addEventListener('click', () => {
+          this.jump.hidden = true;
+          this.scrollToBottom();
+        });
+        this.el.addEventListener('scroll', () => {
+          if (!this.jump.hidden && this.nearBottom()) this.jump.hidden = true;
+        }, { passive: true });
+      }
     }
 
     get size() {
@@ -347,6 +560,7 @@
       for (const n of [...this.el.querySelectorAll('.message, .day-sep')]) n.remove();
       this.byId.clear();
       this.byClient.clear();
+      if (this.jump) this.jump.hidden = true;
       this.onChange();
     }
 
@@ -357,6 +571,7 @@
       for (const m of messages) if (this.insertStored(m)) added.push(m);
       this.decorate();
       if (scroll === 'bottom' || (scroll === 'auto' && stick)) this.scrollToBottom();
+      else if (this.jump && scroll === 'auto' && added.some((m) => m.sender_type !== this.own)) this.jump.hidden = false;
       this.onChange();
       return added;
     }
@@ -387,7 +602,14 @@
       const pending = msg.client_id ? this.byClient.get(msg.client_id) : null;
       const node = this.build(msg, 'sent');
       if (pending && !pending.dataset.id) {
-        // The pending bubble becomes the stored message, in place.
+        // The pending bubble becomes the stored message, in place (an image
+        // keeps the size of its local preview while the stored file loads).
+        const before = pending.querySelector('.message-image img');
+        const after = node.querySelector('.message-image img');
+        if (before && after && before.naturalWidth && before.naturalHeight) {
+          after.style.aspectRatio = `${before.naturalWidth} / ${before.naturalHeight}`;
+          after.closest('.message-image').classList.remove('is-loading');
+        }
         pending.replaceWith(node);
         this.byId.set(id, node);
         this.byClient.set(msg.client_id, node);
@@ -415,19 +637,25 @@
       return true;
     }
 
-    /** Shows a message the server has not acknowledged yet. */
-    addPending({ client_id, text, sender_type }) {
+    /**
+     * Shows a message the server has not acknowledged yet. Media: type
+     * 'image' | 'audio', local_url (a blob: URL of the file), upload
+     * ({progress: 0..1 | null, active}) while it uploads.
+     */
+    addPending({ client_id, text, sender_type, type, local_url, upload }) {
       if (this.byClient.has(client_id)) return this.byClient.get(client_id);
       const node = this.build({
         id: null,
         client_id,
         content_text: text,
-        content_type: 'text',
+        content_type: type || 'text',
         sender_type: sender_type || this.own,
         created_at: new Date().toISOString(),
         file_url: null,
+        local_url,
       }, 'pending');
       this.byClient.set(client_id, node);
+      if (upload) this.setUpload(client_id, upload);
       this.el.appendChild(node);
       this.decorate();
       this.scrollToBottom();
@@ -435,9 +663,89 @@
       return node;
     }
 
-    setStatus(clientId, status) {
+    /** Pending / sent / failed; a failure may carry a text shown under the bubble. */
+    setStatus(clientId, status, error) {
       const node = this.byClient.get(clientId);
-      if (node && !(status !== 'sent' && node.dataset.id)) this.setStatusNode(node, status);
+      if (node && !(status !== 'sent' && node.dataset.id)) {
+        this.setStatusNode(node, status);
+        this.setError(node, status === 'failed' ? error : null);
+      }
+    }
+
+    setError(node, text) {
+      let box = node.querySelector('.message-error');
+      if (!text) {
+        if (box) box.remove();
+        return;
+      }
+      if (!box) {
+        box = el('div', 'message-error');
+        node.querySelector('.bubble').after(box);
+      }
+      box.textContent = text;
+    }
+
+    /** Removes a message that was never stored (cancelled or discarded). */
+    remove(clientId) {
+      const node = this.byClient.get(clientId);
+      if (!node || node.dataset.id) return;
+      this.byClient.delete(clientId);
+      const hadFocus = node.contains(document.activeElement);
+      node.remove();
+      if (hadFocus) this.el.focus({ preventScroll: true });
+      this.decorate();
+      this.onChange();
+    }
+
+    /**
+     * Upload state of a pending media message: {progress: 0..1 | null
+     * (unknown), active: it is the one uploading now} or {done: true}.
+     */
+    setUpload(clientId, { progress = 0, active = false, done = false } = {}) {
+      const node = this.byClient.get(clientId);
+      if (!node || node.dataset.id) return;
+      let ui = node.querySelector('.upload-ui');
+      if (done) {
+        if (ui) {
+          const hadFocus = ui.contains(document.activeElement);
+          ui.remove();
+          if (hadFocus) this.el.focus({ preventScroll: true });
+        }
+        node.classList.remove('is-uploading');
+        return;
+      }
+      const box = node.querySelector('.message-image, .message-audio');
+      if (!box) return;
+      if (!ui) {
+        ui = el('div', 'upload-ui');
+        const bar = el('progress', 'upload-progress');
+        bar.max = 100;
+        bar.setAttribute('aria-label', S.uploading);
+        const cancel = el('button', 'upload-cancel');
+        cancel.type = 'button';
+        cancel.title = S.cancelUpload;
+        cancel.setAttribute('aria-label', S.cancelUpload);
+        cancel.appendChild(icon('close', 16));
+        cancel.addEventListener('click', (e) => {
+          e.preventDefault();
+          e.stopPropagation();
+          this.onCancelUpload(node.dataset.clientId);
+        });
+        ui.append(bar, cancel);
+        box.appendChild(ui);
+      }
+      node.classList.add('is-uploading');
+      const bar = ui.querySelector('progress');
+      if (progress === null || progress === undefined) bar.removeAttribute('value');
+      else bar.value = Math.round(Math.max(0, Math.min(1, progress)) * 100);
+      if (active && bar.id !== 'upload-progress') {
+        for (const id of ['upload-progress', 'upload-cancel']) {
+          const other = document.getElementById(id);
+          if (other) other.removeAttribute('id');
+        }
+        bar.id = 'upload-progress';
+        ui.querySelector('.upload-cancel').id = 'upload-cancel';
+      }
     }
 
     setStatusNode(node, status) {
@@ -460,6 +768,15 @@
         btn.appendChild(el('span', null, S.retry));
         btn.addEventListener('click', () => this.onRetry(node.dataset.clientId));
         slot.appendChild(btn);
+        if (node.dataset.kind) {
+          const rm = el('button', 'remove-button');
+          rm.type = 'button';
+          rm.title = S.remove;
+          rm.setAttribute('aria-label', S.remove);
+          rm.appendChild(icon('trash', 14));
+          rm.addEventListener('click', () => this.onRemove(node.dataset.clientId));
+          slot.appendChild(rm);
+        }
       }
     }
 
@@ -477,35 +794,28 @@
 
       node.appendChild(el('div', 'message-sender', this.senderLabel(msg)));
       const bubble = el('div', 'bubble');
-      const url = safeUrl(msg.file_url);
-      if (msg.content_type === 'image' && url) {
-        bubble.classList.add('bubble-media');
-        const a = el('a', 'message-image');
-        a.href = url;
-        a.target = '_blank';
-        a.rel = 'noopener noreferrer';
-        a.title = S.openImage;
-        const img = el('img');
-        img.src = url;
-        img.alt = S.imageAlt;
-        img.loading = 'lazy';
-        img.decoding = 'async';
-        img.addEventListener('load', () => {
-          if (this.nearBottom(400)) this.scrollToBottom();
-        }, { once: true });
-        a.appendChild(img);
-        bubble.appendChild(a);
-      } else if (msg.content_type === 'audio' && url) {
-        bubble.classList.add('bubble-audio');
-        const audio = el('audio', 'message-audio');
-        audio.controls = true;
-        audio.preload = 'metadata';
-        audio.src = url;
-        audio.setAttribute('aria-label', S.audioLabel);
-        bubble.appendChild(audio);
+      const local = localUrl(msg.local_url);
+      const url = local || safeUrl(msg.file_url);
+      const kind = msg.content_type;
+      const caption = String(msg.content_text || '').trim() ? msg.content_text : '';
+      if ((kind === 'image' || kind === 'audio') && url) {
+        node.dataset.kind = kind;
+        bubble.classList.add('bubble-media', `bubble-${kind}`);
+        bubble.appendChild(kind === 'image' ? this.imageBox(url, !!local) : this.audioBox(url, !!local));
+        if (caption) {
+          const text = el('div', 'message-text message-caption');
+          renderText(text, caption);
+          bubble.appendChild(text);
+        }
       } else {
         const text = el('div', 'message-text');
-        renderText(text, msg.content_text);
+        if (kind === 'image' || kind === 'audio') {
+          // A media message whose file cannot be shown: say what it was.
+          text.classList.add('message-missing');
+          renderText(text, caption || (kind === 'image' ? S.previewImage : S.previewAudio));
+        } else {
+          renderText(text, msg.content_text);
+        }
         bubble.appendChild(text);
       }
       node.appendChild(bubble);
@@ -519,6 +829,79 @@
       node.appendChild(meta);
       this.setStatusNode(node, status);
       return node;
+    }
+
+    /** Thumbnail of an image; stored ones link to the full image (viewer on click). */
+    imageBox(url, local) {
+      const box = el(local ? 'div' : 'a', 'message-image is-loading');
+      const img = el('img');
+      img.alt = S.imageAlt;
+      img.decoding = 'async';
+      if (!local) {
+        box.href = url;
+        box.target = '_blank';
+        box.rel = 'noopener noreferrer';
+        box.title = S.viewImage;
+        img.loading = 'lazy';
+        box.addEventListener('click', (e) => {
+          if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+          if (openImage(url, box)) e.preventDefault();
+        });
+      }
+      const src = local ? url : thumbUrl(url);
+      img.addEventListener('load', () => {
+        // Keep the reader's place when an image above the view grows.
+        const before = box.offsetHeight;
+        const stick = this.nearBottom(400);
+        box.classList.remove('is-loading');
+        const grew = box.offsetHeight - before;
+        if (stick) this.scrollToBottom();
+        else if (grew && box.getBoundingClientRect().bottom <= this.el.getBoundingClientRect().top + grew) {
+          this.el.scrollTop += grew;
+        }
+      }, { once: true });
+      img.addEventListener('error', () => {
+        if (src !== url && img.getAttribute('src') !== url) img.src = url; // no derived size: the original
+        else box.classList.remove('is-loading');
+      });
+      img.src = src;
+      box.appendChild(img);
+      return box;
+    }
+
+    /** An inline player; a download link when the browser cannot play the file. */
+    audioBox(url, local) {
+      const box = el('div', 'message-audio');
+      const audio = el('audio');
+      audio.controls = true;
+      audio.preload = 'metadata';
+      audio.setAttribute('aria-label', S.audioLabel);
+      if (!local) {
+        audio.addEventListener('error', () => {
+          if (box.querySelector('.audio-fallback')) return;
+          const a = el('a', 'audio-fallback');
+          a.href = url;
+          a.target = '_blank';
+          a.rel = 'noopener noreferrer';
+          a.appendChild(icon('download', 14));
+          a.appendChild(el('span', null, S.downloadAudio));
+          box.appendChild(a);
+        });
+      }
+      // Recordings made by MediaRecorder (WebM) carry no duration: seek to
+      // the end once so the player can show it, then back to the start.
+      audio.addEventListener('loadedmetadata', () => {
+        if (audio.duration !== Infinity || !audio.paused) return;
+        const back = () => {
+          audio.removeEventListener('durationchange', back);
+          if (Number.isFinite(audio.duration)) audio.currentTime = 0;
+        };
+        audio.addEventListener('durationchange', back);
+        audio.currentTime = Number.MAX_SAFE_INTEGER;
+      }, { once: true });
+      audio.src = url;
+      box.appendChild(audio);
+      return box;
     }
 
     /** Day separators and sender grouping, touching only what changed. */
@@ -537,7 +920,6 @@
             if (sep) sep.remove();
             const s = el('div', 'day-sep');
             s.dataset.day = day;
-            s.setAttribute('role', 'separator');
             s.appendChild(el('span', null, fmt.day(Number(node.dataset.ts))));
             node.before(s);
           }
@@ -575,15 +957,17 @@
    * counter near the limit, Enter sends / Shift+Enter newline, typing events
    * (onTyping at most every 2 s while typing, onStopTyping after 3 s idle or
    * on send). onSend(text) is called with the trimmed text.
+   * hasAttachment() (optional): while it answers true, an empty text may be
+   * sent too (a caption is optional).
    */
-  function createComposer({ form, input, button, counter, onSend, onTyping, onStopTyping }) {
+  function createComposer({ form, input, button, counter, onSend, onTyping, onStopTyping, hasAttachment = () => false }) {
     let typing = false;
     let lastTypingAt = 0;
     let idleTimer = null;
 
     function validity() {
       const n = charCount(input.value.trim());
-      return { n, ok: n >= 1 && n <= MAX_CHARS };
+      return { n, ok: (n >= 1 || hasAttachment()) && n <= MAX_CHARS };
     }
 
     function update() {
@@ -633,7 +1017,7 @@
     function submit() {
       const { ok } = validity();
       if (!ok) {
-        if (input.value.trim()) toast(S.errValidation);
+        if (input.value.trim() || hasAttachment()) toast(S.errValidation);
         return;
       }
       const text = input.value.trim();
@@ -671,18 +1055,41 @@
    * Each message keeps its client_id for retries (the server de-duplicates).
    * While the socket is disconnected, messages wait (pending) and go out on
    * the next connect (call flush() from the 'connect' handler).
+   *
+   * Images and audio (sendMedia) are uploaded first, one at a time, over
+   * HTTP with progress; the message then carries the answer's file_url. A
+   * failed upload leaves a failed bubble whose Retry uploads the same file
+   * again; a failed send after the upload only resends the message.
+   *
    * options: socket, event, list() -> MessageList|null,
-   * payload(item) -> object, onStored(message).
+   * payload(item) -> object (item: {client_id, text, type, file_url, ...extra}),
+   * onStored(message), belongs(message) -> whether the stored message
+   * belongs in the list shown now (default: always).
    */
-  function createSender({ socket, event, list, payload, onStored }) {
-    const outbox = new Map(); // client_id -> { client_id, text, thread_id, inflight }
+  function createSender({ socket, event, list, payload, onStored, belongs = () => true }) {
+    const outbox = new Map(); // client_id -> item
+    const uploadQueue = []; // client_ids waiting to upload, in order
+    let uploading = null; // {cid, abort} of the upload under way
+
+    /** Forgets an item and frees its local file. */
+    function drop(cid) {
+      const item = outbox.get(cid);
+      outbox.delete(cid);
+      const i = uploadQueue.indexOf(cid);
+      if (i >= 0) uploadQueue.splice(i, 1);
+      if (item && item.media && item.media.url) {
+        URL.revokeObjectURL(item.media.url);
+        item.media.url = null;
+      }
+    }
 
     function attempt(cid) {
       const item = outbox.get(cid);
       if (!item || item.inflight) return;
+      if (item.media && !item.file_url) return; // still uploading
       const l = list();
       if (l && l.isStored(cid)) {
-        outbox.delete(cid);
+        drop(cid);
         return;
       }
       if (l) l.setStatus(cid, 'pending');
@@ -692,38 +1099,176 @@
         item.inflight = false;
         const cur = list();
         if (!err && ack && ack.success) {
-          outbox.delete(cid);
           if (ack.message) {
-            if (cur) cur.upsert(ack.message);
+            if (cur && belongs(ack.message)) cur.upsert(ack.message);
             if (onStored) onStored(ack.message);
           } else if (cur) {
             cur.setStatus(cid, 'sent');
           }
+          drop(cid);
           return;
         }
         if (err && !socket.connected) return; // resend with the same client_id on reconnect
         item.failed = true;
-        if (cur) cur.setStatus(cid, 'failed');
-        if (ack && ack.success === false) toast(errorText(ack.code, ack.error));
-        else toast(S.errNetwork);
+        let text = S.errNetwork;
+        if (ack && ack.success === false) {
+          // For a file, "validation" is about its URL, not the text's length.
+          text = item.media && String(ack.code).toUpperCase() === 'VALIDATION_ERROR'
+            ? (lang === 'en' && ack.error ? ack.error : S.errGeneric)
+            : errorText(ack.code, ack.error);
+        }
+        item.error = item.media ? text : null;
+        if (cur) cur.setStatus(cid, 'failed', item.error);
+        toast(text);
       });
     }
 
+    function pump() {
+      if (uploading) return;
+      while (uploadQueue.length) {
+        const cid = uploadQueue.shift();
+        const item = outbox.get(cid);
+        if (item && item.media && item.media.state === 'queued') {
+          upload(item);
+          return;
+        }
+      }
+    }
+
+    function upload(item) {
+      const cid = item.client_id;
+      const media = item.media;
+      media.state = 'uploading';
+      media.progress = 0;
+      const l = list();
+      if (l) l.setUpload(cid, { progress: 0, active: true });
+      const job = uploadFile(item.type, media.blob, media.name, {
+        onProgress: (f) => {
+          media.progress = f;
+          const cur = list();
+          if (cur) cur.setUpload(cid, { progress: f, active: true });
+        },
+      });
+      uploading = { cid, abort: job.abort };
+      job.promise.then((data) => {
+        uploading = null;
+        if (outbox.get(cid) === item) {
+          item.file_url = data.file_url;
+          media.state = 'done';
+          media.blob = null;
+          const cur = list();
+          if (cur) cur.setUpload(cid, { done: true });
+          attempt(cid);
+        }
+        pump();
+      }, (e) => {
+        uploading = null;
+        if (!(e && e.aborted) && outbox.get(cid) === item) {
+          media.state = 'failed';
+          item.failed = true;
+          item.error = uploadErrorText(e, item.type);
+          const cur = list();
+          if (cur) {
+            cur.setUpload(cid, { done: true });
+            cur.setStatus(cid, 'failed', item.error);
+          }
+          toast(item.error);
+        }
+        pump();
+      });
+    }
+
+    /** What MessageList.addPending needs to show an item. */
+    function view(item) {
+      const media = item.media;
+      const busy = media && (media.state === 'queued' || media.state === 'uploading');
+      return {
+        client_id: item.client_id,
+        text: item.text,
+        type: item.type,
+        local_url: media ? media.url : null,
+        upload: busy ? { progress: media.state === 'uploading' ? media.progress : 0, active: media.state === 'uploading' } : null,
+      };
+    }
+
+    function show(item) {
+      const l = list();
+      if (!l) return;
+      l.addPending(view(item));
+      if (item.failed) l.setStatus(item.client_id, 'failed', item.error);
+    }
+
     return {
+      /** Sends a text message; returns its client_id. */
       send(text, extra = {}) {
         const cid = uuid();
-        const item = { client_id: cid, text, ...extra, inflight: false, failed: false };
+        const item = { client_id: cid, text, type: 'text', ...extra, inflight: false, failed: false };
         outbox.set(cid, item);
-        const l = list();
-        if (l) l.addPending({ client_id: cid, text });
+        show(item);
         attempt(cid);
+        return cid;
+      },
+      /**
+       * Uploads a file and then sends it as a message: kind 'image' |
+       * 'audio', blob (File or Blob), name (file name sent with the upload),
+       * text (caption, may be empty). Returns its client_id.
+       */
+      sendMedia({ kind, blob, name, text = '' }, extra = {}) {
+        const cid = uuid();
+        const item = {
+          client_id: cid,
+          text,
+          type: kind,
+          file_url: null,
+          ...extra,
+          inflight: false,
+          failed: false,
+          media: { blob, name, url: URL.createObjectURL(blob), state: 'queued', progress: 0 },
+        };
+        outbox.set(cid, item);
+        uploadQueue.push(cid);
+        show(item);
+        pump();
         return cid;
       },
       retry(cid) {
         const item = outbox.get(cid);
         if (!item) return;
         item.failed = false;
+        item.error = null;
+        if (item.media && !item.file_url) {
+          if (item.media.state === 'queued' || item.media.state === 'uploading') return;
+          item.media.state = 'queued';
+          item.media.progress = 0;
+          uploadQueue.push(cid);
+          const l = list();
+          if (l) {
+            l.setStatus(cid, 'pending');
+            l.setUpload(cid, { progress: 0 });
+          }
+          pump();
+          return;
+        }
         attempt(cid);
+      },
+      /** Stops an upload (or takes it out of the queue) and drops its message. */
+      cancel(cid) {
+        const item = outbox.get(cid);
+        if (!item || !item.media || item.file_url) return;
+        if (uploading && uploading.cid === cid) uploading.abort();
+        drop(cid);
+        const l = list();
+        if (l) l.remove(cid);
+        toast(S.uploadCancelled, { kind: 'info', timeout: 3000 });
+      },
+      /** Drops a failed message. */
+      discard(cid) {
+        const item = outbox.get(cid);
+        if (!item || item.inflight) return;
+        if (uploading && uploading.cid === cid) uploading.abort();
+        drop(cid);
+        const l = list();
+        if (l) l.remove(cid);
       },
       /** Sends what waited for a connection (not the failed ones). */
       flush() {
@@ -733,8 +1278,12 @@
       pendingFor(filter) {
         return [...outbox.values()].filter(filter);
       },
+      /** Shows again the items not stored yet that pass `filter`, in their state. */
+      showPending(filter) {
+        for (const item of outbox.values()) if (filter(item)) show(item);
+      },
       forget(cid) {
-        outbox.delete(cid);
+        drop(cid);
       },
     };
   }
@@ -827,6 +1376,11 @@
     charCount,
     uuid,
     preview,
+    formatBytes,
+    uploadFile,
+    uploadErrorText,
+    UPLOAD_LIMITS,
+    openImage,
     MessageList,
     createComposer,
     createSender,

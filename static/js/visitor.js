@@ -1,14 +1,15 @@
 // sohbet: the visitor page `/`.
 //
 // History over HTTP (`GET /api/messages/{thread}`), live messages, presence
-// and typing over Socket.IO (docs/api.md). Depends on common.js
-// (window.Sohbet) and the vendored socket.io client (window.io).
+// and typing over Socket.IO (docs/api.md); images, voice messages and audio
+// files through the composer's media tools (media.js). Depends on common.js
+// and media.js (window.Sohbet) and the vendored socket.io client (window.io).
 (() => {
   'use strict';
 
   const {
     S, api, fill, fmt, toast, errorText, MessageList, createComposer, createSender,
-    connectionBanner, setTitleBadge,
+    connectionBanner, setTitleBadge, createMediaTools,
   } = window.Sohbet;
 
   const PAGE = 50;
@@ -28,9 +29,12 @@
   let unseen = 0;
 
   const list = new MessageList(messagesEl, {
+    jumpButton: document.getElementById('jump-button'),
     own: 'visitor',
     senderLabel: (m) => (m.sender_type === 'admin' ? S.supportName : S.you),
     onRetry: (cid) => sender.retry(cid),
+    onCancelUpload: (cid) => sender.cancel(cid),
+    onRemove: (cid) => sender.discard(cid),
     onChange: () => {
       welcome.hidden = hasMore;
     },
@@ -157,7 +161,13 @@
     socket,
     event: 'message_from_visitor',
     list: () => list,
-    payload: (item) => ({ thread_id: threadId, text: item.text, type: 'text', client_id: item.client_id }),
+    payload: (item) => ({
+      thread_id: threadId,
+      text: item.text,
+      type: item.type || 'text',
+      file_url: item.file_url || undefined,
+      client_id: item.client_id,
+    }),
   });
 
   socket.on('connect', () => {
@@ -222,12 +232,25 @@
   const emitTyping = (ev) => {
     if (socket.connected) socket.emit(ev, { thread_id: threadId });
   };
-  createComposer({
-    form: document.getElementById('composer'),
-    input: document.getElementById('message-input'),
+  const form = document.getElementById('composer');
+  const input = document.getElementById('message-input');
+  let composer = null;
+  const tools = createMediaTools({
+    form,
+    input,
+    sender,
+    dropTarget: document.querySelector('.chat-card'),
+    onChange: () => composer && composer.update(),
+  });
+  composer = createComposer({
+    form,
+    input,
     button: document.getElementById('send-button'),
     counter: document.getElementById('char-counter'),
-    onSend: (text) => sender.send(text),
+    hasAttachment: () => tools.hasAttachment(),
+    onSend: (text) => {
+      if (!tools.sendAttachment(text)) sender.send(text);
+    },
     onTyping: () => emitTyping('typing'),
     onStopTyping: () => emitTyping('stop_typing'),
   });

@@ -49,6 +49,23 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// Limits high enough for the contract tests (one address sends fast);
+/// rate-limit tests override them.
+pub fn relaxed_limits() -> Vec<(&'static str, &'static str)> {
+    [
+        "RATE_LIMIT_MESSAGES_PER_MINUTE",
+        "RATE_LIMIT_MESSAGES_PER_IP_PER_MINUTE",
+        "RATE_LIMIT_UPLOADS_PER_MINUTE",
+        "RATE_LIMIT_UPLOADS_PER_IP_PER_MINUTE",
+        "RATE_LIMIT_API_PER_IP_PER_MINUTE",
+        "RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE",
+        "LOGIN_FREE_FAILURES_PER_IP",
+    ]
+    .into_iter()
+    .map(|k| (k, "100000"))
+    .collect()
+}
+
 /// Starts a server on `backend` with the given extra environment.
 pub async fn spawn_app_with(
     backend: Backend,
@@ -71,6 +88,9 @@ pub async fn spawn_app_with(
         "STATIC_DIR".into(),
         concat!(env!("CARGO_MANIFEST_DIR"), "/static").into(),
     );
+    for (k, v) in relaxed_limits() {
+        vars.insert(k.into(), v.into());
+    }
     let mut pg_db = None;
     if backend == Backend::Postgres {
         let name = format!("sohbet_t_{}", uuid::Uuid::new_v4().simple());
@@ -284,4 +304,236 @@ macro_rules! on_both_backends {
             $( #[tokio::test] async fn $name() { super::$name($crate::common::Backend::Postgres).await } )*
         }
     };
+}
+
+// ---- Telegram tests (tests/telegram.rs): the Bot API double and two spawn helpers ----
+
+pub mod telegram_double;
+
+/// A database that outlives one server, for restart tests: a SQLite file in
+/// its own folder, or its own Postgres database. [`TestApp::finish`] leaves it;
+/// [`KeptDb::drop_db`] removes it.
+pub struct KeptDb {
+    pub backend: Backend,
+    dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl KeptDb {
+    pub async fn new(backend: Backend) -> KeptDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let name = format!("sohbet_t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
+                    .await
+                    .expect("postgres at TEST_DATABASE_URL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let url = replace_db(&pg_admin_url(), &name);
+                Some((name, url))
+            }
+        };
+        KeptDb { backend, dir, pg }
+    }
+
+    /// The variable that selects this database: `SQLITE_PATH` or `DATABASE_URL`.
+    pub fn var(&self) -> (&'static str, String) {
+        match &self.pg {
+            Some((_, url)) => ("DATABASE_URL", url.clone()),
+            None => (
+                "SQLITE_PATH",
+                self.dir.path().join("chat.db").display().to_string(),
+            ),
+        }
+    }
+
+    /// Removes the database (the SQLite folder goes with `self`).
+    pub async fn drop_db(self) {
+        if let Some((name, _)) = &self.pg
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
+
+/// As [`spawn_app_with`], with two options: `otp` replaces the test channel
+/// for login codes (`Some(OtpDelivery::Log)` lets a configured Telegram take
+/// them, as in production; [`TestApp::next_otp`] then has nothing), and `db`
+/// runs the server on that database (which [`TestApp::finish`] does not drop).
+pub async fn spawn_app_opts(
+    backend: Backend,
+    env: &[(&str, &str)],
+    otp: Option<OtpDelivery>,
+    db: Option<&KeptDb>,
+) -> TestApp {
+    let mut owned: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let backend_for_new_db = match db {
+        Some(kept) => {
+            let (k, v) = kept.var();
+            owned.push((k.to_owned(), v));
+            // The kept database is selected by the variable above: no new one.
+            Backend::Sqlite
+        }
+        None => backend,
+    };
+    let vars: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    match otp {
+        None => {
+            let mut app = spawn_app_with(backend_for_new_db, &vars, |_| {}).await;
+            app.backend = backend;
+            app
+        }
+        Some(otp) => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut map: HashMap<String, String> = HashMap::new();
+            map.insert("HOST".into(), "127.0.0.1".into());
+            map.insert("PORT".into(), "0".into());
+            map.insert(
+                "SQLITE_PATH".into(),
+                dir.path().join("chat.db").display().to_string(),
+            );
+            map.insert(
+                "UPLOAD_DIR".into(),
+                dir.path().join("uploads").display().to_string(),
+            );
+            map.insert(
+                "STATIC_DIR".into(),
+                concat!(env!("CARGO_MANIFEST_DIR"), "/static").into(),
+            );
+            for (k, v) in relaxed_limits() {
+                map.insert(k.into(), v.into());
+            }
+            let mut pg_db = None;
+            if backend_for_new_db == Backend::Postgres {
+                let fresh = KeptDb::new(Backend::Postgres).await;
+                let (name, url) = fresh.pg.clone().expect("postgres database");
+                map.insert("DATABASE_URL".into(), url);
+                pg_db = Some(name);
+            }
+            for (k, v) in vars {
+                map.insert(k.into(), v.into());
+            }
+            let config = Config::from_lookup(|k| map.get(k).cloned()).expect("config");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let app = App::build_with(config, listener, otp)
+                .await
+                .expect("build app");
+            let addr = app.local_addr().expect("addr");
+            let (stop_tx, stop_rx) = oneshot::channel::<()>();
+            let handle = tokio::spawn(app.run_until_stopped(async move {
+                let _ = stop_rx.await;
+            }));
+            let (_, otp_rx) = mpsc::unbounded_channel();
+            TestApp {
+                addr,
+                base: format!("http://{addr}"),
+                backend,
+                otp_rx,
+                stop: Some(stop_tx),
+                handle: Some(handle),
+                pg_db,
+                _dir: dir,
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// As [`TestApp::finish`], but waits up to 60 s and returns how long the
+    /// graceful stop took, for tests that assert on it themselves.
+    pub async fn finish_measured(mut self) -> Duration {
+        let started = std::time::Instant::now();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let res = tokio::time::timeout(Duration::from_secs(60), h).await;
+            assert!(
+                matches!(res, Ok(Ok(Ok(())))),
+                "server did not stop cleanly within 60 s: {res:?}"
+            );
+        }
+        let took = started.elapsed();
+        self.finish().await;
+        took
+    }
+}
+
+/// A TCP proxy in front of a server (e.g. Postgres) that a test can cut
+/// (`down`: open connections are dropped, new ones closed at once) and
+/// restore (`up`), to simulate the database going away under a running app.
+pub struct TcpProxy {
+    pub addr: SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl TcpProxy {
+    pub async fn start(upstream: SocketAddr) -> TcpProxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> =
+            Default::default();
+        let (up2, conns2) = (up.clone(), conns.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                conns2.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        TcpProxy {
+            addr,
+            up,
+            conns,
+            accept,
+        }
+    }
+
+    pub fn down(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    pub fn up(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.down();
+        self.accept.abort();
+    }
 }

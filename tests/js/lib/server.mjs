@@ -97,6 +97,15 @@ export async function startServer({ db = 'sqlite', env = {} } = {}) {
     ADMIN_USERNAME: ADMIN_USERNAME,
     ADMIN_PASSWORD: ADMIN_PASSWORD,
     SECRET_KEY: randomBytes(48).toString('hex'),
+    // Contract tests send fast from one address; rate-limit tests set their own.
+    RATE_LIMIT_MESSAGES_PER_MINUTE: '100000',
+    RATE_LIMIT_MESSAGES_PER_IP_PER_MINUTE: '100000',
+    RATE_LIMIT_UPLOADS_PER_MINUTE: '100000',
+    RATE_LIMIT_UPLOADS_PER_IP_PER_MINUTE: '100000',
+    RATE_LIMIT_API_PER_IP_PER_MINUTE: '100000',
+    RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE: '100000',
+    MAX_SOCKETS_PER_IP: '1000',
+    LOGIN_FREE_FAILURES_PER_IP: '100000',
   };
   if (db === 'postgres') {
     dbName = `sohbet_js_${randomBytes(6).toString('hex')}`;
@@ -247,6 +256,7 @@ export async function startServer({ db = 'sqlite', env = {} } = {}) {
         }
       }
       await cleanup();
+      if (process.env.SOHBET_TEST_LOG) process.stderr.write(`--- server log (${db}) ---\n${logs()}\n`);
       if (failure) throw failure;
     },
   };

@@ -1,0 +1,15 @@
+-- Durable outbox of forwards to Telegram: written in the same transaction as
+-- the visitor's message, sent in order per thread by the outbox worker.
+CREATE TABLE telegram_outbox (
+    id               BIGSERIAL PRIMARY KEY,
+    message_id       BIGINT NOT NULL,
+    thread_id        TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead', 'dropped')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    parts_sent       INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TIMESTAMPTZ NOT NULL,
+    last_error       TEXT,
+    created_at       TIMESTAMPTZ NOT NULL,
+    sent_at          TIMESTAMPTZ
+);
+CREATE INDEX telegram_outbox_pending ON telegram_outbox (status, id);

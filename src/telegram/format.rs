@@ -1,0 +1,121 @@
+//! Texts the bot sends: forwards split to Telegram's limits, sent without a
+//! `parse_mode` so that no character of a visitor's text can break entity
+//! parsing ("can't parse entities" would lose the message).
+//!
+//! Limits (Telegram Bot API, `sendMessage` / `sendPhoto`): text 1–4096
+//! characters, caption 0–1024 characters, counted in UTF-16 code units.
+
+/// Longest `sendMessage` text, in UTF-16 code units.
+pub const TEXT_LIMIT: usize = 4096;
+/// Longest media caption, in UTF-16 code units.
+pub const CAPTION_LIMIT: usize = 1024;
+
+fn utf16_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// Splits `text` into pieces of at most `limit` UTF-16 units, cutting at the
+/// last newline or space of a piece when there is one, never inside a
+/// character.
+pub fn split(text: &str, limit: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while utf16_len(rest) > limit {
+        let mut units = 0;
+        let mut cut = 0;
+        let mut soft = None;
+        for (i, c) in rest.char_indices() {
+            if units + c.len_utf16() > limit {
+                break;
+            }
+            units += c.len_utf16();
+            cut = i + c.len_utf8();
+            if c == '\n' || c == ' ' {
+                soft = Some(cut);
+            }
+        }
+        let at = soft.filter(|&s| s > cut / 2).unwrap_or(cut);
+        out.push(rest[..at].to_owned());
+        rest = &rest[at..];
+    }
+    if !rest.is_empty() || out.is_empty() {
+        out.push(rest.to_owned());
+    }
+    out
+}
+
+/// The `sendMessage` texts of a visitor's text message: `[<name>] <text>`,
+/// and `[<name>] (2/3) …` for the following pieces.
+pub fn forward_texts(display_name: &str, text: &str) -> Vec<String> {
+    let head = format!("[{display_name}] ");
+    // Room for the head and a "(nn/nn) " counter.
+    let body_limit = TEXT_LIMIT - utf16_len(&head) - 10;
+    let parts = split(text, body_limit);
+    let n = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if n == 1 {
+                format!("{head}{p}")
+            } else {
+                format!("{head}({}/{n}) {p}", i + 1)
+            }
+        })
+        .collect()
+}
+
+/// A media caption `[<name>] <text>`, cut to the caption limit; the rest of
+/// a long caption is returned to be sent as follow-up texts.
+pub fn caption(display_name: &str, text: &str) -> (String, Vec<String>) {
+    let head = format!("[{display_name}]");
+    if text.is_empty() {
+        return (head, vec![]);
+    }
+    let full = format!("{head} {text}");
+    if utf16_len(&full) <= CAPTION_LIMIT {
+        return (full, vec![]);
+    }
+    (head, forward_texts(display_name, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_one_message_exactly_as_typed() {
+        let t = "_*[<&>]*_ `code` 🎉";
+        assert_eq!(
+            forward_texts("Visitor AB12", t),
+            vec![format!("[Visitor AB12] {t}")]
+        );
+    }
+
+    #[test]
+    fn long_text_is_split_within_the_limit_and_loses_nothing() {
+        let text = "word ".repeat(1700) + &"🎉".repeat(3000);
+        let parts = forward_texts("Visitor AB12", &text);
+        assert!(parts.len() >= 3);
+        for p in &parts {
+            assert!(utf16_len(p) <= TEXT_LIMIT, "{}", utf16_len(p));
+        }
+        let rebuilt: String = split(&text, TEXT_LIMIT - 30).concat();
+        assert_eq!(rebuilt, text);
+        assert!(parts[1].starts_with("[Visitor AB12] (2/"));
+    }
+
+    #[test]
+    fn split_never_cuts_a_surrogate_pair() {
+        let parts = split(&"😀".repeat(5), 3);
+        assert_eq!(parts, vec!["😀", "😀", "😀", "😀", "😀"]);
+    }
+
+    #[test]
+    fn long_caption_moves_to_texts() {
+        let (c, rest) = caption("V", &"x".repeat(2000));
+        assert_eq!(c, "[V]");
+        assert_eq!(rest.concat().matches('x').count(), 2000);
+        assert_eq!(caption("V", "hi"), ("[V] hi".to_owned(), vec![]));
+    }
+}

@@ -1,0 +1,215 @@
+//! The Telegram bridge (teloxide): the admin runs the chat from Telegram.
+//! An adapter over the chat core (`shared/DESIGN.md` § Architecture):
+//!
+//! - forwards: every visitor message is queued in `telegram_outbox` in the
+//!   transaction that stores it; [`outbox`] sends them in order per thread;
+//! - replies: a Telegram reply to a forwarded message (or to any linked
+//!   message of that thread) becomes an admin message ([`updates`]);
+//! - login codes go to the admin chat ([`Telegram::send_otp`]);
+//! - updates arrive by long polling, or by webhook when
+//!   `TELEGRAM_WEBHOOK_URL` is set ([`webhook`]).
+//!
+//! The bot token never reaches a log: error texts pass through [`Telegram::redact`].
+
+pub mod format;
+pub mod outbox;
+pub mod updates;
+pub mod webhook;
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicU8, Ordering},
+    },
+    time::Duration,
+};
+
+use teloxide::{Bot, prelude::Requester, types::ChatId};
+use tokio::{sync::watch, task::JoinHandle};
+
+use crate::{chat::Chat, config::TelegramConfig, error::AppError};
+
+/// What the last Bot API call said (`/health` `checks.telegram`).
+#[derive(Debug, Default)]
+pub struct Health(AtomicU8);
+
+impl Health {
+    /// Records the outcome of a Bot API call.
+    pub fn record(&self, ok: bool) {
+        self.0.store(if ok { 1 } else { 2 }, Ordering::Release);
+    }
+
+    /// `healthy` after a successful call, `unhealthy` after a failed one or
+    /// before the first.
+    pub fn status(&self) -> &'static str {
+        if self.0.load(Ordering::Acquire) == 1 {
+            "healthy"
+        } else {
+            "unhealthy"
+        }
+    }
+}
+
+/// The bot and the admin chat; cheap to clone.
+#[derive(Clone)]
+pub struct Telegram {
+    /// teloxide bot on `TELEGRAM_API_URL`.
+    pub bot: Bot,
+    /// The admin chat.
+    pub chat_id: ChatId,
+    /// Last-call health.
+    pub health: Arc<Health>,
+    token: Arc<str>,
+    /// Where local uploads live (to send media files).
+    pub upload_dir: PathBuf,
+    /// First retry delay of the outbox (doubles up to 60 s).
+    pub retry_base: Duration,
+}
+
+impl std::fmt::Debug for Telegram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telegram")
+            .field("chat_id", &self.chat_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Errors of building the bridge.
+#[derive(Debug, thiserror::Error)]
+pub enum TelegramError {
+    /// `TELEGRAM_API_URL` or `TELEGRAM_WEBHOOK_URL` is not a URL.
+    #[error("{0} is not a valid URL")]
+    BadUrl(&'static str),
+}
+
+impl Telegram {
+    /// A bot for `config` (no network yet).
+    ///
+    /// # Errors
+    /// [`TelegramError::BadUrl`].
+    pub fn new(
+        config: &TelegramConfig,
+        upload_dir: PathBuf,
+        retry_base: Duration,
+    ) -> Result<Self, TelegramError> {
+        let api = reqwest::Url::parse(&config.api_url)
+            .map_err(|_| TelegramError::BadUrl("TELEGRAM_API_URL"))?;
+        let client = teloxide::net::default_reqwest_settings()
+            .timeout(Duration::from_secs(70))
+            .build()
+            .map_err(|_| TelegramError::BadUrl("TELEGRAM_API_URL"))?;
+        let bot = Bot::with_client(config.bot_token.clone(), client).set_api_url(api);
+        Ok(Telegram {
+            bot,
+            chat_id: ChatId(config.chat_id),
+            health: Arc::default(),
+            token: config.bot_token.as_str().into(),
+            upload_dir,
+            retry_base,
+        })
+    }
+
+    /// `text` with the bot token replaced by `<token>` (reqwest errors carry
+    /// the request URL, which holds the token).
+    pub fn redact(&self, text: &str) -> String {
+        if self.token.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(&*self.token, "<token>")
+        }
+    }
+
+    /// Sends a login code to the admin chat (`sendMessage`, no parse mode).
+    ///
+    /// # Errors
+    /// [`AppError::Unavailable`] when Telegram does not take it; the code is
+    /// then not logged (it would leak to whoever reads logs).
+    #[tracing::instrument(skip_all)]
+    pub async fn send_otp(&self, code: &str, minutes: u64) -> Result<(), AppError> {
+        let text = format!(
+            "🔐 sohbet login code: {code}\nValid for {minutes} minutes, once. \
+             If you did not try to log in, change ADMIN_PASSWORD."
+        );
+        let res = self.bot.send_message(self.chat_id, text).await;
+        self.health.record(res.is_ok());
+        res.map(|_| ()).map_err(|e| {
+            tracing::warn!(error = %self.redact(&e.to_string()), "could not send the login code to Telegram");
+            AppError::Unavailable
+        })
+    }
+}
+
+/// The running bridge: its tasks and, in webhook mode, the route to mount.
+pub struct Bridge {
+    /// The bot.
+    pub telegram: Telegram,
+    /// Webhook route (webhook mode only), to take and merge outside the CSRF
+    /// layer; it holds the sender of the dispatcher's updates, so the
+    /// dispatcher stops only once every copy of it is dropped.
+    pub router: Option<axum::Router>,
+    tasks: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    dispatcher_stop: updates::Stopper,
+}
+
+impl Bridge {
+    /// Starts the outbox worker and the update dispatcher (polling, or webhook
+    /// when `webhook_url` is set).
+    ///
+    /// # Errors
+    /// [`TelegramError`] for a malformed webhook URL.
+    pub fn start(
+        telegram: Telegram,
+        config: &TelegramConfig,
+        chat: Chat,
+        webhook_secret: String,
+    ) -> Result<Bridge, TelegramError> {
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = vec![tokio::spawn(outbox::run(
+            telegram.clone(),
+            chat.clone(),
+            stop_rx.clone(),
+        ))];
+        let (router, listener) = match &config.webhook_url {
+            Some(url) => {
+                let url = reqwest::Url::parse(url)
+                    .map_err(|_| TelegramError::BadUrl("TELEGRAM_WEBHOOK_URL"))?;
+                let (router, listener) = webhook::route(telegram.clone(), url, webhook_secret);
+                (Some(router), Some(listener))
+            }
+            None => (None, None),
+        };
+        let dispatcher_stop = updates::Stopper::default();
+        tasks.push(tokio::spawn(updates::run(
+            telegram.clone(),
+            chat,
+            listener,
+            dispatcher_stop.clone(),
+            stop_rx,
+        )));
+        Ok(Bridge {
+            telegram,
+            router,
+            tasks,
+            stop,
+            dispatcher_stop,
+        })
+    }
+
+    /// Stops the dispatcher and the outbox worker: waits at most
+    /// [`updates::STOP_BUDGET`] for each, then aborts what is stuck in a Bot
+    /// API call (nothing is lost: unsent parts stay in the outbox).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.dispatcher_stop.stop().await;
+        for t in self.tasks {
+            let abort = t.abort_handle();
+            if tokio::time::timeout(updates::STOP_BUDGET, t).await.is_err() {
+                // Stuck in a Bot API call: cut it; its outbox row stays pending.
+                abort.abort();
+                tracing::warn!("a Telegram task did not stop in time and was aborted");
+            }
+        }
+    }
+}

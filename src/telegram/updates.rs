@@ -1,0 +1,282 @@
+//! Updates from Telegram (teloxide `Dispatcher`): commands, replies that
+//! become admin messages, hints for anything else. Only the admin chat
+//! (`TELEGRAM_CHAT_ID`) is listened to; other chats are ignored and logged
+//! without their content.
+
+use std::{sync::Arc, time::Duration};
+
+use teloxide::{
+    dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler},
+    prelude::*,
+    update_listeners::Polling,
+    utils::command::BotCommands,
+};
+use tokio::sync::{Mutex, watch};
+
+use super::{Telegram, webhook::WebhookListener};
+use crate::{
+    chat::{Chat, PostRequest, Sender},
+    error::AppError,
+    store,
+};
+
+/// Bot commands (`/help` lists them from these doc comments).
+#[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
+#[command(
+    rename_rule = "lowercase",
+    description = "sohbet bot. Reply to a visitor's message to answer it."
+)]
+pub enum Command {
+    /// Recent threads with unread counts.
+    Threads,
+    /// How to use this bot.
+    Help,
+    /// Same as /help.
+    Start,
+}
+
+/// The hint sent for a message that is not a reply.
+pub const HINT: &str = "To answer a visitor, reply to their message (swipe left on it). /threads lists recent threads.";
+
+/// How long a stop waits for the dispatcher's last long poll.
+pub const STOP_BUDGET: Duration = Duration::from_secs(2);
+
+/// Stops the dispatcher from outside.
+#[derive(Clone, Default)]
+pub struct Stopper(Arc<Mutex<Option<teloxide::dispatching::ShutdownToken>>>);
+
+impl Stopper {
+    /// Asks the dispatcher to stop and waits until it did.
+    pub async fn stop(&self) {
+        let token = self.0.lock().await.clone();
+        if let Some(t) = token
+            && let Ok(done) = t.shutdown()
+        {
+            let _ = tokio::time::timeout(STOP_BUDGET, done).await;
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Ctx {
+    tg: Telegram,
+    chat: Chat,
+}
+
+fn handler() -> UpdateHandler<teloxide::RequestError> {
+    Update::filter_message()
+        .branch(
+            dptree::filter(|msg: Message, ctx: Arc<Ctx>| msg.chat.id != ctx.tg.chat_id)
+                .endpoint(foreign),
+        )
+        .branch(
+            dptree::entry()
+                .filter_command::<Command>()
+                .endpoint(command),
+        )
+        .branch(dptree::endpoint(message))
+}
+
+/// Runs the dispatcher until `stop` (retrying its start while Telegram is
+/// unreachable). `listener` is the webhook's; `None` means long polling.
+pub async fn run(
+    tg: Telegram,
+    chat: Chat,
+    listener: Option<WebhookListener>,
+    stopper: Stopper,
+    mut stop: watch::Receiver<bool>,
+) {
+    let ctx = Arc::new(Ctx {
+        tg: tg.clone(),
+        chat,
+    });
+    let mut listener = listener;
+    let mut delay = Duration::from_millis(500);
+    while !*stop.borrow() {
+        // The dispatcher needs `getMe` to start: wait for Telegram first, so
+        // that an outage at start-up only delays the bridge.
+        let me = tg.bot.get_me().await;
+        tg.health.record(me.is_ok());
+        if let Err(e) = me {
+            tracing::warn!(error = %tg.redact(&e.to_string()), "Telegram not reachable (getMe); retrying");
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stop.changed() => {}
+            }
+            delay = (delay * 2).min(Duration::from_secs(30));
+            continue;
+        }
+        let mut dispatcher = Dispatcher::builder(tg.bot.clone(), handler())
+            .dependencies(dptree::deps![ctx.clone()])
+            .default_handler(|_upd| async {})
+            .error_handler(Arc::new(LogErrors(tg.clone())))
+            .build();
+        *stopper.0.lock().await = Some(dispatcher.shutdown_token());
+        let eh = Arc::new(LogErrors(tg.clone()));
+        let webhook = listener.take();
+        let is_webhook = webhook.is_some();
+        let res = match webhook {
+            Some(rx) => {
+                dispatcher
+                    .try_dispatch_with_listener(super::webhook::listener(rx), eh)
+                    .await
+            }
+            None => {
+                let polling = Polling::builder(tg.bot.clone())
+                    .timeout(Duration::from_secs(25))
+                    .delete_webhook()
+                    .await
+                    .build();
+                dispatcher.try_dispatch_with_listener(polling, eh).await
+            }
+        };
+        match res {
+            Ok(()) => break,
+            Err(e) if is_webhook => {
+                tracing::error!(error = %tg.redact(&e.to_string()), "Telegram webhook dispatcher failed to start");
+                break;
+            }
+            Err(e) => {
+                tg.health.record(false);
+                tracing::warn!(error = %tg.redact(&e.to_string()), "Telegram dispatcher could not start; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    tracing::info!("Telegram dispatcher stopped");
+}
+
+struct LogErrors(Telegram);
+
+impl<E: std::fmt::Display + Send + Sync + 'static> teloxide::error_handlers::ErrorHandler<E>
+    for LogErrors
+{
+    fn handle_error(
+        self: Arc<Self>,
+        error: E,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let text = self.0.redact(&error.to_string());
+        Box::pin(async move {
+            tracing::warn!(error = %text, "Telegram update handling failed");
+        })
+    }
+}
+
+async fn foreign(msg: Message) -> ResponseResult<()> {
+    tracing::warn!(
+        chat_id = msg.chat.id.0,
+        "ignored a Telegram update from a foreign chat"
+    );
+    Ok(())
+}
+
+async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> ResponseResult<()> {
+    let text = match cmd {
+        Command::Help | Command::Start => format!("{}\n\n{HINT}", Command::descriptions()),
+        Command::Threads => threads_text(&ctx).await,
+    };
+    let res = bot.send_message(msg.chat.id, text).await;
+    ctx.tg.health.record(res.is_ok());
+    res.map(|_| ())
+}
+
+async fn threads_text(ctx: &Ctx) -> String {
+    match ctx.chat.threads().await {
+        Ok(list) if list.is_empty() => "No threads yet.".into(),
+        Ok(list) => {
+            let lines: Vec<String> = list
+                .iter()
+                .take(10)
+                .map(|t| {
+                    let last = t
+                        .last_message
+                        .as_ref()
+                        .map(|m| match m.content_type.as_str() {
+                            "image" => "📷 image".to_owned(),
+                            "audio" => "🎤 audio".to_owned(),
+                            _ => m.content_text.chars().take(40).collect(),
+                        })
+                        .unwrap_or_default();
+                    let unread = if t.unread_count > 0 {
+                        format!(" · {} unread", t.unread_count)
+                    } else {
+                        String::new()
+                    };
+                    format!("• {}{unread}\n  {last}", t.thread.display_name)
+                })
+                .collect();
+            format!("Recent threads:\n{}", lines.join("\n"))
+        }
+        Err(_) => "Could not read the threads right now.".into(),
+    }
+}
+
+async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
+    let reply = |text: String| {
+        let bot = bot.clone();
+        let chat = msg.chat.id;
+        async move { bot.send_message(chat, text).await.map(|_| ()) }
+    };
+    let Some(parent) = msg.reply_to_message() else {
+        return reply(HINT.into()).await;
+    };
+    let db = ctx.chat.db();
+    let thread = match store::outbox::thread_of(db, ctx.tg.chat_id.0, i64::from(parent.id.0)).await
+    {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return reply("I don't know which visitor that message belongs to. Reply to a forwarded visitor message.".into()).await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look up a Telegram reply");
+            return reply(
+                "Could not deliver your reply (database unavailable). Please send it again.".into(),
+            )
+            .await;
+        }
+    };
+    let (kind, text, file_url) = match super::webhook::incoming_media(&ctx.tg, &msg).await {
+        Ok(Some((kind, url))) => (kind, msg.caption().unwrap_or("").to_owned(), Some(url)),
+        Ok(None) => match msg.text() {
+            Some(t) => ("text", t.to_owned(), None),
+            None => {
+                return reply(
+                    "Only text, photos, voice notes and audio files can be sent to visitors."
+                        .into(),
+                )
+                .await;
+            }
+        },
+        Err(e) => return reply(e).await,
+    };
+    let req = PostRequest {
+        thread_id: thread.clone(),
+        text,
+        kind: kind.into(),
+        file_url,
+        // A redelivered update (webhook retry) stores nothing twice.
+        client_id: Some(format!("tg:{}:{}", msg.chat.id.0, msg.id.0)),
+    };
+    match ctx.chat.post(Sender::Admin, req).await {
+        Ok(posted) => {
+            if let Err(e) = store::outbox::link(
+                db,
+                &thread,
+                Some(posted.message.id),
+                ctx.tg.chat_id.0,
+                i64::from(msg.id.0),
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "cannot link the admin's Telegram message");
+            }
+            Ok(())
+        }
+        Err(AppError::Validation(why)) => reply(format!("Not sent: {why}")).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot store an admin reply from Telegram");
+            reply("Could not deliver your reply right now. Please send it again.".into()).await
+        }
+    }
+}

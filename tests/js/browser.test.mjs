@@ -1,0 +1,217 @@
+// The pages in a real browser (headless Chromium through playwright-core,
+// the system's /usr/bin/chromium; no browser download): a visitor chats
+// from `/`, the admin logs in with the code from the server log, answers
+// from `/admin`, and hostile text stays text. Screenshots of both pages at
+// phone and desktop size go to tests/js/screenshots/ (git-ignored).
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SHOTS = path.join(HERE, 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const HOSTILE = '<img src=x onerror=alert(1)> & "quotes" ✓ 🎉';
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+const WAIT = 10_000;
+
+/** Waits until a `.message` of `sender` whose `.message-text` is exactly `text` is shown (stored: has data-id). */
+async function waitForMessage(page, sender, text, { stored = true } = {}) {
+  await page.waitForFunction(
+    ({ sender, text, stored }) => [...document.querySelectorAll(`#messages .message.from-${sender}${stored ? '[data-id]' : ''}`)]
+      .some((n) => n.querySelector('.message-text')?.textContent === text),
+    { sender, text, stored },
+    { timeout: WAIT },
+  );
+}
+
+/** [{sender, id, text}] of the shown messages, in order. */
+function shownMessages(page) {
+  return page.$$eval('#messages .message', (nodes) => nodes.map((n) => ({
+    sender: n.classList.contains('from-admin') ? 'admin' : (n.classList.contains('from-visitor') ? 'visitor' : '?'),
+    id: n.dataset.id || null,
+    text: n.querySelector('.message-text')?.textContent ?? null,
+  })));
+}
+
+/** Types `text` into the composer and sends it (button or Enter). */
+async function send(page, text, how = 'button') {
+  const input = page.locator('#message-input');
+  await input.fill(text);
+  if (how === 'enter') {
+    await input.press('Enter');
+  } else {
+    await page.locator('#send-button:not([disabled])').click({ timeout: WAIT });
+  }
+}
+
+/** Records uncaught exceptions, console errors and dialogs (alert() = XSS) of a page. */
+function watch(page, name, problems) {
+  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    // The deliberate wrong password answers 401, which Chromium logs.
+    const expected = /status of 401/.test(m.text()) && new URL(m.location().url || page.url()).pathname === '/admin/login';
+    if (!expected) problems.push(`${name}: console error: ${m.text()} (${m.location().url})`);
+  });
+  page.on('dialog', async (d) => {
+    problems.push(`${name}: a ${d.type()} dialog opened: ${d.message()}`);
+    await d.dismiss().catch(() => {});
+  });
+}
+
+describe('pages in headless Chromium (sqlite)', () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    server = await startServer({ db: 'sqlite' });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  });
+
+  after(async () => {
+    // Close the browser first: its sockets must not keep the server busy.
+    if (browser) await browser.close().catch(() => {});
+    if (server) await server.stop();
+  });
+
+  test('visitor and admin chat live: login with the logged code, replies, typing, reload, hostile text, clear', async (t) => {
+    const problems = [];
+    const visitorCtx = await browser.newContext({ viewport: PHONE, locale: 'tr-TR', deviceScaleFactor: 1 });
+    const adminCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    t.after(async () => {
+      await visitorCtx.close().catch(() => {});
+      await adminCtx.close().catch(() => {});
+    });
+    visitorCtx.setDefaultTimeout(WAIT);
+    adminCtx.setDefaultTimeout(WAIT);
+
+    // ---- the visitor writes first
+    const vp = await visitorCtx.newPage();
+    watch(vp, 'visitor page', problems);
+    const res = await vp.goto(`${server.baseUrl}/`);
+    assert.equal(res.status(), 200);
+    const threadId = await vp.evaluate(() => document.body.dataset.threadId);
+    assert.match(threadId, /^[0-9a-f-]{36}$/i, 'the page knows its thread id');
+    const cookies = await visitorCtx.cookies();
+    const vid = cookies.find((c) => c.name === 'sohbet_vid');
+    assert.ok(vid, 'the visitor cookie is set');
+    assert.equal(vid.httpOnly, true, 'the visitor cookie is HttpOnly');
+
+    const hello = 'Merhaba! I have a question about my order.';
+    await send(vp, hello, 'button');
+    await waitForMessage(vp, 'visitor', hello);
+    assert.equal(await vp.inputValue('#message-input'), '', 'the composer is emptied after sending');
+
+    // ---- the admin logs in (a wrong password first)
+    const ap = await adminCtx.newPage();
+    watch(ap, 'admin page', problems);
+    await ap.goto(`${server.baseUrl}/admin`);
+    await ap.waitForURL('**/admin/login', { timeout: WAIT });
+    await ap.fill('#username', ADMIN_USERNAME);
+    await ap.fill('#password', 'wrong-password');
+    await ap.click('#login-submit');
+    await ap.locator('#login-error').waitFor({ state: 'visible' });
+    assert.ok((await ap.textContent('#login-error')).trim().length > 0, 'the login error is explained');
+
+    await ap.fill('#password', ADMIN_PASSWORD);
+    const mark = server.logIndex();
+    await ap.click('#login-submit');
+    await ap.locator('#otp').waitFor({ state: 'visible' });
+    const otp = await server.waitForOtp(mark);
+    await ap.fill('#otp', otp);
+    await Promise.all([
+      ap.waitForURL((u) => new URL(u).pathname === '/admin', { timeout: WAIT }),
+      ap.click('#otp-submit'),
+    ]);
+
+    // ---- the thread is listed; the admin opens it and sees the text
+    const item = ap.locator(`.thread-item[data-thread-id="${threadId}"]`);
+    await item.waitFor({ state: 'visible' });
+    await item.click();
+    await waitForMessage(ap, 'visitor', hello);
+
+    // The visitor sees the admin online (user_online reached the page).
+    await vp.locator('#admin-status[data-state="online"]').waitFor({ timeout: WAIT });
+
+    // ---- the admin replies (Enter); the visitor sees it live
+    const answer = 'Hello! Sure, what is your order number?';
+    await send(ap, answer, 'enter');
+    await waitForMessage(ap, 'admin', answer);
+    await waitForMessage(vp, 'visitor', hello);
+    await waitForMessage(vp, 'admin', answer);
+
+    // ---- the history survives a reload
+    await vp.reload();
+    await waitForMessage(vp, 'admin', answer);
+    const afterReload = await shownMessages(vp);
+    assert.deepEqual(
+      afterReload.map(({ sender, text }) => ({ sender, text })),
+      [{ sender: 'visitor', text: hello }, { sender: 'admin', text: answer }],
+      'both messages, in order, after the reload',
+    );
+    assert.ok(afterReload.every((m) => /^\d+$/.test(m.id)), 'shown messages carry their ids');
+
+    // ---- the admin sees the visitor typing, and stop
+    await vp.locator('#message-input').fill('I am typ');
+    await ap.locator('#typing:not([hidden])').waitFor({ state: 'visible' });
+    await vp.locator('#message-input').fill('');
+    await ap.locator('#typing').waitFor({ state: 'hidden' });
+
+    // ---- hostile text from the visitor is shown as text on both pages
+    await send(vp, HOSTILE, 'enter');
+    await waitForMessage(vp, 'visitor', HOSTILE);
+    await waitForMessage(ap, 'visitor', HOSTILE);
+    for (const [name, page] of [['admin', ap], ['visitor', vp]]) {
+      const check = await page.evaluate((hostile) => {
+        const texts = [...document.querySelectorAll('#messages .message-text')].map((n) => n.textContent);
+        const node = [...document.querySelectorAll('#messages .message-text')].find((n) => n.textContent === hostile);
+        return {
+          imgs: document.querySelectorAll('#messages img').length,
+          onerror: document.querySelectorAll('#messages [onerror]').length,
+          childElements: node ? node.children.length : -1,
+          count: texts.filter((x) => x === hostile).length,
+        };
+      }, HOSTILE);
+      assert.equal(check.imgs, 0, `${name}: no <img> was injected`);
+      assert.equal(check.onerror, 0, `${name}: no element with onerror`);
+      assert.equal(check.count, 1, `${name}: the hostile text is shown once, literally`);
+      assert.equal(check.childElements, 0, `${name}: the hostile text is a plain text node`);
+    }
+    // The panel's thread preview shows it as text too.
+    const preview = await item.locator('.thread-preview').textContent();
+    assert.ok(preview.includes('<img src=x onerror=alert(1)>'), `thread preview shows the raw text: ${preview}`);
+    assert.equal(await item.locator('img').count(), 0);
+
+    // ---- screenshots: both pages at phone and desktop size
+    await vp.screenshot({ path: path.join(SHOTS, 'visitor-phone.png') });
+    await vp.setViewportSize(DESKTOP);
+    await waitForMessage(vp, 'visitor', HOSTILE);
+    await vp.screenshot({ path: path.join(SHOTS, 'visitor-desktop.png') });
+    await ap.screenshot({ path: path.join(SHOTS, 'admin-desktop.png') });
+    await ap.setViewportSize(PHONE);
+    await ap.locator('#messages').waitFor({ state: 'visible' });
+    await ap.screenshot({ path: path.join(SHOTS, 'admin-phone.png') });
+
+    // ---- the admin clears the thread; the visitor's page empties live
+    await ap.click('#clear-button');
+    await ap.locator('#clear-confirm').click();
+    await vp.waitForFunction(() => document.querySelectorAll('#messages .message').length === 0, null, { timeout: WAIT });
+    await ap.waitForFunction(() => document.querySelectorAll('#messages .message').length === 0, null, { timeout: WAIT });
+    await vp.reload();
+    await vp.waitForFunction(() => document.getElementById('messages').getAttribute('aria-busy') === 'false', null, { timeout: WAIT });
+    assert.equal(await vp.locator('#messages .message').count(), 0, 'still empty after a reload');
+
+    assert.deepEqual(problems, [], 'no uncaught errors, console errors or dialogs on the pages');
+  });
+});
