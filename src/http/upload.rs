@@ -22,6 +22,7 @@ use super::extract::Caller;
 use crate::{
     AppState,
     error::{AppError, AppResult},
+    limits::Action,
     media::{Kind, Media, Stored},
 };
 
@@ -46,7 +47,7 @@ pub fn body_limit(kind: Kind) -> usize {
 ///
 /// Errors: 400 `BAD_REQUEST` (not multipart), 400 `VALIDATION_ERROR` (no
 /// `file` field; image too wide or tall), 413 `FILE_TOO_LARGE`, 415
-/// `UNSUPPORTED_TYPE`, 502 `UPSTREAM_ERROR` (Cloudinary).
+/// `UNSUPPORTED_TYPE`, 429 `RATE_LIMITED`, 502 `UPSTREAM_ERROR` (Cloudinary).
 pub async fn image(
     State(state): State<AppState>,
     caller: Caller,
@@ -69,14 +70,16 @@ pub async fn audio(
 #[tracing::instrument(skip_all, fields(kind = ?kind))]
 async fn upload(
     state: &AppState,
-    _caller: &Caller,
+    caller: &Caller,
     kind: Kind,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Json<Value>> {
-    // Rate-limit hook: uploads count against the contract's upload limit
-    // (5 files/minute per session, 30 per client IP; `shared/DESIGN.md`
-    // § Rate limits). Check `_caller` (and the client IP) here, before any
-    // byte of the body is read.
+    // Uploads count against the contract's upload limit (5 files a minute
+    // per session, 30 per client IP; `shared/DESIGN.md` § Rate limits),
+    // checked before any byte of the body is read.
+    state
+        .limits
+        .check(Action::Upload, caller.session_key(), caller.ip)?;
     let mut multipart = multipart.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let result = receive(&state.media, kind, &mut multipart).await;
     // Read what is left of the body (bounded by the route's body limit) so

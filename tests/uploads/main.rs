@@ -301,6 +301,25 @@ async fn uploads_are_served_inert_with_ranges() {
     app.finish().await;
 }
 
+#[tokio::test]
+async fn uploads_are_rate_limited_per_session_before_the_body_is_read() {
+    let (app, dir) =
+        app_with_uploads(Backend::Sqlite, &[("RATE_LIMIT_UPLOADS_PER_MINUTE", "2")]).await;
+    let b = app.visitor().await;
+    for _ in 0..2 {
+        let (s, r) = upload(&b, "/api/upload/image", "p.png", PNG_1X1.to_vec()).await;
+        assert_uploaded(s, &r, "images", "png");
+    }
+    let (s, r) = upload(&b, "/api/upload/audio", "a.wav", wav(100)).await;
+    assert_error(s, &r, 429, "RATE_LIMITED");
+    assert_eq!(files_under(&uploads_of(&dir)).len(), 2);
+    // Another browser has its own budget.
+    let other = app.visitor().await;
+    let (s, r) = upload(&other, "/api/upload/image", "p.png", PNG_1X1.to_vec()).await;
+    assert_uploaded(s, &r, "images", "png");
+    app.finish().await;
+}
+
 // ------------------------------------------------------- media messages
 
 on_both_backends!(a_media_message_needs_an_uploaded_url);
