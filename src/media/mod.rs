@@ -311,6 +311,19 @@ impl Media {
         Ok(stored)
     }
 
+    /// Judges and stores a whole file that is already in memory (such as a
+    /// media reply downloaded from Telegram) exactly as an upload of `kind`.
+    ///
+    /// # Errors
+    /// As [`Incoming::push`] and [`Media::finish`].
+    pub async fn store_bytes(&self, kind: Kind, bytes: &[u8]) -> Result<Stored, MediaError> {
+        let mut incoming = self.begin(kind).await?;
+        for chunk in bytes.chunks(64 * 1024) {
+            incoming.push(chunk).await?;
+        }
+        self.finish(incoming).await
+    }
+
     /// The local file behind `/uploads/<folder>/<name>` and its format, when
     /// `folder` is `images` or `audio` and `name` is one of our names
     /// (see [`parse_file_name`]); whether it exists is not checked.
@@ -358,5 +371,36 @@ impl Incoming {
     /// Bytes received so far.
     pub fn received(&self) -> u64 {
         self.received
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn store_bytes_judges_and_stores_like_an_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().display().to_string();
+        let config = Config::from_lookup(|k| (k == "UPLOAD_DIR").then(|| root.clone())).unwrap();
+        let media = Media::new(&config).unwrap();
+        let ogg = b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
+        let stored = media.store_bytes(Kind::Audio, &ogg).await.unwrap();
+        let name = stored.file_url.strip_prefix("/uploads/audio/").unwrap();
+        assert_eq!(parse_file_name(Kind::Audio, name), Some(Format::Ogg));
+        let (path, _) = media.local_file("audio", name).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), ogg);
+        assert!(matches!(
+            media.store_bytes(Kind::Image, b"<svg/>").await,
+            Err(MediaError::Unsupported(_))
+        ));
+        let mut big = b"RIFF\x00\x00\x00\x00WAVEfmt ".to_vec();
+        big.resize(AUDIO_MAX_BYTES as usize + 1, 0);
+        assert!(matches!(
+            media.store_bytes(Kind::Audio, &big).await,
+            Err(MediaError::TooLarge { .. })
+        ));
+        let left = std::fs::read_dir(dir.path().join("audio")).unwrap().count();
+        assert_eq!(left, 1, "refused files leave nothing");
     }
 }
