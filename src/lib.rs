@@ -117,10 +117,12 @@ impl App {
     ) -> Result<App, BuildError> {
         let db = Db::connect(&config.database).await?;
         db.migrate().await?;
+        let media = media::Media::new(&config)?;
         let telegram = match &config.telegram {
             Some(tc) => Some(telegram::Telegram::new(
                 tc,
                 config.upload_dir.clone(),
+                media.clone(),
                 config.telegram_retry_base,
             )?),
             None => None,
@@ -134,7 +136,6 @@ impl App {
                 },
             },
         );
-        let media = media::Media::new(&config)?;
         let auth = Auth::new(&config, db.clone());
         let config_limits = config.limits.clone();
         let header_read_timeout = config.header_read_timeout;

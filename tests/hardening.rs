@@ -575,3 +575,29 @@ async fn database_down_then_back_without_a_restart() {
     app.finish().await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn another_senders_client_id_is_not_a_retry() {
+    let mut app = spawn_app_with(Backend::Sqlite, &[], |_| {}).await;
+    let v = app.visitor().await;
+    let tid = v.thread_id().await;
+    let (s, r) = v
+        .post(
+            "/api/messages/send",
+            json!({"text": "mine", "client_id": "k-1"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let admin = app.admin().await;
+    let (s, r) = admin
+        .post(
+            "/api/messages/send",
+            json!({"thread_id": tid, "text": "admin's", "client_id": "k-1"}),
+        )
+        .await;
+    assert_error(s, &r, 400, "VALIDATION_ERROR");
+    let msgs = v.messages(&tid, "").await;
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0]["sender_type"], json!("visitor"));
+    app.finish().await;
+}

@@ -917,14 +917,18 @@ async fn visitor_media_reaches_telegram_as_photo_voice_and_audio() {
 }
 
 #[tokio::test]
-#[ignore = "needs uploads: src/telegram/webhook.rs::incoming_media refuses media until the upload storage lands"]
 async fn admin_media_replies_reach_the_visitor() {
     let tg = TelegramDouble::start().await;
     let app = start(Backend::Sqlite, &tg, &[]).await;
     let v = app.visitor().await;
     let tid = v.thread_id().await;
     let fwd = send_and_forward(&tg, &v, &tid, "send me a picture").await;
-    let jpg: Vec<u8> = [&b"\xff\xd8\xff\xe0"[..], &[9u8; 400][..]].concat();
+    // A real 1x1 JPEG (the upload storage reads its header).
+    const JPEG_1X1_HEX: &str = "ffd8ffe000104a46494600010100000100010000ffdb004300100b0c0e0c0a100e0d0e\
+        1211101318281a181616183123251d283a333d3c3933383740485c4e404457453738506d51575f626768673e4d7179\
+        7064785c656763ffc0000b080001000101011100ffc40014000100000000000000000000000000000000ffc4001410\
+        0100000000000000000000000000000000ffda0008010100003f003fffd9";
+    let jpg: Vec<u8> = hex::decode(JPEG_1X1_HEX).expect("hex");
     tg.push(
         Incoming::media(ADMIN_CHAT, Media::Photo(jpg.clone()), Some("here it is")).reply_to(fwd),
     );
@@ -958,7 +962,12 @@ async fn admin_media_replies_reach_the_visitor() {
     assert_eq!(got.status(), 200);
     assert_eq!(got.bytes().await.unwrap().to_vec(), jpg);
 
-    let ogg: Vec<u8> = [&b"OggS\0\x02"[..], &[3u8; 200][..]].concat();
+    let mut ogg = b"OggS\x00\x02".to_vec(); // an Ogg page with an OpusHead packet
+    ogg.extend_from_slice(&[0u8; 8]);
+    ogg.extend_from_slice(&0x1234u32.to_le_bytes());
+    ogg.extend_from_slice(&[0u8; 8]);
+    ogg.extend_from_slice(&[1, 19]);
+    ogg.extend_from_slice(b"OpusHead\x01\x01\x38\x01\x80\xbb\x00\x00\x00\x00\x00");
     tg.push(Incoming::media(ADMIN_CHAT, Media::Voice(ogg.clone()), None).reply_to(fwd));
     let msgs = wait_messages(&v, &tid, "the admin's voice note", |m| {
         m.iter()

@@ -158,7 +158,8 @@ impl Chat {
     /// Validates and stores a message; returns once it is committed.
     ///
     /// # Errors
-    /// `Validation` for empty / over-long text, an unknown type, a media type
+    /// `Validation` for empty / over-long text, an unknown type, a
+    /// `client_id` another sender already used in this thread, a media type
     /// without a URL this server issued ([`MediaUrls::allows`]) or a bad `client_id`; `NotFound` when
     /// the admin posts to a thread that does not exist; `Unavailable` /
     /// `Internal` on database failure (nothing is stored then).
@@ -175,6 +176,11 @@ impl Chat {
             .await
             .map_err(|_| AppError::Unavailable)?;
         let inserted = rx.await.map_err(|_| AppError::Unavailable)??;
+        if inserted.conflict {
+            return Err(AppError::Validation(
+                "client_id is already used by another message of this thread".into(),
+            ));
+        }
         Ok(Posted {
             message: inserted.message,
             duplicate: inserted.duplicate,

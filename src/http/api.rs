@@ -128,10 +128,14 @@ pub async fn send(
     caller: Caller,
     AppJson(body): AppJson<SendBody>,
 ) -> AppResult<Json<Value>> {
-    state
-        .limits
-        .check(Action::Send, caller.session_key(), caller.ip)?;
     let (sender, thread_id) = sender_for(&caller, body.thread_id.as_deref());
+    // The same budget as the socket of the same sender: the admin session,
+    // or the visitor id.
+    let key = match sender {
+        Sender::Admin => caller.session_key(),
+        Sender::Visitor { .. } => caller.visitor_id.as_str(),
+    };
+    state.limits.check(Action::Send, key, caller.ip)?;
     let posted = state
         .chat
         .post(

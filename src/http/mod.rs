@@ -33,13 +33,19 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 
 /// The Content-Security-Policy of every page: no inline script, same-origin
 /// connections (plus WebSocket), framing only by `frame_ancestors`
-/// (`FRAME_ANCESTORS`, default `'none'`).
-pub fn csp(frame_ancestors: &str) -> String {
+/// (`FRAME_ANCESTORS`, default `'none'`); images and audio also from
+/// Cloudinary's delivery host when Cloudinary stores the media.
+pub fn csp(frame_ancestors: &str, cloudinary: bool) -> String {
+    let media = if cloudinary {
+        " https://res.cloudinary.com"
+    } else {
+        ""
+    };
     format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; \
-         img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; \
-         font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-         frame-ancestors {frame_ancestors}"
+         img-src 'self' data: blob:{media}; media-src 'self' blob:{media}; \
+         connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors {frame_ancestors}"
     )
 }
 
@@ -80,8 +86,11 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_str(&csp(&state.config.frame_ancestors))
-                .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'")),
+            HeaderValue::from_str(&csp(
+                &state.config.frame_ancestors,
+                state.config.cloudinary.is_some(),
+            ))
+            .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'")),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

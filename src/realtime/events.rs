@@ -74,6 +74,44 @@ impl Reply {
     }
 }
 
+/// The event's first argument as JSON (`Null` when absent).
+///
+/// Text packets are parsed with serde_json from the packet's data (the JSON
+/// array `["event", arg, …]`) because socketioxide-parser-common 0.17 refuses
+/// any object whose first key needs unescaping (it borrows that key to look
+/// for a binary placeholder, `value/de.rs`); packets with binary
+/// attachments go through the library's decoder.
+pub struct Payload(pub Result<Value, String>);
+
+impl<A: Adapter> FromMessageParts<A> for Payload
+where
+    TryData<Value>: FromMessageParts<A, Error = std::convert::Infallible>,
+{
+    type Error = std::convert::Infallible;
+
+    fn from_message_parts(
+        s: &Arc<Socket<A>>,
+        v: &mut socketioxide::handler::Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Self::Error> {
+        if let socketioxide::handler::Value::Str(text, None) = v {
+            let parsed = serde_json::from_str::<Vec<Value>>(text)
+                .map(|mut args| {
+                    if args.len() > 1 {
+                        args.swap_remove(1)
+                    } else {
+                        Value::Null
+                    }
+                })
+                .map_err(|e| e.to_string());
+            return Ok(Payload(parsed));
+        }
+        let TryData(res) =
+            TryData::<Value>::from_message_parts(s, v, ack_id).unwrap_or_else(|e| match e {});
+        Ok(Payload(res.map_err(|e| e.to_string())))
+    }
+}
+
 /// Registers the handlers on a connected socket.
 pub fn register(s: &SocketRef) {
     s.on("join_thread", join_thread);
@@ -117,7 +155,7 @@ async fn join_thread(
     s: SocketRef,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
-    TryData(data): TryData<Value>,
+    Payload(data): Payload,
     reply: Reply,
 ) {
     if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
@@ -136,7 +174,7 @@ async fn leave_thread(
     s: SocketRef,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
-    TryData(data): TryData<Value>,
+    Payload(data): Payload,
     reply: Reply,
 ) {
     if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
@@ -196,13 +234,16 @@ async fn post(
 async fn from_visitor(
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
-    TryData(data): TryData<Value>,
+    Payload(data): Payload,
     reply: Reply,
 ) {
     if sess.role != Role::Visitor {
         return reply.err(AppError::Forbidden(
             "Only visitors send message_from_visitor",
         ));
+    }
+    if let Err(e) = state.limits.check(Action::Send, &sess.visitor_id, sess.ip) {
+        return reply.err(e);
     }
     let sender = Sender::Visitor {
         thread_id: sess.visitor_id.clone(),
@@ -216,7 +257,7 @@ async fn from_visitor(
 async fn to_visitor(
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
-    TryData(data): TryData<Value>,
+    Payload(data): Payload,
     reply: Reply,
 ) {
     if sess.role != Role::Admin {
@@ -245,7 +286,7 @@ async fn typing(
     socketioxide::extract::Event(name): socketioxide::extract::Event,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
-    TryData(data): TryData<Value>,
+    Payload(data): Payload,
     reply: Reply,
 ) {
     if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {

@@ -69,6 +69,8 @@ pub struct Inserted {
     pub thread_created: bool,
     /// `client_id` had been stored before: nothing new was written.
     pub duplicate: bool,
+    /// That earlier message has another sender: the key is taken.
+    pub conflict: bool,
 }
 
 /// The columns of [`Message`], as a literal for `concat!`.
@@ -106,7 +108,9 @@ macro_rules! insert_all {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(message) = existing {
-                    out.push(Inserted { message, thread_created, duplicate: true });
+                    // Another sender's key is not a retry of this message.
+                    let conflict = message.sender_type != m.sender;
+                    out.push(Inserted { message, thread_created, duplicate: true, conflict });
                     continue;
                 }
             }
@@ -139,7 +143,7 @@ macro_rules! insert_all {
                 .bind(&m.thread_id)
                 .execute(&mut *tx)
                 .await?;
-            out.push(Inserted { message, thread_created, duplicate: false });
+            out.push(Inserted { message, thread_created, duplicate: false, conflict: false });
         }
         tx.commit().await?;
         Ok(out)

@@ -63,6 +63,8 @@ pub struct Telegram {
     token: Arc<str>,
     /// Where local uploads live (to send media files).
     pub upload_dir: PathBuf,
+    /// Upload storage, for the media the admin replies with.
+    pub media: crate::media::Media,
     /// First retry delay of the outbox (doubles up to 60 s).
     pub retry_base: Duration,
 }
@@ -91,6 +93,7 @@ impl Telegram {
     pub fn new(
         config: &TelegramConfig,
         upload_dir: PathBuf,
+        media: crate::media::Media,
         retry_base: Duration,
     ) -> Result<Self, TelegramError> {
         let api = reqwest::Url::parse(&config.api_url)
@@ -106,6 +109,7 @@ impl Telegram {
             health: Arc::default(),
             token: config.bot_token.as_str().into(),
             upload_dir,
+            media,
             retry_base,
         })
     }

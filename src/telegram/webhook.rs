@@ -114,26 +114,33 @@ async fn receive(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> i
 }
 
 /// The media of an admin's Telegram message, fetched (`getFile` + download)
-/// and stored through the upload storage: `Ok(Some((kind, file_url)))`,
-/// `Ok(None)` when it has no photo, voice or audio, `Err(text for the admin)`
-/// when it cannot be taken.
+/// and stored through the upload storage, judged by its bytes like any
+/// upload: `Ok(Some((kind, file_url)))`, `Ok(None)` when it has no photo,
+/// voice or audio, `Err(text for the admin)` when it cannot be taken.
 pub async fn incoming_media(
     tg: &Telegram,
     msg: &Message,
 ) -> Result<Option<(&'static str, String)>, String> {
-    let (kind, file_id) = if let Some(p) = msg
+    use crate::media::Kind;
+    let (kind, file) = if let Some(p) = msg
         .photo()
         .and_then(|p| p.iter().max_by_key(|s| s.width * s.height))
     {
-        ("image", p.file.id.clone())
+        (Kind::Image, &p.file)
     } else if let Some(v) = msg.voice() {
-        ("audio", v.file.id.clone())
+        (Kind::Audio, &v.file)
     } else if let Some(a) = msg.audio() {
-        ("audio", a.file.id.clone())
+        (Kind::Audio, &a.file)
     } else {
         return Ok(None);
     };
-    let file = tg.bot.get_file(file_id).await.map_err(|e| {
+    if u64::from(file.size) > kind.max_bytes() {
+        return Err(format!(
+            "Not sent: the file is larger than {} MiB.",
+            kind.max_bytes() / (1024 * 1024)
+        ));
+    }
+    let file = tg.bot.get_file(file.id.clone()).await.map_err(|e| {
         tracing::warn!(error = %tg.redact(&e.to_string()), "getFile failed");
         "Could not fetch that file from Telegram. Please send it again.".to_owned()
     })?;
@@ -145,6 +152,11 @@ pub async fn incoming_media(
             tracing::warn!(error = %tg.redact(&e.to_string()), "file download failed");
             "Could not download that file from Telegram. Please send it again.".to_owned()
         })?;
-    let _ = (kind, bytes);
-    Err("Media replies need the upload storage, which is not available yet.".into())
+    match tg.media.store_bytes(kind, &bytes).await {
+        Ok(stored) => Ok(Some((kind.message_type(), stored.file_url))),
+        Err(e) => {
+            tracing::warn!(error = %e, "a Telegram media reply was refused");
+            Err(format!("Not sent: {}", crate::error::AppError::from(e)))
+        }
+    }
 }
