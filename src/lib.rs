@@ -57,6 +57,8 @@ pub struct AppState {
     pub limits: Arc<limits::Limits>,
     /// Uploads: judging and storing files (disk or Cloudinary).
     pub media: media::Media,
+    /// Digest of `static/` for cache-busting URLs.
+    pub asset_version: Arc<str>,
 }
 
 /// Start-up failures.
@@ -138,6 +140,7 @@ impl App {
         );
         let auth = Auth::new(&config, db.clone());
         let config_limits = config.limits.clone();
+        let static_dir = config.static_dir.clone();
         let header_read_timeout = config.header_read_timeout;
         let otp = match (&telegram, otp) {
             (Some(tg), OtpDelivery::Log) => OtpDelivery::Telegram(tg.clone()),
@@ -165,6 +168,7 @@ impl App {
             telegram,
             limits: Arc::new(limits::Limits::new(config_limits)),
             media,
+            asset_version: http::pages::asset_version(&static_dir).into(),
         };
         let pruned = Arc::downgrade(&state.limits);
         tokio::spawn(async move {

@@ -24,8 +24,8 @@ pub struct PageCommon {
     pub t: &'static i18n::Strings,
     /// `APP_TIMEZONE`, for showing times.
     pub timezone: String,
-    /// Crate version, for cache busting.
-    pub version: &'static str,
+    /// Digest of the static files, for cache busting (`?v=`).
+    pub version: String,
 }
 
 /// The visitor chat.
@@ -68,7 +68,7 @@ fn common(state: &AppState, caller: &Caller, headers: &HeaderMap) -> PageCommon 
         lang,
         t,
         timezone: state.config.timezone.name().to_owned(),
-        version: env!("CARGO_PKG_VERSION"),
+        version: state.asset_version.to_string(),
     }
 }
 
@@ -134,4 +134,38 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
 /// 302 Found to `path` (the Flask app's redirect status).
 fn found(path: &'static str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, path)]).into_response()
+}
+
+/// A short digest (12 hex digits) of every file under `dir` (names and
+/// contents), so that `?v=` changes whenever a script or stylesheet does.
+/// Falls back to the crate version when the folder cannot be read.
+pub fn asset_version(dir: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    if walk(dir, &mut files).is_err() || files.is_empty() {
+        return env!("CARGO_PKG_VERSION").to_owned();
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(
+            f.strip_prefix(dir)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        h.update(std::fs::read(&f).unwrap_or_default());
+    }
+    hex::encode(h.finalize())[..12].to_owned()
 }
