@@ -116,3 +116,30 @@ pub async fn identify(
         login_id,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_cookies_are_host_prefixed_and_secure() {
+        let p = CookiePolicy::new(true);
+        let c = p.build(p.admin, "t".into(), None);
+        let s = c.to_string();
+        assert!(s.starts_with("__Host-sohbet_admin=t"), "{s}");
+        for attr in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+            assert!(s.contains(attr), "{attr} in {s}");
+        }
+        assert!(
+            !s.contains("Domain"),
+            "__Host- cookies carry no Domain: {s}"
+        );
+        let dev = CookiePolicy::new(false);
+        let s = dev.build(dev.visitor, "v".into(), Some(60)).to_string();
+        assert!(
+            s.starts_with("sohbet_vid=v") && s.contains("HttpOnly") && !s.contains("Secure"),
+            "{s}"
+        );
+        assert!(s.contains("Max-Age=60"), "{s}");
+    }
+}

@@ -375,3 +375,55 @@ async fn a_media_message_needs_an_uploaded_url(backend: Backend) {
     assert_eq!(msgs[1]["content_text"], json!("listen"));
     app.finish().await;
 }
+
+/// Multipart names that are not UTF-8 (issue #5 § Bad input): a clear 4xx,
+/// or the file stored under our own name; never a 5xx, never the client's name.
+#[tokio::test]
+async fn invalid_utf8_in_multipart_names_is_handled() {
+    let (app, dir) = app_with_uploads(Backend::Sqlite, &[]).await;
+    let b = app.visitor().await;
+    let raw = |field: &[u8], filename: &[u8]| {
+        let mut body = Vec::new();
+        body.extend_from_slice(b"--XbOuNdArY\r\nContent-Disposition: form-data; name=\"");
+        body.extend_from_slice(field);
+        body.extend_from_slice(b"\"; filename=\"");
+        body.extend_from_slice(filename);
+        body.extend_from_slice(b"\"\r\nContent-Type: image/png\r\n\r\n");
+        body.extend_from_slice(PNG_1X1);
+        body.extend_from_slice(b"\r\n--XbOuNdArY--\r\n");
+        body
+    };
+    let post = |body: Vec<u8>| {
+        b.client
+            .post(format!("{}/api/upload/image", b.base))
+            .header("X-CSRFToken", &b.csrf)
+            .header("content-type", "multipart/form-data; boundary=XbOuNdArY")
+            .body(body)
+            .send()
+    };
+    // A field name that is not UTF-8: no `file` field.
+    let res = post(raw(b"fi\xffle", b"a.png")).await.unwrap();
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    assert!(matches!(status, 400 | 415), "{status} {body}");
+    assert_eq!(body["success"], json!(false));
+    assert!(files_under(&uploads_of(&dir)).is_empty(), "nothing stored");
+    // A file name that is not UTF-8 (and tries to climb): stored under a UUID, or refused cleanly.
+    let res = post(raw(b"file", b"..\xfe\xff/../evil.png")).await.unwrap();
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    assert!(status < 500, "{status} {body}");
+    if status == 200 {
+        let url = body["file_url"].as_str().unwrap();
+        assert!(
+            !url.contains("evil") && url.starts_with("/uploads/images/"),
+            "{url}"
+        );
+    } else {
+        assert_eq!(body["success"], json!(false));
+    }
+    for f in files_under(&uploads_of(&dir)) {
+        assert!(!f.to_string_lossy().contains("evil"), "{f:?}");
+    }
+    app.finish().await;
+}
