@@ -228,39 +228,18 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
                     Duration::from_secs(2)
                 };
             }
-            Outcome::Transient(e) | Outcome::Store(e) => {
-                blocked.insert(item.thread_id.clone());
-                let d = backoff(tg.retry_base, item.attempts);
-                wait = wait.min(d);
-                tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "forward failed, will retry");
-                store::outbox::mark_failed(
-                    db,
-                    item.id,
-                    "pending",
-                    Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default(),
-                    true,
-                    &e,
-                )
-                .await
-            }
             Outcome::Refused(e) if item.attempts + 1 >= MAX_REFUSALS => {
                 tracing::error!(outbox_id = item.id, error = %e, "Telegram refused a forward {MAX_REFUSALS} times; giving up");
                 store::outbox::mark_failed(db, item.id, "dead", Utc::now(), true, &e).await
             }
-            Outcome::Refused(e) => {
+            Outcome::Transient(e) | Outcome::Store(e) | Outcome::Refused(e) => {
+                // Later forwards of this thread wait behind this one (order).
                 blocked.insert(item.thread_id.clone());
                 let d = backoff(tg.retry_base, item.attempts);
                 wait = wait.min(d);
-                tracing::warn!(outbox_id = item.id, error = %e, "Telegram refused a forward, will retry");
-                store::outbox::mark_failed(
-                    db,
-                    item.id,
-                    "pending",
-                    Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default(),
-                    true,
-                    &e,
-                )
-                .await
+                tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "forward failed, will retry");
+                let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
+                store::outbox::mark_failed(db, item.id, "pending", next, true, &e).await
             }
         };
         if let Err(e) = res {

@@ -72,6 +72,18 @@ pub async fn spawn_app_with(
     env: &[(&str, &str)],
     tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
+    spawn_core(backend, env, tweak, None).await
+}
+
+/// The one way tests start a server: a fresh SQLite file or Postgres
+/// database, relaxed limits, then `env`, then `tweak`; login codes go to
+/// the test channel unless `otp` says otherwise.
+async fn spawn_core(
+    backend: Backend,
+    env: &[(&str, &str)],
+    tweak: impl FnOnce(&mut Config),
+    otp: Option<OtpDelivery>,
+) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("HOST".into(), "127.0.0.1".into());
@@ -113,7 +125,8 @@ pub async fn spawn_app_with(
         .await
         .expect("bind");
     let (otp_tx, otp_rx) = mpsc::unbounded_channel();
-    let app = App::build_with(config, listener, OtpDelivery::Channel(otp_tx))
+    let otp = otp.unwrap_or(OtpDelivery::Channel(otp_tx));
+    let app = App::build_with(config, listener, otp)
         .await
         .expect("build app");
     let addr = app.local_addr().expect("addr");
@@ -399,58 +412,9 @@ pub async fn spawn_app_opts(
             app
         }
         Some(otp) => {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let mut map: HashMap<String, String> = HashMap::new();
-            map.insert("HOST".into(), "127.0.0.1".into());
-            map.insert("PORT".into(), "0".into());
-            map.insert(
-                "SQLITE_PATH".into(),
-                dir.path().join("chat.db").display().to_string(),
-            );
-            map.insert(
-                "UPLOAD_DIR".into(),
-                dir.path().join("uploads").display().to_string(),
-            );
-            map.insert(
-                "STATIC_DIR".into(),
-                concat!(env!("CARGO_MANIFEST_DIR"), "/static").into(),
-            );
-            for (k, v) in relaxed_limits() {
-                map.insert(k.into(), v.into());
-            }
-            let mut pg_db = None;
-            if backend_for_new_db == Backend::Postgres {
-                let fresh = KeptDb::new(Backend::Postgres).await;
-                let (name, url) = fresh.pg.clone().expect("postgres database");
-                map.insert("DATABASE_URL".into(), url);
-                pg_db = Some(name);
-            }
-            for (k, v) in vars {
-                map.insert(k.into(), v.into());
-            }
-            let config = Config::from_lookup(|k| map.get(k).cloned()).expect("config");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let app = App::build_with(config, listener, otp)
-                .await
-                .expect("build app");
-            let addr = app.local_addr().expect("addr");
-            let (stop_tx, stop_rx) = oneshot::channel::<()>();
-            let handle = tokio::spawn(app.run_until_stopped(async move {
-                let _ = stop_rx.await;
-            }));
-            let (_, otp_rx) = mpsc::unbounded_channel();
-            TestApp {
-                addr,
-                base: format!("http://{addr}"),
-                backend,
-                otp_rx,
-                stop: Some(stop_tx),
-                handle: Some(handle),
-                pg_db,
-                _dir: dir,
-            }
+            let mut app = spawn_core(backend_for_new_db, &vars, |_| {}, Some(otp)).await;
+            app.backend = backend;
+            app
         }
     }
 }

@@ -282,8 +282,8 @@ export async function startTelegramDouble({ token = TOKEN, adminChat = ADMIN_CHA
 
   /** Accepted sendMessage calls: {chat_id, text, parse_mode, params, result (the Message answered)}. */
   function sentMessages() {
-    return calls
-      .filter((c) => c.method.toLowerCase() === 'sendmessage' && c.answer.ok)
+    return callsOf('sendMessage')
+      .filter((c) => c.answer.ok)
       .map((c) => ({
         chat_id: num(c.params.chat_id),
         text: c.params.text,
@@ -293,12 +293,18 @@ export async function startTelegramDouble({ token = TOKEN, adminChat = ADMIN_CHA
       }));
   }
 
+  /** Calls of `method` (case-insensitive: teloxide sends `GetMe`, `SendMessage`). */
+  function callsOf(method) {
+    return calls.filter((c) => c.method.toLowerCase() === method.toLowerCase());
+  }
+
   return {
     url,
     port,
     token,
     adminChat,
     calls,
+    callsOf,
     summary,
     sentMessages,
     waitFor,
@@ -312,14 +318,14 @@ export async function startTelegramDouble({ token = TOKEN, adminChat = ADMIN_CHA
         TELEGRAM_RETRY_BASE_MS: '50',
       };
     },
-    /** Waits for an accepted sendMessage whose record satisfies `pred`; resolves with it. */
+    /** Waits for an accepted sendMessage whose record satisfies `pred(message, index)`; resolves with it. */
     waitForSendMessage(pred, options = {}) {
       return waitFor(() => sentMessages().find(pred), { what: 'a matching sendMessage', ...options });
     },
     /** Waits until the app has polled getUpdates `times` times (the bridge is running). */
     waitForPolling(times = 1, options = {}) {
       return waitFor(
-        () => calls.filter((c) => c.method.toLowerCase() === 'getupdates' && c.answer.ok).length >= times,
+        () => callsOf('getUpdates').filter((c) => c.answer.ok).length >= times,
         { what: `${times} getUpdates call(s)`, ...options },
       );
     },

@@ -1,0 +1,250 @@
+// The Telegram bridge seen from the pages (headless Chromium, SQLite), with
+// the Bot API played by lib/telegram-double.mjs: a visitor's message is
+// forwarded to the admin chat as `[Visitor XXXX] <text>` without parse_mode;
+// the admin's login code goes to Telegram (and not to the server log); the
+// admin logs in with it and answers from the panel; then answers from
+// Telegram by replying to the forward, and both pages show it live.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
+import { startTelegramDouble, ADMIN_CHAT } from './lib/telegram-double.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SHOTS = path.join(HERE, 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+const WAIT = 10_000;
+
+/** Waits until a stored `.message` of `sender` whose `.message-text` is exactly `text` is shown. */
+async function waitForMessage(page, sender, text) {
+  await page.waitForFunction(
+    ({ sender, text }) => [...document.querySelectorAll(`#messages .message.from-${sender}[data-id]`)]
+      .some((n) => n.querySelector('.message-text')?.textContent === text),
+    { sender, text },
+    { timeout: WAIT },
+  );
+}
+
+/** [{sender, text}] of the shown messages, in order. */
+function shownMessages(page) {
+  return page.$$eval('#messages .message', (nodes) => nodes.map((n) => ({
+    sender: n.classList.contains('from-admin') ? 'admin' : (n.classList.contains('from-visitor') ? 'visitor' : '?'),
+    text: n.querySelector('.message-text')?.textContent ?? null,
+  })));
+}
+
+async function send(page, text) {
+  await page.locator('#message-input').fill(text);
+  await page.locator('#send-button:not([disabled])').click({ timeout: WAIT });
+}
+
+/** Records uncaught exceptions, console errors and dialogs of a page. */
+function watch(page, name, problems) {
+  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`${name}: console error: ${m.text()} (${m.location().url})`);
+  });
+  page.on('dialog', async (d) => {
+    problems.push(`${name}: a ${d.type()} dialog opened: ${d.message()}`);
+    await d.dismiss().catch(() => {});
+  });
+}
+
+describe('the Telegram Bot API double', () => {
+  test('speaks the envelope for JSON and urlencoded bodies; unknown methods and wrong tokens are refused', async (t) => {
+    const d = await startTelegramDouble();
+    t.after(() => d.close());
+    const call = async (method, body, { token = d.token, type = 'json' } = {}) => {
+      const init = { method: 'POST' };
+      if (body && type === 'json') {
+        init.headers = { 'content-type': 'application/json' };
+        init.body = JSON.stringify(body);
+      } else if (body) {
+        init.headers = { 'content-type': 'application/x-www-form-urlencoded' };
+        init.body = new URLSearchParams(body).toString();
+      }
+      const res = await fetch(`${d.url}/bot${token}/${method}`, init);
+      return { status: res.status, json: await res.json() };
+    };
+
+    const me = await call('getMe');
+    assert.equal(me.status, 200);
+    assert.equal(me.json.ok, true);
+    assert.equal(me.json.result.username, 'sohbet_bot');
+    assert.equal(me.json.result.is_bot, true);
+    assert.deepEqual((await call('getWebhookInfo')).json, {
+      ok: true, result: { url: '', has_custom_certificate: false, pending_update_count: 0 },
+    });
+    assert.deepEqual((await call('deleteWebhook', {})).json, { ok: true, result: true });
+
+    const t0 = Date.now();
+    assert.deepEqual((await call('getUpdates', { offset: 0, timeout: 25 })).json, { ok: true, result: [] });
+    assert.ok(Date.now() - t0 >= 900, 'an empty long poll is held (up to 1 s)');
+
+    const form = await call('sendMessage', { chat_id: String(ADMIN_CHAT), text: 'form body' }, { type: 'form' });
+    assert.equal(form.status, 200);
+    assert.deepEqual(Object.keys(form.json.result).sort(), ['chat', 'date', 'from', 'message_id', 'text']);
+    assert.deepEqual(form.json.result.chat, { id: ADMIN_CHAT, type: 'private', first_name: 'Admin' });
+    assert.deepEqual(form.json.result.from, { id: 123, is_bot: true, first_name: 'sohbet', username: 'sohbet_bot' });
+    const json = await call('sendMessage', { chat_id: ADMIN_CHAT, text: 'json body', parse_mode: 'HTML' });
+    assert.equal(json.json.result.message_id, form.json.result.message_id + 1);
+    assert.deepEqual(
+      d.sentMessages().map(({ chat_id, text, parse_mode }) => ({ chat_id, text, parse_mode })),
+      [
+        { chat_id: ADMIN_CHAT, text: 'form body', parse_mode: undefined },
+        { chat_id: ADMIN_CHAT, text: 'json body', parse_mode: 'HTML' },
+      ],
+    );
+
+    // A queued update is returned at once, and confirmed by a later offset.
+    const u = d.queueMessage({ text: 'hi', replyTo: json.json.result });
+    const got = await call('getUpdates', { offset: 0, timeout: 25 });
+    assert.deepEqual(got.json.result, [u]);
+    assert.equal(got.json.result[0].message.reply_to_message.message_id, json.json.result.message_id);
+    assert.deepEqual((await call('getUpdates', { offset: u.update_id + 1, timeout: 0 })).json.result, []);
+    await d.waitConsumed(u.update_id, { timeout: 100 });
+
+    assert.deepEqual(await call('sendSticker', { chat_id: ADMIN_CHAT }), {
+      status: 404, json: { ok: false, error_code: 404, description: 'Not Found: method not found' },
+    });
+    assert.deepEqual(await call('getMe', null, { token: '999:WRONG' }), {
+      status: 401, json: { ok: false, error_code: 401, description: 'Unauthorized' },
+    });
+  });
+});
+
+describe('Telegram bridge in headless Chromium (sqlite, Bot API double)', () => {
+  let tg;
+  let server;
+  let browser;
+
+  before(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    tg = await startTelegramDouble();
+    server = await startServer({ db: 'sqlite', env: tg.env() });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    try {
+      if (server) await server.stop();
+    } finally {
+      if (tg) await tg.close();
+    }
+  });
+
+  test('forward without parse_mode, login code over Telegram, replies from the panel and from Telegram reach the pages live', async (t) => {
+    const problems = [];
+    const visitorCtx = await browser.newContext({ viewport: PHONE, locale: 'en-US' });
+    const adminCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    t.after(async () => {
+      await visitorCtx.close().catch(() => {});
+      await adminCtx.close().catch(() => {});
+    });
+    visitorCtx.setDefaultTimeout(WAIT);
+    adminCtx.setDefaultTimeout(WAIT);
+
+    // The bridge starts: getMe, then long polling.
+    await tg.waitForPolling(1);
+    assert.ok(tg.callsOf('getMe').some((c) => c.answer.ok), `getMe was called:\n${tg.summary()}`);
+
+    // ---- the visitor writes; the double receives the forward
+    const vp = await visitorCtx.newPage();
+    watch(vp, 'visitor page', problems);
+    assert.equal((await vp.goto(`${server.baseUrl}/`)).status(), 200);
+    const threadId = await vp.evaluate(() => document.body.dataset.threadId);
+    const displayName = await vp.evaluate(() => document.body.dataset.displayName);
+    assert.match(displayName, /^Visitor [0-9A-F]{4}$/, `display name: ${displayName}`);
+
+    // Characters that would break Markdown/HTML entity parsing, sent as-is.
+    const hello = 'Hello *bold* _x_ <b>&amp;</b> [link](x) `code` 🎉';
+    await send(vp, hello);
+    await waitForMessage(vp, 'visitor', hello);
+    const forward = await tg.waitForSendMessage((m) => m.text?.includes(hello), { what: 'the forward of the visitor message' });
+    assert.equal(forward.chat_id, ADMIN_CHAT, 'forwarded to TELEGRAM_CHAT_ID');
+    assert.equal(forward.text, `[${displayName}] ${hello}`, 'the forward text, exactly');
+    assert.equal(forward.parse_mode, undefined, 'no parse_mode');
+    assert.ok(!('parse_mode' in forward.params), `no parse_mode parameter at all: ${JSON.stringify(forward.params)}`);
+    const forwardCall = tg.calls.find((c) => c.answer.result === forward.result);
+    assert.equal(forwardCall.encoding, 'json', 'teloxide sends JSON bodies');
+
+    // ---- the admin logs in with the code Telegram received
+    const ap = await adminCtx.newPage();
+    watch(ap, 'admin page', problems);
+    await ap.goto(`${server.baseUrl}/admin`);
+    await ap.waitForURL((u) => new URL(u).pathname === '/admin/login');
+    await ap.fill('#username', ADMIN_USERNAME);
+    await ap.fill('#password', ADMIN_PASSWORD);
+    const sentBefore = tg.sentMessages().length;
+    await ap.click('#login-submit');
+    await ap.locator('#otp').waitFor({ state: 'visible' });
+    const otpMessage = await tg.waitForSendMessage(
+      (m, i) => i >= sentBefore && /\b\d{6}\b/.test(m.text || ''),
+      { what: 'the login code message' },
+    );
+    assert.equal(otpMessage.chat_id, ADMIN_CHAT, 'the code goes to the admin chat');
+    assert.equal(otpMessage.parse_mode, undefined);
+    const otp = /\b(\d{6})\b/.exec(otpMessage.text)[1];
+    assert.ok(!server.logs().includes(otp), 'the login code is not in the server log');
+    assert.ok(!/OTP for admin login \(Telegram not configured\)/.test(server.logs()), 'the code is not logged as the fallback');
+
+    await ap.fill('#otp', otp);
+    await Promise.all([
+      ap.waitForURL((u) => new URL(u).pathname === '/admin', { timeout: WAIT }),
+      ap.click('#otp-submit'),
+    ]);
+    const item = ap.locator(`.thread-item[data-thread-id="${threadId}"]`);
+    await item.waitFor({ state: 'visible' });
+    assert.ok((await item.textContent()).includes(displayName), 'the thread is listed under its display name');
+    await item.click();
+    await waitForMessage(ap, 'visitor', hello);
+
+    // ---- a reply typed in the panel reaches the visitor live
+    const answer = 'Hi! Typed in the admin panel.';
+    await send(ap, answer);
+    await waitForMessage(ap, 'admin', answer);
+    await waitForMessage(vp, 'admin', answer);
+
+    // ---- the admin replies from Telegram to the forward
+    const update = tg.queueMessage({ text: 'from telegram', replyTo: forward.result });
+    assert.deepEqual(update.message.chat, { id: ADMIN_CHAT, type: 'private', first_name: 'Admin' });
+    assert.deepEqual(update.message.from, { id: ADMIN_CHAT, is_bot: false, first_name: 'Admin' });
+    await waitForMessage(vp, 'admin', 'from telegram');
+    await waitForMessage(ap, 'admin', 'from telegram');
+    await tg.waitConsumed(update.update_id);
+
+    const expected = [
+      { sender: 'visitor', text: hello },
+      { sender: 'admin', text: answer },
+      { sender: 'admin', text: 'from telegram' },
+    ];
+    assert.deepEqual(await shownMessages(vp), expected, 'the visitor page, in order');
+    assert.deepEqual(await shownMessages(ap), expected, 'the admin page, in order');
+    await vp.reload();
+    await waitForMessage(vp, 'admin', 'from telegram');
+    assert.deepEqual(await shownMessages(vp), expected, 'the same after a reload');
+
+    // The bot said nothing else to the admin chat (no "reply to a forwarded
+    // message" hint, no error): only the forward and the login code.
+    assert.deepEqual(
+      tg.sentMessages().map((m) => m.text),
+      [forward.text, otpMessage.text],
+      `sendMessage calls:\n${tg.summary()}`,
+    );
+
+    await vp.screenshot({ path: path.join(SHOTS, 'telegram-visitor-phone.png') });
+    await ap.screenshot({ path: path.join(SHOTS, 'telegram-admin-desktop.png') });
+    assert.deepEqual(problems, [], 'no uncaught errors, console errors or dialogs on the pages');
+  });
+});
