@@ -479,6 +479,8 @@ describe('reconnect catch-up by the server (auth.last_message_id)', () => {
     // A second tab stays connected and sees the admin's reply live.
     const r1 = await reply(A.socket, tid, 'reply');
     await nextEvent(V.socket, 'message_to_visitor', { since: 0, where: (m) => m?.id === r1.id });
+    // The admin's own broadcast of the reply must have arrived too before the mark.
+    await nextEvent(A.socket, 'message_to_visitor', { since: 0, where: (m) => m?.id === r1.id });
     const tabSince = V.socket.log.length;
     const aSince = A.socket.log.length;
 
