@@ -181,6 +181,29 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
     res.map(|_| ())
 }
 
+/// The thread of the message replied to. A forward is linked only once the
+/// outbox has recorded Telegram's answer, a moment after Telegram showed it:
+/// a reply to one of the bot's own messages that is not linked yet is looked
+/// up again for up to 2 s before it is called unknown.
+async fn thread_of_reply(
+    ctx: &Ctx,
+    tg_message_id: i64,
+    to_bot: bool,
+) -> Result<Option<String>, sqlx::Error> {
+    let tries = if to_bot { 10 } else { 1 };
+    for i in 0..tries {
+        if let Some(t) =
+            store::outbox::thread_of(ctx.chat.db(), ctx.tg.chat_id.0, tg_message_id).await?
+        {
+            return Ok(Some(t));
+        }
+        if i + 1 < tries {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(None)
+}
+
 async fn threads_text(ctx: &Ctx) -> String {
     match ctx.chat.threads().await {
         Ok(list) if list.is_empty() => "No threads yet.".into(),
@@ -222,7 +245,12 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
         return reply(HINT.into()).await;
     };
     let db = ctx.chat.db();
-    let thread = match store::outbox::thread_of(db, ctx.tg.chat_id.0, i64::from(parent.id.0)).await
+    let thread = match thread_of_reply(
+        &ctx,
+        i64::from(parent.id.0),
+        parent.from.as_ref().is_some_and(|u| u.is_bot),
+    )
+    .await
     {
         Ok(Some(t)) => t,
         Ok(None) => {
