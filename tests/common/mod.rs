@@ -37,6 +37,20 @@ fn replace_db(url: &str, db: &str) -> String {
     }
 }
 
+/// Creates a fresh database on the test Postgres; returns its name and URL.
+pub async fn create_pg_db() -> (String, String) {
+    let name = format!("sohbet_t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
+        .await
+        .expect("postgres at TEST_DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let url = replace_db(&pg_admin_url(), &name);
+    (name, url)
+}
+
 /// A running server and what a test needs to drive it.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -105,15 +119,8 @@ async fn spawn_core(
     }
     let mut pg_db = None;
     if backend == Backend::Postgres {
-        let name = format!("sohbet_t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
-            .await
-            .expect("postgres at TEST_DATABASE_URL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        vars.insert("DATABASE_URL".into(), replace_db(&pg_admin_url(), &name));
+        let (name, url) = create_pg_db().await;
+        vars.insert("DATABASE_URL".into(), url);
         pg_db = Some(name);
     }
     for (k, v) in env {
@@ -337,18 +344,7 @@ impl KeptDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let pg = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => {
-                let name = format!("sohbet_t_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
-                    .await
-                    .expect("postgres at TEST_DATABASE_URL");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                let url = replace_db(&pg_admin_url(), &name);
-                Some((name, url))
-            }
+            Backend::Postgres => Some(create_pg_db().await),
         };
         KeptDb { backend, dir, pg }
     }
