@@ -108,7 +108,12 @@ async fn receive(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> i
             let _ = hook.tx.send(Ok(update));
             hook.tg.health.record(true);
         }
-        Err(e) => tracing::warn!(error = %e, "unreadable Telegram update ignored"),
+        // serde messages can quote the content: log only where it failed.
+        Err(e) => tracing::warn!(
+            line = e.line(),
+            column = e.column(),
+            "unreadable Telegram update ignored"
+        ),
     }
     axum::http::StatusCode::OK.into_response()
 }
