@@ -90,8 +90,12 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Take the client IP from `X-Forwarded-For` (`TRUST_PROXY`).
     pub trust_proxy: bool,
-    /// Redis URL for the Socket.IO adapter (`REDIS_URL`); not used yet.
+    /// Redis URL for the Socket.IO adapter (`REDIS_URL`): broadcasts reach
+    /// the sockets of every instance. Unset: one instance, in-memory adapter.
     pub redis_url: Option<String>,
+    /// Prefix of the Redis pub/sub channels (`REDIS_PREFIX`, default
+    /// `sohbet`); instances sharing it share broadcasts.
+    pub redis_prefix: String,
     /// Folder of static assets served at `/static` (`STATIC_DIR`, default `static`).
     pub static_dir: PathBuf,
     /// How long a login code lives.
@@ -311,6 +315,7 @@ impl Config {
                 .unwrap_or_default(),
             trust_proxy,
             redis_url: var("REDIS_URL"),
+            redis_prefix: var("REDIS_PREFIX").unwrap_or("sohbet".into()),
             static_dir: var("STATIC_DIR").unwrap_or("static".into()).into(),
             otp_ttl: Duration::from_secs(5 * 60),
             otp_max_attempts: 5,

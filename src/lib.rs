@@ -81,13 +81,16 @@ pub enum BuildError {
     /// The uploads store could not be set up.
     #[error("uploads: {0}")]
     Media(#[from] media::MediaError),
+    /// The Socket.IO adapter (Redis) could not be set up.
+    #[error(transparent)]
+    Realtime(#[from] realtime::RealtimeError),
 }
 
 /// A built server, bound and migrated, not yet serving.
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
-    io: socketioxide::SocketIo,
+    io: realtime::Io,
     db: Db,
     bridge: Option<telegram::Bridge>,
     header_read_timeout: std::time::Duration,
@@ -181,13 +184,12 @@ impl App {
                 }
             }
         });
-        let (sio_layer, io) = realtime::layer(state.clone());
-        let mut router = http::router(state);
+        let mut router = http::router(state.clone());
         if let Some(webhook) = bridge.as_mut().and_then(|b| b.router.take()) {
             // Outside the CSRF layer: Telegram authenticates with its secret token.
             router = router.merge(webhook);
         }
-        let router = router.layer(sio_layer);
+        let (router, io) = realtime::attach(router, state).await?;
         Ok(App {
             listener,
             router,

@@ -23,17 +23,13 @@ use crate::{
 
 /// Answers an event: through its ack when the client asked for one, else
 /// (failures only) with a `message_error` event.
-pub struct Reply {
-    ack: AckSender,
-    socket: SocketRef,
+pub struct Reply<A: Adapter> {
+    ack: AckSender<A>,
+    socket: SocketRef<A>,
     wants_ack: bool,
 }
 
-impl<A: Adapter> FromMessageParts<A> for Reply
-where
-    SocketRef: FromMessageParts<A>,
-    AckSender: FromMessageParts<A>,
-{
+impl<A: Adapter> FromMessageParts<A> for Reply<A> {
     type Error = std::convert::Infallible;
 
     fn from_message_parts(
@@ -41,8 +37,10 @@ where
         v: &mut socketioxide::handler::Value,
         ack_id: &Option<i64>,
     ) -> Result<Self, Self::Error> {
-        let ack = AckSender::from_message_parts(s, v, ack_id).unwrap_or_else(|_| unreachable!());
-        let socket = SocketRef::from_message_parts(s, v, ack_id).unwrap_or_else(|_| unreachable!());
+        let ack =
+            AckSender::<A>::from_message_parts(s, v, ack_id).unwrap_or_else(|_| unreachable!());
+        let socket =
+            SocketRef::<A>::from_message_parts(s, v, ack_id).unwrap_or_else(|_| unreachable!());
         Ok(Reply {
             ack,
             socket,
@@ -51,7 +49,7 @@ where
     }
 }
 
-impl Reply {
+impl<A: Adapter> Reply<A> {
     /// Success: `{success: true, ...extra}`.
     pub fn ok(self, extra: Value) {
         let mut body = json!({"success": true});
@@ -113,7 +111,7 @@ where
 }
 
 /// Registers the handlers on a connected socket.
-pub fn register(s: &SocketRef) {
+pub fn register<A: Adapter>(s: &SocketRef<A>) {
     s.on("join_thread", join_thread);
     s.on("leave_thread", leave_thread);
     s.on("message_from_visitor", from_visitor);
@@ -151,12 +149,12 @@ fn target(sess: &SocketSession, thread_id: Option<String>) -> Result<String, App
     }
 }
 
-async fn join_thread(
-    s: SocketRef,
+async fn join_thread<A: Adapter>(
+    s: SocketRef<A>,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
     Payload(data): Payload,
-    reply: Reply,
+    reply: Reply<A>,
 ) {
     if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
         return reply.err(e);
@@ -170,12 +168,12 @@ async fn join_thread(
     }
 }
 
-async fn leave_thread(
-    s: SocketRef,
+async fn leave_thread<A: Adapter>(
+    s: SocketRef<A>,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
     Payload(data): Payload,
-    reply: Reply,
+    reply: Reply<A>,
 ) {
     if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
         return reply.err(e);
@@ -231,11 +229,11 @@ async fn post(
     Ok(json!({"message": posted.message}))
 }
 
-async fn from_visitor(
+async fn from_visitor<A: Adapter>(
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
     Payload(data): Payload,
-    reply: Reply,
+    reply: Reply<A>,
 ) {
     if sess.role != Role::Visitor {
         return reply.err(AppError::Forbidden(
@@ -254,11 +252,11 @@ async fn from_visitor(
     }
 }
 
-async fn to_visitor(
+async fn to_visitor<A: Adapter>(
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
     Payload(data): Payload,
-    reply: Reply,
+    reply: Reply<A>,
 ) {
     if sess.role != Role::Admin {
         return reply.err(AppError::Forbidden(
@@ -281,13 +279,13 @@ async fn to_visitor(
 /// `typing` / `stop_typing {thread_id}` → the same event `{thread_id,
 /// sender_type}` to the other side (admins for a visitor, the thread room
 /// for the admin), never back to the sender.
-async fn typing(
-    s: SocketRef,
+async fn typing<A: Adapter>(
+    s: SocketRef<A>,
     socketioxide::extract::Event(name): socketioxide::extract::Event,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
     Payload(data): Payload,
-    reply: Reply,
+    reply: Reply<A>,
 ) {
     if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
         return reply.err(e);

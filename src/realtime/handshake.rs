@@ -10,7 +10,10 @@ use axum::{
     http::{HeaderMap, header},
 };
 use serde::Deserialize;
-use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::{
+    adapter::Adapter,
+    extract::{SocketRef, State, TryData},
+};
 
 use super::SocketSession;
 use crate::{AppState, auth, config::Config};
@@ -76,8 +79,8 @@ pub fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
 /// # Errors
 /// [`Refused`] with `origin_error`, `csrf_error`, `auth_error`,
 /// `rate_limited` (too many sockets from one IP) or `server_error`.
-pub async fn authenticate(
-    s: SocketRef,
+pub async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
     State(state): State<AppState>,
     TryData(data): TryData<HandshakeAuth>,
 ) -> Result<(), Refused> {

@@ -5,6 +5,11 @@
 //!
 //! Rooms: `admins` (every admin socket), `visitors` (every visitor socket),
 //! `thread:<id>` (the visitor's sockets and admins who joined it).
+//!
+//! Adapter: in memory (one instance), or `socketioxide-redis` when
+//! `REDIS_URL` is set, so that room broadcasts reach the sockets of every
+//! instance. Handlers are generic over the adapter. Presence
+//! ([`presence::Presence`]) stays per instance.
 
 mod events;
 mod handshake;
@@ -14,10 +19,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use socketioxide::{
-    SocketIo,
+    SocketIo, SocketIoBuilder,
+    adapter::{Adapter, Emitter},
     extract::{Extension, SocketRef, State},
     handler::ConnectHandler,
-    layer::SocketIoLayer,
+};
+use socketioxide_redis::{
+    RedisAdapter, RedisAdapterConfig, RedisAdapterCtr, drivers::redis::redis_client,
 };
 
 use crate::{AppState, auth::AdminSession, chat::ChatEvent, store::messages::rfc3339_string};
@@ -62,27 +70,107 @@ pub struct PresencePayload {
     pub last_seen: Option<String>,
 }
 
-/// Builds the Socket.IO layer with the app state, registers the namespace
-/// and starts the broadcaster. Returns the layer and the handle (to close
-/// every socket at shutdown).
-pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
-    let (layer, io) = SocketIo::builder()
+/// Why the Socket.IO layer could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RealtimeError {
+    /// `REDIS_URL` is set but unusable or Redis is unreachable.
+    #[error("REDIS_URL: cannot use the Socket.IO Redis adapter: {0}")]
+    Redis(String),
+}
+
+/// The Socket.IO handle of either adapter, kept to close every socket at
+/// shutdown.
+#[derive(Clone)]
+pub enum Io {
+    /// One instance: rooms and broadcasts in memory.
+    Local(SocketIo),
+    /// Several instances: broadcasts go through Redis pub/sub.
+    Redis(SocketIo<RedisAdapter<Emitter>>),
+}
+
+impl Io {
+    /// Disconnects every socket (`on_disconnect` runs for each).
+    pub async fn close(&self) {
+        match self {
+            Io::Local(io) => io.close().await,
+            Io::Redis(io) => io.close().await,
+        }
+    }
+}
+
+/// How long connecting to Redis at start-up may take.
+const REDIS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn builder(state: &AppState) -> SocketIoBuilder {
+    SocketIo::builder()
         .with_state(state.clone())
         .max_payload(100_000)
         .ws_max_message_size(1 << 20)
         .ws_max_frame_size(1 << 20)
+}
+
+/// Builds the Socket.IO layer with the app state (the in-memory adapter,
+/// or the Redis adapter when `REDIS_URL` is set), registers the namespace,
+/// starts the broadcaster and wraps `router` in the layer. Returns the
+/// router and the handle (to close every socket at shutdown).
+///
+/// With Redis, broadcasts to rooms (`io.to(room)`, `s.to(room)`) reach the
+/// sockets of every instance sharing the Redis server and channel prefix
+/// (`REDIS_PREFIX`, default `sohbet`). Presence counts stay per instance.
+///
+/// # Errors
+/// [`RealtimeError::Redis`] when `REDIS_URL` is set and Redis cannot be
+/// reached.
+pub async fn attach(
+    router: axum::Router,
+    state: AppState,
+) -> Result<(axum::Router, Io), RealtimeError> {
+    let Some(url) = state.config.redis_url.clone() else {
+        let (layer, io) = builder(&state).build_layer();
+        // The local adapter initialises synchronously (`InitRes = ()`).
+        io.ns("/", on_connect.with(handshake::authenticate));
+        tokio::spawn(broadcast(io.clone(), state.chat.subscribe()));
+        return Ok((router.layer(layer), Io::Local(io)));
+    };
+    let err = |e: &dyn std::fmt::Display| RealtimeError::Redis(e.to_string());
+    // The adapter's driver needs RESP3 push messages.
+    let url = if url.contains("protocol=") {
+        url
+    } else if url.contains('?') {
+        format!("{url}&protocol=resp3")
+    } else {
+        format!("{url}?protocol=resp3")
+    };
+    let client = redis_client::Client::open(url).map_err(|e| err(&e))?;
+    let config = RedisAdapterConfig::new().with_prefix(state.config.redis_prefix.clone());
+    let ctr = tokio::time::timeout(
+        REDIS_CONNECT_TIMEOUT,
+        RedisAdapterCtr::new_with_redis_config(&client, config),
+    )
+    .await
+    .map_err(|_| err(&"timed out connecting"))?
+    .map_err(|e| err(&e))?;
+    let (layer, io) = builder(&state)
+        .with_adapter::<RedisAdapter<_>>(ctr)
         .build_layer();
-    io.ns("/", on_connect.with(handshake::authenticate));
+    tokio::time::timeout(
+        REDIS_CONNECT_TIMEOUT,
+        io.ns("/", on_connect.with(handshake::authenticate)),
+    )
+    .await
+    .map_err(|_| err(&"timed out subscribing"))?
+    .map_err(|e| err(&e))?;
+    tracing::info!("Socket.IO Redis adapter ready");
     tokio::spawn(broadcast(io.clone(), state.chat.subscribe()));
-    (layer, io)
+    Ok((router.layer(layer), Io::Redis(io)))
 }
 
 /// After the handshake (rooms, handlers and presence counts were set by
 /// [`handshake::authenticate`] before the CONNECT packet, so no early event
 /// is lost): announces presence and replays what a reconnecting visitor
 /// missed (`auth.last_message_id`).
-async fn on_connect(
-    s: SocketRef,
+async fn on_connect<A: Adapter>(
+    s: SocketRef<A>,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
 ) {
@@ -138,7 +226,7 @@ async fn on_connect(
 
 /// Emits, in order, every message of `thread_id` after id `last` as its
 /// usual event (`message_from_visitor` / `message_to_visitor`).
-async fn replay(s: &SocketRef, state: &AppState, thread_id: &str, mut last: i64) {
+async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str, mut last: i64) {
     loop {
         let page = match state
             .chat
@@ -170,8 +258,8 @@ fn event_name(m: &crate::store::messages::Message) -> &'static str {
 }
 
 /// Presence down, `user_offline`, last-seen time, socket cap released.
-pub(crate) async fn on_disconnect(
-    s: SocketRef,
+pub(crate) async fn on_disconnect<A: Adapter>(
+    s: SocketRef<A>,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
 ) {
@@ -208,7 +296,10 @@ pub(crate) async fn on_disconnect(
 /// visitor message → `message_from_visitor`, admin message →
 /// `message_to_visitor` (both to `admins` and the thread room),
 /// `thread_created` → admins, `messages_cleared` → thread room and admins.
-async fn broadcast(io: SocketIo, mut rx: tokio::sync::broadcast::Receiver<ChatEvent>) {
+async fn broadcast<A: Adapter>(
+    io: SocketIo<A>,
+    mut rx: tokio::sync::broadcast::Receiver<ChatEvent>,
+) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
         let ev = match rx.recv().await {

@@ -16,7 +16,10 @@ import { promisify } from 'node:util';
 const execFileP = promisify(execFile);
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const BINARY = path.join(REPO_ROOT, 'target', 'debug', 'sohbet');
+// SOHBET_BIN points the tests at another build (e.g. a separate CARGO_TARGET_DIR).
+export const BINARY = process.env.SOHBET_BIN
+  ? path.resolve(process.env.SOHBET_BIN)
+  : path.join(REPO_ROOT, 'target', 'debug', 'sohbet');
 
 export const ADMIN_USERNAME = 'admin';
 export const ADMIN_PASSWORD = 'admin123';
@@ -61,10 +64,12 @@ async function psql(sql) {
 
 /**
  * Starts a server.
- * @param {{db?: 'sqlite'|'postgres', env?: Record<string,string>}} options
+ * `sharedDb`: the `dbName` of a running Postgres server whose database this
+ * one uses too (a second instance); it is neither created nor dropped here.
+ * @param {{db?: 'sqlite'|'postgres', env?: Record<string,string>, sharedDb?: string}} options
  * @returns {Promise<Server>}
  */
-export async function startServer({ db = 'sqlite', env = {} } = {}) {
+export async function startServer({ db = 'sqlite', env = {}, sharedDb = null } = {}) {
   if (!existsSync(BINARY)) {
     throw new Error(`${BINARY} is missing: run \`cargo build --bins\` in ${REPO_ROOT} first`);
   }
@@ -107,7 +112,9 @@ export async function startServer({ db = 'sqlite', env = {} } = {}) {
     MAX_SOCKETS_PER_IP: '1000',
     LOGIN_FREE_FAILURES_PER_IP: '100000',
   };
-  if (db === 'postgres') {
+  if (db === 'postgres' && sharedDb) {
+    serverEnv.DATABASE_URL = `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/${sharedDb}`;
+  } else if (db === 'postgres') {
     dbName = `sohbet_js_${randomBytes(6).toString('hex')}`;
     await psql(`CREATE DATABASE ${dbName}`);
     serverEnv.DATABASE_URL = `postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/${dbName}`;

@@ -1,0 +1,102 @@
+// Scale-out (shared/DESIGN.md: Postgres for data, the Socket.IO Redis
+// adapter for broadcasts): two instances on the same Postgres database and
+// the same Redis, with the same SECRET_KEY. A visitor socket on instance A
+// and an admin socket on instance B must see each other's messages and
+// typing events. Needs Redis on 127.0.0.1:6379 (SOHBET_TEST_REDIS_URL
+// overrides); each run uses its own channel prefix (REDIS_PREFIX) so that
+// parallel runs do not cross.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+
+import { startServer } from './lib/server.mjs';
+import { newClient, loginAdmin } from './lib/http.mjs';
+import { connect, emitAck, nextEvent, eventsOf, sleep } from './lib/socket.mjs';
+
+const REDIS_URL = process.env.SOHBET_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+
+describe('two instances behind the Redis adapter (postgres)', () => {
+  let a;
+  let b;
+  const sockets = [];
+
+  before(async () => {
+    const env = {
+      REDIS_URL,
+      REDIS_PREFIX: `sohbet-test-${randomBytes(6).toString('hex')}`,
+      SECRET_KEY: randomBytes(48).toString('hex'),
+    };
+    a = await startServer({ db: 'postgres', env });
+    b = await startServer({ db: 'postgres', env, sharedDb: a.dbName });
+  });
+
+  after(async () => {
+    for (const s of sockets) s.close();
+    // B first: A drops the shared database when it stops.
+    if (b) await b.stop();
+    if (a) await a.stop();
+  });
+
+  test('a visitor on A and the admin on B talk to each other', async () => {
+    const visitorJar = await newClient(a);
+    const visitor = await connect(a, visitorJar, { role: 'visitor' });
+    sockets.push(visitor);
+    const adminJar = await loginAdmin(b);
+    const admin = await connect(b, adminJar, { role: 'admin' });
+    sockets.push(admin);
+    const { threadId } = visitorJar;
+    assert.ok(threadId, 'the visitor client knows its thread id');
+
+    // Visitor → admin: sent on A, broadcast by A, delivered by B.
+    const text = `hello from A ${randomBytes(4).toString('hex')}`;
+    const sinceAdmin = admin.log.length;
+    const ack = await emitAck(visitor, 'message_from_visitor', { text, type: 'text' });
+    assert.equal(ack?.success, true, `visitor send failed: ${JSON.stringify(ack)}`);
+    const got = await nextEvent(admin, 'message_from_visitor', {
+      since: sinceAdmin,
+      timeout: 5000,
+      where: (m) => m?.content_text === text,
+    });
+    assert.equal(got.thread_id, threadId);
+    assert.equal(got.sender_type, 'visitor');
+
+    // Admin → visitor: sent on B, delivered by A.
+    const answer = `reply from B ${randomBytes(4).toString('hex')}`;
+    const sinceVisitor = visitor.log.length;
+    const rack = await emitAck(admin, 'message_to_visitor', { thread_id: threadId, text: answer, type: 'text' });
+    assert.equal(rack?.success, true, `admin send failed: ${JSON.stringify(rack)}`);
+    const back = await nextEvent(visitor, 'message_to_visitor', {
+      since: sinceVisitor,
+      timeout: 5000,
+      where: (m) => m?.content_text === answer,
+    });
+    assert.equal(back.thread_id, threadId);
+    assert.equal(back.sender_type, 'admin');
+
+    // Socket-to-room broadcast (`s.to(room)`) crosses instances too.
+    const sinceTyping = admin.log.length;
+    const tack = await emitAck(visitor, 'typing', { thread_id: threadId });
+    assert.equal(tack?.success, true, `typing failed: ${JSON.stringify(tack)}`);
+    const typing = await nextEvent(admin, 'typing', { since: sinceTyping, timeout: 5000 });
+    assert.deepEqual(typing, { thread_id: threadId, sender_type: 'visitor' });
+
+    // Each message is delivered once (no echo through Redis).
+    await sleep(300);
+    assert.equal(eventsOf(admin, 'message_from_visitor', sinceAdmin).filter((m) => m?.content_text === text).length, 1);
+    assert.equal(eventsOf(visitor, 'message_to_visitor', sinceVisitor).filter((m) => m?.content_text === answer).length, 1);
+  });
+});
+
+describe('REDIS_URL set but Redis unreachable', () => {
+  test('start-up fails with an error naming REDIS_URL', async () => {
+    await assert.rejects(
+      startServer({ env: { REDIS_URL: 'redis://127.0.0.1:1' } }),
+      (e) => {
+        assert.match(e.message, /server exited/);
+        assert.match(e.message, /REDIS_URL/);
+        return true;
+      },
+    );
+  });
+});
