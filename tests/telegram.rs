@@ -1015,3 +1015,50 @@ async fn health_shows_the_bridge_healthy_once_the_bot_is_up() {
     });
     app.finish().await;
 }
+
+// ---------------------------------------------------------------- several instances
+
+/// Two instances on one Postgres database: only the holder of the outbox
+/// lock sends, so every forward reaches Telegram exactly once.
+#[tokio::test]
+async fn two_instances_on_one_database_forward_each_message_once() {
+    let tg = TelegramDouble::start().await;
+    let db = KeptDb::new(Backend::Postgres).await;
+    let env = tg.env();
+    let a = spawn_app_opts(Backend::Postgres, &env_refs(&env), None, Some(&db)).await;
+    let b = spawn_app_opts(Backend::Postgres, &env_refs(&env), None, Some(&db)).await;
+    wait_telegram_healthy(&a).await;
+    wait_telegram_healthy(&b).await;
+    let va = a.visitor().await;
+    let vb = b.visitor().await;
+    let (ta, tb) = (va.thread_id().await, vb.thread_id().await);
+    let mut wanted = vec![];
+    for i in 0..5 {
+        let text = format!("instance test #{i}");
+        assert_eq!(va.send(None, &text).await.0, 200);
+        wanted.push(forward_text(&ta, &text));
+        assert_eq!(vb.send(None, &text).await.0, 200);
+        wanted.push(forward_text(&tb, &text));
+    }
+    tg.wait_for("all ten forwards", OUTAGE_WAIT, |calls| {
+        let got = calls
+            .iter()
+            .filter(|c| c.is("sendMessage") && c.ok())
+            .filter(|c| c.text().is_some_and(|t| wanted.contains(&t)))
+            .count();
+        (got >= wanted.len()).then_some(())
+    })
+    .await;
+    settle().await;
+    for w in &wanted {
+        assert_eq!(
+            count_ok_texts(&tg, w),
+            1,
+            "{w} sent once:\n{}",
+            tg.summary()
+        );
+    }
+    a.finish().await;
+    b.finish().await;
+    db.drop_db().await;
+}

@@ -147,3 +147,45 @@ pub async fn link(
                        VALUES ($1, $2, $3, $4) ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING";
     with_db!(db, p => sqlx::query(SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(p).await.map(|_| ()))
 }
+
+/// The right to send the outbox. On SQLite (one machine) it is always held;
+/// on Postgres it is a session-level advisory lock
+/// (`pg_try_advisory_lock`, PostgreSQL docs § 9.28.10) kept on one pooled
+/// connection, so that of several instances exactly one sends. A lost
+/// connection releases the lock on the server; it is then taken again.
+#[derive(Default)]
+pub struct Leader {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+}
+
+/// Arbitrary, fixed key of the outbox lock (`"sohbet-outbox"` as bytes).
+const OUTBOX_LOCK: i64 = 0x736f_6862_6574_6f62;
+
+impl Leader {
+    /// Is this instance the sender now? Checks a held lock's connection and
+    /// tries to take the lock when not held.
+    pub async fn hold(&mut self, db: &Db) -> bool {
+        let Db::Postgres(pool) = db else { return true };
+        if let Some(conn) = self.conn.as_mut() {
+            if sqlx::query("SELECT 1").execute(&mut **conn).await.is_ok() {
+                return true;
+            }
+            // The connection (and with it the lock) is gone.
+            self.conn = None;
+        }
+        let Ok(mut conn) = pool.acquire().await else {
+            return false;
+        };
+        let got: Result<bool, _> = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(OUTBOX_LOCK)
+            .fetch_one(&mut *conn)
+            .await;
+        if matches!(got, Ok(true)) {
+            tracing::info!("this instance sends the Telegram outbox");
+            self.conn = Some(conn);
+            true
+        } else {
+            false
+        }
+    }
+}

@@ -151,12 +151,28 @@ fn backoff(base: Duration, attempts: i32) -> Duration {
 pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
     let signal = chat.outbox_signal();
     tracing::info!("Telegram outbox worker started");
+    let mut leader = store::outbox::Leader::default();
     while !*stop.borrow() {
+        // Several instances on one Postgres: only one sends (else a forward
+        // could go out twice).
+        if !leader.hold(chat.db()).await {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
         // A stop cuts a round short (teloxide waits 10 s after any 5xx):
         // a part is recorded only after Telegram took it, so nothing is lost.
         let wait = tokio::select! {
             w = round(&tg, &chat) => w,
             _ = stop.changed() => break,
+        };
+        // On Postgres another instance may have queued forwards without
+        // waking this one: look again every second.
+        let wait = match chat.db() {
+            store::Db::Postgres(_) => wait.min(Duration::from_secs(1)),
+            store::Db::Sqlite(_) => wait,
         };
         tokio::select! {
             _ = signal.notified() => {}
