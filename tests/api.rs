@@ -331,26 +331,11 @@ async fn admin_login_with_otp_and_the_panel_api(backend: Backend) {
     let vt = visitor.thread_id().await;
     visitor.send(None, "hello admin").await;
     let b = app.visitor().await;
-    let (s, r) = b
-        .post(
-            "/admin/login",
-            json!({"username": "admin", "password": "wrong"}),
-        )
-        .await;
+    let (s, r) = b.login("admin", "wrong").await;
     assert_error(s, &r, 401, "INVALID_CREDENTIALS");
-    let (s, r) = b
-        .post(
-            "/admin/login",
-            json!({"username": "root", "password": "admin123"}),
-        )
-        .await;
+    let (s, r) = b.login("root", "admin123").await;
     assert_error(s, &r, 401, "INVALID_CREDENTIALS");
-    let (s, r) = b
-        .post(
-            "/admin/login",
-            json!({"username": "admin", "password": "admin123"}),
-        )
-        .await;
+    let (s, r) = b.login("admin", "admin123").await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(
         r,
@@ -430,11 +415,7 @@ async fn admin_login_with_otp_and_the_panel_api(backend: Backend) {
 async fn otp_dies_after_five_wrong_tries_and_is_single_use(backend: Backend) {
     let mut app = spawn_app(backend).await;
     let b = app.visitor().await;
-    b.post(
-        "/admin/login",
-        json!({"username": "admin", "password": "admin123"}),
-    )
-    .await;
+    b.login("admin", "admin123").await;
     let code = app.next_otp().await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
@@ -444,11 +425,7 @@ async fn otp_dies_after_five_wrong_tries_and_is_single_use(backend: Backend) {
     let (s, r) = b.post("/admin/verify-otp", json!({"otp": code})).await;
     assert_error(s, &r, 401, "INVALID_OTP");
     // A fresh code works once.
-    b.post(
-        "/admin/login",
-        json!({"username": "admin", "password": "admin123"}),
-    )
-    .await;
+    b.login("admin", "admin123").await;
     let code = app.next_otp().await;
     assert_eq!(
         b.post("/admin/verify-otp", json!({"otp": code})).await.0,
@@ -468,11 +445,7 @@ async fn otp_expires(backend: Backend) {
     })
     .await;
     let b = app.visitor().await;
-    b.post(
-        "/admin/login",
-        json!({"username": "admin", "password": "admin123"}),
-    )
-    .await;
+    b.login("admin", "admin123").await;
     let code = app.next_otp().await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     let (s, r) = b.post("/admin/verify-otp", json!({"otp": code})).await;

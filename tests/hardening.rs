@@ -143,21 +143,11 @@ async fn login_is_throttled_per_account_and_per_ip() {
     .await;
     let b = app.visitor().await;
     for _ in 0..3 {
-        let (s, r) = b
-            .post(
-                "/admin/login",
-                json!({"username": "admin", "password": "guess"}),
-            )
-            .await;
+        let (s, r) = b.login("admin", "guess").await;
         assert_error(s, &r, 401, "INVALID_CREDENTIALS");
     }
     // The account's hourly budget is spent: even the right password waits.
-    let (s, r) = b
-        .post(
-            "/admin/login",
-            json!({"username": "admin", "password": "admin123"}),
-        )
-        .await;
+    let (s, r) = b.login("admin", "admin123").await;
     assert_error(s, &r, 429, "RATE_LIMITED");
     app.finish().await;
 
@@ -172,11 +162,7 @@ async fn login_is_throttled_per_account_and_per_ip() {
     .await;
     let b = app2.visitor().await;
     for _ in 0..3 {
-        b.post(
-            "/admin/login",
-            json!({"username": "admin", "password": "guess"}),
-        )
-        .await;
+        b.login("admin", "guess").await;
     }
     let (s, r, ra) = {
         let r = b
@@ -200,12 +186,7 @@ async fn login_is_throttled_per_account_and_per_ip() {
     assert!(ra.is_some(), "Retry-After is set");
     // After the delay the right password works, and a code completes the login.
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let (s, r) = b
-        .post(
-            "/admin/login",
-            json!({"username": "admin", "password": "admin123"}),
-        )
-        .await;
+    let (s, r) = b.login("admin", "admin123").await;
     assert_eq!(s, 200, "{r}");
     let code = app2.next_otp().await;
     assert_eq!(

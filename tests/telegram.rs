@@ -312,12 +312,7 @@ async fn the_login_code_goes_to_the_admin_chat_and_logs_in() {
     )
     .await;
     let b = app.visitor().await;
-    let (s, r) = b
-        .post(
-            "/admin/login",
-            json!({"username": "admin", "password": "admin123"}),
-        )
-        .await;
+    let (s, r) = b.login("admin", "admin123").await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["otp_sent"], json!(true));
     let call = tg

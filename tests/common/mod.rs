@@ -189,12 +189,7 @@ impl TestApp {
     /// A browser logged in as the admin.
     pub async fn admin(&mut self) -> Browser {
         let b = self.visitor().await;
-        let r = b
-            .post(
-                "/admin/login",
-                json!({"username": "admin", "password": "admin123"}),
-            )
-            .await;
+        let r = b.login("admin", "admin123").await;
         assert_eq!(r.0, 200, "{:?}", r.1);
         let code = self.next_otp().await;
         let r = b.post("/admin/verify-otp", json!({"otp": code})).await;
@@ -283,6 +278,15 @@ impl Browser {
         let r = req.send().await.expect("POST");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST /admin/login` with these credentials; returns the answer.
+    pub async fn login(&self, username: &str, password: &str) -> (u16, Value) {
+        self.post(
+            "/admin/login",
+            json!({"username": username, "password": password}),
+        )
+        .await
     }
 
     /// Sends a text message; returns the answer.
