@@ -1,6 +1,8 @@
 //! The `messages` table: batched inserts (group commit), pages of a thread,
 //! catch-up after an id, clearing.
 
+use std::collections::{HashMap, HashSet, VecDeque};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -80,71 +82,271 @@ macro_rules! cols {
     };
 }
 
+/// Rows per multi-row statement: a batch is cut into chunks of 2^k rows
+/// (largest first), so each statement kind has at most 10 shapes (1 … 512
+/// rows) and the per-connection statement cache keeps them all prepared.
+const MAX_CHUNK_LOG2: u32 = 9;
+
+/// `(start, len)` of the power-of-two chunks of `n` rows, largest first.
+fn chunks(n: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut rest = n;
+    while rest > 0 {
+        let k = (usize::BITS - 1 - rest.leading_zeros()).min(MAX_CHUNK_LOG2);
+        let len = 1usize << k;
+        out.push((start, len));
+        start += len;
+        rest -= len;
+    }
+    out
+}
+
+/// The SQL of one statement shape: `head`, then `rows` tuples of `row`
+/// (`row` uses `{}` for each of its `per_row` parameters; `$1` stays
+/// shared), then `tail`. Built once per shape and kept for the process.
+fn shaped(
+    cache: &'static std::sync::OnceLock<Vec<String>>,
+    head: &str,
+    row: &str,
+    per_row: usize,
+    sep: &str,
+    tail: &str,
+    rows: usize,
+) -> &'static str {
+    let all = cache.get_or_init(|| {
+        (0..=MAX_CHUNK_LOG2)
+            .map(|k| {
+                let mut sql = String::from(head);
+                let mut param = 2;
+                for r in 0..(1usize << k) {
+                    if r > 0 {
+                        sql.push_str(sep);
+                    }
+                    let mut parts = row.split("{}");
+                    sql.push_str(parts.next().unwrap_or_default());
+                    for part in parts.take(per_row) {
+                        sql.push('$');
+                        sql.push_str(&param.to_string());
+                        sql.push_str(part);
+                        param += 1;
+                    }
+                }
+                sql.push_str(tail);
+                sql
+            })
+            .collect()
+    });
+    &all[rows.trailing_zeros() as usize]
+}
+
+macro_rules! thread_insert_sql {
+    ($rows:expr) => {{
+        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        shaped(
+            &C,
+            "INSERT INTO threads (id, display_name, created_at, last_activity_at, status) VALUES ",
+            "({}, {}, $1, $1, 'active')",
+            2,
+            ", ",
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
+            $rows,
+        )
+    }};
+}
+
+macro_rules! message_insert_sql {
+    ($rows:expr) => {{
+        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        shaped(
+            &C,
+            "INSERT INTO messages (thread_id, sender, type, content_text, file_url, client_id, created_at) VALUES ",
+            "({}, {}, {}, {}, {}, {}, $1)",
+            6,
+            ", ",
+            concat!(
+                " ON CONFLICT (thread_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING ",
+                cols!()
+            ),
+            $rows,
+        )
+    }};
+}
+
+macro_rules! outbox_insert_sql {
+    ($rows:expr) => {{
+        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        shaped(
+            &C,
+            "INSERT INTO telegram_outbox (message_id, thread_id, status, attempts, next_attempt_at, created_at) VALUES ",
+            "({}, {}, 'pending', 0, $1, $1)",
+            2,
+            ", ",
+            "",
+            $rows,
+        )
+    }};
+}
+
+macro_rules! touch_sql {
+    ($rows:expr) => {{
+        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        shaped(
+            &C,
+            "UPDATE threads SET last_activity_at = $1 WHERE id IN (",
+            "{}",
+            1,
+            ", ",
+            ")",
+            $rows,
+        )
+    }};
+}
+
+/// The group commit of one batch, with a constant number of statements per
+/// chunk of rows (not per message): one multi-row thread upsert, one
+/// multi-row message insert (`client_id` idempotency by the unique index
+/// and `ON CONFLICT DO NOTHING`, no lookup first), one multi-row outbox
+/// insert, one touch of each distinct thread. Only a `client_id` seen before
+/// (a retry) costs a lookup of the stored row. The same SQL runs on SQLite
+/// and Postgres.
 macro_rules! insert_all {
     ($p:ident, $batch:ident) => {{
+        let now = super::now();
         let mut tx = $p.begin().await?;
-        let mut out = Vec::with_capacity($batch.len());
+
+        // Threads that a visitor's first message creates (first name wins).
+        let mut new_threads: Vec<(&str, &str)> = Vec::new();
         for m in $batch {
-            let now = super::now();
-            let mut thread_created = false;
-            if let Some(name) = &m.new_thread {
-                let r = sqlx::query(
-                    "INSERT INTO threads (id, display_name, created_at, last_activity_at, status) \
-                     VALUES ($1, $2, $3, $3, 'active') ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(&m.thread_id)
-                .bind(name)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                thread_created = r.rows_affected() == 1;
+            if let Some(name) = &m.new_thread
+                && !new_threads.iter().any(|(id, _)| *id == m.thread_id)
+            {
+                new_threads.push((&m.thread_id, name));
             }
-            if let Some(cid) = &m.client_id {
-                let existing: Option<Message> = sqlx::query_as(concat!(
-                    "SELECT ", cols!(), " FROM messages WHERE thread_id = $1 AND client_id = $2"
-                ))
-                .bind(&m.thread_id)
-                .bind(cid)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(message) = existing {
-                    // Another sender's key is not a retry of this message.
-                    let conflict = message.sender_type != m.sender;
-                    out.push(Inserted { message, thread_created, duplicate: true, conflict });
-                    continue;
-                }
-            }
-            let message: Message = sqlx::query_as(concat!(
-                "INSERT INTO messages (thread_id, sender, type, content_text, file_url, client_id, created_at) ",
-                "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ", cols!()
-            ))
-            .bind(&m.thread_id)
-            .bind(m.sender)
-            .bind(m.kind)
-            .bind(&m.text)
-            .bind(&m.file_url)
-            .bind(&m.client_id)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            if m.forward {
-                sqlx::query(
-                    "INSERT INTO telegram_outbox (message_id, thread_id, status, attempts, next_attempt_at, created_at) \
-                     VALUES ($1, $2, 'pending', 0, $3, $3)",
-                )
-                .bind(message.id)
-                .bind(&m.thread_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query("UPDATE threads SET last_activity_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(&m.thread_id)
-                .execute(&mut *tx)
-                .await?;
-            out.push(Inserted { message, thread_created, duplicate: false, conflict: false });
         }
+        let mut created: HashSet<String> = HashSet::new();
+        for (start, len) in chunks(new_threads.len()) {
+            let mut q = sqlx::query_scalar::<_, String>(thread_insert_sql!(len)).bind(now);
+            for (id, name) in &new_threads[start..start + len] {
+                q = q.bind(*id).bind(*name);
+            }
+            created.extend(q.fetch_all(&mut *tx).await?);
+        }
+
+        // Messages; a row that hit the client_id index is not returned.
+        let mut stored: Vec<Message> = Vec::with_capacity($batch.len());
+        for (start, len) in chunks($batch.len()) {
+            let mut q = sqlx::query_as::<_, Message>(message_insert_sql!(len)).bind(now);
+            for m in &$batch[start..start + len] {
+                q = q
+                    .bind(&m.thread_id)
+                    .bind(m.sender)
+                    .bind(m.kind)
+                    .bind(&m.text)
+                    .bind(&m.file_url)
+                    .bind(&m.client_id);
+            }
+            stored.extend(q.fetch_all(&mut *tx).await?);
+        }
+        // Ids grow in VALUES order: sorted, the rows without a client_id
+        // come back in the order of their inputs.
+        stored.sort_unstable_by_key(|m| m.id);
+        let mut keyed: HashMap<(String, String), (Message, bool)> = HashMap::new();
+        let mut unkeyed: VecDeque<Message> = VecDeque::new();
+        for m in stored {
+            match &m.client_id {
+                Some(cid) => {
+                    keyed.insert((m.thread_id.clone(), cid.clone()), (m, false));
+                }
+                None => unkeyed.push_back(m),
+            }
+        }
+        let mut out = Vec::with_capacity($batch.len());
+        let mut first_of_thread: HashSet<&str> = HashSet::new();
+        for m in $batch {
+            let thread_created =
+                created.contains(&m.thread_id) && first_of_thread.insert(&m.thread_id);
+            let inserted = match &m.client_id {
+                None => {
+                    let message = unkeyed.pop_front().ok_or(sqlx::Error::RowNotFound)?;
+                    Inserted {
+                        message,
+                        thread_created,
+                        duplicate: false,
+                        conflict: false,
+                    }
+                }
+                Some(cid) => match keyed.get_mut(&(m.thread_id.clone(), cid.clone())) {
+                    Some((message, taken @ false)) => {
+                        *taken = true;
+                        Inserted {
+                            message: message.clone(),
+                            thread_created,
+                            duplicate: false,
+                            conflict: false,
+                        }
+                    }
+                    // The same key twice in one batch: the second is a retry of the first.
+                    Some((message, true)) => Inserted {
+                        conflict: message.sender_type != m.sender,
+                        message: message.clone(),
+                        thread_created,
+                        duplicate: true,
+                    },
+                    None => {
+                        let message: Message = sqlx::query_as(concat!(
+                            "SELECT ",
+                            cols!(),
+                            " FROM messages WHERE thread_id = $1 AND client_id = $2"
+                        ))
+                        .bind(&m.thread_id)
+                        .bind(cid)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        // Another sender's key is not a retry of this message.
+                        let conflict = message.sender_type != m.sender;
+                        Inserted {
+                            message,
+                            thread_created,
+                            duplicate: true,
+                            conflict,
+                        }
+                    }
+                },
+            };
+            out.push(inserted);
+        }
+
+        // Forwards to Telegram (outbox), in message order.
+        let forwards: Vec<(i64, &str)> = $batch
+            .iter()
+            .zip(&out)
+            .filter(|(m, i)| m.forward && !i.duplicate)
+            .map(|(_, i)| (i.message.id, i.message.thread_id.as_str()))
+            .collect();
+        for (start, len) in chunks(forwards.len()) {
+            let mut q = sqlx::query(outbox_insert_sql!(len)).bind(now);
+            for (id, thread) in &forwards[start..start + len] {
+                q = q.bind(*id).bind(*thread);
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        // One touch per distinct thread that got a new message.
+        let mut touched: Vec<&str> = Vec::new();
+        for i in out.iter().filter(|i| !i.duplicate) {
+            if !touched.contains(&i.message.thread_id.as_str()) {
+                touched.push(&i.message.thread_id);
+            }
+        }
+        for (start, len) in chunks(touched.len()) {
+            let mut q = sqlx::query(touch_sql!(len)).bind(now);
+            for id in &touched[start..start + len] {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+
         tx.commit().await?;
         Ok(out)
     }};
@@ -211,4 +413,33 @@ pub async fn clear(db: &Db, thread_id: &str) -> Result<u64, sqlx::Error> {
 /// A UTC time as RFC 3339 with millisecond precision and `Z`.
 pub fn rfc3339_string(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two_largest_first() {
+        assert_eq!(chunks(0), vec![]);
+        assert_eq!(chunks(1), vec![(0, 1)]);
+        assert_eq!(chunks(13), vec![(0, 8), (8, 4), (12, 1)]);
+        assert_eq!(
+            chunks(1100),
+            vec![(0, 512), (512, 512), (1024, 64), (1088, 8), (1096, 4)]
+        );
+    }
+
+    #[test]
+    fn shapes_number_their_parameters_after_the_shared_one() {
+        assert_eq!(
+            touch_sql!(4),
+            "UPDATE threads SET last_activity_at = $1 WHERE id IN ($2, $3, $4, $5)"
+        );
+        assert_eq!(
+            thread_insert_sql!(2),
+            "INSERT INTO threads (id, display_name, created_at, last_activity_at, status) VALUES \
+             ($2, $3, $1, $1, 'active'), ($4, $5, $1, $1, 'active') ON CONFLICT (id) DO NOTHING RETURNING id"
+        );
+    }
 }

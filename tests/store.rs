@@ -1,0 +1,175 @@
+//! The group-commit batch at the store level, on a real SQLite file and on
+//! the real Postgres: one batch mixing new threads, messages with and without
+//! `client_id`, a key repeated inside the batch, a key stored before, another
+//! sender's key and Telegram forwards stores exactly what one-by-one inserts
+//! would, in order.
+
+mod common;
+
+use sohbet::{
+    config::DatabaseConfig,
+    store::{
+        Db,
+        messages::{self, NewMessage},
+    },
+};
+
+async fn open(backend: common::Backend) -> (Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = match backend {
+        common::Backend::Sqlite => DatabaseConfig::Sqlite(dir.path().join("chat.db")),
+        common::Backend::Postgres => DatabaseConfig::Postgres(common::create_pg_db().await.1),
+    };
+    let db = Db::connect(&config).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    (db, dir)
+}
+
+fn msg(thread: &str, sender: &'static str, text: &str, client_id: Option<&str>) -> NewMessage {
+    NewMessage {
+        thread_id: thread.into(),
+        sender,
+        kind: "text",
+        text: text.into(),
+        file_url: None,
+        client_id: client_id.map(Into::into),
+        new_thread: (sender == "visitor").then(|| format!("Visitor {}", &thread[..4])),
+        forward: sender == "visitor",
+    }
+}
+
+async fn mixed_batch(backend: common::Backend) {
+    let (db, _dir) = open(backend).await;
+    let a = "aaaaaaaa-0000-4000-8000-000000000001";
+    let b = "bbbbbbbb-0000-4000-8000-000000000002";
+
+    // Before the batch: thread a exists with one keyed message.
+    let first = messages::insert_batch(&db, &[msg(a, "visitor", "earlier", Some("k0"))])
+        .await
+        .expect("first insert");
+    assert!(first[0].thread_created && !first[0].duplicate);
+
+    let batch = vec![
+        msg(a, "visitor", "one", None),
+        msg(b, "visitor", "two", Some("k1")),
+        msg(a, "visitor", "three", Some("k0")), // a retry of "earlier"
+        msg(b, "visitor", "two again", Some("k1")), // a retry inside the batch
+        msg(b, "visitor", "four", None),
+        msg(a, "admin", "five", Some("k2")),
+        msg(a, "admin", "six", Some("k0")), // the visitor's key: a conflict
+        msg(b, "visitor", "seven", Some("k3")),
+    ];
+    let out = messages::insert_batch(&db, &batch).await.expect("batch");
+    assert_eq!(out.len(), batch.len());
+
+    let texts: Vec<&str> = out
+        .iter()
+        .map(|i| i.message.content_text.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "one", "two", "earlier", "two", "four", "five", "earlier", "seven"
+        ]
+    );
+    let dup: Vec<bool> = out.iter().map(|i| i.duplicate).collect();
+    assert_eq!(dup, [false, false, true, true, false, false, true, false]);
+    let conflict: Vec<bool> = out.iter().map(|i| i.conflict).collect();
+    assert_eq!(
+        conflict,
+        [false, false, false, false, false, false, true, false]
+    );
+    let created: Vec<bool> = out.iter().map(|i| i.thread_created).collect();
+    assert_eq!(
+        created,
+        [false, true, false, false, false, false, false, false]
+    );
+    assert_eq!(out[2].message.id, first[0].message.id);
+    assert_eq!(out[3].message.id, out[1].message.id);
+    assert_eq!(out[6].message.id, first[0].message.id);
+    for (i, m) in out.iter().zip(&batch) {
+        assert_eq!(i.message.thread_id, m.thread_id);
+        if !i.duplicate {
+            assert_eq!(i.message.sender_type, m.sender);
+            assert_eq!(i.message.client_id, m.client_id);
+        }
+    }
+    // New rows got growing ids in input order.
+    let fresh: Vec<i64> = out
+        .iter()
+        .filter(|i| !i.duplicate)
+        .map(|i| i.message.id)
+        .collect();
+    assert!(fresh.windows(2).all(|w| w[0] < w[1]), "{fresh:?}");
+
+    // What is stored: each thread's page, in order, nothing doubled.
+    let page_a: Vec<String> = messages::page(&db, a, 50, None, None)
+        .await
+        .expect("page a")
+        .into_iter()
+        .map(|m| m.content_text)
+        .collect();
+    assert_eq!(page_a, ["earlier", "one", "five"]);
+    let page_b: Vec<String> = messages::page(&db, b, 50, None, None)
+        .await
+        .expect("page b")
+        .into_iter()
+        .map(|m| m.content_text)
+        .collect();
+    assert_eq!(page_b, ["two", "four", "seven"]);
+    // One forward per new visitor message (earlier, one, two, four, seven).
+    assert_eq!(
+        sohbet::store::outbox::backlog(&db).await.expect("backlog"),
+        5
+    );
+    db.close().await;
+}
+
+/// A batch longer than one chunk (power-of-two statements) keeps its order.
+async fn long_batch(backend: common::Backend) {
+    let (db, _dir) = open(backend).await;
+    let t = "cccccccc-0000-4000-8000-000000000003";
+    let batch: Vec<NewMessage> = (0..700)
+        .map(|i| {
+            let key = format!("c{i}");
+            msg(
+                t,
+                "visitor",
+                &format!("m{i}"),
+                (i % 3 == 0).then_some(key.as_str()),
+            )
+        })
+        .collect();
+    let out = messages::insert_batch(&db, &batch).await.expect("batch");
+    assert!(out.iter().all(|i| !i.duplicate));
+    let stored = messages::page(&db, t, 200, None, Some(0))
+        .await
+        .expect("page");
+    assert_eq!(stored.len(), 200);
+    for (n, m) in stored.iter().enumerate() {
+        assert_eq!(m.content_text, format!("m{n}"));
+    }
+    let ids: Vec<i64> = out.iter().map(|i| i.message.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    db.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_mixed_batch() {
+    mixed_batch(common::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_mixed_batch() {
+    mixed_batch(common::Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn sqlite_long_batch() {
+    long_batch(common::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_long_batch() {
+    long_batch(common::Backend::Postgres).await;
+}
