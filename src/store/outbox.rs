@@ -1,5 +1,8 @@
 //! The `telegram_outbox` and `telegram_links` tables: forwards waiting for
-//! Telegram, and which Telegram message belongs to which thread.
+//! Telegram, and which Telegram message belongs to which thread. The worker
+//! reads only the due *head* of each thread ([`due_heads`]), so a thread
+//! whose head keeps failing never holds up another thread. Nothing here
+//! records message content in a span.
 
 use chrono::{DateTime, Utc};
 

@@ -66,12 +66,15 @@ const MAX_UPDATE_BYTES: usize = 1024 * 1024;
 /// Refusals are reported at most this often.
 pub const REPORT_EVERY: Duration = Duration::from_secs(60);
 
+/// Calls per client IP (GCRA, `governor`).
+type Limiter = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+
 #[derive(Clone)]
 struct Hook {
     secret: String,
     tx: mpsc::UnboundedSender<Result<Update, Infallible>>,
     tg: Telegram,
-    per_ip: Option<Arc<RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>>>,
+    per_ip: Option<Arc<Limiter>>,
     trust_proxy: bool,
     refusals: Arc<Refusals>,
 }
@@ -177,8 +180,6 @@ pub fn route(
     let router = Router::new().route(&path, post(receive)).with_state(hook);
     (router, rx)
 }
-
-type Limiter = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
 
 /// Every [`REPORT_EVERY`]: reports the refusals counted since the last line
 /// and forgets idle IPs; ends when the route is dropped.
