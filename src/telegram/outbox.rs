@@ -148,7 +148,7 @@ enum Outcome {
 }
 
 /// The text recorded for a local media file that is gone.
-const MISSING_FILE: &str = "the media file is missing from UPLOAD_DIR (deleted after the post)";
+const MISSING_FILE: &str = "the media file is missing from UPLOAD_DIR (never uploaded, or removed)";
 
 async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     let mut file = None;
