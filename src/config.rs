@@ -49,6 +49,9 @@ pub struct TelegramConfig {
     pub api_url: String,
     /// Public webhook URL; `None` → long polling.
     pub webhook_url: Option<String>,
+    /// Webhook calls accepted per client IP and minute, good or bad
+    /// (`TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE`, 600; 0 = no limit).
+    pub webhook_per_ip_per_minute: u32,
 }
 
 impl std::fmt::Debug for TelegramConfig {
@@ -234,6 +237,14 @@ impl Config {
                 })?,
                 api_url: var("TELEGRAM_API_URL").unwrap_or("https://api.telegram.org".into()),
                 webhook_url: var("TELEGRAM_WEBHOOK_URL"),
+                webhook_per_ip_per_minute: match var("TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE") {
+                    None => 600,
+                    Some(v) => v.parse().map_err(|_| {
+                        ConfigError(format!(
+                            "TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE must be a whole number (0 = off), not `{v}`"
+                        ))
+                    })?,
+                },
             }),
             _ => None,
         };

@@ -138,6 +138,7 @@ impl App {
                 forward_to_telegram: telegram.is_some(),
                 media_urls: MediaUrls {
                     cloudinary_cloud: config.cloudinary.as_ref().map(|c| c.cloud_name.clone()),
+                    upload_dir: Some(config.upload_dir.clone()),
                 },
             },
         );
@@ -155,6 +156,7 @@ impl App {
                 tc,
                 chat.clone(),
                 auth.derive("telegram-webhook"),
+                config.trust_proxy,
             )?),
             _ => None,
         };

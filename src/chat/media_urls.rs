@@ -1,6 +1,9 @@
 //! Which `file_url`s an `image` / `audio` message may carry: only files this
 //! server issued (`docs/uploads.md`), so a message can never point the other
-//! side's browser at a foreign address.
+//! side's browser at a foreign address — and, for local uploads, only files
+//! that exist, so a forward to Telegram never names a missing file.
+
+use std::path::PathBuf;
 
 use crate::media::{self, Kind};
 
@@ -9,6 +12,9 @@ use crate::media::{self, Kind};
 pub struct MediaUrls {
     /// The configured Cloudinary cloud name; `None` → local uploads only.
     pub cloudinary_cloud: Option<String>,
+    /// `UPLOAD_DIR`, where `/uploads/…` files live; `None` → their existence
+    /// is not checked (unit tests).
+    pub upload_dir: Option<PathBuf>,
 }
 
 impl MediaUrls {
@@ -49,6 +55,24 @@ impl MediaUrls {
     }
 }
 
+impl MediaUrls {
+    /// Whether the file behind `url` exists: `Ok(true)` for a local upload
+    /// (`/uploads/…`, already accepted by [`MediaUrls::allows`]) that is on
+    /// disk, and for any other URL (Cloudinary's files are not looked up);
+    /// `Ok(false)` for a local upload that is not there (never uploaded, or
+    /// removed).
+    ///
+    /// # Errors
+    /// The I/O error when the folder cannot be read.
+    pub async fn exists(&self, url: &str) -> std::io::Result<bool> {
+        let (Some(dir), Some(rel)) = (&self.upload_dir, url.strip_prefix("/uploads/")) else {
+            return Ok(true);
+        };
+        // `allows` admitted only `<folder>/<uuid>.<ext>`: no `..`, no root.
+        tokio::fs::try_exists(dir.join(rel)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +104,7 @@ mod tests {
     fn cloudinary_urls_need_the_configured_cloud() {
         let urls = MediaUrls {
             cloudinary_cloud: Some("demo".into()),
+            upload_dir: None,
         };
         let ok = format!("https://res.cloudinary.com/demo/image/upload/v17/sohbet/images/{ID}.png");
         assert!(urls.allows(&ok, "image"));
@@ -98,5 +123,28 @@ mod tests {
         ] {
             assert!(!urls.allows(bad, "image"), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_local_upload_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("images")).unwrap();
+        std::fs::write(dir.path().join(format!("images/{ID}.png")), b"x").unwrap();
+        let urls = MediaUrls {
+            cloudinary_cloud: Some("demo".into()),
+            upload_dir: Some(dir.path().to_owned()),
+        };
+        assert!(
+            urls.exists(&format!("/uploads/images/{ID}.png"))
+                .await
+                .unwrap()
+        );
+        let gone = "/uploads/images/1b0c6f4e-5a7e-4d2b-9f3e-2f1a8c9d7e6b.png";
+        assert!(!urls.exists(gone).await.unwrap());
+        assert!(
+            urls.exists("https://res.cloudinary.com/demo/image/upload/v1/x.png")
+                .await
+                .unwrap()
+        );
     }
 }

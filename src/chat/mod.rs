@@ -29,6 +29,11 @@ pub const PAGE_DEFAULT: i64 = 50;
 /// Largest page size.
 pub const PAGE_MAX: i64 = 200;
 
+/// The error text for a `file_url` of this server whose file does not exist
+/// (never uploaded, or removed): 400 `VALIDATION_ERROR`.
+pub const MISSING_UPLOAD: &str =
+    "file_url names no uploaded file (it does not exist or was removed): upload the file first";
+
 /// Who sends a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Sender {
@@ -160,12 +165,22 @@ impl Chat {
     /// # Errors
     /// `Validation` for empty / over-long text, an unknown type, a
     /// `client_id` another sender already used in this thread, a media type
-    /// without a URL this server issued ([`MediaUrls::allows`]) or a bad `client_id`; `NotFound` when
+    /// without a URL this server issued ([`MediaUrls::allows`]), a local
+    /// upload that is not on disk ([`MISSING_UPLOAD`]) or a bad `client_id`; `NotFound` when
     /// the admin posts to a thread that does not exist; `Unavailable` /
     /// `Internal` on database failure (nothing is stored then).
     #[tracing::instrument(skip_all, fields(thread_id = %req.thread_id))]
     pub async fn post(&self, sender: Sender, req: PostRequest) -> AppResult<Posted> {
         let mut msg = validate(&self.options.media_urls, &sender, req)?;
+        if let Some(url) = &msg.file_url {
+            let exists =
+                self.options.media_urls.exists(url).await.map_err(|e| {
+                    AppError::Internal(format!("cannot look up an uploaded file: {e}"))
+                })?;
+            if !exists {
+                return Err(AppError::Validation(MISSING_UPLOAD.into()));
+            }
+        }
         msg.forward = self.options.forward_to_telegram && msg.sender == "visitor";
         if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
             return Err(AppError::NotFound("Thread not found"));

@@ -1,13 +1,20 @@
 //! The `telegram_outbox` and `telegram_links` tables: forwards waiting for
-//! Telegram, and which Telegram message belongs to which thread.
+//! Telegram, and which Telegram message belongs to which thread. The worker
+//! reads only the due *head* of each thread ([`due_heads`]), so a thread
+//! whose head keeps failing never holds up another thread. Nothing here
+//! records message content in a span.
 
 use chrono::{DateTime, Utc};
 
 use super::Db;
 use crate::with_db;
 
-/// A due forward, joined with its message and thread.
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// The head of a thread's queue (its oldest pending forward), joined with
+/// its message and thread.
+///
+/// Its `Debug` shows ids and counts only: the text, caption and file URL are
+/// message content and never reach a log or a span.
+#[derive(Clone, sqlx::FromRow)]
 pub struct OutboxItem {
     /// Outbox row id (sending order).
     pub id: i64,
@@ -29,30 +36,68 @@ pub struct OutboxItem {
     pub file_url: Option<String>,
 }
 
-/// The oldest `limit` pending forwards (due or not: the worker keeps per-thread
-/// order by skipping a thread whose head is not due yet).
+impl std::fmt::Debug for OutboxItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxItem")
+            .field("id", &self.id)
+            .field("attempts", &self.attempts)
+            .field("parts_sent", &self.parts_sent)
+            .field("thread_id", &self.thread_id)
+            .field("message_id", &self.message_id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// SQL condition: `o` is pending and no older forward of its thread is (it is
+/// the thread's head).
+macro_rules! head {
+    () => {
+        "o.status = 'pending' AND NOT EXISTS (SELECT 1 FROM telegram_outbox e \
+         WHERE e.thread_id = o.thread_id AND e.status = 'pending' AND e.id < o.id)"
+    };
+}
+
+/// The heads of at most `limit` threads that are due at `now`, oldest first:
+/// per thread only its oldest pending forward, and only when its
+/// `next_attempt_at` has come. A thread whose head waits for a retry (or
+/// keeps failing) is not in the list at all, so it never holds up another
+/// thread, and the rows queued behind it are never read. One SQL text for
+/// both backends; served by the partial index `telegram_outbox_thread_pending`.
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn pending(db: &Db, limit: i64) -> Result<Vec<(OutboxItem, DateTime<Utc>)>, sqlx::Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        item: OutboxItem,
-        next_attempt_at: DateTime<Utc>,
-    }
-    const SQL: &str = "SELECT o.id, o.attempts, o.parts_sent, o.thread_id, m.id AS message_id, t.display_name, \
-          m.type AS kind, m.content_text, m.file_url, o.next_attempt_at \
-        FROM telegram_outbox o \
-        LEFT JOIN messages m ON m.id = o.message_id \
-        LEFT JOIN threads t ON t.id = o.thread_id \
-        WHERE o.status = 'pending' ORDER BY o.id LIMIT $1";
-    let rows: Vec<Row> = with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.item, r.next_attempt_at))
-        .collect())
+pub async fn due_heads(
+    db: &Db,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<OutboxItem>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT o.id, o.attempts, o.parts_sent, o.thread_id, m.id AS message_id, t.display_name, \
+           m.type AS kind, m.content_text, m.file_url \
+         FROM telegram_outbox o \
+         LEFT JOIN messages m ON m.id = o.message_id \
+         LEFT JOIN threads t ON t.id = o.thread_id \
+         WHERE ",
+        head!(),
+        " AND o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2"
+    );
+    with_db!(db, p => sqlx::query_as(SQL).bind(now).bind(limit).fetch_all(p).await)
+}
+
+/// When the earliest head that is not due yet becomes due (`None`: nothing
+/// is pending). The worker sleeps until then (or until woken).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT MIN(o.next_attempt_at) FROM telegram_outbox o WHERE ",
+        head!()
+    );
+    with_db!(db, p => sqlx::query_scalar(SQL).fetch_one(p).await)
 }
 
 /// Records that part `part` (0-based) of a forward reached Telegram as
@@ -62,7 +107,7 @@ pub async fn pending(db: &Db, limit: i64) -> Result<Vec<(OutboxItem, DateTime<Ut
 ///
 /// # Errors
 /// Database errors.
-#[tracing::instrument(skip(db))]
+#[tracing::instrument(skip(db, item), fields(outbox_id = item.id))]
 pub async fn part_sent(
     db: &Db,
     item: &OutboxItem,

@@ -9,7 +9,10 @@
 //! - updates arrive by long polling, or by webhook when
 //!   `TELEGRAM_WEBHOOK_URL` is set ([`webhook`]).
 //!
-//! The bot token never reaches a log: error texts pass through [`Telegram::redact`].
+//! The bot token never reaches a log: error texts pass through
+//! [`Telegram::redact`]. Message content never does either: Bot API errors
+//! are logged through [`Telegram::describe`], which drops Telegram's raw
+//! answer (it can echo the message sent).
 
 pub mod format;
 pub mod outbox;
@@ -124,6 +127,21 @@ impl Telegram {
         }
     }
 
+    /// A Bot API error as text for logs and `last_error`: the token
+    /// redacted, and without the raw answer of an unreadable reply (teloxide
+    /// quotes it, and an answer to `sendMessage` echoes the text sent — a
+    /// visitor's message or a login code).
+    pub fn describe(&self, e: &teloxide::RequestError) -> String {
+        match e {
+            teloxide::RequestError::InvalidJson { source, .. } => format!(
+                "unreadable answer from the Bot API (invalid JSON at line {}, column {})",
+                source.line(),
+                source.column()
+            ),
+            other => self.redact(&other.to_string()),
+        }
+    }
+
     /// Sends a login code to the admin chat (`sendMessage`, no parse mode).
     ///
     /// # Errors
@@ -138,7 +156,7 @@ impl Telegram {
         let res = self.bot.send_message(self.chat_id, text).await;
         self.health.record(res.is_ok());
         res.map(|_| ()).map_err(|e| {
-            tracing::warn!(error = %self.redact(&e.to_string()), "could not send the login code to Telegram");
+            tracing::warn!(error = %self.describe(&e), "could not send the login code to Telegram");
             AppError::Unavailable
         })
     }
@@ -159,7 +177,8 @@ pub struct Bridge {
 
 impl Bridge {
     /// Starts the outbox worker and the update dispatcher (polling, or webhook
-    /// when `webhook_url` is set).
+    /// when `webhook_url` is set; `trust_proxy` as `TRUST_PROXY`, for the
+    /// webhook's per-IP limit).
     ///
     /// # Errors
     /// [`TelegramError`] for a malformed webhook URL.
@@ -168,6 +187,7 @@ impl Bridge {
         config: &TelegramConfig,
         chat: Chat,
         webhook_secret: String,
+        trust_proxy: bool,
     ) -> Result<Bridge, TelegramError> {
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = vec![tokio::spawn(outbox::run(
@@ -179,7 +199,13 @@ impl Bridge {
             Some(url) => {
                 let url = reqwest::Url::parse(url)
                     .map_err(|_| TelegramError::BadUrl("TELEGRAM_WEBHOOK_URL"))?;
-                let (router, listener) = webhook::route(telegram.clone(), url, webhook_secret);
+                let (router, listener) = webhook::route(
+                    telegram.clone(),
+                    url,
+                    webhook_secret,
+                    config.webhook_per_ip_per_minute,
+                    trust_proxy,
+                );
                 (Some(router), Some(listener))
             }
             None => (None, None),

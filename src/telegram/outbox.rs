@@ -1,11 +1,37 @@
-//! The outbox worker: sends queued forwards to the admin chat, oldest first
-//! and in order per thread; retries with exponential back-off (from
-//! `retry_base`, doubling, at most 60 s), honours `429 retry_after`, and
-//! records every delivered part at once so that a retry or a restart never
-//! sends it twice. Bot API errors other than network/5xx/429 are retried 5
-//! times, then the forward is marked `dead` and logged.
+//! The outbox worker: sends queued forwards to the admin chat, in order per
+//! thread, one Bot API call at a time.
+//!
+//! **Rounds.** Each round reads the *due heads*: per thread only its oldest
+//! pending forward, and only once its `next_attempt_at` has come
+//! ([`store::outbox::due_heads`]). A thread whose head keeps failing is
+//! therefore skipped by the query itself: it holds up its own later
+//! forwards (order) but never another thread's. After a round that sent
+//! something the next one starts at once; after a round that sent nothing
+//! the worker sleeps until the earliest head becomes due (at least
+//! [`MIN_PAUSE`], at most [`MAX_PAUSE`]) or until a new forward is queued —
+//! never zero, so failures cannot turn into a busy loop.
+//!
+//! **Failures.** Network errors, 5xx and unreadable answers are retried with
+//! exponential back-off (from `retry_base`, doubling, at most 60 s); a `429`
+//! is waited out (`retry_after`) and ends the round, since the limit is the
+//! bot's. Other Bot API refusals are retried [`MAX_REFUSALS`] times, then
+//! the forward is marked `dead` and logged. A local media file that no
+//! longer exists is a permanent failure: `dead` at once, with
+//! `last_error` saying so (the chat core refuses such a `file_url` at post
+//! time; a file can still vanish later).
+//!
+//! **At most once, except across a crash.** Every delivered part is recorded
+//! (`parts_sent` and its Telegram link, one transaction) right after Telegram
+//! accepted it, so a retry or a restart never sends it again. A crash
+//! (`kill -9`, power loss) between Telegram accepting a part and that record
+//! sends that one part again after the restart. Parts are sent strictly one
+//! after another, so at most one part is in flight: each crash duplicates at
+//! most one part, and loses none.
+//!
+//! Nothing here logs message content: logs carry outbox ids and error texts
+//! from [`Telegram::describe`].
 
-use std::{collections::HashSet, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use chrono::Utc;
 use teloxide::{
@@ -24,9 +50,16 @@ use crate::{
 
 /// Tries before a forward refused by the Bot API is given up.
 pub const MAX_REFUSALS: i32 = 5;
+/// Most heads (one per thread) one round reads.
+const PAGE: i64 = 100;
+/// Shortest sleep after a round that sent nothing.
+pub const MIN_PAUSE: Duration = Duration::from_millis(100);
+/// Longest sleep between rounds (new forwards wake the worker sooner).
+pub const MAX_PAUSE: Duration = Duration::from_secs(30);
+/// Sleep after a database error.
+const STORE_PAUSE: Duration = Duration::from_secs(2);
 
 /// One Telegram message of a forward.
-#[derive(Debug)]
 enum Part {
     Text(String),
     Photo(InputFile, String),
@@ -35,7 +68,15 @@ enum Part {
     Document(InputFile, String),
 }
 
-fn media_file(tg: &Telegram, url: &str) -> Option<InputFile> {
+/// Where the media of a forward comes from.
+enum Source {
+    /// A file under `UPLOAD_DIR`.
+    Local(PathBuf),
+    /// An HTTPS URL Telegram fetches itself (Cloudinary).
+    Remote(reqwest::Url),
+}
+
+fn media_source(tg: &Telegram, url: &str) -> Option<Source> {
     if let Some(rel) = url.strip_prefix("/uploads/") {
         if rel
             .split('/')
@@ -43,19 +84,18 @@ fn media_file(tg: &Telegram, url: &str) -> Option<InputFile> {
         {
             return None;
         }
-        return Some(InputFile::file(tg.upload_dir.join(rel)));
+        return Some(Source::Local(tg.upload_dir.join(rel)));
     }
     reqwest::Url::parse(url)
         .ok()
         .filter(|u| u.scheme() == "https")
-        .map(InputFile::url)
+        .map(Source::Remote)
 }
 
-fn parts(tg: &Telegram, item: &OutboxItem) -> Vec<Part> {
+fn parts(item: &OutboxItem, file: Option<InputFile>) -> Vec<Part> {
     let name = item.display_name.as_deref().unwrap_or("Visitor");
     let text = item.content_text.as_deref().unwrap_or("");
     let kind = item.kind.as_deref().unwrap_or("text");
-    let file = item.file_url.as_deref().and_then(|u| media_file(tg, u));
     match (kind, file) {
         ("image", Some(f)) | ("audio", Some(f)) => {
             let (caption, rest) = format::caption(name, text);
@@ -101,12 +141,32 @@ enum Outcome {
     Transient(String),
     /// The Bot API refused it (4xx).
     Refused(String),
+    /// It can never be sent (its local file is gone): give up now.
+    Permanent(String),
     /// The database failed: try again later.
     Store(String),
 }
 
+/// The text recorded for a local media file that is gone.
+const MISSING_FILE: &str = "the media file is missing from UPLOAD_DIR (never uploaded, or removed)";
+
 async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
-    let all = parts(tg, item);
+    let mut file = None;
+    // The media is always the first part: once sent, it is not read again.
+    if item.parts_sent <= 0
+        && let Some(url) = item.file_url.as_deref()
+    {
+        file = match media_source(tg, url) {
+            Some(Source::Local(path)) => match tokio::fs::try_exists(&path).await {
+                Ok(true) => Some(InputFile::file(path)),
+                Ok(false) => return Outcome::Permanent(MISSING_FILE.into()),
+                Err(e) => return Outcome::Transient(format!("cannot read the media file: {e}")),
+            },
+            Some(Source::Remote(url)) => Some(InputFile::url(url)),
+            None => None,
+        };
+    }
+    let all = parts(item, file);
     let total = all.len();
     for (i, part) in all
         .into_iter()
@@ -125,7 +185,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
                     store::outbox::part_sent(chat.db(), item, i as i32, last, tg.chat_id.0, tg_id)
                         .await
                 {
-                    // Sent but not recorded: the next try would resend this part.
+                    // Sent but not recorded: the next try resends this one part.
                     return Outcome::Store(e.to_string());
                 }
             }
@@ -136,7 +196,10 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
                     "the admin chat migrated to a supergroup: update TELEGRAM_CHAT_ID".into(),
                 );
             }
-            Err(e) => return Outcome::Transient(tg.redact(&e.to_string())),
+            Err(RequestError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Outcome::Permanent(MISSING_FILE.into());
+            }
+            Err(e) => return Outcome::Transient(tg.describe(&e)),
         }
     }
     Outcome::Sent
@@ -174,6 +237,11 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
             store::Db::Postgres(_) => wait.min(Duration::from_secs(1)),
             store::Db::Sqlite(_) => wait,
         };
+        if wait.is_zero() {
+            // Something was sent: the next head of that thread may be due.
+            tokio::task::yield_now().await;
+            continue;
+        }
         tokio::select! {
             _ = signal.notified() => {}
             _ = tokio::time::sleep(wait) => {}
@@ -183,48 +251,37 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
     tracing::info!("Telegram outbox worker stopped");
 }
 
-/// One pass over the pending forwards; returns how long to sleep at most.
+/// One pass over the due heads (one per thread, oldest first); returns how
+/// long to sleep: zero only when a forward was sent or settled (so the
+/// thread's next one may be due), else until the earliest head is due,
+/// within [`MIN_PAUSE`]..=[`MAX_PAUSE`].
 async fn round(tg: &Telegram, chat: &Chat) -> Duration {
-    let mut wait = Duration::from_secs(30);
-    let due = match store::outbox::pending(chat.db(), 200).await {
-        Ok(d) => d,
+    let db = chat.db();
+    let heads = match store::outbox::due_heads(db, Utc::now(), PAGE).await {
+        Ok(h) => h,
         Err(e) => {
             tracing::warn!(error = %e, "outbox: cannot read pending forwards");
-            return Duration::from_secs(2);
+            return STORE_PAUSE;
         }
     };
-    if due.len() == 200 {
-        // More wait behind this page: come back at once.
-        wait = Duration::ZERO;
-    }
-    let mut blocked: HashSet<String> = HashSet::new();
-    for (item, next_at) in due {
-        if blocked.contains(&item.thread_id) {
-            continue;
-        }
-        let now = Utc::now();
-        if next_at > now {
-            blocked.insert(item.thread_id.clone());
-            wait = wait.min((next_at - now).to_std().unwrap_or_default());
-            continue;
-        }
+    let mut progressed = false;
+    for item in heads {
         if item.message_id.is_none() {
             // Cleared before it could be forwarded.
-            let _ = store::outbox::mark_failed(
-                chat.db(),
-                item.id,
-                "dropped",
-                now,
-                false,
-                "message cleared",
-            )
-            .await;
+            let r =
+                store::outbox::mark_failed(db, item.id, "dropped", Utc::now(), false, "cleared")
+                    .await;
+            if r.is_err() {
+                return STORE_PAUSE;
+            }
+            progressed = true;
             continue;
         }
-        let outcome = deliver(tg, chat, &item).await;
-        let db = chat.db();
-        let res = match outcome {
-            Outcome::Sent => Ok(()),
+        let res = match deliver(tg, chat, &item).await {
+            Outcome::Sent => {
+                progressed = true;
+                Ok(())
+            }
             Outcome::Throttled(d) => {
                 tracing::warn!(retry_after_s = d.as_secs(), "Telegram asks to slow down");
                 let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
@@ -239,20 +296,25 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
                 .await;
                 // The limit is the bot's: stop this round altogether.
                 return if r.is_ok() {
-                    d.max(Duration::from_millis(10))
+                    d.max(MIN_PAUSE)
                 } else {
-                    Duration::from_secs(2)
+                    STORE_PAUSE
                 };
+            }
+            Outcome::Permanent(e) => {
+                tracing::error!(outbox_id = item.id, error = %e, "a forward can never be sent; giving up");
+                progressed = true;
+                store::outbox::mark_failed(db, item.id, "dead", Utc::now(), true, &e).await
             }
             Outcome::Refused(e) if item.attempts + 1 >= MAX_REFUSALS => {
                 tracing::error!(outbox_id = item.id, error = %e, "Telegram refused a forward {MAX_REFUSALS} times; giving up");
+                progressed = true;
                 store::outbox::mark_failed(db, item.id, "dead", Utc::now(), true, &e).await
             }
             Outcome::Transient(e) | Outcome::Store(e) | Outcome::Refused(e) => {
-                // Later forwards of this thread wait behind this one (order).
-                blocked.insert(item.thread_id.clone());
+                // Later forwards of this thread wait behind this one (order);
+                // other threads' heads are not affected.
                 let d = backoff(tg.retry_base, item.attempts);
-                wait = wait.min(d);
                 tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "forward failed, will retry");
                 let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
                 store::outbox::mark_failed(db, item.id, "pending", next, true, &e).await
@@ -260,10 +322,23 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
         };
         if let Err(e) = res {
             tracing::warn!(error = %e, "outbox: cannot record a result");
-            blocked.insert(item.thread_id.clone());
+            return STORE_PAUSE;
         }
     }
-    wait
+    if progressed {
+        return Duration::ZERO;
+    }
+    match store::outbox::next_due(db).await {
+        Ok(Some(at)) => (at - Utc::now())
+            .to_std()
+            .unwrap_or_default()
+            .clamp(MIN_PAUSE, MAX_PAUSE),
+        Ok(None) => MAX_PAUSE,
+        Err(e) => {
+            tracing::warn!(error = %e, "outbox: cannot read pending forwards");
+            STORE_PAUSE
+        }
+    }
 }
 
 #[cfg(test)]

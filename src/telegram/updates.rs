@@ -98,7 +98,7 @@ pub async fn run(
         let me = tg.bot.get_me().await;
         tg.health.record(me.is_ok());
         if let Err(e) = me {
-            tracing::warn!(error = %tg.redact(&e.to_string()), "Telegram not reachable (getMe); retrying");
+            tracing::warn!(error = %tg.describe(&e), "Telegram not reachable (getMe); retrying");
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = stop.changed() => {}
@@ -156,7 +156,12 @@ impl<E: std::fmt::Display + Send + Sync + 'static> teloxide::error_handlers::Err
         self: Arc<Self>,
         error: E,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-        let text = self.0.redact(&error.to_string());
+        // A Bot API error goes through `describe` (an unreadable answer
+        // would otherwise be quoted, with the message in it).
+        let text = match (&error as &dyn std::any::Any).downcast_ref::<teloxide::RequestError>() {
+            Some(e) => self.0.describe(e),
+            None => self.0.redact(&error.to_string()),
+        };
         Box::pin(async move {
             tracing::warn!(error = %text, "Telegram update handling failed");
         })

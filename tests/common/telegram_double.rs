@@ -8,7 +8,12 @@
 //! parse for their `parse_mode`, texts over 4096 UTF-16 units, empty texts,
 //! unknown chats, non-HTTPS webhooks, `getUpdates` while a webhook is set)
 //! and fails on demand: 502 with nginx's HTML page while "down", 429
-//! `retry_after` for the next K calls of a method.
+//! `retry_after` for the next K calls of a method, a refusal or an
+//! unreadable answer for sends whose text or caption contains a marker
+//! ([`TelegramDouble::fail_sends_containing`]). It can also accept a send
+//! and hold its answer back ([`TelegramDouble::hold_sends_containing`]), as
+//! when the app dies between Telegram taking a message and hearing so; and
+//! it counts how many sends were in flight at once.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -55,7 +60,8 @@ pub struct Upload {
 /// One recorded request and what the double answered.
 #[derive(Clone, Debug)]
 pub struct Call {
-    /// Position in the record (a call is recorded when it is answered).
+    /// Position in the record (a call is recorded when it is answered; a
+    /// held send when it was accepted).
     pub seq: usize,
     /// When it arrived.
     pub at: Instant,
@@ -218,6 +224,28 @@ struct St {
     files: HashMap<String, StoredFile>,
     /// Highest `offset` a `getUpdates` call asked for (confirms older updates).
     max_offset: i64,
+    /// Sends whose text or caption contains the marker fail this way.
+    failing: Vec<(String, Failure)>,
+    /// Sends whose text or caption contains the marker are accepted, then
+    /// answered only once released.
+    holding: Vec<String>,
+    /// Bumped by [`TelegramDouble::release`].
+    release_epoch: u64,
+    /// `send*` calls being handled now, and the most there ever were.
+    sends_in_flight: usize,
+    max_sends_in_flight: usize,
+}
+
+/// How a send named by [`TelegramDouble::fail_sends_containing`] fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// 400 `Bad Request` (the app gives up after a few tries).
+    Refused,
+    /// 200 with an answer cut short (invalid JSON that echoes the text, as
+    /// Telegram's answer would): a transient error for the app, retried
+    /// forever; no 5xx, so teloxide's 10 s pause after a 5xx does not slow
+    /// the test down.
+    Garbled,
 }
 
 struct Inner {
@@ -346,6 +374,30 @@ impl TelegramDouble {
             remaining: times,
             retry_after,
         });
+    }
+
+    /// Sends (`send*`) whose text or caption contains `marker` fail as `how`.
+    pub fn fail_sends_containing(&self, marker: &str, how: Failure) {
+        self.inner.lock().failing.push((marker.to_owned(), how));
+    }
+
+    /// Sends whose text or caption contains `marker` are accepted (the
+    /// message exists and the call is recorded) but answered only after
+    /// [`TelegramDouble::release`] (or 60 s).
+    pub fn hold_sends_containing(&self, marker: &str) {
+        self.inner.lock().holding.push(marker.to_owned());
+    }
+
+    /// Answers every held send and holds no more.
+    pub fn release(&self) {
+        let mut st = self.inner.lock();
+        st.holding.clear();
+        st.release_epoch += 1;
+    }
+
+    /// The most `send*` calls that were ever handled at the same time.
+    pub fn max_sends_in_flight(&self) -> usize {
+        self.inner.lock().max_sends_in_flight
     }
 
     /// Every call so far, in order of arrival.
@@ -593,11 +645,24 @@ async fn handle(
     enum Pre {
         Down,
         Refuse(ApiResult),
+        Garble,
         Go,
     }
-    let pre = {
+    let is_send = lower.starts_with("send");
+    let _in_flight = is_send.then(|| InFlight::enter(&d));
+    let content = param_str(&params, "text")
+        .or_else(|| param_str(&params, "caption"))
+        .unwrap_or_default();
+    let (pre, hold) = {
         let mut st = d.lock();
-        if token != TOKEN {
+        let failing = st
+            .failing
+            .iter()
+            .find(|(m, _)| is_send && content.contains(m.as_str()))
+            .map(|(_, how)| *how);
+        let hold = (is_send && st.holding.iter().any(|m| content.contains(m.as_str())))
+            .then_some(st.release_epoch);
+        let pre = if token != TOKEN {
             Pre::Refuse(Err((401, "Unauthorized".into())))
         } else if st.down {
             Pre::Down
@@ -609,17 +674,34 @@ async fn handle(
             t.remaining -= 1;
             let ra = t.retry_after;
             Pre::Refuse(Err((429, format!("Too Many Requests: retry after {ra}"))))
+        } else if failing == Some(Failure::Refused) {
+            Pre::Refuse(Err(bad("message refused by the test double")))
+        } else if failing == Some(Failure::Garbled) {
+            Pre::Garble
         } else {
             Pre::Go
-        }
+        };
+        (pre, hold)
     };
+    let garbled = matches!(pre, Pre::Garble);
     let res = match pre {
-        Pre::Down => None,
+        Pre::Down | Pre::Garble => None,
         Pre::Refuse(r) => Some(r),
         Pre::Go if lower == "getupdates" => Some(get_updates(&d, &params).await),
         Pre::Go => Some(call(&d, &lower, &params, &uploads)),
     };
     let (status, answer, response) = match res {
+        None if garbled => {
+            // An answer cut short: it echoes the message, like Telegram's.
+            let cut = format!(r#"{{"ok":true,"result":{{"text":{}"#, json!(content));
+            let resp = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                cut.clone(),
+            )
+                .into_response();
+            (200, Value::String(cut), resp)
+        }
         None => {
             let resp = (
                 StatusCode::BAD_GATEWAY,
@@ -639,19 +721,47 @@ async fn handle(
             (status, answer, resp)
         }
     };
-    let mut st = d.lock();
-    let seq = st.calls.len();
-    st.calls.push(Call {
-        seq,
-        at: seq_at,
-        method,
-        encoding,
-        params,
-        uploads,
-        status,
-        answer,
-    });
+    {
+        let mut st = d.lock();
+        let seq = st.calls.len();
+        st.calls.push(Call {
+            seq,
+            at: seq_at,
+            method,
+            encoding,
+            params,
+            uploads,
+            status,
+            answer,
+        });
+    }
+    // A held send is recorded (Telegram took it) before its answer leaves.
+    if let Some(epoch) = hold {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while d.lock().release_epoch == epoch && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     response
+}
+
+/// Counts a `send*` call in flight while it lives (also when the client
+/// goes away and the handler is dropped).
+struct InFlight(Arc<Inner>);
+
+impl InFlight {
+    fn enter(d: &Arc<Inner>) -> InFlight {
+        let mut st = d.lock();
+        st.sends_in_flight += 1;
+        st.max_sends_in_flight = st.max_sends_in_flight.max(st.sends_in_flight);
+        InFlight(d.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().sends_in_flight -= 1;
+    }
 }
 
 fn envelope_json(res: &ApiResult) -> Value {
