@@ -89,7 +89,7 @@ test('an idle-expired session loses its socket', async (t) => {
   assert.deepEqual(await texts(visitor), ['hello']);
 });
 
-test('a logout on another instance disconnects the socket here', async (t) => {
+test('after a logout on another instance, the socket here is refused and disconnected', async (t) => {
   const env = { SECRET_KEY: randomBytes(48).toString('hex') };
   const a = await startServer({ db: 'postgres', env });
   t.after(() => a.stop());
@@ -103,13 +103,20 @@ test('a logout on another instance disconnects the socket here', async (t) => {
   adminB.cookies = new Map(adminA.cookies);
   await adminB.session();
   assert.equal(adminB.role, 'admin');
+  // No event yet, so B has no cached confirmation of the session.
   const socket = await scopeB.connect(adminB, { role: 'admin' });
-  const ok = await emitAck(socket, 'join_thread', { thread_id: visitor.threadId });
-  assert.equal(ok.success, true, JSON.stringify(ok));
 
   const gone = disconnected(socket, 10_000);
   assert.equal((await adminA.post('/admin/logout', {})).status, 200);
-  // B's sweep (every 3 s) finds the session gone from the shared database.
+  // B's next admin event re-checks the session and is refused (unless B's
+  // sweep, every 3 s, disconnected the socket first: then it is never read).
+  const late = await emitAck(socket, 'message_to_visitor', {
+    thread_id: visitor.threadId, text: 'sent after logout', type: 'text',
+  }).catch(() => null);
+  if (late !== null) {
+    assert.equal(late.success, false, JSON.stringify(late));
+    assert.equal(late.code, 'UNAUTHORIZED', JSON.stringify(late));
+  }
   assert.equal(await gone, 'io server disconnect');
   await sleep(300);
   assert.deepEqual(await texts(visitor), ['hello']);
