@@ -299,7 +299,7 @@ fn login_delay(over: u32) -> Duration {
     Duration::from_secs(1u64 << (over - 1).min(8))
 }
 
-/// Addresses remembered by the login back-off (about 5 MB at most).
+/// Addresses remembered by the login back-off (a few MB at most).
 const LOGIN_IP_CAPACITY: usize = 100_000;
 
 /// Failures of an address are forgotten this long after its last one.
@@ -350,7 +350,7 @@ fn login_key(ip: IpAddr) -> IpAddr {
 /// Frees room in a full login back-off map: forgets addresses whose failures
 /// are old, and if that is not enough the older half. An attacker who owns
 /// more addresses than the map holds gains nothing from this that his
-/// fresh addresses did not already give him. Amortised O(log n) per insert.
+/// fresh addresses did not already give him. Amortised O(1) per insert.
 fn make_room(map: &mut HashMap<IpAddr, (u32, Instant)>, capacity: usize) {
     map.retain(|_, (_, last)| last.elapsed() < LOGIN_IP_MEMORY);
     if map.len() < capacity {
