@@ -105,10 +105,14 @@ pub struct Config {
     pub otp_ttl: Duration,
     /// Wrong tries after which a login code dies.
     pub otp_max_attempts: i32,
-    /// Idle lifetime of an admin session.
+    /// Idle lifetime of an admin session (`SESSION_IDLE_SECS`, default 1800).
     pub session_idle: Duration,
-    /// Absolute lifetime of an admin session.
+    /// Absolute lifetime of an admin session (`SESSION_ABSOLUTE_SECS`, default 43200).
     pub session_absolute: Duration,
+    /// Bearer token that unlocks the details of `GET /health` for callers
+    /// that are not local (`HEALTH_TOKEN`, at least 16 characters; unset:
+    /// details only for local callers). Never logged.
+    pub health_token: Option<String>,
     /// Rate limits and socket caps (`RATE_LIMIT_*`, `LOGIN_FAILURES_PER_HOUR`, `MAX_SOCKETS_PER_IP`).
     pub limits: crate::limits::LimitConfig,
     /// CSP `frame-ancestors` sources (`FRAME_ANCESTORS`, default `'none'`;
@@ -299,6 +303,14 @@ impl Config {
                 "FRAME_ANCESTORS must be space-separated CSP sources (no ; or ,)".into(),
             ));
         }
+        let health_token = match var("HEALTH_TOKEN") {
+            Some(t) if t.trim().len() < 16 => {
+                return Err(ConfigError(
+                    "HEALTH_TOKEN must be at least 16 characters (or unset)".into(),
+                ));
+            }
+            t => t.map(|t| t.trim().to_owned()),
+        };
         let header_read_timeout =
             Duration::from_secs(u64::from(num("HEADER_READ_TIMEOUT_SECS", 10)?.max(1)));
         Ok(Config {
@@ -330,8 +342,11 @@ impl Config {
             static_dir: var("STATIC_DIR").unwrap_or("static".into()).into(),
             otp_ttl: Duration::from_secs(5 * 60),
             otp_max_attempts: 5,
-            session_idle: Duration::from_secs(30 * 60),
-            session_absolute: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(u64::from(num("SESSION_IDLE_SECS", 30 * 60)?.max(1))),
+            session_absolute: Duration::from_secs(u64::from(
+                num("SESSION_ABSOLUTE_SECS", 12 * 3600)?.max(1),
+            )),
+            health_token,
             telegram_retry_base: Duration::from_millis(match var("TELEGRAM_RETRY_BASE_MS") {
                 None => 1000,
                 Some(v) => v.parse().map_err(|_| {

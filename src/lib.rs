@@ -59,6 +59,8 @@ pub struct AppState {
     pub media: media::Media,
     /// Digest of `static/` for cache-busting URLs.
     pub asset_version: Arc<str>,
+    /// Admin sockets follow their session (logout, expiry).
+    pub admin_sockets: realtime::admin_sessions::AdminSockets,
 }
 
 /// Start-up failures.
@@ -174,6 +176,7 @@ impl App {
             limits: Arc::new(limits::Limits::new(config_limits)),
             media,
             asset_version: http::pages::asset_version(&static_dir).into(),
+            admin_sockets: Default::default(),
         };
         let pruned = Arc::downgrade(&state.limits);
         tokio::spawn(async move {

@@ -39,7 +39,9 @@ pub struct LimitConfig {
     pub api_per_ip: u32,
     /// Other Socket.IO events (typing, join) per client IP (`RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE`, 600).
     pub events_per_ip: u32,
-    /// Failed password or code attempts per account and hour (`LOGIN_FAILURES_PER_HOUR`, 100).
+    /// Wrong login codes compared per hour for the admin account, counted
+    /// only for logins that passed the password step
+    /// (`LOGIN_FAILURES_PER_HOUR`, 100).
     pub login_failures_per_hour: u32,
     /// Open sockets per client IP (`MAX_SOCKETS_PER_IP`, 50).
     pub sockets_per_ip: u32,
@@ -86,8 +88,13 @@ pub struct Limits {
     upload_ip: Option<Keyed<IpAddr>>,
     api_ip: Option<Keyed<IpAddr>>,
     event_ip: Option<Keyed<IpAddr>>,
-    login_account: Mutex<HashMap<String, (Instant, u32)>>,
+    /// The admin account's hourly budget of code comparisons: `(window
+    /// start, slots spent)`. One account exists, so one counter.
+    login_account: Mutex<(Instant, u32)>,
+    /// Per address (IPv6: per /64): `(failures, last failure)`.
     login_ip: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    /// At most this many addresses are remembered in `login_ip`.
+    login_ip_capacity: usize,
     sockets: Mutex<HashMap<IpAddr, u32>>,
 }
 
@@ -115,8 +122,9 @@ impl Limits {
             upload_ip: per_minute(config.uploads_per_ip),
             api_ip: per_minute(config.api_per_ip),
             event_ip: per_minute(config.events_per_ip),
-            login_account: Mutex::default(),
+            login_account: Mutex::new((Instant::now(), 0)),
             login_ip: Mutex::default(),
+            login_ip_capacity: LOGIN_IP_CAPACITY,
             sockets: Mutex::default(),
             config,
         }
@@ -142,56 +150,94 @@ impl Limits {
         }
     }
 
-    /// Before a password or code check: has `account` failed fewer than
-    /// `login_failures_per_hour` times this hour, and is `ip` out of its
-    /// back-off window (a delay that doubles with each failure after the
-    /// third, 1 s up to 256 s)?
+    /// Before a password or code check from `ip`: is its back-off window
+    /// over (a delay that doubles with each failure beyond
+    /// `login_free_failures`, 1 s up to 256 s; failures are forgotten an
+    /// hour after the last one)? When it is, the attempt is counted as a
+    /// failure at once, under the same lock, so that a burst of concurrent
+    /// attempts cannot all pass the check (issue 8 items 4 and 7);
+    /// [`Limits::login_password_ok`] or [`Limits::login_succeeded`] take it
+    /// back. IPv6 addresses are keyed by their /64, which one subscriber
+    /// usually holds whole.
     ///
     /// # Errors
     /// [`AppError::RateLimited`] with the seconds to wait.
-    pub fn login_allowed(&self, account: &str, ip: IpAddr) -> Result<(), AppError> {
-        let budget = self.config.login_failures_per_hour;
-        if budget > 0 {
-            let map = self.login_account.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((start, n)) = map.get(account) {
-                let age = start.elapsed();
-                if age < HOUR && *n >= budget {
-                    return Err(AppError::RateLimited((HOUR - age).as_secs() + 1));
-                }
-            }
-        }
-        let map = self.login_ip.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((failures, last)) = map.get(&ip) {
-            let delay = login_delay(failures.saturating_sub(self.config.login_free_failures));
+    pub fn login_attempt(&self, ip: IpAddr) -> Result<(), AppError> {
+        let key = login_key(ip);
+        let mut map = self.login_ip.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((failures, last)) = map.get_mut(&key) {
             let since = last.elapsed();
+            if since >= LOGIN_IP_MEMORY {
+                *failures = 0;
+            }
+            let delay = login_delay(failures.saturating_sub(self.config.login_free_failures));
             if since < delay {
                 return Err(AppError::RateLimited((delay - since).as_secs() + 1));
             }
+            *failures = failures.saturating_add(1);
+            *last = Instant::now();
+            return Ok(());
+        }
+        if map.len() >= self.login_ip_capacity {
+            make_room(&mut map, self.login_ip_capacity);
+        }
+        map.insert(key, (1, Instant::now()));
+        Ok(())
+    }
+
+    /// The password of the attempt `ip` just made was right: forgets the
+    /// address's failures (whoever knows the password is not guessing it;
+    /// the codes are bounded by their tries and the account's budget).
+    pub fn login_password_ok(&self, ip: IpAddr) {
+        self.login_succeeded(ip);
+    }
+
+    /// After a right password: is the admin account's hourly budget of code
+    /// comparisons (`login_failures_per_hour`) not yet spent? Only someone
+    /// who knew the password can have spent it (see
+    /// [`Limits::login_code_slot`]).
+    ///
+    /// # Errors
+    /// [`AppError::RateLimited`] with the seconds until the window ends.
+    pub fn login_account_open(&self) -> Result<(), AppError> {
+        let budget = self.config.login_failures_per_hour;
+        if budget == 0 {
+            return Ok(());
+        }
+        let mut window = self.login_account.lock().unwrap_or_else(|p| p.into_inner());
+        roll_window(&mut window);
+        if window.1 >= budget {
+            return Err(AppError::RateLimited(
+                (HOUR.saturating_sub(window.0.elapsed())).as_secs() + 1,
+            ));
         }
         Ok(())
     }
 
-    /// After a failed password or code: counts it for `account` (fixed
-    /// one-hour window) and grows `ip`'s delay.
-    pub fn login_failed(&self, account: &str, ip: IpAddr) {
-        {
-            let mut map = self.login_account.lock().unwrap_or_else(|p| p.into_inner());
-            if map.len() > 10_000 {
-                map.retain(|_, (start, _)| start.elapsed() < HOUR);
-            }
-            let e = map.entry(account.to_owned()).or_insert((Instant::now(), 0));
-            if e.0.elapsed() >= HOUR {
-                *e = (Instant::now(), 0);
-            }
-            e.1 = e.1.saturating_add(1);
+    /// Before comparing a code of a login that passed the password step:
+    /// reserves one slot of the admin account's hourly budget
+    /// (`login_failures_per_hour`; fixed one-hour window), under one lock, so
+    /// that concurrent guesses cannot exceed it. The slot stays spent only
+    /// when [`LoginSlot::spend`] is called (a wrong code was compared);
+    /// dropped otherwise (dead code, right code, error, cancelled request),
+    /// it is given back.
+    ///
+    /// # Errors
+    /// [`AppError::RateLimited`] when the budget is spent.
+    pub fn login_code_slot(&self) -> Result<LoginSlot<'_>, AppError> {
+        let budget = self.config.login_failures_per_hour;
+        if budget == 0 {
+            return Ok(LoginSlot { limits: None });
         }
-        let mut map = self.login_ip.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (_, last)| last.elapsed() < HOUR);
+        let mut window = self.login_account.lock().unwrap_or_else(|p| p.into_inner());
+        roll_window(&mut window);
+        if window.1 >= budget {
+            return Err(AppError::RateLimited(
+                (HOUR.saturating_sub(window.0.elapsed())).as_secs() + 1,
+            ));
         }
-        let e = map.entry(ip).or_insert((0, Instant::now()));
-        e.0 = e.0.saturating_add(1);
-        e.1 = Instant::now();
+        window.1 += 1;
+        Ok(LoginSlot { limits: Some(self) })
     }
 
     /// After a successful login: forgets `ip`'s failures.
@@ -199,7 +245,7 @@ impl Limits {
         self.login_ip
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&ip);
+            .remove(&login_key(ip));
     }
 
     /// A socket of `ip` wants to open: `false` when it already has
@@ -253,6 +299,70 @@ fn login_delay(over: u32) -> Duration {
     Duration::from_secs(1u64 << (over - 1).min(8))
 }
 
+/// Addresses remembered by the login back-off (a few MB at most).
+const LOGIN_IP_CAPACITY: usize = 100_000;
+
+/// Failures of an address are forgotten this long after its last one.
+const LOGIN_IP_MEMORY: Duration = HOUR;
+
+/// One reserved slot of the admin account's budget of code comparisons
+/// ([`Limits::login_code_slot`]); given back when dropped unless spent.
+#[must_use = "a slot is given back when dropped"]
+pub struct LoginSlot<'a> {
+    limits: Option<&'a Limits>,
+}
+
+impl LoginSlot<'_> {
+    /// A wrong code was compared: the slot stays spent.
+    pub fn spend(mut self) {
+        self.limits = None;
+    }
+}
+
+impl Drop for LoginSlot<'_> {
+    fn drop(&mut self) {
+        if let Some(l) = self.limits {
+            let mut window = l.login_account.lock().unwrap_or_else(|p| p.into_inner());
+            window.1 = window.1.saturating_sub(1);
+        }
+    }
+}
+
+/// Starts a new one-hour window when the current one is over.
+fn roll_window(window: &mut (Instant, u32)) {
+    if window.0.elapsed() >= HOUR {
+        *window = (Instant::now(), 0);
+    }
+}
+
+/// The key of `ip` in the login back-off: IPv4 as is, IPv6 by its /64.
+fn login_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+        }
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+/// Frees room in a full login back-off map: forgets addresses whose failures
+/// are old, and if that is not enough the older half. An attacker who owns
+/// more addresses than the map holds gains nothing from this that his
+/// fresh addresses did not already give him. Amortised O(1) per insert.
+fn make_room(map: &mut HashMap<IpAddr, (u32, Instant)>, capacity: usize) {
+    map.retain(|_, (_, last)| last.elapsed() < LOGIN_IP_MEMORY);
+    if map.len() < capacity {
+        return;
+    }
+    let mut lasts: Vec<Instant> = map.values().map(|(_, last)| *last).collect();
+    let mid = lasts.len() / 2;
+    let (_, median, _) = lasts.select_nth_unstable(mid);
+    let median = *median;
+    map.retain(|_, (_, last)| *last > median);
+}
+
 /// Addresses of proxies we trust to append to `X-Forwarded-For`: loopback,
 /// private (RFC 1918), link-local, CGNAT (RFC 6598) and IPv6 unique-local —
 /// where Railway's, Render's and a local reverse proxy's hops come from.
@@ -300,6 +410,8 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: bool) -
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn xff(v: &str) -> HeaderMap {
@@ -349,37 +461,111 @@ mod tests {
     }
 
     #[test]
-    fn account_budget_and_ip_delay() {
+    fn ip_delay_after_free_failures_and_right_password_is_no_failure() {
+        let l = Limits::new(LimitConfig {
+            login_free_failures: 3,
+            ..Default::default()
+        });
+        let ip: IpAddr = "198.51.100.2".parse().unwrap();
+        // Four failures pass (three free, then a delay of 0 before the 4th).
+        for _ in 0..4 {
+            assert!(l.login_attempt(ip).is_ok());
+        }
+        assert!(matches!(l.login_attempt(ip), Err(AppError::RateLimited(_))));
+        assert!(l.login_attempt("198.51.100.3".parse().unwrap()).is_ok());
+        l.login_succeeded(ip);
+        // A right password forgets the failures: no delay ever builds up.
+        for _ in 0..10 {
+            assert!(l.login_attempt(ip).is_ok());
+            l.login_password_ok(ip);
+        }
+    }
+
+    #[test]
+    fn ipv6_addresses_share_the_back_off_of_their_64() {
+        let l = Limits::new(LimitConfig {
+            login_free_failures: 2,
+            ..Default::default()
+        });
+        for i in 0..3u16 {
+            let ip = IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, i]);
+            assert!(l.login_attempt(ip).is_ok());
+        }
+        let same_64 = IpAddr::from([0x2001, 0xdb8, 0, 1, 0xffff, 1, 2, 3]);
+        assert!(l.login_attempt(same_64).is_err());
+        let other_64 = IpAddr::from([0x2001, 0xdb8, 0, 2, 0, 0, 0, 1]);
+        assert!(l.login_attempt(other_64).is_ok());
+    }
+
+    #[test]
+    fn account_budget_slots_are_reserved_and_given_back() {
         let l = Limits::new(LimitConfig {
             login_failures_per_hour: 3,
             ..Default::default()
         });
-        let ip: IpAddr = "198.51.100.2".parse().unwrap();
-        let other: IpAddr = "198.51.100.3".parse().unwrap();
-        for _ in 0..2 {
-            assert!(l.login_allowed("admin", ip).is_ok());
-            l.login_failed("admin", ip);
+        // Given back (dead or right code): the budget is untouched.
+        for _ in 0..10 {
+            drop(l.login_code_slot().unwrap());
         }
-        l.login_failed("admin", other);
-        // The account's budget is spent, from any address.
-        assert!(
-            l.login_allowed("admin", "198.51.100.4".parse().unwrap())
-                .is_err()
-        );
-        assert!(
-            l.login_allowed("someone", "198.51.100.4".parse().unwrap())
-                .is_ok()
-        );
-        // Failures beyond the free three start the IP's delay.
-        l.login_failed("x", ip);
-        assert!(l.login_allowed("y", ip).is_ok());
-        l.login_failed("x", ip);
+        assert!(l.login_account_open().is_ok());
+        // Three held at once; a fourth is refused while they are held.
+        let held: Vec<_> = (0..3).map(|_| l.login_code_slot().unwrap()).collect();
+        assert!(l.login_code_slot().is_err());
+        assert!(l.login_account_open().is_err());
+        for slot in held {
+            slot.spend();
+        }
         assert!(matches!(
-            l.login_allowed("y", ip),
-            Err(AppError::RateLimited(_))
+            l.login_account_open(),
+            Err(AppError::RateLimited(s)) if s > 3500
         ));
-        l.login_succeeded(ip);
-        assert!(l.login_allowed("y", ip).is_ok());
+    }
+
+    #[test]
+    fn account_budget_holds_under_concurrency() {
+        let l = Arc::new(Limits::new(LimitConfig {
+            login_failures_per_hour: 50,
+            ..Default::default()
+        }));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let l = l.clone();
+                std::thread::spawn(move || {
+                    let mut spent = 0;
+                    for _ in 0..100 {
+                        if let Ok(slot) = l.login_code_slot() {
+                            slot.spend();
+                            spent += 1;
+                        }
+                    }
+                    spent
+                })
+            })
+            .collect();
+        let spent: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(spent, 50);
+    }
+
+    /// Issue 8 item 13: the login state cannot grow without bound. The
+    /// account budget is one counter (usernames are never keys); the
+    /// per-address map is capped.
+    #[test]
+    fn login_state_is_bounded() {
+        let mut l = Limits::new(LimitConfig::default());
+        l.login_ip_capacity = 1_000;
+        for i in 0..20_000u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            let _ = l.login_attempt(ip);
+            assert!(l.login_ip.lock().unwrap().len() <= 1_000);
+        }
+        // The newest addresses are still remembered.
+        let newest = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + 19_999));
+        assert_eq!(
+            l.login_ip.lock().unwrap().get(&newest).map(|e| e.0),
+            Some(1)
+        );
+        // Wrong passwords with any username never touch the account budget.
+        assert_eq!(l.login_account.lock().unwrap().1, 0);
     }
 
     #[test]

@@ -649,3 +649,69 @@ async fn group_commit_keeps_every_message_in_order(backend: Backend) {
     assert_eq!(all.len(), 200);
     app.finish().await;
 }
+
+/// Issue 8 item 12: `/health` shows its details only with `HEALTH_TOKEN` or
+/// to a local caller; others get `{status, timestamp}`. The probes stay
+/// public and minimal.
+#[tokio::test]
+async fn health_details_need_a_token_or_a_local_caller() {
+    const TOKEN: &str = "health-token-0123456789";
+    async fn get(app: &common::TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = reqwest::Client::new().get(format!("{}{path}", app.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let r = req.send().await.unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap())
+    }
+    fn keys(v: &Value) -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    }
+    let minimal = ["status", "timestamp"].map(String::from).to_vec();
+    let bearer = format!("Bearer {TOKEN}");
+    let forwarded = ("X-Forwarded-For", "203.0.113.7");
+
+    // Without TRUST_PROXY: a forwarded (proxied) request looks remote.
+    let app = spawn_app_with(Backend::Sqlite, &[("HEALTH_TOKEN", TOKEN)], |_| {}).await;
+    let (s, h) = get(&app, "/health", &[forwarded]).await;
+    assert_eq!((s, keys(&h)), (200, minimal.clone()), "{h}");
+    assert_eq!(h["status"], json!("healthy"));
+    let (s, h) = get(
+        &app,
+        "/health",
+        &[
+            forwarded,
+            ("Authorization", "Bearer wrong-token-0123456789"),
+        ],
+    )
+    .await;
+    assert_eq!((s, keys(&h)), (200, minimal.clone()), "{h}");
+    let (s, h) = get(
+        &app,
+        "/health",
+        &[forwarded, ("Authorization", bearer.as_str())],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(h["version"], json!(env!("CARGO_PKG_VERSION")), "{h}");
+    // A direct loopback caller (the operator on the box) sees the details.
+    let (_, h) = get(&app, "/health", &[]).await;
+    assert!(h["checks"]["disk"].is_object(), "{h}");
+    for (path, status) in [("/health/live", "alive"), ("/health/ready", "ready")] {
+        let (s, h) = get(&app, path, &[forwarded]).await;
+        assert_eq!((s, keys(&h)), (200, minimal.clone()), "{path}: {h}");
+        assert_eq!(h["status"], json!(status));
+    }
+    app.finish().await;
+
+    // With TRUST_PROXY: the forwarded client's address decides.
+    let app = spawn_app_with(Backend::Sqlite, &[("TRUST_PROXY", "true")], |_| {}).await;
+    let (_, h) = get(&app, "/health", &[forwarded]).await;
+    assert_eq!(keys(&h), minimal, "{h}");
+    let (_, h) = get(&app, "/health", &[("X-Forwarded-For", "10.1.2.3")]).await;
+    assert!(h["checks"]["database"].is_string(), "{h}");
+    app.finish().await;
+}

@@ -6,17 +6,19 @@
 //! - CSRF token: `hex(HMAC-SHA256(secret, "csrf:" + visitor id))`, one per
 //!   browser, checked in constant time.
 //! - OTP: 6 digits from a CSPRNG (`rand::rng()`, ChaCha seeded by the OS),
-//!   stored as an HMAC, 5 minutes, single use, dead after 5 wrong tries
-//!   (issue #2 § Security).
+//!   stored as an HMAC, 5 minutes, single use, dead after 5 tries (each
+//!   try taken atomically in the database before comparing, issue 8 item 7;
+//!   issue #2 § Security).
 //! - Sessions: 32 random bytes, stored as SHA-256, 30 minutes idle and 12
-//!   hours absolute, deleted at logout.
+//!   hours absolute (`SESSION_IDLE_SECS`, `SESSION_ABSOLUTE_SECS`), deleted
+//!   at logout.
 
 pub mod cookies;
 pub mod otp_delivery;
 
 use std::sync::Arc;
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use hmac::{Hmac, KeyInit, Mac};
 use rand::RngExt;
 use sha2::{Digest, Sha256, Sha512};
@@ -24,7 +26,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     config::Config,
-    error::{AppError, AppResult},
+    error::AppResult,
     store::{self, Db, auth::OtpRow},
 };
 
@@ -37,6 +39,18 @@ pub struct AdminSession {
     pub token_hash: String,
     /// Admin user name.
     pub username: String,
+}
+
+/// The outcome of [`Auth::verify_otp`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OtpCheck {
+    /// Right code: the login of this admin user name completes.
+    Accepted(String),
+    /// Wrong code: compared, and one of the code's tries is spent.
+    Wrong,
+    /// No live code for this login (unknown, expired, used or out of
+    /// tries): nothing was compared.
+    Dead,
 }
 
 /// Holder of the secrets; cheap to clone.
@@ -172,31 +186,34 @@ impl Auth {
         Ok((login_id, code))
     }
 
-    /// Checks a code for the login `login_id`. A right code is consumed (single
-    /// use); a wrong one counts a try, and after the 5th the code is dead.
+    /// Checks a code for the login `login_id`. The try is taken atomically
+    /// in the database before comparing ([`store::auth::take_otp_attempt`]),
+    /// so a code is compared at most `otp_max_attempts` times however many
+    /// guesses race; a right code is consumed (single use).
     ///
     /// # Errors
-    /// `InvalidOtp` for a wrong, expired, used or exhausted code; database errors.
+    /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn verify_otp(&self, login_id: &str, code: &str) -> AppResult<String> {
+    pub async fn verify_otp(&self, login_id: &str, code: &str) -> AppResult<OtpCheck> {
         let db = &self.inner.db;
-        let Some(row) = store::auth::get_otp(db, login_id).await? else {
-            return Err(AppError::InvalidOtp);
-        };
-        if row.expires_at <= Utc::now() || row.attempts >= self.inner.otp_max_attempts {
+        let taken =
+            store::auth::take_otp_attempt(db, login_id, self.inner.otp_max_attempts, store::now())
+                .await?;
+        let Some(row) = taken else {
+            // Unknown, expired, used or out of tries: nothing was compared.
             store::auth::consume_otp(db, login_id).await?;
-            return Err(AppError::InvalidOtp);
-        }
+            return Ok(OtpCheck::Dead);
+        };
         let expected = hex::decode(&row.code_hash).unwrap_or_default();
         let given = self.otp_hash(login_id, code.trim());
         if !bool::from(given.ct_eq(&expected)) {
-            store::auth::add_otp_attempt(db, login_id).await?;
-            return Err(AppError::InvalidOtp);
+            return Ok(OtpCheck::Wrong);
         }
         if !store::auth::consume_otp(db, login_id).await? {
-            return Err(AppError::InvalidOtp);
+            // A concurrent right guess consumed it first.
+            return Ok(OtpCheck::Dead);
         }
-        Ok(row.username)
+        Ok(OtpCheck::Accepted(row.username))
     }
 
     /// Opens a new admin session; returns its token (for the cookie) and the session.
@@ -244,6 +261,44 @@ impl Auth {
             token_hash,
             username,
         }))
+    }
+
+    /// The live session whose token hashes to `token_hash`, if any (and
+    /// marks it used): the re-check of an admin socket's session.
+    ///
+    /// # Errors
+    /// Database errors.
+    #[tracing::instrument(skip_all)]
+    pub async fn session_by_hash(&self, token_hash: &str) -> AppResult<Option<AdminSession>> {
+        let now = store::now();
+        let user = store::auth::touch_session(
+            &self.inner.db,
+            token_hash,
+            now,
+            now - self.inner.session_idle,
+        )
+        .await?;
+        Ok(user.map(|username| AdminSession {
+            token_hash: token_hash.to_owned(),
+            username,
+        }))
+    }
+
+    /// Is the session of `token_hash` still live (neither ended, nor idle
+    /// nor absolutely expired)? Does not mark it used.
+    ///
+    /// # Errors
+    /// Database errors.
+    #[tracing::instrument(skip_all)]
+    pub async fn session_live(&self, token_hash: &str) -> AppResult<bool> {
+        let now = store::now();
+        Ok(store::auth::session_live(
+            &self.inner.db,
+            token_hash,
+            now,
+            now - self.inner.session_idle,
+        )
+        .await?)
     }
 
     /// Ends a session at once.

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::extract::{AppJson, Caller};
 use crate::{
     AppState,
+    auth::OtpCheck,
     error::{AppError, AppResult},
 };
 
@@ -22,18 +23,25 @@ pub struct LoginBody {
 }
 
 /// `POST /admin/login` → `{success, message: "OTP sent to Telegram", otp_sent: true}`
-/// and the `sohbet_login` cookie; 401 `INVALID_CREDENTIALS`.
+/// and the `sohbet_login` cookie; 401 `INVALID_CREDENTIALS`; 429 while the
+/// caller's address is in its back-off, or (right password only) while the
+/// admin account's budget of wrong codes is spent.
+///
+/// A wrong password counts only against the caller's address, never the
+/// account: the account cannot be locked by someone without the password
+/// (issue 8 item 4).
 pub async fn login(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<LoginBody>,
 ) -> AppResult<impl IntoResponse> {
-    state.limits.login_allowed(&body.username, caller.ip)?;
+    state.limits.login_attempt(caller.ip)?;
     if !state.auth.credentials_ok(&body.username, &body.password) {
         tracing::warn!(ip = %caller.ip, "admin login refused: wrong username or password");
-        state.limits.login_failed(&body.username, caller.ip);
         return Err(AppError::InvalidCredentials);
     }
+    state.limits.login_password_ok(caller.ip);
+    state.limits.login_account_open()?;
     let (login_id, code) = state.auth.start_login().await?;
     let ttl = state.config.otp_ttl.as_secs() as i64;
     state.otp.deliver(&code, (ttl as u64).div_ceil(60)).await?;
@@ -56,28 +64,37 @@ pub struct OtpBody {
 }
 
 /// `POST /admin/verify-otp` → `{success, message: "Login successful", session}`
-/// and a new admin session cookie (the old one, if any, is ended); 401 `INVALID_OTP`.
+/// and a new admin session cookie (the old one, if any, is ended); 401
+/// `INVALID_OTP`; 429 while the caller's address is in its back-off or the
+/// admin account's budget of wrong codes is spent.
+///
+/// Every failure counts against the caller's address. Only a wrong code of
+/// a login that passed the password step (a live `sohbet_login` cookie)
+/// spends the account's budget, and its slot is reserved before comparing,
+/// so concurrent guesses cannot exceed it (issue 8 items 4 and 7).
 pub async fn verify_otp(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<OtpBody>,
 ) -> AppResult<impl IntoResponse> {
-    let account = state.auth.admin_username().to_owned();
-    state.limits.login_allowed(&account, caller.ip)?;
-    let verified = match caller.login_id.as_deref() {
-        Some(login_id) => state.auth.verify_otp(login_id, &body.otp).await,
-        None => Err(AppError::InvalidOtp),
+    state.limits.login_attempt(caller.ip)?;
+    let Some(login_id) = caller.login_id.as_deref() else {
+        return Err(AppError::InvalidOtp);
     };
-    let username = match verified {
-        Err(AppError::InvalidOtp) => {
-            state.limits.login_failed(&account, caller.ip);
+    let slot = state.limits.login_code_slot()?;
+    let username = match state.auth.verify_otp(login_id, &body.otp).await? {
+        OtpCheck::Accepted(username) => username,
+        OtpCheck::Wrong => {
+            slot.spend();
             return Err(AppError::InvalidOtp);
         }
-        other => other?,
+        OtpCheck::Dead => return Err(AppError::InvalidOtp),
     };
+    drop(slot);
     state.limits.login_succeeded(caller.ip);
     if let Some(old) = &caller.admin {
         state.auth.end_session(old).await?;
+        state.admin_sockets.revoke(&old.token_hash);
     }
     let (token, session) = state.auth.create_session(&username).await?;
     tracing::info!(%username, "admin logged in");
@@ -92,10 +109,12 @@ pub async fn verify_otp(
     ))
 }
 
-/// `POST /admin/logout` → `{success: true}`; the session dies at once.
+/// `POST /admin/logout` → `{success: true}`; the session dies at once and
+/// its open sockets are disconnected (issue 8 item 5).
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> AppResult<impl IntoResponse> {
     if let Some(session) = &caller.admin {
         state.auth.end_session(session).await?;
+        state.admin_sockets.revoke(&session.token_hash);
     }
     let jar = SignedCookieJar::new(state.auth.cookie_key().clone())
         .remove(state.cookies.removal(state.cookies.admin));

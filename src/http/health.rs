@@ -1,12 +1,25 @@
 //! Health probes (`shared/DESIGN.md` § HTTP contract): `/health`,
 //! `/health/live`, `/health/ready`. Never rate limited.
+//!
+//! `/health/live` and `/health/ready` are public and minimal. `/health`
+//! shows its details (version, environment, database kind, Telegram state,
+//! outbox backlog, memory, disk) only to a caller that may see them (issue
+//! 8 item 12, [`may_see_details`]); anyone else gets `{status, timestamp}`
+//! with the same status code.
 
-use std::sync::atomic::Ordering;
+use std::{net::SocketAddr, sync::atomic::Ordering};
 
-use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
+use axum::{
+    Json,
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, StatusCode, header},
+    response::IntoResponse,
+};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
-use crate::{AppState, store::messages::rfc3339_string};
+use crate::{AppState, config::Config, store::messages::rfc3339_string};
 
 fn now() -> String {
     rfc3339_string(&chrono::Utc::now())
@@ -36,8 +49,14 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 /// (`telegram`: `healthy` | `unhealthy` from the last Bot API call, or
 /// `disabled`; an unhealthy Telegram makes the status `degraded`); 503 when unhealthy
 /// (database down). Memory comes from `/proc/meminfo`, disk from
-/// `statvfs(2)` of the data folder.
-pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+/// `statvfs(2)` of the data folder. Callers that may not see the details
+/// ([`may_see_details`]) get `{status, timestamp}` only.
+pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoResponse {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let details = may_see_details(&state.config, req.headers(), peer);
     let db_ok = state.chat.db().ping().await;
     let memory = memory();
     let disk = disk(&state.config.upload_dir);
@@ -45,10 +64,6 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         .telegram
         .as_ref()
         .map_or("disabled", |t| t.health.status());
-    let backlog = match &state.telegram {
-        Some(_) => crate::store::outbox::backlog(state.chat.db()).await.ok(),
-        None => None,
-    };
     let pressed = |v: &Value| v["used_percent"].as_f64().is_some_and(|p| p > 95.0);
     let status = if !db_ok {
         "unhealthy"
@@ -61,6 +76,13 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
+    };
+    if !details {
+        return (code, Json(json!({"status": status, "timestamp": now()})));
+    }
+    let backlog = match &state.telegram {
+        Some(_) => crate::store::outbox::backlog(state.chat.db()).await.ok(),
+        None => None,
     };
     (
         code,
@@ -79,6 +101,56 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
             }
         })),
     )
+}
+
+/// May a caller see the details of `/health`?
+///
+/// - With `HEALTH_TOKEN` set: a caller sending `Authorization: Bearer
+///   <HEALTH_TOKEN>` (compared in constant time, as SHA-256 digests so the
+///   length does not leak). Only the header: a `?token=` would reach access
+///   logs and the request span.
+/// - With `TRUST_PROXY`: a client address ([`crate::limits::client_ip`]:
+///   the right-most `X-Forwarded-For` hop no trusted proxy added) that is
+///   loopback or private ([`crate::limits::is_trusted_proxy`]), e.g. the
+///   platform's own health checker inside its private network. A client on
+///   the internet cannot pass: the proxy appends its public address.
+/// - Without `TRUST_PROXY`: only a loopback peer that sent no forwarding
+///   header (`X-Forwarded-For`, `Forwarded`, `X-Real-IP`). A private peer is
+///   not enough: behind a proxy that `TRUST_PROXY` does not know about,
+///   every request comes from the proxy's private (or loopback) address,
+///   and the forwarding headers are what tells them apart.
+pub fn may_see_details(
+    config: &Config,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+) -> bool {
+    if let Some(token) = &config.health_token
+        && let Some(given) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        let want = Sha256::digest(token.as_bytes());
+        let got = Sha256::digest(given.trim().as_bytes());
+        if bool::from(want.ct_eq(&got)) {
+            return true;
+        }
+    }
+    if config.trust_proxy {
+        let ip = crate::limits::client_ip(headers, peer, true);
+        return crate::limits::is_trusted_proxy(ip);
+    }
+    let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .any(|h| headers.contains_key(*h));
+    !forwarded && peer.is_some_and(|p| p.is_loopback() || is_mapped_loopback(p))
+}
+
+fn is_mapped_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        std::net::IpAddr::V4(_) => false,
+    }
 }
 
 fn round(x: f64) -> f64 {
@@ -119,5 +191,70 @@ fn disk(path: &std::path::Path) -> Value {
             })
         }
         Err(_) => json!({"used_percent": null, "free_gb": null}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap()
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn without_trust_proxy_only_a_direct_loopback_caller_sees_details() {
+        let c = config(&[]);
+        assert!(may_see_details(&c, &headers(&[]), ip("127.0.0.1")));
+        assert!(may_see_details(&c, &headers(&[]), ip("::1")));
+        // Behind an unknown proxy every request comes from a local address.
+        let proxied = headers(&[("x-forwarded-for", "203.0.113.7")]);
+        assert!(!may_see_details(&c, &proxied, ip("127.0.0.1")));
+        assert!(!may_see_details(&c, &headers(&[]), ip("10.0.0.2")));
+        assert!(!may_see_details(&c, &headers(&[]), ip("203.0.113.7")));
+    }
+
+    #[test]
+    fn with_trust_proxy_a_private_client_sees_details_a_forwarded_public_one_not() {
+        let c = config(&[("TRUST_PROXY", "true")]);
+        assert!(may_see_details(&c, &headers(&[]), ip("10.0.0.2")));
+        let public = headers(&[("x-forwarded-for", "10.9.9.9, 203.0.113.7")]);
+        assert!(!may_see_details(&c, &public, ip("10.0.0.2")));
+        assert!(!may_see_details(&c, &headers(&[]), ip("203.0.113.7")));
+    }
+
+    #[test]
+    fn the_token_unlocks_details_from_anywhere() {
+        let token = "0123456789abcdef0123";
+        let c = config(&[("HEALTH_TOKEN", token)]);
+        let auth = format!("Bearer {token}");
+        let good = headers(&[("authorization", auth.as_str())]);
+        assert!(may_see_details(&c, &good, ip("203.0.113.7")));
+        let bad = headers(&[("authorization", "Bearer 0123456789abcdef0124")]);
+        assert!(!may_see_details(&c, &bad, ip("203.0.113.7")));
+        assert!(!may_see_details(&config(&[]), &good, ip("203.0.113.7")));
+        assert!(Config::from_lookup(|k| (k == "HEALTH_TOKEN").then(|| "short".into())).is_err());
     }
 }

@@ -1,6 +1,8 @@
 //! Client → server events (`shared/DESIGN.md` § Socket.IO contract). Each
 //! may take an ack: `{success: true, message?}` or `{success: false, error,
 //! code}`; a failure without an ack is emitted back as `message_error`.
+//! An admin socket's events first re-check its session (`admin_gate`,
+//! issue 8 item 5).
 
 use std::sync::Arc;
 
@@ -121,6 +123,43 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
     s.on("stop_typing", typing);
 }
 
+/// For an admin socket: its session must still be live (issue 8 item 5,
+/// [`super::admin_sessions`]; a confirmation is cached a few seconds).
+/// When it is not, the event is refused like any unauthorised one
+/// (`auth_error` / `UNAUTHORIZED`) and the socket is disconnected. Returns
+/// the reply when the event may go on.
+async fn admin_gate<A: Adapter>(
+    state: &AppState,
+    sess: &SocketSession,
+    reply: Reply<A>,
+) -> Option<Reply<A>> {
+    if sess.role != Role::Admin {
+        return Some(reply);
+    }
+    let live = match &sess.admin {
+        Some(a) => {
+            state
+                .admin_sockets
+                .recheck(&state.auth, &a.token_hash)
+                .await
+        }
+        None => Ok(false),
+    };
+    match live {
+        Ok(true) => Some(reply),
+        Ok(false) => {
+            let socket = reply.socket.clone();
+            reply.err(AppError::Unauthorized);
+            let _ = socket.disconnect();
+            None
+        }
+        Err(e) => {
+            reply.err(e);
+            None
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct ThreadRef {
     thread_id: Option<String>,
@@ -156,6 +195,9 @@ async fn join_thread<A: Adapter>(
     Payload(data): Payload,
     reply: Reply<A>,
 ) {
+    let Some(reply) = admin_gate(&state, &sess, reply).await else {
+        return;
+    };
     if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
         return reply.err(e);
     }
@@ -175,6 +217,9 @@ async fn leave_thread<A: Adapter>(
     Payload(data): Payload,
     reply: Reply<A>,
 ) {
+    let Some(reply) = admin_gate(&state, &sess, reply).await else {
+        return;
+    };
     if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
         return reply.err(e);
     }
@@ -263,6 +308,9 @@ async fn to_visitor<A: Adapter>(
             "Only the admin sends message_to_visitor",
         ));
     }
+    let Some(reply) = admin_gate(&state, &sess, reply).await else {
+        return;
+    };
     let key = sess
         .admin
         .as_ref()
@@ -287,6 +335,9 @@ async fn typing<A: Adapter>(
     Payload(data): Payload,
     reply: Reply<A>,
 ) {
+    let Some(reply) = admin_gate(&state, &sess, reply).await else {
+        return;
+    };
     if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
         return reply.err(e);
     }

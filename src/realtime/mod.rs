@@ -11,6 +11,7 @@
 //! instance. Handlers are generic over the adapter. Presence
 //! ([`presence::Presence`]) stays per instance.
 
+pub mod admin_sessions;
 mod events;
 mod handshake;
 pub mod presence;
@@ -130,6 +131,7 @@ pub async fn attach(
         // The local adapter initialises synchronously (`InitRes = ()`).
         io.ns("/", on_connect.with(handshake::authenticate));
         tokio::spawn(broadcast(io.clone(), state.chat.subscribe()));
+        admin_sessions::spawn(&io, &state);
         return Ok((router.layer(layer), Io::Local(io)));
     };
     let err = |e: &dyn std::fmt::Display| RealtimeError::Redis(e.to_string());
@@ -162,6 +164,7 @@ pub async fn attach(
     .map_err(|e| err(&e))?;
     tracing::info!("Socket.IO Redis adapter ready");
     tokio::spawn(broadcast(io.clone(), state.chat.subscribe()));
+    admin_sessions::spawn(&io, &state);
     Ok((router.layer(layer), Io::Redis(io)))
 }
 

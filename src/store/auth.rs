@@ -44,25 +44,25 @@ pub async fn insert_otp(db: &Db, row: &OtpRow, now: DateTime<Utc>) -> Result<(),
     })
 }
 
-/// Reads a pending code.
+/// Takes one try of a pending code, atomically: counts it and returns the
+/// row (with the new count) only when the code exists, is not expired at
+/// `now` and had fewer than `max_attempts` tries. One statement (`UPDATE …
+/// RETURNING`, SQLite ≥ 3.35 and Postgres), so concurrent guesses can never
+/// compare more than `max_attempts` times (issue 8 item 7).
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip_all)]
-pub async fn get_otp(db: &Db, id: &str) -> Result<Option<OtpRow>, sqlx::Error> {
-    const SQL: &str =
-        "SELECT id, username, code_hash, attempts, expires_at FROM login_otps WHERE id = $1";
-    with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
-}
-
-/// Counts a wrong try.
-///
-/// # Errors
-/// Database errors.
-#[tracing::instrument(skip_all)]
-pub async fn add_otp_attempt(db: &Db, id: &str) -> Result<(), sqlx::Error> {
-    const SQL: &str = "UPDATE login_otps SET attempts = attempts + 1 WHERE id = $1";
-    with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|_| ()))
+pub async fn take_otp_attempt(
+    db: &Db,
+    id: &str,
+    max_attempts: i32,
+    now: DateTime<Utc>,
+) -> Result<Option<OtpRow>, sqlx::Error> {
+    const SQL: &str = "UPDATE login_otps SET attempts = attempts + 1 \
+                       WHERE id = $1 AND attempts < $2 AND expires_at > $3 \
+                       RETURNING id, username, code_hash, attempts, expires_at";
+    with_db!(db, p => sqlx::query_as(SQL).bind(id).bind(max_attempts).bind(now).fetch_optional(p).await)
 }
 
 /// Deletes a code; `true` when this call deleted it (so a code is used once
@@ -120,6 +120,24 @@ pub async fn touch_session(
                        WHERE token_hash = $2 AND expires_at > $1 AND last_seen_at > $3 \
                        RETURNING username";
     with_db!(db, p => sqlx::query_scalar(SQL).bind(now).bind(token_hash).bind(idle_since).fetch_optional(p).await)
+}
+
+/// Is the session of `token_hash` live (not past `expires_at` at `now`,
+/// used after `idle_since`)? Unlike [`touch_session`] it does not mark it
+/// used: an open socket alone does not keep a session alive.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip_all)]
+pub async fn session_live(
+    db: &Db,
+    token_hash: &str,
+    now: DateTime<Utc>,
+    idle_since: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "SELECT COUNT(*) FROM admin_sessions \
+                       WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3";
+    with_db!(db, p => sqlx::query_scalar::<_, i64>(SQL).bind(token_hash).bind(now).bind(idle_since).fetch_one(p).await.map(|n| n > 0))
 }
 
 /// Deletes a session (logout).
