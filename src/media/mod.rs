@@ -10,12 +10,14 @@
 //! the full description is `docs/uploads.md`.
 
 pub mod cloudinary;
+pub mod quota;
 mod sniff;
 pub mod storage;
+pub mod sweep;
 
-use std::{path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use crate::{config::Config, error::AppError};
+use crate::{config::Config, error::AppError, store::Db};
 
 pub use sniff::sniff;
 pub use storage::Stored;
@@ -200,6 +202,9 @@ pub enum MediaError {
     /// `UPSTREAM_ERROR`; the detail is logged by `cloudinary`, not sent).
     #[error("cloudinary: {0}")]
     Upstream(String),
+    /// The file does not fit in `UPLOAD_QUOTA_MB` (→ 507 `INSUFFICIENT_STORAGE`).
+    #[error("the upload folder is full")]
+    QuotaExceeded,
     /// The local folder could not be written (→ 500).
     #[error("upload storage: {0}")]
     Io(#[from] std::io::Error),
@@ -214,6 +219,7 @@ impl From<MediaError> for AppError {
             MediaError::Upstream(_) => {
                 AppError::BadGateway("The file storage service failed; please try again".into())
             }
+            MediaError::QuotaExceeded => AppError::InsufficientStorage,
             e @ MediaError::Io(_) => AppError::Internal(e.to_string()),
         }
     }
@@ -229,6 +235,10 @@ struct Inner {
     /// `UPLOAD_DIR`: served at `/uploads/`, even when new files go to Cloudinary.
     upload_dir: PathBuf,
     storage: Storage,
+    /// Usage of `upload_dir` against `UPLOAD_QUOTA_MB` (local disk only).
+    quota: Arc<quota::Quota>,
+    /// `UPLOAD_SWEEP_GRACE_SECS`; `None`: unused files are kept.
+    sweep_grace: Option<Duration>,
 }
 
 impl Media {
@@ -246,6 +256,8 @@ impl Media {
             inner: Arc::new(Inner {
                 upload_dir: config.upload_dir.clone(),
                 storage,
+                quota: quota::Quota::new(config.uploads.quota_bytes),
+                sweep_grace: config.uploads.sweep_grace,
             }),
         })
     }
@@ -263,14 +275,38 @@ impl Media {
     ///
     /// # Errors
     /// [`MediaError::Io`] when the folder cannot be created or written.
+    /// [`MediaError::QuotaExceeded`] when the local folder is already full.
     pub async fn begin(&self, kind: Kind) -> Result<Incoming, MediaError> {
+        let reservation = match self.inner.storage {
+            Storage::Disk(_) => Some(self.inner.quota.start()?),
+            Storage::Cloudinary(_) => None,
+        };
         Ok(Incoming {
             kind,
             received: 0,
             head: Vec::with_capacity(HEAD_LEN),
             format: None,
             sink: self.inner.storage.sink(kind).await?,
+            reservation,
         })
+    }
+
+    /// Bytes a new local upload may still take under `UPLOAD_QUOTA_MB`;
+    /// `None` when nothing limits it (no quota, or Cloudinary).
+    pub fn room(&self) -> Option<u64> {
+        match self.inner.storage {
+            Storage::Disk(_) => self.inner.quota.room(),
+            Storage::Cloudinary(_) => None,
+        }
+    }
+
+    /// Measures `UPLOAD_DIR` for the quota, then keeps it tidy in a
+    /// background task until this `Media` is dropped or the database is
+    /// closed: every [`sweep::interval`] a [`sweep::sweep`] pass (or, with
+    /// the sweep off, a new measurement). Local files are swept in
+    /// Cloudinary mode too: those stored before the switch stay served.
+    pub async fn start_upkeep(&self, db: Db) {
+        sweep::start(Arc::downgrade(&self.inner), db).await;
     }
 
     /// Judges the received file (type, image dimensions) and stores it
@@ -279,6 +315,7 @@ impl Media {
     /// # Errors
     /// [`MediaError::Unsupported`] (including an empty file),
     /// [`MediaError::Dimensions`], [`MediaError::Upstream`], [`MediaError::Io`].
+    /// The bytes of a local upload count as stored only once it is kept.
     #[tracing::instrument(skip_all, fields(kind = ?incoming.kind, bytes = incoming.received))]
     pub async fn finish(&self, incoming: Incoming) -> Result<Stored, MediaError> {
         let Incoming {
@@ -287,6 +324,7 @@ impl Media {
             head,
             format,
             mut sink,
+            reservation,
         } = incoming;
         if received == 0 {
             return Err(MediaError::Unsupported("The file is empty".into()));
@@ -303,6 +341,9 @@ impl Media {
             }
         }
         let stored = self.inner.storage.store(kind, format, sink).await?;
+        if let Some(r) = reservation {
+            r.commit();
+        }
         tracing::info!(
             format = format.ext(),
             backend = self.backend(),
@@ -342,6 +383,8 @@ pub struct Incoming {
     head: Vec<u8>,
     format: Option<Format>,
     sink: Sink,
+    /// Its bytes against the quota (local disk only).
+    reservation: Option<quota::Reservation>,
 }
 
 impl Incoming {
@@ -350,12 +393,16 @@ impl Incoming {
     /// # Errors
     /// [`MediaError::TooLarge`] as soon as the total passes the kind's limit;
     /// [`MediaError::Unsupported`] as soon as the first [`HEAD_LEN`] bytes are
-    /// not an accepted format; [`MediaError::Io`].
+    /// not an accepted format; [`MediaError::QuotaExceeded`] as soon as the
+    /// chunk does not fit in the local folder's quota; [`MediaError::Io`].
     pub async fn push(&mut self, chunk: &[u8]) -> Result<(), MediaError> {
         self.received += chunk.len() as u64;
         let limit = self.kind.max_bytes();
         if self.received > limit {
             return Err(MediaError::TooLarge { limit });
+        }
+        if let Some(r) = &mut self.reservation {
+            r.grow(chunk.len() as u64)?;
         }
         if self.head.len() < HEAD_LEN {
             let take = chunk.len().min(HEAD_LEN - self.head.len());

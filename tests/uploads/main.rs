@@ -6,7 +6,9 @@
 mod cloudinary;
 #[path = "../common/mod.rs"]
 mod common;
+mod limits;
 mod support;
+mod sweep;
 
 use common::{Backend, assert_error};
 use serde_json::{Value, json};
