@@ -15,18 +15,22 @@ use tokio::{
 use crate::common::{Backend, assert_error};
 use crate::support::*;
 
-/// Sends the whole request, and only then reads the answer: the simplest
-/// client, the one a reset hurts (its unread answer is discarded).
+/// Sends the request with a pause after `first` bytes, and only then reads
+/// the answer: the simplest client, the one an early close hurts (a write
+/// into a closed connection fails before the answer is read). The pause
+/// stands for a client slower than the server, as on a busy machine.
 async fn send_all_then_read(
     addr: std::net::SocketAddr,
     request: &[u8],
+    first: usize,
 ) -> Result<RawAnswer, String> {
     let mut conn = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
-    conn.write_all(request)
-        .await
-        .map_err(|e| format!("write: {e}"))?;
+    let (a, b) = request.split_at(first);
+    conn.write_all(a).await.map_err(|e| format!("write: {e}"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    conn.write_all(b).await.map_err(|e| format!("write: {e}"))?;
     read_answer(&mut conn, Duration::from_secs(60)).await
 }
 
@@ -51,7 +55,9 @@ async fn forty_concurrent_over_limit_uploads_all_read_their_413() {
             } else {
                 chunked_req.clone()
             };
-            tokio::spawn(async move { send_all_then_read(addr, &req).await })
+            // The pause comes after 5.5 MiB: past the point where the file
+            // is refused.
+            tokio::spawn(async move { send_all_then_read(addr, &req, 5 * MIB + MIB / 2).await })
         })
         .collect();
     let mut failures = Vec::new();
