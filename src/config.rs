@@ -9,6 +9,8 @@ use rand::RngExt;
 
 mod cloudinary;
 pub use cloudinary::CloudinaryConfig;
+mod uploads;
+pub use uploads::UploadConfig;
 
 /// Which database the `DATABASE_URL` selects.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +87,8 @@ pub struct Config {
     pub upload_dir: PathBuf,
     /// Cloudinary storage for uploads, when configured (`CLOUDINARY_*`).
     pub cloudinary: Option<CloudinaryConfig>,
+    /// Upload body pacing, sweep of unused files, disk quota (`UPLOAD_*`).
+    pub uploads: UploadConfig,
     /// Time zone used to *show* times (`APP_TIMEZONE`).
     pub timezone: chrono_tz::Tz,
     /// `APP_ENV`.
@@ -326,6 +330,7 @@ impl Config {
             telegram,
             upload_dir: var("UPLOAD_DIR").unwrap_or("uploads".into()).into(),
             cloudinary: cloudinary::from_vars(var)?,
+            uploads: uploads::from_vars(var)?,
             timezone,
             environment,
             allowed_origins: var("ALLOWED_ORIGINS")

@@ -57,6 +57,14 @@ pub enum AppError {
     /// text is for the client, the detail was logged where it happened.
     #[error("{0}")]
     BadGateway(String),
+    /// An upload body that stalled or arrived below the minimum rate (408
+    /// `REQUEST_TIMEOUT`; `docs/uploads.md` § Limits on the wire and on disk).
+    #[error("The upload was too slow and was stopped; please try again")]
+    RequestTimeout,
+    /// The upload folder's quota would be exceeded (507 `INSUFFICIENT_STORAGE`,
+    /// RFC 4918 § 11.5); nothing was stored.
+    #[error("The server has no room for this file right now; please try again later")]
+    InsufficientStorage,
     /// Too many requests (429 `RATE_LIMITED`); seconds until a retry may pass.
     #[error("Too many requests, retry in {0} s")]
     RateLimited(u64),
@@ -109,6 +117,8 @@ impl AppError {
             AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -131,6 +141,8 @@ impl AppError {
             AppError::UnsupportedType(_) => "UNSUPPORTED_TYPE",
             AppError::BadGateway(_) => "UPSTREAM_ERROR",
             AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::RequestTimeout => "REQUEST_TIMEOUT",
+            AppError::InsufficientStorage => "INSUFFICIENT_STORAGE",
             AppError::Unavailable => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL_ERROR",
         }
@@ -153,9 +165,11 @@ impl AppError {
             | AppError::InvalidOtp
             | AppError::Forbidden(_) => "auth_error",
             AppError::RateLimited(_) => "rate_limited",
-            AppError::Unavailable | AppError::Internal(_) | AppError::BadGateway(_) => {
-                "server_error"
-            }
+            AppError::Unavailable
+            | AppError::Internal(_)
+            | AppError::BadGateway(_)
+            | AppError::RequestTimeout
+            | AppError::InsufficientStorage => "server_error",
         }
     }
 

@@ -125,6 +125,7 @@ impl App {
         let db = Db::connect(&config.database).await?;
         db.migrate().await?;
         let media = media::Media::new(&config)?;
+        media.start_upkeep(db.clone()).await;
         let telegram = match &config.telegram {
             Some(tc) => Some(telegram::Telegram::new(
                 tc,

@@ -2,22 +2,23 @@
 //! `POST /api/upload/audio` (multipart field `file`, read chunk by chunk into
 //! `media`, which judges and stores it), and `GET /uploads/<folder>/<name>`
 //! (local files, with headers that keep a browser from running them).
-//! Thin handlers: the rules live in `crate::media`.
+//! Thin handlers: the rules live in `crate::media`; the limits on the wire
+//! (byte limit, pacing, draining after the answer) in [`body`].
+
+pub mod body;
 
 use axum::{
     Json,
     body::Body,
-    extract::{
-        Path, Request, State,
-        multipart::{Multipart, MultipartError, MultipartRejection},
-    },
-    http::{HeaderValue, StatusCode, header},
+    extract::{Path, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
+use self::body::{BodyError, Pacing, UploadBody};
 use super::extract::Caller;
 use crate::{
     AppState,
@@ -45,67 +46,116 @@ pub fn body_limit(kind: Kind) -> usize {
 /// `POST /api/upload/image` (visitor or admin; JPEG, PNG, GIF, WebP ≤ 5 MiB,
 /// ≤ 8192 px a side) → `{success, file_path, file_url, message: "Image uploaded successfully"}`.
 ///
-/// Errors: 400 `BAD_REQUEST` (not multipart), 400 `VALIDATION_ERROR` (no
-/// `file` field; image too wide or tall), 413 `FILE_TOO_LARGE`, 415
-/// `UNSUPPORTED_TYPE`, 429 `RATE_LIMITED`, 502 `UPSTREAM_ERROR` (Cloudinary).
-pub async fn image(
-    State(state): State<AppState>,
-    caller: Caller,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> AppResult<Json<Value>> {
-    upload(&state, &caller, Kind::Image, multipart).await
+/// Errors: 400 `BAD_REQUEST` (not multipart, broken framing), 400
+/// `VALIDATION_ERROR` (no `file` field; image too wide or tall), 408
+/// `REQUEST_TIMEOUT` (the body stalled or came below the minimum rate), 413
+/// `FILE_TOO_LARGE` (also at once, before any body byte is read, when
+/// `Content-Length` is over the limit), 415 `UNSUPPORTED_TYPE`, 429
+/// `RATE_LIMITED`, 502 `UPSTREAM_ERROR` (Cloudinary), 507
+/// `INSUFFICIENT_STORAGE` (`UPLOAD_QUOTA_MB`).
+///
+/// The answer is sent as soon as it is known; the rest of the body is then
+/// drained in the background ([`UploadBody::drain`]), except when the
+/// client waits for `100 Continue` and nothing was read (the body is then
+/// never sent), or when the body was too slow.
+pub async fn image(State(state): State<AppState>, caller: Caller, req: Request) -> Response {
+    upload(&state, &caller, Kind::Image, req).await
 }
 
 /// `POST /api/upload/audio` (visitor or admin; MP3, WAV, OGG, WebM, M4A, AAC
 /// ≤ 10 MiB) → `{success, file_path, file_url, message: "Audio uploaded successfully"}`;
-/// errors as [`image`].
-pub async fn audio(
-    State(state): State<AppState>,
-    caller: Caller,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> AppResult<Json<Value>> {
-    upload(&state, &caller, Kind::Audio, multipart).await
+/// errors and draining as [`image`].
+pub async fn audio(State(state): State<AppState>, caller: Caller, req: Request) -> Response {
+    upload(&state, &caller, Kind::Audio, req).await
 }
 
 #[tracing::instrument(skip_all, fields(kind = ?kind))]
-async fn upload(
+async fn upload(state: &AppState, caller: &Caller, kind: Kind, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let pacing = Pacing::from(&state.config.uploads);
+    let mut body = UploadBody::new(body, pacing, body_limit(kind) as u64);
+    let result = accept(state, caller, kind, &parts.headers, &mut body).await;
+    let awaits_continue = parts
+        .headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if !awaits_continue || body.touched() {
+        tokio::spawn(async move {
+            let drained = body.drain().await;
+            tracing::debug!(drained, "upload body drained");
+        });
+    }
+    match result {
+        Ok(Stored {
+            file_path,
+            file_url,
+        }) => {
+            let message = match kind {
+                Kind::Image => "Image uploaded successfully",
+                Kind::Audio => "Audio uploaded successfully",
+            };
+            Json(json!({
+                "success": true,
+                "file_path": file_path,
+                "file_url": file_url,
+                "message": message,
+            }))
+            .into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The checks that need no body byte, then the body itself.
+async fn accept(
     state: &AppState,
     caller: &Caller,
     kind: Kind,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> AppResult<Json<Value>> {
+    headers: &HeaderMap,
+    body: &mut UploadBody,
+) -> AppResult<Stored> {
     // Uploads count against the contract's upload limit (5 files a minute
     // per session, 30 per client IP; `shared/DESIGN.md` § Rate limits),
     // checked before any byte of the body is read.
     state
         .limits
         .check(Action::Upload, caller.session_key(), caller.ip)?;
-    let mut multipart = multipart.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let result = receive(&state.media, kind, &mut multipart).await;
-    // Read what is left of the body (bounded by the route's body limit) so
-    // the client gets our answer instead of a reset connection.
-    drain(&mut multipart).await;
-    let Stored {
-        file_path,
-        file_url,
-    } = result?;
-    let message = match kind {
-        Kind::Image => "Image uploaded successfully",
-        Kind::Audio => "Audio uploaded successfully",
-    };
-    Ok(Json(json!({
-        "success": true,
-        "file_path": file_path,
-        "file_url": file_url,
-        "message": message,
-    })))
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = declared {
+        if n > body_limit(kind) as u64 {
+            return Err(AppError::FileTooLarge(kind.max_bytes()));
+        }
+        if state
+            .media
+            .room()
+            .is_some_and(|room| n.saturating_sub(MULTIPART_OVERHEAD) > room)
+        {
+            return Err(AppError::InsufficientStorage);
+        }
+    }
+    let boundary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+        .ok_or_else(|| {
+            AppError::BadRequest("Invalid `boundary` for `multipart/form-data` request".into())
+        })?;
+    let mut multipart = multer::Multipart::new(body, boundary);
+    receive(&state.media, kind, &mut multipart).await
 }
 
 /// Finds the field `file` and streams it into `media`; other fields are skipped.
-async fn receive(media: &Media, kind: Kind, multipart: &mut Multipart) -> AppResult<Stored> {
-    let too_large = |e: MultipartError| multipart_error(kind, e);
+async fn receive(
+    media: &Media,
+    kind: Kind,
+    multipart: &mut multer::Multipart<'_>,
+) -> AppResult<Stored> {
+    let failed = |e: multer::Error| multipart_error(kind, e);
     let mut field = loop {
-        match multipart.next_field().await.map_err(too_large)? {
+        match multipart.next_field().await.map_err(failed)? {
             Some(f) if f.name() == Some("file") => break f,
             Some(_) => continue,
             None => {
@@ -116,27 +166,25 @@ async fn receive(media: &Media, kind: Kind, multipart: &mut Multipart) -> AppRes
         }
     };
     let mut incoming = media.begin(kind).await?;
-    while let Some(chunk) = field.chunk().await.map_err(too_large)? {
+    while let Some(chunk) = field.chunk().await.map_err(failed)? {
         incoming.push(&chunk).await?;
     }
     Ok(media.finish(incoming).await?)
 }
 
-/// Discards the rest of the body; stops at its end or at the first error
-/// (such as the route's body limit).
-async fn drain(multipart: &mut Multipart) {
-    while let Ok(Some(mut field)) = multipart.next_field().await {
-        while let Ok(Some(_)) = field.chunk().await {}
+/// A body over the route limit → 413 `FILE_TOO_LARGE`; too slow → 408
+/// `REQUEST_TIMEOUT`; broken multipart or connection → 400 `BAD_REQUEST`.
+fn multipart_error(kind: Kind, e: multer::Error) -> AppError {
+    if let multer::Error::StreamReadFailed(inner) = &e
+        && let Some(b) = inner.downcast_ref::<BodyError>()
+    {
+        return match b {
+            BodyError::TooLarge(_) => AppError::FileTooLarge(kind.max_bytes()),
+            BodyError::TimedOut => AppError::RequestTimeout,
+            BodyError::Read(_) => AppError::BadRequest("The request body could not be read".into()),
+        };
     }
-}
-
-/// A body over the route limit → 413 `FILE_TOO_LARGE`; broken multipart → 400.
-fn multipart_error(kind: Kind, e: MultipartError) -> AppError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::FileTooLarge(kind.max_bytes())
-    } else {
-        AppError::BadRequest(e.body_text())
-    }
+    AppError::BadRequest(format!("Malformed multipart body: {e}"))
 }
 
 /// `GET /uploads/{folder}/{name}`: a stored local file, only for `images` /

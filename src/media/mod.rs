@@ -10,13 +10,17 @@
 //! the full description is `docs/uploads.md`.
 
 pub mod cloudinary;
+mod kinds;
+pub mod quota;
 mod sniff;
 pub mod storage;
+pub mod sweep;
 
-use std::{path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use crate::{config::Config, error::AppError};
+use crate::{config::Config, error::AppError, store::Db};
 
+pub use kinds::{Format, Kind, parse_file_name};
 pub use sniff::sniff;
 pub use storage::Stored;
 use storage::{Sink, Storage};
@@ -31,150 +35,6 @@ pub const MAX_IMAGE_SIDE: usize = 8192;
 /// Bytes of the file's start kept for sniffing; the type is judged as soon
 /// as this many arrived (or at the end of a shorter file).
 pub const HEAD_LEN: usize = 4096;
-
-/// What an upload is meant to be: the endpoint chose it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// `POST /api/upload/image`: JPEG, PNG, GIF, WebP; ≤ 5 MiB.
-    Image,
-    /// `POST /api/upload/audio`: MP3, WAV, OGG, WebM, M4A/MP4, AAC; ≤ 10 MiB.
-    Audio,
-}
-
-impl Kind {
-    /// The size limit in bytes.
-    pub fn max_bytes(self) -> u64 {
-        match self {
-            Kind::Image => IMAGE_MAX_BYTES,
-            Kind::Audio => AUDIO_MAX_BYTES,
-        }
-    }
-
-    /// The folder under `UPLOAD_DIR` and the URL segment under `/uploads/`:
-    /// `images` or `audio`.
-    pub fn folder(self) -> &'static str {
-        match self {
-            Kind::Image => "images",
-            Kind::Audio => "audio",
-        }
-    }
-
-    /// The kind whose folder is `folder`.
-    pub fn from_folder(folder: &str) -> Option<Kind> {
-        match folder {
-            "images" => Some(Kind::Image),
-            "audio" => Some(Kind::Audio),
-            _ => None,
-        }
-    }
-
-    /// The message `type` that carries this kind: `image` or `audio`.
-    pub fn message_type(self) -> &'static str {
-        match self {
-            Kind::Image => "image",
-            Kind::Audio => "audio",
-        }
-    }
-}
-
-/// An accepted file format, as sniffed from the bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// JPEG (`FF D8 FF`).
-    Jpeg,
-    /// PNG.
-    Png,
-    /// GIF 87a/89a.
-    Gif,
-    /// WebP (RIFF `WEBP`).
-    Webp,
-    /// MPEG audio layer III, with or without an ID3v2 tag.
-    Mp3,
-    /// RIFF `WAVE`.
-    Wav,
-    /// Ogg (Vorbis, Opus: what Firefox records).
-    Ogg,
-    /// WebM (Matroska with DocType `webm`: what Chrome records).
-    Webm,
-    /// MPEG-4 audio (`ftyp` box: M4A, or what Safari records).
-    M4a,
-    /// AAC in ADTS frames.
-    Aac,
-}
-
-impl Format {
-    /// Every format, images first.
-    pub const ALL: [Format; 10] = [
-        Format::Jpeg,
-        Format::Png,
-        Format::Gif,
-        Format::Webp,
-        Format::Mp3,
-        Format::Wav,
-        Format::Ogg,
-        Format::Webm,
-        Format::M4a,
-        Format::Aac,
-    ];
-
-    /// Image or audio.
-    pub fn kind(self) -> Kind {
-        match self {
-            Format::Jpeg | Format::Png | Format::Gif | Format::Webp => Kind::Image,
-            _ => Kind::Audio,
-        }
-    }
-
-    /// File extension of stored files (lower case, no dot).
-    pub fn ext(self) -> &'static str {
-        match self {
-            Format::Jpeg => "jpg",
-            Format::Png => "png",
-            Format::Gif => "gif",
-            Format::Webp => "webp",
-            Format::Mp3 => "mp3",
-            Format::Wav => "wav",
-            Format::Ogg => "ogg",
-            Format::Webm => "webm",
-            Format::M4a => "m4a",
-            Format::Aac => "aac",
-        }
-    }
-
-    /// The `Content-Type` it is served with.
-    pub fn mime(self) -> &'static str {
-        match self {
-            Format::Jpeg => "image/jpeg",
-            Format::Png => "image/png",
-            Format::Gif => "image/gif",
-            Format::Webp => "image/webp",
-            Format::Mp3 => "audio/mpeg",
-            Format::Wav => "audio/wav",
-            Format::Ogg => "audio/ogg",
-            Format::Webm => "audio/webm",
-            Format::M4a => "audio/mp4",
-            Format::Aac => "audio/aac",
-        }
-    }
-}
-
-/// The format of a file named the way this server names stored files:
-/// `<uuid>.<ext>` (lower-case hyphenated UUID, the extension of a format of
-/// `kind`). Anything else (dotfiles, temporary files, other names) → `None`.
-pub fn parse_file_name(kind: Kind, name: &str) -> Option<Format> {
-    let (stem, ext) = name.split_once('.')?;
-    let is_uuid = stem.len() == 36
-        && stem
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, 'a'..='f' | '-'))
-        && uuid::Uuid::try_parse(stem).is_ok();
-    if !is_uuid {
-        return None;
-    }
-    Format::ALL
-        .into_iter()
-        .find(|f| f.kind() == kind && f.ext() == ext)
-}
 
 /// Why an upload was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +60,9 @@ pub enum MediaError {
     /// `UPSTREAM_ERROR`; the detail is logged by `cloudinary`, not sent).
     #[error("cloudinary: {0}")]
     Upstream(String),
+    /// The file does not fit in `UPLOAD_QUOTA_MB` (→ 507 `INSUFFICIENT_STORAGE`).
+    #[error("the upload folder is full")]
+    QuotaExceeded,
     /// The local folder could not be written (→ 500).
     #[error("upload storage: {0}")]
     Io(#[from] std::io::Error),
@@ -214,6 +77,7 @@ impl From<MediaError> for AppError {
             MediaError::Upstream(_) => {
                 AppError::BadGateway("The file storage service failed; please try again".into())
             }
+            MediaError::QuotaExceeded => AppError::InsufficientStorage,
             e @ MediaError::Io(_) => AppError::Internal(e.to_string()),
         }
     }
@@ -229,6 +93,10 @@ struct Inner {
     /// `UPLOAD_DIR`: served at `/uploads/`, even when new files go to Cloudinary.
     upload_dir: PathBuf,
     storage: Storage,
+    /// Usage of `upload_dir` against `UPLOAD_QUOTA_MB` (local disk only).
+    quota: Arc<quota::Quota>,
+    /// `UPLOAD_SWEEP_GRACE_SECS`; `None`: unused files are kept.
+    sweep_grace: Option<Duration>,
 }
 
 impl Media {
@@ -246,6 +114,8 @@ impl Media {
             inner: Arc::new(Inner {
                 upload_dir: config.upload_dir.clone(),
                 storage,
+                quota: quota::Quota::new(config.uploads.quota_bytes),
+                sweep_grace: config.uploads.sweep_grace,
             }),
         })
     }
@@ -263,14 +133,38 @@ impl Media {
     ///
     /// # Errors
     /// [`MediaError::Io`] when the folder cannot be created or written.
+    /// [`MediaError::QuotaExceeded`] when the local folder is already full.
     pub async fn begin(&self, kind: Kind) -> Result<Incoming, MediaError> {
+        let reservation = match self.inner.storage {
+            Storage::Disk(_) => Some(self.inner.quota.start()?),
+            Storage::Cloudinary(_) => None,
+        };
         Ok(Incoming {
             kind,
             received: 0,
             head: Vec::with_capacity(HEAD_LEN),
             format: None,
             sink: self.inner.storage.sink(kind).await?,
+            reservation,
         })
+    }
+
+    /// Bytes a new local upload may still take under `UPLOAD_QUOTA_MB`;
+    /// `None` when nothing limits it (no quota, or Cloudinary).
+    pub fn room(&self) -> Option<u64> {
+        match self.inner.storage {
+            Storage::Disk(_) => self.inner.quota.room(),
+            Storage::Cloudinary(_) => None,
+        }
+    }
+
+    /// Measures `UPLOAD_DIR` for the quota, then keeps it tidy in a
+    /// background task until this `Media` is dropped or the database is
+    /// closed: every [`sweep::interval`] a [`sweep::sweep`] pass (or, with
+    /// the sweep off, a new measurement). Local files are swept in
+    /// Cloudinary mode too: those stored before the switch stay served.
+    pub async fn start_upkeep(&self, db: Db) {
+        sweep::start(Arc::downgrade(&self.inner), db).await;
     }
 
     /// Judges the received file (type, image dimensions) and stores it
@@ -279,6 +173,7 @@ impl Media {
     /// # Errors
     /// [`MediaError::Unsupported`] (including an empty file),
     /// [`MediaError::Dimensions`], [`MediaError::Upstream`], [`MediaError::Io`].
+    /// The bytes of a local upload count as stored only once it is kept.
     #[tracing::instrument(skip_all, fields(kind = ?incoming.kind, bytes = incoming.received))]
     pub async fn finish(&self, incoming: Incoming) -> Result<Stored, MediaError> {
         let Incoming {
@@ -287,6 +182,7 @@ impl Media {
             head,
             format,
             mut sink,
+            reservation,
         } = incoming;
         if received == 0 {
             return Err(MediaError::Unsupported("The file is empty".into()));
@@ -303,6 +199,9 @@ impl Media {
             }
         }
         let stored = self.inner.storage.store(kind, format, sink).await?;
+        if let Some(r) = reservation {
+            r.commit();
+        }
         tracing::info!(
             format = format.ext(),
             backend = self.backend(),
@@ -342,6 +241,8 @@ pub struct Incoming {
     head: Vec<u8>,
     format: Option<Format>,
     sink: Sink,
+    /// Its bytes against the quota (local disk only).
+    reservation: Option<quota::Reservation>,
 }
 
 impl Incoming {
@@ -350,12 +251,16 @@ impl Incoming {
     /// # Errors
     /// [`MediaError::TooLarge`] as soon as the total passes the kind's limit;
     /// [`MediaError::Unsupported`] as soon as the first [`HEAD_LEN`] bytes are
-    /// not an accepted format; [`MediaError::Io`].
+    /// not an accepted format; [`MediaError::QuotaExceeded`] as soon as the
+    /// chunk does not fit in the local folder's quota; [`MediaError::Io`].
     pub async fn push(&mut self, chunk: &[u8]) -> Result<(), MediaError> {
         self.received += chunk.len() as u64;
         let limit = self.kind.max_bytes();
         if self.received > limit {
             return Err(MediaError::TooLarge { limit });
+        }
+        if let Some(r) = &mut self.reservation {
+            r.grow(chunk.len() as u64)?;
         }
         if self.head.len() < HEAD_LEN {
             let take = chunk.len().min(HEAD_LEN - self.head.len());

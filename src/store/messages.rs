@@ -415,6 +415,21 @@ pub fn rfc3339_string(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Every local upload URL (`/uploads/…`) that some message's `file_url`
+/// carries: the files the upload sweep must keep (`media::sweep`). One
+/// query, the same text on SQLite and Postgres; Cloudinary URLs are not
+/// included.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn referenced_upload_urls(
+    db: &Db,
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    const SQL: &str = "SELECT DISTINCT file_url FROM messages WHERE file_url LIKE '/uploads/%'";
+    let urls: Vec<String> = with_db!(db, p => sqlx::query_scalar(SQL).fetch_all(p).await)?;
+    Ok(urls.into_iter().collect())
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,9 @@
 mod cloudinary;
 #[path = "../common/mod.rs"]
 mod common;
+mod limits;
 mod support;
+mod sweep;
 
 use common::{Backend, assert_error};
 use serde_json::{Value, json};
@@ -129,8 +131,9 @@ async fn a_body_far_over_the_limit_is_cut_off_while_streaming() {
         .multipart(reqwest::multipart::Form::new().part("file", part))
         .send()
         .await;
-    // The server answers 413 after about 5 MiB and closes the connection;
-    // the client may see the answer or a reset while it still sends.
+    // The declared length is over the limit: the server answers 413 at
+    // once, discards at most 32 MiB more and closes the connection; a
+    // client still sending after that may see a reset instead.
     if let Ok(r) = res {
         let status = r.status().as_u16();
         let body: Value = r.json().await.unwrap_or(Value::Null);

@@ -212,3 +212,172 @@ pub fn assert_uploaded(status: u16, body: &Value, folder: &str, ext: &str) -> St
     assert_eq!(body["message"], json!(want));
     url
 }
+
+// ------------------------------------------------------------ raw HTTP
+
+/// A visitor's cookie and CSRF token, for requests written by hand.
+pub struct RawVisitor {
+    pub addr: std::net::SocketAddr,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl RawVisitor {
+    pub async fn new(app: &TestApp) -> RawVisitor {
+        let r = reqwest::get(format!("{}/api/session", app.base))
+            .await
+            .expect("GET /api/session");
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("cookie pair")
+            .to_owned();
+        let csrf = r.json::<Value>().await.expect("json")["csrf_token"]
+            .as_str()
+            .expect("csrf_token")
+            .to_owned();
+        RawVisitor {
+            addr: app.addr,
+            cookie,
+            csrf,
+        }
+    }
+
+    /// The request head of an upload to `path`: `Content-Length: n` or
+    /// chunked (`None`), with `Expect: 100-continue` when `expect`.
+    pub fn head(&self, path: &str, length: Option<usize>, expect: bool) -> Vec<u8> {
+        let mut h = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {}\r\nX-CSRFToken: {}\r\n\
+             Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n",
+            self.cookie, self.csrf
+        );
+        match length {
+            Some(n) => h.push_str(&format!("Content-Length: {n}\r\n")),
+            None => h.push_str("Transfer-Encoding: chunked\r\n"),
+        }
+        if expect {
+            h.push_str("Expect: 100-continue\r\n");
+        }
+        h.push_str("\r\n");
+        h.into_bytes()
+    }
+}
+
+pub const BOUNDARY: &str = "RawBoundary7MA4YWxk";
+
+/// The multipart framing before the bytes of a `file` part.
+pub fn part_start() -> Vec<u8> {
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// The multipart framing after the file's bytes.
+pub fn part_end() -> Vec<u8> {
+    format!("\r\n--{BOUNDARY}--\r\n").into_bytes()
+}
+
+/// A whole multipart body with `file` as its only part.
+pub fn multipart_body(file: &[u8]) -> Vec<u8> {
+    [part_start(), file.to_vec(), part_end()].concat()
+}
+
+/// A PNG padded with zeros to `len` bytes.
+pub fn padded_png(len: usize) -> Vec<u8> {
+    let mut v = PNG_1X1.to_vec();
+    v.resize(len, 0);
+    v
+}
+
+/// `bytes` in HTTP/1.1 chunked encoding, 64 KiB a chunk, with the last chunk.
+pub fn chunked(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 1000 + 16);
+    for c in bytes.chunks(64 * 1024) {
+        out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        out.extend_from_slice(c);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+/// An answer read by hand: status, head (lower-case), JSON body.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: Value,
+}
+
+/// Parses the first complete answer in `buf` (a `Content-Length` body), or
+/// `None` while incomplete.
+pub fn parse_answer(buf: &[u8]) -> Option<RawAnswer> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let body = buf.get(end + 4..end + 4 + len)?;
+    Some(RawAnswer {
+        status,
+        head,
+        body: serde_json::from_slice(body).unwrap_or(Value::Null),
+    })
+}
+
+/// Reads until one answer is complete; `Err` on a connection error, or
+/// when the connection closes or `within` passes before that.
+pub async fn read_answer(
+    conn: &mut (impl tokio::io::AsyncRead + Unpin),
+    within: std::time::Duration,
+) -> Result<RawAnswer, String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    tokio::time::timeout(within, async {
+        loop {
+            if let Some(a) = parse_answer(&buf) {
+                return Ok(a);
+            }
+            match conn.read(&mut chunk).await {
+                Ok(0) => {
+                    return Err(format!(
+                        "closed before a whole answer: {:?}",
+                        String::from_utf8_lossy(&buf)
+                    ));
+                }
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) => return Err(format!("read: {e}")),
+            }
+        }
+    })
+    .await
+    .map_err(|_| format!("no answer within {within:?}"))?
+}
+
+/// Whether the server closes the connection (EOF or reset) within `within`
+/// after the answer, reading and discarding anything else.
+pub async fn closes_within(
+    conn: &mut (impl tokio::io::AsyncRead + Unpin),
+    within: std::time::Duration,
+) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = vec![0u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
