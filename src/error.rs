@@ -57,6 +57,9 @@ pub enum AppError {
     /// text is for the client, the detail was logged where it happened.
     #[error("{0}")]
     BadGateway(String),
+    /// The client took too long to send its request body (408 `REQUEST_TIMEOUT`).
+    #[error("Request body not received in time")]
+    RequestTimeout,
     /// Too many requests (429 `RATE_LIMITED`); seconds until a retry may pass.
     #[error("Too many requests, retry in {0} s")]
     RateLimited(u64),
@@ -108,6 +111,7 @@ impl AppError {
             AppError::PayloadTooLarge | AppError::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -130,6 +134,7 @@ impl AppError {
             AppError::FileTooLarge(_) => "FILE_TOO_LARGE",
             AppError::UnsupportedType(_) => "UNSUPPORTED_TYPE",
             AppError::BadGateway(_) => "UPSTREAM_ERROR",
+            AppError::RequestTimeout => "REQUEST_TIMEOUT",
             AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Unavailable => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL_ERROR",
@@ -146,7 +151,8 @@ impl AppError {
             AppError::PayloadTooLarge
             | AppError::FileTooLarge(_)
             | AppError::UnsupportedType(_)
-            | AppError::MethodNotAllowed => "validation_error",
+            | AppError::MethodNotAllowed
+            | AppError::RequestTimeout => "validation_error",
             AppError::Csrf => "csrf_error",
             AppError::Unauthorized
             | AppError::InvalidCredentials
