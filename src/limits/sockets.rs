@@ -386,8 +386,9 @@ mod tests {
             ConnectionRefused::Total
         );
         drop(a1);
-        assert!(s.open_connection(b, false).is_ok());
+        let _b2 = s.open_connection(b, false).unwrap();
         assert_eq!(s.stats().connections, 4);
+        assert_eq!(s.of_ip(a), (2, 0, 0, 0));
     }
 
     #[test]
