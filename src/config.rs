@@ -9,7 +9,9 @@ use rand::RngExt;
 
 mod cloudinary;
 pub use cloudinary::CloudinaryConfig;
+mod connections;
 mod uploads;
+pub use connections::ConnectionConfig;
 pub use uploads::UploadConfig;
 
 /// Which database the `DATABASE_URL` selects.
@@ -122,11 +124,19 @@ pub struct Config {
     /// CSP `frame-ancestors` sources (`FRAME_ANCESTORS`, default `'none'`;
     /// e.g. `https://www.example.com` for a site that embeds the chat).
     pub frame_ancestors: String,
-    /// How long a client may take to send its request headers
+    /// How long a client may take to send its request headers, counted from
+    /// the connection's start (its first byte included) and, on a kept-alive
+    /// connection, from the end of the previous answer
     /// (`HEADER_READ_TIMEOUT_SECS`, default 10).
     pub header_read_timeout: Duration,
     /// First retry delay of the Telegram outbox (`TELEGRAM_RETRY_BASE_MS`, default 1000).
     pub telegram_retry_base: Duration,
+    /// Connection caps, body deadline, Socket.IO session gate
+    /// (`MAX_CONNECTIONS*`, `BODY_READ_TIMEOUT_SECS`, `SOCKET_*`, `MAX_*SOCKETS*`).
+    pub connections: ConnectionConfig,
+    /// How the admin is named to visitors in `user_online` / `user_offline`
+    /// (`ADMIN_DISPLAY_NAME`, default `Support`); never the login name.
+    pub admin_display_name: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -318,6 +328,8 @@ impl Config {
         let header_read_timeout =
             Duration::from_secs(u64::from(num("HEADER_READ_TIMEOUT_SECS", 10)?.max(1)));
         Ok(Config {
+            connections: connections::from_vars(var)?,
+            admin_display_name: var("ADMIN_DISPLAY_NAME").unwrap_or("Support".into()),
             limits,
             frame_ancestors,
             header_read_timeout,

@@ -57,9 +57,11 @@ pub enum AppError {
     /// text is for the client, the detail was logged where it happened.
     #[error("{0}")]
     BadGateway(String),
-    /// An upload body that stalled or arrived below the minimum rate (408
-    /// `REQUEST_TIMEOUT`; `docs/uploads.md` § Limits on the wire and on disk).
-    #[error("The upload was too slow and was stopped; please try again")]
+    /// The request body stalled or arrived below the minimum rate (408
+    /// `REQUEST_TIMEOUT`): a JSON body not read within
+    /// `BODY_READ_TIMEOUT_SECS`, or an upload below its pacing rules
+    /// (`docs/uploads.md` § Limits on the wire and on disk).
+    #[error("The request body arrived too slowly and was stopped; please try again")]
     RequestTimeout,
     /// The upload folder's quota would be exceeded (507 `INSUFFICIENT_STORAGE`,
     /// RFC 4918 § 11.5); nothing was stored.

@@ -95,7 +95,7 @@ pub struct App {
     io: realtime::Io,
     db: Db,
     bridge: Option<telegram::Bridge>,
-    header_read_timeout: std::time::Duration,
+    serve: server::ServeOptions,
 }
 
 impl App {
@@ -147,6 +147,7 @@ impl App {
         );
         let auth = Auth::new(&config, db.clone());
         let config_limits = config.limits.clone();
+        let config_connections = config.connections.clone();
         let static_dir = config.static_dir.clone();
         let header_read_timeout = config.header_read_timeout;
         let otp = match (&telegram, otp) {
@@ -174,7 +175,9 @@ impl App {
             otp,
             ready: Arc::new(AtomicBool::new(true)),
             telegram,
-            limits: Arc::new(limits::Limits::new(config_limits)),
+            limits: Arc::new(
+                limits::Limits::new(config_limits).with_connections(&config_connections),
+            ),
             media,
             asset_version: http::pages::asset_version(&static_dir).into(),
             admin_sockets: Default::default(),
@@ -195,6 +198,11 @@ impl App {
             // Outside the CSRF layer: Telegram authenticates with its secret token.
             router = router.merge(webhook);
         }
+        let serve = server::ServeOptions {
+            header_read_timeout,
+            limits: state.limits.clone(),
+            trust_proxy: state.config.trust_proxy,
+        };
         let (router, io) = realtime::attach(router, state).await?;
         Ok(App {
             listener,
@@ -202,7 +210,7 @@ impl App {
             io,
             db,
             bridge,
-            header_read_timeout,
+            serve,
         })
     }
 
@@ -229,7 +237,7 @@ impl App {
             io,
             db,
             bridge,
-            header_read_timeout,
+            serve,
         } = self;
         let addr = listener.local_addr()?;
         tracing::info!("listening on http://{addr}");
@@ -237,14 +245,7 @@ impl App {
             tracing::info!("shutting down: closing sockets, finishing requests");
             io.close().await;
         };
-        server::serve(
-            listener,
-            router,
-            header_read_timeout,
-            shutdown,
-            close_sockets,
-        )
-        .await?;
+        server::serve(listener, router, serve, shutdown, close_sockets).await?;
         if let Some(bridge) = bridge {
             bridge.stop().await;
         }

@@ -2,7 +2,10 @@
 //! limits, issue #5): keyed GCRA limiters from `governor`, per session and
 //! per client IP; login throttling per account and per IP; the client IP
 //! itself (behind a proxy: the right-most `X-Forwarded-For` address that no
-//! trusted proxy added).
+//! trusted proxy added). Connection, Engine.IO session and socket caps are
+//! in [`sockets`].
+
+pub mod sockets;
 
 use std::{
     collections::HashMap,
@@ -43,7 +46,8 @@ pub struct LimitConfig {
     /// only for logins that passed the password step
     /// (`LOGIN_FAILURES_PER_HOUR`, 100).
     pub login_failures_per_hour: u32,
-    /// Open sockets per client IP (`MAX_SOCKETS_PER_IP`, 50).
+    /// Open sockets per client IP (`MAX_SOCKETS_PER_IP`, 50); also bounds
+    /// its Engine.IO sessions (see [`sockets::Sockets::open_session`]).
     pub sockets_per_ip: u32,
     /// Failed logins an IP may make before its delay starts
     /// (`LOGIN_FREE_FAILURES_PER_IP`, 3).
@@ -95,7 +99,8 @@ pub struct Limits {
     login_ip: Mutex<HashMap<IpAddr, (u32, Instant)>>,
     /// At most this many addresses are remembered in `login_ip`.
     login_ip_capacity: usize,
-    sockets: Mutex<HashMap<IpAddr, u32>>,
+    /// Connection, Engine.IO session and socket caps.
+    pub sockets: sockets::Sockets,
 }
 
 fn per_minute<K: Hash + Eq + Clone>(n: u32) -> Option<Keyed<K>> {
@@ -113,9 +118,15 @@ fn check<K: Hash + Eq + Clone>(l: &Option<Keyed<K>>, key: &K) -> Result<(), AppE
 }
 
 impl Limits {
-    /// Builds the limiters.
+    /// Builds the limiters (connection caps at their defaults, see
+    /// [`Limits::with_connections`]).
     pub fn new(config: LimitConfig) -> Self {
         Limits {
+            sockets: sockets::Sockets::new(
+                &crate::config::ConnectionConfig::default(),
+                config.sockets_per_ip,
+                0,
+            ),
             send_session: per_minute(config.messages_per_session),
             send_ip: per_minute(config.messages_per_ip),
             upload_session: per_minute(config.uploads_per_session),
@@ -125,9 +136,19 @@ impl Limits {
             login_account: Mutex::new((Instant::now(), 0)),
             login_ip: Mutex::default(),
             login_ip_capacity: LOGIN_IP_CAPACITY,
-            sockets: Mutex::default(),
             config,
         }
+    }
+
+    /// Replaces the connection, session and socket caps by those of
+    /// `connections` (`MAX_CONNECTIONS=auto` resolved here, see
+    /// [`sockets::auto_max_connections`]).
+    pub fn with_connections(mut self, connections: &crate::config::ConnectionConfig) -> Self {
+        let total = connections
+            .max_connections
+            .unwrap_or_else(sockets::auto_max_connections);
+        self.sockets = sockets::Sockets::new(connections, self.config.sockets_per_ip, total);
+        self
     }
 
     /// Counts one `action` of `session` (visitor id or admin session) from
@@ -248,29 +269,6 @@ impl Limits {
             .remove(&login_key(ip));
     }
 
-    /// A socket of `ip` wants to open: `false` when it already has
-    /// `sockets_per_ip` open (then nothing is counted).
-    pub fn socket_opened(&self, ip: IpAddr) -> bool {
-        let mut map = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(ip).or_default();
-        if self.config.sockets_per_ip > 0 && *n >= self.config.sockets_per_ip {
-            return false;
-        }
-        *n += 1;
-        true
-    }
-
-    /// A socket of `ip` closed.
-    pub fn socket_closed(&self, ip: IpAddr) {
-        let mut map = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = map.get_mut(&ip) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                map.remove(&ip);
-            }
-        }
-    }
-
     /// Drops idle keys (call now and then).
     pub fn prune(&self) {
         for l in [&self.send_session, &self.upload_session]
@@ -285,6 +283,7 @@ impl Limits {
         {
             l.retain_recent();
         }
+        self.sockets.prune();
     }
 }
 

@@ -1,10 +1,30 @@
-//! The accept loop: hyper HTTP/1.1 with upgrades (WebSocket) and a header
-//! read timeout, so that a slow or silent client cannot pin a connection;
-//! each request carries the peer address (`ConnectInfo`). Shutdown: stop
-//! accepting, run `before_drain` (closes the sockets), let in-flight
-//! requests finish (at most 10 s).
+//! The accept loop: hyper HTTP/1.1 with upgrades (WebSocket); each request
+//! carries the peer address (`ConnectInfo`). Shutdown: stop accepting, run
+//! `before_drain` (closes the sockets), let in-flight requests finish (at
+//! most 10 s).
+//!
+//! Slow and silent clients (issue #8 item 6):
+//! - connection caps, checked before anything is read: at most
+//!   `MAX_CONNECTIONS_PER_IP` per peer address (trusted proxies exempt with
+//!   `TRUST_PROXY`) and `MAX_CONNECTIONS` in total (by default derived from
+//!   `RLIMIT_NOFILE`, so the process never runs out of descriptors and
+//!   keeps answering, e.g. health probes); a refused connection is reset at
+//!   once. The slot is held by the connection's I/O object, so an upgraded
+//!   WebSocket keeps counting until it closes;
+//! - a first-byte timeout: a connection that sends nothing within
+//!   `HEADER_READ_TIMEOUT_SECS` is closed (hyper's header timer only starts
+//!   after the first bytes when upgrades are served);
+//! - hyper's header read timeout for the rest of the head, and the same
+//!   timer between requests of a kept-alive connection.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use axum::{Router, extract::ConnectInfo};
 use hyper::body::Incoming;
@@ -13,8 +33,24 @@ use hyper_util::{
     server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
+
+use crate::limits::{
+    Limits, is_trusted_proxy,
+    sockets::{ConnectionRefused, ConnectionSlot},
+};
+
+/// How the accept loop treats connections.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// First-byte and header read timeout (`HEADER_READ_TIMEOUT_SECS`).
+    pub header_read_timeout: Duration,
+    /// The connection caps ([`Limits::sockets`]).
+    pub limits: Arc<Limits>,
+    /// `TRUST_PROXY`: trusted proxy peers skip the per-IP connection cap.
+    pub trust_proxy: bool,
+}
 
 /// Serves `router` on `listener` until `shutdown`; see the module doc.
 ///
@@ -24,16 +60,28 @@ use tower::ServiceExt;
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    header_read_timeout: Duration,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
     before_drain: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    let ServeOptions {
+        header_read_timeout,
+        limits,
+        trust_proxy,
+    } = options;
     let graceful = GracefulShutdown::new();
     let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
     http.http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
         .keep_alive(true);
+    tracing::info!(
+        max_connections = limits.sockets.max_connections(),
+        "connection cap (0 = off)"
+    );
+    // Connections still waiting for their first byte are not watched by
+    // `graceful` yet; they end when this turns true.
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -47,6 +95,14 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let exempt = trust_proxy && is_trusted_proxy(peer.ip());
+        let slot = match limits.sockets.open_connection(peer.ip(), exempt) {
+            Ok(slot) => slot,
+            Err(why) => {
+                refuse(stream, peer, why);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let svc = router
             .clone()
@@ -54,16 +110,37 @@ pub async fn serve(
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 req
             });
-        let conn = http
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc));
-        let conn = graceful.watch(conn.into_owned());
+        let http = http.clone();
+        let watcher = graceful.watcher();
+        let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            // Wait for the first byte without consuming it.
+            let mut probe = [0u8; 1];
+            let first = tokio::time::timeout(header_read_timeout, stream.peek(&mut probe));
+            tokio::select! {
+                res = first => match res {
+                    Ok(Ok(n)) if n > 0 => {}
+                    Ok(_) => return,
+                    Err(_) => {
+                        tracing::debug!(%peer, "connection closed: nothing received in time");
+                        return;
+                    }
+                },
+                _ = stopping.wait_for(|s| *s) => return,
+            }
+            let io = Counted {
+                stream,
+                _slot: slot,
+            };
+            let conn = http
+                .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc));
+            if let Err(e) = watcher.watch(conn.into_owned()).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
     }
     drop(listener);
+    let _ = stopping_tx.send(true);
     before_drain.await;
     if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
         .await
@@ -72,4 +149,59 @@ pub async fn serve(
         tracing::warn!("some connections did not finish within 10 s");
     }
     Ok(())
+}
+
+/// Closes a refused connection at once (a reset: nothing lingers).
+fn refuse(stream: TcpStream, peer: SocketAddr, why: ConnectionRefused) {
+    let _ = stream.set_zero_linger();
+    drop(stream);
+    // Debug only: a flood of refusals must not flood the log.
+    tracing::debug!(%peer, ?why, "connection refused");
+}
+
+/// A TCP stream that holds its connection slot until it is dropped,
+/// through hyper and, after an upgrade, inside the WebSocket.
+struct Counted {
+    stream: TcpStream,
+    _slot: ConnectionSlot,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
 }

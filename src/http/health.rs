@@ -45,7 +45,10 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /health` → `{status: healthy|degraded|unhealthy, timestamp, version,
 /// environment, checks: {database, telegram, memory: {used_percent,
-/// available_gb}, disk: {used_percent, free_gb}, telegram_outbox_backlog}}`
+/// available_gb}, disk: {used_percent, free_gb}, telegram_outbox_backlog,
+/// sockets: {connections, sessions, pending, sockets}}}` (`sockets`: open
+/// TCP connections, Engine.IO sessions, those not yet connected, connected
+/// Socket.IO sockets)
 /// (`telegram`: `healthy` | `unhealthy` from the last Bot API call, or
 /// `disabled`; an unhealthy Telegram makes the status `degraded`); 503 when unhealthy
 /// (database down). Memory comes from `/proc/meminfo`, disk from
@@ -98,6 +101,7 @@ pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoRes
                 "telegram_outbox_backlog": backlog,
                 "memory": memory,
                 "disk": disk,
+                "sockets": state.limits.sockets.stats(),
             }
         })),
     )

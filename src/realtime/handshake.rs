@@ -16,7 +16,7 @@ use socketioxide::{
 };
 
 use super::SocketSession;
-use crate::{AppState, auth, config::Config};
+use crate::{AppState, auth, config::Config, limits::sockets::EngineSession};
 
 /// The role of a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,9 +72,10 @@ pub fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
 }
 
 /// Connect middleware: checks origin, CSRF, role and the per-IP socket cap;
-/// stores the [`SocketSession`], joins the rooms and registers the event
-/// handlers — all before the CONNECT packet is sent, so that an event the
-/// client emits at once is never dropped.
+/// stores the [`SocketSession`] (with the socket's cap slot and presence,
+/// released when the socket is dropped, however it ends), joins the rooms
+/// and registers the event handlers — all before the CONNECT packet is
+/// sent, so that an event the client emits at once is never dropped.
 ///
 /// # Errors
 /// [`Refused`] with `origin_error`, `csrf_error`, `auth_error`,
@@ -117,18 +118,18 @@ pub async fn authenticate<A: Adapter>(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let ip = crate::limits::client_ip(headers, peer, state.config.trust_proxy);
-    if !state.limits.socket_opened(ip) {
+    let Some(slot) = state.limits.sockets.open_socket(ip) else {
         tracing::info!(%ip, "socket refused: too many sockets from one address");
         return Err(Refused("rate_limited"));
-    }
-    let first = match role {
+    };
+    let presence = match role {
         Role::Visitor => {
             s.join([super::thread_room(&visitor_id), super::VISITORS.to_owned()]);
-            state.presence.visitor_up(&visitor_id)
+            state.presence.visitor_socket(&visitor_id)
         }
         Role::Admin => {
             s.join(super::ADMINS);
-            state.presence.admin_up()
+            state.presence.admin_socket()
         }
     };
     let last_message_id = data.last_message_id.filter(|_| role == Role::Visitor);
@@ -137,10 +138,16 @@ pub async fn authenticate<A: Adapter>(
         visitor_id,
         admin,
         ip,
-        first,
+        first: presence.first,
         last_message_id,
+        _slot: slot,
+        _presence: presence,
     }));
     super::events::register(&s);
-    s.on_disconnect(super::on_disconnect);
+    // The Engine.IO session is no longer pending (it was counted by
+    // `realtime::gate` when it began).
+    if let Some(session) = s.req_parts().extensions.get::<Arc<EngineSession>>() {
+        session.connected();
+    }
     Ok(())
 }

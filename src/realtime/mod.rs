@@ -10,9 +10,18 @@
 //! `REDIS_URL` is set, so that room broadcasts reach the sockets of every
 //! instance. Handlers are generic over the adapter. Presence
 //! ([`presence::Presence`]) stays per instance.
+//!
+//! Lifetimes (issue #8 items 2, 3): [`gate`] counts each Engine.IO session
+//! from its first request; a session must CONNECT to the namespace within
+//! `SOCKET_CONNECT_TIMEOUT_SECS`; a socket's cap slot and presence live in
+//! its extensions and are released when socketioxide drops the socket, so
+//! a socket that dies before its CONNECT completes (no disconnect handler
+//! runs then) leaks nothing. The admin is named to visitors by
+//! `ADMIN_DISPLAY_NAME`, never by the login name.
 
 pub mod admin_sessions;
 mod events;
+pub mod gate;
 mod handshake;
 pub mod presence;
 
@@ -43,8 +52,10 @@ pub fn thread_room(thread_id: &str) -> String {
     format!("thread:{thread_id}")
 }
 
-/// What the handshake established, kept in the socket's extensions.
-#[derive(Clone, Debug)]
+/// What the handshake established, kept in the socket's extensions; it
+/// holds the socket's cap slot and presence, both released when the socket
+/// (and so this) is dropped.
+#[derive(Debug)]
 pub struct SocketSession {
     /// Visitor or admin.
     pub role: Role,
@@ -58,6 +69,10 @@ pub struct SocketSession {
     pub first: bool,
     /// `auth.last_message_id`: replay what came after it.
     pub last_message_id: Option<i64>,
+    /// The `MAX_SOCKETS_PER_IP` slot.
+    _slot: crate::limits::sockets::SocketSlot,
+    /// This socket's part of [`presence::Presence`].
+    _presence: presence::PresenceGuard,
 }
 
 /// `{user_id, username, last_seen}` of `user_online` / `user_offline`.
@@ -90,7 +105,7 @@ pub enum Io {
 }
 
 impl Io {
-    /// Disconnects every socket (`on_disconnect` runs for each).
+    /// Disconnects every socket.
     pub async fn close(&self) {
         match self {
             Io::Local(io) => io.close().await,
@@ -105,6 +120,7 @@ const REDIS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 fn builder(state: &AppState) -> SocketIoBuilder {
     SocketIo::builder()
         .with_state(state.clone())
+        .connect_timeout(state.config.connections.socket_connect_timeout)
         .max_payload(100_000)
         .ws_max_message_size(1 << 20)
         .ws_max_frame_size(1 << 20)
@@ -112,8 +128,9 @@ fn builder(state: &AppState) -> SocketIoBuilder {
 
 /// Builds the Socket.IO layer with the app state (the in-memory adapter,
 /// or the Redis adapter when `REDIS_URL` is set), registers the namespace,
-/// starts the broadcaster and wraps `router` in the layer. Returns the
-/// router and the handle (to close every socket at shutdown).
+/// starts the broadcaster and the presence announcer and wraps `router` in
+/// the layer, behind the Engine.IO session [`gate`]. Returns the router and
+/// the handle (to close every socket at shutdown).
 ///
 /// With Redis, broadcasts to rooms (`io.to(room)`, `s.to(room)`) reach the
 /// sockets of every instance sharing the Redis server and channel prefix
@@ -132,7 +149,14 @@ pub async fn attach(
         io.ns("/", on_connect.with(handshake::authenticate));
         tokio::spawn(broadcast(io.clone(), state.chat.subscribe()));
         admin_sessions::spawn(&io, &state);
-        return Ok((router.layer(layer), Io::Local(io)));
+        announce_departures(&io, &state);
+        let router = router
+            .layer(layer)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                gate::engine_gate,
+            ));
+        return Ok((router, Io::Local(io)));
     };
     let err = |e: &dyn std::fmt::Display| RealtimeError::Redis(e.to_string());
     // The adapter's driver needs RESP3 push messages.
@@ -165,7 +189,14 @@ pub async fn attach(
     tracing::info!("Socket.IO Redis adapter ready");
     tokio::spawn(broadcast(io.clone(), state.chat.subscribe()));
     admin_sessions::spawn(&io, &state);
-    Ok((router.layer(layer), Io::Redis(io)))
+    announce_departures(&io, &state);
+    let router = router
+        .layer(layer)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::engine_gate,
+        ));
+    Ok((router, Io::Redis(io)))
 }
 
 /// After the handshake (rooms, handlers and presence counts were set by
@@ -191,7 +222,7 @@ async fn on_connect<A: Adapter>(
             let online = state.presence.admin_online();
             let admin = PresencePayload {
                 user_id: "admin".into(),
-                username: state.auth.admin_username().to_owned(),
+                username: state.config.admin_display_name.clone(),
                 last_seen: if online {
                     now
                 } else {
@@ -218,7 +249,7 @@ async fn on_connect<A: Adapter>(
             if sess.first {
                 let p = PresencePayload {
                     user_id: "admin".into(),
-                    username: state.auth.admin_username().to_owned(),
+                    username: state.config.admin_display_name.clone(),
                     last_seen: now,
                 };
                 let _ = s.to(VISITORS).emit("user_online", &p).await;
@@ -260,39 +291,49 @@ fn event_name(m: &crate::store::messages::Message) -> &'static str {
     }
 }
 
-/// Presence down, `user_offline`, last-seen time, socket cap released.
-pub(crate) async fn on_disconnect<A: Adapter>(
-    s: SocketRef<A>,
-    State(state): State<AppState>,
-    Extension(sess): Extension<Arc<SocketSession>>,
-) {
-    let now = chrono::Utc::now();
-    state.limits.socket_closed(sess.ip);
-    match sess.role {
-        Role::Visitor => {
-            if state.presence.visitor_down(&sess.visitor_id) {
-                let p = PresencePayload {
-                    user_id: sess.visitor_id.clone(),
-                    username: crate::chat::display_name_for(&sess.visitor_id),
-                    last_seen: Some(rfc3339_string(&now)),
-                };
-                let _ = s.broadcast().to(ADMINS).emit("user_offline", &p).await;
-                if let Err(e) = state.chat.visitor_seen(&sess.visitor_id, now).await {
-                    tracing::warn!(error = %e, "could not record visitor last seen");
+/// Starts the task that announces [`presence::Departure`]s (queued when a
+/// socket's presence guard drops): `user_offline` to the admins for a
+/// visitor (and its last-seen time stored), to the visitors for the admin —
+/// unless a new socket of the same person came up meanwhile.
+fn announce_departures<A: Adapter>(io: &SocketIo<A>, state: &AppState) {
+    let Some(mut rx) = state.presence.take_departures() else {
+        return;
+    };
+    let io = io.clone();
+    let state = state.clone();
+    tokio::spawn(async move {
+        while let Some(who) = rx.recv().await {
+            let now = chrono::Utc::now();
+            let last_seen = Some(rfc3339_string(&now));
+            match who {
+                presence::Departure::Visitor(id) => {
+                    if state.presence.visitor_online(&id) {
+                        continue;
+                    }
+                    let p = PresencePayload {
+                        user_id: id.clone(),
+                        username: crate::chat::display_name_for(&id),
+                        last_seen,
+                    };
+                    let _ = io.to(ADMINS).emit("user_offline", &p).await;
+                    if let Err(e) = state.chat.visitor_seen(&id, now).await {
+                        tracing::warn!(error = %e, "could not record visitor last seen");
+                    }
+                }
+                presence::Departure::Admin => {
+                    if state.presence.admin_online() {
+                        continue;
+                    }
+                    let p = PresencePayload {
+                        user_id: "admin".into(),
+                        username: state.config.admin_display_name.clone(),
+                        last_seen,
+                    };
+                    let _ = io.to(VISITORS).emit("user_offline", &p).await;
                 }
             }
         }
-        Role::Admin => {
-            if state.presence.admin_down() {
-                let p = PresencePayload {
-                    user_id: "admin".into(),
-                    username: state.auth.admin_username().to_owned(),
-                    last_seen: Some(rfc3339_string(&now)),
-                };
-                let _ = s.broadcast().to(VISITORS).emit("user_offline", &p).await;
-            }
-        }
-    }
+    });
 }
 
 /// Turns the core's events into Socket.IO events:

@@ -1,5 +1,11 @@
-//! Who is online on this instance: visitor sockets per thread and admin
-//! sockets. Counts, so several tabs of one person are one presence.
+//! Who is online on this instance, derived from the live sockets: each
+//! visitor or admin socket holds a [`PresenceGuard`] (in its extensions),
+//! and the guard's `Drop` takes the presence down — whether or not
+//! socketioxide called a disconnect handler (a socket that dies before its
+//! CONNECT completes gets none, issue #8 item 3). Counts, so several tabs of
+//! one person are one presence. When the last socket of a visitor or of the
+//! admin goes, a [`Departure`] is queued for the realtime module to announce
+//! (`user_offline`).
 
 use std::{
     collections::HashMap,
@@ -9,34 +15,119 @@ use std::{
     },
 };
 
+use tokio::sync::mpsc;
+
+/// Someone's last socket on this instance closed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Departure {
+    /// The last socket of this visitor thread.
+    Visitor(String),
+    /// The last admin socket.
+    Admin,
+}
+
 /// Online counters; cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Presence {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     visitors: Mutex<HashMap<String, usize>>,
     admins: AtomicUsize,
     last_admin_seen: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    departures: mpsc::UnboundedSender<Departure>,
+    departures_rx: Mutex<Option<mpsc::UnboundedReceiver<Departure>>>,
+}
+
+impl Default for Presence {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Presence {
+            inner: Arc::new(Inner {
+                visitors: Mutex::default(),
+                admins: AtomicUsize::new(0),
+                last_admin_seen: Mutex::default(),
+                departures: tx,
+                departures_rx: Mutex::new(Some(rx)),
+            }),
+        }
+    }
+}
+
+/// One live socket's presence; dropping it takes the presence down.
+pub struct PresenceGuard {
+    presence: Presence,
+    who: Departure,
+    /// The first socket of this visitor / of the admin (announce it).
+    pub first: bool,
+}
+
+impl std::fmt::Debug for PresenceGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresenceGuard")
+            .field("who", &self.who)
+            .field("first", &self.first)
+            .finish()
+    }
+}
+
+impl Drop for PresenceGuard {
+    fn drop(&mut self) {
+        let last = match &self.who {
+            Departure::Visitor(id) => self.presence.visitor_down(id),
+            Departure::Admin => self.presence.admin_down(),
+        };
+        if last {
+            // The receiver lives as long as the Socket.IO layer; after it
+            // is gone nobody is left to tell.
+            let _ = self.presence.inner.departures.send(self.who.clone());
+        }
+    }
 }
 
 impl Presence {
-    /// A visitor socket of `thread_id` connected; `true` when it is the first.
-    pub fn visitor_up(&self, thread_id: &str) -> bool {
-        let mut map = self
-            .inner
-            .visitors
+    /// The queue of [`Departure`]s; `None` after the first call (one
+    /// announcer per process).
+    pub fn take_departures(&self) -> Option<mpsc::UnboundedReceiver<Departure>> {
+        self.inner
+            .departures_rx
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(thread_id.to_owned()).or_default();
-        *n += 1;
-        *n == 1
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    /// A visitor socket of `thread_id` is live, until the guard drops.
+    pub fn visitor_socket(&self, thread_id: &str) -> PresenceGuard {
+        let first = {
+            let mut map = self
+                .inner
+                .visitors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let n = map.entry(thread_id.to_owned()).or_default();
+            *n += 1;
+            *n == 1
+        };
+        PresenceGuard {
+            presence: self.clone(),
+            who: Departure::Visitor(thread_id.to_owned()),
+            first,
+        }
+    }
+
+    /// An admin socket is live, until the guard drops.
+    pub fn admin_socket(&self) -> PresenceGuard {
+        let first = self.inner.admins.fetch_add(1, Ordering::AcqRel) == 0;
+        PresenceGuard {
+            presence: self.clone(),
+            who: Departure::Admin,
+            first,
+        }
     }
 
     /// A visitor socket of `thread_id` closed; `true` when it was the last.
-    pub fn visitor_down(&self, thread_id: &str) -> bool {
+    fn visitor_down(&self, thread_id: &str) -> bool {
         let mut map = self
             .inner
             .visitors
@@ -64,13 +155,8 @@ impl Presence {
             .contains_key(thread_id)
     }
 
-    /// An admin socket connected; `true` when it is the first.
-    pub fn admin_up(&self) -> bool {
-        self.inner.admins.fetch_add(1, Ordering::AcqRel) == 0
-    }
-
     /// An admin socket closed; `true` when it was the last.
-    pub fn admin_down(&self) -> bool {
+    fn admin_down(&self) -> bool {
         let last = self
             .inner
             .admins
@@ -106,17 +192,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_tabs_once() {
+    fn counts_tabs_once_and_queues_departures() {
         let p = Presence::default();
-        assert!(p.visitor_up("t"));
-        assert!(!p.visitor_up("t"));
-        assert!(!p.visitor_down("t"));
+        let mut rx = p.take_departures().unwrap();
+        assert!(p.take_departures().is_none());
+        let a = p.visitor_socket("t");
+        let b = p.visitor_socket("t");
+        assert!(a.first && !b.first);
+        drop(a);
         assert!(p.visitor_online("t"));
-        assert!(p.visitor_down("t"));
+        assert!(rx.try_recv().is_err());
+        drop(b);
         assert!(!p.visitor_online("t"));
-        assert!(p.admin_up());
-        assert!(p.admin_down());
-        assert!(!p.admin_down());
+        assert_eq!(rx.try_recv().unwrap(), Departure::Visitor("t".into()));
+        let admin = p.admin_socket();
+        assert!(admin.first && p.admin_online());
+        drop(admin);
         assert!(!p.admin_online());
+        assert!(p.admin_last_seen().is_some());
+        assert_eq!(rx.try_recv().unwrap(), Departure::Admin);
     }
 }

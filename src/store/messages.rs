@@ -429,6 +429,7 @@ pub async fn referenced_upload_urls(
     const SQL: &str = "SELECT DISTINCT file_url FROM messages WHERE file_url LIKE '/uploads/%'";
     let urls: Vec<String> = with_db!(db, p => sqlx::query_scalar(SQL).fetch_all(p).await)?;
     Ok(urls.into_iter().collect())
+}
 
 #[cfg(test)]
 mod tests {

@@ -74,6 +74,9 @@ pub fn relaxed_limits() -> Vec<(&'static str, &'static str)> {
         "RATE_LIMIT_API_PER_IP_PER_MINUTE",
         "RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE",
         "LOGIN_FREE_FAILURES_PER_IP",
+        "SOCKET_HANDSHAKES_PER_IP_PER_MINUTE",
+        "MAX_PENDING_SOCKETS_PER_IP",
+        "MAX_CONNECTIONS_PER_IP",
     ]
     .into_iter()
     .map(|k| (k, "100000"))

@@ -9,7 +9,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
-import { startServer, ADMIN_USERNAME } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
 import { Client, newClient, loginAdmin } from './lib/http.mjs';
 import {
   connectError, emitAck, nextEvent, noEvent, eventsOf, sleep, socketScope,
@@ -17,6 +17,9 @@ import {
 import {
   assertMessage, assertAckError, assertHttpError, assertPresence, assertRecentTime,
 } from './lib/assertions.mjs';
+
+// How user_online / user_offline name the admin (ADMIN_DISPLAY_NAME, default).
+const ADMIN_LABEL = 'Support';
 
 const ALLOWED_EXTRA_ORIGIN = 'http://allowed.example';
 const HOSTILE = '<img src=x onerror=alert(1)> & "quotes" ✓ 🎉';
@@ -550,7 +553,8 @@ for (const db of ['sqlite', 'postgres']) {
       // A visitor connecting while no admin is connected hears it at once.
       const V = await visitor(scope);
       const initial = await nextEvent(V.socket, 'user_offline', { since: 0, where: (d) => d?.user_id === 'admin' });
-      assertPresence(initial, 'admin', ADMIN_USERNAME, { lastSeenNullable: true });
+      // The admin is named by ADMIN_DISPLAY_NAME (default "Support"), never by its login name.
+      assertPresence(initial, 'admin', ADMIN_LABEL, { lastSeenNullable: true });
       assert.deepEqual(eventsOf(V.socket, 'user_online', 0), [], 'no admin is online yet');
       const tid = V.client.threadId;
       await say(V.socket, 'presence test');
@@ -559,7 +563,7 @@ for (const db of ['sqlite', 'postgres']) {
       const adminClient = await loginAdmin(server);
       const online = nextEvent(V.socket, 'user_online', { where: (d) => d?.user_id === 'admin' });
       const as = await scope.connect(adminClient, { role: 'admin' });
-      assertPresence(await online, 'admin', ADMIN_USERNAME);
+      assertPresence(await online, 'admin', ADMIN_LABEL);
 
       // A visitor connecting now hears user_online for the admin at once,
       // and the admin hears user_online for it.
@@ -569,7 +573,7 @@ for (const db of ['sqlite', 'postgres']) {
       assertPresence(
         await nextEvent(ws, 'user_online', { since: 0, where: (d) => d?.user_id === 'admin' }),
         'admin',
-        ADMIN_USERNAME,
+        ADMIN_LABEL,
       );
       assertPresence(await wOnline, W.threadId, W.displayName);
 
@@ -594,7 +598,7 @@ for (const db of ['sqlite', 'postgres']) {
       // The admin leaves: connected visitors are told.
       const adminOff = nextEvent(ws, 'user_offline', { where: (d) => d?.user_id === 'admin' });
       scope.close(as);
-      assertPresence(await adminOff, 'admin', ADMIN_USERNAME);
+      assertPresence(await adminOff, 'admin', ADMIN_LABEL);
     });
 
     // ------------------------------------------------------ REST broadcasts
@@ -743,7 +747,7 @@ for (const db of ['sqlite', 'postgres']) {
       assertPresence(
         await nextEvent(vs, 'user_online', { since: 0, where: (d) => d?.user_id === 'admin' }),
         'admin',
-        ADMIN_USERNAME,
+        ADMIN_LABEL,
       );
       const live = nextEvent(vs, 'message_to_visitor');
       const m = await reply(A.socket, tid, 'live again');

@@ -110,6 +110,9 @@ export async function startServer({ db = 'sqlite', env = {}, sharedDb = null } =
     RATE_LIMIT_API_PER_IP_PER_MINUTE: '100000',
     RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE: '100000',
     MAX_SOCKETS_PER_IP: '1000',
+    SOCKET_HANDSHAKES_PER_IP_PER_MINUTE: '100000',
+    MAX_PENDING_SOCKETS_PER_IP: '1000',
+    MAX_CONNECTIONS_PER_IP: '100000',
     LOGIN_FREE_FAILURES_PER_IP: '100000',
   };
   if (db === 'postgres' && sharedDb) {

@@ -1,0 +1,124 @@
+//! Connection and socket limits (issue #8 items 2, 3 and 6): TCP connection
+//! caps of the accept loop, the body read deadline of JSON requests, and the
+//! Engine.IO session gate in front of Socket.IO. Parsed here, enforced by
+//! `limits::sockets`, `server` and `http`.
+
+use std::time::Duration;
+
+use super::ConfigError;
+
+/// Limits on connections, request bodies and Socket.IO sessions; every
+/// count accepts 0 = off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionConfig {
+    /// Open TCP connections in total (`MAX_CONNECTIONS`; unset or `auto`:
+    /// derived from `RLIMIT_NOFILE`, see `limits::sockets::auto_max_connections`).
+    pub max_connections: Option<u32>,
+    /// Open TCP connections per peer address (`MAX_CONNECTIONS_PER_IP`, 128);
+    /// with `TRUST_PROXY`, trusted proxy peers are exempt.
+    pub max_connections_per_ip: u32,
+    /// How long a JSON request may take to send its whole body
+    /// (`BODY_READ_TIMEOUT_SECS`, 10; not the upload routes).
+    pub body_read_timeout: Duration,
+    /// How long an Engine.IO session may stay without a namespace CONNECT
+    /// (`SOCKET_CONNECT_TIMEOUT_SECS`, 10; socket.io's default is 45).
+    pub socket_connect_timeout: Duration,
+    /// New Engine.IO sessions per client IP and minute
+    /// (`SOCKET_HANDSHAKES_PER_IP_PER_MINUTE`, 120).
+    pub handshakes_per_ip: u32,
+    /// Engine.IO sessions not yet connected to the namespace, per client IP
+    /// (`MAX_PENDING_SOCKETS_PER_IP`, 16).
+    pub max_pending_per_ip: u32,
+    /// Engine.IO sessions not yet connected to the namespace, in total
+    /// (`MAX_PENDING_SOCKETS`, 1024).
+    pub max_pending: u32,
+    /// Engine.IO sessions in total (`MAX_SOCKETS`, 20000).
+    pub max_sessions: u32,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            max_connections: None,
+            max_connections_per_ip: 128,
+            body_read_timeout: Duration::from_secs(10),
+            socket_connect_timeout: Duration::from_secs(10),
+            handshakes_per_ip: 120,
+            max_pending_per_ip: 16,
+            max_pending: 1024,
+            max_sessions: 20_000,
+        }
+    }
+}
+
+/// Reads the connection limits through `var` (trimmed, empty = unset).
+///
+/// # Errors
+/// [`ConfigError`] naming a variable that is not a whole number (or, for
+/// `MAX_CONNECTIONS`, `auto`), or a timeout of 0 seconds.
+pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<ConnectionConfig, ConfigError> {
+    let d = ConnectionConfig::default();
+    let num = |name: &str, default: u32| -> Result<u32, ConfigError> {
+        match var(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| {
+                ConfigError(format!(
+                    "{name} must be a whole number (0 = off), not `{v}`"
+                ))
+            }),
+        }
+    };
+    let secs = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
+        match var(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<u64>() {
+                Ok(s) if s > 0 => Ok(Duration::from_secs(s)),
+                _ => Err(ConfigError(format!(
+                    "{name} must be a number of seconds ≥ 1, not `{v}`"
+                ))),
+            },
+        }
+    };
+    let max_connections = match var("MAX_CONNECTIONS").as_deref() {
+        None | Some("auto") => None,
+        Some(v) => Some(v.parse().map_err(|_| {
+            ConfigError(format!(
+                "MAX_CONNECTIONS must be a whole number, `auto` or 0 (off), not `{v}`"
+            ))
+        })?),
+    };
+    Ok(ConnectionConfig {
+        max_connections,
+        max_connections_per_ip: num("MAX_CONNECTIONS_PER_IP", d.max_connections_per_ip)?,
+        body_read_timeout: secs("BODY_READ_TIMEOUT_SECS", d.body_read_timeout)?,
+        socket_connect_timeout: secs("SOCKET_CONNECT_TIMEOUT_SECS", d.socket_connect_timeout)?,
+        handshakes_per_ip: num("SOCKET_HANDSHAKES_PER_IP_PER_MINUTE", d.handshakes_per_ip)?,
+        max_pending_per_ip: num("MAX_PENDING_SOCKETS_PER_IP", d.max_pending_per_ip)?,
+        max_pending: num("MAX_PENDING_SOCKETS", d.max_pending)?,
+        max_sessions: num("MAX_SOCKETS", d.max_sessions)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        assert_eq!(from_vars(|_| None).unwrap(), ConnectionConfig::default());
+        let c = from_vars(|k| match k {
+            "MAX_CONNECTIONS" => Some("300".into()),
+            "SOCKET_CONNECT_TIMEOUT_SECS" => Some("3".into()),
+            "MAX_PENDING_SOCKETS" => Some("0".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.max_connections, Some(300));
+        assert_eq!(c.socket_connect_timeout, Duration::from_secs(3));
+        assert_eq!(c.max_pending, 0);
+        let e = from_vars(|k| (k == "BODY_READ_TIMEOUT_SECS").then(|| "0".into())).unwrap_err();
+        assert!(e.0.contains("BODY_READ_TIMEOUT_SECS"), "{e}");
+        let e = from_vars(|k| (k == "MAX_CONNECTIONS").then(|| "lots".into())).unwrap_err();
+        assert!(e.0.contains("MAX_CONNECTIONS"), "{e}");
+    }
+}
