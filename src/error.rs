@@ -73,6 +73,11 @@ pub enum AppError {
     /// The database does not answer (503 `SERVICE_UNAVAILABLE`).
     #[error("Service temporarily unavailable")]
     Unavailable,
+    /// The server cannot keep up (503 `SERVER_BUSY`, `Retry-After: 1`;
+    /// socket type `server_busy`): the message was refused before it was
+    /// stored, so the client may send it again (same `client_id`).
+    #[error("Server busy, please retry")]
+    Busy,
     /// Anything else (500 `INTERNAL_ERROR`); the detail is logged, not sent.
     #[error("Internal server error")]
     Internal(String),
@@ -121,7 +126,7 @@ impl AppError {
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -146,12 +151,13 @@ impl AppError {
             AppError::RequestTimeout => "REQUEST_TIMEOUT",
             AppError::InsufficientStorage => "INSUFFICIENT_STORAGE",
             AppError::Unavailable => "SERVICE_UNAVAILABLE",
+            AppError::Busy => "SERVER_BUSY",
             AppError::Internal(_) => "INTERNAL_ERROR",
         }
     }
 
     /// The Socket.IO `message_error.type`: `validation_error`, `csrf_error`,
-    /// `auth_error`, `rate_limited` or `server_error`.
+    /// `auth_error`, `rate_limited`, `server_busy` or `server_error`.
     pub fn socket_type(&self) -> &'static str {
         match self {
             AppError::BadRequest(_) | AppError::Validation(_) | AppError::NotFound(_) => {
@@ -167,6 +173,7 @@ impl AppError {
             | AppError::InvalidOtp
             | AppError::Forbidden(_) => "auth_error",
             AppError::RateLimited(_) => "rate_limited",
+            AppError::Busy => "server_busy",
             AppError::Unavailable
             | AppError::Internal(_)
             | AppError::BadGateway(_)
@@ -193,7 +200,8 @@ impl AppError {
 /// Payload of the `message_error` event.
 #[derive(Debug, Serialize)]
 pub struct SocketError {
-    /// `validation_error` | `csrf_error` | `auth_error` | `rate_limited` | `server_error`.
+    /// `validation_error` | `csrf_error` | `auth_error` | `rate_limited` |
+    /// `server_busy` | `server_error`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Human text.
@@ -223,6 +231,10 @@ impl IntoResponse for AppError {
                     header::RETRY_AFTER,
                     HeaderValue::from(secs.max(&1).to_owned()),
                 );
+            }
+            AppError::Busy => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             AppError::Internal(detail) => {
                 res.extensions_mut().insert(InternalDetail(detail.clone()));

@@ -3,7 +3,9 @@
 //! Telegram; those adapters call it and subscribe to the [`ChatEvent`]s it
 //! publishes after each commit (`shared/DESIGN.md` § Architecture).
 
+pub mod events;
 mod media_urls;
+pub mod overload;
 mod writer;
 
 pub use media_urls::MediaUrls;
@@ -11,7 +13,7 @@ pub use media_urls::MediaUrls;
 use serde::Serialize;
 use std::sync::Arc;
 
-use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::{
     error::{AppError, AppResult},
@@ -28,6 +30,9 @@ pub const MAX_TEXT_CHARS: usize = 4000;
 pub const PAGE_DEFAULT: i64 = 50;
 /// Largest page size.
 pub const PAGE_MAX: i64 = 200;
+/// How long a send may wait for room in the full writer queue before it is
+/// refused with `SERVER_BUSY` (bounded waiting instead of accept-and-drop).
+pub const ENQUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The error text for a `file_url` of this server whose file does not exist
 /// (never uploaded, or removed): 400 `VALIDATION_ERROR`.
@@ -105,7 +110,7 @@ pub struct Posted {
 pub struct Chat {
     db: Db,
     writer: mpsc::Sender<writer::Job>,
-    events: broadcast::Sender<ChatEvent>,
+    events: Arc<events::Publisher>,
     options: Arc<ChatOptions>,
     outbox: Arc<Notify>,
 }
@@ -133,7 +138,7 @@ pub fn display_name_for(thread_id: &str) -> String {
 impl Chat {
     /// Starts the core and its group-commit writer task on the current runtime.
     pub fn start(db: Db, options: ChatOptions) -> Chat {
-        let (events, _) = broadcast::channel(16 * 1024);
+        let events = Arc::new(events::Publisher::default());
         let outbox = Arc::new(Notify::new());
         let writer = writer::spawn(db.clone(), events.clone(), outbox.clone());
         Chat {
@@ -155,8 +160,10 @@ impl Chat {
         &self.db
     }
 
-    /// Subscribes to events published after each commit.
-    pub fn subscribe(&self) -> broadcast::Receiver<ChatEvent> {
+    /// Subscribes to events published after each commit: every event, in
+    /// order, never dropped (a subscriber that does not read slows the
+    /// writer down instead; see [`events`]).
+    pub fn subscribe(&self) -> mpsc::Receiver<ChatEvent> {
         self.events.subscribe()
     }
 
@@ -186,10 +193,7 @@ impl Chat {
             return Err(AppError::NotFound("Thread not found"));
         }
         let (tx, rx) = oneshot::channel();
-        self.writer
-            .send(writer::Job { msg, reply: tx })
-            .await
-            .map_err(|_| AppError::Unavailable)?;
+        self.enqueue(writer::Job { msg, reply: tx }).await?;
         let inserted = rx.await.map_err(|_| AppError::Unavailable)??;
         if inserted.conflict {
             return Err(AppError::Validation(
@@ -200,6 +204,30 @@ impl Chat {
             message: inserted.message,
             duplicate: inserted.duplicate,
         })
+    }
+
+    /// Hands a message to the group-commit writer. When its queue is full
+    /// (the server cannot keep up), waits at most [`ENQUEUE_WAIT`], then
+    /// refuses: nothing was stored, the client may retry.
+    ///
+    /// # Errors
+    /// `Busy` after the wait; `Unavailable` when the writer stopped.
+    async fn enqueue(&self, job: writer::Job) -> AppResult<()> {
+        use tokio::sync::mpsc::error::TrySendError;
+        match self.writer.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(_)) => Err(AppError::Unavailable),
+            Err(TrySendError::Full(job)) => {
+                match tokio::time::timeout(ENQUEUE_WAIT, self.writer.send(job)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(_)) => Err(AppError::Unavailable),
+                    Err(_) => {
+                        overload::refused();
+                        Err(AppError::Busy)
+                    }
+                }
+            }
+        }
     }
 
     /// A page of a thread, oldest first (see [`messages::page`]); `limit`
@@ -264,9 +292,11 @@ impl Chat {
             return Err(AppError::NotFound("Thread not found"));
         }
         messages::clear(&self.db, thread_id).await?;
-        let _ = self.events.send(ChatEvent::Cleared {
-            thread_id: thread_id.to_owned(),
-        });
+        self.events
+            .publish(ChatEvent::Cleared {
+                thread_id: thread_id.to_owned(),
+            })
+            .await;
         Ok(())
     }
 }

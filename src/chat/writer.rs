@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::{ChatEvent, ThreadInfo};
+use super::{ChatEvent, ThreadInfo, events::Publisher};
 use crate::{
     error::{AppError, AppResult},
     store::{
@@ -24,22 +24,13 @@ pub(super) struct Job {
     pub reply: oneshot::Sender<AppResult<Inserted>>,
 }
 
-pub(super) fn spawn(
-    db: Db,
-    events: broadcast::Sender<ChatEvent>,
-    outbox: Arc<Notify>,
-) -> mpsc::Sender<Job> {
+pub(super) fn spawn(db: Db, events: Arc<Publisher>, outbox: Arc<Notify>) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel(8 * 1024);
     tokio::spawn(run(db, events, outbox, rx));
     tx
 }
 
-async fn run(
-    db: Db,
-    events: broadcast::Sender<ChatEvent>,
-    outbox: Arc<Notify>,
-    mut rx: mpsc::Receiver<Job>,
-) {
+async fn run(db: Db, events: Arc<Publisher>, outbox: Arc<Notify>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch: Vec<NewMessage> = jobs.iter().map(|j| j.msg.clone()).collect();
@@ -50,7 +41,7 @@ async fn run(
                     outbox.notify_one();
                 }
                 for (job, inserted) in jobs.drain(..).zip(done) {
-                    finish(&events, job, Ok(inserted));
+                    finish(&events, job, Ok(inserted)).await;
                 }
             }
             Err(e) if jobs.len() > 1 => {
@@ -61,7 +52,7 @@ async fn run(
                         .await
                         .map(|mut v| v.remove(0))
                         .map_err(AppError::from);
-                    finish(&events, job, res);
+                    finish(&events, job, res).await;
                 }
                 if forwards {
                     outbox.notify_one();
@@ -70,7 +61,7 @@ async fn run(
             Err(e) => {
                 let e = AppError::from(e);
                 for job in jobs.drain(..) {
-                    finish(&events, job, Err(e.clone()));
+                    finish(&events, job, Err(e.clone())).await;
                 }
             }
         }
@@ -78,18 +69,24 @@ async fn run(
     tracing::debug!("message writer stopped");
 }
 
-fn finish(events: &broadcast::Sender<ChatEvent>, job: Job, res: AppResult<Inserted>) {
+/// Publishes what `job` stored (waiting while the broadcaster's queue is
+/// full: back-pressure, never a dropped event), then answers the sender.
+async fn finish(events: &Publisher, job: Job, res: AppResult<Inserted>) {
     if let Ok(ins) = &res {
         if ins.thread_created {
-            let _ = events.send(ChatEvent::ThreadCreated(ThreadInfo {
-                id: ins.message.thread_id.clone(),
-                display_name: job.msg.new_thread.clone().unwrap_or_default(),
-                created_at: ins.message.created_at,
-                status: "active".into(),
-            }));
+            events
+                .publish(ChatEvent::ThreadCreated(ThreadInfo {
+                    id: ins.message.thread_id.clone(),
+                    display_name: job.msg.new_thread.clone().unwrap_or_default(),
+                    created_at: ins.message.created_at,
+                    status: "active".into(),
+                }))
+                .await;
         }
         if !ins.duplicate {
-            let _ = events.send(ChatEvent::MessageStored(ins.message.clone()));
+            events
+                .publish(ChatEvent::MessageStored(ins.message.clone()))
+                .await;
         }
     }
     let _ = job.reply.send(res);

@@ -21,6 +21,7 @@
 
 pub mod admin_sessions;
 mod events;
+mod fanout;
 pub mod gate;
 mod handshake;
 pub mod presence;
@@ -38,7 +39,7 @@ use socketioxide_redis::{
     RedisAdapter, RedisAdapterConfig, RedisAdapterCtr, drivers::redis::redis_client,
 };
 
-use crate::{AppState, auth::AdminSession, chat::ChatEvent, store::messages::rfc3339_string};
+use crate::{AppState, auth::AdminSession, store::messages::rfc3339_string};
 
 pub use handshake::Role;
 
@@ -124,6 +125,11 @@ fn builder(state: &AppState) -> SocketIoBuilder {
         .max_payload(100_000)
         .ws_max_message_size(1 << 20)
         .ws_max_frame_size(1 << 20)
+        // Packets queued per socket before an emit fails (then the socket
+        // is cut off, see `fanout`): admin sockets get every visitor's
+        // messages, so leave room for bursts. The queue grows in blocks
+        // of 32 as it fills; an idle socket costs no more.
+        .max_buffer_size(1024)
 }
 
 /// Builds the Socket.IO layer with the app state (the in-memory adapter,
@@ -147,7 +153,7 @@ pub async fn attach(
         let (layer, io) = builder(&state).build_layer();
         // The local adapter initialises synchronously (`InitRes = ()`).
         io.ns("/", on_connect.with(handshake::authenticate));
-        tokio::spawn(broadcast(io.clone(), state.chat.subscribe()));
+        tokio::spawn(fanout::run(io.clone(), state.chat.subscribe(), true));
         admin_sessions::spawn(&io, &state);
         announce_departures(&io, &state);
         let router = router
@@ -187,7 +193,7 @@ pub async fn attach(
     .map_err(|_| err(&"timed out subscribing"))?
     .map_err(|e| err(&e))?;
     tracing::info!("Socket.IO Redis adapter ready");
-    tokio::spawn(broadcast(io.clone(), state.chat.subscribe()));
+    tokio::spawn(fanout::run(io.clone(), state.chat.subscribe(), false));
     admin_sessions::spawn(&io, &state);
     announce_departures(&io, &state);
     let router = router
@@ -274,7 +280,9 @@ async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str,
             }
         };
         for m in &page {
-            let _ = s.emit(event_name(m), m);
+            if !fanout::emit_waiting(s, event_name(m), m).await {
+                return;
+            }
             last = m.id;
         }
         if (page.len() as i64) < crate::chat::PAGE_MAX {
@@ -334,47 +342,4 @@ fn announce_departures<A: Adapter>(io: &SocketIo<A>, state: &AppState) {
             }
         }
     });
-}
-
-/// Turns the core's events into Socket.IO events:
-/// visitor message → `message_from_visitor`, admin message →
-/// `message_to_visitor` (both to `admins` and the thread room),
-/// `thread_created` → admins, `messages_cleared` → thread room and admins.
-async fn broadcast<A: Adapter>(
-    io: SocketIo<A>,
-    mut rx: tokio::sync::broadcast::Receiver<ChatEvent>,
-) {
-    use tokio::sync::broadcast::error::RecvError;
-    loop {
-        let ev = match rx.recv().await {
-            Ok(ev) => ev,
-            Err(RecvError::Lagged(n)) => {
-                tracing::warn!(
-                    missed = n,
-                    "socket broadcaster lagged; clients catch up on reconnect"
-                );
-                continue;
-            }
-            Err(RecvError::Closed) => break,
-        };
-        let res = match &ev {
-            ChatEvent::MessageStored(m) => {
-                io.to([ADMINS.to_owned(), thread_room(&m.thread_id)])
-                    .emit(event_name(m), m)
-                    .await
-            }
-            ChatEvent::ThreadCreated(t) => io.to(ADMINS).emit("thread_created", t).await,
-            ChatEvent::Cleared { thread_id } => {
-                io.to([ADMINS.to_owned(), thread_room(thread_id)])
-                    .emit(
-                        "messages_cleared",
-                        &serde_json::json!({ "thread_id": thread_id }),
-                    )
-                    .await
-            }
-        };
-        if let Err(e) = res {
-            tracing::warn!(error = %e, "socket broadcast failed");
-        }
-    }
 }
