@@ -154,6 +154,9 @@ impl Opts {
             o.admins = vec![3];
             o.idle = vec![50];
             o.storm = 100;
+            // A mild "overload" (500 then 300 msg/s): the smoke checks that the
+            // scenario runs and counts, not where a debug build breaks.
+            o.knee = 250.0;
             o.drain = Duration::from_secs(10);
             bin = Some("debug".into());
         }

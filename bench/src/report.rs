@@ -82,6 +82,9 @@ pub fn medians(rows: &[Row]) -> Vec<Row> {
             keys.push(k);
         }
     }
+    // Rows of one scenario side by side, in order of first appearance.
+    let first = |s: &str| rows.iter().position(|r| r.scenario == s);
+    keys.sort_by_key(|(s, _)| first(s));
     keys.into_iter()
         .map(|(s, srv)| {
             let g: Vec<&Row> = rows
