@@ -182,10 +182,15 @@ pub async fn overload(l: &Launch, o: &Opts, knee: f64) -> Result<Vec<Row>, Strin
         .iter()
         .filter(|&&w| w == u64::MAX)
         .count();
-    let recovery_s = (split..out.sent)
-        .rev()
-        .find(|&i| bad(out.worst[i]))
-        .map_or(0.0, |i| (plan[i] - plan[split]) as f64 / 1e9);
+    let last_bad = (split..out.sent).rev().find(|&i| bad(out.worst[i]));
+    let recovery = match last_bad {
+        None => "recovered at once".to_owned(),
+        Some(i) if i + 1 == out.sent => "not recovered by the end".to_owned(),
+        Some(i) => format!(
+            "recovered after {:.1} s",
+            (plan[i] - plan[split]) as f64 / 1e9
+        ),
+    };
     let mut row = row_from(
         format!("S5 overload {hot:.0}→{:.0} msg/s", o.rate),
         l,
@@ -194,7 +199,7 @@ pub async fn overload(l: &Launch, o: &Opts, knee: f64) -> Result<Vec<Row>, Strin
     );
     row.key = ("lost", out.lost as f64, false);
     row.note = format!(
-        "unseen: {lost_hot} in overload, {lost_after} after; recovered after {recovery_s:.1} s; \
+        "unseen: {lost_hot} in overload, {lost_after} after; {recovery}; \
          peak RSS {:.0} MiB; {} log lines; {}; {}",
         out.rss_kib.1 as f64 / 1024.0,
         out.log_lines,
