@@ -123,11 +123,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let o = match Opts::parse(&args) {
         Ok(o) => o,
+        Err(e) if e.is_empty() => {
+            print!("{}", opts::USAGE);
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("{e}\n");
-            }
-            eprint!("{}", opts::USAGE);
+            eprintln!("{e}\n\n{}", opts::USAGE);
             return ExitCode::from(2);
         }
     };

@@ -9,7 +9,7 @@ pub const USAGE: &str = "\
 sohbet-bench: starts sohbet (and the Node socket.io reference in bench/node-ref)
 on 127.0.0.1, drives Socket.IO clients open loop and prints one table.
 
-  cargo run --release -p sohbet-bench -- [options]
+  cargo build --release --workspace && target/release/sohbet-bench [options]
 
   --quick               tiny sizes, every scenario, both servers (a minute or two)
   --smoke               CI: tiny S0 S1 S3 S4 S5 against target/debug/sohbet only;
