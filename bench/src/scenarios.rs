@@ -1,0 +1,316 @@
+//! The scenarios (issue 9 §1): S0 idle sockets, S1 steady load, S2 knee
+//! search, S3 fan-out to many admins, S4 connect storm, S5 overload then
+//! normal load. Each starts its own fresh server and returns table rows.
+
+use std::time::{Duration, Instant};
+
+use crate::{
+    load::{self, Outcome},
+    opts::Opts,
+    report::Row,
+    server::{Launch, Server},
+};
+
+/// Latency bound of the knee (ms).
+const KNEE_P99_MS: f64 = 50.0;
+
+fn start(l: &Launch) -> Result<Server, String> {
+    Server::start(l)
+}
+
+fn row_from(scenario: String, l: &Launch, offered: f64, o: &Outcome) -> Row {
+    let mut lat = o.latencies.clone();
+    let received: usize = o.received.iter().sum();
+    let complete = o.acked == o.sent && o.received.iter().all(|&r| r == o.sent);
+    Row {
+        scenario,
+        server: l.kind.name().into(),
+        offered,
+        delivered: if o.span_s > 0.0 {
+            received as f64 / o.span_s
+        } else {
+            0.0
+        },
+        p50: load::quantile_ms(&mut lat, 0.50),
+        p99: load::quantile_ms(&mut lat, 0.99),
+        p999: load::quantile_ms(&mut lat, 0.999),
+        sent: o.sent as f64,
+        acked: o.acked as f64,
+        lost: o.lost as f64,
+        cpu_s: o.cpu_s,
+        rss_mib: o.rss_kib.0 as f64 / 1024.0,
+        key: ("CPU-s", o.cpu_s, false),
+        note: format!(
+            "gen CPU {:.0}%, gen lag {:.0} ms{}",
+            100.0 * o.gen_cpu_s / o.span_s.max(1e-9),
+            o.gen_lag_ms,
+            if o.refused > 0 {
+                format!(", {} refused", o.refused)
+            } else {
+                String::new()
+            }
+        ),
+        ok: complete && o.lost == 0 && o.refused == 0,
+    }
+}
+
+/// One run of `phases` with `visitors` visitor and `admins` admin sockets on
+/// a fresh server.
+async fn measured(
+    l: &Launch,
+    o: &Opts,
+    admins: usize,
+    phases: &[(f64, f64)],
+    drain: Duration,
+) -> Result<(Outcome, bool), String> {
+    let http = crate::client::http()?;
+    let mut server = start(l)?;
+    let ids = load::visitors(&http, &server, o.visitors).await?;
+    let fleet = load::fleet(&http, &server, &ids, admins).await?;
+    let plan = load::schedule(phases);
+    let out = load::run(&server, fleet, &plan, drain).await;
+    let alive = server.alive();
+    if !alive {
+        eprintln!("  server died:\n{}", server.log_tail(20));
+    }
+    server.stop();
+    Ok((out, alive))
+}
+
+/// S1: `--rate` msg/s for `--secs` s.
+pub async fn steady(l: &Launch, o: &Opts) -> Result<Vec<Row>, String> {
+    let (out, _) = measured(l, o, 1, &[(o.rate, o.secs)], o.drain).await?;
+    Ok(vec![row_from("S1 steady".into(), l, o.rate, &out)])
+}
+
+fn passes(out: &Outcome, p99: f64) -> bool {
+    out.lost == 0
+        && out.acked == out.sent
+        && out.received.iter().all(|&r| r == out.sent)
+        && p99 <= KNEE_P99_MS
+}
+
+/// S2: the highest rate with p99 ≤ 50 ms, everything acked and nothing lost:
+/// ×1.5 steps from `--knee-start` until a step fails, then `--bisect` halvings.
+/// Returns the rows and the knee (msg/s, 0 when even the first step fails).
+pub async fn knee(l: &Launch, o: &Opts) -> Result<(Vec<Row>, f64), String> {
+    let step = |rate: f64| async move {
+        let (out, _) = measured(l, o, 1, &[(rate, o.step_secs)], o.drain).await?;
+        let mut lat = out.latencies.clone();
+        let p99 = load::quantile_ms(&mut lat, 0.99);
+        let ok = passes(&out, p99);
+        eprintln!(
+            "  S2 {} {rate:.0} msg/s: p99 {p99:.1} ms, acked {}/{}, lost {} → {}",
+            l.kind.name(),
+            out.acked,
+            out.sent,
+            out.lost,
+            if ok { "pass" } else { "fail" }
+        );
+        Ok::<_, String>((out, ok))
+    };
+    let mut best: Option<(f64, Outcome)> = None;
+    let mut rate = o.knee_start;
+    let mut fail = None;
+    while rate <= o.knee_max {
+        let (out, ok) = step(rate).await?;
+        if !ok {
+            fail = Some(rate);
+            break;
+        }
+        best = Some((rate, out));
+        rate *= 1.5;
+    }
+    if let Some(mut hi) = fail {
+        let mut lo = best.as_ref().map_or(0.0, |b| b.0);
+        for _ in 0..o.bisect {
+            let mid = ((lo + hi) / 2.0).round();
+            if mid - lo < 50.0 {
+                break;
+            }
+            let (out, ok) = step(mid).await?;
+            if ok {
+                lo = mid;
+                best = Some((mid, out));
+            } else {
+                hi = mid;
+            }
+        }
+    }
+    let label = format!("S2 knee ({} s steps)", o.step_secs);
+    let (knee, mut row) = match &best {
+        Some((r, out)) => (*r, row_from(label, l, *r, out)),
+        None => (0.0, Row::empty(label, l.kind.name())),
+    };
+    row.key = ("knee msg/s", knee, true);
+    row.note = format!("knee {knee:.0} msg/s; {}", row.note);
+    Ok((vec![row], knee))
+}
+
+/// S3: `--fanout-rate` msg/s delivered to 10 / 50 / 100 admin sockets.
+pub async fn fanout(l: &Launch, o: &Opts) -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    for &admins in &o.admins {
+        let (out, _) = measured(l, o, admins, &[(o.fanout_rate, o.secs)], o.drain).await?;
+        let mut row = row_from(
+            format!("S3 fan-out {admins} admins"),
+            l,
+            o.fanout_rate,
+            &out,
+        );
+        row.key = ("admin frames/s", row.delivered, true);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// S5: 2× `knee` for `--overload-secs`, then `--rate` for as long: what was
+/// lost in each phase and how long until latency is back under 50 ms.
+pub async fn overload(l: &Launch, o: &Opts, knee: f64) -> Result<Vec<Row>, String> {
+    let hot = (2.0 * knee).max(1.0);
+    let phases = [(hot, o.overload_secs), (o.rate, o.overload_secs)];
+    let drain = o.drain.max(Duration::from_secs(10));
+    let (out, alive) = measured(l, o, 1, &phases, drain).await?;
+    let split = (hot * o.overload_secs).round() as usize;
+    let plan = load::schedule(&phases);
+    let bad = |w: u64| w == u64::MAX || w > (KNEE_P99_MS * 1e6) as u64;
+    let lost_hot = out.worst[..split.min(out.sent)]
+        .iter()
+        .filter(|&&w| w == u64::MAX)
+        .count();
+    let lost_after = out.worst[split.min(out.sent)..]
+        .iter()
+        .filter(|&&w| w == u64::MAX)
+        .count();
+    let last_bad = (split..out.sent).rev().find(|&i| bad(out.worst[i]));
+    let recovery = match last_bad {
+        None => "recovered at once".to_owned(),
+        Some(i) if i + 1 == out.sent => "not recovered by the end".to_owned(),
+        Some(i) => format!(
+            "recovered after {:.1} s",
+            (plan[i] - plan[split]) as f64 / 1e9
+        ),
+    };
+    let mut row = row_from(
+        format!("S5 overload {hot:.0}→{:.0} msg/s", o.rate),
+        l,
+        hot,
+        &out,
+    );
+    row.key = ("lost", out.lost as f64, false);
+    row.note = format!(
+        "unseen: {lost_hot} in overload, {lost_after} after; {recovery}; \
+         peak RSS {:.0} MiB; {} log lines; {}; {}",
+        out.rss_kib.1 as f64 / 1024.0,
+        out.log_lines,
+        if alive { "server up" } else { "SERVER DIED" },
+        row.note
+    );
+    row.ok = row.ok && alive;
+    Ok(vec![row])
+}
+
+/// Opens one visitor socket per identity with `width` handshakes in flight
+/// (0 = all at once). Returns the sockets (kept open) and the failures.
+async fn open_all(
+    server: &Server,
+    ids: Vec<crate::client::Identity>,
+    width: usize,
+) -> (Vec<(crate::client::Tx, crate::client::Rx)>, usize) {
+    let addr = server.addr;
+    let results = if width == 0 {
+        let handles: Vec<_> = ids
+            .into_iter()
+            .map(|id| {
+                tokio::spawn(async move { crate::client::connect(addr, &id, "visitor").await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.map_err(|e| e.to_string()).and_then(|r| r));
+        }
+        out
+    } else {
+        load::bounded(ids, width, |id| async move {
+            crate::client::connect(addr, &id, "visitor").await
+        })
+        .await
+    };
+    let mut ok = Vec::new();
+    let mut failed = 0;
+    for r in results {
+        match r {
+            Ok(s) => ok.push(s),
+            Err(e) => {
+                if failed == 0 {
+                    eprintln!("  socket failed: {e}");
+                }
+                failed += 1;
+            }
+        }
+    }
+    (ok, failed)
+}
+
+/// One admin socket whose events are read and dropped (it gets a
+/// `user_online` per visitor).
+async fn drained_admin(http: &reqwest::Client, server: &Server) -> Result<(), String> {
+    let admin = crate::client::admin(http, server).await?;
+    let (tx, mut rx) = crate::client::connect(server.addr, &admin, "admin").await?;
+    tokio::spawn(async move { while crate::client::next_text(&mut rx, &tx).await.is_some() {} });
+    Ok(())
+}
+
+/// S0: RSS per idle visitor socket at each `--idle` size.
+pub async fn idle(l: &Launch, o: &Opts) -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    for &n in &o.idle {
+        let http = crate::client::http()?;
+        let server = start(l)?;
+        drained_admin(&http, &server).await?;
+        let ids = load::visitors(&http, &server, n).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let before = server.rss_kib().0;
+        let cpu0 = server.cpu_s();
+        let (socks, failed) = open_all(&server, ids, 64).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = server.rss_kib().0;
+        let per = after.saturating_sub(before) as f64 / socks.len().max(1) as f64;
+        let mut row = Row::empty(format!("S0 idle {n} sockets"), l.kind.name());
+        row.offered = n as f64;
+        row.sent = n as f64;
+        row.acked = socks.len() as f64;
+        row.cpu_s = server.cpu_s() - cpu0;
+        row.rss_mib = after as f64 / 1024.0;
+        row.key = ("KiB/socket", per, false);
+        row.note = format!("{per:.1} KiB per socket over the idle process; {failed} failed");
+        row.ok = failed == 0;
+        drop(socks);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// S4: `--storm` visitor sockets handshaking at once (HTTP flow done first).
+pub async fn storm(l: &Launch, o: &Opts) -> Result<Vec<Row>, String> {
+    let http = crate::client::http()?;
+    let server = start(l)?;
+    drained_admin(&http, &server).await?;
+    let ids = load::visitors(&http, &server, o.storm).await?;
+    let cpu0 = server.cpu_s();
+    let t = Instant::now();
+    let (socks, failed) = open_all(&server, ids, 0).await;
+    let secs = t.elapsed().as_secs_f64();
+    let mut row = Row::empty(format!("S4 storm {} sockets", o.storm), l.kind.name());
+    row.offered = o.storm as f64;
+    row.delivered = socks.len() as f64 / secs;
+    row.sent = o.storm as f64;
+    row.acked = socks.len() as f64;
+    row.cpu_s = server.cpu_s() - cpu0;
+    row.rss_mib = server.rss_kib().0 as f64 / 1024.0;
+    row.key = ("connect s", secs, false);
+    row.note = format!("all connected in {secs:.2} s; {failed} failed");
+    row.ok = failed == 0;
+    drop(socks);
+    Ok(vec![row])
+}
