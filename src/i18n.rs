@@ -128,6 +128,13 @@ pub struct Strings {
     pub err_unsupported_type: &'static str,
     /// Error `UPSTREAM_ERROR`: the file store (Cloudinary) did not answer.
     pub err_upstream: &'static str,
+    /// Error `SERVER_BUSY` / `SERVICE_UNAVAILABLE`: the server cannot keep up
+    /// or its database is down (a message is sent again by itself).
+    pub err_busy: &'static str,
+    /// Error `REQUEST_TIMEOUT`: an upload arrived too slowly.
+    pub err_too_slow: &'static str,
+    /// Error `INSUFFICIENT_STORAGE`: the upload quota is full.
+    pub err_no_space: &'static str,
     /// Error `RATE_LIMITED` of an upload; `{n}` (seconds) is replaced.
     pub err_upload_rate_limited: &'static str,
     /// The browser or the user refused the microphone.
@@ -284,6 +291,9 @@ pub static TR: Strings = Strings {
     err_file_too_large: "Dosya çok büyük. Görseller en fazla 5 MB, ses dosyaları en fazla 10 MB olabilir.",
     err_unsupported_type: "Bu dosya türü desteklenmiyor. JPEG, PNG, GIF veya WebP görsel ya da MP3, WAV, OGG, WebM veya M4A ses dosyası gönderin.",
     err_upstream: "Dosya deposuna şu anda ulaşılamıyor. Lütfen birazdan tekrar deneyin.",
+    err_busy: "Sunucu şu anda çok yoğun. Lütfen birazdan tekrar deneyin.",
+    err_too_slow: "Dosya çok yavaş yüklendi ve durduruldu. Lütfen tekrar deneyin.",
+    err_no_space: "Sunucuda şu anda bu dosya için yer yok. Lütfen daha sonra tekrar deneyin.",
     err_upload_rate_limited: "Çok sık dosya gönderiyorsunuz. {n} saniye sonra tekrar deneyin.",
     err_mic_denied: "Mikrofon izni verilmedi. Ses kaydı için tarayıcınızın site ayarlarından mikrofona izin verin.",
     err_mic_missing: "Mikrofon bulunamadı.",
@@ -391,6 +401,9 @@ pub static EN: Strings = Strings {
     err_file_too_large: "The file is too large. Images can be at most 5 MB, audio files 10 MB.",
     err_unsupported_type: "This file type is not supported. Send a JPEG, PNG, GIF or WebP image, or an MP3, WAV, OGG, WebM or M4A audio file.",
     err_upstream: "File storage cannot be reached right now. Please try again shortly.",
+    err_busy: "The server is very busy right now. Please try again in a moment.",
+    err_too_slow: "The upload was too slow and was stopped. Please try again.",
+    err_no_space: "The server has no room for this file right now. Please try again later.",
     err_upload_rate_limited: "You are sending files too often. Try again in {n} seconds.",
     err_mic_denied: "Microphone access was not allowed. To record, allow the microphone in your browser's site settings.",
     err_mic_missing: "No microphone was found.",

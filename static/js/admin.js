@@ -581,7 +581,23 @@
     }
     connectedOnce = true;
   });
-  socket.on('disconnect', () => banner.disconnected());
+  socket.on('disconnect', (reason) => {
+    banner.disconnected();
+    if (reason !== 'io server disconnect') return; // the client reconnects by itself
+    // The server ended this socket: the session ended (logout elsewhere,
+    // expiry) or the socket fell behind under load. Reconnect only while
+    // the session is still an admin's; otherwise back to the login page.
+    setTimeout(async () => {
+      try {
+        const r = await fetch('/api/session', { credentials: 'same-origin', headers: { accept: 'application/json' } });
+        const body = await r.json();
+        if (body && body.role === 'admin') socket.connect();
+        else location.href = '/admin/login';
+      } catch {
+        socket.connect(); // offline: the handshake tells
+      }
+    }, 500 + Math.random() * 1000);
+  });
   socket.on('connect_error', (err) => {
     const code = err && err.message;
     if (code === 'auth_error') location.href = '/admin/login';

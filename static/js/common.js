@@ -168,6 +168,9 @@
       case 'FILE_TOO_LARGE': return S.errFileTooLarge;
       case 'UNSUPPORTED_TYPE': return S.errUnsupportedType;
       case 'UPSTREAM_ERROR': return S.errUpstream;
+      case 'SERVER_BUSY': case 'SERVICE_UNAVAILABLE': return S.errBusy;
+      case 'REQUEST_TIMEOUT': return S.errTooSlow;
+      case 'INSUFFICIENT_STORAGE': return S.errNoSpace;
       default:
         return lang === 'en' && fallback ? fallback : S.errGeneric;
     }
@@ -195,7 +198,10 @@
   function uploadErrorText(e, kind) {
     let code = String((e && e.code) || '').toUpperCase();
     if (code.startsWith('HTTP_')) {
-      code = { 413: 'FILE_TOO_LARGE', 415: 'UNSUPPORTED_TYPE', 429: 'RATE_LIMITED', 502: 'UPSTREAM_ERROR', 504: 'UPSTREAM_ERROR' }[e.status] || code;
+      code = {
+        408: 'REQUEST_TIMEOUT', 413: 'FILE_TOO_LARGE', 415: 'UNSUPPORTED_TYPE', 429: 'RATE_LIMITED',
+        502: 'UPSTREAM_ERROR', 503: 'SERVER_BUSY', 504: 'UPSTREAM_ERROR', 507: 'INSUFFICIENT_STORAGE',
+      }[e.status] || code;
     }
     if (code === 'RATE_LIMITED') {
       return e.retryAfter ? fill(S.errUploadRateLimited, { n: e.retryAfter }) : S.errRateLimited;
@@ -1109,6 +1115,11 @@
           return;
         }
         if (err && !socket.connected) return; // resend with the same client_id on reconnect
+        if (ack && String(ack.code).toUpperCase() === 'SERVER_BUSY') {
+          // Refused before it was stored: try again shortly (same client_id).
+          setTimeout(() => attempt(cid), 1000 + Math.random() * 1000);
+          return;
+        }
         item.failed = true;
         let text = S.errNetwork;
         if (ack && ack.success === false) {

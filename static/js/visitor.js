@@ -175,7 +175,13 @@
     sender.flush();
     catchUp();
   });
-  socket.on('disconnect', () => banner.disconnected());
+  socket.on('disconnect', (reason) => {
+    banner.disconnected();
+    // The server cut this socket off (it fell behind under load): the
+    // client does not reconnect by itself after a server disconnect, so
+    // reconnect after a moment; 'connect' then catches up.
+    if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 500 + Math.random() * 1000);
+  });
   socket.on('connect_error', (err) => {
     const code = err && err.message;
     if (code === 'csrf_error' || code === 'auth_error' || code === 'origin_error') {

@@ -214,4 +214,39 @@ describe('pages in headless Chromium (sqlite)', () => {
 
     assert.deepEqual(problems, [], 'no uncaught errors, console errors or dialogs on the pages');
   });
+  test('an admin page whose session ends (logout in another tab) goes back to the login page', async (t) => {
+    const problems = [];
+    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    t.after(() => ctx.close().catch(() => {}));
+    ctx.setDefaultTimeout(WAIT);
+    const ap = await ctx.newPage();
+    watch(ap, 'admin page', problems);
+    await ap.goto(`${server.baseUrl}/admin/login`);
+    await ap.fill('#username', ADMIN_USERNAME);
+    await ap.fill('#password', ADMIN_PASSWORD);
+    const mark = server.logIndex();
+    await ap.click('#login-submit');
+    await ap.locator('#otp').waitFor({ state: 'visible' });
+    await ap.fill('#otp', await server.waitForOtp(mark));
+    await Promise.all([
+      ap.waitForURL((u) => new URL(u).pathname === '/admin', { timeout: WAIT }),
+      ap.click('#otp-submit'),
+    ]);
+    // The panel's socket is up (the connection banner is not shown).
+    await ap.waitForFunction(() => window.Sohbet !== undefined);
+    await ap.waitForTimeout(300);
+
+    // Another tab of the same browser logs out: the server disconnects the
+    // panel's socket, and the panel returns to the login page by itself.
+    const other = await ctx.newPage();
+    await other.goto(`${server.baseUrl}/admin`);
+    const status = await other.evaluate(async () => {
+      const s = await (await fetch('/api/session')).json();
+      const r = await fetch('/admin/logout', { method: 'POST', headers: { 'X-CSRFToken': s.csrf_token } });
+      return r.status;
+    });
+    assert.equal(status, 200);
+    await ap.waitForURL('**/admin/login', { timeout: WAIT });
+    assert.deepEqual(problems, []);
+  });
 });
