@@ -192,6 +192,13 @@ impl Server {
             "RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE",
             "MAX_SOCKETS_PER_IP",
             "LOGIN_FREE_FAILURES_PER_IP",
+            // The connection and Engine.IO session gate (issue #8): the
+            // load generator opens thousands of sockets from one address.
+            "MAX_CONNECTIONS_PER_IP",
+            "SOCKET_HANDSHAKES_PER_IP_PER_MINUTE",
+            "MAX_PENDING_SOCKETS_PER_IP",
+            "MAX_PENDING_SOCKETS",
+            "MAX_SOCKETS",
         ] {
             cmd.env(v, "0");
         }
