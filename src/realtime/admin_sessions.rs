@@ -44,6 +44,9 @@ pub struct AdminSockets {
 struct Inner {
     /// Session token hash → when the database last confirmed it.
     confirmed: Mutex<HashMap<String, Instant>>,
+    /// Bumped by every [`AdminSockets::revoke`]: a confirmation read from
+    /// the database before a revoke is not cached after it.
+    generation: std::sync::atomic::AtomicU64,
     /// Token hashes of sessions just ended on this instance.
     revoked: broadcast::Sender<String>,
 }
@@ -53,6 +56,7 @@ impl Default for AdminSockets {
         AdminSockets {
             inner: Arc::new(Inner {
                 confirmed: Mutex::default(),
+                generation: std::sync::atomic::AtomicU64::new(0),
                 revoked: broadcast::channel(64).0,
             }),
         }
@@ -63,7 +67,12 @@ impl AdminSockets {
     /// The session of `token_hash` ended (logout): forget its confirmation
     /// and disconnect its sockets on this instance now.
     pub fn revoke(&self, token_hash: &str) {
-        self.lock().remove(token_hash);
+        let mut map = self.lock();
+        self.inner
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        map.remove(token_hash);
+        drop(map);
         // No receiver (no Socket.IO layer) is fine: nothing to disconnect.
         let _ = self.inner.revoked.send(token_hash.to_owned());
     }
@@ -82,8 +91,22 @@ impl AdminSockets {
         if fresh {
             return Ok(true);
         }
+        let before = self
+            .inner
+            .generation
+            .load(std::sync::atomic::Ordering::Acquire);
         let live = auth.session_by_hash(token_hash).await?.is_some();
         let mut map = self.lock();
+        let revoked_meanwhile = self
+            .inner
+            .generation
+            .load(std::sync::atomic::Ordering::Acquire)
+            != before;
+        if live && revoked_meanwhile {
+            // A logout raced this read: ask again, cache nothing.
+            drop(map);
+            return Ok(auth.session_by_hash(token_hash).await?.is_some());
+        }
         if live {
             if map.len() >= CACHE_MAX {
                 map.retain(|_, at| at.elapsed() < RECHECK_CACHE);
@@ -125,7 +148,9 @@ fn admin_sockets<A: Adapter>(io: &SocketIo<A>) -> Option<Vec<(SocketRef<A>, Stri
 
 fn disconnect<A: Adapter>(s: SocketRef<A>, why: &'static str) {
     tracing::info!(sid = %s.id, why, "admin socket disconnected: session ended");
-    let _ = s.disconnect();
+    // Out of `admins` and every thread room at once, even when its send
+    // buffer is full and the DISCONNECT packet has to wait.
+    super::fanout::disconnect_soon(s);
 }
 
 /// Disconnects the sockets of one session (after a logout).

@@ -150,7 +150,7 @@ async fn admin_gate<A: Adapter>(
         Ok(false) => {
             let socket = reply.socket.clone();
             reply.err(AppError::Unauthorized);
-            let _ = socket.disconnect();
+            super::fanout::disconnect_soon(socket);
             None
         }
         Err(e) => {

@@ -104,14 +104,31 @@ async fn emit<A: Adapter, const N: usize, T: Serialize + ?Sized>(
 fn cut_off<A: Adapter>(s: SocketRef<A>) {
     s.extensions.insert(CutOff);
     CUT_OFF.hit();
+    disconnect_soon(s);
+}
+
+/// Takes `s` out of every room at once (it gets no further broadcast) and
+/// disconnects it: now, or, while its send buffer is full (socketioxide then
+/// refuses the DISCONNECT packet and leaves the socket open), as soon as the
+/// buffer has room, retrying every [`RETRY_EVERY`]; a client that never
+/// reads is left to the Engine.IO heartbeat.
+pub(super) fn disconnect_soon<A: Adapter>(s: SocketRef<A>) {
+    s.leave_all();
+    if !matches!(
+        s.clone().disconnect(),
+        Err(SocketError::InternalChannelFull)
+    ) {
+        return;
+    }
     tokio::spawn(async move {
         for _ in 0..RETRIES {
+            tokio::time::sleep(RETRY_EVERY).await;
             match s.clone().disconnect() {
-                Err(SocketError::InternalChannelFull) => tokio::time::sleep(RETRY_EVERY).await,
+                Err(SocketError::InternalChannelFull) => {}
                 Ok(()) | Err(SocketError::Closed) => return,
             }
         }
-        tracing::debug!("cut-off socket left to the Engine.IO heartbeat");
+        tracing::debug!("socket left to the Engine.IO heartbeat: its buffer stayed full");
     });
 }
 
