@@ -173,3 +173,70 @@ async fn sqlite_long_batch() {
 async fn postgres_long_batch() {
     long_batch(common::Backend::Postgres).await;
 }
+
+/// Review fix (upload sweep): the check made right before removing asks
+/// exactly about the candidate files, in chunks (700 URLs: 512 + 128 + …),
+/// and answers only those that some message carries now; a sweep then
+/// keeps a file a message took up and removes the unused one.
+async fn references_are_checked_for_the_candidates(backend: common::Backend) {
+    let (db, dir) = open(backend).await;
+    let t = "dddddddd-0000-4000-8000-000000000004";
+    let url = |i: usize| format!("/uploads/images/{:08}-0000-4000-8000-000000000000.png", i);
+    let mut batch: Vec<NewMessage> = Vec::new();
+    for i in [3usize, 600, 699] {
+        let mut m = msg(t, "visitor", "", None);
+        m.kind = "image";
+        m.file_url = Some(url(i));
+        batch.push(m);
+    }
+    messages::insert_batch(&db, &batch).await.expect("batch");
+    let candidates: Vec<String> = (0..700).map(url).collect();
+    let mut found: Vec<String> = messages::referenced_among(&db, &candidates)
+        .await
+        .expect("check")
+        .into_iter()
+        .collect();
+    found.sort();
+    assert_eq!(found, [url(3), url(600), url(699)]);
+    let none = messages::referenced_among(&db, &[url(4), "https://x/a.png".into()])
+        .await
+        .expect("check");
+    assert!(none.is_empty(), "{none:?}");
+    assert!(
+        messages::referenced_among(&db, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The sweep keeps the referenced file and removes the other, both old.
+    let root = dir.path().join("up");
+    std::fs::create_dir_all(root.join("images")).unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let (used, unused) = (root.join(&url(3)[9..]), root.join(&url(5)[9..]));
+    for p in [&used, &unused] {
+        std::fs::write(p, b"x").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let pass = sohbet::media::sweep::sweep(&root, &db, std::time::Duration::from_secs(60))
+        .await
+        .expect("sweep");
+    assert_eq!((pass.removed, pass.kept), (1, 1), "{pass:?}");
+    assert!(used.exists() && !unused.exists());
+    db.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_references_are_checked_for_the_candidates() {
+    references_are_checked_for_the_candidates(common::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_references_are_checked_for_the_candidates() {
+    references_are_checked_for_the_candidates(common::Backend::Postgres).await;
+}

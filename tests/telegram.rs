@@ -36,6 +36,7 @@ on_both_backends!(
     a_post_naming_a_missing_upload_is_refused_and_stores_nothing,
     a_forward_whose_file_vanished_ends_dead_after_one_try,
     a_crash_after_telegram_took_a_part_resends_only_that_part,
+    a_failed_follow_up_of_a_long_caption_is_retried_in_place,
 );
 
 /// How long a normal step may take.
@@ -1323,6 +1324,72 @@ async fn a_forward_whose_file_vanished_ends_dead_after_one_try(backend: Backend)
             tg.summary()
         )
     });
+    app.finish().await;
+    db.drop_db().await;
+}
+
+/// Review fix: an image whose caption is too long for Telegram goes out as
+/// a photo, then the caption as text. When the first follow-up text fails
+/// once (429), the retry sends exactly the parts not yet sent: every part
+/// once, in order, and the row ends `sent`. (The retry used to count its
+/// parts in the text-only list: with one follow-up nothing was left, the
+/// row stayed due and the worker spun on it; with two, the first was lost.)
+async fn a_failed_follow_up_of_a_long_caption_is_retried_in_place(backend: Backend) {
+    let uploads = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(uploads.path().join("images")).unwrap();
+    let pic = format!("images/{}.png", uuid::Uuid::new_v4());
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n"[..], &[7u8; 300][..]].concat();
+    std::fs::write(uploads.path().join(&pic), &png).unwrap();
+    let dir = uploads.path().display().to_string();
+    let tg = TelegramDouble::start().await;
+    let db = KeptDb::new(backend).await;
+    let env = tg_env(&tg, &[("UPLOAD_DIR", &dir)]);
+    let app = spawn_app_opts(backend, &env_refs(&env), None, Some(&db)).await;
+    let v = app.visitor().await;
+    let tid = v.thread_id().await;
+    let name = display_name_for(&tid);
+    wait_telegram_healthy(&app).await;
+
+    // One follow-up text, then two (a caption longer than one text:
+    // within the 4000 characters a message may have, but each emoji is two
+    // UTF-16 units for Telegram).
+    let captions = [
+        format!("one-follow {}", "a".repeat(CAPTION_LIMIT + 10)),
+        format!("two-follow {} end", "🎉".repeat(TEXT_LIMIT / 2 + 10)),
+    ];
+    let mut want: Vec<(String, String)> = Vec::new();
+    for caption in &captions {
+        let rest = sohbet::telegram::format::forward_texts(&name, caption);
+        want.push(("sendphoto".into(), format!("[{name}]")));
+        want.extend(rest.iter().map(|t| ("sendmessage".into(), t.clone())));
+        tg.throttle("sendMessage", 1, 1);
+        let (s, r) = v
+            .post(
+                "/api/messages/send",
+                json!({"type": "image", "file_url": format!("/uploads/{pic}"), "text": caption}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+        let last = rest.last().unwrap().clone();
+        tg.wait_text_to(ADMIN_CHAT, "the caption's last part", WAIT, |t| t == last)
+            .await;
+    }
+    assert_eq!(want.iter().filter(|w| w.0 == "sendmessage").count(), 3);
+    settle().await;
+    let got: Vec<(String, String)> = tg
+        .sends_to(ADMIN_CHAT)
+        .iter()
+        .map(|c| {
+            let body = c.text().or_else(|| c.caption()).unwrap_or_default();
+            (c.method.to_ascii_lowercase(), body)
+        })
+        .collect();
+    assert!(got == want, "every part once, in order:\n{}", tg.summary());
+    let throttled = tg.with_calls(|c| c.iter().filter(|c| c.status == 429).count());
+    assert_eq!(throttled, 2, "{}", tg.summary());
+    let rows = outbox_rows(&db).await;
+    let statuses: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(statuses, ["sent", "sent"], "{rows:?}");
     app.finish().await;
     db.drop_db().await;
 }

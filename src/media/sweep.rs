@@ -3,34 +3,47 @@
 //!
 //! A stored file `UPLOAD_DIR/<images|audio>/<uuid>.<ext>` is *referenced*
 //! when some message's `file_url` is `/uploads/<images|audio>/<uuid>.<ext>`.
-//! A pass lists the two folders first, then reads the referenced set (one
-//! query, `store::messages::referenced_upload_urls`), then removes each
-//! listed file that is older than the grace and not referenced. The grace
-//! is the time a client has between its upload and the message that uses
-//! it; clearing a thread deletes its messages, so its files go at the next
-//! pass after the grace.
+//! A pass lists the two folders first; the stored files older than the
+//! grace are the candidates. For each chunk of at most [`CHECK_CHUNK`]
+//! candidates it then asks which are referenced
+//! (`store::messages::referenced_among`, one query) and at once removes
+//! the others. The grace is the time a client has between its upload and
+//! the message that uses it; clearing a thread deletes its messages, so its
+//! files go at the next pass after the grace.
+//!
+//! Remaining race: a message naming a candidate that is posted after that
+//! chunk's query and before its file is removed (the chat core checked the
+//! file exists a moment earlier) points at a file that is gone. The window
+//! is one query's answer plus the removal of at most [`CHECK_CHUNK`] files,
+//! and it is open only for a file older than the grace that no message
+//! used so far (a client posting an upload it made long ago); the Telegram
+//! forward of such a message then ends `dead` as "missing".
 //!
 //! Safety: only the `images` and `audio` folders directly under
 //! `UPLOAD_DIR` are looked at (not followed when they are symbolic links),
 //! only regular files (never a link) whose names this server gives
 //! ([`super::parse_file_name`]) or its temporary files
 //! (`.upload-<uuid>.part`, removed once older than the grace and at least
-//! an hour: left by a crash), and nothing is removed when the referenced set
-//! cannot be read. It never touches the database and never reads a file.
+//! an hour: left by a crash), and a stored file is removed only after the
+//! check of its chunk succeeded. It never writes to the database and never
+//! reads a file.
 
 use std::{
-    collections::HashSet,
     path::{Path, PathBuf},
     sync::Weak,
     time::{Duration, SystemTime},
 };
 
 use super::{Kind, parse_file_name};
-use crate::store::{Db, messages::referenced_upload_urls};
+use crate::store::{Db, messages::referenced_among};
 
 /// Least age of a temporary `.upload-*.part` file before a pass removes it
 /// (an upload in progress keeps writing to it; a crash leaves it behind).
 pub const TEMP_MIN_AGE: Duration = Duration::from_secs(3600);
+
+/// Most candidates checked against the messages in one query right before
+/// their removal (a smaller chunk narrows the race in the module doc).
+pub const CHECK_CHUNK: usize = 64;
 
 /// How often the folder is measured again when the sweep is off.
 pub const MEASURE_EVERY: Duration = Duration::from_secs(15 * 60);
@@ -139,45 +152,74 @@ pub enum SweepError {
     /// The folders could not be read.
     #[error("reading the upload folder: {0}")]
     Io(#[from] std::io::Error),
-    /// The referenced set could not be read; nothing was removed.
+    /// The references could not be read; no file of that chunk or later was removed.
     #[error("reading the referenced uploads: {0}")]
     Db(#[from] sqlx::Error),
 }
 
+impl Pass {
+    /// Counts `f` as kept (a stored file; temporary files are not counted).
+    fn keep(&mut self, f: &Found) {
+        if f.url.is_some() {
+            self.kept += 1;
+            self.kept_bytes += f.bytes;
+        }
+    }
+}
+
+/// Removes `f`, counting it as removed, or as kept when it cannot be.
+async fn remove_or_keep(f: Found, pass: &mut Pass) {
+    match tokio::fs::remove_file(&f.path).await {
+        Ok(()) => pass.removed += 1,
+        // Another instance sharing the folder was first.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(path = %f.path.display(), error = %e, "unused upload not removed");
+            pass.keep(&f);
+        }
+    }
+}
+
 /// One pass over `root` (see the module doc): removes stored files older
-/// than `grace` that no message refers to, and temporary files older than
-/// `grace` and [`TEMP_MIN_AGE`].
+/// than `grace` that no message refers to (checked right before, per chunk
+/// of [`CHECK_CHUNK`]), and temporary files older than `grace` and
+/// [`TEMP_MIN_AGE`].
 ///
 /// # Errors
-/// [`SweepError`]; then nothing was removed.
+/// [`SweepError`]; then no further file is removed in this pass (stale
+/// temporary files and earlier chunks may have gone already).
 #[tracing::instrument(skip_all)]
 pub async fn sweep(root: &Path, db: &Db, grace: Duration) -> Result<Pass, SweepError> {
     let found = list(root).await?;
-    let referenced: HashSet<String> = referenced_upload_urls(db).await?;
     let mut pass = Pass::default();
+    let mut candidates = Vec::new();
     for f in found {
         let remove = match &f.url {
-            Some(url) => f.age > grace && !referenced.contains(url),
+            Some(_) => f.age > grace,
             None => f.age > grace.max(TEMP_MIN_AGE),
         };
-        if remove {
-            match tokio::fs::remove_file(&f.path).await {
-                Ok(()) => {
-                    pass.removed += 1;
-                    continue;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    // Another instance sharing the folder was first.
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!(path = %f.path.display(), error = %e, "unused upload not removed");
-                }
-            }
+        if !remove {
+            pass.keep(&f);
+        } else if f.url.is_some() {
+            candidates.push(f);
+        } else {
+            remove_or_keep(f, &mut pass).await;
         }
-        if f.url.is_some() {
-            pass.kept += 1;
-            pass.kept_bytes += f.bytes;
+    }
+    // Checked just before removing: a file a message took up since the
+    // listing is kept. Temporary files were removed above.
+    while !candidates.is_empty() {
+        let chunk: Vec<Found> = candidates
+            .drain(..CHECK_CHUNK.min(candidates.len()))
+            .collect();
+        let urls: Vec<String> = chunk.iter().filter_map(|f| f.url.clone()).collect();
+        let referenced = referenced_among(db, &urls).await?;
+        for f in chunk {
+            if f.url.as_ref().is_some_and(|u| referenced.contains(u)) {
+                pass.keep(&f);
+            } else {
+                remove_or_keep(f, &mut pass).await;
+            }
         }
     }
     if pass.removed > 0 {

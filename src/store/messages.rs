@@ -415,20 +415,46 @@ pub fn rfc3339_string(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Every local upload URL (`/uploads/…`) that some message's `file_url`
-/// carries: the files the upload sweep must keep (`media::sweep`). One
-/// query, the same text on SQLite and Postgres; Cloudinary URLs are not
-/// included.
+macro_rules! referenced_sql {
+    ($rows:expr) => {{
+        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        shaped(
+            &C,
+            "SELECT DISTINCT file_url FROM messages WHERE file_url LIKE $1 AND file_url IN (",
+            "{}",
+            1,
+            ", ",
+            ")",
+            $rows,
+        )
+    }};
+}
+
+/// Which of `urls` (local upload URLs, `/uploads/…`) some message's
+/// `file_url` carries now: the files the upload sweep must keep
+/// (`media::sweep`), checked just before it removes any. One query per
+/// power-of-two chunk of `urls` (at most 512 each), the same text on SQLite
+/// and Postgres; other URLs are never returned.
 ///
 /// # Errors
 /// Database errors.
-#[tracing::instrument(skip(db))]
-pub async fn referenced_upload_urls(
+#[tracing::instrument(skip_all, fields(urls = urls.len()))]
+pub async fn referenced_among(
     db: &Db,
+    urls: &[String],
 ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
-    const SQL: &str = "SELECT DISTINCT file_url FROM messages WHERE file_url LIKE '/uploads/%'";
-    let urls: Vec<String> = with_db!(db, p => sqlx::query_scalar(SQL).fetch_all(p).await)?;
-    Ok(urls.into_iter().collect())
+    let mut out = std::collections::HashSet::new();
+    for (start, len) in chunks(urls.len()) {
+        let found: Vec<String> = with_db!(db, p => {
+            let mut q = sqlx::query_scalar(referenced_sql!(len)).bind("/uploads/%");
+            for u in &urls[start..start + len] {
+                q = q.bind(u);
+            }
+            q.fetch_all(p).await
+        })?;
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -451,6 +477,10 @@ mod tests {
         assert_eq!(
             touch_sql!(4),
             "UPDATE threads SET last_activity_at = $1 WHERE id IN ($2, $3, $4, $5)"
+        );
+        assert_eq!(
+            referenced_sql!(2),
+            "SELECT DISTINCT file_url FROM messages WHERE file_url LIKE $1 AND file_url IN ($2, $3)"
         );
         assert_eq!(
             thread_insert_sql!(2),

@@ -154,6 +154,18 @@ pub async fn mark_failed(
     with_db!(db, p => sqlx::query(SQL).bind(status).bind(next).bind(inc).bind(error).bind(id).execute(p).await.map(|_| ()))
 }
 
+/// Marks a forward `sent` without sending anything: for a row whose
+/// `parts_sent` already covers all its parts.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn mark_sent(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE telegram_outbox SET status = 'sent', sent_at = $1 WHERE id = $2";
+    let now = super::now();
+    with_db!(db, p => sqlx::query(SQL).bind(now).bind(id).execute(p).await.map(|_| ()))
+}
+
 /// How many forwards wait.
 ///
 /// # Errors

@@ -92,31 +92,44 @@ fn media_source(tg: &Telegram, url: &str) -> Option<Source> {
         .map(Source::Remote)
 }
 
-fn parts(item: &OutboxItem, file: Option<InputFile>) -> Vec<Part> {
+/// Where the media part of `item` comes from, or `None` when the forward
+/// is text only (not an image or audio, or no usable `file_url`). It
+/// depends on the row alone (the file is not looked at), so every try of a
+/// forward sees the same parts.
+fn media_of(tg: &Telegram, item: &OutboxItem) -> Option<Source> {
+    match item.kind.as_deref() {
+        Some("image" | "audio") => media_source(tg, item.file_url.as_deref()?),
+        _ => None,
+    }
+}
+
+/// The texts of a forward: with a media part, its caption and the texts
+/// that follow it (the rest of a caption too long for Telegram); without,
+/// no caption and all its texts. Part `i` of the forward is the media
+/// (with the caption) when `i == 0` and there is media, else a text.
+fn texts(item: &OutboxItem, with_media: bool) -> (Option<String>, Vec<String>) {
     let name = item.display_name.as_deref().unwrap_or("Visitor");
     let text = item.content_text.as_deref().unwrap_or("");
-    let kind = item.kind.as_deref().unwrap_or("text");
-    match (kind, file) {
-        ("image", Some(f)) | ("audio", Some(f)) => {
-            let (caption, rest) = format::caption(name, text);
-            let url = item.file_url.as_deref().unwrap_or("").to_ascii_lowercase();
-            let first = if kind == "image" {
-                Part::Photo(f, caption)
-            } else if url.ends_with(".ogg") || url.ends_with(".oga") || url.ends_with(".opus") {
-                Part::Voice(f, caption)
-            } else if url.ends_with(".mp3") || url.ends_with(".m4a") {
-                Part::Audio(f, caption)
-            } else {
-                Part::Document(f, caption)
-            };
-            std::iter::once(first)
-                .chain(rest.into_iter().map(Part::Text))
-                .collect()
-        }
-        _ => format::forward_texts(name, text)
-            .into_iter()
-            .map(Part::Text)
-            .collect(),
+    if with_media {
+        let (caption, rest) = format::caption(name, text);
+        (Some(caption), rest)
+    } else {
+        (None, format::forward_texts(name, text))
+    }
+}
+
+/// The media part: a photo, or by the file's extension a voice note, an
+/// audio file or a document.
+fn media_part(item: &OutboxItem, f: InputFile, caption: String) -> Part {
+    let url = item.file_url.as_deref().unwrap_or("").to_ascii_lowercase();
+    if item.kind.as_deref() == Some("image") {
+        Part::Photo(f, caption)
+    } else if url.ends_with(".ogg") || url.ends_with(".oga") || url.ends_with(".opus") {
+        Part::Voice(f, caption)
+    } else if url.ends_with(".mp3") || url.ends_with(".m4a") {
+        Part::Audio(f, caption)
+    } else {
+        Part::Document(f, caption)
     }
 }
 
@@ -151,28 +164,43 @@ enum Outcome {
 const MISSING_FILE: &str = "the media file is missing from UPLOAD_DIR (never uploaded, or removed)";
 
 async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
-    let mut file = None;
+    // The shape (media or not, how many texts) comes from the row alone, so
+    // `parts_sent` counts the same list on every try.
+    let media = media_of(tg, item);
+    let (caption, rest) = texts(item, media.is_some());
+    let offset = usize::from(media.is_some());
+    let total = offset + rest.len();
+    let done = usize::try_from(item.parts_sent).unwrap_or(0);
+    if done >= total {
+        // Nothing left (should not happen: the last part marks the row
+        // `sent`). Settle it here, else it would stay due and spin.
+        return match store::outbox::mark_sent(chat.db(), item.id).await {
+            Ok(()) => Outcome::Sent,
+            Err(e) => Outcome::Store(e.to_string()),
+        };
+    }
+    let mut all: Vec<(usize, Part)> = Vec::with_capacity(total - done);
     // The media is always the first part: once sent, it is not read again.
-    if item.parts_sent <= 0
-        && let Some(url) = item.file_url.as_deref()
+    if done == 0
+        && let Some(src) = media
     {
-        file = match media_source(tg, url) {
-            Some(Source::Local(path)) => match tokio::fs::try_exists(&path).await {
-                Ok(true) => Some(InputFile::file(path)),
+        let file = match src {
+            Source::Local(path) => match tokio::fs::try_exists(&path).await {
+                Ok(true) => InputFile::file(path),
                 Ok(false) => return Outcome::Permanent(MISSING_FILE.into()),
                 Err(e) => return Outcome::Transient(format!("cannot read the media file: {e}")),
             },
-            Some(Source::Remote(url)) => Some(InputFile::url(url)),
-            None => None,
+            Source::Remote(url) => InputFile::url(url),
         };
+        all.push((0, media_part(item, file, caption.unwrap_or_default())));
     }
-    let all = parts(item, file);
-    let total = all.len();
-    for (i, part) in all
-        .into_iter()
-        .enumerate()
-        .skip(item.parts_sent.max(0) as usize)
-    {
+    all.extend(
+        rest.into_iter()
+            .enumerate()
+            .map(|(j, t)| (j + offset, Part::Text(t)))
+            .filter(|(i, _)| *i >= done),
+    );
+    for (i, part) in all {
         let res = send(tg, part).await;
         tg.health.record(!matches!(
             res,
