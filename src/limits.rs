@@ -2,8 +2,9 @@
 //! limits, issue #5): keyed GCRA limiters from `governor`, per session and
 //! per client IP; login throttling per account and per IP; the client IP
 //! itself (behind a proxy: the right-most `X-Forwarded-For` address that no
-//! trusted proxy added). Connection, Engine.IO session and socket caps are
-//! in [`sockets`].
+//! trusted proxy added, [`request_ip`]) and the key every per-IP count and
+//! limiter uses for it ([`ip_key`]: IPv6 by its /64). Connection, Engine.IO
+//! session and socket caps are in [`sockets`].
 
 pub mod sockets;
 
@@ -16,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::http::HeaderMap;
+use axum::http::{Extensions, HeaderMap};
 use governor::{
     Quota, RateLimiter,
     clock::{Clock, DefaultClock},
@@ -25,7 +26,8 @@ use governor::{
 
 use crate::error::AppError;
 
-type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
+/// A keyed GCRA limiter (`governor`).
+pub type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 
 /// Limits per minute (0 turns a limit off); from `RATE_LIMIT_*` variables.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,13 +110,19 @@ fn per_minute<K: Hash + Eq + Clone>(n: u32) -> Option<Keyed<K>> {
 }
 
 fn check<K: Hash + Eq + Clone>(l: &Option<Keyed<K>>, key: &K) -> Result<(), AppError> {
-    match l {
-        Some(l) => l.check_key(key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            AppError::RateLimited(wait.as_secs() + 1)
-        }),
-        None => Ok(()),
-    }
+    l.as_ref().map_or(Ok(()), |l| rate_check(l, key))
+}
+
+/// Counts one call of `key` against `limiter`.
+///
+/// # Errors
+/// [`AppError::RateLimited`] with the whole seconds to wait, rounded up
+/// (at least 1), for `Retry-After`.
+pub fn rate_check<K: Hash + Eq + Clone>(limiter: &Keyed<K>, key: &K) -> Result<(), AppError> {
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        AppError::RateLimited(wait.as_secs() + 1)
+    })
 }
 
 impl Limits {
@@ -152,11 +160,12 @@ impl Limits {
     }
 
     /// Counts one `action` of `session` (visitor id or admin session) from
-    /// `ip`.
+    /// `ip` (keyed by [`ip_key`]).
     ///
     /// # Errors
     /// [`AppError::RateLimited`] with the seconds to wait.
     pub fn check(&self, action: Action, session: &str, ip: IpAddr) -> Result<(), AppError> {
+        let ip = ip_key(ip);
         match action {
             Action::Send => {
                 check(&self.send_ip, &ip)?;
@@ -178,13 +187,12 @@ impl Limits {
     /// failure at once, under the same lock, so that a burst of concurrent
     /// attempts cannot all pass the check (issue 8 items 4 and 7);
     /// [`Limits::login_password_ok`] or [`Limits::login_succeeded`] take it
-    /// back. IPv6 addresses are keyed by their /64, which one subscriber
-    /// usually holds whole.
+    /// back. Keyed by [`ip_key`] (IPv6 by its /64).
     ///
     /// # Errors
     /// [`AppError::RateLimited`] with the seconds to wait.
     pub fn login_attempt(&self, ip: IpAddr) -> Result<(), AppError> {
-        let key = login_key(ip);
+        let key = ip_key(ip);
         let mut map = self.login_ip.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((failures, last)) = map.get_mut(&key) {
             let since = last.elapsed();
@@ -266,7 +274,7 @@ impl Limits {
         self.login_ip
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&login_key(ip));
+            .remove(&ip_key(ip));
     }
 
     /// Drops idle keys (call now and then).
@@ -334,15 +342,24 @@ fn roll_window(window: &mut (Instant, u32)) {
     }
 }
 
-/// The key of `ip` in the login back-off: IPv4 as is, IPv6 by its /64.
-fn login_key(ip: IpAddr) -> IpAddr {
+/// The key of a client IP in every per-IP count and limiter (connection,
+/// session and socket caps, handshake, message, upload, API, event and
+/// webhook rates, login back-off): IPv4 as is, an IPv4-mapped IPv6 address
+/// (`::ffff:a.b.c.d`, a dual-stack listener's view of an IPv4 peer) as that
+/// IPv4 address, any other IPv6 address as its /64 network (the low 64 bits
+/// zeroed). One subscriber usually holds a whole /64 (RFC 6177 even
+/// suggests a /48 or /56), so keying by /128 would give one attacker 2^64
+/// fresh "addresses".
+pub fn ip_key(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
-        }
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+            }
+        },
     }
 }
 
@@ -382,6 +399,23 @@ pub fn is_trusted_proxy(ip: IpAddr) -> bool {
             v6.is_loopback() || (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfe80
         }
     }
+}
+
+/// The peer address of a request, from the `ConnectInfo` the accept loop
+/// puts into its extensions (`None` when served without it, e.g. in unit
+/// tests).
+pub fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The client IP of a request (its extensions and headers, e.g. from
+/// `http::request::Parts` or a Socket.IO socket's `req_parts`): the peer
+/// address ([`peer_ip`]) or with `trust_proxy` the `X-Forwarded-For` rule
+/// of [`client_ip`]. Per-IP limits key it by [`ip_key`].
+pub fn request_ip(extensions: &Extensions, headers: &HeaderMap, trust_proxy: bool) -> IpAddr {
+    client_ip(headers, peer_ip(extensions), trust_proxy)
 }
 
 /// The client's IP: the peer address, or with `trust_proxy` (and a trusted
@@ -494,6 +528,65 @@ mod tests {
         assert!(l.login_attempt(same_64).is_err());
         let other_64 = IpAddr::from([0x2001, 0xdb8, 0, 2, 0, 0, 0, 1]);
         assert!(l.login_attempt(other_64).is_ok());
+    }
+
+    #[test]
+    fn ip_key_is_the_v4_address_or_the_v6_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(ip_key(ip("198.51.100.7")), ip("198.51.100.7"));
+        assert_eq!(ip_key(ip("::ffff:198.51.100.7")), ip("198.51.100.7"));
+        assert_eq!(
+            ip_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(ip_key(ip("2001:db8:1:2::1")), ip("2001:db8:1:2::"));
+        assert_ne!(ip_key(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
+        assert_eq!(ip_key(ip("::1")), ip("::"));
+    }
+
+    /// Review of issue #8: one subscriber's /64 is one client for every
+    /// per-IP limiter, not 2^64 of them.
+    #[test]
+    fn per_ip_limiters_key_ipv6_by_its_64() {
+        let l = Limits::new(LimitConfig {
+            messages_per_ip: 3,
+            uploads_per_ip: 2,
+            api_per_ip: 4,
+            events_per_ip: 5,
+            ..Default::default()
+        });
+        let addr = |i: u16| IpAddr::from([0x2001, 0xdb8, 7, 7, i, i, i, i]);
+        for (action, n) in [
+            (Action::Send, 3),
+            (Action::Upload, 2),
+            (Action::Api, 4),
+            (Action::Event, 5),
+        ] {
+            for i in 0..n {
+                // A fresh session and a fresh /128 for each call.
+                let session = format!("{action:?}-{i}");
+                assert!(
+                    l.check(action, &session, addr(i + 1)).is_ok(),
+                    "{action:?} {i}"
+                );
+            }
+            assert!(
+                matches!(
+                    l.check(action, "another", addr(999)),
+                    Err(AppError::RateLimited(_))
+                ),
+                "{action:?}: another /128 of the same /64 is refused"
+            );
+            let other_64 = IpAddr::from([0x2001, 0xdb8, 7, 8, 0, 0, 0, 1]);
+            assert!(l.check(action, "other", other_64).is_ok(), "{action:?}");
+        }
+        // IPv4 and its mapped IPv6 form are one client.
+        let v4: IpAddr = "198.51.100.20".parse().unwrap();
+        let mapped: IpAddr = "::ffff:198.51.100.20".parse().unwrap();
+        for i in 0..2 {
+            assert!(l.check(Action::Upload, &format!("m{i}"), v4).is_ok());
+        }
+        assert!(l.check(Action::Upload, "m3", mapped).is_err());
     }
 
     #[test]

@@ -7,10 +7,15 @@
 //! - connection caps, checked before anything is read: at most
 //!   `MAX_CONNECTIONS_PER_IP` per peer address (trusted proxies exempt with
 //!   `TRUST_PROXY`) and `MAX_CONNECTIONS` in total (by default derived from
-//!   `RLIMIT_NOFILE`, so the process never runs out of descriptors and
-//!   keeps answering, e.g. health probes); a refused connection is reset at
-//!   once. The slot is held by the connection's I/O object, so an upgraded
-//!   WebSocket keeps counting until it closes;
+//!   `RLIMIT_NOFILE`, so the process never runs out of descriptors); a
+//!   refused connection is reset at once. The slot is held by the
+//!   connection's I/O object, so an upgraded WebSocket keeps counting until
+//!   it closes;
+//! - health probes still answered with the total cap reached: a few slots
+//!   above it for loopback and private peers that hold (almost) no
+//!   connection ([`crate::limits::sockets::HEALTH_RESERVE`]); such a
+//!   connection serves one request, a health probe (`/health…`) only
+//!   ([`ReserveSlot`], checked by `realtime::gate::engine_gate`);
 //! - a first-byte timeout: a connection that sends nothing within
 //!   `HEADER_READ_TIMEOUT_SECS` is closed (hyper's header timer only starts
 //!   after the first bytes when upgrades are served);
@@ -40,6 +45,12 @@ use crate::limits::{
     Limits, is_trusted_proxy,
     sockets::{ConnectionRefused, ConnectionSlot},
 };
+
+/// Put into the extensions of a request that came on a reserve connection
+/// (above `MAX_CONNECTIONS`, see the module doc): only a health probe is
+/// served on it.
+#[derive(Clone, Copy, Debug)]
+pub struct ReserveSlot;
 
 /// How the accept loop treats connections.
 #[derive(Clone)]
@@ -104,13 +115,21 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        let reserve = slot.is_reserve();
         let svc = router
             .clone()
             .map_request(move |mut req: axum::http::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                if reserve {
+                    req.extensions_mut().insert(ReserveSlot);
+                }
                 req
             });
-        let http = http.clone();
+        let mut http = http.clone();
+        if reserve {
+            // One request, then the slot is free again.
+            http.http1().keep_alive(false);
+        }
         let watcher = graceful.watcher();
         let mut stopping = stopping.clone();
         tokio::spawn(async move {

@@ -108,6 +108,43 @@ async fn forwarded_for_is_ignored_unless_trust_proxy() {
     }
 }
 
+/// Review of issue #8: an IPv6 client owns a whole /64, so rotating the low
+/// 64 bits of its address escapes no per-IP limit (here the message rate,
+/// through a trusted proxy's `X-Forwarded-For`); another /64 is another
+/// client.
+#[tokio::test]
+async fn ipv6_clients_are_limited_per_64() {
+    let env = [
+        ("RATE_LIMIT_MESSAGES_PER_IP_PER_MINUTE", "2"),
+        ("RATE_LIMIT_MESSAGES_PER_MINUTE", "100"),
+        ("TRUST_PROXY", "true"),
+    ];
+    let app = spawn_app_with(Backend::Sqlite, &env, |_| {}).await;
+    let mut statuses = vec![];
+    for client in [
+        "2001:db8:aa:1::1",
+        "2001:db8:aa:1:ffff::2",
+        "2001:db8:aa:1:1234:5678:9abc:def0",
+        "2001:db8:aa:1::4",
+        "2001:db8:aa:2::1",
+    ] {
+        let v = app.visitor().await;
+        let r = v
+            .client
+            .post(format!("{}/api/messages/send", app.base))
+            .header("X-CSRFToken", &v.csrf)
+            .header("content-type", "application/json")
+            .header("X-Forwarded-For", client)
+            .body(json!({"text": "hi"}).to_string())
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429, 429, 200]);
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn other_api_calls_are_limited_per_ip_but_health_and_pages_are_not() {
     let app = spawn_app_with(

@@ -120,9 +120,5 @@ impl FromRequestParts<AppState> for Caller {
 /// The client IP of a request: its peer address (`ConnectInfo`), or with
 /// `TRUST_PROXY` the `X-Forwarded-For` rule of [`crate::limits::client_ip`].
 pub fn request_ip(parts: &Parts, state: &AppState) -> std::net::IpAddr {
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    crate::limits::client_ip(&parts.headers, peer, state.config.trust_proxy)
+    crate::limits::request_ip(&parts.extensions, &parts.headers, state.config.trust_proxy)
 }

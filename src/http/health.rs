@@ -7,11 +7,11 @@
 //! 8 item 12, [`may_see_details`]); anyone else gets `{status, timestamp}`
 //! with the same status code.
 
-use std::{net::SocketAddr, sync::atomic::Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::{
     Json,
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::{HeaderMap, StatusCode, header},
     response::IntoResponse,
 };
@@ -55,10 +55,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 /// `statvfs(2)` of the data folder. Callers that may not see the details
 /// ([`may_see_details`]) get `{status, timestamp}` only.
 pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoResponse {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = crate::limits::peer_ip(req.extensions());
     let details = may_see_details(&state.config, req.headers(), peer);
     let db_ok = state.chat.db().ping().await;
     let memory = memory();

@@ -9,11 +9,11 @@ pub mod health;
 pub mod pages;
 pub mod upload;
 
-use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::{
     Router,
-    extract::{ConnectInfo, DefaultBodyLimit, Request, State},
+    extract::{DefaultBodyLimit, Request, State},
     http::{HeaderName, HeaderValue, Method, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -145,45 +145,82 @@ async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Respon
 /// a byte at a time cannot hold a connection (issue #8 item 6). The body
 /// is read here, at most [`JSON_BODY_LIMIT`] bytes (413
 /// `PAYLOAD_TOO_LARGE` beyond); runs after the CSRF check, so a refused
-/// request's body is never waited for.
+/// request's body is never waited for. Engine.IO polling bodies get the
+/// same deadline in `realtime::gate` (the Socket.IO layer is outside this
+/// router).
 async fn body_deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
-        || req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0");
-    if !has_body || req.uri().path().starts_with("/api/upload/") {
+    if !has_body(&req) || req.uri().path().starts_with("/api/upload/") {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    match tokio::time::timeout(state.config.connections.body_read_timeout, read_body(body)).await {
-        Ok(Ok(Some(bytes))) => next.run(Request::from_parts(parts, bytes.into())).await,
-        Ok(Ok(None)) => AppError::PayloadTooLarge.into_response(),
+    match read_body_within(
+        body,
+        JSON_BODY_LIMIT,
+        state.config.connections.body_read_timeout,
+    )
+    .await
+    {
+        Ok(BodyRead::Whole(bytes)) => next.run(Request::from_parts(parts, bytes.into())).await,
+        Ok(BodyRead::TooLong(_)) => AppError::PayloadTooLarge.into_response(),
+        Err(res) => res,
+    }
+}
+
+/// Does `req` announce a body (`Transfer-Encoding`, or a `Content-Length`
+/// other than 0)?
+pub fn has_body<B>(req: &axum::http::Request<B>) -> bool {
+    req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
+}
+
+/// A body read by [`read_body_within`].
+pub enum BodyRead {
+    /// The whole body, at most the limit.
+    Whole(Vec<u8>),
+    /// The first bytes of a body longer than the limit (more than `limit`
+    /// of them; the rest was not read).
+    TooLong(Vec<u8>),
+}
+
+/// Reads `body` (up to a little more than `limit` bytes) within `deadline`.
+///
+/// # Errors
+/// The answer to send instead: 408 `REQUEST_TIMEOUT` with `Connection:
+/// close` when the deadline passed (the rest of the body is never read, so
+/// the connection cannot be reused), 400 `BAD_REQUEST` when the body could
+/// not be read.
+pub async fn read_body_within(
+    body: axum::body::Body,
+    limit: usize,
+    deadline: Duration,
+) -> Result<BodyRead, Response> {
+    use tokio_stream::StreamExt;
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buf = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            buf.extend_from_slice(&chunk?);
+            if buf.len() > limit {
+                return Ok(BodyRead::TooLong(buf));
+            }
+        }
+        Ok::<_, axum::Error>(BodyRead::Whole(buf))
+    };
+    match tokio::time::timeout(deadline, read).await {
+        Ok(Ok(body)) => Ok(body),
         Ok(Err(_)) => {
-            AppError::BadRequest("Could not read the request body".into()).into_response()
+            Err(AppError::BadRequest("Could not read the request body".into()).into_response())
         }
         Err(_) => {
             let mut res = AppError::RequestTimeout.into_response();
             res.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            res
+            Err(res)
         }
     }
-}
-
-/// The whole body, or `None` once it is longer than [`JSON_BODY_LIMIT`].
-async fn read_body(body: axum::body::Body) -> Result<Option<Vec<u8>>, axum::Error> {
-    use tokio_stream::StreamExt;
-    let mut stream = body.into_data_stream();
-    let mut buf = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        if buf.len() + chunk.len() > JSON_BODY_LIMIT {
-            return Ok(None);
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(Some(buf))
 }
 
 /// `/api/` calls other than sends and uploads: at most
@@ -194,11 +231,8 @@ async fn api_limit(State(state): State<AppState>, req: Request, next: Next) -> R
         && path != "/api/messages/send"
         && !path.starts_with("/api/upload/")
     {
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let ip = crate::limits::client_ip(req.headers(), peer, state.config.trust_proxy);
+        let ip =
+            crate::limits::request_ip(req.extensions(), req.headers(), state.config.trust_proxy);
         if let Err(e) = state.limits.check(crate::limits::Action::Api, "", ip) {
             return e.into_response();
         }

@@ -17,13 +17,10 @@ use std::{
     },
 };
 
-use governor::{
-    Quota, RateLimiter,
-    clock::{Clock, DefaultClock},
-    state::keyed::DefaultKeyedStateStore,
-};
+use governor::{Quota, RateLimiter};
 use serde::Serialize;
 
+use super::{Keyed, ip_key, rate_check};
 use crate::{config::ConnectionConfig, error::AppError};
 
 /// Open counts of one client IP.
@@ -99,7 +96,7 @@ pub struct Sockets {
     max_pending_per_ip: u32,
     max_pending: u32,
     max_sessions: u32,
-    handshakes: Option<RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>>,
+    handshakes: Option<Keyed<IpAddr>>,
 }
 
 /// `MAX_CONNECTIONS=auto`: half of what `RLIMIT_NOFILE` leaves after 64
@@ -148,7 +145,19 @@ impl Sockets {
     }
 
     /// A TCP connection from `peer` was accepted; `exempt` (a trusted proxy)
-    /// skips the per-IP cap, never the total.
+    /// skips the per-IP cap, never the total. Per-IP counts are keyed by
+    /// [`ip_key`] (IPv6 by its /64).
+    ///
+    /// With `MAX_CONNECTIONS` open, a peer may still take one of
+    /// [`HEALTH_RESERVE`] slots above the cap when it is a loopback or
+    /// private address ([`super::is_trusted_proxy`]: where a platform's
+    /// health checker connects from) that holds fewer than
+    /// [`HEALTH_RESERVE_MAX_HELD`] connections. The addresses that filled the
+    /// cap (or a proxy relaying a flood) hold many, so they cannot spend the
+    /// reserve; an internet peer never can. The slot is marked
+    /// ([`ConnectionSlot::is_reserve`]): the accept loop serves one request
+    /// on it, and only a health probe (issue #8 item 6, "health probes
+    /// still answered").
     ///
     /// # Errors
     /// [`ConnectionRefused`]: close the connection at once.
@@ -157,25 +166,26 @@ impl Sockets {
         peer: IpAddr,
         exempt: bool,
     ) -> Result<ConnectionSlot, ConnectionRefused> {
+        let key = ip_key(peer);
         let mut c = self.shared.lock();
-        if self.max_connections > 0 && c.total.connections >= self.max_connections {
+        let held = c.per_ip.get(&key).map_or(0, |e| e.connections);
+        let reserve = self.max_connections > 0 && c.total.connections >= self.max_connections;
+        if reserve
+            && (c.total.connections >= self.max_connections.saturating_add(HEALTH_RESERVE)
+                || held >= HEALTH_RESERVE_MAX_HELD
+                || !super::is_trusted_proxy(peer))
+        {
             return Err(ConnectionRefused::Total);
         }
-        let e = c.per_ip.entry(peer).or_default();
-        if !exempt
-            && self.max_connections_per_ip > 0
-            && e.connections >= self.max_connections_per_ip
-        {
-            if e.is_empty() {
-                c.per_ip.remove(&peer);
-            }
+        if !exempt && self.max_connections_per_ip > 0 && held >= self.max_connections_per_ip {
             return Err(ConnectionRefused::PerIp);
         }
-        e.connections += 1;
+        c.per_ip.entry(key).or_default().connections += 1;
         c.total.connections += 1;
         Ok(ConnectionSlot {
             shared: self.shared.clone(),
-            ip: peer,
+            ip: key,
+            reserve,
         })
     }
 
@@ -188,10 +198,13 @@ impl Sockets {
     /// and session ceilings, then the per-IP handshake rate; counts the
     /// session as pending (not yet connected to the namespace).
     ///
+    /// Keyed by [`ip_key`] (IPv6 by its /64).
+    ///
     /// # Errors
     /// [`AppError::RateLimited`] (429) for the per-IP limits,
     /// [`AppError::Unavailable`] (503) for the global ceilings.
     pub fn open_session(&self, ip: IpAddr) -> Result<EngineSession, AppError> {
+        let ip = ip_key(ip);
         let mut c = self.shared.lock();
         let e = c.per_ip.get(&ip).copied().unwrap_or_default();
         let sessions_per_ip = self.sockets_per_ip.saturating_add(self.max_pending_per_ip);
@@ -206,10 +219,7 @@ impl Sockets {
             return Err(AppError::Unavailable);
         }
         if let Some(l) = &self.handshakes {
-            l.check_key(&ip).map_err(|not_until| {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                AppError::RateLimited(wait.as_secs() + 1)
-            })?;
+            rate_check(l, &ip)?;
         }
         let e = c.per_ip.entry(ip).or_default();
         e.sessions += 1;
@@ -224,8 +234,10 @@ impl Sockets {
     }
 
     /// A namespace socket of `ip` passed its handshake checks: `None` when
-    /// the IP already has `MAX_SOCKETS_PER_IP` sockets (nothing counted).
+    /// the IP (keyed by [`ip_key`]) already has `MAX_SOCKETS_PER_IP` sockets
+    /// (nothing counted).
     pub fn open_socket(&self, ip: IpAddr) -> Option<SocketSlot> {
+        let ip = ip_key(ip);
         let mut c = self.shared.lock();
         let e = c.per_ip.entry(ip).or_default();
         if self.sockets_per_ip > 0 && e.sockets >= self.sockets_per_ip {
@@ -247,13 +259,14 @@ impl Sockets {
         self.shared.lock().total
     }
 
-    /// Open counts of one IP: `(connections, sessions, pending, sockets)`.
+    /// Open counts of one IP (its [`ip_key`]): `(connections, sessions,
+    /// pending, sockets)`.
     pub fn of_ip(&self, ip: IpAddr) -> (u32, u32, u32, u32) {
         let e = self
             .shared
             .lock()
             .per_ip
-            .get(&ip)
+            .get(&ip_key(ip))
             .copied()
             .unwrap_or_default();
         (e.connections, e.sessions, e.pending, e.sockets)
@@ -267,10 +280,29 @@ impl Sockets {
     }
 }
 
+/// Connection slots above `MAX_CONNECTIONS` kept for health probes from
+/// loopback and private addresses (see [`Sockets::open_connection`]). With
+/// `MAX_CONNECTIONS=auto` they fit in the 64 descriptors left aside.
+pub const HEALTH_RESERVE: u32 = 8;
+
+/// A peer holding this many connections (or more) cannot take a reserve
+/// slot: a health checker needs one new connection, perhaps next to one
+/// it keeps alive.
+pub const HEALTH_RESERVE_MAX_HELD: u32 = 2;
+
 /// One open TCP connection; dropping it frees the slot.
 pub struct ConnectionSlot {
     shared: Arc<Shared>,
     ip: IpAddr,
+    reserve: bool,
+}
+
+impl ConnectionSlot {
+    /// Is this one of the [`HEALTH_RESERVE`] slots above `MAX_CONNECTIONS`
+    /// (to be used for one health probe only)?
+    pub fn is_reserve(&self) -> bool {
+        self.reserve
+    }
 }
 
 impl Drop for ConnectionSlot {
@@ -286,6 +318,7 @@ impl std::fmt::Debug for ConnectionSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnectionSlot")
             .field("ip", &self.ip)
+            .field("reserve", &self.reserve)
             .finish()
     }
 }
@@ -389,6 +422,88 @@ mod tests {
         let _b2 = s.open_connection(b, false).unwrap();
         assert_eq!(s.stats().connections, 4);
         assert_eq!(s.of_ip(a), (2, 0, 0, 0));
+    }
+
+    /// Review of issue #8: the total cap keeps [`HEALTH_RESERVE`] slots for
+    /// loopback and private peers that hold almost nothing, so the
+    /// addresses that filled the cap cannot spend them.
+    #[test]
+    fn health_reserve_above_the_total_cap() {
+        let s = Sockets::new(&ConnectionConfig::default(), 3, 4);
+        let filler: IpAddr = "10.0.0.9".parse().unwrap();
+        let full: Vec<_> = (0..4)
+            .map(|_| s.open_connection(filler, false).unwrap())
+            .collect();
+        assert!(full.iter().all(|c| !c.is_reserve()));
+        // The address that filled the cap, and any public address: refused.
+        assert_eq!(
+            s.open_connection(filler, false).unwrap_err(),
+            ConnectionRefused::Total
+        );
+        let public: IpAddr = "203.0.113.5".parse().unwrap();
+        assert_eq!(
+            s.open_connection(public, false).unwrap_err(),
+            ConnectionRefused::Total
+        );
+        // A loopback probe gets a reserve slot, a second one too (one may be
+        // kept alive), a third is refused.
+        let probe: IpAddr = "127.0.0.1".parse().unwrap();
+        let p1 = s.open_connection(probe, false).unwrap();
+        let p2 = s.open_connection(probe, false).unwrap();
+        assert!(p1.is_reserve() && p2.is_reserve());
+        assert!(s.open_connection(probe, false).is_err());
+        // The reserve is bounded: HEALTH_RESERVE slots, however many
+        // private addresses ask.
+        let more: Vec<_> = (0..20u8)
+            .filter_map(|i| {
+                s.open_connection(IpAddr::from([192, 168, 1, i]), false)
+                    .ok()
+            })
+            .collect();
+        assert_eq!(more.len() + 2, HEALTH_RESERVE as usize);
+        assert_eq!(s.stats().connections, 4 + HEALTH_RESERVE);
+        // Below the cap again, slots are ordinary.
+        drop((p1, p2, more));
+        drop(full);
+        let again = s.open_connection(probe, false).unwrap();
+        assert!(!again.is_reserve());
+    }
+
+    /// Review of issue #8: every per-IP count keys IPv6 by its /64.
+    #[test]
+    fn ipv6_peers_count_per_64() {
+        let s = sockets(|c| {
+            c.max_connections_per_ip = 2;
+            c.max_pending_per_ip = 2;
+            c.handshakes_per_ip = 2;
+        });
+        let addr = |i: u16| IpAddr::from([0x2001, 0xdb8, 5, 5, 0, 0, i, i]);
+        let _c: Vec<_> = (1..=2)
+            .map(|i| s.open_connection(addr(i), false).unwrap())
+            .collect();
+        assert_eq!(
+            s.open_connection(addr(3), false).unwrap_err(),
+            ConnectionRefused::PerIp
+        );
+        let one = s.open_session(addr(1)).unwrap();
+        let _two = s.open_session(addr(2)).unwrap();
+        assert!(matches!(
+            s.open_session(addr(3)),
+            Err(AppError::RateLimited(_))
+        ));
+        one.connected();
+        drop(one);
+        // The handshake rate (2 per minute) is per /64 too.
+        assert!(matches!(
+            s.open_session(addr(4)),
+            Err(AppError::RateLimited(_))
+        ));
+        let sockets: Vec<_> = (1..=3).map(|i| s.open_socket(addr(i)).unwrap()).collect();
+        assert!(s.open_socket(addr(9)).is_none());
+        assert_eq!(s.of_ip(addr(7)), (2, 1, 1, 3));
+        let other: IpAddr = IpAddr::from([0x2001, 0xdb8, 5, 6, 0, 0, 0, 1]);
+        assert!(s.open_socket(other).is_some());
+        drop(sockets);
     }
 
     #[test]

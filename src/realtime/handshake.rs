@@ -3,12 +3,9 @@
 //! without an admin session (`auth_error`); the refusal reaches the client
 //! as `connect_error` with that message.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
-use axum::{
-    extract::ConnectInfo,
-    http::{HeaderMap, header},
-};
+use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 use socketioxide::{
     adapter::Adapter,
@@ -112,12 +109,8 @@ pub async fn authenticate<A: Adapter>(
     } else {
         None
     };
-    let peer = s
-        .req_parts()
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let ip = crate::limits::client_ip(headers, peer, state.config.trust_proxy);
+    let ip =
+        crate::limits::request_ip(&s.req_parts().extensions, headers, state.config.trust_proxy);
     let Some(slot) = state.limits.sockets.open_socket(ip) else {
         tracing::info!(%ip, "socket refused: too many sockets from one address");
         return Err(Refused("rate_limited"));

@@ -118,11 +118,14 @@ impl Io {
 /// How long connecting to Redis at start-up may take.
 const REDIS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Largest Engine.IO polling body, bytes (socketioxide answers 413 beyond).
+pub const MAX_PAYLOAD: u64 = 100_000;
+
 fn builder(state: &AppState) -> SocketIoBuilder {
     SocketIo::builder()
         .with_state(state.clone())
         .connect_timeout(state.config.connections.socket_connect_timeout)
-        .max_payload(100_000)
+        .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(1 << 20)
         .ws_max_frame_size(1 << 20)
         // Packets queued per socket before an emit fails (then the socket

@@ -13,7 +13,7 @@
 
 use std::{
     convert::Infallible,
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
     num::NonZeroU32,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -21,15 +21,11 @@ use std::{
 
 use axum::{
     Router,
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     response::{IntoResponse, Response},
     routing::post,
 };
-use governor::{
-    Quota, RateLimiter,
-    clock::{Clock, DefaultClock},
-    state::keyed::DefaultKeyedStateStore,
-};
+use governor::{Quota, RateLimiter};
 use subtle::ConstantTimeEq;
 use teloxide::{
     net::Download,
@@ -66,8 +62,9 @@ const MAX_UPDATE_BYTES: usize = 1024 * 1024;
 /// Refusals are reported at most this often.
 pub const REPORT_EVERY: Duration = Duration::from_secs(60);
 
-/// Calls per client IP (GCRA, `governor`).
-type Limiter = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+/// Calls per client IP (GCRA, `governor`), keyed by
+/// [`crate::limits::ip_key`] (IPv6 by its /64).
+type Limiter = crate::limits::Keyed<IpAddr>;
 
 #[derive(Clone)]
 struct Hook {
@@ -221,17 +218,12 @@ async fn register(tg: Telegram, url: reqwest::Url, secret: String) {
 }
 
 async fn receive(State(hook): State<Hook>, req: Request) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let ip = crate::limits::client_ip(req.headers(), peer, hook.trust_proxy);
+    let ip = crate::limits::request_ip(req.extensions(), req.headers(), hook.trust_proxy);
     if let Some(limiter) = &hook.per_ip
-        && let Err(not_until) = limiter.check_key(&ip)
+        && let Err(e) = crate::limits::rate_check(limiter, &crate::limits::ip_key(ip))
     {
         hook.refusals.note(Refusal::RateLimited);
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        return AppError::RateLimited(wait.as_secs() + 1).into_response();
+        return e.into_response();
     }
     let given = req
         .headers()

@@ -6,13 +6,15 @@
 // 2. bare Engine.IO handshakes (`GET /socket.io/?EIO=4&transport=polling`,
 //    no cookie) are refused per IP (pending cap, handshake rate) and
 //    globally (MAX_PENDING_SOCKETS) with the contract's error JSON, and the
-//    session counts in /health stay at the cap;
+//    session counts in /health stay at the cap; a bare `sid` query key
+//    (which engineioxide treats as no sid) is gated the same;
 // 3. `40{csrf}` on a raw WebSocket followed by a TCP reset, many times,
 //    leaves the per-IP socket cap usable and the visitor offline;
-// 6. silent connections are closed by the server, a trickled JSON body is
-//    cut with 408, the per-IP and total connection caps refuse at once
-//    while /health/live is still answered (the total cap under
-//    `ulimit -n`, through a shell wrapper around the binary);
+// 6. silent connections are closed by the server, a trickled JSON body and
+//    a trickled Engine.IO polling body are cut with 408, the per-IP and
+//    total connection caps refuse at once while /health/live is still
+//    answered, also on a new connection with the total cap full (the total
+//    cap under `ulimit -n`, through a shell wrapper around the binary);
 // 10. user_online / user_offline name the admin by ADMIN_DISPLAY_NAME,
 //    never by the login name.
 
@@ -222,6 +224,16 @@ describe('denial of service from one laptop', () => {
     const stats = await socketStats(server);
     assert.equal(stats.pending, 20, `pending sessions: ${JSON.stringify(stats)}`);
     assert.equal(stats.sessions, 20, `sessions: ${JSON.stringify(stats)}`);
+    // A bare `sid` key is no session id: engineioxide would open a new
+    // session for it, so the gate counts it like no sid at all.
+    const bareSid = await pool(Array.from({ length: 100 }, () => () => rawGet(server, `${BARE}&sid`)), 20);
+    for (const r of bareSid) assertHttpError(r, 429, 'RATE_LIMITED');
+    const after = await socketStats(server);
+    assert.deepEqual(
+      { pending: after.pending, sessions: after.sessions },
+      { pending: 20, sessions: 20 },
+      `no session opened past the cap: ${JSON.stringify(after)}`,
+    );
     // Another address is not starved by this one.
     const other = await rawGet(server, BARE, { localAddress: '127.0.0.2' });
     assert.equal(other.status, 200);
@@ -357,6 +369,42 @@ describe('denial of service from one laptop', () => {
     assert.deepEqual(history.body?.messages ?? [], [], 'nothing was stored');
   });
 
+  test('an Engine.IO polling body trickled 1 byte at a time is cut with 408 and the connection closed', async (t) => {
+    const server = await serverFor(t, { BODY_READ_TIMEOUT_SECS: '2', SOCKET_CONNECT_TIMEOUT_SECS: '60' });
+    const open = await rawGet(server, BARE);
+    assert.equal(open.status, 200, open.text);
+    const sid = JSON.parse(open.text.slice(1)).sid;
+    const body = `40${JSON.stringify({ csrf_token: 'x'.repeat(40) })}`;
+    const socket = net.connect({ host: '127.0.0.1', port: server.port });
+    await new Promise((r) => socket.once('connect', r));
+    let answer = '';
+    const ended = new Promise((r) => socket.on('close', r));
+    socket.on('data', (c) => { answer += c.toString('utf8'); });
+    socket.on('error', () => {});
+    socket.write(
+      `POST /socket.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\n`
+      + `Host: 127.0.0.1:${server.port}\r\n`
+      + 'Content-Type: text/plain;charset=UTF-8\r\n'
+      + `Content-Length: ${body.length}\r\n\r\n`,
+    );
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i < body.length && !socket.destroyed) socket.write(body[i++]);
+    }, 400);
+    const closed = await Promise.race([ended.then(() => true), sleep(20_000).then(() => false)]);
+    clearInterval(timer);
+    socket.destroy();
+    assert.ok(closed, 'the server closed the trickling connection');
+    assert.ok(i < body.length, `the body was cut before it was complete (${i}/${body.length} bytes sent)`);
+    assert.match(answer, /^HTTP\/1\.1 408 /, answer);
+    assert.match(answer, /\r\nconnection: close\r\n/i, answer);
+    const json = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    assert.deepEqual(
+      { success: json.success, code: json.code, status: json.status },
+      { success: false, code: 'REQUEST_TIMEOUT', status: 408 },
+    );
+  });
+
   test('per-IP connection cap: the excess is refused at once, /health/live still answers', async (t) => {
     const server = await serverFor(t, { MAX_CONNECTIONS_PER_IP: '20', HEADER_READ_TIMEOUT_SECS: '60' });
     const conns = [];
@@ -374,20 +422,28 @@ describe('denial of service from one laptop', () => {
   test('total connection cap under ulimit -n 256: refused at once, no "Too many open files", health answered', async (t) => {
     const server = await serverFor(t, {
       DOS_NOFILE: '256',
-      MAX_CONNECTIONS_PER_IP: '10',
+      MAX_CONNECTIONS_PER_IP: '20',
       HEADER_READ_TIMEOUT_SECS: '60',
     });
     // (256 - 64) / 2 descriptors for connections.
     await server.waitForLine(/connection cap.*max_connections=96/, { what: 'the derived connection cap' });
+    // 127.0.0.2-6 try 20 each: the first 96 fill the cap, the last 4 (from
+    // 127.0.0.6, under its per-IP cap of 20) are refused by the total cap;
+    // the health reserve above it is not theirs, they hold many already.
     const conns = [];
-    for (let ip = 2; ip <= 16; ip += 1) {
-      for (let i = 0; i < 10; i += 1) conns.push(await silent(server, `127.0.0.${ip}`));
+    for (let ip = 2; ip <= 6; ip += 1) {
+      for (let i = 0; i < 20; i += 1) conns.push(await silent(server, `127.0.0.${ip}`));
     }
     t.after(() => conns.forEach((c) => c.close()));
-    await eventually(() => conns.filter((c) => c.state.closed).length >= 54, '54 connections refused', 10_000);
+    await eventually(() => conns.filter((c) => c.state.closed).length >= 4, '4 connections refused', 10_000);
     await sleep(300);
     const open = conns.filter((c) => !c.state.closed);
     assert.equal(open.length, 96, 'the total cap holds');
+    assert.deepEqual(
+      conns.slice(96).map((c) => c.state.closed),
+      [true, true, true, true],
+      'the connections over the cap are the ones refused',
+    );
     // The process still has descriptors: an open connection is served …
     const probe = open[0];
     const answer = await new Promise((resolve) => {
@@ -399,13 +455,23 @@ describe('denial of service from one laptop', () => {
       probe.socket.write(`GET /health/live HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
     });
     assert.match(answer, /^HTTP\/1\.1 200 /);
-    // … and once a few attackers let go, a new probe is answered.
-    for (const c of open.slice(0, 10)) c.close();
-    const live = await eventually(async () => {
-      const r = await rawGet(server, '/health/live').catch(() => null);
-      return r && r.status === 200 ? r : null;
-    }, '/health/live after some connections closed', 10_000);
+    // … a NEW connection from an address holding none (the platform's
+    // probe) gets a reserve slot and its health answer …
+    const live = await rawGet(server, '/health/live');
+    assert.equal(live.status, 200);
     assert.equal(live.body.status, 'alive');
+    const ready = await rawGet(server, '/health/ready', { localAddress: '127.0.0.9' });
+    assert.equal(ready.status, 200);
+    // … but a reserve slot serves health probes only …
+    const other = await rawGet(server, '/api/session');
+    assertHttpError(other, 503, 'SERVICE_UNAVAILABLE');
+    // … and once a few attackers let go, ordinary requests are served again.
+    for (const c of open.slice(0, 10)) c.close();
+    const session = await eventually(async () => {
+      const r = await rawGet(server, '/api/session').catch(() => null);
+      return r && r.status === 200 ? r : null;
+    }, '/api/session after some connections closed', 10_000);
+    assert.equal(session.status, 200);
     assert.doesNotMatch(server.logs(), /Too many open files/);
   });
 
