@@ -255,14 +255,11 @@ impl Config {
                 })?,
                 api_url: var("TELEGRAM_API_URL").unwrap_or("https://api.telegram.org".into()),
                 webhook_url: var("TELEGRAM_WEBHOOK_URL"),
-                webhook_per_ip_per_minute: match var("TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE") {
-                    None => 600,
-                    Some(v) => v.parse().map_err(|_| {
-                        ConfigError(format!(
-                            "TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE must be a whole number (0 = off), not `{v}`"
-                        ))
-                    })?,
-                },
+                webhook_per_ip_per_minute: whole_number(
+                    &var,
+                    "TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE",
+                    600,
+                )?,
             }),
             _ => None,
         };
@@ -281,16 +278,7 @@ impl Config {
                 )));
             }
         };
-        let num = |name: &str, default: u32| -> Result<u32, ConfigError> {
-            match var(name) {
-                None => Ok(default),
-                Some(v) => v.parse().map_err(|_| {
-                    ConfigError(format!(
-                        "{name} must be a whole number (0 = off), not `{v}`"
-                    ))
-                }),
-            }
-        };
+        let num = |name: &str, default| whole_number(&var, name, default);
         let d = crate::limits::LimitConfig::default();
         let limits = crate::limits::LimitConfig {
             messages_per_session: num("RATE_LIMIT_MESSAGES_PER_MINUTE", d.messages_per_session)?,
@@ -381,6 +369,27 @@ impl Config {
             DatabaseConfig::Sqlite(_) => "sqlite",
             DatabaseConfig::Postgres(_) => "postgres",
         }
+    }
+}
+
+/// Reads `name` through `var` as a whole number (`0` usually means off),
+/// or `default` when it is unset.
+///
+/// # Errors
+/// [`ConfigError`] naming the variable when its value is not a whole number
+/// of the type asked for.
+pub(crate) fn whole_number<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| {
+            ConfigError(format!(
+                "{name} must be a whole number (0 = off), not `{v}`"
+            ))
+        }),
     }
 }
 

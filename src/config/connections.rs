@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::ConfigError;
+use super::{ConfigError, whole_number};
 
 /// Limits on connections, request bodies and Socket.IO sessions; every
 /// count accepts 0 = off.
@@ -58,16 +58,7 @@ impl Default for ConnectionConfig {
 /// `MAX_CONNECTIONS`, `auto`), or a timeout of 0 seconds.
 pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<ConnectionConfig, ConfigError> {
     let d = ConnectionConfig::default();
-    let num = |name: &str, default: u32| -> Result<u32, ConfigError> {
-        match var(name) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| {
-                ConfigError(format!(
-                    "{name} must be a whole number (0 = off), not `{v}`"
-                ))
-            }),
-        }
-    };
+    let num = |name: &str, default| whole_number(&var, name, default);
     let secs = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
         match var(name) {
             None => Ok(default),

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::ConfigError;
+use super::{ConfigError, whole_number};
 
 /// How an upload body must arrive, how long unused files are kept, and how
 /// much the upload folder may hold.
@@ -43,16 +43,7 @@ impl Default for UploadConfig {
 /// # Errors
 /// [`ConfigError`] naming the variable whose value is not a whole number.
 pub(super) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<UploadConfig, ConfigError> {
-    let num = |name: &str, default: u64| -> Result<u64, ConfigError> {
-        match var(name) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| {
-                ConfigError(format!(
-                    "{name} must be a whole number (0 = off), not `{v}`"
-                ))
-            }),
-        }
-    };
+    let num = |name: &str, default| whole_number(&var, name, default);
     let d = UploadConfig::default();
     let min_rate = num("UPLOAD_BODY_MIN_RATE", u64::from(d.body_min_rate))?;
     let quota_mb = num("UPLOAD_QUOTA_MB", 1024)?;

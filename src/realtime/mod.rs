@@ -156,15 +156,7 @@ pub async fn attach(
         let (layer, io) = builder(&state).build_layer();
         // The local adapter initialises synchronously (`InitRes = ()`).
         io.ns("/", on_connect.with(handshake::authenticate));
-        tokio::spawn(fanout::run(io.clone(), state.chat.subscribe(), true));
-        admin_sessions::spawn(&io, &state);
-        announce_departures(&io, &state);
-        let router = router
-            .layer(layer)
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                gate::engine_gate,
-            ));
+        let router = start(router, layer, &io, &state, true);
         return Ok((router, Io::Local(io)));
     };
     let err = |e: &dyn std::fmt::Display| RealtimeError::Redis(e.to_string());
@@ -196,16 +188,30 @@ pub async fn attach(
     .map_err(|_| err(&"timed out subscribing"))?
     .map_err(|e| err(&e))?;
     tracing::info!("Socket.IO Redis adapter ready");
-    tokio::spawn(fanout::run(io.clone(), state.chat.subscribe(), false));
-    admin_sessions::spawn(&io, &state);
-    announce_departures(&io, &state);
-    let router = router
+    let router = start(router, layer, &io, &state, false);
+    Ok((router, Io::Redis(io)))
+}
+
+/// What both adapters need once the namespace is registered: the
+/// broadcaster (`per_socket`: emit socket by socket, see [`fanout`]), the
+/// admin-session sweep, the presence announcer; then `router` wrapped in
+/// the Socket.IO `layer`, behind the Engine.IO session [`gate`].
+fn start<A: Adapter>(
+    router: axum::Router,
+    layer: socketioxide::layer::SocketIoLayer<A>,
+    io: &SocketIo<A>,
+    state: &AppState,
+    per_socket: bool,
+) -> axum::Router {
+    tokio::spawn(fanout::run(io.clone(), state.chat.subscribe(), per_socket));
+    admin_sessions::spawn(io, state);
+    announce_departures(io, state);
+    router
         .layer(layer)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             gate::engine_gate,
-        ));
-    Ok((router, Io::Redis(io)))
+        ))
 }
 
 /// After the handshake (rooms, handlers and presence counts were set by
