@@ -25,6 +25,7 @@ mod fanout;
 pub mod gate;
 mod handshake;
 pub mod presence;
+mod relay;
 
 use std::sync::Arc;
 
@@ -165,7 +166,8 @@ pub async fn attach(
         let (layer, io) = builder(&state).build_layer();
         // The local adapter initialises synchronously (`InitRes = ()`).
         io.ns("/", on_connect.with(handshake::authenticate));
-        let router = start(router, layer, &io, &state, true);
+        tokio::spawn(fanout::run(io.clone(), state.chat.subscribe()));
+        let router = start(router, layer, &io, &state);
         return Ok((router, Io::Local(io)));
     };
     let err = |e: &dyn std::fmt::Display| RealtimeError::Redis(e.to_string());
@@ -196,13 +198,22 @@ pub async fn attach(
     .await
     .map_err(|_| err(&"timed out subscribing"))?
     .map_err(|e| err(&e))?;
+    let channel = relay::channel(&state.config.redis_prefix);
+    tokio::time::timeout(
+        REDIS_CONNECT_TIMEOUT,
+        relay::subscribe(io.clone(), client.clone(), channel.clone()),
+    )
+    .await
+    .map_err(|_| err(&"timed out subscribing to chat events"))?
+    .map_err(|e| err(&e))?;
+    tokio::spawn(relay::publish(client, channel, state.chat.subscribe()));
     tracing::info!("Socket.IO Redis adapter ready");
-    let router = start(router, layer, &io, &state, false);
+    let router = start(router, layer, &io, &state);
     Ok((router, Io::Redis(io)))
 }
 
-/// What both adapters need once the namespace is registered: the
-/// broadcaster (`per_socket`: emit socket by socket, see [`fanout`]), the
+/// What both adapters need once the namespace is registered and the chat
+/// events are wired ([`fanout`] directly, or through [`relay`]): the
 /// admin-session sweep, the presence announcer; then `router` wrapped in
 /// the Socket.IO `layer`, behind the Engine.IO session [`gate`].
 fn start<A: Adapter>(
@@ -210,9 +221,7 @@ fn start<A: Adapter>(
     layer: socketioxide::layer::SocketIoLayer<A>,
     io: &SocketIo<A>,
     state: &AppState,
-    per_socket: bool,
 ) -> axum::Router {
-    tokio::spawn(fanout::run(io.clone(), state.chat.subscribe(), per_socket));
     admin_sessions::spawn(io, state);
     announce_departures(io, state);
     router
