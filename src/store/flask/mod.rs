@@ -123,7 +123,7 @@ impl Report {
     /// Logs every skipped row (warn) and then the summary (info).
     pub fn log(&self, what: &str) {
         for s in &self.skipped {
-            tracing::warn!(table = s.table, id = %s.id, "Flask Chat row skipped: {}", s.reason);
+            tracing::warn!("Flask Chat row skipped: {s}");
         }
         tracing::info!("{what}: {}", self.summary());
     }
