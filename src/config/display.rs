@@ -5,10 +5,10 @@
 
 use super::{Config, DatabaseConfig};
 
-/// What a secret shows: `set (N bytes)` or `unset`.
+/// What a secret shows: `********` when set (not even its length), or `unset`.
 fn secret(value: Option<&[u8]>) -> String {
     match value {
-        Some(v) if !v.is_empty() => format!("******** (set, {} bytes)", v.len()),
+        Some(v) if !v.is_empty() => "********".into(),
         _ => "unset".into(),
     }
 }

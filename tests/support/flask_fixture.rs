@@ -24,8 +24,19 @@ pub const CLOUDINARY: &str = "https://res.cloudinary.com/demo/image/upload/v1/fl
 /// The Telegram admin chat of the links (the double's `ADMIN_CHAT`).
 pub const TG_CHAT: &str = "4242";
 
-/// Messages: (id, thread, sender, type, text, file_path, created_at local UTC+3), in row order.
-pub const MESSAGES: &[(&str, &str, &str, &str, Option<&str>, Option<&str>, &str)] = &[
+/// A message: (id, thread, sender, type, text, file_path, created_at local UTC+3).
+pub type MessageRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static str,
+);
+
+/// Messages in row order.
+pub const MESSAGES: &[MessageRow] = &[
     (
         "m1",
         T1,
