@@ -66,7 +66,9 @@ impl Cli {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!("configuration error: {e}");
-                eprintln!("configuration error: {e}");
+                if !matches!(self.command, None | Some(Command::Serve)) {
+                    eprintln!("configuration error: {e}");
+                }
                 // Docker reserves exit code 2 of a health check: "unhealthy" is 1.
                 if matches!(self.command, Some(Command::Healthcheck)) {
                     return ExitCode::FAILURE;

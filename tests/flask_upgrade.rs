@@ -333,7 +333,81 @@ async fn an_unknown_database_stops_start_up_and_is_left_alone(backend: Backend) 
     assert!(err.contains("nothing was changed"), "{err}");
 }
 
+/// More rows than one multi-row INSERT holds, stored newest first: the
+/// import orders them by time across chunks, and a second import adds nothing.
+async fn a_large_import_keeps_time_order_across_chunks(backend: Backend) {
+    const N: usize = 1203;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("flask.db");
+    let mut sql = String::from(
+        "CREATE TABLE threads (id TEXT PRIMARY KEY, display_name TEXT NOT NULL, \
+         created_at TIMESTAMP, last_activity_at TIMESTAMP);
+         CREATE TABLE messages (id TEXT PRIMARY KEY, thread_id TEXT NOT NULL, sender TEXT NOT NULL, \
+         type TEXT NOT NULL, content_text TEXT, file_path TEXT, created_at TIMESTAMP);
+         INSERT INTO threads VALUES ('big', 'Ziyaretçi BIG', '2024-01-01 00:00:00', '2024-01-02 00:00:00');\n",
+    );
+    for i in (0..N).rev() {
+        let at = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            + chrono::TimeDelta::seconds(i as i64 * 61);
+        sql.push_str(&format!(
+            "INSERT INTO messages VALUES ('id-{i}', 'big', 'visitor', 'text', 'mesaj {i} ✓', NULL, '{}');\n",
+            at.format("%Y-%m-%d %H:%M:%S")
+        ));
+    }
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&source)
+        .create_if_missing(true);
+    let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+
+    let kept = KeptDb::new(backend).await;
+    let database = match backend {
+        Backend::Sqlite => sohbet::config::DatabaseConfig::Sqlite(target(&kept).into()),
+        Backend::Postgres => sohbet::config::DatabaseConfig::Postgres(target(&kept)),
+    };
+    let (db, upgraded) = sohbet::store::flask::open(&database, dir.path())
+        .await
+        .unwrap();
+    assert!(upgraded.is_none());
+    let src = sohbet::store::flask::Source::Sqlite(source.clone());
+    let first = sohbet::store::flask::import(&db, &src, dir.path())
+        .await
+        .unwrap();
+    assert_eq!((first.counts.threads, first.counts.messages), (1, N as u64));
+    assert!(first.skipped.is_empty());
+    let second = sohbet::store::flask::import(&db, &src, dir.path())
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.counts.messages, second.counts.already_there),
+        (0, N as u64 + 1)
+    );
+    let rows: Vec<(i64, Option<String>)> = sohbet::with_db!(&db, p => sqlx::query_as(
+        "SELECT id, client_id FROM messages ORDER BY id"
+    ).fetch_all(p).await.unwrap());
+    let want: Vec<(i64, Option<String>)> = (0..N)
+        .map(|i| (i as i64 + 1, Some(format!("flask:id-{i}"))))
+        .collect();
+    assert_eq!(rows, want);
+    // New messages continue after the imported ids.
+    let next: i64 = sohbet::with_db!(&db, p => sqlx::query_scalar(
+        "INSERT INTO messages (thread_id, sender, type, content_text, created_at) \
+         VALUES ('big', 'admin', 'text', 'yeni', '2025-01-01T00:00:00Z') RETURNING id"
+    ).fetch_one(p).await.unwrap());
+    assert_eq!(next, N as i64 + 1);
+    db.close().await;
+    kept.drop_db().await;
+}
+
 on_both_backends!(
     a_flask_database_is_upgraded_in_place,
     an_unknown_database_stops_start_up_and_is_left_alone,
+    a_large_import_keeps_time_order_across_chunks,
 );
