@@ -406,7 +406,48 @@ async fn a_large_import_keeps_time_order_across_chunks(backend: Backend) {
     kept.drop_db().await;
 }
 
+/// The story: today's sohbet was started once on the Flask
+/// database, its first migration failed there and left an empty
+/// `_sqlx_migrations` behind. The upgrade still recognises the database.
+async fn a_flask_database_left_with_a_failed_first_migration_is_upgraded(backend: Backend) {
+    let kept = KeptDb::new(backend).await;
+    let uploads = tempfile::tempdir().unwrap();
+    flask_fixture::write_uploads(uploads.path());
+    flask_fixture::create(&target(&kept)).await;
+    let database = match backend {
+        Backend::Sqlite => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(target(&kept));
+            let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+            let failed = sqlx::migrate!("migrations/sqlite").run(&pool).await;
+            assert!(failed.is_err(), "the old start must fail: {failed:?}");
+            pool.close().await;
+            sohbet::config::DatabaseConfig::Sqlite(target(&kept).into())
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&target(&kept)).await.unwrap();
+            let failed = sqlx::migrate!("migrations/postgres").run(&pool).await;
+            assert!(failed.is_err(), "the old start must fail: {failed:?}");
+            pool.close().await;
+            sohbet::config::DatabaseConfig::Postgres(target(&kept))
+        }
+    };
+    let (db, report) = sohbet::store::flask::open(&database, uploads.path())
+        .await
+        .unwrap();
+    let report = report.expect("an upgrade");
+    let c = report.counts;
+    assert_eq!((c.threads, c.messages, c.links), (3, 10, 2));
+    assert_eq!(report.skipped.len(), flask_fixture::SKIPPED.len());
+    let applied: i64 = sohbet::with_db!(&db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM _sqlx_migrations WHERE success"
+    ).fetch_one(p).await.unwrap());
+    assert!(applied >= 3, "{applied}");
+    db.close().await;
+    kept.drop_db().await;
+}
+
 on_both_backends!(
+    a_flask_database_left_with_a_failed_first_migration_is_upgraded,
     a_flask_database_is_upgraded_in_place,
     an_unknown_database_stops_start_up_and_is_left_alone,
     a_large_import_keeps_time_order_across_chunks,

@@ -122,6 +122,12 @@ pub async fn sqlite_tables(
             .await?;
         out.insert(name, cols);
     }
+    if out.contains_key(SQLX_TABLE) {
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&mut *conn)
+            .await?;
+        forget_empty_history(&mut out, applied);
+    }
     Ok(out)
 }
 
@@ -147,7 +153,32 @@ pub async fn postgres_tables(
         let cols = out.entry(table).or_default();
         cols.extend(column);
     }
+    if out.contains_key(SQLX_TABLE) {
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&mut *conn)
+            .await?;
+        forget_empty_history(&mut out, applied);
+    }
     Ok(out)
+}
+
+/// An empty `_sqlx_migrations` is what an earlier sohbet left in a Flask
+/// Chat database when its first migration failed there (before issue 11):
+/// sqlx creates the table before it runs the migration, whose transaction
+/// is then rolled back. Such a table does not make the database sohbet's.
+fn forget_empty_history(tables: &mut BTreeMap<String, Vec<String>>, applied: i64) {
+    if applied == 0 {
+        tables.remove(SQLX_TABLE);
+    }
+}
+
+/// The names of Flask Chat's tables among `tables` (what an upgrade renames).
+pub fn flask_tables(tables: &BTreeMap<String, Vec<String>>) -> Vec<&'static str> {
+    FLASK
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| tables.contains_key(*name))
+        .collect()
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub async fn upgrade(
         detect::Schema::Unknown { tables } => return Err(FlaskError::Unknown { tables }),
         detect::Schema::Empty | detect::Schema::Sohbet => return Ok(None),
     };
-    for table in tables.keys() {
+    for table in detect::flask_tables(&tables) {
         let renamed = format!("flask_{table}");
         // Indexes (primary keys included) and owned sequences keep their
         // names across a table rename; sohbet's would clash with them.

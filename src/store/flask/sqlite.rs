@@ -138,7 +138,7 @@ pub async fn upgrade(path: &Path, upload_dir: &Path) -> Result<Option<Report>, F
     else {
         return Ok(None);
     };
-    let flask: Vec<&str> = tables.keys().map(String::as_str).collect();
+    let flask = detect::flask_tables(&tables);
     // Indexes of the old tables would clash with sohbet's names; the
     // tables themselves go at the end of this transaction.
     let indexes: Vec<String> = sqlx::query_scalar(
