@@ -10,8 +10,10 @@ use rand::RngExt;
 mod cloudinary;
 pub use cloudinary::CloudinaryConfig;
 mod connections;
+mod display;
 mod uploads;
 pub use connections::ConnectionConfig;
+pub use display::masked_url;
 pub use uploads::UploadConfig;
 
 /// Which database the `DATABASE_URL` selects.
