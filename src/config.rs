@@ -10,7 +10,9 @@ use rand::RngExt;
 mod cloudinary;
 pub use cloudinary::CloudinaryConfig;
 mod connections;
+mod telegram_console;
 mod uploads;
+pub use telegram_console::ConsoleConfig;
 pub use connections::ConnectionConfig;
 pub use uploads::UploadConfig;
 
@@ -56,6 +58,8 @@ pub struct TelegramConfig {
     /// Webhook calls accepted per client IP and minute, good or bad
     /// (`TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE`, 600; 0 = no limit).
     pub webhook_per_ip_per_minute: u32,
+    /// Send pace and agent names (`config/telegram_console.rs`).
+    pub console: ConsoleConfig,
 }
 
 impl std::fmt::Debug for TelegramConfig {
@@ -260,6 +264,7 @@ impl Config {
                     "TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE",
                     600,
                 )?,
+                console: telegram_console::from_vars(&var)?,
             }),
             _ => None,
         };
