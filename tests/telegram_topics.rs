@@ -148,7 +148,9 @@ async fn two_visitors_get_two_topics_and_answers_without_reply(backend: Backend)
 async fn a_restart_keeps_the_topic_of_a_thread(backend: Backend) {
     let tg = TelegramDouble::start_forum().await;
     let db = KeptDb::new(backend).await;
-    let env = tg.env();
+    let mut env = tg.env();
+    // The same key on both runs, so the visitor's cookie stays valid.
+    env.push(("SECRET_KEY".into(), "k".repeat(48)));
     let app1 = spawn_app_opts(backend, &env_refs(&env), None, Some(&db)).await;
     let v = app1.visitor().await;
     let tid = v.thread_id().await;
@@ -157,6 +159,11 @@ async fn a_restart_keeps_the_topic_of_a_thread(backend: Backend) {
 
     let app2 = spawn_app_opts(backend, &env_refs(&env), None, Some(&db)).await;
     wait_selftest(&app2).await;
+    let v = Browser {
+        client: v.client.clone(),
+        base: app2.base.clone(),
+        csrf: v.csrf.clone(),
+    };
     // The admin writes in the old topic: it still reaches this visitor.
     tg.push(Incoming::text(FORUM_CHAT, "after the restart").in_topic(topic));
     wait_messages(&v, &tid, "the answer after the restart", |m| {
