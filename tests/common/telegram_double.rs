@@ -372,13 +372,16 @@ impl TelegramDouble {
     }
 
     /// The variables that point the app at this double (token, admin chat,
-    /// API URL, a 50 ms retry base).
+    /// API URL, a 50 ms retry base, no send pacing).
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("TELEGRAM_BOT_TOKEN".into(), TOKEN.into()),
             ("TELEGRAM_CHAT_ID".into(), self.inner.lock().admin_chat.to_string()),
             ("TELEGRAM_API_URL".into(), self.url.clone()),
             ("TELEGRAM_RETRY_BASE_MS".into(), "50".into()),
+            // No pacing unless a test sets it (the double enforces no
+            // per-chat limit unless told to, `set_chat_limit`).
+            ("TELEGRAM_CHAT_MESSAGES_PER_MINUTE".into(), "0".into()),
         ]
     }
 

@@ -383,6 +383,7 @@ export async function startTelegramDouble({ token = TOKEN, forum = false, adminC
         TELEGRAM_API_URL: url,
         TELEGRAM_WEBHOOK_URL: '',
         TELEGRAM_RETRY_BASE_MS: '50',
+        TELEGRAM_CHAT_MESSAGES_PER_MINUTE: '0',
       };
     },
     /** Waits for an accepted sendMessage whose record satisfies `pred(message, index)`; resolves with it. */
