@@ -12,8 +12,8 @@ pub use cloudinary::CloudinaryConfig;
 mod connections;
 mod telegram_console;
 mod uploads;
-pub use telegram_console::ConsoleConfig;
 pub use connections::ConnectionConfig;
+pub use telegram_console::ConsoleConfig;
 pub use uploads::UploadConfig;
 
 /// Which database the `DATABASE_URL` selects.

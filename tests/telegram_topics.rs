@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::{
     Backend, Browser, KeptDb, TestApp, spawn_app_opts, spawn_app_with,
     telegram_double::{
-        Call, Incoming, TelegramDouble,
+        Call, Incoming, Media, TelegramDouble,
         forum::{FORUM_CHAT, Rights},
     },
 };
@@ -24,6 +24,7 @@ on_both_backends!(
     a_deleted_topic_is_recreated_and_a_closed_one_reopened,
     a_burst_is_delivered_completely_in_order_without_a_429_storm,
     selftest_reports_a_bot_without_topic_rights_with_the_fix,
+    media_in_a_topic_reach_the_visitor_and_refusals_answer_in_the_topic,
 );
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -37,7 +38,11 @@ fn env_refs(owned: &[(String, String)]) -> Vec<(&str, &str)> {
 
 async fn start(backend: Backend, tg: &TelegramDouble, extra: &[(&str, &str)]) -> TestApp {
     let mut env = tg.env();
-    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     spawn_app_with(backend, &env_refs(&env), |_| {}).await
 }
 
@@ -65,14 +70,22 @@ async fn wait_selftest(app: &TestApp) -> Value {
 }
 
 /// Polls the visitor's history until `pred` holds.
-async fn wait_messages(b: &Browser, tid: &str, what: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+async fn wait_messages(
+    b: &Browser,
+    tid: &str,
+    what: &str,
+    pred: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
     let deadline = Instant::now() + WAIT;
     loop {
         let msgs = b.messages(tid, "?limit=200").await;
         if pred(&msgs) {
             return msgs;
         }
-        assert!(Instant::now() < deadline, "the visitor never saw {what}; history: {msgs:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "the visitor never saw {what}; history: {msgs:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -89,7 +102,8 @@ fn forward_text(tid: &str, text: &str) -> String {
 }
 
 fn topic_of(c: &Call) -> Option<i64> {
-    c.str_param("message_thread_id").and_then(|t| t.parse().ok())
+    c.str_param("message_thread_id")
+        .and_then(|t| t.parse().ok())
 }
 
 /// Sends `text` as the visitor; waits for its forward; returns the forward.
@@ -97,8 +111,10 @@ async fn send_and_forward(tg: &TelegramDouble, v: &Browser, tid: &str, text: &st
     let (s, r) = v.send(None, text).await;
     assert_eq!(s, 200, "{r}");
     let want = forward_text(tid, text);
-    tg.wait_text_to(FORUM_CHAT, &format!("forward {want:?}"), WAIT, |t| t == want)
-        .await
+    tg.wait_text_to(FORUM_CHAT, &format!("forward {want:?}"), WAIT, |t| {
+        t == want
+    })
+    .await
 }
 
 async fn two_visitors_get_two_topics_and_answers_without_reply(backend: Backend) {
@@ -111,12 +127,18 @@ async fn two_visitors_get_two_topics_and_answers_without_reply(backend: Backend)
     let (ta, tb) = (a.thread_id().await, b.thread_id().await);
     let fa = send_and_forward(&tg, &a, &ta, "hello from A").await;
     let fb = send_and_forward(&tg, &b, &tb, "hello from B").await;
-    let (topic_a, topic_b) = (topic_of(&fa).expect("A in a topic"), topic_of(&fb).expect("B in a topic"));
+    let (topic_a, topic_b) = (
+        topic_of(&fa).expect("A in a topic"),
+        topic_of(&fb).expect("B in a topic"),
+    );
     assert_ne!(topic_a, topic_b, "one topic per visitor");
     let names: Vec<(i64, String)> = tg.topics().into_iter().map(|t| (t.id, t.name)).collect();
     assert_eq!(
         names,
-        [(topic_a, display_name_for(&ta)), (topic_b, display_name_for(&tb))],
+        [
+            (topic_a, display_name_for(&ta)),
+            (topic_b, display_name_for(&tb))
+        ],
         "topics named after the visitors"
     );
     // A's second message goes to A's topic, not a new one.
@@ -131,14 +153,19 @@ async fn two_visitors_get_two_topics_and_answers_without_reply(backend: Backend)
     wait_messages(&a, &ta, "both answers", |m| admin_texts(m).len() == 2).await;
     wait_messages(&b, &tb, "its answer", |m| !admin_texts(m).is_empty()).await;
     tg.wait_consumed(last, WAIT).await;
-    assert_eq!(admin_texts(&a.messages(&ta, "").await), ["answer for A", "second for A"]);
+    assert_eq!(
+        admin_texts(&a.messages(&ta, "").await),
+        ["answer for A", "second for A"]
+    );
     assert_eq!(admin_texts(&b.messages(&tb, "").await), ["answer for B"]);
 
     // A message in the General topic (no visitor's topic, no reply) gets
     // the topic hint there, and is stored nowhere.
     tg.push(Incoming::text(FORUM_CHAT, "where does this go?"));
     let hint = tg
-        .wait_text_to(FORUM_CHAT, "the topic hint", WAIT, |t| t.contains("write in their topic"))
+        .wait_text_to(FORUM_CHAT, "the topic hint", WAIT, |t| {
+            t.contains("write in their topic")
+        })
         .await;
     assert_eq!(topic_of(&hint), None);
     assert_eq!(admin_texts(&a.messages(&ta, "").await).len(), 2);
@@ -154,7 +181,8 @@ async fn a_restart_keeps_the_topic_of_a_thread(backend: Backend) {
     let app1 = spawn_app_opts(backend, &env_refs(&env), None, Some(&db)).await;
     let v = app1.visitor().await;
     let tid = v.thread_id().await;
-    let topic = topic_of(&send_and_forward(&tg, &v, &tid, "before the restart").await).expect("topic");
+    let topic =
+        topic_of(&send_and_forward(&tg, &v, &tid, "before the restart").await).expect("topic");
     app1.finish().await;
 
     let app2 = spawn_app_opts(backend, &env_refs(&env), None, Some(&db)).await;
@@ -173,7 +201,10 @@ async fn a_restart_keeps_the_topic_of_a_thread(backend: Backend) {
     // The visitor's next message goes to the same topic.
     let f = send_and_forward(&tg, &v, &tid, "still here").await;
     assert_eq!(topic_of(&f), Some(topic));
-    assert_eq!(tg.with_calls(|c| c.iter().filter(|c| c.is("createForumTopic")).count()), 1);
+    assert_eq!(
+        tg.with_calls(|c| c.iter().filter(|c| c.is("createForumTopic")).count()),
+        1
+    );
     app2.finish().await;
     db.drop_db().await;
 }
@@ -210,7 +241,12 @@ async fn a_burst_is_delivered_completely_in_order_without_a_429_storm(backend: B
     // the test takes seconds: the double refuses the 21st in any second.
     let tg = TelegramDouble::start_forum().await;
     tg.set_chat_limit(20, Duration::from_secs(1));
-    let app = start(backend, &tg, &[("TELEGRAM_CHAT_MESSAGES_PER_MINUTE", "1200")]).await;
+    let app = start(
+        backend,
+        &tg,
+        &[("TELEGRAM_CHAT_MESSAGES_PER_MINUTE", "1200")],
+    )
+    .await;
     wait_selftest(&app).await;
     let mut visitors = Vec::new();
     for _ in 0..30 {
@@ -227,7 +263,10 @@ async fn a_burst_is_delivered_completely_in_order_without_a_429_storm(backend: B
         for t in &texts {
             sends.push((v, t.clone()));
         }
-        wanted.push((tid.clone(), texts.iter().map(|t| forward_text(tid, t)).collect()));
+        wanted.push((
+            tid.clone(),
+            texts.iter().map(|t| forward_text(tid, t)).collect(),
+        ));
     }
     let total: usize = wanted.iter().map(|w| w.1.len()).sum();
     assert!(total >= 100, "{total}");
@@ -236,19 +275,27 @@ async fn a_burst_is_delivered_completely_in_order_without_a_429_storm(backend: B
         assert_eq!(s, 200, "{r}");
     }
     let all: Vec<String> = wanted.iter().flat_map(|w| w.1.clone()).collect();
-    tg.wait_for("every forward of the burst", Duration::from_secs(60), |calls| {
-        let n = calls
-            .iter()
-            .filter(|c| c.is("sendMessage") && c.ok())
-            .filter(|c| c.text().is_some_and(|t| all.contains(&t)))
-            .count();
-        (n >= all.len()).then_some(())
-    })
+    tg.wait_for(
+        "every forward of the burst",
+        Duration::from_secs(60),
+        |calls| {
+            let n = calls
+                .iter()
+                .filter(|c| c.is("sendMessage") && c.ok())
+                .filter(|c| c.text().is_some_and(|t| all.contains(&t)))
+                .count();
+            (n >= all.len()).then_some(())
+        },
+    )
     .await;
     let delivered = tg.texts_to(FORUM_CHAT);
     for (tid, texts) in &wanted {
         let got: Vec<&String> = delivered.iter().filter(|t| texts.contains(t)).collect();
-        assert_eq!(got, texts.iter().collect::<Vec<_>>(), "thread {tid}: each once, in order");
+        assert_eq!(
+            got,
+            texts.iter().collect::<Vec<_>>(),
+            "thread {tid}: each once, in order"
+        );
     }
     // No thread starved behind the first one's backlog: the last visitor's
     // first message went out before the first visitor's last.
@@ -271,7 +318,9 @@ async fn selftest_reports_a_bot_without_topic_rights_with_the_fix(backend: Backe
 
     tg.push(Incoming::text(FORUM_CHAT, "/selftest"));
     let text = tg
-        .wait_text_to(FORUM_CHAT, "the self-test", WAIT, |t| t.starts_with("sohbet self-test"))
+        .wait_text_to(FORUM_CHAT, "the self-test", WAIT, |t| {
+            t.starts_with("sohbet self-test")
+        })
         .await
         .text()
         .expect("text");
@@ -297,6 +346,64 @@ async fn selftest_reports_a_bot_without_topic_rights_with_the_fix(backend: Backe
     assert_eq!(topic_of(&f), None);
     assert!(tg.topics().is_empty());
     tg.push(Incoming::text(FORUM_CHAT, "reply by Reply").reply_to(f.message_id().expect("id")));
-    wait_messages(&v, &tid, "the reply", |m| admin_texts(m) == ["reply by Reply"]).await;
+    wait_messages(&v, &tid, "the reply", |m| {
+        admin_texts(m) == ["reply by Reply"]
+    })
+    .await;
+    app.finish().await;
+}
+
+async fn media_in_a_topic_reach_the_visitor_and_refusals_answer_in_the_topic(backend: Backend) {
+    let tg = TelegramDouble::start_forum().await;
+    let app = start(backend, &tg, &[]).await;
+    let v = app.visitor().await;
+    let tid = v.thread_id().await;
+    let topic =
+        topic_of(&send_and_forward(&tg, &v, &tid, "send me a picture").await).expect("topic");
+    // A real 1x1 JPEG, sent "as a file" (a document), no reply.
+    const JPEG_1X1_HEX: &str = "ffd8ffe000104a46494600010100000100010000ffdb004300100b0c0e0c0a100e0d0e\
+        1211101318281a181616183123251d283a333d3c3933383740485c4e404457453738506d51575f626768673e4d7179\
+        7064785c656763ffc0000b080001000101011100ffc40014000100000000000000000000000000000000ffc4001410\
+        0100000000000000000000000000000000ffda0008010100003f003fffd9";
+    let jpg: Vec<u8> = hex::decode(JPEG_1X1_HEX).expect("hex");
+    let doc = Media::Document {
+        bytes: jpg.clone(),
+        file_name: "photo.jpg".into(),
+        mime_type: "image/jpeg".into(),
+    };
+    tg.push(Incoming::media(FORUM_CHAT, doc, Some("as a file")).in_topic(topic));
+    let msgs = wait_messages(&v, &tid, "the admin's image", |m| {
+        m.iter()
+            .any(|m| m["sender_type"] == json!("admin") && m["content_type"] == json!("image"))
+    })
+    .await;
+    let img = msgs
+        .iter()
+        .find(|m| m["content_type"] == json!("image"))
+        .expect("image");
+    assert_eq!(img["content_text"], json!("as a file"));
+
+    // What cannot reach a visitor (a sticker; a PDF) gets a short answer in
+    // the topic, not silence, and stores nothing.
+    tg.push(Incoming::media(FORUM_CHAT, Media::Sticker, None).in_topic(topic));
+    let refusal = tg
+        .wait_text_to(FORUM_CHAT, "the refusal", WAIT, |t| {
+            t.starts_with("Only text, photos")
+        })
+        .await;
+    assert_eq!(topic_of(&refusal), Some(topic));
+    let pdf = Media::Document {
+        bytes: b"%PDF-1.4".to_vec(),
+        file_name: "a.pdf".into(),
+        mime_type: "application/pdf".into(),
+    };
+    tg.push(Incoming::media(FORUM_CHAT, pdf, None).in_topic(topic));
+    let refusal = tg
+        .wait_text_to(FORUM_CHAT, "the PDF refusal", WAIT, |t| {
+            t.contains("only image and audio documents")
+        })
+        .await;
+    assert_eq!(topic_of(&refusal), Some(topic));
+    assert_eq!(admin_texts(&v.messages(&tid, "").await), ["as a file"]);
     app.finish().await;
 }

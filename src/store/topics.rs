@@ -51,7 +51,8 @@ pub async fn set_topic_closed(db: &Db, topic_id: i64, closed: bool) -> Result<bo
 /// Database errors.
 #[tracing::instrument(skip(db))]
 pub async fn thread_of_topic(db: &Db, topic_id: i64) -> Result<Option<String>, sqlx::Error> {
-    const SQL: &str = "SELECT id FROM threads WHERE tg_topic_id = $1 ORDER BY last_activity_at DESC LIMIT 1";
+    const SQL: &str =
+        "SELECT id FROM threads WHERE tg_topic_id = $1 ORDER BY last_activity_at DESC LIMIT 1";
     with_db!(db, p => sqlx::query_scalar(SQL).bind(topic_id).fetch_optional(p).await)
 }
 

@@ -163,16 +163,16 @@ mod tests {
         assert!(c.typing_due("b"));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_pacer_spaces_sends_from_the_answer() {
+    #[tokio::test]
+    async fn the_pacer_spaces_sends_and_honours_retry_after() {
+        assert_eq!(Pacer::new(20).gap, Some(Duration::from_secs(3)));
+        assert_eq!(Pacer::new(0).gap, None);
         let p = Pacer::new(20);
-        let t0 = tokio::time::Instant::now();
         p.turn().await.done();
-        p.turn().await.done();
-        assert!(t0.elapsed() >= Duration::from_secs(3));
-        p.hold_off(Duration::from_secs(10)).await;
-        let t1 = tokio::time::Instant::now();
-        p.turn().await.done();
-        assert!(t1.elapsed() >= Duration::from_secs(10));
+        let next = p.next.lock().await.expect("a next turn");
+        assert!(next > tokio::time::Instant::now() + Duration::from_secs(2));
+        p.hold_off(Duration::from_secs(30)).await;
+        let held = p.next.lock().await.expect("held off");
+        assert!(held > tokio::time::Instant::now() + Duration::from_secs(29));
     }
 }

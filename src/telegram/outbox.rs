@@ -291,7 +291,10 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
                     .await
             }
             Outcome::TopicGone => {
-                tracing::error!(outbox_id = item.id, "the thread's topic keeps vanishing; giving up");
+                tracing::error!(
+                    outbox_id = item.id,
+                    "the thread's topic keeps vanishing; giving up"
+                );
                 progressed = true;
                 store::outbox::mark_failed(db, item.id, "dead", Utc::now(), true, "topic gone")
                     .await

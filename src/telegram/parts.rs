@@ -93,7 +93,11 @@ pub(super) fn media_part(item: &OutboxItem, f: InputFile, caption: String) -> Pa
 
 /// Sends one part, in the thread's topic when there is one, paced with
 /// every other message to the admin chat ([`super::console::Pacer`]).
-pub(super) async fn send(tg: &Telegram, part: Part, topic: Option<ThreadId>) -> Result<i64, RequestError> {
+pub(super) async fn send(
+    tg: &Telegram,
+    part: Part,
+    topic: Option<ThreadId>,
+) -> Result<i64, RequestError> {
     let (bot, chat) = (&tg.bot, tg.chat_id);
     let turn = tg.console.pace.turn().await;
     let msg = match (part, topic) {
@@ -134,4 +138,3 @@ pub(super) async fn send(tg: &Telegram, part: Part, topic: Option<ThreadId>) -> 
     }
     Ok(i64::from(msg?.id.0))
 }
-

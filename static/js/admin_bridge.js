@@ -42,10 +42,12 @@
       }
       list.append(li);
     }
-    const why = document.createElement('li');
-    why.className = 'check-topic';
-    why.textContent = `Topic mode: ${report.topic_mode ? 'on' : 'off'} (${report.topic_reason})`;
-    list.append(why);
+    if (!report.checks.some((c) => c.name === 'topic mode')) {
+      const why = document.createElement('li');
+      why.className = 'check-topic';
+      why.textContent = `Topic mode: ${report.topic_mode ? 'on' : 'off'} (${report.topic_reason})`;
+      list.append(why);
+    }
   }
 
   async function load() {

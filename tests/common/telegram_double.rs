@@ -166,7 +166,18 @@ pub struct Incoming {
 pub enum Media {
     Photo(Vec<u8>),
     Voice(Vec<u8>),
-    Audio { bytes: Vec<u8>, file_name: String },
+    Audio {
+        bytes: Vec<u8>,
+        file_name: String,
+    },
+    /// A file sent "as a document", with its declared MIME type.
+    Document {
+        bytes: Vec<u8>,
+        file_name: String,
+        mime_type: String,
+    },
+    /// Something sohbet cannot pass on (a sticker).
+    Sticker,
 }
 
 impl Incoming {
@@ -376,7 +387,10 @@ impl TelegramDouble {
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("TELEGRAM_BOT_TOKEN".into(), TOKEN.into()),
-            ("TELEGRAM_CHAT_ID".into(), self.inner.lock().admin_chat.to_string()),
+            (
+                "TELEGRAM_CHAT_ID".into(),
+                self.inner.lock().admin_chat.to_string(),
+            ),
             ("TELEGRAM_API_URL".into(), self.url.clone()),
             ("TELEGRAM_RETRY_BASE_MS".into(), "50".into()),
             // No pacing unless a test sets it (the double enforces no
@@ -599,6 +613,24 @@ fn build_update(st: &mut St, msg: Incoming) -> Value {
                 m["voice"] = json!({
                     "file_id": f.0, "file_unique_id": f.1.unique_id,
                     "duration": 2, "mime_type": "audio/ogg", "file_size": f.1.bytes.len(),
+                });
+            }
+            Media::Document {
+                bytes,
+                file_name,
+                mime_type,
+            } => {
+                let f = store_file(st, "documents", "bin", bytes);
+                m["document"] = json!({
+                    "file_id": f.0, "file_unique_id": f.1.unique_id, "file_name": file_name,
+                    "mime_type": mime_type, "file_size": f.1.bytes.len(),
+                });
+            }
+            Media::Sticker => {
+                let f = store_file(st, "stickers", "webp", b"RIFF".to_vec());
+                m["sticker"] = json!({
+                    "file_id": f.0, "file_unique_id": f.1.unique_id, "type": "regular",
+                    "width": 512, "height": 512, "is_animated": false, "is_video": false,
                 });
             }
             Media::Audio { bytes, file_name } => {

@@ -153,7 +153,9 @@ pub(super) fn call(st: &mut St, m: &str, p: &Map<String, Value>) -> Option<ApiRe
 }
 
 fn get_chat(st: &St, chat: Option<i64>) -> ApiResult {
-    let c = chat.filter(|c| st.known_chats.contains(c)).ok_or_else(|| bad("chat not found"))?;
+    let c = chat
+        .filter(|c| st.known_chats.contains(c))
+        .ok_or_else(|| bad("chat not found"))?;
     let mut v = chat_json(st, c);
     // Fields teloxide's ChatFullInfo requires (Bot API 9).
     v["accepted_gift_types"] = json!({"unlimited_gifts": false, "limited_gifts": false,
@@ -164,7 +166,9 @@ fn get_chat(st: &St, chat: Option<i64>) -> ApiResult {
 }
 
 fn get_chat_member(st: &St, chat: Option<i64>, p: &Map<String, Value>) -> ApiResult {
-    let c = chat.filter(|c| st.known_chats.contains(c)).ok_or_else(|| bad("chat not found"))?;
+    let c = chat
+        .filter(|c| st.known_chats.contains(c))
+        .ok_or_else(|| bad("chat not found"))?;
     let uid = param_str(p, "user_id").and_then(|u| u.parse::<i64>().ok());
     if uid != Some(BOT_ID) {
         return Err(bad("member not found"));
@@ -233,7 +237,10 @@ fn edit_topic(st: &mut St, m: &str, chat: Option<i64>, p: &Map<String, Value>) -
     if !f.rights.manage_topics {
         return Err(bad("not enough rights to manage topics"));
     }
-    let Some(t) = th.and_then(|th| f.topics.get_mut(&th)).filter(|t| !t.deleted) else {
+    let Some(t) = th
+        .and_then(|th| f.topics.get_mut(&th))
+        .filter(|t| !t.deleted)
+    else {
         return Err(bad("message thread not found"));
     };
     match m {
@@ -253,9 +260,13 @@ fn edit_topic(st: &mut St, m: &str, chat: Option<i64>, p: &Map<String, Value>) -
 }
 
 fn set_reaction(st: &St, chat: Option<i64>, p: &Map<String, Value>) -> ApiResult {
-    let c = chat.filter(|c| st.known_chats.contains(c)).ok_or_else(|| bad("chat not found"))?;
+    let c = chat
+        .filter(|c| st.known_chats.contains(c))
+        .ok_or_else(|| bad("chat not found"))?;
     let id = param_str(p, "message_id").and_then(|m| m.parse::<i64>().ok());
-    let known = id.and_then(|i| st.messages.get(&i)).is_some_and(|m| m["chat"]["id"] == json!(c));
+    let known = id
+        .and_then(|i| st.messages.get(&i))
+        .is_some_and(|m| m["chat"]["id"] == json!(c));
     if !known {
         return Err(bad("message to react not found"));
     }
@@ -265,8 +276,8 @@ fn set_reaction(st: &St, chat: Option<i64>, p: &Map<String, Value>) -> ApiResult
         None => json!([]),
     };
     for r in reaction.as_array().into_iter().flatten() {
-        let ok = r["type"] == json!("emoji")
-            && r["emoji"].as_str().is_some_and(|e| EMOJI.contains(&e));
+        let ok =
+            r["type"] == json!("emoji") && r["emoji"].as_str().is_some_and(|e| EMOJI.contains(&e));
         if !ok {
             return Err(bad("REACTION_INVALID"));
         }
@@ -327,7 +338,13 @@ impl TelegramDouble {
 
     /// Deletes a topic by hand (Telegram tells bots nothing).
     pub fn delete_topic(&self, id: i64) {
-        if let Some(t) = self.inner.lock().forum.as_mut().and_then(|f| f.topics.get_mut(&id)) {
+        if let Some(t) = self
+            .inner
+            .lock()
+            .forum
+            .as_mut()
+            .and_then(|f| f.topics.get_mut(&id))
+        {
             t.deleted = true;
         }
     }
@@ -349,7 +366,8 @@ impl TelegramDouble {
             "forum_topic_closed": {},
         });
         st.messages.insert(mid, m.clone());
-        st.updates.push_back(json!({"update_id": uid, "message": m}));
+        st.updates
+            .push_back(json!({"update_id": uid, "message": m}));
         uid
     }
 
@@ -358,7 +376,9 @@ impl TelegramDouble {
         self.with_calls(|c| {
             c.iter()
                 .filter(|c| c.is("setMessageReaction") && c.ok())
-                .filter(|c| c.str_param("message_id").and_then(|m| m.parse().ok()) == Some(message_id))
+                .filter(|c| {
+                    c.str_param("message_id").and_then(|m| m.parse().ok()) == Some(message_id)
+                })
                 .filter_map(|c| {
                     let r: Value = match c.params.get("reaction") {
                         Some(Value::String(s)) => serde_json::from_str(s).ok()?,

@@ -162,7 +162,7 @@ describe('Telegram console in headless Chromium (sqlite, forum double)', () => {
     await ap.waitForFunction(() => document.querySelectorAll('#bridge-checks li').length > 3);
     const lines = await ap.$$eval('#bridge-checks li', (n) => n.map((x) => x.textContent));
     assert.ok(lines.some((l) => l.startsWith('✓ can manage topics')), lines.join('\n'));
-    assert.ok(lines.some((l) => l.startsWith('Topic mode: on')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('✓ topic mode: forum supergroup')), lines.join('\n'));
     assert.match(await ap.locator('#bridge-summary').textContent(), /topics on/);
     await ap.screenshot({ path: path.join(SHOTS, 'telegram-bridge-state.png') });
   });
