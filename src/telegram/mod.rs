@@ -250,6 +250,11 @@ impl Bridge {
             }
             None => (None, None),
         };
+        tasks.push(tokio::spawn(selftest::refresh(
+            telegram.clone(),
+            chat.db().clone(),
+            stop_rx.clone(),
+        )));
         let dispatcher_stop = updates::Stopper::default();
         tasks.push(tokio::spawn(updates::run(
             telegram.clone(),

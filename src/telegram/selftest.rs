@@ -289,3 +289,23 @@ async fn outbox_check(db: &store::Db, checks: &mut Vec<Check>) {
         )),
     }
 }
+
+/// How often the self-test runs again by itself (a flaky start does not
+/// leave topic mode off for long; the panel's backlog figures stay fresh).
+pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs the self-test every [`REFRESH_EVERY`] until `stop` turns true.
+pub async fn refresh(tg: Telegram, db: store::Db, mut stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        tokio::select! {
+            _ = tokio::time::sleep(REFRESH_EVERY) => {
+                let before = tg.console.topics_on();
+                let report = run(&tg, &db).await;
+                if report.topic_mode != before || !report.all_ok() {
+                    tracing::warn!(report = %report.text(), "Telegram self-test changed or found problems");
+                }
+            }
+            _ = stop.changed() => {}
+        }
+    }
+}
