@@ -7,6 +7,7 @@ pub mod api;
 pub mod extract;
 pub mod health;
 pub mod pages;
+pub mod telegram;
 pub mod upload;
 
 use std::time::Duration;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .nest_service("/static", static_dir)
         .route("/uploads/{folder}/{name}", get(upload::serve))
+        .merge(telegram::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), body_deadline))

@@ -25,6 +25,7 @@ mod fanout;
 pub mod gate;
 mod handshake;
 pub mod presence;
+mod receipts;
 mod relay;
 
 use std::sync::Arc;

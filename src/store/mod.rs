@@ -9,6 +9,7 @@ pub mod flask;
 pub mod messages;
 pub mod outbox;
 pub mod threads;
+pub mod topics;
 
 use std::{str::FromStr, time::Duration};
 
