@@ -10,8 +10,10 @@ use rand::RngExt;
 mod cloudinary;
 pub use cloudinary::CloudinaryConfig;
 mod connections;
+mod embed;
 mod uploads;
 pub use connections::ConnectionConfig;
+pub use embed::EmbedConfig;
 pub use uploads::UploadConfig;
 
 /// Which database the `DATABASE_URL` selects.
@@ -137,6 +139,8 @@ pub struct Config {
     /// How the admin is named to visitors in `user_online` / `user_offline`
     /// (`ADMIN_DISPLAY_NAME`, default `Support`); never the login name.
     pub admin_display_name: String,
+    /// The embeddable widget: `EMBED_ORIGINS`, `PRECHAT_FIELDS`, `IDENTITY_SECRET`.
+    pub embed: EmbedConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -317,6 +321,7 @@ impl Config {
             Duration::from_secs(u64::from(num("HEADER_READ_TIMEOUT_SECS", 10)?.max(1)));
         Ok(Config {
             connections: connections::from_vars(var)?,
+            embed: embed::from_vars(var)?,
             admin_display_name: var("ADMIN_DISPLAY_NAME").unwrap_or("Support".into()),
             limits,
             frame_ancestors,

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod messages;
 pub mod outbox;
 pub mod threads;
+pub mod visitors;
 
 use std::{str::FromStr, time::Duration};
 

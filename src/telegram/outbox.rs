@@ -107,9 +107,14 @@ fn media_of(tg: &Telegram, item: &OutboxItem) -> Option<Source> {
 /// that follow it (the rest of a caption too long for Telegram); without,
 /// no caption and all its texts. Part `i` of the forward is the media
 /// (with the caption) when `i == 0` and there is media, else a text.
-fn texts(item: &OutboxItem, with_media: bool) -> (Option<String>, Vec<String>) {
+fn texts(
+    item: &OutboxItem,
+    with_media: bool,
+    context: Option<&str>,
+) -> (Option<String>, Vec<String>) {
     let name = item.display_name.as_deref().unwrap_or("Visitor");
-    let text = item.content_text.as_deref().unwrap_or("");
+    let text = format::with_context(item.content_text.as_deref().unwrap_or(""), context);
+    let text = text.as_str();
     if with_media {
         let (caption, rest) = format::caption(name, text);
         (Some(caption), rest)
@@ -167,7 +172,16 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     // The shape (media or not, how many texts) comes from the row alone, so
     // `parts_sent` counts the same list on every try.
     let media = media_of(tg, item);
-    let (caption, rest) = texts(item, media.is_some());
+    // The thread's first forward carries one line of visitor context (issue 14).
+    let context = match item.message_id {
+        Some(id) => store::visitors::for_first_forward(chat.db(), &item.thread_id, id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|c| format::context_line(&c)),
+        None => None,
+    };
+    let (caption, rest) = texts(item, media.is_some(), context.as_deref());
     let offset = usize::from(media.is_some());
     let total = offset + rest.len();
     let done = usize::try_from(item.parts_sent).unwrap_or(0);
