@@ -19,6 +19,10 @@
   var lang = ds.lang === 'tr' || ds.lang === 'en' ? ds.lang : '';
   var tr = (lang || navigator.language || '').slice(0, 2).toLowerCase() === 'tr';
   var KEY = 'sohbet_widget_started';
+  // The visitor token, kept here too: the chat's own storage is denied
+  // where third-party cookies are blocked (Chromium).
+  var TKEY = 'sohbet_visitor_token';
+  var TOKEN = /^sv1\.[0-9a-f-]{36}\.[0-9a-f]{64}$/;
 
   var iframe = null;
   var ready = false;
@@ -33,8 +37,11 @@
     });
   }
 
-  function remembered() {
-    try { return localStorage.getItem(KEY) === '1'; } catch (e) { return false; }
+  function read(k) {
+    try { return localStorage.getItem(k); } catch (e) { return null; }
+  }
+  function write(k, v) {
+    try { localStorage.setItem(k, v); } catch (e) { /* storage off: a new conversation per page */ }
   }
 
   // ---------------------------------------------------------------- DOM ---
@@ -97,11 +104,13 @@
 
   function load() {
     if (iframe) return;
-    try { localStorage.setItem(KEY, '1'); } catch (e) { /* storage off: the badge waits for an open */ }
+    write(KEY, '1');
+    var t = read(TKEY);
     iframe = document.createElement('iframe');
     iframe.title = label[2];
     iframe.setAttribute('allow', 'microphone; clipboard-write');
-    iframe.src = base + '/embed?origin=' + encodeURIComponent(location.origin) + (lang ? '&lang=' + lang : '');
+    iframe.src = base + '/embed?origin=' + encodeURIComponent(location.origin) + (lang ? '&lang=' + lang : '') +
+      (t && TOKEN.test(t) ? '#t=' + encodeURIComponent(t) : '');
     panel.appendChild(iframe);
   }
 
@@ -109,6 +118,7 @@
     if (!iframe || e.origin !== base || e.source !== iframe.contentWindow) return;
     var d = e.data;
     if (!d || d.sohbet !== 1) return;
+    if ((d.type === 'ready' || d.type === 'token') && TOKEN.test(d.token || '')) write(TKEY, d.token);
     if (d.type === 'ready') {
       ready = true;
       post(pageInfo());
@@ -202,7 +212,7 @@
     if (ds.open === 'true') open();
     // A visitor who chatted before: load the chat hidden, so that replies
     // count on the badge.
-    else if (remembered()) load();
+    else if (read(KEY) === '1') load();
   }
   if (document.body) start(); else document.addEventListener('DOMContentLoaded', start);
 })();

@@ -1,17 +1,21 @@
 // sohbet: the embed view `/embed` (issue 14), framed by the widget loader
 // (`/widget.js`) on another site. Loaded before common.js and visitor.js.
 //
-// Identity without cookies: the view keeps its visitor token in its own
-// localStorage (partitioned by the top-level site where third-party
-// storage is partitioned or cookies are blocked) and sends it as
-// `Authorization: Bearer` (common.js) and Socket.IO `auth.visitor_token`
-// (visitor.js). A view without a stored token adopts the fresh one the
-// server rendered into the page.
+// Identity without cookies: the view authenticates with a visitor token,
+// sent as `Authorization: Bearer` (common.js) and Socket.IO
+// `auth.visitor_token` (visitor.js). Where it is kept: the view's own
+// localStorage when the browser allows it (partitioned per top-level site
+// by Firefox and Safari), and in any case a copy in the host page's own
+// storage, kept by the loader (third-party storage is denied when Chromium
+// blocks third-party cookies): the loader hands it over in the URL
+// fragment (`#t=…`, never sent to a server, removed at once) and the view
+// reports the token it settled on with `{type: 'token'}`. A view with no
+// token adopts the fresh one the server rendered into the page.
 //
 // postMessage with the loader: only with the host origin the server
 // accepted (`data-parent-origin`, one of EMBED_ORIGINS) and only from the
-// parent window; it carries open/close, the unread count, page info,
-// identify, and message ids and times (never their text).
+// parent window; it carries the token, open/close, the unread count, page
+// info, identify, and message ids and times (never their text).
 (() => {
   'use strict';
 
@@ -41,11 +45,11 @@
     try { if (store) store.setItem(k, v); } catch { /* full or blocked */ }
   };
 
-  let token = get(KEY);
-  if (!token || !TOKEN.test(token)) {
-    token = body.dataset.freshToken || '';
-    set(KEY, token);
-  }
+  const handed = /[#&]t=([^&]+)/.exec(window.location.hash);
+  if (window.location.hash) window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  const token = [handed && decodeURIComponent(handed[1]), get(KEY), body.dataset.freshToken]
+    .find((t) => t && TOKEN.test(t)) || '';
+  set(KEY, token);
   delete body.dataset.freshToken;
   const threadId = token.split('.')[1] || '';
   body.dataset.threadId = threadId;
@@ -86,7 +90,10 @@
       if (r.switched && r.visitor_token && TOKEN.test(r.visitor_token)) {
         // This user already has a thread (another device): continue it.
         set(KEY, r.visitor_token);
-        window.location.reload();
+        toParent({ type: 'token', token: r.visitor_token });
+        const search = window.location.search.replace(/[?&]n=\d+/, '');
+        const sep = search ? '&' : '?';
+        window.location.replace(`${window.location.pathname}${search}${sep}n=${Date.now()}#t=${encodeURIComponent(r.visitor_token)}`);
       }
     } catch {
       /* a bad identify must not break the chat */
@@ -178,6 +185,6 @@
     document.getElementById('away-saved').hidden = false;
   });
 
-  document.addEventListener('DOMContentLoaded', () => toParent({ type: 'ready' }));
-  if (document.readyState !== 'loading') setTimeout(() => toParent({ type: 'ready' }), 0);
+  document.addEventListener('DOMContentLoaded', () => toParent({ type: 'ready', token }));
+  if (document.readyState !== 'loading') setTimeout(() => toParent({ type: 'ready', token }), 0);
 })();

@@ -259,13 +259,16 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
   test('identify: a good hash shows "verified" in the panel, a bad one does not', async (t) => {
     const { ctx: actx, ap } = await loginAdmin(browser, server);
     t.after(() => actx.close().catch(() => {}));
+    const threads = {};
     for (const [user, hash, verified] of [['u-good', 'good', true], ['u-bad', 'bad', false]]) {
       const ctx = await browser.newContext({ viewport: DESKTOP });
       ctx.setDefaultTimeout(WAIT);
       const page = await ctx.newPage();
       await page.goto(`${host.origin}/account?user=${user}&hash=${hash}`);
+      const identified = page.waitForResponse((r) => r.url().endsWith('/api/visitor/identify'));
       await launcher(page).click();
       await chatFrame(page).locator('#message-input').waitFor();
+      assert.equal((await identified).status(), 200);
       await sendFromWidget(page, `I am ${user}`);
       const threadId = await widgetThread(page);
       await ap.locator(`.thread-item[data-thread-id="${threadId}"]`).click();
@@ -273,6 +276,24 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
       await box.locator('.visitor-who', { hasText: `Name ${user}` }).waitFor();
       assert.equal(await box.locator('.verified-mark').count(), verified ? 1 : 0, `${user} verified=${verified}`);
       assert.equal(await box.locator('.unverified-mark').count(), verified ? 0 : 1);
+      threads[user] = threadId;
+      await ctx.close();
+    }
+    // Another device: the verified user reaches its thread (the view
+    // switches to it), the unverified one gets a thread of its own.
+    for (const [user, hash, same] of [['u-good', 'good', true], ['u-bad', 'bad', false]]) {
+      const ctx = await browser.newContext({ viewport: PHONE });
+      ctx.setDefaultTimeout(WAIT);
+      const page = await ctx.newPage();
+      await page.goto(`${host.origin}/account?user=${user}&hash=${hash}`);
+      await launcher(page).click();
+      if (same) {
+        await chatFrame(page).locator('#messages .message-text', { hasText: `I am ${user}` }).waitFor();
+        assert.equal(await widgetThread(page), threads[user]);
+      } else {
+        await chatFrame(page).locator('#message-input').waitFor();
+        assert.notEqual(await widgetThread(page), threads[user], 'an unverified user_id never merges');
+      }
       await ctx.close();
     }
   });
