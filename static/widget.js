@@ -22,6 +22,7 @@
   // The visitor token, kept here too: the chat's own storage is denied
   // where third-party cookies are blocked (Chromium).
   var TKEY = 'sohbet_visitor_token';
+  var PKEY = 'sohbet_prechat_done';
   var TOKEN = /^sv1\.[0-9a-f-]{36}\.[0-9a-f]{64}$/;
 
   var iframe = null;
@@ -110,7 +111,7 @@
     iframe.title = label[2];
     iframe.setAttribute('allow', 'microphone; clipboard-write');
     iframe.src = base + '/embed?origin=' + encodeURIComponent(location.origin) + (lang ? '&lang=' + lang : '') +
-      (t && TOKEN.test(t) ? '#t=' + encodeURIComponent(t) : '');
+      (t && TOKEN.test(t) ? '#t=' + encodeURIComponent(t) + (read(PKEY) ? '&p=1' : '') : '');
     panel.appendChild(iframe);
   }
 
@@ -128,6 +129,8 @@
       var n = Math.max(0, Math.min(9999, Number(d.count) || 0));
       setBadge(isOpen ? 0 : n);
       emit('unread', unread);
+    } else if (d.type === 'prechat') {
+      write(PKEY, '1');
     } else if (d.type === 'close') {
       close();
     } else if (d.type === 'message' && d.message) {

@@ -46,6 +46,7 @@
   };
 
   const handed = /[#&]t=([^&]+)/.exec(window.location.hash);
+  const prechatHanded = /[#&]p=1(&|$)/.test(window.location.hash);
   if (window.location.hash) window.history.replaceState(null, '', window.location.pathname + window.location.search);
   const token = [handed && decodeURIComponent(handed[1]), get(KEY), body.dataset.freshToken]
     .find((t) => t && TOKEN.test(t)) || '';
@@ -148,7 +149,7 @@
 
   const prechat = document.getElementById('prechat');
   const fields = (body.dataset.prechat || '').split(',').filter(Boolean);
-  if (prechat && fields.length && !get(PRECHAT_KEY)) {
+  if (prechat && fields.length && !get(PRECHAT_KEY) && !prechatHanded) {
     document.getElementById('prechat-name-row').hidden = !fields.includes('name');
     document.getElementById('prechat-email-row').hidden = !fields.includes('email');
     prechat.hidden = false;
@@ -159,6 +160,7 @@
       const email = document.getElementById('prechat-email').value.trim();
       await identify({ name, email });
       set(PRECHAT_KEY, '1');
+      toParent({ type: 'prechat' });
       prechat.hidden = true;
       body.classList.remove('prechat-open');
       input()?.focus();

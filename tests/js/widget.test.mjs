@@ -364,3 +364,43 @@ describe('embeddable widget: away state without Telegram and admin', () => {
     await f.locator('#away-notice').waitFor({ state: 'hidden' });
   });
 });
+
+describe('embeddable widget: the pre-chat form (PRECHAT_FIELDS=name,email)', () => {
+  test('asks name and email before the first message; the admin sees them unverified', async (t) => {
+    let base = '';
+    const host = await hostSite({ toString: () => base });
+    const server = await startServer({ env: { EMBED_ORIGINS: host.origin, PRECHAT_FIELDS: 'name,email' } });
+    base = server.baseUrl;
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    t.after(async () => {
+      await browser.close().catch(() => {});
+      await server.stop();
+      await host.close();
+    });
+    const ctx = await browser.newContext();
+    ctx.setDefaultTimeout(WAIT);
+    const page = await ctx.newPage();
+    await page.goto(`${host.origin}/`);
+    await launcher(page).click();
+    const f = chatFrame(page);
+    await f.locator('#prechat').waitFor({ state: 'visible' });
+    assert.equal(await f.locator('#composer').isHidden(), true, 'no composer before the form');
+    await f.locator('#prechat-name').fill('Deniz');
+    await f.locator('#prechat-email').fill('deniz@example.com');
+    await f.locator('#prechat button[type="submit"]').click();
+    await f.locator('#prechat').waitFor({ state: 'hidden' });
+    await sendFromWidget(page, 'After the form');
+    const threadId = await widgetThread(page);
+    // A reload does not ask again.
+    await page.reload();
+    await launcher(page).click();
+    await f.locator('#messages .message-text', { hasText: 'After the form' }).waitFor();
+    assert.equal(await f.locator('#prechat').isHidden(), true);
+    const { ctx: actx, ap } = await loginAdmin(browser, server);
+    t.after(() => actx.close().catch(() => {}));
+    await ap.locator(`.thread-item[data-thread-id="${threadId}"]`).click();
+    const who = ap.locator('#visitor-context .visitor-who', { hasText: 'Deniz · deniz@example.com' });
+    await who.waitFor();
+    assert.equal(await who.locator('.unverified-mark').count(), 1);
+  });
+});
