@@ -24,6 +24,7 @@ on_both_backends!(
     identify_with_a_good_hash_verifies_and_follows_the_user,
     identify_without_a_valid_hash_never_merges,
     the_first_forward_carries_one_context_line,
+    contexts_of_visitors_who_never_wrote_are_pruned,
 );
 
 const ORIGIN: &str = "http://localhost:8123";
@@ -448,4 +449,60 @@ async fn the_first_forward_carries_one_context_line(backend: Backend) {
         .unwrap();
     assert!(!second.contains('🌐'), "only the first forward: {second}");
     app.finish().await;
+}
+
+async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
+    use sohbet::{
+        config::DatabaseConfig,
+        store::{
+            Db,
+            messages::{self, NewMessage},
+            visitors::{self, PageReport},
+        },
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = match backend {
+        Backend::Sqlite => DatabaseConfig::Sqlite(dir.path().join("chat.db")),
+        Backend::Postgres => DatabaseConfig::Postgres(common::create_pg_db().await.1),
+    };
+    let db = Db::connect(&config).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    let (looker, writer) = (
+        sohbet::auth::new_visitor_id(),
+        sohbet::auth::new_visitor_id(),
+    );
+    let report = PageReport {
+        page_url: Some("https://shop.example/".into()),
+        ..Default::default()
+    };
+    let old = sohbet::store::now() - chrono::TimeDelta::days(2);
+    for t in [&looker, &writer] {
+        visitors::report_page(&db, t, &report, old).await.unwrap();
+    }
+    messages::insert_batch(
+        &db,
+        &[NewMessage {
+            thread_id: writer.clone(),
+            sender: "visitor",
+            kind: "text",
+            text: "hi".into(),
+            file_url: None,
+            client_id: None,
+            new_thread: Some("Visitor".into()),
+            forward: false,
+        }],
+    )
+    .await
+    .unwrap();
+    let recent = sohbet::store::now();
+    let fresh = sohbet::auth::new_visitor_id();
+    visitors::report_page(&db, &fresh, &report, recent)
+        .await
+        .unwrap();
+    let cutoff = recent - chrono::TimeDelta::days(1);
+    assert_eq!(visitors::prune_orphans(&db, cutoff).await.unwrap(), 1);
+    assert!(visitors::get(&db, &looker).await.unwrap().is_none());
+    assert!(visitors::get(&db, &writer).await.unwrap().is_some());
+    assert!(visitors::get(&db, &fresh).await.unwrap().is_some());
+    db.close().await;
 }

@@ -174,10 +174,19 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
     assert.match(boxText, /Chrome/, boxText);
     assert.match(boxText, /en-US/, boxText);
     assert.match(boxText, /Europe\/Istanbul/, boxText);
+    await page.evaluate(() => {
+      window.replies = [];
+      window.sohbet('on', 'message', (m) => window.replies.push(m));
+    });
     await ap.locator('#message-input').fill('Hi! How can I help?');
     await ap.locator('#send-button:not([disabled])').click();
     await chatFrame(page).locator('#messages .message.from-admin .message-text', { hasText: 'How can I help' }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'widget-desktop-open.png') });
+    // The host page hears of the reply, without its text.
+    await page.waitForFunction(() => window.replies.length === 1);
+    const heard = await page.evaluate(() => window.replies[0]);
+    assert.deepEqual(Object.keys(heard).sort(), ['content_type', 'created_at', 'id', 'sender_type']);
+    assert.equal(heard.sender_type, 'admin');
 
     // ---- closed: replies count on the badge; opening clears it
     await launcher(page).click();
