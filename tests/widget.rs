@@ -342,6 +342,21 @@ async fn identify_with_a_good_hash_verifies_and_follows_the_user(backend: Backen
     assert_eq!(s, 200);
     assert_eq!(v["messages"][0]["content_text"], json!("from the laptop"));
 
+    // The visitor page (cookie + CSRF): switched by a new visitor cookie.
+    let page = app.visitor().await;
+    let (s, v) = page
+        .post(
+            "/api/visitor/identify",
+            json!({"user_id": "user-42", "user_hash": identity_hash(SECRET.as_bytes(), "user-42")}),
+        )
+        .await;
+    assert_eq!((s, v["switched"].clone()), (200, json!(true)), "{v}");
+    assert!(
+        v.get("visitor_token").is_none(),
+        "cookie callers get no token: {v}"
+    );
+    assert_eq!(page.thread_id().await, thread_of(&laptop));
+
     // An unverified name never replaces the verified one.
     call(&phone2, "POST", url, Some(json!({"name": "Mallory"}))).await;
     let (_, v) = admin

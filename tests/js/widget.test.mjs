@@ -212,6 +212,26 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
     assert.deepEqual(problems, []);
   });
 
+  test('the standalone visitor page reports its context too', async (t) => {
+    const ctx = await browser.newContext({ locale: 'tr-TR', timezoneId: 'Europe/Berlin' });
+    ctx.setDefaultTimeout(WAIT);
+    t.after(() => ctx.close().catch(() => {}));
+    const vp = await ctx.newPage();
+    await vp.goto(`${server.baseUrl}/`);
+    const threadId = await vp.evaluate(() => document.body.dataset.threadId);
+    await vp.locator('#message-input').fill('From the page');
+    await vp.locator('#send-button:not([disabled])').click();
+    await vp.locator('#messages .message.from-visitor[data-id]').waitFor();
+    const { ctx: actx, ap } = await loginAdmin(browser, server);
+    t.after(() => actx.close().catch(() => {}));
+    await ap.locator(`.thread-item[data-thread-id="${threadId}"]`).click();
+    const box = ap.locator('#visitor-context');
+    await box.locator('a', { hasText: `${server.baseUrl}/` }).waitFor();
+    const text = await box.textContent();
+    assert.match(text, /tr-TR/);
+    assert.match(text, /Europe\/Berlin/);
+  });
+
   test('phone: full-screen panel; screenshots', async (t) => {
     const ctx = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 1, isMobile: true, hasTouch: true, locale: 'en-US' });
     ctx.setDefaultTimeout(WAIT);
