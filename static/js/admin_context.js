@@ -2,7 +2,9 @@
 // where the visitor of the open thread is (page, referrer, browser and OS,
 // language, time zone, name and email with a "verified" mark, the away
 // notice), from `GET /api/threads/{id}/context`. Refreshed when a thread
-// opens and when its visitor writes. Everything is shown with textContent.
+// opens, when its visitor writes, and every 30 s while it is shown (the
+// visitor may navigate without writing). Everything is shown with
+// textContent.
 (() => {
   'use strict';
 
@@ -86,6 +88,9 @@
     render(null);
     if (current) load(current);
   });
+  setInterval(() => {
+    if (current && !document.hidden && !document.getElementById('conv-view')?.hidden) load(current);
+  }, 30_000);
   document.addEventListener('sohbet:thread-message', (e) => {
     if (e.detail && e.detail.id === current && e.detail.sender === 'visitor') load(current);
   });

@@ -45,8 +45,14 @@
     try { if (store) store.setItem(k, v); } catch { /* full or blocked */ }
   };
 
-  const handed = /[#&]t=([^&]+)/.exec(window.location.hash);
-  const prechatHanded = /[#&]p=1(&|$)/.test(window.location.hash);
+  // A token handed over in the fragment counts only inside a frame of an
+  // EMBED_ORIGINS page (CSP frame-ancestors): a link to /embed#t=… opened
+  // on its own cannot fix a visitor into someone else's conversation.
+  const parentOrigin = body.dataset.parentOrigin || '';
+  const framed = window.parent !== window;
+  const hash = framed && parentOrigin ? window.location.hash : '';
+  const handed = /[#&]t=([^&]+)/.exec(hash);
+  const prechatHanded = /[#&]p=1(&|$)/.test(hash);
   if (window.location.hash) window.history.replaceState(null, '', window.location.pathname + window.location.search);
   const token = [handed && decodeURIComponent(handed[1]), get(KEY), body.dataset.freshToken]
     .find((t) => t && TOKEN.test(t)) || '';
@@ -56,8 +62,6 @@
   body.dataset.threadId = threadId;
   body.dataset.displayName = `Visitor ${threadId.replace(/[^0-9a-f]/gi, '').slice(0, 4).toUpperCase()}`;
 
-  const parentOrigin = body.dataset.parentOrigin || '';
-  const framed = window.parent !== window;
   function toParent(msg) {
     if (parentOrigin && framed) window.parent.postMessage({ sohbet: 1, ...msg }, parentOrigin);
   }
