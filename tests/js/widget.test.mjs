@@ -278,6 +278,14 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
     assert.equal(await page.frameLocator('#direct').locator('#message-input').count(), 0, 'the chat is not shown');
     assert.match(await probe(page), /^44.*origin_error/, 'a socket from a foreign origin is refused');
 
+    // A link to the view with someone's token, opened on its own, does not
+    // put the visitor into that conversation.
+    const lone = await ctx.newPage();
+    await lone.goto(`${server.baseUrl}/embed?origin=${encodeURIComponent(host.origin)}#t=${token}`);
+    await lone.locator('#message-input').waitFor();
+    const loneThread = await lone.evaluate(() => document.body.dataset.threadId);
+    assert.notEqual(loneThread, token.split('.')[1], 'a token in the link is not adopted outside a frame');
+
     // The allowed origin: framed and connected.
     const ok = await ctx.newPage();
     await ok.goto(`${host.origin}/?frame=1`);
