@@ -107,14 +107,9 @@ fn media_of(tg: &Telegram, item: &OutboxItem) -> Option<Source> {
 /// that follow it (the rest of a caption too long for Telegram); without,
 /// no caption and all its texts. Part `i` of the forward is the media
 /// (with the caption) when `i == 0` and there is media, else a text.
-fn texts(
-    item: &OutboxItem,
-    with_media: bool,
-    context: Option<&str>,
-) -> (Option<String>, Vec<String>) {
+fn texts(item: &OutboxItem, with_media: bool) -> (Option<String>, Vec<String>) {
     let name = item.display_name.as_deref().unwrap_or("Visitor");
-    let text = format::with_context(item.content_text.as_deref().unwrap_or(""), context);
-    let text = text.as_str();
+    let text = item.content_text.as_deref().unwrap_or("");
     if with_media {
         let (caption, rest) = format::caption(name, text);
         (Some(caption), rest)
@@ -172,16 +167,9 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     // The shape (media or not, how many texts) comes from the row alone, so
     // `parts_sent` counts the same list on every try.
     let media = media_of(tg, item);
-    // The thread's first forward carries one line of visitor context (issue 14).
-    let context = match item.message_id {
-        Some(id) => store::visitors::for_first_forward(chat.db(), &item.thread_id, id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|c| format::context_line(&c)),
-        None => None,
-    };
-    let (caption, rest) = texts(item, media.is_some(), context.as_deref());
+    // The thread's first forward ends with one line of visitor context (issue 14).
+    let with_context = first_forward_context(chat, item).await;
+    let (caption, rest) = texts(with_context.as_ref().unwrap_or(item), media.is_some());
     let offset = usize::from(media.is_some());
     let total = offset + rest.len();
     let done = usize::try_from(item.parts_sent).unwrap_or(0);
@@ -245,6 +233,22 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
         }
     }
     Outcome::Sent
+}
+
+/// `item` with the visitor context line appended to its text, when it is
+/// its thread's first visitor message and a context was reported (issue 14).
+async fn first_forward_context(chat: &Chat, item: &OutboxItem) -> Option<OutboxItem> {
+    let id = item.message_id?;
+    let ctx = store::visitors::for_first_forward(chat.db(), &item.thread_id, id)
+        .await
+        .ok()??;
+    let line = format::context_line(&ctx)?;
+    let mut with = item.clone();
+    with.content_text = Some(format::with_context(
+        item.content_text.as_deref().unwrap_or(""),
+        Some(&line),
+    ));
+    Some(with)
 }
 
 fn backoff(base: Duration, attempts: i32) -> Duration {
