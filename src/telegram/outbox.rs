@@ -168,7 +168,21 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     // `parts_sent` counts the same list on every try.
     let media = media_of(tg, item);
     // The thread's first forward ends with one line of visitor context (issue 14).
-    let with_context = first_forward_context(chat, item).await;
+    let with_context = match item.message_id {
+        Some(id) => store::visitors::for_first_forward(chat.db(), &item.thread_id, id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|c| format::context_line(&c))
+            .map(|line| OutboxItem {
+                content_text: Some(format::with_context(
+                    item.content_text.as_deref().unwrap_or(""),
+                    Some(&line),
+                )),
+                ..item.clone()
+            }),
+        None => None,
+    };
     let (caption, rest) = texts(with_context.as_ref().unwrap_or(item), media.is_some());
     let offset = usize::from(media.is_some());
     let total = offset + rest.len();
@@ -233,22 +247,6 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
         }
     }
     Outcome::Sent
-}
-
-/// `item` with the visitor context line appended to its text, when it is
-/// its thread's first visitor message and a context was reported (issue 14).
-async fn first_forward_context(chat: &Chat, item: &OutboxItem) -> Option<OutboxItem> {
-    let id = item.message_id?;
-    let ctx = store::visitors::for_first_forward(chat.db(), &item.thread_id, id)
-        .await
-        .ok()??;
-    let line = format::context_line(&ctx)?;
-    let mut with = item.clone();
-    with.content_text = Some(format::with_context(
-        item.content_text.as_deref().unwrap_or(""),
-        Some(&line),
-    ));
-    Some(with)
 }
 
 fn backoff(base: Duration, attempts: i32) -> Duration {
