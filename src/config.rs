@@ -11,10 +11,12 @@ mod cloudinary;
 pub use cloudinary::CloudinaryConfig;
 mod connections;
 mod display;
+mod embed;
 mod telegram_console;
 mod uploads;
 pub use connections::ConnectionConfig;
 pub use display::masked_url;
+pub use embed::EmbedConfig;
 pub use telegram_console::ConsoleConfig;
 pub use uploads::UploadConfig;
 
@@ -143,6 +145,8 @@ pub struct Config {
     /// How the admin is named to visitors in `user_online` / `user_offline`
     /// (`ADMIN_DISPLAY_NAME`, default `Support`); never the login name.
     pub admin_display_name: String,
+    /// The embeddable widget: `EMBED_ORIGINS`, `PRECHAT_FIELDS`, `IDENTITY_SECRET`.
+    pub embed: EmbedConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -324,6 +328,7 @@ impl Config {
             Duration::from_secs(u64::from(num("HEADER_READ_TIMEOUT_SECS", 10)?.max(1)));
         Ok(Config {
             connections: connections::from_vars(var)?,
+            embed: embed::from_vars(var)?,
             admin_display_name: var("ADMIN_DISPLAY_NAME").unwrap_or("Support".into()),
             limits,
             frame_ancestors,
