@@ -113,6 +113,10 @@ pub struct Config {
     /// Prefix of the Redis pub/sub channels (`REDIS_PREFIX`, default
     /// `sohbet`); instances sharing it share broadcasts.
     pub redis_prefix: String,
+    /// Group-commit writer tasks on Postgres (`POSTGRES_WRITERS`, default
+    /// 4, 1–32); a thread's messages always go to the same one. SQLite
+    /// always has one.
+    pub postgres_writers: usize,
     /// Folder of static assets served at `/static` (`STATIC_DIR`, default `static`).
     pub static_dir: PathBuf,
     /// How long a login code lives.
@@ -356,6 +360,14 @@ impl Config {
             trust_proxy,
             redis_url: var("REDIS_URL"),
             redis_prefix: var("REDIS_PREFIX").unwrap_or("sohbet".into()),
+            postgres_writers: match whole_number(&var, "POSTGRES_WRITERS", 4usize)? {
+                n @ 1..=32 => n,
+                n => {
+                    return Err(ConfigError(format!(
+                        "POSTGRES_WRITERS must be between 1 and 32, not {n}"
+                    )));
+                }
+            },
             static_dir: var("STATIC_DIR").unwrap_or("static".into()).into(),
             otp_ttl: Duration::from_secs(5 * 60),
             otp_max_attempts: 5,
@@ -425,6 +437,19 @@ mod tests {
         assert_eq!(c.database, DatabaseConfig::Sqlite("data/chat.db".into()));
         assert_eq!(c.timezone, chrono_tz::Europe::Istanbul);
         assert_eq!(c.secret_key.len(), 64);
+    }
+
+    #[test]
+    fn postgres_writers_between_1_and_32() {
+        assert_eq!(cfg(&[]).unwrap().postgres_writers, 4);
+        assert_eq!(
+            cfg(&[("POSTGRES_WRITERS", "8")]).unwrap().postgres_writers,
+            8
+        );
+        for bad in ["0", "33", "four"] {
+            let e = cfg(&[("POSTGRES_WRITERS", bad)]).unwrap_err();
+            assert!(e.0.contains("POSTGRES_WRITERS"), "{bad}: {}", e.0);
+        }
     }
 
     #[test]

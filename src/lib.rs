@@ -139,6 +139,7 @@ impl App {
             db.clone(),
             ChatOptions {
                 forward_to_telegram: telegram.is_some(),
+                postgres_writers: config.postgres_writers,
                 media_urls: MediaUrls {
                     cloudinary_cloud: config.cloudinary.as_ref().map(|c| c.cloud_name.clone()),
                     upload_dir: Some(config.upload_dir.clone()),

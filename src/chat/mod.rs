@@ -120,6 +120,8 @@ pub struct Chat {
 pub struct ChatOptions {
     /// Queue every visitor message for Telegram (outbox) in its transaction.
     pub forward_to_telegram: bool,
+    /// Group-commit writers on Postgres (0 is taken as 1; SQLite: always 1).
+    pub postgres_writers: usize,
     /// The media URLs `image` / `audio` messages may carry.
     pub media_urls: MediaUrls,
 }
@@ -140,7 +142,12 @@ impl Chat {
     pub fn start(db: Db, options: ChatOptions) -> Chat {
         let events = Arc::new(events::Publisher::default());
         let outbox = Arc::new(Notify::new());
-        let writer = writer::spawn(db.clone(), events.clone(), outbox.clone());
+        let writer = writer::spawn(
+            db.clone(),
+            events.clone(),
+            outbox.clone(),
+            options.postgres_writers,
+        );
         Chat {
             db,
             writer,

@@ -6,7 +6,7 @@
 //! in parallel, and one transaction in flight left it waiting on round
 //! trips and the commit's fsync (issue #9: its p99 fell off a cliff at
 //! 1,300 msg/s while the server's CPU was far from busy), so it gets
-//! [`POSTGRES_WRITERS`] tasks; a thread always goes to the same one, which
+//! `POSTGRES_WRITERS` tasks (default 4); a thread always goes to the same one, which
 //! keeps each thread's messages in order (ids, acks and events).
 
 use std::sync::Arc;
@@ -31,9 +31,6 @@ pub(super) struct Job {
     pub reply: oneshot::Sender<AppResult<Inserted>>,
 }
 
-/// Writer tasks on Postgres (SQLite: 1).
-pub const POSTGRES_WRITERS: usize = 4;
-
 /// Messages queued for all writers together before senders wait.
 const QUEUE: usize = 8 * 1024;
 
@@ -47,15 +44,20 @@ impl Writers {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         let n = self.0.len();
         let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(thread_id);
-        // `n` is 1 or POSTGRES_WRITERS: the remainder fits a usize.
+        // The remainder is below `n`: it fits a usize.
         &self.0[usize::try_from(h % n as u64).unwrap_or(0)]
     }
 }
 
-pub(super) fn spawn(db: Db, events: Arc<Publisher>, outbox: Arc<Notify>) -> Writers {
+pub(super) fn spawn(
+    db: Db,
+    events: Arc<Publisher>,
+    outbox: Arc<Notify>,
+    postgres_writers: usize,
+) -> Writers {
     let n = match db {
         Db::Sqlite(_) => 1,
-        Db::Postgres(_) => POSTGRES_WRITERS,
+        Db::Postgres(_) => postgres_writers.max(1),
     };
     let queues = (0..n)
         .map(|_| {

@@ -66,6 +66,10 @@ impl Config {
                 out.push(("TELEGRAM_CHAT_ID", t.chat_id.to_string()));
                 out.push(("TELEGRAM_API_URL", t.api_url.clone()));
                 out.push((
+                    "TELEGRAM_CHAT_MESSAGES_PER_MINUTE",
+                    t.console.messages_per_minute.to_string(),
+                ));
+                out.push((
                     "TELEGRAM_WEBHOOK_URL",
                     t.webhook_url
                         .clone()
@@ -74,6 +78,12 @@ impl Config {
             }
             None => out.push(("TELEGRAM", "off (login codes are logged)".into())),
         }
+        out.push(("EMBED_ORIGINS", self.embed.origins.join(",")));
+        out.push(("PRECHAT_FIELDS", self.embed.prechat_fields.join(",")));
+        out.push((
+            "IDENTITY_SECRET",
+            secret(self.embed.identity_secret.as_deref()),
+        ));
         match &self.cloudinary {
             Some(c) => {
                 out.push(("CLOUDINARY_CLOUD_NAME", c.cloud_name.clone()));
@@ -96,6 +106,7 @@ impl Config {
             self.redis_url.as_deref().map_or("unset".into(), masked_url),
         ));
         out.push(("REDIS_PREFIX", self.redis_prefix.clone()));
+        out.push(("POSTGRES_WRITERS", self.postgres_writers.to_string()));
         out.push(("FRAME_ANCESTORS", self.frame_ancestors.clone()));
         out.push((
             "HEALTH_TOKEN",
