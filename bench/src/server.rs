@@ -184,6 +184,12 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Settings a run may vary (e.g. `POSTGRES_WRITERS=1` to compare).
+        for v in ["POSTGRES_WRITERS"] {
+            if let Some(value) = std::env::var_os(v) {
+                cmd.env(v, value);
+            }
+        }
         // 0 turns a limit off (src/limits.rs).
         for v in [
             "RATE_LIMIT_MESSAGES_PER_MINUTE",
