@@ -2,17 +2,11 @@
 //! logging and serves until SIGINT or SIGTERM.
 
 use sohbet::{App, config::Config};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    sohbet::telemetry::init();
     let shutdown = shutdown_signal();
     let config = match Config::from_env() {
         Ok(c) => c,

@@ -2,10 +2,13 @@
 //! one axum router, with CSRF checking, security headers, body limits and
 //! error logging as layers.
 
+pub mod access_log;
 pub mod admin;
 pub mod api;
+pub mod assets;
 pub mod extract;
 pub mod health;
+pub mod openapi;
 pub mod pages;
 pub mod upload;
 
@@ -20,7 +23,7 @@ use axum::{
     routing::{any, get, post},
 };
 use axum_extra::extract::cookie::SignedCookieJar;
-use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use crate::{
     AppState,
@@ -51,7 +54,6 @@ pub fn csp(frame_ancestors: &str, cloudinary: bool) -> String {
 
 /// Builds the router (without the Socket.IO layer, which `lib` adds outermost).
 pub fn router(state: AppState) -> Router {
-    let static_dir = ServeDir::new(&state.config.static_dir);
     Router::new()
         .route("/", get(pages::visitor))
         .route("/admin", get(pages::admin))
@@ -75,7 +77,9 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
-        .nest_service("/static", static_dir)
+        .merge(assets::router(&state))
+        .merge(crate::metrics::router(&state))
+        .merge(openapi::router())
         .route("/uploads/{folder}/{name}", get(upload::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -85,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(log_errors))
         .layer(TraceLayer::new_for_http())
+        .layer(assets::compression())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&csp(

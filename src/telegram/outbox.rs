@@ -135,14 +135,17 @@ fn media_part(item: &OutboxItem, f: InputFile, caption: String) -> Part {
 
 async fn send(tg: &Telegram, part: Part) -> Result<i64, RequestError> {
     let (bot, chat) = (&tg.bot, tg.chat_id);
-    let msg = match part {
-        Part::Text(t) => bot.send_message(chat, t).await?,
-        Part::Photo(f, c) => bot.send_photo(chat, f).caption(c).await?,
-        Part::Voice(f, c) => bot.send_voice(chat, f).caption(c).await?,
-        Part::Audio(f, c) => bot.send_audio(chat, f).caption(c).await?,
-        Part::Document(f, c) => bot.send_document(chat, f).caption(c).await?,
+    let (method, res) = match part {
+        Part::Text(t) => ("sendMessage", bot.send_message(chat, t).await),
+        Part::Photo(f, c) => ("sendPhoto", bot.send_photo(chat, f).caption(c).await),
+        Part::Voice(f, c) => ("sendVoice", bot.send_voice(chat, f).caption(c).await),
+        Part::Audio(f, c) => ("sendAudio", bot.send_audio(chat, f).caption(c).await),
+        Part::Document(f, c) => ("sendDocument", bot.send_document(chat, f).caption(c).await),
     };
-    Ok(i64::from(msg.id.0))
+    if res.is_err() {
+        crate::metrics::telegram_error(method);
+    }
+    Ok(i64::from(res?.id.0))
 }
 
 /// What one attempt at a forward ended with.

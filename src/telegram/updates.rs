@@ -97,6 +97,9 @@ pub async fn run(
         // that an outage at start-up only delays the bridge.
         let me = tg.bot.get_me().await;
         tg.health.record(me.is_ok());
+        if me.is_err() {
+            crate::metrics::telegram_error("getMe");
+        }
         if let Err(e) = me {
             tracing::warn!(error = %tg.describe(&e), "Telegram not reachable (getMe); retrying");
             tokio::select! {
@@ -183,6 +186,9 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
     };
     let res = bot.send_message(msg.chat.id, text).await;
     ctx.tg.health.record(res.is_ok());
+    if res.is_err() {
+        crate::metrics::telegram_error("sendMessage");
+    }
     res.map(|_| ())
 }
 
