@@ -48,7 +48,7 @@ describe('access log (LOG_FORMAT=json)', () => {
       headers: { cookie },
     });
     assert.equal(res.status, 200);
-    const { match } = await server.waitForLine(/"target":"sohbet::access".*"route":"\/api\/messages\/\{thread_id\}"/, {
+    const { match } = await server.waitForLine(/^(?=.*"target":"sohbet::access")(?=.*"route":"\/api\/messages\/\{thread_id\}").*$/, {
       what: 'the access line of GET /api/messages/{thread_id}',
     });
     const line = JSON.parse(match.input);
@@ -67,7 +67,7 @@ describe('access log (LOG_FORMAT=json)', () => {
     assert.ok(!text.includes(cookie.split('=')[1]), 'the cookie is not logged');
     // An unknown path is logged as "-", not as the path the client sent.
     await fetch(`${server.baseUrl}/no/such/${secret}`);
-    await server.waitForLine(/"route":"-".*"status":404/, { what: 'the access line of a 404' });
+    await server.waitForLine(/^(?=.*"route":"-")(?=.*"status":404).*$/, { what: 'the access line of a 404' });
     assert.ok(!server.logs().includes(secret));
   });
 });
