@@ -479,7 +479,10 @@ mod tests {
     #[test]
     fn forwarded_for_is_ignored_without_trust_proxy() {
         let peer: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_ip(&xff("1.2.3.4"), Some(peer), TrustedProxies::none()), peer);
+        assert_eq!(
+            client_ip(&xff("1.2.3.4"), Some(peer), TrustedProxies::none()),
+            peer
+        );
     }
 
     #[test]
@@ -493,7 +496,10 @@ mod tests {
         );
         // A public peer is not a proxy: its header is not believed.
         let direct: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_ip(&h, Some(direct), TrustedProxies::private()), direct);
+        assert_eq!(
+            client_ip(&h, Some(direct), TrustedProxies::private()),
+            direct
+        );
     }
 
     #[test]

@@ -25,7 +25,9 @@ impl LogFormat {
         match value.map(str::trim).map(str::to_ascii_lowercase).as_deref() {
             None | Some("") | Some("text") => Ok(LogFormat::Text),
             Some("json") => Ok(LogFormat::Json),
-            Some(other) => Err(format!("LOG_FORMAT must be `text` or `json`, not `{other}`")),
+            Some(other) => Err(format!(
+                "LOG_FORMAT must be `text` or `json`, not `{other}`"
+            )),
         }
     }
 }

@@ -66,9 +66,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
                 }
                 let mut methods: Vec<&str> = ["get", "post", "put", "patch", "delete"]
                     .into_iter()
-                    .filter(|m| {
-                        args.contains(&format!("{m}(")) || args.contains(&format!(".{m}("))
-                    })
+                    .filter(|m| args.contains(&format!("{m}(")) || args.contains(&format!(".{m}(")))
                     .collect();
                 if nested || methods.is_empty() {
                     methods = vec!["get"];

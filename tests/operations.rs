@@ -42,7 +42,10 @@ async fn digest_urls_are_immutable_other_static_urls_and_pages_revalidate() {
         res.headers()[header::CACHE_CONTROL],
         "public, max-age=31536000, immutable"
     );
-    for other in ["/static/js/common.js", "/static/js/common.js?v=000000000000"] {
+    for other in [
+        "/static/js/common.js",
+        "/static/js/common.js?v=000000000000",
+    ] {
         let res = c.get(format!("{}{other}", app.base)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{other}");
         assert_eq!(res.headers()[header::CACHE_CONTROL], "no-cache", "{other}");
@@ -72,10 +75,20 @@ async fn answers_are_compressed_by_accept_encoding() {
         .await
         .unwrap();
     assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
-    assert!(gz.headers()[header::VARY].to_str().unwrap().contains("accept-encoding"));
+    assert!(
+        gz.headers()[header::VARY]
+            .to_str()
+            .unwrap()
+            .contains("accept-encoding")
+    );
     let gz = gz.bytes().await.unwrap();
     assert_eq!(&gz[..2], b"\x1f\x8b", "a gzip stream");
-    assert!(gz.len() < plain.len() / 2, "{} vs {}", gz.len(), plain.len());
+    assert!(
+        gz.len() < plain.len() / 2,
+        "{} vs {}",
+        gz.len(),
+        plain.len()
+    );
     let br = c
         .get(format!("{}/", app.base))
         .header(header::ACCEPT_ENCODING, "br, gzip")
@@ -119,7 +132,10 @@ async fn allowed_origins_get_cors_with_credentials_others_nothing() {
         .unwrap();
     assert!(preflight.status().is_success(), "{}", preflight.status());
     let h = preflight.headers();
-    assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://shop.example");
+    assert_eq!(
+        h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://shop.example"
+    );
     assert_eq!(h[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
     let allowed = h[header::ACCESS_CONTROL_ALLOW_HEADERS]
         .to_str()
@@ -251,7 +267,10 @@ async fn metrics_count_what_operators_watch(backend: Backend) {
     assert_eq!(scrape(&url, Some("wrong-token-0123456789")).await.0, 401);
     let visitor = app.visitor().await;
     let (status, _) = visitor
-        .post("/api/messages/send", json!({"text": "hello", "type": "text"}))
+        .post(
+            "/api/messages/send",
+            json!({"text": "hello", "type": "text"}),
+        )
         .await;
     assert_eq!(status, 200);
     let admin = app.admin().await;

@@ -53,10 +53,10 @@ async fn cache_control(
     req: Request,
     next: Next,
 ) -> Response {
-    let current = req
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|kv| kv.strip_prefix("v=") == Some(&*version)));
+    let current = req.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|kv| kv.strip_prefix("v=") == Some(&*version))
+    });
     let mut res = next.run(req).await;
     if res.status().is_success() || res.status() == axum::http::StatusCode::NOT_MODIFIED {
         res.headers_mut().insert(

@@ -182,8 +182,13 @@ pub fn memory_from(cgroup_root: &std::path::Path, meminfo: &std::path::Path) -> 
     let number = |p: std::path::PathBuf| read(p).and_then(|s| s.trim().parse::<f64>().ok());
     let stat = |p: std::path::PathBuf, key: &str| {
         read(p).and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+            s.lines().find_map(|l| {
+                l.strip_prefix(key)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
         })
     };
     let gb = |bytes: f64| round(bytes / 1024f64.powi(3));
@@ -317,7 +322,11 @@ mod tests {
     fn memory_comes_from_the_cgroup_limit_when_there_is_one() {
         let dir = tempfile::tempdir().unwrap();
         let meminfo = dir.path().join("meminfo");
-        std::fs::write(&meminfo, "MemTotal: 16777216 kB\nMemAvailable: 8388608 kB\n").unwrap();
+        std::fs::write(
+            &meminfo,
+            "MemTotal: 16777216 kB\nMemAvailable: 8388608 kB\n",
+        )
+        .unwrap();
         let host = memory_from(&dir.path().join("none"), &meminfo);
         assert_eq!(host["source"], "host");
         assert_eq!(host["used_percent"], 50.0);
@@ -342,8 +351,15 @@ mod tests {
         std::fs::write(v1.join("memory/memory.limit_in_bytes"), "1073741824").unwrap();
         std::fs::write(v1.join("memory/memory.usage_in_bytes"), "268435456").unwrap();
         let m = memory_from(&v1, &meminfo);
-        assert_eq!((m["source"].as_str(), m["used_percent"].as_f64()), (Some("cgroup"), Some(25.0)));
-        std::fs::write(v1.join("memory/memory.limit_in_bytes"), "9223372036854771712").unwrap();
+        assert_eq!(
+            (m["source"].as_str(), m["used_percent"].as_f64()),
+            (Some("cgroup"), Some(25.0))
+        );
+        std::fs::write(
+            v1.join("memory/memory.limit_in_bytes"),
+            "9223372036854771712",
+        )
+        .unwrap();
         assert_eq!(memory_from(&v1, &meminfo)["source"], "host");
     }
 }

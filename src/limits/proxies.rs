@@ -30,7 +30,9 @@ pub struct TrustedProxies {
 
 impl std::fmt::Debug for TrustedProxies {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.nets.iter().map(|n| n.to_string())).finish()
+        f.debug_list()
+            .entries(self.nets.iter().map(|n| n.to_string()))
+            .finish()
     }
 }
 
@@ -172,13 +174,24 @@ mod tests {
     #[test]
     fn trust_proxy_true_is_the_private_preset() {
         let t = TrustedProxies::from_vars(Some("true"), None).unwrap();
-        for a in ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "100.64.0.1"] {
+        for a in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.20.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+        ] {
             assert!(t.contains(ip(a)), "{a}");
         }
         for a in ["::1", "fd00::1", "fe80::1", "::ffff:10.0.0.1"] {
             assert!(t.contains(ip(a)), "{a}");
         }
-        for a in ["203.0.113.7", "2001:db8::1", "100.128.0.1", "::ffff:8.8.8.8"] {
+        for a in [
+            "203.0.113.7",
+            "2001:db8::1",
+            "100.128.0.1",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(!t.contains(ip(a)), "{a}");
         }
         assert!(!TrustedProxies::from_vars(None, None).unwrap().is_enabled());
@@ -187,9 +200,11 @@ mod tests {
 
     #[test]
     fn lists_mix_presets_networks_and_addresses_and_win_over_trust_proxy() {
-        let t =
-            TrustedProxies::from_vars(Some("false"), Some("cloudflare, 198.51.100.0/24 2001:db8::9"))
-                .unwrap();
+        let t = TrustedProxies::from_vars(
+            Some("false"),
+            Some("cloudflare, 198.51.100.0/24 2001:db8::9"),
+        )
+        .unwrap();
         assert!(t.contains(ip("104.16.1.1")));
         assert!(t.contains(ip("2606:4700::1")));
         assert!(t.contains(ip("198.51.100.200")));
@@ -200,6 +215,10 @@ mod tests {
         assert!(!none.is_enabled());
         let e = TrustedProxies::parse("private,10.0.0.0/33").unwrap_err();
         assert!(e.contains("10.0.0.0/33"), "{e}");
-        assert!(TrustedProxies::parse("railway").unwrap().contains(ip("10.9.0.1")));
+        assert!(
+            TrustedProxies::parse("railway")
+                .unwrap()
+                .contains(ip("10.9.0.1"))
+        );
     }
 }
