@@ -19,7 +19,7 @@
 //! | `sohbet_connections` | gauge | open TCP connections |
 //! | `sohbet_outbox_backlog` | gauge | Telegram forwards waiting |
 //! | `sohbet_outbox_oldest_age_seconds` | gauge | age of the oldest waiting forward (0: none) |
-//! | `sohbet_telegram_api_errors_total` | counter | `method` (Bot API method) |
+//! | `sohbet_telegram_api_errors_total` | counter | `method` (Bot API method; `getUpdates/handler` for the dispatcher's errors) |
 //! | `sohbet_rate_limited_total` | counter | `limit` (`send`, `upload`, `api`, `event`, `login`, `webhook`) |
 //! | `sohbet_uploads_total` | counter | `kind` (`image`, `audio`), `outcome` (`stored` or the error code) |
 //! | `sohbet_http_requests_total` | counter | `route` (matched pattern), `status` |

@@ -162,7 +162,11 @@ impl<E: std::fmt::Display + Send + Sync + 'static> teloxide::error_handlers::Err
         // A Bot API error goes through `describe` (an unreadable answer
         // would otherwise be quoted, with the message in it).
         let text = match (&error as &dyn std::any::Any).downcast_ref::<teloxide::RequestError>() {
-            Some(e) => self.0.describe(e),
+            Some(e) => {
+                // Listener (`getUpdates`) and handler errors share this handler.
+                crate::metrics::telegram_error("getUpdates/handler");
+                self.0.describe(e)
+            }
             None => self.0.redact(&error.to_string()),
         };
         Box::pin(async move {

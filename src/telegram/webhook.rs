@@ -226,6 +226,7 @@ async fn receive(State(hook): State<Hook>, req: Request) -> Response {
         && let Err(e) = crate::limits::rate_check(limiter, &crate::limits::ip_key(ip))
     {
         hook.refusals.note(Refusal::RateLimited);
+        crate::metrics::rate_limited("webhook");
         return e.into_response();
     }
     let given = req
