@@ -57,6 +57,9 @@ ENV APP_ENV=production \
     RUST_LOG=info,sohbet=info
 EXPOSE 5000
 
-# No HEALTHCHECK: the slim image has no curl. Platforms probe GET /health/ready
-# (503 until migrations ran and the database answers) and /health/live.
+# The binary asks GET /health/ready of its own port (503 until migrations ran
+# and the database answers): exit 0 healthy, 1 not. Platforms may also probe
+# /health/ready and /health/live over HTTP.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["/app/sohbet", "healthcheck"]
 CMD ["/app/sohbet"]

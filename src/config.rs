@@ -12,8 +12,12 @@ pub use cloudinary::CloudinaryConfig;
 mod connections;
 mod metrics;
 pub use metrics::MetricsConfig;
+mod display;
+mod telegram_console;
 mod uploads;
 pub use connections::ConnectionConfig;
+pub use display::masked_url;
+pub use telegram_console::ConsoleConfig;
 pub use uploads::UploadConfig;
 
 /// Which database the `DATABASE_URL` selects.
@@ -58,6 +62,8 @@ pub struct TelegramConfig {
     /// Webhook calls accepted per client IP and minute, good or bad
     /// (`TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE`, 600; 0 = no limit).
     pub webhook_per_ip_per_minute: u32,
+    /// Send pace and agent names (`config/telegram_console.rs`).
+    pub console: ConsoleConfig,
 }
 
 impl std::fmt::Debug for TelegramConfig {
@@ -266,6 +272,7 @@ impl Config {
                     "TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE",
                     600,
                 )?,
+                console: telegram_console::from_vars(&var)?,
             }),
             _ => None,
         };

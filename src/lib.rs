@@ -101,7 +101,7 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the database, runs migrations, binds `HOST:PORT` and builds the routes.
+    /// Opens the database (upgrading a Flask Chat one), runs migrations, binds `HOST:PORT` and builds the routes.
     ///
     /// # Errors
     /// [`BuildError`].
@@ -124,8 +124,8 @@ impl App {
         listener: TcpListener,
         otp: OtpDelivery,
     ) -> Result<App, BuildError> {
-        let db = Db::connect(&config.database).await?;
-        db.migrate().await?;
+        // Upgrades a Flask Chat database in place first (issue 11).
+        let (db, _) = store::flask::open(&config.database, &config.upload_dir).await?;
         let media = media::Media::new(&config)?;
         media.start_upkeep(db.clone()).await;
         let telegram = match &config.telegram {

@@ -1,39 +1,15 @@
 //! `sohbet`: reads the configuration (environment and `.env`), starts
-//! logging and serves until SIGINT or SIGTERM.
+//! logging and runs the command of the command line ([`cli`]; `serve` by
+//! default: serves until SIGINT or SIGTERM).
 
-use sohbet::{App, config::Config};
+mod cli;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
+    let cli = cli::Cli::from_args();
     sohbet::telemetry::init();
-    let shutdown = shutdown_signal();
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("configuration error: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    tracing::info!(
-        database = config.database_kind(),
-        env = config.environment.as_str(),
-        "starting sohbet"
-    );
-    let app = match App::build(config).await {
-        Ok(app) => app,
-        Err(e) => {
-            tracing::error!("start-up failed: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match app.run_until_stopped(shutdown).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("server error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    cli.run(shutdown_signal).await
 }
 
 /// Resolves at SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when

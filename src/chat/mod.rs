@@ -109,7 +109,7 @@ pub struct Posted {
 #[derive(Clone)]
 pub struct Chat {
     db: Db,
-    writer: mpsc::Sender<writer::Job>,
+    writer: writer::Writers,
     events: Arc<events::Publisher>,
     options: Arc<ChatOptions>,
     outbox: Arc<Notify>,
@@ -214,11 +214,12 @@ impl Chat {
     /// `Busy` after the wait; `Unavailable` when the writer stopped.
     async fn enqueue(&self, job: writer::Job) -> AppResult<()> {
         use tokio::sync::mpsc::error::TrySendError;
-        match self.writer.try_send(job) {
+        let writer = self.writer.for_thread(&job.msg.thread_id);
+        match writer.try_send(job) {
             Ok(()) => Ok(()),
             Err(TrySendError::Closed(_)) => Err(AppError::Unavailable),
             Err(TrySendError::Full(job)) => {
-                match tokio::time::timeout(ENQUEUE_WAIT, self.writer.send(job)).await {
+                match tokio::time::timeout(ENQUEUE_WAIT, writer.send(job)).await {
                     Ok(Ok(())) => Ok(()),
                     Ok(Err(_)) => Err(AppError::Unavailable),
                     Err(_) => {

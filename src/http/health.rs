@@ -46,6 +46,8 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 /// `GET /health` → `{status: healthy|degraded|unhealthy, timestamp, version,
 /// environment, checks: {database, telegram, memory: {used_percent,
 /// available_gb, limit_gb, source: cgroup|host}, disk: {used_percent, free_gb}, telegram_outbox_backlog,
+/// telegram_bridge (the last Telegram self-test: `{at, topic_mode,
+/// topic_reason, checks: [{name, ok, detail, fix}]}`, or `null`),
 /// sockets: {connections, sessions, pending, sockets}}}` (`sockets`: open
 /// TCP connections, Engine.IO sessions, those not yet connected, connected
 /// Socket.IO sockets)
@@ -97,6 +99,7 @@ pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoRes
                 "database_kind": state.chat.db().kind(),
                 "telegram": telegram,
                 "telegram_outbox_backlog": backlog,
+                "telegram_bridge": state.telegram.as_ref().and_then(|t| t.console.report()),
                 "memory": memory,
                 "disk": disk,
                 "sockets": state.limits.sockets.stats(),

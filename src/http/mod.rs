@@ -10,6 +10,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod pages;
+pub mod telegram;
 pub mod upload;
 
 use std::time::Duration;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::metrics::router(&state))
         .merge(openapi::router())
         .route("/uploads/{folder}/{name}", get(upload::serve))
+        .merge(telegram::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), body_deadline))

@@ -49,14 +49,15 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     ),
     paths(
         session, messages, send, threads, clear, upload_image, upload_audio,
-        admin_login, verify_otp, logout,
+        admin_login, verify_otp, logout, telegram_bridge, telegram_selftest,
         health, health_live, health_ready, openapi, metrics,
         visitor_page, admin_page, login_page, uploads, static_files
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
         SendDoc, ThreadDoc, ThreadsDoc, ClearBodyDoc, DoneDoc, LoginBodyDoc, LoginDoc,
-        OtpBodyDoc, OtpDoc, SuccessDoc, UploadFormDoc, UploadDoc, ProbeDoc, HealthDoc
+        OtpBodyDoc, OtpDoc, SuccessDoc, UploadFormDoc, UploadDoc, ProbeDoc, HealthDoc,
+        BridgeDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),
@@ -174,6 +175,21 @@ pub fn verify_otp() {}
     (status = 200, body = SuccessDoc)
 ))]
 pub fn logout() {}
+
+/// The Telegram bridge's last self-test (admin).
+#[utoipa::path(get, path = "/api/telegram/bridge", tag = "admin", responses(
+    (status = 200, body = BridgeDoc),
+    (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin")
+))]
+pub fn telegram_bridge() {}
+
+/// Runs the Telegram self-test now (admin, CSRF).
+#[utoipa::path(post, path = "/api/telegram/selftest", tag = "admin", responses(
+    (status = 200, body = BridgeDoc),
+    (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
+    (status = 403, body = ErrorBody, description = "CSRF_FAILED")
+))]
+pub fn telegram_selftest() {}
 
 /// Status; details with `Authorization: Bearer $HEALTH_TOKEN` or to a local caller.
 #[utoipa::path(get, path = "/health", tag = "operations", responses(

@@ -36,6 +36,17 @@ impl std::fmt::Debug for TrustedProxies {
     }
 }
 
+/// `none`, or the networks comma-separated (for `sohbet check-config`).
+impl std::fmt::Display for TrustedProxies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.nets.is_empty() {
+            return f.write_str("none");
+        }
+        let list: Vec<String> = self.nets.iter().map(ToString::to_string).collect();
+        f.write_str(&list.join(","))
+    }
+}
+
 fn nets(list: &[&str]) -> Vec<IpNet> {
     list.iter().filter_map(|s| s.parse().ok()).collect()
 }

@@ -121,6 +121,7 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
     s.on("message_to_visitor", to_visitor);
     s.on("typing", typing);
     s.on("stop_typing", typing);
+    super::receipts::register(s);
 }
 
 /// For an admin socket: its session must still be live (issue 8 item 5,
@@ -361,5 +362,10 @@ async fn typing<A: Adapter>(
             &json!({"thread_id": thread, "sender_type": sender_type}),
         )
         .await;
+    if let (Role::Visitor, "typing", Some(tg)) = (sess.role, event, &state.telegram) {
+        // Shown in the visitor's topic (throttled per thread there).
+        let (tg, db) = (tg.clone(), state.chat.db().clone());
+        tokio::spawn(async move { tg.visitor_typing(&db, &thread).await });
+    }
     reply.ok(json!({}));
 }

@@ -12,17 +12,17 @@
 //! reconnect and fetch what they missed (`GET …/messages?after=`), so the
 //! socket never shows a gap. Cut-offs are logged as one line per episode.
 //!
-//! One instance (in-memory adapter): emitted socket by socket, so that the
-//! one socket that fell behind is the one cut off. With the Redis adapter
-//! the event is broadcast through Redis to every instance; a full buffer is
-//! then only counted (socketioxide does not say which socket it was).
+//! Events are emitted socket by socket, so that the one socket that fell
+//! behind is the one cut off; the payload is serialised once per event.
+//! One instance (in-memory adapter): straight from the core's queue. Several
+//! instances (Redis): the event goes through [`super::relay`] to every
+//! instance, and each emits to its own sockets the same way.
 
 use std::time::Duration;
 
 use serde::Serialize;
-use socketioxide::{
-    BroadcastError, SendError, SocketError, SocketIo, adapter::Adapter, extract::SocketRef,
-};
+use serde_json::value::RawValue;
+use socketioxide::{SendError, SocketError, SocketIo, adapter::Adapter, extract::SocketRef};
 use tokio::sync::mpsc;
 
 use super::{ADMINS, event_name, thread_room};
@@ -30,8 +30,6 @@ use crate::chat::{ChatEvent, overload::Episode};
 
 static CUT_OFF: Episode =
     Episode::new("sockets cut off: their send buffer was full (they reconnect and catch up)");
-static FULL_REMOTE: Episode =
-    Episode::new("broadcast hit full socket buffers (Redis adapter: counted, not cut off)");
 
 /// Marks a socket that missed an event: it is skipped until it is gone.
 #[derive(Clone, Copy, Debug)]
@@ -43,59 +41,86 @@ const RETRY_EVERY: Duration = Duration::from_millis(100);
 /// closes a client that does not read).
 const RETRIES: u32 = 300;
 
-/// Runs until the core stops: emits every event of `rx`. `per_socket`:
-/// emit socket by socket on this instance (in-memory adapter); otherwise
-/// broadcast through the adapter.
-pub(super) async fn run<A: Adapter>(
-    io: SocketIo<A>,
-    mut rx: mpsc::Receiver<ChatEvent>,
-    per_socket: bool,
-) {
-    while let Some(ev) = rx.recv().await {
-        match &ev {
-            ChatEvent::MessageStored(m) => {
-                let rooms = [ADMINS.to_owned(), thread_room(&m.thread_id)];
-                emit(&io, rooms, event_name(m), m, per_socket).await;
-            }
-            ChatEvent::ThreadCreated(t) => {
-                emit(&io, [ADMINS.to_owned()], "thread_created", t, per_socket).await;
-            }
-            ChatEvent::Cleared { thread_id } => {
-                let rooms = [ADMINS.to_owned(), thread_room(thread_id)];
-                let body = serde_json::json!({ "thread_id": thread_id });
-                emit(&io, rooms, "messages_cleared", &body, per_socket).await;
+/// One Socket.IO broadcast of a chat event: the rooms, the event name and
+/// the payload, serialised once (every socket gets the same bytes). In
+/// Redis mode this is also what travels between instances
+/// ([`super::relay`]): `{"rooms": [..], "event": "..", "data": {..}}`.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub(super) struct Broadcast {
+    /// Target rooms (`admins`, `thread:<id>`).
+    pub rooms: Vec<String>,
+    /// Socket.IO event name.
+    pub event: String,
+    /// The event's JSON payload.
+    pub data: Box<RawValue>,
+}
+
+impl Broadcast {
+    /// The broadcast of `ev` (`None` only if the payload cannot be
+    /// serialised, which the core's types rule out).
+    pub(super) fn of(ev: &ChatEvent) -> Option<Self> {
+        let (rooms, event, data) = match ev {
+            ChatEvent::MessageStored(m) => (
+                vec![ADMINS.to_owned(), thread_room(&m.thread_id)],
+                event_name(m),
+                serde_json::value::to_raw_value(m),
+            ),
+            ChatEvent::ThreadCreated(t) => (
+                vec![ADMINS.to_owned()],
+                "thread_created",
+                serde_json::value::to_raw_value(t),
+            ),
+            ChatEvent::Cleared { thread_id } => (
+                vec![ADMINS.to_owned(), thread_room(thread_id)],
+                "messages_cleared",
+                serde_json::value::to_raw_value(&serde_json::json!({ "thread_id": thread_id })),
+            ),
+        };
+        match data {
+            Ok(data) => Some(Self {
+                rooms,
+                event: event.to_owned(),
+                data,
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, event, "cannot serialise an event");
+                None
             }
         }
     }
 }
 
-async fn emit<A: Adapter, const N: usize, T: Serialize + ?Sized>(
-    io: &SocketIo<A>,
-    rooms: [String; N],
-    event: &'static str,
-    data: &T,
-    per_socket: bool,
-) {
-    if !per_socket {
-        if let Err(e) = io.to(rooms).emit(event, data).await {
-            if matches!(&e, BroadcastError::Socket(errs)
-                if errs.iter().any(|e| matches!(e, SocketError::InternalChannelFull)))
-            {
-                FULL_REMOTE.hit();
-            } else {
-                tracing::debug!(error = %e, "socket broadcast failed");
-            }
+/// Runs until the core stops: emits every event of `rx` to this
+/// instance's sockets (the in-memory adapter: this instance has them all).
+pub(super) async fn run<A: Adapter>(io: SocketIo<A>, mut rx: mpsc::Receiver<ChatEvent>) {
+    while let Some(ev) = rx.recv().await {
+        if let Some(b) = Broadcast::of(&ev) {
+            emit_local(&io, &b);
         }
-        return;
     }
-    for s in io.to(rooms).sockets() {
+}
+
+/// Emits `b` socket by socket to the sockets of this instance in its rooms;
+/// a socket whose buffer is full is cut off (see the module doc).
+pub(super) fn emit_local<A: Adapter>(io: &SocketIo<A>, b: &Broadcast) {
+    for s in io.to(b.rooms.clone()).sockets() {
         if s.extensions.get::<CutOff>().is_some() {
             continue;
         }
-        match s.emit(event, data) {
+        match s.emit(b.event.as_str(), &b.data) {
             Ok(()) | Err(SendError::Socket(SocketError::Closed)) => {}
             Err(SendError::Socket(SocketError::InternalChannelFull)) => cut_off(s),
-            Err(e) => tracing::warn!(error = %e, event, "cannot serialise an event"),
+            Err(e) => tracing::warn!(error = %e, event = %b.event, "cannot serialise an event"),
+        }
+    }
+}
+
+/// Cuts off every socket of this instance: used when this instance may
+/// have missed broadcasts (its Redis subscription was lost).
+pub(super) fn cut_off_all<A: Adapter>(io: &SocketIo<A>) {
+    for s in io.sockets() {
+        if s.extensions.get::<CutOff>().is_none() {
+            cut_off(s);
         }
     }
 }

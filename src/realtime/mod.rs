@@ -25,6 +25,8 @@ mod fanout;
 pub mod gate;
 mod handshake;
 pub mod presence;
+mod receipts;
+mod relay;
 
 use std::sync::Arc;
 
@@ -118,6 +120,9 @@ impl Io {
 /// How long connecting to Redis at start-up may take.
 const REDIS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Bytes of the per-socket WebSocket read buffer (see `builder`).
+pub const WS_READ_BUFFER: usize = 1024;
+
 /// Largest Engine.IO polling body, bytes (socketioxide answers 413 beyond).
 pub const MAX_PAYLOAD: u64 = 100_000;
 
@@ -128,6 +133,12 @@ fn builder(state: &AppState) -> SocketIoBuilder {
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(1 << 20)
         .ws_max_frame_size(1 << 20)
+        // The WebSocket read buffer each socket keeps for its whole life
+        // (engineioxide's default 4 KiB, zero-filled on every read): one
+        // read takes up to this many bytes; a larger frame grows the buffer
+        // to its length. Chat frames are a few hundred bytes, so 1 KiB
+        // still reads several per syscall and saves 3 KiB per idle socket.
+        .ws_read_buffer_size(WS_READ_BUFFER)
         // Packets queued per socket before an emit fails (then the socket
         // is cut off, see `fanout`): admin sockets get every visitor's
         // messages, so leave room for bursts. The queue grows in blocks
@@ -156,7 +167,8 @@ pub async fn attach(
         let (layer, io) = builder(&state).build_layer();
         // The local adapter initialises synchronously (`InitRes = ()`).
         io.ns("/", on_connect.with(handshake::authenticate));
-        let router = start(router, layer, &io, &state, true);
+        tokio::spawn(fanout::run(io.clone(), state.chat.subscribe()));
+        let router = start(router, layer, &io, &state);
         return Ok((router, Io::Local(io)));
     };
     let err = |e: &dyn std::fmt::Display| RealtimeError::Redis(e.to_string());
@@ -187,13 +199,22 @@ pub async fn attach(
     .await
     .map_err(|_| err(&"timed out subscribing"))?
     .map_err(|e| err(&e))?;
+    let channel = relay::channel(&state.config.redis_prefix);
+    tokio::time::timeout(
+        REDIS_CONNECT_TIMEOUT,
+        relay::subscribe(io.clone(), client.clone(), channel.clone()),
+    )
+    .await
+    .map_err(|_| err(&"timed out subscribing to chat events"))?
+    .map_err(|e| err(&e))?;
+    tokio::spawn(relay::publish(client, channel, state.chat.subscribe()));
     tracing::info!("Socket.IO Redis adapter ready");
-    let router = start(router, layer, &io, &state, false);
+    let router = start(router, layer, &io, &state);
     Ok((router, Io::Redis(io)))
 }
 
-/// What both adapters need once the namespace is registered: the
-/// broadcaster (`per_socket`: emit socket by socket, see [`fanout`]), the
+/// What both adapters need once the namespace is registered and the chat
+/// events are wired ([`fanout`] directly, or through [`relay`]): the
 /// admin-session sweep, the presence announcer; then `router` wrapped in
 /// the Socket.IO `layer`, behind the Engine.IO session [`gate`].
 fn start<A: Adapter>(
@@ -201,9 +222,7 @@ fn start<A: Adapter>(
     layer: socketioxide::layer::SocketIoLayer<A>,
     io: &SocketIo<A>,
     state: &AppState,
-    per_socket: bool,
 ) -> axum::Router {
-    tokio::spawn(fanout::run(io.clone(), state.chat.subscribe(), per_socket));
     admin_sessions::spawn(io, state);
     announce_departures(io, state);
     router

@@ -5,9 +5,11 @@
 //! per backend. This module owns SQL; it knows nothing of HTTP or sockets.
 
 pub mod auth;
+pub mod flask;
 pub mod messages;
 pub mod outbox;
 pub mod threads;
+pub mod topics;
 
 use std::{str::FromStr, time::Duration};
 
@@ -60,6 +62,10 @@ pub enum StoreError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A Flask Chat database could not be upgraded, or the database is
+    /// neither sohbet's nor Flask Chat's ([`flask::FlaskError`]).
+    #[error(transparent)]
+    Flask(#[from] flask::FlaskError),
 }
 
 impl Db {

@@ -34,6 +34,12 @@ pub struct OutboxItem {
     pub content_text: Option<String>,
     /// Media URL.
     pub file_url: Option<String>,
+    /// The thread's forum topic in the admin chat (topic mode), if created.
+    pub tg_topic_id: Option<i64>,
+    /// The name that topic was given.
+    pub tg_topic_name: Option<String>,
+    /// 1 when the topic was closed by hand (reopened before this forward).
+    pub tg_topic_closed: Option<i32>,
 }
 
 impl std::fmt::Debug for OutboxItem {
@@ -45,6 +51,7 @@ impl std::fmt::Debug for OutboxItem {
             .field("thread_id", &self.thread_id)
             .field("message_id", &self.message_id)
             .field("kind", &self.kind)
+            .field("tg_topic_id", &self.tg_topic_id)
             .finish_non_exhaustive()
     }
 }
@@ -75,7 +82,8 @@ pub async fn due_heads(
 ) -> Result<Vec<OutboxItem>, sqlx::Error> {
     const SQL: &str = concat!(
         "SELECT o.id, o.attempts, o.parts_sent, o.thread_id, m.id AS message_id, t.display_name, \
-           m.type AS kind, m.content_text, m.file_url \
+           m.type AS kind, m.content_text, m.file_url, \
+           t.tg_topic_id, t.tg_topic_name, t.tg_topic_closed \
          FROM telegram_outbox o \
          LEFT JOIN messages m ON m.id = o.message_id \
          LEFT JOIN threads t ON t.id = o.thread_id \
@@ -173,6 +181,16 @@ pub async fn mark_sent(db: &Db, id: i64) -> Result<(), sqlx::Error> {
 pub async fn backlog(db: &Db) -> Result<i64, sqlx::Error> {
     const SQL: &str = "SELECT COUNT(*) FROM telegram_outbox WHERE status = 'pending'";
     with_db!(db, p => sqlx::query_scalar(SQL).fetch_one(p).await)
+}
+
+/// How many forwards wait, and since when the oldest does (`/selftest`).
+///
+/// # Errors
+/// Database errors.
+pub async fn backlog_age(db: &Db) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+    const SQL: &str =
+        "SELECT COUNT(*), MIN(created_at) FROM telegram_outbox WHERE status = 'pending'";
+    with_db!(db, p => sqlx::query_as(SQL).fetch_one(p).await)
 }
 
 /// The thread of a Telegram message in the admin chat, if it is linked.

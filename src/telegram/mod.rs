@@ -2,9 +2,14 @@
 //! An adapter over the chat core (`shared/DESIGN.md` § Architecture):
 //!
 //! - forwards: every visitor message is queued in `telegram_outbox` in the
-//!   transaction that stores it; [`outbox`] sends them in order per thread;
-//! - replies: a Telegram reply to a forwarded message (or to any linked
+//!   transaction that stores it; [`outbox`] sends them in order per thread,
+//!   paced per chat ([`console::Pacer`]);
+//! - topic mode: in a forum supergroup each thread gets its own topic
+//!   ([`topics`]) and any admin message in it goes to that visitor;
+//!   elsewhere a Telegram reply to a forwarded message (or to any linked
 //!   message of that thread) becomes an admin message ([`updates`]);
+//! - receipts (👌 received, 👀 seen) on the admin's answers ([`receipts`]),
+//!   typing actions, and `/selftest` ([`selftest`]);
 //! - login codes go to the admin chat ([`Telegram::send_otp`]);
 //! - updates arrive by long polling, or by webhook when
 //!   `TELEGRAM_WEBHOOK_URL` is set ([`webhook`]).
@@ -14,8 +19,13 @@
 //! are logged through [`Telegram::describe`], which drops Telegram's raw
 //! answer (it can echo the message sent).
 
+pub mod console;
 pub mod format;
 pub mod outbox;
+mod parts;
+pub mod receipts;
+pub mod selftest;
+pub mod topics;
 pub mod updates;
 pub mod webhook;
 
@@ -70,6 +80,8 @@ pub struct Telegram {
     pub media: crate::media::Media,
     /// First retry delay of the outbox (doubles up to 60 s).
     pub retry_base: Duration,
+    /// Topic mode, self-test, pace, typing throttle.
+    pub console: Arc<console::Console>,
 }
 
 impl std::fmt::Debug for Telegram {
@@ -114,7 +126,35 @@ impl Telegram {
             upload_dir,
             media,
             retry_base,
+            console: Arc::new(console::Console::new(config.console.messages_per_minute)),
         })
+    }
+
+    /// Shows the visitor of `thread_id` typing in its topic
+    /// (`sendChatAction(typing)`), at most once every
+    /// [`console::TYPING_EVERY`] per thread; only in topic mode and for a
+    /// thread that has a topic. Failures are ignored (it is a hint).
+    #[tracing::instrument(skip_all)]
+    pub async fn visitor_typing(&self, db: &crate::store::Db, thread_id: &str) {
+        use teloxide::payloads::SendChatActionSetters;
+        if !self.console.topics_on() || !self.console.typing_due(thread_id) {
+            return;
+        }
+        let Ok(Some(topic)) = crate::store::topics::topic_of_thread(db, thread_id).await else {
+            return;
+        };
+        let Ok(topic) = i32::try_from(topic) else {
+            return;
+        };
+        let thread = teloxide::types::ThreadId(teloxide::types::MessageId(topic));
+        if let Err(e) = self
+            .bot
+            .send_chat_action(self.chat_id, teloxide::types::ChatAction::Typing)
+            .message_thread_id(thread)
+            .await
+        {
+            tracing::debug!(error = %self.describe(&e), "sendChatAction failed");
+        }
     }
 
     /// `text` with the bot token replaced by `<token>` (reqwest errors carry
@@ -213,6 +253,11 @@ impl Bridge {
             }
             None => (None, None),
         };
+        tasks.push(tokio::spawn(selftest::refresh(
+            telegram.clone(),
+            chat.db().clone(),
+            stop_rx.clone(),
+        )));
         let dispatcher_stop = updates::Stopper::default();
         tasks.push(tokio::spawn(updates::run(
             telegram.clone(),

@@ -31,18 +31,17 @@
 //! Nothing here logs message content: logs carry outbox ids and error texts
 //! from [`Telegram::describe`].
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use chrono::Utc;
-use teloxide::{
-    RequestError,
-    payloads::{SendAudioSetters, SendDocumentSetters, SendPhotoSetters, SendVoiceSetters},
-    prelude::Requester,
-    types::InputFile,
-};
+use teloxide::{RequestError, types::InputFile};
 use tokio::sync::watch;
 
-use super::{Telegram, format};
+use super::{
+    Telegram,
+    parts::{Part, Source, media_of, media_part, send, texts},
+    topics::{self, Gone, TopicError},
+};
 use crate::{
     chat::Chat,
     store::{self, outbox::OutboxItem},
@@ -59,95 +58,6 @@ pub const MAX_PAUSE: Duration = Duration::from_secs(30);
 /// Sleep after a database error.
 const STORE_PAUSE: Duration = Duration::from_secs(2);
 
-/// One Telegram message of a forward.
-enum Part {
-    Text(String),
-    Photo(InputFile, String),
-    Voice(InputFile, String),
-    Audio(InputFile, String),
-    Document(InputFile, String),
-}
-
-/// Where the media of a forward comes from.
-enum Source {
-    /// A file under `UPLOAD_DIR`.
-    Local(PathBuf),
-    /// An HTTPS URL Telegram fetches itself (Cloudinary).
-    Remote(reqwest::Url),
-}
-
-fn media_source(tg: &Telegram, url: &str) -> Option<Source> {
-    if let Some(rel) = url.strip_prefix("/uploads/") {
-        if rel
-            .split('/')
-            .any(|seg| seg.is_empty() || seg.starts_with('.'))
-        {
-            return None;
-        }
-        return Some(Source::Local(tg.upload_dir.join(rel)));
-    }
-    reqwest::Url::parse(url)
-        .ok()
-        .filter(|u| u.scheme() == "https")
-        .map(Source::Remote)
-}
-
-/// Where the media part of `item` comes from, or `None` when the forward
-/// is text only (not an image or audio, or no usable `file_url`). It
-/// depends on the row alone (the file is not looked at), so every try of a
-/// forward sees the same parts.
-fn media_of(tg: &Telegram, item: &OutboxItem) -> Option<Source> {
-    match item.kind.as_deref() {
-        Some("image" | "audio") => media_source(tg, item.file_url.as_deref()?),
-        _ => None,
-    }
-}
-
-/// The texts of a forward: with a media part, its caption and the texts
-/// that follow it (the rest of a caption too long for Telegram); without,
-/// no caption and all its texts. Part `i` of the forward is the media
-/// (with the caption) when `i == 0` and there is media, else a text.
-fn texts(item: &OutboxItem, with_media: bool) -> (Option<String>, Vec<String>) {
-    let name = item.display_name.as_deref().unwrap_or("Visitor");
-    let text = item.content_text.as_deref().unwrap_or("");
-    if with_media {
-        let (caption, rest) = format::caption(name, text);
-        (Some(caption), rest)
-    } else {
-        (None, format::forward_texts(name, text))
-    }
-}
-
-/// The media part: a photo, or by the file's extension a voice note, an
-/// audio file or a document.
-fn media_part(item: &OutboxItem, f: InputFile, caption: String) -> Part {
-    let url = item.file_url.as_deref().unwrap_or("").to_ascii_lowercase();
-    if item.kind.as_deref() == Some("image") {
-        Part::Photo(f, caption)
-    } else if url.ends_with(".ogg") || url.ends_with(".oga") || url.ends_with(".opus") {
-        Part::Voice(f, caption)
-    } else if url.ends_with(".mp3") || url.ends_with(".m4a") {
-        Part::Audio(f, caption)
-    } else {
-        Part::Document(f, caption)
-    }
-}
-
-async fn send(tg: &Telegram, part: Part) -> Result<i64, RequestError> {
-    let (bot, chat) = (&tg.bot, tg.chat_id);
-    let (method, res) = match part {
-        Part::Text(t) => ("sendMessage", bot.send_message(chat, t).await),
-        Part::Photo(f, c) => ("sendPhoto", bot.send_photo(chat, f).caption(c).await),
-        Part::Voice(f, c) => ("sendVoice", bot.send_voice(chat, f).caption(c).await),
-        Part::Audio(f, c) => ("sendAudio", bot.send_audio(chat, f).caption(c).await),
-        Part::Document(f, c) => ("sendDocument", bot.send_document(chat, f).caption(c).await),
-    };
-    if res.is_err() {
-        crate::metrics::telegram_error(method);
-    }
-    Ok(i64::from(res?.id.0))
-}
-
 /// What one attempt at a forward ended with.
 enum Outcome {
     Sent,
@@ -161,6 +71,9 @@ enum Outcome {
     Permanent(String),
     /// The database failed: try again later.
     Store(String),
+    /// The thread's topic was deleted or closed by hand: it was forgotten
+    /// or marked closed; try again at once (a new topic, or reopened).
+    TopicGone,
 }
 
 /// The text recorded for a local media file that is gone.
@@ -182,6 +95,12 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
             Err(e) => Outcome::Store(e.to_string()),
         };
     }
+    let topic = match topics::prepare(tg, chat.db(), item).await {
+        Ok(t) => t,
+        Err(TopicError::Throttled(d)) => return Outcome::Throttled(d),
+        Err(TopicError::Transient(e)) => return Outcome::Transient(e),
+        Err(TopicError::Store(e)) => return Outcome::Store(e),
+    };
     let mut all: Vec<(usize, Part)> = Vec::with_capacity(total - done);
     // The media is always the first part: once sent, it is not read again.
     if done == 0
@@ -204,7 +123,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
             .filter(|(i, _)| *i >= done),
     );
     for (i, part) in all {
-        let res = send(tg, part).await;
+        let res = send(tg, part, topic).await;
         tg.health.record(!matches!(
             res,
             Err(RequestError::Network(_) | RequestError::InvalidJson { .. } | RequestError::Io(_))
@@ -221,6 +140,9 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
                 }
             }
             Err(RequestError::RetryAfter(s)) => return Outcome::Throttled(s.duration()),
+            Err(e) if topic.is_some() && topics::gone(&e).is_some() => {
+                return topic_gone(chat, item, topics::gone(&e)).await;
+            }
             Err(RequestError::Api(e)) => return Outcome::Refused(tg.redact(&e.to_string())),
             Err(RequestError::MigrateToChatId(_)) => {
                 return Outcome::Refused(
@@ -236,6 +158,25 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     Outcome::Sent
 }
 
+/// The topic of `item` was found deleted or closed: forget it (a new one
+/// is created at the next try) or mark it closed (reopened then).
+async fn topic_gone(chat: &Chat, item: &OutboxItem, why: Option<Gone>) -> Outcome {
+    let db = chat.db();
+    let res = match (why, item.tg_topic_id) {
+        (Some(Gone::Closed), Some(id)) => store::topics::set_topic_closed(db, id, true)
+            .await
+            .map(|_| ()),
+        _ => store::topics::forget_topic(db, &item.thread_id).await,
+    };
+    match res {
+        Ok(()) => {
+            tracing::info!(outbox_id = item.id, closed = ?why, "a thread's topic is gone; trying again");
+            Outcome::TopicGone
+        }
+        Err(e) => Outcome::Store(e.to_string()),
+    }
+}
+
 fn backoff(base: Duration, attempts: i32) -> Duration {
     let factor = 2u32.saturating_pow(attempts.clamp(0, 16) as u32);
     base.saturating_mul(factor).min(Duration::from_secs(60))
@@ -246,6 +187,14 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
     let signal = chat.outbox_signal();
     tracing::info!("Telegram outbox worker started");
     let mut leader = store::outbox::Leader::default();
+    // Topic mode is known once the first self-test ran (at the bridge's
+    // start): until then a forward could not know where it goes.
+    while tg.console.report().is_none() && !*stop.borrow() {
+        tokio::select! {
+            _ = tokio::time::sleep(MIN_PAUSE) => {}
+            _ = stop.changed() => {}
+        }
+    }
     while !*stop.borrow() {
         // Several instances on one Postgres: only one sends (else a forward
         // could go out twice).
@@ -259,7 +208,11 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
         // A stop cuts a round short (teloxide waits 10 s after any 5xx):
         // a part is recorded only after Telegram took it, so nothing is lost.
         let wait = tokio::select! {
-            w = round(&tg, &chat) => w,
+            w = async {
+                let w = round(&tg, &chat).await;
+                super::receipts::round(&tg, chat.db()).await;
+                w
+            } => w,
             _ = stop.changed() => break,
         };
         // On Postgres another instance may have queued forwards without
@@ -331,6 +284,20 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
                 } else {
                     STORE_PAUSE
                 };
+            }
+            Outcome::TopicGone if item.attempts + 1 < MAX_REFUSALS => {
+                progressed = true;
+                store::outbox::mark_failed(db, item.id, "pending", Utc::now(), true, "topic gone")
+                    .await
+            }
+            Outcome::TopicGone => {
+                tracing::error!(
+                    outbox_id = item.id,
+                    "the thread's topic keeps vanishing; giving up"
+                );
+                progressed = true;
+                store::outbox::mark_failed(db, item.id, "dead", Utc::now(), true, "topic gone")
+                    .await
             }
             Outcome::Permanent(e) => {
                 tracing::error!(outbox_id = item.id, error = %e, "a forward can never be sent; giving up");

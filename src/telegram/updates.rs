@@ -1,13 +1,20 @@
-//! Updates from Telegram (teloxide `Dispatcher`): commands, replies that
-//! become admin messages, hints for anything else. Only the admin chat
+//! Updates from Telegram (teloxide `Dispatcher`): commands, admin messages
+//! that become answers, hints for anything else. Only the admin chat
 //! (`TELEGRAM_CHAT_ID`) is listened to; other chats are ignored and logged
 //! without their content.
+//!
+//! Routing an admin message to its thread: in a visitor's forum topic, any
+//! message goes to that visitor (reply or not); elsewhere (a private chat,
+//! a plain group, the General topic) a reply to a linked message does.
+//! The bot's own answers (hints, errors) go to the topic they answer.
 
 use std::{sync::Arc, time::Duration};
 
 use teloxide::{
     dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler},
+    payloads::SendMessageSetters,
     prelude::*,
+    types::{MessageKind, ThreadId},
     update_listeners::Polling,
     utils::command::BotCommands,
 };
@@ -24,11 +31,13 @@ use crate::{
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
 #[command(
     rename_rule = "lowercase",
-    description = "sohbet bot. Reply to a visitor's message to answer it."
+    description = "sohbet bot. Write in a visitor's topic, or reply to a visitor's message, to answer it."
 )]
 pub enum Command {
     /// Recent threads with unread counts.
     Threads,
+    /// Check the bot's token, chat, rights, updates and outbox.
+    Selftest,
     /// How to use this bot.
     Help,
     /// Same as /help.
@@ -37,6 +46,9 @@ pub enum Command {
 
 /// The hint sent for a message that is not a reply.
 pub const HINT: &str = "To answer a visitor, reply to their message (swipe left on it). /threads lists recent threads.";
+
+/// The hint in topic mode for a message outside a visitor's topic.
+pub const TOPIC_HINT: &str = "To answer a visitor, write in their topic (or reply to their message). /threads lists recent threads.";
 
 /// How long a stop waits for the dispatcher's last long poll.
 pub const STOP_BUDGET: Duration = Duration::from_secs(2);
@@ -68,6 +80,10 @@ fn handler() -> UpdateHandler<teloxide::RequestError> {
         .branch(
             dptree::filter(|msg: Message, ctx: Arc<Ctx>| msg.chat.id != ctx.tg.chat_id)
                 .endpoint(foreign),
+        )
+        .branch(
+            dptree::filter(|msg: Message| !matches!(msg.kind, MessageKind::Common(_)))
+                .endpoint(service),
         )
         .branch(
             dptree::entry()
@@ -108,6 +124,12 @@ pub async fn run(
             }
             delay = (delay * 2).min(Duration::from_secs(30));
             continue;
+        }
+        if tg.console.report().is_none() {
+            let report = super::selftest::run(&tg, ctx.chat.db()).await;
+            if !report.all_ok() {
+                tracing::warn!(report = %report.text(), "Telegram self-test found problems");
+            }
         }
         let mut dispatcher = Dispatcher::builder(tg.bot.clone(), handler())
             .dependencies(dptree::deps![ctx.clone()])
@@ -183,17 +205,50 @@ async fn foreign(msg: Message) -> ResponseResult<()> {
     Ok(())
 }
 
+/// The topic a message was written in (`None`: not in a topic).
+fn topic_of(msg: &Message) -> Option<ThreadId> {
+    msg.thread_id.filter(|_| msg.is_topic_message)
+}
+
+/// Sends `text` to the chat of `msg`, in its topic when it has one.
+async fn answer(bot: &Bot, msg: &Message, text: String) -> ResponseResult<()> {
+    let req = bot.send_message(msg.chat.id, text);
+    match topic_of(msg) {
+        Some(t) => req.message_thread_id(t).await.map(|_| ()),
+        None => req.await.map(|_| ()),
+    }
+}
+
 async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let text = match cmd {
         Command::Help | Command::Start => format!("{}\n\n{HINT}", Command::descriptions()),
         Command::Threads => threads_text(&ctx).await,
+        Command::Selftest => super::selftest::run(&ctx.tg, ctx.chat.db()).await.text(),
     };
-    let res = bot.send_message(msg.chat.id, text).await;
+    let res = answer(&bot, &msg, text).await;
     ctx.tg.health.record(res.is_ok());
     if res.is_err() {
         crate::metrics::telegram_error("sendMessage");
     }
-    res.map(|_| ())
+    res
+}
+
+/// Service messages: a visitor's topic closed or reopened by hand is
+/// recorded (a closed one is reopened at the visitor's next message);
+/// everything else (topic created or renamed, members joining) is ignored.
+async fn service(msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
+    let closed = match &msg.kind {
+        MessageKind::ForumTopicClosed(_) => true,
+        MessageKind::ForumTopicReopened(_) => false,
+        _ => return Ok(()),
+    };
+    if let Some(t) = topic_of(&msg) {
+        let id = i64::from(t.0.0);
+        if let Err(e) = store::topics::set_topic_closed(ctx.chat.db(), id, closed).await {
+            tracing::warn!(error = %e, "cannot record a topic closed or reopened");
+        }
+    }
+    Ok(())
 }
 
 /// The thread of the message replied to. A forward is linked only once the
@@ -250,34 +305,64 @@ async fn threads_text(ctx: &Ctx) -> String {
     }
 }
 
-async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
-    let reply = |text: String| {
-        let bot = bot.clone();
-        let chat = msg.chat.id;
-        async move { bot.send_message(chat, text).await.map(|_| ()) }
-    };
-    let Some(parent) = msg.reply_to_message() else {
-        return reply(HINT.into()).await;
-    };
+/// The thread an admin message is for: its topic's visitor, else the
+/// thread of the message it replies to. `Err(text)` answers the admin.
+async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
     let db = ctx.chat.db();
-    let thread = match thread_of_reply(
-        &ctx,
+    if let Some(topic) = topic_of(msg) {
+        match store::topics::thread_of_topic(db, i64::from(topic.0.0)).await {
+            Ok(Some(t)) => return Ok(t),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look up a topic");
+                return Err(
+                    "Could not deliver your reply (database unavailable). Please send it again."
+                        .into(),
+                );
+            }
+        }
+    }
+    // A message in a topic "replies" to the topic's first message; only a
+    // reply to something else is a real reply.
+    let parent = msg
+        .reply_to_message()
+        .filter(|p| topic_of(msg).is_none_or(|t| p.id != t.0));
+    let Some(parent) = parent else {
+        return Err(if ctx.tg.console.topics_on() {
+            TOPIC_HINT.into()
+        } else {
+            HINT.into()
+        });
+    };
+    match thread_of_reply(
+        ctx,
         i64::from(parent.id.0),
         parent.from.as_ref().is_some_and(|u| u.is_bot),
     )
     .await
     {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            return reply("I don't know which visitor that message belongs to. Reply to a forwarded visitor message.".into()).await;
-        }
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(
+            "I don't know which visitor that message belongs to. Reply to a forwarded visitor message."
+                .into(),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "cannot look up a Telegram reply");
-            return reply(
-                "Could not deliver your reply (database unavailable). Please send it again.".into(),
-            )
-            .await;
+            Err("Could not deliver your reply (database unavailable). Please send it again.".into())
         }
+    }
+}
+
+async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
+    let reply = |text: String| {
+        let bot = bot.clone();
+        let msg = msg.clone();
+        async move { answer(&bot, &msg, text).await }
+    };
+    let db = ctx.chat.db();
+    let thread = match route(&ctx, &msg).await {
+        Ok(t) => t,
+        Err(text) => return reply(text).await,
     };
     let (kind, text, file_url) = match super::webhook::incoming_media(&ctx.tg, &msg).await {
         Ok(Some((kind, url))) => (kind, msg.caption().unwrap_or("").to_owned(), Some(url)),
@@ -285,7 +370,7 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
             Some(t) => ("text", t.to_owned(), None),
             None => {
                 return reply(
-                    "Only text, photos, voice notes and audio files can be sent to visitors."
+                    "Only text, photos, voice notes, audio files and image or audio documents can be sent to visitors."
                         .into(),
                 )
                 .await;
@@ -303,10 +388,10 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
     };
     match ctx.chat.post(Sender::Admin, req).await {
         Ok(posted) => {
-            if let Err(e) = store::outbox::link(
+            if let Err(e) = store::topics::link_admin(
                 db,
                 &thread,
-                Some(posted.message.id),
+                posted.message.id,
                 ctx.tg.chat_id.0,
                 i64::from(msg.id.0),
             )
@@ -314,6 +399,8 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
             {
                 tracing::warn!(error = %e, "cannot link the admin's Telegram message");
             }
+            // A receipt the visitor's page reported before this link existed.
+            ctx.chat.outbox_signal().notify_one();
             Ok(())
         }
         Err(AppError::Validation(why)) => reply(format!("Not sent: {why}")).await,

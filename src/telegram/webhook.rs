@@ -256,7 +256,7 @@ async fn receive(State(hook): State<Hook>, req: Request) -> Response {
 /// The media of an admin's Telegram message, fetched (`getFile` + download)
 /// and stored through the upload storage, judged by its bytes like any
 /// upload: `Ok(Some((kind, file_url)))`, `Ok(None)` when it has no photo,
-/// voice or audio, `Err(text for the admin)` when it cannot be taken.
+/// voice, audio or document, `Err(text for the admin)` when it cannot be taken.
 pub async fn incoming_media(
     tg: &Telegram,
     msg: &Message,
@@ -271,6 +271,18 @@ pub async fn incoming_media(
         (Kind::Audio, &v.file)
     } else if let Some(a) = msg.audio() {
         (Kind::Audio, &a.file)
+    } else if let Some(d) = msg.document() {
+        // A photo or a recording sent "as a file": taken when its bytes
+        // are an image or audio this server accepts (judged below).
+        match d.mime_type.as_ref().map(|m| m.type_()) {
+            Some(t) if t == "image" => (Kind::Image, &d.file),
+            Some(t) if t == "audio" => (Kind::Audio, &d.file),
+            _ => {
+                return Err(
+                    "Not sent: only image and audio documents can be sent to visitors.".into(),
+                );
+            }
+        }
     } else {
         return Ok(None);
     };

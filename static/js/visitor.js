@@ -173,7 +173,7 @@
   socket.on('connect', () => {
     banner.connected();
     sender.flush();
-    catchUp();
+    catchUp().then(receipts);
   });
   socket.on('disconnect', (reason) => {
     banner.disconnected();
@@ -196,6 +196,7 @@
     const isNew = list.upsert(msg);
     if (msg.sender_type === 'admin') {
       showTyping(false);
+      receipts();
       if (isNew && document.hidden) {
         unseen += 1;
         setTitleBadge(baseTitle, unseen);
@@ -265,8 +266,29 @@
     if (!document.hidden) {
       unseen = 0;
       setTitleBadge(baseTitle, 0);
+      receipts();
     }
   });
+
+  // ----------------------------------------------------------- receipts ---
+  // Which admin messages this page has, and has shown while visible: the
+  // Telegram bot marks the admin's messages 👌 (received) and 👀 (seen).
+  let receivedUpTo = 0;
+  let seenUpTo = 0;
+  function receipts() {
+    if (!socket.connected) return;
+    const ids = [...messagesEl.querySelectorAll('.message.from-admin[data-id]')]
+      .map((n) => Number(n.dataset.id)).filter(Number.isSafeInteger);
+    const last = ids.length ? Math.max(...ids) : 0;
+    if (last > receivedUpTo) {
+      receivedUpTo = last;
+      socket.emit('message_received', { message_id: last });
+    }
+    if (!document.hidden && last > seenUpTo) {
+      seenUpTo = last;
+      socket.emit('message_seen', { message_id: last });
+    }
+  }
 
   setInterval(() => list.refreshTimes(), 60000);
 })();

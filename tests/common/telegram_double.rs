@@ -31,6 +31,9 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
+#[path = "telegram_forum.rs"]
+pub mod forum;
+
 /// The bot token the double accepts.
 pub const TOKEN: &str = "123:TEST";
 /// The bot's user id (the token's prefix).
@@ -153,6 +156,8 @@ pub struct Incoming {
     /// The id of the message this one replies to.
     pub reply_to: Option<i64>,
     pub media: Option<Media>,
+    /// The forum topic it is written in (`message_thread_id`).
+    pub topic: Option<i64>,
 }
 
 /// Media of an [`Incoming`] message; the double stores the bytes for
@@ -161,7 +166,18 @@ pub struct Incoming {
 pub enum Media {
     Photo(Vec<u8>),
     Voice(Vec<u8>),
-    Audio { bytes: Vec<u8>, file_name: String },
+    Audio {
+        bytes: Vec<u8>,
+        file_name: String,
+    },
+    /// A file sent "as a document", with its declared MIME type.
+    Document {
+        bytes: Vec<u8>,
+        file_name: String,
+        mime_type: String,
+    },
+    /// Something sohbet cannot pass on (a sticker).
+    Sticker,
 }
 
 impl Incoming {
@@ -172,6 +188,7 @@ impl Incoming {
             caption: None,
             reply_to: None,
             media: None,
+            topic: None,
         }
     }
 
@@ -182,11 +199,18 @@ impl Incoming {
             caption: caption.map(Into::into),
             reply_to: None,
             media: Some(media),
+            topic: None,
         }
     }
 
     pub fn reply_to(mut self, message_id: i64) -> Incoming {
         self.reply_to = Some(message_id);
+        self
+    }
+
+    /// Written in forum topic `topic` (not a reply unless [`Incoming::reply_to`]).
+    pub fn in_topic(mut self, topic: i64) -> Incoming {
+        self.topic = Some(topic);
         self
     }
 }
@@ -234,6 +258,12 @@ struct St {
     /// `send*` calls being handled now, and the most there ever were.
     sends_in_flight: usize,
     max_sends_in_flight: usize,
+    /// `TELEGRAM_CHAT_ID` of [`TelegramDouble::env`].
+    admin_chat: i64,
+    /// The admin chat is a (forum) supergroup.
+    forum: Option<forum::Forum>,
+    /// Messages per chat in a sliding window.
+    chat_limit: forum::ChatLimit,
 }
 
 /// How a send named by [`TelegramDouble::fail_sends_containing`] fails.
@@ -333,6 +363,7 @@ impl TelegramDouble {
             next_message_id: 100,
             next_file: 1,
             known_chats: HashSet::from([ADMIN_CHAT]),
+            admin_chat: ADMIN_CHAT,
             ..St::default()
         };
         let inner = Arc::new(Inner { st: Mutex::new(st) });
@@ -352,13 +383,19 @@ impl TelegramDouble {
     }
 
     /// The variables that point the app at this double (token, admin chat,
-    /// API URL, a 50 ms retry base).
+    /// API URL, a 50 ms retry base, no send pacing).
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("TELEGRAM_BOT_TOKEN".into(), TOKEN.into()),
-            ("TELEGRAM_CHAT_ID".into(), ADMIN_CHAT.to_string()),
+            (
+                "TELEGRAM_CHAT_ID".into(),
+                self.inner.lock().admin_chat.to_string(),
+            ),
             ("TELEGRAM_API_URL".into(), self.url.clone()),
             ("TELEGRAM_RETRY_BASE_MS".into(), "50".into()),
+            // No pacing unless a test sets it (the double enforces no
+            // per-chat limit unless told to, `set_chat_limit`).
+            ("TELEGRAM_CHAT_MESSAGES_PER_MINUTE".into(), "0".into()),
         ]
     }
 
@@ -540,9 +577,20 @@ fn build_update(st: &mut St, msg: Incoming) -> Value {
     let mut m = json!({
         "message_id": message_id,
         "date": now_unix(),
-        "chat": private_chat(msg.chat_id),
-        "from": user(msg.chat_id),
+        "chat": forum::chat_json(st, msg.chat_id),
+        "from": forum::human(msg.chat_id),
     });
+    if let Some(topic) = msg.topic {
+        m["message_thread_id"] = json!(topic);
+        m["is_topic_message"] = json!(true);
+        if msg.reply_to.is_none()
+            && let Some(created) = st.messages.get(&topic)
+        {
+            // In a topic, a message that is no reply "replies" to the
+            // topic's creation message (as Telegram sends it).
+            m["reply_to_message"] = created.clone();
+        }
+    }
     if let Some(text) = &msg.text {
         m["text"] = json!(text);
         if text.starts_with('/') {
@@ -567,6 +615,24 @@ fn build_update(st: &mut St, msg: Incoming) -> Value {
                     "duration": 2, "mime_type": "audio/ogg", "file_size": f.1.bytes.len(),
                 });
             }
+            Media::Document {
+                bytes,
+                file_name,
+                mime_type,
+            } => {
+                let f = store_file(st, "documents", "bin", bytes);
+                m["document"] = json!({
+                    "file_id": f.0, "file_unique_id": f.1.unique_id, "file_name": file_name,
+                    "mime_type": mime_type, "file_size": f.1.bytes.len(),
+                });
+            }
+            Media::Sticker => {
+                let f = store_file(st, "stickers", "webp", b"RIFF".to_vec());
+                m["sticker"] = json!({
+                    "file_id": f.0, "file_unique_id": f.1.unique_id, "type": "regular",
+                    "width": 512, "height": 512, "is_animated": false, "is_video": false,
+                });
+            }
             Media::Audio { bytes, file_name } => {
                 let f = store_file(st, "music", "mp3", bytes);
                 m["audio"] = json!({
@@ -581,7 +647,7 @@ fn build_update(st: &mut St, msg: Incoming) -> Value {
             || json!({"message_id": parent, "date": now_unix(), "from": bot_user(), "text": "…"}),
         );
         // As seen from the replying chat; Telegram does not nest replies further.
-        p["chat"] = private_chat(msg.chat_id);
+        p["chat"] = forum::chat_json(st, msg.chat_id);
         if let Some(o) = p.as_object_mut() {
             o.remove("reply_to_message");
         }
@@ -674,6 +740,11 @@ async fn handle(
             t.remaining -= 1;
             let ra = t.retry_after;
             Pre::Refuse(Err((429, format!("Too Many Requests: retry after {ra}"))))
+        } else if let Some(r) = (token == TOKEN)
+            .then(|| forum::pre_check(&mut st, &lower, &params))
+            .flatten()
+        {
+            Pre::Refuse(r)
         } else if failing == Some(Failure::Refused) {
             Pre::Refuse(Err(bad("message refused by the test double")))
         } else if failing == Some(Failure::Garbled) {
@@ -931,6 +1002,7 @@ fn call(d: &Inner, m: &str, p: &Map<String, Value>, uploads: &[Upload]) -> ApiRe
             }
             let mut body = Map::new();
             body.insert("text".into(), json!(plain));
+            forum::place(p, &mut body);
             reply_of(&st, p, &mut body);
             Ok(bot_message(&mut st, chat, body))
         }
@@ -984,6 +1056,7 @@ fn call(d: &Inner, m: &str, p: &Map<String, Value>, uploads: &[Upload]) -> ApiRe
             if !plain.is_empty() {
                 body.insert("caption".into(), json!(plain));
             }
+            forum::place(p, &mut body);
             reply_of(&st, p, &mut body);
             Ok(bot_message(&mut st, chat, body))
         }
@@ -997,10 +1070,8 @@ fn call(d: &Inner, m: &str, p: &Map<String, Value>, uploads: &[Upload]) -> ApiRe
                 None => Err(bad("invalid file_id")),
             }
         }
-        "setmycommands" | "deletemycommands" | "sendchataction" | "close" | "logout" => {
-            Ok(json!(true))
-        }
-        _ => Err((404, "Not Found".into())),
+        "setmycommands" | "deletemycommands" | "close" | "logout" => Ok(json!(true)),
+        _ => forum::call(&mut st, m, p).unwrap_or_else(|| Err((404, "Not Found".into()))),
     }
 }
 
@@ -1037,7 +1108,7 @@ fn bot_message(st: &mut St, chat: i64, body: Map<String, Value>) -> Value {
     let mut m = json!({
         "message_id": id,
         "date": now_unix(),
-        "chat": private_chat(chat),
+        "chat": forum::chat_json(st, chat),
         "from": bot_user(),
     });
     for (k, v) in body {

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { startServer } from './lib/server.mjs';
 import { newClient, loginAdmin } from './lib/http.mjs';
 import { connect, emitAck, nextEvent, eventsOf, sleep } from './lib/socket.mjs';
+import { PollingSocket, drain } from './lib/polling.mjs';
 
 const REDIS_URL = process.env.SOHBET_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
@@ -85,6 +86,39 @@ describe('two instances behind the Redis adapter (postgres)', () => {
     await sleep(300);
     assert.equal(eventsOf(admin, 'message_from_visitor', sinceAdmin).filter((m) => m?.content_text === text).length, 1);
     assert.equal(eventsOf(visitor, 'message_to_visitor', sinceVisitor).filter((m) => m?.content_text === answer).length, 1);
+  });
+
+  test('an admin socket on B that stops reading is cut off after a gap-free prefix (issue #9 § 3)', async () => {
+    const adminJar = await loginAdmin(b);
+    const slow = new PollingSocket(b, adminJar);
+    await slow.connect({ csrf_token: adminJar.csrf, role: 'admin' });
+
+    // The slow admin on B stops polling; visitors on A send more messages
+    // than its buffer holds, each acknowledged.
+    const visitors = [];
+    for (let i = 0; i < 4; i += 1) {
+      const jar = await newClient(a);
+      const socket = await connect(a, jar, { role: 'visitor' });
+      sockets.push(socket);
+      visitors.push({ jar, socket });
+    }
+    const PER_VISITOR = 350;
+    const acked = [];
+    await Promise.all(visitors.map(async ({ socket }) => {
+      for (let n = 0; n < PER_VISITOR; n += 1) {
+        const ack = await emitAck(socket, 'message_from_visitor', { text: `m${n}`, type: 'text', client_id: `c${n}` });
+        assert.equal(ack?.success, true, JSON.stringify(ack));
+        acked.push(ack.message.id);
+      }
+    }));
+    acked.sort((x, y) => x - y);
+
+    const { received, disconnected } = await drain(slow);
+    assert.ok(received.length < acked.length,
+      `the test must overflow the admin's buffer (received ${received.length} of ${acked.length})`);
+    assert.ok(disconnected, `the slow admin on B was not disconnected after missing ${acked.length - received.length} messages`);
+    assert.deepEqual(received, acked.slice(0, received.length),
+      'what the slow admin on B received is not a gap-free prefix of the acknowledged messages');
   });
 });
 

@@ -260,3 +260,16 @@ pub struct HealthDoc {
     #[schema(value_type = Option<Object>)]
     pub checks: Option<serde_json::Value>,
 }
+
+/// `GET /api/telegram/bridge`, `POST /api/telegram/selftest` (issue 12).
+#[derive(Serialize, ToSchema)]
+pub struct BridgeDoc {
+    /// `true`.
+    pub success: bool,
+    /// Is Telegram configured?
+    pub configured: bool,
+    /// The last self-test `{at, topic_mode, topic_reason, checks: [{name,
+    /// ok, detail, fix}]}`, or `null` before the first (or without Telegram).
+    #[schema(value_type = Option<Object>)]
+    pub bridge: Option<serde_json::Value>,
+}

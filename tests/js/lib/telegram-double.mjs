@@ -8,7 +8,10 @@
 // Spoken: getMe, getWebhookInfo, deleteWebhook, getUpdates (long poll held
 // up to 1 s, `offset` confirms older updates, as Telegram does), sendMessage
 // (and sendPhoto / sendVoice / sendAudio / sendDocument, answered with a
-// Message carrying the caption). Every call is recorded; the test queues
+// Message carrying the caption), getChat, getChatMember, sendChatAction,
+// setMessageReaction (on a known message of the chat), and with
+// `{forum: true}` a forum supergroup as the admin chat: createForumTopic,
+// editForumTopic, reopenForumTopic and `message_thread_id` on sends. Every call is recorded; the test queues
 // updates for getUpdates (`queueMessage` / `queueUpdate`). Anything else is
 // `404 Not Found: method not found`; a wrong token is `401 Unauthorized`.
 //
@@ -20,6 +23,8 @@ import http from 'node:http';
 export const TOKEN = '123:TEST';
 export const ADMIN_CHAT = 4242;
 export const BOT_ID = 123;
+/** The forum supergroup of `{forum: true}`. */
+export const FORUM_CHAT = -1001234567890;
 /** Longest hold of a getUpdates long poll. */
 const LONG_POLL_CAP_MS = 1000;
 
@@ -91,7 +96,14 @@ const num = (v) => (v === undefined || v === null || v === '' ? undefined : Numb
  * Starts the double.
  * @returns {Promise<TelegramDouble>}
  */
-export async function startTelegramDouble({ token = TOKEN, adminChat = ADMIN_CHAT } = {}) {
+export async function startTelegramDouble({ token = TOKEN, forum = false, adminChat = forum ? FORUM_CHAT : ADMIN_CHAT } = {}) {
+  /** Forum topics by id: {id, name, closed}. */
+  const topics = new Map();
+  /** Every message sent or queued, by id (setMessageReaction checks it). */
+  const known = new Map();
+  const chatOf = (id) => (forum && id === adminChat
+    ? { id, type: 'supergroup', title: 'Support desk', is_forum: true }
+    : privateChat(id));
   /** Every answered call: {seq, at, method, encoding, params, files, status, answer}. */
   const calls = [];
   /** Updates not yet confirmed by a getUpdates offset, oldest first. */
@@ -115,10 +127,11 @@ export async function startTelegramDouble({ token = TOKEN, adminChat = ADMIN_CHA
     const message = {
       message_id: nextMessageId++,
       date: nowUnix(),
-      chat: privateChat(chatId),
+      chat: chatOf(chatId),
       from: { ...BOT_USER },
       ...extra,
     };
+    known.set(message.message_id, message);
     return message;
   }
 
@@ -126,10 +139,13 @@ export async function startTelegramDouble({ token = TOKEN, adminChat = ADMIN_CHA
     const chatId = num(p.chat_id);
     if (!Number.isInteger(chatId)) return fail(400, 'Bad Request: chat_id is empty');
     if (chatId !== adminChat) return fail(400, 'Bad Request: chat not found');
+    const thread = num(p.message_thread_id);
+    const inTopic = thread === undefined ? {} : { message_thread_id: thread, is_topic_message: true };
+    if (thread !== undefined && !topics.has(thread)) return fail(400, 'Bad Request: message thread not found');
     if (method === 'sendmessage') {
       const text = p.text === undefined || p.text === null ? '' : String(p.text);
       if (!text.trim()) return fail(400, 'Bad Request: message text is empty');
-      return ok(botMessage(chatId, { text }));
+      return ok(botMessage(chatId, { text, ...inTopic }));
     }
     const field = { sendphoto: 'photo', sendvoice: 'voice', sendaudio: 'audio', senddocument: 'document' }[method];
     const ref = p[field];
@@ -141,7 +157,41 @@ export async function startTelegramDouble({ token = TOKEN, adminChat = ADMIN_CHA
     const media = field === 'photo'
       ? { photo: [{ ...fileObj, width: 90, height: 90 }] }
       : { [field]: field === 'document' ? { ...fileObj, file_name: file?.filename } : { ...fileObj, duration: 1 } };
-    return ok(botMessage(chatId, { ...media, ...(p.caption ? { caption: String(p.caption) } : {}) }));
+    return ok(botMessage(chatId, { ...media, ...inTopic, ...(p.caption ? { caption: String(p.caption) } : {}) }));
+  }
+
+  function chatMember(p) {
+    if (num(p.chat_id) !== adminChat) return fail(400, 'Bad Request: chat not found');
+    if (!forum) return ok({ status: 'member', user: { ...BOT_USER } });
+    return ok({
+      status: 'administrator', user: { ...BOT_USER }, can_be_edited: false, is_anonymous: false,
+      can_manage_chat: true, can_delete_messages: true, can_manage_video_chats: false,
+      can_restrict_members: false, can_promote_members: false, can_change_info: false,
+      can_invite_users: true, can_pin_messages: false, can_manage_topics: true,
+    });
+  }
+
+  function createTopic(p) {
+    if (!forum || num(p.chat_id) !== adminChat) return fail(400, 'Bad Request: the chat is not a forum');
+    const name = String(p.name ?? '');
+    if (!name) return fail(400, 'Bad Request: TOPIC_TITLE_EMPTY');
+    const id = nextMessageId++;
+    topics.set(id, { id, name, closed: false });
+    known.set(id, {
+      message_id: id, date: nowUnix(), chat: chatOf(adminChat), from: { ...BOT_USER },
+      message_thread_id: id, is_topic_message: true, forum_topic_created: { name, icon_color: 7322096 },
+    });
+    return ok({ message_thread_id: id, name, icon_color: 7322096 });
+  }
+
+  function react(p) {
+    const m = known.get(num(p.message_id));
+    if (!m || m.chat.id !== num(p.chat_id)) return fail(400, 'Bad Request: message to react not found');
+    const reaction = typeof p.reaction === 'string' ? JSON.parse(p.reaction) : (p.reaction || []);
+    if (!reaction.every((r) => r.type === 'emoji' && ['👌', '👀', '👍'].includes(r.emoji))) {
+      return fail(400, 'Bad Request: REACTION_INVALID');
+    }
+    return ok(true);
   }
 
   async function getUpdates(p) {
@@ -192,6 +242,23 @@ export async function startTelegramDouble({ token = TOKEN, adminChat = ADMIN_CHA
         return ok(true);
       case 'getupdates':
         return getUpdates(p);
+      case 'getchat':
+        if (num(p.chat_id) !== adminChat) return fail(400, 'Bad Request: chat not found');
+        return ok({
+          ...chatOf(adminChat), max_reaction_count: 11, accent_color_id: 0,
+          accepted_gift_types: { unlimited_gifts: false, limited_gifts: false, unique_gifts: false, premium_subscription: false },
+        });
+      case 'getchatmember':
+        return chatMember(p);
+      case 'createforumtopic':
+        return createTopic(p);
+      case 'editforumtopic':
+      case 'reopenforumtopic':
+        return topics.has(num(p.message_thread_id)) ? ok(true) : fail(400, 'Bad Request: message thread not found');
+      case 'sendchataction':
+        return num(p.chat_id) === adminChat ? ok(true) : fail(400, 'Bad Request: chat not found');
+      case 'setmessagereaction':
+        return react(p);
       case 'sendmessage':
       case 'sendphoto':
       case 'sendvoice':
@@ -316,6 +383,7 @@ export async function startTelegramDouble({ token = TOKEN, adminChat = ADMIN_CHA
         TELEGRAM_API_URL: url,
         TELEGRAM_WEBHOOK_URL: '',
         TELEGRAM_RETRY_BASE_MS: '50',
+        TELEGRAM_CHAT_MESSAGES_PER_MINUTE: '0',
       };
     },
     /** Waits for an accepted sendMessage whose record satisfies `pred(message, index)`; resolves with it. */
@@ -335,16 +403,33 @@ export async function startTelegramDouble({ token = TOKEN, adminChat = ADMIN_CHA
      * Queues a message the admin writes in the chat (`from` the chat's user);
      * `replyTo` is the Message it replies to. Returns the update.
      */
-    queueMessage({ text, replyTo = null, chatId = adminChat }) {
+    queueMessage({ text, replyTo = null, chatId = adminChat, topic = null }) {
       const message = {
         message_id: nextMessageId++,
         date: nowUnix(),
-        chat: privateChat(chatId),
-        from: userOf(chatId),
+        chat: chatOf(chatId),
+        from: forum ? { id: 777, is_bot: false, first_name: 'Ayşe' } : userOf(chatId),
         text,
       };
+      if (topic !== null) {
+        message.message_thread_id = topic;
+        message.is_topic_message = true;
+        if (!replyTo) message.reply_to_message = known.get(topic);
+      }
       if (replyTo) message.reply_to_message = replyTo;
+      known.set(message.message_id, message);
       return queueUpdate({ message });
+    },
+    /** The forum topics: [{id, name, closed}]. */
+    topics: () => [...topics.values()],
+    /** Emoji of accepted setMessageReaction calls on `messageId`, in order. */
+    reactionsOn(messageId) {
+      return callsOf('setMessageReaction')
+        .filter((c) => c.answer.ok && num(c.params.message_id) === messageId)
+        .map((c) => {
+          const r = typeof c.params.reaction === 'string' ? JSON.parse(c.params.reaction) : c.params.reaction;
+          return r[0]?.emoji;
+        });
     },
     /** Waits until getUpdates asked for an offset past `updateId` (the app took it). */
     waitConsumed(updateId, options = {}) {

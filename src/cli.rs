@@ -1,0 +1,199 @@
+//! The command line (clap, derive): `sohbet [serve]`, `migrate`,
+//! `import-flask <source>`, `healthcheck`, `check-config`, `--version`,
+//! `--help`. Unknown arguments are an error (exit code 2), never a server
+//! start. The configuration always comes from the environment and `.env`.
+//!
+//! Exit codes: 0 success; 1 failure (start-up, database, not ready);
+//! 2 usage or configuration error.
+
+use std::{future::Future, process::ExitCode, time::Duration};
+
+use clap::{Parser, Subcommand};
+use sohbet::{
+    App,
+    config::Config,
+    store::flask::{self, Source},
+};
+
+/// Self-hosted website live chat: visitor page, admin panel and Telegram
+/// bridge in one binary. Settings come from the environment and `.env`
+/// (see README § Configuration).
+#[derive(Debug, Parser)]
+#[command(name = "sohbet", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without one, `serve`.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the chat (the default): migrate (upgrading a Flask Chat
+    /// database in place), then listen on HOST:PORT until SIGINT/SIGTERM.
+    Serve,
+    /// Apply migrations (and the in-place Flask Chat upgrade) to the
+    /// configured database, then exit.
+    Migrate,
+    /// Copy a Flask Chat v2.x database (a SQLite file or a postgres:// URL)
+    /// into the configured database; running it again adds nothing.
+    ImportFlask {
+        /// SQLite file path or postgres:// / postgresql:// URL of the Flask Chat database.
+        source: String,
+    },
+    /// Ask GET /health/ready of the server on the configured port; exit 0
+    /// when ready, 1 otherwise (for Docker's HEALTHCHECK).
+    Healthcheck,
+    /// Validate the environment as a start would and print the effective
+    /// settings, secrets masked; exit 2 when invalid.
+    CheckConfig,
+}
+
+impl Cli {
+    /// Parses the process arguments; prints help, version or the usage
+    /// error and exits on its own for those.
+    pub fn from_args() -> Cli {
+        Cli::parse()
+    }
+
+    /// Runs the command. `shutdown` makes the future that stops `serve`
+    /// (called only when serving, so other commands keep the default
+    /// signal handling).
+    pub async fn run<F>(self, shutdown: impl FnOnce() -> F) -> ExitCode
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let config = match Config::from_env() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("configuration error: {e}");
+                if !matches!(self.command, None | Some(Command::Serve)) {
+                    eprintln!("configuration error: {e}");
+                }
+                // Docker reserves exit code 2 of a health check: "unhealthy" is 1.
+                if matches!(self.command, Some(Command::Healthcheck)) {
+                    return ExitCode::FAILURE;
+                }
+                return ExitCode::from(2);
+            }
+        };
+        match self.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(config, shutdown()).await,
+            Command::Migrate => migrate(config).await,
+            Command::ImportFlask { source } => import_flask(config, &source).await,
+            Command::Healthcheck => healthcheck(&config).await,
+            Command::CheckConfig => check_config(&config),
+        }
+    }
+}
+
+async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> ExitCode {
+    tracing::info!(
+        database = config.database_kind(),
+        env = config.environment.as_str(),
+        "starting sohbet"
+    );
+    let app = match App::build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("start-up failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run_until_stopped(shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: Config) -> ExitCode {
+    match flask::open(&config.database, &config.upload_dir).await {
+        Ok((db, report)) => {
+            db.close().await;
+            match report {
+                Some(r) => println!("upgraded the Flask Chat database: {}", r.summary()),
+                None => println!("{} database is up to date", config.database_kind()),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("migrate failed: {e}");
+            eprintln!("migrate failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn import_flask(config: Config, source: &str) -> ExitCode {
+    let source = Source::parse(source);
+    let db = match flask::open(&config.database, &config.upload_dir).await {
+        Ok((db, _)) => db,
+        Err(e) => {
+            eprintln!("cannot open the configured database: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let res = flask::import(&db, &source, &config.upload_dir).await;
+    db.close().await;
+    match res {
+        Ok(r) => {
+            for s in &r.skipped {
+                println!("skipped {s}");
+            }
+            println!("imported {}: {}", source.shown(), r.summary());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("import failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `GET http://<HOST or loopback>:<PORT>/health/ready` with a 5 s timeout.
+async fn healthcheck(config: &Config) -> ExitCode {
+    let ip = match config.host {
+        h if h.is_unspecified() && h.is_ipv4() => std::net::IpAddr::from([127, 0, 0, 1]),
+        h if h.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        h => h,
+    };
+    let url = format!(
+        "http://{}/health/ready",
+        std::net::SocketAddr::new(ip, config.port)
+    );
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("healthcheck: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match client.get(&url).send().await {
+        Ok(r) if r.status().is_success() => {
+            println!("ready ({url})");
+            ExitCode::SUCCESS
+        }
+        Ok(r) => {
+            eprintln!("not ready: {url} answered {}", r.status());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("not ready: {url}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(config: &Config) -> ExitCode {
+    println!("configuration is valid; effective settings:");
+    for (name, value) in config.effective_settings() {
+        println!("{name}={value}");
+    }
+    ExitCode::SUCCESS
+}

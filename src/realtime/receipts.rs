@@ -1,0 +1,83 @@
+//! Delivery receipts from the visitor's page (issue 12):
+//! `message_received {message_id}` once the page has an admin message,
+//! `message_seen {message_id}` once it was shown on a visible page; both
+//! mean "every admin message of my thread up to this id". Visitor sockets
+//! only, for their own thread; counted against the per-IP event limit.
+//! The marks are stored ([`crate::store::topics::note_receipt`]) and the
+//! Telegram outbox worker shows them on the admin's Telegram messages
+//! ([`crate::telegram::receipts`]). Answers `{success: true}`.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+use socketioxide::{
+    adapter::Adapter,
+    extract::{Event, Extension, SocketRef, State},
+};
+
+use super::{
+    Role, SocketSession,
+    events::{Payload, Reply},
+};
+use crate::{AppState, error::AppError, limits::Action, store::topics::level};
+
+#[derive(Deserialize)]
+struct Mark {
+    message_id: i64,
+}
+
+/// Registers `message_received` and `message_seen` on a socket.
+pub fn register<A: Adapter>(s: &SocketRef<A>) {
+    s.on("message_received", receipt::<A>);
+    s.on("message_seen", receipt::<A>);
+}
+
+async fn receipt<A: Adapter>(
+    Event(name): Event,
+    State(state): State<AppState>,
+    Extension(sess): Extension<Arc<SocketSession>>,
+    Payload(data): Payload,
+    reply: Reply<A>,
+) {
+    if sess.role != Role::Visitor {
+        return reply.err(AppError::Forbidden("Only a visitor sends receipts"));
+    }
+    if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
+        return reply.err(e);
+    }
+    let mark = match data
+        .map_err(|e| AppError::Validation(format!("payload must be a JSON object: {e}")))
+        .and_then(|v| {
+            serde_json::from_value::<Mark>(v).map_err(|e| AppError::Validation(e.to_string()))
+        }) {
+        Ok(m) if m.message_id > 0 => m,
+        Ok(_) => {
+            return reply.err(AppError::Validation(
+                "message_id must be a positive integer".into(),
+            ));
+        }
+        Err(e) => return reply.err(e),
+    };
+    if state.telegram.is_none() {
+        return reply.ok(json!({}));
+    }
+    let lvl = if name == "message_seen" {
+        level::SEEN
+    } else {
+        level::DELIVERED
+    };
+    let db = state.chat.db();
+    match crate::store::topics::note_receipt(db, &sess.visitor_id, mark.message_id, lvl).await {
+        Ok(n) => {
+            if n > 0 {
+                state.chat.outbox_signal().notify_one();
+            }
+            reply.ok(json!({}));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot store a receipt");
+            reply.err(AppError::Unavailable);
+        }
+    }
+}

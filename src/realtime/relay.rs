@@ -1,0 +1,153 @@
+//! Chat events between instances (Redis mode, issue #9 item 3): every
+//! instance must emit each stored message to its own sockets one by one, so
+//! that a socket whose buffer is full is cut off instead of silently
+//! skipped ([`super::fanout`]). socketioxide's Redis adapter broadcasts
+//! through Redis but applies a broadcast on the other instances without
+//! saying which socket missed it; so the core's events travel on a Redis
+//! channel of their own (`<REDIS_PREFIX>#chat-events`, JSON
+//! [`Broadcast`]s) and each instance's subscriber emits them locally.
+//!
+//! Nothing acknowledged is silently lost:
+//! - publishing: the events are published in order (pipelined, up to
+//!   [`BATCH`] at a time); when Redis refuses, the batch is retried with a
+//!   new connection until it is sent, and meanwhile the core's bounded queue
+//!   fills and new sends are refused (`server_busy`);
+//! - subscribing: Redis pub/sub is at most once, so when the subscription
+//!   ends (Redis restarted, or it dropped a subscriber that fell behind its
+//!   output buffer limit) this instance may have missed events: every one
+//!   of its sockets is cut off (the pages reconnect and catch up over
+//!   HTTP) before it subscribes again.
+//!
+//! The adapter still carries everything else (typing, presence, `s.to()`).
+
+use std::time::Duration;
+
+use socketioxide::{SocketIo, adapter::Adapter};
+use socketioxide_redis::drivers::redis::redis_client::{self, AsyncCommands, aio};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+
+use super::fanout::{self, Broadcast};
+use crate::chat::{ChatEvent, overload::Episode};
+
+/// Most events published in one pipeline.
+const BATCH: usize = 256;
+/// First and longest wait before retrying Redis.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(2));
+
+static PUBLISH_FAILED: Episode =
+    Episode::new("Redis refused chat events: retrying (new sends wait, then are refused)");
+static SUBSCRIPTION_LOST: Episode =
+    Episode::new("Redis subscription lost: this instance's sockets cut off (they catch up)");
+
+/// The channel name for `prefix`.
+pub(super) fn channel(prefix: &str) -> String {
+    format!("{prefix}#chat-events")
+}
+
+/// Publishes every event of `rx` on `channel`, in order; runs until the
+/// core stops.
+pub(super) async fn publish(
+    client: redis_client::Client,
+    channel: String,
+    mut rx: mpsc::Receiver<ChatEvent>,
+) {
+    let mut conn: Option<aio::MultiplexedConnection> = None;
+    let mut events = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut events, BATCH).await > 0 {
+        let payloads: Vec<String> = events
+            .drain(..)
+            .filter_map(|ev| Broadcast::of(&ev))
+            .filter_map(|b| serde_json::to_string(&b).ok())
+            .collect();
+        let mut wait = BACKOFF.0;
+        loop {
+            match send(&client, &mut conn, &channel, &payloads).await {
+                Ok(()) => break,
+                Err(e) => {
+                    conn = None;
+                    PUBLISH_FAILED.hit();
+                    tracing::debug!(error = %e, "publishing chat events failed");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(BACKOFF.1);
+                }
+            }
+        }
+    }
+}
+
+async fn send(
+    client: &redis_client::Client,
+    conn: &mut Option<aio::MultiplexedConnection>,
+    channel: &str,
+    payloads: &[String],
+) -> redis_client::RedisResult<()> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(client.get_multiplexed_async_connection().await?),
+    };
+    if let [one] = payloads {
+        return c.publish(channel, one).await;
+    }
+    let mut pipe = redis_client::pipe();
+    for p in payloads {
+        pipe.publish(channel, p).ignore();
+    }
+    pipe.query_async(c).await
+}
+
+/// Subscribes to `channel` (before returning, so that nothing published
+/// after start-up is missed) and then emits every event received to this
+/// instance's sockets, resubscribing (after cutting every socket off) when
+/// the subscription ends.
+///
+/// # Errors
+/// The first subscription's error.
+pub(super) async fn subscribe<A: Adapter>(
+    io: SocketIo<A>,
+    client: redis_client::Client,
+    channel: String,
+) -> redis_client::RedisResult<()> {
+    let first = open(&client, &channel).await?;
+    tokio::spawn(async move {
+        let mut sub = Some(first);
+        let mut wait = BACKOFF.0;
+        loop {
+            if let Some(s) = sub.take() {
+                wait = BACKOFF.0;
+                let mut messages = s.into_on_message();
+                while let Some(msg) = messages.next().await {
+                    match serde_json::from_slice::<Broadcast>(msg.get_payload_bytes()) {
+                        Ok(b) => fanout::emit_local(&io, &b),
+                        Err(e) => tracing::warn!(error = %e, "malformed chat event on Redis"),
+                    }
+                }
+                SUBSCRIPTION_LOST.hit();
+                fanout::cut_off_all(&io);
+            }
+            tokio::time::sleep(wait).await;
+            match open(&client, &channel).await {
+                Ok(s) => {
+                    // Events published while unsubscribed are gone: the
+                    // sockets connected meanwhile are cut off too.
+                    fanout::cut_off_all(&io);
+                    sub = Some(s);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "resubscribing to chat events failed");
+                    wait = (wait * 2).min(BACKOFF.1);
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+async fn open(
+    client: &redis_client::Client,
+    channel: &str,
+) -> redis_client::RedisResult<aio::PubSub> {
+    let mut sub = client.get_async_pubsub().await?;
+    sub.subscribe(channel).await?;
+    Ok(sub)
+}

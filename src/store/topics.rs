@@ -1,0 +1,180 @@
+//! Telegram console state kept with the threads and links (migration
+//! 0005): each thread's forum topic (`threads.tg_topic_*`) and the delivery
+//! receipts of the admin's Telegram messages (`telegram_links.receipt*`).
+//! One SQL text for both backends.
+
+use super::Db;
+use crate::with_db;
+
+/// Records the forum topic of a thread (a new or recreated one): its id and
+/// name, open.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db, name))]
+pub async fn set_topic(
+    db: &Db,
+    thread_id: &str,
+    topic_id: i64,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE threads SET tg_topic_id = $1, tg_topic_name = $2, tg_topic_closed = 0 \
+                       WHERE id = $3";
+    with_db!(db, p => sqlx::query(SQL).bind(topic_id).bind(name).bind(thread_id).execute(p).await.map(|_| ()))
+}
+
+/// Records the name a thread's topic was renamed to (`editForumTopic`).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db, name))]
+pub async fn set_topic_name(db: &Db, thread_id: &str, name: &str) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE threads SET tg_topic_name = $1 WHERE id = $2";
+    with_db!(db, p => sqlx::query(SQL).bind(name).bind(thread_id).execute(p).await.map(|_| ()))
+}
+
+/// Marks the topic `topic_id` closed (`forum_topic_closed` service message)
+/// or open again; returns whether a thread has that topic.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn set_topic_closed(db: &Db, topic_id: i64, closed: bool) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "UPDATE threads SET tg_topic_closed = $1 WHERE tg_topic_id = $2";
+    let flag = i32::from(closed);
+    with_db!(db, p => sqlx::query(SQL).bind(flag).bind(topic_id).execute(p).await.map(|r| r.rows_affected() > 0))
+}
+
+/// The thread whose topic is `topic_id`.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn thread_of_topic(db: &Db, topic_id: i64) -> Result<Option<String>, sqlx::Error> {
+    const SQL: &str =
+        "SELECT id FROM threads WHERE tg_topic_id = $1 ORDER BY last_activity_at DESC LIMIT 1";
+    with_db!(db, p => sqlx::query_scalar(SQL).bind(topic_id).fetch_optional(p).await)
+}
+
+/// The topic of a thread, if it has one.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn topic_of_thread(db: &Db, thread_id: &str) -> Result<Option<i64>, sqlx::Error> {
+    const SQL: &str = "SELECT tg_topic_id FROM threads WHERE id = $1";
+    let v: Option<Option<i64>> =
+        with_db!(db, p => sqlx::query_scalar(SQL).bind(thread_id).fetch_optional(p).await)?;
+    Ok(v.flatten())
+}
+
+/// Receipt levels (`telegram_links.receipt`).
+pub mod level {
+    /// The visitor's page received the message.
+    pub const DELIVERED: i32 = 1;
+    /// The visitor saw it (the page was visible).
+    pub const SEEN: i32 = 2;
+}
+
+/// Raises the visitor's mark of `thread_id` to message `up_to` at `level`
+/// (never lowers it) and the receipts of the admin's Telegram messages up
+/// to it. Only links of *admin* messages change, so a visitor moves nothing
+/// but the marks of answers it was sent; each link moves at most twice.
+/// Returns how many links changed.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn note_receipt(
+    db: &Db,
+    thread_id: &str,
+    up_to: i64,
+    level: i32,
+) -> Result<u64, sqlx::Error> {
+    let mark = if level >= level::SEEN {
+        "UPDATE threads SET tg_receipt_seen_id = $1, \
+           tg_receipt_delivered_id = CASE WHEN tg_receipt_delivered_id < $1 THEN $1 ELSE tg_receipt_delivered_id END \
+         WHERE id = $2 AND tg_receipt_seen_id < $1"
+    } else {
+        "UPDATE threads SET tg_receipt_delivered_id = $1 WHERE id = $2 AND tg_receipt_delivered_id < $1"
+    };
+    const LINKS: &str = "UPDATE telegram_links SET receipt = $1 \
+        WHERE thread_id = $2 AND message_id <= $3 AND receipt < $1 \
+          AND message_id IN (SELECT id FROM messages WHERE thread_id = $2 AND sender = 'admin' AND id <= $3)";
+    with_db!(db, p => {
+        let mut tx = p.begin().await?;
+        sqlx::query(mark).bind(up_to).bind(thread_id).execute(&mut *tx).await?;
+        let n = sqlx::query(LINKS).bind(level).bind(thread_id).bind(up_to).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    })
+}
+
+/// Links the admin's Telegram message to the message it became, with the
+/// receipt the visitor's marks already give it (its page may have reported
+/// before this link was written).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn link_admin(
+    db: &Db,
+    thread_id: &str,
+    message_id: i64,
+    tg_chat_id: i64,
+    tg_message_id: i64,
+) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO telegram_links (thread_id, message_id, tg_chat_id, tg_message_id, receipt) \
+        SELECT $1, $2, $3, $4, CASE WHEN t.tg_receipt_seen_id >= $2 THEN 2 \
+                                    WHEN t.tg_receipt_delivered_id >= $2 THEN 1 ELSE 0 END \
+        FROM threads t WHERE t.id = $1 \
+        ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING";
+    with_db!(db, p => sqlx::query(SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(p).await.map(|_| ()))
+}
+
+/// A receipt to show in Telegram.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DueReceipt {
+    /// Link row id.
+    pub id: i64,
+    /// The chat of the admin's message (text, as stored).
+    pub tg_chat_id: String,
+    /// The admin's Telegram message.
+    pub tg_message_id: i64,
+    /// The level to show.
+    pub receipt: i32,
+}
+
+/// At most `limit` receipts not yet shown, oldest first.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn due_receipts(db: &Db, limit: i64) -> Result<Vec<DueReceipt>, sqlx::Error> {
+    const SQL: &str = "SELECT id, tg_chat_id, tg_message_id, receipt FROM telegram_links \
+                       WHERE receipt > receipt_sent ORDER BY id LIMIT $1";
+    with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)
+}
+
+/// Records that receipt `level` of link `id` was shown (or given up).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> Result<(), sqlx::Error> {
+    const SQL: &str =
+        "UPDATE telegram_links SET receipt_sent = $1 WHERE id = $2 AND receipt_sent < $1";
+    with_db!(db, p => sqlx::query(SQL).bind(level).bind(id).execute(p).await.map(|_| ()))
+}
+
+/// Forgets a thread's topic (it was deleted in Telegram): the next forward
+/// creates a new one.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn forget_topic(db: &Db, thread_id: &str) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE threads SET tg_topic_id = NULL, tg_topic_name = NULL, \
+                       tg_topic_closed = 0 WHERE id = $1";
+    with_db!(db, p => sqlx::query(SQL).bind(thread_id).execute(p).await.map(|_| ()))
+}

@@ -1,0 +1,150 @@
+//! The parts of a forward (a media message with its caption, then texts)
+//! and how one part is sent: in the thread's topic when there is one,
+//! paced with every other message to the admin chat. Used by [`super::outbox`].
+
+use std::path::PathBuf;
+
+use teloxide::{
+    RequestError,
+    payloads::{
+        SendAudioSetters, SendDocumentSetters, SendMessageSetters, SendPhotoSetters,
+        SendVoiceSetters,
+    },
+    prelude::Requester,
+    types::{InputFile, ThreadId},
+};
+
+use super::{Telegram, format};
+use crate::store::outbox::OutboxItem;
+
+/// One Telegram message of a forward.
+pub(super) enum Part {
+    Text(String),
+    Photo(InputFile, String),
+    Voice(InputFile, String),
+    Audio(InputFile, String),
+    Document(InputFile, String),
+}
+
+/// Where the media of a forward comes from.
+pub(super) enum Source {
+    /// A file under `UPLOAD_DIR`.
+    Local(PathBuf),
+    /// An HTTPS URL Telegram fetches itself (Cloudinary).
+    Remote(reqwest::Url),
+}
+
+fn media_source(tg: &Telegram, url: &str) -> Option<Source> {
+    if let Some(rel) = url.strip_prefix("/uploads/") {
+        if rel
+            .split('/')
+            .any(|seg| seg.is_empty() || seg.starts_with('.'))
+        {
+            return None;
+        }
+        return Some(Source::Local(tg.upload_dir.join(rel)));
+    }
+    reqwest::Url::parse(url)
+        .ok()
+        .filter(|u| u.scheme() == "https")
+        .map(Source::Remote)
+}
+
+/// Where the media part of `item` comes from, or `None` when the forward
+/// is text only (not an image or audio, or no usable `file_url`). It
+/// depends on the row alone (the file is not looked at), so every try of a
+/// forward sees the same parts.
+pub(super) fn media_of(tg: &Telegram, item: &OutboxItem) -> Option<Source> {
+    match item.kind.as_deref() {
+        Some("image" | "audio") => media_source(tg, item.file_url.as_deref()?),
+        _ => None,
+    }
+}
+
+/// The texts of a forward: with a media part, its caption and the texts
+/// that follow it (the rest of a caption too long for Telegram); without,
+/// no caption and all its texts. Part `i` of the forward is the media
+/// (with the caption) when `i == 0` and there is media, else a text.
+pub(super) fn texts(item: &OutboxItem, with_media: bool) -> (Option<String>, Vec<String>) {
+    let name = item.display_name.as_deref().unwrap_or("Visitor");
+    let text = item.content_text.as_deref().unwrap_or("");
+    if with_media {
+        let (caption, rest) = format::caption(name, text);
+        (Some(caption), rest)
+    } else {
+        (None, format::forward_texts(name, text))
+    }
+}
+
+/// The media part: a photo, or by the file's extension a voice note, an
+/// audio file or a document.
+pub(super) fn media_part(item: &OutboxItem, f: InputFile, caption: String) -> Part {
+    let url = item.file_url.as_deref().unwrap_or("").to_ascii_lowercase();
+    if item.kind.as_deref() == Some("image") {
+        Part::Photo(f, caption)
+    } else if url.ends_with(".ogg") || url.ends_with(".oga") || url.ends_with(".opus") {
+        Part::Voice(f, caption)
+    } else if url.ends_with(".mp3") || url.ends_with(".m4a") {
+        Part::Audio(f, caption)
+    } else {
+        Part::Document(f, caption)
+    }
+}
+
+/// Sends one part, in the thread's topic when there is one, paced with
+/// every other message to the admin chat ([`super::console::Pacer`]).
+pub(super) async fn send(
+    tg: &Telegram,
+    part: Part,
+    topic: Option<ThreadId>,
+) -> Result<i64, RequestError> {
+    let (bot, chat) = (&tg.bot, tg.chat_id);
+    let method = match &part {
+        Part::Text(_) => "sendMessage",
+        Part::Photo(..) => "sendPhoto",
+        Part::Voice(..) => "sendVoice",
+        Part::Audio(..) => "sendAudio",
+        Part::Document(..) => "sendDocument",
+    };
+    let turn = tg.console.pace.turn().await;
+    let msg = match (part, topic) {
+        (Part::Text(t), None) => bot.send_message(chat, t).await,
+        (Part::Text(t), Some(th)) => bot.send_message(chat, t).message_thread_id(th).await,
+        (Part::Photo(f, c), None) => bot.send_photo(chat, f).caption(c).await,
+        (Part::Photo(f, c), Some(th)) => {
+            bot.send_photo(chat, f)
+                .caption(c)
+                .message_thread_id(th)
+                .await
+        }
+        (Part::Voice(f, c), None) => bot.send_voice(chat, f).caption(c).await,
+        (Part::Voice(f, c), Some(th)) => {
+            bot.send_voice(chat, f)
+                .caption(c)
+                .message_thread_id(th)
+                .await
+        }
+        (Part::Audio(f, c), None) => bot.send_audio(chat, f).caption(c).await,
+        (Part::Audio(f, c), Some(th)) => {
+            bot.send_audio(chat, f)
+                .caption(c)
+                .message_thread_id(th)
+                .await
+        }
+        (Part::Document(f, c), None) => bot.send_document(chat, f).caption(c).await,
+        (Part::Document(f, c), Some(th)) => {
+            bot.send_document(chat, f)
+                .caption(c)
+                .message_thread_id(th)
+                .await
+        }
+    };
+    turn.done();
+    if msg.is_err() {
+        crate::metrics::telegram_error(method);
+    }
+    if let Err(RequestError::RetryAfter(s)) = &msg {
+        tg.console.pace.hold_off(s.duration()).await;
+    }
+    Ok(i64::from(msg?.id.0))
+}

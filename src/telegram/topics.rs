@@ -1,0 +1,198 @@
+//! Topic mode: one forum topic per thread in the admin supergroup
+//! (Bot API `createForumTopic`, `editForumTopic`, `reopenForumTopic`).
+//! The topic id is stored with the thread (`threads.tg_topic_id`), so a
+//! restart or another instance keeps the mapping. Before a forward goes
+//! out, [`prepare`] makes sure the thread's topic exists, is open and has
+//! the wanted name; a send that finds the topic deleted or closed by hand
+//! ([`gone`]) makes the outbox forget or reopen it and try again.
+//!
+//! Every call here is paced with the forwards (a topic's creation is a
+//! message in the group too).
+
+use std::time::Duration;
+
+use teloxide::{
+    RequestError,
+    payloads::EditForumTopicSetters,
+    prelude::Requester,
+    types::{MessageId, ThreadId},
+};
+
+use super::Telegram;
+use crate::store::{self, outbox::OutboxItem};
+
+/// Longest topic name (Bot API `createForumTopic`: 1–128 characters).
+pub const NAME_LIMIT: usize = 128;
+
+/// Why a topic could not be prepared.
+#[derive(Debug)]
+pub enum TopicError {
+    /// 429: wait this long.
+    Throttled(Duration),
+    /// Network, 5xx: retry later.
+    Transient(String),
+    /// The database failed.
+    Store(String),
+}
+
+/// What a send error says about the thread's topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gone {
+    /// Deleted (or never existed in this chat): create a new one.
+    Deleted,
+    /// Closed by hand: reopen it.
+    Closed,
+}
+
+/// Classifies a Bot API refusal of a send into a topic ("message thread
+/// not found", `TOPIC_DELETED`, `TOPIC_ID_INVALID`, `TOPIC_CLOSED`).
+pub fn gone(e: &RequestError) -> Option<Gone> {
+    let RequestError::Api(api) = e else {
+        return None;
+    };
+    let text = api.to_string().to_ascii_lowercase();
+    if text.contains("topic_closed") {
+        Some(Gone::Closed)
+    } else if text.contains("thread not found")
+        || text.contains("topic_deleted")
+        || text.contains("topic_id_invalid")
+    {
+        Some(Gone::Deleted)
+    } else {
+        None
+    }
+}
+
+/// The topic name of a thread: its display name, cut to [`NAME_LIMIT`]
+/// characters.
+pub fn topic_name(display_name: &str) -> String {
+    let name: String = display_name.trim().chars().take(NAME_LIMIT).collect();
+    if name.is_empty() {
+        "Visitor".to_owned()
+    } else {
+        name
+    }
+}
+
+fn classify(tg: &Telegram, e: &RequestError) -> Result<(), TopicError> {
+    match e {
+        RequestError::RetryAfter(s) => Err(TopicError::Throttled(s.duration())),
+        RequestError::Api(_) | RequestError::MigrateToChatId(_) => Ok(()),
+        other => Err(TopicError::Transient(tg.describe(other))),
+    }
+}
+
+/// The topic a forward of `item` goes to: `Ok(None)` without topic mode
+/// (or when the bot turned out unable to create topics: topic mode is then
+/// off until the next self-test, and the forward goes to the chat itself).
+///
+/// # Errors
+/// [`TopicError`]: the forward is retried later.
+#[tracing::instrument(skip_all, fields(thread_id = %item.thread_id))]
+pub async fn prepare(
+    tg: &Telegram,
+    db: &store::Db,
+    item: &OutboxItem,
+) -> Result<Option<ThreadId>, TopicError> {
+    if !tg.console.topics_on() {
+        return Ok(None);
+    }
+    let wanted = topic_name(item.display_name.as_deref().unwrap_or("Visitor"));
+    let Some(id) = item.tg_topic_id else {
+        return create(tg, db, &item.thread_id, &wanted).await;
+    };
+    let topic = ThreadId(MessageId(i32::try_from(id).unwrap_or_default()));
+    if item.tg_topic_closed.unwrap_or(0) != 0 {
+        let res = {
+            let turn = tg.console.pace.turn().await;
+            let r = tg.bot.reopen_forum_topic(tg.chat_id, topic).await;
+            turn.done();
+            r
+        };
+        match res {
+            Ok(_) => {}
+            Err(e) if gone(&e) == Some(Gone::Deleted) => {
+                return create(tg, db, &item.thread_id, &wanted).await;
+            }
+            Err(e) => {
+                classify(tg, &e)?;
+                // TOPIC_NOT_MODIFIED (already open) and other refusals: go on.
+                tracing::warn!(error = %tg.describe(&e), "reopenForumTopic refused");
+            }
+        }
+        store::topics::set_topic_closed(db, id, false)
+            .await
+            .map_err(|e| TopicError::Store(e.to_string()))?;
+        tracing::info!("reopened a closed topic");
+    }
+    if item.tg_topic_name.as_deref() != Some(wanted.as_str()) {
+        let res = {
+            let turn = tg.console.pace.turn().await;
+            let r = tg
+                .bot
+                .edit_forum_topic(tg.chat_id, topic)
+                .name(wanted.clone())
+                .await;
+            turn.done();
+            r
+        };
+        if let Err(e) = &res {
+            classify(tg, e)?;
+            tracing::warn!(error = %tg.describe(e), "editForumTopic refused");
+        }
+        store::topics::set_topic_name(db, &item.thread_id, &wanted)
+            .await
+            .map_err(|e| TopicError::Store(e.to_string()))?;
+    }
+    Ok(Some(topic))
+}
+
+/// `createForumTopic` for a thread, stored with it.
+async fn create(
+    tg: &Telegram,
+    db: &store::Db,
+    thread_id: &str,
+    name: &str,
+) -> Result<Option<ThreadId>, TopicError> {
+    let res = {
+        let turn = tg.console.pace.turn().await;
+        let r = tg.bot.create_forum_topic(tg.chat_id, name.to_owned()).await;
+        turn.done();
+        r
+    };
+    tg.health.record(!matches!(
+        res,
+        Err(RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. })
+    ));
+    match res {
+        Ok(topic) => {
+            let id = i64::from(topic.thread_id.0.0);
+            store::topics::set_topic(db, thread_id, id, name)
+                .await
+                .map_err(|e| TopicError::Store(e.to_string()))?;
+            tracing::info!(topic_id = id, "created a forum topic for a thread");
+            Ok(Some(topic.thread_id))
+        }
+        Err(e) => {
+            classify(tg, &e)?;
+            tracing::warn!(
+                error = %tg.describe(&e),
+                "createForumTopic refused: topic mode off until the next self-test (run /selftest)"
+            );
+            tg.console.topics_off();
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cut_to_the_limit() {
+        assert_eq!(topic_name("Visitor 3F2A"), "Visitor 3F2A");
+        assert_eq!(topic_name(&"é".repeat(200)).chars().count(), NAME_LIMIT);
+        assert_eq!(topic_name("  "), "Visitor");
+    }
+}
