@@ -101,6 +101,14 @@ impl Config {
             "HEALTH_TOKEN",
             secret(self.health_token.as_deref().map(str::as_bytes)),
         ));
+        out.push((
+            "METRICS_TOKEN",
+            secret(self.metrics.token.as_deref().map(str::as_bytes)),
+        ));
+        out.push((
+            "METRICS_ADDR",
+            self.metrics.addr.map_or("unset".into(), |a| a.to_string()),
+        ));
         out.push(("SESSION_IDLE_SECS", self.session_idle.as_secs().to_string()));
         out.push((
             "SESSION_ABSOLUTE_SECS",
