@@ -13,10 +13,12 @@ mod connections;
 mod metrics;
 pub use metrics::MetricsConfig;
 mod display;
+mod embed;
 mod telegram_console;
 mod uploads;
 pub use connections::ConnectionConfig;
 pub use display::masked_url;
+pub use embed::EmbedConfig;
 pub use telegram_console::ConsoleConfig;
 pub use uploads::UploadConfig;
 
@@ -149,6 +151,8 @@ pub struct Config {
     pub admin_display_name: String,
     /// `/metrics` (`METRICS_TOKEN`, `METRICS_ADDR`); off by default.
     pub metrics: MetricsConfig,
+    /// The embeddable widget: `EMBED_ORIGINS`, `PRECHAT_FIELDS`, `IDENTITY_SECRET`.
+    pub embed: EmbedConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -327,6 +331,7 @@ impl Config {
         Ok(Config {
             connections: connections::from_vars(var)?,
             metrics: metrics::from_vars(var)?,
+            embed: embed::from_vars(var)?,
             admin_display_name: var("ADMIN_DISPLAY_NAME").unwrap_or("Support".into()),
             limits,
             frame_ancestors,

@@ -10,6 +10,8 @@
 //! handlers pass it the raw `Accept-Language` header value and get back the
 //! language tag and its strings ([`pick`]).
 
+pub mod widget;
+
 /// Every text of the user interface, for one language.
 ///
 /// One field per text; the field name says where it is used (`visitor_…` on

@@ -15,6 +15,7 @@
 
 pub mod cookies;
 pub mod otp_delivery;
+pub mod visitor_token;
 
 use std::sync::Arc;
 
@@ -104,7 +105,7 @@ impl Auth {
         &self.inner.cookie_key
     }
 
-    fn mac(&self, parts: &[&[u8]]) -> HmacSha256 {
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> HmacSha256 {
         // HMAC accepts keys of any length; this cannot fail.
         let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.inner.secret)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));

@@ -56,6 +56,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for AppQuery<T> {
 /// Who is calling: the browser's visitor id (a fresh one when it had none;
 /// then `new_visitor` is set and the page or `/api/session` sets the
 /// cookie) and the admin session, if any.
+///
+/// A request with `Authorization: Bearer <visitor token>` (the embed view,
+/// [`crate::auth::visitor_token`]) is the visitor of that token's thread and
+/// nothing else: its cookies are not read (never the admin, no pending
+/// login), so the token path cannot borrow the cookie path's authority.
+/// A bearer value that is not a valid visitor token → 401 `UNAUTHORIZED`.
 #[derive(Clone, Debug)]
 pub struct Caller {
     /// Visitor id (= own thread id).
@@ -68,6 +74,8 @@ pub struct Caller {
     pub login_id: Option<String>,
     /// The client's IP (see [`crate::limits::client_ip`]).
     pub ip: std::net::IpAddr,
+    /// `true` when identified by a visitor token (the embed view), not by cookies.
+    pub by_token: bool,
 }
 
 impl Caller {
@@ -95,12 +103,28 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(c) = parts.extensions.get::<Caller>() {
             return Ok(c.clone());
         }
+        let ip = request_ip(parts, state);
+        if let Some(token) = bearer(&parts.headers) {
+            let visitor_id = state
+                .auth
+                .verify_visitor_token(token)
+                .ok_or(AppError::Unauthorized)?;
+            let caller = Caller {
+                visitor_id,
+                new_visitor: false,
+                admin: None,
+                login_id: None,
+                ip,
+                by_token: true,
+            };
+            parts.extensions.insert(caller.clone());
+            return Ok(caller);
+        }
         let Identity {
             visitor_id,
             admin,
             login_id,
         } = auth::cookies::identify(&state.auth, &state.cookies, &parts.headers).await?;
-        let ip = request_ip(parts, state);
         let (visitor_id, new_visitor) = match visitor_id {
             Some(v) => (v, false),
             None => (auth::new_visitor_id(), true),
@@ -111,6 +135,7 @@ impl FromRequestParts<AppState> for Caller {
             admin,
             login_id,
             ip,
+            by_token: false,
         };
         parts.extensions.insert(caller.clone());
         Ok(caller)
@@ -121,4 +146,21 @@ impl FromRequestParts<AppState> for Caller {
 /// `TRUSTED_PROXIES` the `X-Forwarded-For` rule of [`crate::limits::client_ip`].
 pub fn request_ip(parts: &Parts, state: &AppState) -> std::net::IpAddr {
     crate::limits::request_ip(&parts.extensions, &parts.headers, state.config.trust_proxy)
+}
+
+/// The visitor token of `Authorization: Bearer sv1.…`, if the request has
+/// one (other `Authorization` values, e.g. the health token, are not
+/// visitor tokens and are left alone).
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))?;
+    token
+        .trim()
+        .starts_with(auth::visitor_token::PREFIX)
+        .then_some(token.trim())
 }

@@ -6,12 +6,14 @@ pub mod access_log;
 pub mod admin;
 pub mod api;
 pub mod assets;
+pub mod embed;
 pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod pages;
 pub mod telegram;
 pub mod upload;
+pub mod visitor;
 
 use std::time::Duration;
 
@@ -74,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             "/api/upload/audio",
             post(upload::audio).layer(DefaultBodyLimit::max(upload::body_limit(Kind::Audio))),
         )
+        .merge(embed::router(&state))
         .route("/api/{*rest}", any(api::not_found))
         .route("/health", get(health::health))
         .route("/health/live", get(health::live))
@@ -129,9 +132,23 @@ async fn method_not_allowed() -> AppError {
 
 /// Every state-changing request (`POST`, `PUT`, `PATCH`, `DELETE`) must carry
 /// `X-CSRFToken` equal to its browser's token, else 403 `CSRF_FAILED`.
+///
+/// Except an `/api/` request with `Authorization: Bearer <visitor token>`
+/// (the embed view): a browser never adds that header by itself, and such
+/// a request is judged by its token alone, cookies ignored
+/// ([`extract::Caller`]), so there is no ambient authority to forge. An
+/// invalid visitor token → 401 `UNAUTHORIZED`.
 async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
+    }
+    if req.uri().path().starts_with("/api/")
+        && let Some(token) = extract::bearer(req.headers())
+    {
+        return match state.auth.verify_visitor_token(token) {
+            Some(_) => next.run(req).await,
+            None => AppError::Unauthorized.into_response(),
+        };
     }
     let jar = SignedCookieJar::from_headers(req.headers(), state.auth.cookie_key().clone());
     let vid = jar.get(state.cookies.visitor).map(|c| c.value().to_owned());

@@ -50,6 +50,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     paths(
         session, messages, send, threads, clear, upload_image, upload_audio,
         admin_login, verify_otp, logout, telegram_bridge, telegram_selftest,
+        visitor_context, visitor_identify, thread_context, widget_js, embed_view,
         health, health_live, health_ready, openapi, metrics,
         visitor_page, admin_page, login_page, uploads, static_files
     ),
@@ -57,7 +58,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
         SendDoc, ThreadDoc, ThreadsDoc, ClearBodyDoc, DoneDoc, LoginBodyDoc, LoginDoc,
         OtpBodyDoc, OtpDoc, SuccessDoc, UploadFormDoc, UploadDoc, ProbeDoc, HealthDoc,
-        BridgeDoc
+        BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),
@@ -224,6 +225,48 @@ pub fn openapi() {}
     (status = 404, body = ErrorBody, description = "metrics are off")
 ))]
 pub fn metrics() {}
+
+/// The visitor reports where it is (cookie + CSRF, or the embed view's bearer token).
+#[utoipa::path(post, path = "/api/visitor/context", tag = "session",
+    request_body = ContextBodyDoc,
+    responses(
+        (status = 200, body = SuccessDoc),
+        (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED")
+    ))]
+pub fn visitor_context() {}
+
+/// The host site names its signed-in user (README § Embedding the chat).
+#[utoipa::path(post, path = "/api/visitor/identify", tag = "session",
+    request_body = IdentifyBodyDoc,
+    responses(
+        (status = 200, body = IdentifyDoc),
+        (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED")
+    ))]
+pub fn visitor_identify() {}
+
+/// A thread's visitor context (admin).
+#[utoipa::path(get, path = "/api/threads/{thread_id}/context", tag = "messages",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    responses(
+        (status = 200, body = ThreadContextDoc),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND")
+    ))]
+pub fn thread_context() {}
+
+/// The embed loader script for host pages (`EMBED_ORIGINS`).
+#[utoipa::path(get, path = "/widget.js", tag = "pages", responses(
+    (status = 200, description = "JavaScript", content_type = "text/javascript", body = String)
+))]
+pub fn widget_js() {}
+
+/// The chat view inside the widget's iframe.
+#[utoipa::path(get, path = "/embed", tag = "pages", responses(
+    (status = 200, description = "HTML", content_type = "text/html", body = String)
+))]
+pub fn embed_view() {}
 
 /// The visitor chat page (sets the visitor cookie).
 #[utoipa::path(get, path = "/", tag = "pages", responses(

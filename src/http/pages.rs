@@ -38,6 +38,23 @@ pub struct VisitorPage {
     pub thread_id: String,
     /// The visitor's display name.
     pub display_name: String,
+    /// Set for the embed view `/embed` (issue 14), `None` for `/`.
+    pub embed: Option<EmbedInfo>,
+}
+
+/// What the embed view adds to the visitor page (`http::embed`).
+pub struct EmbedInfo {
+    /// A visitor token for a fresh thread, used when the view has none stored.
+    pub fresh_token: String,
+    /// The host page's origin when it is one of `EMBED_ORIGINS`, else empty
+    /// (then the view talks to no parent).
+    pub parent_origin: String,
+    /// `PRECHAT_FIELDS`, comma separated (empty: no pre-chat form).
+    pub prechat: String,
+    /// Telegram is not configured: with no admin online, replies may take a while.
+    pub away_possible: bool,
+    /// The widget's strings.
+    pub w: &'static i18n::widget::WidgetStrings,
 }
 
 /// The admin login (password, then code).
@@ -56,6 +73,8 @@ pub struct AdminPage {
     pub page: PageCommon,
     /// Logged-in admin.
     pub admin_name: String,
+    /// Strings of the visitor context box (issue 14).
+    pub w: &'static i18n::widget::WidgetStrings,
 }
 
 fn common(state: &AppState, caller: &Caller, headers: &HeaderMap) -> PageCommon {
@@ -106,6 +125,7 @@ pub async fn visitor(
         page: common(&state, &caller, &headers),
         thread_id: caller.visitor_id.clone(),
         display_name: crate::chat::display_name_for(&caller.visitor_id),
+        embed: None,
     };
     render(&state, &caller, &page)
 }
@@ -129,8 +149,10 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
     let Some(session) = caller.admin.clone() else {
         return found("/admin/login");
     };
+    let page = common(&state, &caller, &headers);
     let page = AdminPage {
-        page: common(&state, &caller, &headers),
+        w: i18n::widget::pick(page.lang),
+        page,
         admin_name: session.username,
     };
     render(&state, &caller, &page)

@@ -35,6 +35,10 @@ pub struct HandshakeAuth {
     /// A reconnecting visitor's newest message id: the server replays
     /// everything after it, in order.
     pub last_message_id: Option<i64>,
+    /// The embed view's visitor token ([`crate::auth::visitor_token`]):
+    /// when present the socket is that token's visitor, cookies and
+    /// `csrf_token` are not used (a wrong token → `auth_error`).
+    pub visitor_token: Option<String>,
 }
 
 /// Why a handshake was refused (its `Display` is the `connect_error` message).
@@ -47,9 +51,10 @@ impl std::fmt::Display for Refused {
     }
 }
 
-/// Is the handshake's `Origin` this server itself (same host) or one of
-/// `ALLOWED_ORIGINS`? No `Origin` (non-browser clients, same-origin
-/// polling GETs) is allowed; the CSRF token still has to match.
+/// Is the handshake's `Origin` this server itself (same host), one of
+/// `ALLOWED_ORIGINS` or one of `EMBED_ORIGINS`? No `Origin` (non-browser
+/// clients, same-origin polling GETs) is allowed; the CSRF token or the
+/// visitor token still has to match.
 pub fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
@@ -58,7 +63,13 @@ pub fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
         return false;
     };
     let origin = origin.trim_end_matches('/');
-    if config.allowed_origins.iter().any(|o| o == origin) {
+    if config.allowed_origins.iter().any(|o| o == origin)
+        || config
+            .embed
+            .origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
+    {
         return true;
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
@@ -88,16 +99,32 @@ pub async fn authenticate<A: Adapter>(
         return Err(Refused("origin_error"));
     }
     let data = data.unwrap_or_default();
-    let identity = auth::cookies::identify(&state.auth, &state.cookies, headers)
-        .await
-        .map_err(|_| Refused("server_error"))?;
+    let identity = match data.visitor_token.as_deref() {
+        // The embed view: the token alone, never the cookies (nor the admin).
+        Some(token) => auth::cookies::Identity {
+            visitor_id: Some(
+                state
+                    .auth
+                    .verify_visitor_token(token)
+                    .ok_or(Refused("auth_error"))?,
+            ),
+            ..Default::default()
+        },
+        None => {
+            let identity = auth::cookies::identify(&state.auth, &state.cookies, headers)
+                .await
+                .map_err(|_| Refused("server_error"))?;
+            let token = data.csrf_token.as_deref().unwrap_or_default();
+            match &identity.visitor_id {
+                Some(vid) if state.auth.csrf_ok(vid, token) => {}
+                _ => return Err(Refused("csrf_error")),
+            }
+            identity
+        }
+    };
     let Some(visitor_id) = identity.visitor_id else {
         return Err(Refused("csrf_error"));
     };
-    let token = data.csrf_token.unwrap_or_default();
-    if !state.auth.csrf_ok(&visitor_id, &token) {
-        return Err(Refused("csrf_error"));
-    }
     let role = match (data.role.as_deref(), &identity.admin) {
         (Some("visitor"), _) => Role::Visitor,
         (Some("admin"), None) => return Err(Refused("auth_error")),

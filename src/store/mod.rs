@@ -10,6 +10,7 @@ pub mod messages;
 pub mod outbox;
 pub mod threads;
 pub mod topics;
+pub mod visitors;
 
 use std::{str::FromStr, time::Duration};
 

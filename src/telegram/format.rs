@@ -79,6 +79,31 @@ pub fn caption(display_name: &str, text: &str) -> (String, Vec<String>) {
     (head, forward_texts(display_name, text))
 }
 
+/// One line of visitor context for a thread's first forward (issue 14):
+/// `🌐 <page> · <browser> (<os>) · <language>`, the parts that are known;
+/// `None` when none is.
+pub fn context_line(c: &crate::store::visitors::VisitorContext) -> Option<String> {
+    let browser = match (&c.browser, &c.os) {
+        (Some(b), Some(os)) => Some(format!("{b} ({os})")),
+        (b, os) => b.clone().or_else(|| os.clone()),
+    };
+    let parts: Vec<String> = [c.page_url.clone(), browser, c.language.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!parts.is_empty()).then(|| format!("🌐 {}", parts.join(" · ")))
+}
+
+/// `text` followed by the context line on its own line (just the line for
+/// a media message without text).
+pub fn with_context(text: &str, line: Option<&str>) -> String {
+    match line {
+        Some(l) if text.is_empty() => l.to_owned(),
+        Some(l) => format!("{text}\n{l}"),
+        None => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +134,31 @@ mod tests {
     fn split_never_cuts_a_surrogate_pair() {
         let parts = split(&"😀".repeat(5), 3);
         assert_eq!(parts, vec!["😀", "😀", "😀", "😀", "😀"]);
+    }
+
+    #[test]
+    fn context_line_has_the_known_parts() {
+        let mut c = crate::store::visitors::VisitorContext {
+            page_url: Some("https://shop.example/cart".into()),
+            browser: Some("Firefox 133.0".into()),
+            os: Some("Windows 10".into()),
+            language: Some("tr-TR".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            context_line(&c).as_deref(),
+            Some("🌐 https://shop.example/cart · Firefox 133.0 (Windows 10) · tr-TR")
+        );
+        c.page_url = None;
+        c.os = None;
+        assert_eq!(
+            context_line(&c).as_deref(),
+            Some("🌐 Firefox 133.0 · tr-TR")
+        );
+        assert_eq!(context_line(&Default::default()), None);
+        assert_eq!(with_context("hi", Some("🌐 x")), "hi\n🌐 x");
+        assert_eq!(with_context("", Some("🌐 x")), "🌐 x");
+        assert_eq!(with_context("hi", None), "hi");
     }
 
     #[test]

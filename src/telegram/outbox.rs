@@ -38,7 +38,7 @@ use teloxide::{RequestError, types::InputFile};
 use tokio::sync::watch;
 
 use super::{
-    Telegram,
+    Telegram, format,
     parts::{Part, Source, media_of, media_part, send, texts},
     topics::{self, Gone, TopicError},
 };
@@ -83,7 +83,23 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     // The shape (media or not, how many texts) comes from the row alone, so
     // `parts_sent` counts the same list on every try.
     let media = media_of(tg, item);
-    let (caption, rest) = texts(item, media.is_some());
+    // The thread's first forward ends with one line of visitor context (issue 14).
+    let with_context = match item.message_id {
+        Some(id) => store::visitors::for_first_forward(chat.db(), &item.thread_id, id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|c| format::context_line(&c))
+            .map(|line| OutboxItem {
+                content_text: Some(format::with_context(
+                    item.content_text.as_deref().unwrap_or(""),
+                    Some(&line),
+                )),
+                ..item.clone()
+            }),
+        None => None,
+    };
+    let (caption, rest) = texts(with_context.as_ref().unwrap_or(item), media.is_some());
     let offset = usize::from(media.is_some());
     let total = offset + rest.len();
     let done = usize::try_from(item.parts_sent).unwrap_or(0);

@@ -305,6 +305,7 @@
     convView.hidden = false;
     if (previous) renderThread(previous);
     renderThread(id);
+    document.dispatchEvent(new CustomEvent('sohbet:thread-open', { detail: { id } }));
     if (socket.connected) socket.emit('join_thread', { thread_id: id });
     if (wide.matches) input.focus();
     else convView.querySelector('.back-button').focus({ preventScroll: true });
@@ -608,6 +609,7 @@
 
   /** Updates the list entry of a thread for a stored message. */
   function noteMessage(m, { own = false } = {}) {
+    document.dispatchEvent(new CustomEvent('sohbet:thread-message', { detail: { id: m.thread_id, sender: m.sender_type } }));
     let t = threads.get(m.thread_id);
     if (!t) {
       t = normalise({ id: m.thread_id, display_name: S.visitorLabel, created_at: m.created_at });

@@ -36,6 +36,12 @@
     return document.querySelector('meta[name="csrf-token"]')?.content || '';
   }
 
+  /** The embed view (embed.js) authenticates with its visitor token; pages with the CSRF token. */
+  function authHeaders() {
+    const token = window.SohbetEmbed && window.SohbetEmbed.token;
+    return token ? { Authorization: `Bearer ${token}` } : { 'X-CSRFToken': csrfToken() };
+  }
+
   /** Replaces `{name}` placeholders in a UI string. */
   function fill(template, values) {
     return String(template || '').replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
@@ -127,7 +133,7 @@
 
   /** JSON request to the server; throws ApiError on any failure. */
   async function api(path, { method = 'GET', body: payload, signal } = {}) {
-    const headers = { Accept: 'application/json', 'X-CSRFToken': csrfToken() };
+    const headers = { Accept: 'application/json', ...authHeaders() };
     if (payload !== undefined) headers['Content-Type'] = 'application/json';
     let res;
     try {
@@ -246,7 +252,7 @@
       };
       xhr.open('POST', `/api/upload/${kind === 'audio' ? 'audio' : 'image'}`);
       xhr.setRequestHeader('Accept', 'application/json');
-      xhr.setRequestHeader('X-CSRFToken', csrfToken());
+      for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
       xhr.upload.onprogress = (e) => {
         watch();
         progress(e.lengthComputable && e.total > 0 ? Math.min(1, e.loaded / e.total) : null);

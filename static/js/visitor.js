@@ -131,6 +131,7 @@
   // ----------------------------------------------------------- presence ---
 
   function setPresence(online, lastSeen) {
+    document.dispatchEvent(new CustomEvent('sohbet:presence', { detail: { online } }));
     statusEl.dataset.state = online ? 'online' : 'offline';
     dot.dataset.state = online ? 'online' : 'offline';
     if (online) statusText.textContent = S.online;
@@ -152,9 +153,12 @@
   // ------------------------------------------------------------- socket ---
 
   const banner = connectionBanner([document.getElementById('conn-banner')]);
+  const embed = window.SohbetEmbed; // the embed view (embed.js): token, no cookies
   const socket = window.io({
-    auth: { csrf_token: window.Sohbet.csrfToken(), role: 'visitor' },
-    withCredentials: true,
+    auth: embed
+      ? { visitor_token: embed.token, role: 'visitor' }
+      : { csrf_token: window.Sohbet.csrfToken(), role: 'visitor' },
+    withCredentials: !embed,
   });
 
   const sender = createSender({
@@ -194,6 +198,7 @@
   function incoming(msg) {
     if (!msg || (msg.thread_id && msg.thread_id !== threadId)) return;
     const isNew = list.upsert(msg);
+    document.dispatchEvent(new CustomEvent('sohbet:message', { detail: { msg, isNew } }));
     if (msg.sender_type === 'admin') {
       showTyping(false);
       receipts();

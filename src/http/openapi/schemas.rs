@@ -273,3 +273,59 @@ pub struct BridgeDoc {
     #[schema(value_type = Option<Object>)]
     pub bridge: Option<serde_json::Value>,
 }
+
+/// Body of `POST /api/visitor/context` (every field optional).
+#[derive(Serialize, ToSchema)]
+pub struct ContextBodyDoc {
+    /// The host page's URL.
+    pub url: Option<String>,
+    /// Its title.
+    pub title: Option<String>,
+    /// Its referrer.
+    pub referrer: Option<String>,
+    /// The browser's language.
+    pub language: Option<String>,
+    /// The browser's IANA time zone.
+    pub timezone: Option<String>,
+    /// The visitor left the page.
+    pub away: Option<bool>,
+}
+
+/// Body of `POST /api/visitor/identify` (every field optional).
+#[derive(Serialize, ToSchema)]
+pub struct IdentifyBodyDoc {
+    /// Display name, at most 100 characters.
+    pub name: Option<String>,
+    /// Email address, at most 254 characters.
+    pub email: Option<String>,
+    /// The site's user id, at most 128 characters.
+    pub user_id: Option<String>,
+    /// `hex(HMAC-SHA256(IDENTITY_SECRET, user_id))`, computed by the site.
+    pub user_hash: Option<String>,
+}
+
+/// `POST /api/visitor/identify`.
+#[derive(Serialize, ToSchema)]
+pub struct IdentifyDoc {
+    /// `true`.
+    pub success: bool,
+    /// The identity hash was valid.
+    pub verified: bool,
+    /// The visitor's thread (another one when `switched`).
+    pub thread_id: String,
+    /// The user already had a thread: the client reloads into it.
+    pub switched: bool,
+    /// The switched thread's visitor token (token callers only).
+    pub visitor_token: Option<String>,
+}
+
+/// `GET /api/threads/{thread_id}/context`.
+#[derive(Serialize, ToSchema)]
+pub struct ThreadContextDoc {
+    /// `true`.
+    pub success: bool,
+    /// The visitor context (page, browser, identity, `online`), `null` when
+    /// none was reported.
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<serde_json::Value>,
+}

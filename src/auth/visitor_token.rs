@@ -1,0 +1,96 @@
+//! Visitor tokens for the embed view (issue 14) and the identity hash of
+//! `identify`.
+//!
+//! A page framed by another site cannot rely on cookies: with third-party
+//! cookies blocked (Safari, Firefox, Chromium on request) the browser
+//! neither stores nor sends them. The embed view therefore keeps a
+//! **visitor token** in its own (partitioned) `localStorage` and sends it
+//! explicitly: `Authorization: Bearer <token>` on HTTP, `auth.visitor_token`
+//! in the Socket.IO handshake. Nothing is sent ambiently, so no CSRF token
+//! is needed on that path, and a request carrying a token is judged by the
+//! token alone (its cookies are ignored, it is never the admin).
+//!
+//! Format: `sv1.<thread id>.<hex HMAC-SHA256(SECRET_KEY, "visitor-token:" + thread id)>`.
+//! The thread id is a server-chosen UUID v4 (122 random bits); the MAC
+//! (256 bits, compared in constant time) makes a token unforgeable without
+//! `SECRET_KEY`, and binds it to exactly one thread. Tokens are stateless
+//! (any instance sharing `SECRET_KEY` accepts them) and do not expire,
+//! like the one-year visitor cookie.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use super::{Auth, is_visitor_id};
+
+/// Prefix of every visitor token (format version 1).
+pub const PREFIX: &str = "sv1.";
+
+impl Auth {
+    /// The visitor token of thread `thread_id` (see the module doc).
+    pub fn visitor_token(&self, thread_id: &str) -> String {
+        let mac = self
+            .mac(&[b"visitor-token:", thread_id.as_bytes()])
+            .finalize()
+            .into_bytes();
+        format!("{PREFIX}{thread_id}.{}", hex::encode(mac))
+    }
+
+    /// The thread a visitor token is bound to, when the token is one this
+    /// server issued (checked in constant time); `None` otherwise.
+    pub fn verify_visitor_token(&self, token: &str) -> Option<String> {
+        let rest = token.trim().strip_prefix(PREFIX)?;
+        let (thread_id, mac) = rest.split_once('.')?;
+        if !is_visitor_id(thread_id) {
+            return None;
+        }
+        let raw = hex::decode(mac).ok()?;
+        self.mac(&[b"visitor-token:", thread_id.as_bytes()])
+            .verify_slice(&raw)
+            .ok()?;
+        Some(thread_id.to_owned())
+    }
+}
+
+/// Does `user_hash` equal `hex(HMAC-SHA256(secret, user_id))` (the identity
+/// hash the site's back end computes, as Intercom's and Chatwoot's identity
+/// verification do)? Constant time; upper- or lower-case hex.
+pub fn identity_hash_ok(secret: &[u8], user_id: &str, user_hash: &str) -> bool {
+    let Ok(raw) = hex::decode(user_hash.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(user_id.as_bytes());
+    mac.verify_slice(&raw).is_ok()
+}
+
+/// The identity hash of `user_id` under `secret`, hex (what the site's back
+/// end computes; used by tests and documentation examples).
+pub fn identity_hash(secret: &[u8], user_id: &str) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(user_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_hash_round_trip_and_refusals() {
+        let h = identity_hash(b"site-secret-0123", "user-42");
+        assert_eq!(h.len(), 64);
+        assert!(identity_hash_ok(b"site-secret-0123", "user-42", &h));
+        assert!(identity_hash_ok(
+            b"site-secret-0123",
+            "user-42",
+            &h.to_uppercase()
+        ));
+        assert!(!identity_hash_ok(b"site-secret-0123", "user-43", &h));
+        assert!(!identity_hash_ok(b"other-secret-000", "user-42", &h));
+        assert!(!identity_hash_ok(b"site-secret-0123", "user-42", "zz"));
+        assert!(!identity_hash_ok(b"site-secret-0123", "user-42", ""));
+    }
+}

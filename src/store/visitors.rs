@@ -1,0 +1,257 @@
+//! The `visitor_contexts` table (issue 14): where the visitor of a thread
+//! is (page, referrer, browser, language, time zone) and who it says or is
+//! verified to be (name, email, the site's user id). One row per thread,
+//! keyed by thread id; the row may exist before the thread (the context is
+//! reported before the first message). One SQL text for both backends.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Db;
+use crate::with_db;
+
+/// A thread's visitor context, as the admin sees it
+/// (`GET /api/threads/{id}/context`). Times are RFC 3339 UTC.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct VisitorContext {
+    /// The thread.
+    pub thread_id: String,
+    /// URL of the page the visitor is on (updated as it navigates).
+    pub page_url: Option<String>,
+    /// Title of that page.
+    pub page_title: Option<String>,
+    /// The page the visitor came from (the first one reported).
+    pub referrer: Option<String>,
+    /// Browser name and version from the User-Agent, e.g. `Chrome 131.0.0.0`.
+    pub browser: Option<String>,
+    /// Operating system from the User-Agent, e.g. `Linux`.
+    pub os: Option<String>,
+    /// The browser's language (`navigator.language`), e.g. `tr-TR`.
+    pub language: Option<String>,
+    /// The browser's IANA time zone, e.g. `Europe/Istanbul`.
+    pub timezone: Option<String>,
+    /// Name from `identify` or the pre-chat form.
+    pub name: Option<String>,
+    /// Email from `identify`, the pre-chat or the away form.
+    pub email: Option<String>,
+    /// The site's user id: only set when its identity hash was valid.
+    pub user_id: Option<String>,
+    /// Name and email were vouched for by the site (identity hash).
+    pub verified: bool,
+    /// When the widget last told this visitor that replies may take a while.
+    #[serde(serialize_with = "opt_rfc3339")]
+    pub away_shown_at: Option<DateTime<Utc>>,
+    /// Last update.
+    #[serde(serialize_with = "crate::store::messages::rfc3339")]
+    pub updated_at: DateTime<Utc>,
+}
+
+fn opt_rfc3339<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => crate::store::messages::rfc3339(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Where the visitor is, as one report of the page or the widget gives it.
+#[derive(Clone, Debug, Default)]
+pub struct PageReport {
+    /// Page URL.
+    pub page_url: Option<String>,
+    /// Page title.
+    pub page_title: Option<String>,
+    /// Referrer (kept only when none is stored yet).
+    pub referrer: Option<String>,
+    /// Browser, parsed from the User-Agent.
+    pub browser: Option<String>,
+    /// OS, parsed from the User-Agent.
+    pub os: Option<String>,
+    /// Language.
+    pub language: Option<String>,
+    /// Time zone.
+    pub timezone: Option<String>,
+    /// The away notice was shown now.
+    pub away_shown: bool,
+}
+
+/// The columns of [`VisitorContext`], as a literal for `concat!`.
+macro_rules! cols {
+    () => {
+        "thread_id, page_url, page_title, referrer, browser, os, language, timezone, \
+         name, email, user_id, verified, away_shown_at, updated_at"
+    };
+}
+
+/// Records a page report for `thread_id` (creating the row when missing).
+/// Page, browser, language and time zone replace the stored ones when
+/// given; the referrer is kept from the first report.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db, r))]
+pub async fn report_page(
+    db: &Db,
+    thread_id: &str,
+    r: &PageReport,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO visitor_contexts (thread_id, page_url, page_title, referrer, \
+          browser, os, language, timezone, away_shown_at, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+        ON CONFLICT (thread_id) DO UPDATE SET \
+          page_url = COALESCE(excluded.page_url, visitor_contexts.page_url), \
+          page_title = CASE WHEN excluded.page_url IS NULL THEN visitor_contexts.page_title \
+                            ELSE excluded.page_title END, \
+          referrer = COALESCE(visitor_contexts.referrer, excluded.referrer), \
+          browser = COALESCE(excluded.browser, visitor_contexts.browser), \
+          os = COALESCE(excluded.os, visitor_contexts.os), \
+          language = COALESCE(excluded.language, visitor_contexts.language), \
+          timezone = COALESCE(excluded.timezone, visitor_contexts.timezone), \
+          away_shown_at = COALESCE(excluded.away_shown_at, visitor_contexts.away_shown_at), \
+          updated_at = excluded.updated_at";
+    let away = r.away_shown.then_some(now);
+    with_db!(db, p => sqlx::query(SQL)
+        .bind(thread_id)
+        .bind(&r.page_url)
+        .bind(&r.page_title)
+        .bind(&r.referrer)
+        .bind(&r.browser)
+        .bind(&r.os)
+        .bind(&r.language)
+        .bind(&r.timezone)
+        .bind(away)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ()))
+}
+
+/// The context of a thread, if any was reported.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn get(db: &Db, thread_id: &str) -> Result<Option<VisitorContext>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM visitor_contexts WHERE thread_id = $1"
+    );
+    with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).fetch_optional(p).await)
+}
+
+/// The thread bound to the verified site user `user_id`, if any.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db, user_id))]
+pub async fn thread_of_user(db: &Db, user_id: &str) -> Result<Option<String>, sqlx::Error> {
+    const SQL: &str = "SELECT thread_id FROM visitor_contexts WHERE user_id = $1";
+    with_db!(db, p => sqlx::query_scalar(SQL).bind(user_id).fetch_optional(p).await)
+}
+
+/// Stores a name and email the visitor gave without proof (the pre-chat
+/// form, `identify` without a valid hash): given fields replace the stored
+/// ones, unless the row is verified (a verified name is never replaced by an
+/// unverified one).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip_all)]
+pub async fn set_unverified(
+    db: &Db,
+    thread_id: &str,
+    name: Option<&str>,
+    email: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO visitor_contexts (thread_id, name, email, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $4) \
+        ON CONFLICT (thread_id) DO UPDATE SET \
+          name = COALESCE(excluded.name, visitor_contexts.name), \
+          email = COALESCE(excluded.email, visitor_contexts.email), \
+          updated_at = excluded.updated_at \
+        WHERE visitor_contexts.verified = FALSE";
+    with_db!(db, p => sqlx::query(SQL)
+        .bind(thread_id)
+        .bind(name)
+        .bind(email)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ()))
+}
+
+/// Binds `thread_id` to the verified site user `user_id` and stores the
+/// vouched-for name and email (replacing unverified ones). Returns `false`
+/// when `user_id` is already bound to another thread (a concurrent
+/// `identify` won: look it up again with [`thread_of_user`]); nothing is
+/// changed then.
+///
+/// # Errors
+/// Database errors other than that unique violation.
+#[tracing::instrument(skip_all)]
+pub async fn bind_user(
+    db: &Db,
+    thread_id: &str,
+    user_id: &str,
+    name: Option<&str>,
+    email: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "INSERT INTO visitor_contexts \
+          (thread_id, name, email, user_id, verified, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, TRUE, $5, $5) \
+        ON CONFLICT (thread_id) DO UPDATE SET \
+          name = COALESCE(excluded.name, visitor_contexts.name), \
+          email = COALESCE(excluded.email, visitor_contexts.email), \
+          user_id = excluded.user_id, verified = TRUE, updated_at = excluded.updated_at";
+    let res = with_db!(db, p => sqlx::query(SQL)
+        .bind(thread_id)
+        .bind(name)
+        .bind(email)
+        .bind(user_id)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|_| ()));
+    match res {
+        Ok(()) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The context to show with a Telegram forward: only for the thread's
+/// first visitor message (`message_id`), so the admin chat gets one
+/// context line per thread, not one per message.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn for_first_forward(
+    db: &Db,
+    thread_id: &str,
+    message_id: i64,
+) -> Result<Option<VisitorContext>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM visitor_contexts WHERE thread_id = $1 AND NOT EXISTS \
+         (SELECT 1 FROM messages m WHERE m.thread_id = $1 AND m.sender = 'visitor' AND m.id < $2)"
+    );
+    with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(message_id).fetch_optional(p).await)
+}
+
+/// Removes contexts last updated before `before` whose visitor never wrote
+/// (no thread row): bounds the rows a visitor who only looks can leave.
+/// Returns how many were removed.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn prune_orphans(db: &Db, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    const SQL: &str = "DELETE FROM visitor_contexts WHERE updated_at < $1 \
+        AND NOT EXISTS (SELECT 1 FROM threads t WHERE t.id = visitor_contexts.thread_id)";
+    with_db!(db, p => sqlx::query(SQL).bind(before).execute(p).await.map(|r| r.rows_affected()))
+}
