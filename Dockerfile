@@ -1,7 +1,12 @@
 # syntax=docker/dockerfile:1
 # sohbet: one Rust binary plus the static/ folder it serves from disk.
 #   docker build -t sohbet .
-#   docker run -p 5000:5000 -v sohbet-data:/app/data -v sohbet-uploads:/app/uploads sohbet
+#   docker run -p 5000:5000 \
+#     -e SECRET_KEY="$(openssl rand -base64 48)" -e ADMIN_PASSWORD='choose-one' \
+#     -v sohbet-data:/app/data -v sohbet-uploads:/app/uploads sohbet
+# (the image runs with APP_ENV=production, which refuses to start without
+# SECRET_KEY or with the default admin password; keep SECRET_KEY stable
+# across restarts, e.g. in an --env-file, or everyone is logged out).
 
 # ---- build ------------------------------------------------------------------
 # The crate needs Rust 1.94+; rust:1-bookworm follows the newest stable 1.x.

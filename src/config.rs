@@ -10,6 +10,8 @@ use rand::RngExt;
 mod cloudinary;
 pub use cloudinary::CloudinaryConfig;
 mod connections;
+mod metrics;
+pub use metrics::MetricsConfig;
 mod display;
 mod embed;
 mod telegram_console;
@@ -105,8 +107,10 @@ pub struct Config {
     pub environment: Environment,
     /// Extra origins allowed for Socket.IO and CORS (`ALLOWED_ORIGINS`, comma separated).
     pub allowed_origins: Vec<String>,
-    /// Take the client IP from `X-Forwarded-For` (`TRUST_PROXY`).
-    pub trust_proxy: bool,
+    /// Peers believed about the client IP in `X-Forwarded-For`
+    /// (`TRUSTED_PROXIES`, or `TRUST_PROXY=true` = the `private` preset;
+    /// see [`crate::limits::proxies`]).
+    pub trust_proxy: crate::limits::TrustedProxies,
     /// Redis URL for the Socket.IO adapter (`REDIS_URL`): broadcasts reach
     /// the sockets of every instance. Unset: one instance, in-memory adapter.
     pub redis_url: Option<String>,
@@ -149,6 +153,8 @@ pub struct Config {
     /// How the admin is named to visitors in `user_online` / `user_offline`
     /// (`ADMIN_DISPLAY_NAME`, default `Support`); never the login name.
     pub admin_display_name: String,
+    /// `/metrics` (`METRICS_TOKEN`, `METRICS_ADDR`); off by default.
+    pub metrics: MetricsConfig,
     /// The embeddable widget: `EMBED_ORIGINS`, `PRECHAT_FIELDS`, `IDENTITY_SECRET`.
     pub embed: EmbedConfig,
 }
@@ -284,15 +290,11 @@ impl Config {
                 "APP_TIMEZONE must be an IANA time zone, not `{tz_name}`"
             ))
         })?;
-        let trust_proxy = match var("TRUST_PROXY").as_deref() {
-            None | Some("false") | Some("0") | Some("no") => false,
-            Some("true") | Some("1") | Some("yes") => true,
-            Some(other) => {
-                return Err(ConfigError(format!(
-                    "TRUST_PROXY must be true or false, not `{other}`"
-                )));
-            }
-        };
+        let trust_proxy = crate::limits::TrustedProxies::from_vars(
+            var("TRUST_PROXY").as_deref(),
+            var("TRUSTED_PROXIES").as_deref(),
+        )
+        .map_err(ConfigError)?;
         let num = |name: &str, default| whole_number(&var, name, default);
         let d = crate::limits::LimitConfig::default();
         let limits = crate::limits::LimitConfig {
@@ -332,6 +334,7 @@ impl Config {
             Duration::from_secs(u64::from(num("HEADER_READ_TIMEOUT_SECS", 10)?.max(1)));
         Ok(Config {
             connections: connections::from_vars(var)?,
+            metrics: metrics::from_vars(var)?,
             embed: embed::from_vars(var)?,
             admin_display_name: var("ADMIN_DISPLAY_NAME").unwrap_or("Support".into()),
             limits,

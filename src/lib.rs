@@ -13,10 +13,12 @@ pub mod http;
 pub mod i18n;
 pub mod limits;
 pub mod media;
+pub mod metrics;
 pub mod realtime;
 pub mod server;
 pub mod store;
 pub mod telegram;
+pub mod telemetry;
 
 use std::{
     future::Future,
@@ -203,6 +205,8 @@ impl App {
             header_read_timeout,
             limits: state.limits.clone(),
             trust_proxy: state.config.trust_proxy,
+            allowed_origins: state.config.allowed_origins.clone(),
+            metrics: metrics::side_listener(&state).await?,
         };
         let (router, io) = realtime::attach(router, state).await?;
         Ok(App {

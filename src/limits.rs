@@ -6,7 +6,10 @@
 //! limiter uses for it ([`ip_key`]: IPv6 by its /64). Connection, Engine.IO
 //! session and socket caps are in [`sockets`].
 
+pub mod proxies;
 pub mod sockets;
+
+pub use proxies::TrustedProxies;
 
 use std::{
     collections::HashMap,
@@ -83,6 +86,18 @@ pub enum Action {
     Api,
     /// Any other Socket.IO event.
     Event,
+}
+
+impl Action {
+    /// The `limit` label of `sohbet_rate_limited_total`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Send => "send",
+            Action::Upload => "upload",
+            Action::Api => "api",
+            Action::Event => "event",
+        }
+    }
 }
 
 /// The limiters of one process.
@@ -166,18 +181,18 @@ impl Limits {
     /// [`AppError::RateLimited`] with the seconds to wait.
     pub fn check(&self, action: Action, session: &str, ip: IpAddr) -> Result<(), AppError> {
         let ip = ip_key(ip);
-        match action {
-            Action::Send => {
-                check(&self.send_ip, &ip)?;
-                check(&self.send_session, &session.to_owned())
-            }
-            Action::Upload => {
-                check(&self.upload_ip, &ip)?;
-                check(&self.upload_session, &session.to_owned())
-            }
+        let res = match action {
+            Action::Send => check(&self.send_ip, &ip)
+                .and_then(|()| check(&self.send_session, &session.to_owned())),
+            Action::Upload => check(&self.upload_ip, &ip)
+                .and_then(|()| check(&self.upload_session, &session.to_owned())),
             Action::Api => check(&self.api_ip, &ip),
             Action::Event => check(&self.event_ip, &ip),
+        };
+        if res.is_err() {
+            crate::metrics::rate_limited(action.name());
         }
+        res
     }
 
     /// Before a password or code check from `ip`: is its back-off window
@@ -201,6 +216,7 @@ impl Limits {
             }
             let delay = login_delay(failures.saturating_sub(self.config.login_free_failures));
             if since < delay {
+                crate::metrics::rate_limited("login");
                 return Err(AppError::RateLimited((delay - since).as_secs() + 1));
             }
             *failures = failures.saturating_add(1);
@@ -379,9 +395,11 @@ fn make_room(map: &mut HashMap<IpAddr, (u32, Instant)>, capacity: usize) {
     map.retain(|_, (_, last)| *last > median);
 }
 
-/// Addresses of proxies we trust to append to `X-Forwarded-For`: loopback,
-/// private (RFC 1918), link-local, CGNAT (RFC 6598) and IPv6 unique-local —
-/// where Railway's, Render's and a local reverse proxy's hops come from.
+/// Is `ip` loopback, private (RFC 1918), link-local, CGNAT (RFC 6598) or
+/// IPv6 unique-local — where Railway's, Render's, a local reverse proxy's and
+/// a platform's health checker's connections come from? The preset `private`
+/// of [`TrustedProxies`]; which proxies are *trusted* is
+/// [`TrustedProxies::contains`].
 pub fn is_trusted_proxy(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -412,18 +430,23 @@ pub fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
 
 /// The client IP of a request (its extensions and headers, e.g. from
 /// `http::request::Parts` or a Socket.IO socket's `req_parts`): the peer
-/// address ([`peer_ip`]) or with `trust_proxy` the `X-Forwarded-For` rule
-/// of [`client_ip`]. Per-IP limits key it by [`ip_key`].
-pub fn request_ip(extensions: &Extensions, headers: &HeaderMap, trust_proxy: bool) -> IpAddr {
+/// address ([`peer_ip`]) or, from a trusted proxy, the `X-Forwarded-For`
+/// rule of [`client_ip`]. Per-IP limits key it by [`ip_key`].
+pub fn request_ip(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    trust_proxy: TrustedProxies,
+) -> IpAddr {
     client_ip(headers, peer_ip(extensions), trust_proxy)
 }
 
-/// The client's IP: the peer address, or with `trust_proxy` (and a trusted
-/// peer) the right-most `X-Forwarded-For` entry not added by a trusted proxy.
-/// Without `trust_proxy` the header is ignored, so rotating it escapes nothing.
-pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: bool) -> IpAddr {
+/// The client's IP: the peer address, or when the peer is a trusted proxy
+/// (`TRUSTED_PROXIES` / `TRUST_PROXY`, [`TrustedProxies`]) the right-most
+/// `X-Forwarded-For` entry not in a trusted network. From any other peer
+/// the header is ignored, so rotating it escapes nothing.
+pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: TrustedProxies) -> IpAddr {
     let peer = peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    if !trust_proxy || !is_trusted_proxy(peer) {
+    if !trust_proxy.contains(peer) {
         return peer;
     }
     let hops: Vec<IpAddr> = headers
@@ -435,7 +458,7 @@ pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: bool) -
         .collect();
     hops.iter()
         .rev()
-        .find(|ip| !is_trusted_proxy(**ip))
+        .find(|ip| !trust_proxy.contains(**ip))
         .or(hops.first())
         .copied()
         .unwrap_or(peer)
@@ -456,7 +479,10 @@ mod tests {
     #[test]
     fn forwarded_for_is_ignored_without_trust_proxy() {
         let peer: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_ip(&xff("1.2.3.4"), Some(peer), false), peer);
+        assert_eq!(
+            client_ip(&xff("1.2.3.4"), Some(peer), TrustedProxies::none()),
+            peer
+        );
     }
 
     #[test]
@@ -465,12 +491,15 @@ mod tests {
         // A client forging "6.6.6.6" cannot hide its real address 198.51.100.7.
         let h = xff("6.6.6.6, 198.51.100.7, 10.0.0.5");
         assert_eq!(
-            client_ip(&h, proxy, true),
+            client_ip(&h, proxy, TrustedProxies::private()),
             "198.51.100.7".parse::<IpAddr>().unwrap()
         );
         // A public peer is not a proxy: its header is not believed.
         let direct: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_ip(&h, Some(direct), true), direct);
+        assert_eq!(
+            client_ip(&h, Some(direct), TrustedProxies::private()),
+            direct
+        );
     }
 
     #[test]

@@ -4,18 +4,11 @@
 
 mod cli;
 
-use tracing_subscriber::EnvFilter;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
     let cli = cli::Cli::from_args();
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    sohbet::telemetry::init();
     cli.run(shutdown_signal).await
 }
 

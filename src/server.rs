@@ -5,8 +5,8 @@
 //!
 //! Slow and silent clients (issue #8 item 6):
 //! - connection caps, checked before anything is read: at most
-//!   `MAX_CONNECTIONS_PER_IP` per peer address (trusted proxies exempt with
-//!   `TRUST_PROXY`) and `MAX_CONNECTIONS` in total (by default derived from
+//!   `MAX_CONNECTIONS_PER_IP` per peer address (trusted proxies,
+//!   `TRUSTED_PROXIES`, exempt) and `MAX_CONNECTIONS` in total (by default derived from
 //!   `RLIMIT_NOFILE`, so the process never runs out of descriptors); a
 //!   refused connection is reset at once. The slot is held by the
 //!   connection's I/O object, so an upgraded WebSocket keeps counting until
@@ -21,6 +21,11 @@
 //!   after the first bytes when upgrades are served);
 //! - hyper's header read timeout for the rest of the head, and the same
 //!   timer between requests of a kept-alive connection.
+//!
+//! Layers around everything, Socket.IO included (issue 15): the access log
+//! ([`crate::http::access_log`]) and, with `ALLOWED_ORIGINS`, CORS with
+//! credentials for those origins ([`cors`]). With `METRICS_ADDR`, a second
+//! listener serves `/metrics` ([`crate::metrics`]) until shutdown.
 
 use std::{
     future::Future,
@@ -31,7 +36,11 @@ use std::{
     time::Duration,
 };
 
-use axum::{Router, extract::ConnectInfo};
+use axum::{
+    Router,
+    extract::ConnectInfo,
+    http::{HeaderName, HeaderValue, Method},
+};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -40,9 +49,10 @@ use hyper_util::{
 };
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::limits::{
-    Limits, is_trusted_proxy,
+    Limits, TrustedProxies,
     sockets::{ConnectionRefused, ConnectionSlot},
 };
 
@@ -53,14 +63,45 @@ use crate::limits::{
 pub struct ReserveSlot;
 
 /// How the accept loop treats connections.
-#[derive(Clone)]
 pub struct ServeOptions {
     /// First-byte and header read timeout (`HEADER_READ_TIMEOUT_SECS`).
     pub header_read_timeout: Duration,
     /// The connection caps ([`Limits::sockets`]).
     pub limits: Arc<Limits>,
-    /// `TRUST_PROXY`: trusted proxy peers skip the per-IP connection cap.
-    pub trust_proxy: bool,
+    /// `TRUSTED_PROXIES`: trusted proxy peers skip the per-IP connection
+    /// cap; the access log's client IP.
+    pub trust_proxy: TrustedProxies,
+    /// `ALLOWED_ORIGINS`: CORS with credentials for these origins ([`cors`]).
+    pub allowed_origins: Vec<String>,
+    /// The `METRICS_ADDR` listener and its router, when set.
+    pub metrics: Option<(TcpListener, Router)>,
+}
+
+/// CORS for `ALLOWED_ORIGINS` (none when empty): those origins may call the
+/// JSON API and Socket.IO's polling transport from their pages with
+/// credentials (the visitor cookie): `GET`, `POST`, `OPTIONS`, request
+/// headers `Content-Type` and `X-CSRFToken`; preflights cached 10 minutes.
+/// Every `POST` still needs the CSRF token, which only a page of an allowed
+/// origin can read (from `/api/session`).
+pub fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([
+                axum::http::header::CONTENT_TYPE,
+                HeaderName::from_static("x-csrftoken"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// Serves `router` on `listener` until `shutdown`; see the module doc.
@@ -79,7 +120,17 @@ pub async fn serve(
         header_read_timeout,
         limits,
         trust_proxy,
+        allowed_origins,
+        metrics,
     } = options;
+    let mut router = router;
+    if let Some(cors) = cors(&allowed_origins) {
+        router = router.layer(cors);
+    }
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        trust_proxy,
+        crate::http::access_log::layer,
+    ));
     let graceful = GracefulShutdown::new();
     let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
     http.http1()
@@ -93,6 +144,23 @@ pub async fn serve(
     // Connections still waiting for their first byte are not watched by
     // `graceful` yet; they end when this turns true.
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let metrics = metrics.map(|(listener, router)| {
+        let mut stop = stopping.clone();
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!("metrics on http://{addr}/metrics");
+        }
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::warn!(error = %e, "metrics listener failed");
+            }
+        })
+    });
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -106,7 +174,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let exempt = trust_proxy && is_trusted_proxy(peer.ip());
+        let exempt = trust_proxy.contains(peer.ip());
         let slot = match limits.sockets.open_connection(peer.ip(), exempt) {
             Ok(slot) => slot,
             Err(why) => {
@@ -166,6 +234,10 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("some connections did not finish within 10 s");
+    }
+    if let Some(task) = metrics {
+        // A scrape in flight may finish; then the listener is closed.
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }
     Ok(())
 }

@@ -74,7 +74,10 @@ async fn run(db: Db, events: Arc<Publisher>, outbox: Arc<Notify>, mut rx: mpsc::
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch: Vec<NewMessage> = jobs.iter().map(|j| j.msg.clone()).collect();
         let forwards = batch.iter().any(|m| m.forward);
-        match messages::insert_batch(&db, &batch).await {
+        let started = std::time::Instant::now();
+        let res = messages::insert_batch(&db, &batch).await;
+        crate::metrics::commit(batch.len(), started.elapsed());
+        match res {
             Ok(done) => {
                 if forwards {
                     outbox.notify_one();
@@ -123,6 +126,7 @@ async fn finish(events: &Publisher, job: Job, res: AppResult<Inserted>) {
                 .await;
         }
         if !ins.duplicate {
+            crate::metrics::message_stored(job.msg.sender);
             events
                 .publish(ChatEvent::MessageStored(ins.message.clone()))
                 .await;

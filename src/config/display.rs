@@ -100,7 +100,7 @@ impl Config {
         out.push(("STATIC_DIR", self.static_dir.display().to_string()));
         out.push(("APP_TIMEZONE", self.timezone.to_string()));
         out.push(("ALLOWED_ORIGINS", self.allowed_origins.join(",")));
-        out.push(("TRUST_PROXY", self.trust_proxy.to_string()));
+        out.push(("TRUSTED_PROXIES", self.trust_proxy.to_string()));
         out.push((
             "REDIS_URL",
             self.redis_url.as_deref().map_or("unset".into(), masked_url),
@@ -111,6 +111,14 @@ impl Config {
         out.push((
             "HEALTH_TOKEN",
             secret(self.health_token.as_deref().map(str::as_bytes)),
+        ));
+        out.push((
+            "METRICS_TOKEN",
+            secret(self.metrics.token.as_deref().map(str::as_bytes)),
+        ));
+        out.push((
+            "METRICS_ADDR",
+            self.metrics.addr.map_or("unset".into(), |a| a.to_string()),
         ));
         out.push(("SESSION_IDLE_SECS", self.session_idle.as_secs().to_string()));
         out.push((

@@ -143,7 +143,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// The client IP of a request: its peer address (`ConnectInfo`), or with
-/// `TRUST_PROXY` the `X-Forwarded-For` rule of [`crate::limits::client_ip`].
+/// `TRUSTED_PROXIES` the `X-Forwarded-For` rule of [`crate::limits::client_ip`].
 pub fn request_ip(parts: &Parts, state: &AppState) -> std::net::IpAddr {
     crate::limits::request_ip(&parts.extensions, &parts.headers, state.config.trust_proxy)
 }

@@ -45,7 +45,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /health` → `{status: healthy|degraded|unhealthy, timestamp, version,
 /// environment, checks: {database, telegram, memory: {used_percent,
-/// available_gb}, disk: {used_percent, free_gb}, telegram_outbox_backlog,
+/// available_gb, limit_gb, source: cgroup|host}, disk: {used_percent, free_gb}, telegram_outbox_backlog,
 /// telegram_bridge (the last Telegram self-test: `{at, topic_mode,
 /// topic_reason, checks: [{name, ok, detail, fix}]}`, or `null`),
 /// sockets: {connections, sessions, pending, sockets}}}` (`sockets`: open
@@ -53,7 +53,8 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 /// Socket.IO sockets)
 /// (`telegram`: `healthy` | `unhealthy` from the last Bot API call, or
 /// `disabled`; an unhealthy Telegram makes the status `degraded`); 503 when unhealthy
-/// (database down). Memory comes from `/proc/meminfo`, disk from
+/// (database down). Memory is the container's (cgroup limit) when it has
+/// one, else the host's `/proc/meminfo` ([`memory_from`]); disk comes from
 /// `statvfs(2)` of the data folder. Callers that may not see the details
 /// ([`may_see_details`]) get `{status, timestamp}` only.
 pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoResponse {
@@ -140,8 +141,8 @@ pub fn may_see_details(
             return true;
         }
     }
-    if config.trust_proxy {
-        let ip = crate::limits::client_ip(headers, peer, true);
+    if config.trust_proxy.is_enabled() {
+        let ip = crate::limits::client_ip(headers, peer, config.trust_proxy);
         return crate::limits::is_trusted_proxy(ip);
     }
     let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
@@ -162,7 +163,63 @@ fn round(x: f64) -> f64 {
 }
 
 fn memory() -> Value {
-    let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    memory_from(
+        std::path::Path::new("/sys/fs/cgroup"),
+        std::path::Path::new("/proc/meminfo"),
+    )
+}
+
+/// Memory of the container when it has a limit, else of the host:
+/// `{used_percent, available_gb, limit_gb, source}`.
+///
+/// - cgroup v2 (`<root>/memory.max` a number): used = `memory.current`
+///   minus `inactive_file` of `memory.stat` (the "working set" `docker
+///   stats` and the kubelet show: page cache that can be dropped is not
+///   pressure), `source: "cgroup"`;
+/// - cgroup v1 (`<root>/memory/memory.limit_in_bytes` below 2^60; larger
+///   means no limit): the same from `memory.usage_in_bytes` and
+///   `total_inactive_file`;
+/// - otherwise `MemTotal` / `MemAvailable` of `meminfo`, `source: "host"`.
+pub fn memory_from(cgroup_root: &std::path::Path, meminfo: &std::path::Path) -> Value {
+    let read = |p: std::path::PathBuf| std::fs::read_to_string(p).ok();
+    let number = |p: std::path::PathBuf| read(p).and_then(|s| s.trim().parse::<f64>().ok());
+    let stat = |p: std::path::PathBuf, key: &str| {
+        read(p).and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix(key)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+        })
+    };
+    let gb = |bytes: f64| round(bytes / 1024f64.powi(3));
+    let v2 = number(cgroup_root.join("memory.max")).map(|limit| {
+        let used = number(cgroup_root.join("memory.current")).unwrap_or(0.0);
+        let inactive = stat(cgroup_root.join("memory.stat"), "inactive_file").unwrap_or(0.0);
+        (limit, used - inactive)
+    });
+    let v1 = || {
+        let dir = cgroup_root.join("memory");
+        number(dir.join("memory.limit_in_bytes"))
+            .filter(|l| *l < 2f64.powi(60))
+            .map(|limit| {
+                let used = number(dir.join("memory.usage_in_bytes")).unwrap_or(0.0);
+                let inactive = stat(dir.join("memory.stat"), "total_inactive_file").unwrap_or(0.0);
+                (limit, used - inactive)
+            })
+    };
+    if let Some((limit, used)) = v2.or_else(v1).filter(|(l, _)| *l > 0.0) {
+        let used = used.clamp(0.0, limit);
+        return json!({
+            "used_percent": round(used / limit * 100.0),
+            "available_gb": gb(limit - used),
+            "limit_gb": gb(limit),
+            "source": "cgroup",
+        });
+    }
+    let info = std::fs::read_to_string(meminfo).unwrap_or_default();
     let field = |name: &str| {
         info.lines()
             .find(|l| l.starts_with(name))
@@ -173,8 +230,10 @@ fn memory() -> Value {
         (Some(total), Some(avail)) if total > 0.0 => json!({
             "used_percent": round((total - avail) / total * 100.0),
             "available_gb": round(avail / 1024.0 / 1024.0),
+            "limit_gb": round(total / 1024.0 / 1024.0),
+            "source": "host",
         }),
-        _ => json!({"used_percent": null, "available_gb": null}),
+        _ => json!({"used_percent": null, "available_gb": null, "limit_gb": null, "source": null}),
     }
 }
 
@@ -260,5 +319,50 @@ mod tests {
         assert!(!may_see_details(&c, &bad, ip("203.0.113.7")));
         assert!(!may_see_details(&config(&[]), &good, ip("203.0.113.7")));
         assert!(Config::from_lookup(|k| (k == "HEALTH_TOKEN").then(|| "short".into())).is_err());
+    }
+
+    #[test]
+    fn memory_comes_from_the_cgroup_limit_when_there_is_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let meminfo = dir.path().join("meminfo");
+        std::fs::write(
+            &meminfo,
+            "MemTotal: 16777216 kB\nMemAvailable: 8388608 kB\n",
+        )
+        .unwrap();
+        let host = memory_from(&dir.path().join("none"), &meminfo);
+        assert_eq!(host["source"], "host");
+        assert_eq!(host["used_percent"], 50.0);
+        assert_eq!(host["limit_gb"], 16.0);
+        // cgroup v2: 512 MiB limit, 300 MiB charged of which 44 MiB droppable cache.
+        let v2 = dir.path().join("v2");
+        std::fs::create_dir(&v2).unwrap();
+        std::fs::write(v2.join("memory.max"), "536870912\n").unwrap();
+        std::fs::write(v2.join("memory.current"), "314572800\n").unwrap();
+        std::fs::write(v2.join("memory.stat"), "anon 1\ninactive_file 46137344\n").unwrap();
+        let m = memory_from(&v2, &meminfo);
+        assert_eq!(m["source"], "cgroup");
+        assert_eq!(m["used_percent"], 50.0);
+        assert_eq!(m["limit_gb"], 0.5);
+        assert_eq!(m["available_gb"], 0.25);
+        // No limit ("max"): the host's figures.
+        std::fs::write(v2.join("memory.max"), "max\n").unwrap();
+        assert_eq!(memory_from(&v2, &meminfo)["source"], "host");
+        // cgroup v1 with a limit.
+        let v1 = dir.path().join("v1");
+        std::fs::create_dir_all(v1.join("memory")).unwrap();
+        std::fs::write(v1.join("memory/memory.limit_in_bytes"), "1073741824").unwrap();
+        std::fs::write(v1.join("memory/memory.usage_in_bytes"), "268435456").unwrap();
+        let m = memory_from(&v1, &meminfo);
+        assert_eq!(
+            (m["source"].as_str(), m["used_percent"].as_f64()),
+            (Some("cgroup"), Some(25.0))
+        );
+        std::fs::write(
+            v1.join("memory/memory.limit_in_bytes"),
+            "9223372036854771712",
+        )
+        .unwrap();
+        assert_eq!(memory_from(&v1, &meminfo)["source"], "host");
     }
 }

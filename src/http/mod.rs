@@ -2,11 +2,14 @@
 //! one axum router, with CSRF checking, security headers, body limits and
 //! error logging as layers.
 
+pub mod access_log;
 pub mod admin;
 pub mod api;
+pub mod assets;
 pub mod embed;
 pub mod extract;
 pub mod health;
+pub mod openapi;
 pub mod pages;
 pub mod telegram;
 pub mod upload;
@@ -23,7 +26,7 @@ use axum::{
     routing::{any, get, post},
 };
 use axum_extra::extract::cookie::SignedCookieJar;
-use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use crate::{
     AppState,
@@ -54,7 +57,6 @@ pub fn csp(frame_ancestors: &str, cloudinary: bool) -> String {
 
 /// Builds the router (without the Socket.IO layer, which `lib` adds outermost).
 pub fn router(state: AppState) -> Router {
-    let static_dir = ServeDir::new(&state.config.static_dir);
     Router::new()
         .route("/", get(pages::visitor))
         .route("/admin", get(pages::admin))
@@ -79,7 +81,9 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
-        .nest_service("/static", static_dir)
+        .merge(assets::router(&state))
+        .merge(crate::metrics::router(&state))
+        .merge(openapi::router())
         .route("/uploads/{folder}/{name}", get(upload::serve))
         .merge(telegram::router())
         .fallback(not_found)
@@ -90,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(log_errors))
         .layer(TraceLayer::new_for_http())
+        .layer(assets::compression())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&csp(

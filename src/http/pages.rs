@@ -104,7 +104,12 @@ fn render(state: &AppState, caller: &Caller, tpl: &impl Template) -> Response {
             } else {
                 jar
             };
-            (jar, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+            (
+                jar,
+                [(header::CACHE_CONTROL, "private, no-cache")],
+                Html(html),
+            )
+                .into_response()
         }
         Err(e) => AppError::Internal(format!("template: {e}")).into_response(),
     }

@@ -75,6 +75,14 @@ async fn upload(state: &AppState, caller: &Caller, kind: Kind, req: Request) -> 
     let pacing = Pacing::from(&state.config.uploads);
     let mut body = UploadBody::new(body, pacing, body_limit(kind) as u64);
     let result = accept(state, caller, kind, &parts.headers, &mut body).await;
+    crate::metrics::upload(
+        if kind == Kind::Image {
+            "image"
+        } else {
+            "audio"
+        },
+        result.as_ref().map_or_else(AppError::code, |_| "stored"),
+    );
     let awaits_continue = parts
         .headers
         .get(header::EXPECT)

@@ -172,6 +172,19 @@ impl Presence {
         last
     }
 
+    /// Open sockets of this process: `(visitor sockets, admin sockets)`
+    /// (for `/metrics`; O(threads online)).
+    pub fn socket_counts(&self) -> (usize, usize) {
+        let visitors = self
+            .inner
+            .visitors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .sum::<usize>();
+        (visitors, self.inner.admins.load(Ordering::Acquire))
+    }
+
     /// Is an admin socket open?
     pub fn admin_online(&self) -> bool {
         self.inner.admins.load(Ordering::Acquire) > 0

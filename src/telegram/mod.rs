@@ -195,6 +195,9 @@ impl Telegram {
         );
         let res = self.bot.send_message(self.chat_id, text).await;
         self.health.record(res.is_ok());
+        if res.is_err() {
+            crate::metrics::telegram_error("sendMessage");
+        }
         res.map(|_| ()).map_err(|e| {
             tracing::warn!(error = %self.describe(&e), "could not send the login code to Telegram");
             AppError::Unavailable
@@ -217,7 +220,7 @@ pub struct Bridge {
 
 impl Bridge {
     /// Starts the outbox worker and the update dispatcher (polling, or webhook
-    /// when `webhook_url` is set; `trust_proxy` as `TRUST_PROXY`, for the
+    /// when `webhook_url` is set; `trust_proxy` as `TRUSTED_PROXIES`, for the
     /// webhook's per-IP limit).
     ///
     /// # Errors
@@ -227,7 +230,7 @@ impl Bridge {
         config: &TelegramConfig,
         chat: Chat,
         webhook_secret: String,
-        trust_proxy: bool,
+        trust_proxy: crate::limits::TrustedProxies,
     ) -> Result<Bridge, TelegramError> {
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = vec![tokio::spawn(outbox::run(

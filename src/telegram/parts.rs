@@ -99,6 +99,13 @@ pub(super) async fn send(
     topic: Option<ThreadId>,
 ) -> Result<i64, RequestError> {
     let (bot, chat) = (&tg.bot, tg.chat_id);
+    let method = match &part {
+        Part::Text(_) => "sendMessage",
+        Part::Photo(..) => "sendPhoto",
+        Part::Voice(..) => "sendVoice",
+        Part::Audio(..) => "sendAudio",
+        Part::Document(..) => "sendDocument",
+    };
     let turn = tg.console.pace.turn().await;
     let msg = match (part, topic) {
         (Part::Text(t), None) => bot.send_message(chat, t).await,
@@ -133,6 +140,9 @@ pub(super) async fn send(
         }
     };
     turn.done();
+    if msg.is_err() {
+        crate::metrics::telegram_error(method);
+    }
     if let Err(RequestError::RetryAfter(s)) = &msg {
         tg.console.pace.hold_off(s.duration()).await;
     }

@@ -113,6 +113,9 @@ pub async fn run(
         // that an outage at start-up only delays the bridge.
         let me = tg.bot.get_me().await;
         tg.health.record(me.is_ok());
+        if me.is_err() {
+            crate::metrics::telegram_error("getMe");
+        }
         if let Err(e) = me {
             tracing::warn!(error = %tg.describe(&e), "Telegram not reachable (getMe); retrying");
             tokio::select! {
@@ -181,7 +184,11 @@ impl<E: std::fmt::Display + Send + Sync + 'static> teloxide::error_handlers::Err
         // A Bot API error goes through `describe` (an unreadable answer
         // would otherwise be quoted, with the message in it).
         let text = match (&error as &dyn std::any::Any).downcast_ref::<teloxide::RequestError>() {
-            Some(e) => self.0.describe(e),
+            Some(e) => {
+                // Listener (`getUpdates`) and handler errors share this handler.
+                crate::metrics::telegram_error("getUpdates/handler");
+                self.0.describe(e)
+            }
             None => self.0.redact(&error.to_string()),
         };
         Box::pin(async move {
@@ -220,6 +227,9 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
     };
     let res = answer(&bot, &msg, text).await;
     ctx.tg.health.record(res.is_ok());
+    if res.is_err() {
+        crate::metrics::telegram_error("sendMessage");
+    }
     res
 }
 

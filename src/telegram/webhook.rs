@@ -72,7 +72,7 @@ struct Hook {
     tx: mpsc::UnboundedSender<Result<Update, Infallible>>,
     tg: Telegram,
     per_ip: Option<Arc<Limiter>>,
-    trust_proxy: bool,
+    trust_proxy: crate::limits::TrustedProxies,
     refusals: Arc<Refusals>,
 }
 
@@ -156,7 +156,7 @@ pub fn route(
     url: reqwest::Url,
     secret: String,
     per_ip_per_minute: u32,
-    trust_proxy: bool,
+    trust_proxy: crate::limits::TrustedProxies,
 ) -> (Router, WebhookListener) {
     let (tx, rx) = mpsc::unbounded_channel();
     let path = url.path().to_owned();
@@ -203,6 +203,9 @@ async fn register(tg: Telegram, url: reqwest::Url, secret: String) {
             .secret_token(secret.clone())
             .await;
         tg.health.record(res.is_ok());
+        if res.is_err() {
+            crate::metrics::telegram_error("setWebhook");
+        }
         match res {
             Ok(_) => {
                 tracing::info!(path = url.path(), "Telegram webhook registered");
@@ -223,6 +226,7 @@ async fn receive(State(hook): State<Hook>, req: Request) -> Response {
         && let Err(e) = crate::limits::rate_check(limiter, &crate::limits::ip_key(ip))
     {
         hook.refusals.note(Refusal::RateLimited);
+        crate::metrics::rate_limited("webhook");
         return e.into_response();
     }
     let given = req

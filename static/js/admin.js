@@ -138,6 +138,9 @@
     const main = el('span', 'thread-main');
     const top = el('span', 'thread-top');
     top.appendChild(el('span', 'thread-name'));
+    // Presence and unread count for screen readers: the button's name is
+    // its text, so that what is seen is what is announced (WCAG 2.5.3).
+    top.appendChild(el('span', 'sr-only thread-sr'));
     top.appendChild(el('time', 'thread-time'));
     const bottom = el('span', 'thread-bottom');
     bottom.appendChild(el('span', 'thread-preview'));
@@ -185,11 +188,9 @@
     const badge = btn.querySelector('.badge');
     badge.textContent = unread > 0 ? (unread > 99 ? '99+' : String(unread)) : '';
     badge.hidden = unread <= 0;
-    const parts = [name, t.online ? S.online : S.offline];
+    const parts = [t.online ? S.online : S.offline];
     if (unread > 0) parts.push(fill(S.unread, { n: unread }));
-    if (isTyping) parts.push(S.visitorTyping);
-    else if (t.last_message) parts.push(preview(t.last_message));
-    btn.setAttribute('aria-label', parts.join(', '));
+    btn.querySelector('.thread-sr').textContent = `, ${parts.join(', ')}, `;
   }
 
   function renderThreads() {

@@ -1,0 +1,310 @@
+//! The OpenAPI 3.1 description of the HTTP API (issue 15), generated with
+//! `utoipa` and served at `GET /api/openapi.json`.
+//!
+//! The handlers build their answers with `serde_json::json!`, so the
+//! answer shapes are stated here as schema types (`…Doc` structs that
+//! mirror the JSON the handlers write, never used to build answers);
+//! `tests/openapi.rs` keeps them honest by validating real answers against
+//! these schemas, and fails for any route of the router that is not
+//! described.
+//!
+//! **Describing a new route** (one step): add a stub function with
+//! `#[utoipa::path(method, path = "/…", tag = "…", responses(…))]` below
+//! (or in the new route's own module) and list it in `paths(…)` of
+//! [`ApiDoc`], with any new schema in `components(schemas(…))`. Route
+//! patterns are written as in axum (`{thread_id}`; a catch-all `{*path}` as
+//! `{path}`).
+
+mod schemas;
+
+use axum::{Json, Router, routing::get};
+use utoipa::OpenApi;
+
+pub use schemas::*;
+
+use crate::AppState;
+
+/// `GET /api/openapi.json`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(openapi_json))
+}
+
+/// The description as JSON (built once per call; a few kilobytes).
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The whole description; see the module doc for adding a route.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sohbet",
+        description = "Self-hosted website live chat: the JSON API of the visitor page and the \
+                       admin panel (Flask Chat v2.3 compatible), the probes, and the pages. \
+                       Identity is cookie based: the signed `sohbet_vid` visitor cookie (set by \
+                       any page and by `GET /api/session`) and the admin session cookie. Every \
+                       `POST` needs `X-CSRFToken` (from `GET /api/session`). Every error is \
+                       `ErrorBody` with the HTTP status. Socket.IO events: docs/api.md.",
+        license(name = "MIT", identifier = "MIT")
+    ),
+    paths(
+        session, messages, send, threads, clear, upload_image, upload_audio,
+        admin_login, verify_otp, logout, telegram_bridge, telegram_selftest,
+        visitor_context, visitor_identify, thread_context, widget_js, embed_view,
+        health, health_live, health_ready, openapi, metrics,
+        visitor_page, admin_page, login_page, uploads, static_files
+    ),
+    components(schemas(
+        ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
+        SendDoc, ThreadDoc, ThreadsDoc, ClearBodyDoc, DoneDoc, LoginBodyDoc, LoginDoc,
+        OtpBodyDoc, OtpDoc, SuccessDoc, UploadFormDoc, UploadDoc, ProbeDoc, HealthDoc,
+        BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc
+    )),
+    tags(
+        (name = "session", description = "Visitor identity and CSRF token"),
+        (name = "messages", description = "Threads and messages"),
+        (name = "uploads", description = "Images and audio"),
+        (name = "admin", description = "Admin login (password, then a code)"),
+        (name = "operations", description = "Probes, metrics, this description"),
+        (name = "pages", description = "HTML pages and files")
+    )
+)]
+pub struct ApiDoc;
+
+// ---- routes ------------------------------------------------------------------
+
+/// The caller's identity and CSRF token; sets the visitor cookie when absent.
+#[utoipa::path(get, path = "/api/session", tag = "session", responses(
+    (status = 200, body = SessionDoc),
+    (status = 429, body = ErrorBody, description = "RATE_LIMITED")
+))]
+pub fn session() {}
+
+/// A page of a thread's messages (a visitor: its own thread only).
+#[utoipa::path(get, path = "/api/messages/{thread_id}", tag = "messages",
+    params(
+        ("thread_id" = String, Path, description = "Thread id"),
+        ("limit" = Option<i64>, Query, description = "At most this many (1–100, default 50)"),
+        ("before" = Option<i64>, Query, description = "Only messages with a smaller id (older pages)"),
+        ("after" = Option<i64>, Query, description = "Only messages with a larger id (catch-up)")
+    ),
+    responses(
+        (status = 200, body = MessagesDoc),
+        (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
+        (status = 403, body = ErrorBody, description = "FORBIDDEN: another visitor's thread"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND (admin: no such thread)")
+    ))]
+pub fn messages() {}
+
+/// Stores a message; answered after its transaction commits.
+#[utoipa::path(post, path = "/api/messages/send", tag = "messages",
+    request_body = SendBodyDoc,
+    responses(
+        (status = 200, body = SendDoc),
+        (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED / FORBIDDEN"),
+        (status = 429, body = ErrorBody, description = "RATE_LIMITED (Retry-After)"),
+        (status = 503, body = ErrorBody, description = "SERVER_BUSY / SERVICE_UNAVAILABLE")
+    ))]
+pub fn send() {}
+
+/// The admin's thread list.
+#[utoipa::path(get, path = "/api/threads", tag = "messages", responses(
+    (status = 200, body = ThreadsDoc),
+    (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin")
+))]
+pub fn threads() {}
+
+/// Deletes a thread's messages (admin).
+#[utoipa::path(post, path = "/api/messages/clear", tag = "messages",
+    request_body = ClearBodyDoc,
+    responses(
+        (status = 200, body = DoneDoc),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED")
+    ))]
+pub fn clear() {}
+
+/// Uploads an image (JPEG, PNG, GIF, WebP; ≤ 5 MiB, ≤ 8192 px a side).
+#[utoipa::path(post, path = "/api/upload/image", tag = "uploads",
+    request_body(content = UploadFormDoc, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, body = UploadDoc),
+        (status = 400, body = ErrorBody, description = "BAD_REQUEST / VALIDATION_ERROR"),
+        (status = 408, body = ErrorBody, description = "REQUEST_TIMEOUT"),
+        (status = 413, body = ErrorBody, description = "FILE_TOO_LARGE"),
+        (status = 415, body = ErrorBody, description = "UNSUPPORTED_TYPE"),
+        (status = 429, body = ErrorBody, description = "RATE_LIMITED"),
+        (status = 502, body = ErrorBody, description = "UPSTREAM_ERROR (Cloudinary)"),
+        (status = 507, body = ErrorBody, description = "INSUFFICIENT_STORAGE")
+    ))]
+pub fn upload_image() {}
+
+/// Uploads audio (MP3, WAV, OGG, WebM, M4A, AAC; ≤ 10 MiB); errors as images.
+#[utoipa::path(post, path = "/api/upload/audio", tag = "uploads",
+    request_body(content = UploadFormDoc, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, body = UploadDoc),
+        (status = 413, body = ErrorBody, description = "FILE_TOO_LARGE"),
+        (status = 415, body = ErrorBody, description = "UNSUPPORTED_TYPE")
+    ))]
+pub fn upload_audio() {}
+
+/// Password step of the admin login; sends a code.
+#[utoipa::path(post, path = "/admin/login", tag = "admin",
+    request_body = LoginBodyDoc,
+    responses(
+        (status = 200, body = LoginDoc),
+        (status = 401, body = ErrorBody, description = "INVALID_CREDENTIALS"),
+        (status = 429, body = ErrorBody, description = "RATE_LIMITED (back-off)"),
+        (status = 503, body = ErrorBody, description = "the code could not be delivered")
+    ))]
+pub fn admin_login() {}
+
+/// Code step; sets the admin session cookie.
+#[utoipa::path(post, path = "/admin/verify-otp", tag = "admin",
+    request_body = OtpBodyDoc,
+    responses(
+        (status = 200, body = OtpDoc),
+        (status = 401, body = ErrorBody, description = "INVALID_OTP: wrong, used or expired code"),
+        (status = 429, body = ErrorBody, description = "RATE_LIMITED")
+    ))]
+pub fn verify_otp() {}
+
+/// Ends the admin session (its sockets are disconnected).
+#[utoipa::path(post, path = "/admin/logout", tag = "admin", responses(
+    (status = 200, body = SuccessDoc)
+))]
+pub fn logout() {}
+
+/// The Telegram bridge's last self-test (admin).
+#[utoipa::path(get, path = "/api/telegram/bridge", tag = "admin", responses(
+    (status = 200, body = BridgeDoc),
+    (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin")
+))]
+pub fn telegram_bridge() {}
+
+/// Runs the Telegram self-test now (admin, CSRF).
+#[utoipa::path(post, path = "/api/telegram/selftest", tag = "admin", responses(
+    (status = 200, body = BridgeDoc),
+    (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
+    (status = 403, body = ErrorBody, description = "CSRF_FAILED")
+))]
+pub fn telegram_selftest() {}
+
+/// Status; details with `Authorization: Bearer $HEALTH_TOKEN` or to a local caller.
+#[utoipa::path(get, path = "/health", tag = "operations", responses(
+    (status = 200, body = HealthDoc),
+    (status = 503, body = HealthDoc, description = "database down")
+))]
+pub fn health() {}
+
+/// The process is up.
+#[utoipa::path(get, path = "/health/live", tag = "operations", responses(
+    (status = 200, body = ProbeDoc)
+))]
+pub fn health_live() {}
+
+/// Migrations ran and the database answers.
+#[utoipa::path(get, path = "/health/ready", tag = "operations", responses(
+    (status = 200, body = ProbeDoc),
+    (status = 503, body = ProbeDoc, description = "not_ready")
+))]
+pub fn health_ready() {}
+
+/// This description.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses(
+    (status = 200, description = "this OpenAPI 3.1 document (JSON)")
+))]
+pub fn openapi() {}
+
+/// Prometheus text format; only with `METRICS_TOKEN` (bearer) on this port.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String),
+    (status = 401, body = ErrorBody, description = "UNAUTHORIZED: no or wrong bearer token"),
+    (status = 404, body = ErrorBody, description = "metrics are off")
+))]
+pub fn metrics() {}
+
+/// The visitor reports where it is (cookie + CSRF, or the embed view's bearer token).
+#[utoipa::path(post, path = "/api/visitor/context", tag = "session",
+    request_body = ContextBodyDoc,
+    responses(
+        (status = 200, body = SuccessDoc),
+        (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED")
+    ))]
+pub fn visitor_context() {}
+
+/// The host site names its signed-in user (README § Embedding the chat).
+#[utoipa::path(post, path = "/api/visitor/identify", tag = "session",
+    request_body = IdentifyBodyDoc,
+    responses(
+        (status = 200, body = IdentifyDoc),
+        (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED")
+    ))]
+pub fn visitor_identify() {}
+
+/// A thread's visitor context (admin).
+#[utoipa::path(get, path = "/api/threads/{thread_id}/context", tag = "messages",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    responses(
+        (status = 200, body = ThreadContextDoc),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND")
+    ))]
+pub fn thread_context() {}
+
+/// The embed loader script for host pages (`EMBED_ORIGINS`).
+#[utoipa::path(get, path = "/widget.js", tag = "pages", responses(
+    (status = 200, description = "JavaScript", content_type = "text/javascript", body = String)
+))]
+pub fn widget_js() {}
+
+/// The chat view inside the widget's iframe.
+#[utoipa::path(get, path = "/embed", tag = "pages", responses(
+    (status = 200, description = "HTML", content_type = "text/html", body = String)
+))]
+pub fn embed_view() {}
+
+/// The visitor chat page (sets the visitor cookie).
+#[utoipa::path(get, path = "/", tag = "pages", responses(
+    (status = 200, description = "HTML", content_type = "text/html", body = String)
+))]
+pub fn visitor_page() {}
+
+/// The admin panel, or 302 to `/admin/login`.
+#[utoipa::path(get, path = "/admin", tag = "pages", responses(
+    (status = 200, description = "HTML", content_type = "text/html", body = String),
+    (status = 302, description = "not logged in: to /admin/login")
+))]
+pub fn admin_page() {}
+
+/// The admin login page, or 302 to `/admin` when logged in.
+#[utoipa::path(get, path = "/admin/login", tag = "pages", responses(
+    (status = 200, description = "HTML", content_type = "text/html", body = String),
+    (status = 302, description = "already logged in: to /admin")
+))]
+pub fn login_page() {}
+
+/// A stored upload (local storage); `Range` supported, cached for a year.
+#[utoipa::path(get, path = "/uploads/{folder}/{name}", tag = "pages",
+    params(
+        ("folder" = String, Path, description = "`images` or `audio`"),
+        ("name" = String, Path, description = "`<uuid>.<ext>`")
+    ),
+    responses(
+        (status = 200, description = "the file", content_type = "application/octet-stream", body = String),
+        (status = 404, body = ErrorBody)
+    ))]
+pub fn uploads() {}
+
+/// Static assets; immutable under the pages' `?v=<digest>` URLs.
+#[utoipa::path(get, path = "/static/{path}", tag = "pages",
+    params(("path" = String, Path, description = "file under STATIC_DIR")),
+    responses(
+        (status = 200, description = "the file", content_type = "application/octet-stream", body = String),
+        (status = 404, description = "no such file")
+    ))]
+pub fn static_files() {}
