@@ -82,6 +82,9 @@ pub mod level {
 /// but the marks of answers it was sent; each link moves at most twice.
 /// Returns how many links changed.
 ///
+/// The mark is raised first: that locks the thread's row, which
+/// [`link_admin`] waits for, so a link written meanwhile gets the mark.
+///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
@@ -114,6 +117,13 @@ pub async fn note_receipt(
 /// receipt the visitor's marks already give it (its page may have reported
 /// before this link was written).
 ///
+/// The visitor's page gets the message before this link exists, so its
+/// receipt ([`note_receipt`]) may run at the same time. Both first lock the
+/// thread's row, so one waits for the other: on Postgres (read committed)
+/// a plain `INSERT … SELECT` could read the marks before the receipt's
+/// commit while the receipt's link update ran before this insert's commit,
+/// and the receipt was lost. On SQLite writers are serialized anyway.
+///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
@@ -129,7 +139,16 @@ pub async fn link_admin(
                                     WHEN t.tg_receipt_delivered_id >= $2 THEN 1 ELSE 0 END \
         FROM threads t WHERE t.id = $1 \
         ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING";
-    with_db!(db, p => sqlx::query(SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(p).await.map(|_| ()))
+    // Takes the row lock that `note_receipt`'s first statement takes; the
+    // insert that follows (a new snapshot) then sees its committed marks.
+    const LOCK: &str =
+        "UPDATE threads SET tg_receipt_delivered_id = tg_receipt_delivered_id WHERE id = $1";
+    with_db!(db, p => {
+        let mut tx = p.begin().await?;
+        sqlx::query(LOCK).bind(thread_id).execute(&mut *tx).await?;
+        sqlx::query(SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(&mut *tx).await?;
+        tx.commit().await
+    })
 }
 
 /// A receipt to show in Telegram.
