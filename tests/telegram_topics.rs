@@ -25,6 +25,7 @@ on_both_backends!(
     a_burst_is_delivered_completely_in_order_without_a_429_storm,
     selftest_reports_a_bot_without_topic_rights_with_the_fix,
     media_in_a_topic_reach_the_visitor_and_refusals_answer_in_the_topic,
+    a_topic_is_named_with_the_visitor_page_once_known,
 );
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -405,5 +406,47 @@ async fn media_in_a_topic_reach_the_visitor_and_refusals_answer_in_the_topic(bac
         .await;
     assert_eq!(topic_of(&refusal), Some(topic));
     assert_eq!(admin_texts(&v.messages(&tid, "").await), ["as a file"]);
+    app.finish().await;
+}
+
+async fn a_topic_is_named_with_the_visitor_page_once_known(backend: Backend) {
+    let tg = TelegramDouble::start_forum().await;
+    let app = start(backend, &tg, &[]).await;
+    wait_selftest(&app).await;
+    let v = app.visitor().await;
+    let tid = v.thread_id().await;
+    let name = display_name_for(&tid);
+    let report = |url: &str| json!({ "url": url, "title": "t" });
+
+    // The page is known before the first message: the topic carries it
+    // (host and path; the query, which can carry tokens, never).
+    let (s, r) = v
+        .post(
+            "/api/visitor/context",
+            report("https://shop.example/pricing?t=secret"),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let (s, r) = v.send(None, "hello").await;
+    assert_eq!(s, 200, "{r}");
+    // The thread's first forward ends with the visitor's context line.
+    let want = forward_text(&tid, "hello");
+    let first = tg
+        .wait_text_to(FORUM_CHAT, &format!("forward {want:?}"), WAIT, |t| {
+            t.lines().next() == Some(want.as_str())
+        })
+        .await;
+    let topic = topic_of(&first).expect("in a topic");
+    let names = || tg.topics().into_iter().map(|t| t.name).collect::<Vec<_>>();
+    assert_eq!(names(), [format!("{name} · shop.example/pricing")]);
+
+    // The visitor moves on and writes again: the same topic, renamed.
+    let (s, r) = v
+        .post("/api/visitor/context", report("https://shop.example/cart"))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let second = send_and_forward(&tg, &v, &tid, "still there").await;
+    assert_eq!(topic_of(&second), Some(topic));
+    assert_eq!(names(), [format!("{name} · shop.example/cart")]);
     app.finish().await;
 }

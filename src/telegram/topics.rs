@@ -63,15 +63,32 @@ pub fn gone(e: &RequestError) -> Option<Gone> {
     }
 }
 
-/// The topic name of a thread: its display name, cut to [`NAME_LIMIT`]
-/// characters.
-pub fn topic_name(display_name: &str) -> String {
-    let name: String = display_name.trim().chars().take(NAME_LIMIT).collect();
-    if name.is_empty() {
-        "Visitor".to_owned()
+/// The topic name of a thread: its display name and, once the visitor's
+/// page is known (issue 14's context), that page's host and path, e.g.
+/// `Visitor 3F2A · shop.example/pricing`; cut to [`NAME_LIMIT`] characters.
+pub fn topic_name(display_name: &str, page_url: Option<&str>) -> String {
+    let display = display_name.trim();
+    let display = if display.is_empty() {
+        "Visitor"
     } else {
-        name
-    }
+        display
+    };
+    let name = match page_url.and_then(page_label) {
+        Some(page) => format!("{display} · {page}"),
+        None => display.to_owned(),
+    };
+    name.chars().take(NAME_LIMIT).collect()
+}
+
+/// `host/path` of an http(s) URL, without query or fragment (they can
+/// carry tokens); `None` for anything else.
+fn page_label(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let label = rest[..end].trim_end_matches('/');
+    (!label.is_empty()).then(|| label.to_owned())
 }
 
 fn classify(tg: &Telegram, e: &RequestError) -> Result<(), TopicError> {
@@ -97,7 +114,17 @@ pub async fn prepare(
     if !tg.console.topics_on() {
         return Ok(None);
     }
-    let wanted = topic_name(item.display_name.as_deref().unwrap_or("Visitor"));
+    // The page is a nicety: without it (or when it cannot be read) the
+    // topic is named by the display name alone.
+    let page = store::visitors::get(db, &item.thread_id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|c| c.page_url);
+    let wanted = topic_name(
+        item.display_name.as_deref().unwrap_or("Visitor"),
+        page.as_deref(),
+    );
     let Some(id) = item.tg_topic_id else {
         return create(tg, db, &item.thread_id, &wanted).await;
     };
@@ -191,8 +218,28 @@ mod tests {
 
     #[test]
     fn names_are_cut_to_the_limit() {
-        assert_eq!(topic_name("Visitor 3F2A"), "Visitor 3F2A");
-        assert_eq!(topic_name(&"é".repeat(200)).chars().count(), NAME_LIMIT);
-        assert_eq!(topic_name("  "), "Visitor");
+        assert_eq!(topic_name("Visitor 3F2A", None), "Visitor 3F2A");
+        assert_eq!(
+            topic_name(&"é".repeat(200), None).chars().count(),
+            NAME_LIMIT
+        );
+        assert_eq!(topic_name("  ", None), "Visitor");
+        assert_eq!(
+            topic_name(
+                "Visitor 3F2A",
+                Some("https://shop.example/pricing/?t=secret#x")
+            ),
+            "Visitor 3F2A · shop.example/pricing"
+        );
+        assert_eq!(
+            topic_name("Visitor 3F2A", Some("javascript:alert(1)")),
+            "Visitor 3F2A"
+        );
+        assert_eq!(
+            topic_name("V", Some(&format!("http://h/{}", "p".repeat(300))))
+                .chars()
+                .count(),
+            NAME_LIMIT
+        );
     }
 }
