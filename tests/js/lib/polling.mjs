@@ -61,10 +61,12 @@ export class PollingSocket {
 
 /**
  * Polls `slow` until the server has nothing more for it: the ids of the
- * `message_from_visitor` events it got, and whether it was disconnected.
+ * `message_from_visitor` events it got (`received`, in arrival order; also
+ * grouped by thread in `byThread`), and whether it was disconnected.
  */
 export async function drain(slow) {
   const received = [];
+  const byThread = new Map();
   let disconnected = false;
   for (let i = 0; i < 100 && !disconnected; i += 1) {
     const packets = await slow.poll();
@@ -77,9 +79,13 @@ export async function drain(slow) {
       if (p === '41' || p === '1') disconnected = true;
       if (p.startsWith('42')) {
         const [name, data] = JSON.parse(p.slice(2));
-        if (name === 'message_from_visitor') received.push(data.id);
+        if (name === 'message_from_visitor') {
+          received.push(data.id);
+          if (!byThread.has(data.thread_id)) byThread.set(data.thread_id, []);
+          byThread.get(data.thread_id).push(data.id);
+        }
       }
     }
   }
-  return { received, disconnected };
+  return { received, byThread, disconnected };
 }
