@@ -118,8 +118,9 @@ pub struct Config {
     /// `sohbet`); instances sharing it share broadcasts.
     pub redis_prefix: String,
     /// Group-commit writer tasks on Postgres (`POSTGRES_WRITERS`, default
-    /// 4, 1–32); a thread's messages always go to the same one. SQLite
-    /// always has one.
+    /// 1, 1–32); a thread's messages always go to the same one. SQLite
+    /// always has one. More than one only pays off with cores to spare
+    /// (docs/benchmarks.md: on 2 cores, 4 writers raised p99 sixfold).
     pub postgres_writers: usize,
     /// Folder of static assets served at `/static` (`STATIC_DIR`, default `static`).
     pub static_dir: PathBuf,
@@ -363,7 +364,7 @@ impl Config {
             trust_proxy,
             redis_url: var("REDIS_URL"),
             redis_prefix: var("REDIS_PREFIX").unwrap_or("sohbet".into()),
-            postgres_writers: match whole_number(&var, "POSTGRES_WRITERS", 4usize)? {
+            postgres_writers: match whole_number(&var, "POSTGRES_WRITERS", 1usize)? {
                 n @ 1..=32 => n,
                 n => {
                     return Err(ConfigError(format!(
@@ -444,7 +445,7 @@ mod tests {
 
     #[test]
     fn postgres_writers_between_1_and_32() {
-        assert_eq!(cfg(&[]).unwrap().postgres_writers, 4);
+        assert_eq!(cfg(&[]).unwrap().postgres_writers, 1);
         assert_eq!(
             cfg(&[("POSTGRES_WRITERS", "8")]).unwrap().postgres_writers,
             8

@@ -2,12 +2,12 @@
 //! [`MAX_BATCH`] of them in one transaction, then answers each sender and
 //! publishes the events. A message is answered only after its commit.
 //!
-//! SQLite has one writer at a time, so it gets one task. Postgres commits
-//! in parallel, and one transaction in flight left it waiting on round
-//! trips and the commit's fsync (issue #9: its p99 fell off a cliff at
-//! 1,300 msg/s while the server's CPU was far from busy), so it gets
-//! `POSTGRES_WRITERS` tasks (default 4); a thread always goes to the same one, which
-//! keeps each thread's messages in order (ids, acks and events).
+//! SQLite has one writer at a time, so it gets one task. Postgres can
+//! commit in parallel: `POSTGRES_WRITERS` tasks (default 1); a thread
+//! always goes to the same one, which keeps each thread's messages in
+//! order (ids, acks and events). Measured on 2 cores (docs/benchmarks.md),
+//! one writer is best: 4 made p99 six times worse at 2,500 msg/s (the
+//! database's processes compete with the server for the same cores).
 
 use std::sync::Arc;
 
