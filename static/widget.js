@@ -1,4 +1,4 @@
-/*! sohbet widget loader: <script src="https://chat.example.com/widget.js" defer></script>
+/*! sohbet widget loader. Install it with one script tag: src = https://<your sohbet host>/widget.js, defer (README, "Embedding").
  * Optional attributes: data-position="right|left", data-color="#4f46e5",
  * data-lang="tr|en", data-greeting="Hi! Questions?", data-open="true".
  * Host page API: sohbet('open'), sohbet('close'), sohbet('toggle'),
