@@ -80,18 +80,25 @@ pub fn caption(display_name: &str, text: &str) -> (String, Vec<String>) {
 }
 
 /// One line of visitor context for a thread's first forward (issue 14):
-/// `🌐 <page> · <browser> (<os>) · <language>`, the parts that are known;
+/// `🌐 <page without query> · <browser> (<os>) · <language>`, the parts that are known;
 /// `None` when none is.
 pub fn context_line(c: &crate::store::visitors::VisitorContext) -> Option<String> {
+    let page = c.page_url.as_deref().map(|u| without_query(u).to_owned());
     let browser = match (&c.browser, &c.os) {
         (Some(b), Some(os)) => Some(format!("{b} ({os})")),
         (b, os) => b.clone().or_else(|| os.clone()),
     };
-    let parts: Vec<String> = [c.page_url.clone(), browser, c.language.clone()]
+    let parts: Vec<String> = [page, browser, c.language.clone()]
         .into_iter()
         .flatten()
         .collect();
     (!parts.is_empty()).then(|| format!("🌐 {}", parts.join(" · ")))
+}
+
+/// `url` without its query string and fragment: they can carry tokens, so
+/// they do not leave sohbet (the panel shows the admin the whole URL).
+pub fn without_query(url: &str) -> &str {
+    &url[..url.find(['?', '#']).unwrap_or(url.len())]
 }
 
 /// `text` followed by the context line on its own line (just the line for

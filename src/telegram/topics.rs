@@ -86,8 +86,7 @@ fn page_label(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))?;
-    let end = rest.find(['?', '#']).unwrap_or(rest.len());
-    let label = rest[..end].trim_end_matches('/');
+    let label = super::format::without_query(rest).trim_end_matches('/');
     (!label.is_empty()).then(|| label.to_owned())
 }
 
