@@ -83,7 +83,9 @@ async function sendFromWidget(page, text) {
   const f = chatFrame(page);
   await f.locator('#message-input').fill(text);
   await f.locator('#send-button:not([disabled])').click();
-  await f.locator('#messages .message.from-visitor[data-id] .message-text', { hasText: text }).waitFor();
+  // Acknowledged (stored) within 30 s: a send right after the view's
+  // socket changed token (identify, reload) can wait for its reconnect.
+  await f.locator('#messages .message.from-visitor[data-id] .message-text', { hasText: text }).waitFor({ timeout: 30000 });
 }
 
 async function loginAdmin(browser, server) {
