@@ -27,6 +27,8 @@ on 127.0.0.1, drives Socket.IO clients open loop and prints one table.
   --rate R              S1 and S5's normal rate, msg/s (default 1500)
   --secs S              S1 and S3 duration (default 10)
   --step-secs S         S2 step duration (default 5)
+  --warmup S            S2: seconds at half the step's rate before each step's
+                        measured part, excluded from its figures (default 2)
   --knee-start R        S2 first rate (default 2000)
   --knee-max R          S2 highest rate tried (default 40000)
   --bisect N            S2 halvings after the first failing step (default 3)
@@ -65,6 +67,8 @@ pub struct Opts {
     pub secs: f64,
     /// S2 step seconds.
     pub step_secs: f64,
+    /// S2 warm-up seconds before each step (half the step's rate, not measured).
+    pub warmup_secs: f64,
     /// S2 start.
     pub knee_start: f64,
     /// S2 cap.
@@ -113,6 +117,7 @@ impl Opts {
             rate: 1500.0,
             secs: 10.0,
             step_secs: 5.0,
+            warmup_secs: 2.0,
             knee_start: 2000.0,
             knee_max: 40000.0,
             bisect: 3,
@@ -135,6 +140,7 @@ impl Opts {
             o.rate = 300.0;
             o.secs = 2.0;
             o.step_secs = 2.0;
+            o.warmup_secs = 1.0;
             o.knee_start = 500.0;
             o.knee_max = 4000.0;
             o.bisect = 1;
@@ -196,6 +202,7 @@ impl Opts {
                 "--rate" => o.rate = num(v)?,
                 "--secs" => o.secs = num(v)?,
                 "--step-secs" => o.step_secs = num(v)?,
+                "--warmup" => o.warmup_secs = num(v)?,
                 "--knee-start" => o.knee_start = num(v)?,
                 "--knee-max" => o.knee_max = num(v)?,
                 "--bisect" => o.bisect = num(v)? as usize,

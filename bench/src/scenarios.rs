@@ -95,7 +95,21 @@ fn passes(out: &Outcome, p99: f64) -> bool {
 /// Returns the rows and the knee (msg/s, 0 when even the first step fails).
 pub async fn knee(l: &Launch, o: &Opts) -> Result<(Vec<Row>, f64), String> {
     let step = |rate: f64| async move {
-        let (out, _) = measured(l, o, 1, &[(rate, o.step_secs)], o.drain).await?;
+        // A warm-up at half the rate first (threads created, caches and the
+        // database file grown), left out of the step's figures.
+        let warm = (rate / 2.0, o.warmup_secs);
+        let phases: &[(f64, f64)] = if o.warmup_secs > 0.0 {
+            &[warm, (rate, o.step_secs)]
+        } else {
+            &[(rate, o.step_secs)]
+        };
+        let (all, _) = measured(l, o, 1, phases, o.drain).await?;
+        let first = if phases.len() > 1 {
+            load::schedule(&phases[..1]).len()
+        } else {
+            0
+        };
+        let out = after_warmup(&all, &load::schedule(phases), first);
         let mut lat = out.latencies.clone();
         let p99 = load::quantile_ms(&mut lat, 0.99);
         let ok = passes(&out, p99);
@@ -137,7 +151,10 @@ pub async fn knee(l: &Launch, o: &Opts) -> Result<(Vec<Row>, f64), String> {
             }
         }
     }
-    let label = format!("S2 knee ({} s steps)", o.step_secs);
+    let label = format!(
+        "S2 knee ({} s steps after {} s warm-up)",
+        o.step_secs, o.warmup_secs
+    );
     let (knee, mut row) = match &best {
         Some((r, out)) => (*r, row_from(label, l, *r, out)),
         None => (0.0, Row::empty(label, l.kind.name())),
@@ -145,6 +162,34 @@ pub async fn knee(l: &Launch, o: &Opts) -> Result<(Vec<Row>, f64), String> {
     row.key = ("knee msg/s", knee, true);
     row.note = format!("knee {knee:.0} msg/s; {}", row.note);
     Ok((vec![row], knee))
+}
+
+/// The part of a one-admin run from planned send `first` on (after the
+/// warm-up): its latencies (from `worst`) and its delivery rate. Counts
+/// (sent, acked, received, lost) stay the whole run's, so a message lost
+/// during the warm-up still fails the step.
+fn after_warmup(all: &Outcome, plan: &[u64], first: usize) -> Outcome {
+    if first == 0 || all.received.len() != 1 || first >= all.worst.len() {
+        return all.clone();
+    }
+    let mut out = all.clone();
+    let tail = first..all.worst.len();
+    out.latencies = all.worst[tail.clone()]
+        .iter()
+        .copied()
+        .filter(|&w| w != u64::MAX)
+        .collect();
+    let last = tail
+        .filter(|&i| all.worst[i] != u64::MAX)
+        .map(|i| plan[i] + all.worst[i])
+        .max()
+        .unwrap_or(0);
+    // `row_from`'s delivered/s is Σ received / span: over the measured part,
+    // the receipts of its messages per second since its first planned send.
+    out.span_s = last.saturating_sub(plan[first]) as f64 / 1e9
+        * all.received[0] as f64
+        / out.latencies.len().max(1) as f64;
+    out
 }
 
 /// S3: `--fanout-rate` msg/s delivered to 10 / 50 / 100 admin sockets.
