@@ -113,6 +113,9 @@ async fn crud_round_trip(backend: Backend) {
     app.finish().await;
 }
 
+/// `(method, path, body, with CSRF token, status, code)` of a bad request.
+type Case = (&'static str, String, Option<Value>, bool, u16, &'static str);
+
 async fn bad_requests_change_nothing(backend: Backend) {
     let mut app = spawn_app(backend).await;
     let admin = app.admin().await;
@@ -139,7 +142,7 @@ async fn bad_requests_change_nothing(backend: Backend) {
     let one = format!("/api/canned/{id}");
     let long = "x".repeat(10_000);
 
-    let cases: Vec<(&str, String, Option<Value>, bool, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         // duplicate name, any case, on create and on update
         (
             "POST",
@@ -345,7 +348,10 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
     let c = next_canned(&mut rx).await;
     assert_eq!((c.action, c.id), (CannedAction::Created, reply.id));
     assert_eq!(c.reply.as_ref(), Some(&reply));
-    assert_eq!(chat.canned_replies().await.unwrap(), [reply.clone()]);
+    assert_eq!(
+        chat.canned_replies().await.unwrap(),
+        std::slice::from_ref(&reply)
+    );
     assert_eq!(chat.canned_reply(reply.id).await.unwrap(), reply);
 
     let posted = chat
