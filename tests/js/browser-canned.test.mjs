@@ -7,8 +7,9 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -17,6 +18,7 @@ import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
 const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const WAIT = 10_000;
+const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
 /** Records uncaught exceptions, console errors and dialogs (alert() = XSS) of a page. */
@@ -40,6 +42,17 @@ async function waitForMessage(page, sender, text) {
     { sender, text },
     { timeout: WAIT },
   );
+}
+
+/** axe-core's serious and critical violations on `page` (as operations.test.mjs). */
+async function axe(page) {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 describe('canned replies in headless Chromium (sqlite)', () => {
@@ -121,6 +134,7 @@ describe('canned replies in headless Chromium (sqlite)', () => {
     assert.equal(await ap.locator('#canned-list .canned-item').count(), 3);
     assert.equal(await ap.locator('#canned-list img').count(), 0, 'a hostile name stays text');
     await ap.screenshot({ path: path.join(SHOTS, 'admin-canned-dialog.png') });
+    assert.deepEqual(await axe(ap), [], 'axe: the dialog');
     await ap.click('#canned-close');
     await dialog.waitFor({ state: 'hidden' });
     await ap.waitForFunction(() => document.activeElement?.id === 'canned-button', null, { timeout: WAIT });
@@ -145,6 +159,7 @@ describe('canned replies in headless Chromium (sqlite)', () => {
     await ap.keyboard.press('ArrowDown');
     assert.equal(await input.getAttribute('aria-activedescendant'), second);
     await ap.screenshot({ path: path.join(SHOTS, 'admin-canned-picker.png') });
+    assert.deepEqual(await axe(ap), [], 'axe: the open picker');
     assert.equal(await options.nth(1).getAttribute('aria-selected'), 'true');
     await ap.keyboard.press('Enter');
     await picker.waitFor({ state: 'hidden' });
