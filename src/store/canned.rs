@@ -82,7 +82,9 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<CannedReply>, sqlx::Error> {
 }
 
 /// Stores a new reply unless `max` replies exist already
-/// ([`CannedWrite::Missing`] then) or its name is taken.
+/// ([`CannedWrite::Missing`] then) or its name is taken. The count is read
+/// in the same statement; on Postgres two creates racing at the limit may
+/// both pass it (a bound against accidents, not a security limit).
 ///
 /// # Errors
 /// Database errors other than the name's unique violation.
