@@ -41,6 +41,10 @@ pub enum AppError {
     /// No such route or resource (404 `NOT_FOUND`).
     #[error("{0}")]
     NotFound(&'static str),
+    /// The request clashes with what is stored, e.g. a canned reply's name
+    /// that another one has (409 `CONFLICT`); nothing was changed.
+    #[error("{0}")]
+    Conflict(String),
     /// The path exists but not for this method (405 `METHOD_NOT_ALLOWED`).
     #[error("Method not allowed")]
     MethodNotAllowed,
@@ -119,6 +123,7 @@ impl AppError {
             }
             AppError::Csrf | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge | AppError::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -142,6 +147,7 @@ impl AppError {
             AppError::InvalidOtp => "INVALID_OTP",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::NotFound(_) => "NOT_FOUND",
+            AppError::Conflict(_) => "CONFLICT",
             AppError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             AppError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             AppError::FileTooLarge(_) => "FILE_TOO_LARGE",
@@ -160,9 +166,10 @@ impl AppError {
     /// `auth_error`, `rate_limited`, `server_busy` or `server_error`.
     pub fn socket_type(&self) -> &'static str {
         match self {
-            AppError::BadRequest(_) | AppError::Validation(_) | AppError::NotFound(_) => {
-                "validation_error"
-            }
+            AppError::BadRequest(_)
+            | AppError::Validation(_)
+            | AppError::NotFound(_)
+            | AppError::Conflict(_) => "validation_error",
             AppError::PayloadTooLarge
             | AppError::FileTooLarge(_)
             | AppError::UnsupportedType(_)

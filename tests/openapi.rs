@@ -268,6 +268,17 @@ async fn every_route_is_described_and_answers_match_their_schemas() {
         .post("/api/messages/clear", json!({"thread_id": thread}))
         .await;
     matches(&doc, "post", "/api/messages/clear", s, &b);
+    let (s, b) = admin
+        .post("/api/canned", json!({"name": "hi", "body": "Hello!"}))
+        .await;
+    matches(&doc, "post", "/api/canned", s, &b);
+    let (s, b) = admin
+        .post("/api/canned", json!({"name": "HI", "body": "Hello!"}))
+        .await;
+    assert_eq!(s, 409);
+    matches(&doc, "post", "/api/canned", s, &b);
+    let (s, b) = admin.get("/api/canned").await;
+    matches(&doc, "get", "/api/canned", s, &b);
     let (s, b) = admin.post("/admin/logout", json!({})).await;
     matches(&doc, "post", "/admin/logout", s, &b);
 

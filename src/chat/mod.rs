@@ -3,6 +3,7 @@
 //! Telegram; those adapters call it and subscribe to the [`ChatEvent`]s it
 //! publishes after each commit (`shared/DESIGN.md` § Architecture).
 
+pub mod canned;
 pub mod events;
 mod media_urls;
 pub mod overload;
@@ -94,6 +95,8 @@ pub enum ChatEvent {
         /// The thread.
         thread_id: String,
     },
+    /// A canned reply was created, changed or deleted ([`canned`]).
+    CannedUpdated(canned::CannedChange),
 }
 
 /// The result of [`Chat::post`].

@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod admin;
 pub mod api;
 pub mod assets;
+pub mod canned;
 pub mod embed;
 pub mod extract;
 pub mod health;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
             post(upload::audio).layer(DefaultBodyLimit::max(upload::body_limit(Kind::Audio))),
         )
         .merge(embed::router(&state))
+        .merge(canned::router())
         .route("/api/{*rest}", any(api::not_found))
         .route("/health", get(health::health))
         .route("/health/live", get(health::live))

@@ -15,6 +15,7 @@
 //! patterns are written as in axum (`{thread_id}`; a catch-all `{*path}` as
 //! `{path}`).
 
+pub mod canned;
 mod schemas;
 
 use axum::{Json, Router, routing::get};
@@ -52,13 +53,16 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         admin_login, verify_otp, logout, telegram_bridge, telegram_selftest,
         visitor_context, visitor_identify, thread_context, widget_js, embed_view,
         health, health_live, health_ready, openapi, metrics,
-        visitor_page, admin_page, login_page, uploads, static_files
+        visitor_page, admin_page, login_page, uploads, static_files,
+        canned::canned_list, canned::canned_create, canned::canned_update, canned::canned_delete
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
         SendDoc, ThreadDoc, ThreadsDoc, ClearBodyDoc, DoneDoc, LoginBodyDoc, LoginDoc,
         OtpBodyDoc, OtpDoc, SuccessDoc, UploadFormDoc, UploadDoc, ProbeDoc, HealthDoc,
-        BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc
+        BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc,
+        canned::CannedDoc, canned::CannedListDoc, canned::CannedOneDoc, canned::CannedBodyDoc,
+        canned::CannedDeletedDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),

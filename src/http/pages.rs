@@ -75,6 +75,8 @@ pub struct AdminPage {
     pub admin_name: String,
     /// Strings of the visitor context box (issue 14).
     pub w: &'static i18n::widget::WidgetStrings,
+    /// Strings of the canned replies (issue 13).
+    pub c: &'static i18n::canned::CannedStrings,
 }
 
 fn common(state: &AppState, caller: &Caller, headers: &HeaderMap) -> PageCommon {
@@ -152,6 +154,7 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
     let page = common(&state, &caller, &headers);
     let page = AdminPage {
         w: i18n::widget::pick(page.lang),
+        c: i18n::canned::pick(page.lang),
         page,
         admin_name: session.username,
     };

@@ -1,7 +1,8 @@
 //! The broadcaster: turns the chat core's events into Socket.IO events —
 //! a stored visitor message → `message_from_visitor`, an admin message →
 //! `message_to_visitor` (both to `admins` and the thread room),
-//! `thread_created` → admins, `messages_cleared` → thread room and admins.
+//! `thread_created` → admins, `messages_cleared` → thread room and admins,
+//! `canned_updated` → admins.
 //!
 //! Nothing acknowledged is silently skipped (issue #9): the core's queue to
 //! this task never drops an event ([`crate::chat::events`]), and a socket
@@ -74,6 +75,11 @@ impl Broadcast {
                 vec![ADMINS.to_owned(), thread_room(thread_id)],
                 "messages_cleared",
                 serde_json::value::to_raw_value(&serde_json::json!({ "thread_id": thread_id })),
+            ),
+            ChatEvent::CannedUpdated(c) => (
+                vec![ADMINS.to_owned()],
+                "canned_updated",
+                serde_json::value::to_raw_value(c),
             ),
         };
         match data {

@@ -5,6 +5,7 @@
 //! per backend. This module owns SQL; it knows nothing of HTTP or sockets.
 
 pub mod auth;
+pub mod canned;
 pub mod flask;
 pub mod messages;
 pub mod outbox;

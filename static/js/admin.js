@@ -556,6 +556,7 @@
     auth: { csrf_token: window.Sohbet.csrfToken(), role: 'admin' },
     withCredentials: true,
   });
+  window.Sohbet.adminSocket = socket; // admin_canned.js listens to canned_updated
 
   const sender = createSender({
     socket,

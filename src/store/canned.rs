@@ -1,0 +1,159 @@
+//! The `canned_replies` table (issue 13): the admin's short named answers.
+//! One SQL text for both backends. Names are unique by `name_key` (the
+//! name in lower case, computed by the core, `chat::canned`); a second
+//! reply with the same key is refused by the unique index and reported as
+//! [`CannedWrite::NameTaken`], never as a database error.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Db;
+use crate::with_db;
+
+/// A stored canned reply, as the API and `canned_updated` show it:
+/// `{id, name, body, created_at, updated_at}` (times RFC 3339 UTC).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CannedReply {
+    /// Grows with time; never reused.
+    pub id: i64,
+    /// The short name the admin picks it by (trimmed, 1..=64 characters).
+    pub name: String,
+    /// The text sent to the visitor (1..=4000 characters).
+    pub body: String,
+    /// Created at (UTC).
+    #[serde(serialize_with = "crate::store::messages::rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// Last changed at (UTC).
+    #[serde(serialize_with = "crate::store::messages::rfc3339")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A checked reply to store: `name_key` is `name` in lower case.
+#[derive(Clone, Debug)]
+pub struct NewCanned {
+    /// The name.
+    pub name: String,
+    /// Its uniqueness key.
+    pub name_key: String,
+    /// The body.
+    pub body: String,
+}
+
+/// The outcome of a write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CannedWrite {
+    /// Stored; the row as it is now.
+    Stored(CannedReply),
+    /// Another reply has this name (`name_key`); nothing changed.
+    NameTaken,
+    /// No reply has this id (update), or the table is full (create); nothing changed.
+    Missing,
+}
+
+/// The columns of [`CannedReply`], as a literal for `concat!`.
+macro_rules! cols {
+    () => {
+        "id, name, body, created_at, updated_at"
+    };
+}
+
+/// Every reply, by name (`name_key`, then id).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn list(db: &Db) -> Result<Vec<CannedReply>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM canned_replies ORDER BY name_key, id"
+    );
+    with_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await)
+}
+
+/// One reply by id.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn get(db: &Db, id: i64) -> Result<Option<CannedReply>, sqlx::Error> {
+    const SQL: &str = concat!("SELECT ", cols!(), " FROM canned_replies WHERE id = $1");
+    with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
+}
+
+/// Stores a new reply unless `max` replies exist already
+/// ([`CannedWrite::Missing`] then) or its name is taken. The count is read
+/// in the same statement; on Postgres two creates racing at the limit may
+/// both pass it (a bound against accidents, not a security limit).
+///
+/// # Errors
+/// Database errors other than the name's unique violation.
+#[tracing::instrument(skip(db, r), fields(name = %r.name))]
+pub async fn insert(
+    db: &Db,
+    r: &NewCanned,
+    max: i64,
+    now: DateTime<Utc>,
+) -> Result<CannedWrite, sqlx::Error> {
+    const SQL: &str = concat!(
+        "INSERT INTO canned_replies (name, name_key, body, created_at, updated_at) \
+         SELECT $1, $2, $3, $4, $4 WHERE (SELECT COUNT(*) FROM canned_replies) < $5 \
+         RETURNING ",
+        cols!()
+    );
+    let res: Result<Option<CannedReply>, sqlx::Error> = with_db!(db, p => sqlx::query_as(SQL)
+        .bind(&r.name)
+        .bind(&r.name_key)
+        .bind(&r.body)
+        .bind(now)
+        .bind(max)
+        .fetch_optional(p)
+        .await);
+    outcome(res)
+}
+
+/// Replaces the name and body of reply `id`.
+///
+/// # Errors
+/// Database errors other than the name's unique violation.
+#[tracing::instrument(skip(db, r), fields(name = %r.name))]
+pub async fn update(
+    db: &Db,
+    id: i64,
+    r: &NewCanned,
+    now: DateTime<Utc>,
+) -> Result<CannedWrite, sqlx::Error> {
+    const SQL: &str = concat!(
+        "UPDATE canned_replies SET name = $1, name_key = $2, body = $3, updated_at = $4 \
+         WHERE id = $5 RETURNING ",
+        cols!()
+    );
+    let res: Result<Option<CannedReply>, sqlx::Error> = with_db!(db, p => sqlx::query_as(SQL)
+        .bind(&r.name)
+        .bind(&r.name_key)
+        .bind(&r.body)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(p)
+        .await);
+    outcome(res)
+}
+
+fn outcome(res: Result<Option<CannedReply>, sqlx::Error>) -> Result<CannedWrite, sqlx::Error> {
+    match res {
+        Ok(Some(row)) => Ok(CannedWrite::Stored(row)),
+        Ok(None) => Ok(CannedWrite::Missing),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(CannedWrite::NameTaken),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes reply `id`; `false` when there was none.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "DELETE FROM canned_replies WHERE id = $1";
+    with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|r| r.rows_affected() > 0))
+}

@@ -1,0 +1,192 @@
+// Canned replies in a real browser (headless Chromium through
+// playwright-core, the system's /usr/bin/chromium): the admin creates them
+// in the panel's dialog, then answers a visitor with the keyboard only:
+// `/`, a filter, ArrowDown, Enter (inserts, still editable), Enter (sends).
+// The visitor's page shows the answer. The picker is an ARIA listbox named
+// by the composer's aria-activedescendant; hostile names stay text.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
+
+const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const WAIT = 10_000;
+const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const HOSTILE = '<img src=x onerror=alert(1)>';
+
+/** Records uncaught exceptions, console errors and dialogs (alert() = XSS) of a page. */
+function watch(page, name, problems) {
+  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
+  page.on('console', (m) => {
+    // The deliberate duplicate name answers 409, which Chromium logs.
+    if (m.type() === 'error' && !/status of 409/.test(m.text())) problems.push(`${name}: console error: ${m.text()}`);
+  });
+  page.on('dialog', async (d) => {
+    problems.push(`${name}: a ${d.type()} dialog opened: ${d.message()}`);
+    await d.dismiss().catch(() => {});
+  });
+}
+
+/** Waits until a stored `.message` of `sender` with exactly `text` is shown. */
+async function waitForMessage(page, sender, text) {
+  await page.waitForFunction(
+    ({ sender, text }) => [...document.querySelectorAll(`#messages .message.from-${sender}[data-id]`)]
+      .some((n) => n.querySelector('.message-text')?.textContent === text),
+    { sender, text },
+    { timeout: WAIT },
+  );
+}
+
+/** axe-core's serious and critical violations on `page` (as operations.test.mjs). */
+async function axe(page) {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+describe('canned replies in headless Chromium (sqlite)', () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    server = await startServer({ db: 'sqlite' });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (server) await server.stop();
+  });
+
+  test('create in the panel, pick with the keyboard only, the visitor receives it', async (t) => {
+    const problems = [];
+    const visitorCtx = await browser.newContext({ locale: 'tr-TR' });
+    const adminCtx = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 800 } });
+    t.after(async () => {
+      await visitorCtx.close().catch(() => {});
+      await adminCtx.close().catch(() => {});
+    });
+    visitorCtx.setDefaultTimeout(WAIT);
+    adminCtx.setDefaultTimeout(WAIT);
+
+    // The visitor writes first.
+    const vp = await visitorCtx.newPage();
+    watch(vp, 'visitor page', problems);
+    await vp.goto(`${server.baseUrl}/`);
+    const threadId = await vp.evaluate(() => document.body.dataset.threadId);
+    await vp.locator('#message-input').fill('İade ne kadar sürer?');
+    await vp.locator('#message-input').press('Enter');
+    await waitForMessage(vp, 'visitor', 'İade ne kadar sürer?');
+
+    // The admin logs in and opens the thread.
+    const ap = await adminCtx.newPage();
+    watch(ap, 'admin page', problems);
+    await ap.goto(`${server.baseUrl}/admin/login`);
+    await ap.fill('#username', ADMIN_USERNAME);
+    await ap.fill('#password', ADMIN_PASSWORD);
+    const mark = server.logIndex();
+    await ap.click('#login-submit');
+    await ap.locator('#otp').waitFor({ state: 'visible' });
+    await ap.fill('#otp', await server.waitForOtp(mark));
+    await Promise.all([
+      ap.waitForURL((u) => new URL(u).pathname === '/admin', { timeout: WAIT }),
+      ap.click('#otp-submit'),
+    ]);
+    await ap.locator(`.thread-item[data-thread-id="${threadId}"]`).click();
+    await waitForMessage(ap, 'visitor', 'İade ne kadar sürer?');
+
+    // ---- three canned replies through the dialog
+    await ap.click('#canned-button');
+    const dialog = ap.locator('#canned-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    assert.equal(await ap.locator('#canned-empty').isVisible(), true, 'the empty list says so');
+    const replies = [
+      ['iade', 'İade için ürünü 14 gün içinde gönderin.'],
+      ['iade-suresi', 'İadeler 3-5 iş gününde hesabınıza geçer.'],
+      [HOSTILE, 'bold <b>not</b> html'],
+    ];
+    for (const [name, body] of replies) {
+      await ap.fill('#canned-name', name);
+      await ap.fill('#canned-body', body);
+      await ap.click('#canned-submit');
+      await ap.locator('#canned-list .canned-name', { hasText: name }).waitFor();
+    }
+    // The same name again (another case) is refused and explained; nothing is added.
+    await ap.fill('#canned-name', 'IADE');
+    await ap.fill('#canned-body', 'dup');
+    await ap.click('#canned-submit');
+    await ap.locator('#canned-error').waitFor({ state: 'visible' });
+    assert.equal(await ap.locator('#canned-list .canned-item').count(), 3);
+    assert.equal(await ap.locator('#canned-list img').count(), 0, 'a hostile name stays text');
+    await ap.screenshot({ path: path.join(SHOTS, 'admin-canned-dialog.png') });
+    assert.deepEqual(await axe(ap), [], 'axe: the dialog');
+    await ap.click('#canned-close');
+    await dialog.waitFor({ state: 'hidden' });
+    await ap.waitForFunction(() => document.activeElement?.id === 'canned-button', null, { timeout: WAIT });
+
+    // ---- keyboard only: `/`, filter, ArrowDown, Enter inserts, Enter sends
+    const input = ap.locator('#message-input');
+    await input.focus();
+    await ap.keyboard.type('/');
+    const picker = ap.locator('#canned-picker');
+    await picker.waitFor({ state: 'visible' });
+    assert.equal(await picker.getAttribute('role'), 'listbox');
+    assert.equal(await picker.locator('[role="option"]').count(), 3, '`/` alone lists every reply');
+    assert.equal(await picker.locator('img').count(), 0, 'options are text');
+    await ap.keyboard.type('iad');
+    await ap.waitForFunction(() => document.querySelectorAll('#canned-picker [role="option"]').length === 2);
+    const options = picker.locator('[role="option"]');
+    const first = await options.nth(0).getAttribute('id');
+    const second = await options.nth(1).getAttribute('id');
+    assert.equal(await input.getAttribute('aria-activedescendant'), first, 'the first match is active');
+    assert.equal(await options.nth(0).getAttribute('aria-selected'), 'true');
+    assert.equal(await options.nth(1).textContent().then((s) => s.startsWith('/iade-suresi')), true);
+    await ap.keyboard.press('ArrowDown');
+    assert.equal(await input.getAttribute('aria-activedescendant'), second);
+    await ap.screenshot({ path: path.join(SHOTS, 'admin-canned-picker.png') });
+    assert.deepEqual(await axe(ap), [], 'axe: the open picker');
+    assert.equal(await options.nth(1).getAttribute('aria-selected'), 'true');
+    await ap.keyboard.press('Enter');
+    await picker.waitFor({ state: 'hidden' });
+    assert.equal(await input.inputValue(), replies[1][1], 'Enter replaced `/iad` by the body');
+    assert.equal(await input.getAttribute('aria-activedescendant'), null);
+    assert.equal(await ap.evaluate(() => document.activeElement.id), 'message-input', 'focus stayed in the composer');
+    // Still editable before sending.
+    await ap.keyboard.type(' 🙂');
+    const sent = `${replies[1][1]} 🙂`;
+    await ap.keyboard.press('Enter');
+    await waitForMessage(ap, 'admin', sent);
+    await waitForMessage(vp, 'admin', sent);
+
+    // Escape closes the picker; Enter then sends the text as typed.
+    await ap.keyboard.type('/iade');
+    await picker.waitFor({ state: 'visible' });
+    await ap.keyboard.press('Escape');
+    await picker.waitFor({ state: 'hidden' });
+    assert.equal(await input.inputValue(), '/iade');
+    await ap.keyboard.press('Enter');
+    await waitForMessage(vp, 'admin', '/iade');
+
+    // A click picks too.
+    await ap.keyboard.type('/');
+    await picker.locator('[role="option"]', { hasText: HOSTILE }).click();
+    assert.equal(await input.inputValue(), replies[2][1]);
+
+    assert.deepEqual(problems, [], 'no uncaught errors, console errors or dialogs');
+  });
+});
