@@ -240,3 +240,41 @@ async fn sqlite_references_are_checked_for_the_candidates() {
 async fn postgres_references_are_checked_for_the_candidates() {
     references_are_checked_for_the_candidates(common::Backend::Postgres).await;
 }
+
+/// SQLite: stored messages reach the database file itself (not only the
+/// write-ahead log) without waiting for 1,000 pages of log or for the pool
+/// to close: the background checkpointer (`store::checkpoint`) copies them.
+/// The file is read with `immutable=1`, which ignores the log.
+#[tokio::test]
+async fn sqlite_checkpoints_in_the_background() {
+    let (db, dir) = open(common::Backend::Sqlite).await;
+    let t = "dddddddd-0000-4000-8000-000000000004";
+    messages::insert_batch(&db, &[msg(t, "visitor", "in the file", None)])
+        .await
+        .expect("insert");
+    let file = dir.path().join("chat.db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        // A new connection each time: an immutable one caches what it read.
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&file)
+            .read_only(true)
+            .immutable(true);
+        let mut conn = sqlx::ConnectOptions::connect(&opts)
+            .await
+            .expect("open file");
+        let n: Result<(i64,), _> =
+            sqlx::query_as("SELECT COUNT(*) FROM messages WHERE content_text = 'in the file'")
+                .fetch_one(&mut conn)
+                .await;
+        if matches!(n, Ok((1,))) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the message never reached the database file: {n:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    db.close().await;
+}

@@ -186,8 +186,7 @@ fn after_warmup(all: &Outcome, plan: &[u64], first: usize) -> Outcome {
         .unwrap_or(0);
     // `row_from`'s delivered/s is Σ received / span: over the measured part,
     // the receipts of its messages per second since its first planned send.
-    out.span_s = last.saturating_sub(plan[first]) as f64 / 1e9
-        * all.received[0] as f64
+    out.span_s = last.saturating_sub(plan[first]) as f64 / 1e9 * all.received[0] as f64
         / out.latencies.len().max(1) as f64;
     out
 }

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod canned;
+mod checkpoint;
 pub mod flask;
 pub mod messages;
 pub mod outbox;
@@ -25,7 +26,8 @@ use crate::config::DatabaseConfig;
 /// A pool on one of the two supported backends.
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// SQLite (WAL, `synchronous=NORMAL`, busy timeout 5 s, foreign keys on).
+    /// SQLite (WAL, `synchronous=NORMAL`, busy timeout 5 s, foreign keys on,
+    /// checkpoints in the background: `checkpoint`).
     Sqlite(sqlx::SqlitePool),
     /// Postgres.
     Postgres(sqlx::PgPool),
@@ -94,7 +96,10 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    // Checkpoints run in the background (`checkpoint`).
+                    .pragma("wal_autocheckpoint", "0")
+                    .pragma("journal_size_limit", checkpoint::WAL_SIZE_LIMIT);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(5))
@@ -104,6 +109,7 @@ impl Db {
                         kind: "sqlite",
                         source,
                     })?;
+                checkpoint::spawn(pool.clone());
                 Ok(Db::Sqlite(pool))
             }
             DatabaseConfig::Postgres(url) => {
