@@ -16,11 +16,13 @@
 //! `{path}`).
 
 mod schemas;
+mod thread_admin;
 
 use axum::{Json, Router, routing::get};
 use utoipa::OpenApi;
 
 pub use schemas::*;
+pub use thread_admin::*;
 
 use crate::AppState;
 
@@ -52,13 +54,15 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         admin_login, verify_otp, logout, telegram_bridge, telegram_selftest,
         visitor_context, visitor_identify, thread_context, widget_js, embed_view,
         health, health_live, health_ready, openapi, metrics,
-        visitor_page, admin_page, login_page, uploads, static_files
+        visitor_page, admin_page, login_page, uploads, static_files,
+        thread_close, thread_reopen, thread_block, thread_block_delete, thread_unblock, blocks
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
         SendDoc, ThreadDoc, ThreadsDoc, ClearBodyDoc, DoneDoc, LoginBodyDoc, LoginDoc,
         OtpBodyDoc, OtpDoc, SuccessDoc, UploadFormDoc, UploadDoc, ProbeDoc, HealthDoc,
-        BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc
+        BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc,
+        ThreadStatusDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),
@@ -108,9 +112,12 @@ pub fn messages() {}
     ))]
 pub fn send() {}
 
-/// The admin's thread list.
-#[utoipa::path(get, path = "/api/threads", tag = "messages", responses(
+/// The admin's thread list (`?status=open|closed|all`), open ones first.
+#[utoipa::path(get, path = "/api/threads", tag = "messages",
+    params(("status" = Option<String>, Query, description = "`open`, `closed` or `all` (default)")),
+    responses(
     (status = 200, body = ThreadsDoc),
+    (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: unknown status"),
     (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin")
 ))]
 pub fn threads() {}

@@ -122,6 +122,7 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
     s.on("typing", typing);
     s.on("stop_typing", typing);
     super::receipts::register(s);
+    super::thread_events::register(s);
 }
 
 /// For an admin socket: its session must still be live (issue 8 item 5,
@@ -129,7 +130,7 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
 /// When it is not, the event is refused like any unauthorised one
 /// (`auth_error` / `UNAUTHORIZED`) and the socket is disconnected. Returns
 /// the reply when the event may go on.
-async fn admin_gate<A: Adapter>(
+pub(super) async fn admin_gate<A: Adapter>(
     state: &AppState,
     sess: &SocketSession,
     reply: Reply<A>,
@@ -166,7 +167,7 @@ struct ThreadRef {
     thread_id: Option<String>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(
+pub(super) fn parse<T: serde::de::DeserializeOwned>(
     data: Result<Value, impl std::fmt::Display>,
 ) -> Result<T, AppError> {
     let v =

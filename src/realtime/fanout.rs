@@ -1,7 +1,8 @@
 //! The broadcaster: turns the chat core's events into Socket.IO events —
 //! a stored visitor message → `message_from_visitor`, an admin message →
 //! `message_to_visitor` (both to `admins` and the thread room),
-//! `thread_created` → admins, `messages_cleared` → thread room and admins.
+//! `thread_created` → admins, `messages_cleared` → thread room and admins,
+//! `thread_updated` (status, block) → admins.
 //!
 //! Nothing acknowledged is silently skipped (issue #9): the core's queue to
 //! this task never drops an event ([`crate::chat::events`]), and a socket
@@ -30,6 +31,9 @@ use crate::chat::{ChatEvent, overload::Episode};
 
 static CUT_OFF: Episode =
     Episode::new("sockets cut off: their send buffer was full (they reconnect and catch up)");
+
+/// The event of a thread's status or block change (issue 13), to admins.
+pub(super) const THREAD_UPDATED: &str = "thread_updated";
 
 /// Marks a socket that missed an event: it is skipped until it is gone.
 #[derive(Clone, Copy, Debug)]
@@ -74,6 +78,11 @@ impl Broadcast {
                 vec![ADMINS.to_owned(), thread_room(thread_id)],
                 "messages_cleared",
                 serde_json::value::to_raw_value(&serde_json::json!({ "thread_id": thread_id })),
+            ),
+            ChatEvent::ThreadUpdated(u) => (
+                vec![ADMINS.to_owned()],
+                THREAD_UPDATED,
+                serde_json::value::to_raw_value(u),
             ),
         };
         match data {

@@ -5,9 +5,11 @@
 //! per backend. This module owns SQL; it knows nothing of HTTP or sockets.
 
 pub mod auth;
+pub mod buttons;
 pub mod flask;
 pub mod messages;
 pub mod outbox;
+pub mod thread_status;
 pub mod threads;
 pub mod topics;
 pub mod visitors;
@@ -60,6 +62,9 @@ pub enum StoreError {
         /// Why.
         source: sqlx::Error,
     },
+    /// The blocked threads could not be read at start (issue 13).
+    #[error("cannot read the blocked threads: {0}")]
+    Blocks(sqlx::Error),
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
