@@ -21,6 +21,7 @@ on_both_backends!(
     a_press_from_another_chat_changes_nothing,
     commands_as_replies_close_block_and_unblock,
     reopen_in_a_forum_topic,
+    webhook_mode_asks_for_and_handles_button_presses,
 );
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -267,5 +268,49 @@ async fn reopen_in_a_forum_topic(backend: Backend) {
         "answered in the topic"
     );
     wait_state(&admin, &tid, ("open", false)).await;
+    app.finish().await;
+}
+
+async fn webhook_mode_asks_for_and_handles_button_presses(backend: Backend) {
+    const HOOK: &str = "https://chat.example.com/telegram/webhook";
+    let tg = TelegramDouble::start().await;
+    let mut env = tg.env();
+    env.push(("TELEGRAM_WEBHOOK_URL".into(), HOOK.into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut app = spawn_app_with(backend, &env, |_| {}).await;
+    let set = tg
+        .wait_call("setWebhook", WAIT, |c| c.is("setWebhook") && c.ok())
+        .await;
+    let allowed: Vec<String> = serde_json::from_value(set.params["allowed_updates"].clone())
+        .or_else(|_| serde_json::from_str(&set.str_param("allowed_updates").unwrap_or_default()))
+        .expect("allowed_updates");
+    assert!(allowed.contains(&"callback_query".to_owned()), "{allowed:?}");
+    assert!(allowed.contains(&"message".to_owned()), "{allowed:?}");
+    let secret = set.str_param("secret_token").expect("secret");
+
+    let admin = app.admin().await;
+    let v = app.visitor().await;
+    let tid = v.thread_id().await;
+    let fid = send_and_forward(&tg, ADMIN_CHAT, &v, &tid, "hello")
+        .await
+        .message_id()
+        .unwrap();
+    let (update, qid) = tg
+        .callback_json(ADMIN_CHAT, fid, &format!("cl:{tid}"))
+        .expect("callback queries wanted");
+    let r = reqwest::Client::new()
+        .post(format!("{}/telegram/webhook", app.base))
+        .header("X-Telegram-Bot-Api-Secret-Token", secret)
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    tg.wait_call("answerCallbackQuery", WAIT, |c| {
+        c.is("answerCallbackQuery") && c.str_param("callback_query_id").as_deref() == Some(&qid)
+    })
+    .await;
+    wait_state(&admin, &tid, ("closed", false)).await;
+    wait_buttons(&tg, fid, &[format!("ro:{tid}"), format!("bl:{tid}")]).await;
     app.finish().await;
 }

@@ -36,7 +36,19 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
         "Not allowed here.".to_owned()
     } else {
         match q.data.as_deref().and_then(buttons::parse) {
-            Some((action, thread)) => act(&ctx, action, thread).await,
+            Some((action, thread)) => {
+                if let Some(m) = &q.message {
+                    // The pressed message carries this thread's buttons: so
+                    // they are updated even when the outbox has not recorded
+                    // them yet (the press can beat that record).
+                    let id = i64::from(m.id().0);
+                    let res = store::buttons::set(ctx.chat.db(), thread, ctx.tg.chat_id.0, id);
+                    if let Err(e) = res.await {
+                        tracing::debug!(error = %e, "cannot record the pressed buttons");
+                    }
+                }
+                act(&ctx, action, thread).await
+            }
             None => "Unknown button.".to_owned(),
         }
     };

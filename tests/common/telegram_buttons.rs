@@ -132,6 +132,15 @@ impl TelegramDouble {
     /// (`allowed_updates`): then Telegram drops it and this returns `None`.
     /// Returns `(update_id, callback query id)`.
     pub fn push_callback(&self, chat: i64, message_id: i64, data: &str) -> Option<(i64, String)> {
+        let (upd, qid) = self.callback_json(chat, message_id, data)?;
+        let update_id = upd["update_id"].as_i64().expect("update_id");
+        self.inner.lock().updates.push_back(upd);
+        Some((update_id, qid))
+    }
+
+    /// As [`TelegramDouble::push_callback`] without queueing it (for
+    /// webhook posts): the update JSON and the callback query id.
+    pub fn callback_json(&self, chat: i64, message_id: i64, data: &str) -> Option<(Value, String)> {
         let mut st = self.inner.lock();
         if !wanted(&st, "callback_query") {
             return None;
@@ -157,8 +166,7 @@ impl TelegramDouble {
                 "chat_instance": format!("-{}", chat.unsigned_abs()), "data": data,
             },
         });
-        st.updates.push_back(upd);
-        Some((update_id, qid))
+        Some((upd, qid))
     }
 
     /// The `reply_markup` message `message_id` carries now (after edits).
