@@ -74,7 +74,10 @@ async fn wait_state(admin: &Browser, tid: &str, want: (&str, bool)) {
         if (s.as_str(), b) == want {
             return;
         }
-        assert!(Instant::now() < deadline, "state {want:?} never came: ({s}, {b})");
+        assert!(
+            Instant::now() < deadline,
+            "state {want:?} never came: ({s}, {b})"
+        );
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
 }
@@ -129,7 +132,9 @@ async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(bac
     wait_state(&admin, &tid, ("closed", false)).await;
     wait_buttons(&tg, fid, &[d("ro"), d("bl")]).await;
     tg.wait_call("editMessageReplyMarkup", WAIT, |c| {
-        c.is("editMessageReplyMarkup") && c.ok() && c.str_param("message_id") == Some(fid.to_string())
+        c.is("editMessageReplyMarkup")
+            && c.ok()
+            && c.str_param("message_id") == Some(fid.to_string())
     })
     .await;
 
@@ -139,17 +144,25 @@ async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(bac
     wait_buttons(&tg, fid, &[d("cl"), d("bl")]).await;
 
     // Block: the visitor is refused; Block became Unblock; Unblock restores.
-    assert_eq!(press(&tg, ADMIN_CHAT, fid, &d("bl")).await, "Visitor blocked.");
+    assert_eq!(
+        press(&tg, ADMIN_CHAT, fid, &d("bl")).await,
+        "Visitor blocked."
+    );
     wait_state(&admin, &tid, ("open", true)).await;
     wait_buttons(&tg, fid, &[d("cl"), d("ub")]).await;
     let (s, b) = v.send(None, "blocked words").await;
     assert_eq!((s, b["code"].clone()), (403, json!("BLOCKED")), "{b}");
-    assert_eq!(press(&tg, ADMIN_CHAT, fid, &d("ub")).await, "Visitor unblocked.");
+    assert_eq!(
+        press(&tg, ADMIN_CHAT, fid, &d("ub")).await,
+        "Visitor unblocked."
+    );
     wait_buttons(&tg, fid, &[d("cl"), d("bl")]).await;
     send_and_forward(&tg, ADMIN_CHAT, &v, &tid, "free again").await;
     // The refused message was never forwarded.
     assert!(
-        !tg.texts_to(ADMIN_CHAT).iter().any(|t| t.contains("blocked words")),
+        !tg.texts_to(ADMIN_CHAT)
+            .iter()
+            .any(|t| t.contains("blocked words")),
         "{}",
         tg.summary()
     );
@@ -183,7 +196,10 @@ async fn a_press_from_another_chat_changes_nothing(backend: Backend) {
     }
     // Both presses were handled (answered): nothing changed.
     assert_eq!(state(&admin, &tid).await, ("open".into(), false));
-    assert_eq!(tg.button_data(fid), [format!("cl:{tid}"), format!("bl:{tid}")]);
+    assert_eq!(
+        tg.button_data(fid),
+        [format!("cl:{tid}"), format!("bl:{tid}")]
+    );
     assert!(
         !tg.calls().iter().any(|c| c.is("editMessageReplyMarkup")),
         "{}",
@@ -227,7 +243,9 @@ async fn commands_as_replies_close_block_and_unblock(backend: Backend) {
     send_and_forward(&tg, ADMIN_CHAT, &v, &tid, "sorry").await;
     wait_state(&admin, &tid, ("open", false)).await;
     assert!(
-        !tg.texts_to(ADMIN_CHAT).iter().any(|t| t.contains("secret spam")),
+        !tg.texts_to(ADMIN_CHAT)
+            .iter()
+            .any(|t| t.contains("secret spam")),
         "{}",
         tg.summary()
     );
@@ -260,7 +278,9 @@ async fn reopen_in_a_forum_topic(backend: Backend) {
     wait_state(&admin, &tid, ("closed", false)).await;
     tg.push(Incoming::text(FORUM_CHAT, "/reopen").in_topic(topic));
     let c = tg
-        .wait_text_to(FORUM_CHAT, "reopened", WAIT, |t| t == "Conversation reopened.")
+        .wait_text_to(FORUM_CHAT, "reopened", WAIT, |t| {
+            t == "Conversation reopened."
+        })
         .await;
     assert_eq!(
         c.str_param("message_thread_id"),
@@ -284,7 +304,10 @@ async fn webhook_mode_asks_for_and_handles_button_presses(backend: Backend) {
     let allowed: Vec<String> = serde_json::from_value(set.params["allowed_updates"].clone())
         .or_else(|_| serde_json::from_str(&set.str_param("allowed_updates").unwrap_or_default()))
         .expect("allowed_updates");
-    assert!(allowed.contains(&"callback_query".to_owned()), "{allowed:?}");
+    assert!(
+        allowed.contains(&"callback_query".to_owned()),
+        "{allowed:?}"
+    );
     assert!(allowed.contains(&"message".to_owned()), "{allowed:?}");
     let secret = set.str_param("secret_token").expect("secret");
 

@@ -84,10 +84,7 @@ impl ThreadUpdate {
             id: t.id.clone(),
             status: ThreadStatus::from_db(&t.status),
             blocked: t.blocked_at.is_some(),
-            blocked_at: t
-                .blocked_at
-                .as_ref()
-                .map(store::messages::rfc3339_string),
+            blocked_at: t.blocked_at.as_ref().map(store::messages::rfc3339_string),
         }
     }
 }
@@ -201,7 +198,9 @@ impl Chat {
     async fn changed(&self, t: &Thread) -> ThreadUpdate {
         let u = ThreadUpdate::of(t);
         self.apply_update(&u);
-        self.events.publish(ChatEvent::ThreadUpdated(u.clone())).await;
+        self.events
+            .publish(ChatEvent::ThreadUpdated(u.clone()))
+            .await;
         u
     }
 }

@@ -11,8 +11,7 @@ use crate::with_db;
 /// Database errors.
 #[tracing::instrument(skip(db))]
 pub async fn get(db: &Db, thread_id: &str) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    const SQL: &str =
-        "SELECT tg_chat_id, tg_message_id FROM telegram_buttons WHERE thread_id = $1";
+    const SQL: &str = "SELECT tg_chat_id, tg_message_id FROM telegram_buttons WHERE thread_id = $1";
     let row: Option<(String, i64)> =
         with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).fetch_optional(p).await)?;
     Ok(row.and_then(|(c, m)| c.parse().ok().map(|c| (c, m))))

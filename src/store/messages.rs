@@ -376,7 +376,9 @@ macro_rules! insert_all {
         admin_only.retain(|id| !by_visitor.contains(id));
         let mut reopened: HashSet<String> = HashSet::new();
         for (start, len) in chunks(by_visitor.len()) {
-            let mut q = sqlx::query_as::<_, (String, Option<DateTime<Utc>>)>(visitor_touch_sql!(len)).bind(now);
+            let mut q =
+                sqlx::query_as::<_, (String, Option<DateTime<Utc>>)>(visitor_touch_sql!(len))
+                    .bind(now);
             for id in &by_visitor[start..start + len] {
                 q = q.bind(*id);
             }

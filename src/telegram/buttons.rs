@@ -99,10 +99,12 @@ mod tests {
         );
         assert_eq!(parse("cl:"), None);
         assert_eq!(parse("nothing"), None);
-        assert!(keyboard(&ThreadUpdate {
-            id: "x".repeat(70),
-            ..state(ThreadStatus::Open, false)
-        })
-        .is_none());
+        assert!(
+            keyboard(&ThreadUpdate {
+                id: "x".repeat(70),
+                ..state(ThreadStatus::Open, false)
+            })
+            .is_none()
+        );
     }
 }

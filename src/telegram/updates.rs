@@ -320,7 +320,11 @@ async fn thread_of_reply(
 }
 
 async fn threads_text(ctx: &Ctx) -> String {
-    match ctx.chat.threads(crate::store::threads::ListFilter::Open).await {
+    match ctx
+        .chat
+        .threads(crate::store::threads::ListFilter::Open)
+        .await
+    {
         Ok(list) if list.is_empty() => "No threads yet.".into(),
         Ok(list) => {
             let lines: Vec<String> = list

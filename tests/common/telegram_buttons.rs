@@ -41,7 +41,10 @@ pub(super) fn markup(p: &Map<String, Value>) -> Result<Option<Value>, (u16, Stri
         .as_array()
         .ok_or_else(|| bad("can't parse reply keyboard markup JSON object"))?;
     for row in rows {
-        for b in row.as_array().ok_or_else(|| bad("can't parse inline keyboard button"))? {
+        for b in row
+            .as_array()
+            .ok_or_else(|| bad("can't parse inline keyboard button"))?
+        {
             if b["text"].as_str().is_none_or(str::is_empty) {
                 return Err(bad("BUTTON_TEXT_INVALID"));
             }

@@ -134,3 +134,54 @@ for (const db of ['sqlite', 'postgres']) {
     });
   });
 }
+
+// Two instances on one Postgres and one Redis (as scale.test.mjs): a block
+// made on B reaches A's in-memory set of blocked threads through the chat
+// events' Redis channel (A's admins get `thread_updated` after A applied
+// it), so A refuses the visitor; an unblock on B restores it on A.
+const REDIS_URL = process.env.SOHBET_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+
+describe('thread tools across two instances (postgres, Redis)', () => {
+  let a;
+  let b;
+
+  before(async () => {
+    const { randomBytes } = await import('node:crypto');
+    const env = {
+      REDIS_URL,
+      REDIS_PREFIX: `sohbet-test-${randomBytes(6).toString('hex')}`,
+      SECRET_KEY: randomBytes(48).toString('hex'),
+    };
+    a = await startServer({ db: 'postgres', env });
+    b = await startServer({ db: 'postgres', env, sharedDb: a.dbName });
+  });
+
+  after(async () => {
+    if (b) await b.stop();
+    if (a) await a.stop();
+  });
+
+  test('a block on B is enforced on A; thread_updated reaches the admins of A', async (t) => {
+    const scopeA = socketScope(t, a);
+    const scopeB = socketScope(t, b);
+    const vJar = await newClient(a);
+    const visitor = await scopeA.connect(vJar, { role: 'visitor' });
+    const adminA = await scopeA.connect(await loginAdmin(a), { role: 'admin' });
+    const adminB = await scopeB.connect(await loginAdmin(b), { role: 'admin' });
+    const tid = vJar.threadId;
+    let ack = await emitAck(visitor, 'message_from_visitor', { text: 'hello', type: 'text' });
+    assert.equal(ack.success, true, JSON.stringify(ack));
+
+    let seen = nextEvent(adminA, 'thread_updated', { timeout: 5000, where: (p) => p?.id === tid && p.blocked });
+    assert.equal((await emitAck(adminB, 'block_thread', { thread_id: tid })).success, true);
+    await seen;
+    assertAckError(await emitAck(visitor, 'message_from_visitor', { text: 'on A', type: 'text' }), 'BLOCKED');
+
+    seen = nextEvent(adminA, 'thread_updated', { timeout: 5000, where: (p) => p?.id === tid && !p.blocked });
+    assert.equal((await emitAck(adminB, 'unblock_thread', { thread_id: tid })).success, true);
+    await seen;
+    ack = await emitAck(visitor, 'message_from_visitor', { text: 'back on A', type: 'text' });
+    assert.equal(ack.success, true, JSON.stringify(ack));
+    assert.deepEqual((await vJar.messages()).map((m) => m.content_text), ['hello', 'back on A']);
+  });
+});
