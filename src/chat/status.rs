@@ -62,9 +62,25 @@ impl ThreadStatus {
     }
 }
 
+/// What changed a thread (`change` of `thread_updated`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// The admin closed it.
+    Close,
+    /// The admin reopened it.
+    Reopen,
+    /// The admin blocked its visitor.
+    Block,
+    /// The admin unblocked its visitor.
+    Unblock,
+    /// Its visitor's message reopened it.
+    Visitor,
+}
+
 /// The payload of `thread_updated` (Socket.IO, to admins) and of the API's
-/// close / reopen / block answers: `{id, status, blocked, blocked_at}`
-/// (`blocked_at` RFC 3339 UTC or `null`).
+/// close / reopen / block answers: `{id, status, blocked, blocked_at,
+/// change?}` (`blocked_at` RFC 3339 UTC or `null`; `change` in events).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadUpdate {
     /// The thread.
@@ -75,6 +91,9 @@ pub struct ThreadUpdate {
     pub blocked: bool,
     /// When it was blocked.
     pub blocked_at: Option<String>,
+    /// What changed it (events only; `None` for a state read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
 }
 
 impl ThreadUpdate {
@@ -85,6 +104,7 @@ impl ThreadUpdate {
             status: ThreadStatus::from_db(&t.status),
             blocked: t.blocked_at.is_some(),
             blocked_at: t.blocked_at.as_ref().map(store::messages::rfc3339_string),
+            change: None,
         }
     }
 }
@@ -130,9 +150,15 @@ impl Chat {
     }
 
     /// Applies an update published by another instance (Redis relay) to
-    /// this instance's set of blocked threads.
+    /// this instance's set of blocked threads. Only a block or unblock
+    /// counts: the `blocked` of other changes is a snapshot that a block
+    /// made meanwhile on another instance may already have overtaken.
     pub fn apply_update(&self, u: &ThreadUpdate) {
-        self.blocks.set(&u.id, u.blocked);
+        match u.change {
+            Some(Change::Block) => self.blocks.set(&u.id, true),
+            Some(Change::Unblock) => self.blocks.set(&u.id, false),
+            _ => {}
+        }
     }
 
     /// Is the visitor of `thread_id` blocked? (In memory; no database.)
@@ -146,7 +172,8 @@ impl Chat {
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
     pub async fn close(&self, thread_id: &str) -> AppResult<ThreadUpdate> {
-        self.set_status(thread_id, ThreadStatus::Closed).await
+        self.set_status(thread_id, ThreadStatus::Closed, Change::Close)
+            .await
     }
 
     /// Reopens thread `thread_id` (admin).
@@ -154,15 +181,21 @@ impl Chat {
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
     pub async fn reopen(&self, thread_id: &str) -> AppResult<ThreadUpdate> {
-        self.set_status(thread_id, ThreadStatus::Open).await
+        self.set_status(thread_id, ThreadStatus::Open, Change::Reopen)
+            .await
     }
 
     #[tracing::instrument(skip(self))]
-    async fn set_status(&self, thread_id: &str, status: ThreadStatus) -> AppResult<ThreadUpdate> {
+    async fn set_status(
+        &self,
+        thread_id: &str,
+        status: ThreadStatus,
+        change: Change,
+    ) -> AppResult<ThreadUpdate> {
         let t = thread_status::set_status(&self.db, thread_id, status.as_str(), store::now())
             .await?
             .ok_or(AppError::NotFound("Thread not found"))?;
-        Ok(self.changed(&t).await)
+        Ok(self.changed(&t, change).await)
     }
 
     /// Blocks (`true`) or unblocks the visitor of thread `thread_id`
@@ -175,7 +208,12 @@ impl Chat {
         let t = thread_status::set_blocked(&self.db, thread_id, blocked, store::now())
             .await?
             .ok_or(AppError::NotFound("Thread not found"))?;
-        Ok(self.changed(&t).await)
+        let change = if blocked {
+            Change::Block
+        } else {
+            Change::Unblock
+        };
+        Ok(self.changed(&t, change).await)
     }
 
     /// The blocked threads, most recently blocked first (at most 500).
@@ -195,8 +233,11 @@ impl Chat {
     }
 
     /// Records `t`'s new state in the set and publishes it.
-    async fn changed(&self, t: &Thread) -> ThreadUpdate {
-        let u = ThreadUpdate::of(t);
+    async fn changed(&self, t: &Thread, change: Change) -> ThreadUpdate {
+        let u = ThreadUpdate {
+            change: Some(change),
+            ..ThreadUpdate::of(t)
+        };
         self.apply_update(&u);
         self.events
             .publish(ChatEvent::ThreadUpdated(u.clone()))

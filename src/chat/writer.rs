@@ -130,8 +130,9 @@ async fn finish(events: &Publisher, job: Job, res: AppResult<Inserted>) {
                 .publish(ChatEvent::ThreadUpdated(super::status::ThreadUpdate {
                     id: ins.message.thread_id.clone(),
                     status: super::status::ThreadStatus::Open,
-                    blocked: false,
-                    blocked_at: None,
+                    blocked: ins.blocked_at.is_some(),
+                    blocked_at: ins.blocked_at.as_ref().map(messages::rfc3339_string),
+                    change: Some(super::status::Change::Visitor),
                 }))
                 .await;
         }

@@ -62,7 +62,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         SendDoc, ThreadDoc, ThreadsDoc, ClearBodyDoc, DoneDoc, LoginBodyDoc, LoginDoc,
         OtpBodyDoc, OtpDoc, SuccessDoc, UploadFormDoc, UploadDoc, ProbeDoc, HealthDoc,
         BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc,
-        ThreadStatusDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc
+        ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),

@@ -76,6 +76,9 @@ pub struct Inserted {
     /// This visitor message reopened its closed thread (set on the first
     /// message of that thread in the batch).
     pub thread_reopened: bool,
+    /// With `thread_reopened`: the thread's block time as the reopening
+    /// saw it (a visitor blocked on another instance a moment ago).
+    pub blocked_at: Option<DateTime<Utc>>,
 }
 
 /// The columns of [`Message`], as a literal for `concat!`.
@@ -220,7 +223,7 @@ macro_rules! visitor_touch_sql {
             "{}",
             1,
             ", ",
-            ") RETURNING id, status_changed_at",
+            ") RETURNING id, status_changed_at, blocked_at",
             $rows,
         )
     }};
@@ -300,6 +303,7 @@ macro_rules! insert_all {
                         duplicate: false,
                         conflict: false,
                         thread_reopened: false,
+                        blocked_at: None,
                     }
                 }
                 Some(cid) => match keyed.get_mut(&(m.thread_id.clone(), cid.clone())) {
@@ -311,6 +315,7 @@ macro_rules! insert_all {
                             duplicate: false,
                             conflict: false,
                             thread_reopened: false,
+                            blocked_at: None,
                         }
                     }
                     // The same key twice in one batch: the second is a retry of the first.
@@ -320,6 +325,7 @@ macro_rules! insert_all {
                         thread_created,
                         duplicate: true,
                         thread_reopened: false,
+                        blocked_at: None,
                     },
                     None => {
                         let message: Message = sqlx::query_as(concat!(
@@ -339,6 +345,7 @@ macro_rules! insert_all {
                             duplicate: true,
                             conflict,
                             thread_reopened: false,
+                            blocked_at: None,
                         }
                     }
                 },
@@ -374,17 +381,16 @@ macro_rules! insert_all {
             }
         }
         admin_only.retain(|id| !by_visitor.contains(id));
-        let mut reopened: HashSet<String> = HashSet::new();
+        let mut reopened: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
+        type Touched = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
         for (start, len) in chunks(by_visitor.len()) {
-            let mut q =
-                sqlx::query_as::<_, (String, Option<DateTime<Utc>>)>(visitor_touch_sql!(len))
-                    .bind(now);
+            let mut q = sqlx::query_as::<_, Touched>(visitor_touch_sql!(len)).bind(now);
             for id in &by_visitor[start..start + len] {
                 q = q.bind(*id);
             }
-            for (id, changed) in q.fetch_all(&mut *tx).await? {
+            for (id, changed, blocked_at) in q.fetch_all(&mut *tx).await? {
                 if changed == Some(now) {
-                    reopened.insert(id);
+                    reopened.insert(id, blocked_at);
                 }
             }
         }
@@ -396,8 +402,9 @@ macro_rules! insert_all {
             q.execute(&mut *tx).await?;
         }
         for i in out.iter_mut().filter(|i| !i.duplicate) {
-            if reopened.remove(&i.message.thread_id) {
+            if let Some(blocked_at) = reopened.remove(&i.message.thread_id) {
                 i.thread_reopened = true;
+                i.blocked_at = blocked_at;
             }
         }
 

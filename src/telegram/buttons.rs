@@ -77,6 +77,7 @@ mod tests {
             status,
             blocked,
             blocked_at: None,
+            change: None,
         }
     }
 

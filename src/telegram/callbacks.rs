@@ -1,5 +1,6 @@
-//! Presses of the inline buttons ([`super::buttons`], Bot API
-//! `callback_query` updates) and the buttons kept up to date.
+//! Thread actions from Telegram (issue 13): presses of the inline buttons
+//! ([`super::buttons`], Bot API `callback_query` updates), the commands
+//! `/close` `/reopen` `/block` `/unblock`, and the buttons kept up to date.
 //!
 //! A press is honoured only when the button's message is in the admin chat
 //! (`TELEGRAM_CHAT_ID`); any other is refused (answered, nothing changes).
@@ -18,7 +19,10 @@ use teloxide::{
 };
 use tokio::sync::mpsc;
 
-use super::{Telegram, buttons, updates::Ctx};
+use super::{
+    Telegram, buttons,
+    updates::{self, Command, Ctx},
+};
 use crate::{
     chat::{ChatEvent, status::ThreadUpdate},
     error::AppError,
@@ -58,6 +62,31 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
         crate::metrics::telegram_error("answerCallbackQuery");
     }
     res.map(|_| ())
+}
+
+/// `/close`, `/reopen`, `/block`, `/unblock`: on the thread of the topic
+/// the command is written in, or of the message it replies to (as an
+/// answer is routed); returns the text to answer.
+pub(super) async fn thread_command(ctx: &Ctx, msg: &Message, cmd: &Command) -> String {
+    let thread = match updates::route(ctx, msg).await {
+        Ok(t) => t,
+        Err(text) if text == updates::HINT || text == updates::TOPIC_HINT => {
+            return "Send this command in a visitor's topic, or as a reply to their message."
+                .into();
+        }
+        Err(text) => return text,
+    };
+    let chat = &ctx.chat;
+    let (res, done) = match cmd {
+        Command::Close => (chat.close(&thread).await, "Conversation closed."),
+        Command::Reopen => (chat.reopen(&thread).await, "Conversation reopened."),
+        Command::Block => (
+            chat.set_blocked(&thread, true).await,
+            "Visitor blocked: their messages are refused until /unblock.",
+        ),
+        _ => (chat.set_blocked(&thread, false).await, "Visitor unblocked."),
+    };
+    super::callbacks::outcome(res, done)
 }
 
 /// Runs the action of a button (one arm per callback prefix); returns the

@@ -242,7 +242,7 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
         Command::Threads => threads_text(&ctx).await,
         Command::Selftest => super::selftest::run(&ctx.tg, ctx.chat.db()).await.text(),
         Command::Close | Command::Reopen | Command::Block | Command::Unblock => {
-            thread_command(&ctx, &msg, &cmd).await
+            super::callbacks::thread_command(&ctx, &msg, &cmd).await
         }
     };
     let res = answer(&bot, &msg, text).await;
@@ -251,31 +251,6 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
         crate::metrics::telegram_error("sendMessage");
     }
     res
-}
-
-/// `/close`, `/reopen`, `/block`, `/unblock`: on the thread of the topic
-/// the command is written in, or of the message it replies to (as an
-/// answer is routed); returns the text to answer.
-async fn thread_command(ctx: &Ctx, msg: &Message, cmd: &Command) -> String {
-    let thread = match route(ctx, msg).await {
-        Ok(t) => t,
-        Err(text) if text == HINT || text == TOPIC_HINT => {
-            return "Send this command in a visitor's topic, or as a reply to their message."
-                .into();
-        }
-        Err(text) => return text,
-    };
-    let chat = &ctx.chat;
-    let (res, done) = match cmd {
-        Command::Close => (chat.close(&thread).await, "Conversation closed."),
-        Command::Reopen => (chat.reopen(&thread).await, "Conversation reopened."),
-        Command::Block => (
-            chat.set_blocked(&thread, true).await,
-            "Visitor blocked: their messages are refused until /unblock.",
-        ),
-        _ => (chat.set_blocked(&thread, false).await, "Visitor unblocked."),
-    };
-    super::callbacks::outcome(res, done)
 }
 
 /// Service messages: a visitor's topic closed or reopened by hand is
@@ -356,7 +331,7 @@ async fn threads_text(ctx: &Ctx) -> String {
 
 /// The thread an admin message is for: its topic's visitor, else the
 /// thread of the message it replies to. `Err(text)` answers the admin.
-async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
+pub(super) async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
     let db = ctx.chat.db();
     if let Some(topic) = topic_of(msg) {
         match store::topics::thread_of_topic(db, i64::from(topic.0.0)).await {

@@ -60,12 +60,12 @@ for (const db of ['sqlite', 'postgres']) {
       let seen = updateOf(other.socket, tid);
       const closed = await emitAck(a.socket, 'close_thread', { thread_id: tid });
       assert.equal(closed.success, true, JSON.stringify(closed));
-      assert.deepEqual(closed.thread, { id: tid, status: 'closed', blocked: false, blocked_at: null });
+      assert.deepEqual(closed.thread, { id: tid, status: 'closed', blocked: false, blocked_at: null, change: 'close' });
       assert.deepEqual(await seen, closed.thread, 'the other admin socket is told');
 
       seen = updateOf(a.socket, tid, (p) => p.status === 'open');
       await say(v.socket, 'one more question');
-      assert.deepEqual(await seen, { id: tid, status: 'open', blocked: false, blocked_at: null });
+      assert.deepEqual(await seen, { id: tid, status: 'open', blocked: false, blocked_at: null, change: 'visitor' });
 
       // A change over HTTP reaches the sockets too.
       seen = updateOf(a.socket, tid, (p) => p.status === 'closed');

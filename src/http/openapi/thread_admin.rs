@@ -17,6 +17,23 @@ pub enum ThreadStatusDoc {
     Closed,
 }
 
+/// What changed a thread: `close`, `reopen`, `block`, `unblock`, or
+/// `visitor` (its visitor's message reopened it).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreadChangeDoc {
+    /// Closed by the admin.
+    Close,
+    /// Reopened by the admin.
+    Reopen,
+    /// Visitor blocked.
+    Block,
+    /// Visitor unblocked.
+    Unblock,
+    /// Reopened by the visitor's message.
+    Visitor,
+}
+
 /// A thread's status and block, as `thread_updated` carries it.
 #[derive(Serialize, ToSchema)]
 pub struct ThreadStateDoc {
@@ -29,6 +46,8 @@ pub struct ThreadStateDoc {
     /// When it was blocked (RFC 3339), or null.
     #[schema(format = DateTime)]
     pub blocked_at: Option<String>,
+    /// What changed it.
+    pub change: Option<ThreadChangeDoc>,
 }
 
 /// Answer of close / reopen / block / unblock.
