@@ -19,6 +19,8 @@ pub struct ToolStrings {
     pub filter_open: &'static str,
     /// Filter: closed threads.
     pub filter_closed: &'static str,
+    /// Filter: threads whose visitor is blocked.
+    pub filter_blocked: &'static str,
     /// Filter: every thread.
     pub filter_all: &'static str,
     /// Marker of a blocked visitor.
@@ -38,6 +40,7 @@ pub static TR: ToolStrings = ToolStrings {
     filter_label: "Sohbet durumu",
     filter_open: "Açık",
     filter_closed: "Kapalı",
+    filter_blocked: "Engelli",
     filter_all: "Tümü",
     blocked: "Engellendi",
     closed: "Kapalı",
@@ -53,6 +56,7 @@ pub static EN: ToolStrings = ToolStrings {
     filter_label: "Conversation status",
     filter_open: "Open",
     filter_closed: "Closed",
+    filter_blocked: "Blocked",
     filter_all: "All",
     blocked: "Blocked",
     closed: "Closed",

@@ -122,8 +122,11 @@
     reloadTimer = setTimeout(loadThreads, 800);
   }
 
-  /** The status filter (admin_status.js): `open` (default), `closed` or `all`. */
-  const shownByStatus = (t) => ['all', t.status].includes(app.dataset.statusFilter || 'open');
+  /** The status filter (admin_status.js): `open` (default), `closed`, `blocked` or `all`. */
+  const shownByStatus = (t) => {
+    const f = app.dataset.statusFilter || 'open';
+    return f === 'blocked' ? t.blocked : ['all', t.status].includes(f);
+  };
 
   function sortedThreads() {
     return [...threads.values()].sort((a, b) => (a.status === 'closed') - (b.status === 'closed')

@@ -1,7 +1,8 @@
 // sohbet: the admin's thread tools in the panel (issue 13).
 //
-// The open / closed filter with counts above the thread list (open is the
-// default; the unread badge counts open threads only, admin.js), and in the
+// The open / closed / blocked filter with counts above the thread list
+// (open is the default; the unread badge counts open threads only,
+// admin.js; the blocked list is where a visitor is unblocked), and in the
 // thread view a Close / Reopen button and a Block / Unblock button
 // (POST /api/threads/{id}/close|reopen|block|unblock). Every admin's panel
 // follows changes through `thread_updated` (admin.js). Depends on common.js
@@ -20,9 +21,12 @@
   // ------------------------------------------------------------ filter ---
 
   function counts() {
-    const n = { open: 0, closed: 0 };
+    const n = { open: 0, closed: 0, blocked: 0 };
     // Every thread the panel knows (the list shows only the filtered ones).
-    for (const t of admin.all()) n[t.status === 'closed' ? 'closed' : 'open'] += 1;
+    for (const t of admin.all()) {
+      n[t.status === 'closed' ? 'closed' : 'open'] += 1;
+      if (t.blocked) n.blocked += 1;
+    }
     return n;
   }
 

@@ -160,7 +160,12 @@ describe('thread tools in headless Chromium (sqlite)', () => {
     assert.deepEqual(blocked.body.blocks.map((x) => x.id), [a.id]);
     assert.equal((await adminHttp.messages(a.id)).length, 2, 'nothing stored, nothing deleted');
 
-    // ---- Unblock: sending works again.
+    // ---- The blocked list: A only; unblock from there, sending works again.
+    await ap.waitForFunction(() => document.querySelector('[data-count="blocked"]')?.textContent === '1');
+    await ap.click('[data-filter="blocked"]');
+    await itemA.waitFor({ state: 'visible' });
+    assert.equal(await ap.locator('.thread-item').count(), 1, 'only the blocked visitor is listed');
+    await itemA.click();
     await ap.click('#block-button');
     await ap.waitForFunction(() => document.querySelector('#block-button').textContent === 'Block');
     await send(a.page, 'thank you');
