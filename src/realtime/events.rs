@@ -328,7 +328,7 @@ async fn to_visitor<A: Adapter>(
 
 /// `typing` / `stop_typing {thread_id}` → the same event `{thread_id,
 /// sender_type}` to the other side (admins for a visitor, the thread room
-/// for the admin), never back to the sender.
+/// for the admin), never back to the sender; a blocked visitor's to no one.
 async fn typing<A: Adapter>(
     s: SocketRef<A>,
     socketioxide::extract::Event(name): socketioxide::extract::Event,
@@ -347,6 +347,10 @@ async fn typing<A: Adapter>(
         Ok(t) => t,
         Err(e) => return reply.err(e),
     };
+    if sess.role == Role::Visitor && state.chat.is_blocked(&thread) {
+        // A blocked visitor's typing reaches no one (issue 13).
+        return reply.ok(json!({}));
+    }
     let event: &'static str = if name == "typing" {
         "typing"
     } else {

@@ -96,6 +96,9 @@ for (const db of ['sqlite', 'postgres']) {
       await seen;
 
       assertAckError(await emitAck(v.socket, 'message_from_visitor', { text: 'let me in', type: 'text' }), 'BLOCKED');
+      // Its typing reaches no admin: the admin sees the typing after the unblock first.
+      const sinceTyping = a.socket.log.length;
+      assert.equal((await emitAck(v.socket, 'typing', {})).success, true);
       // Without an ack: message_error {type: "blocked"}.
       const err = nextEvent(v.socket, 'message_error', 5000);
       v.socket.emit('message_from_visitor', { text: 'no ack', type: 'text' });
@@ -111,6 +114,11 @@ for (const db of ['sqlite', 'postgres']) {
 
       const unblocked = await emitAck(a.socket, 'unblock_thread', { thread_id: tid });
       assert.equal(unblocked.thread.blocked, false);
+      const typing = nextEvent(a.socket, 'typing', { since: sinceTyping, timeout: 5000, where: (p) => p?.thread_id === tid });
+      assert.equal((await emitAck(v.socket, 'typing', {})).success, true);
+      await typing;
+      const typings = a.socket.log.slice(sinceTyping).filter((e) => e.name === 'typing' && e.data?.thread_id === tid);
+      assert.equal(typings.length, 1, 'only the typing after the unblock reached the admin');
       await say(v.socket, 'after');
       assert.deepEqual((await v.client.messages()).map((m) => m.content_text), ['before', 'after']);
     });
