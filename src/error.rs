@@ -38,6 +38,10 @@ pub enum AppError {
     /// Authenticated but not allowed, e.g. another visitor's thread (403 `FORBIDDEN`).
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The admin blocked this visitor: its sends are refused (403
+    /// `BLOCKED`; socket type `blocked`). Issue 13.
+    #[error("Sorry, you can no longer send messages in this conversation.")]
+    Blocked,
     /// No such route or resource (404 `NOT_FOUND`).
     #[error("{0}")]
     NotFound(&'static str),
@@ -121,7 +125,7 @@ impl AppError {
             AppError::Unauthorized | AppError::InvalidCredentials | AppError::InvalidOtp => {
                 StatusCode::UNAUTHORIZED
             }
-            AppError::Csrf | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Csrf | AppError::Forbidden(_) | AppError::Blocked => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -146,6 +150,7 @@ impl AppError {
             AppError::InvalidCredentials => "INVALID_CREDENTIALS",
             AppError::InvalidOtp => "INVALID_OTP",
             AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::Blocked => "BLOCKED",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Conflict(_) => "CONFLICT",
             AppError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -163,7 +168,7 @@ impl AppError {
     }
 
     /// The Socket.IO `message_error.type`: `validation_error`, `csrf_error`,
-    /// `auth_error`, `rate_limited`, `server_busy` or `server_error`.
+    /// `auth_error`, `rate_limited`, `blocked`, `server_busy` or `server_error`.
     pub fn socket_type(&self) -> &'static str {
         match self {
             AppError::BadRequest(_)
@@ -180,6 +185,7 @@ impl AppError {
             | AppError::InvalidOtp
             | AppError::Forbidden(_) => "auth_error",
             AppError::RateLimited(_) => "rate_limited",
+            AppError::Blocked => "blocked",
             AppError::Busy => "server_busy",
             AppError::Unavailable
             | AppError::Internal(_)
@@ -208,7 +214,7 @@ impl AppError {
 #[derive(Debug, Serialize)]
 pub struct SocketError {
     /// `validation_error` | `csrf_error` | `auth_error` | `rate_limited` |
-    /// `server_busy` | `server_error`.
+    /// `blocked` | `server_busy` | `server_error`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Human text.

@@ -11,6 +11,7 @@
 //! language tag and its strings ([`pick`]).
 
 pub mod canned;
+pub mod tools;
 pub mod widget;
 
 /// Every text of the user interface, for one language.
@@ -138,6 +139,8 @@ pub struct Strings {
     pub err_too_slow: &'static str,
     /// Error `INSUFFICIENT_STORAGE`: the upload quota is full.
     pub err_no_space: &'static str,
+    /// The admin blocked this visitor (`BLOCKED`, issue 13): said politely.
+    pub err_blocked: &'static str,
     /// Error `RATE_LIMITED` of an upload; `{n}` (seconds) is replaced.
     pub err_upload_rate_limited: &'static str,
     /// The browser or the user refused the microphone.
@@ -297,6 +300,7 @@ pub static TR: Strings = Strings {
     err_busy: "Sunucu şu anda çok yoğun. Lütfen birazdan tekrar deneyin.",
     err_too_slow: "Dosya çok yavaş yüklendi ve durduruldu. Lütfen tekrar deneyin.",
     err_no_space: "Sunucuda şu anda bu dosya için yer yok. Lütfen daha sonra tekrar deneyin.",
+    err_blocked: "Üzgünüz, bu sohbette artık mesaj gönderemezsiniz. İlginiz için teşekkür ederiz.",
     err_upload_rate_limited: "Çok sık dosya gönderiyorsunuz. {n} saniye sonra tekrar deneyin.",
     err_mic_denied: "Mikrofon izni verilmedi. Ses kaydı için tarayıcınızın site ayarlarından mikrofona izin verin.",
     err_mic_missing: "Mikrofon bulunamadı.",
@@ -407,6 +411,7 @@ pub static EN: Strings = Strings {
     err_busy: "The server is very busy right now. Please try again in a moment.",
     err_too_slow: "The upload was too slow and was stopped. Please try again.",
     err_no_space: "The server has no room for this file right now. Please try again later.",
+    err_blocked: "Sorry, you can no longer send messages in this conversation. Thank you for your understanding.",
     err_upload_rate_limited: "You are sending files too often. Try again in {n} seconds.",
     err_mic_denied: "Microphone access was not allowed. To record, allow the microphone in your browser's site settings.",
     err_mic_missing: "No microphone was found.",

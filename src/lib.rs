@@ -148,6 +148,9 @@ impl App {
                 },
             },
         );
+        chat.load_blocks()
+            .await
+            .map_err(store::StoreError::Blocks)?;
         let auth = Auth::new(&config, db.clone());
         let config_limits = config.limits.clone();
         let config_connections = config.connections.clone();

@@ -369,7 +369,7 @@ async fn admin_login_with_otp_and_the_panel_api(backend: Backend) {
         t["display_name"].as_str().unwrap(),
         sohbet::chat::display_name_for(&vt)
     );
-    assert_eq!(t["status"], json!("active"));
+    assert_eq!(t["status"], json!("open"));
     assert_eq!(t["message_count"], json!(1));
     assert_eq!(t["unread_count"], json!(1));
     assert_eq!(t["online"], json!(false));

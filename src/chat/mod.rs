@@ -7,6 +7,7 @@ pub mod canned;
 pub mod events;
 mod media_urls;
 pub mod overload;
+pub mod status;
 mod writer;
 
 pub use media_urls::MediaUrls;
@@ -21,7 +22,7 @@ use crate::{
     store::{
         Db,
         messages::{self, Message, NewMessage},
-        threads::{self, Thread, ThreadListItem},
+        threads::{self, ListFilter, Thread, ThreadListItem},
     },
 };
 
@@ -79,7 +80,7 @@ pub struct ThreadInfo {
     /// RFC 3339 UTC.
     #[serde(serialize_with = "crate::store::messages::rfc3339")]
     pub created_at: chrono::DateTime<chrono::Utc>,
-    /// `active`.
+    /// `open` (a new thread).
     pub status: String,
 }
 
@@ -97,6 +98,9 @@ pub enum ChatEvent {
     },
     /// A canned reply was created, changed or deleted ([`canned`]).
     CannedUpdated(canned::CannedChange),
+    /// A thread's status or block changed (admin close / reopen / block /
+    /// unblock, or a visitor's message reopened it): `thread_updated`.
+    ThreadUpdated(status::ThreadUpdate),
 }
 
 /// The result of [`Chat::post`].
@@ -116,6 +120,7 @@ pub struct Chat {
     events: Arc<events::Publisher>,
     options: Arc<ChatOptions>,
     outbox: Arc<Notify>,
+    blocks: Arc<status::Blocks>,
 }
 
 /// What the core is configured with.
@@ -157,6 +162,7 @@ impl Chat {
             events,
             options: Arc::new(options),
             outbox,
+            blocks: Arc::default(),
         }
     }
 
@@ -180,6 +186,8 @@ impl Chat {
     /// Validates and stores a message; returns once it is committed.
     ///
     /// # Errors
+    /// `Blocked` when the visitor of the thread is blocked (checked in
+    /// memory, before anything else: nothing is stored or forwarded);
     /// `Validation` for empty / over-long text, an unknown type, a
     /// `client_id` another sender already used in this thread, a media type
     /// without a URL this server issued ([`MediaUrls::allows`]), a local
@@ -188,6 +196,11 @@ impl Chat {
     /// `Internal` on database failure (nothing is stored then).
     #[tracing::instrument(skip_all, fields(thread_id = %req.thread_id))]
     pub async fn post(&self, sender: Sender, req: PostRequest) -> AppResult<Posted> {
+        if let Sender::Visitor { thread_id } = &sender
+            && self.blocks.contains(thread_id)
+        {
+            return Err(AppError::Blocked);
+        }
         let mut msg = validate(&self.options.media_urls, &sender, req)?;
         if let Some(url) = &msg.file_url {
             let exists =
@@ -265,12 +278,13 @@ impl Chat {
         Ok(threads::get(&self.db, thread_id).await?)
     }
 
-    /// The admin's thread list, most recently active first.
+    /// The admin's thread list (at most 500) of the threads `filter`
+    /// keeps: open ones first, then most recently active first.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn threads(&self) -> AppResult<Vec<ThreadListItem>> {
-        Ok(threads::list(&self.db, 500).await?)
+    pub async fn threads(&self, filter: ListFilter) -> AppResult<Vec<ThreadListItem>> {
+        Ok(threads::list(&self.db, 500, filter).await?)
     }
 
     /// Marks a thread read by the admin up to message `up_to`.

@@ -121,7 +121,18 @@ async fn finish(events: &Publisher, job: Job, res: AppResult<Inserted>) {
                     id: ins.message.thread_id.clone(),
                     display_name: job.msg.new_thread.clone().unwrap_or_default(),
                     created_at: ins.message.created_at,
-                    status: "active".into(),
+                    status: "open".into(),
+                }))
+                .await;
+        }
+        if ins.thread_reopened {
+            events
+                .publish(ChatEvent::ThreadUpdated(super::status::ThreadUpdate {
+                    id: ins.message.thread_id.clone(),
+                    status: super::status::ThreadStatus::Open,
+                    blocked: ins.blocked_at.is_some(),
+                    blocked_at: ins.blocked_at.as_ref().map(messages::rfc3339_string),
+                    change: Some(super::status::Change::Visitor),
                 }))
                 .await;
         }

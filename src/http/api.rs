@@ -157,12 +157,40 @@ pub async fn send(
     })))
 }
 
-/// `GET /api/threads` (admin) → `{success, threads: [{id, display_name,
-/// created_at, last_activity, status, message_count, unread_count,
-/// last_message, online}]}`, most recently active first.
-pub async fn threads(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+/// Query of `GET /api/threads`.
+#[derive(Debug, Deserialize)]
+pub struct ThreadsQuery {
+    /// `open` | `closed` | `all` (default; `active` is taken as `open`).
+    pub status: Option<String>,
+}
+
+/// `GET /api/threads?status=open|closed|all` (admin) → `{success, threads:
+/// [{id, display_name, created_at, last_activity, status, blocked,
+/// message_count, unread_count, last_message, online}], counts: {open,
+/// closed}}`, open threads first, then most recently active first.
+/// `status` is `open` or `closed` (issue 13; `active` before).
+///
+/// # Errors
+/// 400 `VALIDATION_ERROR` for another `status`.
+pub async fn threads(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppQuery(q): AppQuery<ThreadsQuery>,
+) -> AppResult<Json<Value>> {
+    use crate::{chat::status::ThreadStatus, store::threads::ListFilter};
     caller.require_admin()?;
-    let list = state.chat.threads().await?;
+    let filter = match q.status.as_deref() {
+        None | Some("all" | "") => ListFilter::All,
+        Some("open" | "active") => ListFilter::Open,
+        Some("closed") => ListFilter::Closed,
+        Some(_) => {
+            return Err(AppError::Validation(
+                "status must be open, closed or all".into(),
+            ));
+        }
+    };
+    let list = state.chat.threads(filter).await?;
+    let (open, closed) = state.chat.status_counts().await?;
     let threads: Vec<Value> = list
         .into_iter()
         .map(|t| {
@@ -171,7 +199,8 @@ pub async fn threads(State(state): State<AppState>, caller: Caller) -> AppResult
                 "display_name": t.thread.display_name,
                 "created_at": rfc3339_string(&t.thread.created_at),
                 "last_activity": rfc3339_string(&t.thread.last_activity_at),
-                "status": t.thread.status,
+                "status": ThreadStatus::from_db(&t.thread.status),
+                "blocked": t.thread.blocked_at.is_some(),
                 "message_count": t.message_count,
                 "unread_count": t.unread_count,
                 "last_message": t.last_message,
@@ -180,7 +209,11 @@ pub async fn threads(State(state): State<AppState>, caller: Caller) -> AppResult
             })
         })
         .collect();
-    Ok(Json(json!({"success": true, "threads": threads})))
+    Ok(Json(json!({
+        "success": true,
+        "threads": threads,
+        "counts": {"open": open, "closed": closed},
+    })))
 }
 
 /// Body of `POST /api/messages/clear`.

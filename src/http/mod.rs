@@ -13,6 +13,7 @@ pub mod health;
 pub mod openapi;
 pub mod pages;
 pub mod telegram;
+pub mod thread_admin;
 pub mod upload;
 pub mod visitor;
 
@@ -69,6 +70,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/messages/clear", post(api::clear))
         .route("/api/messages/{thread_id}", get(api::messages))
         .route("/api/threads", get(api::threads))
+        .route("/api/threads/{thread_id}/close", post(thread_admin::close))
+        .route(
+            "/api/threads/{thread_id}/reopen",
+            post(thread_admin::reopen),
+        )
+        .route(
+            "/api/threads/{thread_id}/block",
+            post(thread_admin::block).delete(thread_admin::unblock),
+        )
+        .route(
+            "/api/threads/{thread_id}/unblock",
+            post(thread_admin::unblock),
+        )
+        .route("/api/blocks", get(thread_admin::blocks))
         .route(
             "/api/upload/image",
             post(upload::image).layer(DefaultBodyLimit::max(upload::body_limit(Kind::Image))),

@@ -17,11 +17,13 @@
 
 pub mod canned;
 mod schemas;
+mod thread_admin;
 
 use axum::{Json, Router, routing::get};
 use utoipa::OpenApi;
 
 pub use schemas::*;
+pub use thread_admin::*;
 
 use crate::AppState;
 
@@ -54,7 +56,8 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         visitor_context, visitor_identify, thread_context, widget_js, embed_view,
         health, health_live, health_ready, openapi, metrics,
         visitor_page, admin_page, login_page, uploads, static_files,
-        canned::canned_list, canned::canned_create, canned::canned_update, canned::canned_delete
+        canned::canned_list, canned::canned_create, canned::canned_update, canned::canned_delete,
+        thread_close, thread_reopen, thread_block, thread_block_delete, thread_unblock, blocks
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
@@ -62,7 +65,8 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         OtpBodyDoc, OtpDoc, SuccessDoc, UploadFormDoc, UploadDoc, ProbeDoc, HealthDoc,
         BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc,
         canned::CannedDoc, canned::CannedListDoc, canned::CannedOneDoc, canned::CannedBodyDoc,
-        canned::CannedDeletedDoc
+        canned::CannedDeletedDoc,
+        ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),
@@ -112,9 +116,12 @@ pub fn messages() {}
     ))]
 pub fn send() {}
 
-/// The admin's thread list.
-#[utoipa::path(get, path = "/api/threads", tag = "messages", responses(
+/// The admin's thread list (`?status=open|closed|all`), open ones first.
+#[utoipa::path(get, path = "/api/threads", tag = "messages",
+    params(("status" = Option<String>, Query, description = "`open`, `closed` or `all` (default)")),
+    responses(
     (status = 200, body = ThreadsDoc),
+    (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: unknown status"),
     (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin")
 ))]
 pub fn threads() {}

@@ -77,6 +77,8 @@ pub struct AdminPage {
     pub w: &'static i18n::widget::WidgetStrings,
     /// Strings of the canned replies (issue 13).
     pub c: &'static i18n::canned::CannedStrings,
+    /// Strings of the thread tools (issue 13).
+    pub tools: &'static i18n::tools::ToolStrings,
 }
 
 fn common(state: &AppState, caller: &Caller, headers: &HeaderMap) -> PageCommon {
@@ -155,6 +157,7 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
     let page = AdminPage {
         w: i18n::widget::pick(page.lang),
         c: i18n::canned::pick(page.lang),
+        tools: i18n::tools::pick(page.lang),
         page,
         admin_name: session.username,
     };

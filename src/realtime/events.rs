@@ -122,6 +122,7 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
     s.on("typing", typing);
     s.on("stop_typing", typing);
     super::receipts::register(s);
+    super::thread_events::register(s);
 }
 
 /// For an admin socket: its session must still be live (issue 8 item 5,
@@ -129,7 +130,7 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
 /// When it is not, the event is refused like any unauthorised one
 /// (`auth_error` / `UNAUTHORIZED`) and the socket is disconnected. Returns
 /// the reply when the event may go on.
-async fn admin_gate<A: Adapter>(
+pub(super) async fn admin_gate<A: Adapter>(
     state: &AppState,
     sess: &SocketSession,
     reply: Reply<A>,
@@ -166,7 +167,7 @@ struct ThreadRef {
     thread_id: Option<String>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(
+pub(super) fn parse<T: serde::de::DeserializeOwned>(
     data: Result<Value, impl std::fmt::Display>,
 ) -> Result<T, AppError> {
     let v =
@@ -327,7 +328,7 @@ async fn to_visitor<A: Adapter>(
 
 /// `typing` / `stop_typing {thread_id}` → the same event `{thread_id,
 /// sender_type}` to the other side (admins for a visitor, the thread room
-/// for the admin), never back to the sender.
+/// for the admin), never back to the sender; a blocked visitor's to no one.
 async fn typing<A: Adapter>(
     s: SocketRef<A>,
     socketioxide::extract::Event(name): socketioxide::extract::Event,
@@ -346,6 +347,10 @@ async fn typing<A: Adapter>(
         Ok(t) => t,
         Err(e) => return reply.err(e),
     };
+    if sess.role == Role::Visitor && state.chat.is_blocked(&thread) {
+        // A blocked visitor's typing reaches no one (issue 13).
+        return reply.ok(json!({}));
+    }
     let event: &'static str = if name == "typing" {
         "typing"
     } else {

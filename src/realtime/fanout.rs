@@ -3,6 +3,7 @@
 //! `message_to_visitor` (both to `admins` and the thread room),
 //! `thread_created` → admins, `messages_cleared` → thread room and admins,
 //! `canned_updated` → admins.
+//! `thread_updated` (status, block) → admins.
 //!
 //! Nothing acknowledged is silently skipped (issue #9): the core's queue to
 //! this task never drops an event ([`crate::chat::events`]), and a socket
@@ -31,6 +32,9 @@ use crate::chat::{ChatEvent, overload::Episode};
 
 static CUT_OFF: Episode =
     Episode::new("sockets cut off: their send buffer was full (they reconnect and catch up)");
+
+/// The event of a thread's status or block change (issue 13), to admins.
+pub(super) const THREAD_UPDATED: &str = "thread_updated";
 
 /// Marks a socket that missed an event: it is skipped until it is gone.
 #[derive(Clone, Copy, Debug)]
@@ -80,6 +84,11 @@ impl Broadcast {
                 vec![ADMINS.to_owned()],
                 "canned_updated",
                 serde_json::value::to_raw_value(c),
+            ),
+            ChatEvent::ThreadUpdated(u) => (
+                vec![ADMINS.to_owned()],
+                THREAD_UPDATED,
+                serde_json::value::to_raw_value(u),
             ),
         };
         match data {

@@ -27,6 +27,7 @@ mod handshake;
 pub mod presence;
 mod receipts;
 mod relay;
+mod thread_events;
 
 use std::sync::Arc;
 
@@ -202,7 +203,12 @@ pub async fn attach(
     let channel = relay::channel(&state.config.redis_prefix);
     tokio::time::timeout(
         REDIS_CONNECT_TIMEOUT,
-        relay::subscribe(io.clone(), client.clone(), channel.clone()),
+        relay::subscribe(
+            io.clone(),
+            client.clone(),
+            channel.clone(),
+            state.chat.clone(),
+        ),
     )
     .await
     .map_err(|_| err(&"timed out subscribing to chat events"))?

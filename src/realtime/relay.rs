@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
 use super::fanout::{self, Broadcast};
-use crate::chat::{ChatEvent, overload::Episode};
+use crate::chat::{Chat, ChatEvent, overload::Episode, status::ThreadUpdate};
 
 /// Most events published in one pipeline.
 const BATCH: usize = 256;
@@ -99,7 +99,9 @@ async fn send(
 /// Subscribes to `channel` (before returning, so that nothing published
 /// after start-up is missed) and then emits every event received to this
 /// instance's sockets, resubscribing (after cutting every socket off) when
-/// the subscription ends.
+/// the subscription ends. A `thread_updated` also updates this instance's
+/// copy of the blocked threads ([`Chat::apply_update`]); after a lost
+/// subscription that copy is read again from the database.
 ///
 /// # Errors
 /// The first subscription's error.
@@ -107,6 +109,7 @@ pub(super) async fn subscribe<A: Adapter>(
     io: SocketIo<A>,
     client: redis_client::Client,
     channel: String,
+    chat: Chat,
 ) -> redis_client::RedisResult<()> {
     let first = open(&client, &channel).await?;
     tokio::spawn(async move {
@@ -118,7 +121,14 @@ pub(super) async fn subscribe<A: Adapter>(
                 let mut messages = s.into_on_message();
                 while let Some(msg) = messages.next().await {
                     match serde_json::from_slice::<Broadcast>(msg.get_payload_bytes()) {
-                        Ok(b) => fanout::emit_local(&io, &b),
+                        Ok(b) => {
+                            if b.event == fanout::THREAD_UPDATED
+                                && let Ok(u) = serde_json::from_str::<ThreadUpdate>(b.data.get())
+                            {
+                                chat.apply_update(&u);
+                            }
+                            fanout::emit_local(&io, &b);
+                        }
                         Err(e) => tracing::warn!(error = %e, "malformed chat event on Redis"),
                     }
                 }
@@ -129,8 +139,12 @@ pub(super) async fn subscribe<A: Adapter>(
             match open(&client, &channel).await {
                 Ok(s) => {
                     // Events published while unsubscribed are gone: the
-                    // sockets connected meanwhile are cut off too.
+                    // sockets connected meanwhile are cut off too, and the
+                    // blocked threads are read again.
                     fanout::cut_off_all(&io);
+                    if let Err(e) = chat.load_blocks().await {
+                        tracing::warn!(error = %e, "cannot reload the blocked threads");
+                    }
                     sub = Some(s);
                 }
                 Err(e) => {

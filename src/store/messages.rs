@@ -73,6 +73,12 @@ pub struct Inserted {
     pub duplicate: bool,
     /// That earlier message has another sender: the key is taken.
     pub conflict: bool,
+    /// This visitor message reopened its closed thread (set on the first
+    /// message of that thread in the batch).
+    pub thread_reopened: bool,
+    /// With `thread_reopened`: the thread's block time as the reopening
+    /// saw it (a visitor blocked on another instance a moment ago).
+    pub blocked_at: Option<DateTime<Utc>>,
 }
 
 /// The columns of [`Message`], as a literal for `concat!`.
@@ -146,7 +152,7 @@ macro_rules! thread_insert_sql {
         shaped(
             &C,
             "INSERT INTO threads (id, display_name, created_at, last_activity_at, status) VALUES ",
-            "({}, {}, $1, $1, 'active')",
+            "({}, {}, $1, $1, 'open')",
             2,
             ", ",
             " ON CONFLICT (id) DO NOTHING RETURNING id",
@@ -203,11 +209,33 @@ macro_rules! touch_sql {
     }};
 }
 
+/// The touch of threads that got a visitor message: it also reopens a
+/// closed thread (issue 13), and returns each thread's `status_changed_at`,
+/// which equals `$1` exactly for the threads it reopened (the `SET`
+/// expressions read the row's old values).
+macro_rules! visitor_touch_sql {
+    ($rows:expr) => {{
+        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        shaped(
+            &C,
+            "UPDATE threads SET last_activity_at = $1, status = 'open', status_changed_at = \
+             CASE WHEN status = 'closed' THEN $1 ELSE status_changed_at END WHERE id IN (",
+            "{}",
+            1,
+            ", ",
+            ") RETURNING id, status_changed_at, blocked_at",
+            $rows,
+        )
+    }};
+}
+
 /// The group commit of one batch, with a constant number of statements per
 /// chunk of rows (not per message): one multi-row thread upsert, one
 /// multi-row message insert (`client_id` idempotency by the unique index
 /// and `ON CONFLICT DO NOTHING`, no lookup first), one multi-row outbox
-/// insert, one touch of each distinct thread. Only a `client_id` seen before
+/// insert, one touch of each distinct thread (two statements when the batch
+/// holds admin-only threads too: a visitor's message also reopens its
+/// thread, in the same statement). Only a `client_id` seen before
 /// (a retry) costs a lookup of the stored row. The same SQL runs on SQLite
 /// and Postgres.
 macro_rules! insert_all {
@@ -274,6 +302,8 @@ macro_rules! insert_all {
                         thread_created,
                         duplicate: false,
                         conflict: false,
+                        thread_reopened: false,
+                        blocked_at: None,
                     }
                 }
                 Some(cid) => match keyed.get_mut(&(m.thread_id.clone(), cid.clone())) {
@@ -284,6 +314,8 @@ macro_rules! insert_all {
                             thread_created,
                             duplicate: false,
                             conflict: false,
+                            thread_reopened: false,
+                            blocked_at: None,
                         }
                     }
                     // The same key twice in one batch: the second is a retry of the first.
@@ -292,6 +324,8 @@ macro_rules! insert_all {
                         message: message.clone(),
                         thread_created,
                         duplicate: true,
+                        thread_reopened: false,
+                        blocked_at: None,
                     },
                     None => {
                         let message: Message = sqlx::query_as(concat!(
@@ -310,6 +344,8 @@ macro_rules! insert_all {
                             thread_created,
                             duplicate: true,
                             conflict,
+                            thread_reopened: false,
+                            blocked_at: None,
                         }
                     }
                 },
@@ -332,19 +368,44 @@ macro_rules! insert_all {
             q.execute(&mut *tx).await?;
         }
 
-        // One touch per distinct thread that got a new message.
-        let mut touched: Vec<&str> = Vec::new();
-        for i in out.iter().filter(|i| !i.duplicate) {
-            if !touched.contains(&i.message.thread_id.as_str()) {
-                touched.push(&i.message.thread_id);
+        // One touch per distinct thread that got a new message; a visitor's
+        // message also reopens its closed thread.
+        let mut by_visitor: Vec<&str> = Vec::new();
+        let mut admin_only: Vec<&str> = Vec::new();
+        for (m, i) in $batch.iter().zip(&out).filter(|(_, i)| !i.duplicate) {
+            let id = i.message.thread_id.as_str();
+            if m.sender == "visitor" && !by_visitor.contains(&id) {
+                by_visitor.push(id);
+            } else if m.sender != "visitor" && !admin_only.contains(&id) {
+                admin_only.push(id);
             }
         }
-        for (start, len) in chunks(touched.len()) {
+        admin_only.retain(|id| !by_visitor.contains(id));
+        let mut reopened: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
+        type Touched = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        for (start, len) in chunks(by_visitor.len()) {
+            let mut q = sqlx::query_as::<_, Touched>(visitor_touch_sql!(len)).bind(now);
+            for id in &by_visitor[start..start + len] {
+                q = q.bind(*id);
+            }
+            for (id, changed, blocked_at) in q.fetch_all(&mut *tx).await? {
+                if changed == Some(now) {
+                    reopened.insert(id, blocked_at);
+                }
+            }
+        }
+        for (start, len) in chunks(admin_only.len()) {
             let mut q = sqlx::query(touch_sql!(len)).bind(now);
-            for id in &touched[start..start + len] {
+            for id in &admin_only[start..start + len] {
                 q = q.bind(*id);
             }
             q.execute(&mut *tx).await?;
+        }
+        for i in out.iter_mut().filter(|i| !i.duplicate) {
+            if let Some(blocked_at) = reopened.remove(&i.message.thread_id) {
+                i.thread_reopened = true;
+                i.blocked_at = blocked_at;
+            }
         }
 
         tx.commit().await?;
@@ -485,7 +546,7 @@ mod tests {
         assert_eq!(
             thread_insert_sql!(2),
             "INSERT INTO threads (id, display_name, created_at, last_activity_at, status) VALUES \
-             ($2, $3, $1, $1, 'active'), ($4, $5, $1, $1, 'active') ON CONFLICT (id) DO NOTHING RETURNING id"
+             ($2, $3, $1, $1, 'open'), ($4, $5, $1, $1, 'open') ON CONFLICT (id) DO NOTHING RETURNING id"
         );
     }
 }

@@ -7,9 +7,11 @@
 pub mod auth;
 pub mod canned;
 mod checkpoint;
+pub mod buttons;
 pub mod flask;
 pub mod messages;
 pub mod outbox;
+pub mod thread_status;
 pub mod threads;
 pub mod topics;
 pub mod visitors;
@@ -63,6 +65,9 @@ pub enum StoreError {
         /// Why.
         source: sqlx::Error,
     },
+    /// The blocked threads could not be read at start (issue 13).
+    #[error("cannot read the blocked threads: {0}")]
+    Blocks(sqlx::Error),
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -17,10 +17,44 @@ pub struct Thread {
     pub created_at: DateTime<Utc>,
     /// Last message at (UTC).
     pub last_activity_at: DateTime<Utc>,
-    /// `active`.
+    /// `open` | `closed` as stored (a row from before migration 0007 may
+    /// still say `active`, which means `open`: read it through
+    /// [`crate::chat::status::ThreadStatus::from_db`]).
     pub status: String,
     /// Last time a visitor socket of this thread disconnected (UTC).
     pub visitor_last_seen_at: Option<DateTime<Utc>>,
+    /// When the admin blocked the thread's visitor (`None`: not blocked).
+    pub blocked_at: Option<DateTime<Utc>>,
+}
+
+/// The columns of [`Thread`], as a literal for `concat!` (table alias `t`).
+macro_rules! thread_cols {
+    () => {
+        "t.id, t.display_name, t.created_at, t.last_activity_at, t.status, \
+         t.visitor_last_seen_at, t.blocked_at"
+    };
+}
+pub(crate) use thread_cols;
+
+/// Which threads a list shows (`GET /api/threads?status=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFilter {
+    /// Open threads only (a stored `active` counts as open).
+    Open,
+    /// Closed threads only.
+    Closed,
+    /// Every thread, open ones first.
+    All,
+}
+
+impl ListFilter {
+    fn as_str(self) -> &'static str {
+        match self {
+            ListFilter::Open => "open",
+            ListFilter::Closed => "closed",
+            ListFilter::All => "all",
+        }
+    }
 }
 
 /// One line of the admin's thread list.
@@ -57,30 +91,36 @@ struct ListRow {
 /// Database errors.
 #[tracing::instrument(skip(db))]
 pub async fn get(db: &Db, id: &str) -> Result<Option<Thread>, sqlx::Error> {
-    const SQL: &str = "SELECT id, display_name, created_at, last_activity_at, status, visitor_last_seen_at \
-                       FROM threads WHERE id = $1";
+    const SQL: &str = concat!("SELECT ", thread_cols!(), " FROM threads t WHERE t.id = $1");
     with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
 }
 
-/// The `limit` most recently active threads, newest first, with counts and
-/// their last message.
+/// The `limit` threads `filter` keeps: open ones first, then most recently
+/// active first, with counts and their last message.
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn list(db: &Db, limit: i64) -> Result<Vec<ThreadListItem>, sqlx::Error> {
-    const SQL: &str = "SELECT t.id, t.display_name, t.created_at, t.last_activity_at, t.status, \
-          t.visitor_last_seen_at, \
-          (SELECT COUNT(*) FROM messages c WHERE c.thread_id = t.id) AS message_count, \
+pub async fn list(
+    db: &Db,
+    limit: i64,
+    filter: ListFilter,
+) -> Result<Vec<ThreadListItem>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        thread_cols!(),
+        ", (SELECT COUNT(*) FROM messages c WHERE c.thread_id = t.id) AS message_count, \
           (SELECT COUNT(*) FROM messages u WHERE u.thread_id = t.id AND u.sender = 'visitor' \
               AND u.id > t.admin_last_read_message_id) AS unread_count, \
           m.id AS m_id, m.content_text AS m_content_text, m.type AS m_type, m.sender AS m_sender, \
           m.file_url AS m_file_url, m.created_at AS m_created_at, m.client_id AS m_client_id \
         FROM threads t \
         LEFT JOIN messages m ON m.id = (SELECT MAX(x.id) FROM messages x WHERE x.thread_id = t.id) \
-        ORDER BY t.last_activity_at DESC, t.id \
-        LIMIT $1";
-    let rows: Vec<ListRow> = with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?;
+        WHERE $2 = 'all' OR (CASE WHEN t.status = 'closed' THEN 'closed' ELSE 'open' END) = $2 \
+        ORDER BY CASE WHEN t.status = 'closed' THEN 1 ELSE 0 END, t.last_activity_at DESC, t.id \
+        LIMIT $1"
+    );
+    let rows: Vec<ListRow> = with_db!(db, p => sqlx::query_as(SQL).bind(limit).bind(filter.as_str()).fetch_all(p).await)?;
     Ok(rows
         .into_iter()
         .map(|r| {

@@ -8,6 +8,9 @@
 //!   ([`topics`]) and any admin message in it goes to that visitor;
 //!   elsewhere a Telegram reply to a forwarded message (or to any linked
 //!   message of that thread) becomes an admin message ([`updates`]);
+//! - inline buttons under a thread's first forward (Close / Block,
+//!   [`buttons`]) and the commands `/close`, `/reopen`, `/block`,
+//!   `/unblock` ([`updates`]), issue 13;
 //! - receipts (👌 received, 👀 seen) on the admin's answers ([`receipts`]),
 //!   typing actions, and `/selftest` ([`selftest`]);
 //! - login codes go to the admin chat ([`Telegram::send_otp`]);
@@ -19,6 +22,8 @@
 //! are logged through [`Telegram::describe`], which drops Telegram's raw
 //! answer (it can echo the message sent).
 
+pub mod buttons;
+mod callbacks;
 pub mod console;
 pub mod format;
 pub mod outbox;
@@ -253,6 +258,11 @@ impl Bridge {
             }
             None => (None, None),
         };
+        tasks.push(tokio::spawn(callbacks::follow(
+            telegram.clone(),
+            chat.db().clone(),
+            chat.subscribe(),
+        )));
         tasks.push(tokio::spawn(selftest::refresh(
             telegram.clone(),
             chat.db().clone(),

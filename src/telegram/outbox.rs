@@ -138,8 +138,14 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
             .map(|(j, t)| (j + offset, Part::Text(t)))
             .filter(|(i, _)| *i >= done),
     );
+    // The thread's first forward carries its buttons (issue 13).
+    let mut markup = match done {
+        0 => first_buttons(chat, &item.thread_id).await,
+        _ => None,
+    };
     for (i, part) in all {
-        let res = send(tg, part, topic).await;
+        let with_buttons = markup.is_some();
+        let res = send(tg, part, topic, markup.take()).await;
         tg.health.record(!matches!(
             res,
             Err(RequestError::Network(_) | RequestError::InvalidJson { .. } | RequestError::Io(_))
@@ -153,6 +159,12 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
                 {
                     // Sent but not recorded: the next try resends this one part.
                     return Outcome::Store(e.to_string());
+                }
+                if with_buttons
+                    && let Err(e) =
+                        store::buttons::set(chat.db(), &item.thread_id, tg.chat_id.0, tg_id).await
+                {
+                    tracing::warn!(error = %e, "cannot record a thread's Telegram buttons");
                 }
             }
             Err(RequestError::RetryAfter(s)) => return Outcome::Throttled(s.duration()),
@@ -172,6 +184,20 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
         }
     }
     Outcome::Sent
+}
+
+/// The buttons for a forward of `thread_id`: its state's keyboard when the
+/// thread has no buttons yet (its first forward), else `None` (also when the
+/// database does not answer: buttons are a convenience).
+async fn first_buttons(
+    chat: &Chat,
+    thread_id: &str,
+) -> Option<teloxide::types::InlineKeyboardMarkup> {
+    if !matches!(store::buttons::get(chat.db(), thread_id).await, Ok(None)) {
+        return None;
+    }
+    let thread = chat.thread(thread_id).await.ok().flatten()?;
+    super::buttons::keyboard(&crate::chat::status::ThreadUpdate::of(&thread))
 }
 
 /// The topic of `item` was found deleted or closed: forget it (a new one

@@ -11,7 +11,7 @@ use teloxide::{
         SendVoiceSetters,
     },
     prelude::Requester,
-    types::{InputFile, ThreadId},
+    types::{InlineKeyboardMarkup, InputFile, ThreadId},
 };
 
 use super::{Telegram, format};
@@ -91,12 +91,14 @@ pub(super) fn media_part(item: &OutboxItem, f: InputFile, caption: String) -> Pa
     }
 }
 
-/// Sends one part, in the thread's topic when there is one, paced with
-/// every other message to the admin chat ([`super::console::Pacer`]).
+/// Sends one part, in the thread's topic when there is one, with `markup`
+/// (inline buttons, [`super::buttons`]) when given, paced with every other
+/// message to the admin chat ([`super::console::Pacer`]).
 pub(super) async fn send(
     tg: &Telegram,
     part: Part,
     topic: Option<ThreadId>,
+    markup: Option<InlineKeyboardMarkup>,
 ) -> Result<i64, RequestError> {
     let (bot, chat) = (&tg.bot, tg.chat_id);
     let method = match &part {
@@ -106,38 +108,26 @@ pub(super) async fn send(
         Part::Audio(..) => "sendAudio",
         Part::Document(..) => "sendDocument",
     };
+    // The topic and the buttons, when given, on any of the send requests.
+    macro_rules! placed {
+        ($req:expr) => {{
+            let mut req = $req;
+            if let Some(th) = topic {
+                req = req.message_thread_id(th);
+            }
+            if let Some(m) = markup {
+                req = req.reply_markup(m);
+            }
+            req.await
+        }};
+    }
     let turn = tg.console.pace.turn().await;
-    let msg = match (part, topic) {
-        (Part::Text(t), None) => bot.send_message(chat, t).await,
-        (Part::Text(t), Some(th)) => bot.send_message(chat, t).message_thread_id(th).await,
-        (Part::Photo(f, c), None) => bot.send_photo(chat, f).caption(c).await,
-        (Part::Photo(f, c), Some(th)) => {
-            bot.send_photo(chat, f)
-                .caption(c)
-                .message_thread_id(th)
-                .await
-        }
-        (Part::Voice(f, c), None) => bot.send_voice(chat, f).caption(c).await,
-        (Part::Voice(f, c), Some(th)) => {
-            bot.send_voice(chat, f)
-                .caption(c)
-                .message_thread_id(th)
-                .await
-        }
-        (Part::Audio(f, c), None) => bot.send_audio(chat, f).caption(c).await,
-        (Part::Audio(f, c), Some(th)) => {
-            bot.send_audio(chat, f)
-                .caption(c)
-                .message_thread_id(th)
-                .await
-        }
-        (Part::Document(f, c), None) => bot.send_document(chat, f).caption(c).await,
-        (Part::Document(f, c), Some(th)) => {
-            bot.send_document(chat, f)
-                .caption(c)
-                .message_thread_id(th)
-                .await
-        }
+    let msg = match part {
+        Part::Text(t) => placed!(bot.send_message(chat, t)),
+        Part::Photo(f, c) => placed!(bot.send_photo(chat, f).caption(c)),
+        Part::Voice(f, c) => placed!(bot.send_voice(chat, f).caption(c)),
+        Part::Audio(f, c) => placed!(bot.send_audio(chat, f).caption(c)),
+        Part::Document(f, c) => placed!(bot.send_document(chat, f).caption(c)),
     };
     turn.done();
     if msg.is_err() {

@@ -42,6 +42,14 @@ pub enum Command {
     Help,
     /// Same as /help.
     Start,
+    /// Close this visitor's conversation (in its topic, or as a reply).
+    Close,
+    /// Reopen this visitor's conversation (in its topic, or as a reply).
+    Reopen,
+    /// Block this visitor: their messages are refused (in its topic, or as a reply).
+    Block,
+    /// Unblock this visitor (in its topic, or as a reply).
+    Unblock,
 }
 
 /// The hint sent for a message that is not a reply.
@@ -69,13 +77,22 @@ impl Stopper {
     }
 }
 
+/// What the handlers share.
 #[derive(Clone)]
-struct Ctx {
-    tg: Telegram,
-    chat: Chat,
+pub(super) struct Ctx {
+    pub(super) tg: Telegram,
+    pub(super) chat: Chat,
 }
 
 fn handler() -> UpdateHandler<teloxide::RequestError> {
+    // Both update kinds are listened to: the dispatcher asks for exactly
+    // these (`allowed_updates` of getUpdates; the webhook sets the same).
+    dptree::entry()
+        .branch(Update::filter_callback_query().endpoint(super::callbacks::on_callback))
+        .branch(messages())
+}
+
+fn messages() -> UpdateHandler<teloxide::RequestError> {
     Update::filter_message()
         .branch(
             dptree::filter(|msg: Message, ctx: Arc<Ctx>| msg.chat.id != ctx.tg.chat_id)
@@ -224,6 +241,9 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
         Command::Help | Command::Start => format!("{}\n\n{HINT}", Command::descriptions()),
         Command::Threads => threads_text(&ctx).await,
         Command::Selftest => super::selftest::run(&ctx.tg, ctx.chat.db()).await.text(),
+        Command::Close | Command::Reopen | Command::Block | Command::Unblock => {
+            super::callbacks::thread_command(&ctx, &msg, &cmd).await
+        }
     };
     let res = answer(&bot, &msg, text).await;
     ctx.tg.health.record(res.is_ok());
@@ -275,7 +295,11 @@ async fn thread_of_reply(
 }
 
 async fn threads_text(ctx: &Ctx) -> String {
-    match ctx.chat.threads().await {
+    match ctx
+        .chat
+        .threads(crate::store::threads::ListFilter::Open)
+        .await
+    {
         Ok(list) if list.is_empty() => "No threads yet.".into(),
         Ok(list) => {
             let lines: Vec<String> = list
@@ -307,7 +331,7 @@ async fn threads_text(ctx: &Ctx) -> String {
 
 /// The thread an admin message is for: its topic's visitor, else the
 /// thread of the message it replies to. `Err(text)` answers the admin.
-async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
+pub(super) async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
     let db = ctx.chat.db();
     if let Some(topic) = topic_of(msg) {
         match store::topics::thread_of_topic(db, i64::from(topic.0.0)).await {

@@ -201,6 +201,12 @@ async fn register(tg: Telegram, url: reqwest::Url, secret: String) {
             .bot
             .set_webhook(url.clone())
             .secret_token(secret.clone())
+            // What the dispatcher handles (button presses too, issue 13);
+            // without it Telegram keeps the last setting.
+            .allowed_updates(vec![
+                teloxide::types::AllowedUpdate::Message,
+                teloxide::types::AllowedUpdate::CallbackQuery,
+            ])
             .await;
         tg.health.record(res.is_ok());
         if res.is_err() {

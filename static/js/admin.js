@@ -82,7 +82,8 @@
       display_name: t.display_name || S.visitorLabel,
       created_at: t.created_at,
       last_activity: t.last_activity || t.last_activity_at || t.created_at,
-      status: t.status,
+      status: t.status === 'closed' ? 'closed' : 'open', // `active` (older servers) is open
+      blocked: !!t.blocked,
       unread_count: Number(t.unread_count) || 0,
       last_message: t.last_message || null,
       online: p ? p.online : !!t.online,
@@ -121,8 +122,15 @@
     reloadTimer = setTimeout(loadThreads, 800);
   }
 
+  /** The status filter (admin_status.js): `open` (default), `closed`, `blocked` or `all`. */
+  const shownByStatus = (t) => {
+    const f = app.dataset.statusFilter || 'open';
+    return f === 'blocked' ? t.blocked : ['all', t.status].includes(f);
+  };
+
   function sortedThreads() {
-    return [...threads.values()].sort((a, b) => ts(b.last_activity) - ts(a.last_activity)
+    return [...threads.values()].sort((a, b) => (a.status === 'closed') - (b.status === 'closed')
+      || ts(b.last_activity) - ts(a.last_activity)
       || String(a.id).localeCompare(String(b.id)));
   }
 
@@ -195,7 +203,7 @@
 
   function renderThreads() {
     const q = searchInput.value.trim().toLocaleLowerCase();
-    const wanted = sortedThreads().filter((t) => !q
+    const wanted = sortedThreads().filter(shownByStatus).filter((t) => !q
       || t.display_name.toLocaleLowerCase().includes(q)
       || preview(t.last_message).toLocaleLowerCase().includes(q));
     const keep = new Set(wanted.map((t) => t.id));
@@ -220,6 +228,7 @@
     threadsEmpty.hidden = !threadsLoaded || wanted.length > 0;
     if (currentId) renderHeader();
     updateTitle();
+    document.dispatchEvent(new CustomEvent('sohbet:threads-rendered'));
   }
 
   function renderThread(id) {
@@ -233,7 +242,7 @@
   function totalUnread() {
     let n = 0;
     for (const t of threads.values()) {
-      if (t.id === currentId && !document.hidden) continue;
+      if ((t.id === currentId && !document.hidden) || t.status === 'closed') continue;
       n += t.unread_count;
     }
     return n;
@@ -665,6 +674,23 @@
   socket.on('messages_cleared', (p) => {
     if (p && p.thread_id) applyCleared(p.thread_id);
   });
+
+  /** `thread_updated {id, status, blocked}` (issue 13), or an API answer. */
+  function applyThreadState(p) {
+    const t = p && threads.get(p.id);
+    if (!t) return;
+    t.status = p.status === 'closed' ? 'closed' : 'open';
+    t.blocked = !!p.blocked;
+    renderThreads();
+  }
+  socket.on('thread_updated', applyThreadState);
+  window.Sohbet.admin = {
+    thread: (id) => threads.get(id),
+    all: () => threads.values(),
+    current: () => currentId,
+    apply: applyThreadState,
+    render: renderThreads,
+  };
 
   function setPresence(p, online) {
     if (!p || !p.user_id || p.user_id === 'admin') return;

@@ -177,6 +177,7 @@
       case 'SERVER_BUSY': case 'SERVICE_UNAVAILABLE': return S.errBusy;
       case 'REQUEST_TIMEOUT': return S.errTooSlow;
       case 'INSUFFICIENT_STORAGE': return S.errNoSpace;
+      case 'BLOCKED': return S.errBlocked;
       default:
         return lang === 'en' && fallback ? fallback : S.errGeneric;
     }
@@ -1127,6 +1128,9 @@
           return;
         }
         item.failed = true;
+        if (ack && String(ack.code).toUpperCase() === 'BLOCKED') {
+          document.dispatchEvent(new CustomEvent('sohbet:blocked'));
+        }
         let text = S.errNetwork;
         if (ack && ack.success === false) {
           // For a file, "validation" is about its URL, not the text's length.

@@ -235,7 +235,17 @@
     if (p && p.sender_type === 'admin') showTyping(false);
   });
 
+  // The admin blocked this visitor (issue 13): say so where it stays seen.
+  const blockedNotice = document.getElementById('blocked-notice');
+  function showBlocked() {
+    if (!blockedNotice) return;
+    blockedNotice.textContent = S.errBlocked;
+    blockedNotice.hidden = false;
+  }
+  document.addEventListener('sohbet:blocked', showBlocked);
+
   socket.on('message_error', (p) => {
+    if (p && (p.type === 'blocked' || p.code === 'BLOCKED')) showBlocked();
     toast(errorText(p && (p.code || p.type), p && p.message));
   });
 

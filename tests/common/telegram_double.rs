@@ -34,6 +34,9 @@ use serde_json::{Map, Value, json};
 #[path = "telegram_forum.rs"]
 pub mod forum;
 
+#[path = "telegram_buttons.rs"]
+pub mod buttons;
+
 /// The bot token the double accepts.
 pub const TOKEN: &str = "123:TEST";
 /// The bot's user id (the token's prefix).
@@ -264,6 +267,8 @@ struct St {
     forum: Option<forum::Forum>,
     /// Messages per chat in a sliding window.
     chat_limit: forum::ChatLimit,
+    /// Inline keyboards, callback queries, `allowed_updates`.
+    buttons: buttons::Buttons,
 }
 
 /// How a send named by [`TelegramDouble::fail_sends_containing`] fails.
@@ -703,10 +708,11 @@ async fn handle(
     let seq_at = Instant::now();
     if lower == "getupdates" {
         let off = param_str(&params, "offset").and_then(|o| o.parse::<i64>().ok());
+        let mut st = d.lock();
         if let Some(o) = off {
-            let mut st = d.lock();
             st.max_offset = st.max_offset.max(o);
         }
+        buttons::note_allowed(&mut st, &params);
     }
     enum Pre {
         Down,
@@ -983,6 +989,7 @@ fn call(d: &Inner, m: &str, p: &Map<String, Value>, uploads: &[Upload]) -> ApiRe
                 return Err(bad("secret token contains unallowed characters"));
             }
             st.webhook = Some((url, secret));
+            buttons::note_allowed(&mut st, p);
             Ok(json!(true))
         }
         "sendmessage" => {
@@ -1002,6 +1009,9 @@ fn call(d: &Inner, m: &str, p: &Map<String, Value>, uploads: &[Upload]) -> ApiRe
             }
             let mut body = Map::new();
             body.insert("text".into(), json!(plain));
+            if let Some(m) = buttons::markup(p)? {
+                body.insert("reply_markup".into(), m);
+            }
             forum::place(p, &mut body);
             reply_of(&st, p, &mut body);
             Ok(bot_message(&mut st, chat, body))
@@ -1056,6 +1066,9 @@ fn call(d: &Inner, m: &str, p: &Map<String, Value>, uploads: &[Upload]) -> ApiRe
             if !plain.is_empty() {
                 body.insert("caption".into(), json!(plain));
             }
+            if let Some(m) = buttons::markup(p)? {
+                body.insert("reply_markup".into(), m);
+            }
             forum::place(p, &mut body);
             reply_of(&st, p, &mut body);
             Ok(bot_message(&mut st, chat, body))
@@ -1071,7 +1084,9 @@ fn call(d: &Inner, m: &str, p: &Map<String, Value>, uploads: &[Upload]) -> ApiRe
             }
         }
         "setmycommands" | "deletemycommands" | "close" | "logout" => Ok(json!(true)),
-        _ => forum::call(&mut st, m, p).unwrap_or_else(|| Err((404, "Not Found".into()))),
+        _ => forum::call(&mut st, m, p)
+            .or_else(|| buttons::call(&mut st, m, p))
+            .unwrap_or_else(|| Err((404, "Not Found".into()))),
     }
 }
 

@@ -200,7 +200,7 @@ for (const db of ['sqlite', 'postgres']) {
       const thread = await created;
       assert.equal(thread.id, tid);
       assert.equal(thread.display_name, V.client.displayName);
-      assert.equal(thread.status, 'active');
+      assert.equal(thread.status, 'open');
       assertRecentTime(thread.created_at, 'thread_created.created_at');
       assert.deepEqual(await toAdmin, ack.message, 'admins receive the very Message of the ack');
       assert.deepEqual(await toSelf, ack.message, 'the thread room (the sender too) receives it');

@@ -127,8 +127,10 @@ pub struct ThreadDoc {
     /// RFC 3339: the last message.
     #[schema(format = DateTime)]
     pub last_activity: String,
-    /// `active`.
-    pub status: String,
+    /// `open` | `closed` (`active` before issue 13 meant `open`).
+    pub status: super::ThreadStatusDoc,
+    /// Its visitor is blocked.
+    pub blocked: bool,
     /// Messages in the thread.
     pub message_count: i64,
     /// Visitor messages the admin has not read.
@@ -147,8 +149,10 @@ pub struct ThreadDoc {
 pub struct ThreadsDoc {
     /// `true`.
     pub success: bool,
-    /// Most recently active first.
+    /// Open ones first, then most recently active first.
     pub threads: Vec<ThreadDoc>,
+    /// How many threads are open and closed.
+    pub counts: super::ThreadCountsDoc,
 }
 
 /// Body of `POST /api/messages/clear`.

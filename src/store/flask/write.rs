@@ -108,7 +108,7 @@ pub async fn insert(tx: &mut Tx<'_>, rows: &Converted) -> Result<Counts, sqlx::E
             q.push_values(chunk, |mut b, t| {
                 let read_mark = last_of_thread.get(t.id.as_str()).copied().unwrap_or(0);
                 b.push_bind(&t.id).push_bind(&t.display_name).push_bind(t.created_at)
-                    .push_bind(t.last_activity_at).push_bind("active").push_bind(read_mark);
+                    .push_bind(t.last_activity_at).push_bind("open").push_bind(read_mark);
             });
             q.push(" ON CONFLICT (id) DO NOTHING");
             q.build().execute(&mut **c).await?.rows_affected()

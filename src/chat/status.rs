@@ -1,0 +1,270 @@
+//! Conversation status and blocks (issue 13), the same rule for every
+//! adapter (panel, JSON API, Socket.IO, Telegram):
+//!
+//! - a thread is `open` or `closed`; the admin closes and reopens it, and a
+//!   visitor's message to a closed thread reopens it (folded into the group
+//!   commit's touch of the thread, no extra round trip:
+//!   `store::messages::insert_batch`). Threads stored before migration 0007
+//!   said `active`: that reads as `open` ([`ThreadStatus::from_db`]);
+//! - the admin blocks the visitor of a thread: its sends are refused with
+//!   [`AppError::Blocked`] before they reach the writer (so nothing is
+//!   stored or forwarded to Telegram); nothing stored is deleted; unblocking
+//!   restores sending. The thread id is the browser's identity (the signed
+//!   one-year `sohbet_vid` cookie, or the embed view's visitor token in
+//!   `localStorage`), so every later visit and send from that browser is
+//!   refused too; a browser that drops its cookie is a new visitor.
+//!
+//! The hot path reads blocks from an in-memory set ([`Blocks`]), loaded at
+//! start ([`Chat::load_blocks`]) and kept correct across instances: every
+//! change publishes [`ChatEvent::ThreadUpdated`], which the Redis relay
+//! carries to the other instances, which apply it ([`Chat::apply_update`]);
+//! after a lost Redis subscription the set is read again from the database.
+//! Every change is published as `thread_updated {id, status, blocked}` to
+//! admins.
+
+use std::{collections::HashSet, sync::RwLock};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Chat, ChatEvent};
+use crate::{
+    error::{AppError, AppResult},
+    store::{self, thread_status, threads::Thread},
+};
+
+/// The status of a thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreadStatus {
+    /// Waiting for or in conversation (a stored `active` is this).
+    Open,
+    /// Done; reopened by the admin or by the visitor's next message.
+    Closed,
+}
+
+impl ThreadStatus {
+    /// The stored text read as a status: `closed`, else open (including
+    /// `active`, the value before migration 0007).
+    pub fn from_db(s: &str) -> ThreadStatus {
+        if s == "closed" {
+            ThreadStatus::Closed
+        } else {
+            ThreadStatus::Open
+        }
+    }
+
+    /// `open` | `closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThreadStatus::Open => "open",
+            ThreadStatus::Closed => "closed",
+        }
+    }
+}
+
+/// What changed a thread (`change` of `thread_updated`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// The admin closed it.
+    Close,
+    /// The admin reopened it.
+    Reopen,
+    /// The admin blocked its visitor.
+    Block,
+    /// The admin unblocked its visitor.
+    Unblock,
+    /// Its visitor's message reopened it.
+    Visitor,
+}
+
+/// The payload of `thread_updated` (Socket.IO, to admins) and of the API's
+/// close / reopen / block answers: `{id, status, blocked, blocked_at,
+/// change?}` (`blocked_at` RFC 3339 UTC or `null`; `change` in events).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadUpdate {
+    /// The thread.
+    pub id: String,
+    /// Its status now.
+    pub status: ThreadStatus,
+    /// Its visitor is blocked.
+    pub blocked: bool,
+    /// When it was blocked.
+    pub blocked_at: Option<String>,
+    /// What changed it (events only; `None` for a state read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+}
+
+impl ThreadUpdate {
+    /// The update describing `t` as stored.
+    pub fn of(t: &Thread) -> ThreadUpdate {
+        ThreadUpdate {
+            id: t.id.clone(),
+            status: ThreadStatus::from_db(&t.status),
+            blocked: t.blocked_at.is_some(),
+            blocked_at: t.blocked_at.as_ref().map(store::messages::rfc3339_string),
+            change: None,
+        }
+    }
+}
+
+/// The ids of the threads whose visitor is blocked (this instance's copy).
+#[derive(Debug, Default)]
+pub struct Blocks(RwLock<HashSet<String>>);
+
+impl Blocks {
+    /// Is the visitor of `thread_id` blocked?
+    pub fn contains(&self, thread_id: &str) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(thread_id)
+    }
+
+    fn set(&self, thread_id: &str, blocked: bool) {
+        let mut s = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if blocked {
+            s.insert(thread_id.to_owned());
+        } else {
+            s.remove(thread_id);
+        }
+    }
+
+    fn replace(&self, ids: Vec<String>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = ids.into_iter().collect();
+    }
+}
+
+impl Chat {
+    /// Reads the blocked threads from the database into the in-memory set
+    /// (at start, and after this instance may have missed updates).
+    ///
+    /// # Errors
+    /// Database errors (the set is left as it was).
+    #[tracing::instrument(skip(self))]
+    pub async fn load_blocks(&self) -> Result<(), sqlx::Error> {
+        let ids = thread_status::blocked_ids(&self.db).await?;
+        self.blocks.replace(ids);
+        Ok(())
+    }
+
+    /// Applies an update published by another instance (Redis relay) to
+    /// this instance's set of blocked threads. Only a block or unblock
+    /// counts: the `blocked` of other changes is a snapshot that a block
+    /// made meanwhile on another instance may already have overtaken.
+    pub fn apply_update(&self, u: &ThreadUpdate) {
+        match u.change {
+            Some(Change::Block) => self.blocks.set(&u.id, true),
+            Some(Change::Unblock) => self.blocks.set(&u.id, false),
+            _ => {}
+        }
+    }
+
+    /// Is the visitor of `thread_id` blocked? (In memory; no database.)
+    pub fn is_blocked(&self, thread_id: &str) -> bool {
+        self.blocks.contains(thread_id)
+    }
+
+    /// Closes thread `thread_id` (admin); closing a closed thread changes
+    /// nothing but still answers and publishes its state.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown thread; database errors.
+    pub async fn close(&self, thread_id: &str) -> AppResult<ThreadUpdate> {
+        self.set_status(thread_id, ThreadStatus::Closed, Change::Close)
+            .await
+    }
+
+    /// Reopens thread `thread_id` (admin).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown thread; database errors.
+    pub async fn reopen(&self, thread_id: &str) -> AppResult<ThreadUpdate> {
+        self.set_status(thread_id, ThreadStatus::Open, Change::Reopen)
+            .await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn set_status(
+        &self,
+        thread_id: &str,
+        status: ThreadStatus,
+        change: Change,
+    ) -> AppResult<ThreadUpdate> {
+        let t = thread_status::set_status(&self.db, thread_id, status.as_str(), store::now())
+            .await?
+            .ok_or(AppError::NotFound("Thread not found"))?;
+        Ok(self.changed(&t, change).await)
+    }
+
+    /// Blocks (`true`) or unblocks the visitor of thread `thread_id`
+    /// (admin). Nothing stored is deleted.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown thread; database errors.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_blocked(&self, thread_id: &str, blocked: bool) -> AppResult<ThreadUpdate> {
+        let t = thread_status::set_blocked(&self.db, thread_id, blocked, store::now())
+            .await?
+            .ok_or(AppError::NotFound("Thread not found"))?;
+        let change = if blocked {
+            Change::Block
+        } else {
+            Change::Unblock
+        };
+        Ok(self.changed(&t, change).await)
+    }
+
+    /// The blocked threads, most recently blocked first (at most 500).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn blocked_threads(&self) -> AppResult<Vec<Thread>> {
+        Ok(thread_status::blocked(&self.db, 500).await?)
+    }
+
+    /// `(open, closed)` thread counts.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn status_counts(&self) -> AppResult<(i64, i64)> {
+        Ok(thread_status::counts(&self.db).await?)
+    }
+
+    /// Records `t`'s new state in the set and publishes it.
+    async fn changed(&self, t: &Thread, change: Change) -> ThreadUpdate {
+        let u = ThreadUpdate {
+            change: Some(change),
+            ..ThreadUpdate::of(t)
+        };
+        self.apply_update(&u);
+        self.events
+            .publish(ChatEvent::ThreadUpdated(u.clone()))
+            .await;
+        u
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_reads_as_open() {
+        assert_eq!(ThreadStatus::from_db("active"), ThreadStatus::Open);
+        assert_eq!(ThreadStatus::from_db("open"), ThreadStatus::Open);
+        assert_eq!(ThreadStatus::from_db("closed"), ThreadStatus::Closed);
+    }
+
+    #[test]
+    fn blocks_follow_updates() {
+        let b = Blocks::default();
+        b.set("t1", true);
+        assert!(b.contains("t1"));
+        b.set("t1", false);
+        assert!(!b.contains("t1"));
+        b.replace(vec!["t2".into()]);
+        assert!(b.contains("t2"));
+    }
+}

@@ -1,0 +1,157 @@
+//! OpenAPI description of the admin's thread tools (issue 13): close,
+//! reopen, block, unblock, the blocked list ([`crate::http::thread_admin`]).
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::ErrorBody;
+
+/// `open` | `closed` (before issue 13 the only value was `active`, which
+/// means `open`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreadStatusDoc {
+    /// Open.
+    Open,
+    /// Closed.
+    Closed,
+}
+
+/// What changed a thread: `close`, `reopen`, `block`, `unblock`, or
+/// `visitor` (its visitor's message reopened it).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreadChangeDoc {
+    /// Closed by the admin.
+    Close,
+    /// Reopened by the admin.
+    Reopen,
+    /// Visitor blocked.
+    Block,
+    /// Visitor unblocked.
+    Unblock,
+    /// Reopened by the visitor's message.
+    Visitor,
+}
+
+/// A thread's status and block, as `thread_updated` carries it.
+#[derive(Serialize, ToSchema)]
+pub struct ThreadStateDoc {
+    /// Thread id.
+    pub id: String,
+    /// Its status.
+    pub status: ThreadStatusDoc,
+    /// Its visitor is blocked.
+    pub blocked: bool,
+    /// When it was blocked (RFC 3339), or null.
+    #[schema(format = DateTime)]
+    pub blocked_at: Option<String>,
+    /// What changed it.
+    pub change: Option<ThreadChangeDoc>,
+}
+
+/// Answer of close / reopen / block / unblock.
+#[derive(Serialize, ToSchema)]
+pub struct ThreadStateAnswerDoc {
+    /// `true`.
+    pub success: bool,
+    /// The thread's state after the change.
+    pub thread: ThreadStateDoc,
+}
+
+/// One blocked visitor.
+#[derive(Serialize, ToSchema)]
+pub struct BlockDoc {
+    /// Thread id.
+    pub id: String,
+    /// `Visitor 3F2A`.
+    pub display_name: String,
+    /// Its status.
+    pub status: ThreadStatusDoc,
+    /// When it was blocked (RFC 3339).
+    #[schema(format = DateTime)]
+    pub blocked_at: Option<String>,
+    /// The thread's last activity (RFC 3339).
+    #[schema(format = DateTime)]
+    pub last_activity: String,
+}
+
+/// `GET /api/blocks`.
+#[derive(Serialize, ToSchema)]
+pub struct BlocksDoc {
+    /// `true`.
+    pub success: bool,
+    /// Most recently blocked first.
+    pub blocks: Vec<BlockDoc>,
+}
+
+/// Open and closed thread counts of `GET /api/threads`.
+#[derive(Serialize, ToSchema)]
+pub struct ThreadCountsDoc {
+    /// Open threads.
+    pub open: i64,
+    /// Closed threads.
+    pub closed: i64,
+}
+
+/// Closes a thread (admin); `thread_updated` to admins.
+#[utoipa::path(post, path = "/api/threads/{thread_id}/close", tag = "messages",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    responses(
+        (status = 200, body = ThreadStateAnswerDoc),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND")
+    ))]
+pub fn thread_close() {}
+
+/// Reopens a thread (admin); `thread_updated` to admins.
+#[utoipa::path(post, path = "/api/threads/{thread_id}/reopen", tag = "messages",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    responses(
+        (status = 200, body = ThreadStateAnswerDoc),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND")
+    ))]
+pub fn thread_reopen() {}
+
+/// Blocks a thread's visitor (admin): its sends get 403 `BLOCKED`.
+#[utoipa::path(post, path = "/api/threads/{thread_id}/block", tag = "messages",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    responses(
+        (status = 200, body = ThreadStateAnswerDoc),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND")
+    ))]
+pub fn thread_block() {}
+
+/// Unblocks a thread's visitor (admin).
+#[utoipa::path(delete, path = "/api/threads/{thread_id}/block", tag = "messages",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    responses(
+        (status = 200, body = ThreadStateAnswerDoc),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND")
+    ))]
+pub fn thread_block_delete() {}
+
+/// Unblocks a thread's visitor (admin); same as `DELETE …/block`.
+#[utoipa::path(post, path = "/api/threads/{thread_id}/unblock", tag = "messages",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    responses(
+        (status = 200, body = ThreadStateAnswerDoc),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND")
+    ))]
+pub fn thread_unblock() {}
+
+/// The blocked visitors (admin).
+#[utoipa::path(get, path = "/api/blocks", tag = "messages", responses(
+    (status = 200, body = BlocksDoc),
+    (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin")
+))]
+pub fn blocks() {}

@@ -1,0 +1,157 @@
+//! Thread actions from Telegram (issue 13): presses of the inline buttons
+//! ([`super::buttons`], Bot API `callback_query` updates), the commands
+//! `/close` `/reopen` `/block` `/unblock`, and the buttons kept up to date.
+//!
+//! A press is honoured only when the button's message is in the admin chat
+//! (`TELEGRAM_CHAT_ID`); any other is refused (answered, nothing changes).
+//! Every press is answered with `answerCallbackQuery` (Telegram shows a
+//! spinner on the button until then). The buttons themselves are updated
+//! (`editMessageReplyMarkup`) for every status or block change, whoever made
+//! it (panel, API, socket, command, button, a visitor's reopening message):
+//! [`follow`] watches the core's events.
+
+use std::sync::Arc;
+
+use teloxide::{
+    payloads::{AnswerCallbackQuerySetters, EditMessageReplyMarkupSetters},
+    prelude::*,
+    types::MessageId,
+};
+use tokio::sync::mpsc;
+
+use super::{
+    Telegram, buttons,
+    updates::{self, Command, Ctx},
+};
+use crate::{
+    chat::{ChatEvent, status::ThreadUpdate},
+    error::AppError,
+    store::{self, Db},
+};
+
+/// Handles one button press.
+pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> ResponseResult<()> {
+    let in_admin_chat = q
+        .message
+        .as_ref()
+        .is_some_and(|m| m.chat().id == ctx.tg.chat_id);
+    let text = if !in_admin_chat {
+        tracing::warn!("refused a Telegram button press from outside the admin chat");
+        "Not allowed here.".to_owned()
+    } else {
+        match q.data.as_deref().and_then(buttons::parse) {
+            Some((action, thread)) => {
+                if let Some(m) = &q.message {
+                    // The pressed message carries this thread's buttons: so
+                    // they are updated even when the outbox has not recorded
+                    // them yet (the press can beat that record).
+                    let id = i64::from(m.id().0);
+                    let res = store::buttons::set(ctx.chat.db(), thread, ctx.tg.chat_id.0, id);
+                    if let Err(e) = res.await {
+                        tracing::debug!(error = %e, "cannot record the pressed buttons");
+                    }
+                }
+                act(&ctx, action, thread).await
+            }
+            None => "Unknown button.".to_owned(),
+        }
+    };
+    let res = bot.answer_callback_query(q.id).text(text).await;
+    ctx.tg.health.record(res.is_ok());
+    if res.is_err() {
+        crate::metrics::telegram_error("answerCallbackQuery");
+    }
+    res.map(|_| ())
+}
+
+/// `/close`, `/reopen`, `/block`, `/unblock`: on the thread of the topic
+/// the command is written in, or of the message it replies to (as an
+/// answer is routed); returns the text to answer.
+pub(super) async fn thread_command(ctx: &Ctx, msg: &Message, cmd: &Command) -> String {
+    let thread = match updates::route(ctx, msg).await {
+        Ok(t) => t,
+        Err(text) if text == updates::HINT || text == updates::TOPIC_HINT => {
+            return "Send this command in a visitor's topic, or as a reply to their message."
+                .into();
+        }
+        Err(text) => return text,
+    };
+    let chat = &ctx.chat;
+    let (res, done) = match cmd {
+        Command::Close => (chat.close(&thread).await, "Conversation closed."),
+        Command::Reopen => (chat.reopen(&thread).await, "Conversation reopened."),
+        Command::Block => (
+            chat.set_blocked(&thread, true).await,
+            "Visitor blocked: their messages are refused until /unblock.",
+        ),
+        _ => (chat.set_blocked(&thread, false).await, "Visitor unblocked."),
+    };
+    super::callbacks::outcome(res, done)
+}
+
+/// Runs the action of a button (one arm per callback prefix); returns the
+/// text of the answer.
+async fn act(ctx: &Ctx, action: &str, thread: &str) -> String {
+    let chat = &ctx.chat;
+    let (res, done) = match action {
+        buttons::CLOSE => (chat.close(thread).await, "Closed."),
+        buttons::REOPEN => (chat.reopen(thread).await, "Reopened."),
+        buttons::BLOCK => (chat.set_blocked(thread, true).await, "Visitor blocked."),
+        buttons::UNBLOCK => (chat.set_blocked(thread, false).await, "Visitor unblocked."),
+        _ => return "Unknown button.".to_owned(),
+    };
+    outcome(res, done)
+}
+
+/// The answer to the admin for the result of a status or block change.
+pub(super) fn outcome(res: Result<ThreadUpdate, AppError>, done: &str) -> String {
+    match res {
+        Ok(_) => done.to_owned(),
+        Err(AppError::NotFound(_)) => "That conversation no longer exists.".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "a thread action from Telegram failed");
+            "Could not do that right now. Please try again.".to_owned()
+        }
+    }
+}
+
+/// Runs until the core stops: for every status or block change published
+/// by this instance, updates that thread's buttons, one at a time and in
+/// order (a separate task, so a slow Bot API never holds the core's events
+/// up; changes are admin actions, few).
+pub async fn follow(tg: Telegram, db: Db, mut events: mpsc::Receiver<ChatEvent>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<ThreadUpdate>();
+    tokio::spawn(async move {
+        while let Some(u) = rx.recv().await {
+            refresh(&tg, &db, &u).await;
+        }
+    });
+    while let Some(ev) = events.recv().await {
+        if let ChatEvent::ThreadUpdated(u) = ev
+            && tx.send(u).is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Shows `u`'s state on its thread's buttons (`editMessageReplyMarkup`),
+/// when the thread has buttons. Failures are logged (a hint, not data).
+#[tracing::instrument(skip_all)]
+async fn refresh(tg: &Telegram, db: &Db, u: &ThreadUpdate) {
+    let Ok(Some((chat, message))) = store::buttons::get(db, &u.id).await else {
+        return;
+    };
+    let (Some(markup), Ok(message)) = (buttons::keyboard(u), i32::try_from(message)) else {
+        return;
+    };
+    let res = tg
+        .bot
+        .edit_message_reply_markup(ChatId(chat), MessageId(message))
+        .reply_markup(markup)
+        .await;
+    if let Err(e) = res {
+        // "message is not modified" when the buttons already say so.
+        tracing::debug!(error = %tg.describe(&e), "editMessageReplyMarkup failed");
+    }
+}

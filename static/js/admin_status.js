@@ -1,0 +1,94 @@
+// sohbet: the admin's thread tools in the panel (issue 13).
+//
+// The open / closed / blocked filter with counts above the thread list
+// (open is the default; the unread badge counts open threads only,
+// admin.js; the blocked list is where a visitor is unblocked), and in the
+// thread view a Close / Reopen button and a Block / Unblock button
+// (POST /api/threads/{id}/close|reopen|block|unblock). Every admin's panel
+// follows changes through `thread_updated` (admin.js). Depends on common.js
+// (window.Sohbet.api, toast, errorText) and admin.js (window.Sohbet.admin).
+(() => {
+  'use strict';
+
+  const { api, toast, errorText, admin } = window.Sohbet;
+  const app = document.getElementById('admin-app');
+  const filter = document.getElementById('status-filter');
+  const statusButton = document.getElementById('status-button');
+  const blockButton = document.getElementById('block-button');
+  const flags = document.getElementById('conv-flags');
+  if (!admin || !filter || !statusButton || !blockButton) return;
+
+  // ------------------------------------------------------------ filter ---
+
+  function counts() {
+    const n = { open: 0, closed: 0, blocked: 0 };
+    // Every thread the panel knows (the list shows only the filtered ones).
+    for (const t of admin.all()) {
+      n[t.status === 'closed' ? 'closed' : 'open'] += 1;
+      if (t.blocked) n.blocked += 1;
+    }
+    return n;
+  }
+
+  function renderFilter() {
+    const n = counts();
+    for (const span of filter.querySelectorAll('[data-count]')) {
+      span.textContent = String(n[span.dataset.count] || 0);
+    }
+    const current = app.dataset.statusFilter || 'open';
+    for (const b of filter.querySelectorAll('[data-filter]')) {
+      b.setAttribute('aria-pressed', String(b.dataset.filter === current));
+    }
+  }
+
+  filter.addEventListener('click', (e) => {
+    const b = e.target.closest('[data-filter]');
+    if (!b) return;
+    app.dataset.statusFilter = b.dataset.filter;
+    admin.render();
+  });
+
+  // ------------------------------------------------------- thread view ---
+
+  function renderTools() {
+    const t = admin.thread(admin.current());
+    if (!t) return;
+    const closed = t.status === 'closed';
+    statusButton.textContent = closed ? statusButton.dataset.reopen : statusButton.dataset.close;
+    statusButton.dataset.action = closed ? 'reopen' : 'close';
+    blockButton.textContent = t.blocked ? blockButton.dataset.unblock : blockButton.dataset.block;
+    blockButton.dataset.action = t.blocked ? 'unblock' : 'block';
+    const marks = [];
+    if (closed) marks.push(flags.dataset.closed);
+    if (t.blocked) marks.push(flags.dataset.blocked);
+    flags.textContent = marks.join(' · ');
+    flags.hidden = marks.length === 0;
+  }
+
+  async function act(button) {
+    const id = admin.current();
+    const action = button.dataset.action;
+    if (!id || !action || button.disabled) return;
+    if (action === 'block' && !window.confirm(blockButton.dataset.confirm)) return;
+    button.disabled = true;
+    try {
+      const data = await api(`/api/threads/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: {} });
+      admin.apply(data.thread);
+    } catch (e) {
+      toast(errorText(e.code, e.message));
+    } finally {
+      button.disabled = false;
+      renderTools();
+    }
+  }
+
+  statusButton.addEventListener('click', () => act(statusButton));
+  blockButton.addEventListener('click', () => act(blockButton));
+
+  document.addEventListener('sohbet:thread-open', renderTools);
+  document.addEventListener('sohbet:threads-rendered', () => {
+    renderFilter();
+    renderTools();
+  });
+  renderFilter();
+})();
