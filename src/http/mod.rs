@@ -11,6 +11,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod pages;
+pub mod search;
 pub mod telegram;
 pub mod upload;
 pub mod visitor;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/messages/clear", post(api::clear))
         .route("/api/messages/{thread_id}", get(api::messages))
         .route("/api/threads", get(api::threads))
+        .route("/api/search", get(search::search))
         .route(
             "/api/upload/image",
             post(upload::image).layer(DefaultBodyLimit::max(upload::body_limit(Kind::Image))),

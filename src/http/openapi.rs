@@ -52,13 +52,16 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         admin_login, verify_otp, logout, telegram_bridge, telegram_selftest,
         visitor_context, visitor_identify, thread_context, widget_js, embed_view,
         health, health_live, health_ready, openapi, metrics,
-        visitor_page, admin_page, login_page, uploads, static_files
+        visitor_page, admin_page, login_page, uploads, static_files,
+        super::search::search_doc
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
         SendDoc, ThreadDoc, ThreadsDoc, ClearBodyDoc, DoneDoc, LoginBodyDoc, LoginDoc,
         OtpBodyDoc, OtpDoc, SuccessDoc, UploadFormDoc, UploadDoc, ProbeDoc, HealthDoc,
-        BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc
+        BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc,
+        super::search::SearchDoc, super::search::SearchHitDoc, super::search::SearchThreadDoc,
+        super::search::SearchThreadHitDoc, super::search::PartDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod flask;
 pub mod messages;
 pub mod outbox;
+pub mod search;
 pub mod threads;
 pub mod topics;
 pub mod visitors;
