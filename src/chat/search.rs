@@ -364,7 +364,10 @@ mod tests {
     #[test]
     fn queries_are_words_never_syntax() {
         assert_eq!(t("  İstanbul  şeker "), ["istanbul", "şeker"]);
-        assert_eq!(t("\"a* NEAR(b c) -d OR e\""), ["a", "near", "b", "c", "d", "or", "e"]);
+        assert_eq!(
+            t("\"a* NEAR(b c) -d OR e\""),
+            ["a", "near", "b", "c", "d", "or", "e"]
+        );
         assert_eq!(t("x x X"), ["x"]);
         assert_eq!(t("NEAR("), ["near"]);
         for bad in ["", "   ", "\"", "*", "-", "()", "'\"*^:"] {
@@ -381,7 +384,12 @@ mod tests {
     fn bounds_of_a_page() {
         assert_eq!(page_bounds(None, None).unwrap(), LIMIT_DEFAULT);
         assert_eq!(page_bounds(Some(100), Some(5)).unwrap(), 100);
-        for (l, b) in [(Some(0), None), (Some(101), None), (None, Some(0)), (None, Some(-3))] {
+        for (l, b) in [
+            (Some(0), None),
+            (Some(101), None),
+            (None, Some(0)),
+            (None, Some(-3)),
+        ] {
             assert!(matches!(page_bounds(l, b), Err(AppError::Validation(_))));
         }
     }
@@ -398,7 +406,11 @@ mod tests {
 
     #[test]
     fn long_texts_are_cut_around_the_first_hit() {
-        let text = format!("{} needle {}", "lorem ipsum ".repeat(30), "dolor sit ".repeat(30));
+        let text = format!(
+            "{} needle {}",
+            "lorem ipsum ".repeat(30),
+            "dolor sit ".repeat(30)
+        );
         let parts = snippet(&text, &t("needle"), 60);
         let s = shown(&parts);
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
@@ -406,7 +418,10 @@ mod tests {
         let inner = s.trim_matches('…');
         assert!(inner.chars().count() <= 62, "{s}");
         // Whole words only at both ends.
-        assert!(inner.starts_with("lorem") || inner.starts_with("ipsum"), "{s}");
+        assert!(
+            inner.starts_with("lorem") || inner.starts_with("ipsum"),
+            "{s}"
+        );
         assert!(inner.ends_with("dolor") || inner.ends_with("sit"), "{s}");
         // A hit near the end still fills the window.
         let late = format!("{} needle", "word ".repeat(100));

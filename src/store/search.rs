@@ -159,7 +159,10 @@ mod tests {
 
     #[test]
     fn fts5_terms_are_quoted_prefixes() {
-        assert_eq!(fts5_query(&terms(&["şek", "istanbul"])), "\"şek\"* \"istanbul\"*");
+        assert_eq!(
+            fts5_query(&terms(&["şek", "istanbul"])),
+            "\"şek\"* \"istanbul\"*"
+        );
         assert_eq!(fts5_query(&terms(&["a\"b"])), "\"a\"\"b\"*");
     }
 
