@@ -363,6 +363,69 @@ async fn bad_input_gets_contract_errors(backend: Backend) {
     app.finish().await;
 }
 
+/// Rows stored before migration 0009 (an existing deployment upgrading)
+/// are indexed by it.
+async fn rows_from_before_the_search_migration_are_found(backend: Backend) {
+    let kept = KeptDb::new(backend).await;
+    let dir = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let path = format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR"));
+    let mut older = sqlx::migrate::Migrator::new(std::path::Path::new(&path))
+        .await
+        .unwrap();
+    older.migrations.to_mut().retain(|m| m.version < 9);
+    let now = chrono::Utc::now();
+    let thread = "0a1b2c3d-0000-4000-8000-000000000001";
+    let rows = [
+        "INSERT INTO threads (id, display_name, created_at, last_activity_at) VALUES ($1, 'Eski Müşteri', $2, $2)",
+        "INSERT INTO messages (thread_id, sender, type, content_text, created_at) \
+         VALUES ($1, 'visitor', 'text', 'Geçen yılki İade talebim', $2)",
+    ];
+    match kept.var() {
+        ("DATABASE_URL", url) => {
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            older.run(&mut c).await.unwrap();
+            for sql in rows {
+                sqlx::query(sql)
+                    .bind(thread)
+                    .bind(now)
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+        }
+        (_, file) => {
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{file}?mode=rwc"))
+                .await
+                .unwrap();
+            older.run(&mut c).await.unwrap();
+            for sql in rows {
+                sqlx::query(sql)
+                    .bind(thread)
+                    .bind(now)
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    let mut app = spawn_app_opts(backend, &[], None, Some(&kept)).await;
+    let admin = app.admin().await;
+    let (s, body) = search(&admin, &[("q", "iade")]).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["results"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(
+        body["results"][0]["thread"]["display_name"],
+        json!("Eski Müşteri")
+    );
+    let (_, body) = search(&admin, &[("q", "MÜŞTERİ")]).await;
+    assert_eq!(body["threads"][0]["id"], json!(thread), "{body}");
+    app.finish().await;
+    kept.drop_db().await;
+}
+
 on_both_backends!(
     finds_turkish_and_english_words,
     pages_with_before,
@@ -370,4 +433,5 @@ on_both_backends!(
     display_names_match_and_follow_renames,
     a_visitor_cannot_search,
     bad_input_gets_contract_errors,
+    rows_from_before_the_search_migration_are_found,
 );
