@@ -10,6 +10,7 @@
 //! handlers pass it the raw `Accept-Language` header value and get back the
 //! language tag and its strings ([`pick`]).
 
+pub mod search;
 pub mod widget;
 
 /// Every text of the user interface, for one language.

@@ -75,6 +75,8 @@ pub struct AdminPage {
     pub admin_name: String,
     /// Strings of the visitor context box (issue 14).
     pub w: &'static i18n::widget::WidgetStrings,
+    /// Strings of the message search (issue 13).
+    pub s: &'static i18n::search::SearchStrings,
 }
 
 fn common(state: &AppState, caller: &Caller, headers: &HeaderMap) -> PageCommon {
@@ -152,6 +154,7 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
     let page = common(&state, &caller, &headers);
     let page = AdminPage {
         w: i18n::widget::pick(page.lang),
+        s: i18n::search::pick(page.lang),
         page,
         admin_name: session.username,
     };
