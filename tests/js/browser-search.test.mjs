@@ -7,7 +7,8 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -22,6 +23,18 @@ const DESKTOP = { width: 1280, height: 800 };
 const WAIT = 15_000;
 const FILLERS = 130; // the panel shows 50 a page: the needle is 3 pages back
 const HOSTILE = '<img src=x onerror=alert(1)> iade <b>bold</b>';
+const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Serious and critical axe-core violations on `page` (as operations.test.mjs). */
+async function axe(page) {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('\n    ')}`);
+}
 
 async function send(client, body) {
   const r = await client.post('/api/messages/send', { type: 'text', ...body });
@@ -40,9 +53,9 @@ function watch(page, problems) {
   });
 }
 
-for (const [db, locale, strings] of [
-  ['sqlite', 'tr-TR', { more: /^20 mesaj gösteriliyor/, all: '2 mesaj bulundu' }],
-  ['postgres', 'en-US', { more: /^Showing 20 messages/, all: '2 messages found' }],
+for (const [db, locale, colorScheme, strings] of [
+  ['sqlite', 'tr-TR', 'light', { more: /^20 mesaj gösteriliyor/, all: '2 mesaj bulundu' }],
+  ['postgres', 'en-US', 'dark', { more: /^Showing 20 messages/, all: '2 messages found' }],
 ]) {
   describe(`message search in the admin panel (${db})`, () => {
     let server;
@@ -76,7 +89,7 @@ for (const [db, locale, strings] of [
 
       // ---- the admin logs in on the page
       const problems = [];
-      const ctx = await browser.newContext({ viewport: DESKTOP, locale });
+      const ctx = await browser.newContext({ viewport: DESKTOP, locale, colorScheme });
       t.after(() => ctx.close().catch(() => {}));
       ctx.setDefaultTimeout(WAIT);
       const ap = await ctx.newPage();
@@ -120,6 +133,7 @@ for (const [db, locale, strings] of [
       assert.equal(await ap.locator('#search-hits img, #search-hits b, #search-hits [onerror]').count(), 0);
       assert.deepEqual(await hostileHit.locator('mark').allTextContents(), ['iade']);
       await ap.screenshot({ path: path.join(SHOTS, `admin-search-${db}.png`) });
+      assert.deepEqual(await axe(ap), [], `axe (${colorScheme}) with results shown`);
 
       // ---- keyboard only: ↓ from the box to the results, Enter opens one
       await ap.locator('#thread-search').focus();
@@ -151,6 +165,7 @@ for (const [db, locale, strings] of [
       assert.ok(state.count >= FILLERS + 2, `the pages between it and the newest are loaded (${state.count})`);
       assert.equal(await ap.locator(`#messages .message[data-id="${newest}"]`).count(), 1, 'the newest message is there too');
       await ap.screenshot({ path: path.join(SHOTS, `admin-search-opened-${db}.png`) });
+      assert.deepEqual(await axe(ap), [], `axe (${colorScheme}) with a result opened`);
 
       // ---- a visitor's browser cannot search
       const visitorPage = await (await browser.newContext()).newPage();
