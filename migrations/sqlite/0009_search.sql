@@ -1,4 +1,8 @@
 -- Full-text search (issue 13): message text and thread display names.
+-- FTS5 is compiled into the SQLite that sqlx bundles (libsqlite3-sys
+-- `bundled`: SQLite 3.51 with SQLITE_ENABLE_FTS5; `contentless_delete`
+-- needs 3.43 or later). A build against a system SQLite without FTS5 stops
+-- here with "no such module: fts5".
 --
 -- FTS5 with the unicode61 tokenizer keeping diacritics (`ş` ≠ `s`, `ğ` ≠ `g`,
 -- `ı` ≠ `i`), so Turkish words are matched as written; unicode61 folds case

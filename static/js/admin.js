@@ -6,7 +6,8 @@
 // #admin-app) with a back button and browser history (#<thread id>).
 // Replies may be images, voice messages or audio files (media.js).
 // Depends on common.js and media.js (window.Sohbet) and the vendored
-// socket.io client.
+// socket.io client. Exposes `window.SohbetAdmin` {openThread, revealMessage}
+// to the panel's add-ons (admin_search.js).
 (() => {
   'use strict';
 
