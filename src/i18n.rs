@@ -12,6 +12,7 @@
 
 pub mod canned;
 pub mod tools;
+pub mod search;
 pub mod widget;
 
 /// Every text of the user interface, for one language.

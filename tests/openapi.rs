@@ -264,6 +264,20 @@ async fn every_route_is_described_and_answers_match_their_schemas() {
     assert_eq!(s, 200);
     assert!(!b["threads"].as_array().unwrap().is_empty());
     matches(&doc, "get", "/api/threads", s, &b);
+    let tag = sohbet::chat::display_name_for(&thread).replace("Visitor ", "");
+    for q in ["hello", tag.as_str()] {
+        let (s, b) = admin.get(&format!("/api/search?q={q}")).await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(
+            b["results"].as_array().unwrap().len() + b["threads"].as_array().unwrap().len(),
+            1,
+            "{b}"
+        );
+        matches(&doc, "get", "/api/search", s, &b);
+    }
+    let (s, b) = admin.get("/api/search?q=").await;
+    assert_eq!(s, 400);
+    matches(&doc, "get", "/api/search", s, &b);
     let (s, b) = admin
         .post("/api/messages/clear", json!({"thread_id": thread}))
         .await;

@@ -8,6 +8,7 @@ pub mod events;
 mod media_urls;
 pub mod overload;
 pub mod status;
+pub mod search;
 mod writer;
 
 pub use media_urls::MediaUrls;

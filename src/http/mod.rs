@@ -12,6 +12,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod pages;
+pub mod search;
 pub mod telegram;
 pub mod thread_admin;
 pub mod upload;
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
             post(thread_admin::unblock),
         )
         .route("/api/blocks", get(thread_admin::blocks))
+        .route("/api/search", get(search::search))
         .route(
             "/api/upload/image",
             post(upload::image).layer(DefaultBodyLimit::max(upload::body_limit(Kind::Image))),

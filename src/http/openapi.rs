@@ -57,7 +57,8 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         health, health_live, health_ready, openapi, metrics,
         visitor_page, admin_page, login_page, uploads, static_files,
         canned::canned_list, canned::canned_create, canned::canned_update, canned::canned_delete,
-        thread_close, thread_reopen, thread_block, thread_block_delete, thread_unblock, blocks
+        thread_close, thread_reopen, thread_block, thread_block_delete, thread_unblock, blocks,
+        super::search::search_doc
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
@@ -66,7 +67,9 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc,
         canned::CannedDoc, canned::CannedListDoc, canned::CannedOneDoc, canned::CannedBodyDoc,
         canned::CannedDeletedDoc,
-        ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc
+        ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc,
+        super::search::SearchDoc, super::search::SearchHitDoc, super::search::SearchThreadDoc,
+        super::search::SearchThreadHitDoc, super::search::PartDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),

@@ -79,6 +79,8 @@ pub struct AdminPage {
     pub c: &'static i18n::canned::CannedStrings,
     /// Strings of the thread tools (issue 13).
     pub tools: &'static i18n::tools::ToolStrings,
+    /// Strings of the message search (issue 13).
+    pub s: &'static i18n::search::SearchStrings,
 }
 
 fn common(state: &AppState, caller: &Caller, headers: &HeaderMap) -> PageCommon {
@@ -158,6 +160,7 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
         w: i18n::widget::pick(page.lang),
         c: i18n::canned::pick(page.lang),
         tools: i18n::tools::pick(page.lang),
+        s: i18n::search::pick(page.lang),
         page,
         admin_name: session.username,
     };

@@ -12,6 +12,7 @@ pub mod flask;
 pub mod messages;
 pub mod outbox;
 pub mod thread_status;
+pub mod search;
 pub mod threads;
 pub mod topics;
 pub mod visitors;

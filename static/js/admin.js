@@ -6,7 +6,8 @@
 // #admin-app) with a back button and browser history (#<thread id>).
 // Replies may be images, voice messages or audio files (media.js).
 // Depends on common.js and media.js (window.Sohbet) and the vendored
-// socket.io client.
+// socket.io client. Exposes `window.SohbetAdmin` {openThread, revealMessage}
+// to the panel's add-ons (admin_search.js).
 (() => {
   'use strict';
 
@@ -51,6 +52,8 @@
   let hasMore = false;
   let loadingOlder = false;
   let threadsLoaded = false;
+  /** Settles when the open thread's first page is shown (or failed). */
+  let firstPage = Promise.resolve();
 
   const list = new MessageList(messagesEl, {
     jumpButton: document.getElementById('jump-button'),
@@ -299,7 +302,7 @@
     app.dataset.view = 'thread';
     if (currentId === id) {
       if (wide.matches) input.focus();
-      return;
+      return firstPage;
     }
     if (currentId && socket.connected) socket.emit('leave_thread', { thread_id: currentId });
     const previous = currentId;
@@ -320,6 +323,8 @@
     else convView.querySelector('.back-button').focus({ preventScroll: true });
 
     messagesEl.setAttribute('aria-busy', 'true');
+    let shown;
+    firstPage = new Promise((resolve) => { shown = resolve; });
     try {
       const msgs = await fetchPage(id, `limit=${PAGE}`); // marks the thread read
       if (token !== openToken) return;
@@ -338,6 +343,7 @@
     } finally {
       if (token === openToken) messagesEl.setAttribute('aria-busy', 'false');
       list.onChange();
+      shown();
     }
   }
 
@@ -374,7 +380,20 @@
     else closeThread();
   });
 
-  async function loadOlder() {
+  /** Loads `size` messages before the oldest shown; one load at a time (callers share it). */
+  let olderLoad = null;
+  function loadOlder(size = PAGE) {
+    if (!olderLoad) {
+      const token = openToken;
+      olderLoad = loadOlderPage(size).finally(() => {
+        olderLoad = null;
+        if (token === openToken) fillViewport();
+      });
+    }
+    return olderLoad;
+  }
+
+  async function loadOlderPage(size) {
     const id = currentId;
     const oldest = list.oldestId();
     if (!id || !hasMore || loadingOlder || oldest === null) return;
@@ -382,9 +401,9 @@
     const token = openToken;
     showHistoryStatus(S.loadingOlder);
     try {
-      const msgs = await fetchPage(id, `limit=${PAGE}&before=${oldest}`);
+      const msgs = await fetchPage(id, `limit=${size}&before=${oldest}`);
       if (token !== openToken) return;
-      hasMore = msgs.length >= PAGE;
+      hasMore = msgs.length >= size;
       list.prependOlder(msgs);
       showHistoryStatus('');
     } catch {
@@ -392,8 +411,33 @@
     } finally {
       loadingOlder = false;
     }
-    if (token === openToken) fillViewport();
   }
+
+  /**
+   * Opens thread `id` with message `mid` scrolled into view and marked
+   * (the search, admin_search.js), loading older pages (200 at a time)
+   * until it is shown. Resolves to its node; false when the thread does
+   * not have it (cleared); null when another thread was opened meanwhile.
+   */
+  async function revealMessage(id, mid) {
+    await openThread(id, { push: true });
+    const token = openToken;
+    while (token === openToken && !list.has(mid) && hasMore) {
+      const before = list.oldestId();
+      await loadOlder(200);
+      if (list.oldestId() === before) break; // the load failed: stop
+    }
+    if (token !== openToken) return null;
+    const node = list.byId.get(mid);
+    if (!node) return false;
+    for (const old of messagesEl.querySelectorAll('.message.search-hit')) old.classList.remove('search-hit');
+    node.classList.add('search-hit');
+    node.tabIndex = -1;
+    node.scrollIntoView({ block: 'center' });
+    node.focus({ preventScroll: true });
+    return node;
+  }
+  window.SohbetAdmin = { openThread, revealMessage };
 
   function fillViewport() {
     if (hasMore && messagesEl.scrollHeight <= messagesEl.clientHeight + 40) loadOlder();
