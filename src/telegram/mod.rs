@@ -24,6 +24,7 @@
 
 pub mod buttons;
 mod callbacks;
+pub mod canned;
 pub mod console;
 pub mod format;
 pub mod outbox;
