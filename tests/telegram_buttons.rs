@@ -1,6 +1,7 @@
 //! The admin's thread tools from Telegram (issue 13), against the Bot API
 //! double (`tests/common/telegram_buttons.rs`), on SQLite and Postgres:
-//! the inline buttons of a thread's first forward (Close, Block), their
+//! the inline buttons of a thread's first forward (Close, Block, Canned:
+//! see tests/telegram_canned.rs for the last), their
 //! callback queries answered and the buttons updated, a press from another
 //! chat refused, `/close` `/block` `/unblock` as replies and `/reopen` in a
 //! forum topic, and no forwards for a blocked visitor.
@@ -121,7 +122,12 @@ async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(bac
     let second = send_and_forward(&tg, ADMIN_CHAT, &v, &tid, "anyone?").await;
     let fid = first.message_id().unwrap();
     let d = |p: &str| format!("{p}:{tid}");
-    assert_eq!(tg.button_data(fid), [d("cl"), d("bl")], "{}", tg.summary());
+    assert_eq!(
+        tg.button_data(fid),
+        [d("cl"), d("bl"), d("cn")],
+        "{}",
+        tg.summary()
+    );
     assert!(
         tg.button_data(second.message_id().unwrap()).is_empty(),
         "only the first forward has buttons"
@@ -130,7 +136,7 @@ async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(bac
     // Close: answered, closed, Close became Reopen.
     assert_eq!(press(&tg, ADMIN_CHAT, fid, &d("cl")).await, "Closed.");
     wait_state(&admin, &tid, ("closed", false)).await;
-    wait_buttons(&tg, fid, &[d("ro"), d("bl")]).await;
+    wait_buttons(&tg, fid, &[d("ro"), d("bl"), d("cn")]).await;
     tg.wait_call("editMessageReplyMarkup", WAIT, |c| {
         c.is("editMessageReplyMarkup")
             && c.ok()
@@ -141,7 +147,7 @@ async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(bac
     // The visitor writes again: reopened, the buttons follow.
     send_and_forward(&tg, ADMIN_CHAT, &v, &tid, "me again").await;
     wait_state(&admin, &tid, ("open", false)).await;
-    wait_buttons(&tg, fid, &[d("cl"), d("bl")]).await;
+    wait_buttons(&tg, fid, &[d("cl"), d("bl"), d("cn")]).await;
 
     // Block: the visitor is refused; Block became Unblock; Unblock restores.
     assert_eq!(
@@ -149,14 +155,14 @@ async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(bac
         "Visitor blocked."
     );
     wait_state(&admin, &tid, ("open", true)).await;
-    wait_buttons(&tg, fid, &[d("cl"), d("ub")]).await;
+    wait_buttons(&tg, fid, &[d("cl"), d("ub"), d("cn")]).await;
     let (s, b) = v.send(None, "blocked words").await;
     assert_eq!((s, b["code"].clone()), (403, json!("BLOCKED")), "{b}");
     assert_eq!(
         press(&tg, ADMIN_CHAT, fid, &d("ub")).await,
         "Visitor unblocked."
     );
-    wait_buttons(&tg, fid, &[d("cl"), d("bl")]).await;
+    wait_buttons(&tg, fid, &[d("cl"), d("bl"), d("cn")]).await;
     send_and_forward(&tg, ADMIN_CHAT, &v, &tid, "free again").await;
     // The refused message was never forwarded.
     assert!(
@@ -198,7 +204,11 @@ async fn a_press_from_another_chat_changes_nothing(backend: Backend) {
     assert_eq!(state(&admin, &tid).await, ("open".into(), false));
     assert_eq!(
         tg.button_data(fid),
-        [format!("cl:{tid}"), format!("bl:{tid}")]
+        [
+            format!("cl:{tid}"),
+            format!("bl:{tid}"),
+            format!("cn:{tid}")
+        ]
     );
     assert!(
         !tg.calls().iter().any(|c| c.is("editMessageReplyMarkup")),
@@ -270,7 +280,11 @@ async fn reopen_in_a_forum_topic(backend: Backend) {
         .expect("forward in a topic");
     assert_eq!(
         tg.button_data(fwd.message_id().unwrap()),
-        [format!("cl:{tid}"), format!("bl:{tid}")]
+        [
+            format!("cl:{tid}"),
+            format!("bl:{tid}"),
+            format!("cn:{tid}")
+        ]
     );
     tg.push(Incoming::text(FORUM_CHAT, "/close").in_topic(topic));
     tg.wait_text_to(FORUM_CHAT, "closed", WAIT, |t| t == "Conversation closed.")
@@ -334,6 +348,15 @@ async fn webhook_mode_asks_for_and_handles_button_presses(backend: Backend) {
     })
     .await;
     wait_state(&admin, &tid, ("closed", false)).await;
-    wait_buttons(&tg, fid, &[format!("ro:{tid}"), format!("bl:{tid}")]).await;
+    wait_buttons(
+        &tg,
+        fid,
+        &[
+            format!("ro:{tid}"),
+            format!("bl:{tid}"),
+            format!("cn:{tid}"),
+        ],
+    )
+    .await;
     app.finish().await;
 }

@@ -5,9 +5,9 @@
 //! per backend. This module owns SQL; it knows nothing of HTTP or sockets.
 
 pub mod auth;
+pub mod buttons;
 pub mod canned;
 mod checkpoint;
-pub mod buttons;
 pub mod flask;
 pub mod messages;
 pub mod outbox;

@@ -4,6 +4,7 @@
 //!
 //! A press is honoured only when the button's message is in the admin chat
 //! (`TELEGRAM_CHAT_ID`); any other is refused (answered, nothing changes).
+//! The canned-reply buttons are handled by [`super::canned`].
 //! Every press is answered with `answerCallbackQuery` (Telegram shows a
 //! spinner on the button until then). The buttons themselves are updated
 //! (`editMessageReplyMarkup`) for every status or block change, whoever made
@@ -20,7 +21,7 @@ use teloxide::{
 use tokio::sync::mpsc;
 
 use super::{
-    Telegram, buttons,
+    Telegram, buttons, canned,
     updates::{self, Command, Ctx},
 };
 use crate::{
@@ -40,23 +41,30 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
         "Not allowed here.".to_owned()
     } else {
         match q.data.as_deref().and_then(buttons::parse) {
-            Some((action, thread)) => {
+            Some(p) => {
                 if let Some(m) = &q.message {
                     // The pressed message carries this thread's buttons: so
                     // they are updated even when the outbox has not recorded
                     // them yet (the press can beat that record).
                     let id = i64::from(m.id().0);
-                    let res = store::buttons::set(ctx.chat.db(), thread, ctx.tg.chat_id.0, id);
+                    let res = store::buttons::set(ctx.chat.db(), p.thread, ctx.tg.chat_id.0, id);
                     if let Err(e) = res.await {
                         tracing::debug!(error = %e, "cannot record the pressed buttons");
                     }
                 }
-                act(&ctx, action, thread).await
+                match &q.message {
+                    Some(m) if canned::handles(p.action) => canned::press(&bot, &ctx, m, p).await,
+                    _ => act(&ctx, p.action, p.thread).await,
+                }
             }
             None => "Unknown button.".to_owned(),
         }
     };
-    let res = bot.answer_callback_query(q.id).text(text).await;
+    let mut answer = bot.answer_callback_query(q.id);
+    if !text.is_empty() {
+        answer = answer.text(text);
+    }
+    let res = answer.await;
     ctx.tg.health.record(res.is_ok());
     if res.is_err() {
         crate::metrics::telegram_error("answerCallbackQuery");

@@ -9,7 +9,8 @@
 //!   elsewhere a Telegram reply to a forwarded message (or to any linked
 //!   message of that thread) becomes an admin message ([`updates`]);
 //! - inline buttons under a thread's first forward (Close / Block,
-//!   [`buttons`]) and the commands `/close`, `/reopen`, `/block`,
+//!   [`buttons`]; Canned, which lists the canned replies and sends one,
+//!   [`canned`]) and the commands `/close`, `/reopen`, `/block`,
 //!   `/unblock` ([`updates`]), issue 13;
 //! - receipts (👌 received, 👀 seen) on the admin's answers ([`receipts`]),
 //!   typing actions, and `/selftest` ([`selftest`]);
@@ -24,6 +25,7 @@
 
 pub mod buttons;
 mod callbacks;
+pub mod canned;
 pub mod console;
 pub mod format;
 pub mod outbox;
