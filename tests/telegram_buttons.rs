@@ -11,8 +11,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Backend, Browser, TestApp, spawn_app_with,
-    telegram_double::{ADMIN_CHAT, Call, Incoming, TelegramDouble, forum::FORUM_CHAT},
+    Backend, Browser, Opts, TestApp, spawn,
+    telegram::{ADMIN_CHAT, Call, Incoming, TelegramDouble, forum::FORUM_CHAT},
 };
 use serde_json::{Value, json};
 use sohbet::chat::display_name_for;
@@ -32,7 +32,7 @@ const FOREIGN_CHAT: i64 = 999_001;
 async fn start(backend: Backend, tg: &TelegramDouble) -> TestApp {
     let env = tg.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    spawn_app_with(backend, &env, |_| {}).await
+    spawn(Opts::new(backend).envs(&env)).await
 }
 
 /// Sends `text` as the visitor; waits for its forward to `chat`.
@@ -311,7 +311,7 @@ async fn webhook_mode_asks_for_and_handles_button_presses(backend: Backend) {
     let mut env = tg.env();
     env.push(("TELEGRAM_WEBHOOK_URL".into(), HOOK.into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut app = spawn_app_with(backend, &env, |_| {}).await;
+    let mut app = spawn(Opts::new(backend).envs(&env)).await;
     let set = tg
         .wait_call("setWebhook", WAIT, |c| c.is("setWebhook") && c.ok())
         .await;

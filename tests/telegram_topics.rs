@@ -9,8 +9,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Backend, Browser, KeptDb, TestApp, spawn_app_opts, spawn_app_with,
-    telegram_double::{
+    Backend, Browser, KeptDb, Opts, TestApp, spawn,
+    telegram::{
         Call, Incoming, Media, TelegramDouble,
         forum::{FORUM_CHAT, Rights},
     },
@@ -44,7 +44,7 @@ async fn start(backend: Backend, tg: &TelegramDouble, extra: &[(&str, &str)]) ->
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
-    spawn_app_with(backend, &env_refs(&env), |_| {}).await
+    spawn(Opts::new(backend).envs(&env_refs(&env))).await
 }
 
 async fn health(app: &TestApp) -> Value {
@@ -179,14 +179,14 @@ async fn a_restart_keeps_the_topic_of_a_thread(backend: Backend) {
     let mut env = tg.env();
     // The same key on both runs, so the visitor's cookie stays valid.
     env.push(("SECRET_KEY".into(), "k".repeat(48)));
-    let app1 = spawn_app_opts(backend, &env_refs(&env), None, Some(&db)).await;
+    let app1 = spawn(Opts::new(backend).envs(&env_refs(&env)).db(&db)).await;
     let v = app1.visitor().await;
     let tid = v.thread_id().await;
     let topic =
         topic_of(&send_and_forward(&tg, &v, &tid, "before the restart").await).expect("topic");
     app1.finish().await;
 
-    let app2 = spawn_app_opts(backend, &env_refs(&env), None, Some(&db)).await;
+    let app2 = spawn(Opts::new(backend).envs(&env_refs(&env)).db(&db)).await;
     wait_selftest(&app2).await;
     let v = Browser {
         client: v.client.clone(),
@@ -207,7 +207,6 @@ async fn a_restart_keeps_the_topic_of_a_thread(backend: Backend) {
         1
     );
     app2.finish().await;
-    db.drop_db().await;
 }
 
 async fn a_deleted_topic_is_recreated_and_a_closed_one_reopened(backend: Backend) {
