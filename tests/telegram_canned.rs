@@ -12,7 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Backend, Browser, Opts, TestApp, spawn,
+    Backend, Browser, TestApp,
     telegram::{ADMIN_CHAT, TelegramDouble},
 };
 use serde_json::{Value, json};
@@ -32,9 +32,7 @@ const NONE_YET: &str = "No canned replies yet: add them in the panel";
 const GONE: &str = "This canned reply no longer exists";
 
 async fn start(backend: Backend, tg: &TelegramDouble) -> TestApp {
-    let env = tg.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    spawn(Opts::new(backend).envs(&env)).await
+    common::bridge::start(backend, tg, &[]).await
 }
 
 /// Sends `text` as the visitor; returns the id of its forward.
