@@ -13,7 +13,7 @@ use std::{
 };
 
 use common::{
-    Backend, Browser, KeptDb, Opts, create_pg_db, pg_admin_url, relaxed_limits, spawn,
+    Backend, Browser, KeptDb, Opts, relaxed_limits, spawn,
     telegram::{ADMIN_CHAT, Incoming, TelegramDouble},
 };
 use flask_fixture::{AUDIO, CLOUDINARY, IMAGE, T1, T2, T3, expected_texts};
@@ -300,7 +300,9 @@ async fn an_unknown_database_stops_start_up_and_is_left_alone(backend: Backend) 
             err
         }
         Backend::Postgres => {
-            let (name, url) = create_pg_db().await;
+            // Dropped with the guard (also on a panic).
+            let kept = KeptDb::new(Backend::Postgres).await;
+            let url = kept.var().1;
             let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
             sqlx::raw_sql(UNKNOWN_SCHEMA).execute(&mut c).await.unwrap();
             let err = start_error("DATABASE_URL", &url, dir.path()).await;
@@ -318,12 +320,6 @@ async fn an_unknown_database_stops_start_up_and_is_left_alone(backend: Backend) 
                 .unwrap();
             assert_eq!(title, "first");
             c.close().await.unwrap();
-            let mut admin = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut admin)
-            .await;
             err
         }
     };

@@ -36,7 +36,7 @@ pub enum Backend {
 }
 
 /// The Postgres that tests create their databases on.
-pub fn pg_admin_url() -> String {
+fn pg_admin_url() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
@@ -56,8 +56,8 @@ fn replace_db(url: &str, db: &str) -> String {
 }
 
 /// Creates a fresh database on the test Postgres; returns its name and URL.
-/// The caller drops it ([`drop_pg_db`]); [`KeptDb`] and [`TestApp`] do.
-pub async fn create_pg_db() -> (String, String) {
+/// Only [`KeptDb`] and [`TestApp`] call it: they drop it ([`drop_pg_db`]).
+async fn create_pg_db() -> (String, String) {
     let name = format!("sohbet_t_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
         .await
@@ -74,7 +74,7 @@ pub async fn create_pg_db() -> (String, String) {
 /// on a fresh connection, from a thread with its own runtime: callable
 /// from `Drop`, inside or outside a runtime, also while a test panics.
 /// Errors are ignored (the database may be gone already).
-pub fn drop_pg_db(name: String) {
+fn drop_pg_db(name: String) {
     let _ = std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
