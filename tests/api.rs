@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, assert_error, spawn_app, spawn_app_with};
+use common::{Backend, Opts, assert_error, spawn};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -29,7 +29,7 @@ fn is_rfc3339_utc(s: &Value) -> bool {
 }
 
 async fn session_gives_a_fixed_thread_and_csrf_token(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn(backend).await;
     let mut b = app.browser();
     let s1 = b.init().await;
     assert_eq!(s1["success"], json!(true));
@@ -70,7 +70,7 @@ async fn session_gives_a_fixed_thread_and_csrf_token(backend: Backend) {
 }
 
 async fn visitor_sends_and_reads_its_history(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn(backend).await;
     let b = app.visitor().await;
     let tid = b.thread_id().await;
     assert!(
@@ -101,7 +101,7 @@ async fn visitor_sends_and_reads_its_history(backend: Backend) {
 }
 
 async fn pages_and_pagination(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn(backend).await;
     let b = app.visitor().await;
     let tid = b.thread_id().await;
     let mut ids = vec![];
@@ -158,7 +158,7 @@ async fn pages_and_pagination(backend: Backend) {
 }
 
 async fn client_id_makes_a_resend_return_the_same_message(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn(backend).await;
     let b = app.visitor().await;
     let tid = b.thread_id().await;
     let body = json!({"text": "once", "type": "text", "client_id": "c-42"});
@@ -180,7 +180,7 @@ async fn client_id_makes_a_resend_return_the_same_message(backend: Backend) {
 }
 
 async fn state_changes_need_the_csrf_token(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn(backend).await;
     let b = app.visitor().await;
     let tid = b.thread_id().await;
     let body = json!({"text": "hi", "type": "text"}).to_string();
@@ -224,7 +224,7 @@ async fn state_changes_need_the_csrf_token(backend: Backend) {
 }
 
 async fn bad_input_gets_a_clear_error_and_stores_nothing(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn(backend).await;
     let b = app.visitor().await;
     let tid = b.thread_id().await;
     b.send(None, "keep me").await;
@@ -303,7 +303,7 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing(backend: Backend) {
 }
 
 async fn a_visitor_reaches_only_its_own_thread(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let a = app.visitor().await;
     let a_tid = a.thread_id().await;
     a.send(None, "secret of A").await;
@@ -326,7 +326,7 @@ async fn a_visitor_reaches_only_its_own_thread(backend: Backend) {
 }
 
 async fn admin_login_with_otp_and_the_panel_api(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let visitor = app.visitor().await;
     let vt = visitor.thread_id().await;
     visitor.send(None, "hello admin").await;
@@ -413,7 +413,7 @@ async fn admin_login_with_otp_and_the_panel_api(backend: Backend) {
 }
 
 async fn otp_dies_after_five_wrong_tries_and_is_single_use(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let b = app.visitor().await;
     b.login("admin", "admin123").await;
     let code = app.next_otp().await;
@@ -440,10 +440,9 @@ async fn otp_dies_after_five_wrong_tries_and_is_single_use(backend: Backend) {
 }
 
 async fn otp_expires(backend: Backend) {
-    let mut app = spawn_app_with(backend, &[], |c| {
-        c.otp_ttl = std::time::Duration::from_millis(300)
-    })
-    .await;
+    let mut app =
+        spawn(Opts::new(backend).tweak(|c| c.otp_ttl = std::time::Duration::from_millis(300)))
+            .await;
     let b = app.visitor().await;
     b.login("admin", "admin123").await;
     let code = app.next_otp().await;
@@ -454,7 +453,7 @@ async fn otp_expires(backend: Backend) {
 }
 
 async fn logout_kills_the_session_at_once(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let admin = app.admin().await;
     assert_eq!(admin.get("/api/threads").await.0, 200);
     // A second admin browser whose cookies the test holds, to replay them after logout.
@@ -543,7 +542,7 @@ async fn logout_kills_the_session_at_once(backend: Backend) {
 }
 
 async fn threads_are_ordered_by_last_activity_with_unread_counts(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let a = app.visitor().await;
     let b = app.visitor().await;
     let (at, bt) = (a.thread_id().await, b.thread_id().await);
@@ -578,7 +577,7 @@ async fn threads_are_ordered_by_last_activity_with_unread_counts(backend: Backen
 }
 
 async fn health_probes_answer(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn(backend).await;
     let b = app.browser();
     let (s, h) = b.get("/health").await;
     assert_eq!(s, 200, "{h}");
@@ -609,7 +608,7 @@ async fn health_probes_answer(backend: Backend) {
 }
 
 async fn group_commit_keeps_every_message_in_order(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn(backend).await;
     let mut visitors = vec![];
     for _ in 0..8 {
         visitors.push(app.visitor().await);
@@ -675,7 +674,7 @@ async fn health_details_need_a_token_or_a_local_caller() {
     let forwarded = ("X-Forwarded-For", "203.0.113.7");
 
     // Without TRUST_PROXY: a forwarded (proxied) request looks remote.
-    let app = spawn_app_with(Backend::Sqlite, &[("HEALTH_TOKEN", TOKEN)], |_| {}).await;
+    let app = spawn(Opts::new(Backend::Sqlite).envs(&[("HEALTH_TOKEN", TOKEN)])).await;
     let (s, h) = get(&app, "/health", &[forwarded]).await;
     assert_eq!((s, keys(&h)), (200, minimal.clone()), "{h}");
     assert_eq!(h["status"], json!("healthy"));
@@ -708,7 +707,7 @@ async fn health_details_need_a_token_or_a_local_caller() {
     app.finish().await;
 
     // With TRUST_PROXY: the forwarded client's address decides.
-    let app = spawn_app_with(Backend::Sqlite, &[("TRUST_PROXY", "true")], |_| {}).await;
+    let app = spawn(Opts::new(Backend::Sqlite).envs(&[("TRUST_PROXY", "true")])).await;
     let (_, h) = get(&app, "/health", &[forwarded]).await;
     assert_eq!(keys(&h), minimal, "{h}");
     let (_, h) = get(&app, "/health", &[("X-Forwarded-For", "10.1.2.3")]).await;

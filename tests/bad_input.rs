@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Backend, spawn_app_with};
+use common::{Backend, spawn};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -113,7 +113,7 @@ const ROUTES: [&str; 4] = [
 fn every_bad_body_gets_a_clear_4xx_and_changes_nothing() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (app, visitor, admin) = rt.block_on(async {
-        let mut app = spawn_app_with(Backend::Sqlite, &[], |_| {}).await;
+        let mut app = spawn(Backend::Sqlite).await;
         let visitor = app.visitor().await;
         let admin = app.admin().await;
         (app, visitor, admin)
@@ -202,7 +202,7 @@ fn every_bad_body_gets_a_clear_4xx_and_changes_nothing() {
 fn bad_query_strings_and_paths_get_clear_errors() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (app, visitor) = rt.block_on(async {
-        let app = spawn_app_with(Backend::Sqlite, &[], |_| {}).await;
+        let app = spawn(Backend::Sqlite).await;
         let visitor = app.visitor().await;
         (app, visitor)
     });

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Backend, Browser, assert_error, spawn_app};
+use common::{Backend, Browser, assert_error, spawn};
 use serde_json::{Value, json};
 use sohbet::{
     chat::{
@@ -53,7 +53,7 @@ async fn listed(admin: &Browser) -> Vec<Value> {
 }
 
 async fn crud_round_trip(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let admin = app.admin().await;
     assert!(listed(&admin).await.is_empty());
 
@@ -117,7 +117,7 @@ async fn crud_round_trip(backend: Backend) {
 type Case = (&'static str, String, Option<Value>, bool, u16, &'static str);
 
 async fn bad_requests_change_nothing(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let admin = app.admin().await;
     let visitor = app.visitor().await;
     let (s, b) = admin
@@ -295,11 +295,11 @@ async fn bad_requests_change_nothing(backend: Backend) {
     app.finish().await;
 }
 
-async fn open(backend: Backend) -> (Db, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
+async fn open(backend: Backend) -> (Db, common::KeptDb) {
+    let dir = common::KeptDb::new(backend).await;
     let config = match backend {
         Backend::Sqlite => DatabaseConfig::Sqlite(dir.path().join("chat.db")),
-        Backend::Postgres => DatabaseConfig::Postgres(common::create_pg_db().await.1),
+        Backend::Postgres => DatabaseConfig::Postgres(dir.var().1),
     };
     let db = Db::connect(&config).await.expect("connect");
     db.migrate().await.expect("migrate");

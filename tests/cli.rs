@@ -296,9 +296,12 @@ async fn import_flask_twice_imports_once() {
     flask_fixture::write_uploads(&uploads);
     let flask_file = dir.path().join("flask.db").display().to_string();
     flask_fixture::create(&flask_file).await;
-    let (flask_pg_name, flask_pg) = common::create_pg_db().await;
+    // Both Postgres databases are dropped with these guards (also on a panic).
+    let flask_db = common::KeptDb::new(common::Backend::Postgres).await;
+    let flask_pg = flask_db.var().1;
     flask_fixture::create(&flask_pg).await;
-    let (target_pg_name, target_pg) = common::create_pg_db().await;
+    let target_db = common::KeptDb::new(common::Backend::Postgres).await;
+    let target_pg = target_db.var().1;
     let target_file = dir.path().join("chat.db").display().to_string();
 
     let cases = [
@@ -340,15 +343,4 @@ async fn import_flask_twice_imports_once() {
         err.contains("is not a Flask Chat v2.x database") && err.contains("_sqlx_migrations"),
         "{err}"
     );
-
-    let mut admin = sqlx::PgConnection::connect(&common::pg_admin_url())
-        .await
-        .unwrap();
-    for name in [flask_pg_name, target_pg_name] {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut admin)
-        .await;
-    }
 }

@@ -13,8 +13,8 @@ use std::{
 };
 
 use common::{
-    Backend, Browser, KeptDb, create_pg_db, pg_admin_url, relaxed_limits, spawn_app_opts,
-    telegram_double::{ADMIN_CHAT, Incoming, TelegramDouble},
+    Backend, Browser, KeptDb, Opts, relaxed_limits, spawn,
+    telegram::{ADMIN_CHAT, Incoming, TelegramDouble},
 };
 use flask_fixture::{AUDIO, CLOUDINARY, IMAGE, T1, T2, T3, expected_texts};
 use serde_json::{Value, json};
@@ -70,7 +70,7 @@ async fn a_flask_database_is_upgraded_in_place(backend: Backend) {
     let mut env: Vec<(String, String)> = tg.env();
     env.push(("UPLOAD_DIR".into(), uploads.path().display().to_string()));
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut app = spawn_app_opts(backend, &env_refs, None, Some(&kept)).await;
+    let mut app = spawn(Opts::new(backend).envs(&env_refs).db(&kept)).await;
     let admin = app.admin().await;
 
     // The panel lists the three threads by last activity, times in UTC.
@@ -239,7 +239,7 @@ async fn a_flask_database_is_upgraded_in_place(backend: Backend) {
         before_msgs.insert(t, admin.messages(t, "?limit=200").await);
     }
     app.finish().await;
-    let mut app = spawn_app_opts(backend, &env_refs, None, Some(&kept)).await;
+    let mut app = spawn(Opts::new(backend).envs(&env_refs).db(&kept)).await;
     let admin = app.admin().await;
     assert_eq!(threads(&admin).await, before_threads);
     for t in [T1, T2, T3] {
@@ -249,7 +249,6 @@ async fn a_flask_database_is_upgraded_in_place(backend: Backend) {
         assert_eq!(backups(&kept).len(), 1);
     }
     app.finish().await;
-    kept.drop_db().await;
 }
 
 /// Builds the app on `var` = `value` and returns the start-up error.
@@ -301,7 +300,9 @@ async fn an_unknown_database_stops_start_up_and_is_left_alone(backend: Backend) 
             err
         }
         Backend::Postgres => {
-            let (name, url) = create_pg_db().await;
+            // Dropped with the guard (also on a panic).
+            let kept = KeptDb::new(Backend::Postgres).await;
+            let url = kept.var().1;
             let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
             sqlx::raw_sql(UNKNOWN_SCHEMA).execute(&mut c).await.unwrap();
             let err = start_error("DATABASE_URL", &url, dir.path()).await;
@@ -319,12 +320,6 @@ async fn an_unknown_database_stops_start_up_and_is_left_alone(backend: Backend) 
                 .unwrap();
             assert_eq!(title, "first");
             c.close().await.unwrap();
-            let mut admin = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap();
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut admin)
-            .await;
             err
         }
     };
@@ -403,7 +398,6 @@ async fn a_large_import_keeps_time_order_across_chunks(backend: Backend) {
     ).fetch_one(p).await.unwrap());
     assert_eq!(next, N as i64 + 1);
     db.close().await;
-    kept.drop_db().await;
 }
 
 /// The story: today's sohbet was started once on the Flask
@@ -443,7 +437,6 @@ async fn a_flask_database_left_with_a_failed_first_migration_is_upgraded(backend
     ).fetch_one(p).await.unwrap());
     assert!(applied >= 3, "{applied}");
     db.close().await;
-    kept.drop_db().await;
 }
 
 on_both_backends!(

@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use common::{Backend, KeptDb, assert_error, spawn_app_with};
+use common::{Backend, KeptDb, Opts, assert_error, spawn};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -44,12 +44,8 @@ async fn retry_after(
 
 #[tokio::test]
 async fn sends_are_limited_per_session_with_retry_after() {
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[("RATE_LIMIT_MESSAGES_PER_MINUTE", "3")],
-        |_| {},
-    )
-    .await;
+    let app =
+        spawn(Opts::new(Backend::Sqlite).envs(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "3")])).await;
     let a = app.visitor().await;
     for i in 0..3 {
         let (s, r) = a.send(None, &format!("m{i}")).await;
@@ -81,7 +77,7 @@ async fn forwarded_for_is_ignored_unless_trust_proxy() {
     for trust in ["false", "true"] {
         let mut env = limits.to_vec();
         env.push(("TRUST_PROXY", trust));
-        let app = spawn_app_with(Backend::Sqlite, &env, |_| {}).await;
+        let app = spawn(Opts::new(Backend::Sqlite).envs(&env)).await;
         let mut statuses = vec![];
         for i in 0..4 {
             let v = app.visitor().await;
@@ -119,7 +115,7 @@ async fn ipv6_clients_are_limited_per_64() {
         ("RATE_LIMIT_MESSAGES_PER_MINUTE", "100"),
         ("TRUST_PROXY", "true"),
     ];
-    let app = spawn_app_with(Backend::Sqlite, &env, |_| {}).await;
+    let app = spawn(Opts::new(Backend::Sqlite).envs(&env)).await;
     let mut statuses = vec![];
     for client in [
         "2001:db8:aa:1::1",
@@ -147,12 +143,8 @@ async fn ipv6_clients_are_limited_per_64() {
 
 #[tokio::test]
 async fn other_api_calls_are_limited_per_ip_but_health_and_pages_are_not() {
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[("RATE_LIMIT_API_PER_IP_PER_MINUTE", "5")],
-        |_| {},
-    )
-    .await;
+    let app =
+        spawn(Opts::new(Backend::Sqlite).envs(&[("RATE_LIMIT_API_PER_IP_PER_MINUTE", "5")])).await;
     let b = app.browser();
     for _ in 0..5 {
         assert_eq!(b.get("/api/session").await.0, 200);
@@ -169,12 +161,7 @@ async fn other_api_calls_are_limited_per_ip_but_health_and_pages_are_not() {
 
 #[tokio::test]
 async fn a_silent_client_cannot_pin_a_connection() {
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[("HEADER_READ_TIMEOUT_SECS", "1")],
-        |_| {},
-    )
-    .await;
+    let app = spawn(Opts::new(Backend::Sqlite).envs(&[("HEADER_READ_TIMEOUT_SECS", "1")])).await;
     let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     conn.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -202,10 +189,9 @@ async fn a_silent_client_cannot_pin_a_connection() {
 
 #[tokio::test]
 async fn sessions_expire_when_idle_and_absolutely() {
-    let mut app = spawn_app_with(Backend::Sqlite, &[], |c| {
-        c.session_idle = Duration::from_millis(600)
-    })
-    .await;
+    let mut app =
+        spawn(Opts::new(Backend::Sqlite).tweak(|c| c.session_idle = Duration::from_millis(600)))
+            .await;
     let admin = app.admin().await;
     assert_eq!(admin.get("/api/threads").await.0, 200);
     tokio::time::sleep(Duration::from_millis(900)).await;
@@ -213,9 +199,9 @@ async fn sessions_expire_when_idle_and_absolutely() {
     assert_error(s, &r, 401, "UNAUTHORIZED");
     app.finish().await;
 
-    let mut app = spawn_app_with(Backend::Sqlite, &[], |c| {
-        c.session_absolute = Duration::from_millis(800)
-    })
+    let mut app = spawn(
+        Opts::new(Backend::Sqlite).tweak(|c| c.session_absolute = Duration::from_millis(800)),
+    )
     .await;
     let admin = app.admin().await;
     // Used all the time, it still ends at the absolute limit.
@@ -230,7 +216,7 @@ async fn sessions_expire_when_idle_and_absolutely() {
 
 #[tokio::test]
 async fn pages_carry_security_headers_and_frame_ancestors_is_configurable() {
-    let app = spawn_app_with(Backend::Sqlite, &[], |_| {}).await;
+    let app = spawn(Backend::Sqlite).await;
     let r = reqwest::get(format!("{}/", app.base)).await.unwrap();
     let h = r.headers();
     let csp = h["content-security-policy"].to_str().unwrap();
@@ -243,12 +229,9 @@ async fn pages_carry_security_headers_and_frame_ancestors_is_configurable() {
     assert_eq!(h["referrer-policy"], "same-origin");
     assert_eq!(h["x-frame-options"], "DENY");
     app.finish().await;
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[("FRAME_ANCESTORS", "https://shop.example")],
-        |_| {},
-    )
-    .await;
+    let app =
+        spawn(Opts::new(Backend::Sqlite).envs(&[("FRAME_ANCESTORS", "https://shop.example")]))
+            .await;
     let r = reqwest::get(format!("{}/", app.base)).await.unwrap();
     let csp = r.headers()["content-security-policy"]
         .to_str()
@@ -263,7 +246,7 @@ async fn pages_carry_security_headers_and_frame_ancestors_is_configurable() {
 }
 
 async fn a_client_id_sent_at_once_ten_times_stores_one_row(backend: Backend) {
-    let app = spawn_app_with(backend, &[], |_| {}).await;
+    let app = spawn(backend).await;
     let v = Arc::new(app.visitor().await);
     let tasks: Vec<_> = (0..10)
         .map(|_| {
@@ -429,7 +412,6 @@ async fn acknowledged_messages_survive_kill_9(backend: Backend) {
     let _ = server2.child.kill();
     let _ = server2.child.wait();
     drop(server.log);
-    db.drop_db().await;
 }
 
 #[test]
@@ -492,7 +474,7 @@ async fn database_down_then_back_without_a_restart() {
         proxied, url,
         "TEST_DATABASE_URL must point at 127.0.0.1:5432"
     );
-    let app = spawn_app_with(Backend::Sqlite, &[("DATABASE_URL", &proxied)], |_| {}).await;
+    let app = spawn(Opts::new(Backend::Sqlite).envs(&[("DATABASE_URL", &proxied)])).await;
     let v = app.visitor().await;
     let tid = v.thread_id().await;
     assert_eq!(v.send(None, "before").await.0, 200);
@@ -530,12 +512,11 @@ async fn database_down_then_back_without_a_restart() {
         "the refused send stored nothing"
     );
     app.finish().await;
-    db.drop_db().await;
 }
 
 #[tokio::test]
 async fn another_senders_client_id_is_not_a_retry() {
-    let mut app = spawn_app_with(Backend::Sqlite, &[], |_| {}).await;
+    let mut app = spawn(Backend::Sqlite).await;
     let v = app.visitor().await;
     let tid = v.thread_id().await;
     let (s, r) = v

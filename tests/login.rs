@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Backend, KeptDb, TestApp, assert_error, spawn_app_with};
+use common::{Backend, KeptDb, Opts, TestApp, assert_error, spawn};
 use serde_json::{Value, json};
 use sohbet::{config::DatabaseConfig, store};
 
@@ -85,15 +85,11 @@ async fn admin_logs_in(app: &mut TestApp, xff: &str) {
 /// addresses are backed off.
 #[tokio::test]
 async fn no_password_no_lockout() {
-    let mut app = spawn_app_with(
-        Backend::Sqlite,
-        &[
-            ("TRUST_PROXY", "true"),
-            ("LOGIN_FAILURES_PER_HOUR", "5"),
-            ("LOGIN_FREE_FAILURES_PER_IP", "3"),
-        ],
-        |_| {},
-    )
+    let mut app = spawn(Opts::new(Backend::Sqlite).envs(&[
+        ("TRUST_PROXY", "true"),
+        ("LOGIN_FAILURES_PER_HOUR", "5"),
+        ("LOGIN_FREE_FAILURES_PER_IP", "3"),
+    ]))
     .await;
     let attacker = app.visitor().await;
     let (mut refused, mut backed_off) = (0, 0);
@@ -134,14 +130,10 @@ async fn no_password_no_lockout() {
 /// the account are unaffected, and after the delay the right password works.
 #[tokio::test]
 async fn wrong_passwords_back_off_per_address_only() {
-    let mut app = spawn_app_with(
-        Backend::Sqlite,
-        &[
-            ("LOGIN_FAILURES_PER_HOUR", "3"),
-            ("LOGIN_FREE_FAILURES_PER_IP", "2"),
-        ],
-        |_| {},
-    )
+    let mut app = spawn(Opts::new(Backend::Sqlite).envs(&[
+        ("LOGIN_FAILURES_PER_HOUR", "3"),
+        ("LOGIN_FREE_FAILURES_PER_IP", "2"),
+    ]))
     .await;
     let b = app.visitor().await;
     for _ in 0..3 {
@@ -179,7 +171,7 @@ async fn wrong_passwords_back_off_per_address_only() {
 /// 401 and the 4th with 429. The right code sent after the burst is refused
 /// (the code is dead).
 async fn otp_tries_cannot_be_raced(backend: Backend) {
-    let mut app = spawn_app_with(backend, &[("LOGIN_FAILURES_PER_HOUR", "8")], |_| {}).await;
+    let mut app = spawn(Opts::new(backend).envs(&[("LOGIN_FAILURES_PER_HOUR", "8")])).await;
     let b = app.visitor().await;
     assert_eq!(b.login("admin", "admin123").await.0, 200);
     let code = app.next_otp().await;
@@ -207,8 +199,7 @@ async fn otp_tries_cannot_be_raced(backend: Backend) {
 /// even the right code waits.
 #[tokio::test]
 async fn the_account_budget_cannot_be_raced() {
-    let mut app =
-        spawn_app_with(Backend::Sqlite, &[("LOGIN_FAILURES_PER_HOUR", "3")], |_| {}).await;
+    let mut app = spawn(Opts::new(Backend::Sqlite).envs(&[("LOGIN_FAILURES_PER_HOUR", "3")])).await;
     let b = app.visitor().await;
     assert_eq!(b.login("admin", "admin123").await.0, 200);
     let code = app.next_otp().await;
@@ -260,5 +251,4 @@ async fn otp_attempts_are_taken_atomically_in_the_store(backend: Backend) {
     let expired = store::auth::take_otp_attempt(&db, "expired", 5, store::now()).await;
     assert!(expired.unwrap().is_none());
     db.close().await;
-    kept.drop_db().await;
 }

@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Backend, spawn_app_with};
+use common::{Backend, Opts, spawn};
 use serde_json::{Value, json};
 
 /// `(METHOD, path)` of every literal route in `src/`, with axum's
@@ -195,12 +195,9 @@ fn matches(doc: &Value, method: &str, path: &str, status: u16, body: &Value) {
 
 #[tokio::test]
 async fn every_route_is_described_and_answers_match_their_schemas() {
-    let mut app = spawn_app_with(
-        Backend::Sqlite,
-        &[("METRICS_TOKEN", "metrics-token-0123456789")],
-        |_| {},
-    )
-    .await;
+    let mut app =
+        spawn(Opts::new(Backend::Sqlite).envs(&[("METRICS_TOKEN", "metrics-token-0123456789")]))
+            .await;
     let visitor = app.visitor().await;
     let (status, doc) = visitor.get("/api/openapi.json").await;
     assert_eq!(status, 200);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, spawn_app_with};
+use common::{Backend, Opts, spawn};
 use reqwest::header;
 use serde_json::json;
 
@@ -31,7 +31,7 @@ async fn asset_url(base: &str) -> String {
 
 #[tokio::test]
 async fn digest_urls_are_immutable_other_static_urls_and_pages_revalidate() {
-    let app = spawn_app_with(Backend::Sqlite, &[], |_| {}).await;
+    let app = spawn(Backend::Sqlite).await;
     let c = client();
     let page = c.get(format!("{}/", app.base)).send().await.unwrap();
     assert_eq!(page.headers()[header::CACHE_CONTROL], "private, no-cache");
@@ -62,7 +62,7 @@ async fn digest_urls_are_immutable_other_static_urls_and_pages_revalidate() {
 
 #[tokio::test]
 async fn answers_are_compressed_by_accept_encoding() {
-    let app = spawn_app_with(Backend::Sqlite, &[], |_| {}).await;
+    let app = spawn(Backend::Sqlite).await;
     let c = client();
     let url = format!("{}{}", app.base, asset_url(&app.base).await);
     let plain = c.get(&url).send().await.unwrap();
@@ -109,12 +109,9 @@ async fn answers_are_compressed_by_accept_encoding() {
 
 #[tokio::test]
 async fn allowed_origins_get_cors_with_credentials_others_nothing() {
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[("ALLOWED_ORIGINS", "https://shop.example")],
-        |_| {},
-    )
-    .await;
+    let app =
+        spawn(Opts::new(Backend::Sqlite).envs(&[("ALLOWED_ORIGINS", "https://shop.example")]))
+            .await;
     let c = client();
     let preflight = c
         .request(
@@ -192,14 +189,10 @@ async fn session_as(base: &str, xff: &str) -> u16 {
 async fn trusted_proxies_presets_find_the_visitor_behind_a_cdn() {
     // Behind Cloudflare (104.16.0.1) and a private hop: with the presets,
     // each visitor has its own API budget (2 a minute here)…
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[
-            ("TRUSTED_PROXIES", "cloudflare,private"),
-            ("RATE_LIMIT_API_PER_IP_PER_MINUTE", "2"),
-        ],
-        |_| {},
-    )
+    let app = spawn(Opts::new(Backend::Sqlite).envs(&[
+        ("TRUSTED_PROXIES", "cloudflare,private"),
+        ("RATE_LIMIT_API_PER_IP_PER_MINUTE", "2"),
+    ]))
     .await;
     for _ in 0..2 {
         assert_eq!(session_as(&app.base, "203.0.113.5, 104.16.0.1").await, 200);
@@ -210,14 +203,10 @@ async fn trusted_proxies_presets_find_the_visitor_behind_a_cdn() {
 
     // …while `TRUST_PROXY=true` (private proxies only) sees Cloudflare's
     // address as the client: every visitor shares one bucket.
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[
-            ("TRUST_PROXY", "true"),
-            ("RATE_LIMIT_API_PER_IP_PER_MINUTE", "2"),
-        ],
-        |_| {},
-    )
+    let app = spawn(Opts::new(Backend::Sqlite).envs(&[
+        ("TRUST_PROXY", "true"),
+        ("RATE_LIMIT_API_PER_IP_PER_MINUTE", "2"),
+    ]))
     .await;
     for _ in 0..2 {
         assert_eq!(session_as(&app.base, "203.0.113.5, 104.16.0.1").await, 200);
@@ -226,14 +215,10 @@ async fn trusted_proxies_presets_find_the_visitor_behind_a_cdn() {
     app.finish().await;
 
     // A peer outside the list is not believed at all.
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[
-            ("TRUSTED_PROXIES", "198.51.100.0/24"),
-            ("RATE_LIMIT_API_PER_IP_PER_MINUTE", "2"),
-        ],
-        |_| {},
-    )
+    let app = spawn(Opts::new(Backend::Sqlite).envs(&[
+        ("TRUSTED_PROXIES", "198.51.100.0/24"),
+        ("RATE_LIMIT_API_PER_IP_PER_MINUTE", "2"),
+    ]))
     .await;
     assert_eq!(session_as(&app.base, "203.0.113.1").await, 200);
     assert_eq!(session_as(&app.base, "203.0.113.2").await, 200);
@@ -253,14 +238,10 @@ async fn scrape(url: &str, token: Option<&str>) -> (u16, String) {
 const TOKEN: &str = "metrics-token-0123456789";
 
 async fn metrics_count_what_operators_watch(backend: Backend) {
-    let mut app = spawn_app_with(
-        backend,
-        &[
-            ("METRICS_TOKEN", TOKEN),
-            ("RATE_LIMIT_API_PER_IP_PER_MINUTE", "3"),
-        ],
-        |_| {},
-    )
+    let mut app = spawn(Opts::new(backend).envs(&[
+        ("METRICS_TOKEN", TOKEN),
+        ("RATE_LIMIT_API_PER_IP_PER_MINUTE", "3"),
+    ]))
     .await;
     let url = format!("{}/metrics", app.base);
     assert_eq!(scrape(&url, None).await.0, 401);
@@ -333,7 +314,7 @@ async fn metrics_count_what_operators_watch_postgres() {
 
 #[tokio::test]
 async fn metrics_are_off_by_default_and_can_have_their_own_listener() {
-    let app = spawn_app_with(Backend::Sqlite, &[], |_| {}).await;
+    let app = spawn(Backend::Sqlite).await;
     assert_eq!(scrape(&format!("{}/metrics", app.base), None).await.0, 404);
     app.finish().await;
 
@@ -343,7 +324,7 @@ async fn metrics_are_off_by_default_and_can_have_their_own_listener() {
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let app = spawn_app_with(Backend::Sqlite, &[("METRICS_ADDR", &addr)], |_| {}).await;
+    let app = spawn(Opts::new(Backend::Sqlite).envs(&[("METRICS_ADDR", &addr)])).await;
     assert_eq!(scrape(&format!("{}/metrics", app.base), None).await.0, 404);
     let (status, text) = scrape(&format!("http://{addr}/metrics"), None).await;
     assert_eq!(status, 200);

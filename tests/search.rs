@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Backend, Browser, KeptDb, assert_error, spawn_app, spawn_app_opts};
+use common::{Backend, Browser, KeptDb, Opts, assert_error, spawn};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -51,7 +51,7 @@ fn hits(result: &Value) -> Vec<String> {
 }
 
 async fn finds_turkish_and_english_words(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let ayse = app.visitor().await;
     let john = app.visitor().await;
     let t_ayse = ayse.thread_id().await;
@@ -115,7 +115,7 @@ async fn finds_turkish_and_english_words(backend: Backend) {
 }
 
 async fn pages_with_before(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let visitor = app.visitor().await;
     say(&visitor, None, "merhaba").await;
     let thread = visitor.thread_id().await;
@@ -166,7 +166,7 @@ async fn pages_with_before(backend: Backend) {
 }
 
 async fn clearing_a_thread_removes_its_results(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let a = app.visitor().await;
     let b = app.visitor().await;
     let a1 = say(&a, None, "kargo nerede?").await;
@@ -188,7 +188,7 @@ async fn clearing_a_thread_removes_its_results(backend: Backend) {
 
 async fn display_names_match_and_follow_renames(backend: Backend) {
     let kept = KeptDb::new(backend).await;
-    let mut app = spawn_app_opts(backend, &[], None, Some(&kept)).await;
+    let mut app = spawn(Opts::new(backend).db(&kept)).await;
     let v = app.visitor().await;
     say(&v, None, "selam").await;
     let thread = v.thread_id().await;
@@ -257,11 +257,10 @@ async fn display_names_match_and_follow_renames(backend: Backend) {
         "{body}"
     );
     app.finish().await;
-    kept.drop_db().await;
 }
 
 async fn a_visitor_cannot_search(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn(backend).await;
     let v = app.visitor().await;
     say(&v, None, "gizli şifre 1234").await;
     let (s, body) = search(&v, &[("q", "şifre")]).await;
@@ -276,7 +275,7 @@ async fn a_visitor_cannot_search(backend: Backend) {
 }
 
 async fn bad_input_gets_contract_errors(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let v = app.visitor().await;
     let m = say(&v, None, "şeker \"tırnak\" yıldız* NEAR(a b) -eksi").await;
     let admin = app.admin().await;
@@ -411,7 +410,7 @@ async fn rows_from_before_the_search_migration_are_found(backend: Backend) {
             }
         }
     }
-    let mut app = spawn_app_opts(backend, &[], None, Some(&kept)).await;
+    let mut app = spawn(Opts::new(backend).db(&kept)).await;
     let admin = app.admin().await;
     let (s, body) = search(&admin, &[("q", "iade")]).await;
     assert_eq!(s, 200, "{body}");
@@ -423,7 +422,6 @@ async fn rows_from_before_the_search_migration_are_found(backend: Backend) {
     let (_, body) = search(&admin, &[("q", "MÜŞTERİ")]).await;
     assert_eq!(body["threads"][0]["id"], json!(thread), "{body}");
     app.finish().await;
-    kept.drop_db().await;
 }
 
 on_both_backends!(

@@ -14,11 +14,11 @@ use sohbet::{
     },
 };
 
-async fn open(backend: common::Backend) -> (Db, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
+async fn open(backend: common::Backend) -> (Db, common::KeptDb) {
+    let dir = common::KeptDb::new(backend).await;
     let config = match backend {
         common::Backend::Sqlite => DatabaseConfig::Sqlite(dir.path().join("chat.db")),
-        common::Backend::Postgres => DatabaseConfig::Postgres(common::create_pg_db().await.1),
+        common::Backend::Postgres => DatabaseConfig::Postgres(dir.var().1),
     };
     let db = Db::connect(&config).await.expect("connect");
     db.migrate().await.expect("migrate");

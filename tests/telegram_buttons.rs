@@ -1,5 +1,5 @@
 //! The admin's thread tools from Telegram (issue 13), against the Bot API
-//! double (`tests/common/telegram_buttons.rs`), on SQLite and Postgres:
+//! double (`tests/common/telegram/callbacks.rs`), on SQLite and Postgres:
 //! the inline buttons of a thread's first forward (Close, Block, Canned:
 //! see tests/telegram_canned.rs for the last), their
 //! callback queries answered and the buttons updated, a press from another
@@ -11,8 +11,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Backend, Browser, TestApp, spawn_app_with,
-    telegram_double::{ADMIN_CHAT, Call, Incoming, TelegramDouble, forum::FORUM_CHAT},
+    Backend, Browser, TestApp,
+    telegram::{ADMIN_CHAT, Call, Incoming, TelegramDouble, forum::FORUM_CHAT},
 };
 use serde_json::{Value, json};
 use sohbet::chat::display_name_for;
@@ -30,9 +30,7 @@ const WAIT: Duration = Duration::from_secs(15);
 const FOREIGN_CHAT: i64 = 999_001;
 
 async fn start(backend: Backend, tg: &TelegramDouble) -> TestApp {
-    let env = tg.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    spawn_app_with(backend, &env, |_| {}).await
+    common::bridge::start(backend, tg, &[]).await
 }
 
 /// Sends `text` as the visitor; waits for its forward to `chat`.
@@ -308,10 +306,7 @@ async fn reopen_in_a_forum_topic(backend: Backend) {
 async fn webhook_mode_asks_for_and_handles_button_presses(backend: Backend) {
     const HOOK: &str = "https://chat.example.com/telegram/webhook";
     let tg = TelegramDouble::start().await;
-    let mut env = tg.env();
-    env.push(("TELEGRAM_WEBHOOK_URL".into(), HOOK.into()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut app = spawn_app_with(backend, &env, |_| {}).await;
+    let mut app = common::bridge::start(backend, &tg, &[("TELEGRAM_WEBHOOK_URL", HOOK)]).await;
     let set = tg
         .wait_call("setWebhook", WAIT, |c| c.is("setWebhook") && c.ok())
         .await;

@@ -12,8 +12,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Backend, Browser, TestApp, spawn_app_with,
-    telegram_double::{ADMIN_CHAT, TelegramDouble},
+    Backend, Browser, TestApp,
+    telegram::{ADMIN_CHAT, TelegramDouble},
 };
 use serde_json::{Value, json};
 use sohbet::chat::display_name_for;
@@ -32,9 +32,7 @@ const NONE_YET: &str = "No canned replies yet: add them in the panel";
 const GONE: &str = "This canned reply no longer exists";
 
 async fn start(backend: Backend, tg: &TelegramDouble) -> TestApp {
-    let env = tg.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    spawn_app_with(backend, &env, |_| {}).await
+    common::bridge::start(backend, tg, &[]).await
 }
 
 /// Sends `text` as the visitor; returns the id of its forward.

@@ -1,5 +1,5 @@
 //! Telegram as a support console (issue 12), against the Bot API double in
-//! forum mode (`tests/common/telegram_forum.rs`): one forum topic per
+//! forum mode (`tests/common/telegram/forum.rs`): one forum topic per
 //! visitor, answers without Reply, the mapping across a restart, deleted
 //! and closed topics, a burst under Telegram's per-chat limit, and
 //! `/selftest`. Every test runs on SQLite and Postgres.
@@ -9,8 +9,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    Backend, Browser, KeptDb, TestApp, spawn_app_opts, spawn_app_with,
-    telegram_double::{
+    Backend, Browser, KeptDb, TestApp,
+    bridge::{start, wired},
+    spawn,
+    telegram::{
         Call, Incoming, Media, TelegramDouble,
         forum::{FORUM_CHAT, Rights},
     },
@@ -29,23 +31,6 @@ on_both_backends!(
 );
 
 const WAIT: Duration = Duration::from_secs(15);
-
-fn env_refs(owned: &[(String, String)]) -> Vec<(&str, &str)> {
-    owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
-}
-
-async fn start(backend: Backend, tg: &TelegramDouble, extra: &[(&str, &str)]) -> TestApp {
-    let mut env = tg.env();
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    spawn_app_with(backend, &env_refs(&env), |_| {}).await
-}
 
 async fn health(app: &TestApp) -> Value {
     reqwest::get(format!("{}/health", app.base))
@@ -176,17 +161,17 @@ async fn two_visitors_get_two_topics_and_answers_without_reply(backend: Backend)
 async fn a_restart_keeps_the_topic_of_a_thread(backend: Backend) {
     let tg = TelegramDouble::start_forum().await;
     let db = KeptDb::new(backend).await;
-    let mut env = tg.env();
     // The same key on both runs, so the visitor's cookie stays valid.
-    env.push(("SECRET_KEY".into(), "k".repeat(48)));
-    let app1 = spawn_app_opts(backend, &env_refs(&env), None, Some(&db)).await;
+    let key = "k".repeat(48);
+    let env = [("SECRET_KEY", key.as_str())];
+    let app1 = spawn(wired(backend, &tg, &env).db(&db)).await;
     let v = app1.visitor().await;
     let tid = v.thread_id().await;
     let topic =
         topic_of(&send_and_forward(&tg, &v, &tid, "before the restart").await).expect("topic");
     app1.finish().await;
 
-    let app2 = spawn_app_opts(backend, &env_refs(&env), None, Some(&db)).await;
+    let app2 = spawn(wired(backend, &tg, &env).db(&db)).await;
     wait_selftest(&app2).await;
     let v = Browser {
         client: v.client.clone(),
@@ -207,7 +192,6 @@ async fn a_restart_keeps_the_topic_of_a_thread(backend: Backend) {
         1
     );
     app2.finish().await;
-    db.drop_db().await;
 }
 
 async fn a_deleted_topic_is_recreated_and_a_closed_one_reopened(backend: Backend) {

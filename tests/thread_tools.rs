@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Backend, Browser, assert_error, spawn_app};
+use common::{Backend, Browser, assert_error, spawn};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -45,7 +45,7 @@ async fn listed(admin: &Browser, id: &str) -> Value {
 }
 
 async fn close_reopen_and_a_visitor_message_reopens(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let admin = app.admin().await;
     let v = app.visitor().await;
     let tid = v.thread_id().await;
@@ -87,7 +87,7 @@ async fn close_reopen_and_a_visitor_message_reopens(backend: Backend) {
 }
 
 async fn the_list_puts_open_threads_first_and_filters_with_counts(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let admin = app.admin().await;
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -136,7 +136,7 @@ async fn the_list_puts_open_threads_first_and_filters_with_counts(backend: Backe
 }
 
 async fn a_blocked_visitor_is_refused_until_unblocked(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let admin = app.admin().await;
     let v = app.visitor().await;
     let tid = v.thread_id().await;
@@ -189,7 +189,7 @@ async fn a_blocked_visitor_is_refused_until_unblocked(backend: Backend) {
 }
 
 async fn bad_input_changes_nothing(backend: Backend) {
-    let mut app = spawn_app(backend).await;
+    let mut app = spawn(backend).await;
     let admin = app.admin().await;
     let v = app.visitor().await;
     let tid = v.thread_id().await;

@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Backend, TestApp, assert_error, spawn_app_with,
-    telegram_double::{ADMIN_CHAT, TelegramDouble},
+    Backend, Opts, TestApp, assert_error, spawn,
+    telegram::{ADMIN_CHAT, TelegramDouble},
 };
 use serde_json::{Value, json};
 use sohbet::auth::visitor_token::identity_hash;
@@ -35,7 +35,7 @@ const CHROME_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHT
 async fn start(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     let mut env = vec![("EMBED_ORIGINS", ORIGIN), ("IDENTITY_SECRET", SECRET)];
     env.extend_from_slice(extra);
-    spawn_app_with(backend, &env, |_| {}).await
+    spawn(Opts::new(backend).envs(&env)).await
 }
 
 /// A client that sends no cookies: the embed view in a browser that
@@ -109,7 +109,7 @@ async fn embed_view_is_framed_only_by_embed_origins(backend: Backend) {
     app.finish().await;
 
     // EMBED_ORIGINS empty: embedding is off.
-    let app = spawn_app_with(backend, &[], |_| {}).await;
+    let app = spawn(backend).await;
     let r = cookieless()
         .get(format!("{}/embed", app.base))
         .send()
@@ -406,7 +406,7 @@ async fn identify_without_a_valid_hash_never_merges(backend: Backend) {
     app.finish().await;
 
     // Without IDENTITY_SECRET even a "good" hash is unverified.
-    let app = spawn_app_with(backend, &[("EMBED_ORIGINS", ORIGIN)], |_| {}).await;
+    let app = spawn(Opts::new(backend).envs(&[("EMBED_ORIGINS", ORIGIN)])).await;
     let t = embed_token(&app).await;
     let (_, v) = call(
         &t,
@@ -424,7 +424,7 @@ async fn the_first_forward_carries_one_context_line(backend: Backend) {
     let mut env: Vec<(String, String)> = tg.env();
     env.push(("EMBED_ORIGINS".into(), ORIGIN.into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let app = spawn_app_with(backend, &env, |_| {}).await;
+    let app = spawn(Opts::new(backend).envs(&env)).await;
     let token = embed_token(&app).await;
     call(
         &token,
@@ -478,10 +478,10 @@ async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
             visitors::{self, PageReport},
         },
     };
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = common::KeptDb::new(backend).await;
     let config = match backend {
         Backend::Sqlite => DatabaseConfig::Sqlite(dir.path().join("chat.db")),
-        Backend::Postgres => DatabaseConfig::Postgres(common::create_pg_db().await.1),
+        Backend::Postgres => DatabaseConfig::Postgres(dir.var().1),
     };
     let db = Db::connect(&config).await.expect("connect");
     db.migrate().await.expect("migrate");

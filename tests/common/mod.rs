@@ -2,6 +2,13 @@
 //! 127.0.0.1:0 with a fresh database per test — a new SQLite file, or a new
 //! database on the Postgres at `TEST_DATABASE_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`).
+//!
+//! One entry: [`spawn`] with an [`Opts`] (or just a [`Backend`]). The
+//! [`TestApp`] it returns cleans up when dropped — also when the test
+//! panics: the server task is stopped and its Postgres database dropped
+//! (`DROP DATABASE … WITH (FORCE)` on a fresh connection). [`TestApp::finish`]
+//! is the graceful stop that a test asserts on. [`KeptDb`] is a database
+//! that outlives one server (restart tests), dropped with it.
 #![allow(dead_code)]
 
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
@@ -11,6 +18,16 @@ use sohbet::{App, auth::otp_delivery::OtpDelivery, config::Config};
 use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+pub mod bridge;
+mod browser;
+pub mod logs;
+mod proxy;
+pub mod telegram;
+
+pub use browser::Browser;
+#[allow(unused_imports)] // not every test binary uses it
+pub use proxy::TcpProxy;
+
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -18,7 +35,8 @@ pub enum Backend {
     Postgres,
 }
 
-pub fn pg_admin_url() -> String {
+/// The Postgres that tests create their databases on.
+fn pg_admin_url() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
@@ -38,7 +56,8 @@ fn replace_db(url: &str, db: &str) -> String {
 }
 
 /// Creates a fresh database on the test Postgres; returns its name and URL.
-pub async fn create_pg_db() -> (String, String) {
+/// Only [`KeptDb`] and [`TestApp`] call it: they drop it ([`drop_pg_db`]).
+async fn create_pg_db() -> (String, String) {
     let name = format!("sohbet_t_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
         .await
@@ -51,16 +70,30 @@ pub async fn create_pg_db() -> (String, String) {
     (name, url)
 }
 
-/// A running server and what a test needs to drive it.
-pub struct TestApp {
-    pub addr: SocketAddr,
-    pub base: String,
-    pub backend: Backend,
-    otp_rx: mpsc::UnboundedReceiver<String>,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    pg_db: Option<String>,
-    _dir: tempfile::TempDir,
+/// Drops test database `name` (`WITH (FORCE)`: open connections are cut)
+/// on a fresh connection, from a thread with its own runtime: callable
+/// from `Drop`, inside or outside a runtime, also while a test panics.
+/// Errors are ignored (the database may be gone already).
+fn drop_pg_db(name: String) {
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
+                let _ = conn.close().await;
+            }
+        });
+    })
+    .join();
 }
 
 /// Limits high enough for the contract tests (one address sends fast);
@@ -83,24 +116,97 @@ pub fn relaxed_limits() -> Vec<(&'static str, &'static str)> {
     .collect()
 }
 
-/// Starts a server on `backend` with the given extra environment.
-pub async fn spawn_app_with(
+/// A change to the parsed `Config` ([`Opts::tweak`]).
+type Tweak = Box<dyn FnOnce(&mut Config)>;
+
+/// How to start a test server: the backend, then (applied in this order
+/// over the defaults and [`relaxed_limits`]) extra environment and a tweak
+/// of the parsed `Config`; where login codes go; an existing database.
+///
+/// `spawn(Backend::Sqlite)` is the plain case;
+/// `spawn(Opts::new(b).env("K", "v").otp(OtpDelivery::Log).db(&kept))` the full one.
+pub struct Opts {
     backend: Backend,
-    env: &[(&str, &str)],
-    tweak: impl FnOnce(&mut Config),
-) -> TestApp {
-    spawn_core(backend, env, tweak, None).await
+    env: Vec<(String, String)>,
+    tweak: Option<Tweak>,
+    otp: Option<OtpDelivery>,
+    kept: bool,
+}
+
+impl Opts {
+    /// A fresh database on `backend`, no extra environment.
+    pub fn new(backend: Backend) -> Opts {
+        Opts {
+            backend,
+            env: vec![],
+            tweak: None,
+            otp: None,
+            kept: false,
+        }
+    }
+
+    /// One environment variable (later ones win).
+    pub fn env(mut self, key: &str, value: &str) -> Opts {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Several environment variables, as `(key, value)` pairs of any string type.
+    pub fn envs<K: AsRef<str>, V: AsRef<str>>(mut self, vars: &[(K, V)]) -> Opts {
+        for (k, v) in vars {
+            self.env
+                .push((k.as_ref().to_owned(), v.as_ref().to_owned()));
+        }
+        self
+    }
+
+    /// Changes the parsed `Config` before the server is built (for values
+    /// no variable can set, e.g. sub-second lifetimes).
+    pub fn tweak(mut self, f: impl FnOnce(&mut Config) + 'static) -> Opts {
+        self.tweak = Some(Box::new(f));
+        self
+    }
+
+    /// Login codes go to `otp` instead of the test channel
+    /// (`OtpDelivery::Log` is what `main` passes: a configured Telegram
+    /// takes them; [`TestApp::next_otp`] then has nothing).
+    pub fn otp(mut self, otp: OtpDelivery) -> Opts {
+        self.otp = Some(otp);
+        self
+    }
+
+    /// Runs on `db` (which the server does not drop) instead of a fresh database.
+    pub fn db(mut self, db: &KeptDb) -> Opts {
+        let (k, v) = db.var();
+        self.env.push((k.to_owned(), v));
+        self.kept = true;
+        self
+    }
+}
+
+impl From<Backend> for Opts {
+    fn from(backend: Backend) -> Opts {
+        Opts::new(backend)
+    }
+}
+
+/// A running server and what a test needs to drive it. Dropping it stops
+/// the server and drops its own Postgres database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub backend: Backend,
+    otp_rx: mpsc::UnboundedReceiver<String>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pg_db: Option<String>,
+    _dir: tempfile::TempDir,
 }
 
 /// The one way tests start a server: a fresh SQLite file or Postgres
-/// database, relaxed limits, then `env`, then `tweak`; login codes go to
-/// the test channel unless `otp` says otherwise.
-async fn spawn_core(
-    backend: Backend,
-    env: &[(&str, &str)],
-    tweak: impl FnOnce(&mut Config),
-    otp: Option<OtpDelivery>,
-) -> TestApp {
+/// database (unless [`Opts::db`]), relaxed limits, then the options.
+pub async fn spawn(opts: impl Into<Opts>) -> TestApp {
+    let opts = opts.into();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("HOST".into(), "127.0.0.1".into());
@@ -121,57 +227,49 @@ async fn spawn_core(
         vars.insert(k.into(), v.into());
     }
     let mut pg_db = None;
-    if backend == Backend::Postgres {
+    if opts.backend == Backend::Postgres && !opts.kept {
         let (name, url) = create_pg_db().await;
         vars.insert("DATABASE_URL".into(), url);
         pg_db = Some(name);
     }
-    for (k, v) in env {
-        vars.insert((*k).into(), (*v).into());
-    }
+    vars.extend(opts.env);
     let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
-    tweak(&mut config);
+    if let Some(tweak) = opts.tweak {
+        tweak(&mut config);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let (otp_tx, otp_rx) = mpsc::unbounded_channel();
-    let otp = otp.unwrap_or(OtpDelivery::Channel(otp_tx));
-    let app = App::build_with(config, listener, otp)
-        .await
-        .expect("build app");
-    let addr = app.local_addr().expect("addr");
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(app.run_until_stopped(async move {
-        let _ = stop_rx.await;
-    }));
-    TestApp {
-        addr,
-        base: format!("http://{addr}"),
-        backend,
+    let otp = opts.otp.unwrap_or(OtpDelivery::Channel(otp_tx));
+    // From here on the database is dropped with the app, even if the build fails.
+    let mut app = TestApp {
+        addr: listener.local_addr().expect("addr"),
+        base: String::new(),
+        backend: opts.backend,
         otp_rx,
-        stop: Some(stop_tx),
-        handle: Some(handle),
+        stop: None,
+        handle: None,
         pg_db,
         _dir: dir,
-    }
-}
-
-pub async fn spawn_app(backend: Backend) -> TestApp {
-    spawn_app_with(backend, &[], |_| {}).await
+    };
+    let server = App::build_with(config, listener, otp)
+        .await
+        .expect("build app");
+    app.addr = server.local_addr().expect("addr");
+    app.base = format!("http://{}", app.addr);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    app.stop = Some(stop_tx);
+    app.handle = Some(tokio::spawn(server.run_until_stopped(async move {
+        let _ = stop_rx.await;
+    })));
+    app
 }
 
 impl TestApp {
     /// A new browser: its own cookie jar.
     pub fn browser(&self) -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            base: self.base.clone(),
-            csrf: String::new(),
-        }
+        Browser::new(&self.base)
     }
 
     /// A browser that opened `/` (has its cookie and CSRF token).
@@ -200,111 +298,91 @@ impl TestApp {
         b
     }
 
-    /// Stops the server (graceful) and drops its Postgres database.
-    pub async fn finish(mut self) {
+    /// Stops the server gracefully and asserts it stopped cleanly within
+    /// 10 s; the database goes when `self` drops (at the end of this call).
+    pub async fn finish(self) {
+        self.stop_within(Duration::from_secs(10)).await;
+    }
+
+    /// As [`TestApp::finish`], but waits up to 60 s and returns how long the
+    /// graceful stop took, for tests that assert on it themselves.
+    pub async fn finish_measured(self) -> Duration {
+        let started = std::time::Instant::now();
+        self.stop_within(Duration::from_secs(60)).await;
+        started.elapsed()
+    }
+
+    async fn stop_within(mut self, within: Duration) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(h) = self.handle.take() {
-            let res = tokio::time::timeout(Duration::from_secs(10), h).await;
+            let res = tokio::time::timeout(within, h).await;
             assert!(
                 matches!(res, Ok(Ok(Ok(())))),
-                "server did not stop cleanly: {res:?}"
+                "server did not stop cleanly within {within:?}: {res:?}"
             );
         }
-        if let Some(name) = self.pg_db.take()
-            && let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+        if let Some(name) = self.pg_db.take() {
+            drop_pg_db(name);
         }
     }
 }
 
-/// One browser (cookie jar + CSRF token).
-pub struct Browser {
-    pub client: reqwest::Client,
-    pub base: String,
-    pub csrf: String,
+/// A database that outlives one server, for restart tests: a SQLite file in
+/// its own folder, or its own Postgres database. Servers started with
+/// [`Opts::db`] leave it; dropping it removes it (also on a panic).
+pub struct KeptDb {
+    pub backend: Backend,
+    dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
 }
 
-impl Browser {
-    /// Opens `/api/session`, keeping the cookie and CSRF token.
-    pub async fn init(&mut self) -> Value {
-        let (status, body) = self.get("/api/session").await;
-        assert_eq!(status, 200);
-        self.csrf = body["csrf_token"].as_str().expect("csrf_token").to_owned();
-        body
+impl KeptDb {
+    /// A new, empty database on `backend`.
+    pub async fn new(backend: Backend) -> KeptDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(create_pg_db().await),
+        };
+        KeptDb { backend, dir, pg }
     }
 
-    pub async fn thread_id(&self) -> String {
-        self.get("/api/session").await.1["thread_id"]
-            .as_str()
-            .expect("thread_id")
-            .to_owned()
+    /// The folder of this database (the SQLite file is `chat.db` in it;
+    /// tests may put other files there).
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.post_raw(path, body.to_string(), "application/json", Some(&self.csrf))
-            .await
-    }
-
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        body: String,
-        ctype: &str,
-        csrf: Option<&str>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", ctype)
-            .body(body);
-        if let Some(t) = csrf {
-            req = req.header("X-CSRFToken", t);
+    /// The variable that selects this database: `SQLITE_PATH` or `DATABASE_URL`.
+    pub fn var(&self) -> (&'static str, String) {
+        match &self.pg {
+            Some((_, url)) => ("DATABASE_URL", url.clone()),
+            None => (
+                "SQLITE_PATH",
+                self.dir.path().join("chat.db").display().to_string(),
+            ),
         }
-        let r = req.send().await.expect("POST");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
     }
+}
 
-    /// `POST /admin/login` with these credentials; returns the answer.
-    pub async fn login(&self, username: &str, password: &str) -> (u16, Value) {
-        self.post(
-            "/admin/login",
-            json!({"username": username, "password": password}),
-        )
-        .await
-    }
-
-    /// Sends a text message; returns the answer.
-    pub async fn send(&self, thread_id: Option<&str>, text: &str) -> (u16, Value) {
-        let mut body = json!({"text": text, "type": "text"});
-        if let Some(t) = thread_id {
-            body["thread_id"] = json!(t);
+impl Drop for KeptDb {
+    fn drop(&mut self) {
+        if let Some((name, _)) = self.pg.take() {
+            drop_pg_db(name);
         }
-        self.post("/api/messages/send", body).await
-    }
-
-    pub async fn messages(&self, thread_id: &str, query: &str) -> Vec<Value> {
-        let (s, b) = self.get(&format!("/api/messages/{thread_id}{query}")).await;
-        assert_eq!(s, 200, "{b}");
-        b["messages"].as_array().expect("messages").clone()
     }
 }
 
@@ -320,7 +398,8 @@ pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str
     );
 }
 
-/// Runs each listed `async fn name(Backend)` once on SQLite and once on Postgres.
+/// Runs each listed `async fn name(Backend)` once on SQLite and once on
+/// Postgres, as `sqlite::name` and `postgres::name`.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -331,176 +410,4 @@ macro_rules! on_both_backends {
             $( #[tokio::test] async fn $name() { super::$name($crate::common::Backend::Postgres).await } )*
         }
     };
-}
-
-// ---- Telegram tests (tests/telegram.rs): the Bot API double and two spawn helpers ----
-
-pub mod telegram_double;
-
-/// A database that outlives one server, for restart tests: a SQLite file in
-/// its own folder, or its own Postgres database. [`TestApp::finish`] leaves it;
-/// [`KeptDb::drop_db`] removes it.
-pub struct KeptDb {
-    pub backend: Backend,
-    dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
-}
-
-impl KeptDb {
-    pub async fn new(backend: Backend) -> KeptDb {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let pg = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => Some(create_pg_db().await),
-        };
-        KeptDb { backend, dir, pg }
-    }
-
-    /// The variable that selects this database: `SQLITE_PATH` or `DATABASE_URL`.
-    pub fn var(&self) -> (&'static str, String) {
-        match &self.pg {
-            Some((_, url)) => ("DATABASE_URL", url.clone()),
-            None => (
-                "SQLITE_PATH",
-                self.dir.path().join("chat.db").display().to_string(),
-            ),
-        }
-    }
-
-    /// Removes the database (the SQLite folder goes with `self`).
-    pub async fn drop_db(self) {
-        if let Some((name, _)) = &self.pg
-            && let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
-}
-
-/// As [`spawn_app_with`], with two options: `otp` replaces the test channel
-/// for login codes (`Some(OtpDelivery::Log)` lets a configured Telegram take
-/// them, as in production; [`TestApp::next_otp`] then has nothing), and `db`
-/// runs the server on that database (which [`TestApp::finish`] does not drop).
-pub async fn spawn_app_opts(
-    backend: Backend,
-    env: &[(&str, &str)],
-    otp: Option<OtpDelivery>,
-    db: Option<&KeptDb>,
-) -> TestApp {
-    let mut owned: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let backend_for_new_db = match db {
-        Some(kept) => {
-            let (k, v) = kept.var();
-            owned.push((k.to_owned(), v));
-            // The kept database is selected by the variable above: no new one.
-            Backend::Sqlite
-        }
-        None => backend,
-    };
-    let vars: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    match otp {
-        None => {
-            let mut app = spawn_app_with(backend_for_new_db, &vars, |_| {}).await;
-            app.backend = backend;
-            app
-        }
-        Some(otp) => {
-            let mut app = spawn_core(backend_for_new_db, &vars, |_| {}, Some(otp)).await;
-            app.backend = backend;
-            app
-        }
-    }
-}
-
-impl TestApp {
-    /// As [`TestApp::finish`], but waits up to 60 s and returns how long the
-    /// graceful stop took, for tests that assert on it themselves.
-    pub async fn finish_measured(mut self) -> Duration {
-        let started = std::time::Instant::now();
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(h) = self.handle.take() {
-            let res = tokio::time::timeout(Duration::from_secs(60), h).await;
-            assert!(
-                matches!(res, Ok(Ok(Ok(())))),
-                "server did not stop cleanly within 60 s: {res:?}"
-            );
-        }
-        let took = started.elapsed();
-        self.finish().await;
-        took
-    }
-}
-
-/// A TCP proxy in front of a server (e.g. Postgres) that a test can cut
-/// (`down`: open connections are dropped, new ones closed at once) and
-/// restore (`up`), to simulate the database going away under a running app.
-pub struct TcpProxy {
-    pub addr: SocketAddr,
-    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
-    accept: tokio::task::JoinHandle<()>,
-}
-
-impl TcpProxy {
-    pub async fn start(upstream: SocketAddr) -> TcpProxy {
-        use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy addr");
-        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> =
-            Default::default();
-        let (up2, conns2) = (up.clone(), conns.clone());
-        let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if !up2.load(Ordering::SeqCst) {
-                    drop(client);
-                    continue;
-                }
-                let task = tokio::spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                conns2.lock().unwrap().push(task.abort_handle());
-            }
-        });
-        TcpProxy {
-            addr,
-            up,
-            conns,
-            accept,
-        }
-    }
-
-    pub fn down(&self) {
-        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
-        for c in self.conns.lock().unwrap().drain(..) {
-            c.abort();
-        }
-    }
-
-    pub fn up(&self) {
-        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-impl Drop for TcpProxy {
-    fn drop(&mut self) {
-        self.down();
-        self.accept.abort();
-    }
 }

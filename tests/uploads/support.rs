@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::common::{Backend, Browser, TestApp, spawn_app_with};
+use crate::common::{Backend, Browser, Opts, TestApp, spawn};
 
 pub const MIB: usize = 1024 * 1024;
 
@@ -132,7 +132,7 @@ pub async fn app_with_uploads(
     let uploads = dir.path().join("uploads").display().to_string();
     let mut vars: Vec<(&str, &str)> = vec![("UPLOAD_DIR", &uploads)];
     vars.extend_from_slice(env);
-    let app = spawn_app_with(backend, &vars, |_| {}).await;
+    let app = spawn(Opts::new(backend).envs(&vars)).await;
     (app, dir)
 }
 

@@ -7,7 +7,7 @@ use std::{path::Path, time::Duration};
 
 use serde_json::json;
 
-use crate::common::{Backend, TestApp, assert_error, spawn_app_with};
+use crate::common::{Backend, Opts, TestApp, assert_error, spawn};
 use crate::support::*;
 
 /// The test grace: short, yet long enough for a message to follow its upload.
@@ -138,11 +138,11 @@ async fn the_quota_refuses_with_507_and_stores_nothing(backend: Backend) {
     let old = root.join(format!("images/{}.png", uuid::Uuid::new_v4()));
     std::fs::write(&old, padded_png(300 * 1024)).unwrap();
     let root_s = root.display().to_string();
-    let mut app: TestApp = spawn_app_with(
-        backend,
-        &[("UPLOAD_DIR", &root_s), ("UPLOAD_QUOTA_MB", "1"), GRACE],
-        |_| {},
-    )
+    let mut app: TestApp = spawn(Opts::new(backend).envs(&[
+        ("UPLOAD_DIR", root_s.as_str()),
+        ("UPLOAD_QUOTA_MB", "1"),
+        GRACE,
+    ]))
     .await;
     let admin = app.admin().await;
     let b = app.visitor().await;

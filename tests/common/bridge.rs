@@ -1,0 +1,239 @@
+//! Steps shared by the tests of the Telegram bridge (tests/telegram_*.rs):
+//! a server wired to the Bot API double, `/health`, the visitor's history,
+//! forwards, the outbox table of a kept database, and the real binary for
+//! crash tests.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use sohbet::chat::display_name_for;
+
+use super::{
+    Backend, Browser, KeptDb, Opts, TestApp,
+    telegram::{ADMIN_CHAT, Call, TelegramDouble},
+};
+
+/// How long a normal step may take.
+pub const WAIT: Duration = Duration::from_secs(10);
+/// How long a step across an outage may take (teloxide waits 10 s after any 5xx).
+pub const OUTAGE_WAIT: Duration = Duration::from_secs(30);
+/// A chat that is not the admin chat.
+pub const FOREIGN_CHAT: i64 = 999_001;
+
+/// The server options for `tg`: its variables, then `extra`.
+pub fn wired(backend: Backend, tg: &TelegramDouble, extra: &[(&str, &str)]) -> Opts {
+    let env = tg.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Opts::new(backend).envs(&env).envs(extra)
+}
+
+/// A server wired to `tg` (login codes still go to the test channel, so
+/// `app.admin()` works).
+pub async fn start(backend: Backend, tg: &TelegramDouble, extra: &[(&str, &str)]) -> TestApp {
+    super::spawn(wired(backend, tg, extra)).await
+}
+
+/// `GET /health`: status and body.
+pub async fn health(app: &TestApp) -> (u16, Value) {
+    let r = reqwest::get(format!("{}/health", app.base))
+        .await
+        .expect("GET /health");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("health JSON"))
+}
+
+/// Polls `/health` until `pred` holds.
+pub async fn wait_health(
+    app: &TestApp,
+    what: &str,
+    within: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (_, h) = health(app).await;
+        if pred(&h) {
+            return h;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/health never showed {what} within {within:?}; last: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `/health` shows the bridge healthy.
+pub async fn wait_telegram_healthy(app: &TestApp) -> Value {
+    wait_health(app, "telegram healthy", WAIT, |h| {
+        h["checks"]["telegram"] == json!("healthy")
+    })
+    .await
+}
+
+/// Waits until `/health` shows no pending outbox row (every forward sent,
+/// dead or dropped, and recorded so).
+pub async fn wait_backlog_empty(app: &TestApp) -> Value {
+    wait_health(app, "an empty outbox backlog", OUTAGE_WAIT, |h| {
+        h["checks"]["telegram_outbox_backlog"] == json!(0)
+    })
+    .await
+}
+
+/// Polls the visitor's history until `pred` holds.
+pub async fn wait_messages(
+    b: &Browser,
+    tid: &str,
+    what: &str,
+    pred: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let msgs = b.messages(tid, "?limit=200").await;
+        if pred(&msgs) {
+            return msgs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the visitor never saw {what}; history: {msgs:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether the history has an admin message with `text`.
+pub fn has_admin_text(msgs: &[Value], text: &str) -> bool {
+    msgs.iter()
+        .any(|m| m["sender_type"] == json!("admin") && m["content_text"] == json!(text))
+}
+
+/// The texts of a history, in order.
+pub fn texts(msgs: &[Value]) -> Vec<String> {
+    msgs.iter()
+        .map(|m| m["content_text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// `[<display name>] <text>`: what a visitor's short text becomes in Telegram.
+pub fn forward_text(tid: &str, text: &str) -> String {
+    format!("[{}] {text}", display_name_for(tid))
+}
+
+/// Waits for the forward of the visitor's `text` in the admin chat.
+pub async fn wait_forward(tg: &TelegramDouble, tid: &str, text: &str, within: Duration) -> Call {
+    let want = forward_text(tid, text);
+    tg.wait_text_to(ADMIN_CHAT, &format!("forward {want:?}"), within, |t| {
+        t == want
+    })
+    .await
+}
+
+/// Sends `text` as the visitor and waits for its forward; returns the
+/// forward's Telegram message id.
+pub async fn send_and_forward(tg: &TelegramDouble, v: &Browser, tid: &str, text: &str) -> i64 {
+    let (s, r) = v.send(None, text).await;
+    assert_eq!(s, 200, "{r}");
+    wait_forward(tg, tid, text, WAIT)
+        .await
+        .message_id()
+        .expect("forward message id")
+}
+
+/// How many accepted `sendMessage` calls carried exactly `text`.
+pub fn count_ok_texts(tg: &TelegramDouble, text: &str) -> usize {
+    tg.with_calls(|calls| {
+        calls
+            .iter()
+            .filter(|c| c.is("sendMessage") && c.ok() && c.text().as_deref() == Some(text))
+            .count()
+    })
+}
+
+/// `send*` calls the double saw so far (accepted or not).
+pub fn send_calls(tg: &TelegramDouble) -> usize {
+    tg.with_calls(|c| {
+        c.iter()
+            .filter(|c| c.method.to_ascii_lowercase().starts_with("send"))
+            .count()
+    })
+}
+
+/// The outbox rows of a kept database, oldest first: (status, attempts,
+/// last_error), read with SQL as an operator would.
+pub async fn outbox_rows(db: &KeptDb) -> Vec<(String, i32, Option<String>)> {
+    use sqlx::Connection;
+    const SQL: &str = "SELECT status, attempts, last_error FROM telegram_outbox ORDER BY id";
+    match db.var() {
+        ("DATABASE_URL", url) => {
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
+        }
+        (_, path) => {
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
+                .await
+                .unwrap();
+            sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
+        }
+    }
+}
+
+/// A PNG file (header and filler) under `<dir>/images/<uuid>.png`, as the
+/// upload storage names it; returns its path below `dir` and its bytes.
+pub fn png_upload(dir: &std::path::Path) -> (String, Vec<u8>) {
+    std::fs::create_dir_all(dir.join("images")).unwrap();
+    let pic = format!("images/{}.png", uuid::Uuid::new_v4());
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n"[..], &[7u8; 300][..]].concat();
+    std::fs::write(dir.join(&pic), &png).unwrap();
+    (pic, png)
+}
+
+/// The real binary, killed (-9) when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the real binary (as tests/hardening.rs does) with `env` and
+/// waits for its "listening on" line.
+pub fn start_binary(env: &[(String, String)]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sohbet"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("RUST_LOG", "info")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in super::relaxed_limits() {
+        cmd.env(k, v);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn sohbet");
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("listening on http://") {
+                let _ = tx.send(line[i + "listening on ".len()..].trim().to_owned());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the server started");
+    Server { child, base }
+}
