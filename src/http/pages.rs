@@ -42,6 +42,11 @@ pub struct Limits {
     pub image_max_bytes: u64,
     /// Largest audio upload, bytes ([`crate::media::AUDIO_MAX_BYTES`]).
     pub audio_max_bytes: u64,
+    /// Messages per history page when none is asked for
+    /// ([`crate::chat::PAGE_DEFAULT`]).
+    pub page_size: i64,
+    /// Largest history page the server gives ([`crate::chat::PAGE_MAX`]).
+    pub page_max: i64,
     /// Longest search query, characters ([`crate::chat::search::QUERY_MAX_CHARS`]).
     pub search_max_chars: usize,
     /// Results per search page ([`crate::chat::search::LIMIT_DEFAULT`]).
@@ -86,6 +91,8 @@ impl PageConfig {
                 max_text_chars: crate::chat::MAX_TEXT_CHARS,
                 image_max_bytes: crate::media::IMAGE_MAX_BYTES,
                 audio_max_bytes: crate::media::AUDIO_MAX_BYTES,
+                page_size: crate::chat::PAGE_DEFAULT,
+                page_max: crate::chat::PAGE_MAX,
                 search_max_chars: crate::chat::search::QUERY_MAX_CHARS,
                 search_limit: crate::chat::search::LIMIT_DEFAULT,
             },

@@ -10,14 +10,15 @@
 // adminSocket (admin_canned.js) and admin (admin_status.js).
 import { api, csrfToken, errorText } from './lib/api.js';
 import { createComposer } from './lib/composer.js';
-import { S, fill } from './lib/config.js';
+import { S, fill, limits } from './lib/config.js';
 import { connectionBanner } from './lib/connection.js';
 import { el, hue, initials, preview, setTitleBadge, toast } from './lib/dom.js';
 import { createMediaTools } from './lib/media.js';
 import { MessageList } from './lib/message_list.js';
 import { createSender } from './lib/sender.js';
 import { fmt } from './lib/time.js';
-const PAGE = 50;
+const PAGE = limits.pageSize;
+const PAGE_MAX = limits.pageMax;
 const app = document.getElementById('admin-app');
 const threadListEl = document.getElementById('thread-list');
 const threadsEmpty = document.getElementById('threads-empty');
@@ -416,7 +417,7 @@ async function loadOlderPage(size) {
 
 /**
  * Opens thread `id` with message `mid` scrolled into view and marked
- * (the search, admin_search.js), loading older pages (200 at a time)
+ * (the search, admin_search.js), loading older pages (PAGE_MAX at a time)
  * until it is shown. Resolves to its node; false when the thread does
  * not have it (cleared); null when another thread was opened meanwhile.
  */
@@ -425,7 +426,7 @@ async function revealMessage(id, mid) {
   const token = openToken;
   while (token === openToken && !list.has(mid) && hasMore) {
     const before = list.oldestId();
-    await loadOlder(200);
+    await loadOlder(PAGE_MAX);
     if (list.oldestId() === before) break; // the load failed: stop
   }
   if (token !== openToken) return null;
@@ -461,10 +462,10 @@ async function catchUp() {
       return;
     }
     for (let i = 0; i < 20; i += 1) {
-      const msgs = await fetchPage(id, `after=${last}&limit=200`);
+      const msgs = await fetchPage(id, `after=${last}&limit=${PAGE_MAX}`);
       if (token !== openToken) return;
       list.addMany(msgs);
-      if (msgs.length < 200) break;
+      if (msgs.length < PAGE_MAX) break;
       last = list.lastId();
     }
     if (!document.hidden) markRead(id);

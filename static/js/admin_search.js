@@ -26,9 +26,9 @@ const moreBtn = document.getElementById('search-more');
 /** Wires the add-on; not called when its markup is missing. */
 function start() {
   const L = config.search || {};
-  const LIMIT = limits.searchLimit || 20;
+  const LIMIT = limits.searchLimit;
   const MIN_CHARS = 2;
-  const MAX_CHARS = limits.searchMaxChars || 200;
+  const MAX_CHARS = limits.searchMaxChars;
   const PAUSE_MS = 300;
 
   let seq = 0;

@@ -6,14 +6,15 @@
 // under lib/ and the vendored socket.io client (window.io).
 import { api, csrfToken, embedView, errorText } from './lib/api.js';
 import { createComposer } from './lib/composer.js';
-import { S, fill } from './lib/config.js';
+import { S, fill, limits } from './lib/config.js';
 import { connectionBanner } from './lib/connection.js';
 import { toast, setTitleBadge } from './lib/dom.js';
 import { createMediaTools } from './lib/media.js';
 import { MessageList } from './lib/message_list.js';
 import { createSender } from './lib/sender.js';
 import { fmt } from './lib/time.js';
-const PAGE = 50;
+const PAGE = limits.pageSize;
+const PAGE_MAX = limits.pageMax;
 const body = document.body;
 const threadId = body.dataset.threadId || '';
 const messagesEl = document.getElementById('messages');
@@ -119,9 +120,9 @@ async function catchUp() {
       return;
     }
     for (let i = 0; i < 20; i += 1) {
-      const msgs = await fetchPage(`after=${last}&limit=200`);
+      const msgs = await fetchPage(`after=${last}&limit=${PAGE_MAX}`);
       list.addMany(msgs);
-      if (msgs.length < 200) break;
+      if (msgs.length < PAGE_MAX) break;
       last = list.lastId();
     }
   } catch {

@@ -8,7 +8,7 @@ import { charCount, toast } from './dom.js';
 // ------------------------------------------------------------ composer ---
 
 /**
- * Wires a composer form: auto-growing textarea, 1..4000 chars after trim,
+ * Wires a composer form: auto-growing textarea, 1..limits.maxTextChars after trim,
  * counter near the limit, Enter sends / Shift+Enter newline, typing events
  * (onTyping at most every 2 s while typing, onStopTyping after 3 s idle or
  * on send). onSend(text) is called with the trimmed text.

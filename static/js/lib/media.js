@@ -12,7 +12,7 @@
 //   stays hidden where MediaRecorder or getUserMedia is missing (old
 //   browsers, pages not served over HTTPS).
 //
-// Sizes are checked here before uploading (5 MiB images, 10 MiB audio); the
+// Sizes are checked here before uploading (the server's limits, config.js); the
 // type is the server's call (it reads the bytes), so only files that are
 // plainly neither image nor audio are refused here. Uploading and sending
 // are the sender's job (sender.js createSender().sendMedia).
