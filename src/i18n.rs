@@ -2,17 +2,19 @@
 //!
 //! Owns every human-readable text the pages (askama templates under
 //! `templates/`) and their scripts (`static/js/`) show. The templates print
-//! these strings directly or hand them to the scripts through `data-*`
-//! attributes, so the scripts never carry text of their own. Strings that
-//! contain `{time}` or `{n}` are filled in by the scripts.
+//! these strings directly; the scripts get them once, serialised (camelCase
+//! keys) into the page's `#sohbet-config` JSON block
+//! (`crate::http::pages::PageConfig`), so the scripts never carry text of
+//! their own. Strings that contain `{time}` or `{n}` are filled in by the
+//! scripts.
 //!
 //! This module must not touch requests, sessions or the database: the page
 //! handlers pass it the raw `Accept-Language` header value and get back the
 //! language tag and its strings ([`pick`]).
 
 pub mod canned;
-pub mod tools;
 pub mod search;
+pub mod tools;
 pub mod widget;
 
 /// Every text of the user interface, for one language.
@@ -20,7 +22,8 @@ pub mod widget;
 /// One field per text; the field name says where it is used (`visitor_…` on
 /// the visitor page `/`, `login_…` on `/admin/login`, `admin_…` on `/admin`,
 /// the rest on several pages).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Strings {
     // ---- shared ----
     /// Product name shown in titles.

@@ -14,7 +14,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// The `?v=` digest the visitor page writes into its asset URLs.
+/// The digest URL (`/static/<digest>/…`) the visitor page writes for its script.
 async fn asset_url(base: &str) -> String {
     let html = client()
         .get(format!("{base}/"))
@@ -24,8 +24,8 @@ async fn asset_url(base: &str) -> String {
         .text()
         .await
         .unwrap();
-    let start = html.find("/static/js/common.js?v=").expect("common.js URL");
-    let end = start + html[start..].find('"').unwrap();
+    let end = html.find("/js/visitor.js\"").expect("visitor.js URL") + "/js/visitor.js".len();
+    let start = html[..end].rfind("\"/static/").expect("static URL") + 1;
     html[start..end].to_owned()
 }
 
@@ -43,8 +43,9 @@ async fn digest_urls_are_immutable_other_static_urls_and_pages_revalidate() {
         "public, max-age=31536000, immutable"
     );
     for other in [
-        "/static/js/common.js",
-        "/static/js/common.js?v=000000000000",
+        "/static/js/visitor.js",
+        "/static/js/visitor.js?v=000000000000",
+        "/static/000000000000/js/visitor.js",
     ] {
         let res = c.get(format!("{}{other}", app.base)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{other}");

@@ -1,26 +1,35 @@
-//! Static delivery (issue 15): `/static` from `STATIC_DIR` with
+//! Static delivery (issue 15, issue 10): `/static` from `STATIC_DIR` with
 //! `Cache-Control` by URL, and the compression of every answer.
 //!
-//! - `/static/…?v=<digest>` with the current digest of the static files
-//!   (the URLs the pages write, [`super::pages::asset_version`]):
-//!   `public, max-age=31536000, immutable` — the URL changes whenever a
-//!   file does;
-//! - any other `/static/…` URL (no `v`, or an old digest: the file may have
-//!   changed since): `no-cache` (revalidated with `Last-Modified`);
+//! - `/static/<digest>/…` with the current digest of the static tree
+//!   ([`super::pages::asset_version`], the prefix every page writes,
+//!   `PageCommon::static_base`): `public, max-age=31536000, immutable`. The
+//!   whole tree is cache-busted at once, so a module's relative `import`
+//!   resolves under the same digest and never mixes versions;
+//! - `/static/…?v=<digest>` (the URLs of earlier releases): immutable too;
+//! - any other `/static/…` URL (no digest, or an old one: the file may have
+//!   changed since): `no-cache` (revalidated with `Last-Modified`). An old
+//!   digest prefix is stripped like the current one, so a page cached before
+//!   a deploy still finds its files;
 //! - pages: `private, no-cache` (set by [`super::pages`]; they carry the
 //!   visitor's CSRF token, so no shared cache may keep them).
 //!
+//! `/widget.js` keeps its stable URL ([`super::embed`]).
+//!
 //! Compression ([`compression`]): Brotli or gzip by `Accept-Encoding`, for
-//! answers over 32 bytes except images, audio, video and ranges (already
+//! answers over 256 bytes except audio, video and ranges (already
 //! compressed, or byte offsets that must stay true).
+
+use std::sync::Arc;
 
 use axum::{
     Router,
     extract::{Request, State},
-    http::{HeaderValue, header},
-    middleware::{self, Next},
-    response::Response,
+    http::{HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+    routing::get,
 };
+use tower::ServiceExt;
 use tower_http::{
     compression::{
         CompressionLayer, DefaultPredicate, Predicate,
@@ -37,28 +46,53 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `Cache-Control` of a static file under any other URL.
 pub const REVALIDATE: &str = "no-cache";
 
+/// What the static handler needs: the folder and the current digest.
+#[derive(Clone)]
+struct Assets {
+    dir: ServeDir,
+    version: Arc<str>,
+}
+
 /// `/static/{*path}` from `STATIC_DIR`, with `Cache-Control` as in the
 /// module doc.
 pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .nest_service("/static", ServeDir::new(&state.config.static_dir))
-        .layer(middleware::from_fn_with_state(
-            state.asset_version.clone(),
-            cache_control,
-        ))
+    let assets = Assets {
+        dir: ServeDir::new(&state.config.static_dir),
+        version: state.asset_version.clone(),
+    };
+    Router::new().route("/static/{*path}", get(serve).head(serve).with_state(assets))
 }
 
-async fn cache_control(
-    State(version): State<std::sync::Arc<str>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let current = req.uri().query().is_some_and(|q| {
-        q.split('&')
-            .any(|kv| kv.strip_prefix("v=") == Some(&*version))
-    });
-    let mut res = next.run(req).await;
-    if res.status().is_success() || res.status() == axum::http::StatusCode::NOT_MODIFIED {
+/// Whether `segment` looks like a digest: 12 hex digits, or the
+/// crate version used when the folder could not be read.
+fn is_digest(segment: &str, current: &str) -> bool {
+    segment == current || (segment.len() == 12 && segment.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+async fn serve(State(assets): State<Assets>, req: Request) -> Response {
+    let path = req.uri().path().strip_prefix("/static").unwrap_or("/");
+    let query = req.uri().query();
+    let (digest, rest) = match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
+        Some((first, rest)) if is_digest(first, &assets.version) => (Some(first), rest),
+        _ => (None, path.trim_start_matches('/')),
+    };
+    let current = digest == Some(&*assets.version)
+        || query.is_some_and(|q| {
+            q.split('&')
+                .any(|kv| kv.strip_prefix("v=") == Some(&*assets.version))
+        });
+    let target = match query {
+        Some(q) => format!("/{rest}?{q}"),
+        None => format!("/{rest}"),
+    };
+    let Ok(uri) = target.parse::<Uri>() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let (mut parts, body) = req.into_parts();
+    parts.uri = uri;
+    let Ok(res) = assets.dir.oneshot(Request::from_parts(parts, body)).await;
+    let mut res = res.map(axum::body::Body::new);
+    if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
         res.headers_mut().insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static(if current { IMMUTABLE } else { REVALIDATE }),

@@ -85,13 +85,9 @@ pub async fn embed(
     // A fresh identity, used only when the view has no stored token yet.
     let fresh_thread = auth::new_visitor_id();
     let page = VisitorPage {
-        page: PageCommon {
-            csrf_token: String::new(),
-            lang,
-            t,
-            timezone: state.config.timezone.name().to_owned(),
-            version: state.asset_version.to_string(),
-        },
+        page: PageCommon::new(&state, (lang, t), String::new(), |c| {
+            c.widget = Some(i18n::widget::pick(lang));
+        }),
         display_name: crate::chat::display_name_for(&fresh_thread),
         embed: Some(EmbedInfo {
             fresh_token: state.auth.visitor_token(&fresh_thread),

@@ -22,10 +22,98 @@ pub struct PageCommon {
     pub lang: &'static str,
     /// UI strings.
     pub t: &'static i18n::Strings,
-    /// `APP_TIMEZONE`, for showing times.
+    /// `/static/<digest>`: the prefix of every asset URL the page writes
+    /// (cache busting as a whole, [`super::assets`]).
+    pub static_base: String,
+    /// The page's `#sohbet-config` JSON block, already escaped for a
+    /// `<script>` element ([`config_json`]).
+    pub config: String,
+}
+
+/// Limits the server enforces that the scripts check before sending (the
+/// server checks again). Taken from the constants that enforce them.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    /// Longest message text, characters after trimming
+    /// ([`crate::chat::MAX_TEXT_CHARS`]).
+    pub max_text_chars: usize,
+    /// Largest image upload, bytes ([`crate::media::IMAGE_MAX_BYTES`]).
+    pub image_max_bytes: u64,
+    /// Largest audio upload, bytes ([`crate::media::AUDIO_MAX_BYTES`]).
+    pub audio_max_bytes: u64,
+    /// Messages per history page when none is asked for
+    /// ([`crate::chat::PAGE_DEFAULT`]).
+    pub page_size: i64,
+    /// Largest history page the server gives ([`crate::chat::PAGE_MAX`]).
+    pub page_max: i64,
+    /// Longest search query, characters ([`crate::chat::search::QUERY_MAX_CHARS`]).
+    pub search_max_chars: usize,
+    /// Results per search page ([`crate::chat::search::LIMIT_DEFAULT`]).
+    pub search_limit: i64,
+}
+
+/// Everything the scripts of one page need from the server, passed once as
+/// `<script type="application/json" id="sohbet-config">` (read by
+/// `static/js/config.js`). Sections a page does not use are left out.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageConfig {
+    /// `tr` | `en`.
+    pub lang: &'static str,
+    /// `APP_TIMEZONE` (IANA name), for showing times.
     pub timezone: String,
-    /// Digest of the static files, for cache busting (`?v=`).
-    pub version: String,
+    /// The UI strings shared by every page.
+    pub strings: &'static i18n::Strings,
+    /// Server limits.
+    pub limits: Limits,
+    /// The widget / visitor-context strings (embed view, admin panel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub widget: Option<&'static i18n::widget::WidgetStrings>,
+    /// The canned-reply strings (admin panel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canned: Option<&'static i18n::canned::CannedStrings>,
+    /// The thread-tool strings (admin panel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<&'static i18n::tools::ToolStrings>,
+    /// The search strings (admin panel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<&'static i18n::search::SearchStrings>,
+}
+
+impl PageConfig {
+    fn new(lang: &'static str, strings: &'static i18n::Strings, timezone: String) -> Self {
+        Self {
+            lang,
+            timezone,
+            strings,
+            limits: Limits {
+                max_text_chars: crate::chat::MAX_TEXT_CHARS,
+                image_max_bytes: crate::media::IMAGE_MAX_BYTES,
+                audio_max_bytes: crate::media::AUDIO_MAX_BYTES,
+                page_size: crate::chat::PAGE_DEFAULT,
+                page_max: crate::chat::PAGE_MAX,
+                search_max_chars: crate::chat::search::QUERY_MAX_CHARS,
+                search_limit: crate::chat::search::LIMIT_DEFAULT,
+            },
+            widget: None,
+            canned: None,
+            tools: None,
+            search: None,
+        }
+    }
+}
+
+/// `value` as JSON that is safe inside a `<script>` element: `<`, `>` and
+/// `&` become `\\u003c`, `\\u003e`, `\\u0026` (the same string to
+/// `JSON.parse`), so no `</script>` or `<!--` can end or change the element
+/// whatever a string holds. The template prints it with `|safe`.
+pub fn config_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_else(|_| "{}".to_owned())
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 /// The visitor chat.
@@ -83,17 +171,39 @@ pub struct AdminPage {
     pub s: &'static i18n::search::SearchStrings,
 }
 
-fn common(state: &AppState, caller: &Caller, headers: &HeaderMap) -> PageCommon {
+fn common(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    extra: impl FnOnce(&mut PageConfig),
+) -> PageCommon {
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     let (lang, t) = i18n::pick(accept);
-    PageCommon {
-        csrf_token: state.auth.csrf_token(&caller.visitor_id),
-        lang,
-        t,
-        timezone: state.config.timezone.name().to_owned(),
-        version: state.asset_version.to_string(),
+    let csrf_token = state.auth.csrf_token(&caller.visitor_id);
+    PageCommon::new(state, (lang, t), csrf_token, extra)
+}
+
+impl PageCommon {
+    /// The common fields of a page in `lang` (from [`i18n::pick`]);
+    /// `extra` adds the page's own sections to its config block.
+    pub fn new(
+        state: &AppState,
+        (lang, t): (&'static str, &'static i18n::Strings),
+        csrf_token: String,
+        extra: impl FnOnce(&mut PageConfig),
+    ) -> Self {
+        let timezone = state.config.timezone.name().to_owned();
+        let mut config = PageConfig::new(lang, t, timezone);
+        extra(&mut config);
+        Self {
+            csrf_token,
+            lang,
+            t,
+            static_base: format!("/static/{}", state.asset_version),
+            config: config_json(&config),
+        }
     }
 }
 
@@ -128,7 +238,7 @@ pub async fn visitor(
     headers: HeaderMap,
 ) -> Response {
     let page = VisitorPage {
-        page: common(&state, &caller, &headers),
+        page: common(&state, &caller, &headers, |_| {}),
         thread_id: caller.visitor_id.clone(),
         display_name: crate::chat::display_name_for(&caller.visitor_id),
         embed: None,
@@ -145,7 +255,7 @@ pub async fn login(State(state): State<AppState>, caller: Caller, headers: Heade
         &state,
         &caller,
         &LoginPage {
-            page: common(&state, &caller, &headers),
+            page: common(&state, &caller, &headers, |_| {}),
         },
     )
 }
@@ -155,7 +265,12 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
     let Some(session) = caller.admin.clone() else {
         return found("/admin/login");
     };
-    let page = common(&state, &caller, &headers);
+    let page = common(&state, &caller, &headers, |c| {
+        c.widget = Some(i18n::widget::pick(c.lang));
+        c.canned = Some(i18n::canned::pick(c.lang));
+        c.tools = Some(i18n::tools::pick(c.lang));
+        c.search = Some(i18n::search::pick(c.lang));
+    });
     let page = AdminPage {
         w: i18n::widget::pick(page.lang),
         c: i18n::canned::pick(page.lang),
@@ -204,4 +319,34 @@ pub fn asset_version(dir: &std::path::Path) -> String {
         h.update(std::fs::read(&f).unwrap_or_default());
     }
     hex::encode(h.finalize())[..12].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_json_cannot_close_its_script_element() {
+        let hostile = serde_json::json!({ "s": "</script><script>alert(1)</script><!-- & \"q\"" });
+        let out = config_json(&hostile);
+        assert!(
+            !out.contains('<') && !out.contains('>') && !out.contains('&'),
+            "{out}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, hostile);
+    }
+
+    #[test]
+    fn config_block_has_strings_and_limits_in_camel_case() {
+        let config = PageConfig::new("en", &i18n::EN, "Europe/Istanbul".to_owned());
+        let v: serde_json::Value = serde_json::from_str(&config_json(&config)).unwrap();
+        assert_eq!(v["strings"]["errGeneric"], i18n::EN.err_generic);
+        assert_eq!(v["limits"]["maxTextChars"], crate::chat::MAX_TEXT_CHARS);
+        assert_eq!(v["limits"]["imageMaxBytes"], crate::media::IMAGE_MAX_BYTES);
+        assert!(
+            v.get("canned").is_none(),
+            "admin sections only on the panel"
+        );
+    }
 }

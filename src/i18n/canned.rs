@@ -4,7 +4,8 @@
 //! through `data-*` attributes.
 
 /// The canned replies' texts in one language.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CannedStrings {
     /// Title of the dialog and name of the button that opens it.
     pub title: &'static str,

@@ -3,7 +3,8 @@
 //! the page's language tag (`tr` | `en`); `{n}` is filled in by the script.
 
 /// The search texts in one language.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchStrings {
     /// Heading of the results list.
     pub heading: &'static str,

@@ -3,7 +3,8 @@
 //! page's language tag (`tr` | `en`).
 
 /// The thread tools' texts in one language.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ToolStrings {
     /// Button: close the open thread.
     pub close: &'static str,

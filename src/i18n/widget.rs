@@ -3,7 +3,8 @@
 //! the admin panel. Chosen with the page's language tag (`tr` | `en`).
 
 /// The widget's texts in one language.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WidgetStrings {
     /// Close button of the embed view.
     pub close: &'static str,

@@ -3,16 +3,14 @@
 // GET /api/telegram/bridge → the last self-test: one ✓/✗ line per check
 // with the fix under each ✗, and whether forum topics are used. "Run
 // self-test" posts /api/telegram/selftest. Hidden when Telegram is not
-// configured. Depends on common.js (window.Sohbet.api).
-(() => {
-  'use strict';
-
-  const { api } = window.Sohbet;
-  const box = document.getElementById('bridge-state');
-  const summary = document.getElementById('bridge-summary');
-  const list = document.getElementById('bridge-checks');
-  const rerun = document.getElementById('bridge-rerun');
-  if (!box) return;
+// configured. Uses lib/api.js.
+import { api } from './lib/api.js';
+const box = document.getElementById('bridge-state');
+const summary = document.getElementById('bridge-summary');
+const list = document.getElementById('bridge-checks');
+const rerun = document.getElementById('bridge-rerun');
+/** Wires the add-on; not called when its markup is missing. */
+function start() {
 
   function show(data) {
     if (!data || !data.configured) {
@@ -71,4 +69,6 @@
 
   load();
   setInterval(load, 60000);
-})();
+}
+
+if (box) start();

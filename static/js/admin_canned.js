@@ -9,19 +9,20 @@
 // aria-activedescendant (focus stays in the composer). The list follows
 // `canned_updated` on the panel's socket (other panels, other instances)
 // and is fetched again after every reconnect. Text is set with textContent
-// only. Depends on common.js and admin.js (window.Sohbet.adminSocket).
-(() => {
-  'use strict';
-
-  const { api, el, fill, toast, errorText } = window.Sohbet;
-  const dialog = document.getElementById('canned-dialog');
-  const openButton = document.getElementById('canned-button');
-  const input = document.getElementById('message-input');
-  const picker = document.getElementById('canned-picker');
-  const status = document.getElementById('canned-status');
-  const form = document.getElementById('canned-form');
-  if (!dialog || !openButton || !input || !picker || !form) return;
-  const L = dialog.dataset;
+// only. Uses lib/ and admin.js (adminSocket).
+import { adminSocket } from './admin.js';
+import { api, errorText } from './lib/api.js';
+import { config, fill } from './lib/config.js';
+import { el, toast } from './lib/dom.js';
+const dialog = document.getElementById('canned-dialog');
+const openButton = document.getElementById('canned-button');
+const input = document.getElementById('message-input');
+const picker = document.getElementById('canned-picker');
+const status = document.getElementById('canned-status');
+const form = document.getElementById('canned-form');
+/** Wires the add-on; not called when its markup is missing. */
+function start() {
+  const L = config.canned || {};
   const listEl = document.getElementById('canned-list');
   const emptyEl = document.getElementById('canned-empty');
   const nameInput = document.getElementById('canned-name');
@@ -245,7 +246,7 @@
     });
     picker.hidden = false;
     mark();
-    if (wasHidden || countChanged) status.textContent = fill(status.dataset.count, { n: shown.length });
+    if (wasHidden || countChanged) status.textContent = fill(L.pickerCount, { n: shown.length });
   }
 
   function mark() {
@@ -315,7 +316,7 @@
 
   // ------------------------------------------------------------- socket ---
 
-  const socket = window.Sohbet.adminSocket;
+  const socket = adminSocket;
   if (socket) {
     socket.on('canned_updated', (p) => {
       if (p && p.action) apply(p.action, p.reply, p.id);
@@ -323,4 +324,6 @@
     socket.on('connect', load); // catches up on changes missed while away
   }
   load();
-})();
+}
+
+if (dialog && openButton && input && picker && form) start();

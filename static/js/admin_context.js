@@ -5,13 +5,17 @@
 // opens, when its visitor writes, and every 30 s while it is shown (the
 // visitor may navigate without writing). Everything is shown with
 // textContent.
-(() => {
-  'use strict';
-
-  const { api } = window.Sohbet;
-  const box = document.getElementById('visitor-context');
-  if (!box) return;
-  const L = box.dataset;
+import { api } from './lib/api.js';
+import { config } from './lib/config.js';
+const box = document.getElementById('visitor-context');
+/** Wires the add-on; not called when its markup is missing. */
+function start() {
+  const W = config.widget || {};
+  const L = {
+    page: W.ctxPage, referrer: W.ctxReferrer, browser: W.ctxBrowser, language: W.ctxLanguage,
+    timezone: W.ctxTimezone, verified: W.ctxVerified, unverified: W.ctxUnverified, away: W.ctxAway,
+    none: W.ctxNone,
+  };
   let current = null;
   let seq = 0;
 
@@ -94,4 +98,6 @@
   document.addEventListener('sohbet:thread-message', (e) => {
     if (e.detail && e.detail.id === current && e.detail.sender === 'visitor') load(current);
   });
-})();
+}
+
+if (box) start();

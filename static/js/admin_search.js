@@ -7,26 +7,28 @@
 // snippet with the matched words in <mark>; conversations found by their
 // display name that the list does not show come first. Choosing a result
 // opens its thread with that message scrolled into view and marked
-// (admin.js `SohbetAdmin.revealMessage`, which loads older pages until the
+// (admin.js `revealMessage`, which loads older pages until the
 // message is there). "More results" pages with `before`.
 //
 // Keyboard: ↓ in the box moves to the first result; ↑ / ↓, Home / End move
 // between results; Esc goes back to the box. Every text from the server is
 // shown with textContent / text nodes, never as HTML.
-(() => {
-  'use strict';
-
-  const { S, api, fill, fmt, el } = window.Sohbet;
-  const input = document.getElementById('thread-search');
-  const box = document.getElementById('search-results');
-  const statusEl = document.getElementById('search-status');
-  const hitsEl = document.getElementById('search-hits');
-  const moreBtn = document.getElementById('search-more');
-  if (!input || !box || !statusEl || !hitsEl || !moreBtn) return;
-  const L = box.dataset;
-  const LIMIT = 20;
+import { api } from './lib/api.js';
+import { openThread, revealMessage } from './admin.js';
+import { S, config, fill, limits } from './lib/config.js';
+import { el, toast } from './lib/dom.js';
+import { fmt } from './lib/time.js';
+const input = document.getElementById('thread-search');
+const box = document.getElementById('search-results');
+const statusEl = document.getElementById('search-status');
+const hitsEl = document.getElementById('search-hits');
+const moreBtn = document.getElementById('search-more');
+/** Wires the add-on; not called when its markup is missing. */
+function start() {
+  const L = config.search || {};
+  const LIMIT = limits.searchLimit;
   const MIN_CHARS = 2;
-  const MAX_CHARS = 200;
+  const MAX_CHARS = limits.searchMaxChars;
   const PAUSE_MS = 300;
 
   let seq = 0;
@@ -103,7 +105,7 @@
     btn.append(top, el('span', 'search-hit-snippet search-hit-tag', L.threadTag));
     btn.addEventListener('click', () => {
       mark(btn);
-      window.SohbetAdmin?.openThread(t.id, { push: true });
+      openThread(t.id, { push: true });
     });
     return item(btn);
   }
@@ -115,10 +117,8 @@
 
   async function choose(btn, r) {
     mark(btn);
-    const admin = window.SohbetAdmin;
-    if (!admin) return;
-    const node = await admin.revealMessage(r.thread.id, Number(r.message.id));
-    if (node === false) window.Sohbet.toast(L.gone, { kind: 'info', timeout: 5000 });
+    const node = await revealMessage(r.thread.id, Number(r.message.id));
+    if (node === false) toast(L.gone, { kind: 'info', timeout: 5000 });
   }
 
   /** Threads found by name that the (filtered) thread list does not show. */
@@ -232,4 +232,6 @@
       input.focus();
     }
   });
-})();
+}
+
+if (input && box && statusEl && hitsEl && moreBtn) start();

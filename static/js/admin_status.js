@@ -5,18 +5,20 @@
 // admin.js; the blocked list is where a visitor is unblocked), and in the
 // thread view a Close / Reopen button and a Block / Unblock button
 // (POST /api/threads/{id}/close|reopen|block|unblock). Every admin's panel
-// follows changes through `thread_updated` (admin.js). Depends on common.js
-// (window.Sohbet.api, toast, errorText) and admin.js (window.Sohbet.admin).
-(() => {
-  'use strict';
-
-  const { api, toast, errorText, admin } = window.Sohbet;
-  const app = document.getElementById('admin-app');
-  const filter = document.getElementById('status-filter');
-  const statusButton = document.getElementById('status-button');
-  const blockButton = document.getElementById('block-button');
-  const flags = document.getElementById('conv-flags');
-  if (!admin || !filter || !statusButton || !blockButton) return;
+// follows changes through `thread_updated` (admin.js). Uses lib/ and
+// admin.js (admin: the thread list).
+import { admin } from './admin.js';
+import { config } from './lib/config.js';
+import { api, errorText } from './lib/api.js';
+import { toast } from './lib/dom.js';
+const app = document.getElementById('admin-app');
+const filter = document.getElementById('status-filter');
+const statusButton = document.getElementById('status-button');
+const blockButton = document.getElementById('block-button');
+const flags = document.getElementById('conv-flags');
+/** Wires the add-on; not called when its markup is missing. */
+function start() {
+  const T = config.tools || {};
 
   // ------------------------------------------------------------ filter ---
 
@@ -54,13 +56,13 @@
     const t = admin.thread(admin.current());
     if (!t) return;
     const closed = t.status === 'closed';
-    statusButton.textContent = closed ? statusButton.dataset.reopen : statusButton.dataset.close;
+    statusButton.textContent = closed ? T.reopen : T.close;
     statusButton.dataset.action = closed ? 'reopen' : 'close';
-    blockButton.textContent = t.blocked ? blockButton.dataset.unblock : blockButton.dataset.block;
+    blockButton.textContent = t.blocked ? T.unblock : T.block;
     blockButton.dataset.action = t.blocked ? 'unblock' : 'block';
     const marks = [];
-    if (closed) marks.push(flags.dataset.closed);
-    if (t.blocked) marks.push(flags.dataset.blocked);
+    if (closed) marks.push(T.closed);
+    if (t.blocked) marks.push(T.blocked);
     flags.textContent = marks.join(' · ');
     flags.hidden = marks.length === 0;
   }
@@ -69,7 +71,7 @@
     const id = admin.current();
     const action = button.dataset.action;
     if (!id || !action || button.disabled) return;
-    if (action === 'block' && !window.confirm(blockButton.dataset.confirm)) return;
+    if (action === 'block' && !window.confirm(T.blockConfirm)) return;
     button.disabled = true;
     try {
       const data = await api(`/api/threads/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: {} });
@@ -91,4 +93,6 @@
     renderTools();
   });
   renderFilter();
-})();
+}
+
+if (admin && filter && statusButton && blockButton) start();

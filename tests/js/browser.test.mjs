@@ -232,8 +232,10 @@ describe('pages in headless Chromium (sqlite)', () => {
       ap.waitForURL((u) => new URL(u).pathname === '/admin', { timeout: WAIT }),
       ap.click('#otp-submit'),
     ]);
-    // The panel's socket is up (the connection banner is not shown).
-    await ap.waitForFunction(() => window.Sohbet !== undefined);
+    // The panel's scripts run (its modules expose no global): the thread
+    // list has loaded, and its socket is up (the connection banner is not shown).
+    await ap.waitForFunction(() => document.querySelector('#thread-list .thread-item')
+      || !document.getElementById('threads-empty').hidden);
     await ap.waitForTimeout(300);
 
     // Another tab of the same browser logs out: the server disconnects the

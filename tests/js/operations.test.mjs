@@ -27,7 +27,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const WAIT = 10_000;
-const BUDGET = 60 * 1024;
+// 60 KB with one common.js (59.0 KB measured); the ES modules (issue 10:
+// one per concern, 16 static requests instead of 7) add ~600 B of HTTP/1.1
+// response headers each (HPACK removes most on HTTP/2) and compress a little
+// worse in small files: 66.1 KB measured.
+const BUDGET = 68 * 1024;
 const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe('access log (LOG_FORMAT=json)', () => {
@@ -110,7 +114,7 @@ describe('pages in Chromium: transfer size, accessibility, README screenshots', 
       rows.push(`${String(sizes.get(id)).padStart(7)}  ${u.pathname}`);
     }
     console.log(`visitor page transfer (headers included):\n${rows.join('\n')}\n${String(total).padStart(7)}  total (${(total / 1024).toFixed(1)} KB)`);
-    assert.ok(rows.some((r) => r.endsWith('/static/vendor/socket.io.min.js')), 'the scripts were counted');
+    assert.ok(rows.some((r) => /^\s*\d+  \/static\/[0-9a-f]{12}\/vendor\/socket\.io\.min\.js$/.test(r)), 'the scripts were counted');
     assert.ok(total <= BUDGET, `${total} bytes > ${BUDGET}`);
   });
 
