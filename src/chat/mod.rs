@@ -7,8 +7,8 @@ pub mod canned;
 pub mod events;
 mod media_urls;
 pub mod overload;
-pub mod status;
 pub mod search;
+pub mod status;
 mod writer;
 
 pub use media_urls::MediaUrls;
