@@ -14,6 +14,11 @@
 //! - pages: `private, no-cache` (set by [`super::pages`]; they carry the
 //!   visitor's CSRF token, so no shared cache may keep them).
 //!
+//! Every static file carries the short policy [`STATIC_CSP`] instead of the
+//! pages' one, and no `Last-Modified` under its digest URL: the visitor page
+//! loads about fifteen small files, and their headers count against its
+//! 60 KB budget (issue 15).
+//!
 //! `/widget.js` keeps its stable URL ([`super::embed`]).
 //!
 //! Compression ([`compression`]): Brotli or gzip by `Accept-Encoding`, for
@@ -93,13 +98,30 @@ async fn serve(State(assets): State<Assets>, req: Request) -> Response {
     let Ok(res) = assets.dir.oneshot(Request::from_parts(parts, body)).await;
     let mut res = res.map(axum::body::Body::new);
     if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
-        res.headers_mut().insert(
+        let h = res.headers_mut();
+        h.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static(if current { IMMUTABLE } else { REVALIDATE }),
         );
+        // The pages' policy (300 bytes) means nothing on a script, a style
+        // sheet or an image; a file opened as a document gets none of its
+        // powers instead. Sent before the router's layer, which then keeps it.
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(STATIC_CSP),
+        );
+        if current {
+            // Never revalidated under its digest: the date is dead weight
+            // (HTTP/1.1 headers are most of a small module's transfer).
+            h.remove(header::LAST_MODIFIED);
+        }
     }
     res
 }
+
+/// `Content-Security-Policy` of a static file: nothing may run or load
+/// when a file is opened as a document (an SVG, say).
+pub const STATIC_CSP: &str = "default-src 'none'";
 
 /// Brotli / gzip for every answer the predicate allows (see the module doc).
 pub fn compression() -> CompressionLayer<impl Predicate> {
