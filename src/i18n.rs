@@ -11,8 +11,8 @@
 //! language tag and its strings ([`pick`]).
 
 pub mod canned;
-pub mod tools;
 pub mod search;
+pub mod tools;
 pub mod widget;
 
 /// Every text of the user interface, for one language.

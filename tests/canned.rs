@@ -11,12 +11,12 @@ mod common;
 use common::{Backend, Browser, assert_error, spawn_app};
 use serde_json::{Value, json};
 use sohbet::{
+    chat::ChatError,
     chat::{
         Chat, ChatEvent, ChatOptions, PostRequest, Sender,
         canned::{CannedAction, CannedInput},
     },
     config::DatabaseConfig,
-    error::AppError,
     store::Db,
 };
 
@@ -333,6 +333,7 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
             kind: "text".into(),
             file_url: None,
             client_id: None,
+            telegram_link: None,
         },
     )
     .await
@@ -382,11 +383,11 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
     // Unknown reply, unknown thread: nothing stored.
     assert!(matches!(
         chat.send_canned(thread, reply.id + 1000, None).await,
-        Err(AppError::NotFound(_))
+        Err(ChatError::NotFound(_))
     ));
     assert!(matches!(
         chat.send_canned("no-such-thread", reply.id, None).await,
-        Err(AppError::NotFound(_))
+        Err(ChatError::NotFound(_))
     ));
     assert_eq!(chat.page(thread, None, None, None).await.unwrap().len(), 2);
 

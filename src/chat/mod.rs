@@ -4,27 +4,33 @@
 //! publishes after each commit (`shared/DESIGN.md` § Architecture).
 
 pub mod canned;
+pub mod error;
 pub mod events;
 mod media_urls;
+pub mod outbox;
 pub mod overload;
-pub mod status;
 pub mod search;
+pub mod status;
+pub mod telegram_links;
+pub mod types;
+pub mod view;
+pub mod visitors;
 mod writer;
 
+pub use crate::store::threads::{ListFilter, Thread, ThreadListItem};
+pub use error::{ChatError, ChatResult};
 pub use media_urls::MediaUrls;
+pub use types::{MessageType, OutboxStatus, SenderType, ThreadId};
 
 use serde::Serialize;
 use std::sync::Arc;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::{
-    error::{AppError, AppResult},
-    store::{
-        Db,
-        messages::{self, Message, NewMessage},
-        threads::{self, ListFilter, Thread, ThreadListItem},
-    },
+use crate::store::{
+    Db,
+    messages::{self, Message, NewMessage},
+    threads,
 };
 
 /// Longest text of a message, in characters after trimming (issue #2).
@@ -69,6 +75,19 @@ pub struct PostRequest {
     pub file_url: Option<String>,
     /// Idempotency key (1..=64 characters).
     pub client_id: Option<String>,
+    /// The admin's Telegram message this post comes from: linked to the
+    /// stored message in the same transaction (a reply to it then reaches
+    /// this thread, and its receipts are shown on it).
+    pub telegram_link: Option<TelegramLink>,
+}
+
+/// A Telegram message of the admin chat: `(chat id, message id)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TelegramLink {
+    /// The chat (`TELEGRAM_CHAT_ID`).
+    pub chat_id: i64,
+    /// The message in it.
+    pub message_id: i64,
 }
 
 /// The thread summary sent with `thread_created`: `{id, display_name, created_at, status}`.
@@ -79,7 +98,7 @@ pub struct ThreadInfo {
     /// Display name.
     pub display_name: String,
     /// RFC 3339 UTC.
-    #[serde(serialize_with = "crate::store::messages::rfc3339")]
+    #[serde(serialize_with = "crate::chat::view::rfc3339")]
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// `open` (a new thread).
     pub status: String,
@@ -102,6 +121,10 @@ pub enum ChatEvent {
     /// A thread's status or block changed (admin close / reopen / block /
     /// unblock, or a visitor's message reopened it): `thread_updated`.
     ThreadUpdated(status::ThreadUpdate),
+    /// Something waits for Telegram: a forward was queued, or a receipt (or
+    /// the link it needs) was recorded. Wakes the outbox worker; not
+    /// broadcast to sockets.
+    OutboxDue,
 }
 
 /// The result of [`Chat::post`].
@@ -120,7 +143,9 @@ pub struct Chat {
     writer: writer::Writers,
     events: Arc<events::Publisher>,
     options: Arc<ChatOptions>,
-    outbox: Arc<Notify>,
+    outbox: outbox::Outbox,
+    links: telegram_links::TelegramLinks,
+    visitors: visitors::Visitors,
     blocks: Arc<status::Blocks>,
 }
 
@@ -150,31 +175,42 @@ impl Chat {
     /// Starts the core and its group-commit writer task on the current runtime.
     pub fn start(db: Db, options: ChatOptions) -> Chat {
         let events = Arc::new(events::Publisher::default());
-        let outbox = Arc::new(Notify::new());
-        let writer = writer::spawn(
-            db.clone(),
-            events.clone(),
-            outbox.clone(),
-            options.postgres_writers,
-        );
+        let writer = writer::spawn(db.clone(), events.clone(), options.postgres_writers);
         Chat {
+            outbox: outbox::Outbox::new(db.clone(), events.clone()),
+            links: telegram_links::TelegramLinks::new(db.clone()),
+            visitors: visitors::Visitors::new(db.clone()),
             db,
             writer,
             events,
             options: Arc::new(options),
-            outbox,
             blocks: Arc::default(),
         }
     }
 
-    /// Notified after a commit that queued Telegram forwards.
-    pub fn outbox_signal(&self) -> Arc<Notify> {
-        self.outbox.clone()
+    /// The Telegram outbox: forwards and receipts waiting for Telegram.
+    pub fn outbox(&self) -> &outbox::Outbox {
+        &self.outbox
     }
 
-    /// The database (health checks, auth).
-    pub fn db(&self) -> &Db {
-        &self.db
+    /// Telegram links, topics and buttons of the threads.
+    pub fn telegram_links(&self) -> &telegram_links::TelegramLinks {
+        &self.links
+    }
+
+    /// Visitor contexts (page, identity).
+    pub fn visitors(&self) -> &visitors::Visitors {
+        &self.visitors
+    }
+
+    /// `SELECT 1`: does the database answer? (health probes)
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await
+    }
+
+    /// `"sqlite"` or `"postgres"` (`/health`).
+    pub fn database_kind(&self) -> &'static str {
+        self.db.kind()
     }
 
     /// Subscribes to events published after each commit: every event, in
@@ -194,33 +230,35 @@ impl Chat {
     /// without a URL this server issued ([`MediaUrls::allows`]), a local
     /// upload that is not on disk ([`MISSING_UPLOAD`]) or a bad `client_id`; `NotFound` when
     /// the admin posts to a thread that does not exist; `Unavailable` /
-    /// `Internal` on database failure (nothing is stored then).
+    /// `Database` / `Media` on other failures (nothing is stored then).
     #[tracing::instrument(skip_all, fields(thread_id = %req.thread_id))]
-    pub async fn post(&self, sender: Sender, req: PostRequest) -> AppResult<Posted> {
+    pub async fn post(&self, sender: Sender, req: PostRequest) -> ChatResult<Posted> {
         if let Sender::Visitor { thread_id } = &sender
             && self.blocks.contains(thread_id)
         {
-            return Err(AppError::Blocked);
+            return Err(ChatError::Blocked);
         }
         let mut msg = validate(&self.options.media_urls, &sender, req)?;
         if let Some(url) = &msg.file_url {
-            let exists =
-                self.options.media_urls.exists(url).await.map_err(|e| {
-                    AppError::Internal(format!("cannot look up an uploaded file: {e}"))
-                })?;
+            let exists = self
+                .options
+                .media_urls
+                .exists(url)
+                .await
+                .map_err(|e| ChatError::Media(Arc::new(e)))?;
             if !exists {
-                return Err(AppError::Validation(MISSING_UPLOAD.into()));
+                return Err(ChatError::Validation(MISSING_UPLOAD.into()));
             }
         }
-        msg.forward = self.options.forward_to_telegram && msg.sender == "visitor";
+        msg.forward = self.options.forward_to_telegram && msg.sender == SenderType::Visitor;
         if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
-            return Err(AppError::NotFound("Thread not found"));
+            return Err(ChatError::NotFound("Thread not found"));
         }
         let (tx, rx) = oneshot::channel();
         self.enqueue(writer::Job { msg, reply: tx }).await?;
-        let inserted = rx.await.map_err(|_| AppError::Unavailable)??;
+        let inserted = rx.await.map_err(|_| ChatError::Unavailable)??;
         if inserted.conflict {
-            return Err(AppError::Validation(
+            return Err(ChatError::Validation(
                 "client_id is already used by another message of this thread".into(),
             ));
         }
@@ -236,19 +274,19 @@ impl Chat {
     ///
     /// # Errors
     /// `Busy` after the wait; `Unavailable` when the writer stopped.
-    async fn enqueue(&self, job: writer::Job) -> AppResult<()> {
+    async fn enqueue(&self, job: writer::Job) -> ChatResult<()> {
         use tokio::sync::mpsc::error::TrySendError;
         let writer = self.writer.for_thread(&job.msg.thread_id);
         match writer.try_send(job) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Closed(_)) => Err(AppError::Unavailable),
+            Err(TrySendError::Closed(_)) => Err(ChatError::Unavailable),
             Err(TrySendError::Full(job)) => {
                 match tokio::time::timeout(ENQUEUE_WAIT, writer.send(job)).await {
                     Ok(Ok(())) => Ok(()),
-                    Ok(Err(_)) => Err(AppError::Unavailable),
+                    Ok(Err(_)) => Err(ChatError::Unavailable),
                     Err(_) => {
                         overload::refused();
-                        Err(AppError::Busy)
+                        Err(ChatError::Busy)
                     }
                 }
             }
@@ -266,7 +304,7 @@ impl Chat {
         limit: Option<i64>,
         before: Option<i64>,
         after: Option<i64>,
-    ) -> AppResult<Vec<Message>> {
+    ) -> ChatResult<Vec<Message>> {
         let limit = limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
         Ok(messages::page(&self.db, thread_id, limit, before, after).await?)
     }
@@ -275,7 +313,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn thread(&self, thread_id: &str) -> AppResult<Option<Thread>> {
+    pub async fn thread(&self, thread_id: &str) -> ChatResult<Option<Thread>> {
         Ok(threads::get(&self.db, thread_id).await?)
     }
 
@@ -284,7 +322,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn threads(&self, filter: ListFilter) -> AppResult<Vec<ThreadListItem>> {
+    pub async fn threads(&self, filter: ListFilter) -> ChatResult<Vec<ThreadListItem>> {
         Ok(threads::list(&self.db, 500, filter).await?)
     }
 
@@ -292,7 +330,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn mark_read(&self, thread_id: &str, up_to: i64) -> AppResult<()> {
+    pub async fn mark_read(&self, thread_id: &str, up_to: i64) -> ChatResult<()> {
         Ok(threads::mark_read(&self.db, thread_id, up_to).await?)
     }
 
@@ -304,7 +342,7 @@ impl Chat {
         &self,
         thread_id: &str,
         at: chrono::DateTime<chrono::Utc>,
-    ) -> AppResult<()> {
+    ) -> ChatResult<()> {
         Ok(threads::set_visitor_seen(&self.db, thread_id, at).await?)
     }
 
@@ -313,9 +351,9 @@ impl Chat {
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
     #[tracing::instrument(skip(self))]
-    pub async fn clear(&self, thread_id: &str) -> AppResult<()> {
+    pub async fn clear(&self, thread_id: &str) -> ChatResult<()> {
         if threads::get(&self.db, thread_id).await?.is_none() {
-            return Err(AppError::NotFound("Thread not found"));
+            return Err(ChatError::NotFound("Thread not found"));
         }
         messages::clear(&self.db, thread_id).await?;
         self.events
@@ -328,21 +366,15 @@ impl Chat {
 }
 
 /// Checks a post against the contract and turns it into a row to insert.
-fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
-    let kind: &'static str = match req.kind.as_str() {
-        "text" => "text",
-        "image" => "image",
-        "audio" => "audio",
-        _ => {
-            return Err(AppError::Validation(
-                "type must be text, image or audio".into(),
-            ));
-        }
-    };
+fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> ChatResult<NewMessage> {
+    let kind: MessageType = req
+        .kind
+        .parse()
+        .map_err(|_| ChatError::Validation("type must be text, image or audio".into()))?;
     let text = req.text.trim().to_owned();
     let chars = text.chars().count();
     if chars > MAX_TEXT_CHARS {
-        return Err(AppError::Validation(format!(
+        return Err(ChatError::Validation(format!(
             "text must be at most {MAX_TEXT_CHARS} characters"
         )));
     }
@@ -350,21 +382,21 @@ fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> AppRes
         .file_url
         .map(|u| u.trim().to_owned())
         .filter(|u| !u.is_empty());
-    if kind == "text" {
+    if kind == MessageType::Text {
         if chars == 0 {
-            return Err(AppError::Validation("text must not be empty".into()));
+            return Err(ChatError::Validation("text must not be empty".into()));
         }
         if file_url.is_some() {
-            return Err(AppError::Validation(
+            return Err(ChatError::Validation(
                 "file_url is only for image and audio".into(),
             ));
         }
     } else {
         let url = file_url
             .as_deref()
-            .ok_or_else(|| AppError::Validation(format!("an {kind} message needs a file_url")))?;
-        if !media_urls.allows(url, kind) {
-            return Err(AppError::Validation(
+            .ok_or_else(|| ChatError::Validation(format!("an {kind} message needs a file_url")))?;
+        if !media_urls.allows(url, kind.as_str()) {
+            return Err(ChatError::Validation(
                 "file_url must be a file uploaded to this server".into(),
             ));
         }
@@ -372,18 +404,20 @@ fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> AppRes
     if let Some(cid) = &req.client_id
         && (cid.is_empty() || cid.len() > 64 || cid.chars().any(|c| c.is_control()))
     {
-        return Err(AppError::Validation(
+        return Err(ChatError::Validation(
             "client_id must be 1 to 64 printable characters".into(),
         ));
     }
     let (sender, new_thread) = match sender {
         Sender::Visitor { thread_id } => {
             if *thread_id != req.thread_id {
-                return Err(AppError::Forbidden("You can only write to your own thread"));
+                return Err(ChatError::Forbidden(
+                    "You can only write to your own thread",
+                ));
             }
-            ("visitor", Some(display_name_for(thread_id)))
+            (SenderType::Visitor, Some(display_name_for(thread_id)))
         }
-        Sender::Admin => ("admin", None),
+        Sender::Admin => (SenderType::Admin, None),
     };
     Ok(NewMessage {
         thread_id: req.thread_id,
@@ -394,6 +428,7 @@ fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> AppRes
         client_id: req.client_id,
         new_thread,
         forward: false,
+        tg_link: req.telegram_link.map(|l| (l.chat_id, l.message_id)),
     })
 }
 
@@ -402,7 +437,7 @@ mod tests {
     use super::*;
 
     /// `super::validate` with local uploads only.
-    fn validate(sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
+    fn validate(sender: &Sender, req: PostRequest) -> ChatResult<NewMessage> {
         super::validate(&MediaUrls::default(), sender, req)
     }
 
@@ -413,6 +448,7 @@ mod tests {
             kind: kind.into(),
             file_url: url.map(Into::into),
             client_id: None,
+            telegram_link: None,
         }
     }
 
@@ -438,7 +474,7 @@ mod tests {
         };
         assert!(matches!(
             validate(&v, req("hi", "text", None)),
-            Err(AppError::Forbidden(_))
+            Err(ChatError::Forbidden(_))
         ));
     }
 

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
     AppState,
+    chat::view::rfc3339_string,
     chat::{PostRequest, Sender},
     error::{AppError, AppResult},
     limits::Action,
-    store::messages::rfc3339_string,
 };
 
 /// `GET /api/session` → `{success, role, thread_id, display_name, csrf_token}`.
@@ -146,6 +146,7 @@ pub async fn send(
                 kind: body.kind,
                 file_url: body.file_url,
                 client_id: body.client_id,
+                telegram_link: None,
             },
         )
         .await?;
@@ -177,7 +178,7 @@ pub async fn threads(
     caller: Caller,
     AppQuery(q): AppQuery<ThreadsQuery>,
 ) -> AppResult<Json<Value>> {
-    use crate::{chat::status::ThreadStatus, store::threads::ListFilter};
+    use crate::chat::{ListFilter, status::ThreadStatus};
     caller.require_admin()?;
     let filter = match q.status.as_deref() {
         None | Some("all" | "") => ListFilter::All,

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::{AppState, config::Config, store::messages::rfc3339_string};
+use crate::{AppState, chat::view::rfc3339_string, config::Config};
 
 fn now() -> String {
     rfc3339_string(&chrono::Utc::now())
@@ -34,7 +34,7 @@ pub async fn live() -> Json<Value> {
 /// `{status: "not_ready", …}` until migrations ran and while the database
 /// does not answer.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let ok = state.ready.load(Ordering::Acquire) && state.chat.db().ping().await;
+    let ok = state.ready.load(Ordering::Acquire) && state.chat.ping().await;
     let (code, status) = if ok {
         (StatusCode::OK, "ready")
     } else {
@@ -60,7 +60,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoResponse {
     let peer = crate::limits::peer_ip(req.extensions());
     let details = may_see_details(&state.config, req.headers(), peer);
-    let db_ok = state.chat.db().ping().await;
+    let db_ok = state.chat.ping().await;
     let memory = memory();
     let disk = disk(&state.config.upload_dir);
     let telegram = state
@@ -84,7 +84,7 @@ pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoRes
         return (code, Json(json!({"status": status, "timestamp": now()})));
     }
     let backlog = match &state.telegram {
-        Some(_) => crate::store::outbox::backlog(state.chat.db()).await.ok(),
+        Some(_) => state.chat.outbox().backlog().await.ok(),
         None => None,
     };
     (
@@ -96,7 +96,7 @@ pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoRes
             "environment": state.config.environment.as_str(),
             "checks": {
                 "database": if db_ok { "healthy" } else { "unhealthy" },
-                "database_kind": state.chat.db().kind(),
+                "database_kind": state.chat.database_kind(),
                 "telegram": telegram,
                 "telegram_outbox_backlog": backlog,
                 "telegram_bridge": state.telegram.as_ref().and_then(|t| t.console.report()),

@@ -62,9 +62,10 @@ impl<A: Adapter> Reply<A> {
     }
 
     /// Failure: the ack `{success: false, error, code}` or `message_error`.
-    pub fn err(self, e: AppError) {
-        if let AppError::Internal(detail) = &e {
-            tracing::error!(%detail, "socket event failed");
+    pub fn err(self, e: impl Into<AppError>) {
+        let e: AppError = e.into();
+        if let AppError::Internal(source) = &e {
+            tracing::error!(detail = %source.chain(), "socket event failed");
         }
         if self.wants_ack {
             let _ = self.ack.send(&e.ack_body());
@@ -270,6 +271,7 @@ async fn post(
                 kind: p.kind,
                 file_url: p.file_url,
                 client_id: p.client_id,
+                telegram_link: None,
             },
         )
         .await?;
@@ -369,8 +371,8 @@ async fn typing<A: Adapter>(
         .await;
     if let (Role::Visitor, "typing", Some(tg)) = (sess.role, event, &state.telegram) {
         // Shown in the visitor's topic (throttled per thread there).
-        let (tg, db) = (tg.clone(), state.chat.db().clone());
-        tokio::spawn(async move { tg.visitor_typing(&db, &thread).await });
+        let (tg, chat) = (tg.clone(), state.chat.clone());
+        tokio::spawn(async move { tg.visitor_typing(&chat, &thread).await });
     }
     reply.ok(json!({}));
 }
