@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sohbet::{
     chat::ChatError,
     chat::{
-        Chat, ChatEvent, ChatOptions, PostRequest, Sender,
+        Chat, ChatEvent, ChatOptions, PostRequest,
         canned::{CannedAction, CannedInput},
     },
     config::DatabaseConfig,
@@ -324,11 +324,9 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
     let mut rx = chat.subscribe();
     let thread = "3f2a9c1e-0000-4000-8000-000000000001";
     chat.post(
-        Sender::Visitor {
-            thread_id: thread.into(),
-        },
+        &sohbet::auth::Actor::for_request(thread, false),
         PostRequest {
-            thread_id: thread.into(),
+            thread_id: Some(thread.into()),
             text: "Kargom nerede?".into(),
             kind: "text".into(),
             file_url: None,

@@ -13,6 +13,8 @@
 //!   hours absolute (`SESSION_IDLE_SECS`, `SESSION_ABSOLUTE_SECS`), deleted
 //!   at logout.
 
+pub mod actor;
+pub use actor::Actor;
 pub mod cookies;
 pub mod otp_delivery;
 pub mod visitor_token;

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::{Chat, ChatEvent, MAX_TEXT_CHARS, PostRequest, Posted, Sender};
+use super::{Chat, ChatEvent, MAX_TEXT_CHARS, PostRequest, Posted};
 use crate::chat::error::{ChatError, ChatResult};
 use crate::store::{
     self,
@@ -191,9 +191,9 @@ impl Chat {
     ) -> ChatResult<Posted> {
         let reply = self.canned_reply(id).await?;
         self.post(
-            Sender::Admin,
+            &crate::auth::Actor::admin(),
             PostRequest {
-                thread_id: thread_id.to_owned(),
+                thread_id: Some(thread_id.to_owned()),
                 text: reply.body,
                 kind: "text".into(),
                 file_url: None,

@@ -22,11 +22,12 @@ pub use error::{ChatError, ChatResult};
 pub use media_urls::MediaUrls;
 pub use types::{MessageType, OutboxStatus, SenderType, ThreadId};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::auth::Actor;
 use crate::store::{
     Db,
     messages::{self, Message, NewMessage},
@@ -61,24 +62,37 @@ pub enum Sender {
     Admin,
 }
 
-/// A message to post, as the adapters receive it (`text`, `type`,
-/// `file_url?`, `client_id?` of the contract).
-#[derive(Clone, Debug)]
+/// A message to post, as HTTP (`POST /api/messages/send`) and Socket.IO
+/// (`message_from_visitor`, `message_to_admin`, `message_to_visitor`)
+/// receive it alike: `{thread_id?, text, type, file_url?, client_id?}` of
+/// the contract.
+#[derive(Clone, Debug, Deserialize)]
 pub struct PostRequest {
-    /// Target thread (for a visitor: its own).
-    pub thread_id: String,
-    /// Raw text; trimmed here.
+    /// Target thread; a visitor may omit it (its own), see
+    /// [`Actor::target`].
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    /// Raw text; trimmed here (1..=4000 characters for `text`).
+    #[serde(default)]
     pub text: String,
-    /// `text` | `image` | `audio`.
+    /// `text` (default) | `image` | `audio` ([`MessageType`]).
+    #[serde(rename = "type", default = "text_type")]
     pub kind: String,
-    /// Media URL for `image` / `audio`.
+    /// Media URL for `image` / `audio` (this server's `/uploads/…`).
+    #[serde(default)]
     pub file_url: Option<String>,
     /// Idempotency key (1..=64 characters).
+    #[serde(default)]
     pub client_id: Option<String>,
     /// The admin's Telegram message this post comes from: linked to the
     /// stored message in the same transaction (a reply to it then reaches
-    /// this thread, and its receipts are shown on it).
+    /// this thread, and its receipts are shown on it). Never from a client.
+    #[serde(skip)]
     pub telegram_link: Option<TelegramLink>,
+}
+
+fn text_type() -> String {
+    MessageType::Text.as_str().to_owned()
 }
 
 /// A Telegram message of the admin chat: `(chat id, message id)`.
@@ -231,14 +245,22 @@ impl Chat {
     /// upload that is not on disk ([`MISSING_UPLOAD`]) or a bad `client_id`; `NotFound` when
     /// the admin posts to a thread that does not exist; `Unavailable` /
     /// `Database` / `Media` on other failures (nothing is stored then).
-    #[tracing::instrument(skip_all, fields(thread_id = %req.thread_id))]
-    pub async fn post(&self, sender: Sender, req: PostRequest) -> ChatResult<Posted> {
+    #[tracing::instrument(skip_all, err)]
+    pub async fn post(&self, actor: &Actor, req: PostRequest) -> ChatResult<Posted> {
+        let (sender, thread) = match actor.target(req.thread_id.as_deref()) {
+            Ok(t) => t,
+            // A blocked visitor hears that it is blocked, whatever it names.
+            Err(_) if matches!(actor, Actor::Visitor { thread } if self.blocks.contains(thread)) => {
+                return Err(ChatError::Blocked);
+            }
+            Err(e) => return Err(e),
+        };
         if let Sender::Visitor { thread_id } = &sender
             && self.blocks.contains(thread_id)
         {
             return Err(ChatError::Blocked);
         }
-        let mut msg = validate(&self.options.media_urls, &sender, req)?;
+        let mut msg = validate(&self.options.media_urls, &sender, thread, req)?;
         if let Some(url) = &msg.file_url {
             let exists = self
                 .options
@@ -366,7 +388,12 @@ impl Chat {
 }
 
 /// Checks a post against the contract and turns it into a row to insert.
-fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> ChatResult<NewMessage> {
+fn validate(
+    media_urls: &MediaUrls,
+    sender: &Sender,
+    thread: ThreadId,
+    req: PostRequest,
+) -> ChatResult<NewMessage> {
     let kind: MessageType = req
         .kind
         .parse()
@@ -409,18 +436,11 @@ fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> ChatRe
         ));
     }
     let (sender, new_thread) = match sender {
-        Sender::Visitor { thread_id } => {
-            if *thread_id != req.thread_id {
-                return Err(ChatError::Forbidden(
-                    "You can only write to your own thread",
-                ));
-            }
-            (SenderType::Visitor, Some(display_name_for(thread_id)))
-        }
+        Sender::Visitor { thread_id } => (SenderType::Visitor, Some(display_name_for(thread_id))),
         Sender::Admin => (SenderType::Admin, None),
     };
     Ok(NewMessage {
-        thread_id: req.thread_id,
+        thread_id: thread.into_string(),
         sender,
         kind,
         text,
@@ -438,12 +458,13 @@ mod tests {
 
     /// `super::validate` with local uploads only.
     fn validate(sender: &Sender, req: PostRequest) -> ChatResult<NewMessage> {
-        super::validate(&MediaUrls::default(), sender, req)
+        let thread = ThreadId::parse("t1").expect("thread id");
+        super::validate(&MediaUrls::default(), sender, thread, req)
     }
 
     fn req(text: &str, kind: &str, url: Option<&str>) -> PostRequest {
         PostRequest {
-            thread_id: "t1".into(),
+            thread_id: Some("t1".into()),
             text: text.into(),
             kind: kind.into(),
             file_url: url.map(Into::into),
@@ -465,17 +486,6 @@ mod tests {
         assert!(validate(&v, req(&"é".repeat(4000), "text", None)).is_ok());
         assert!(validate(&v, req(&"é".repeat(4001), "text", None)).is_err());
         assert!(validate(&v, req("x", "video", None)).is_err());
-    }
-
-    #[test]
-    fn visitor_writes_only_its_thread() {
-        let v = Sender::Visitor {
-            thread_id: "other".into(),
-        };
-        assert!(matches!(
-            validate(&v, req("hi", "text", None)),
-            Err(ChatError::Forbidden(_))
-        ));
     }
 
     #[test]

@@ -8,14 +8,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::SignedCookieJar;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
     AppState,
     chat::view::rfc3339_string,
-    chat::{PostRequest, Sender},
+    chat::{PostRequest, Sender, view::Message},
     error::{AppError, AppResult},
     limits::Action,
 };
@@ -56,106 +56,79 @@ pub struct PageQuery {
     pub after: Option<i64>,
 }
 
+/// `{success: true, messages}` of `GET /api/messages/{thread_id}`.
+#[derive(Debug, Serialize)]
+pub struct MessagesPage {
+    /// Always `true`.
+    pub success: bool,
+    /// The page, oldest first.
+    pub messages: Vec<Message>,
+}
+
 /// `GET /api/messages/{thread_id}` → `{success, messages}` oldest first.
-/// The admin may read any existing thread (reading the newest messages marks
-/// them read); a visitor only its own (403 otherwise; an empty list before
-/// its first message).
+/// Who may read which thread is [`crate::auth::Actor`]'s rule: the admin
+/// any existing thread (reading the newest messages marks them read), a
+/// visitor only its own (403 otherwise; an empty list before its first
+/// message).
 pub async fn messages(
     State(state): State<AppState>,
     caller: Caller,
     Path(thread_id): Path<String>,
     AppQuery(q): AppQuery<PageQuery>,
-) -> AppResult<Json<Value>> {
-    let as_admin = caller.admin.is_some() && thread_id != caller.visitor_id;
-    if !as_admin && thread_id != caller.visitor_id {
-        return Err(AppError::Forbidden("You can only read your own thread"));
-    }
-    if as_admin && state.chat.thread(&thread_id).await?.is_none() {
+) -> AppResult<Json<MessagesPage>> {
+    let (sender, thread) = caller.actor.target(Some(&thread_id))?;
+    let thread = thread.as_str();
+    let as_admin = sender == Sender::Admin;
+    if as_admin && state.chat.thread(thread).await?.is_none() {
         return Err(AppError::NotFound("Thread not found"));
     }
-    let msgs = state
-        .chat
-        .page(&thread_id, q.limit, q.before, q.after)
-        .await?;
+    let msgs = state.chat.page(thread, q.limit, q.before, q.after).await?;
     if as_admin
         && q.before.is_none()
         && let Some(last) = msgs.last()
     {
-        state.chat.mark_read(&thread_id, last.id).await?;
+        state.chat.mark_read(thread, last.id).await?;
     }
-    Ok(Json(json!({"success": true, "messages": msgs})))
+    Ok(Json(MessagesPage {
+        success: true,
+        messages: msgs,
+    }))
 }
 
-/// Body of `POST /api/messages/send`.
-#[derive(Debug, Deserialize)]
-pub struct SendBody {
-    /// Target thread; a visitor may omit it (its own).
-    pub thread_id: Option<String>,
-    /// Text (1..=4000 characters after trimming for `text`).
-    #[serde(default)]
-    pub text: String,
-    /// `text` (default) | `image` | `audio`.
-    #[serde(rename = "type", default = "default_kind")]
-    pub kind: String,
-    /// Media URL (this server's `/uploads/…`).
-    pub file_url: Option<String>,
-    /// Idempotency key.
-    pub client_id: Option<String>,
+/// `{success: true, message_id, thread_id, message}` of `POST /api/messages/send`.
+#[derive(Debug, Serialize)]
+pub struct Sent {
+    /// Always `true`.
+    pub success: bool,
+    /// The stored message's id.
+    pub message_id: i64,
+    /// Its thread.
+    pub thread_id: String,
+    /// The stored message.
+    pub message: Message,
 }
 
-fn default_kind() -> String {
-    "text".into()
-}
-
-/// Decides who sends: the admin when it has a session and writes to a thread
-/// other than its browser's own visitor thread; else the visitor.
-pub fn sender_for(caller: &Caller, thread_id: Option<&str>) -> (Sender, String) {
-    match (caller.admin.is_some(), thread_id) {
-        (true, Some(t)) if t != caller.visitor_id => (Sender::Admin, t.to_owned()),
-        (_, t) => (
-            Sender::Visitor {
-                thread_id: caller.visitor_id.clone(),
-            },
-            t.unwrap_or(&caller.visitor_id).to_owned(),
-        ),
-    }
-}
-
-/// `POST /api/messages/send` → `{success, message_id, thread_id, message}`,
-/// answered after the commit; broadcast like the Socket.IO events.
+/// `POST /api/messages/send` [`PostRequest`] → [`Sent`], answered after
+/// the commit; broadcast like the Socket.IO events.
 pub async fn send(
     State(state): State<AppState>,
     caller: Caller,
-    AppJson(body): AppJson<SendBody>,
-) -> AppResult<Json<Value>> {
-    let (sender, thread_id) = sender_for(&caller, body.thread_id.as_deref());
+    AppJson(req): AppJson<PostRequest>,
+) -> AppResult<Json<Sent>> {
     // The same budget as the socket of the same sender: the admin session,
     // or the visitor id.
-    let key = match sender {
-        Sender::Admin => caller.session_key(),
-        Sender::Visitor { .. } => caller.visitor_id.as_str(),
+    let key = match caller.actor.target(req.thread_id.as_deref()) {
+        Ok((Sender::Admin, _)) => caller.session_key(),
+        _ => caller.visitor_id.as_str(),
     };
     state.limits.check(Action::Send, key, caller.ip)?;
-    let posted = state
-        .chat
-        .post(
-            sender,
-            PostRequest {
-                thread_id,
-                text: body.text,
-                kind: body.kind,
-                file_url: body.file_url,
-                client_id: body.client_id,
-                telegram_link: None,
-            },
-        )
-        .await?;
-    Ok(Json(json!({
-        "success": true,
-        "message_id": posted.message.id,
-        "thread_id": posted.message.thread_id,
-        "message": posted.message,
-    })))
+    let posted = state.chat.post(&caller.actor, req).await?;
+    Ok(Json(Sent {
+        success: true,
+        message_id: posted.message.id,
+        thread_id: posted.message.thread_id.clone(),
+        message: posted.message,
+    }))
 }
 
 /// Query of `GET /api/threads`.

@@ -31,8 +31,9 @@ pub async fn live() -> Json<Value> {
 }
 
 /// `GET /health/ready` → `{status: "ready", timestamp}`, or 503
-/// `{status: "not_ready", …}` until migrations ran and while the database
-/// does not answer.
+/// `{status: "not_ready", …}` while the database does not answer and
+/// once a shutdown has begun ([`crate::AppState::ready`]; the server
+/// serves only after its migrations ran).
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let ok = state.ready.load(Ordering::Acquire) && state.chat.ping().await;
     let (code, status) = if ok {

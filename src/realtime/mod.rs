@@ -65,6 +65,8 @@ pub struct SocketSession {
     pub role: Role,
     /// The browser's visitor id (= own thread id).
     pub visitor_id: String,
+    /// Who acts ([`crate::auth::Actor::for_socket`]): what this socket may reach.
+    pub actor: crate::auth::Actor,
     /// The admin session, for admin sockets.
     pub admin: Option<AdminSession>,
     /// The client's IP (socket caps and rate limits).

@@ -33,6 +33,7 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
     s.on("message_seen", receipt::<A>);
 }
 
+#[tracing::instrument(skip_all, fields(role = ?sess.role))]
 async fn receipt<A: Adapter>(
     Event(name): Event,
     State(state): State<AppState>,

@@ -30,6 +30,9 @@ use crate::{
 };
 
 /// Handles one button press.
+// Not `err`: a Bot API error's text can hold the token (reqwest quotes the
+// URL); the dispatcher's error handler logs them redacted.
+#[tracing::instrument(skip_all)]
 pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let in_admin_chat = q
         .message

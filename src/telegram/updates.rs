@@ -22,8 +22,9 @@ use tokio::sync::{Mutex, watch};
 
 use super::{Telegram, webhook::WebhookListener};
 use crate::{
+    auth::Actor,
     chat::ChatError,
-    chat::{Chat, PostRequest, Sender, TelegramLink},
+    chat::{Chat, PostRequest, TelegramLink},
 };
 
 /// Bot commands (`/help` lists them from these doc comments).
@@ -235,6 +236,9 @@ async fn answer(bot: &Bot, msg: &Message, text: String) -> ResponseResult<()> {
     }
 }
 
+// Not `err`: a Bot API error's text can hold the token (reqwest quotes the
+// URL); `LogErrors` logs them redacted.
+#[tracing::instrument(skip_all, fields(message_id = msg.id.0))]
 async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let text = match cmd {
         Command::Help | Command::Start => format!("{}\n\n{HINT}", Command::descriptions()),
@@ -257,6 +261,9 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
 /// Service messages: a visitor's topic closed or reopened by hand is
 /// recorded (a closed one is reopened at the visitor's next message);
 /// everything else (topic created or renamed, members joining) is ignored.
+// Not `err`: a Bot API error's text can hold the token (reqwest quotes the
+// URL); `LogErrors` logs them redacted.
+#[tracing::instrument(skip_all, fields(message_id = msg.id.0))]
 async fn service(msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let closed = match &msg.kind {
         MessageKind::ForumTopicClosed(_) => true,
@@ -377,6 +384,9 @@ pub(super) async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
     }
 }
 
+// Not `err`: a Bot API error's text can hold the token (reqwest quotes the
+// URL); `LogErrors` logs them redacted.
+#[tracing::instrument(skip_all, fields(message_id = msg.id.0))]
 async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let reply = |text: String| {
         let bot = bot.clone();
@@ -402,7 +412,7 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
         Err(e) => return reply(e).await,
     };
     let req = PostRequest {
-        thread_id: thread,
+        thread_id: Some(thread),
         text,
         kind: kind.into(),
         file_url,
@@ -415,7 +425,7 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
             message_id: i64::from(msg.id.0),
         }),
     };
-    match ctx.chat.post(Sender::Admin, req).await {
+    match ctx.chat.post(&Actor::admin(), req).await {
         Ok(_) => Ok(()),
         Err(ChatError::Validation(why)) => reply(format!("Not sent: {why}")).await,
         Err(e) => {
