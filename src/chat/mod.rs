@@ -52,7 +52,7 @@ pub struct ThreadInfo {
     #[serde(serialize_with = "crate::chat::view::rfc3339")]
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// `open` (a new thread).
-    pub status: String,
+    pub status: status::ThreadStatus,
 }
 
 /// What happened, published after the commit.

@@ -115,7 +115,7 @@ async fn finish(events: &Publisher, job: Job, res: ChatResult<Inserted>) {
                     id: ins.message.thread_id.clone(),
                     display_name: job.msg.new_thread.clone().unwrap_or_default(),
                     created_at: ins.message.created_at,
-                    status: "open".into(),
+                    status: super::status::ThreadStatus::Open,
                 }))
                 .await;
         }

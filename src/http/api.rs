@@ -9,7 +9,6 @@ use axum::{
 };
 use axum_extra::extract::cookie::SignedCookieJar;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
@@ -20,19 +19,34 @@ use crate::{
     limits::Action,
 };
 
-/// `GET /api/session` → `{success, role, thread_id, display_name, csrf_token}`.
+/// `{success: true, role, thread_id, display_name, csrf_token}` of `GET /api/session`.
+#[derive(Debug, Serialize)]
+pub struct SessionInfo {
+    /// Always `true`.
+    pub success: bool,
+    /// `admin` | `visitor`.
+    pub role: &'static str,
+    /// The browser's own visitor thread.
+    pub thread_id: String,
+    /// The admin's username, or the visitor's display name.
+    pub display_name: String,
+    /// The CSRF token for the `X-CSRFToken` header.
+    pub csrf_token: String,
+}
+
+/// `GET /api/session` → [`SessionInfo`].
 pub async fn session(State(state): State<AppState>, caller: Caller) -> Response {
     let (role, display_name) = match &caller.admin {
         Some(a) => ("admin", a.username.clone()),
         None => ("visitor", crate::chat::display_name_for(&caller.visitor_id)),
     };
-    let body = Json(json!({
-        "success": true,
-        "role": role,
-        "thread_id": caller.visitor_id,
-        "display_name": display_name,
-        "csrf_token": state.auth.csrf_token(&caller.visitor_id),
-    }));
+    let body = Json(SessionInfo {
+        success: true,
+        role,
+        thread_id: caller.visitor_id.clone(),
+        display_name,
+        csrf_token: state.auth.csrf_token(&caller.visitor_id),
+    });
     if caller.new_visitor {
         let jar = SignedCookieJar::new(state.auth.cookie_key().clone()).add(state.cookies.build(
             state.cookies.visitor,
@@ -150,7 +164,7 @@ pub async fn threads(
     State(state): State<AppState>,
     caller: Caller,
     AppQuery(q): AppQuery<ThreadsQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ThreadList>> {
     use crate::chat::{ListFilter, status::ThreadStatus};
     caller.require_admin()?;
     let filter = match q.status.as_deref() {
@@ -165,29 +179,83 @@ pub async fn threads(
     };
     let list = state.chat.threads(filter).await?;
     let (open, closed) = state.chat.status_counts().await?;
-    let threads: Vec<Value> = list
+    let threads = list
         .into_iter()
-        .map(|t| {
-            json!({
-                "id": t.thread.id,
-                "display_name": t.thread.display_name,
-                "created_at": rfc3339_string(&t.thread.created_at),
-                "last_activity": rfc3339_string(&t.thread.last_activity_at),
-                "status": ThreadStatus::from_db(&t.thread.status),
-                "blocked": t.thread.blocked_at.is_some(),
-                "message_count": t.message_count,
-                "unread_count": t.unread_count,
-                "last_message": t.last_message,
-                "online": state.presence.visitor_online(&t.thread.id),
-                "last_seen": t.thread.visitor_last_seen_at.as_ref().map(rfc3339_string),
-            })
+        .map(|t| ThreadSummary {
+            online: state.presence.visitor_online(&t.thread.id),
+            created_at: rfc3339_string(&t.thread.created_at),
+            last_activity: rfc3339_string(&t.thread.last_activity_at),
+            status: ThreadStatus::from_db(&t.thread.status),
+            blocked: t.thread.blocked_at.is_some(),
+            last_seen: t.thread.visitor_last_seen_at.as_ref().map(rfc3339_string),
+            id: t.thread.id,
+            display_name: t.thread.display_name,
+            message_count: t.message_count,
+            unread_count: t.unread_count,
+            last_message: t.last_message,
         })
         .collect();
-    Ok(Json(json!({
-        "success": true,
-        "threads": threads,
-        "counts": {"open": open, "closed": closed},
-    })))
+    Ok(Json(ThreadList {
+        success: true,
+        threads,
+        counts: StatusCounts { open, closed },
+    }))
+}
+
+/// One thread of `GET /api/threads`.
+#[derive(Debug, Serialize)]
+pub struct ThreadSummary {
+    /// Thread id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC.
+    pub last_activity: String,
+    /// `open` | `closed`.
+    pub status: crate::chat::status::ThreadStatus,
+    /// Its visitor is blocked.
+    pub blocked: bool,
+    /// Messages in the thread.
+    pub message_count: i64,
+    /// Visitor messages the admin has not read.
+    pub unread_count: i64,
+    /// The newest message, if any.
+    pub last_message: Option<Message>,
+    /// The visitor has a socket open.
+    pub online: bool,
+    /// When the visitor was last seen (RFC 3339 UTC), if ever.
+    pub last_seen: Option<String>,
+}
+
+/// `{open, closed}` thread counts.
+#[derive(Debug, Serialize)]
+pub struct StatusCounts {
+    /// Open threads.
+    pub open: i64,
+    /// Closed threads.
+    pub closed: i64,
+}
+
+/// `{success: true, threads, counts}` of `GET /api/threads`.
+#[derive(Debug, Serialize)]
+pub struct ThreadList {
+    /// Always `true`.
+    pub success: bool,
+    /// At most 500, open first, then most recently active first.
+    pub threads: Vec<ThreadSummary>,
+    /// Counts over all threads.
+    pub counts: StatusCounts,
+}
+
+/// `{success: true, message}`: an action done.
+#[derive(Debug, Serialize)]
+pub struct Done {
+    /// Always `true`.
+    pub success: bool,
+    /// What was done, e.g. `Messages cleared`.
+    pub message: &'static str,
 }
 
 /// Body of `POST /api/messages/clear`.
@@ -202,12 +270,13 @@ pub async fn clear(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<ClearBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Done>> {
     caller.require_admin()?;
     state.chat.clear(&body.thread_id).await?;
-    Ok(Json(
-        json!({"success": true, "message": "Messages cleared"}),
-    ))
+    Ok(Json(Done {
+        success: true,
+        message: "Messages cleared",
+    }))
 }
 
 /// Any other `/api/…` path → 404 in the contract's shape.

@@ -15,6 +15,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::IntoResponse,
 };
+use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -25,9 +26,27 @@ fn now() -> String {
     rfc3339_string(&chrono::Utc::now())
 }
 
+/// `{status, timestamp}` of the probes (and of `/health` without details).
+#[derive(Debug, Serialize)]
+pub struct Probe {
+    /// `alive`, `ready` / `not_ready`, or `/health`'s status.
+    pub status: &'static str,
+    /// RFC 3339 UTC.
+    pub timestamp: String,
+}
+
+impl Probe {
+    fn now(status: &'static str) -> Json<Probe> {
+        Json(Probe {
+            status,
+            timestamp: now(),
+        })
+    }
+}
+
 /// `GET /health/live` → `{status: "alive", timestamp}`.
-pub async fn live() -> Json<Value> {
-    Json(json!({"status": "alive", "timestamp": now()}))
+pub async fn live() -> Json<Probe> {
+    Probe::now("alive")
 }
 
 /// `GET /health/ready` → `{status: "ready", timestamp}`, or 503
@@ -41,7 +60,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
     };
-    (code, Json(json!({"status": status, "timestamp": now()})))
+    (code, Probe::now(status))
 }
 
 /// `GET /health` → `{status: healthy|degraded|unhealthy, timestamp, version,

@@ -15,8 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::SignedCookieJar;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::extract::{AppJson, Caller};
 use crate::{
@@ -136,7 +135,7 @@ pub async fn context(
     caller: Caller,
     headers: HeaderMap,
     AppJson(body): AppJson<ContextBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Success>> {
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
@@ -156,7 +155,7 @@ pub async fn context(
         .visitors()
         .report_page(&caller.visitor_id, &report)
         .await?;
-    Ok(Json(json!({"success": true})))
+    Ok(Json(Success { success: true }))
 }
 
 /// Body of `POST /api/visitor/identify`.
@@ -200,9 +199,13 @@ pub async fn identify(
         visitors
             .set_unverified(&caller.visitor_id, name.as_deref(), email.as_deref())
             .await?;
-        return Ok(Json(json!({
-            "success": true, "verified": false, "switched": false, "thread_id": caller.visitor_id,
-        }))
+        return Ok(Json(Identified {
+            success: true,
+            verified: false,
+            switched: false,
+            thread_id: caller.visitor_id,
+            visitor_token: None,
+        })
         .into_response());
     };
     let mut target = match visitors.thread_of_user(&user_id).await? {
@@ -227,11 +230,15 @@ pub async fn identify(
             .await?;
     }
     let switched = target != caller.visitor_id;
-    let mut answer = json!({
-        "success": true, "verified": true, "switched": switched, "thread_id": target,
-    });
+    let mut answer = Identified {
+        success: true,
+        verified: true,
+        switched,
+        thread_id: target.clone(),
+        visitor_token: None,
+    };
     if caller.by_token {
-        answer["visitor_token"] = json!(state.auth.visitor_token(&target));
+        answer.visitor_token = Some(state.auth.visitor_token(&target));
         return Ok(Json(answer).into_response());
     }
     if switched {
@@ -251,10 +258,46 @@ pub async fn thread_context(
     State(state): State<AppState>,
     caller: Caller,
     Path(thread_id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ThreadContext>> {
     caller.require_admin()?;
-    let ctx = state.chat.visitors().get(&thread_id).await?;
-    Ok(Json(json!({"success": true, "context": ctx})))
+    let context = state.chat.visitors().get(&thread_id).await?;
+    Ok(Json(ThreadContext {
+        success: true,
+        context,
+    }))
+}
+
+/// `{success: true}`.
+#[derive(Debug, Serialize)]
+pub struct Success {
+    /// Always `true`.
+    pub success: bool,
+}
+
+/// `{success, verified, switched, thread_id, visitor_token?}` of
+/// `POST /api/visitor/identify`.
+#[derive(Debug, Serialize)]
+pub struct Identified {
+    /// Always `true`.
+    pub success: bool,
+    /// The site's `user_hash` was valid: the thread is bound to that user.
+    pub verified: bool,
+    /// The user's thread is another one than the caller's: reload.
+    pub switched: bool,
+    /// The thread to use.
+    pub thread_id: String,
+    /// Its visitor token (token callers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitor_token: Option<String>,
+}
+
+/// `{success: true, context}` of `GET /api/threads/{thread_id}/context`.
+#[derive(Debug, Serialize)]
+pub struct ThreadContext {
+    /// Always `true`.
+    pub success: bool,
+    /// The visitor context, `null` when none was reported.
+    pub context: Option<crate::chat::visitors::VisitorContext>,
 }
 
 #[cfg(test)]
