@@ -104,7 +104,7 @@ impl Chat {
     /// upload that is not on disk ([`MISSING_UPLOAD`]) or a bad `client_id`; `NotFound` when
     /// the admin posts to a thread that does not exist; `Unavailable` /
     /// `Database` / `Media` on other failures (nothing is stored then).
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn post(&self, actor: &Actor, req: PostRequest) -> ChatResult<Posted> {
         let (sender, thread) = match actor.target(req.thread_id.as_deref()) {
             Ok(t) => t,
