@@ -3,8 +3,12 @@
 //! contract) for HTTP, and the `{success: false, error, code}` ack or
 //! `message_error {type, message, code}` event for Socket.IO.
 //!
-//! Internal details (database errors) are logged by the response middleware
-//! in `http::log_errors` and never sent to the client.
+//! The chat core's [`ChatError`] maps to these ([`From<ChatError>`]).
+//! Internal failures keep their source error ([`AppError::Internal`]); it
+//! is logged (by the response middleware in `http::log_errors`, or by the
+//! Socket.IO reply) and never sent to the client.
+
+use std::sync::Arc;
 
 use axum::{
     Json,
@@ -13,6 +17,39 @@ use axum::{
 };
 use serde::Serialize;
 use serde_json::json;
+
+use crate::chat::ChatError;
+
+/// The hidden cause of an [`AppError::Internal`]: any error, kept with its
+/// own sources for the log.
+#[derive(Clone, Debug)]
+pub struct InternalSource(Arc<dyn std::error::Error + Send + Sync>);
+
+impl std::fmt::Display for InternalSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for InternalSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl InternalSource {
+    /// The error and its sources, `: `-separated (for the log).
+    pub fn chain(&self) -> String {
+        let mut text = self.0.to_string();
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            next = e.source();
+        }
+        text
+    }
+}
 
 /// Every error a request or event can end with.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -86,38 +123,42 @@ pub enum AppError {
     /// stored, so the client may send it again (same `client_id`).
     #[error("Server busy, please retry")]
     Busy,
-    /// Anything else (500 `INTERNAL_ERROR`); the detail is logged, not sent.
+    /// Anything else (500 `INTERNAL_ERROR`); the source is logged, not sent.
     #[error("Internal server error")]
-    Internal(String),
+    Internal(#[source] InternalSource),
 }
 
 impl From<sqlx::Error> for AppError {
-    /// Connection-level failures (I/O, TLS, protocol garbage from a dying
-    /// connection, pool timeouts, and Postgres SQLSTATE classes 08
-    /// "connection exception" and 57 "operator intervention") mean the
-    /// database is unavailable (503); anything else is an internal error.
+    /// As the chat core judges it ([`ChatError`]'s `From<sqlx::Error>`):
+    /// connection-level failures are 503, anything else 500.
     fn from(e: sqlx::Error) -> Self {
-        let unavailable = match &e {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57")),
-            _ => false,
-        };
-        if unavailable {
-            AppError::Unavailable
-        } else {
-            AppError::Internal(format!("database: {e}"))
+        ChatError::from(e).into()
+    }
+}
+
+impl From<ChatError> for AppError {
+    /// The contract's error for each of the core's.
+    fn from(e: ChatError) -> Self {
+        match e {
+            ChatError::BadRequest(m) => AppError::BadRequest(m),
+            ChatError::Validation(m) => AppError::Validation(m),
+            ChatError::Forbidden(m) => AppError::Forbidden(m),
+            ChatError::Blocked => AppError::Blocked,
+            ChatError::NotFound(m) => AppError::NotFound(m),
+            ChatError::Conflict(m) => AppError::Conflict(m),
+            ChatError::Busy => AppError::Busy,
+            ChatError::Unavailable => AppError::Unavailable,
+            e @ (ChatError::Database(_) | ChatError::Media(_)) => AppError::internal(e),
         }
     }
 }
 
 impl AppError {
+    /// A 500 caused by `e` (kept as the source, logged, never sent).
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> AppError {
+        AppError::Internal(InternalSource(Arc::new(e)))
+    }
+
     /// HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -249,8 +290,8 @@ impl IntoResponse for AppError {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
-            AppError::Internal(detail) => {
-                res.extensions_mut().insert(InternalDetail(detail.clone()));
+            AppError::Internal(source) => {
+                res.extensions_mut().insert(InternalDetail(source.chain()));
             }
             _ => {}
         }

@@ -51,7 +51,10 @@ pub struct AppState {
     pub presence: Presence,
     /// Where login codes go.
     pub otp: OtpDelivery,
-    /// Set once migrations ran.
+    /// Ready for traffic (`/health/ready`): true once the database is open
+    /// and migrated (the state is built only then), false again from the
+    /// moment a shutdown begins (so a load balancer stops sending new
+    /// requests while in-flight ones finish).
     pub ready: Arc<AtomicBool>,
     /// The Telegram bot, when configured.
     pub telegram: Option<telegram::Telegram>,
@@ -98,6 +101,7 @@ pub struct App {
     db: Db,
     bridge: Option<telegram::Bridge>,
     serve: server::ServeOptions,
+    ready: Arc<AtomicBool>,
 }
 
 impl App {
@@ -211,6 +215,7 @@ impl App {
             allowed_origins: state.config.allowed_origins.clone(),
             metrics: metrics::side_listener(&state).await?,
         };
+        let ready = state.ready.clone();
         let (router, io) = realtime::attach(router, state).await?;
         Ok(App {
             listener,
@@ -219,6 +224,7 @@ impl App {
             db,
             bridge,
             serve,
+            ready,
         })
     }
 
@@ -246,10 +252,13 @@ impl App {
             db,
             bridge,
             serve,
+            ready,
         } = self;
         let addr = listener.local_addr()?;
         tracing::info!("listening on http://{addr}");
         let close_sockets = async move {
+            // `/health/ready` answers 503 from now on.
+            ready.store(false, std::sync::atomic::Ordering::Release);
             tracing::info!("shutting down: closing sockets, finishing requests");
             io.close().await;
         };

@@ -41,7 +41,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 
-use crate::{AppState, error::AppError, with_db};
+use crate::{AppState, error::AppError};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -180,14 +180,7 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
 /// Waiting forwards and the age in seconds of the oldest (0 when none, or
 /// when the database does not answer).
 async fn outbox(state: &AppState) -> (i64, f64) {
-    const OLDEST: &str = "SELECT created_at FROM telegram_outbox WHERE status = 'pending' \
-                          ORDER BY id LIMIT 1";
-    let db = state.chat.db();
-    let backlog = crate::store::outbox::backlog(db).await.unwrap_or(0);
-    let oldest: Option<chrono::DateTime<chrono::Utc>> =
-        with_db!(db, p => sqlx::query_scalar(OLDEST).fetch_optional(p).await)
-            .ok()
-            .flatten();
+    let (backlog, oldest) = state.chat.outbox().backlog_age().await.unwrap_or((0, None));
     let age = oldest.map_or(0.0, |t| {
         (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
     });

@@ -11,12 +11,12 @@ mod common;
 use common::{Backend, Browser, assert_error, spawn};
 use serde_json::{Value, json};
 use sohbet::{
+    chat::ChatError,
     chat::{
-        Chat, ChatEvent, ChatOptions, PostRequest, Sender,
+        Chat, ChatEvent, ChatOptions, PostRequest,
         canned::{CannedAction, CannedInput},
     },
     config::DatabaseConfig,
-    error::AppError,
     store::Db,
 };
 
@@ -324,15 +324,14 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
     let mut rx = chat.subscribe();
     let thread = "3f2a9c1e-0000-4000-8000-000000000001";
     chat.post(
-        Sender::Visitor {
-            thread_id: thread.into(),
-        },
+        &sohbet::auth::Actor::for_request(thread, false),
         PostRequest {
-            thread_id: thread.into(),
+            thread_id: Some(thread.into()),
             text: "Kargom nerede?".into(),
             kind: "text".into(),
             file_url: None,
             client_id: None,
+            telegram_link: None,
         },
     )
     .await
@@ -382,11 +381,11 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
     // Unknown reply, unknown thread: nothing stored.
     assert!(matches!(
         chat.send_canned(thread, reply.id + 1000, None).await,
-        Err(AppError::NotFound(_))
+        Err(ChatError::NotFound(_))
     ));
     assert!(matches!(
         chat.send_canned("no-such-thread", reply.id, None).await,
-        Err(AppError::NotFound(_))
+        Err(ChatError::NotFound(_))
     ));
     assert_eq!(chat.page(thread, None, None, None).await.unwrap().len(), 2);
 

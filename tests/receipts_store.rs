@@ -33,13 +33,14 @@ async fn open(backend: common::Backend) -> (Db, common::KeptDb) {
 fn msg(thread: &str, sender: &'static str, text: &str) -> NewMessage {
     NewMessage {
         thread_id: thread.into(),
-        sender,
-        kind: "text",
+        sender: sender.parse().unwrap(),
+        kind: sohbet::chat::MessageType::Text,
         text: text.into(),
         file_url: None,
         client_id: None,
         new_thread: (sender == "visitor").then(|| format!("Visitor {}", &thread[..4])),
         forward: false,
+        tg_link: None,
     }
 }
 

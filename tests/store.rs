@@ -28,13 +28,14 @@ async fn open(backend: common::Backend) -> (Db, common::KeptDb) {
 fn msg(thread: &str, sender: &'static str, text: &str, client_id: Option<&str>) -> NewMessage {
     NewMessage {
         thread_id: thread.into(),
-        sender,
-        kind: "text",
+        sender: sender.parse().unwrap(),
+        kind: sohbet::chat::MessageType::Text,
         text: text.into(),
         file_url: None,
         client_id: client_id.map(Into::into),
         new_thread: (sender == "visitor").then(|| format!("Visitor {}", &thread[..4])),
         forward: sender == "visitor",
+        tg_link: None,
     }
 }
 
@@ -185,7 +186,7 @@ async fn references_are_checked_for_the_candidates(backend: common::Backend) {
     let mut batch: Vec<NewMessage> = Vec::new();
     for i in [3usize, 600, 699] {
         let mut m = msg(t, "visitor", "", None);
-        m.kind = "image";
+        m.kind = sohbet::chat::MessageType::Image;
         m.file_url = Some(url(i));
         batch.push(m);
     }

@@ -501,13 +501,14 @@ async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
         &db,
         &[NewMessage {
             thread_id: writer.clone(),
-            sender: "visitor",
-            kind: "text",
+            sender: sohbet::chat::SenderType::Visitor,
+            kind: sohbet::chat::MessageType::Text,
             text: "hi".into(),
             file_url: None,
             client_id: None,
             new_thread: Some("Visitor".into()),
             forward: false,
+            tg_link: None,
         }],
     )
     .await

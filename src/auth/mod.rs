@@ -13,6 +13,8 @@
 //!   hours absolute (`SESSION_IDLE_SECS`, `SESSION_ABSOLUTE_SECS`), deleted
 //!   at logout.
 
+pub mod actor;
+pub use actor::Actor;
 pub mod cookies;
 pub mod otp_delivery;
 pub mod visitor_token;
@@ -79,6 +81,15 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 
 impl Auth {
     /// Derives the keys from `SECRET_KEY` and keeps the admin credentials as digests.
+    /// A migrated database for `config` and its `Auth` (unit tests of
+    /// other modules).
+    #[cfg(test)]
+    pub(crate) async fn open_for_tests(config: &Config) -> Auth {
+        let db = Db::connect(&config.database).await.expect("database");
+        db.migrate().await.expect("migrations");
+        Auth::new(config, db)
+    }
+
     pub fn new(config: &Config, db: Db) -> Auth {
         let mut material = b"sohbet-cookie-key:".to_vec();
         material.extend_from_slice(&config.secret_key);

@@ -11,13 +11,11 @@
 
 use serde::Serialize;
 
-use super::{Chat, ChatEvent, MAX_TEXT_CHARS, PostRequest, Posted, Sender};
-use crate::{
-    error::{AppError, AppResult},
-    store::{
-        self,
-        canned::{self as table, CannedWrite, NewCanned},
-    },
+use super::{Chat, ChatEvent, MAX_TEXT_CHARS, PostRequest, Posted};
+use crate::chat::error::{ChatError, ChatResult};
+use crate::store::{
+    self,
+    canned::{self as table, CannedWrite, NewCanned},
 };
 
 pub use crate::store::canned::CannedReply;
@@ -72,29 +70,29 @@ pub struct CannedChange {
 ///
 /// # Errors
 /// `Validation` naming the broken rule.
-pub fn validate(input: CannedInput) -> AppResult<NewCanned> {
+pub fn validate(input: CannedInput) -> ChatResult<NewCanned> {
     let name = input.name.trim().to_owned();
     let chars = name.chars().count();
     if chars == 0 {
-        return Err(AppError::Validation("name must not be empty".into()));
+        return Err(ChatError::Validation("name must not be empty".into()));
     }
     if chars > MAX_NAME_CHARS {
-        return Err(AppError::Validation(format!(
+        return Err(ChatError::Validation(format!(
             "name must be at most {MAX_NAME_CHARS} characters"
         )));
     }
     if name.chars().any(char::is_control) {
-        return Err(AppError::Validation(
+        return Err(ChatError::Validation(
             "name must be one line of printable characters".into(),
         ));
     }
     let body = input.body.trim().to_owned();
     let chars = body.chars().count();
     if chars == 0 {
-        return Err(AppError::Validation("body must not be empty".into()));
+        return Err(ChatError::Validation("body must not be empty".into()));
     }
     if chars > MAX_BODY_CHARS {
-        return Err(AppError::Validation(format!(
+        return Err(ChatError::Validation(format!(
             "body must be at most {MAX_BODY_CHARS} characters"
         )));
     }
@@ -110,7 +108,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn canned_replies(&self) -> AppResult<Vec<CannedReply>> {
+    pub async fn canned_replies(&self) -> ChatResult<Vec<CannedReply>> {
         Ok(table::list(&self.db).await?)
     }
 
@@ -118,10 +116,10 @@ impl Chat {
     ///
     /// # Errors
     /// `NotFound` ([`NOT_FOUND`]) for an unknown id; database errors.
-    pub async fn canned_reply(&self, id: i64) -> AppResult<CannedReply> {
+    pub async fn canned_reply(&self, id: i64) -> ChatResult<CannedReply> {
         table::get(&self.db, id)
             .await?
-            .ok_or(AppError::NotFound(NOT_FOUND))
+            .ok_or(ChatError::NotFound(NOT_FOUND))
     }
 
     /// Stores a new canned reply and publishes `created`.
@@ -130,7 +128,7 @@ impl Chat {
     /// `Validation` ([`validate`], or [`MAX_REPLIES`] reached); `Conflict`
     /// ([`NAME_TAKEN`]); database errors. Nothing is stored then.
     #[tracing::instrument(skip_all)]
-    pub async fn create_canned(&self, input: CannedInput) -> AppResult<CannedReply> {
+    pub async fn create_canned(&self, input: CannedInput) -> ChatResult<CannedReply> {
         let new = validate(input)?;
         match table::insert(&self.db, &new, MAX_REPLIES, store::now()).await? {
             CannedWrite::Stored(r) => {
@@ -138,8 +136,8 @@ impl Chat {
                     .await;
                 Ok(r)
             }
-            CannedWrite::NameTaken => Err(AppError::Conflict(NAME_TAKEN.into())),
-            CannedWrite::Missing => Err(AppError::Validation(format!(
+            CannedWrite::NameTaken => Err(ChatError::Conflict(NAME_TAKEN.into())),
+            CannedWrite::Missing => Err(ChatError::Validation(format!(
                 "at most {MAX_REPLIES} canned replies: delete one first"
             ))),
         }
@@ -151,7 +149,7 @@ impl Chat {
     /// `Validation` ([`validate`]); `NotFound`; `Conflict` ([`NAME_TAKEN`]);
     /// database errors. Nothing is changed then.
     #[tracing::instrument(skip(self, input))]
-    pub async fn update_canned(&self, id: i64, input: CannedInput) -> AppResult<CannedReply> {
+    pub async fn update_canned(&self, id: i64, input: CannedInput) -> ChatResult<CannedReply> {
         let new = validate(input)?;
         match table::update(&self.db, id, &new, store::now()).await? {
             CannedWrite::Stored(r) => {
@@ -159,8 +157,8 @@ impl Chat {
                     .await;
                 Ok(r)
             }
-            CannedWrite::NameTaken => Err(AppError::Conflict(NAME_TAKEN.into())),
-            CannedWrite::Missing => Err(AppError::NotFound(NOT_FOUND)),
+            CannedWrite::NameTaken => Err(ChatError::Conflict(NAME_TAKEN.into())),
+            CannedWrite::Missing => Err(ChatError::NotFound(NOT_FOUND)),
         }
     }
 
@@ -169,9 +167,9 @@ impl Chat {
     /// # Errors
     /// `NotFound`; database errors.
     #[tracing::instrument(skip(self))]
-    pub async fn delete_canned(&self, id: i64) -> AppResult<()> {
+    pub async fn delete_canned(&self, id: i64) -> ChatResult<()> {
         if !table::delete(&self.db, id).await? {
-            return Err(AppError::NotFound(NOT_FOUND));
+            return Err(ChatError::NotFound(NOT_FOUND));
         }
         self.canned_changed(CannedAction::Deleted, id, None).await;
         Ok(())
@@ -190,16 +188,17 @@ impl Chat {
         thread_id: &str,
         id: i64,
         client_id: Option<String>,
-    ) -> AppResult<Posted> {
+    ) -> ChatResult<Posted> {
         let reply = self.canned_reply(id).await?;
         self.post(
-            Sender::Admin,
+            &crate::auth::Actor::admin(),
             PostRequest {
-                thread_id: thread_id.to_owned(),
+                thread_id: Some(thread_id.to_owned()),
                 text: reply.body,
                 kind: "text".into(),
                 file_url: None,
                 client_id,
+                telegram_link: None,
             },
         )
         .await

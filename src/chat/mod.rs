@@ -4,27 +4,35 @@
 //! publishes after each commit (`shared/DESIGN.md` § Architecture).
 
 pub mod canned;
+pub mod error;
 pub mod events;
 mod media_urls;
+pub mod outbox;
 pub mod overload;
+mod post;
 pub mod search;
 pub mod status;
+pub mod telegram_links;
+pub mod types;
+pub mod view;
+pub mod visitors;
 mod writer;
 
+pub use crate::store::threads::{ListFilter, Thread, ThreadListItem};
+pub use error::{ChatError, ChatResult};
 pub use media_urls::MediaUrls;
+pub use post::{ENQUEUE_WAIT, MISSING_UPLOAD, PostRequest, Posted, Sender, TelegramLink};
+pub use types::{MessageType, OutboxStatus, SenderType, ThreadId};
 
 use serde::Serialize;
 use std::sync::Arc;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::{
-    error::{AppError, AppResult},
-    store::{
-        Db,
-        messages::{self, Message, NewMessage},
-        threads::{self, ListFilter, Thread, ThreadListItem},
-    },
+use crate::store::{
+    Db,
+    messages::{self, Message},
+    threads,
 };
 
 /// Longest text of a message, in characters after trimming (issue #2).
@@ -33,44 +41,6 @@ pub const MAX_TEXT_CHARS: usize = 4000;
 pub const PAGE_DEFAULT: i64 = 50;
 /// Largest page size.
 pub const PAGE_MAX: i64 = 200;
-/// How long a send may wait for room in the full writer queue before it is
-/// refused with `SERVER_BUSY` (bounded waiting instead of accept-and-drop).
-pub const ENQUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// The error text for a `file_url` of this server whose file does not exist
-/// (never uploaded, or removed): 400 `VALIDATION_ERROR`.
-pub const MISSING_UPLOAD: &str =
-    "file_url names no uploaded file (it does not exist or was removed): upload the file first";
-
-/// Who sends a message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Sender {
-    /// The visitor owning thread `thread_id` (the thread row is created at
-    /// its first message).
-    Visitor {
-        /// The visitor's own thread.
-        thread_id: String,
-    },
-    /// The admin (web panel or Telegram).
-    Admin,
-}
-
-/// A message to post, as the adapters receive it (`text`, `type`,
-/// `file_url?`, `client_id?` of the contract).
-#[derive(Clone, Debug)]
-pub struct PostRequest {
-    /// Target thread (for a visitor: its own).
-    pub thread_id: String,
-    /// Raw text; trimmed here.
-    pub text: String,
-    /// `text` | `image` | `audio`.
-    pub kind: String,
-    /// Media URL for `image` / `audio`.
-    pub file_url: Option<String>,
-    /// Idempotency key (1..=64 characters).
-    pub client_id: Option<String>,
-}
-
 /// The thread summary sent with `thread_created`: `{id, display_name, created_at, status}`.
 #[derive(Clone, Debug, Serialize)]
 pub struct ThreadInfo {
@@ -79,10 +49,10 @@ pub struct ThreadInfo {
     /// Display name.
     pub display_name: String,
     /// RFC 3339 UTC.
-    #[serde(serialize_with = "crate::store::messages::rfc3339")]
+    #[serde(serialize_with = "crate::chat::view::rfc3339")]
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// `open` (a new thread).
-    pub status: String,
+    pub status: status::ThreadStatus,
 }
 
 /// What happened, published after the commit.
@@ -102,15 +72,10 @@ pub enum ChatEvent {
     /// A thread's status or block changed (admin close / reopen / block /
     /// unblock, or a visitor's message reopened it): `thread_updated`.
     ThreadUpdated(status::ThreadUpdate),
-}
-
-/// The result of [`Chat::post`].
-#[derive(Clone, Debug)]
-pub struct Posted {
-    /// The stored message (the earlier one for a repeated `client_id`).
-    pub message: Message,
-    /// `true` when the `client_id` had been stored before.
-    pub duplicate: bool,
+    /// Something waits for Telegram: a forward was queued, or a receipt (or
+    /// the link it needs) was recorded. Wakes the outbox worker; not
+    /// broadcast to sockets.
+    OutboxDue,
 }
 
 /// Handle to the chat core; cheap to clone.
@@ -120,7 +85,9 @@ pub struct Chat {
     writer: writer::Writers,
     events: Arc<events::Publisher>,
     options: Arc<ChatOptions>,
-    outbox: Arc<Notify>,
+    outbox: outbox::Outbox,
+    links: telegram_links::TelegramLinks,
+    visitors: visitors::Visitors,
     blocks: Arc<status::Blocks>,
 }
 
@@ -150,31 +117,42 @@ impl Chat {
     /// Starts the core and its group-commit writer task on the current runtime.
     pub fn start(db: Db, options: ChatOptions) -> Chat {
         let events = Arc::new(events::Publisher::default());
-        let outbox = Arc::new(Notify::new());
-        let writer = writer::spawn(
-            db.clone(),
-            events.clone(),
-            outbox.clone(),
-            options.postgres_writers,
-        );
+        let writer = writer::spawn(db.clone(), events.clone(), options.postgres_writers);
         Chat {
+            outbox: outbox::Outbox::new(db.clone(), events.clone()),
+            links: telegram_links::TelegramLinks::new(db.clone()),
+            visitors: visitors::Visitors::new(db.clone()),
             db,
             writer,
             events,
             options: Arc::new(options),
-            outbox,
             blocks: Arc::default(),
         }
     }
 
-    /// Notified after a commit that queued Telegram forwards.
-    pub fn outbox_signal(&self) -> Arc<Notify> {
-        self.outbox.clone()
+    /// The Telegram outbox: forwards and receipts waiting for Telegram.
+    pub fn outbox(&self) -> &outbox::Outbox {
+        &self.outbox
     }
 
-    /// The database (health checks, auth).
-    pub fn db(&self) -> &Db {
-        &self.db
+    /// Telegram links, topics and buttons of the threads.
+    pub fn telegram_links(&self) -> &telegram_links::TelegramLinks {
+        &self.links
+    }
+
+    /// Visitor contexts (page, identity).
+    pub fn visitors(&self) -> &visitors::Visitors {
+        &self.visitors
+    }
+
+    /// `SELECT 1`: does the database answer? (health probes)
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await
+    }
+
+    /// `"sqlite"` or `"postgres"` (`/health`).
+    pub fn database_kind(&self) -> &'static str {
+        self.db.kind()
     }
 
     /// Subscribes to events published after each commit: every event, in
@@ -182,77 +160,6 @@ impl Chat {
     /// writer down instead; see [`events`]).
     pub fn subscribe(&self) -> mpsc::Receiver<ChatEvent> {
         self.events.subscribe()
-    }
-
-    /// Validates and stores a message; returns once it is committed.
-    ///
-    /// # Errors
-    /// `Blocked` when the visitor of the thread is blocked (checked in
-    /// memory, before anything else: nothing is stored or forwarded);
-    /// `Validation` for empty / over-long text, an unknown type, a
-    /// `client_id` another sender already used in this thread, a media type
-    /// without a URL this server issued ([`MediaUrls::allows`]), a local
-    /// upload that is not on disk ([`MISSING_UPLOAD`]) or a bad `client_id`; `NotFound` when
-    /// the admin posts to a thread that does not exist; `Unavailable` /
-    /// `Internal` on database failure (nothing is stored then).
-    #[tracing::instrument(skip_all, fields(thread_id = %req.thread_id))]
-    pub async fn post(&self, sender: Sender, req: PostRequest) -> AppResult<Posted> {
-        if let Sender::Visitor { thread_id } = &sender
-            && self.blocks.contains(thread_id)
-        {
-            return Err(AppError::Blocked);
-        }
-        let mut msg = validate(&self.options.media_urls, &sender, req)?;
-        if let Some(url) = &msg.file_url {
-            let exists =
-                self.options.media_urls.exists(url).await.map_err(|e| {
-                    AppError::Internal(format!("cannot look up an uploaded file: {e}"))
-                })?;
-            if !exists {
-                return Err(AppError::Validation(MISSING_UPLOAD.into()));
-            }
-        }
-        msg.forward = self.options.forward_to_telegram && msg.sender == "visitor";
-        if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
-            return Err(AppError::NotFound("Thread not found"));
-        }
-        let (tx, rx) = oneshot::channel();
-        self.enqueue(writer::Job { msg, reply: tx }).await?;
-        let inserted = rx.await.map_err(|_| AppError::Unavailable)??;
-        if inserted.conflict {
-            return Err(AppError::Validation(
-                "client_id is already used by another message of this thread".into(),
-            ));
-        }
-        Ok(Posted {
-            message: inserted.message,
-            duplicate: inserted.duplicate,
-        })
-    }
-
-    /// Hands a message to the group-commit writer. When its queue is full
-    /// (the server cannot keep up), waits at most [`ENQUEUE_WAIT`], then
-    /// refuses: nothing was stored, the client may retry.
-    ///
-    /// # Errors
-    /// `Busy` after the wait; `Unavailable` when the writer stopped.
-    async fn enqueue(&self, job: writer::Job) -> AppResult<()> {
-        use tokio::sync::mpsc::error::TrySendError;
-        let writer = self.writer.for_thread(&job.msg.thread_id);
-        match writer.try_send(job) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Closed(_)) => Err(AppError::Unavailable),
-            Err(TrySendError::Full(job)) => {
-                match tokio::time::timeout(ENQUEUE_WAIT, writer.send(job)).await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(_)) => Err(AppError::Unavailable),
-                    Err(_) => {
-                        overload::refused();
-                        Err(AppError::Busy)
-                    }
-                }
-            }
-        }
     }
 
     /// A page of a thread, oldest first (see [`messages::page`]); `limit`
@@ -266,7 +173,7 @@ impl Chat {
         limit: Option<i64>,
         before: Option<i64>,
         after: Option<i64>,
-    ) -> AppResult<Vec<Message>> {
+    ) -> ChatResult<Vec<Message>> {
         let limit = limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
         Ok(messages::page(&self.db, thread_id, limit, before, after).await?)
     }
@@ -275,7 +182,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn thread(&self, thread_id: &str) -> AppResult<Option<Thread>> {
+    pub async fn thread(&self, thread_id: &str) -> ChatResult<Option<Thread>> {
         Ok(threads::get(&self.db, thread_id).await?)
     }
 
@@ -284,7 +191,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn threads(&self, filter: ListFilter) -> AppResult<Vec<ThreadListItem>> {
+    pub async fn threads(&self, filter: ListFilter) -> ChatResult<Vec<ThreadListItem>> {
         Ok(threads::list(&self.db, 500, filter).await?)
     }
 
@@ -292,7 +199,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn mark_read(&self, thread_id: &str, up_to: i64) -> AppResult<()> {
+    pub async fn mark_read(&self, thread_id: &str, up_to: i64) -> ChatResult<()> {
         Ok(threads::mark_read(&self.db, thread_id, up_to).await?)
     }
 
@@ -304,7 +211,7 @@ impl Chat {
         &self,
         thread_id: &str,
         at: chrono::DateTime<chrono::Utc>,
-    ) -> AppResult<()> {
+    ) -> ChatResult<()> {
         Ok(threads::set_visitor_seen(&self.db, thread_id, at).await?)
     }
 
@@ -313,9 +220,9 @@ impl Chat {
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
     #[tracing::instrument(skip(self))]
-    pub async fn clear(&self, thread_id: &str) -> AppResult<()> {
+    pub async fn clear(&self, thread_id: &str) -> ChatResult<()> {
         if threads::get(&self.db, thread_id).await?.is_none() {
-            return Err(AppError::NotFound("Thread not found"));
+            return Err(ChatError::NotFound("Thread not found"));
         }
         messages::clear(&self.db, thread_id).await?;
         self.events
@@ -327,136 +234,9 @@ impl Chat {
     }
 }
 
-/// Checks a post against the contract and turns it into a row to insert.
-fn validate(media_urls: &MediaUrls, sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
-    let kind: &'static str = match req.kind.as_str() {
-        "text" => "text",
-        "image" => "image",
-        "audio" => "audio",
-        _ => {
-            return Err(AppError::Validation(
-                "type must be text, image or audio".into(),
-            ));
-        }
-    };
-    let text = req.text.trim().to_owned();
-    let chars = text.chars().count();
-    if chars > MAX_TEXT_CHARS {
-        return Err(AppError::Validation(format!(
-            "text must be at most {MAX_TEXT_CHARS} characters"
-        )));
-    }
-    let file_url = req
-        .file_url
-        .map(|u| u.trim().to_owned())
-        .filter(|u| !u.is_empty());
-    if kind == "text" {
-        if chars == 0 {
-            return Err(AppError::Validation("text must not be empty".into()));
-        }
-        if file_url.is_some() {
-            return Err(AppError::Validation(
-                "file_url is only for image and audio".into(),
-            ));
-        }
-    } else {
-        let url = file_url
-            .as_deref()
-            .ok_or_else(|| AppError::Validation(format!("an {kind} message needs a file_url")))?;
-        if !media_urls.allows(url, kind) {
-            return Err(AppError::Validation(
-                "file_url must be a file uploaded to this server".into(),
-            ));
-        }
-    }
-    if let Some(cid) = &req.client_id
-        && (cid.is_empty() || cid.len() > 64 || cid.chars().any(|c| c.is_control()))
-    {
-        return Err(AppError::Validation(
-            "client_id must be 1 to 64 printable characters".into(),
-        ));
-    }
-    let (sender, new_thread) = match sender {
-        Sender::Visitor { thread_id } => {
-            if *thread_id != req.thread_id {
-                return Err(AppError::Forbidden("You can only write to your own thread"));
-            }
-            ("visitor", Some(display_name_for(thread_id)))
-        }
-        Sender::Admin => ("admin", None),
-    };
-    Ok(NewMessage {
-        thread_id: req.thread_id,
-        sender,
-        kind,
-        text,
-        file_url,
-        client_id: req.client_id,
-        new_thread,
-        forward: false,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `super::validate` with local uploads only.
-    fn validate(sender: &Sender, req: PostRequest) -> AppResult<NewMessage> {
-        super::validate(&MediaUrls::default(), sender, req)
-    }
-
-    fn req(text: &str, kind: &str, url: Option<&str>) -> PostRequest {
-        PostRequest {
-            thread_id: "t1".into(),
-            text: text.into(),
-            kind: kind.into(),
-            file_url: url.map(Into::into),
-            client_id: None,
-        }
-    }
-
-    #[test]
-    fn text_is_trimmed_and_bounded() {
-        let v = Sender::Visitor {
-            thread_id: "t1".into(),
-        };
-        assert_eq!(
-            validate(&v, req("  hi \n", "text", None)).unwrap().text,
-            "hi"
-        );
-        assert!(validate(&v, req("   ", "text", None)).is_err());
-        assert!(validate(&v, req(&"é".repeat(4000), "text", None)).is_ok());
-        assert!(validate(&v, req(&"é".repeat(4001), "text", None)).is_err());
-        assert!(validate(&v, req("x", "video", None)).is_err());
-    }
-
-    #[test]
-    fn visitor_writes_only_its_thread() {
-        let v = Sender::Visitor {
-            thread_id: "other".into(),
-        };
-        assert!(matches!(
-            validate(&v, req("hi", "text", None)),
-            Err(AppError::Forbidden(_))
-        ));
-    }
-
-    #[test]
-    fn media_needs_a_local_upload_url() {
-        let a = Sender::Admin;
-        let ours = "/uploads/images/0b0c6f4e-5a7e-4d2b-9f3e-2f1a8c9d7e6b.png";
-        assert!(validate(&a, req("", "image", Some(ours))).is_ok());
-        for bad in [
-            "https://evil.example/p.png",
-            "/uploads/images/../x.png",
-            "/uploads/audio/a.mp3",
-            "//evil/x.png",
-        ] {
-            assert!(validate(&a, req("", "image", Some(bad))).is_err(), "{bad}");
-        }
-        assert!(validate(&a, req("", "audio", None)).is_err());
-    }
 
     #[test]
     fn display_names_use_the_thread_prefix() {

@@ -19,13 +19,8 @@ use serde::Serialize;
 pub use snippet::{Part, highlight, snippet};
 
 use super::Chat;
-use crate::{
-    error::{AppError, AppResult},
-    store::{
-        messages::{Message, rfc3339_string},
-        search,
-    },
-};
+use crate::chat::error::{ChatError, ChatResult};
+use crate::store::{messages::Message, search};
 
 /// Results per page when `limit` is not given.
 pub const LIMIT_DEFAULT: i64 = 20;
@@ -113,14 +108,14 @@ pub fn fold(word: &str) -> String {
 /// # Errors
 /// 400 `BAD_REQUEST` when `q` is empty, longer than [`QUERY_MAX_CHARS`],
 /// has no letter or digit, or more than [`MAX_TERMS`] words.
-pub fn terms(q: &str) -> AppResult<Vec<String>> {
+pub fn terms(q: &str) -> ChatResult<Vec<String>> {
     if q.chars().count() > QUERY_MAX_CHARS {
-        return Err(AppError::BadRequest(format!(
+        return Err(ChatError::BadRequest(format!(
             "q must be at most {QUERY_MAX_CHARS} characters"
         )));
     }
     if q.trim().is_empty() {
-        return Err(AppError::BadRequest(
+        return Err(ChatError::BadRequest(
             "q is required: the words to search for".into(),
         ));
     }
@@ -132,12 +127,12 @@ pub fn terms(q: &str) -> AppResult<Vec<String>> {
         }
     }
     if out.is_empty() {
-        return Err(AppError::BadRequest(
+        return Err(ChatError::BadRequest(
             "q must contain at least one letter or digit".into(),
         ));
     }
     if out.len() > MAX_TERMS {
-        return Err(AppError::BadRequest(format!(
+        return Err(ChatError::BadRequest(format!(
             "q must have at most {MAX_TERMS} words"
         )));
     }
@@ -149,15 +144,15 @@ pub fn terms(q: &str) -> AppResult<Vec<String>> {
 /// # Errors
 /// 400 `VALIDATION_ERROR` for a `limit` outside 1..=[`LIMIT_MAX`] or a
 /// `before` below 1.
-fn page_bounds(limit: Option<i64>, before: Option<i64>) -> AppResult<i64> {
+fn page_bounds(limit: Option<i64>, before: Option<i64>) -> ChatResult<i64> {
     let limit = limit.unwrap_or(LIMIT_DEFAULT);
     if !(1..=LIMIT_MAX).contains(&limit) {
-        return Err(AppError::Validation(format!(
+        return Err(ChatError::Validation(format!(
             "limit must be between 1 and {LIMIT_MAX}"
         )));
     }
     if before.is_some_and(|b| b < 1) {
-        return Err(AppError::Validation(
+        return Err(ChatError::Validation(
             "before must be a message id (a positive integer)".into(),
         ));
     }
@@ -181,7 +176,7 @@ impl Chat {
         q: Option<&str>,
         limit: Option<i64>,
         before: Option<i64>,
-    ) -> AppResult<SearchResults> {
+    ) -> ChatResult<SearchResults> {
         let terms = terms(q.unwrap_or(""))?;
         let limit = page_bounds(limit, before)?;
         let mut rows = search::messages(&self.db, &terms, limit + 1, before).await?;
@@ -209,7 +204,7 @@ impl Chat {
             .into_iter()
             .map(|t| ThreadHit {
                 highlight: highlight(&t.display_name, &terms),
-                last_activity: rfc3339_string(&t.last_activity_at),
+                last_activity: super::view::rfc3339_string(&t.last_activity_at),
                 id: t.id,
                 display_name: t.display_name,
                 status: t.status,
@@ -250,7 +245,10 @@ mod tests {
         assert_eq!(t("NEAR("), ["near"]);
         for bad in ["", "   ", "\"", "*", "-", "()", "'\"*^:"] {
             let e = terms(bad);
-            assert!(matches!(e, Err(AppError::BadRequest(_))), "{bad:?} → {e:?}");
+            assert!(
+                matches!(e, Err(ChatError::BadRequest(_))),
+                "{bad:?} → {e:?}"
+            );
         }
         assert!(terms(&"a".repeat(200)).is_ok());
         assert!(terms(&"a".repeat(201)).is_err());
@@ -268,7 +266,7 @@ mod tests {
             (None, Some(0)),
             (None, Some(-3)),
         ] {
-            assert!(matches!(page_bounds(l, b), Err(AppError::Validation(_))));
+            assert!(matches!(page_bounds(l, b), Err(ChatError::Validation(_))));
         }
     }
 }

@@ -7,7 +7,7 @@
 //!   `store::messages::insert_batch`). Threads stored before migration 0007
 //!   said `active`: that reads as `open` ([`ThreadStatus::from_db`]);
 //! - the admin blocks the visitor of a thread: its sends are refused with
-//!   [`AppError::Blocked`] before they reach the writer (so nothing is
+//!   [`ChatError::Blocked`] before they reach the writer (so nothing is
 //!   stored or forwarded to Telegram); nothing stored is deleted; unblocking
 //!   restores sending. The thread id is the browser's identity (the signed
 //!   one-year `sohbet_vid` cookie, or the embed view's visitor token in
@@ -27,10 +27,8 @@ use std::{collections::HashSet, sync::RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::{Chat, ChatEvent};
-use crate::{
-    error::{AppError, AppResult},
-    store::{self, thread_status, threads::Thread},
-};
+use crate::chat::error::{ChatError, ChatResult};
+use crate::store::{self, thread_status, threads::Thread};
 
 /// The status of a thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,7 +101,7 @@ impl ThreadUpdate {
             id: t.id.clone(),
             status: ThreadStatus::from_db(&t.status),
             blocked: t.blocked_at.is_some(),
-            blocked_at: t.blocked_at.as_ref().map(store::messages::rfc3339_string),
+            blocked_at: t.blocked_at.as_ref().map(crate::chat::view::rfc3339_string),
             change: None,
         }
     }
@@ -171,7 +169,7 @@ impl Chat {
     ///
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
-    pub async fn close(&self, thread_id: &str) -> AppResult<ThreadUpdate> {
+    pub async fn close(&self, thread_id: &str) -> ChatResult<ThreadUpdate> {
         self.set_status(thread_id, ThreadStatus::Closed, Change::Close)
             .await
     }
@@ -180,7 +178,7 @@ impl Chat {
     ///
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
-    pub async fn reopen(&self, thread_id: &str) -> AppResult<ThreadUpdate> {
+    pub async fn reopen(&self, thread_id: &str) -> ChatResult<ThreadUpdate> {
         self.set_status(thread_id, ThreadStatus::Open, Change::Reopen)
             .await
     }
@@ -191,10 +189,10 @@ impl Chat {
         thread_id: &str,
         status: ThreadStatus,
         change: Change,
-    ) -> AppResult<ThreadUpdate> {
+    ) -> ChatResult<ThreadUpdate> {
         let t = thread_status::set_status(&self.db, thread_id, status.as_str(), store::now())
             .await?
-            .ok_or(AppError::NotFound("Thread not found"))?;
+            .ok_or(ChatError::NotFound("Thread not found"))?;
         Ok(self.changed(&t, change).await)
     }
 
@@ -204,10 +202,10 @@ impl Chat {
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
     #[tracing::instrument(skip(self))]
-    pub async fn set_blocked(&self, thread_id: &str, blocked: bool) -> AppResult<ThreadUpdate> {
+    pub async fn set_blocked(&self, thread_id: &str, blocked: bool) -> ChatResult<ThreadUpdate> {
         let t = thread_status::set_blocked(&self.db, thread_id, blocked, store::now())
             .await?
-            .ok_or(AppError::NotFound("Thread not found"))?;
+            .ok_or(ChatError::NotFound("Thread not found"))?;
         let change = if blocked {
             Change::Block
         } else {
@@ -220,7 +218,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn blocked_threads(&self) -> AppResult<Vec<Thread>> {
+    pub async fn blocked_threads(&self) -> ChatResult<Vec<Thread>> {
         Ok(thread_status::blocked(&self.db, 500).await?)
     }
 
@@ -228,7 +226,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn status_counts(&self) -> AppResult<(i64, i64)> {
+    pub async fn status_counts(&self) -> ChatResult<(i64, i64)> {
         Ok(thread_status::counts(&self.db).await?)
     }
 

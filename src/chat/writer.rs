@@ -11,15 +11,13 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{ChatEvent, ThreadInfo, events::Publisher};
-use crate::{
-    error::{AppError, AppResult},
-    store::{
-        Db,
-        messages::{self, Inserted, NewMessage},
-    },
+use crate::chat::error::{ChatError, ChatResult};
+use crate::store::{
+    Db,
+    messages::{self, Inserted, NewMessage},
 };
 
 /// Most messages committed in one transaction.
@@ -28,7 +26,7 @@ pub const MAX_BATCH: usize = 512;
 /// One queued message and where to send its outcome.
 pub(super) struct Job {
     pub msg: NewMessage,
-    pub reply: oneshot::Sender<AppResult<Inserted>>,
+    pub reply: oneshot::Sender<ChatResult<Inserted>>,
 }
 
 /// Messages queued for all writers together before senders wait.
@@ -49,12 +47,7 @@ impl Writers {
     }
 }
 
-pub(super) fn spawn(
-    db: Db,
-    events: Arc<Publisher>,
-    outbox: Arc<Notify>,
-    postgres_writers: usize,
-) -> Writers {
+pub(super) fn spawn(db: Db, events: Arc<Publisher>, postgres_writers: usize) -> Writers {
     let n = match db {
         Db::Sqlite(_) => 1,
         Db::Postgres(_) => postgres_writers.max(1),
@@ -62,25 +55,26 @@ pub(super) fn spawn(
     let queues = (0..n)
         .map(|_| {
             let (tx, rx) = mpsc::channel(QUEUE / n);
-            tokio::spawn(run(db.clone(), events.clone(), outbox.clone(), rx));
+            tokio::spawn(run(db.clone(), events.clone(), rx));
             tx
         })
         .collect();
     Writers(queues)
 }
 
-async fn run(db: Db, events: Arc<Publisher>, outbox: Arc<Notify>, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: Db, events: Arc<Publisher>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch: Vec<NewMessage> = jobs.iter().map(|j| j.msg.clone()).collect();
-        let forwards = batch.iter().any(|m| m.forward);
+        // Forwards queued, or admin replies linked to Telegram (a receipt may wait for them).
+        let outbox_due = batch.iter().any(|m| m.forward || m.tg_link.is_some());
         let started = std::time::Instant::now();
         let res = messages::insert_batch(&db, &batch).await;
         crate::metrics::commit(batch.len(), started.elapsed());
         match res {
             Ok(done) => {
-                if forwards {
-                    outbox.notify_one();
+                if outbox_due {
+                    events.publish(ChatEvent::OutboxDue).await;
                 }
                 for (job, inserted) in jobs.drain(..).zip(done) {
                     finish(&events, job, Ok(inserted)).await;
@@ -93,15 +87,15 @@ async fn run(db: Db, events: Arc<Publisher>, outbox: Arc<Notify>, mut rx: mpsc::
                     let res = messages::insert_batch(&db, std::slice::from_ref(&job.msg))
                         .await
                         .map(|mut v| v.remove(0))
-                        .map_err(AppError::from);
+                        .map_err(ChatError::from);
                     finish(&events, job, res).await;
                 }
-                if forwards {
-                    outbox.notify_one();
+                if outbox_due {
+                    events.publish(ChatEvent::OutboxDue).await;
                 }
             }
             Err(e) => {
-                let e = AppError::from(e);
+                let e = ChatError::from(e);
                 for job in jobs.drain(..) {
                     finish(&events, job, Err(e.clone())).await;
                 }
@@ -113,7 +107,7 @@ async fn run(db: Db, events: Arc<Publisher>, outbox: Arc<Notify>, mut rx: mpsc::
 
 /// Publishes what `job` stored (waiting while the broadcaster's queue is
 /// full: back-pressure, never a dropped event), then answers the sender.
-async fn finish(events: &Publisher, job: Job, res: AppResult<Inserted>) {
+async fn finish(events: &Publisher, job: Job, res: ChatResult<Inserted>) {
     if let Ok(ins) = &res {
         if ins.thread_created {
             events
@@ -121,7 +115,7 @@ async fn finish(events: &Publisher, job: Job, res: AppResult<Inserted>) {
                     id: ins.message.thread_id.clone(),
                     display_name: job.msg.new_thread.clone().unwrap_or_default(),
                     created_at: ins.message.created_at,
-                    status: "open".into(),
+                    status: super::status::ThreadStatus::Open,
                 }))
                 .await;
         }
@@ -131,13 +125,13 @@ async fn finish(events: &Publisher, job: Job, res: AppResult<Inserted>) {
                     id: ins.message.thread_id.clone(),
                     status: super::status::ThreadStatus::Open,
                     blocked: ins.blocked_at.is_some(),
-                    blocked_at: ins.blocked_at.as_ref().map(messages::rfc3339_string),
+                    blocked_at: ins.blocked_at.as_ref().map(super::view::rfc3339_string),
                     change: Some(super::status::Change::Visitor),
                 }))
                 .await;
         }
         if !ins.duplicate {
-            crate::metrics::message_stored(job.msg.sender);
+            crate::metrics::message_stored(job.msg.sender.as_str());
             events
                 .publish(ChatEvent::MessageStored(ins.message.clone()))
                 .await;

@@ -8,31 +8,45 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::SignedCookieJar;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
     AppState,
-    chat::{PostRequest, Sender},
+    chat::view::rfc3339_string,
+    chat::{PostRequest, Sender, view::Message},
     error::{AppError, AppResult},
     limits::Action,
-    store::messages::rfc3339_string,
 };
 
-/// `GET /api/session` → `{success, role, thread_id, display_name, csrf_token}`.
+/// `{success: true, role, thread_id, display_name, csrf_token}` of `GET /api/session`.
+#[derive(Debug, Serialize)]
+pub struct SessionInfo {
+    /// Always `true`.
+    pub success: bool,
+    /// `admin` | `visitor`.
+    pub role: &'static str,
+    /// The browser's own visitor thread.
+    pub thread_id: String,
+    /// The admin's username, or the visitor's display name.
+    pub display_name: String,
+    /// The CSRF token for the `X-CSRFToken` header.
+    pub csrf_token: String,
+}
+
+/// `GET /api/session` → [`SessionInfo`].
 pub async fn session(State(state): State<AppState>, caller: Caller) -> Response {
     let (role, display_name) = match &caller.admin {
         Some(a) => ("admin", a.username.clone()),
         None => ("visitor", crate::chat::display_name_for(&caller.visitor_id)),
     };
-    let body = Json(json!({
-        "success": true,
-        "role": role,
-        "thread_id": caller.visitor_id,
-        "display_name": display_name,
-        "csrf_token": state.auth.csrf_token(&caller.visitor_id),
-    }));
+    let body = Json(SessionInfo {
+        success: true,
+        role,
+        thread_id: caller.visitor_id.clone(),
+        display_name,
+        csrf_token: state.auth.csrf_token(&caller.visitor_id),
+    });
     if caller.new_visitor {
         let jar = SignedCookieJar::new(state.auth.cookie_key().clone()).add(state.cookies.build(
             state.cookies.visitor,
@@ -56,105 +70,79 @@ pub struct PageQuery {
     pub after: Option<i64>,
 }
 
+/// `{success: true, messages}` of `GET /api/messages/{thread_id}`.
+#[derive(Debug, Serialize)]
+pub struct MessagesPage {
+    /// Always `true`.
+    pub success: bool,
+    /// The page, oldest first.
+    pub messages: Vec<Message>,
+}
+
 /// `GET /api/messages/{thread_id}` → `{success, messages}` oldest first.
-/// The admin may read any existing thread (reading the newest messages marks
-/// them read); a visitor only its own (403 otherwise; an empty list before
-/// its first message).
+/// Who may read which thread is [`crate::auth::Actor`]'s rule: the admin
+/// any existing thread (reading the newest messages marks them read), a
+/// visitor only its own (403 otherwise; an empty list before its first
+/// message).
 pub async fn messages(
     State(state): State<AppState>,
     caller: Caller,
     Path(thread_id): Path<String>,
     AppQuery(q): AppQuery<PageQuery>,
-) -> AppResult<Json<Value>> {
-    let as_admin = caller.admin.is_some() && thread_id != caller.visitor_id;
-    if !as_admin && thread_id != caller.visitor_id {
-        return Err(AppError::Forbidden("You can only read your own thread"));
-    }
-    if as_admin && state.chat.thread(&thread_id).await?.is_none() {
+) -> AppResult<Json<MessagesPage>> {
+    let (sender, thread) = caller.actor.target(Some(&thread_id))?;
+    let thread = thread.as_str();
+    let as_admin = sender == Sender::Admin;
+    if as_admin && state.chat.thread(thread).await?.is_none() {
         return Err(AppError::NotFound("Thread not found"));
     }
-    let msgs = state
-        .chat
-        .page(&thread_id, q.limit, q.before, q.after)
-        .await?;
+    let msgs = state.chat.page(thread, q.limit, q.before, q.after).await?;
     if as_admin
         && q.before.is_none()
         && let Some(last) = msgs.last()
     {
-        state.chat.mark_read(&thread_id, last.id).await?;
+        state.chat.mark_read(thread, last.id).await?;
     }
-    Ok(Json(json!({"success": true, "messages": msgs})))
+    Ok(Json(MessagesPage {
+        success: true,
+        messages: msgs,
+    }))
 }
 
-/// Body of `POST /api/messages/send`.
-#[derive(Debug, Deserialize)]
-pub struct SendBody {
-    /// Target thread; a visitor may omit it (its own).
-    pub thread_id: Option<String>,
-    /// Text (1..=4000 characters after trimming for `text`).
-    #[serde(default)]
-    pub text: String,
-    /// `text` (default) | `image` | `audio`.
-    #[serde(rename = "type", default = "default_kind")]
-    pub kind: String,
-    /// Media URL (this server's `/uploads/…`).
-    pub file_url: Option<String>,
-    /// Idempotency key.
-    pub client_id: Option<String>,
+/// `{success: true, message_id, thread_id, message}` of `POST /api/messages/send`.
+#[derive(Debug, Serialize)]
+pub struct Sent {
+    /// Always `true`.
+    pub success: bool,
+    /// The stored message's id.
+    pub message_id: i64,
+    /// Its thread.
+    pub thread_id: String,
+    /// The stored message.
+    pub message: Message,
 }
 
-fn default_kind() -> String {
-    "text".into()
-}
-
-/// Decides who sends: the admin when it has a session and writes to a thread
-/// other than its browser's own visitor thread; else the visitor.
-pub fn sender_for(caller: &Caller, thread_id: Option<&str>) -> (Sender, String) {
-    match (caller.admin.is_some(), thread_id) {
-        (true, Some(t)) if t != caller.visitor_id => (Sender::Admin, t.to_owned()),
-        (_, t) => (
-            Sender::Visitor {
-                thread_id: caller.visitor_id.clone(),
-            },
-            t.unwrap_or(&caller.visitor_id).to_owned(),
-        ),
-    }
-}
-
-/// `POST /api/messages/send` → `{success, message_id, thread_id, message}`,
-/// answered after the commit; broadcast like the Socket.IO events.
+/// `POST /api/messages/send` [`PostRequest`] → [`Sent`], answered after
+/// the commit; broadcast like the Socket.IO events.
 pub async fn send(
     State(state): State<AppState>,
     caller: Caller,
-    AppJson(body): AppJson<SendBody>,
-) -> AppResult<Json<Value>> {
-    let (sender, thread_id) = sender_for(&caller, body.thread_id.as_deref());
+    AppJson(req): AppJson<PostRequest>,
+) -> AppResult<Json<Sent>> {
     // The same budget as the socket of the same sender: the admin session,
     // or the visitor id.
-    let key = match sender {
-        Sender::Admin => caller.session_key(),
-        Sender::Visitor { .. } => caller.visitor_id.as_str(),
+    let key = match caller.actor.target(req.thread_id.as_deref()) {
+        Ok((Sender::Admin, _)) => caller.session_key(),
+        _ => caller.visitor_id.as_str(),
     };
     state.limits.check(Action::Send, key, caller.ip)?;
-    let posted = state
-        .chat
-        .post(
-            sender,
-            PostRequest {
-                thread_id,
-                text: body.text,
-                kind: body.kind,
-                file_url: body.file_url,
-                client_id: body.client_id,
-            },
-        )
-        .await?;
-    Ok(Json(json!({
-        "success": true,
-        "message_id": posted.message.id,
-        "thread_id": posted.message.thread_id,
-        "message": posted.message,
-    })))
+    let posted = state.chat.post(&caller.actor, req).await?;
+    Ok(Json(Sent {
+        success: true,
+        message_id: posted.message.id,
+        thread_id: posted.message.thread_id.clone(),
+        message: posted.message,
+    }))
 }
 
 /// Query of `GET /api/threads`.
@@ -176,8 +164,8 @@ pub async fn threads(
     State(state): State<AppState>,
     caller: Caller,
     AppQuery(q): AppQuery<ThreadsQuery>,
-) -> AppResult<Json<Value>> {
-    use crate::{chat::status::ThreadStatus, store::threads::ListFilter};
+) -> AppResult<Json<ThreadList>> {
+    use crate::chat::{ListFilter, status::ThreadStatus};
     caller.require_admin()?;
     let filter = match q.status.as_deref() {
         None | Some("all" | "") => ListFilter::All,
@@ -191,29 +179,83 @@ pub async fn threads(
     };
     let list = state.chat.threads(filter).await?;
     let (open, closed) = state.chat.status_counts().await?;
-    let threads: Vec<Value> = list
+    let threads = list
         .into_iter()
-        .map(|t| {
-            json!({
-                "id": t.thread.id,
-                "display_name": t.thread.display_name,
-                "created_at": rfc3339_string(&t.thread.created_at),
-                "last_activity": rfc3339_string(&t.thread.last_activity_at),
-                "status": ThreadStatus::from_db(&t.thread.status),
-                "blocked": t.thread.blocked_at.is_some(),
-                "message_count": t.message_count,
-                "unread_count": t.unread_count,
-                "last_message": t.last_message,
-                "online": state.presence.visitor_online(&t.thread.id),
-                "last_seen": t.thread.visitor_last_seen_at.as_ref().map(rfc3339_string),
-            })
+        .map(|t| ThreadSummary {
+            online: state.presence.visitor_online(&t.thread.id),
+            created_at: rfc3339_string(&t.thread.created_at),
+            last_activity: rfc3339_string(&t.thread.last_activity_at),
+            status: ThreadStatus::from_db(&t.thread.status),
+            blocked: t.thread.blocked_at.is_some(),
+            last_seen: t.thread.visitor_last_seen_at.as_ref().map(rfc3339_string),
+            id: t.thread.id,
+            display_name: t.thread.display_name,
+            message_count: t.message_count,
+            unread_count: t.unread_count,
+            last_message: t.last_message,
         })
         .collect();
-    Ok(Json(json!({
-        "success": true,
-        "threads": threads,
-        "counts": {"open": open, "closed": closed},
-    })))
+    Ok(Json(ThreadList {
+        success: true,
+        threads,
+        counts: StatusCounts { open, closed },
+    }))
+}
+
+/// One thread of `GET /api/threads`.
+#[derive(Debug, Serialize)]
+pub struct ThreadSummary {
+    /// Thread id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC.
+    pub last_activity: String,
+    /// `open` | `closed`.
+    pub status: crate::chat::status::ThreadStatus,
+    /// Its visitor is blocked.
+    pub blocked: bool,
+    /// Messages in the thread.
+    pub message_count: i64,
+    /// Visitor messages the admin has not read.
+    pub unread_count: i64,
+    /// The newest message, if any.
+    pub last_message: Option<Message>,
+    /// The visitor has a socket open.
+    pub online: bool,
+    /// When the visitor was last seen (RFC 3339 UTC), if ever.
+    pub last_seen: Option<String>,
+}
+
+/// `{open, closed}` thread counts.
+#[derive(Debug, Serialize)]
+pub struct StatusCounts {
+    /// Open threads.
+    pub open: i64,
+    /// Closed threads.
+    pub closed: i64,
+}
+
+/// `{success: true, threads, counts}` of `GET /api/threads`.
+#[derive(Debug, Serialize)]
+pub struct ThreadList {
+    /// Always `true`.
+    pub success: bool,
+    /// At most 500, open first, then most recently active first.
+    pub threads: Vec<ThreadSummary>,
+    /// Counts over all threads.
+    pub counts: StatusCounts,
+}
+
+/// `{success: true, message}`: an action done.
+#[derive(Debug, Serialize)]
+pub struct Done {
+    /// Always `true`.
+    pub success: bool,
+    /// What was done, e.g. `Messages cleared`.
+    pub message: &'static str,
 }
 
 /// Body of `POST /api/messages/clear`.
@@ -228,12 +270,13 @@ pub async fn clear(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<ClearBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Done>> {
     caller.require_admin()?;
     state.chat.clear(&body.thread_id).await?;
-    Ok(Json(
-        json!({"success": true, "message": "Messages cleared"}),
-    ))
+    Ok(Json(Done {
+        success: true,
+        message: "Messages cleared",
+    }))
 }
 
 /// Any other `/api/…` path → 404 in the contract's shape.

@@ -109,6 +109,6 @@ pub async fn embed(
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
-        Err(e) => AppError::Internal(format!("template: {e}")).into_response(),
+        Err(e) => AppError::internal(e).into_response(),
     }
 }

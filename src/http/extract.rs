@@ -76,6 +76,8 @@ pub struct Caller {
     pub ip: std::net::IpAddr,
     /// `true` when identified by a visitor token (the embed view), not by cookies.
     pub by_token: bool,
+    /// Who acts ([`crate::auth::Actor::for_request`]): what this request may reach.
+    pub actor: crate::auth::Actor,
 }
 
 impl Caller {
@@ -110,6 +112,7 @@ impl FromRequestParts<AppState> for Caller {
                 .verify_visitor_token(token)
                 .ok_or(AppError::Unauthorized)?;
             let caller = Caller {
+                actor: crate::auth::Actor::for_request(&visitor_id, false),
                 visitor_id,
                 new_visitor: false,
                 admin: None,
@@ -130,6 +133,7 @@ impl FromRequestParts<AppState> for Caller {
             None => (auth::new_visitor_id(), true),
         };
         let caller = Caller {
+            actor: crate::auth::Actor::for_request(&visitor_id, admin.is_some()),
             visitor_id,
             new_visitor,
             admin,

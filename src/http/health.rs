@@ -15,32 +15,52 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::IntoResponse,
 };
+use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::{AppState, config::Config, store::messages::rfc3339_string};
+use crate::{AppState, chat::view::rfc3339_string, config::Config};
 
 fn now() -> String {
     rfc3339_string(&chrono::Utc::now())
 }
 
+/// `{status, timestamp}` of the probes (and of `/health` without details).
+#[derive(Debug, Serialize)]
+pub struct Probe {
+    /// `alive`, `ready` / `not_ready`, or `/health`'s status.
+    pub status: &'static str,
+    /// RFC 3339 UTC.
+    pub timestamp: String,
+}
+
+impl Probe {
+    fn now(status: &'static str) -> Json<Probe> {
+        Json(Probe {
+            status,
+            timestamp: now(),
+        })
+    }
+}
+
 /// `GET /health/live` → `{status: "alive", timestamp}`.
-pub async fn live() -> Json<Value> {
-    Json(json!({"status": "alive", "timestamp": now()}))
+pub async fn live() -> Json<Probe> {
+    Probe::now("alive")
 }
 
 /// `GET /health/ready` → `{status: "ready", timestamp}`, or 503
-/// `{status: "not_ready", …}` until migrations ran and while the database
-/// does not answer.
+/// `{status: "not_ready", …}` while the database does not answer and
+/// once a shutdown has begun ([`crate::AppState::ready`]; the server
+/// serves only after its migrations ran).
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let ok = state.ready.load(Ordering::Acquire) && state.chat.db().ping().await;
+    let ok = state.ready.load(Ordering::Acquire) && state.chat.ping().await;
     let (code, status) = if ok {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
     };
-    (code, Json(json!({"status": status, "timestamp": now()})))
+    (code, Probe::now(status))
 }
 
 /// `GET /health` → `{status: healthy|degraded|unhealthy, timestamp, version,
@@ -60,7 +80,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoResponse {
     let peer = crate::limits::peer_ip(req.extensions());
     let details = may_see_details(&state.config, req.headers(), peer);
-    let db_ok = state.chat.db().ping().await;
+    let db_ok = state.chat.ping().await;
     let memory = memory();
     let disk = disk(&state.config.upload_dir);
     let telegram = state
@@ -84,7 +104,7 @@ pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoRes
         return (code, Json(json!({"status": status, "timestamp": now()})));
     }
     let backlog = match &state.telegram {
-        Some(_) => crate::store::outbox::backlog(state.chat.db()).await.ok(),
+        Some(_) => state.chat.outbox().backlog().await.ok(),
         None => None,
     };
     (
@@ -96,7 +116,7 @@ pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoRes
             "environment": state.config.environment.as_str(),
             "checks": {
                 "database": if db_ok { "healthy" } else { "unhealthy" },
-                "database_kind": state.chat.db().kind(),
+                "database_kind": state.chat.database_kind(),
                 "telegram": telegram,
                 "telegram_outbox_backlog": backlog,
                 "telegram_bridge": state.telegram.as_ref().and_then(|t| t.console.report()),

@@ -227,7 +227,7 @@ fn render(state: &AppState, caller: &Caller, tpl: &impl Template) -> Response {
             )
                 .into_response()
         }
-        Err(e) => AppError::Internal(format!("template: {e}")).into_response(),
+        Err(e) => AppError::internal(e).into_response(),
     }
 }
 

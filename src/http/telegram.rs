@@ -47,7 +47,7 @@ pub async fn bridge(State(state): State<AppState>, caller: Caller) -> AppResult<
 pub async fn selftest(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
     caller.require_admin()?;
     let report = match &state.telegram {
-        Some(tg) => Some(crate::telegram::selftest::run(tg, state.chat.db()).await),
+        Some(tg) => Some(crate::telegram::selftest::run(tg, state.chat.outbox()).await),
         None => None,
     };
     Ok(body(&state, report))

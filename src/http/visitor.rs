@@ -8,8 +8,6 @@
 //! malformed value is refused with 400 `VALIDATION_ERROR` and nothing is
 //! stored. Rows of visitors who never wrote are pruned after a day.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-
 use axum::{
     Json,
     extract::{Path, State},
@@ -17,18 +15,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::SignedCookieJar;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::extract::{AppJson, Caller};
 use crate::{
     AppState,
     auth::{self, visitor_token::identity_hash_ok},
+    chat::visitors::PageReport,
     error::{AppError, AppResult},
-    store::{
-        self,
-        visitors::{self, PageReport},
-    },
 };
 
 /// Longest URL (page, referrer), characters.
@@ -132,26 +126,6 @@ pub fn browser_and_os(ua: Option<&str>) -> (Option<String>, Option<String>) {
     (browser, known(r.os))
 }
 
-/// When contexts without a thread were last pruned (Unix seconds).
-static LAST_PRUNE: AtomicI64 = AtomicI64::new(0);
-
-/// At most every 10 minutes: removes contexts of visitors who never wrote
-/// and were last seen more than a day ago.
-async fn prune_now_and_then(db: &store::Db) {
-    let now = chrono::Utc::now();
-    let last = LAST_PRUNE.load(Ordering::Relaxed);
-    if now.timestamp() - last < 600
-        || LAST_PRUNE
-            .compare_exchange(last, now.timestamp(), Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-    {
-        return;
-    }
-    if let Err(e) = visitors::prune_orphans(db, now - chrono::TimeDelta::days(1)).await {
-        tracing::warn!(error = %e, "could not prune visitor contexts");
-    }
-}
-
 /// `POST /api/visitor/context` (visitor: cookie + `X-CSRFToken`, or the
 /// embed view's `Authorization: Bearer`) `{url?, title?, referrer?,
 /// language?, timezone?, away?}` → `{success: true}`. Browser and OS are
@@ -161,7 +135,7 @@ pub async fn context(
     caller: Caller,
     headers: HeaderMap,
     AppJson(body): AppJson<ContextBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Success>> {
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
@@ -176,10 +150,12 @@ pub async fn context(
         timezone: token_like(body.timezone, "timezone", 64, &['/', '_', '-', '+'])?,
         away_shown: body.away,
     };
-    let db = state.chat.db();
-    visitors::report_page(db, &caller.visitor_id, &report, store::now()).await?;
-    prune_now_and_then(db).await;
-    Ok(Json(json!({"success": true})))
+    state
+        .chat
+        .visitors()
+        .report_page(&caller.visitor_id, &report)
+        .await?;
+    Ok(Json(Success { success: true }))
 }
 
 /// Body of `POST /api/visitor/identify`.
@@ -214,64 +190,55 @@ pub async fn identify(
     let email = email(body.email)?;
     let user_id = bounded(body.user_id, "user_id", MAX_USER_ID)?;
     let hash = bounded(body.user_hash, "user_hash", 128)?;
-    let db = state.chat.db();
-    let now = store::now();
+    let visitors = state.chat.visitors();
     let verified_user = match (&state.config.embed.identity_secret, user_id, hash) {
         (Some(secret), Some(u), Some(h)) if identity_hash_ok(secret, &u, &h) => Some(u),
         _ => None,
     };
     let Some(user_id) = verified_user else {
-        visitors::set_unverified(
-            db,
-            &caller.visitor_id,
-            name.as_deref(),
-            email.as_deref(),
-            now,
-        )
-        .await?;
-        return Ok(Json(json!({
-            "success": true, "verified": false, "switched": false, "thread_id": caller.visitor_id,
-        }))
+        visitors
+            .set_unverified(&caller.visitor_id, name.as_deref(), email.as_deref())
+            .await?;
+        return Ok(Json(Identified {
+            success: true,
+            verified: false,
+            switched: false,
+            thread_id: caller.visitor_id,
+            visitor_token: None,
+        })
         .into_response());
     };
-    let mut target = match visitors::thread_of_user(db, &user_id).await? {
+    let mut target = match visitors.thread_of_user(&user_id).await? {
         Some(t) => t,
         // The current thread belongs to another verified user: start afresh.
-        None => match visitors::get(db, &caller.visitor_id).await? {
+        None => match visitors.get(&caller.visitor_id).await? {
             Some(c) if c.user_id.as_deref().is_some_and(|u| u != user_id) => auth::new_visitor_id(),
             _ => caller.visitor_id.clone(),
         },
     };
-    let bound = visitors::bind_user(
-        db,
-        &target,
-        &user_id,
-        name.as_deref(),
-        email.as_deref(),
-        now,
-    )
-    .await?;
+    let bound = visitors
+        .bind_user(&target, &user_id, name.as_deref(), email.as_deref())
+        .await?;
     if !bound {
         // Another device bound this user at the same moment: join its thread.
-        target = visitors::thread_of_user(db, &user_id)
+        target = visitors
+            .thread_of_user(&user_id)
             .await?
             .ok_or(AppError::Unavailable)?;
-        visitors::bind_user(
-            db,
-            &target,
-            &user_id,
-            name.as_deref(),
-            email.as_deref(),
-            now,
-        )
-        .await?;
+        visitors
+            .bind_user(&target, &user_id, name.as_deref(), email.as_deref())
+            .await?;
     }
     let switched = target != caller.visitor_id;
-    let mut answer = json!({
-        "success": true, "verified": true, "switched": switched, "thread_id": target,
-    });
+    let mut answer = Identified {
+        success: true,
+        verified: true,
+        switched,
+        thread_id: target.clone(),
+        visitor_token: None,
+    };
     if caller.by_token {
-        answer["visitor_token"] = json!(state.auth.visitor_token(&target));
+        answer.visitor_token = Some(state.auth.visitor_token(&target));
         return Ok(Json(answer).into_response());
     }
     if switched {
@@ -291,10 +258,46 @@ pub async fn thread_context(
     State(state): State<AppState>,
     caller: Caller,
     Path(thread_id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ThreadContext>> {
     caller.require_admin()?;
-    let ctx = visitors::get(state.chat.db(), &thread_id).await?;
-    Ok(Json(json!({"success": true, "context": ctx})))
+    let context = state.chat.visitors().get(&thread_id).await?;
+    Ok(Json(ThreadContext {
+        success: true,
+        context,
+    }))
+}
+
+/// `{success: true}`.
+#[derive(Debug, Serialize)]
+pub struct Success {
+    /// Always `true`.
+    pub success: bool,
+}
+
+/// `{success, verified, switched, thread_id, visitor_token?}` of
+/// `POST /api/visitor/identify`.
+#[derive(Debug, Serialize)]
+pub struct Identified {
+    /// Always `true`.
+    pub success: bool,
+    /// The site's `user_hash` was valid: the thread is bound to that user.
+    pub verified: bool,
+    /// The user's thread is another one than the caller's: reload.
+    pub switched: bool,
+    /// The thread to use.
+    pub thread_id: String,
+    /// Its visitor token (token callers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitor_token: Option<String>,
+}
+
+/// `{success: true, context}` of `GET /api/threads/{thread_id}/context`.
+#[derive(Debug, Serialize)]
+pub struct ThreadContext {
+    /// Always `true`.
+    pub success: bool,
+    /// The visitor context, `null` when none was reported.
+    pub context: Option<crate::chat::visitors::VisitorContext>,
 }
 
 #[cfg(test)]

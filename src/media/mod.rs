@@ -78,7 +78,7 @@ impl From<MediaError> for AppError {
                 AppError::BadGateway("The file storage service failed; please try again".into())
             }
             MediaError::QuotaExceeded => AppError::InsufficientStorage,
-            e @ MediaError::Io(_) => AppError::Internal(e.to_string()),
+            e @ MediaError::Io(_) => AppError::internal(e),
         }
     }
 }

@@ -223,16 +223,14 @@ pub async fn run<A: Adapter>(io: SocketIo<A>, auth: Auth, handle: AdminSockets) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{config::Config, store::Db};
+    use crate::config::Config;
 
     #[tokio::test]
     async fn recheck_follows_the_session() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db").display().to_string();
         let config = Config::from_lookup(|k| (k == "SQLITE_PATH").then(|| path.clone())).unwrap();
-        let db = Db::connect(&config.database).await.unwrap();
-        db.migrate().await.unwrap();
-        let auth = Auth::new(&config, db);
+        let auth = Auth::open_for_tests(&config).await;
         let (_, session) = auth.create_session("admin").await.unwrap();
         let hash = session.token_hash.clone();
         let handle = AdminSockets::default();

@@ -16,12 +16,7 @@ use socketioxide::{
 };
 
 use super::{ADMINS, Role, SocketSession, thread_room};
-use crate::{
-    AppState,
-    chat::{PostRequest, Sender},
-    error::AppError,
-    limits::Action,
-};
+use crate::{AppState, chat::PostRequest, error::AppError, limits::Action};
 
 /// Answers an event: through its ack when the client asked for one, else
 /// (failures only) with a `message_error` event.
@@ -62,9 +57,10 @@ impl<A: Adapter> Reply<A> {
     }
 
     /// Failure: the ack `{success: false, error, code}` or `message_error`.
-    pub fn err(self, e: AppError) {
-        if let AppError::Internal(detail) = &e {
-            tracing::error!(%detail, "socket event failed");
+    pub fn err(self, e: impl Into<AppError>) {
+        let e: AppError = e.into();
+        if let AppError::Internal(source) = &e {
+            tracing::error!(detail = %source.chain(), "socket event failed");
         }
         if self.wants_ack {
             let _ = self.ack.send(&e.ack_body());
@@ -178,18 +174,14 @@ pub(super) fn parse<T: serde::de::DeserializeOwned>(
     serde_json::from_value(v).map_err(|e| AppError::Validation(e.to_string()))
 }
 
-/// The thread an event targets: a visitor's own (when omitted or equal),
-/// any for the admin (required).
+/// The thread an event targets, by the socket's [`crate::auth::Actor`]: a
+/// visitor's own (when omitted or equal), any for the admin (required).
 fn target(sess: &SocketSession, thread_id: Option<String>) -> Result<String, AppError> {
-    match (sess.role, thread_id) {
-        (Role::Visitor, None) => Ok(sess.visitor_id.clone()),
-        (Role::Visitor, Some(t)) if t == sess.visitor_id => Ok(t),
-        (Role::Visitor, Some(_)) => Err(AppError::Forbidden("You can only join your own thread")),
-        (Role::Admin, Some(t)) if !t.is_empty() && t.len() <= 64 => Ok(t),
-        (Role::Admin, _) => Err(AppError::Validation("thread_id is required".into())),
-    }
+    let (_, thread) = sess.actor.target(thread_id.as_deref())?;
+    Ok(thread.into_string())
 }
 
+#[tracing::instrument(skip_all, fields(role = ?sess.role))]
 async fn join_thread<A: Adapter>(
     s: SocketRef<A>,
     State(state): State<AppState>,
@@ -212,6 +204,7 @@ async fn join_thread<A: Adapter>(
     }
 }
 
+#[tracing::instrument(skip_all, fields(role = ?sess.role))]
 async fn leave_thread<A: Adapter>(
     s: SocketRef<A>,
     State(state): State<AppState>,
@@ -237,45 +230,18 @@ async fn leave_thread<A: Adapter>(
     }
 }
 
-#[derive(Deserialize)]
-struct SendPayload {
-    thread_id: Option<String>,
-    #[serde(default)]
-    text: String,
-    #[serde(rename = "type", default = "text_kind")]
-    kind: String,
-    file_url: Option<String>,
-    client_id: Option<String>,
-}
-
-fn text_kind() -> String {
-    "text".into()
-}
-
+/// Posts a [`PostRequest`] as the socket's actor.
 async fn post(
     state: &AppState,
     sess: &SocketSession,
-    sender: Sender,
     data: Result<Value, impl std::fmt::Display>,
 ) -> Result<Value, AppError> {
-    let p: SendPayload = parse(data)?;
-    let thread_id = target(sess, p.thread_id)?;
-    let posted = state
-        .chat
-        .post(
-            sender,
-            PostRequest {
-                thread_id,
-                text: p.text,
-                kind: p.kind,
-                file_url: p.file_url,
-                client_id: p.client_id,
-            },
-        )
-        .await?;
+    let req: PostRequest = parse(data)?;
+    let posted = state.chat.post(&sess.actor, req).await?;
     Ok(json!({"message": posted.message}))
 }
 
+#[tracing::instrument(skip_all, fields(role = ?sess.role))]
 async fn from_visitor<A: Adapter>(
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
@@ -290,15 +256,13 @@ async fn from_visitor<A: Adapter>(
     if let Err(e) = state.limits.check(Action::Send, &sess.visitor_id, sess.ip) {
         return reply.err(e);
     }
-    let sender = Sender::Visitor {
-        thread_id: sess.visitor_id.clone(),
-    };
-    match post(&state, &sess, sender, data).await {
+    match post(&state, &sess, data).await {
         Ok(v) => reply.ok(v),
         Err(e) => reply.err(e),
     }
 }
 
+#[tracing::instrument(skip_all, fields(role = ?sess.role))]
 async fn to_visitor<A: Adapter>(
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,
@@ -320,7 +284,7 @@ async fn to_visitor<A: Adapter>(
     if let Err(e) = state.limits.check(Action::Send, key, sess.ip) {
         return reply.err(e);
     }
-    match post(&state, &sess, Sender::Admin, data).await {
+    match post(&state, &sess, data).await {
         Ok(v) => reply.ok(v),
         Err(e) => reply.err(e),
     }
@@ -329,6 +293,7 @@ async fn to_visitor<A: Adapter>(
 /// `typing` / `stop_typing {thread_id}` → the same event `{thread_id,
 /// sender_type}` to the other side (admins for a visitor, the thread room
 /// for the admin), never back to the sender; a blocked visitor's to no one.
+#[tracing::instrument(skip_all, fields(role = ?sess.role))]
 async fn typing<A: Adapter>(
     s: SocketRef<A>,
     socketioxide::extract::Event(name): socketioxide::extract::Event,
@@ -369,8 +334,8 @@ async fn typing<A: Adapter>(
         .await;
     if let (Role::Visitor, "typing", Some(tg)) = (sess.role, event, &state.telegram) {
         // Shown in the visitor's topic (throttled per thread there).
-        let (tg, db) = (tg.clone(), state.chat.db().clone());
-        tokio::spawn(async move { tg.visitor_typing(&db, &thread).await });
+        let (tg, chat) = (tg.clone(), state.chat.clone());
+        tokio::spawn(async move { tg.visitor_typing(&chat, &thread).await });
     }
     reply.ok(json!({}));
 }

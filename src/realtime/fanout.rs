@@ -61,8 +61,9 @@ pub(super) struct Broadcast {
 }
 
 impl Broadcast {
-    /// The broadcast of `ev` (`None` only if the payload cannot be
-    /// serialised, which the core's types rule out).
+    /// The broadcast of `ev` (`None` for an event sockets do not get,
+    /// [`ChatEvent::OutboxDue`], or if the payload cannot be serialised,
+    /// which the core's types rule out).
     pub(super) fn of(ev: &ChatEvent) -> Option<Self> {
         let (rooms, event, data) = match ev {
             ChatEvent::MessageStored(m) => (
@@ -90,6 +91,8 @@ impl Broadcast {
                 THREAD_UPDATED,
                 serde_json::value::to_raw_value(u),
             ),
+            // For the Telegram outbox worker only.
+            ChatEvent::OutboxDue => return None,
         };
         match data {
             Ok(data) => Some(Self {

@@ -42,7 +42,7 @@ use socketioxide_redis::{
     RedisAdapter, RedisAdapterConfig, RedisAdapterCtr, drivers::redis::redis_client,
 };
 
-use crate::{AppState, auth::AdminSession, store::messages::rfc3339_string};
+use crate::{AppState, auth::AdminSession, chat::view::rfc3339_string};
 
 pub use handshake::Role;
 
@@ -65,6 +65,8 @@ pub struct SocketSession {
     pub role: Role,
     /// The browser's visitor id (= own thread id).
     pub visitor_id: String,
+    /// Who acts ([`crate::auth::Actor::for_socket`]): what this socket may reach.
+    pub actor: crate::auth::Actor,
     /// The admin session, for admin sockets.
     pub admin: Option<AdminSession>,
     /// The client's IP (socket caps and rate limits).
@@ -309,7 +311,10 @@ async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str,
         {
             Ok(p) => p,
             Err(e) => {
-                let _ = s.emit("message_error", &e.socket_event());
+                let _ = s.emit(
+                    "message_error",
+                    &crate::error::AppError::from(e).socket_event(),
+                );
                 return;
             }
         };
@@ -325,7 +330,7 @@ async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str,
     }
 }
 
-fn event_name(m: &crate::store::messages::Message) -> &'static str {
+fn event_name(m: &crate::chat::view::Message) -> &'static str {
     if m.sender_type == "admin" {
         "message_to_visitor"
     } else {

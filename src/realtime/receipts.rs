@@ -3,7 +3,7 @@
 //! `message_seen {message_id}` once it was shown on a visible page; both
 //! mean "every admin message of my thread up to this id". Visitor sockets
 //! only, for their own thread; counted against the per-IP event limit.
-//! The marks are stored ([`crate::store::topics::note_receipt`]) and the
+//! The marks are stored ([`crate::chat::outbox::Outbox::note_receipt`]) and the
 //! Telegram outbox worker shows them on the admin's Telegram messages
 //! ([`crate::telegram::receipts`]). Answers `{success: true}`.
 
@@ -20,7 +20,7 @@ use super::{
     Role, SocketSession,
     events::{Payload, Reply},
 };
-use crate::{AppState, error::AppError, limits::Action, store::topics::level};
+use crate::{AppState, chat::outbox::receipt_level as level, error::AppError, limits::Action};
 
 #[derive(Deserialize)]
 struct Mark {
@@ -33,6 +33,7 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
     s.on("message_seen", receipt::<A>);
 }
 
+#[tracing::instrument(skip_all, fields(role = ?sess.role))]
 async fn receipt<A: Adapter>(
     Event(name): Event,
     State(state): State<AppState>,
@@ -67,14 +68,12 @@ async fn receipt<A: Adapter>(
     } else {
         level::DELIVERED
     };
-    let db = state.chat.db();
-    match crate::store::topics::note_receipt(db, &sess.visitor_id, mark.message_id, lvl).await {
-        Ok(n) => {
-            if n > 0 {
-                state.chat.outbox_signal().notify_one();
-            }
-            reply.ok(json!({}));
-        }
+    let outbox = state.chat.outbox();
+    match outbox
+        .note_receipt(&sess.visitor_id, mark.message_id, lvl)
+        .await
+    {
+        Ok(()) => reply.ok(json!({})),
         Err(e) => {
             tracing::warn!(error = %e, "cannot store a receipt");
             reply.err(AppError::Unavailable);

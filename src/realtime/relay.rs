@@ -60,6 +60,10 @@ pub(super) async fn publish(
             .filter_map(|ev| Broadcast::of(&ev))
             .filter_map(|b| serde_json::to_string(&b).ok())
             .collect();
+        if payloads.is_empty() {
+            // Only events that are not broadcast (`OutboxDue`).
+            continue;
+        }
         let mut wait = BACKOFF.0;
         loop {
             match send(&client, &mut conn, &channel, &payloads).await {

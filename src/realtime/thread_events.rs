@@ -38,6 +38,7 @@ struct Target {
     thread_id: String,
 }
 
+#[tracing::instrument(skip_all, fields(event = %name))]
 async fn tool<A: Adapter>(
     Event(name): Event,
     State(state): State<AppState>,

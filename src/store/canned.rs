@@ -21,10 +21,10 @@ pub struct CannedReply {
     /// The text sent to the visitor (1..=4000 characters).
     pub body: String,
     /// Created at (UTC).
-    #[serde(serialize_with = "crate::store::messages::rfc3339")]
+    #[serde(serialize_with = "crate::chat::view::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// Last changed at (UTC).
-    #[serde(serialize_with = "crate::store::messages::rfc3339")]
+    #[serde(serialize_with = "crate::chat::view::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 

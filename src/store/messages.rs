@@ -4,41 +4,12 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::Db;
 use crate::with_db;
 
-/// A stored message as the API shows it (`shared/DESIGN.md` § HTTP contract,
-/// `Message`): `{id, thread_id, content_text, content_type, sender_type,
-/// file_url, created_at, client_id}`. `created_at` is RFC 3339 UTC with `Z`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct Message {
-    /// Grows with time.
-    pub id: i64,
-    /// Thread id (UUID text).
-    pub thread_id: String,
-    /// The text (1..=4000 characters for text messages; may be empty for media).
-    pub content_text: String,
-    /// `text` | `image` | `audio`.
-    #[sqlx(rename = "type")]
-    pub content_type: String,
-    /// `visitor` | `admin`.
-    #[sqlx(rename = "sender")]
-    pub sender_type: String,
-    /// Media URL for `image` / `audio`.
-    pub file_url: Option<String>,
-    /// Stored at (UTC).
-    #[serde(serialize_with = "crate::store::messages::rfc3339")]
-    pub created_at: DateTime<Utc>,
-    /// The sender's idempotency key, if it sent one.
-    pub client_id: Option<String>,
-}
-
-/// Serialises a UTC time as RFC 3339 with millisecond precision and `Z`.
-pub fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&rfc3339_string(t))
-}
+pub use crate::chat::view::Message;
+use crate::chat::{MessageType, SenderType};
 
 /// A message to insert. `new_thread` carries the display name when the
 /// thread row may have to be created (a visitor's first message).
@@ -46,10 +17,10 @@ pub fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S
 pub struct NewMessage {
     /// Target thread.
     pub thread_id: String,
-    /// `visitor` | `admin`.
-    pub sender: &'static str,
-    /// `text` | `image` | `audio`.
-    pub kind: &'static str,
+    /// Who writes it.
+    pub sender: SenderType,
+    /// What it carries.
+    pub kind: MessageType,
     /// Text (trimmed).
     pub text: String,
     /// Media URL.
@@ -60,6 +31,10 @@ pub struct NewMessage {
     pub new_thread: Option<String>,
     /// Queue a forward to Telegram in the same transaction (outbox).
     pub forward: bool,
+    /// `(tg_chat_id, tg_message_id)`: the admin's Telegram message this
+    /// one comes from, linked in the same transaction
+    /// ([`super::topics::LINK_ADMIN_SQL`]).
+    pub tg_link: Option<(i64, i64)>,
 }
 
 /// What one insert did.
@@ -401,6 +376,19 @@ macro_rules! insert_all {
             }
             q.execute(&mut *tx).await?;
         }
+        // Telegram links of admin replies: after the touch above, which
+        // locked their thread rows (see `topics::LINK_ADMIN_SQL`).
+        for (m, i) in $batch.iter().zip(&out).filter(|(_, i)| !i.duplicate) {
+            if let Some((chat, tg_message)) = m.tg_link {
+                sqlx::query(super::topics::LINK_ADMIN_SQL)
+                    .bind(&i.message.thread_id)
+                    .bind(i.message.id)
+                    .bind(chat.to_string())
+                    .bind(tg_message)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         for i in out.iter_mut().filter(|i| !i.duplicate) {
             if let Some(blocked_at) = reopened.remove(&i.message.thread_id) {
                 i.thread_reopened = true;
@@ -469,11 +457,6 @@ pub async fn clear(db: &Db, thread_id: &str) -> Result<u64, sqlx::Error> {
         tx.commit().await?;
         Ok(n)
     })
-}
-
-/// A UTC time as RFC 3339 with millisecond precision and `Z`.
-pub fn rfc3339_string(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 macro_rules! referenced_sql {

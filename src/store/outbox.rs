@@ -7,7 +7,10 @@
 use chrono::{DateTime, Utc};
 
 use super::Db;
-use crate::with_db;
+use crate::{
+    chat::{MessageType, OutboxStatus},
+    with_db,
+};
 
 /// The head of a thread's queue (its oldest pending forward), joined with
 /// its message and thread.
@@ -28,8 +31,8 @@ pub struct OutboxItem {
     pub message_id: Option<i64>,
     /// The thread's display name.
     pub display_name: Option<String>,
-    /// `text` | `image` | `audio`.
-    pub kind: Option<String>,
+    /// What the message carries.
+    pub content_type: Option<MessageType>,
     /// Text or caption.
     pub content_text: Option<String>,
     /// Media URL.
@@ -50,7 +53,7 @@ impl std::fmt::Debug for OutboxItem {
             .field("parts_sent", &self.parts_sent)
             .field("thread_id", &self.thread_id)
             .field("message_id", &self.message_id)
-            .field("kind", &self.kind)
+            .field("content_type", &self.content_type)
             .field("tg_topic_id", &self.tg_topic_id)
             .finish_non_exhaustive()
     }
@@ -82,7 +85,7 @@ pub async fn due_heads(
 ) -> Result<Vec<OutboxItem>, sqlx::Error> {
     const SQL: &str = concat!(
         "SELECT o.id, o.attempts, o.parts_sent, o.thread_id, m.id AS message_id, t.display_name, \
-           m.type AS kind, m.content_text, m.file_url, \
+           m.type AS content_type, m.content_text, m.file_url, \
            t.tg_topic_id, t.tg_topic_name, t.tg_topic_closed \
          FROM telegram_outbox o \
          LEFT JOIN messages m ON m.id = o.message_id \
@@ -125,7 +128,11 @@ pub async fn part_sent(
     tg_message_id: i64,
 ) -> Result<(), sqlx::Error> {
     let now = super::now();
-    let status = if last { "sent" } else { "pending" };
+    let status = if last {
+        OutboxStatus::Sent
+    } else {
+        OutboxStatus::Pending
+    };
     with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(
@@ -151,7 +158,7 @@ pub async fn part_sent(
 pub async fn mark_failed(
     db: &Db,
     id: i64,
-    status: &str,
+    status: OutboxStatus,
     next: DateTime<Utc>,
     count_attempt: bool,
     error: &str,

@@ -113,16 +113,31 @@ pub async fn note_receipt(
     })
 }
 
-/// Links the admin's Telegram message to the message it became, with the
-/// receipt the visitor's marks already give it (its page may have reported
-/// before this link was written).
+/// Links the admin's Telegram message to the message it became
+/// (`$1` thread, `$2` message id, `$3` chat id as text, `$4` Telegram
+/// message id), with the receipt the visitor's marks already give it (its
+/// page may have reported before this link was written). Run by the
+/// message writer in the transaction that stores the reply
+/// ([`super::messages::NewMessage::tg_link`]), after the statement that
+/// touches the thread's row.
 ///
 /// The visitor's page gets the message before this link exists, so its
 /// receipt ([`note_receipt`]) may run at the same time. Both first lock the
-/// thread's row, so one waits for the other: on Postgres (read committed)
-/// a plain `INSERT … SELECT` could read the marks before the receipt's
-/// commit while the receipt's link update ran before this insert's commit,
-/// and the receipt was lost. On SQLite writers are serialized anyway.
+/// thread's row (the writer's touch of `last_activity_at` here), so one
+/// waits for the other: on Postgres (read committed) each statement takes a
+/// new snapshot, so this insert sees the receipt's committed marks, and a
+/// receipt that waited sees this link. On SQLite writers are serialized
+/// anyway.
+pub const LINK_ADMIN_SQL: &str = "INSERT INTO telegram_links (thread_id, message_id, tg_chat_id, tg_message_id, receipt) \
+    SELECT $1, $2, $3, $4, CASE WHEN t.tg_receipt_seen_id >= $2 THEN 2 \
+                                WHEN t.tg_receipt_delivered_id >= $2 THEN 1 ELSE 0 END \
+    FROM threads t WHERE t.id = $1 \
+    ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING";
+
+/// Links the admin's Telegram message to the message it became, on its
+/// own ([`LINK_ADMIN_SQL`] after locking the thread's row, one transaction).
+/// The server writes these links with the reply itself; this is for tools
+/// and tests.
 ///
 /// # Errors
 /// Database errors.
@@ -134,11 +149,6 @@ pub async fn link_admin(
     tg_chat_id: i64,
     tg_message_id: i64,
 ) -> Result<(), sqlx::Error> {
-    const SQL: &str = "INSERT INTO telegram_links (thread_id, message_id, tg_chat_id, tg_message_id, receipt) \
-        SELECT $1, $2, $3, $4, CASE WHEN t.tg_receipt_seen_id >= $2 THEN 2 \
-                                    WHEN t.tg_receipt_delivered_id >= $2 THEN 1 ELSE 0 END \
-        FROM threads t WHERE t.id = $1 \
-        ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING";
     // Takes the row lock that `note_receipt`'s first statement takes; the
     // insert that follows (a new snapshot) then sees its committed marks.
     const LOCK: &str =
@@ -146,7 +156,7 @@ pub async fn link_admin(
     with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(LOCK).bind(thread_id).execute(&mut *tx).await?;
-        sqlx::query(SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(&mut *tx).await?;
+        sqlx::query(LINK_ADMIN_SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(&mut *tx).await?;
         tx.commit().await
     })
 }

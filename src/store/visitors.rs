@@ -39,18 +39,11 @@ pub struct VisitorContext {
     /// Name and email were vouched for by the site (identity hash).
     pub verified: bool,
     /// When the widget last told this visitor that replies may take a while.
-    #[serde(serialize_with = "opt_rfc3339")]
+    #[serde(serialize_with = "crate::chat::view::opt_rfc3339")]
     pub away_shown_at: Option<DateTime<Utc>>,
     /// Last update.
-    #[serde(serialize_with = "crate::store::messages::rfc3339")]
+    #[serde(serialize_with = "crate::chat::view::rfc3339")]
     pub updated_at: DateTime<Utc>,
-}
-
-fn opt_rfc3339<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => crate::store::messages::rfc3339(t, s),
-        None => s.serialize_none(),
-    }
 }
 
 /// Where the visitor is, as one report of the page or the widget gives it.

@@ -25,12 +25,14 @@ use super::{
     updates::{self, Command, Ctx},
 };
 use crate::{
-    chat::{ChatEvent, status::ThreadUpdate},
-    error::AppError,
-    store::{self, Db},
+    chat::ChatError,
+    chat::{ChatEvent, status::ThreadUpdate, telegram_links::TelegramLinks},
 };
 
 /// Handles one button press.
+// Not `err`: a Bot API error's text can hold the token (reqwest quotes the
+// URL); the dispatcher's error handler logs them redacted.
+#[tracing::instrument(skip_all)]
 pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let in_admin_chat = q
         .message
@@ -47,7 +49,8 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
                     // they are updated even when the outbox has not recorded
                     // them yet (the press can beat that record).
                     let id = i64::from(m.id().0);
-                    let res = store::buttons::set(ctx.chat.db(), p.thread, ctx.tg.chat_id.0, id);
+                    let links = ctx.chat.telegram_links();
+                    let res = links.set_buttons(p.thread, ctx.tg.chat_id.0, id);
                     if let Err(e) = res.await {
                         tracing::debug!(error = %e, "cannot record the pressed buttons");
                     }
@@ -112,10 +115,10 @@ async fn act(ctx: &Ctx, action: &str, thread: &str) -> String {
 }
 
 /// The answer to the admin for the result of a status or block change.
-pub(super) fn outcome(res: Result<ThreadUpdate, AppError>, done: &str) -> String {
+pub(super) fn outcome(res: Result<ThreadUpdate, ChatError>, done: &str) -> String {
     match res {
         Ok(_) => done.to_owned(),
-        Err(AppError::NotFound(_)) => "That conversation no longer exists.".to_owned(),
+        Err(ChatError::NotFound(_)) => "That conversation no longer exists.".to_owned(),
         Err(e) => {
             tracing::warn!(error = %e, "a thread action from Telegram failed");
             "Could not do that right now. Please try again.".to_owned()
@@ -127,11 +130,11 @@ pub(super) fn outcome(res: Result<ThreadUpdate, AppError>, done: &str) -> String
 /// by this instance, updates that thread's buttons, one at a time and in
 /// order (a separate task, so a slow Bot API never holds the core's events
 /// up; changes are admin actions, few).
-pub async fn follow(tg: Telegram, db: Db, mut events: mpsc::Receiver<ChatEvent>) {
+pub async fn follow(tg: Telegram, links: TelegramLinks, mut events: mpsc::Receiver<ChatEvent>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<ThreadUpdate>();
     tokio::spawn(async move {
         while let Some(u) = rx.recv().await {
-            refresh(&tg, &db, &u).await;
+            refresh(&tg, &links, &u).await;
         }
     });
     while let Some(ev) = events.recv().await {
@@ -146,8 +149,8 @@ pub async fn follow(tg: Telegram, db: Db, mut events: mpsc::Receiver<ChatEvent>)
 /// Shows `u`'s state on its thread's buttons (`editMessageReplyMarkup`),
 /// when the thread has buttons. Failures are logged (a hint, not data).
 #[tracing::instrument(skip_all)]
-async fn refresh(tg: &Telegram, db: &Db, u: &ThreadUpdate) {
-    let Ok(Some((chat, message))) = store::buttons::get(db, &u.id).await else {
+async fn refresh(tg: &Telegram, links: &TelegramLinks, u: &ThreadUpdate) {
+    let Ok(Some((chat, message))) = links.buttons(&u.id).await else {
         return;
     };
     let (Some(markup), Ok(message)) = (buttons::keyboard(u), i32::try_from(message)) else {

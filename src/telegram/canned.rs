@@ -34,11 +34,11 @@ use super::{
     updates::Ctx,
 };
 use crate::{
+    chat::ChatError,
     chat::{
         canned::{self, CannedReply},
         status::ThreadUpdate,
     },
-    error::AppError,
 };
 
 /// Replies per page of the list (Telegram has no documented cap on an
@@ -136,7 +136,7 @@ async fn send(
 ) -> String {
     let name = match ctx.chat.canned_reply(id).await {
         Ok(r) => r.name,
-        Err(AppError::NotFound(_)) => return GONE.into(),
+        Err(ChatError::NotFound(_)) => return GONE.into(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read a canned reply");
             return TRY_AGAIN.into();
@@ -146,8 +146,8 @@ async fn send(
     let text = match ctx.chat.send_canned(&state.id, id, Some(client_id)).await {
         Ok(p) if p.duplicate => format!("Already sent: {name}"),
         Ok(_) => format!("Sent: {name}"),
-        Err(AppError::NotFound(what)) if what == canned::NOT_FOUND => return GONE.into(),
-        Err(AppError::NotFound(_)) => return NO_THREAD.into(),
+        Err(ChatError::NotFound(what)) if what == canned::NOT_FOUND => return GONE.into(),
+        Err(ChatError::NotFound(_)) => return NO_THREAD.into(),
         Err(e) => {
             tracing::warn!(error = %e, "a canned reply from Telegram was not sent");
             return TRY_AGAIN.into();

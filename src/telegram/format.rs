@@ -82,7 +82,7 @@ pub fn caption(display_name: &str, text: &str) -> (String, Vec<String>) {
 /// One line of visitor context for a thread's first forward (issue 14):
 /// `🌐 <page without query> · <browser> (<os>) · <language>`, the parts that are known;
 /// `None` when none is.
-pub fn context_line(c: &crate::store::visitors::VisitorContext) -> Option<String> {
+pub fn context_line(c: &crate::chat::visitors::VisitorContext) -> Option<String> {
     let page = c.page_url.as_deref().map(|u| without_query(u).to_owned());
     let browser = match (&c.browser, &c.os) {
         (Some(b), Some(os)) => Some(format!("{b} ({os})")),
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn context_line_has_the_known_parts() {
-        let mut c = crate::store::visitors::VisitorContext {
+        let mut c = crate::chat::visitors::VisitorContext {
             page_url: Some("https://shop.example/cart".into()),
             browser: Some("Firefox 133.0".into()),
             os: Some("Windows 10".into()),

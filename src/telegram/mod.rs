@@ -142,12 +142,12 @@ impl Telegram {
     /// [`console::TYPING_EVERY`] per thread; only in topic mode and for a
     /// thread that has a topic. Failures are ignored (it is a hint).
     #[tracing::instrument(skip_all)]
-    pub async fn visitor_typing(&self, db: &crate::store::Db, thread_id: &str) {
+    pub async fn visitor_typing(&self, chat: &Chat, thread_id: &str) {
         use teloxide::payloads::SendChatActionSetters;
         if !self.console.topics_on() || !self.console.typing_due(thread_id) {
             return;
         }
-        let Ok(Some(topic)) = crate::store::topics::topic_of_thread(db, thread_id).await else {
+        let Ok(Some(topic)) = chat.telegram_links().topic_of_thread(thread_id).await else {
             return;
         };
         let Ok(topic) = i32::try_from(topic) else {
@@ -262,12 +262,12 @@ impl Bridge {
         };
         tasks.push(tokio::spawn(callbacks::follow(
             telegram.clone(),
-            chat.db().clone(),
+            chat.telegram_links().clone(),
             chat.subscribe(),
         )));
         tasks.push(tokio::spawn(selftest::refresh(
             telegram.clone(),
-            chat.db().clone(),
+            chat.outbox().clone(),
             stop_rx.clone(),
         )));
         let dispatcher_stop = updates::Stopper::default();

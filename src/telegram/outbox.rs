@@ -3,13 +3,16 @@
 //!
 //! **Rounds.** Each round reads the *due heads*: per thread only its oldest
 //! pending forward, and only once its `next_attempt_at` has come
-//! ([`store::outbox::due_heads`]). A thread whose head keeps failing is
+//! ([`crate::chat::outbox::Outbox::due`]). A thread whose head keeps failing is
 //! therefore skipped by the query itself: it holds up its own later
 //! forwards (order) but never another thread's. After a round that sent
 //! something the next one starts at once; after a round that sent nothing
 //! the worker sleeps until the earliest head becomes due (at least
 //! [`MIN_PAUSE`], at most [`MAX_PAUSE`]) or until a new forward is queued —
-//! never zero, so failures cannot turn into a busy loop.
+//! never zero, so failures cannot turn into a busy loop. The worker is woken
+//! by the core's [`ChatEvent::OutboxDue`] events (a forward queued, a
+//! receipt noted), which it follows like any subscriber, and by its timer.
+//! It reads and records everything through [`Outbox`].
 //!
 //! **Failures.** Network errors, 5xx and unreadable answers are retried with
 //! exponential back-off (from `retry_base`, doubling, at most 60 s); a `429`
@@ -35,17 +38,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use teloxide::{RequestError, types::InputFile};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::{
     Telegram, format,
     parts::{Part, Source, media_of, media_part, send, texts},
     topics::{self, Gone, TopicError},
 };
-use crate::{
-    chat::Chat,
-    store::{self, outbox::OutboxItem},
-};
+use crate::chat::{Chat, ChatEvent, outbox::OutboxItem};
 
 /// Tries before a forward refused by the Bot API is given up.
 pub const MAX_REFUSALS: i32 = 5;
@@ -85,7 +85,9 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     let media = media_of(tg, item);
     // The thread's first forward ends with one line of visitor context (issue 14).
     let with_context = match item.message_id {
-        Some(id) => store::visitors::for_first_forward(chat.db(), &item.thread_id, id)
+        Some(id) => chat
+            .outbox()
+            .first_forward_context(&item.thread_id, id)
             .await
             .ok()
             .flatten()
@@ -106,12 +108,12 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     if done >= total {
         // Nothing left (should not happen: the last part marks the row
         // `sent`). Settle it here, else it would stay due and spin.
-        return match store::outbox::mark_sent(chat.db(), item.id).await {
+        return match chat.outbox().sent(item.id).await {
             Ok(()) => Outcome::Sent,
             Err(e) => Outcome::Store(e.to_string()),
         };
     }
-    let topic = match topics::prepare(tg, chat.db(), item).await {
+    let topic = match topics::prepare(tg, chat, item).await {
         Ok(t) => t,
         Err(TopicError::Throttled(d)) => return Outcome::Throttled(d),
         Err(TopicError::Transient(e)) => return Outcome::Transient(e),
@@ -153,16 +155,19 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
         match res {
             Ok(tg_id) => {
                 let last = i + 1 == total;
-                if let Err(e) =
-                    store::outbox::part_sent(chat.db(), item, i as i32, last, tg.chat_id.0, tg_id)
-                        .await
+                let outbox = chat.outbox();
+                if let Err(e) = outbox
+                    .part_sent(item, i as i32, last, tg.chat_id.0, tg_id)
+                    .await
                 {
                     // Sent but not recorded: the next try resends this one part.
                     return Outcome::Store(e.to_string());
                 }
+                let links = chat.telegram_links();
                 if with_buttons
-                    && let Err(e) =
-                        store::buttons::set(chat.db(), &item.thread_id, tg.chat_id.0, tg_id).await
+                    && let Err(e) = links
+                        .set_buttons(&item.thread_id, tg.chat_id.0, tg_id)
+                        .await
                 {
                     tracing::warn!(error = %e, "cannot record a thread's Telegram buttons");
                 }
@@ -193,7 +198,7 @@ async fn first_buttons(
     chat: &Chat,
     thread_id: &str,
 ) -> Option<teloxide::types::InlineKeyboardMarkup> {
-    if !matches!(store::buttons::get(chat.db(), thread_id).await, Ok(None)) {
+    if !matches!(chat.telegram_links().buttons(thread_id).await, Ok(None)) {
         return None;
     }
     let thread = chat.thread(thread_id).await.ok().flatten()?;
@@ -203,12 +208,10 @@ async fn first_buttons(
 /// The topic of `item` was found deleted or closed: forget it (a new one
 /// is created at the next try) or mark it closed (reopened then).
 async fn topic_gone(chat: &Chat, item: &OutboxItem, why: Option<Gone>) -> Outcome {
-    let db = chat.db();
+    let links = chat.telegram_links();
     let res = match (why, item.tg_topic_id) {
-        (Some(Gone::Closed), Some(id)) => store::topics::set_topic_closed(db, id, true)
-            .await
-            .map(|_| ()),
-        _ => store::topics::forget_topic(db, &item.thread_id).await,
+        (Some(Gone::Closed), Some(id)) => links.set_topic_closed(id, true).await.map(|_| ()),
+        _ => links.forget_topic(&item.thread_id).await,
     };
     match res {
         Ok(()) => {
@@ -226,9 +229,10 @@ fn backoff(base: Duration, attempts: i32) -> Duration {
 
 /// Runs until `stop` turns true.
 pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
-    let signal = chat.outbox_signal();
+    let (signal, follower) = wake_on_events(&chat);
+    let outbox = chat.outbox().clone();
     tracing::info!("Telegram outbox worker started");
-    let mut leader = store::outbox::Leader::default();
+    let mut leader = outbox.leader();
     // Topic mode is known once the first self-test ran (at the bridge's
     // start): until then a forward could not know where it goes.
     while tg.console.report().is_none() && !*stop.borrow() {
@@ -240,7 +244,7 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         // Several instances on one Postgres: only one sends (else a forward
         // could go out twice).
-        if !leader.hold(chat.db()).await {
+        if !leader.hold().await {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(5)) => {}
                 _ = stop.changed() => {}
@@ -252,17 +256,14 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
         let wait = tokio::select! {
             w = async {
                 let w = round(&tg, &chat).await;
-                super::receipts::round(&tg, chat.db()).await;
+                super::receipts::round(&tg, &outbox).await;
                 w
             } => w,
             _ = stop.changed() => break,
         };
         // On Postgres another instance may have queued forwards without
         // waking this one: look again every second.
-        let wait = match chat.db() {
-            store::Db::Postgres(_) => wait.min(Duration::from_secs(1)),
-            store::Db::Sqlite(_) => wait,
-        };
+        let wait = outbox.recheck_every().map_or(wait, |every| wait.min(every));
         if wait.is_zero() {
             // Something was sent: the next head of that thread may be due.
             tokio::task::yield_now().await;
@@ -274,7 +275,25 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => {}
         }
     }
+    follower.abort();
     tracing::info!("Telegram outbox worker stopped");
+}
+
+/// Follows the core's events (draining them at once, so a long round never
+/// holds the core up) and turns each [`ChatEvent::OutboxDue`] into a
+/// wake-up of the worker.
+fn wake_on_events(chat: &Chat) -> (std::sync::Arc<Notify>, tokio::task::JoinHandle<()>) {
+    let signal = std::sync::Arc::new(Notify::new());
+    let mut events = chat.subscribe();
+    let wake = signal.clone();
+    let follower = tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            if matches!(ev, ChatEvent::OutboxDue) {
+                wake.notify_one();
+            }
+        }
+    });
+    (signal, follower)
 }
 
 /// One pass over the due heads (one per thread, oldest first); returns how
@@ -282,8 +301,8 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
 /// thread's next one may be due), else until the earliest head is due,
 /// within [`MIN_PAUSE`]..=[`MAX_PAUSE`].
 async fn round(tg: &Telegram, chat: &Chat) -> Duration {
-    let db = chat.db();
-    let heads = match store::outbox::due_heads(db, Utc::now(), PAGE).await {
+    let outbox = chat.outbox();
+    let heads = match outbox.due(Utc::now(), PAGE).await {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(error = %e, "outbox: cannot read pending forwards");
@@ -294,9 +313,7 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
     for item in heads {
         if item.message_id.is_none() {
             // Cleared before it could be forwarded.
-            let r =
-                store::outbox::mark_failed(db, item.id, "dropped", Utc::now(), false, "cleared")
-                    .await;
+            let r = outbox.drop_cleared(item.id).await;
             if r.is_err() {
                 return STORE_PAUSE;
             }
@@ -311,15 +328,7 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
             Outcome::Throttled(d) => {
                 tracing::warn!(retry_after_s = d.as_secs(), "Telegram asks to slow down");
                 let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
-                let r = store::outbox::mark_failed(
-                    db,
-                    item.id,
-                    "pending",
-                    next,
-                    false,
-                    "429 retry_after",
-                )
-                .await;
+                let r = outbox.retry(item.id, next, false, "429 retry_after").await;
                 // The limit is the bot's: stop this round altogether.
                 return if r.is_ok() {
                     d.max(MIN_PAUSE)
@@ -329,8 +338,7 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
             }
             Outcome::TopicGone if item.attempts + 1 < MAX_REFUSALS => {
                 progressed = true;
-                store::outbox::mark_failed(db, item.id, "pending", Utc::now(), true, "topic gone")
-                    .await
+                outbox.retry(item.id, Utc::now(), true, "topic gone").await
             }
             Outcome::TopicGone => {
                 tracing::error!(
@@ -338,18 +346,17 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
                     "the thread's topic keeps vanishing; giving up"
                 );
                 progressed = true;
-                store::outbox::mark_failed(db, item.id, "dead", Utc::now(), true, "topic gone")
-                    .await
+                outbox.give_up(item.id, "topic gone").await
             }
             Outcome::Permanent(e) => {
                 tracing::error!(outbox_id = item.id, error = %e, "a forward can never be sent; giving up");
                 progressed = true;
-                store::outbox::mark_failed(db, item.id, "dead", Utc::now(), true, &e).await
+                outbox.give_up(item.id, &e).await
             }
             Outcome::Refused(e) if item.attempts + 1 >= MAX_REFUSALS => {
                 tracing::error!(outbox_id = item.id, error = %e, "Telegram refused a forward {MAX_REFUSALS} times; giving up");
                 progressed = true;
-                store::outbox::mark_failed(db, item.id, "dead", Utc::now(), true, &e).await
+                outbox.give_up(item.id, &e).await
             }
             Outcome::Transient(e) | Outcome::Store(e) | Outcome::Refused(e) => {
                 // Later forwards of this thread wait behind this one (order);
@@ -357,7 +364,7 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
                 let d = backoff(tg.retry_base, item.attempts);
                 tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "forward failed, will retry");
                 let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
-                store::outbox::mark_failed(db, item.id, "pending", next, true, &e).await
+                outbox.retry(item.id, next, true, &e).await
             }
         };
         if let Err(e) = res {
@@ -368,7 +375,7 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
     if progressed {
         return Duration::ZERO;
     }
-    match store::outbox::next_due(db).await {
+    match outbox.next_due().await {
         Ok(Some(at)) => (at - Utc::now())
             .to_std()
             .unwrap_or_default()

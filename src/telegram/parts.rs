@@ -15,7 +15,7 @@ use teloxide::{
 };
 
 use super::{Telegram, format};
-use crate::store::outbox::OutboxItem;
+use crate::chat::{MessageType, outbox::OutboxItem};
 
 /// One Telegram message of a forward.
 pub(super) enum Part {
@@ -55,9 +55,9 @@ fn media_source(tg: &Telegram, url: &str) -> Option<Source> {
 /// depends on the row alone (the file is not looked at), so every try of a
 /// forward sees the same parts.
 pub(super) fn media_of(tg: &Telegram, item: &OutboxItem) -> Option<Source> {
-    match item.kind.as_deref() {
-        Some("image" | "audio") => media_source(tg, item.file_url.as_deref()?),
-        _ => None,
+    match item.content_type? {
+        MessageType::Image | MessageType::Audio => media_source(tg, item.file_url.as_deref()?),
+        MessageType::Text => None,
     }
 }
 
@@ -80,7 +80,7 @@ pub(super) fn texts(item: &OutboxItem, with_media: bool) -> (Option<String>, Vec
 /// audio file or a document.
 pub(super) fn media_part(item: &OutboxItem, f: InputFile, caption: String) -> Part {
     let url = item.file_url.as_deref().unwrap_or("").to_ascii_lowercase();
-    if item.kind.as_deref() == Some("image") {
+    if item.content_type == Some(MessageType::Image) {
         Part::Photo(f, caption)
     } else if url.ends_with(".ogg") || url.ends_with(".oga") || url.ends_with(".opus") {
         Part::Voice(f, caption)

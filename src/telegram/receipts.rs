@@ -16,10 +16,7 @@ use teloxide::{
 };
 
 use super::Telegram;
-use crate::store::{
-    self,
-    topics::{DueReceipt, level},
-};
+use crate::chat::outbox::{DueReceipt, Outbox, receipt_level as level};
 
 /// The reaction of a receipt level.
 pub fn emoji(receipt: i32) -> &'static str {
@@ -36,8 +33,8 @@ const PAGE: i64 = 50;
 /// Shows the receipts waiting in the database; returns when done or when
 /// Telegram is unreachable or asks to wait (the rest stay due).
 #[tracing::instrument(skip_all)]
-pub async fn round(tg: &Telegram, db: &store::Db) {
-    let due = match store::topics::due_receipts(db, PAGE).await {
+pub async fn round(tg: &Telegram, outbox: &Outbox) {
+    let due = match outbox.due_receipts(PAGE).await {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "receipts: cannot read the due marks");
@@ -45,16 +42,16 @@ pub async fn round(tg: &Telegram, db: &store::Db) {
         }
     };
     for r in due {
-        if !show(tg, db, &r).await {
+        if !show(tg, outbox, &r).await {
             return;
         }
     }
 }
 
 /// Shows one receipt; `false` when the round should stop.
-async fn show(tg: &Telegram, db: &store::Db, r: &DueReceipt) -> bool {
+async fn show(tg: &Telegram, outbox: &Outbox, r: &DueReceipt) -> bool {
     let (Ok(chat), Ok(msg)) = (r.tg_chat_id.parse::<i64>(), i32::try_from(r.tg_message_id)) else {
-        let _ = store::topics::receipt_shown(db, r.id, r.receipt).await;
+        let _ = outbox.receipt_shown(r.id, r.receipt).await;
         return true;
     };
     let res = tg
@@ -79,7 +76,7 @@ async fn show(tg: &Telegram, db: &store::Db, r: &DueReceipt) -> bool {
             return false;
         }
     }
-    if let Err(e) = store::topics::receipt_shown(db, r.id, r.receipt).await {
+    if let Err(e) = outbox.receipt_shown(r.id, r.receipt).await {
         tracing::warn!(error = %e, "receipts: cannot record a shown mark");
         return false;
     }

@@ -17,7 +17,7 @@ use teloxide::{
 };
 
 use super::Telegram;
-use crate::store;
+use crate::chat::outbox::Outbox;
 
 /// One line of a self-test.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -83,7 +83,7 @@ fn check(name: &'static str, ok: bool, detail: impl Into<String>, fix: Option<&s
 /// Runs every check against Telegram and the outbox, records the result
 /// in the console (turning topic mode on or off) and returns it.
 #[tracing::instrument(skip_all)]
-pub async fn run(tg: &Telegram, db: &store::Db) -> SelfTest {
+pub async fn run(tg: &Telegram, outbox: &Outbox) -> SelfTest {
     let mut checks = Vec::new();
     let me = tg.bot.get_me().await;
     tg.health.record(me.is_ok());
@@ -140,7 +140,7 @@ pub async fn run(tg: &Telegram, db: &store::Db) -> SelfTest {
         ));
     }
     updates_check(tg, &mut checks).await;
-    outbox_check(db, &mut checks).await;
+    outbox_check(outbox, &mut checks).await;
     let report = SelfTest {
         at: Utc::now(),
         topic_mode,
@@ -269,8 +269,8 @@ async fn updates_check(tg: &Telegram, checks: &mut Vec<Check>) {
 }
 
 /// The outbox: backlog and the age of its oldest pending forward.
-async fn outbox_check(db: &store::Db, checks: &mut Vec<Check>) {
-    match store::outbox::backlog_age(db).await {
+async fn outbox_check(outbox: &Outbox, checks: &mut Vec<Check>) {
+    match outbox.backlog_age().await {
         Ok((0, _)) => checks.push(check("outbox", true, "empty", None)),
         Ok((n, oldest)) => {
             let age = oldest.map_or(0, |at| (Utc::now() - at).num_seconds().max(0));
@@ -295,12 +295,12 @@ async fn outbox_check(db: &store::Db, checks: &mut Vec<Check>) {
 pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Runs the self-test every [`REFRESH_EVERY`] until `stop` turns true.
-pub async fn refresh(tg: Telegram, db: store::Db, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn refresh(tg: Telegram, outbox: Outbox, mut stop: tokio::sync::watch::Receiver<bool>) {
     while !*stop.borrow() {
         tokio::select! {
             _ = tokio::time::sleep(REFRESH_EVERY) => {
                 let before = tg.console.topics_on();
-                let report = run(&tg, &db).await;
+                let report = run(&tg, &outbox).await;
                 if report.topic_mode != before || !report.all_ok() {
                     tracing::warn!(report = %report.text(), "Telegram self-test changed or found problems");
                 }

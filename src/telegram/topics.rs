@@ -19,7 +19,7 @@ use teloxide::{
 };
 
 use super::Telegram;
-use crate::store::{self, outbox::OutboxItem};
+use crate::chat::{Chat, outbox::OutboxItem};
 
 /// Longest topic name (Bot API `createForumTopic`: 1–128 characters).
 pub const NAME_LIMIT: usize = 128;
@@ -107,7 +107,7 @@ fn classify(tg: &Telegram, e: &RequestError) -> Result<(), TopicError> {
 #[tracing::instrument(skip_all, fields(thread_id = %item.thread_id))]
 pub async fn prepare(
     tg: &Telegram,
-    db: &store::Db,
+    chat: &Chat,
     item: &OutboxItem,
 ) -> Result<Option<ThreadId>, TopicError> {
     if !tg.console.topics_on() {
@@ -115,7 +115,9 @@ pub async fn prepare(
     }
     // The page is a nicety: without it (or when it cannot be read) the
     // topic is named by the display name alone.
-    let page = store::visitors::get(db, &item.thread_id)
+    let page = chat
+        .visitors()
+        .get(&item.thread_id)
         .await
         .ok()
         .flatten()
@@ -125,7 +127,7 @@ pub async fn prepare(
         page.as_deref(),
     );
     let Some(id) = item.tg_topic_id else {
-        return create(tg, db, &item.thread_id, &wanted).await;
+        return create(tg, chat, &item.thread_id, &wanted).await;
     };
     let topic = ThreadId(MessageId(i32::try_from(id).unwrap_or_default()));
     if item.tg_topic_closed.unwrap_or(0) != 0 {
@@ -138,7 +140,7 @@ pub async fn prepare(
         match res {
             Ok(_) => {}
             Err(e) if gone(&e) == Some(Gone::Deleted) => {
-                return create(tg, db, &item.thread_id, &wanted).await;
+                return create(tg, chat, &item.thread_id, &wanted).await;
             }
             Err(e) => {
                 classify(tg, &e)?;
@@ -146,7 +148,8 @@ pub async fn prepare(
                 tracing::warn!(error = %tg.describe(&e), "reopenForumTopic refused");
             }
         }
-        store::topics::set_topic_closed(db, id, false)
+        chat.telegram_links()
+            .set_topic_closed(id, false)
             .await
             .map_err(|e| TopicError::Store(e.to_string()))?;
         tracing::info!("reopened a closed topic");
@@ -166,7 +169,8 @@ pub async fn prepare(
             classify(tg, e)?;
             tracing::warn!(error = %tg.describe(e), "editForumTopic refused");
         }
-        store::topics::set_topic_name(db, &item.thread_id, &wanted)
+        chat.telegram_links()
+            .set_topic_name(&item.thread_id, &wanted)
             .await
             .map_err(|e| TopicError::Store(e.to_string()))?;
     }
@@ -176,7 +180,7 @@ pub async fn prepare(
 /// `createForumTopic` for a thread, stored with it.
 async fn create(
     tg: &Telegram,
-    db: &store::Db,
+    chat: &Chat,
     thread_id: &str,
     name: &str,
 ) -> Result<Option<ThreadId>, TopicError> {
@@ -193,7 +197,8 @@ async fn create(
     match res {
         Ok(topic) => {
             let id = i64::from(topic.thread_id.0.0);
-            store::topics::set_topic(db, thread_id, id, name)
+            chat.telegram_links()
+                .set_topic(thread_id, id, name)
                 .await
                 .map_err(|e| TopicError::Store(e.to_string()))?;
             tracing::info!(topic_id = id, "created a forum topic for a thread");

@@ -22,9 +22,9 @@ use tokio::sync::{Mutex, watch};
 
 use super::{Telegram, webhook::WebhookListener};
 use crate::{
-    chat::{Chat, PostRequest, Sender},
-    error::AppError,
-    store,
+    auth::Actor,
+    chat::ChatError,
+    chat::{Chat, PostRequest, TelegramLink},
 };
 
 /// Bot commands (`/help` lists them from these doc comments).
@@ -143,7 +143,7 @@ pub async fn run(
             continue;
         }
         if tg.console.report().is_none() {
-            let report = super::selftest::run(&tg, ctx.chat.db()).await;
+            let report = super::selftest::run(&tg, ctx.chat.outbox()).await;
             if !report.all_ok() {
                 tracing::warn!(report = %report.text(), "Telegram self-test found problems");
             }
@@ -236,11 +236,16 @@ async fn answer(bot: &Bot, msg: &Message, text: String) -> ResponseResult<()> {
     }
 }
 
+// Not `err`: a Bot API error's text can hold the token (reqwest quotes the
+// URL); `LogErrors` logs them redacted.
+#[tracing::instrument(skip_all, fields(message_id = msg.id.0))]
 async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let text = match cmd {
         Command::Help | Command::Start => format!("{}\n\n{HINT}", Command::descriptions()),
         Command::Threads => threads_text(&ctx).await,
-        Command::Selftest => super::selftest::run(&ctx.tg, ctx.chat.db()).await.text(),
+        Command::Selftest => super::selftest::run(&ctx.tg, ctx.chat.outbox())
+            .await
+            .text(),
         Command::Close | Command::Reopen | Command::Block | Command::Unblock => {
             super::callbacks::thread_command(&ctx, &msg, &cmd).await
         }
@@ -256,6 +261,9 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
 /// Service messages: a visitor's topic closed or reopened by hand is
 /// recorded (a closed one is reopened at the visitor's next message);
 /// everything else (topic created or renamed, members joining) is ignored.
+// Not `err`: a Bot API error's text can hold the token (reqwest quotes the
+// URL); `LogErrors` logs them redacted.
+#[tracing::instrument(skip_all, fields(message_id = msg.id.0))]
 async fn service(msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let closed = match &msg.kind {
         MessageKind::ForumTopicClosed(_) => true,
@@ -264,7 +272,8 @@ async fn service(msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
     };
     if let Some(t) = topic_of(&msg) {
         let id = i64::from(t.0.0);
-        if let Err(e) = store::topics::set_topic_closed(ctx.chat.db(), id, closed).await {
+        let links = ctx.chat.telegram_links();
+        if let Err(e) = links.set_topic_closed(id, closed).await {
             tracing::warn!(error = %e, "cannot record a topic closed or reopened");
         }
     }
@@ -282,8 +291,10 @@ async fn thread_of_reply(
 ) -> Result<Option<String>, sqlx::Error> {
     let tries = if to_bot { 10 } else { 1 };
     for i in 0..tries {
-        if let Some(t) =
-            store::outbox::thread_of(ctx.chat.db(), ctx.tg.chat_id.0, tg_message_id).await?
+        let links = ctx.chat.telegram_links();
+        if let Some(t) = links
+            .thread_of_message(ctx.tg.chat_id.0, tg_message_id)
+            .await?
         {
             return Ok(Some(t));
         }
@@ -295,11 +306,7 @@ async fn thread_of_reply(
 }
 
 async fn threads_text(ctx: &Ctx) -> String {
-    match ctx
-        .chat
-        .threads(crate::store::threads::ListFilter::Open)
-        .await
-    {
+    match ctx.chat.threads(crate::chat::ListFilter::Open).await {
         Ok(list) if list.is_empty() => "No threads yet.".into(),
         Ok(list) => {
             let lines: Vec<String> = list
@@ -332,9 +339,9 @@ async fn threads_text(ctx: &Ctx) -> String {
 /// The thread an admin message is for: its topic's visitor, else the
 /// thread of the message it replies to. `Err(text)` answers the admin.
 pub(super) async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
-    let db = ctx.chat.db();
     if let Some(topic) = topic_of(msg) {
-        match store::topics::thread_of_topic(db, i64::from(topic.0.0)).await {
+        let links = ctx.chat.telegram_links();
+        match links.thread_of_topic(i64::from(topic.0.0)).await {
             Ok(Some(t)) => return Ok(t),
             Ok(None) => {}
             Err(e) => {
@@ -377,13 +384,15 @@ pub(super) async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
     }
 }
 
+// Not `err`: a Bot API error's text can hold the token (reqwest quotes the
+// URL); `LogErrors` logs them redacted.
+#[tracing::instrument(skip_all, fields(message_id = msg.id.0))]
 async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let reply = |text: String| {
         let bot = bot.clone();
         let msg = msg.clone();
         async move { answer(&bot, &msg, text).await }
     };
-    let db = ctx.chat.db();
     let thread = match route(&ctx, &msg).await {
         Ok(t) => t,
         Err(text) => return reply(text).await,
@@ -403,31 +412,22 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
         Err(e) => return reply(e).await,
     };
     let req = PostRequest {
-        thread_id: thread.clone(),
+        thread_id: Some(thread),
         text,
         kind: kind.into(),
         file_url,
         // A redelivered update (webhook retry) stores nothing twice.
         client_id: Some(format!("tg:{}:{}", msg.chat.id.0, msg.id.0)),
+        // Linked in the reply's own transaction: a reply to it reaches the
+        // thread, and the visitor's receipts are shown on it.
+        telegram_link: Some(TelegramLink {
+            chat_id: ctx.tg.chat_id.0,
+            message_id: i64::from(msg.id.0),
+        }),
     };
-    match ctx.chat.post(Sender::Admin, req).await {
-        Ok(posted) => {
-            if let Err(e) = store::topics::link_admin(
-                db,
-                &thread,
-                posted.message.id,
-                ctx.tg.chat_id.0,
-                i64::from(msg.id.0),
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "cannot link the admin's Telegram message");
-            }
-            // A receipt the visitor's page reported before this link existed.
-            ctx.chat.outbox_signal().notify_one();
-            Ok(())
-        }
-        Err(AppError::Validation(why)) => reply(format!("Not sent: {why}")).await,
+    match ctx.chat.post(&Actor::admin(), req).await {
+        Ok(_) => Ok(()),
+        Err(ChatError::Validation(why)) => reply(format!("Not sent: {why}")).await,
         Err(e) => {
             tracing::warn!(error = %e, "cannot store an admin reply from Telegram");
             reply("Could not deliver your reply right now. Please send it again.".into()).await

@@ -1,0 +1,143 @@
+//! Who acts, and the one rule for what they may reach. An [`Actor`] is
+//! built once per HTTP request (from the visitor cookie or token and the
+//! admin session, `http::extract`) and once per socket at connect
+//! (`realtime::handshake`); HTTP, Socket.IO and the chat core all ask it:
+//!
+//! - a **visitor** reaches only its own thread (its id is the thread's id);
+//! - the **admin** reaches every thread; over HTTP a request of the admin's
+//!   browser to its own visitor thread (or naming none) acts as that
+//!   visitor (the panel's page can chat with itself);
+//! - a thread id the request names must be a valid [`ThreadId`].
+
+use crate::chat::{ChatError, ChatResult, Sender, ThreadId};
+
+/// Who acts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The visitor of thread `thread` (its own).
+    Visitor {
+        /// The visitor's id, which is its thread's id.
+        thread: String,
+    },
+    /// The admin (a live session, or the Telegram admin chat).
+    Admin {
+        /// The browser's own visitor thread (HTTP requests), which the
+        /// admin's browser reaches as that visitor.
+        own: Option<String>,
+    },
+}
+
+impl Actor {
+    /// The actor of an HTTP request: the admin when it has a session, else
+    /// the visitor `visitor_id`.
+    pub fn for_request(visitor_id: &str, admin: bool) -> Actor {
+        if admin {
+            Actor::Admin {
+                own: Some(visitor_id.to_owned()),
+            }
+        } else {
+            Actor::Visitor {
+                thread: visitor_id.to_owned(),
+            }
+        }
+    }
+
+    /// The actor of a socket: an admin socket is the admin; any other the
+    /// visitor `visitor_id`.
+    pub fn for_socket(visitor_id: &str, admin: bool) -> Actor {
+        if admin {
+            Actor::Admin { own: None }
+        } else {
+            Actor::Visitor {
+                thread: visitor_id.to_owned(),
+            }
+        }
+    }
+
+    /// The admin acting from Telegram (or any server-side admin action).
+    pub fn admin() -> Actor {
+        Actor::Admin { own: None }
+    }
+
+    /// May this actor manage threads, canned replies, settings?
+    pub fn can_admin(&self) -> bool {
+        matches!(self, Actor::Admin { .. })
+    }
+
+    /// May this actor read thread `thread`'s messages?
+    pub fn can_read(&self, thread: &str) -> bool {
+        match self {
+            Actor::Admin { .. } => true,
+            Actor::Visitor { thread: own } => own == thread,
+        }
+    }
+
+    /// May this actor write to thread `thread`? (A blocked visitor may
+    /// still not: the core checks blocks.)
+    pub fn can_post(&self, thread: &str) -> bool {
+        self.can_read(thread)
+    }
+
+    /// The thread a request names (`None`: the actor's own) and who acts on
+    /// it there: the admin on another thread, else the visitor on its own.
+    ///
+    /// # Errors
+    /// `Forbidden` for a visitor naming another thread; `Validation` for an
+    /// admin naming no thread (sockets) or an invalid id.
+    pub fn target(&self, thread_id: Option<&str>) -> ChatResult<(Sender, ThreadId)> {
+        let own = match self {
+            Actor::Visitor { thread } => Some(thread),
+            Actor::Admin { own } => own.as_ref(),
+        };
+        match (self, thread_id, own) {
+            (Actor::Admin { .. }, Some(t), own) if own.is_none_or(|o| o != t) => {
+                let id = ThreadId::parse(t).map_err(|e| ChatError::Validation(e.to_string()))?;
+                Ok((Sender::Admin, id))
+            }
+            (_, None, None) => Err(ChatError::Validation("thread_id is required".into())),
+            (_, Some(t), Some(own)) if t != own => {
+                Err(ChatError::Forbidden("You can only reach your own thread"))
+            }
+            (_, _, Some(own)) => {
+                let id = ThreadId::parse(own.as_str())
+                    .map_err(|e| ChatError::Validation(e.to_string()))?;
+                Ok((
+                    Sender::Visitor {
+                        thread_id: own.clone(),
+                    },
+                    id,
+                ))
+            }
+            (_, Some(_), None) => Err(ChatError::Validation("thread_id is required".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_visitor_reaches_only_its_own_thread() {
+        let v = Actor::for_request("t1", false);
+        assert!(v.can_read("t1") && !v.can_read("t2") && !v.can_admin());
+        assert_eq!(v.target(None).unwrap().1.as_str(), "t1");
+        assert!(matches!(v.target(Some("t2")), Err(ChatError::Forbidden(_))));
+    }
+
+    #[test]
+    fn the_admin_reaches_every_thread() {
+        let a = Actor::for_request("own", true);
+        assert!(a.can_read("t2") && a.can_admin());
+        assert_eq!(a.target(Some("t2")).unwrap().0, Sender::Admin);
+        // Its browser's own thread: as that visitor.
+        assert!(matches!(a.target(None).unwrap().0, Sender::Visitor { .. }));
+        assert!(matches!(
+            a.target(Some("own")).unwrap().0,
+            Sender::Visitor { .. }
+        ));
+        let socket = Actor::for_socket("own", true);
+        assert!(matches!(socket.target(None), Err(ChatError::Validation(_))));
+        assert!(socket.target(Some(&"x".repeat(65))).is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! The Telegram outbox as the chat core keeps it: forwards waiting for
+//! Telegram (queued by the writer in the transaction that stores a visitor
+//! message), the receipts waiting to be shown, and the right to send them
+//! (one sender across instances). The Telegram adapter
+//! (`telegram::outbox`) asks here what is due and reports what happened;
+//! it never touches the database itself.
+//!
+//! Statuses of a forward: [`OutboxStatus`]. The worker is woken by the
+//! core's [`ChatEvent::OutboxDue`](super::ChatEvent::OutboxDue) events.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+
+use super::{ChatEvent, events::Publisher};
+use crate::store::{self, Db};
+
+pub use super::types::OutboxStatus;
+pub use crate::store::{
+    outbox::OutboxItem,
+    topics::{DueReceipt, level as receipt_level},
+    visitors::VisitorContext,
+};
+
+/// The outbox service; cheap to clone.
+#[derive(Clone)]
+pub struct Outbox {
+    db: Db,
+    events: Arc<Publisher>,
+}
+
+impl Outbox {
+    pub(super) fn new(db: Db, events: Arc<Publisher>) -> Self {
+        Outbox { db, events }
+    }
+
+    /// The heads of at most `limit` threads due at `now`, oldest first
+    /// (per thread only its oldest pending forward; [`store::outbox::due_heads`]).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, sqlx::Error> {
+        store::outbox::due_heads(&self.db, now, limit).await
+    }
+
+    /// When the earliest head that is not due yet becomes due.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        store::outbox::next_due(&self.db).await
+    }
+
+    /// Part `part` (0-based) of `item` reached Telegram as message
+    /// `tg_message_id` of chat `tg_chat_id`: counted and linked to its
+    /// thread in one transaction; with `last` the forward is
+    /// [`OutboxStatus::Sent`].
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn part_sent(
+        &self,
+        item: &OutboxItem,
+        part: i32,
+        last: bool,
+        tg_chat_id: i64,
+        tg_message_id: i64,
+    ) -> Result<(), sqlx::Error> {
+        store::outbox::part_sent(&self.db, item, part, last, tg_chat_id, tg_message_id).await
+    }
+
+    /// A forward with nothing left to send: [`OutboxStatus::Sent`].
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn sent(&self, id: i64) -> Result<(), sqlx::Error> {
+        store::outbox::mark_sent(&self.db, id).await
+    }
+
+    /// Tries forward `id` again at `at`, recording `error`; `count_attempt`
+    /// counts this try (a 429 does not).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn retry(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        count_attempt: bool,
+        error: &str,
+    ) -> Result<(), sqlx::Error> {
+        let status = OutboxStatus::Pending;
+        store::outbox::mark_failed(&self.db, id, status, at, count_attempt, error).await
+    }
+
+    /// Gives forward `id` up ([`OutboxStatus::Dead`]), recording `error`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn give_up(&self, id: i64, error: &str) -> Result<(), sqlx::Error> {
+        let status = OutboxStatus::Dead;
+        store::outbox::mark_failed(&self.db, id, status, Utc::now(), true, error).await
+    }
+
+    /// Drops forward `id`, whose message was cleared ([`OutboxStatus::Dropped`]).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn drop_cleared(&self, id: i64) -> Result<(), sqlx::Error> {
+        let status = OutboxStatus::Dropped;
+        store::outbox::mark_failed(&self.db, id, status, Utc::now(), false, "cleared").await
+    }
+
+    /// How many forwards wait.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn backlog(&self) -> Result<i64, sqlx::Error> {
+        store::outbox::backlog(&self.db).await
+    }
+
+    /// How many forwards wait, and since when the oldest does.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn backlog_age(&self) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+        store::outbox::backlog_age(&self.db).await
+    }
+
+    /// The visitor context to add to a forward of message `message_id`:
+    /// only for the thread's first visitor message.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn first_forward_context(
+        &self,
+        thread_id: &str,
+        message_id: i64,
+    ) -> Result<Option<VisitorContext>, sqlx::Error> {
+        store::visitors::for_first_forward(&self.db, thread_id, message_id).await
+    }
+
+    /// At most `limit` receipts not shown yet, oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn due_receipts(&self, limit: i64) -> Result<Vec<DueReceipt>, sqlx::Error> {
+        store::topics::due_receipts(&self.db, limit).await
+    }
+
+    /// Receipt `level` of link `id` was shown (or given up).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn receipt_shown(&self, id: i64, level: i32) -> Result<(), sqlx::Error> {
+        store::topics::receipt_shown(&self.db, id, level).await
+    }
+
+    /// The visitor of `thread_id` has received (or seen, by `level`) every
+    /// admin message up to `up_to`; wakes the outbox worker when a
+    /// Telegram message gets a new receipt to show.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn note_receipt(
+        &self,
+        thread_id: &str,
+        up_to: i64,
+        level: i32,
+    ) -> Result<(), sqlx::Error> {
+        let n = store::topics::note_receipt(&self.db, thread_id, up_to, level).await?;
+        if n > 0 {
+            self.events.publish(ChatEvent::OutboxDue).await;
+        }
+        Ok(())
+    }
+
+    /// How often the worker should look again although nothing woke it:
+    /// on Postgres another instance may queue forwards without waking this
+    /// one (every second); on SQLite never (one instance).
+    pub fn recheck_every(&self) -> Option<Duration> {
+        match self.db {
+            Db::Postgres(_) => Some(Duration::from_secs(1)),
+            Db::Sqlite(_) => None,
+        }
+    }
+
+    /// The right to send the outbox (see [`Leader`]).
+    pub fn leader(&self) -> Leader {
+        Leader {
+            db: self.db.clone(),
+            inner: store::outbox::Leader::default(),
+        }
+    }
+}
+
+/// The right to send the outbox: of several instances on one Postgres
+/// exactly one holds it (an advisory lock); on SQLite it is always held.
+pub struct Leader {
+    db: Db,
+    inner: store::outbox::Leader,
+}
+
+impl Leader {
+    /// Is this instance the sender now? Takes the right when free.
+    pub async fn hold(&mut self) -> bool {
+        self.inner.hold(&self.db).await
+    }
+}

@@ -1,0 +1,294 @@
+//! Posting a message: who may post where ([`Actor::target`]), the checks
+//! of the contract (text, type, media URL, `client_id`), blocks, and the
+//! hand-over to the group-commit writer.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tokio::sync::oneshot;
+
+use super::{
+    Chat, ChatError, ChatResult, MAX_TEXT_CHARS, MediaUrls, MessageType, SenderType, ThreadId,
+    display_name_for, overload, writer,
+};
+use crate::{
+    auth::Actor,
+    store::{
+        messages::{Message, NewMessage},
+        threads,
+    },
+};
+
+/// How long a send may wait for room in the full writer queue before it is
+/// refused with `SERVER_BUSY` (bounded waiting instead of accept-and-drop).
+pub const ENQUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The error text for a `file_url` of this server whose file does not exist
+/// (never uploaded, or removed): 400 `VALIDATION_ERROR`.
+pub const MISSING_UPLOAD: &str =
+    "file_url names no uploaded file (it does not exist or was removed): upload the file first";
+
+/// Who sends a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sender {
+    /// The visitor owning thread `thread_id` (the thread row is created at
+    /// its first message).
+    Visitor {
+        /// The visitor's own thread.
+        thread_id: String,
+    },
+    /// The admin (web panel or Telegram).
+    Admin,
+}
+
+/// A message to post, as HTTP (`POST /api/messages/send`) and Socket.IO
+/// (`message_from_visitor`, `message_to_admin`, `message_to_visitor`)
+/// receive it alike: `{thread_id?, text, type, file_url?, client_id?}` of
+/// the contract.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PostRequest {
+    /// Target thread; a visitor may omit it (its own), see
+    /// [`Actor::target`].
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    /// Raw text; trimmed here (1..=4000 characters for `text`).
+    #[serde(default)]
+    pub text: String,
+    /// `text` (default) | `image` | `audio` ([`MessageType`]).
+    #[serde(rename = "type", default = "text_type")]
+    pub kind: String,
+    /// Media URL for `image` / `audio` (this server's `/uploads/…`).
+    #[serde(default)]
+    pub file_url: Option<String>,
+    /// Idempotency key (1..=64 characters).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The admin's Telegram message this post comes from: linked to the
+    /// stored message in the same transaction (a reply to it then reaches
+    /// this thread, and its receipts are shown on it). Never from a client.
+    #[serde(skip)]
+    pub telegram_link: Option<TelegramLink>,
+}
+
+fn text_type() -> String {
+    MessageType::Text.as_str().to_owned()
+}
+
+/// A Telegram message of the admin chat: `(chat id, message id)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TelegramLink {
+    /// The chat (`TELEGRAM_CHAT_ID`).
+    pub chat_id: i64,
+    /// The message in it.
+    pub message_id: i64,
+}
+
+/// The result of [`Chat::post`].
+#[derive(Clone, Debug)]
+pub struct Posted {
+    /// The stored message (the earlier one for a repeated `client_id`).
+    pub message: Message,
+    /// `true` when the `client_id` had been stored before.
+    pub duplicate: bool,
+}
+
+impl Chat {
+    /// Validates and stores a message; returns once it is committed.
+    ///
+    /// # Errors
+    /// `Blocked` when the visitor of the thread is blocked (checked in
+    /// memory, before anything else: nothing is stored or forwarded);
+    /// `Validation` for empty / over-long text, an unknown type, a
+    /// `client_id` another sender already used in this thread, a media type
+    /// without a URL this server issued ([`MediaUrls::allows`]), a local
+    /// upload that is not on disk ([`MISSING_UPLOAD`]) or a bad `client_id`; `NotFound` when
+    /// the admin posts to a thread that does not exist; `Unavailable` /
+    /// `Database` / `Media` on other failures (nothing is stored then).
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn post(&self, actor: &Actor, req: PostRequest) -> ChatResult<Posted> {
+        let (sender, thread) = match actor.target(req.thread_id.as_deref()) {
+            Ok(t) => t,
+            // A blocked visitor hears that it is blocked, whatever it names.
+            Err(_) if matches!(actor, Actor::Visitor { thread } if self.blocks.contains(thread)) => {
+                return Err(ChatError::Blocked);
+            }
+            Err(e) => return Err(e),
+        };
+        if let Sender::Visitor { thread_id } = &sender
+            && self.blocks.contains(thread_id)
+        {
+            return Err(ChatError::Blocked);
+        }
+        let mut msg = validate(&self.options.media_urls, &sender, thread, req)?;
+        if let Some(url) = &msg.file_url {
+            let exists = self
+                .options
+                .media_urls
+                .exists(url)
+                .await
+                .map_err(|e| ChatError::Media(Arc::new(e)))?;
+            if !exists {
+                return Err(ChatError::Validation(MISSING_UPLOAD.into()));
+            }
+        }
+        msg.forward = self.options.forward_to_telegram && msg.sender == SenderType::Visitor;
+        if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
+            return Err(ChatError::NotFound("Thread not found"));
+        }
+        let (tx, rx) = oneshot::channel();
+        self.enqueue(writer::Job { msg, reply: tx }).await?;
+        let inserted = rx.await.map_err(|_| ChatError::Unavailable)??;
+        if inserted.conflict {
+            return Err(ChatError::Validation(
+                "client_id is already used by another message of this thread".into(),
+            ));
+        }
+        Ok(Posted {
+            message: inserted.message,
+            duplicate: inserted.duplicate,
+        })
+    }
+
+    /// Hands a message to the group-commit writer. When its queue is full
+    /// (the server cannot keep up), waits at most [`ENQUEUE_WAIT`], then
+    /// refuses: nothing was stored, the client may retry.
+    ///
+    /// # Errors
+    /// `Busy` after the wait; `Unavailable` when the writer stopped.
+    async fn enqueue(&self, job: writer::Job) -> ChatResult<()> {
+        use tokio::sync::mpsc::error::TrySendError;
+        let writer = self.writer.for_thread(&job.msg.thread_id);
+        match writer.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(_)) => Err(ChatError::Unavailable),
+            Err(TrySendError::Full(job)) => {
+                match tokio::time::timeout(ENQUEUE_WAIT, writer.send(job)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(_)) => Err(ChatError::Unavailable),
+                    Err(_) => {
+                        overload::refused();
+                        Err(ChatError::Busy)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Checks a post against the contract and turns it into a row to insert.
+fn validate(
+    media_urls: &MediaUrls,
+    sender: &Sender,
+    thread: ThreadId,
+    req: PostRequest,
+) -> ChatResult<NewMessage> {
+    let kind: MessageType = req
+        .kind
+        .parse()
+        .map_err(|_| ChatError::Validation("type must be text, image or audio".into()))?;
+    let text = req.text.trim().to_owned();
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(ChatError::Validation(format!(
+            "text must be at most {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    let file_url = req
+        .file_url
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty());
+    if kind == MessageType::Text {
+        if chars == 0 {
+            return Err(ChatError::Validation("text must not be empty".into()));
+        }
+        if file_url.is_some() {
+            return Err(ChatError::Validation(
+                "file_url is only for image and audio".into(),
+            ));
+        }
+    } else {
+        let url = file_url
+            .as_deref()
+            .ok_or_else(|| ChatError::Validation(format!("an {kind} message needs a file_url")))?;
+        if !media_urls.allows(url, kind.as_str()) {
+            return Err(ChatError::Validation(
+                "file_url must be a file uploaded to this server".into(),
+            ));
+        }
+    }
+    if let Some(cid) = &req.client_id
+        && (cid.is_empty() || cid.len() > 64 || cid.chars().any(|c| c.is_control()))
+    {
+        return Err(ChatError::Validation(
+            "client_id must be 1 to 64 printable characters".into(),
+        ));
+    }
+    let (sender, new_thread) = match sender {
+        Sender::Visitor { thread_id } => (SenderType::Visitor, Some(display_name_for(thread_id))),
+        Sender::Admin => (SenderType::Admin, None),
+    };
+    Ok(NewMessage {
+        thread_id: thread.into_string(),
+        sender,
+        kind,
+        text,
+        file_url,
+        client_id: req.client_id,
+        new_thread,
+        forward: false,
+        tg_link: req.telegram_link.map(|l| (l.chat_id, l.message_id)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `super::validate` with local uploads only.
+    fn validate(sender: &Sender, req: PostRequest) -> ChatResult<NewMessage> {
+        let thread = ThreadId::parse("t1").expect("thread id");
+        super::validate(&MediaUrls::default(), sender, thread, req)
+    }
+
+    fn req(text: &str, kind: &str, url: Option<&str>) -> PostRequest {
+        PostRequest {
+            thread_id: Some("t1".into()),
+            text: text.into(),
+            kind: kind.into(),
+            file_url: url.map(Into::into),
+            client_id: None,
+            telegram_link: None,
+        }
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        let v = Sender::Visitor {
+            thread_id: "t1".into(),
+        };
+        assert_eq!(
+            validate(&v, req("  hi \n", "text", None)).unwrap().text,
+            "hi"
+        );
+        assert!(validate(&v, req("   ", "text", None)).is_err());
+        assert!(validate(&v, req(&"é".repeat(4000), "text", None)).is_ok());
+        assert!(validate(&v, req(&"é".repeat(4001), "text", None)).is_err());
+        assert!(validate(&v, req("x", "video", None)).is_err());
+    }
+
+    #[test]
+    fn media_needs_a_local_upload_url() {
+        let a = Sender::Admin;
+        let ours = "/uploads/images/0b0c6f4e-5a7e-4d2b-9f3e-2f1a8c9d7e6b.png";
+        assert!(validate(&a, req("", "image", Some(ours))).is_ok());
+        for bad in [
+            "https://evil.example/p.png",
+            "/uploads/images/../x.png",
+            "/uploads/audio/a.mp3",
+            "//evil/x.png",
+        ] {
+            assert!(validate(&a, req("", "image", Some(bad))).is_err(), "{bad}");
+        }
+        assert!(validate(&a, req("", "audio", None)).is_err());
+    }
+}

@@ -1,0 +1,221 @@
+//! The chat's closed sets and identifiers: [`MessageType`], [`SenderType`],
+//! [`OutboxStatus`] (thread status: [`super::status::ThreadStatus`]) and
+//! [`ThreadId`]. Each enum is stored as the lower-case word it serialises
+//! to (one SQL text for both backends: a `TEXT` column), so the stored
+//! values are those of the contract.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a closed set stored and sent as lower-case words: `as_str`,
+/// `FromStr`, `Display`, serde, and `sqlx` `Type` / `Encode` / `Decode` for
+/// any backend whose `str` is a type (a `TEXT` column).
+macro_rules! text_enum {
+    ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($(#[$vm])* $v,)+ }
+
+        impl $name {
+            /// The stored (and sent) word.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $s,)+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s {
+                    $($s => Ok($name::$v),)+
+                    _ => Err(UnknownValue(stringify!($name))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            str: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
+        where
+            for<'a> &'a str: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<'q, DB>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            &'r str: sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let s = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
+                Ok(s.parse()?)
+            }
+        }
+    };
+}
+
+/// A stored word that is not one of its set's.
+#[derive(Debug, thiserror::Error)]
+#[error("not a valid {0}")]
+pub struct UnknownValue(&'static str);
+
+text_enum! {
+    /// What a message carries (`type` of the contract, `messages.type`).
+    pub enum MessageType {
+        /// Text only.
+        Text = "text",
+        /// An image (`file_url`), text as caption.
+        Image = "image",
+        /// A voice note or audio file (`file_url`), text as caption.
+        Audio = "audio",
+    }
+}
+
+text_enum! {
+    /// Who wrote a message (`sender_type`, `messages.sender`).
+    pub enum SenderType {
+        /// The visitor of the thread.
+        Visitor = "visitor",
+        /// The admin (web panel, API, socket or Telegram).
+        Admin = "admin",
+    }
+}
+
+text_enum! {
+    /// The state of a Telegram forward (`telegram_outbox.status`).
+    pub enum OutboxStatus {
+        /// Waiting (first try or a retry).
+        Pending = "pending",
+        /// Every part reached Telegram.
+        Sent = "sent",
+        /// Given up (refused too often, or can never be sent).
+        Dead = "dead",
+        /// Its message was cleared before it could be sent.
+        Dropped = "dropped",
+    }
+}
+
+/// Longest thread id, in bytes.
+pub const THREAD_ID_MAX: usize = 64;
+
+/// A thread's id: the visitor's id (a UUID the server issues), or an id
+/// kept from an imported database. Valid when it is 1 to
+/// [`THREAD_ID_MAX`] bytes long; this is the only place that rule lives.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ThreadId(String);
+
+/// A thread id that breaks [`ThreadId`]'s rule.
+#[derive(Debug, thiserror::Error)]
+#[error("thread_id must be 1 to 64 characters")]
+pub struct BadThreadId;
+
+impl ThreadId {
+    /// Checks `s` against the rule.
+    ///
+    /// # Errors
+    /// [`BadThreadId`] when it is empty or longer than [`THREAD_ID_MAX`].
+    pub fn parse(s: impl Into<String>) -> Result<ThreadId, BadThreadId> {
+        let s = s.into();
+        if s.is_empty() || s.len() > THREAD_ID_MAX {
+            return Err(BadThreadId);
+        }
+        Ok(ThreadId(s))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl TryFrom<String> for ThreadId {
+    type Error = BadThreadId;
+    fn try_from(s: String) -> Result<Self, BadThreadId> {
+        ThreadId::parse(s)
+    }
+}
+
+impl From<ThreadId> for String {
+    fn from(t: ThreadId) -> String {
+        t.0
+    }
+}
+
+impl AsRef<str> for ThreadId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ThreadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for ThreadId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip() {
+        for t in [MessageType::Text, MessageType::Image, MessageType::Audio] {
+            assert_eq!(t.as_str().parse::<MessageType>().unwrap(), t);
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
+        assert!("video".parse::<MessageType>().is_err());
+        assert_eq!(OutboxStatus::Dropped.as_str(), "dropped");
+        assert_eq!(SenderType::Admin, "admin");
+    }
+
+    #[test]
+    fn thread_ids_are_bounded() {
+        assert!(ThreadId::parse("").is_err());
+        assert!(ThreadId::parse("a".repeat(65)).is_err());
+        assert_eq!(ThreadId::parse("a".repeat(64)).unwrap().as_str().len(), 64);
+        assert!(serde_json::from_str::<ThreadId>("\"\"").is_err());
+    }
+}
