@@ -1,5 +1,6 @@
 //! The HTTP contract (`shared/DESIGN.md` § HTTP contract) against the real
 //! server, on SQLite and on Postgres.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

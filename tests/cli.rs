@@ -1,6 +1,7 @@
 //! The command line of the real binary (issue 11): every subcommand, exit
 //! codes, `--version` against Cargo.toml, unknown arguments refused, the
 //! Flask Chat upgrade through `migrate` and `import-flask` run twice.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 #[path = "support/flask_fixture.rs"]

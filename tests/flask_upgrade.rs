@@ -1,6 +1,7 @@
 //! Issue 11: sohbet started on a Flask Chat v2.x database upgrades it in
 //! place and shows every old conversation; an unknown database stops it
 //! with a clear error and is left alone. On SQLite and on Postgres.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 #[path = "support/flask_fixture.rs"]

@@ -1,5 +1,6 @@
 //! Issue #5: abuse limits, sessions, transport, nothing lost or doubled.
 //! Each test fails without the protection it names.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

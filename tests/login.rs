@@ -2,6 +2,7 @@
 //! does not know the password, and neither the 5 tries of a code nor the
 //! account's hourly budget can be raced. Each test reproduces the attack
 //! against the real server and fails without the protection it names.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

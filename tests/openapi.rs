@@ -8,6 +8,7 @@
 //! see `src/http/openapi.rs` for the one step that describes it). Routes
 //! whose path is computed (the Telegram webhook, from
 //! `TELEGRAM_WEBHOOK_URL`) and the `/api/{*rest}` 404 catch-all are exempt.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Operators' polish (issue 15): static caching and compression, CORS for
 //! `ALLOWED_ORIGINS`, `TRUSTED_PROXIES`, `/metrics`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

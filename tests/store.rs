@@ -3,6 +3,7 @@
 //! `client_id`, a key repeated inside the batch, a key stored before, another
 //! sender's key and Telegram forwards stores exactly what one-by-one inserts
 //! would, in order.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! callback queries answered and the buttons updated, a press from another
 //! chat refused, `/close` `/block` `/unblock` as replies and `/reopen` in a
 //! forum topic, and no forwards for a blocked visitor.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The Bot API double itself (tests/common/telegram/) answers like
 //! Telegram: envelopes, limits, refusals, 429, outage, long polling.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Forwards from the visitor to the Telegram admin chat, against the Bot
 //! API double (tests/common/telegram/), on SQLite and Postgres: the login
 //! code, hostile and long texts, a 429 waited out, the bridge's health.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! that must neither stall the others nor spin, no message bodies in logs;
 //! and two instances on one Postgres database (the outbox lock is
 //! Postgres-only: SQLite serves one instance).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

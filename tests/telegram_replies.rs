@@ -1,6 +1,7 @@
 //! The admin's side in Telegram, on SQLite and Postgres: replies to
 //! forwards (and chains of them) reach the visitor, foreign chats are
 //! ignored, a message that is no reply gets a hint, `/threads` and `/help`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! visitor, answers without Reply, the mapping across a restart, deleted
 //! and closed topics, a burst under Telegram's per-chat limit, and
 //! `/selftest`. Every test runs on SQLite and Postgres.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! request without CSRF token calling the admin routes) changing nothing.
 //! Socket.IO and the panel: `tests/js/thread-tools.test.mjs`; Telegram:
 //! `tests/telegram_buttons.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 

@@ -95,7 +95,8 @@ impl Actor {
                 Ok((Sender::Admin, id))
             }
             (_, None, None) => Err(ChatError::Validation("thread_id is required".into())),
-            (_, Some(t), Some(own)) if t != own => {
+            // The one rule: a visitor reaches only its own thread.
+            (_, Some(t), Some(_)) if !self.can_post(t) => {
                 Err(ChatError::Forbidden("You can only reach your own thread"))
             }
             (_, _, Some(own)) => {

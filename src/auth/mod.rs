@@ -90,6 +90,9 @@ impl Auth {
         Auth::new(config, db)
     }
 
+    /// The login, OTP and session service over `db`, keyed by the
+    /// configuration's `SECRET_KEY` (cookies signed with a key derived
+    /// from it) and its session and OTP lifetimes.
     pub fn new(config: &Config, db: Db) -> Auth {
         let mut material = b"sohbet-cookie-key:".to_vec();
         material.extend_from_slice(&config.secret_key);

@@ -94,6 +94,9 @@ impl Caller {
     /// # Errors
     /// [`AppError::Unauthorized`].
     pub fn require_admin(&self) -> Result<&AdminSession, AppError> {
+        if !self.actor.can_admin() {
+            return Err(AppError::Unauthorized);
+        }
         self.admin.as_ref().ok_or(AppError::Unauthorized)
     }
 }
