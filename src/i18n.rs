@@ -21,20 +21,27 @@ pub mod widget;
 ///
 /// One field per text; the field name says where it is used (`visitor_…` on
 /// the visitor page `/`, `login_…` on `/admin/login`, `admin_…` on `/admin`,
-/// the rest on several pages).
+/// the rest on several pages). Texts only the templates use are marked
+/// `skip_serializing`: they stay out of the pages' JSON config block
+/// (`http::pages`, whose test checks that every `S.<name>` the scripts
+/// read is sent).
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Strings {
     // ---- shared ----
     /// Product name shown in titles.
+    #[serde(skip_serializing)] // askama only
     pub app_name: &'static str,
     /// Accessible name of the message list.
+    #[serde(skip_serializing)] // askama only
     pub messages_label: &'static str,
     /// Label of the message text area.
+    #[serde(skip_serializing)] // askama only
     pub message_label: &'static str,
     /// Send button.
     pub send: &'static str,
     /// Keyboard hint under the composer.
+    #[serde(skip_serializing)] // askama only
     pub composer_hint: &'static str,
     /// Bubble state: waiting for the server's ack.
     pub status_pending: &'static str,
@@ -55,6 +62,7 @@ pub struct Strings {
     /// Shown when history could not be loaded.
     pub load_failed: &'static str,
     /// Button that scrolls down to messages that arrived below the view.
+    #[serde(skip_serializing)] // askama only
     pub new_messages: &'static str,
     /// Alternative text of an image message.
     pub image_alt: &'static str,
@@ -100,10 +108,13 @@ pub struct Strings {
     /// Button that opens the file picker (image or audio file).
     pub attach: &'static str,
     /// Button that starts recording a voice message.
+    #[serde(skip_serializing)] // askama only
     pub record_voice: &'static str,
     /// Button that stops the recording and sends it.
+    #[serde(skip_serializing)] // askama only
     pub record_stop: &'static str,
     /// Button that discards the recording.
+    #[serde(skip_serializing)] // askama only
     pub record_cancel: &'static str,
     /// Shown next to the timer while recording.
     pub recording: &'static str,
@@ -158,24 +169,32 @@ pub struct Strings {
 
     // ---- visitor page ----
     /// Page title and header of the visitor page.
+    #[serde(skip_serializing)] // askama only
     pub visitor_title: &'static str,
     /// Line under the header title.
+    #[serde(skip_serializing)] // askama only
     pub visitor_subtitle: &'static str,
     /// Sender label of the admin's messages as the visitor sees them.
     pub support_name: &'static str,
     /// Typing indicator for the admin.
+    #[serde(skip_serializing)] // askama only
     pub support_typing: &'static str,
     /// Greeting shown above an empty conversation.
+    #[serde(skip_serializing)] // askama only
     pub welcome_title: &'static str,
     /// Text under the greeting.
+    #[serde(skip_serializing)] // askama only
     pub welcome_text: &'static str,
     /// Placeholder of the visitor's text area.
+    #[serde(skip_serializing)] // askama only
     pub visitor_placeholder: &'static str,
 
     // ---- admin login ----
     /// Page title and heading of the login page.
+    #[serde(skip_serializing)] // askama only
     pub login_title: &'static str,
     /// Line under the login heading.
+    #[serde(skip_serializing)] // askama only
     pub login_subtitle: &'static str,
     /// Label of the username field.
     pub username: &'static str,
@@ -186,10 +205,13 @@ pub struct Strings {
     /// Button text while step 1 runs.
     pub signing_in: &'static str,
     /// Heading of step 2.
+    #[serde(skip_serializing)] // askama only
     pub otp_title: &'static str,
     /// Explanation of step 2.
+    #[serde(skip_serializing)] // askama only
     pub otp_hint: &'static str,
     /// Label of the code field.
+    #[serde(skip_serializing)] // askama only
     pub otp_label: &'static str,
     /// Button of step 2.
     pub verify: &'static str,
@@ -206,22 +228,29 @@ pub struct Strings {
 
     // ---- admin panel ----
     /// Page title and heading of the thread list.
+    #[serde(skip_serializing)] // askama only
     pub admin_title: &'static str,
     /// Label of the thread filter field.
+    #[serde(skip_serializing)] // askama only
     pub search_threads: &'static str,
     /// Empty thread list.
+    #[serde(skip_serializing)] // askama only
     pub no_threads: &'static str,
     /// Heading of the empty conversation pane.
+    #[serde(skip_serializing)] // askama only
     pub select_thread: &'static str,
     /// Text of the empty conversation pane.
+    #[serde(skip_serializing)] // askama only
     pub select_thread_hint: &'static str,
     /// Empty conversation.
     pub no_messages: &'static str,
     /// Placeholder of the admin's text area.
+    #[serde(skip_serializing)] // askama only
     pub admin_placeholder: &'static str,
     /// Button that clears a thread.
     pub clear: &'static str,
     /// Question before clearing a thread.
+    #[serde(skip_serializing)] // askama only
     pub clear_confirm: &'static str,
     /// Toast after a thread was cleared.
     pub cleared: &'static str,
@@ -234,6 +263,7 @@ pub struct Strings {
     /// Sound toggle state: off.
     pub sound_off: &'static str,
     /// Mobile back button from a conversation to the list.
+    #[serde(skip_serializing)] // askama only
     pub back_to_list: &'static str,
     /// Typing indicator for a visitor, in the list and the header.
     pub visitor_typing: &'static str,
@@ -242,6 +272,7 @@ pub struct Strings {
     /// Unread badge for screen readers; `{n}` is replaced.
     pub unread: &'static str,
     /// Prefix before the admin's name.
+    #[serde(skip_serializing)] // askama only
     pub signed_in_as: &'static str,
 }
 

@@ -98,6 +98,7 @@ async fn serve(State(assets): State<Assets>, req: Request) -> Response {
     let Ok(res) = assets.dir.oneshot(Request::from_parts(parts, body)).await;
     let mut res = res.map(axum::body::Body::new);
     if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
+        res.extensions_mut().insert(StaticFile);
         let h = res.headers_mut();
         h.insert(
             header::CACHE_CONTROL,
@@ -105,7 +106,8 @@ async fn serve(State(assets): State<Assets>, req: Request) -> Response {
         );
         // The pages' policy (300 bytes) means nothing on a script, a style
         // sheet or an image; a file opened as a document gets none of its
-        // powers instead. Sent before the router's layer, which then keeps it.
+        // powers instead. The router's security headers leave static files alone
+        // (`StaticFile`) but for `nosniff`.
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(STATIC_CSP),
@@ -118,6 +120,11 @@ async fn serve(State(assets): State<Assets>, req: Request) -> Response {
     }
     res
 }
+
+/// Marks an answer as a static file, for the router's security headers
+/// (`http::security_headers`): no page headers on it.
+#[derive(Clone, Copy, Debug)]
+pub struct StaticFile;
 
 /// `Content-Security-Policy` of a static file: nothing may run or load
 /// when a file is opened as a document (an SVG, say).

@@ -97,6 +97,7 @@ pub async fn embed(
             w: i18n::widget::pick(lang),
         }),
         thread_id: fresh_thread,
+        new_thread: false,
     };
     let csp = super::csp(&cfg.frame_ancestors(), state.config.cloudinary.is_some());
     match askama::Template::render(&page) {

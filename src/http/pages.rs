@@ -128,6 +128,11 @@ pub struct VisitorPage {
     pub display_name: String,
     /// Set for the embed view `/embed` (issue 14), `None` for `/`.
     pub embed: Option<EmbedInfo>,
+    /// The thread id was made for this request (no visitor cookie came):
+    /// the thread does not exist yet, so nothing can be posted to it before
+    /// this page's own first message, and the page skips its first
+    /// catch-up (`data-new-thread`).
+    pub new_thread: bool,
 }
 
 /// What the embed view adds to the visitor page (`http::embed`).
@@ -242,6 +247,7 @@ pub async fn visitor(
         thread_id: caller.visitor_id.clone(),
         display_name: crate::chat::display_name_for(&caller.visitor_id),
         embed: None,
+        new_thread: caller.new_visitor && !caller.by_token,
     };
     render(&state, &caller, &page)
 }
@@ -335,6 +341,50 @@ mod tests {
         );
         let back: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(back, hostile);
+    }
+
+    /// Every `S.<name>` a script reads (`S` is `config.js`'s shared
+    /// strings) is in the config block: a text left to the templates
+    /// (`skip_serializing` in `i18n::Strings`) must not be one a script needs.
+    #[test]
+    fn config_block_has_every_string_the_scripts_read() {
+        let config = PageConfig::new("en", &i18n::EN, "UTC".to_owned());
+        let v: serde_json::Value = serde_json::from_str(&config_json(&config)).unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static/js");
+        let mut files = vec![root.clone(), root.join("lib")]
+            .into_iter()
+            .flat_map(|d| std::fs::read_dir(d).unwrap())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "js"))
+            .collect::<Vec<_>>();
+        files.sort();
+        let mut seen = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (i, _) in text.match_indices("S.") {
+                let before = text[..i].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                    continue;
+                }
+                let name: String = text[i + 2..]
+                    .chars()
+                    .take_while(char::is_ascii_alphanumeric)
+                    .collect();
+                if name.is_empty() {
+                    continue;
+                }
+                seen += 1;
+                assert!(
+                    v["strings"].get(&name).is_some(),
+                    "{} reads S.{name}, which the config block does not send",
+                    file.display()
+                );
+            }
+        }
+        assert!(
+            seen > 50,
+            "only {seen} uses of S. found: the scan is broken"
+        );
     }
 
     #[test]

@@ -11,8 +11,7 @@
 import { api, csrfToken, errorText } from './lib/api.js';
 import { createComposer } from './lib/composer.js';
 import { S, fill, limits } from './lib/config.js';
-import { connectionBanner } from './lib/connection.js';
-import { el, hue, initials, preview, setTitleBadge, toast } from './lib/dom.js';
+import { el, hue, initials, preview, setTitleBadge, toast, connectionBanner } from './lib/dom.js';
 import { createMediaTools } from './lib/media.js';
 import { MessageList } from './lib/message_list.js';
 import { createSender } from './lib/sender.js';

@@ -7,8 +7,7 @@
 import { api, csrfToken, embedView, errorText } from './lib/api.js';
 import { createComposer } from './lib/composer.js';
 import { S, fill, limits } from './lib/config.js';
-import { connectionBanner } from './lib/connection.js';
-import { toast, setTitleBadge } from './lib/dom.js';
+import { toast, setTitleBadge, connectionBanner } from './lib/dom.js';
 import { createMediaTools } from './lib/media.js';
 import { MessageList } from './lib/message_list.js';
 import { createSender } from './lib/sender.js';
@@ -61,6 +60,7 @@ async function fetchPage(query) {
   }
 }
 
+/** Loads the latest page; resolves to whether it loaded. */
 async function loadInitial() {
   messagesEl.setAttribute('aria-busy', 'true');
   try {
@@ -68,9 +68,11 @@ async function loadInitial() {
     hasMore = msgs.length >= PAGE;
     list.addMany(msgs, { scroll: 'bottom' });
     fillViewport();
+    return true;
   } catch (e) {
     showHistoryStatus(S.loadFailed);
     toast(errorText(e.code, e.message));
+    return false;
   } finally {
     messagesEl.setAttribute('aria-busy', 'false');
     welcome.hidden = hasMore;
@@ -109,8 +111,18 @@ messagesEl.addEventListener('scroll', () => {
 }, { passive: true });
 
 /** Messages missed while disconnected (GET ?after=<last id>). */
+// A thread made for this very page (`data-new-thread`: no visitor cookie
+// came) does not exist yet: nothing can reach it before this page's own
+// first message, so the first connect has nothing to catch up on once the
+// first page has loaded.
+let freshThread = body.dataset.newThread === '1';
+
 async function catchUp() {
-  await initial;
+  const loaded = await initial;
+  if (freshThread) {
+    freshThread = false;
+    if (loaded) return;
+  }
   try {
     let last = list.lastId();
     if (last === null) {
@@ -308,3 +320,41 @@ function receipts() {
 }
 
 setInterval(() => list.refreshTimes(), 60000);
+
+// ---------------------------------------------------- visitor context ---
+
+// Reports the visitor context (issue 14) of the visitor page `/`
+// and of the embed view `/embed`: the page the visitor is on (the host
+// page's, as the widget loader reports it, for the embed view), the
+// referrer, the browser's language and time zone. The server adds browser
+// and OS from the User-Agent. `POST /api/visitor/context` (docs/api.md).
+
+let ctxTimeZone;
+try {
+  ctxTimeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+} catch {
+  ctxTimeZone = undefined;
+}
+const base = { language: navigator.language || undefined, timezone: ctxTimeZone };
+const cut = (v, n) => (v ? String(v).slice(0, n) : undefined);
+
+function reportContext(page) {
+  const payload = {
+    ...base,
+    url: cut(page.url, 2048),
+    title: cut(page.title, 300),
+    referrer: cut(page.referrer, 2048),
+  };
+  const done = embed
+    ? embed.post('/api/visitor/context', payload)
+    : api('/api/visitor/context', { method: 'POST', body: payload });
+  done.catch(() => { /* context is a courtesy: never disturb the chat */ });
+}
+
+if (embed) {
+  document.addEventListener('sohbet:page', (e) => reportContext(e.detail || {}));
+  if (embed.page) reportContext(embed.page);
+  else if (!embed.parentOrigin) reportContext({});
+} else {
+  reportContext({ url: location.href, title: document.title, referrer: document.referrer });
+}

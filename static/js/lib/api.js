@@ -2,8 +2,8 @@
 // token), `api()` throwing ApiError, and localised texts for error codes.
 //
 // The embed view's identity lives here too: embed.js (only on `/embed`)
-// sets it before the page's other modules run; this module, visitor.js and
-// context.js read it. On `/` it stays null (cookie + CSRF).
+// sets it before the page's other modules run; this module and visitor.js
+// read it. On `/` it stays null (cookie + CSRF).
 import { S, lang } from './config.js';
 
 export function csrfToken() {
