@@ -2,16 +2,19 @@
 //! the real Postgres: one batch mixing new threads, messages with and without
 //! `client_id`, a key repeated inside the batch, a key stored before, another
 //! sender's key and Telegram forwards stores exactly what one-by-one inserts
-//! would, in order.
+//! would, in order. A thread status stored before migration 0007
+//! (`active`) decodes as open, and a status is stored as its word.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod common;
 
 use sohbet::{
+    chat::status::ThreadStatus,
     config::DatabaseConfig,
     store::{
         Db,
         messages::{self, NewMessage},
+        thread_status, threads,
     },
 };
 
@@ -174,6 +177,51 @@ async fn sqlite_long_batch() {
 #[tokio::test]
 async fn postgres_long_batch() {
     long_batch(common::Backend::Postgres).await;
+}
+
+/// The stored `status` text of thread `id`, read as plain text.
+async fn stored_status(db: &Db, id: &str) -> String {
+    const SQL: &str = "SELECT status FROM threads WHERE id = $1";
+    match db {
+        Db::Sqlite(p) => sqlx::query_scalar(SQL).bind(id).fetch_one(p).await,
+        Db::Postgres(p) => sqlx::query_scalar(SQL).bind(id).fetch_one(p).await,
+    }
+    .unwrap()
+}
+
+async fn legacy_status(backend: common::Backend) {
+    let (db, _dir) = open(backend).await;
+    let a = "aaaaaaaa-0000-4000-8000-00000000000a";
+    messages::insert_batch(&db, &[msg(a, "visitor", "hi", None)])
+        .await
+        .unwrap();
+    assert_eq!(stored_status(&db, a).await, "open");
+    const OLD: &str = "UPDATE threads SET status = 'active' WHERE id = $1";
+    match &db {
+        Db::Sqlite(p) => sqlx::query(OLD).bind(a).execute(p).await.map(|_| ()),
+        Db::Postgres(p) => sqlx::query(OLD).bind(a).execute(p).await.map(|_| ()),
+    }
+    .unwrap();
+    let t = threads::get(&db, a).await.unwrap().unwrap();
+    assert_eq!(t.status, ThreadStatus::Open);
+    assert_eq!(thread_status::counts(&db).await.unwrap(), (1, 0));
+    let t = thread_status::set_status(&db, a, ThreadStatus::Closed, sohbet::store::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.status, ThreadStatus::Closed);
+    assert_eq!(stored_status(&db, a).await, "closed");
+    db.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_legacy_status() {
+    legacy_status(common::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_legacy_status() {
+    legacy_status(common::Backend::Postgres).await;
 }
 
 /// Review fix (upload sweep): the check made right before removing asks

@@ -42,8 +42,8 @@ pub struct ThreadRef {
     pub id: String,
     /// Display name.
     pub display_name: String,
-    /// Status.
-    pub status: String,
+    /// `open` | `closed`.
+    pub status: super::types::ThreadStatus,
 }
 
 /// A matched message: `{message, thread, snippet}`.
@@ -66,8 +66,8 @@ pub struct ThreadHit {
     pub id: String,
     /// Display name.
     pub display_name: String,
-    /// Status.
-    pub status: String,
+    /// `open` | `closed`.
+    pub status: super::types::ThreadStatus,
     /// Last message at, RFC 3339 UTC.
     pub last_activity: String,
     /// The display name with its matched words marked.

@@ -5,7 +5,8 @@
 //!   visitor's message to a closed thread reopens it (folded into the group
 //!   commit's touch of the thread, no extra round trip:
 //!   `store::messages::insert_batch`). Threads stored before migration 0007
-//!   said `active`: that reads as `open` ([`ThreadStatus::from_db`]);
+//!   said `active`: that reads as `open` (the column decodes into
+//!   [`ThreadStatus`], `chat::types`);
 //! - the admin blocks the visitor of a thread: its sends are refused with
 //!   [`ChatError::Blocked`] before they reach the writer (so nothing is
 //!   stored or forwarded to Telegram); nothing stored is deleted; unblocking
@@ -30,35 +31,7 @@ use super::{Chat, ChatEvent};
 use crate::chat::error::{ChatError, ChatResult};
 use crate::store::{self, thread_status, threads::Thread};
 
-/// The status of a thread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ThreadStatus {
-    /// Waiting for or in conversation (a stored `active` is this).
-    Open,
-    /// Done; reopened by the admin or by the visitor's next message.
-    Closed,
-}
-
-impl ThreadStatus {
-    /// The stored text read as a status: `closed`, else open (including
-    /// `active`, the value before migration 0007).
-    pub fn from_db(s: &str) -> ThreadStatus {
-        if s == "closed" {
-            ThreadStatus::Closed
-        } else {
-            ThreadStatus::Open
-        }
-    }
-
-    /// `open` | `closed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ThreadStatus::Open => "open",
-            ThreadStatus::Closed => "closed",
-        }
-    }
-}
+pub use super::types::ThreadStatus;
 
 /// What changed a thread (`change` of `thread_updated`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +72,7 @@ impl ThreadUpdate {
     pub fn of(t: &Thread) -> ThreadUpdate {
         ThreadUpdate {
             id: t.id.clone(),
-            status: ThreadStatus::from_db(&t.status),
+            status: t.status,
             blocked: t.blocked_at.is_some(),
             blocked_at: t.blocked_at.as_ref().map(crate::chat::view::rfc3339_string),
             change: None,
@@ -190,7 +163,7 @@ impl Chat {
         status: ThreadStatus,
         change: Change,
     ) -> ChatResult<ThreadUpdate> {
-        let t = thread_status::set_status(&self.db, thread_id, status.as_str(), store::now())
+        let t = thread_status::set_status(&self.db, thread_id, status, store::now())
             .await?
             .ok_or(ChatError::NotFound("Thread not found"))?;
         Ok(self.changed(&t, change).await)
@@ -247,13 +220,6 @@ impl Chat {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn active_reads_as_open() {
-        assert_eq!(ThreadStatus::from_db("active"), ThreadStatus::Open);
-        assert_eq!(ThreadStatus::from_db("open"), ThreadStatus::Open);
-        assert_eq!(ThreadStatus::from_db("closed"), ThreadStatus::Closed);
-    }
 
     #[test]
     fn blocks_follow_updates() {

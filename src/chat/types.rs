@@ -1,8 +1,8 @@
 //! The chat's closed sets and identifiers: [`MessageType`], [`SenderType`],
-//! [`OutboxStatus`] (thread status: [`super::status::ThreadStatus`]) and
-//! [`ThreadId`]. Each enum is stored as the lower-case word it serialises
-//! to (one SQL text for both backends: a `TEXT` column), so the stored
-//! values are those of the contract.
+//! [`OutboxStatus`], [`ThreadStatus`] and [`ThreadId`]. Each enum is stored
+//! as the lower-case word it serialises to (one SQL text for both backends:
+//! a `TEXT` column), so the stored values are those of the contract; a
+//! variant may also read an older stored word (`| "active"`).
 
 use std::fmt;
 
@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 
 /// Declares a closed set stored and sent as lower-case words: `as_str`,
 /// `FromStr`, `Display`, serde, and `sqlx` `Type` / `Encode` / `Decode` for
-/// any backend whose `str` is a type (a `TEXT` column).
+/// any backend whose `str` is a type (a `TEXT` column). Words after `|`
+/// are older stored spellings that read as the variant (never written).
 macro_rules! text_enum {
-    ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)+ }) => {
+    ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal $(| $old:literal)*,)+ }) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "lowercase")]
@@ -29,7 +30,7 @@ macro_rules! text_enum {
             type Err = UnknownValue;
             fn from_str(s: &str) -> Result<Self, UnknownValue> {
                 match s {
-                    $($s => Ok($name::$v),)+
+                    $($s $(| $old)* => Ok($name::$v),)+
                     _ => Err(UnknownValue(stringify!($name))),
                 }
             }
@@ -126,6 +127,18 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// The status of a thread (`threads.status`; the rule:
+    /// [`super::status`]).
+    pub enum ThreadStatus {
+        /// Waiting for or in conversation. Threads stored before migration
+        /// 0007 said `active`, which reads as this.
+        Open = "open" | "active",
+        /// Done; reopened by the admin or by the visitor's next message.
+        Closed = "closed",
+    }
+}
+
 /// Longest thread id, in bytes.
 pub const THREAD_ID_MAX: usize = 64;
 
@@ -209,6 +222,24 @@ mod tests {
         assert!("video".parse::<MessageType>().is_err());
         assert_eq!(OutboxStatus::Dropped.as_str(), "dropped");
         assert_eq!(SenderType::Admin, "admin");
+    }
+
+    #[test]
+    fn active_reads_as_open() {
+        assert_eq!(
+            "active".parse::<ThreadStatus>().unwrap(),
+            ThreadStatus::Open
+        );
+        assert_eq!("open".parse::<ThreadStatus>().unwrap(), ThreadStatus::Open);
+        assert_eq!(
+            "closed".parse::<ThreadStatus>().unwrap(),
+            ThreadStatus::Closed
+        );
+        assert_eq!(ThreadStatus::Open.as_str(), "open");
+        assert_eq!(
+            serde_json::to_value(ThreadStatus::Closed).unwrap(),
+            "closed"
+        );
     }
 
     #[test]

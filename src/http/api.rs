@@ -165,7 +165,7 @@ pub async fn threads(
     caller: Caller,
     AppQuery(q): AppQuery<ThreadsQuery>,
 ) -> AppResult<Json<ThreadList>> {
-    use crate::chat::{ListFilter, status::ThreadStatus};
+    use crate::chat::ListFilter;
     caller.require_admin()?;
     let filter = match q.status.as_deref() {
         None | Some("all" | "") => ListFilter::All,
@@ -185,7 +185,7 @@ pub async fn threads(
             online: state.presence.visitor_online(&t.thread.id),
             created_at: rfc3339_string(&t.thread.created_at),
             last_activity: rfc3339_string(&t.thread.last_activity_at),
-            status: ThreadStatus::from_db(&t.thread.status),
+            status: t.thread.status,
             blocked: t.thread.blocked_at.is_some(),
             last_seen: t.thread.visitor_last_seen_at.as_ref().map(rfc3339_string),
             id: t.thread.id,

@@ -13,14 +13,21 @@ use axum::{
     Json,
     extract::{Request, State},
     http::{HeaderMap, StatusCode, header},
-    response::IntoResponse,
+    response::{IntoResponse, Response},
 };
 use serde::Serialize;
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::{AppState, chat::view::rfc3339_string, config::Config};
+mod system;
+
+pub use system::{Disk, Memory, memory_from};
+
+use crate::{
+    AppState, chat::view::rfc3339_string, config::Config, limits::sockets::SocketStats,
+    telegram::selftest::SelfTest,
+};
+use system::{disk, memory};
 
 fn now() -> String {
     rfc3339_string(&chrono::Utc::now())
@@ -77,7 +84,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 /// one, else the host's `/proc/meminfo` ([`memory_from`]); disk comes from
 /// `statvfs(2)` of the data folder. Callers that may not see the details
 /// ([`may_see_details`]) get `{status, timestamp}` only.
-pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoResponse {
+pub async fn health(State(state): State<AppState>, req: Request) -> Response {
     let peer = crate::limits::peer_ip(req.extensions());
     let details = may_see_details(&state.config, req.headers(), peer);
     let db_ok = state.chat.ping().await;
@@ -87,10 +94,11 @@ pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoRes
         .telegram
         .as_ref()
         .map_or("disabled", |t| t.health.status());
-    let pressed = |v: &Value| v["used_percent"].as_f64().is_some_and(|p| p > 95.0);
+    let pressed = |p: Option<f64>| p.is_some_and(|p| p > 95.0);
     let status = if !db_ok {
         "unhealthy"
-    } else if pressed(&memory) || pressed(&disk) || telegram == "unhealthy" {
+    } else if pressed(memory.used_percent) || pressed(disk.used_percent) || telegram == "unhealthy"
+    {
         "degraded"
     } else {
         "healthy"
@@ -101,31 +109,65 @@ pub async fn health(State(state): State<AppState>, req: Request) -> impl IntoRes
         StatusCode::SERVICE_UNAVAILABLE
     };
     if !details {
-        return (code, Json(json!({"status": status, "timestamp": now()})));
+        return (code, Probe::now(status)).into_response();
     }
     let backlog = match &state.telegram {
         Some(_) => state.chat.outbox().backlog().await.ok(),
         None => None,
     };
-    (
-        code,
-        Json(json!({
-            "status": status,
-            "timestamp": now(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "environment": state.config.environment.as_str(),
-            "checks": {
-                "database": if db_ok { "healthy" } else { "unhealthy" },
-                "database_kind": state.chat.database_kind(),
-                "telegram": telegram,
-                "telegram_outbox_backlog": backlog,
-                "telegram_bridge": state.telegram.as_ref().and_then(|t| t.console.report()),
-                "memory": memory,
-                "disk": disk,
-                "sockets": state.limits.sockets.stats(),
-            }
-        })),
-    )
+    let details = Details {
+        status,
+        timestamp: now(),
+        version: env!("CARGO_PKG_VERSION"),
+        environment: state.config.environment.as_str(),
+        checks: Checks {
+            database: if db_ok { "healthy" } else { "unhealthy" },
+            database_kind: state.chat.database_kind(),
+            telegram,
+            telegram_outbox_backlog: backlog,
+            telegram_bridge: state.telegram.as_ref().and_then(|t| t.console.report()),
+            memory,
+            disk,
+            sockets: state.limits.sockets.stats(),
+        },
+    };
+    (code, Json(details)).into_response()
+}
+
+/// The full `/health` answer (for a caller that may see the details).
+#[derive(Debug, Serialize)]
+pub struct Details {
+    /// `healthy` | `degraded` | `unhealthy`.
+    pub status: &'static str,
+    /// RFC 3339 UTC.
+    pub timestamp: String,
+    /// The crate version.
+    pub version: &'static str,
+    /// `ENVIRONMENT`.
+    pub environment: &'static str,
+    /// The checks behind `status`.
+    pub checks: Checks,
+}
+
+/// `checks` of [`Details`].
+#[derive(Debug, Serialize)]
+pub struct Checks {
+    /// `healthy` | `unhealthy`.
+    pub database: &'static str,
+    /// `sqlite` | `postgres`.
+    pub database_kind: &'static str,
+    /// `healthy` | `unhealthy` (last Bot API call) | `disabled`.
+    pub telegram: &'static str,
+    /// Forwards waiting (`null` without Telegram or when unreadable).
+    pub telegram_outbox_backlog: Option<i64>,
+    /// The last Telegram self-test, or `null`.
+    pub telegram_bridge: Option<SelfTest>,
+    /// Memory of the container or host.
+    pub memory: Memory,
+    /// Disk of the data folder.
+    pub disk: Disk,
+    /// Open connections, sessions and sockets.
+    pub sockets: SocketStats,
 }
 
 /// May a caller see the details of `/health`?
@@ -175,105 +217,6 @@ fn is_mapped_loopback(ip: std::net::IpAddr) -> bool {
     match ip {
         std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
         std::net::IpAddr::V4(_) => false,
-    }
-}
-
-fn round(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
-fn memory() -> Value {
-    memory_from(
-        std::path::Path::new("/sys/fs/cgroup"),
-        std::path::Path::new("/proc/meminfo"),
-    )
-}
-
-/// Memory of the container when it has a limit, else of the host:
-/// `{used_percent, available_gb, limit_gb, source}`.
-///
-/// - cgroup v2 (`<root>/memory.max` a number): used = `memory.current`
-///   minus `inactive_file` of `memory.stat` (the "working set" `docker
-///   stats` and the kubelet show: page cache that can be dropped is not
-///   pressure), `source: "cgroup"`;
-/// - cgroup v1 (`<root>/memory/memory.limit_in_bytes` below 2^60; larger
-///   means no limit): the same from `memory.usage_in_bytes` and
-///   `total_inactive_file`;
-/// - otherwise `MemTotal` / `MemAvailable` of `meminfo`, `source: "host"`.
-pub fn memory_from(cgroup_root: &std::path::Path, meminfo: &std::path::Path) -> Value {
-    let read = |p: std::path::PathBuf| std::fs::read_to_string(p).ok();
-    let number = |p: std::path::PathBuf| read(p).and_then(|s| s.trim().parse::<f64>().ok());
-    let stat = |p: std::path::PathBuf, key: &str| {
-        read(p).and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix(key)?
-                    .strip_prefix(' ')?
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-        })
-    };
-    let gb = |bytes: f64| round(bytes / 1024f64.powi(3));
-    let v2 = number(cgroup_root.join("memory.max")).map(|limit| {
-        let used = number(cgroup_root.join("memory.current")).unwrap_or(0.0);
-        let inactive = stat(cgroup_root.join("memory.stat"), "inactive_file").unwrap_or(0.0);
-        (limit, used - inactive)
-    });
-    let v1 = || {
-        let dir = cgroup_root.join("memory");
-        number(dir.join("memory.limit_in_bytes"))
-            .filter(|l| *l < 2f64.powi(60))
-            .map(|limit| {
-                let used = number(dir.join("memory.usage_in_bytes")).unwrap_or(0.0);
-                let inactive = stat(dir.join("memory.stat"), "total_inactive_file").unwrap_or(0.0);
-                (limit, used - inactive)
-            })
-    };
-    if let Some((limit, used)) = v2.or_else(v1).filter(|(l, _)| *l > 0.0) {
-        let used = used.clamp(0.0, limit);
-        return json!({
-            "used_percent": round(used / limit * 100.0),
-            "available_gb": gb(limit - used),
-            "limit_gb": gb(limit),
-            "source": "cgroup",
-        });
-    }
-    let info = std::fs::read_to_string(meminfo).unwrap_or_default();
-    let field = |name: &str| {
-        info.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-    };
-    match (field("MemTotal:"), field("MemAvailable:")) {
-        (Some(total), Some(avail)) if total > 0.0 => json!({
-            "used_percent": round((total - avail) / total * 100.0),
-            "available_gb": round(avail / 1024.0 / 1024.0),
-            "limit_gb": round(total / 1024.0 / 1024.0),
-            "source": "host",
-        }),
-        _ => json!({"used_percent": null, "available_gb": null, "limit_gb": null, "source": null}),
-    }
-}
-
-fn disk(path: &std::path::Path) -> Value {
-    let probe = if path.exists() {
-        path
-    } else {
-        std::path::Path::new(".")
-    };
-    match nix::sys::statvfs::statvfs(probe) {
-        Ok(s) => {
-            let frag = s.fragment_size() as f64;
-            let total = s.blocks() as f64 * frag;
-            let free = s.blocks_available() as f64 * frag;
-            json!({
-                "used_percent": if total > 0.0 { round((total - free) / total * 100.0) } else { 0.0 },
-                "free_gb": round(free / 1024f64.powi(3)),
-            })
-        }
-        Err(_) => json!({"used_percent": null, "free_gb": null}),
     }
 }
 
@@ -339,50 +282,5 @@ mod tests {
         assert!(!may_see_details(&c, &bad, ip("203.0.113.7")));
         assert!(!may_see_details(&config(&[]), &good, ip("203.0.113.7")));
         assert!(Config::from_lookup(|k| (k == "HEALTH_TOKEN").then(|| "short".into())).is_err());
-    }
-
-    #[test]
-    fn memory_comes_from_the_cgroup_limit_when_there_is_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let meminfo = dir.path().join("meminfo");
-        std::fs::write(
-            &meminfo,
-            "MemTotal: 16777216 kB\nMemAvailable: 8388608 kB\n",
-        )
-        .unwrap();
-        let host = memory_from(&dir.path().join("none"), &meminfo);
-        assert_eq!(host["source"], "host");
-        assert_eq!(host["used_percent"], 50.0);
-        assert_eq!(host["limit_gb"], 16.0);
-        // cgroup v2: 512 MiB limit, 300 MiB charged of which 44 MiB droppable cache.
-        let v2 = dir.path().join("v2");
-        std::fs::create_dir(&v2).unwrap();
-        std::fs::write(v2.join("memory.max"), "536870912\n").unwrap();
-        std::fs::write(v2.join("memory.current"), "314572800\n").unwrap();
-        std::fs::write(v2.join("memory.stat"), "anon 1\ninactive_file 46137344\n").unwrap();
-        let m = memory_from(&v2, &meminfo);
-        assert_eq!(m["source"], "cgroup");
-        assert_eq!(m["used_percent"], 50.0);
-        assert_eq!(m["limit_gb"], 0.5);
-        assert_eq!(m["available_gb"], 0.25);
-        // No limit ("max"): the host's figures.
-        std::fs::write(v2.join("memory.max"), "max\n").unwrap();
-        assert_eq!(memory_from(&v2, &meminfo)["source"], "host");
-        // cgroup v1 with a limit.
-        let v1 = dir.path().join("v1");
-        std::fs::create_dir_all(v1.join("memory")).unwrap();
-        std::fs::write(v1.join("memory/memory.limit_in_bytes"), "1073741824").unwrap();
-        std::fs::write(v1.join("memory/memory.usage_in_bytes"), "268435456").unwrap();
-        let m = memory_from(&v1, &meminfo);
-        assert_eq!(
-            (m["source"].as_str(), m["used_percent"].as_f64()),
-            (Some("cgroup"), Some(25.0))
-        );
-        std::fs::write(
-            v1.join("memory/memory.limit_in_bytes"),
-            "9223372036854771712",
-        )
-        .unwrap();
-        assert_eq!(memory_from(&v1, &meminfo)["source"], "host");
     }
 }

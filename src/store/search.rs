@@ -12,6 +12,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Db, messages::Message};
+use crate::chat::types::ThreadStatus;
 
 /// A message that matched, with the thread it belongs to.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -22,7 +23,7 @@ pub struct MessageMatch {
     /// Its thread's display name.
     pub display_name: String,
     /// Its thread's status.
-    pub status: String,
+    pub status: ThreadStatus,
 }
 
 /// A thread whose display name matched.
@@ -33,7 +34,7 @@ pub struct ThreadMatch {
     /// Display name.
     pub display_name: String,
     /// Status.
-    pub status: String,
+    pub status: ThreadStatus,
     /// Last message at (UTC).
     pub last_activity_at: DateTime<Utc>,
 }

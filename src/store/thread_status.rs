@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Db, threads::Thread};
+use crate::chat::types::ThreadStatus;
 use crate::with_db;
 
 /// `RETURNING` the columns of [`Thread`] (no table alias), for `concat!`.
@@ -16,7 +17,7 @@ macro_rules! returning {
     };
 }
 
-/// Sets the status of thread `id` to `status` (`open` | `closed`);
+/// Sets the status of thread `id` to `status`;
 /// `status_changed_at` becomes `now` when the status changes. Returns the
 /// updated row, `None` for an unknown thread.
 ///
@@ -26,7 +27,7 @@ macro_rules! returning {
 pub async fn set_status(
     db: &Db,
     id: &str,
-    status: &str,
+    status: ThreadStatus,
     now: DateTime<Utc>,
 ) -> Result<Option<Thread>, sqlx::Error> {
     const SQL: &str = concat!(

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Db, messages::Message};
+use crate::chat::types::ThreadStatus;
 use crate::with_db;
 
 /// A thread row.
@@ -17,10 +18,9 @@ pub struct Thread {
     pub created_at: DateTime<Utc>,
     /// Last message at (UTC).
     pub last_activity_at: DateTime<Utc>,
-    /// `open` | `closed` as stored (a row from before migration 0007 may
-    /// still say `active`, which means `open`: read it through
-    /// [`crate::chat::status::ThreadStatus::from_db`]).
-    pub status: String,
+    /// `open` | `closed` (a row from before migration 0007 may still say
+    /// `active`, which decodes as `open`).
+    pub status: ThreadStatus,
     /// Last time a visitor socket of this thread disconnected (UTC).
     pub visitor_last_seen_at: Option<DateTime<Utc>>,
     /// When the admin blocked the thread's visitor (`None`: not blocked).

@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{PgConnection, SqliteConnection};
 
 use super::convert::{Converted, NewMessage, client_id_of};
+use crate::chat::types::ThreadStatus;
 
 /// A connection inside a transaction, on either backend.
 pub enum Tx<'a> {
@@ -108,7 +109,7 @@ pub async fn insert(tx: &mut Tx<'_>, rows: &Converted) -> Result<Counts, sqlx::E
             q.push_values(chunk, |mut b, t| {
                 let read_mark = last_of_thread.get(t.id.as_str()).copied().unwrap_or(0);
                 b.push_bind(&t.id).push_bind(&t.display_name).push_bind(t.created_at)
-                    .push_bind(t.last_activity_at).push_bind("open").push_bind(read_mark);
+                    .push_bind(t.last_activity_at).push_bind(ThreadStatus::Open).push_bind(read_mark);
             });
             q.push(" ON CONFLICT (id) DO NOTHING");
             q.build().execute(&mut **c).await?.rows_affected()
