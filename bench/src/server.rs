@@ -205,6 +205,9 @@ impl Server {
             "MAX_PENDING_SOCKETS_PER_IP",
             "MAX_PENDING_SOCKETS",
             "MAX_SOCKETS",
+            // `auto` is half the descriptor limit (9,968 here): S4's
+            // 10,000 sockets plus the setup's HTTP connections went over it.
+            "MAX_CONNECTIONS",
         ] {
             cmd.env(v, "0");
         }
