@@ -162,7 +162,10 @@ describe('pages in headless Chromium (sqlite)', () => {
     );
     assert.ok(afterReload.every((m) => /^\d+$/.test(m.id)), 'shown messages carry their ids');
 
-    // ---- the admin sees the visitor typing, and stop
+    // ---- the admin sees the visitor typing, and stop (typing goes out only
+    // once the reloaded page's socket is connected: the admin's presence
+    // event arrives over it)
+    await vp.locator('#admin-status[data-state="online"]').waitFor({ timeout: WAIT });
     await vp.locator('#message-input').fill('I am typ');
     await ap.locator('#typing:not([hidden])').waitFor({ state: 'visible' });
     await vp.locator('#message-input').fill('');

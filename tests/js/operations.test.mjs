@@ -120,6 +120,10 @@ describe('pages in Chromium: transfer size, accessibility, README screenshots', 
 
   /** Runs axe on `page`; returns its serious and critical violations. */
   async function axe(page) {
+    // A message that just arrived is still fading in (`pop-in`): contrast
+    // is judged on what stays, so wait for every finite animation to end.
+    await page.waitForFunction(() => document.getAnimations()
+      .every((a) => a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity));
     await page.evaluate(AXE_SOURCE);
     const result = await page.evaluate(() => window.axe.run(document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
