@@ -12,14 +12,13 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
 
 import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
 import { loginAdmin as loginAdminApi } from './lib/http.mjs';
+import { launchChromium } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SHOTS = path.join(HERE, 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const WAIT = 10_000;
@@ -192,14 +191,10 @@ describe('media in headless Chromium (sqlite)', () => {
   before(async () => {
     await mkdir(SHOTS, { recursive: true });
     server = await startServer({ db: 'sqlite' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        // A fake microphone (a beep), granted without a prompt.
-        '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      ],
-    });
+    browser = await launchChromium([
+      // A fake microphone (a beep), granted without a prompt.
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    ]);
   });
 
   after(async () => {

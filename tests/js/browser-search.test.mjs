@@ -11,14 +11,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
 import { newClient, loginAdmin } from './lib/http.mjs';
+import { launchChromium } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SHOTS = path.join(HERE, 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const DESKTOP = { width: 1280, height: 800 };
 const WAIT = 15_000;
 const FILLERS = 130; // the panel shows 50 a page: the needle is 3 pages back
@@ -64,10 +63,7 @@ for (const [db, locale, colorScheme, strings] of [
     before(async () => {
       await mkdir(SHOTS, { recursive: true });
       server = await startServer({ db });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      });
+      browser = await launchChromium();
     });
 
     after(async () => {

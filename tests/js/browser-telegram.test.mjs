@@ -10,14 +10,13 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
 import { startTelegramDouble, ADMIN_CHAT } from './lib/telegram-double.mjs';
+import { launchChromium } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SHOTS = path.join(HERE, 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const WAIT = 10_000;
@@ -129,10 +128,7 @@ describe('Telegram bridge in headless Chromium (sqlite, Bot API double)', () => 
     await mkdir(SHOTS, { recursive: true });
     tg = await startTelegramDouble();
     server = await startServer({ db: 'sqlite', env: tg.env() });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -10,14 +10,13 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { startServer } from './lib/server.mjs';
 import { loginAdmin } from './lib/http.mjs';
+import { launchChromium } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SHOTS = path.join(HERE, 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const DESKTOP = { width: 1280, height: 800 };
 const WAIT = 10_000;
 
@@ -62,10 +61,7 @@ describe('thread tools in headless Chromium (sqlite)', () => {
   before(async () => {
     await mkdir(SHOTS, { recursive: true });
     server = await startServer({ db: 'sqlite' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

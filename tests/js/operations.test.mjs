@@ -16,14 +16,13 @@ import { mkdir, readFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { startServer, REPO_ROOT, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
+import { launchChromium } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SHOTS = path.join(HERE, 'screenshots');
 const README_SHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const WAIT = 10_000;
@@ -82,10 +81,7 @@ describe('pages in Chromium: transfer size, accessibility, README screenshots', 
   before(async () => {
     await mkdir(SHOTS, { recursive: true });
     server = await startServer({ db: 'sqlite' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     if (browser) await browser.close().catch(() => {});

@@ -13,16 +13,15 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
 import { newClient } from './lib/http.mjs';
 import { emitAck, nextEvent, socketScope } from './lib/socket.mjs';
 import { startTelegramDouble, FORUM_CHAT } from './lib/telegram-double.mjs';
+import { launchChromium } from './lib/browser.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SHOTS = path.join(HERE, 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const WAIT = 10_000;
 
 for (const db of ['sqlite', 'postgres']) {
@@ -99,10 +98,7 @@ describe('Telegram console in headless Chromium (sqlite, forum double)', () => {
     await mkdir(SHOTS, { recursive: true });
     tg = await startTelegramDouble({ forum: true });
     server = await startServer({ db: 'sqlite', env: tg.env() });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -19,22 +19,18 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
 
 import { startServer, REPO_ROOT, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
 import { startTelegramDouble } from './lib/telegram-double.mjs';
+import { launchChromium } from './lib/browser.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const WAIT = 10_000;
 const SECRET = 'test-identity-secret-0123';
-const ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  // Third-party cookies blocked, as Safari and Firefox do by default.
-  '--test-third-party-cookie-phaseout',
-];
+// Third-party cookies blocked, as Safari and Firefox do by default.
+const EXTRA_ARGS = ['--test-third-party-cookie-phaseout'];
 
 /** A host site on `http://localhost:<port>` whose pages paste the snippet. */
 async function hostSite(sohbetBase) {
@@ -126,7 +122,7 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
     foreign = await hostSite({ toString: () => base });
     server = await startServer({ env: { EMBED_ORIGINS: host.origin, IDENTITY_SECRET: SECRET } });
     base = server.baseUrl;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium(EXTRA_ARGS);
     const size = gzipSync(readFileSync(path.join(REPO_ROOT, 'static', 'widget.js'))).length;
     console.log(`# widget.js loader: ${size} bytes gzipped`);
     assert.ok(size <= 6 * 1024, `the loader is at most 6 KB gzipped (${size})`);
@@ -345,7 +341,7 @@ describe('embeddable widget: the first Telegram forward carries the page context
     const host = await hostSite({ toString: () => base });
     const server = await startServer({ env: { ...tg.env(), EMBED_ORIGINS: host.origin } });
     base = server.baseUrl;
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await launchChromium(EXTRA_ARGS);
     t.after(async () => {
       await browser.close().catch(() => {});
       await server.stop();
@@ -375,7 +371,7 @@ describe('embeddable widget: away state without Telegram and admin', () => {
     const host = await hostSite({ toString: () => base });
     const server = await startServer({ env: { EMBED_ORIGINS: host.origin } });
     base = server.baseUrl;
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await launchChromium(EXTRA_ARGS);
     t.after(async () => {
       await browser.close().catch(() => {});
       await server.stop();
@@ -410,7 +406,7 @@ describe('embeddable widget: the pre-chat form (PRECHAT_FIELDS=name,email)', () 
     const host = await hostSite({ toString: () => base });
     const server = await startServer({ env: { EMBED_ORIGINS: host.origin, PRECHAT_FIELDS: 'name,email' } });
     base = server.baseUrl;
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await launchChromium(EXTRA_ARGS);
     t.after(async () => {
       await browser.close().catch(() => {});
       await server.stop();
