@@ -109,21 +109,21 @@ pub async fn knee(l: &Launch, o: &Opts) -> Result<(Vec<Row>, f64), String> {
         } else {
             0
         };
-        let out = after_warmup(&all, &load::schedule(phases), first);
-        let mut lat = out.latencies.clone();
-        let p99 = load::quantile_ms(&mut lat, 0.99);
-        let ok = passes(&out, p99);
+        let mut part = after_warmup(&all, &load::schedule(phases), first);
+        let p99 = load::quantile_ms(&mut part.latencies, 0.99);
+        // Counts are the whole run's: a message lost in the warm-up fails too.
+        let ok = passes(&all, p99);
         eprintln!(
             "  S2 {} {rate:.0} msg/s: p99 {p99:.1} ms, acked {}/{}, lost {} → {}",
             l.kind.name(),
-            out.acked,
-            out.sent,
-            out.lost,
+            all.acked,
+            all.sent,
+            all.lost,
             if ok { "pass" } else { "fail" }
         );
-        Ok::<_, String>((out, ok))
+        Ok::<_, String>(((all, part), ok))
     };
-    let mut best: Option<(f64, Outcome)> = None;
+    let mut best: Option<(f64, (Outcome, Measured))> = None;
     let mut rate = o.knee_start;
     let mut fail = None;
     while rate <= o.knee_max {
@@ -156,7 +156,15 @@ pub async fn knee(l: &Launch, o: &Opts) -> Result<(Vec<Row>, f64), String> {
         o.step_secs, o.warmup_secs
     );
     let (knee, mut row) = match &best {
-        Some((r, out)) => (*r, row_from(label, l, *r, out)),
+        Some((r, (all, part))) => {
+            let mut row = row_from(label, l, *r, all);
+            let mut lat = part.latencies.clone();
+            row.p50 = load::quantile_ms(&mut lat, 0.50);
+            row.p99 = load::quantile_ms(&mut lat, 0.99);
+            row.p999 = load::quantile_ms(&mut lat, 0.999);
+            row.delivered = part.delivered;
+            (*r, row)
+        }
         None => (0.0, Row::empty(label, l.kind.name())),
     };
     row.key = ("knee msg/s", knee, true);
@@ -164,31 +172,36 @@ pub async fn knee(l: &Launch, o: &Opts) -> Result<(Vec<Row>, f64), String> {
     Ok((vec![row], knee))
 }
 
+/// What a knee step measures after its warm-up.
+struct Measured {
+    /// Send → admin receipt of the messages after the warm-up, ns.
+    latencies: Vec<u64>,
+    /// Their receipts per second since the first of them was planned.
+    delivered: f64,
+}
+
 /// The part of a one-admin run from planned send `first` on (after the
-/// warm-up): its latencies (from `worst`) and its delivery rate. Counts
-/// (sent, acked, received, lost) stay the whole run's, so a message lost
-/// during the warm-up still fails the step.
-fn after_warmup(all: &Outcome, plan: &[u64], first: usize) -> Outcome {
-    if first == 0 || all.received.len() != 1 || first >= all.worst.len() {
-        return all.clone();
-    }
-    let mut out = all.clone();
-    let tail = first..all.worst.len();
-    out.latencies = all.worst[tail.clone()]
-        .iter()
-        .copied()
-        .filter(|&w| w != u64::MAX)
-        .collect();
-    let last = tail
+/// warm-up), from the per-message latencies in `worst`.
+fn after_warmup(all: &Outcome, plan: &[u64], first: usize) -> Measured {
+    let first = first.min(all.worst.len());
+    let tail: Vec<usize> = (first..all.worst.len())
         .filter(|&i| all.worst[i] != u64::MAX)
-        .map(|i| plan[i] + all.worst[i])
+        .collect();
+    let latencies: Vec<u64> = tail.iter().map(|&i| all.worst[i]).collect();
+    let last = tail
+        .iter()
+        .map(|&i| plan[i] + all.worst[i])
         .max()
         .unwrap_or(0);
-    // `row_from`'s delivered/s is Σ received / span: over the measured part,
-    // the receipts of its messages per second since its first planned send.
-    out.span_s = last.saturating_sub(plan[first]) as f64 / 1e9 * all.received[0] as f64
-        / out.latencies.len().max(1) as f64;
-    out
+    let span = last.saturating_sub(plan.get(first).copied().unwrap_or(0)) as f64 / 1e9;
+    Measured {
+        delivered: if span > 0.0 {
+            latencies.len() as f64 / span
+        } else {
+            0.0
+        },
+        latencies,
+    }
 }
 
 /// S3: `--fanout-rate` msg/s delivered to 10 / 50 / 100 admin sockets.

@@ -104,14 +104,6 @@ async fn serve(State(assets): State<Assets>, req: Request) -> Response {
             header::CACHE_CONTROL,
             HeaderValue::from_static(if current { IMMUTABLE } else { REVALIDATE }),
         );
-        // The pages' policy (300 bytes) means nothing on a script, a style
-        // sheet or an image; a file opened as a document gets none of its
-        // powers instead. The router's security headers leave static files alone
-        // (`StaticFile`) but for `nosniff`.
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(STATIC_CSP),
-        );
         if current {
             // Never revalidated under its digest: the date is dead weight
             // (HTTP/1.1 headers are most of a small module's transfer).
