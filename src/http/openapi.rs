@@ -4,7 +4,7 @@
 //! The handlers build their answers with `serde_json::json!`, so the
 //! answer shapes are stated here as schema types (`…Doc` structs that
 //! mirror the JSON the handlers write, never used to build answers);
-//! `tests/openapi.rs` keeps them honest by validating real answers against
+//! `tests/it/openapi.rs` keeps them honest by validating real answers against
 //! these schemas, and fails for any route of the router that is not
 //! described.
 //!

@@ -7,8 +7,8 @@ use std::{path::Path, time::Duration};
 
 use serde_json::json;
 
+use super::support::*;
 use crate::common::{Backend, Opts, TestApp, assert_error, spawn};
-use crate::support::*;
 
 /// The test grace: short, yet long enough for a message to follow its upload.
 const GRACE: (&str, &str) = ("UPLOAD_SWEEP_GRACE_SECS", "3");

@@ -8,10 +8,8 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::{
-    common::{Backend, assert_error},
-    support::*,
-};
+use super::support::*;
+use crate::common::{Backend, assert_error};
 
 // ------------------------------------------------------------ Cloudinary
 

@@ -1,10 +1,7 @@
 //! Operators' polish (issue 15): static caching and compression, CORS for
 //! `ALLOWED_ORIGINS`, `TRUSTED_PROXIES`, `/metrics`.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
-
-use common::{Backend, Opts, spawn};
+use crate::common::{Backend, Opts, spawn};
 use reqwest::header;
 use serde_json::json;
 

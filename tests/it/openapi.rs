@@ -8,13 +8,10 @@
 //! see `src/http/openapi.rs` for the one step that describes it). Routes
 //! whose path is computed (the Telegram webhook, from
 //! `TELEGRAM_WEBHOOK_URL`) and the `/api/{*rest}` 404 catch-all are exempt.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
-
-mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Backend, Opts, spawn};
+use crate::common::{Backend, Opts, spawn};
 use serde_json::{Value, json};
 
 /// `(METHOD, path)` of every literal route in `src/`, with axum's

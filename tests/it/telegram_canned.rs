@@ -6,13 +6,12 @@
 //! message, a deleted or unknown reply and a press from another chat send
 //! nothing, no replies is said so, and a closed or blocked thread still
 //! gets the admin's reply (the core's rule) and keeps its state.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     Backend, Browser, TestApp,
     telegram::{ADMIN_CHAT, TelegramDouble},
 };

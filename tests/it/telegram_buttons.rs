@@ -1,17 +1,16 @@
 //! The admin's thread tools from Telegram (issue 13), against the Bot API
-//! double (`tests/common/telegram/callbacks.rs`), on SQLite and Postgres:
+//! double (`tests/it/common/telegram/callbacks.rs`), on SQLite and Postgres:
 //! the inline buttons of a thread's first forward (Close, Block, Canned:
-//! see tests/telegram_canned.rs for the last), their
+//! see tests/it/telegram_canned.rs for the last), their
 //! callback queries answered and the buttons updated, a press from another
 //! chat refused, `/close` `/block` `/unblock` as replies and `/reopen` in a
 //! forum topic, and no forwards for a blocked visitor.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     Backend, Browser, TestApp,
     telegram::{ADMIN_CHAT, Call, Incoming, TelegramDouble, forum::FORUM_CHAT},
 };

@@ -12,8 +12,8 @@ use tokio::{
     net::TcpStream,
 };
 
+use super::support::*;
 use crate::common::{Backend, assert_error};
-use crate::support::*;
 
 /// Sends the request with a pause after `first` bytes, and only then reads
 /// the answer: the simplest client, the one an early close hurts (a write

@@ -2,11 +2,8 @@
 //! wrong types, missing and extra fields, huge strings and arrays, deep
 //! nesting, non-JSON bytes. Each answer is a clear 4xx in the contract's
 //! shape (never a 5xx or a panic), and failures change nothing stored.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
-
-use common::{Backend, spawn};
+use crate::common::{Backend, spawn};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

@@ -204,7 +204,7 @@ impl Drop for Server {
     }
 }
 
-/// Starts the real binary (as tests/hardening.rs does) with `env` and
+/// Starts the real binary (as tests/it/hardening.rs does) with `env` and
 /// waits for its "listening on" line.
 pub fn start_binary(env: &[(String, String)]) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sohbet"));

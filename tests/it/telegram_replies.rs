@@ -1,11 +1,8 @@
 //! The admin's side in Telegram, on SQLite and Postgres: replies to
 //! forwards (and chains of them) reach the visitor, foreign chats are
 //! ignored, a message that is no reply gets a hint, `/threads` and `/help`.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
-
-use common::{
+use crate::common::{
     Backend,
     bridge::{FOREIGN_CHAT, WAIT, has_admin_text, send_and_forward, start, wait_messages},
     telegram::{ADMIN_CHAT, Incoming, TelegramDouble},

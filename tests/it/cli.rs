@@ -1,11 +1,9 @@
 //! The command line of the real binary (issue 11): every subcommand, exit
 //! codes, `--version` against Cargo.toml, unknown arguments refused, the
 //! Flask Chat upgrade through `migrate` and `import-flask` run twice.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
-#[path = "support/flask_fixture.rs"]
-mod flask_fixture;
+use crate::common;
+use crate::flask_fixture;
 
 use std::{
     path::Path,
@@ -48,7 +46,7 @@ fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String)
 
 #[test]
 fn version_matches_cargo_toml() {
-    let manifest = include_str!("../Cargo.toml");
+    let manifest = include_str!("../../Cargo.toml");
     let version = manifest
         .lines()
         .find_map(|l| l.strip_prefix("version = \""))

@@ -1,10 +1,9 @@
 //! The HTTP contract (`shared/DESIGN.md` § HTTP contract) against the real
 //! server, on SQLite and on Postgres.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
+use crate::common;
 
-use common::{Backend, Opts, assert_error, spawn};
+use crate::common::{Backend, Opts, assert_error, spawn};
 use serde_json::{Value, json};
 
 on_both_backends!(

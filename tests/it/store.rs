@@ -4,9 +4,8 @@
 //! sender's key and Telegram forwards stores exactly what one-by-one inserts
 //! would, in order. A thread status stored before migration 0007
 //! (`active`) decodes as open, and a status is stored as its word.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
+use crate::common;
 
 use sohbet::{
     chat::status::ThreadStatus,

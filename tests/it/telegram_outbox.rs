@@ -3,13 +3,10 @@
 //! that must neither stall the others nor spin, no message bodies in logs;
 //! and two instances on one Postgres database (the outbox lock is
 //! Postgres-only: SQLite serves one instance).
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
-
-mod common;
 
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     Backend, Browser, KeptDb,
     bridge::{
         OUTAGE_WAIT, WAIT, count_ok_texts, forward_text, has_admin_text, health, png_upload,

@@ -4,12 +4,9 @@
 //! and unblocking a visitor, and bad input (unknown thread, a visitor or a
 //! request without CSRF token calling the admin routes) changing nothing.
 //! Socket.IO and the panel: `tests/js/thread-tools.test.mjs`; Telegram:
-//! `tests/telegram_buttons.rs`.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
+//! `tests/it/telegram_buttons.rs`.
 
-mod common;
-
-use common::{Backend, Browser, assert_error, spawn};
+use crate::common::{Backend, Browser, assert_error, spawn};
 use serde_json::{Value, json};
 
 on_both_backends!(

@@ -1,8 +1,7 @@
 //! Issue #5: abuse limits, sessions, transport, nothing lost or doubled.
 //! Each test fails without the protection it names.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
+use crate::common;
 
 use std::{
     io::{BufRead, BufReader},
@@ -11,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use common::{Backend, KeptDb, Opts, assert_error, spawn};
+use crate::common::{Backend, KeptDb, Opts, assert_error, spawn};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -2,11 +2,8 @@
 //! audio reach Telegram (a caption too long follows as text, retried in
 //! place), the admin's media reach the visitor, and missing files (issue 8)
 //! are refused when posted or end `dead` after one try.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
-
-use common::{
+use crate::common::{
     Backend, KeptDb, assert_error,
     bridge::{
         WAIT, health, outbox_rows, png_upload, send_and_forward, send_calls, start,

@@ -3,9 +3,8 @@
 //! Telegram answer before its Telegram link is written (the page gets the
 //! message as soon as it is stored, the link is written afterwards), after
 //! it, or while it is being written; every order ends with the receipt due.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,13 +1,12 @@
 //! Forwards from the visitor to the Telegram admin chat, against the Bot
-//! API double (tests/common/telegram/), on SQLite and Postgres: the login
+//! API double (tests/it/common/telegram/), on SQLite and Postgres: the login
 //! code, hostile and long texts, a 429 waited out, the bridge's health.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     Backend,
     bridge::{
         WAIT, count_ok_texts, forward_text, send_and_forward, start, wait_forward,

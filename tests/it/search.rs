@@ -3,11 +3,8 @@
 //! with `before`, clearing, display names (also renamed in the database),
 //! admin only, and bad input answered with the contract's errors (never a
 //! 500).
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
-
-use common::{Backend, Browser, KeptDb, Opts, assert_error, spawn};
+use crate::common::{Backend, Browser, KeptDb, Opts, assert_error, spawn};
 use serde_json::{Value, json};
 use sqlx::Connection;
 

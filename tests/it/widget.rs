@@ -4,13 +4,12 @@
 //! visitor context API, identity verification (good hash: verified and the
 //! same thread on another device; bad hash: unverified, no merge) and the
 //! context line of the first Telegram forward (Bot API double).
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     Backend, Opts, TestApp, assert_error, spawn,
     telegram::{ADMIN_CHAT, TelegramDouble},
 };

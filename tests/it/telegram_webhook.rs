@@ -1,13 +1,10 @@
 //! Webhook mode, on SQLite and Postgres: the secret token is checked,
 //! redeliveries are stored once, no long polling, a quick graceful stop,
 //! and a flood of wrong secrets is rate-limited and logged once (issue 8).
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     Backend,
     bridge::{
         WAIT, has_admin_text, send_and_forward, start, texts, wait_messages, wait_telegram_healthy,

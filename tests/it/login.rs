@@ -2,11 +2,10 @@
 //! does not know the password, and neither the 5 tries of a code nor the
 //! account's hourly budget can be raced. Each test reproduces the attack
 //! against the real server and fails without the protection it names.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
+use crate::common;
 
-use common::{Backend, KeptDb, Opts, TestApp, assert_error, spawn};
+use crate::common::{Backend, KeptDb, Opts, TestApp, assert_error, spawn};
 use serde_json::{Value, json};
 use sohbet::{config::DatabaseConfig, store};
 

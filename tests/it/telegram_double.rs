@@ -1,12 +1,9 @@
-//! The Bot API double itself (tests/common/telegram/) answers like
+//! The Bot API double itself (tests/it/common/telegram/) answers like
 //! Telegram: envelopes, limits, refusals, 429, outage, long polling.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::telegram::{ADMIN_CHAT, Incoming, TEXT_LIMIT, TOKEN, TelegramDouble};
+use crate::common::telegram::{ADMIN_CHAT, Incoming, TEXT_LIMIT, TOKEN, TelegramDouble};
 use serde_json::{Value, json};
 
 #[tokio::test]

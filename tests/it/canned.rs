@@ -5,11 +5,10 @@
 //! stored list stays as it was. And the core's `send_canned`: the reply
 //! goes through the normal post path (stored as the admin's message,
 //! published), and every change is published as `CannedUpdated`.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
+use crate::common;
 
-use common::{Backend, Browser, assert_error, spawn};
+use crate::common::{Backend, Browser, assert_error, spawn};
 use serde_json::{Value, json};
 use sohbet::{
     chat::ChatError,

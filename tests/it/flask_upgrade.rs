@@ -1,11 +1,8 @@
 //! Issue 11: sohbet started on a Flask Chat v2.x database upgrades it in
 //! place and shows every old conversation; an unknown database stops it
 //! with a clear error and is left alone. On SQLite and on Postgres.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
-#[path = "support/flask_fixture.rs"]
-mod flask_fixture;
+use crate::flask_fixture;
 
 use std::{
     collections::HashMap,
@@ -13,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{
+use crate::common::{
     Backend, Browser, KeptDb, Opts, relaxed_limits, spawn,
     telegram::{ADMIN_CHAT, Incoming, TelegramDouble},
 };

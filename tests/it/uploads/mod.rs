@@ -2,16 +2,13 @@
 //! `/uploads/…` and media messages on local disk; Cloudinary through an
 //! HTTP test double in `cloudinary.rs`. Every file is made in `support.rs`
 //! (no binaries in the repository).
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
 mod cloudinary;
-#[path = "../common/mod.rs"]
-mod common;
 mod limits;
 mod support;
 mod sweep;
 
-use common::{Backend, assert_error};
+use crate::common::{Backend, assert_error};
 use serde_json::{Value, json};
 use support::*;
 

@@ -1,15 +1,12 @@
 //! Telegram as a support console (issue 12), against the Bot API double in
-//! forum mode (`tests/common/telegram/forum.rs`): one forum topic per
+//! forum mode (`tests/it/common/telegram/forum.rs`): one forum topic per
 //! visitor, answers without Reply, the mapping across a restart, deleted
 //! and closed topics, a burst under Telegram's per-chat limit, and
 //! `/selftest`. Every test runs on SQLite and Postgres.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     Backend, Browser, KeptDb, TestApp,
     bridge::{start, wired},
     spawn,

@@ -1,0 +1,38 @@
+//! sohbet's integration tests as one test binary (issue 21; zero2prod's
+//! `tests/api/main.rs`): each module below was its own binary before, and
+//! each one linked the whole crate. Every test starts the real server
+//! through `common::spawn` (the same `App` as `main`) with a fresh database.
+//!
+//! Run one area with a filter: `cargo test --test it telegram_` or
+//! `cargo test --test it hardening::`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
+
+#[macro_use]
+mod common;
+#[path = "support/flask_fixture.rs"]
+mod flask_fixture;
+
+mod api;
+mod bad_input;
+mod canned;
+mod cli;
+mod flask_upgrade;
+mod hardening;
+mod login;
+mod openapi;
+mod operations;
+mod receipts_store;
+mod search;
+mod store;
+mod telegram_buttons;
+mod telegram_canned;
+mod telegram_double;
+mod telegram_forward;
+mod telegram_media;
+mod telegram_outbox;
+mod telegram_replies;
+mod telegram_topics;
+mod telegram_webhook;
+mod thread_tools;
+mod uploads;
+mod widget;
