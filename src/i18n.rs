@@ -207,9 +207,13 @@ pub struct Strings {
     /// Heading of step 2.
     #[serde(skip_serializing)] // askama only
     pub otp_title: &'static str,
-    /// Explanation of step 2.
+    /// Explanation of step 2 (the code went to Telegram).
     #[serde(skip_serializing)] // askama only
     pub otp_hint: &'static str,
+    /// Explanation of step 2 when the code went to the server log
+    /// (Telegram not configured).
+    #[serde(skip_serializing)] // askama only
+    pub otp_hint_log: &'static str,
     /// Label of the code field.
     #[serde(skip_serializing)] // askama only
     pub otp_label: &'static str,
@@ -358,6 +362,7 @@ pub static TR: Strings = Strings {
     signing_in: "Giriş yapılıyor…",
     otp_title: "Doğrulama kodu",
     otp_hint: "Telegram'a gönderilen 6 haneli kodu girin.",
+    otp_hint_log: "Sunucu günlüğüne yazılan 6 haneli kodu girin (Telegram ayarlı değil).",
     otp_label: "6 haneli kod",
     verify: "Doğrula",
     verifying: "Doğrulanıyor…",
@@ -469,6 +474,7 @@ pub static EN: Strings = Strings {
     signing_in: "Signing in…",
     otp_title: "Verification code",
     otp_hint: "Enter the 6-digit code sent to Telegram.",
+    otp_hint_log: "Enter the 6-digit code written to the server log (Telegram is not set up).",
     otp_label: "6-digit code",
     verify: "Verify",
     verifying: "Verifying…",

@@ -1,5 +1,6 @@
 //! Where a login code goes. Without Telegram it is written to the server
 //! log at WARN in one clear line (issue #2): the operator reads it there.
+//! The login answer and page say which of the two it was (issue 21 item 7).
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -18,7 +19,32 @@ pub enum OtpDelivery {
     Channel(UnboundedSender<String>),
 }
 
+/// `POST /admin/login`'s `message` when the code went to Telegram (the
+/// Flask contract's text, `shared/DESIGN.md` § HTTP contract).
+pub const ANSWER_TELEGRAM: &str = "OTP sent to Telegram";
+/// `POST /admin/login`'s `message` when the code went to the server log
+/// (Telegram not configured; a departure from the contract's text, which
+/// would send the admin looking in Telegram for it).
+pub const ANSWER_LOG: &str = "OTP written to the server log (Telegram is not configured)";
+
 impl OtpDelivery {
+    /// The code is written to the server log (Telegram is not configured):
+    /// the login page then tells the admin to look there.
+    pub fn in_server_log(&self) -> bool {
+        matches!(self, OtpDelivery::Log)
+    }
+
+    /// The `message` of `POST /admin/login`'s answer: [`ANSWER_LOG`] for
+    /// [`OtpDelivery::Log`], else [`ANSWER_TELEGRAM`] (a channel's embedder
+    /// decides where the code goes; it keeps the contract's text).
+    pub fn answer(&self) -> &'static str {
+        if self.in_server_log() {
+            ANSWER_LOG
+        } else {
+            ANSWER_TELEGRAM
+        }
+    }
+
     /// Delivers `code` (6 digits), valid for `minutes`.
     ///
     /// # Errors

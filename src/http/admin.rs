@@ -23,6 +23,8 @@ pub struct LoginBody {
 }
 
 /// `POST /admin/login` → `{success, message: "OTP sent to Telegram", otp_sent: true}`
+/// (`message` says "OTP written to the server log …" when Telegram is not
+/// configured: [`crate::auth::otp_delivery::OtpDelivery::answer`])
 /// and the `sohbet_login` cookie; 401 `INVALID_CREDENTIALS`; 429 while the
 /// caller's address is in its back-off, or (right password only) while the
 /// admin account's budget of wrong codes is spent.
@@ -52,7 +54,7 @@ pub async fn login(
     ));
     Ok((
         jar,
-        Json(json!({"success": true, "message": "OTP sent to Telegram", "otp_sent": true})),
+        Json(json!({"success": true, "message": state.otp.answer(), "otp_sent": true})),
     ))
 }
 

@@ -156,6 +156,8 @@ pub struct EmbedInfo {
 pub struct LoginPage {
     /// Common fields.
     pub page: PageCommon,
+    /// The code goes to the server log, not Telegram: step 2 says so.
+    pub code_in_log: bool,
 }
 
 /// The admin panel.
@@ -262,6 +264,7 @@ pub async fn login(State(state): State<AppState>, caller: Caller, headers: Heade
         &caller,
         &LoginPage {
             page: common(&state, &caller, &headers, |_| {}),
+            code_in_log: state.otp.in_server_log(),
         },
     )
 }

@@ -5,9 +5,9 @@
 
 use crate::common;
 
-use crate::common::{Backend, KeptDb, Opts, TestApp, assert_error, spawn};
+use crate::common::{Backend, KeptDb, Opts, TestApp, assert_error, spawn, telegram::TelegramDouble};
 use serde_json::{Value, json};
-use sohbet::{config::DatabaseConfig, store};
+use sohbet::{auth::otp_delivery::OtpDelivery, config::DatabaseConfig, store};
 
 on_both_backends!(
     otp_tries_cannot_be_raced,
@@ -251,4 +251,57 @@ async fn otp_attempts_are_taken_atomically_in_the_store(backend: Backend) {
     let expired = store::auth::take_otp_attempt(&db, "expired", 5, store::now()).await;
     assert!(expired.unwrap().is_none());
     db.close().await;
+}
+
+/// The login page's step 2 (English) and the password step's `message` of
+/// a server started as `main` starts it (`OtpDelivery::Log`).
+async fn where_the_code_went(opts: Opts) -> (String, String) {
+    let app = spawn(opts.otp(OtpDelivery::Log)).await;
+    let b = app.visitor().await;
+    let page = b
+        .client
+        .get(format!("{}/admin/login", b.base))
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    let hint = page
+        .split(r#"id="otp-hint">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .unwrap_or_else(|| panic!("no step-2 hint on the login page: {page}"))
+        .to_owned();
+    let (s, r) = b.login("admin", "admin123").await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["otp_sent"], json!(true), "{r}");
+    let message = r["message"].as_str().unwrap_or_default().to_owned();
+    app.finish().await;
+    (hint, message)
+}
+
+/// Issue 21 item 7: without Telegram the code is written to the server log,
+/// and the login answer and page say so (they said "sent to Telegram",
+/// sending a new admin to look for it where it never went); with Telegram
+/// configured they say Telegram, as the contract does.
+#[tokio::test]
+async fn the_login_says_where_the_code_went() {
+    let (hint, message) = where_the_code_went(Opts::new(Backend::Sqlite)).await;
+    assert!(hint.contains("server log"), "page without Telegram: {hint}");
+    assert!(!hint.contains("Telegram."), "page without Telegram: {hint}");
+    assert!(
+        message.contains("server log"),
+        "answer without Telegram: {message}"
+    );
+    assert!(!message.contains("sent to Telegram"), "{message}");
+
+    let tg = TelegramDouble::start().await;
+    let (hint, message) =
+        where_the_code_went(common::bridge::wired(Backend::Sqlite, &tg, &[])).await;
+    assert_eq!(
+        hint, "Enter the 6-digit code sent to Telegram.",
+        "page with Telegram"
+    );
+    assert_eq!(message, "OTP sent to Telegram", "answer with Telegram");
 }

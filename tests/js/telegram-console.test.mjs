@@ -6,7 +6,8 @@
 //   `message_seen` become 👌 / 👀 on the admin's Telegram message
 //   (setMessageReaction); on SQLite and Postgres;
 // - headless Chromium: the visitor page marks an answer seen by itself
-//   while visible, and the admin panel shows the bridge state (screenshot).
+//   while visible, and the admin panel shows the bridge state (screenshot;
+//   docs/screenshots/panel-telegram-bridge.png with SOHBET_README_SCREENSHOTS=1).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import { newClient } from './lib/http.mjs';
 import { emitAck, nextEvent, socketScope } from './lib/socket.mjs';
 import { startTelegramDouble, FORUM_CHAT } from './lib/telegram-double.mjs';
 import { launchChromium } from './lib/browser.mjs';
+import { screenshot } from './lib/screenshots.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SHOTS = path.join(HERE, 'screenshots');
@@ -161,6 +163,6 @@ describe('Telegram console in headless Chromium (sqlite, forum double)', () => {
     assert.ok(lines.some((l) => l.startsWith('✓ can manage topics')), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith('✓ topic mode: forum supergroup')), lines.join('\n'));
     assert.match(await ap.locator('#bridge-summary').textContent(), /topics on/);
-    await ap.screenshot({ path: path.join(SHOTS, 'telegram-bridge-state.png') });
+    await screenshot(ap, 'telegram-bridge-state.png', 'panel-telegram-bridge.png');
   });
 });

@@ -8,23 +8,23 @@
 // chat nor open a socket; identify with a good hash shows "verified" in
 // the panel, with a bad one not; the page context shows in the panel and
 // in the first Telegram forward (Bot API double). Screenshots of the host
-// page (closed, open; phone, desktop) go to docs/screenshots/. Prints the
-// loader's gzipped size.
+// page (closed, open; phone, desktop) go to tests/js/screenshots/, and to
+// docs/screenshots/ with SOHBET_README_SCREENSHOTS=1. Prints the loader's
+// gzipped size.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 import { startServer, REPO_ROOT, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
 import { startTelegramDouble } from './lib/telegram-double.mjs';
 import { launchChromium } from './lib/browser.mjs';
+import { screenshot } from './lib/screenshots.mjs';
 
-const SHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 const WAIT = 10_000;
@@ -114,7 +114,6 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
   let browser;
 
   before(async () => {
-    await mkdir(SHOTS, { recursive: true });
     // The host origin is known only once it listens: start it first with a
     // placeholder, then sohbet with EMBED_ORIGINS, then point it at sohbet.
     let base = '';
@@ -151,7 +150,7 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
     await page.locator('#sohbet-widget .g', { hasText: 'Questions?' }).waitFor();
     assert.deepEqual(sohbetRequests, ['/widget.js'], 'nothing but the loader before the first open');
     assert.equal(await page.locator('#sohbet-widget iframe').count(), 0);
-    await page.screenshot({ path: path.join(SHOTS, 'widget-desktop-closed.png') });
+    await screenshot(page, 'widget-desktop-closed.png');
 
     // ---- open: the iframe loads, the visitor writes
     await launcher(page).click();
@@ -179,7 +178,7 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
     await ap.locator('#message-input').fill('Hi! How can I help?');
     await ap.locator('#send-button:not([disabled])').click();
     await chatFrame(page).locator('#messages .message.from-admin .message-text', { hasText: 'How can I help' }).waitFor();
-    await page.screenshot({ path: path.join(SHOTS, 'widget-desktop-open.png') });
+    await screenshot(page, 'widget-desktop-open.png');
     // The host page hears of the reply, without its text.
     await page.waitForFunction(() => window.replies.length === 1);
     const heard = await page.evaluate(() => window.replies[0]);
@@ -237,13 +236,13 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
     const page = await ctx.newPage();
     await page.goto(`${host.origin}/pricing`);
     await launcher(page).waitFor({ state: 'visible' });
-    await page.screenshot({ path: path.join(SHOTS, 'widget-phone-closed.png') });
+    await screenshot(page, 'widget-phone-closed.png');
     await launcher(page).click();
     await chatFrame(page).locator('#message-input').waitFor();
     const panel = await page.locator('#sohbet-widget .p').boundingBox();
     assert.equal(Math.round(panel.width), PHONE.width, 'full width on a phone');
     assert.equal(Math.round(panel.height), PHONE.height, 'full height on a phone');
-    await page.screenshot({ path: path.join(SHOTS, 'widget-phone-open.png') });
+    await screenshot(page, 'widget-phone-open.png');
     // The close button of the view closes the panel.
     await chatFrame(page).locator('#embed-close').click();
     await page.locator('#sohbet-widget .p').waitFor({ state: 'hidden' });

@@ -192,7 +192,8 @@ pub struct LoginBodyDoc {
 pub struct LoginDoc {
     /// `true`.
     pub success: bool,
-    /// `OTP sent to Telegram`.
+    /// `OTP sent to Telegram`, or `OTP written to the server log (Telegram
+    /// is not configured)` when Telegram is not set up.
     pub message: String,
     /// `true`.
     pub otp_sent: bool,
