@@ -17,7 +17,7 @@ use sohbet::{
 
 /// Self-hosted website live chat: visitor page, admin panel and Telegram
 /// bridge in one binary. Settings come from the environment and `.env`
-/// (see README § Configuration).
+/// (see docs/configuration.md).
 #[derive(Debug, Parser)]
 #[command(name = "sohbet", version, about, long_about = None)]
 pub struct Cli {

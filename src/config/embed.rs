@@ -2,7 +2,7 @@
 //! `IDENTITY_SECRET`): parsed here, used by `http::embed` (the `/embed`
 //! view's `frame-ancestors`, the pre-chat form, identity verification) and
 //! `realtime::handshake` (the Socket.IO `Origin` allowlist). Described in
-//! the README § Embedding the chat on a website.
+//! docs/embedding.md.
 
 use super::ConfigError;
 

@@ -250,7 +250,7 @@ pub fn metrics() {}
     ))]
 pub fn visitor_context() {}
 
-/// The host site names its signed-in user (README § Embedding the chat).
+/// The host site names its signed-in user (docs/embedding.md).
 #[utoipa::path(post, path = "/api/visitor/identify", tag = "session",
     request_body = IdentifyBodyDoc,
     responses(

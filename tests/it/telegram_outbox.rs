@@ -367,7 +367,7 @@ async fn message_bodies_never_reach_logs_or_spans(backend: Backend) {
         "narwhal-reply-55",
     ] {
         // socketioxide's own TRACE/DEBUG lines print packets (bodies
-        // included): outside this crate's code, see the README's logging note.
+        // included): outside this crate's code, see docs/configuration.md § Logs.
         let hits: Vec<&str> = text
             .lines()
             .filter(|l| l.contains(body))
