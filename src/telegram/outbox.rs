@@ -117,6 +117,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
         Ok(t) => t,
         Err(TopicError::Throttled(d)) => return Outcome::Throttled(d),
         Err(TopicError::Transient(e)) => return Outcome::Transient(e),
+        Err(TopicError::Refused(e)) => return Outcome::Refused(e),
         Err(TopicError::Store(e)) => return Outcome::Store(e),
     };
     let mut all: Vec<(usize, Part)> = Vec::with_capacity(total - done);
@@ -174,7 +175,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
             }
             Err(RequestError::RetryAfter(s)) => return Outcome::Throttled(s.duration()),
             Err(e) if topic.is_some() && topics::gone(&e).is_some() => {
-                return topic_gone(chat, item, topics::gone(&e)).await;
+                return topic_gone(tg, chat, item, topics::gone(&e)).await;
             }
             Err(RequestError::Api(e)) => return Outcome::Refused(tg.redact(&e.to_string())),
             Err(RequestError::MigrateToChatId(_)) => {
@@ -207,10 +208,13 @@ async fn first_buttons(
 
 /// The topic of `item` was found deleted or closed: forget it (a new one
 /// is created at the next try) or mark it closed (reopened then).
-async fn topic_gone(chat: &Chat, item: &OutboxItem, why: Option<Gone>) -> Outcome {
+async fn topic_gone(tg: &Telegram, chat: &Chat, item: &OutboxItem, why: Option<Gone>) -> Outcome {
     let links = chat.telegram_links();
     let res = match (why, item.tg_topic_id) {
-        (Some(Gone::Closed), Some(id)) => links.set_topic_closed(id, true).await.map(|_| ()),
+        (Some(Gone::Closed), Some(id)) => links
+            .set_topic_closed(tg.chat_id.0, id, true)
+            .await
+            .map(|_| ()),
         _ => links.forget_topic(&item.thread_id).await,
     };
     match res {
