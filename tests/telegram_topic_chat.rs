@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     Backend, Browser, KeptDb, TestApp,
-    bridge::{start, wired},
+    bridge::{start, wait_backlog_empty, wired},
     spawn,
     telegram::{
         Call, Incoming, TelegramDouble,
@@ -141,6 +141,8 @@ async fn an_answer_in_a_colliding_topic_of_a_new_chat_reaches_only_its_visitor(b
     let old_tid = old.thread_id().await;
     let old_forward = send_and_forward(&tg_a, FORUM_CHAT, &old, &old_tid, "in group A").await;
     let old_topic = topic_of(&old_forward).expect("a topic in A");
+    // Recorded as sent: a stop before that record would resend it in B.
+    wait_backlog_empty(&app1).await;
     app1.finish().await;
 
     // TELEGRAM_CHAT_ID = B, same database.
@@ -158,8 +160,10 @@ async fn an_answer_in_a_colliding_topic_of_a_new_chat_reaches_only_its_visitor(b
     let new_forward = send_and_forward(&tg_b, CHAT_B, &new, &new_tid, "in group B").await;
     let new_topic = topic_of(&new_forward).expect("a topic in B");
     assert_eq!(
-        new_topic, old_topic,
-        "precondition: the two groups' topic ids collide"
+        new_topic,
+        old_topic,
+        "precondition: the two groups' topic ids collide\n{}",
+        tg_b.summary()
     );
 
     // The old visitor writes: a new topic in B, never the colliding one.
