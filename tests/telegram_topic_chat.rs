@@ -174,6 +174,13 @@ async fn an_answer_in_a_colliding_topic_of_a_new_chat_reaches_only_its_visitor(b
         "the old visitor's message went into the new visitor's topic"
     );
     assert_eq!(creations(&tg_b).len(), 2, "{}", tg_b.summary());
+    // It carries the thread's buttons there (the old ones are in A).
+    let f_id = f.message_id().expect("id");
+    assert!(
+        !tg_b.button_data(f_id).is_empty(),
+        "no buttons in B:\n{}",
+        tg_b.summary()
+    );
 
     // The admin answers in the colliding topic, then in the old visitor's
     // new one, then by Telegram's Reply to the message of B whose id the

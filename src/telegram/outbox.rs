@@ -143,7 +143,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     );
     // The thread's first forward carries its buttons (issue 13).
     let mut markup = match done {
-        0 => first_buttons(chat, &item.thread_id).await,
+        0 => first_buttons(tg, chat, &item.thread_id).await,
         _ => None,
     };
     for (i, part) in all {
@@ -193,14 +193,18 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
 }
 
 /// The buttons for a forward of `thread_id`: its state's keyboard when the
-/// thread has no buttons yet (its first forward), else `None` (also when the
-/// database does not answer: buttons are a convenience).
+/// thread has no buttons in the admin chat yet (its first forward there),
+/// else `None` (also when the database does not answer: buttons are a
+/// convenience).
 async fn first_buttons(
+    tg: &Telegram,
     chat: &Chat,
     thread_id: &str,
 ) -> Option<teloxide::types::InlineKeyboardMarkup> {
-    if !matches!(chat.telegram_links().buttons(thread_id).await, Ok(None)) {
-        return None;
+    match chat.telegram_links().buttons(thread_id).await {
+        Ok(None) => {}
+        Ok(Some((c, _))) if c != tg.chat_id.0 => {}
+        _ => return None,
     }
     let thread = chat.thread(thread_id).await.ok().flatten()?;
     super::buttons::keyboard(&crate::chat::status::ThreadUpdate::of(&thread))
