@@ -31,33 +31,43 @@ impl TelegramLinks {
         store::outbox::thread_of(&self.db, tg_chat_id, tg_message_id).await
     }
 
-    /// The thread whose forum topic is `topic_id`.
+    /// The thread whose forum topic is `topic_id` in chat `tg_chat_id`
+    /// (topic ids are message ids, numbered per chat).
     ///
     /// # Errors
     /// Database errors.
-    pub async fn thread_of_topic(&self, topic_id: i64) -> Result<Option<String>, sqlx::Error> {
-        store::topics::thread_of_topic(&self.db, topic_id).await
+    pub async fn thread_of_topic(
+        &self,
+        tg_chat_id: i64,
+        topic_id: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
+        store::topics::thread_of_topic(&self.db, tg_chat_id, topic_id).await
     }
 
-    /// The forum topic of a thread, if it has one.
+    /// The forum topic of a thread in chat `tg_chat_id`, if it has one there.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn topic_of_thread(&self, thread_id: &str) -> Result<Option<i64>, sqlx::Error> {
-        store::topics::topic_of_thread(&self.db, thread_id).await
+    pub async fn topic_of_thread(
+        &self,
+        thread_id: &str,
+        tg_chat_id: i64,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        store::topics::topic_of_thread(&self.db, thread_id, tg_chat_id).await
     }
 
-    /// Records a thread's (new) forum topic, open.
+    /// Records a thread's (new) forum topic in chat `tg_chat_id`, open.
     ///
     /// # Errors
     /// Database errors.
     pub async fn set_topic(
         &self,
         thread_id: &str,
+        tg_chat_id: i64,
         topic_id: i64,
         name: &str,
     ) -> Result<(), sqlx::Error> {
-        store::topics::set_topic(&self.db, thread_id, topic_id, name).await
+        store::topics::set_topic(&self.db, thread_id, tg_chat_id, topic_id, name).await
     }
 
     /// Records the name a thread's topic was given.
@@ -68,12 +78,18 @@ impl TelegramLinks {
         store::topics::set_topic_name(&self.db, thread_id, name).await
     }
 
-    /// Marks topic `topic_id` closed or open; whether a thread has it.
+    /// Marks topic `topic_id` of chat `tg_chat_id` closed or open; whether
+    /// a thread has it.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn set_topic_closed(&self, topic_id: i64, closed: bool) -> Result<bool, sqlx::Error> {
-        store::topics::set_topic_closed(&self.db, topic_id, closed).await
+    pub async fn set_topic_closed(
+        &self,
+        tg_chat_id: i64,
+        topic_id: i64,
+        closed: bool,
+    ) -> Result<bool, sqlx::Error> {
+        store::topics::set_topic_closed(&self.db, tg_chat_id, topic_id, closed).await
     }
 
     /// Forgets a thread's topic (deleted in Telegram).

@@ -18,7 +18,8 @@ pub async fn get(db: &Db, thread_id: &str) -> Result<Option<(i64, i64)>, sqlx::E
 }
 
 /// Records that message `tg_message_id` of chat `tg_chat_id` carries the
-/// buttons of `thread_id` (the first such message is kept).
+/// buttons of `thread_id` (the first such message of a chat is kept; a
+/// message in another chat, after `TELEGRAM_CHAT_ID` changed, replaces it).
 ///
 /// # Errors
 /// Database errors.
@@ -30,6 +31,8 @@ pub async fn set(
     tg_message_id: i64,
 ) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO telegram_buttons (thread_id, tg_chat_id, tg_message_id) \
-                       VALUES ($1, $2, $3) ON CONFLICT (thread_id) DO NOTHING";
+                       VALUES ($1, $2, $3) ON CONFLICT (thread_id) DO UPDATE \
+                       SET tg_chat_id = excluded.tg_chat_id, tg_message_id = excluded.tg_message_id \
+                       WHERE telegram_buttons.tg_chat_id <> excluded.tg_chat_id";
     with_db!(db, p => sqlx::query(SQL).bind(thread_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(p).await.map(|_| ()))
 }

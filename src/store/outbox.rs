@@ -37,8 +37,12 @@ pub struct OutboxItem {
     pub content_text: Option<String>,
     /// Media URL.
     pub file_url: Option<String>,
-    /// The thread's forum topic in the admin chat (topic mode), if created.
+    /// The thread's forum topic (topic mode), if created.
     pub tg_topic_id: Option<i64>,
+    /// The chat that topic is in (`None`: unknown, a topic stored before
+    /// migration 0010 that could not be placed); the topic is used only
+    /// when this is the admin chat.
+    pub tg_topic_chat_id: Option<i64>,
     /// The name that topic was given.
     pub tg_topic_name: Option<String>,
     /// 1 when the topic was closed by hand (reopened before this forward).
@@ -55,6 +59,7 @@ impl std::fmt::Debug for OutboxItem {
             .field("message_id", &self.message_id)
             .field("content_type", &self.content_type)
             .field("tg_topic_id", &self.tg_topic_id)
+            .field("tg_topic_chat_id", &self.tg_topic_chat_id)
             .finish_non_exhaustive()
     }
 }
@@ -86,7 +91,7 @@ pub async fn due_heads(
     const SQL: &str = concat!(
         "SELECT o.id, o.attempts, o.parts_sent, o.thread_id, m.id AS message_id, t.display_name, \
            m.type AS content_type, m.content_text, m.file_url, \
-           t.tg_topic_id, t.tg_topic_name, t.tg_topic_closed \
+           t.tg_topic_id, t.tg_topic_chat_id, t.tg_topic_name, t.tg_topic_closed \
          FROM telegram_outbox o \
          LEFT JOIN messages m ON m.id = o.message_id \
          LEFT JOIN threads t ON t.id = o.thread_id \

@@ -2,12 +2,17 @@
 //! 0005): each thread's forum topic (`threads.tg_topic_*`) and the delivery
 //! receipts of the admin's Telegram messages (`telegram_links.receipt*`).
 //! One SQL text for both backends.
+//!
+//! A topic belongs to the chat it was created in (`tg_topic_chat_id`,
+//! migration 0010): topic ids are message ids, numbered per chat, so every
+//! lookup here is by chat and topic id, and a topic of another chat (or of
+//! an unknown one, NULL) is never found.
 
 use super::Db;
 use crate::with_db;
 
-/// Records the forum topic of a thread (a new or recreated one): its id and
-/// name, open.
+/// Records the forum topic of a thread (a new or recreated one): the chat
+/// it was created in, its id and name, open.
 ///
 /// # Errors
 /// Database errors.
@@ -15,12 +20,13 @@ use crate::with_db;
 pub async fn set_topic(
     db: &Db,
     thread_id: &str,
+    tg_chat_id: i64,
     topic_id: i64,
     name: &str,
 ) -> Result<(), sqlx::Error> {
-    const SQL: &str = "UPDATE threads SET tg_topic_id = $1, tg_topic_name = $2, tg_topic_closed = 0 \
-                       WHERE id = $3";
-    with_db!(db, p => sqlx::query(SQL).bind(topic_id).bind(name).bind(thread_id).execute(p).await.map(|_| ()))
+    const SQL: &str = "UPDATE threads SET tg_topic_chat_id = $1, tg_topic_id = $2, tg_topic_name = $3, \
+                       tg_topic_closed = 0 WHERE id = $4";
+    with_db!(db, p => sqlx::query(SQL).bind(tg_chat_id).bind(topic_id).bind(name).bind(thread_id).execute(p).await.map(|_| ()))
 }
 
 /// Records the name a thread's topic was renamed to (`editForumTopic`).
@@ -33,38 +39,52 @@ pub async fn set_topic_name(db: &Db, thread_id: &str, name: &str) -> Result<(), 
     with_db!(db, p => sqlx::query(SQL).bind(name).bind(thread_id).execute(p).await.map(|_| ()))
 }
 
-/// Marks the topic `topic_id` closed (`forum_topic_closed` service message)
-/// or open again; returns whether a thread has that topic.
+/// Marks topic `topic_id` of chat `tg_chat_id` closed (`forum_topic_closed`
+/// service message) or open again; returns whether a thread has that topic.
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn set_topic_closed(db: &Db, topic_id: i64, closed: bool) -> Result<bool, sqlx::Error> {
-    const SQL: &str = "UPDATE threads SET tg_topic_closed = $1 WHERE tg_topic_id = $2";
-    let flag = i32::from(closed);
-    with_db!(db, p => sqlx::query(SQL).bind(flag).bind(topic_id).execute(p).await.map(|r| r.rows_affected() > 0))
-}
-
-/// The thread whose topic is `topic_id`.
-///
-/// # Errors
-/// Database errors.
-#[tracing::instrument(skip(db))]
-pub async fn thread_of_topic(db: &Db, topic_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn set_topic_closed(
+    db: &Db,
+    tg_chat_id: i64,
+    topic_id: i64,
+    closed: bool,
+) -> Result<bool, sqlx::Error> {
     const SQL: &str =
-        "SELECT id FROM threads WHERE tg_topic_id = $1 ORDER BY last_activity_at DESC LIMIT 1";
-    with_db!(db, p => sqlx::query_scalar(SQL).bind(topic_id).fetch_optional(p).await)
+        "UPDATE threads SET tg_topic_closed = $1 WHERE tg_topic_chat_id = $2 AND tg_topic_id = $3";
+    let flag = i32::from(closed);
+    with_db!(db, p => sqlx::query(SQL).bind(flag).bind(tg_chat_id).bind(topic_id).execute(p).await.map(|r| r.rows_affected() > 0))
 }
 
-/// The topic of a thread, if it has one.
+/// The thread whose topic is `topic_id` in chat `tg_chat_id` (a topic of
+/// another chat with the same id is not it).
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn topic_of_thread(db: &Db, thread_id: &str) -> Result<Option<i64>, sqlx::Error> {
-    const SQL: &str = "SELECT tg_topic_id FROM threads WHERE id = $1";
-    let v: Option<Option<i64>> =
-        with_db!(db, p => sqlx::query_scalar(SQL).bind(thread_id).fetch_optional(p).await)?;
+pub async fn thread_of_topic(
+    db: &Db,
+    tg_chat_id: i64,
+    topic_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    const SQL: &str = "SELECT id FROM threads WHERE tg_topic_chat_id = $1 AND tg_topic_id = $2 \
+                       ORDER BY last_activity_at DESC LIMIT 1";
+    with_db!(db, p => sqlx::query_scalar(SQL).bind(tg_chat_id).bind(topic_id).fetch_optional(p).await)
+}
+
+/// The topic of a thread in chat `tg_chat_id`, if it has one there.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn topic_of_thread(
+    db: &Db,
+    thread_id: &str,
+    tg_chat_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    const SQL: &str = "SELECT tg_topic_id FROM threads WHERE id = $1 AND tg_topic_chat_id = $2";
+    let v: Option<Option<i64>> = with_db!(db, p => sqlx::query_scalar(SQL).bind(thread_id).bind(tg_chat_id).fetch_optional(p).await)?;
     Ok(v.flatten())
 }
 
@@ -204,6 +224,6 @@ pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> Result<(), sqlx::Err
 #[tracing::instrument(skip(db))]
 pub async fn forget_topic(db: &Db, thread_id: &str) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE threads SET tg_topic_id = NULL, tg_topic_name = NULL, \
-                       tg_topic_closed = 0 WHERE id = $1";
+                       tg_topic_chat_id = NULL, tg_topic_closed = 0 WHERE id = $1";
     with_db!(db, p => sqlx::query(SQL).bind(thread_id).execute(p).await.map(|_| ()))
 }

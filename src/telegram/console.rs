@@ -51,9 +51,15 @@ impl Console {
     }
 
     /// Turns topic mode off until the next self-test (e.g. the bot lost its
-    /// rights: forwards then go to the chat itself, reply routing works).
-    pub fn topics_off(&self) {
+    /// rights: forwards then go to the chat itself, reply routing works),
+    /// and says why in the last self-test's report (`/health`, the panel):
+    /// topic mode off, `reason`, and a failed "topic mode" check with the fix.
+    pub fn topics_off(&self, reason: &str) {
         self.topics.store(false, Ordering::Release);
+        let mut report = self.report.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = report.as_mut() {
+            r.topics_refused(reason);
+        }
     }
 
     /// Records a self-test and the topic mode it found.

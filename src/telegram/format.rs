@@ -44,6 +44,19 @@ pub fn split(text: &str, limit: usize) -> Vec<String> {
     out
 }
 
+/// The longest prefix of `text` of at most `limit` UTF-16 units, never cut
+/// inside a character (an astral character, e.g. most emoji, is two units).
+pub fn cut(text: &str, limit: usize) -> &str {
+    let mut units = 0;
+    for (i, c) in text.char_indices() {
+        units += c.len_utf16();
+        if units > limit {
+            return &text[..i];
+        }
+    }
+    text
+}
+
 /// The `sendMessage` texts of a visitor's text message: `[<name>] <text>`,
 /// and `[<name>] (2/3) …` for the following pieces.
 pub fn forward_texts(display_name: &str, text: &str) -> Vec<String> {

@@ -147,7 +147,8 @@ impl Telegram {
         if !self.console.topics_on() || !self.console.typing_due(thread_id) {
             return;
         }
-        let Ok(Some(topic)) = chat.telegram_links().topic_of_thread(thread_id).await else {
+        let links = chat.telegram_links();
+        let Ok(Some(topic)) = links.topic_of_thread(thread_id, self.chat_id.0).await else {
             return;
         };
         let Ok(topic) = i32::try_from(topic) else {

@@ -117,6 +117,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
         Ok(t) => t,
         Err(TopicError::Throttled(d)) => return Outcome::Throttled(d),
         Err(TopicError::Transient(e)) => return Outcome::Transient(e),
+        Err(TopicError::Refused(e)) => return Outcome::Refused(e),
         Err(TopicError::Store(e)) => return Outcome::Store(e),
     };
     let mut all: Vec<(usize, Part)> = Vec::with_capacity(total - done);
@@ -142,7 +143,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     );
     // The thread's first forward carries its buttons (issue 13).
     let mut markup = match done {
-        0 => first_buttons(chat, &item.thread_id).await,
+        0 => first_buttons(tg, chat, &item.thread_id).await,
         _ => None,
     };
     for (i, part) in all {
@@ -174,7 +175,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
             }
             Err(RequestError::RetryAfter(s)) => return Outcome::Throttled(s.duration()),
             Err(e) if topic.is_some() && topics::gone(&e).is_some() => {
-                return topic_gone(chat, item, topics::gone(&e)).await;
+                return topic_gone(tg, chat, item, topics::gone(&e)).await;
             }
             Err(RequestError::Api(e)) => return Outcome::Refused(tg.redact(&e.to_string())),
             Err(RequestError::MigrateToChatId(_)) => {
@@ -192,14 +193,18 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
 }
 
 /// The buttons for a forward of `thread_id`: its state's keyboard when the
-/// thread has no buttons yet (its first forward), else `None` (also when the
-/// database does not answer: buttons are a convenience).
+/// thread has no buttons in the admin chat yet (its first forward there),
+/// else `None` (also when the database does not answer: buttons are a
+/// convenience).
 async fn first_buttons(
+    tg: &Telegram,
     chat: &Chat,
     thread_id: &str,
 ) -> Option<teloxide::types::InlineKeyboardMarkup> {
-    if !matches!(chat.telegram_links().buttons(thread_id).await, Ok(None)) {
-        return None;
+    match chat.telegram_links().buttons(thread_id).await {
+        Ok(None) => {}
+        Ok(Some((c, _))) if c != tg.chat_id.0 => {}
+        _ => return None,
     }
     let thread = chat.thread(thread_id).await.ok().flatten()?;
     super::buttons::keyboard(&crate::chat::status::ThreadUpdate::of(&thread))
@@ -207,10 +212,13 @@ async fn first_buttons(
 
 /// The topic of `item` was found deleted or closed: forget it (a new one
 /// is created at the next try) or mark it closed (reopened then).
-async fn topic_gone(chat: &Chat, item: &OutboxItem, why: Option<Gone>) -> Outcome {
+async fn topic_gone(tg: &Telegram, chat: &Chat, item: &OutboxItem, why: Option<Gone>) -> Outcome {
     let links = chat.telegram_links();
     let res = match (why, item.tg_topic_id) {
-        (Some(Gone::Closed), Some(id)) => links.set_topic_closed(id, true).await.map(|_| ()),
+        (Some(Gone::Closed), Some(id)) => links
+            .set_topic_closed(tg.chat_id.0, id, true)
+            .await
+            .map(|_| ()),
         _ => links.forget_topic(&item.thread_id).await,
     };
     match res {

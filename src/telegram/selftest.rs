@@ -51,6 +51,23 @@ impl SelfTest {
         self.checks.iter().all(|c| c.ok)
     }
 
+    /// Records that Telegram refused to create a topic for a reason that
+    /// turns topic mode off (`reason`, e.g. "the chat is not a forum"):
+    /// topic mode off and a failed "topic mode" check, with the fix.
+    pub fn topics_refused(&mut self, reason: &str) {
+        self.topic_mode = false;
+        self.topic_reason = format!("{reason}: replies need Telegram's Reply");
+        self.checks.retain(|c| c.name != "topic mode");
+        self.checks.push(check(
+            "topic mode",
+            false,
+            self.topic_reason.clone(),
+            Some(
+                "enable Topics in the group and make the bot an admin with Manage topics, then run /selftest",
+            ),
+        ));
+    }
+
     /// The Telegram message: one `✓`/`✗` line per check, the fix under each
     /// `✗`; plain text (sent without a parse mode).
     pub fn text(&self) -> String {

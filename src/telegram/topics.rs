@@ -8,6 +8,19 @@
 //!
 //! Every call here is paced with the forwards (a topic's creation is a
 //! message in the group too).
+//!
+//! **A topic belongs to its chat.** Topic ids are message ids, numbered per
+//! chat; the chat a topic was created in is stored with it
+//! (`threads.tg_topic_chat_id`). A thread whose topic is in another chat
+//! (`TELEGRAM_CHAT_ID` changed) or in an unknown one gets a new topic in
+//! the admin chat, and the admin's messages are routed by (chat, topic).
+//!
+//! **A refused `createForumTopic`** turns topic mode off (until the next
+//! self-test, which then reports why) only when Telegram says topics cannot
+//! work in this chat ([`topics_impossible`]: not a forum, no right to manage
+//! topics). Anything else is retried for that thread like a failed send:
+//! 429 after `retry_after`, network errors and 5xx with back-off, other
+//! refusals a few times ([`super::outbox::MAX_REFUSALS`]).
 
 use std::time::Duration;
 
@@ -21,7 +34,8 @@ use teloxide::{
 use super::Telegram;
 use crate::chat::{Chat, outbox::OutboxItem};
 
-/// Longest topic name (Bot API `createForumTopic`: 1–128 characters).
+/// Longest topic name (Bot API `createForumTopic`: 1–128 characters,
+/// counted like every Telegram length in UTF-16 code units).
 pub const NAME_LIMIT: usize = 128;
 
 /// Why a topic could not be prepared.
@@ -31,6 +45,9 @@ pub enum TopicError {
     Throttled(Duration),
     /// Network, 5xx: retry later.
     Transient(String),
+    /// A refusal that is not about topics (e.g. "chat not found"): retried
+    /// like a refused send.
+    Refused(String),
     /// The database failed.
     Store(String),
 }
@@ -65,7 +82,8 @@ pub fn gone(e: &RequestError) -> Option<Gone> {
 
 /// The topic name of a thread: its display name and, once the visitor's
 /// page is known (issue 14's context), that page's host and path, e.g.
-/// `Visitor 3F2A · shop.example/pricing`; cut to [`NAME_LIMIT`] characters.
+/// `Visitor 3F2A · shop.example/pricing`; cut to [`NAME_LIMIT`] UTF-16
+/// units ([`super::format::cut`], as message texts are).
 pub fn topic_name(display_name: &str, page_url: Option<&str>) -> String {
     let display = display_name.trim();
     let display = if display.is_empty() {
@@ -77,7 +95,44 @@ pub fn topic_name(display_name: &str, page_url: Option<&str>) -> String {
         Some(page) => format!("{display} · {page}"),
         None => display.to_owned(),
     };
-    name.chars().take(NAME_LIMIT).collect()
+    super::format::cut(&name, NAME_LIMIT).to_owned()
+}
+
+/// Whether a refusal of `createForumTopic` means topics cannot work in the
+/// admin chat, as Telegram words it (Bot API error descriptions): "the chat
+/// is not a forum", "not enough rights to create a topic" / "… to manage
+/// topics", `CHAT_ADMIN_REQUIRED`, "method is available only for
+/// supergroups"; or the chat became a supergroup with another id
+/// (`migrate_to_chat_id`).
+pub fn topics_impossible(e: &RequestError) -> bool {
+    match e {
+        RequestError::MigrateToChatId(_) => true,
+        RequestError::Api(api) => {
+            let text = api.to_string().to_ascii_lowercase();
+            [
+                "not a forum",
+                "not enough rights",
+                "chat_admin_required",
+                "only for supergroups",
+            ]
+            .iter()
+            .any(|k| text.contains(k))
+        }
+        _ => false,
+    }
+}
+
+/// A 4xx refusal (`Bad Request`, `Forbidden`, `Unauthorized`), as opposed
+/// to an error answer of a failing server ("Internal Server Error", which
+/// teloxide reports as an unknown API error too).
+fn is_refusal(e: &RequestError) -> bool {
+    let RequestError::Api(api) = e else {
+        return false;
+    };
+    let text = api.to_string().to_ascii_lowercase();
+    ["bad request", "forbidden", "unauthorized"]
+        .iter()
+        .any(|k| text.contains(k))
 }
 
 /// `host/path` of an http(s) URL, without query or fragment (they can
@@ -126,7 +181,13 @@ pub async fn prepare(
         item.display_name.as_deref().unwrap_or("Visitor"),
         page.as_deref(),
     );
-    let Some(id) = item.tg_topic_id else {
+    // A topic of another chat (TELEGRAM_CHAT_ID changed) or of an unknown
+    // one is not this thread's topic here: its id may be another visitor's
+    // topic in this chat.
+    let Some(id) = item
+        .tg_topic_id
+        .filter(|_| item.tg_topic_chat_id == Some(tg.chat_id.0))
+    else {
         return create(tg, chat, &item.thread_id, &wanted).await;
     };
     let topic = ThreadId(MessageId(i32::try_from(id).unwrap_or_default()));
@@ -149,7 +210,7 @@ pub async fn prepare(
             }
         }
         chat.telegram_links()
-            .set_topic_closed(id, false)
+            .set_topic_closed(tg.chat_id.0, id, false)
             .await
             .map_err(|e| TopicError::Store(e.to_string()))?;
         tracing::info!("reopened a closed topic");
@@ -198,21 +259,25 @@ async fn create(
         Ok(topic) => {
             let id = i64::from(topic.thread_id.0.0);
             chat.telegram_links()
-                .set_topic(thread_id, id, name)
+                .set_topic(thread_id, tg.chat_id.0, id, name)
                 .await
                 .map_err(|e| TopicError::Store(e.to_string()))?;
             tracing::info!(topic_id = id, "created a forum topic for a thread");
             Ok(Some(topic.thread_id))
         }
-        Err(e) => {
-            classify(tg, &e)?;
+        Err(e) if topics_impossible(&e) => {
+            let why = tg.describe(&e);
             tracing::warn!(
-                error = %tg.describe(&e),
+                error = %why,
                 "createForumTopic refused: topic mode off until the next self-test (run /selftest)"
             );
-            tg.console.topics_off();
+            tg.console
+                .topics_off(&format!("createForumTopic was refused ({why})"));
             Ok(None)
         }
+        Err(e) if is_refusal(&e) => Err(TopicError::Refused(tg.describe(&e))),
+        Err(RequestError::RetryAfter(s)) => Err(TopicError::Throttled(s.duration())),
+        Err(e) => Err(TopicError::Transient(tg.describe(&e))),
     }
 }
 
@@ -227,6 +292,10 @@ mod tests {
             topic_name(&"é".repeat(200), None).chars().count(),
             NAME_LIMIT
         );
+        // Astral characters are two UTF-16 units: never split.
+        let name = topic_name(&format!("a{}", "😀".repeat(100)), None);
+        assert_eq!(name.encode_utf16().count(), NAME_LIMIT - 1);
+        assert!(name.ends_with('😀'));
         assert_eq!(topic_name("  ", None), "Visitor");
         assert_eq!(
             topic_name(

@@ -273,7 +273,7 @@ async fn service(msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
     if let Some(t) = topic_of(&msg) {
         let id = i64::from(t.0.0);
         let links = ctx.chat.telegram_links();
-        if let Err(e) = links.set_topic_closed(id, closed).await {
+        if let Err(e) = links.set_topic_closed(ctx.tg.chat_id.0, id, closed).await {
             tracing::warn!(error = %e, "cannot record a topic closed or reopened");
         }
     }
@@ -341,7 +341,12 @@ async fn threads_text(ctx: &Ctx) -> String {
 pub(super) async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
     if let Some(topic) = topic_of(msg) {
         let links = ctx.chat.telegram_links();
-        match links.thread_of_topic(i64::from(topic.0.0)).await {
+        // Only a topic of this chat: ids are per chat, so a topic kept from
+        // a former TELEGRAM_CHAT_ID never routes here.
+        match links
+            .thread_of_topic(ctx.tg.chat_id.0, i64::from(topic.0.0))
+            .await
+        {
             Ok(Some(t)) => return Ok(t),
             Ok(None) => {}
             Err(e) => {

@@ -157,7 +157,7 @@ impl TelegramDouble {
             || json!({"message_id": message_id, "date": super::now_unix(), "text": "…"}),
         );
         msg["chat"] = forum::chat_json(&st, chat);
-        let from = if chat == forum::FORUM_CHAT {
+        let from = if chat < 0 {
             forum::human(forum::GROUP_ADMIN)
         } else {
             user(chat)

@@ -46,6 +46,8 @@ pub struct Rights {
 /// The forum state (present when the double plays a forum supergroup).
 #[derive(Debug)]
 pub struct Forum {
+    /// The supergroup's id ([`FORUM_CHAT`] unless started with another).
+    pub chat: i64,
     pub topics: HashMap<i64, Topic>,
     pub rights: Rights,
     /// `true`: a supergroup with topics; `false`: a plain group.
@@ -115,7 +117,7 @@ pub(super) fn place(p: &Map<String, Value>, body: &mut Map<String, Value>) {
 /// The chat object of `id` as messages show it.
 pub(super) fn chat_json(st: &St, id: i64) -> Value {
     match &st.forum {
-        Some(f) if id == FORUM_CHAT => {
+        Some(f) if id == f.chat => {
             let mut c = json!({"id": id, "type": "supergroup", "title": "Support desk"});
             if f.is_forum {
                 c["is_forum"] = json!(true);
@@ -126,9 +128,10 @@ pub(super) fn chat_json(st: &St, id: i64) -> Value {
     }
 }
 
-/// The sender of a message a human writes in chat `id`.
+/// The sender of a message a human writes in chat `id` (in a group, whose
+/// ids are negative: the group's admin).
 pub(super) fn human(id: i64) -> Value {
-    if id == FORUM_CHAT {
+    if id < 0 {
         json!({"id": GROUP_ADMIN, "is_bot": false, "first_name": "Ayşe", "language_code": "tr"})
     } else {
         super::user(id)
@@ -174,7 +177,7 @@ fn get_chat_member(st: &St, chat: Option<i64>, p: &Map<String, Value>) -> ApiRes
         return Err(bad("member not found"));
     }
     let rights = match &st.forum {
-        Some(f) if c == FORUM_CHAT => f.rights,
+        Some(f) if c == f.chat => f.rights,
         _ => {
             return Ok(json!({"status": "member", "user": bot_user()}));
         }
@@ -194,13 +197,15 @@ fn get_chat_member(st: &St, chat: Option<i64>, p: &Map<String, Value>) -> ApiRes
 
 fn create_topic(st: &mut St, chat: Option<i64>, p: &Map<String, Value>) -> ApiResult {
     let name = param_str(p, "name").unwrap_or_default();
-    if name.is_empty() || name.chars().count() > 128 {
+    // 1–128 characters, counted (like every Telegram length) in UTF-16 units.
+    if name.is_empty() || super::utf16_len(&name) > 128 {
         return Err(bad("TOPIC_TITLE_EMPTY"));
     }
     let forum = match (&st.forum, chat) {
-        (Some(f), Some(FORUM_CHAT)) => f,
+        (Some(f), Some(c)) if c == f.chat => f,
         _ => return Err(bad("the chat is not a forum")),
     };
+    let forum_chat = forum.chat;
     if !forum.is_forum {
         return Err(bad("the chat is not a forum"));
     }
@@ -210,7 +215,7 @@ fn create_topic(st: &mut St, chat: Option<i64>, p: &Map<String, Value>) -> ApiRe
     let id = st.next_message_id;
     st.next_message_id += 1;
     let service = json!({
-        "message_id": id, "date": now_unix(), "chat": chat_json(st, FORUM_CHAT), "from": bot_user(),
+        "message_id": id, "date": now_unix(), "chat": chat_json(st, forum_chat), "from": bot_user(),
         "message_thread_id": id, "is_topic_message": true,
         "forum_topic_created": {"name": name, "icon_color": ICON_COLOR},
     });
@@ -231,7 +236,7 @@ fn create_topic(st: &mut St, chat: Option<i64>, p: &Map<String, Value>) -> ApiRe
 
 fn edit_topic(st: &mut St, m: &str, chat: Option<i64>, p: &Map<String, Value>) -> ApiResult {
     let th = param_str(p, "message_thread_id").and_then(|t| t.parse::<i64>().ok());
-    let Some(f) = st.forum.as_mut().filter(|_| chat == Some(FORUM_CHAT)) else {
+    let Some(f) = st.forum.as_mut().filter(|f| chat == Some(f.chat)) else {
         return Err(bad("the chat is not a forum"));
     };
     if !f.rights.manage_topics {
@@ -289,12 +294,20 @@ impl TelegramDouble {
     /// A double whose admin chat is the forum supergroup [`FORUM_CHAT`], the
     /// bot an admin with Manage topics and Delete messages.
     pub async fn start_forum() -> TelegramDouble {
+        TelegramDouble::start_forum_in(FORUM_CHAT).await
+    }
+
+    /// Like [`TelegramDouble::start_forum`] with the supergroup `chat`
+    /// (another group: its message ids, hence topic ids, start where every
+    /// fresh double's do, as two Telegram groups' ids overlap).
+    pub async fn start_forum_in(chat: i64) -> TelegramDouble {
         let d = TelegramDouble::start().await;
         {
             let mut st = d.inner.lock();
-            st.admin_chat = FORUM_CHAT;
-            st.known_chats.insert(FORUM_CHAT);
+            st.admin_chat = chat;
+            st.known_chats.insert(chat);
             st.forum = Some(Forum {
+                chat,
                 topics: HashMap::new(),
                 rights: Rights {
                     admin: true,
@@ -311,6 +324,14 @@ impl TelegramDouble {
     pub fn set_rights(&self, rights: Rights) {
         if let Some(f) = self.inner.lock().forum.as_mut() {
             f.rights = rights;
+        }
+    }
+
+    /// Topics enabled in the group (`true`) or not: a plain supergroup,
+    /// where `createForumTopic` answers "the chat is not a forum".
+    pub fn set_is_forum(&self, on: bool) {
+        if let Some(f) = self.inner.lock().forum.as_mut() {
+            f.is_forum = on;
         }
     }
 
@@ -353,6 +374,7 @@ impl TelegramDouble {
     /// queued as an update, as Telegram does.
     pub fn close_topic(&self, id: i64) -> i64 {
         let mut st = self.inner.lock();
+        let chat = st.forum.as_ref().map_or(FORUM_CHAT, |f| f.chat);
         if let Some(t) = st.forum.as_mut().and_then(|f| f.topics.get_mut(&id)) {
             t.closed = true;
         }
@@ -361,8 +383,8 @@ impl TelegramDouble {
         let uid = st.next_update_id;
         st.next_update_id += 1;
         let m = json!({
-            "message_id": mid, "date": now_unix(), "chat": chat_json(&st, FORUM_CHAT),
-            "from": human(FORUM_CHAT), "message_thread_id": id, "is_topic_message": true,
+            "message_id": mid, "date": now_unix(), "chat": chat_json(&st, chat),
+            "from": human(chat), "message_thread_id": id, "is_topic_message": true,
             "forum_topic_closed": {},
         });
         st.messages.insert(mid, m.clone());

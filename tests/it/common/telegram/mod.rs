@@ -58,12 +58,14 @@ const LONG_POLL_CAP: Duration = Duration::from_secs(1);
 const NGINX_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
     <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
-/// 429 for the next `remaining` calls of `method`.
+/// 429 for the next `remaining` calls of `method` (or, with `answer`,
+/// that error).
 #[derive(Clone, Debug)]
 struct Throttle {
     method: String,
     remaining: usize,
     retry_after: u32,
+    answer: Option<(u16, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -248,6 +250,21 @@ impl TelegramDouble {
             method: method.to_ascii_lowercase(),
             remaining: times,
             retry_after,
+            answer: None,
+        });
+    }
+
+    /// The next `times` calls of `method` fail with Telegram's error answer
+    /// `{"ok":false,"error_code":code,"description":description}`, e.g.
+    /// `500, "Internal Server Error"`. The HTTP status is 200: teloxide
+    /// reads only the JSON, and pauses 10 s after any 5xx status, which
+    /// would only slow the test down.
+    pub fn fail_method(&self, method: &str, times: usize, code: u16, description: &str) {
+        self.inner.lock().throttles.push(Throttle {
+            method: method.to_ascii_lowercase(),
+            remaining: times,
+            retry_after: 0,
+            answer: Some((code, description.to_owned())),
         });
     }
 

@@ -133,6 +133,8 @@ async fn handle(
     enum Pre {
         Down,
         Refuse(ApiResult),
+        /// An error answer with HTTP status 200 ([`TelegramDouble::fail_method`]).
+        Fail(ApiResult),
         Garble,
         Go,
     }
@@ -161,7 +163,10 @@ async fn handle(
         {
             t.remaining -= 1;
             let ra = t.retry_after;
-            Pre::Refuse(Err((429, format!("Too Many Requests: retry after {ra}"))))
+            match t.answer.clone() {
+                Some(a) => Pre::Fail(Err(a)),
+                None => Pre::Refuse(Err((429, format!("Too Many Requests: retry after {ra}")))),
+            }
         } else if let Some(r) = (token == TOKEN)
             .then(|| forum::pre_check(&mut st, &lower, &params))
             .flatten()
@@ -177,9 +182,10 @@ async fn handle(
         (pre, hold)
     };
     let garbled = matches!(pre, Pre::Garble);
+    let http_200 = matches!(pre, Pre::Fail(_));
     let res = match pre {
         Pre::Down | Pre::Garble => None,
-        Pre::Refuse(r) => Some(r),
+        Pre::Refuse(r) | Pre::Fail(r) => Some(r),
         Pre::Go if lower == "getupdates" => Some(updates::get_updates(&d, &params).await),
         Pre::Go => Some(dispatch(&mut d.lock(), &lower, &params, &uploads)),
     };
@@ -210,7 +216,7 @@ async fn handle(
                 Err((code, _)) => *code,
             };
             let answer = envelope_json(&res);
-            let resp = json_response(status, &answer);
+            let resp = json_response(if http_200 { 200 } else { status }, &answer);
             (status, answer, resp)
         }
     };
