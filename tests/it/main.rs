@@ -31,6 +31,7 @@ mod telegram_forward;
 mod telegram_media;
 mod telegram_outbox;
 mod telegram_replies;
+mod telegram_topic_chat;
 mod telegram_topics;
 mod telegram_webhook;
 mod thread_tools;

@@ -6,13 +6,11 @@
 //! topic mode off only when topics cannot work (and `/health`'s self-test
 //! says why), other failures are retried; topic names are cut at 128 UTF-16
 //! units. Every test runs on SQLite and Postgres.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     Backend, Browser, KeptDb, TestApp,
     bridge::{start, wait_backlog_empty, wired},
     spawn,
