@@ -210,6 +210,39 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
     assert.deepEqual(problems, []);
   });
 
+  test('secrets in the host page URL leave neither the browser nor show in the panel (issue 20 item 8)', async (t) => {
+    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    ctx.setDefaultTimeout(WAIT);
+    t.after(() => ctx.close().catch(() => {}));
+    // Every context report the browser sends to sohbet, as sent.
+    const reports = [];
+    ctx.on('request', (r) => {
+      if (r.url() === `${server.baseUrl}/api/visitor/context`) reports.push(r.postData() || '');
+    });
+    const page = await ctx.newPage();
+    await page.goto(`${host.origin}/reset?reset_token=abc123&q=shoes#access_token=xyz`);
+    await launcher(page).click();
+    await chatFrame(page).locator('#message-input').waitFor();
+    await sendFromWidget(page, 'I cannot log in');
+    const threadId = await widgetThread(page);
+    const { ctx: actx, ap } = await loginAdmin(browser, server);
+    t.after(() => actx.close().catch(() => {}));
+    await ap.locator(`.thread-item[data-thread-id="${threadId}"]`).click();
+    const box = ap.locator('#visitor-context');
+    const shownUrl = `${host.origin}/reset?reset_token=***&q=shoes`;
+    await box.locator('a', { hasText: shownUrl }).waitFor();
+    const shown = {
+      panel: await box.textContent(),
+      link: await box.locator('a').first().getAttribute('href'),
+      api: JSON.stringify(await ap.evaluate(async (id) => (await fetch(`/api/threads/${id}/context`)).json(), threadId)),
+    };
+    assert.ok(reports.some((r) => r.includes('q=shoes')), JSON.stringify(reports));
+    for (const [where, text] of [...Object.entries(shown), ...reports.map((r, i) => [`report ${i}`, r])]) {
+      for (const secret of ['abc123', 'xyz', '#']) assert.ok(!text.includes(secret), `${secret} in ${where}: ${text}`);
+    }
+    assert.match(shown.api, /reset_token=\*\*\*&q=shoes/);
+  });
+
   test('the standalone visitor page reports its context too', async (t) => {
     const ctx = await browser.newContext({ locale: 'tr-TR', timezoneId: 'Europe/Berlin' });
     ctx.setDefaultTimeout(WAIT);
