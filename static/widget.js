@@ -94,12 +94,28 @@
     }
   }
 
+  // The page's URL without what must stay on the page (issue 20): no
+  // fragment (OAuth #access_token), secret-looking query values masked.
+  // The server does the same (docs/security.md).
+  var SECRET = /token|code|key|secret|pass|pwd|sig|auth|session|jwt|otp|ticket|credential|nonce|saml|hash/i;
+  function clean(u) {
+    var s = String(u || '').split('#')[0];
+    var i = s.indexOf('?');
+    if (i < 0) return s;
+    return s.slice(0, i + 1) + s.slice(i + 1).split('&').map(function (p) {
+      var n = p.split('=')[0];
+      var d = n;
+      try { d = decodeURIComponent(n); } catch (e) { /* keep it raw */ }
+      return p !== n && SECRET.test(d) ? n + '=***' : p;
+    }).join('&');
+  }
+
   function pageInfo() {
     return {
       type: 'page',
-      url: String(location.href).slice(0, 2048),
+      url: clean(location.href).slice(0, 2048),
       title: String(document.title || '').slice(0, 300),
-      referrer: String(document.referrer || '').slice(0, 2048),
+      referrer: clean(document.referrer).slice(0, 2048),
     };
   }
 

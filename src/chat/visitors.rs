@@ -1,7 +1,8 @@
 //! Visitor contexts (issue 14) as the chat core keeps them: where a
 //! visitor is (page, referrer, browser…) and who it is (name, email, the
 //! site's verified user). The HTTP adapter validates the fields; this
-//! service stores and reads them.
+//! service stores and reads them, and keeps secrets out of the page URLs
+//! it stores or shows ([`redact_url`], issue 20 item 8).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -34,7 +35,13 @@ impl Visitors {
         thread_id: &str,
         report: &PageReport,
     ) -> Result<(), sqlx::Error> {
-        store::visitors::report_page(&self.db, thread_id, report, store::now()).await?;
+        // The server is the authority: whatever client sent the report.
+        let report = PageReport {
+            page_url: report.page_url.as_deref().map(redact_url),
+            referrer: report.referrer.as_deref().map(redact_url),
+            ..report.clone()
+        };
+        store::visitors::report_page(&self.db, thread_id, &report, store::now()).await?;
         self.prune_now_and_then().await;
         Ok(())
     }
@@ -60,7 +67,14 @@ impl Visitors {
     /// # Errors
     /// Database errors.
     pub async fn get(&self, thread_id: &str) -> Result<Option<VisitorContext>, sqlx::Error> {
-        store::visitors::get(&self.db, thread_id).await
+        // Rows stored before issue 20 may hold secrets: redacted when shown.
+        Ok(store::visitors::get(&self.db, thread_id)
+            .await?
+            .map(|mut c| {
+                c.page_url = c.page_url.as_deref().map(redact_url);
+                c.referrer = c.referrer.as_deref().map(redact_url);
+                c
+            }))
     }
 
     /// The thread bound to the site's verified user `user_id`.
@@ -97,5 +111,137 @@ impl Visitors {
         email: Option<&str>,
     ) -> Result<bool, sqlx::Error> {
         store::visitors::bind_user(&self.db, thread_id, user_id, name, email, store::now()).await
+    }
+}
+
+/// What a query parameter's name contains (ASCII case-insensitively) when
+/// its value is treated as a secret by [`redact_url`]: OAuth and reset-link
+/// parameters (`access_token`, `id_token`, `code`, `reset_token`), keys and
+/// signatures (`api_key`, `X-Amz-Signature`, `sig`), passwords (`pass`,
+/// `pwd`), sessions, JWTs, one-time codes, CAS tickets, SAML responses.
+pub const SECRET_PARAM_WORDS: &[&str] = &[
+    "token",
+    "code",
+    "key",
+    "secret",
+    "pass",
+    "pwd",
+    "sig",
+    "auth",
+    "session",
+    "jwt",
+    "otp",
+    "ticket",
+    "credential",
+    "nonce",
+    "saml",
+    "hash",
+];
+
+/// The mask that replaces a secret-looking query value.
+pub const MASK: &str = "***";
+
+/// `url` without what must not be stored or shown (issue 20 item 8): the
+/// fragment (`#access_token=…` of OAuth implicit flows) is dropped, the
+/// userinfo (`user:password@`) too, and the value of every query parameter
+/// whose name contains one of [`SECRET_PARAM_WORDS`] becomes [`MASK`]
+/// (`?reset_token=abc&q=shoes` → `?reset_token=***&q=shoes`): the name
+/// stays, so the admin sees which parameter was there. Other parameters
+/// keep their exact bytes.
+pub fn redact_url(url: &str) -> String {
+    let url = url.split_once('#').map_or(url, |(u, _)| u);
+    let (head, query) = url
+        .split_once('?')
+        .map_or((url, None), |(h, q)| (h, Some(q)));
+    let mut out = without_userinfo(head);
+    if let Some(query) = query {
+        out.push('?');
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            match pair.split_once('=') {
+                Some((name, _)) if secret_name(name) => {
+                    out.push_str(name);
+                    out.push('=');
+                    out.push_str(MASK);
+                }
+                _ => out.push_str(pair),
+            }
+        }
+    }
+    out
+}
+
+/// `scheme://user:pass@host/path` → `scheme://host/path`.
+fn without_userinfo(head: &str) -> String {
+    let Some((scheme, rest)) = head.split_once("://") else {
+        return head.to_owned();
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => head.to_owned(),
+    }
+}
+
+/// Does a raw (form-encoded) parameter name contain a secret word?
+fn secret_name(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut name = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                name.push(b.to_ascii_lowercase());
+                i += 3;
+            }
+            (b, _) => {
+                name.push(b.to_ascii_lowercase());
+                i += 1;
+            }
+        }
+    }
+    SECRET_PARAM_WORDS
+        .iter()
+        .any(|w| name.windows(w.len()).any(|part| part == w.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fragment_userinfo_and_secret_values_are_removed() {
+        assert_eq!(
+            redact_url("https://shop.example/reset?reset_token=abc123&q=shoes#access_token=xyz"),
+            "https://shop.example/reset?reset_token=***&q=shoes"
+        );
+        assert_eq!(
+            redact_url("https://a.example/cb?CODE=1&state=s&API_Key=k&X-Amz-Signature=f&page=2"),
+            "https://a.example/cb?CODE=***&state=s&API_Key=***&X-Amz-Signature=***&page=2"
+        );
+        // Encoded names are matched decoded; other parameters keep their bytes.
+        assert_eq!(
+            redact_url("http://a.example/?reset%5F%74oken=abc&q=a+b%20c&flag&=x"),
+            "http://a.example/?reset%5F%74oken=***&q=a+b%20c&flag&=x"
+        );
+        assert_eq!(
+            redact_url("https://user:pw@a.example/p?x=1"),
+            "https://a.example/p?x=1"
+        );
+        assert_eq!(
+            redact_url("https://a.example/#/route"),
+            "https://a.example/"
+        );
+        assert_eq!(redact_url("https://a.example/p"), "https://a.example/p");
+        assert_eq!(
+            redact_url("https://a.example/p?%zz=1"),
+            "https://a.example/p?%zz=1"
+        );
     }
 }

@@ -105,6 +105,22 @@ async function identify(data) {
   }
 }
 
+// ------------------------------------------------------------ page info ---
+// The host page's URL as the loader reports it, once more without fragment
+// and with secret-looking query values masked (issue 20; an older cached
+// loader may not have done it; the server does it too).
+const SECRET = /token|code|key|secret|pass|pwd|sig|auth|session|jwt|otp|ticket|credential|nonce|saml|hash/i;
+function clean(u) {
+  const [s, q] = String(u || '').split('#')[0].split(/\?(.*)/s);
+  if (q === undefined) return s;
+  return `${s}?${q.split('&').map((p) => {
+    const n = p.split('=')[0];
+    let d = n;
+    try { d = decodeURIComponent(n); } catch { /* keep it raw */ }
+    return p !== n && SECRET.test(d) ? `${n}=***` : p;
+  }).join('&')}`;
+}
+
 // ------------------------------------------------------ open and unread ---
 let open = !framed;
 let unread = 0;
@@ -138,9 +154,9 @@ window.addEventListener('message', (e) => {
     open = false;
   } else if (d.type === 'page') {
     E.page = {
-      url: String(d.url || '').slice(0, 2048),
+      url: clean(d.url).slice(0, 2048),
       title: String(d.title || '').slice(0, 300),
-      referrer: String(d.referrer || '').slice(0, 2048),
+      referrer: clean(d.referrer).slice(0, 2048),
     };
     document.dispatchEvent(new CustomEvent('sohbet:page', { detail: E.page }));
   } else if (d.type === 'identify') {

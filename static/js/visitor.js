@@ -111,10 +111,8 @@ messagesEl.addEventListener('scroll', () => {
 }, { passive: true });
 
 /** Messages missed while disconnected (GET ?after=<last id>). */
-// A thread made for this very page (`data-new-thread`: no visitor cookie
-// came) does not exist yet: nothing can reach it before this page's own
-// first message, so the first connect has nothing to catch up on once the
-// first page has loaded.
+// A thread made for this page (`data-new-thread`) gets nothing before its
+// first message: the first connect has nothing to catch up on.
 let freshThread = body.dataset.newThread === '1';
 
 async function catchUp() {
@@ -188,24 +186,36 @@ const sender = createSender({
   }),
 });
 
+// Reconnecting soon (issue 20 item 10, docs/security.md): refused CONNECTs
+// are retried, a send while the client only waits tries at once.
+let tries = 0;
+let retry;
+let refused = false;
+const reconnect = (ms) => {
+  clearTimeout(retry);
+  retry = setTimeout(() => socket.connected || socket.disconnect().connect(), ms);
+};
+
 socket.on('connect', () => {
+  tries = 0;
+  clearTimeout(retry);
   banner.connected();
   sender.flush();
   catchUp().then(receipts);
 });
 socket.on('disconnect', (reason) => {
   banner.disconnected();
-  // The server cut this socket off (it fell behind under load): the
-  // client does not reconnect by itself after a server disconnect, so
-  // reconnect after a moment; 'connect' then catches up.
-  if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 500 + Math.random() * 1000);
+  // Cut off by the server (fell behind): the client would not reconnect.
+  if (reason === 'io server disconnect') reconnect(500 + Math.random() * 1000);
 });
 socket.on('connect_error', (err) => {
   const code = err && err.message;
   if (code === 'csrf_error' || code === 'auth_error' || code === 'origin_error') {
+    refused = true;
     banner.fatal(S.errSession);
   } else {
     banner.disconnected();
+    if (!socket.active) reconnect(Math.min(5000, 1000 * 2 ** tries++) * (0.5 + Math.random() / 2));
   }
 });
 
@@ -286,6 +296,7 @@ composer = createComposer({
   hasAttachment: () => tools.hasAttachment(),
   onSend: (text) => {
     if (!tools.sendAttachment(text)) sender.send(text);
+    if (!socket.connected && !refused && (!socket.active || socket.io.engine.readyState === 'closed')) reconnect(0);
   },
   onTyping: () => emitTyping('typing'),
   onStopTyping: () => emitTyping('stop_typing'),
@@ -300,8 +311,7 @@ document.addEventListener('visibilitychange', () => {
 });
 
 // ----------------------------------------------------------- receipts ---
-// Which admin messages this page has, and has shown while visible: the
-// Telegram bot marks the admin's messages 👌 (received) and 👀 (seen).
+// Admin messages this page has, and has shown: 👌 and 👀 in Telegram.
 let receivedUpTo = 0;
 let seenUpTo = 0;
 function receipts() {
@@ -323,11 +333,9 @@ setInterval(() => list.refreshTimes(), 60000);
 
 // ---------------------------------------------------- visitor context ---
 
-// Reports the visitor context (issue 14) of the visitor page `/`
-// and of the embed view `/embed`: the page the visitor is on (the host
-// page's, as the widget loader reports it, for the embed view), the
-// referrer, the browser's language and time zone. The server adds browser
-// and OS from the User-Agent. `POST /api/visitor/context` (docs/api.md).
+// Reports the visitor context (issue 14): page (the host page's, from the
+// loader, in the embed view), referrer, language and time zone; the server
+// adds browser and OS. `POST /api/visitor/context` (docs/api.md).
 
 let ctxTimeZone;
 try {

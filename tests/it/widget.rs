@@ -21,6 +21,7 @@ on_both_backends!(
     a_visitor_token_reaches_only_its_own_thread,
     the_token_path_opens_no_csrf_hole,
     context_is_stored_bounded_and_shown_to_the_admin,
+    secrets_in_a_page_url_are_never_stored,
     identify_with_a_good_hash_verifies_and_follows_the_user,
     identify_without_a_valid_hash_never_merges,
     the_first_forward_carries_one_context_line,
@@ -302,6 +303,39 @@ async fn context_is_stored_bounded_and_shown_to_the_admin(backend: Backend) {
         ))
         .await;
     assert_eq!((s, v["context"].clone()), (200, Value::Null));
+    app.finish().await;
+}
+
+/// Issue 20 item 8: a raw client (not the widget's JS, which masks too)
+/// reports a reset link with an OAuth fragment; the server stores and shows
+/// it without the fragment and with secret-looking values masked, the
+/// names kept, other parameters untouched.
+async fn secrets_in_a_page_url_are_never_stored(backend: Backend) {
+    let mut app = start(backend, &[]).await;
+    let admin = app.admin().await;
+    let token = embed_token(&app).await;
+    let tid = thread_of(&token);
+    let url = format!("{}/api/visitor/context", app.base);
+    let page = json!({
+        "url": "http://localhost:8123/reset?reset_token=abc123&q=shoes&API_KEY=k9k9&code=c0de#access_token=xyz",
+        "referrer": "https://login.example/cb?id_token=jwtjwt&lang=tr#s=1",
+    });
+    let (s, v) = call(&token, "POST", url, Some(page)).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = admin.get(&format!("/api/threads/{tid}/context")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["context"]["page_url"],
+        json!("http://localhost:8123/reset?reset_token=***&q=shoes&API_KEY=***&code=***")
+    );
+    assert_eq!(
+        v["context"]["referrer"],
+        json!("https://login.example/cb?id_token=***&lang=tr")
+    );
+    let shown = v.to_string();
+    for secret in ["abc123", "xyz", "k9k9", "c0de", "jwtjwt", "#"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
     app.finish().await;
 }
 

@@ -7,8 +7,11 @@
 // the conversation; an origin not in EMBED_ORIGINS can neither frame the
 // chat nor open a socket; identify with a good hash shows "verified" in
 // the panel, with a bad one not; the page context shows in the panel and
-// in the first Telegram forward (Bot API double). Screenshots of the host
-// page (closed, open; phone, desktop) go to tests/js/screenshots/, and to
+// in the first Telegram forward (Bot API double); secrets in the host
+// page's URL never leave it (issue 20 § 8); a view whose socket was refused
+// while the address's last slot was held reconnects by itself and stores
+// the message sent meanwhile (§ 10). Screenshots of the host page (closed,
+// open; phone, desktop) go to tests/js/screenshots/, and to
 // docs/screenshots/ with SOHBET_README_SCREENSHOTS=1. Prints the loader's
 // gzipped size.
 
@@ -24,6 +27,7 @@ import { startServer, REPO_ROOT, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/se
 import { startTelegramDouble } from './lib/telegram-double.mjs';
 import { launchChromium } from './lib/browser.mjs';
 import { screenshot } from './lib/screenshots.mjs';
+import { connect } from './lib/socket.mjs';
 
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
@@ -79,9 +83,9 @@ async function sendFromWidget(page, text) {
   const f = chatFrame(page);
   await f.locator('#message-input').fill(text);
   await f.locator('#send-button:not([disabled])').click();
-  // Acknowledged (stored) within 30 s: a send right after the view's
-  // socket changed token (identify, reload) can wait for its reconnect.
-  await f.locator('#messages .message.from-visitor[data-id] .message-text', { hasText: text }).waitFor({ timeout: 30000 });
+  // Acknowledged (stored) within the usual 10 s, also right after the
+  // view's socket changed (reload, identify): issue 20 item 10.
+  await f.locator('#messages .message.from-visitor[data-id] .message-text', { hasText: text }).waitFor();
 }
 
 async function loginAdmin(browser, server) {
@@ -207,6 +211,39 @@ describe('embeddable widget in headless Chromium, third-party cookies blocked', 
     await sendFromWidget(page, 'Now at checkout');
     await box.locator('a', { hasText: `${host.origin}/checkout` }).waitFor();
     assert.deepEqual(problems, []);
+  });
+
+  test('secrets in the host page URL leave neither the browser nor show in the panel (issue 20 item 8)', async (t) => {
+    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    ctx.setDefaultTimeout(WAIT);
+    t.after(() => ctx.close().catch(() => {}));
+    // Every context report the browser sends to sohbet, as sent.
+    const reports = [];
+    ctx.on('request', (r) => {
+      if (r.url() === `${server.baseUrl}/api/visitor/context`) reports.push(r.postData() || '');
+    });
+    const page = await ctx.newPage();
+    await page.goto(`${host.origin}/reset?reset_token=abc123&q=shoes#access_token=xyz`);
+    await launcher(page).click();
+    await chatFrame(page).locator('#message-input').waitFor();
+    await sendFromWidget(page, 'I cannot log in');
+    const threadId = await widgetThread(page);
+    const { ctx: actx, ap } = await loginAdmin(browser, server);
+    t.after(() => actx.close().catch(() => {}));
+    await ap.locator(`.thread-item[data-thread-id="${threadId}"]`).click();
+    const box = ap.locator('#visitor-context');
+    const shownUrl = `${host.origin}/reset?reset_token=***&q=shoes`;
+    await box.locator('a', { hasText: shownUrl }).waitFor();
+    const shown = {
+      panel: await box.textContent(),
+      link: await box.locator('a').first().getAttribute('href'),
+      api: JSON.stringify(await ap.evaluate(async (id) => (await fetch(`/api/threads/${id}/context`)).json(), threadId)),
+    };
+    assert.ok(reports.some((r) => r.includes('q=shoes')), JSON.stringify(reports));
+    for (const [where, text] of [...Object.entries(shown), ...reports.map((r, i) => [`report ${i}`, r])]) {
+      for (const secret of ['abc123', 'xyz', '#']) assert.ok(!text.includes(secret), `${secret} in ${where}: ${text}`);
+    }
+    assert.match(shown.api, /reset_token=\*\*\*&q=shoes/);
   });
 
   test('the standalone visitor page reports its context too', async (t) => {
@@ -436,5 +473,42 @@ describe('embeddable widget: the pre-chat form (PRECHAT_FIELDS=name,email)', () 
     const who = ap.locator('#visitor-context .visitor-who', { hasText: 'Deniz · deniz@example.com' });
     await who.waitFor();
     assert.equal(await who.locator('.unverified-mark').count(), 1);
+  });
+});
+
+describe('embeddable widget: a socket refused for a while reconnects (issue 20 item 10)', () => {
+  test('a message sent while the address\'s last socket slot is held is stored soon after it frees', async (t) => {
+    let base = '';
+    const host = await hostSite({ toString: () => base });
+    const server = await startServer({ env: { EMBED_ORIGINS: host.origin, MAX_SOCKETS_PER_IP: '1' } });
+    base = server.baseUrl;
+    const browser = await launchChromium(EXTRA_ARGS);
+    t.after(async () => {
+      await browser.close().catch(() => {});
+      await server.stop();
+      await host.close();
+    });
+    // The one slot of 127.0.0.1 is held, as the previous page's socket can
+    // hold it after a reload or identify until the server's ping timeout.
+    const html = await (await fetch(`${server.baseUrl}/embed`)).text();
+    const token = /data-fresh-token="([^"]+)"/.exec(html)[1];
+    const stale = await connect(server, null, { auth: { visitor_token: token, role: 'visitor' } });
+    t.after(() => stale.close());
+    const ctx = await browser.newContext();
+    ctx.setDefaultTimeout(WAIT);
+    const page = await ctx.newPage();
+    const mark = server.logIndex();
+    await page.goto(`${host.origin}/`);
+    await launcher(page).click();
+    const f = chatFrame(page);
+    await f.locator('#message-input').waitFor();
+    // The view's socket is refused (rate_limited); its message waits.
+    await server.waitForLine(/too many sockets from one address/, { from: mark, timeout: WAIT });
+    await f.locator('#message-input').fill('Sent while refused');
+    await f.locator('#send-button:not([disabled])').click();
+    await f.locator('#messages .message.from-visitor:not([data-id]) .message-text', { hasText: 'Sent while refused' }).waitFor();
+    // The slot frees: the view reconnects by itself and the message is stored.
+    stale.close();
+    await f.locator('#messages .message.from-visitor[data-id] .message-text', { hasText: 'Sent while refused' }).waitFor();
   });
 });
