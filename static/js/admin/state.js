@@ -68,13 +68,18 @@ export function on(name, fn) {
   listeners.get(name).push(fn);
 }
 
-/** Calls the listeners of `name` in order; one that throws does not stop the others. */
+/**
+ * Calls the listeners of `name` in order; one that throws is reported as an
+ * uncaught error (as a DOM event listener's would be) and does not stop the
+ * others.
+ */
 export function emit(name, detail) {
   for (const fn of listeners.get(name) || []) {
     try {
       fn(detail);
     } catch (e) {
-      console.error(e);
+      if (typeof reportError === 'function') reportError(e);
+      else console.error(e);
     }
   }
 }
