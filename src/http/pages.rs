@@ -353,13 +353,19 @@ mod tests {
     fn config_block_has_every_string_the_scripts_read() {
         let config = PageConfig::new("en", &i18n::EN, "UTC".to_owned());
         let v: serde_json::Value = serde_json::from_str(&config_json(&config)).unwrap();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static/js");
-        let mut files = vec![root.clone(), root.join("lib")]
-            .into_iter()
-            .flat_map(|d| std::fs::read_dir(d).unwrap())
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "js"))
-            .collect::<Vec<_>>();
+        // static/js and its folders (lib/, admin/).
+        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static/js")];
+        let mut files = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "js") {
+                    files.push(path);
+                }
+            }
+        }
         files.sort();
         let mut seen = 0;
         for file in files {

@@ -9,8 +9,8 @@
 // aria-activedescendant (focus stays in the composer). The list follows
 // `canned_updated` on the panel's socket (other panels, other instances)
 // and is fetched again after every reconnect. Text is set with textContent
-// only. Uses lib/ and admin.js (adminSocket).
-import { adminSocket } from './admin.js';
+// only. Uses lib/ and the panel's API (admin/panel.js: socket, on).
+import { on, socket } from './admin/panel.js';
 import { api, errorText } from './lib/api.js';
 import { config, fill } from './lib/config.js';
 import { el, toast } from './lib/dom.js';
@@ -312,17 +312,14 @@ function start() {
       e.stopPropagation();
     }
   }, true);
-  document.addEventListener('sohbet:thread-open', () => closePicker());
+  on('thread-open', () => closePicker());
 
   // ------------------------------------------------------------- socket ---
 
-  const socket = adminSocket;
-  if (socket) {
-    socket.on('canned_updated', (p) => {
-      if (p && p.action) apply(p.action, p.reply, p.id);
-    });
-    socket.on('connect', load); // catches up on changes missed while away
-  }
+  socket.on('canned_updated', (p) => {
+    if (p && p.action) apply(p.action, p.reply, p.id);
+  });
+  socket.on('connect', load); // catches up on changes missed while away
   load();
 }
 

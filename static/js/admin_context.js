@@ -4,7 +4,8 @@
 // notice), from `GET /api/threads/{id}/context`. Refreshed when a thread
 // opens, when its visitor writes, and every 30 s while it is shown (the
 // visitor may navigate without writing). Everything is shown with
-// textContent.
+// textContent. Uses lib/ and the panel's API (admin/panel.js: on).
+import { on } from './admin/panel.js';
 import { api } from './lib/api.js';
 import { config } from './lib/config.js';
 const box = document.getElementById('visitor-context');
@@ -87,16 +88,16 @@ function start() {
     }
   }
 
-  document.addEventListener('sohbet:thread-open', (e) => {
-    current = e.detail && e.detail.id;
+  on('thread-open', ({ id }) => {
+    current = id;
     render(null);
     if (current) load(current);
   });
   setInterval(() => {
     if (current && !document.hidden && !document.getElementById('conv-view')?.hidden) load(current);
   }, 30_000);
-  document.addEventListener('sohbet:thread-message', (e) => {
-    if (e.detail && e.detail.id === current && e.detail.sender === 'visitor') load(current);
+  on('thread-message', ({ id, sender }) => {
+    if (id === current && sender === 'visitor') load(current);
   });
 }
 

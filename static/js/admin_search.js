@@ -1,20 +1,20 @@
 // sohbet: the admin panel's message search (issue 13).
 //
 // The sidebar's search box keeps filtering the thread list as it did
-// (admin.js); with a word of two characters or more it also asks
+// (admin/thread_list.js); with a word of two characters or more it also asks
 // `GET /api/search` (after a short pause, or at once on Enter) and lists
 // the matching messages under the threads: thread name, time, and a
 // snippet with the matched words in <mark>; conversations found by their
 // display name that the list does not show come first. Choosing a result
 // opens its thread with that message scrolled into view and marked
-// (admin.js `revealMessage`, which loads older pages until the
+// (admin/panel.js `revealMessage`, which loads older pages until the
 // message is there). "More results" pages with `before`.
 //
 // Keyboard: ↓ in the box moves to the first result; ↑ / ↓, Home / End move
 // between results; Esc goes back to the box. Every text from the server is
 // shown with textContent / text nodes, never as HTML.
+import { openThread, revealMessage } from './admin/panel.js';
 import { api } from './lib/api.js';
-import { openThread, revealMessage } from './admin.js';
 import { S, config, fill, limits } from './lib/config.js';
 import { el, toast } from './lib/dom.js';
 import { fmt } from './lib/time.js';

@@ -2,16 +2,15 @@
 //
 // The open / closed / blocked filter with counts above the thread list
 // (open is the default; the unread badge counts open threads only,
-// admin.js; the blocked list is where a visitor is unblocked), and in the
+// admin/thread_list.js; the blocked list is where a visitor is unblocked), and in the
 // thread view a Close / Reopen button and a Block / Unblock button
 // (POST /api/threads/{id}/close|reopen|block|unblock). Every admin's panel
-// follows changes through `thread_updated` (admin.js). Uses lib/ and
-// admin.js (admin: the thread list).
-import { admin } from './admin.js';
+// follows changes through `thread_updated` (admin/live.js). Uses lib/ and
+// the panel's API (admin/panel.js: threads, on).
+import { on, threads } from './admin/panel.js';
 import { config } from './lib/config.js';
 import { api, errorText } from './lib/api.js';
 import { toast } from './lib/dom.js';
-const app = document.getElementById('admin-app');
 const filter = document.getElementById('status-filter');
 const statusButton = document.getElementById('status-button');
 const blockButton = document.getElementById('block-button');
@@ -25,7 +24,7 @@ function start() {
   function counts() {
     const n = { open: 0, closed: 0, blocked: 0 };
     // Every thread the panel knows (the list shows only the filtered ones).
-    for (const t of admin.all()) {
+    for (const t of threads.all()) {
       n[t.status === 'closed' ? 'closed' : 'open'] += 1;
       if (t.blocked) n.blocked += 1;
     }
@@ -37,7 +36,7 @@ function start() {
     for (const span of filter.querySelectorAll('[data-count]')) {
       span.textContent = String(n[span.dataset.count] || 0);
     }
-    const current = app.dataset.statusFilter || 'open';
+    const current = threads.filter();
     for (const b of filter.querySelectorAll('[data-filter]')) {
       b.setAttribute('aria-pressed', String(b.dataset.filter === current));
     }
@@ -46,14 +45,13 @@ function start() {
   filter.addEventListener('click', (e) => {
     const b = e.target.closest('[data-filter]');
     if (!b) return;
-    app.dataset.statusFilter = b.dataset.filter;
-    admin.render();
+    threads.setFilter(b.dataset.filter);
   });
 
   // ------------------------------------------------------- thread view ---
 
   function renderTools() {
-    const t = admin.thread(admin.current());
+    const t = threads.get(threads.current());
     if (!t) return;
     const closed = t.status === 'closed';
     statusButton.textContent = closed ? T.reopen : T.close;
@@ -68,14 +66,14 @@ function start() {
   }
 
   async function act(button) {
-    const id = admin.current();
+    const id = threads.current();
     const action = button.dataset.action;
     if (!id || !action || button.disabled) return;
     if (action === 'block' && !window.confirm(T.blockConfirm)) return;
     button.disabled = true;
     try {
       const data = await api(`/api/threads/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: {} });
-      admin.apply(data.thread);
+      threads.apply(data.thread);
     } catch (e) {
       toast(errorText(e.code, e.message));
     } finally {
@@ -87,12 +85,12 @@ function start() {
   statusButton.addEventListener('click', () => act(statusButton));
   blockButton.addEventListener('click', () => act(blockButton));
 
-  document.addEventListener('sohbet:thread-open', renderTools);
-  document.addEventListener('sohbet:threads-rendered', () => {
+  on('thread-open', renderTools);
+  on('threads-rendered', () => {
     renderFilter();
     renderTools();
   });
   renderFilter();
 }
 
-if (admin && filter && statusButton && blockButton) start();
+if (filter && statusButton && blockButton) start();
