@@ -174,10 +174,16 @@ fn check_config_masks_every_secret_inside_urls() {
             "DATABASE_URL",
             "postgres://dbuser-xyz:dbpass-xyz@db.example:5432/chat?sslmode=require&password=hunter2xyz&sslpassword=sslpass-xyz",
         ),
-        ("REDIS_URL", "rediss://cache.example:6380/0?password=redispass-xyz"),
+        (
+            "REDIS_URL",
+            "rediss://cache.example:6380/0?password=redispass-xyz",
+        ),
         ("TELEGRAM_BOT_TOKEN", "123:AAbotTOKENsecret"),
         ("TELEGRAM_CHAT_ID", "4242"),
-        ("TELEGRAM_API_URL", "https://tguser-xyz:tgpass-xyz@tg-proxy.example/"),
+        (
+            "TELEGRAM_API_URL",
+            "https://tguser-xyz:tgpass-xyz@tg-proxy.example/",
+        ),
         (
             "TELEGRAM_WEBHOOK_URL",
             "https://chat.example/telegram/hook?token=hooktoken-xyz",
@@ -230,8 +236,13 @@ fn the_database_url_secrets_never_reach_the_log() {
         .block_on(common::KeptDb::new(common::Backend::Postgres));
     let url = db.var().1;
     // The test Postgres trusts local connections: the passwords are not checked.
-    let (base, query) = url.split_once('?').map_or((url.as_str(), ""), |(b, q)| (b, q));
-    let base = match base.strip_prefix("postgres://").and_then(|r| r.split_once('@')) {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), ""), |(b, q)| (b, q));
+    let base = match base
+        .strip_prefix("postgres://")
+        .and_then(|r| r.split_once('@'))
+    {
         Some((user, host)) if !user.contains(':') => {
             format!("postgres://{user}:userpass-xyz@{host}")
         }
@@ -243,7 +254,10 @@ fn the_database_url_secrets_never_reach_the_log() {
     );
     let (code, out, err) = run(dir.path(), &[("DATABASE_URL", &secret_url)], &["migrate"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("sslpassword"), "the ignored name is reported:\n{out}");
+    assert!(
+        out.contains("sslpassword"),
+        "the ignored name is reported:\n{out}"
+    );
     for secret in ["userpass-xyz", "sslpass-xyz", "querypass-xyz"] {
         assert!(
             !out.contains(secret) && !err.contains(secret),

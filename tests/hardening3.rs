@@ -168,7 +168,11 @@ async fn a_blocked_visitor_cannot_upload(backend: Backend) {
         let (s, v) = upload_with_token(&app.base, &token, path, &bytes).await;
         assert_error(s, &v, 403, "BLOCKED");
     }
-    assert_eq!(files_under(&uploads), before, "a blocked upload left a file");
+    assert_eq!(
+        files_under(&uploads),
+        before,
+        "a blocked upload left a file"
+    );
     // The admin is never blocked by its visitors' blocks.
     let (s, v) = upload(&admin, "/api/upload/image", "b.png", PNG_1X1.to_vec()).await;
     assert_eq!(s, 200, "{v}");

@@ -22,7 +22,16 @@ const MASK: &str = "********";
 /// Query parameter names that hold secrets: a name containing one of these
 /// (case-insensitive, percent-decoded) has its value masked.
 const SECRET_PARAMS: [&str; 11] = [
-    "pass", "pwd", "token", "secret", "key", "sig", "auth", "code", "credential", "session",
+    "pass",
+    "pwd",
+    "token",
+    "secret",
+    "key",
+    "sig",
+    "auth",
+    "code",
+    "credential",
+    "session",
     "cookie",
 ];
 
@@ -32,7 +41,9 @@ fn percent_decoded(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
             Some(v) if b[i] == b'%' => {
                 out.push(v);
@@ -145,10 +156,7 @@ impl Config {
             "IDENTITY_SECRET",
             secret(self.embed.identity_secret.as_deref()),
         ));
-        out.push((
-            "VISITOR_TOKEN_EPOCH",
-            self.embed.token_epoch.to_string(),
-        ));
+        out.push(("VISITOR_TOKEN_EPOCH", self.embed.token_epoch.to_string()));
         match &self.cloudinary {
             Some(c) => {
                 out.push(("CLOUDINARY_CLOUD_NAME", c.cloud_name.clone()));
@@ -236,20 +244,32 @@ mod tests {
             masked_url("https://api.example/x?sig=a@b/c"),
             "https://api.example/x?sig=********"
         );
-        assert_eq!(masked_url("postgres://app@h/db"), "postgres://********@h/db");
-        assert_eq!(masked_url("https://api.telegram.org"), "https://api.telegram.org");
+        assert_eq!(
+            masked_url("postgres://app@h/db"),
+            "postgres://********@h/db"
+        );
+        assert_eq!(
+            masked_url("https://api.telegram.org"),
+            "https://api.telegram.org"
+        );
         assert_eq!(masked_url("data/chat.db"), "data/chat.db");
     }
 
     #[test]
     fn the_settings_show_no_url_secret() {
         let vars = [
-            ("DATABASE_URL", "postgres://app:pw-db@h/db?password=pw-query"),
+            (
+                "DATABASE_URL",
+                "postgres://app:pw-db@h/db?password=pw-query",
+            ),
             ("REDIS_URL", "redis://:pw-redis@h:6379/0"),
             ("TELEGRAM_BOT_TOKEN", "123:pw-bot"),
             ("TELEGRAM_CHAT_ID", "1"),
             ("TELEGRAM_API_URL", "https://tg:pw-tg@proxy.example"),
-            ("TELEGRAM_WEBHOOK_URL", "https://chat.example/hook?token=pw-hook"),
+            (
+                "TELEGRAM_WEBHOOK_URL",
+                "https://chat.example/hook?token=pw-hook",
+            ),
         ];
         let c = Config::from_lookup(|k| {
             vars.iter()

@@ -162,7 +162,10 @@ mod tests {
         );
         for bad in ["-1", "1.5", "x", "4294967296"] {
             let e = parse(&[("VISITOR_TOKEN_EPOCH", bad)]).unwrap_err();
-            assert!(e.0.contains("VISITOR_TOKEN_EPOCH") && e.0.contains(bad), "{e}");
+            assert!(
+                e.0.contains("VISITOR_TOKEN_EPOCH") && e.0.contains(bad),
+                "{e}"
+            );
         }
     }
 

@@ -326,10 +326,16 @@ mod tests {
             ip("2001:db8::8")
         );
         // An entry that is no address stops the walk: nothing left of it counts.
-        assert_eq!(client(&["198.51.100.1", "unknown", "10.0.0.3"]), ip("10.0.0.3"));
+        assert_eq!(
+            client(&["198.51.100.1", "unknown", "10.0.0.3"]),
+            ip("10.0.0.3")
+        );
         assert_eq!(client(&["198.51.100.1", "unknown"]), peer);
         // Every hop trusted: the right-most one (a forged left entry is not it).
-        assert_eq!(client(&["10.9.9.9", "10.0.0.3", "10.0.0.4"]), ip("10.0.0.4"));
+        assert_eq!(
+            client(&["10.9.9.9", "10.0.0.3", "10.0.0.4"]),
+            ip("10.0.0.4")
+        );
         assert_eq!(client(&[]), peer);
     }
 }

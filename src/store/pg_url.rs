@@ -91,8 +91,8 @@ mod tests {
 
     #[test]
     fn unknown_parameters_are_dropped_by_sqlx_and_known_ones_kept() {
-        let o = pg_options("postgres://u@h:5433/db?sslpassword=hunter2&application_name=x")
-            .unwrap();
+        let o =
+            pg_options("postgres://u@h:5433/db?sslpassword=hunter2&application_name=x").unwrap();
         assert_eq!(o.get_port(), 5433);
         assert_eq!(o.get_application_name(), Some("x"));
         assert!(pg_options("postgres://u@h/db?sslmode=nonsense").is_err());
