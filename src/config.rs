@@ -72,8 +72,8 @@ impl std::fmt::Debug for TelegramConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TelegramConfig")
             .field("chat_id", &self.chat_id)
-            .field("api_url", &self.api_url)
-            .field("webhook_url", &self.webhook_url)
+            .field("api_url", &masked_url(&self.api_url))
+            .field("webhook_url", &self.webhook_url.as_deref().map(masked_url))
             .finish_non_exhaustive()
     }
 }

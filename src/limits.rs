@@ -442,26 +442,23 @@ pub fn request_ip(
 
 /// The client's IP: the peer address, or when the peer is a trusted proxy
 /// (`TRUSTED_PROXIES` / `TRUST_PROXY`, [`TrustedProxies`]) the right-most
-/// `X-Forwarded-For` entry not in a trusted network. From any other peer
+/// `X-Forwarded-For` entry not in a trusted network, ports allowed, the
+/// walk stopped by an entry that is no address
+/// ([`TrustedProxies::client_of`]). From any other peer
 /// the header is ignored, so rotating it escapes nothing.
 pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: TrustedProxies) -> IpAddr {
     let peer = peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
     if !trust_proxy.contains(peer) {
         return peer;
     }
-    let hops: Vec<IpAddr> = headers
+    // A header line that is not text counts as one entry that is no
+    // address: the walk stops there.
+    let hops: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
+        .flat_map(|v| v.to_str().unwrap_or("").split(','))
         .collect();
-    hops.iter()
-        .rev()
-        .find(|ip| !trust_proxy.contains(**ip))
-        .or(hops.first())
-        .copied()
-        .unwrap_or(peer)
+    trust_proxy.client_of(&hops, peer)
 }
 
 #[cfg(test)]

@@ -72,6 +72,8 @@ struct Inner {
     otp_max_attempts: i32,
     session_idle: TimeDelta,
     session_absolute: TimeDelta,
+    /// `VISITOR_TOKEN_EPOCH` (see [`visitor_token`]).
+    token_epoch: u32,
     db: Db,
 }
 
@@ -109,6 +111,7 @@ impl Auth {
                 otp_max_attempts: config.otp_max_attempts,
                 session_idle: ttl(config.session_idle),
                 session_absolute: ttl(config.session_absolute),
+                token_epoch: config.embed.token_epoch,
                 db,
             }),
         }

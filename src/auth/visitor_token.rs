@@ -10,12 +10,24 @@
 //! is needed on that path, and a request carrying a token is judged by the
 //! token alone (its cookies are ignored, it is never the admin).
 //!
-//! Format: `sv1.<thread id>.<hex HMAC-SHA256(SECRET_KEY, "visitor-token:" + thread id)>`.
-//! The thread id is a server-chosen UUID v4 (122 random bits); the MAC
-//! (256 bits, compared in constant time) makes a token unforgeable without
-//! `SECRET_KEY`, and binds it to exactly one thread. Tokens are stateless
-//! (any instance sharing `SECRET_KEY` accepts them) and do not expire,
-//! like the one-year visitor cookie.
+//! Format: `sv1.<thread id>.<hex HMAC-SHA256(SECRET_KEY, label + thread id)>`,
+//! the label `"visitor-token:"` under `VISITOR_TOKEN_EPOCH` 0 (the default,
+//! and every token issued before the setting existed) and
+//! `"visitor-token:<epoch>:"` under a higher epoch. The thread id is a
+//! server-chosen UUID v4 (122 random bits); the MAC (256 bits, compared in
+//! constant time) makes a token unforgeable without `SECRET_KEY`, and binds
+//! it to exactly one thread and one epoch. Tokens are stateless (any
+//! instance sharing `SECRET_KEY` and the epoch accepts them) and do not
+//! expire, like the one-year visitor cookie.
+//!
+//! Revocation (issue 20 item 9): raising `VISITOR_TOKEN_EPOCH` (e.g. after
+//! emptying `EMBED_ORIGINS`, or after a leak) makes every token issued
+//! under another epoch fail its MAC, without rotating `SECRET_KEY` (which
+//! would also end admin sessions and visitor cookies). A revoked token is
+//! refused like a forged one: 401 `UNAUTHORIZED` on HTTP, `auth_error` on
+//! the Socket.IO handshake; the embed view then starts afresh with the
+//! token its page carries. The conversations stay stored; the admin still
+//! sees them.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -26,17 +38,28 @@ use super::{Auth, is_visitor_id};
 pub const PREFIX: &str = "sv1.";
 
 impl Auth {
+    /// The MAC of thread `thread_id` under the configured epoch (module doc).
+    fn visitor_token_mac(&self, thread_id: &str) -> super::HmacSha256 {
+        match self.inner.token_epoch {
+            0 => self.mac(&[b"visitor-token:", thread_id.as_bytes()]),
+            epoch => self.mac(&[
+                b"visitor-token:",
+                epoch.to_string().as_bytes(),
+                b":",
+                thread_id.as_bytes(),
+            ]),
+        }
+    }
+
     /// The visitor token of thread `thread_id` (see the module doc).
     pub fn visitor_token(&self, thread_id: &str) -> String {
-        let mac = self
-            .mac(&[b"visitor-token:", thread_id.as_bytes()])
-            .finalize()
-            .into_bytes();
+        let mac = self.visitor_token_mac(thread_id).finalize().into_bytes();
         format!("{PREFIX}{thread_id}.{}", hex::encode(mac))
     }
 
     /// The thread a visitor token is bound to, when the token is one this
-    /// server issued (checked in constant time); `None` otherwise.
+    /// server issued under the current `VISITOR_TOKEN_EPOCH` (checked in
+    /// constant time); `None` otherwise (forged, malformed or revoked).
     pub fn verify_visitor_token(&self, token: &str) -> Option<String> {
         let rest = token.trim().strip_prefix(PREFIX)?;
         let (thread_id, mac) = rest.split_once('.')?;
@@ -44,9 +67,7 @@ impl Auth {
             return None;
         }
         let raw = hex::decode(mac).ok()?;
-        self.mac(&[b"visitor-token:", thread_id.as_bytes()])
-            .verify_slice(&raw)
-            .ok()?;
+        self.visitor_token_mac(thread_id).verify_slice(&raw).ok()?;
         Some(thread_id.to_owned())
     }
 }

@@ -25,7 +25,7 @@ impl std::fmt::Debug for CloudinaryConfig {
         f.debug_struct("CloudinaryConfig")
             .field("cloud_name", &self.cloud_name)
             .field("api_key", &self.api_key)
-            .field("api_url", &self.api_url)
+            .field("api_url", &super::masked_url(&self.api_url))
             .finish_non_exhaustive()
     }
 }

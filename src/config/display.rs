@@ -1,7 +1,10 @@
 //! The effective settings as text, secrets masked (`sohbet check-config`).
 //! Secrets (`SECRET_KEY`, `ADMIN_PASSWORD`, `TELEGRAM_BOT_TOKEN`,
-//! `CLOUDINARY_API_SECRET`, `HEALTH_TOKEN`, passwords inside
-//! `DATABASE_URL` / `REDIS_URL`) are never printed, only whether they are set.
+//! `CLOUDINARY_API_SECRET`, `HEALTH_TOKEN`, `METRICS_TOKEN`,
+//! `IDENTITY_SECRET`) are never printed, only whether they are set; every
+//! URL setting (`DATABASE_URL`, `REDIS_URL`, `TELEGRAM_API_URL`,
+//! `TELEGRAM_WEBHOOK_URL`, `CLOUDINARY_API_URL`) is shown through
+//! [`masked_url`]: no user-info, no secret-looking query value.
 
 use super::{Config, DatabaseConfig};
 
@@ -13,26 +16,95 @@ fn secret(value: Option<&[u8]>) -> String {
     }
 }
 
-/// `url` with the password of its user-info replaced by `********`
-/// (`postgres://user:********@host/db`); other URLs unchanged.
+/// What a masked part of a URL shows.
+const MASK: &str = "********";
+
+/// Query parameter names that hold secrets: a name containing one of these
+/// (case-insensitive, percent-decoded) has its value masked.
+const SECRET_PARAMS: [&str; 11] = [
+    "pass",
+    "pwd",
+    "token",
+    "secret",
+    "key",
+    "sig",
+    "auth",
+    "code",
+    "credential",
+    "session",
+    "cookie",
+];
+
+/// `%XX` sequences decoded (lossily), for judging a parameter's name only.
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(v) if b[i] == b'%' => {
+                out.push(v);
+                i += 3;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Does the query parameter `name` look like it holds a secret
+/// ([`SECRET_PARAMS`])?
+pub fn is_secret_param(name: &str) -> bool {
+    let name = percent_decoded(name).to_ascii_lowercase();
+    SECRET_PARAMS.iter().any(|s| name.contains(s))
+}
+
+/// `query` (without its `?`) with the values of secret-looking parameters
+/// ([`is_secret_param`]) replaced by `********`; names and order kept.
+fn masked_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_param(name) => format!("{name}={MASK}"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `url` as `sohbet check-config` and the logs may show it (issue 20 item
+/// 6): its whole user-info (user name and password) replaced by `********`
+/// (`postgres://********@db.example:5432/chat`), the values of
+/// secret-looking query parameters too (`?sslmode=require&password=********`,
+/// [`is_secret_param`]), and a fragment dropped to `#********`. Text that
+/// is no `scheme://` URL (a file path) is shown as it is.
 pub fn masked_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            let masked = if userinfo.contains(':') {
-                format!("{user}:********")
-            } else {
-                user.to_owned()
-            };
-            format!("{scheme}://{masked}@{host}{tail}")
-        }
-        None => url.to_owned(),
-    }
+    // The user-info ends at the last `@` before the first `/`: a password
+    // with an unescaped `?` or `#` is still all masked (a legal URL with an
+    // `@` in a query and no path is then over-masked, never leaked).
+    let first_segment = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let (user_info, rest) = match first_segment.rfind('@') {
+        Some(at) => (format!("{MASK}@"), &rest[at + 1..]),
+        None => (String::new(), rest),
+    };
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((r, _)) => (r, format!("#{MASK}")),
+        None => (rest, String::new()),
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, format!("?{}", masked_query(q))),
+        None => (rest, String::new()),
+    };
+    format!("{scheme}://{user_info}{rest}{query}{fragment}")
 }
 
 impl Config {
@@ -64,7 +136,7 @@ impl Config {
             Some(t) => {
                 out.push(("TELEGRAM_BOT_TOKEN", secret(Some(t.bot_token.as_bytes()))));
                 out.push(("TELEGRAM_CHAT_ID", t.chat_id.to_string()));
-                out.push(("TELEGRAM_API_URL", t.api_url.clone()));
+                out.push(("TELEGRAM_API_URL", masked_url(&t.api_url)));
                 out.push((
                     "TELEGRAM_CHAT_MESSAGES_PER_MINUTE",
                     t.console.messages_per_minute.to_string(),
@@ -72,8 +144,8 @@ impl Config {
                 out.push((
                     "TELEGRAM_WEBHOOK_URL",
                     t.webhook_url
-                        .clone()
-                        .unwrap_or_else(|| "unset (long polling)".into()),
+                        .as_deref()
+                        .map_or_else(|| "unset (long polling)".into(), masked_url),
                 ));
             }
             None => out.push(("TELEGRAM", "off (login codes are logged)".into())),
@@ -84,6 +156,7 @@ impl Config {
             "IDENTITY_SECRET",
             secret(self.embed.identity_secret.as_deref()),
         ));
+        out.push(("VISITOR_TOKEN_EPOCH", self.embed.token_epoch.to_string()));
         match &self.cloudinary {
             Some(c) => {
                 out.push(("CLOUDINARY_CLOUD_NAME", c.cloud_name.clone()));
@@ -92,7 +165,7 @@ impl Config {
                     "CLOUDINARY_API_SECRET",
                     secret(Some(c.api_secret.as_bytes())),
                 ));
-                out.push(("CLOUDINARY_API_URL", c.api_url.clone()));
+                out.push(("CLOUDINARY_API_URL", masked_url(&c.api_url)));
             }
             None => out.push(("CLOUDINARY", "off (uploads on local disk)".into())),
         }
@@ -145,16 +218,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_in_urls_are_masked() {
+    fn user_info_and_secret_parameters_in_urls_are_masked() {
         assert_eq!(
             masked_url("postgres://app:s3cret@db.example:5432/chat?sslmode=require"),
-            "postgres://app:********@db.example:5432/chat?sslmode=require"
+            "postgres://********@db.example:5432/chat?sslmode=require"
         );
         assert_eq!(
-            masked_url("redis://:pw@h:6379/0"),
-            "redis://:********@h:6379/0"
+            masked_url("redis://:pw@h:6379/0?password=x&db=1"),
+            "redis://********@h:6379/0?password=********&db=1"
         );
-        assert_eq!(masked_url("postgres://app@h/db"), "postgres://app@h/db");
+        assert_eq!(
+            masked_url("postgres://h/db?user=app&password=hunter2&sslpassword=a%40b&PassWord=c"),
+            "postgres://h/db?user=app&password=********&sslpassword=********&PassWord=********"
+        );
+        assert_eq!(
+            masked_url("https://u:p@proxy.example/tg?access_token=t&x_api_key=k&p%61ss=q#frag"),
+            "https://********@proxy.example/tg?access_token=********&x_api_key=********&p%61ss=********#********"
+        );
+        // A password with unescaped `?` / `#` is masked whole.
+        assert_eq!(
+            masked_url("postgres://u:p?w#d@h/db?sig=a@b"),
+            "postgres://********@h/db?sig=********"
+        );
+        assert_eq!(
+            masked_url("https://api.example/x?sig=a@b/c"),
+            "https://api.example/x?sig=********"
+        );
+        assert_eq!(
+            masked_url("postgres://app@h/db"),
+            "postgres://********@h/db"
+        );
+        assert_eq!(
+            masked_url("https://api.telegram.org"),
+            "https://api.telegram.org"
+        );
         assert_eq!(masked_url("data/chat.db"), "data/chat.db");
+    }
+
+    #[test]
+    fn the_settings_show_no_url_secret() {
+        let vars = [
+            (
+                "DATABASE_URL",
+                "postgres://app:pw-db@h/db?password=pw-query",
+            ),
+            ("REDIS_URL", "redis://:pw-redis@h:6379/0"),
+            ("TELEGRAM_BOT_TOKEN", "123:pw-bot"),
+            ("TELEGRAM_CHAT_ID", "1"),
+            ("TELEGRAM_API_URL", "https://tg:pw-tg@proxy.example"),
+            (
+                "TELEGRAM_WEBHOOK_URL",
+                "https://chat.example/hook?token=pw-hook",
+            ),
+        ];
+        let c = Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        let text = format!("{:?}", c.effective_settings());
+        assert!(!text.contains("pw-"), "{text}");
+        assert!(text.contains("proxy.example"), "{text}");
     }
 }

@@ -1,5 +1,5 @@
 //! Embeddable widget settings (`EMBED_ORIGINS`, `PRECHAT_FIELDS`,
-//! `IDENTITY_SECRET`): parsed here, used by `http::embed` (the `/embed`
+//! `IDENTITY_SECRET`, `VISITOR_TOKEN_EPOCH`): parsed here, used by `http::embed` (the `/embed`
 //! view's `frame-ancestors`, the pre-chat form, identity verification) and
 //! `realtime::handshake` (the Socket.IO `Origin` allowlist). Described in
 //! docs/embedding.md.
@@ -21,6 +21,12 @@ pub struct EmbedConfig {
     /// least 16 characters; unset = every `identify` is unverified). Secret:
     /// never logged.
     pub identity_secret: Option<Vec<u8>>,
+    /// The generation of visitor tokens (`VISITOR_TOKEN_EPOCH`, a whole
+    /// number 0–4294967295, default 0): bound into every token's MAC
+    /// ([`crate::auth::visitor_token`]), so raising it revokes every token
+    /// issued under a lower one without rotating `SECRET_KEY` (issue 20
+    /// item 9). Not a secret.
+    pub token_epoch: u32,
 }
 
 impl std::fmt::Debug for EmbedConfig {
@@ -29,6 +35,7 @@ impl std::fmt::Debug for EmbedConfig {
             .field("origins", &self.origins)
             .field("prechat_fields", &self.prechat_fields)
             .field("identity_secret", &self.identity_secret.is_some())
+            .field("token_epoch", &self.token_epoch)
             .finish()
     }
 }
@@ -70,7 +77,8 @@ fn is_origin(o: &str) -> bool {
 /// # Errors
 /// [`ConfigError`] naming the variable: an `EMBED_ORIGINS` entry that is
 /// not `http(s)://host[:port]`, a `PRECHAT_FIELDS` entry other than `name`
-/// or `email`, an `IDENTITY_SECRET` shorter than 16 characters.
+/// or `email`, an `IDENTITY_SECRET` shorter than 16 characters, a
+/// `VISITOR_TOKEN_EPOCH` that is not a whole number 0–4294967295.
 pub(super) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<EmbedConfig, ConfigError> {
     let mut origins = Vec::new();
     for o in var("EMBED_ORIGINS").unwrap_or_default().split(',') {
@@ -111,10 +119,19 @@ pub(super) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<EmbedCon
         }
         s => s.map(String::into_bytes),
     };
+    let token_epoch = match var("VISITOR_TOKEN_EPOCH") {
+        None => 0,
+        Some(e) => e.parse().map_err(|_| {
+            ConfigError(format!(
+                "VISITOR_TOKEN_EPOCH must be a whole number 0-4294967295, not `{e}`"
+            ))
+        })?,
+    };
     Ok(EmbedConfig {
         origins,
         prechat_fields,
         identity_secret,
+        token_epoch,
     })
 }
 
@@ -134,6 +151,22 @@ mod tests {
                 .map(|(_, v)| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         })
+    }
+
+    #[test]
+    fn the_token_epoch_is_a_whole_number_default_zero() {
+        assert_eq!(parse(&[]).unwrap().token_epoch, 0);
+        assert_eq!(
+            parse(&[("VISITOR_TOKEN_EPOCH", "7")]).unwrap().token_epoch,
+            7
+        );
+        for bad in ["-1", "1.5", "x", "4294967296"] {
+            let e = parse(&[("VISITOR_TOKEN_EPOCH", bad)]).unwrap_err();
+            assert!(
+                e.0.contains("VISITOR_TOKEN_EPOCH") && e.0.contains(bad),
+                "{e}"
+            );
+        }
     }
 
     #[test]

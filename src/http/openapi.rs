@@ -145,6 +145,7 @@ pub fn clear() {}
     responses(
         (status = 200, body = UploadDoc),
         (status = 400, body = ErrorBody, description = "BAD_REQUEST / VALIDATION_ERROR"),
+        (status = 403, body = ErrorBody, description = "BLOCKED (a blocked visitor; nothing stored)"),
         (status = 408, body = ErrorBody, description = "REQUEST_TIMEOUT"),
         (status = 413, body = ErrorBody, description = "FILE_TOO_LARGE"),
         (status = 415, body = ErrorBody, description = "UNSUPPORTED_TYPE"),

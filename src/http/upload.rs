@@ -46,7 +46,8 @@ pub fn body_limit(kind: Kind) -> usize {
 /// `POST /api/upload/image` (visitor or admin; JPEG, PNG, GIF, WebP ≤ 5 MiB,
 /// ≤ 8192 px a side) → `{success, file_path, file_url, message: "Image uploaded successfully"}`.
 ///
-/// Errors: 400 `BAD_REQUEST` (not multipart, broken framing), 400
+/// Errors: 403 `BLOCKED` (the admin blocked this visitor; checked first,
+/// nothing stored), 400 `BAD_REQUEST` (not multipart, broken framing), 400
 /// `VALIDATION_ERROR` (no `file` field; image too wide or tall), 408
 /// `REQUEST_TIMEOUT` (the body stalled or came below the minimum rate), 413
 /// `FILE_TOO_LARGE` (also at once, before any body byte is read, when
@@ -122,6 +123,14 @@ async fn accept(
     headers: &HeaderMap,
     body: &mut UploadBody,
 ) -> AppResult<Stored> {
+    // A blocked visitor is refused as its sends are (403 `BLOCKED`, issue
+    // 20 item 7), before the rate limit and before any body byte: nothing
+    // is stored, so nothing is left on disk or at Cloudinary.
+    if let crate::auth::Actor::Visitor { thread } = &caller.actor
+        && state.chat.is_blocked(thread)
+    {
+        return Err(AppError::Blocked);
+    }
     // Uploads count against the contract's upload limit (5 files a minute
     // per session, 30 per client IP; `shared/DESIGN.md` § Rate limits),
     // checked before any byte of the body is read.

@@ -14,10 +14,24 @@
 //!   `none`.
 //!
 //! Behind Cloudflare in front of Railway: `TRUSTED_PROXIES=cloudflare,railway`.
+//!
+//! Reading `X-Forwarded-For` ([`TrustedProxies::client_of`], issue 20
+//! item 5): the entries are walked from the right (the hop the peer itself
+//! appended) to the left; each is an address with or without a port
+//! ([`parse_hop`]: `203.0.113.8`, `203.0.113.8:4711`, `2001:db8::1`,
+//! `[2001:db8::1]:4711`). The first one outside the trusted networks is the
+//! client. An entry that is no address (`unknown`, an obfuscated
+//! identifier, garbage) stops the walk: whatever lies left of it was not
+//! vouched for, so it is never used. When the walk ends without an
+//! untrusted address, the right-most hop is the client (the peer when
+//! there is none).
 //! The list is parsed once at start-up and lives for the whole process (it
 //! is `Copy`, so every layer and handler holds it for free).
 
-use std::{net::IpAddr, sync::LazyLock};
+use std::{
+    net::{IpAddr, Ipv6Addr, SocketAddr},
+    sync::LazyLock,
+};
 
 use ipnet::IpNet;
 
@@ -118,6 +132,24 @@ impl TrustedProxies {
         self.nets.iter().any(|n| n.contains(&ip))
     }
 
+    /// The client of a request whose peer `peer` is a trusted proxy, from
+    /// the `X-Forwarded-For` entries `hops` in header order (left to right,
+    /// all header lines joined): the right-most entry outside the trusted
+    /// networks; the walk from the right stops at an entry that is no
+    /// address ([`parse_hop`]). Without an untrusted address before that,
+    /// the right-most hop, or `peer` when no entry parses (module doc).
+    pub fn client_of(self, hops: &[&str], peer: IpAddr) -> IpAddr {
+        let mut rightmost = None;
+        for entry in hops.iter().rev() {
+            let Some(ip) = parse_hop(entry) else { break };
+            if !self.contains(ip) {
+                return ip;
+            }
+            rightmost.get_or_insert(ip);
+        }
+        rightmost.unwrap_or(peer)
+    }
+
     /// Parses `TRUSTED_PROXIES` (see the module doc).
     ///
     /// # Errors
@@ -172,6 +204,25 @@ impl TrustedProxies {
             Some(other) => Err(format!("TRUST_PROXY must be true or false, not `{other}`")),
         }
     }
+}
+
+/// One `X-Forwarded-For` entry as an address, its port dropped:
+/// `203.0.113.8`, `203.0.113.8:4711`, `2001:db8::1`, `[2001:db8::1]` or
+/// `[2001:db8::1]:4711` (white space around it ignored). `None` for anything
+/// else, e.g. `unknown` or an obfuscated identifier (RFC 7239 § 6).
+pub fn parse_hop(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(sa) = entry.parse::<SocketAddr>() {
+        return Some(sa.ip());
+    }
+    entry
+        .strip_prefix('[')
+        .and_then(|e| e.strip_suffix(']'))
+        .and_then(|e| e.parse::<Ipv6Addr>().ok())
+        .map(IpAddr::V6)
 }
 
 #[cfg(test)]
@@ -231,5 +282,60 @@ mod tests {
                 .unwrap()
                 .contains(ip("10.9.0.1"))
         );
+    }
+
+    #[test]
+    fn hops_parse_with_and_without_ports() {
+        for (entry, want) in [
+            ("203.0.113.8", "203.0.113.8"),
+            (" 203.0.113.8:4711 ", "203.0.113.8"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("[2001:db8::1]:4711", "2001:db8::1"),
+            ("::ffff:203.0.113.8", "::ffff:203.0.113.8"),
+        ] {
+            assert_eq!(parse_hop(entry), Some(ip(want)), "{entry}");
+        }
+        for entry in [
+            "",
+            "unknown",
+            "_hidden",
+            "203.0.113.8:",
+            "203.0.113.8:99999",
+            "[203.0.113.8]:80",
+            "2001:db8::1:4711x",
+            "[2001:db8::1",
+            "203.0.113",
+        ] {
+            assert_eq!(parse_hop(entry), None, "{entry}");
+        }
+    }
+
+    #[test]
+    fn the_walk_skips_trusted_hops_and_stops_at_garbage() {
+        let t = TrustedProxies::parse("127.0.0.1,10.0.0.0/8").unwrap();
+        let peer = ip("127.0.0.1");
+        let client = |hops: &[&str]| t.client_of(hops, peer);
+        // The port no longer hides the client: the forged left entry is ignored.
+        assert_eq!(
+            client(&["198.51.100.1", "203.0.113.8:4711"]),
+            ip("203.0.113.8")
+        );
+        assert_eq!(
+            client(&["198.51.100.1", "[2001:db8::8]:4711", "10.0.0.3:80"]),
+            ip("2001:db8::8")
+        );
+        // An entry that is no address stops the walk: nothing left of it counts.
+        assert_eq!(
+            client(&["198.51.100.1", "unknown", "10.0.0.3"]),
+            ip("10.0.0.3")
+        );
+        assert_eq!(client(&["198.51.100.1", "unknown"]), peer);
+        // Every hop trusted: the right-most one (a forged left entry is not it).
+        assert_eq!(
+            client(&["10.9.9.9", "10.0.0.3", "10.0.0.4"]),
+            ip("10.0.0.4")
+        );
+        assert_eq!(client(&[]), peer);
     }
 }

@@ -11,16 +11,17 @@ mod checkpoint;
 pub mod flask;
 pub mod messages;
 pub mod outbox;
+pub mod pg_url;
 pub mod search;
 pub mod thread_status;
 pub mod threads;
 pub mod topics;
 pub mod visitors;
 
-use std::{str::FromStr, time::Duration};
+use std::time::Duration;
 
 use sqlx::{
-    postgres::{PgConnectOptions, PgPoolOptions},
+    postgres::PgPoolOptions,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
@@ -124,11 +125,10 @@ impl Db {
                 Ok(Db::Sqlite(pool))
             }
             DatabaseConfig::Postgres(url) => {
-                let opts =
-                    PgConnectOptions::from_str(url).map_err(|source| StoreError::Connect {
-                        kind: "postgres",
-                        source,
-                    })?;
+                let opts = pg_url::pg_options(url).map_err(|source| StoreError::Connect {
+                    kind: "postgres",
+                    source,
+                })?;
                 let mut tries = 0;
                 loop {
                     let res = PgPoolOptions::new()

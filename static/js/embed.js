@@ -11,7 +11,9 @@
 // blocks third-party cookies): the loader hands it over in the URL
 // fragment (`#t=…`, never sent to a server, removed at once) and the view
 // reports the token it settled on with `{type: 'token'}`. A view with no
-// token adopts the fresh one the server rendered into the page.
+// token adopts the fresh one the server rendered into the page; so does a
+// view whose token the server refuses (`restart`, e.g. after the operator
+// raised VISITOR_TOKEN_EPOCH to revoke every token).
 //
 // postMessage with the loader: only with the host origin the server
 // accepted (`data-parent-origin`, one of EMBED_ORIGINS) and only from the
@@ -54,7 +56,8 @@ const hash = framed && parentOrigin ? window.location.hash : '';
 const handed = /[#&]t=([^&]+)/.exec(hash);
 const prechatHanded = /[#&]p=1(&|$)/.test(hash);
 if (window.location.hash) window.history.replaceState(null, '', window.location.pathname + window.location.search);
-const token = [handed && decodeURIComponent(handed[1]), get(KEY), body.dataset.freshToken]
+const freshToken = body.dataset.freshToken || '';
+const token = [handed && decodeURIComponent(handed[1]), get(KEY), freshToken]
   .find((t) => t && TOKEN.test(t)) || '';
 set(KEY, token);
 delete body.dataset.freshToken;
@@ -80,7 +83,23 @@ async function post(path, payload) {
   return data;
 }
 
-const E = { token, threadId, parentOrigin, post, page: null };
+// The server refused the token (revoked by raising VISITOR_TOKEN_EPOCH, or
+// SECRET_KEY changed): start afresh, once, with the token this page was
+// rendered with, and tell the loader so its copy is replaced too. Returns
+// false when there is nothing to fall back to (the caller then shows the
+// session error).
+function restart() {
+  const q = new URLSearchParams(window.location.search);
+  if (!freshToken || !TOKEN.test(freshToken) || freshToken === token || q.get('fresh') === '1') return false;
+  set(KEY, freshToken);
+  toParent({ type: 'token', token: freshToken });
+  q.delete('n');
+  q.set('fresh', '1');
+  window.location.replace(`${window.location.pathname}?${q}#t=${encodeURIComponent(freshToken)}`);
+  return true;
+}
+
+const E = { token, threadId, parentOrigin, post, page: null, restart };
 setEmbedView(E);
 
 // ------------------------------------------------------------ identify ---

@@ -210,6 +210,8 @@ socket.on('disconnect', (reason) => {
 });
 socket.on('connect_error', (err) => {
   const code = err && err.message;
+  // An embed view whose token was revoked starts afresh (embed.js).
+  if (code === 'auth_error' && embed && embed.restart && embed.restart()) return;
   if (code === 'csrf_error' || code === 'auth_error' || code === 'origin_error') {
     refused = true;
     banner.fatal(S.errSession);

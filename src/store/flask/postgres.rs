@@ -100,7 +100,7 @@ pub async fn upgrade(
 /// connection and database errors.
 #[tracing::instrument(skip_all)]
 pub async fn read_source(url: &str, shown: &str) -> Result<convert::FlaskData, FlaskError> {
-    let mut conn = PgConnection::connect(url).await?;
+    let mut conn = PgConnection::connect_with(&crate::store::pg_url::pg_options(url)?).await?;
     let mut tx = conn
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await?;
