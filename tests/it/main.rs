@@ -18,6 +18,7 @@ mod canned;
 mod cli;
 mod flask_upgrade;
 mod hardening;
+mod hardening3;
 mod login;
 mod openapi;
 mod operations;

@@ -5,16 +5,14 @@
 //! SQLite and Postgres; HTTP and the Socket.IO handshake, spoken by hand
 //! over Engine.IO polling). Item 6 (secrets in `check-config` and in the
 //! start-up log) is in tests/cli.rs, with the binary.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
 #[allow(dead_code)] // this file uses a few of the upload helpers
 #[path = "uploads/support.rs"]
 mod support;
 
 use std::time::Duration;
 
-use common::{Backend, KeptDb, Opts, TestApp, assert_error, spawn};
+use crate::common::{Backend, KeptDb, Opts, TestApp, assert_error, spawn};
 use serde_json::{Value, json};
 use support::{PNG_1X1, files_under, upload, wav};
 
