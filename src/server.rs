@@ -28,32 +28,35 @@
 //! listener serves `/metrics` ([`crate::metrics`]) until shutdown.
 
 use std::{
+    convert::Infallible,
     future::Future,
-    net::SocketAddr,
-    pin::Pin,
+    net::{IpAddr, SocketAddr},
     sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::{
     Router,
     extract::ConnectInfo,
-    http::{HeaderName, HeaderValue, Method},
+    http::{HeaderName, HeaderValue, Method, Request, StatusCode},
+    response::{IntoResponse, Response},
 };
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
 use tokio::net::{TcpListener, TcpStream};
-use tower::ServiceExt;
+use tower::{ServiceExt, util::BoxCloneService};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::limits::{
-    Limits, TrustedProxies,
-    sockets::{ConnectionRefused, ConnectionSlot},
+use crate::{
+    error::AppError,
+    limits::{
+        Limits, TrustedProxies,
+        connection::{Requests, Stream, Tracked, Tracker},
+        sockets::{ConnectionRefused, ConnectionSlot},
+    },
 };
 
 /// Put into the extensions of a request that came on a reserve connection
@@ -104,11 +107,12 @@ pub fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// Serves `router` on `listener` until `shutdown`; see the module doc.
+/// Serves `router` on `listener` (and the `METRICS_ADDR` listener, through
+/// the same accept loop and caps) until `shutdown`; see the module doc.
 ///
 /// # Errors
 /// Never fails once started; accept errors (e.g. too many open files) are
-/// logged and retried.
+/// logged once per episode and retried.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -128,10 +132,9 @@ pub async fn serve(
         router = router.layer(cors);
     }
     let router = router.layer(axum::middleware::from_fn_with_state(
-        trust_proxy,
+        trust_proxy.clone(),
         crate::http::access_log::layer,
     ));
-    let graceful = GracefulShutdown::new();
     let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
     http.http1()
         .timer(TokioTimer::new())
@@ -141,105 +144,315 @@ pub async fn serve(
         max_connections = limits.sockets.max_connections(),
         "connection cap (0 = off)"
     );
-    // Connections still waiting for their first byte are not watched by
-    // `graceful` yet; they end when this turns true.
+    let accept = Arc::new(Accept {
+        http,
+        header_read_timeout,
+        limits,
+        trust_proxy,
+        tracker: Tracker::new(),
+    });
+    // Every connection task holds a receiver until it ends: the drain below
+    // waits for all of them (`closed`); `true` asks them to finish.
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let metrics = metrics.map(|(listener, router)| {
-        let mut stop = stopping.clone();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!("metrics on http://{addr}/metrics");
         }
-        tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::warn!(error = %e, "metrics listener failed");
-            }
-        })
+        let mut stop = stopping.clone();
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        tokio::spawn(accept_loop(
+            listener,
+            router,
+            Role::Metrics,
+            accept.clone(),
+            stopping.clone(),
+            stopped,
+        ))
     });
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            res = listener.accept() => match res {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let exempt = trust_proxy.contains(peer.ip());
-        let slot = match limits.sockets.open_connection(peer.ip(), exempt) {
-            Ok(slot) => slot,
-            Err(why) => {
-                refuse(stream, peer, why);
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let reserve = slot.is_reserve();
-        let svc = router
-            .clone()
-            .map_request(move |mut req: axum::http::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                if reserve {
-                    req.extensions_mut().insert(ReserveSlot);
-                }
-                req
-            });
-        let mut http = http.clone();
-        if reserve {
-            // One request, then the slot is free again.
-            http.http1().keep_alive(false);
-        }
-        let watcher = graceful.watcher();
-        let mut stopping = stopping.clone();
-        tokio::spawn(async move {
-            // Wait for the first byte without consuming it.
-            let mut probe = [0u8; 1];
-            let first = tokio::time::timeout(header_read_timeout, stream.peek(&mut probe));
-            tokio::select! {
-                res = first => match res {
-                    Ok(Ok(n)) if n > 0 => {}
-                    Ok(_) => return,
-                    Err(_) => {
-                        tracing::debug!(%peer, "connection closed: nothing received in time");
-                        return;
-                    }
-                },
-                _ = stopping.wait_for(|s| *s) => return,
-            }
-            let io = Counted {
-                stream,
-                _slot: slot,
-            };
-            let conn = http
-                .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc));
-            if let Err(e) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
+    accept_loop(
+        listener,
+        router,
+        Role::Main,
+        accept,
+        stopping.clone(),
+        shutdown,
+    )
+    .await;
+    drop(stopping);
     let _ = stopping_tx.send(true);
+    if let Some(task) = metrics {
+        let _ = task.await;
+    }
     before_drain.await;
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+    if tokio::time::timeout(Duration::from_secs(10), stopping_tx.closed())
         .await
         .is_err()
     {
         tracing::warn!("some connections did not finish within 10 s");
     }
-    if let Some(task) = metrics {
-        // A scrape in flight may finish; then the listener is closed.
-        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
-    }
     Ok(())
+}
+
+/// Which listener an accept loop serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// `HOST:PORT`: everything; health probes may take a reserve slot.
+    Main,
+    /// `METRICS_ADDR`: `/metrics` only; no reserve slot.
+    Metrics,
+}
+
+/// What every accept loop of the process shares: one set of caps for both
+/// listeners, so the metrics port cannot spend the descriptors the main
+/// port needs (issue 20 item 4).
+struct Accept {
+    http: hyper_util::server::conn::auto::Builder<TokioExecutor>,
+    header_read_timeout: Duration,
+    limits: Arc<Limits>,
+    trust_proxy: TrustedProxies,
+    tracker: Arc<Tracker>,
+}
+
+/// How a new connection is treated.
+enum Admission {
+    /// Served, within the caps.
+    Serve(ConnectionSlot),
+    /// Its address is at its cap and none of its connections is idle: it
+    /// gets one 503 `SERVER_BUSY` answer (`Retry-After`), then is closed.
+    Busy(ConnectionSlot),
+    /// Closed at once (a reset).
+    Refuse(ConnectionRefused),
+}
+
+/// Connections per address above `MAX_CONNECTIONS_PER_IP` that may carry a
+/// 503 answer at the same time; beyond them a refusal is a reset.
+pub const BUSY_ANSWERS_PER_IP: u32 = 8;
+
+impl Accept {
+    /// The caps for a new connection of `peer` (issue 20 item 2): at its
+    /// address's cap, that address's longest-idle connection is closed to
+    /// make room; with none idle, the connection may still carry a 503.
+    fn admit(&self, peer: IpAddr, role: Role) -> Admission {
+        let sockets = &self.limits.sockets;
+        let exempt = self.trust_proxy.contains(peer);
+        let mut res = sockets.open_connection_beyond(peer, exempt, self.tracker.closing(peer));
+        if matches!(res, Err(ConnectionRefused::PerIp)) && self.tracker.evict_idle(peer) {
+            res = sockets.open_connection_beyond(peer, exempt, self.tracker.closing(peer));
+        }
+        match res {
+            Ok(slot) if slot.is_reserve() && role == Role::Metrics => {
+                Admission::Refuse(ConnectionRefused::Total)
+            }
+            Ok(slot) => Admission::Serve(slot),
+            Err(ConnectionRefused::PerIp) => {
+                let extra = self.tracker.closing(peer) + BUSY_ANSWERS_PER_IP;
+                match sockets.open_connection_beyond(peer, exempt, extra) {
+                    Ok(slot) if !slot.is_reserve() => Admission::Busy(slot),
+                    Ok(_) => Admission::Refuse(ConnectionRefused::Total),
+                    Err(why) => Admission::Refuse(why),
+                }
+            }
+            Err(why) => Admission::Refuse(why),
+        }
+    }
+}
+
+/// "accept failed" once per episode (failures less than
+/// [`ACCEPT_EPISODE_GAP`] apart), not once per failed accept: under
+/// `EMFILE` a loop retrying every 50 ms would flood the log.
+#[derive(Default)]
+struct AcceptErrors {
+    last: Option<Instant>,
+    more: u64,
+}
+
+/// Failed accepts closer together than this belong to one episode.
+const ACCEPT_EPISODE_GAP: Duration = Duration::from_secs(10);
+
+impl AcceptErrors {
+    fn failed(&mut self, e: &std::io::Error, role: Role) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < ACCEPT_EPISODE_GAP)
+        {
+            self.more += 1;
+        } else {
+            tracing::warn!(
+                error = %e,
+                listener = ?role,
+                earlier_failures = self.more,
+                "accept failed (further failures of this episode are not logged)"
+            );
+            self.more = 0;
+        }
+        self.last = Some(now);
+    }
+}
+
+/// Accepts on `listener` until `stop`, each connection admitted by
+/// [`Accept::admit`] and served by [`serve_connection`].
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    role: Role,
+    accept: Arc<Accept>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+    stop: impl Future<Output = ()> + Send,
+) {
+    tokio::pin!(stop);
+    let mut errors = AcceptErrors::default();
+    loop {
+        let (stream, peer) = tokio::select! {
+            res = listener.accept() => match res {
+                Ok(conn) => conn,
+                Err(e) => {
+                    errors.failed(&e, role);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let (slot, svc, tracked) = match accept.admit(peer.ip(), role) {
+            Admission::Refuse(why) => {
+                refuse(stream, peer, why);
+                continue;
+            }
+            Admission::Busy(slot) => (slot, busy_service(), None),
+            Admission::Serve(slot) => {
+                let tracked = accept.tracker.register(peer.ip());
+                let svc = routed(&router, peer, slot.is_reserve(), tracked.requests());
+                (slot, svc, Some(tracked))
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_connection(
+            accept.clone(),
+            stream,
+            slot,
+            tracked,
+            svc,
+            stopping.clone(),
+        ));
+    }
+}
+
+/// The service of one connection's requests.
+type ConnService = BoxCloneService<Request<Incoming>, Response, Infallible>;
+
+/// `router` for a connection of `peer`: each request carries
+/// `ConnectInfo` (and [`ReserveSlot`] on a reserve connection) and is
+/// marked in flight until its answer's head is ready; an answer that
+/// switches protocols marks the connection upgraded.
+fn routed(router: &Router, peer: SocketAddr, reserve: bool, requests: Requests) -> ConnService {
+    let svc = router
+        .clone()
+        .map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            if reserve {
+                req.extensions_mut().insert(ReserveSlot);
+            }
+            req
+        })
+        .map_future(move |fut| {
+            let in_flight = requests.begin();
+            async move {
+                let res: Result<Response, Infallible> = fut.await;
+                if let Ok(r) = &res
+                    && r.status() == StatusCode::SWITCHING_PROTOCOLS
+                {
+                    in_flight.upgraded();
+                }
+                drop(in_flight);
+                res
+            }
+        });
+    BoxCloneService::new(svc)
+}
+
+/// Every request gets 503 `SERVER_BUSY` with `Retry-After`, the contract's
+/// error JSON, and `Connection: close` (issue 20 item 2).
+fn busy_service() -> ConnService {
+    BoxCloneService::new(tower::service_fn(|_req: Request<Incoming>| async {
+        let mut res = AppError::Busy.into_response();
+        res.headers_mut().insert(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        Ok::<_, Infallible>(res)
+    }))
+}
+
+/// Serves one admitted connection: waits for its first byte (at most
+/// `HEADER_READ_TIMEOUT_SECS`, or until it is chosen to be closed for a
+/// newer one), then hyper; a stop or an eviction closes it gracefully
+/// (the request in flight is answered first).
+async fn serve_connection(
+    accept: Arc<Accept>,
+    stream: TcpStream,
+    slot: ConnectionSlot,
+    tracked: Option<Tracked>,
+    svc: ConnService,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let state = tracked.as_ref().map(|t| t.state().clone());
+    let evicted = || async {
+        match &state {
+            Some(s) => s.close_requested().await,
+            None => std::future::pending().await,
+        }
+    };
+    // Only ordinary connections keep alive: a reserve slot serves one
+    // health probe, a busy one its 503.
+    let keep_alive = tracked.is_some() && !slot.is_reserve();
+    // Wait for the first byte without consuming it.
+    let mut probe = [0u8; 1];
+    let first = tokio::time::timeout(accept.header_read_timeout, stream.peek(&mut probe));
+    tokio::select! {
+        res = first => match res {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(_) => return,
+            Err(_) => {
+                tracing::debug!("connection closed: nothing received in time");
+                return;
+            }
+        },
+        _ = stopping.wait_for(|s| *s) => return,
+        () = evicted() => return,
+    }
+    if let Some(s) = &state {
+        s.first_byte();
+    }
+    let mut http = accept.http.clone();
+    if !keep_alive {
+        http.http1().keep_alive(false);
+    }
+    let io = Stream::new(stream, slot, tracked);
+    let conn = http.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc));
+    tokio::pin!(conn);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            () = async {
+                tokio::select! {
+                    _ = stopping.wait_for(|s| *s) => {}
+                    () = evicted() => {}
+                }
+            }, if !closing => {
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
 }
 
 /// Closes a refused connection at once (a reset: nothing lingers).
@@ -248,51 +461,4 @@ fn refuse(stream: TcpStream, peer: SocketAddr, why: ConnectionRefused) {
     drop(stream);
     // Debug only: a flood of refusals must not flood the log.
     tracing::debug!(%peer, ?why, "connection refused");
-}
-
-/// A TCP stream that holds its connection slot until it is dropped,
-/// through hyper and, after an upgrade, inside the WebSocket.
-struct Counted {
-    stream: TcpStream,
-    _slot: ConnectionSlot,
-}
-
-impl tokio::io::AsyncRead for Counted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for Counted {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
 }
