@@ -11,7 +11,8 @@
 //!   reset, which destroys an answer (403, 401, 413, 429, 503 …) written
 //!   before the request body was read and fails the client's write of its
 //!   body (RFC 9112 § 9.6, "tear-down"; Apache's and nginx's
-//!   `lingering_close`). The slot stays taken until the socket is closed.
+//!   `lingering_close`). The slot stays taken until the socket is closed
+//!   (the connection leaves the [`Tracker`] when the close begins).
 //! - [`Tracker`]: the open connections of each address and whether each is
 //!   idle (no request in flight, no byte received since the last answer,
 //!   not upgraded to a WebSocket), so that an address at its
@@ -289,9 +290,11 @@ impl Stream {
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        let (Some(stream), Some(hold)) = (self.stream.take(), self.hold.take()) else {
+        let (Some(stream), Some((slot, tracked))) = (self.stream.take(), self.hold.take()) else {
             return;
         };
+        // Closing: no longer one of its address's connections to choose from.
+        drop(tracked);
         if self.peer_done {
             return;
         }
@@ -299,7 +302,7 @@ impl Drop for Stream {
             rt.spawn(async move {
                 let discarded = linger(stream).await;
                 tracing::trace!(discarded, "lingering close done");
-                drop(hold);
+                drop(slot);
             });
         }
     }
