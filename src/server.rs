@@ -7,10 +7,15 @@
 //! - connection caps, checked before anything is read: at most
 //!   `MAX_CONNECTIONS_PER_IP` per peer address (trusted proxies,
 //!   `TRUSTED_PROXIES`, exempt) and `MAX_CONNECTIONS` in total (by default derived from
-//!   `RLIMIT_NOFILE`, so the process never runs out of descriptors); a
-//!   refused connection is reset at once. The slot is held by the
-//!   connection's I/O object, so an upgraded WebSocket keeps counting until
-//!   it closes;
+//!   `RLIMIT_NOFILE`, so the process never runs out of descriptors). The
+//!   slot is held by the connection's I/O object
+//!   ([`crate::limits::connection::Stream`]), so an upgraded WebSocket keeps
+//!   counting until it closes;
+//! - at the per-address cap (issue 20 item 2), the address's longest-idle
+//!   connection is closed to make room ([`crate::limits::admission::admit`]); with none
+//!   idle, up to [`crate::limits::admission::BUSY_ANSWERS_PER_IP`] more connections get a 503
+//!   `SERVER_BUSY` with `Retry-After`; past those, and at the total cap, a
+//!   refused connection is reset at once;
 //! - health probes still answered with the total cap reached: a few slots
 //!   above it for loopback and private peers that hold (almost) no
 //!   connection ([`crate::limits::sockets::HEALTH_RESERVE`]); such a
@@ -20,20 +25,21 @@
 //!   `HEADER_READ_TIMEOUT_SECS` is closed (hyper's header timer only starts
 //!   after the first bytes when upgrades are served);
 //! - hyper's header read timeout for the rest of the head, and the same
-//!   timer between requests of a kept-alive connection.
+//!   timer between requests of a kept-alive connection;
+//! - a lingering close (issue 20 item 1): a connection closed while its
+//!   client may still be sending reads and discards a bounded amount first,
+//!   so an answer written before the body was read is not destroyed by a
+//!   reset ([`crate::limits::connection`]).
 //!
-//! Layers around everything, Socket.IO included (issue 15): the access log
-//! ([`crate::http::access_log`]) and, with `ALLOWED_ORIGINS`, CORS with
-//! credentials for those origins ([`cors`]). With `METRICS_ADDR`, a second
-//! listener serves `/metrics` ([`crate::metrics`]) until shutdown.
+//! With `METRICS_ADDR`, a second listener serves `/metrics`
+//! ([`crate::metrics`]) through the same accept loop, caps and timeouts
+//! (issue 20 item 4; no reserve slot there). "accept failed" is logged once
+//! per episode. Layers around everything on the main port, Socket.IO
+//! included (issue 15): the access log ([`crate::http::access_log`]) and,
+//! with `ALLOWED_ORIGINS`, CORS with credentials for those origins
+//! ([`cors`]).
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -54,6 +60,7 @@ use crate::{
     error::AppError,
     limits::{
         Limits, TrustedProxies,
+        admission::{AcceptErrors, Admission, admit},
         connection::{Requests, Stream, Tracked, Tracker},
         sockets::{ConnectionRefused, ConnectionSlot},
     },
@@ -215,85 +222,8 @@ struct Accept {
     tracker: Arc<Tracker>,
 }
 
-/// How a new connection is treated.
-enum Admission {
-    /// Served, within the caps.
-    Serve(ConnectionSlot),
-    /// Its address is at its cap and none of its connections is idle: it
-    /// gets one 503 `SERVER_BUSY` answer (`Retry-After`), then is closed.
-    Busy(ConnectionSlot),
-    /// Closed at once (a reset).
-    Refuse(ConnectionRefused),
-}
-
-/// Connections per address above `MAX_CONNECTIONS_PER_IP` that may carry a
-/// 503 answer at the same time; beyond them a refusal is a reset.
-pub const BUSY_ANSWERS_PER_IP: u32 = 8;
-
-impl Accept {
-    /// The caps for a new connection of `peer` (issue 20 item 2): at its
-    /// address's cap, that address's longest-idle connection is closed to
-    /// make room; with none idle, the connection may still carry a 503.
-    fn admit(&self, peer: IpAddr, role: Role) -> Admission {
-        let sockets = &self.limits.sockets;
-        let exempt = self.trust_proxy.contains(peer);
-        let mut res = sockets.open_connection_beyond(peer, exempt, self.tracker.closing(peer));
-        if matches!(res, Err(ConnectionRefused::PerIp)) && self.tracker.evict_idle(peer) {
-            res = sockets.open_connection_beyond(peer, exempt, self.tracker.closing(peer));
-        }
-        match res {
-            Ok(slot) if slot.is_reserve() && role == Role::Metrics => {
-                Admission::Refuse(ConnectionRefused::Total)
-            }
-            Ok(slot) => Admission::Serve(slot),
-            Err(ConnectionRefused::PerIp) => {
-                let extra = self.tracker.closing(peer) + BUSY_ANSWERS_PER_IP;
-                match sockets.open_connection_beyond(peer, exempt, extra) {
-                    Ok(slot) if !slot.is_reserve() => Admission::Busy(slot),
-                    Ok(_) => Admission::Refuse(ConnectionRefused::Total),
-                    Err(why) => Admission::Refuse(why),
-                }
-            }
-            Err(why) => Admission::Refuse(why),
-        }
-    }
-}
-
-/// "accept failed" once per episode (failures less than
-/// [`ACCEPT_EPISODE_GAP`] apart), not once per failed accept: under
-/// `EMFILE` a loop retrying every 50 ms would flood the log.
-#[derive(Default)]
-struct AcceptErrors {
-    last: Option<Instant>,
-    more: u64,
-}
-
-/// Failed accepts closer together than this belong to one episode.
-const ACCEPT_EPISODE_GAP: Duration = Duration::from_secs(10);
-
-impl AcceptErrors {
-    fn failed(&mut self, e: &std::io::Error, role: Role) {
-        let now = Instant::now();
-        if self
-            .last
-            .is_some_and(|t| now.duration_since(t) < ACCEPT_EPISODE_GAP)
-        {
-            self.more += 1;
-        } else {
-            tracing::warn!(
-                error = %e,
-                listener = ?role,
-                earlier_failures = self.more,
-                "accept failed (further failures of this episode are not logged)"
-            );
-            self.more = 0;
-        }
-        self.last = Some(now);
-    }
-}
-
 /// Accepts on `listener` until `stop`, each connection admitted by
-/// [`Accept::admit`] and served by [`serve_connection`].
+/// [`admit`] and served by [`serve_connection`].
 async fn accept_loop(
     listener: TcpListener,
     router: Router,
@@ -309,14 +239,20 @@ async fn accept_loop(
             res = listener.accept() => match res {
                 Ok(conn) => conn,
                 Err(e) => {
-                    errors.failed(&e, role);
+                    errors.failed(&e, if role == Role::Main { "main" } else { "metrics" });
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             () = &mut stop => break,
         };
-        let (slot, svc, tracked) = match accept.admit(peer.ip(), role) {
+        let (slot, svc, tracked) = match admit(
+            &accept.limits.sockets,
+            &accept.tracker,
+            &accept.trust_proxy,
+            peer.ip(),
+            role == Role::Main,
+        ) {
             Admission::Refuse(why) => {
                 refuse(stream, peer, why);
                 continue;
