@@ -139,7 +139,7 @@ pub async fn serve(
         router = router.layer(cors);
     }
     let router = router.layer(axum::middleware::from_fn_with_state(
-        trust_proxy.clone(),
+        trust_proxy,
         crate::http::access_log::layer,
     ));
     let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
