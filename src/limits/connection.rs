@@ -12,7 +12,7 @@
 //!   before the request body was read and fails the client's write of its
 //!   body (RFC 9112 § 9.6, "tear-down"; Apache's and nginx's
 //!   `lingering_close`). The slot stays taken until the socket is closed
-//!   (the connection leaves the [`Tracker`] when the close begins).
+//!   (the connection is no longer idle once the close begins).
 //! - [`Tracker`]: the open connections of each address and whether each is
 //!   idle (no request in flight, no byte received since the last answer,
 //!   not upgraded to a WebSocket), so that an address at its
@@ -65,6 +65,8 @@ pub struct ConnState {
     upgraded: AtomicBool,
     /// Chosen to be closed for a newer connection of its address.
     closing: AtomicBool,
+    /// Closing (lingering): never chosen again.
+    gone: AtomicBool,
     /// When the connection last became idle (ms since the tracker's start).
     idle_since: AtomicU64,
     close: Notify,
@@ -75,6 +77,7 @@ impl ConnState {
         self.in_flight.load(Ordering::Acquire) == 0
             && !self.upgraded.load(Ordering::Acquire)
             && !self.closing.load(Ordering::Acquire)
+            && !self.gone.load(Ordering::Acquire)
             && self.read.load(Ordering::Acquire) == self.settled.load(Ordering::Acquire)
     }
 
@@ -212,6 +215,7 @@ impl Tracker {
             in_flight: AtomicU32::new(0),
             upgraded: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            gone: AtomicBool::new(false),
             idle_since: AtomicU64::new(self.now_ms()),
             close: Notify::new(),
         });
@@ -290,19 +294,23 @@ impl Stream {
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        let (Some(stream), Some((slot, tracked))) = (self.stream.take(), self.hold.take()) else {
+        let (Some(stream), Some(hold)) = (self.stream.take(), self.hold.take()) else {
             return;
         };
-        // Closing: no longer one of its address's connections to choose from.
-        drop(tracked);
         if self.peer_done {
             return;
+        }
+        // Closing: no longer one of its address's connections to choose
+        // from, but still counted (and, if it was chosen, still "closing")
+        // until the socket is closed.
+        if let Some(s) = &self.state {
+            s.gone.store(true, Ordering::Release);
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
                 let discarded = linger(stream).await;
                 tracing::trace!(discarded, "lingering close done");
-                drop(slot);
+                drop(hold);
             });
         }
     }
