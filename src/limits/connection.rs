@@ -384,3 +384,35 @@ impl tokio::io::AsyncWrite for Stream {
         self.stream.as_ref().is_some_and(|s| s.is_write_vectored())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_idle_connection_is_chosen_and_counted_as_closing() {
+        let t = Tracker::new();
+        let ip: IpAddr = "198.51.100.7".parse().unwrap();
+        let first = t.register(ip);
+        let second = t.register(ip);
+        let third = t.register(ip);
+        // The first is in the middle of a request, the second has sent a
+        // byte that is not answered yet: only the third is idle.
+        let busy = first.requests().begin();
+        second.state().first_byte();
+        assert!(t.evict_idle(ip));
+        assert!(third.state().closing.load(Ordering::Acquire));
+        assert_eq!(t.closing(ip), 1);
+        assert!(!t.evict_idle(ip), "nothing else is idle");
+        // The request ends: the first is idle again; an upgrade never is.
+        drop(busy);
+        second.requests().begin().upgraded();
+        assert!(t.evict_idle(ip));
+        assert!(first.state().closing.load(Ordering::Acquire));
+        assert!(!t.evict_idle(ip));
+        drop((first, third));
+        assert_eq!(t.closing(ip), 0);
+        drop(second);
+        assert!(t.lock().is_empty());
+    }
+}
