@@ -6,6 +6,8 @@
 //! limiter uses for it ([`ip_key`]: IPv6 by its /64). Connection, Engine.IO
 //! session and socket caps are in [`sockets`].
 
+pub mod admission;
+pub mod connection;
 pub mod proxies;
 pub mod sockets;
 

@@ -7,10 +7,15 @@
 //! - connection caps, checked before anything is read: at most
 //!   `MAX_CONNECTIONS_PER_IP` per peer address (trusted proxies,
 //!   `TRUSTED_PROXIES`, exempt) and `MAX_CONNECTIONS` in total (by default derived from
-//!   `RLIMIT_NOFILE`, so the process never runs out of descriptors); a
-//!   refused connection is reset at once. The slot is held by the
-//!   connection's I/O object, so an upgraded WebSocket keeps counting until
-//!   it closes;
+//!   `RLIMIT_NOFILE`, so the process never runs out of descriptors). The
+//!   slot is held by the connection's I/O object
+//!   ([`crate::limits::connection::Stream`]), so an upgraded WebSocket keeps
+//!   counting until it closes;
+//! - at the per-address cap (issue 20 item 2), the address's longest-idle
+//!   connection is closed to make room ([`crate::limits::admission::admit`]); with none
+//!   idle, up to [`crate::limits::admission::BUSY_ANSWERS_PER_IP`] more connections get a 503
+//!   `SERVER_BUSY` with `Retry-After`; past those, and at the total cap, a
+//!   refused connection is reset at once;
 //! - health probes still answered with the total cap reached: a few slots
 //!   above it for loopback and private peers that hold (almost) no
 //!   connection ([`crate::limits::sockets::HEALTH_RESERVE`]); such a
@@ -20,40 +25,45 @@
 //!   `HEADER_READ_TIMEOUT_SECS` is closed (hyper's header timer only starts
 //!   after the first bytes when upgrades are served);
 //! - hyper's header read timeout for the rest of the head, and the same
-//!   timer between requests of a kept-alive connection.
+//!   timer between requests of a kept-alive connection;
+//! - a lingering close (issue 20 item 1): a connection closed while its
+//!   client may still be sending reads and discards a bounded amount first,
+//!   so an answer written before the body was read is not destroyed by a
+//!   reset ([`crate::limits::connection`]).
 //!
-//! Layers around everything, Socket.IO included (issue 15): the access log
-//! ([`crate::http::access_log`]) and, with `ALLOWED_ORIGINS`, CORS with
-//! credentials for those origins ([`cors`]). With `METRICS_ADDR`, a second
-//! listener serves `/metrics` ([`crate::metrics`]) until shutdown.
+//! With `METRICS_ADDR`, a second listener serves `/metrics`
+//! ([`crate::metrics`]) through the same accept loop, caps and timeouts
+//! (issue 20 item 4; no reserve slot there). "accept failed" is logged once
+//! per episode. Layers around everything on the main port, Socket.IO
+//! included (issue 15): the access log ([`crate::http::access_log`]) and,
+//! with `ALLOWED_ORIGINS`, CORS with credentials for those origins
+//! ([`cors`]).
 
-use std::{
-    future::Future,
-    net::SocketAddr,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Router,
     extract::ConnectInfo,
-    http::{HeaderName, HeaderValue, Method},
+    http::{HeaderName, HeaderValue, Method, Request, StatusCode},
+    response::{IntoResponse, Response},
 };
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
 use tokio::net::{TcpListener, TcpStream};
-use tower::ServiceExt;
+use tower::{ServiceExt, util::BoxCloneService};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::limits::{
-    Limits, TrustedProxies,
-    sockets::{ConnectionRefused, ConnectionSlot},
+use crate::{
+    error::AppError,
+    limits::{
+        Limits, TrustedProxies,
+        admission::{AcceptErrors, Admission, admit},
+        connection::{Requests, Stream, Tracked, Tracker},
+        sockets::{ConnectionRefused, ConnectionSlot},
+    },
 };
 
 /// Put into the extensions of a request that came on a reserve connection
@@ -104,11 +114,12 @@ pub fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// Serves `router` on `listener` until `shutdown`; see the module doc.
+/// Serves `router` on `listener` (and the `METRICS_ADDR` listener, through
+/// the same accept loop and caps) until `shutdown`; see the module doc.
 ///
 /// # Errors
 /// Never fails once started; accept errors (e.g. too many open files) are
-/// logged and retried.
+/// logged once per episode and retried.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -131,7 +142,6 @@ pub async fn serve(
         trust_proxy,
         crate::http::access_log::layer,
     ));
-    let graceful = GracefulShutdown::new();
     let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
     http.http1()
         .timer(TokioTimer::new())
@@ -141,105 +151,244 @@ pub async fn serve(
         max_connections = limits.sockets.max_connections(),
         "connection cap (0 = off)"
     );
-    // Connections still waiting for their first byte are not watched by
-    // `graceful` yet; they end when this turns true.
+    let accept = Arc::new(Accept {
+        http,
+        header_read_timeout,
+        limits,
+        trust_proxy,
+        tracker: Tracker::new(),
+    });
+    // Every connection task holds a receiver until it ends: the drain below
+    // waits for all of them (`closed`); `true` asks them to finish.
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let metrics = metrics.map(|(listener, router)| {
-        let mut stop = stopping.clone();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!("metrics on http://{addr}/metrics");
         }
-        tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::warn!(error = %e, "metrics listener failed");
-            }
-        })
+        let mut stop = stopping.clone();
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        tokio::spawn(accept_loop(
+            listener,
+            router,
+            Role::Metrics,
+            accept.clone(),
+            stopping.clone(),
+            stopped,
+        ))
     });
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            res = listener.accept() => match res {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let exempt = trust_proxy.contains(peer.ip());
-        let slot = match limits.sockets.open_connection(peer.ip(), exempt) {
-            Ok(slot) => slot,
-            Err(why) => {
-                refuse(stream, peer, why);
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let reserve = slot.is_reserve();
-        let svc = router
-            .clone()
-            .map_request(move |mut req: axum::http::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                if reserve {
-                    req.extensions_mut().insert(ReserveSlot);
-                }
-                req
-            });
-        let mut http = http.clone();
-        if reserve {
-            // One request, then the slot is free again.
-            http.http1().keep_alive(false);
-        }
-        let watcher = graceful.watcher();
-        let mut stopping = stopping.clone();
-        tokio::spawn(async move {
-            // Wait for the first byte without consuming it.
-            let mut probe = [0u8; 1];
-            let first = tokio::time::timeout(header_read_timeout, stream.peek(&mut probe));
-            tokio::select! {
-                res = first => match res {
-                    Ok(Ok(n)) if n > 0 => {}
-                    Ok(_) => return,
-                    Err(_) => {
-                        tracing::debug!(%peer, "connection closed: nothing received in time");
-                        return;
-                    }
-                },
-                _ = stopping.wait_for(|s| *s) => return,
-            }
-            let io = Counted {
-                stream,
-                _slot: slot,
-            };
-            let conn = http
-                .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc));
-            if let Err(e) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
+    accept_loop(
+        listener,
+        router,
+        Role::Main,
+        accept,
+        stopping.clone(),
+        shutdown,
+    )
+    .await;
+    drop(stopping);
     let _ = stopping_tx.send(true);
+    if let Some(task) = metrics {
+        let _ = task.await;
+    }
     before_drain.await;
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+    if tokio::time::timeout(Duration::from_secs(10), stopping_tx.closed())
         .await
         .is_err()
     {
         tracing::warn!("some connections did not finish within 10 s");
     }
-    if let Some(task) = metrics {
-        // A scrape in flight may finish; then the listener is closed.
-        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
-    }
     Ok(())
+}
+
+/// Which listener an accept loop serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// `HOST:PORT`: everything; health probes may take a reserve slot.
+    Main,
+    /// `METRICS_ADDR`: `/metrics` only; no reserve slot.
+    Metrics,
+}
+
+/// What every accept loop of the process shares: one set of caps for both
+/// listeners, so the metrics port cannot spend the descriptors the main
+/// port needs (issue 20 item 4).
+struct Accept {
+    http: hyper_util::server::conn::auto::Builder<TokioExecutor>,
+    header_read_timeout: Duration,
+    limits: Arc<Limits>,
+    trust_proxy: TrustedProxies,
+    tracker: Arc<Tracker>,
+}
+
+/// Accepts on `listener` until `stop`, each connection admitted by
+/// [`admit`] and served by [`serve_connection`].
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    role: Role,
+    accept: Arc<Accept>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+    stop: impl Future<Output = ()> + Send,
+) {
+    tokio::pin!(stop);
+    let mut errors = AcceptErrors::default();
+    loop {
+        let (stream, peer) = tokio::select! {
+            res = listener.accept() => match res {
+                Ok(conn) => conn,
+                Err(e) => {
+                    errors.failed(&e, if role == Role::Main { "main" } else { "metrics" });
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let (slot, svc, tracked) = match admit(
+            &accept.limits.sockets,
+            &accept.tracker,
+            &accept.trust_proxy,
+            peer.ip(),
+            role == Role::Main,
+        ) {
+            Admission::Refuse(why) => {
+                refuse(stream, peer, why);
+                continue;
+            }
+            Admission::Busy(slot) => (slot, busy_service(), None),
+            Admission::Serve(slot) => {
+                let tracked = accept.tracker.register(peer.ip());
+                let svc = routed(&router, peer, slot.is_reserve(), tracked.requests());
+                (slot, svc, Some(tracked))
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_connection(
+            accept.clone(),
+            stream,
+            slot,
+            tracked,
+            svc,
+            stopping.clone(),
+        ));
+    }
+}
+
+/// The service of one connection's requests.
+type ConnService = BoxCloneService<Request<Incoming>, Response, Infallible>;
+
+/// `router` for a connection of `peer`: each request carries
+/// `ConnectInfo` (and [`ReserveSlot`] on a reserve connection) and is
+/// marked in flight until its answer's head is ready; an answer that
+/// switches protocols marks the connection upgraded.
+fn routed(router: &Router, peer: SocketAddr, reserve: bool, requests: Requests) -> ConnService {
+    let svc = router
+        .clone()
+        .map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            if reserve {
+                req.extensions_mut().insert(ReserveSlot);
+            }
+            req
+        })
+        .map_future(move |fut| {
+            let in_flight = requests.begin();
+            async move {
+                let res: Result<Response, Infallible> = fut.await;
+                if let Ok(r) = &res
+                    && r.status() == StatusCode::SWITCHING_PROTOCOLS
+                {
+                    in_flight.upgraded();
+                }
+                drop(in_flight);
+                res
+            }
+        });
+    BoxCloneService::new(svc)
+}
+
+/// Every request gets 503 `SERVER_BUSY` with `Retry-After`, the contract's
+/// error JSON, and `Connection: close` (issue 20 item 2).
+fn busy_service() -> ConnService {
+    BoxCloneService::new(tower::service_fn(|_req: Request<Incoming>| async {
+        let mut res = AppError::Busy.into_response();
+        res.headers_mut().insert(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        Ok::<_, Infallible>(res)
+    }))
+}
+
+/// Serves one admitted connection: waits for its first byte (at most
+/// `HEADER_READ_TIMEOUT_SECS`, or until it is chosen to be closed for a
+/// newer one), then hyper; a stop or an eviction closes it gracefully
+/// (the request in flight is answered first).
+async fn serve_connection(
+    accept: Arc<Accept>,
+    stream: TcpStream,
+    slot: ConnectionSlot,
+    tracked: Option<Tracked>,
+    svc: ConnService,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let state = tracked.as_ref().map(|t| t.state().clone());
+    let evicted = || async {
+        match &state {
+            Some(s) => s.close_requested().await,
+            None => std::future::pending().await,
+        }
+    };
+    // Only ordinary connections keep alive: a reserve slot serves one
+    // health probe, a busy one its 503.
+    let keep_alive = tracked.is_some() && !slot.is_reserve();
+    // Wait for the first byte without consuming it.
+    let mut probe = [0u8; 1];
+    let first = tokio::time::timeout(accept.header_read_timeout, stream.peek(&mut probe));
+    tokio::select! {
+        res = first => match res {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(_) => return,
+            Err(_) => {
+                tracing::debug!("connection closed: nothing received in time");
+                return;
+            }
+        },
+        _ = stopping.wait_for(|s| *s) => return,
+        () = evicted() => return,
+    }
+    if let Some(s) = &state {
+        s.first_byte();
+    }
+    let mut http = accept.http.clone();
+    if !keep_alive {
+        http.http1().keep_alive(false);
+    }
+    let io = Stream::new(stream, slot, tracked);
+    let conn = http.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc));
+    tokio::pin!(conn);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            () = async {
+                tokio::select! {
+                    _ = stopping.wait_for(|s| *s) => {}
+                    () = evicted() => {}
+                }
+            }, if !closing => {
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
 }
 
 /// Closes a refused connection at once (a reset: nothing lingers).
@@ -248,51 +397,4 @@ fn refuse(stream: TcpStream, peer: SocketAddr, why: ConnectionRefused) {
     drop(stream);
     // Debug only: a flood of refusals must not flood the log.
     tracing::debug!(%peer, ?why, "connection refused");
-}
-
-/// A TCP stream that holds its connection slot until it is dropped,
-/// through hyper and, after an upgrade, inside the WebSocket.
-struct Counted {
-    stream: TcpStream,
-    _slot: ConnectionSlot,
-}
-
-impl tokio::io::AsyncRead for Counted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for Counted {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
 }

@@ -14,8 +14,10 @@ pub struct ConnectionConfig {
     /// Open TCP connections in total (`MAX_CONNECTIONS`; unset or `auto`:
     /// derived from `RLIMIT_NOFILE`, see `limits::sockets::auto_max_connections`).
     pub max_connections: Option<u32>,
-    /// Open TCP connections per peer address (`MAX_CONNECTIONS_PER_IP`, 128);
-    /// with `TRUST_PROXY`, trusted proxy peers are exempt.
+    /// Open TCP connections per peer address (`MAX_CONNECTIONS_PER_IP`,
+    /// 1024: a carrier NAT or an office behind one address holds about seven
+    /// per browser, and idle ones are closed first to make room, see
+    /// `server`); with `TRUST_PROXY`, trusted proxy peers are exempt.
     pub max_connections_per_ip: u32,
     /// How long a JSON request may take to send its whole body
     /// (`BODY_READ_TIMEOUT_SECS`, 10; not the upload routes).
@@ -40,7 +42,7 @@ impl Default for ConnectionConfig {
     fn default() -> Self {
         ConnectionConfig {
             max_connections: None,
-            max_connections_per_ip: 128,
+            max_connections_per_ip: 1024,
             body_read_timeout: Duration::from_secs(10),
             socket_connect_timeout: Duration::from_secs(10),
             handshakes_per_ip: 120,
@@ -97,6 +99,8 @@ mod tests {
     #[test]
     fn defaults_and_overrides() {
         assert_eq!(from_vars(|_| None).unwrap(), ConnectionConfig::default());
+        // Issue 20 item 2: room for a carrier NAT.
+        assert_eq!(ConnectionConfig::default().max_connections_per_ip, 1024);
         let c = from_vars(|k| match k {
             "MAX_CONNECTIONS" => Some("300".into()),
             "SOCKET_CONNECT_TIMEOUT_SECS" => Some("3".into()),

@@ -166,6 +166,22 @@ impl Sockets {
         peer: IpAddr,
         exempt: bool,
     ) -> Result<ConnectionSlot, ConnectionRefused> {
+        self.open_connection_beyond(peer, exempt, 0)
+    }
+
+    /// As [`Sockets::open_connection`], with `extra` places above
+    /// `MAX_CONNECTIONS_PER_IP` (issue 20 item 2): for connections of the
+    /// peer that are being closed to make room, and for the few that only
+    /// carry a 503 answer. The total cap is never raised.
+    ///
+    /// # Errors
+    /// [`ConnectionRefused`].
+    pub fn open_connection_beyond(
+        &self,
+        peer: IpAddr,
+        exempt: bool,
+        extra: u32,
+    ) -> Result<ConnectionSlot, ConnectionRefused> {
         let key = ip_key(peer);
         let mut c = self.shared.lock();
         let held = c.per_ip.get(&key).map_or(0, |e| e.connections);
@@ -177,7 +193,10 @@ impl Sockets {
         {
             return Err(ConnectionRefused::Total);
         }
-        if !exempt && self.max_connections_per_ip > 0 && held >= self.max_connections_per_ip {
+        if !exempt
+            && self.max_connections_per_ip > 0
+            && held >= self.max_connections_per_ip.saturating_add(extra)
+        {
             return Err(ConnectionRefused::PerIp);
         }
         c.per_ip.entry(key).or_default().connections += 1;
