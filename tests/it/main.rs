@@ -16,6 +16,7 @@ mod api;
 mod bad_input;
 mod canned;
 mod cli;
+mod connections;
 mod flask_upgrade;
 mod hardening;
 mod hardening3;

@@ -1,13 +1,11 @@
 //! Issue 20 items 1, 2 and 4: answers the client can read, many people
 //! behind one address, and the metrics listener under the same caps.
 //! Each test performs the failure against the real server over raw TCP.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on what they assert
 
-mod common;
 
 use std::time::Duration;
 
-use common::{Backend, Opts, spawn};
+use crate::common::{self, Backend, Opts, spawn};
 use serde_json::Value;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
