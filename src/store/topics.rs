@@ -4,7 +4,7 @@
 //! One SQL text for both backends.
 
 use super::Db;
-use crate::with_db;
+use super::with_db;
 
 /// Records the forum topic of a thread (a new or recreated one): its id and
 /// name, open.
