@@ -21,6 +21,7 @@
 
 pub mod admin_sessions;
 mod events;
+mod extract;
 mod fanout;
 pub mod gate;
 mod handshake;
