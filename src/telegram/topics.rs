@@ -31,8 +31,8 @@ pub enum TopicError {
     Throttled(Duration),
     /// Network, 5xx: retry later.
     Transient(String),
-    /// The database failed.
-    Store(String),
+    /// The database failed (its error, kept for the log).
+    Store(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// What a send error says about the thread's topic.
@@ -151,7 +151,7 @@ pub async fn prepare(
         chat.telegram_links()
             .set_topic_closed(id, false)
             .await
-            .map_err(|e| TopicError::Store(e.to_string()))?;
+            .map_err(|e| TopicError::Store(e.into()))?;
         tracing::info!("reopened a closed topic");
     }
     if item.tg_topic_name.as_deref() != Some(wanted.as_str()) {
@@ -172,7 +172,7 @@ pub async fn prepare(
         chat.telegram_links()
             .set_topic_name(&item.thread_id, &wanted)
             .await
-            .map_err(|e| TopicError::Store(e.to_string()))?;
+            .map_err(|e| TopicError::Store(e.into()))?;
     }
     Ok(Some(topic))
 }
@@ -200,7 +200,7 @@ async fn create(
             chat.telegram_links()
                 .set_topic(thread_id, id, name)
                 .await
-                .map_err(|e| TopicError::Store(e.to_string()))?;
+                .map_err(|e| TopicError::Store(e.into()))?;
             tracing::info!(topic_id = id, "created a forum topic for a thread");
             Ok(Some(topic.thread_id))
         }
