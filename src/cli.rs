@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use sohbet::{
     App,
     config::Config,
-    store::flask::{self, Source},
+    flask_import::{self, Source},
 };
 
 /// Self-hosted website live chat: visitor page, admin panel and Telegram
@@ -109,7 +109,7 @@ async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'stat
 }
 
 async fn migrate(config: Config) -> ExitCode {
-    match flask::open(&config.database, &config.upload_dir).await {
+    match flask_import::open(&config.database, &config.upload_dir).await {
         Ok((db, report)) => {
             db.close().await;
             match report {
@@ -128,14 +128,14 @@ async fn migrate(config: Config) -> ExitCode {
 
 async fn import_flask(config: Config, source: &str) -> ExitCode {
     let source = Source::parse(source);
-    let db = match flask::open(&config.database, &config.upload_dir).await {
+    let db = match flask_import::open(&config.database, &config.upload_dir).await {
         Ok((db, _)) => db,
         Err(e) => {
             eprintln!("cannot open the configured database: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let res = flask::import(&db, &source, &config.upload_dir).await;
+    let res = flask_import::import(&db, &source, &config.upload_dir).await;
     db.close().await;
     match res {
         Ok(r) => {

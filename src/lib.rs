@@ -9,6 +9,7 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod flask_import;
 pub mod http;
 pub mod i18n;
 pub mod limits;
@@ -74,6 +75,10 @@ pub enum BuildError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// A Flask Chat database could not be upgraded, or the database is
+    /// neither sohbet's nor Flask Chat's ([`flask_import::FlaskError`]).
+    #[error(transparent)]
+    Flask(#[from] flask_import::FlaskError),
     /// The Telegram settings are unusable.
     #[error(transparent)]
     Telegram(#[from] telegram::TelegramError),
@@ -129,7 +134,7 @@ impl App {
         otp: OtpDelivery,
     ) -> Result<App, BuildError> {
         // Upgrades a Flask Chat database in place first (issue 11).
-        let (db, _) = store::flask::open(&config.database, &config.upload_dir).await?;
+        let (db, _) = flask_import::open(&config.database, &config.upload_dir).await?;
         let media = media::Media::new(&config)?;
         media.start_upkeep(db.clone()).await;
         let telegram = match &config.telegram {

@@ -17,12 +17,14 @@
 
 pub mod canned;
 mod schemas;
+mod search;
 mod thread_admin;
 
 use axum::{Json, Router, routing::get};
 use utoipa::OpenApi;
 
 pub use schemas::*;
+pub use search::*;
 pub use thread_admin::*;
 
 use crate::AppState;
@@ -58,7 +60,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         visitor_page, admin_page, login_page, uploads, static_files,
         canned::canned_list, canned::canned_create, canned::canned_update, canned::canned_delete,
         thread_close, thread_reopen, thread_block, thread_block_delete, thread_unblock, blocks,
-        super::search::search_doc
+        search_doc
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
@@ -68,8 +70,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         canned::CannedDoc, canned::CannedListDoc, canned::CannedOneDoc, canned::CannedBodyDoc,
         canned::CannedDeletedDoc,
         ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc,
-        super::search::SearchDoc, super::search::SearchHitDoc, super::search::SearchThreadDoc,
-        super::search::SearchThreadHitDoc, super::search::PartDoc
+        SearchDoc, SearchHitDoc, SearchThreadDoc, SearchThreadHitDoc, PartDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),

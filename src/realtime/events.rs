@@ -2,7 +2,8 @@
 //! may take an ack: `{success: true, message?}` or `{success: false, error,
 //! code}`; a failure without an ack is emitted back as `message_error`.
 //! An admin socket's events first re-check its session (`admin_gate`,
-//! issue 8 item 5).
+//! issue 8 item 5). The extractors and the gate shared with
+//! `receipts.rs` and `thread_events.rs` are in `extract.rs`.
 
 use std::sync::Arc;
 
@@ -10,103 +11,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use socketioxide::{
     adapter::Adapter,
-    extract::{AckSender, Extension, SocketRef, State, TryData},
-    handler::FromMessageParts,
-    socket::Socket,
+    extract::{Extension, SocketRef, State},
 };
 
-use super::{ADMINS, Role, SocketSession, thread_room};
+use super::{
+    ADMINS, Role, SocketSession,
+    extract::{Payload, Reply, admin_gate, parse},
+    thread_room,
+};
 use crate::{AppState, chat::PostRequest, error::AppError, limits::Action};
-
-/// Answers an event: through its ack when the client asked for one, else
-/// (failures only) with a `message_error` event.
-pub struct Reply<A: Adapter> {
-    ack: AckSender<A>,
-    socket: SocketRef<A>,
-    wants_ack: bool,
-}
-
-impl<A: Adapter> FromMessageParts<A> for Reply<A> {
-    type Error = std::convert::Infallible;
-
-    fn from_message_parts(
-        s: &Arc<Socket<A>>,
-        v: &mut socketioxide::handler::Value,
-        ack_id: &Option<i64>,
-    ) -> Result<Self, Self::Error> {
-        let ack =
-            AckSender::<A>::from_message_parts(s, v, ack_id).unwrap_or_else(|_| unreachable!());
-        let socket =
-            SocketRef::<A>::from_message_parts(s, v, ack_id).unwrap_or_else(|_| unreachable!());
-        Ok(Reply {
-            ack,
-            socket,
-            wants_ack: ack_id.is_some(),
-        })
-    }
-}
-
-impl<A: Adapter> Reply<A> {
-    /// Success: `{success: true, ...extra}`.
-    pub fn ok(self, extra: Value) {
-        let mut body = json!({"success": true});
-        if let (Some(b), Value::Object(m)) = (body.as_object_mut(), extra) {
-            b.extend(m);
-        }
-        let _ = self.ack.send(&body);
-    }
-
-    /// Failure: the ack `{success: false, error, code}` or `message_error`.
-    pub fn err(self, e: impl Into<AppError>) {
-        let e: AppError = e.into();
-        if let AppError::Internal(source) = &e {
-            tracing::error!(detail = %source.chain(), "socket event failed");
-        }
-        if self.wants_ack {
-            let _ = self.ack.send(&e.ack_body());
-        } else {
-            let _ = self.socket.emit("message_error", &e.socket_event());
-        }
-    }
-}
-
-/// The event's first argument as JSON (`Null` when absent).
-///
-/// Text packets are parsed with serde_json from the packet's data (the JSON
-/// array `["event", arg, …]`) because socketioxide-parser-common 0.17 refuses
-/// any object whose first key needs unescaping (it borrows that key to look
-/// for a binary placeholder, `value/de.rs`); packets with binary
-/// attachments go through the library's decoder.
-pub struct Payload(pub Result<Value, String>);
-
-impl<A: Adapter> FromMessageParts<A> for Payload
-where
-    TryData<Value>: FromMessageParts<A, Error = std::convert::Infallible>,
-{
-    type Error = std::convert::Infallible;
-
-    fn from_message_parts(
-        s: &Arc<Socket<A>>,
-        v: &mut socketioxide::handler::Value,
-        ack_id: &Option<i64>,
-    ) -> Result<Self, Self::Error> {
-        if let socketioxide::handler::Value::Str(text, None) = v {
-            let parsed = serde_json::from_str::<Vec<Value>>(text)
-                .map(|mut args| {
-                    if args.len() > 1 {
-                        args.swap_remove(1)
-                    } else {
-                        Value::Null
-                    }
-                })
-                .map_err(|e| e.to_string());
-            return Ok(Payload(parsed));
-        }
-        let TryData(res) =
-            TryData::<Value>::from_message_parts(s, v, ack_id).unwrap_or_else(|e| match e {});
-        Ok(Payload(res.map_err(|e| e.to_string())))
-    }
-}
 
 /// Registers the handlers on a connected socket.
 pub fn register<A: Adapter>(s: &SocketRef<A>) {
@@ -121,57 +34,9 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
     super::thread_events::register(s);
 }
 
-/// For an admin socket: its session must still be live (issue 8 item 5,
-/// [`super::admin_sessions`]; a confirmation is cached a few seconds).
-/// When it is not, the event is refused like any unauthorised one
-/// (`auth_error` / `UNAUTHORIZED`) and the socket is disconnected. Returns
-/// the reply when the event may go on.
-pub(super) async fn admin_gate<A: Adapter>(
-    state: &AppState,
-    sess: &SocketSession,
-    reply: Reply<A>,
-) -> Option<Reply<A>> {
-    if sess.role != Role::Admin {
-        return Some(reply);
-    }
-    let live = match &sess.admin {
-        Some(a) => {
-            state
-                .admin_sockets
-                .recheck(&state.auth, &a.token_hash)
-                .await
-        }
-        None => Ok(false),
-    };
-    match live {
-        Ok(true) => Some(reply),
-        Ok(false) => {
-            let socket = reply.socket.clone();
-            reply.err(AppError::Unauthorized);
-            super::fanout::disconnect_soon(socket);
-            None
-        }
-        Err(e) => {
-            reply.err(e);
-            None
-        }
-    }
-}
-
 #[derive(Deserialize)]
 struct ThreadRef {
     thread_id: Option<String>,
-}
-
-pub(super) fn parse<T: serde::de::DeserializeOwned>(
-    data: Result<Value, impl std::fmt::Display>,
-) -> Result<T, AppError> {
-    let v =
-        data.map_err(|e| AppError::Validation(format!("payload must be a JSON object: {e}")))?;
-    if !v.is_object() {
-        return Err(AppError::Validation("payload must be a JSON object".into()));
-    }
-    serde_json::from_value(v).map_err(|e| AppError::Validation(e.to_string()))
 }
 
 /// The thread an event targets, by the socket's [`crate::auth::Actor`]: a

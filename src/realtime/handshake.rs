@@ -13,7 +13,7 @@ use socketioxide::{
 };
 
 use super::SocketSession;
-use crate::{AppState, auth, config::Config, limits::sockets::EngineSession};
+use crate::{AppState, auth, config::Config, error::AppError, limits::sockets::EngineSession};
 
 /// The role of a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +113,16 @@ pub async fn authenticate<A: Adapter>(
         None => {
             let identity = auth::cookies::identify(&state.auth, &state.cookies, headers)
                 .await
-                .map_err(|_| Refused("server_error"))?;
+                .map_err(|e| {
+                    // The client is told only `server_error`; the cause is
+                    // logged here, once.
+                    let detail = match &e {
+                        AppError::Internal(source) => source.chain(),
+                        _ => e.to_string(),
+                    };
+                    tracing::error!(%detail, "socket handshake: cannot read the admin session");
+                    Refused("server_error")
+                })?;
             let token = data.csrf_token.as_deref().unwrap_or_default();
             match &identity.visitor_id {
                 Some(vid) if state.auth.csrf_ok(vid, token) => {}

@@ -21,6 +21,7 @@
 
 pub mod admin_sessions;
 mod events;
+mod extract;
 mod fanout;
 pub mod gate;
 mod handshake;
@@ -95,9 +96,13 @@ pub struct PresencePayload {
 /// Why the Socket.IO layer could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum RealtimeError {
-    /// `REDIS_URL` is set but unusable or Redis is unreachable.
+    /// `REDIS_URL` is set but unusable, or Redis refused (the Redis
+    /// client's or the adapter's error, kept as the source).
     #[error("REDIS_URL: cannot use the Socket.IO Redis adapter: {0}")]
-    Redis(String),
+    Redis(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Redis did not answer within 10 s; the step that waited.
+    #[error("REDIS_URL: cannot use the Socket.IO Redis adapter: timed out {0}")]
+    Timeout(&'static str),
 }
 
 /// The Socket.IO handle of either adapter, kept to close every socket at
@@ -160,8 +165,8 @@ fn builder(state: &AppState) -> SocketIoBuilder {
 /// (`REDIS_PREFIX`, default `sohbet`). Presence counts stay per instance.
 ///
 /// # Errors
-/// [`RealtimeError::Redis`] when `REDIS_URL` is set and Redis cannot be
-/// reached.
+/// [`RealtimeError::Redis`] or [`RealtimeError::Timeout`] when `REDIS_URL`
+/// is set and Redis cannot be used.
 pub async fn attach(
     router: axum::Router,
     state: AppState,
@@ -174,7 +179,6 @@ pub async fn attach(
         let router = start(router, layer, &io, &state);
         return Ok((router, Io::Local(io)));
     };
-    let err = |e: &dyn std::fmt::Display| RealtimeError::Redis(e.to_string());
     // The adapter's driver needs RESP3 push messages.
     let url = if url.contains("protocol=") {
         url
@@ -183,15 +187,15 @@ pub async fn attach(
     } else {
         format!("{url}?protocol=resp3")
     };
-    let client = redis_client::Client::open(url).map_err(|e| err(&e))?;
+    let client = redis_client::Client::open(url).map_err(|e| RealtimeError::Redis(e.into()))?;
     let config = RedisAdapterConfig::new().with_prefix(state.config.redis_prefix.clone());
     let ctr = tokio::time::timeout(
         REDIS_CONNECT_TIMEOUT,
         RedisAdapterCtr::new_with_redis_config(&client, config),
     )
     .await
-    .map_err(|_| err(&"timed out connecting"))?
-    .map_err(|e| err(&e))?;
+    .map_err(|_| RealtimeError::Timeout("connecting"))?
+    .map_err(|e| RealtimeError::Redis(e.into()))?;
     let (layer, io) = builder(&state)
         .with_adapter::<RedisAdapter<_>>(ctr)
         .build_layer();
@@ -200,8 +204,8 @@ pub async fn attach(
         io.ns("/", on_connect.with(handshake::authenticate)),
     )
     .await
-    .map_err(|_| err(&"timed out subscribing"))?
-    .map_err(|e| err(&e))?;
+    .map_err(|_| RealtimeError::Timeout("subscribing"))?
+    .map_err(|e| RealtimeError::Redis(e.into()))?;
     let channel = relay::channel(&state.config.redis_prefix);
     tokio::time::timeout(
         REDIS_CONNECT_TIMEOUT,
@@ -213,8 +217,8 @@ pub async fn attach(
         ),
     )
     .await
-    .map_err(|_| err(&"timed out subscribing to chat events"))?
-    .map_err(|e| err(&e))?;
+    .map_err(|_| RealtimeError::Timeout("subscribing to chat events"))?
+    .map_err(|e| RealtimeError::Redis(e.into()))?;
     tokio::spawn(relay::publish(client, channel, state.chat.subscribe()));
     tracing::info!("Socket.IO Redis adapter ready");
     let router = start(router, layer, &io, &state);

@@ -18,7 +18,7 @@ use socketioxide::{
 
 use super::{
     Role, SocketSession,
-    events::{Payload, Reply},
+    extract::{Payload, Reply},
 };
 use crate::{AppState, chat::outbox::receipt_level as level, error::AppError, limits::Action};
 

@@ -17,7 +17,7 @@ use socketioxide::{
 
 use super::{
     Role, SocketSession,
-    events::{Payload, Reply, admin_gate, parse},
+    extract::{Payload, Reply, admin_gate, parse},
 };
 use crate::{AppState, error::AppError, limits::Action};
 

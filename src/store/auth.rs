@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Db;
-use crate::with_db;
+use super::with_db;
 
 /// A pending login code.
 #[derive(Clone, Debug, sqlx::FromRow)]

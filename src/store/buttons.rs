@@ -3,7 +3,7 @@
 //! thread is closed, reopened, blocked or unblocked.
 
 use super::Db;
-use crate::with_db;
+use super::with_db;
 
 /// The `(chat id, message id)` of thread `thread_id`'s buttons, if it has any.
 ///

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Db;
-use crate::with_db;
+use super::with_db;
 
 /// A stored canned reply, as the API and `canned_updated` show it:
 /// `{id, name, body, created_at, updated_at}` (times RFC 3339 UTC).

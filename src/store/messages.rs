@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use chrono::{DateTime, Utc};
 
 use super::Db;
-use crate::with_db;
+use super::with_db;
 
 pub use crate::chat::view::Message;
 use crate::chat::{MessageType, SenderType};

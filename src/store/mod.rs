@@ -8,7 +8,6 @@ pub mod auth;
 pub mod buttons;
 pub mod canned;
 mod checkpoint;
-pub mod flask;
 pub mod messages;
 pub mod outbox;
 pub mod pg_url;
@@ -37,8 +36,8 @@ pub enum Db {
     Postgres(sqlx::PgPool),
 }
 
-/// Runs `$body` with `$p` bound to the backend's pool (`&SqlitePool` or `&PgPool`).
-#[macro_export]
+/// Runs `$body` with `$p` bound to the backend's pool (`&SqlitePool` or
+/// `&PgPool`). Private to the store: only its modules write SQL.
 macro_rules! with_db {
     ($db:expr, $p:ident => $body:expr) => {
         match $db {
@@ -47,6 +46,7 @@ macro_rules! with_db {
         }
     };
 }
+pub(crate) use with_db;
 
 /// Errors of opening the database.
 #[derive(Debug, thiserror::Error)]
@@ -73,10 +73,6 @@ pub enum StoreError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A Flask Chat database could not be upgraded, or the database is
-    /// neither sohbet's nor Flask Chat's ([`flask::FlaskError`]).
-    #[error(transparent)]
-    Flask(#[from] flask::FlaskError),
 }
 
 impl Db {

@@ -6,11 +6,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Db;
-use crate::{
-    chat::{MessageType, OutboxStatus},
-    with_db,
-};
+use super::{Db, with_db};
+use crate::chat::{MessageType, OutboxStatus};
 
 /// The head of a thread's queue (its oldest pending forward), joined with
 /// its message and thread.

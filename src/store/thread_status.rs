@@ -6,9 +6,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::with_db;
 use super::{Db, threads::Thread};
 use crate::chat::types::ThreadStatus;
-use crate::with_db;
 
 /// `RETURNING` the columns of [`Thread`] (no table alias), for `concat!`.
 macro_rules! returning {

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::with_db;
 use super::{Db, messages::Message};
 use crate::chat::types::ThreadStatus;
-use crate::with_db;
 
 /// A thread row.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]

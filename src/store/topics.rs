@@ -9,7 +9,7 @@
 //! an unknown one, NULL) is never found.
 
 use super::Db;
-use crate::with_db;
+use super::with_db;
 
 /// Records the forum topic of a thread (a new or recreated one): the chat
 /// it was created in, its id and name, open.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Db;
-use crate::with_db;
+use super::with_db;
 
 /// A thread's visitor context, as the admin sees it
 /// (`GET /api/threads/{id}/context`). Times are RFC 3339 UTC.

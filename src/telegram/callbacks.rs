@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use super::{
     Telegram, buttons, canned,
-    updates::{self, Command, Ctx},
+    ctx::{Command, Ctx, HINT, TOPIC_HINT},
 };
 use crate::{
     chat::ChatError,
@@ -76,12 +76,17 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
 }
 
 /// `/close`, `/reopen`, `/block`, `/unblock`: on the thread of the topic
-/// the command is written in, or of the message it replies to (as an
-/// answer is routed); returns the text to answer.
-pub(super) async fn thread_command(ctx: &Ctx, msg: &Message, cmd: &Command) -> String {
-    let thread = match updates::route(ctx, msg).await {
+/// the command is written in, or of the message it replies to, as the
+/// dispatcher routed it (`thread`: `Err` holds the text routing answers);
+/// returns the text to answer.
+pub(super) async fn thread_command(
+    ctx: &Ctx,
+    thread: Result<String, String>,
+    cmd: &Command,
+) -> String {
+    let thread = match thread {
         Ok(t) => t,
-        Err(text) if text == updates::HINT || text == updates::TOPIC_HINT => {
+        Err(text) if text == HINT || text == TOPIC_HINT => {
             return "Send this command in a visitor's topic, or as a reply to their message."
                 .into();
         }

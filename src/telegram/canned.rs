@@ -31,7 +31,7 @@ use teloxide::{
 
 use super::{
     buttons::{self, BACK, CANNED, CANNED_PAGE, CANNED_SEND, Press},
-    updates::Ctx,
+    ctx::Ctx,
 };
 use crate::{
     chat::ChatError,

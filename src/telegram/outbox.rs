@@ -69,8 +69,8 @@ enum Outcome {
     Refused(String),
     /// It can never be sent (its local file is gone): give up now.
     Permanent(String),
-    /// The database failed: try again later.
-    Store(String),
+    /// The database failed (its error, kept for the log): try again later.
+    Store(Box<dyn std::error::Error + Send + Sync>),
     /// The thread's topic was deleted or closed by hand: it was forgotten
     /// or marked closed; try again at once (a new topic, or reopened).
     TopicGone,
@@ -89,8 +89,11 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
             .outbox()
             .first_forward_context(&item.thread_id, id)
             .await
-            .ok()
-            .flatten()
+            .unwrap_or_else(|e| {
+                // Forwarded without the context line: the message matters more.
+                tracing::warn!(outbox_id = item.id, error = %e, "cannot read the visitor context");
+                None
+            })
             .and_then(|c| format::context_line(&c))
             .map(|line| OutboxItem {
                 content_text: Some(format::with_context(
@@ -110,7 +113,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
         // `sent`). Settle it here, else it would stay due and spin.
         return match chat.outbox().sent(item.id).await {
             Ok(()) => Outcome::Sent,
-            Err(e) => Outcome::Store(e.to_string()),
+            Err(e) => Outcome::Store(e.into()),
         };
     }
     let topic = match topics::prepare(tg, chat, item).await {
@@ -162,7 +165,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
                     .await
                 {
                     // Sent but not recorded: the next try resends this one part.
-                    return Outcome::Store(e.to_string());
+                    return Outcome::Store(e.into());
                 }
                 let links = chat.telegram_links();
                 if with_buttons
@@ -201,12 +204,22 @@ async fn first_buttons(
     chat: &Chat,
     thread_id: &str,
 ) -> Option<teloxide::types::InlineKeyboardMarkup> {
+    let failed = |e: &dyn std::fmt::Display| {
+        tracing::warn!(error = %e, "cannot read a thread's buttons; forwarding without them");
+    };
     match chat.telegram_links().buttons(thread_id).await {
         Ok(None) => {}
         Ok(Some((c, _))) if c != tg.chat_id.0 => {}
-        _ => return None,
+        Ok(Some(_)) => return None,
+        Err(e) => {
+            failed(&e);
+            return None;
+        }
     }
-    let thread = chat.thread(thread_id).await.ok().flatten()?;
+    let thread = chat.thread(thread_id).await.unwrap_or_else(|e| {
+        failed(&e);
+        None
+    })?;
     super::buttons::keyboard(&crate::chat::status::ThreadUpdate::of(&thread))
 }
 
@@ -226,7 +239,7 @@ async fn topic_gone(tg: &Telegram, chat: &Chat, item: &OutboxItem, why: Option<G
             tracing::info!(outbox_id = item.id, closed = ?why, "a thread's topic is gone; trying again");
             Outcome::TopicGone
         }
-        Err(e) => Outcome::Store(e.to_string()),
+        Err(e) => Outcome::Store(e.into()),
     }
 }
 
@@ -366,13 +379,25 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
                 progressed = true;
                 outbox.give_up(item.id, &e).await
             }
-            Outcome::Transient(e) | Outcome::Store(e) | Outcome::Refused(e) => {
+            Outcome::Transient(e) | Outcome::Refused(e) => {
                 // Later forwards of this thread wait behind this one (order);
                 // other threads' heads are not affected.
                 let d = backoff(tg.retry_base, item.attempts);
                 tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "forward failed, will retry");
                 let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
                 outbox.retry(item.id, next, true, &e).await
+            }
+            Outcome::Store(source) => {
+                // As above; logged with the database error and its sources.
+                let d = backoff(tg.retry_base, item.attempts);
+                tracing::warn!(
+                    outbox_id = item.id,
+                    attempts = item.attempts + 1,
+                    error = &*source as &dyn std::error::Error,
+                    "forward failed, will retry"
+                );
+                let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
+                outbox.retry(item.id, next, true, &source.to_string()).await
             }
         };
         if let Err(e) = res {

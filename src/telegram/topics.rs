@@ -48,8 +48,8 @@ pub enum TopicError {
     /// A refusal that is not about topics (e.g. "chat not found"): retried
     /// like a refused send.
     Refused(String),
-    /// The database failed.
-    Store(String),
+    /// The database failed (its error, kept for the log).
+    Store(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// What a send error says about the thread's topic.
@@ -212,7 +212,7 @@ pub async fn prepare(
         chat.telegram_links()
             .set_topic_closed(tg.chat_id.0, id, false)
             .await
-            .map_err(|e| TopicError::Store(e.to_string()))?;
+            .map_err(|e| TopicError::Store(e.into()))?;
         tracing::info!("reopened a closed topic");
     }
     if item.tg_topic_name.as_deref() != Some(wanted.as_str()) {
@@ -233,7 +233,7 @@ pub async fn prepare(
         chat.telegram_links()
             .set_topic_name(&item.thread_id, &wanted)
             .await
-            .map_err(|e| TopicError::Store(e.to_string()))?;
+            .map_err(|e| TopicError::Store(e.into()))?;
     }
     Ok(Some(topic))
 }
@@ -261,7 +261,7 @@ async fn create(
             chat.telegram_links()
                 .set_topic(thread_id, tg.chat_id.0, id, name)
                 .await
-                .map_err(|e| TopicError::Store(e.to_string()))?;
+                .map_err(|e| TopicError::Store(e.into()))?;
             tracing::info!(topic_id = id, "created a forum topic for a thread");
             Ok(Some(topic.thread_id))
         }

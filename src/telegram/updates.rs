@@ -12,51 +12,23 @@ use std::{sync::Arc, time::Duration};
 
 use teloxide::{
     dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler},
-    payloads::SendMessageSetters,
     prelude::*,
-    types::{MessageKind, ThreadId},
+    types::MessageKind,
     update_listeners::Polling,
     utils::command::BotCommands,
 };
 use tokio::sync::{Mutex, watch};
 
-use super::{Telegram, webhook::WebhookListener};
+use super::{
+    Telegram,
+    ctx::{Command, Ctx, HINT, TOPIC_HINT, answer, topic_of},
+    webhook::WebhookListener,
+};
 use crate::{
     auth::Actor,
     chat::ChatError,
     chat::{Chat, PostRequest, TelegramLink},
 };
-
-/// Bot commands (`/help` lists them from these doc comments).
-#[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
-#[command(
-    rename_rule = "lowercase",
-    description = "sohbet bot. Write in a visitor's topic, or reply to a visitor's message, to answer it."
-)]
-pub enum Command {
-    /// Recent threads with unread counts.
-    Threads,
-    /// Check the bot's token, chat, rights, updates and outbox.
-    Selftest,
-    /// How to use this bot.
-    Help,
-    /// Same as /help.
-    Start,
-    /// Close this visitor's conversation (in its topic, or as a reply).
-    Close,
-    /// Reopen this visitor's conversation (in its topic, or as a reply).
-    Reopen,
-    /// Block this visitor: their messages are refused (in its topic, or as a reply).
-    Block,
-    /// Unblock this visitor (in its topic, or as a reply).
-    Unblock,
-}
-
-/// The hint sent for a message that is not a reply.
-pub const HINT: &str = "To answer a visitor, reply to their message (swipe left on it). /threads lists recent threads.";
-
-/// The hint in topic mode for a message outside a visitor's topic.
-pub const TOPIC_HINT: &str = "To answer a visitor, write in their topic (or reply to their message). /threads lists recent threads.";
 
 /// How long a stop waits for the dispatcher's last long poll.
 pub const STOP_BUDGET: Duration = Duration::from_secs(2);
@@ -75,13 +47,6 @@ impl Stopper {
             let _ = tokio::time::timeout(STOP_BUDGET, done).await;
         }
     }
-}
-
-/// What the handlers share.
-#[derive(Clone)]
-pub(super) struct Ctx {
-    pub(super) tg: Telegram,
-    pub(super) chat: Chat,
 }
 
 fn handler() -> UpdateHandler<teloxide::RequestError> {
@@ -222,20 +187,6 @@ async fn foreign(msg: Message) -> ResponseResult<()> {
     Ok(())
 }
 
-/// The topic a message was written in (`None`: not in a topic).
-fn topic_of(msg: &Message) -> Option<ThreadId> {
-    msg.thread_id.filter(|_| msg.is_topic_message)
-}
-
-/// Sends `text` to the chat of `msg`, in its topic when it has one.
-async fn answer(bot: &Bot, msg: &Message, text: String) -> ResponseResult<()> {
-    let req = bot.send_message(msg.chat.id, text);
-    match topic_of(msg) {
-        Some(t) => req.message_thread_id(t).await.map(|_| ()),
-        None => req.await.map(|_| ()),
-    }
-}
-
 // Not `err`: a Bot API error's text can hold the token (reqwest quotes the
 // URL); `LogErrors` logs them redacted.
 #[tracing::instrument(skip_all, fields(message_id = msg.id.0))]
@@ -247,7 +198,8 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
             .await
             .text(),
         Command::Close | Command::Reopen | Command::Block | Command::Unblock => {
-            super::callbacks::thread_command(&ctx, &msg, &cmd).await
+            let thread = route(&ctx, &msg).await;
+            super::callbacks::thread_command(&ctx, thread, &cmd).await
         }
     };
     let res = answer(&bot, &msg, text).await;
@@ -402,7 +354,7 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
         Ok(t) => t,
         Err(text) => return reply(text).await,
     };
-    let (kind, text, file_url) = match super::webhook::incoming_media(&ctx.tg, &msg).await {
+    let (kind, text, file_url) = match super::incoming::media(&ctx.tg, &msg).await {
         Ok(Some((kind, url))) => (kind, msg.caption().unwrap_or("").to_owned(), Some(url)),
         Ok(None) => match msg.text() {
             Some(t) => ("text", t.to_owned(), None),

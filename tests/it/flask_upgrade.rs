@@ -19,6 +19,17 @@ use serde_json::{Value, json};
 use sohbet::{App, auth::otp_delivery::OtpDelivery, config::Config};
 use sqlx::Connection;
 
+/// Runs `$body` with `$p` bound to the backend's pool (the crate's own
+/// `with_db!` is private to its store).
+macro_rules! with_db {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            sohbet::store::Db::Sqlite($p) => $body,
+            sohbet::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+
 /// The database's `SQLITE_PATH` / `DATABASE_URL` value.
 fn target(kept: &KeptDb) -> String {
     kept.var().1
@@ -365,24 +376,24 @@ async fn a_large_import_keeps_time_order_across_chunks(backend: Backend) {
         Backend::Sqlite => sohbet::config::DatabaseConfig::Sqlite(target(&kept).into()),
         Backend::Postgres => sohbet::config::DatabaseConfig::Postgres(target(&kept)),
     };
-    let (db, upgraded) = sohbet::store::flask::open(&database, dir.path())
+    let (db, upgraded) = sohbet::flask_import::open(&database, dir.path())
         .await
         .unwrap();
     assert!(upgraded.is_none());
-    let src = sohbet::store::flask::Source::Sqlite(source.clone());
-    let first = sohbet::store::flask::import(&db, &src, dir.path())
+    let src = sohbet::flask_import::Source::Sqlite(source.clone());
+    let first = sohbet::flask_import::import(&db, &src, dir.path())
         .await
         .unwrap();
     assert_eq!((first.counts.threads, first.counts.messages), (1, N as u64));
     assert!(first.skipped.is_empty());
-    let second = sohbet::store::flask::import(&db, &src, dir.path())
+    let second = sohbet::flask_import::import(&db, &src, dir.path())
         .await
         .unwrap();
     assert_eq!(
         (second.counts.messages, second.counts.already_there),
         (0, N as u64 + 1)
     );
-    let rows: Vec<(i64, Option<String>)> = sohbet::with_db!(&db, p => sqlx::query_as(
+    let rows: Vec<(i64, Option<String>)> = with_db!(&db, p => sqlx::query_as(
         "SELECT id, client_id FROM messages ORDER BY id"
     ).fetch_all(p).await.unwrap());
     let want: Vec<(i64, Option<String>)> = (0..N)
@@ -390,7 +401,7 @@ async fn a_large_import_keeps_time_order_across_chunks(backend: Backend) {
         .collect();
     assert_eq!(rows, want);
     // New messages continue after the imported ids.
-    let next: i64 = sohbet::with_db!(&db, p => sqlx::query_scalar(
+    let next: i64 = with_db!(&db, p => sqlx::query_scalar(
         "INSERT INTO messages (thread_id, sender, type, content_text, created_at) \
          VALUES ('big', 'admin', 'text', 'yeni', '2025-01-01T00:00:00Z') RETURNING id"
     ).fetch_one(p).await.unwrap());
@@ -423,14 +434,14 @@ async fn a_flask_database_left_with_a_failed_first_migration_is_upgraded(backend
             sohbet::config::DatabaseConfig::Postgres(target(&kept))
         }
     };
-    let (db, report) = sohbet::store::flask::open(&database, uploads.path())
+    let (db, report) = sohbet::flask_import::open(&database, uploads.path())
         .await
         .unwrap();
     let report = report.expect("an upgrade");
     let c = report.counts;
     assert_eq!((c.threads, c.messages, c.links), (3, 10, 2));
     assert_eq!(report.skipped.len(), flask_fixture::SKIPPED.len());
-    let applied: i64 = sohbet::with_db!(&db, p => sqlx::query_scalar(
+    let applied: i64 = with_db!(&db, p => sqlx::query_scalar(
         "SELECT COUNT(*) FROM _sqlx_migrations WHERE success"
     ).fetch_one(p).await.unwrap());
     assert!(applied >= 3, "{applied}");

@@ -20,7 +20,9 @@
 //! and reported (table, old id, reason), never dropped silently.
 //!
 //! This module owns only the upgrade; it does not touch sohbet's own rows
-//! except to add the converted ones.
+//! except to add the converted ones. It stands above [`crate::store`] (it
+//! opens the pool with [`Db::connect`] and migrates with [`Db::migrate`]);
+//! the store knows nothing of it.
 
 pub mod convert;
 pub mod detect;
@@ -32,13 +34,17 @@ pub mod write;
 
 use std::path::{Path, PathBuf};
 
-use super::{Db, StoreError};
 use crate::config::DatabaseConfig;
+use crate::store::{Db, StoreError};
 
 /// Why an upgrade or import could not be done. Nothing is changed in the
-/// configured database when one of these is returned.
+/// configured database when one of these is returned (an upgrade commits
+/// in one transaction; [`FlaskError::Store`] comes before it or after it).
 #[derive(Debug, thiserror::Error)]
 pub enum FlaskError {
+    /// The configured database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The configured database is neither sohbet's nor Flask Chat's.
     #[error(
         "the database holds tables that are neither sohbet's nor Flask Chat v2.x's: {}; \
@@ -135,17 +141,18 @@ impl Report {
 /// upgrade's report, if one was made.
 ///
 /// # Errors
-/// [`StoreError`]: [`FlaskError::Unknown`] (nothing changed) among others.
+/// [`FlaskError::Unknown`] (nothing changed), [`FlaskError::Store`] when
+/// the database cannot be opened or migrated, among others.
 #[tracing::instrument(skip_all)]
 pub async fn open(
     database: &DatabaseConfig,
     upload_dir: &Path,
-) -> Result<(Db, Option<Report>), StoreError> {
+) -> Result<(Db, Option<Report>), FlaskError> {
     let mut report = None;
     if let DatabaseConfig::Sqlite(path) = database {
         match sqlite::schema_of(path).await? {
             detect::Schema::Unknown { tables } => {
-                return Err(FlaskError::Unknown { tables }.into());
+                return Err(FlaskError::Unknown { tables });
             }
             detect::Schema::Flask { .. } => {
                 let backup = sqlite::backup(path).await?;
