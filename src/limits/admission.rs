@@ -31,8 +31,8 @@ pub const BUSY_ANSWERS_PER_IP: u32 = 8;
 
 /// The caps for a new connection of `peer`: at its address's cap, that
 /// address's longest-idle connection is closed to make room
-/// ([`Tracker::evict_idle`]; the closing ones do not count against the
-/// cap); with none idle, the connection may still carry a 503 (at most
+/// ([`Tracker::evict_idle`]; up to [`BUSY_ANSWERS_PER_IP`] closing ones do
+/// not count against the cap); with none idle, the connection may still carry a 503 (at most
 /// [`BUSY_ANSWERS_PER_IP`] at a time). `reserve`: may a health probe take a
 /// reserve slot above the total cap (the main port only)?
 pub fn admit(
@@ -43,15 +43,21 @@ pub fn admit(
     reserve: bool,
 ) -> Admission {
     let exempt = trusted.contains(peer);
-    let mut res = sockets.open_connection_beyond(peer, exempt, tracker.closing(peer));
+    // Connections closed to make room linger (up to 20 s) before their
+    // slot is free; they stop counting against the cap, but only up to
+    // BUSY_ANSWERS_PER_IP of them: a client that keeps its closed
+    // connections lingering cannot grow past the cap by having idle ones
+    // closed again and again.
+    let closing = || tracker.closing(peer).min(BUSY_ANSWERS_PER_IP);
+    let mut res = sockets.open_connection_beyond(peer, exempt, closing());
     if matches!(res, Err(ConnectionRefused::PerIp)) && tracker.evict_idle(peer) {
-        res = sockets.open_connection_beyond(peer, exempt, tracker.closing(peer));
+        res = sockets.open_connection_beyond(peer, exempt, closing());
     }
     match res {
         Ok(slot) if slot.is_reserve() && !reserve => Admission::Refuse(ConnectionRefused::Total),
         Ok(slot) => Admission::Serve(slot),
         Err(ConnectionRefused::PerIp) => {
-            let extra = tracker.closing(peer).saturating_add(BUSY_ANSWERS_PER_IP);
+            let extra = closing().saturating_add(BUSY_ANSWERS_PER_IP);
             match sockets.open_connection_beyond(peer, exempt, extra) {
                 Ok(slot) if !slot.is_reserve() => Admission::Busy(slot),
                 Ok(_) => Admission::Refuse(ConnectionRefused::Total),

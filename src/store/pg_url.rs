@@ -55,8 +55,11 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
             (Some(m), Some(key)) if m.contains("unrecognized connect parameter") => {
                 said.ignored.push(key);
             }
-            // Other parse events (`.pgpass` file warnings) carry no URL value.
-            (Some(m), _) => said.other.push(m.to_owned()),
+            // Other parse warnings carry no URL value; sqlx's debug chatter
+            // (e.g. "`.pgpass` file not found") stays out of the log.
+            (Some(m), _) if *event.metadata().level() <= tracing::Level::WARN => {
+                said.other.push(m.to_owned());
+            }
             _ => {}
         }
     }

@@ -178,7 +178,8 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
             }
             Err(RequestError::RetryAfter(s)) => return Outcome::Throttled(s.duration()),
             Err(e) if topic.is_some() && topics::gone(&e).is_some() => {
-                return topic_gone(tg, chat, item, topics::gone(&e)).await;
+                let used = topic.map(|t| i64::from(t.0.0));
+                return topic_gone(tg, chat, item, used, topics::gone(&e)).await;
             }
             Err(RequestError::Api(e)) => return Outcome::Refused(tg.redact(&e.to_string())),
             Err(RequestError::MigrateToChatId(_)) => {
@@ -223,11 +224,18 @@ async fn first_buttons(
     super::buttons::keyboard(&crate::chat::status::ThreadUpdate::of(&thread))
 }
 
-/// The topic of `item` was found deleted or closed: forget it (a new one
-/// is created at the next try) or mark it closed (reopened then).
-async fn topic_gone(tg: &Telegram, chat: &Chat, item: &OutboxItem, why: Option<Gone>) -> Outcome {
+/// The topic `used` for `item` (the one the send went to, which may have
+/// just been created) was found deleted or closed: forget it (a new one is
+/// created at the next try) or mark it closed (reopened then).
+async fn topic_gone(
+    tg: &Telegram,
+    chat: &Chat,
+    item: &OutboxItem,
+    used: Option<i64>,
+    why: Option<Gone>,
+) -> Outcome {
     let links = chat.telegram_links();
-    let res = match (why, item.tg_topic_id) {
+    let res = match (why, used) {
         (Some(Gone::Closed), Some(id)) => links
             .set_topic_closed(tg.chat_id.0, id, true)
             .await
