@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod chat;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod i18n;
@@ -73,7 +74,10 @@ pub struct AppState {
 pub enum BuildError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(#[from] store::OpenError),
+    /// The blocked threads could not be read at start (issue 13).
+    #[error("cannot read the blocked threads")]
+    Blocks(#[source] chat::ChatError),
     /// The Telegram settings are unusable.
     #[error(transparent)]
     Telegram(#[from] telegram::TelegramError),
@@ -152,9 +156,7 @@ impl App {
                 },
             },
         );
-        chat.load_blocks()
-            .await
-            .map_err(store::StoreError::Blocks)?;
+        chat.load_blocks().await.map_err(BuildError::Blocks)?;
         let auth = Auth::new(&config, db.clone());
         let config_limits = config.limits.clone();
         let config_connections = config.connections.clone();

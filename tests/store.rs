@@ -11,11 +11,8 @@ mod common;
 use sohbet::{
     chat::status::ThreadStatus,
     config::DatabaseConfig,
-    store::{
-        Db,
-        messages::{self, NewMessage},
-        thread_status, threads,
-    },
+    domain::NewMessage,
+    store::{Db, messages, thread_status, threads},
 };
 
 async fn open(backend: common::Backend) -> (Db, common::KeptDb) {

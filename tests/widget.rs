@@ -473,11 +473,8 @@ async fn the_first_forward_carries_one_context_line(backend: Backend) {
 async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
     use sohbet::{
         config::DatabaseConfig,
-        store::{
-            Db,
-            messages::{self, NewMessage},
-            visitors::{self, PageReport},
-        },
+        domain::{NewMessage, PageReport},
+        store::{Db, messages, visitors},
     };
     let dir = common::KeptDb::new(backend).await;
     let config = match backend {

@@ -13,10 +13,8 @@ use super::{
 };
 use crate::{
     auth::Actor,
-    store::{
-        messages::{Message, NewMessage},
-        threads,
-    },
+    domain::{Message, NewMessage},
+    store::threads,
 };
 
 /// How long a send may wait for room in the full writer queue before it is
@@ -137,7 +135,7 @@ impl Chat {
         }
         let (tx, rx) = oneshot::channel();
         self.enqueue(writer::Job { msg, reply: tx }).await?;
-        let inserted = rx.await.map_err(|_| ChatError::Unavailable)??;
+        let inserted = rx.await.map_err(|_| ChatError::Unavailable(None))??;
         if inserted.conflict {
             return Err(ChatError::Validation(
                 "client_id is already used by another message of this thread".into(),
@@ -160,11 +158,11 @@ impl Chat {
         let writer = self.writer.for_thread(&job.msg.thread_id);
         match writer.try_send(job) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Closed(_)) => Err(ChatError::Unavailable),
+            Err(TrySendError::Closed(_)) => Err(ChatError::Unavailable(None)),
             Err(TrySendError::Full(job)) => {
                 match tokio::time::timeout(ENQUEUE_WAIT, writer.send(job)).await {
                     Ok(Ok(())) => Ok(()),
-                    Ok(Err(_)) => Err(ChatError::Unavailable),
+                    Ok(Err(_)) => Err(ChatError::Unavailable(None)),
                     Err(_) => {
                         overload::refused();
                         Err(ChatError::Busy)

@@ -5,9 +5,10 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use super::ChatResult;
 use crate::store::{self, Db};
 
-pub use crate::store::visitors::{PageReport, VisitorContext};
+pub use crate::domain::{PageReport, VisitorContext};
 
 /// When contexts without a thread were last pruned (Unix seconds).
 static LAST_PRUNE: AtomicI64 = AtomicI64::new(0);
@@ -29,11 +30,7 @@ impl Visitors {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn report_page(
-        &self,
-        thread_id: &str,
-        report: &PageReport,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn report_page(&self, thread_id: &str, report: &PageReport) -> ChatResult<()> {
         store::visitors::report_page(&self.db, thread_id, report, store::now()).await?;
         self.prune_now_and_then().await;
         Ok(())
@@ -59,16 +56,16 @@ impl Visitors {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn get(&self, thread_id: &str) -> Result<Option<VisitorContext>, sqlx::Error> {
-        store::visitors::get(&self.db, thread_id).await
+    pub async fn get(&self, thread_id: &str) -> ChatResult<Option<VisitorContext>> {
+        Ok(store::visitors::get(&self.db, thread_id).await?)
     }
 
     /// The thread bound to the site's verified user `user_id`.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn thread_of_user(&self, user_id: &str) -> Result<Option<String>, sqlx::Error> {
-        store::visitors::thread_of_user(&self.db, user_id).await
+    pub async fn thread_of_user(&self, user_id: &str) -> ChatResult<Option<String>> {
+        Ok(store::visitors::thread_of_user(&self.db, user_id).await?)
     }
 
     /// Stores an unverified name and email (never over verified ones).
@@ -80,8 +77,8 @@ impl Visitors {
         thread_id: &str,
         name: Option<&str>,
         email: Option<&str>,
-    ) -> Result<(), sqlx::Error> {
-        store::visitors::set_unverified(&self.db, thread_id, name, email, store::now()).await
+    ) -> ChatResult<()> {
+        Ok(store::visitors::set_unverified(&self.db, thread_id, name, email, store::now()).await?)
     }
 
     /// Binds `thread_id` to the verified user `user_id` with its name and
@@ -95,7 +92,10 @@ impl Visitors {
         user_id: &str,
         name: Option<&str>,
         email: Option<&str>,
-    ) -> Result<bool, sqlx::Error> {
-        store::visitors::bind_user(&self.db, thread_id, user_id, name, email, store::now()).await
+    ) -> ChatResult<bool> {
+        Ok(
+            store::visitors::bind_user(&self.db, thread_id, user_id, name, email, store::now())
+                .await?,
+        )
     }
 }

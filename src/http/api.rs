@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
     AppState,
-    chat::view::rfc3339_string,
-    chat::{PostRequest, Sender, view::Message},
+    chat::{PostRequest, Sender},
+    domain::Message,
+    domain::rfc3339_string,
     error::{AppError, AppResult},
     limits::Action,
 };

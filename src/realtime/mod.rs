@@ -42,7 +42,7 @@ use socketioxide_redis::{
     RedisAdapter, RedisAdapterConfig, RedisAdapterCtr, drivers::redis::redis_client,
 };
 
-use crate::{AppState, auth::AdminSession, chat::view::rfc3339_string};
+use crate::{AppState, auth::AdminSession, domain::rfc3339_string};
 
 pub use handshake::Role;
 
@@ -330,7 +330,7 @@ async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str,
     }
 }
 
-fn event_name(m: &crate::chat::view::Message) -> &'static str {
+fn event_name(m: &crate::domain::Message) -> &'static str {
     if m.sender_type == "admin" {
         "message_to_visitor"
     } else {

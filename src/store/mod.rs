@@ -3,11 +3,14 @@
 //! (`migrations/sqlite`, `migrations/postgres`). One SQL text serves both
 //! backends (`$1` placeholders work on both); [`with_db!`] expands a body once
 //! per backend. This module owns SQL; it knows nothing of HTTP or sockets.
+//! It reads and writes the types of [`crate::domain`] and answers with its
+//! own [`StoreError`] (the driver's error kept as the source).
 
 pub mod auth;
 pub mod buttons;
 pub mod canned;
 mod checkpoint;
+mod error;
 pub mod flask;
 pub mod messages;
 pub mod outbox;
@@ -25,6 +28,8 @@ use sqlx::{
 };
 
 use crate::config::DatabaseConfig;
+
+pub use error::{StoreError, StoreResult};
 
 /// A pool on one of the two supported backends.
 #[derive(Clone, Debug)]
@@ -49,7 +54,7 @@ macro_rules! with_db {
 
 /// Errors of opening the database.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum OpenError {
     /// The SQLite folder could not be created.
     #[error("cannot create the SQLite folder {path}: {source}")]
     Folder {
@@ -66,9 +71,6 @@ pub enum StoreError {
         /// Why.
         source: sqlx::Error,
     },
-    /// The blocked threads could not be read at start (issue 13).
-    #[error("cannot read the blocked threads: {0}")]
-    Blocks(sqlx::Error),
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -85,13 +87,13 @@ impl Db {
     /// with its database (Railway, Render, compose) does not give up at once.
     ///
     /// # Errors
-    /// [`StoreError`] when the folder cannot be made or the database does not answer.
+    /// [`OpenError`] when the folder cannot be made or the database does not answer.
     #[tracing::instrument(skip_all, fields(kind))]
-    pub async fn connect(config: &DatabaseConfig) -> Result<Db, StoreError> {
+    pub async fn connect(config: &DatabaseConfig) -> Result<Db, OpenError> {
         match config {
             DatabaseConfig::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                    std::fs::create_dir_all(dir).map_err(|source| OpenError::Folder {
                         path: dir.display().to_string(),
                         source,
                     })?;
@@ -116,7 +118,7 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(opts)
                     .await
-                    .map_err(|source| StoreError::Connect {
+                    .map_err(|source| OpenError::Connect {
                         kind: "sqlite",
                         source,
                     })?;
@@ -125,7 +127,7 @@ impl Db {
             }
             DatabaseConfig::Postgres(url) => {
                 let opts =
-                    PgConnectOptions::from_str(url).map_err(|source| StoreError::Connect {
+                    PgConnectOptions::from_str(url).map_err(|source| OpenError::Connect {
                         kind: "postgres",
                         source,
                     })?;
@@ -144,7 +146,7 @@ impl Db {
                             tokio::time::sleep(Duration::from_secs(2)).await;
                         }
                         Err(source) => {
-                            return Err(StoreError::Connect {
+                            return Err(OpenError::Connect {
                                 kind: "postgres",
                                 source,
                             });
@@ -158,9 +160,9 @@ impl Db {
     /// Applies the embedded migrations of this backend.
     ///
     /// # Errors
-    /// [`StoreError::Migrate`].
+    /// [`OpenError::Migrate`].
     #[tracing::instrument(skip_all)]
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    pub async fn migrate(&self) -> Result<(), OpenError> {
         match self {
             Db::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
             Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,

@@ -3,7 +3,8 @@
 //! receipts of the admin's Telegram messages (`telegram_links.receipt*`).
 //! One SQL text for both backends.
 
-use super::Db;
+use super::{Db, StoreResult};
+use crate::domain::DueReceipt;
 use crate::with_db;
 
 /// Records the forum topic of a thread (a new or recreated one): its id and
@@ -12,15 +13,12 @@ use crate::with_db;
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db, name))]
-pub async fn set_topic(
-    db: &Db,
-    thread_id: &str,
-    topic_id: i64,
-    name: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn set_topic(db: &Db, thread_id: &str, topic_id: i64, name: &str) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET tg_topic_id = $1, tg_topic_name = $2, tg_topic_closed = 0 \
                        WHERE id = $3";
-    with_db!(db, p => sqlx::query(SQL).bind(topic_id).bind(name).bind(thread_id).execute(p).await.map(|_| ()))
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(topic_id).bind(name).bind(thread_id).execute(p).await.map(|_| ()))?,
+    )
 }
 
 /// Records the name a thread's topic was renamed to (`editForumTopic`).
@@ -28,9 +26,9 @@ pub async fn set_topic(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db, name))]
-pub async fn set_topic_name(db: &Db, thread_id: &str, name: &str) -> Result<(), sqlx::Error> {
+pub async fn set_topic_name(db: &Db, thread_id: &str, name: &str) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET tg_topic_name = $1 WHERE id = $2";
-    with_db!(db, p => sqlx::query(SQL).bind(name).bind(thread_id).execute(p).await.map(|_| ()))
+    Ok(with_db!(db, p => sqlx::query(SQL).bind(name).bind(thread_id).execute(p).await.map(|_| ()))?)
 }
 
 /// Marks the topic `topic_id` closed (`forum_topic_closed` service message)
@@ -39,10 +37,12 @@ pub async fn set_topic_name(db: &Db, thread_id: &str, name: &str) -> Result<(), 
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn set_topic_closed(db: &Db, topic_id: i64, closed: bool) -> Result<bool, sqlx::Error> {
+pub async fn set_topic_closed(db: &Db, topic_id: i64, closed: bool) -> StoreResult<bool> {
     const SQL: &str = "UPDATE threads SET tg_topic_closed = $1 WHERE tg_topic_id = $2";
     let flag = i32::from(closed);
-    with_db!(db, p => sqlx::query(SQL).bind(flag).bind(topic_id).execute(p).await.map(|r| r.rows_affected() > 0))
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(flag).bind(topic_id).execute(p).await.map(|r| r.rows_affected() > 0))?,
+    )
 }
 
 /// The thread whose topic is `topic_id`.
@@ -50,10 +50,10 @@ pub async fn set_topic_closed(db: &Db, topic_id: i64, closed: bool) -> Result<bo
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn thread_of_topic(db: &Db, topic_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn thread_of_topic(db: &Db, topic_id: i64) -> StoreResult<Option<String>> {
     const SQL: &str =
         "SELECT id FROM threads WHERE tg_topic_id = $1 ORDER BY last_activity_at DESC LIMIT 1";
-    with_db!(db, p => sqlx::query_scalar(SQL).bind(topic_id).fetch_optional(p).await)
+    Ok(with_db!(db, p => sqlx::query_scalar(SQL).bind(topic_id).fetch_optional(p).await)?)
 }
 
 /// The topic of a thread, if it has one.
@@ -61,7 +61,7 @@ pub async fn thread_of_topic(db: &Db, topic_id: i64) -> Result<Option<String>, s
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn topic_of_thread(db: &Db, thread_id: &str) -> Result<Option<i64>, sqlx::Error> {
+pub async fn topic_of_thread(db: &Db, thread_id: &str) -> StoreResult<Option<i64>> {
     const SQL: &str = "SELECT tg_topic_id FROM threads WHERE id = $1";
     let v: Option<Option<i64>> =
         with_db!(db, p => sqlx::query_scalar(SQL).bind(thread_id).fetch_optional(p).await)?;
@@ -88,12 +88,7 @@ pub mod level {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn note_receipt(
-    db: &Db,
-    thread_id: &str,
-    up_to: i64,
-    level: i32,
-) -> Result<u64, sqlx::Error> {
+pub async fn note_receipt(db: &Db, thread_id: &str, up_to: i64, level: i32) -> StoreResult<u64> {
     let mark = if level >= level::SEEN {
         "UPDATE threads SET tg_receipt_seen_id = $1, \
            tg_receipt_delivered_id = CASE WHEN tg_receipt_delivered_id < $1 THEN $1 ELSE tg_receipt_delivered_id END \
@@ -104,13 +99,13 @@ pub async fn note_receipt(
     const LINKS: &str = "UPDATE telegram_links SET receipt = $1 \
         WHERE thread_id = $2 AND message_id <= $3 AND receipt < $1 \
           AND message_id IN (SELECT id FROM messages WHERE thread_id = $2 AND sender = 'admin' AND id <= $3)";
-    with_db!(db, p => {
+    Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(mark).bind(up_to).bind(thread_id).execute(&mut *tx).await?;
         let n = sqlx::query(LINKS).bind(level).bind(thread_id).bind(up_to).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
-        Ok(n)
-    })
+        Ok::<_, sqlx::Error>(n)
+    })?)
 }
 
 /// Links the admin's Telegram message to the message it became
@@ -148,30 +143,17 @@ pub async fn link_admin(
     message_id: i64,
     tg_chat_id: i64,
     tg_message_id: i64,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     // Takes the row lock that `note_receipt`'s first statement takes; the
     // insert that follows (a new snapshot) then sees its committed marks.
     const LOCK: &str =
         "UPDATE threads SET tg_receipt_delivered_id = tg_receipt_delivered_id WHERE id = $1";
-    with_db!(db, p => {
+    Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(LOCK).bind(thread_id).execute(&mut *tx).await?;
         sqlx::query(LINK_ADMIN_SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(&mut *tx).await?;
         tx.commit().await
-    })
-}
-
-/// A receipt to show in Telegram.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct DueReceipt {
-    /// Link row id.
-    pub id: i64,
-    /// The chat of the admin's message (text, as stored).
-    pub tg_chat_id: String,
-    /// The admin's Telegram message.
-    pub tg_message_id: i64,
-    /// The level to show.
-    pub receipt: i32,
+    })?)
 }
 
 /// At most `limit` receipts not yet shown, oldest first.
@@ -179,10 +161,10 @@ pub struct DueReceipt {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn due_receipts(db: &Db, limit: i64) -> Result<Vec<DueReceipt>, sqlx::Error> {
+pub async fn due_receipts(db: &Db, limit: i64) -> StoreResult<Vec<DueReceipt>> {
     const SQL: &str = "SELECT id, tg_chat_id, tg_message_id, receipt FROM telegram_links \
                        WHERE receipt > receipt_sent ORDER BY id LIMIT $1";
-    with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?)
 }
 
 /// Records that receipt `level` of link `id` was shown (or given up).
@@ -190,10 +172,10 @@ pub async fn due_receipts(db: &Db, limit: i64) -> Result<Vec<DueReceipt>, sqlx::
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> Result<(), sqlx::Error> {
+pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> StoreResult<()> {
     const SQL: &str =
         "UPDATE telegram_links SET receipt_sent = $1 WHERE id = $2 AND receipt_sent < $1";
-    with_db!(db, p => sqlx::query(SQL).bind(level).bind(id).execute(p).await.map(|_| ()))
+    Ok(with_db!(db, p => sqlx::query(SQL).bind(level).bind(id).execute(p).await.map(|_| ()))?)
 }
 
 /// Forgets a thread's topic (it was deleted in Telegram): the next forward
@@ -202,8 +184,8 @@ pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> Result<(), sqlx::Err
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn forget_topic(db: &Db, thread_id: &str) -> Result<(), sqlx::Error> {
+pub async fn forget_topic(db: &Db, thread_id: &str) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET tg_topic_id = NULL, tg_topic_name = NULL, \
                        tg_topic_closed = 0 WHERE id = $1";
-    with_db!(db, p => sqlx::query(SQL).bind(thread_id).execute(p).await.map(|_| ()))
+    Ok(with_db!(db, p => sqlx::query(SQL).bind(thread_id).execute(p).await.map(|_| ()))?)
 }

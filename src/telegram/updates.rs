@@ -288,7 +288,7 @@ async fn thread_of_reply(
     ctx: &Ctx,
     tg_message_id: i64,
     to_bot: bool,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<String>, crate::chat::ChatError> {
     let tries = if to_bot { 10 } else { 1 };
     for i in 0..tries {
         let links = ctx.chat.telegram_links();

@@ -32,7 +32,7 @@ pub mod write;
 
 use std::path::{Path, PathBuf};
 
-use super::{Db, StoreError};
+use super::{Db, OpenError};
 use crate::config::DatabaseConfig;
 
 /// Why an upgrade or import could not be done. Nothing is changed in the
@@ -135,12 +135,12 @@ impl Report {
 /// upgrade's report, if one was made.
 ///
 /// # Errors
-/// [`StoreError`]: [`FlaskError::Unknown`] (nothing changed) among others.
+/// [`OpenError`]: [`FlaskError::Unknown`] (nothing changed) among others.
 #[tracing::instrument(skip_all)]
 pub async fn open(
     database: &DatabaseConfig,
     upload_dir: &Path,
-) -> Result<(Db, Option<Report>), StoreError> {
+) -> Result<(Db, Option<Report>), OpenError> {
     let mut report = None;
     if let DatabaseConfig::Sqlite(path) = database {
         match sqlite::schema_of(path).await? {

@@ -129,7 +129,7 @@ text_enum! {
 
 text_enum! {
     /// The status of a thread (`threads.status`; the rule:
-    /// [`super::status`]).
+    /// `chat::status`).
     pub enum ThreadStatus {
         /// Waiting for or in conversation. Threads stored before migration
         /// 0007 said `active`, which reads as this.
