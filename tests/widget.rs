@@ -499,7 +499,7 @@ async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
         &db,
         &[NewMessage {
             thread_id: writer.clone(),
-            sender: sohbet::chat::SenderType::Visitor,
+            sender: sohbet::chat::Role::Visitor,
             kind: sohbet::chat::MessageType::Text,
             text: "hi".into(),
             file_url: None,

@@ -193,7 +193,7 @@ impl Chat {
             PostRequest {
                 thread_id: Some(thread_id.to_owned()),
                 text: reply.body,
-                kind: "text".into(),
+                kind: crate::domain::MessageType::Text,
                 file_url: None,
                 client_id,
                 telegram_link: None,

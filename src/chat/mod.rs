@@ -17,7 +17,7 @@ pub mod visitors;
 mod writer;
 
 pub use crate::domain::{ListFilter, Thread, ThreadListItem};
-pub use crate::domain::{MessageType, OutboxStatus, SenderType, ThreadId};
+pub use crate::domain::{MessageType, OutboxStatus, Role, ThreadId};
 pub use error::{ChatError, ChatResult};
 pub use media_urls::MediaUrls;
 pub use post::{ENQUEUE_WAIT, MISSING_UPLOAD, PostRequest, Posted, Sender, TelegramLink};

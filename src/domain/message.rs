@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Message, MessageType, SenderType};
+use super::{Message, MessageType, Role};
 
 /// A message to insert. `new_thread` carries the display name when the
 /// thread row may have to be created (a visitor's first message).
@@ -12,7 +12,7 @@ pub struct NewMessage {
     /// Target thread.
     pub thread_id: String,
     /// Who writes it.
-    pub sender: SenderType,
+    pub sender: Role,
     /// What it carries.
     pub kind: MessageType,
     /// Text (trimmed).

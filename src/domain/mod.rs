@@ -18,7 +18,7 @@ pub use message::{Inserted, NewMessage};
 pub use telegram::{DueReceipt, OutboxItem};
 pub use thread::{ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch};
 pub use types::{
-    BadThreadId, MessageType, OutboxStatus, SenderType, THREAD_ID_MAX, ThreadId, ThreadStatus,
+    BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadId, ThreadStatus,
     UnknownValue,
 };
 pub use view::{Message, opt_rfc3339, rfc3339, rfc3339_string};

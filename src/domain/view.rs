@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{MessageType, SenderType};
+use super::{MessageType, Role};
 
 /// A stored message as the API shows it (`shared/DESIGN.md` § HTTP contract,
 /// `Message`): `{id, thread_id, content_text, content_type, sender_type,
@@ -24,7 +24,7 @@ pub struct Message {
     pub content_type: MessageType,
     /// `visitor` | `admin`.
     #[sqlx(rename = "sender")]
-    pub sender_type: SenderType,
+    pub sender_type: Role,
     /// Media URL for `image` / `audio`.
     pub file_url: Option<String>,
     /// Stored at (UTC).

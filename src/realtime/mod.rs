@@ -44,7 +44,7 @@ use socketioxide_redis::{
 
 use crate::{AppState, auth::AdminSession, domain::rfc3339_string};
 
-pub use handshake::Role;
+pub use crate::domain::Role;
 
 /// Room of every admin socket.
 pub const ADMINS: &str = "admins";
@@ -331,7 +331,7 @@ async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str,
 }
 
 fn event_name(m: &crate::domain::Message) -> &'static str {
-    if m.sender_type == "admin" {
+    if m.sender_type == crate::domain::Role::Admin {
         "message_to_visitor"
     } else {
         "message_from_visitor"

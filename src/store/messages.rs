@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use chrono::{DateTime, Utc};
 
 use super::{Db, StoreResult};
-use crate::domain::{Inserted, Message, NewMessage};
+use crate::domain::{Inserted, Message, NewMessage, Role};
 use crate::with_db;
 
 /// The columns of [`Message`], as a literal for `concat!`.
@@ -302,9 +302,9 @@ macro_rules! insert_all {
         let mut admin_only: Vec<&str> = Vec::new();
         for (m, i) in $batch.iter().zip(&out).filter(|(_, i)| !i.duplicate) {
             let id = i.message.thread_id.as_str();
-            if m.sender == "visitor" && !by_visitor.contains(&id) {
+            if m.sender == Role::Visitor && !by_visitor.contains(&id) {
                 by_visitor.push(id);
-            } else if m.sender != "visitor" && !admin_only.contains(&id) {
+            } else if m.sender != Role::Visitor && !admin_only.contains(&id) {
                 admin_only.push(id);
             }
         }

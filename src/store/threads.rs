@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Db, StoreResult};
-use crate::domain::{ListFilter, Message, MessageType, SenderType, Thread, ThreadListItem};
+use crate::domain::{ListFilter, Message, MessageType, Role, Thread, ThreadListItem};
 use crate::with_db;
 
 /// The columns of [`Thread`], as a literal for `concat!` (table alias `t`).
@@ -25,7 +25,7 @@ struct ListRow {
     m_id: Option<i64>,
     m_content_text: Option<String>,
     m_type: Option<MessageType>,
-    m_sender: Option<SenderType>,
+    m_sender: Option<Role>,
     m_file_url: Option<String>,
     m_created_at: Option<DateTime<Utc>>,
     m_client_id: Option<String>,

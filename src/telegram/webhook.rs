@@ -266,7 +266,7 @@ async fn receive(State(hook): State<Hook>, req: Request) -> Response {
 pub async fn incoming_media(
     tg: &Telegram,
     msg: &Message,
-) -> Result<Option<(&'static str, String)>, String> {
+) -> Result<Option<(crate::domain::MessageType, String)>, String> {
     use crate::media::Kind;
     let (kind, file) = if let Some(p) = msg
         .photo()

@@ -17,15 +17,7 @@ pub struct ErrorBody {
     pub status: u16,
 }
 
-/// Who the caller is.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A visitor (cookie).
-    Visitor,
-    /// The admin (session cookie).
-    Admin,
-}
+pub use crate::domain::Role;
 
 /// `GET /api/session`.
 #[derive(Serialize, ToSchema)]
