@@ -39,6 +39,16 @@ pub enum Sender {
     Admin,
 }
 
+impl Sender {
+    /// Its role, as stored in `messages.sender`.
+    pub fn role(&self) -> Role {
+        match self {
+            Sender::Visitor { .. } => Role::Visitor,
+            Sender::Admin => Role::Admin,
+        }
+    }
+}
+
 /// A message to post, as HTTP (`POST /api/messages/send`) and Socket.IO
 /// (`message_from_visitor`, `message_to_admin`, `message_to_visitor`)
 /// receive it alike: `{thread_id?, text, type, file_url?, client_id?}` of
@@ -219,13 +229,13 @@ fn validate(
             "client_id must be 1 to 64 printable characters".into(),
         ));
     }
-    let (sender, new_thread) = match sender {
-        Sender::Visitor { thread_id } => (Role::Visitor, Some(display_name_for(thread_id))),
-        Sender::Admin => (Role::Admin, None),
+    let new_thread = match sender {
+        Sender::Visitor { thread_id } => Some(display_name_for(thread_id)),
+        Sender::Admin => None,
     };
     Ok(NewMessage {
         thread_id: thread.into_string(),
-        sender,
+        sender: sender.role(),
         kind,
         text,
         file_url,

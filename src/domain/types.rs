@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 /// variant (never written). No `PartialEq<&str>`: compare with a variant.
 macro_rules! text_enum {
     ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal $(| $old:literal)*,)+ }) => {
-        $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "lowercase")]
+        $(#[$m])*
         pub enum $name { $($(#[$vm])* $v,)+ }
 
         impl $name {
@@ -87,7 +87,9 @@ macro_rules! text_enum {
 pub struct UnknownValue(&'static str);
 
 text_enum! {
-    /// What a message carries (`type` of the contract, `messages.type`).
+    /// Message type: what a message carries (`type` of the contract,
+    /// `messages.type`; `MessageKind` in the OpenAPI document).
+    #[schema(as = MessageKind)]
     pub enum MessageType {
         /// Text only.
         Text = "text",
@@ -99,9 +101,9 @@ text_enum! {
 }
 
 text_enum! {
-    /// Who acts or wrote: the one "visitor or admin" of the crate
-    /// (`sender_type` of a message and `messages.sender`, the role of a
-    /// socket, `role` of `GET /api/session`).
+    /// Who acts or wrote: a visitor or the admin (`sender_type` of a
+    /// message, `messages.sender`, the role of a socket, `role` of
+    /// `GET /api/session`); the crate's one "visitor or admin".
     pub enum Role {
         /// A visitor (its own thread only).
         Visitor = "visitor",

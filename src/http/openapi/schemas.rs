@@ -34,17 +34,7 @@ pub struct SessionDoc {
     pub csrf_token: String,
 }
 
-/// Message type.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageKind {
-    /// Text.
-    Text,
-    /// An uploaded image (`file_url`).
-    Image,
-    /// An uploaded audio file or voice note (`file_url`).
-    Audio,
-}
+pub use crate::domain::MessageType as MessageKind;
 
 /// A stored message.
 #[derive(Serialize, ToSchema)]
