@@ -360,7 +360,7 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
         .expect("send");
     assert_eq!(posted.message.content_text, "Yarın kargoda.");
     assert_eq!(posted.message.sender_type, sohbet::domain::Role::Admin);
-    assert_eq!(posted.message.thread_id, thread);
+    assert_eq!(posted.message.thread_id.as_str(), thread);
     // Published like any admin message.
     loop {
         if let ChatEvent::MessageStored(m) = rx.recv().await.expect("event")

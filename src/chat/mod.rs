@@ -40,7 +40,7 @@ pub const PAGE_MAX: i64 = 200;
 #[derive(Clone, Debug, Serialize)]
 pub struct ThreadInfo {
     /// Thread id.
-    pub id: String,
+    pub id: ThreadId,
     /// Display name.
     pub display_name: String,
     /// RFC 3339 UTC.

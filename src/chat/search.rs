@@ -194,7 +194,7 @@ impl Chat {
             .map(|r| MessageHit {
                 snippet: snippet(&r.message.content_text, &terms, SNIPPET_CHARS),
                 thread: ThreadRef {
-                    id: r.message.thread_id.clone(),
+                    id: r.message.thread_id.as_str().to_owned(),
                     display_name: r.display_name,
                     status: r.status,
                 },

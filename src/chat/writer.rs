@@ -120,7 +120,7 @@ async fn finish(events: &Publisher, job: Job, res: ChatResult<Inserted>) {
         if ins.thread_reopened {
             events
                 .publish(ChatEvent::ThreadUpdated(super::status::ThreadUpdate {
-                    id: ins.message.thread_id.clone(),
+                    id: ins.message.thread_id.as_str().to_owned(),
                     status: super::status::ThreadStatus::Open,
                     blocked: ins.blocked_at.is_some(),
                     blocked_at: ins.blocked_at.as_ref().map(crate::domain::rfc3339_string),

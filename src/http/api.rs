@@ -141,7 +141,7 @@ pub async fn send(
     Ok(Json(Sent {
         success: true,
         message_id: posted.message.id,
-        thread_id: posted.message.thread_id.clone(),
+        thread_id: posted.message.thread_id.as_str().to_owned(),
         message: posted.message,
     }))
 }

@@ -212,7 +212,7 @@ macro_rules! insert_all {
         for m in stored {
             match &m.client_id {
                 Some(cid) => {
-                    keyed.insert((m.thread_id.clone(), cid.clone()), (m, false));
+                    keyed.insert((m.thread_id.as_str().to_owned(), cid.clone()), (m, false));
                 }
                 None => unkeyed.push_back(m),
             }
@@ -343,7 +343,7 @@ macro_rules! insert_all {
             }
         }
         for i in out.iter_mut().filter(|i| !i.duplicate) {
-            if let Some(blocked_at) = reopened.remove(&i.message.thread_id) {
+            if let Some(blocked_at) = reopened.remove(i.message.thread_id.as_str()) {
                 i.thread_reopened = true;
                 i.blocked_at = blocked_at;
             }
