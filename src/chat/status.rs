@@ -72,7 +72,7 @@ impl ThreadUpdate {
     /// The update describing `t` as stored.
     pub fn of(t: &Thread) -> ThreadUpdate {
         ThreadUpdate {
-            id: t.id.clone(),
+            id: t.id.as_str().to_owned(),
             status: t.status,
             blocked: t.blocked_at.is_some(),
             blocked_at: t.blocked_at.as_ref().map(crate::domain::rfc3339_string),

@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Message, ThreadStatus};
+use super::{Message, ThreadId, ThreadStatus};
 
 /// A thread row.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Thread {
     /// UUID text, chosen by the server.
-    pub id: String,
+    pub id: ThreadId,
     /// Shown to the admin, e.g. `Visitor 3F2A`.
     pub display_name: String,
     /// Created at (UTC).

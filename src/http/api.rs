@@ -183,13 +183,13 @@ pub async fn threads(
     let threads = list
         .into_iter()
         .map(|t| ThreadSummary {
-            online: state.presence.visitor_online(&t.thread.id),
+            online: state.presence.visitor_online(t.thread.id.as_str()),
             created_at: rfc3339_string(&t.thread.created_at),
             last_activity: rfc3339_string(&t.thread.last_activity_at),
             status: t.thread.status,
             blocked: t.thread.blocked_at.is_some(),
             last_seen: t.thread.visitor_last_seen_at.as_ref().map(rfc3339_string),
-            id: t.thread.id,
+            id: t.thread.id.into_string(),
             display_name: t.thread.display_name,
             message_count: t.message_count,
             unread_count: t.unread_count,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Db, StoreResult};
-use crate::domain::{ListFilter, Message, MessageType, Role, Thread, ThreadId, ThreadListItem};
+use crate::domain::{ListFilter, Message, MessageType, Role, Thread, ThreadListItem};
 use crate::with_db;
 
 /// The columns of [`Thread`], as a literal for `concat!` (table alias `t`).
@@ -66,24 +66,19 @@ pub async fn list(db: &Db, limit: i64, filter: ListFilter) -> StoreResult<Vec<Th
     Ok(rows
         .into_iter()
         .map(|r| {
-            let thread_id = ThreadId::parse(r.thread.id.as_str());
-            let last_message = match (r.m_id, r.m_type, r.m_sender, r.m_created_at, thread_id) {
-                (
-                    Some(id),
-                    Some(content_type),
-                    Some(sender_type),
-                    Some(created_at),
-                    Ok(thread_id),
-                ) => Some(Message {
-                    id,
-                    thread_id,
-                    content_text: r.m_content_text.unwrap_or_default(),
-                    content_type,
-                    sender_type,
-                    file_url: r.m_file_url,
-                    created_at,
-                    client_id: r.m_client_id,
-                }),
+            let last_message = match (r.m_id, r.m_type, r.m_sender, r.m_created_at) {
+                (Some(id), Some(content_type), Some(sender_type), Some(created_at)) => {
+                    Some(Message {
+                        id,
+                        thread_id: r.thread.id.clone(),
+                        content_text: r.m_content_text.unwrap_or_default(),
+                        content_type,
+                        sender_type,
+                        file_url: r.m_file_url,
+                        created_at,
+                        client_id: r.m_client_id,
+                    })
+                }
                 _ => None,
             };
             ThreadListItem {
