@@ -106,7 +106,16 @@ pub async fn authenticate<A: Adapter>(
         None => {
             let identity = auth::cookies::identify(&state.auth, &state.cookies, headers)
                 .await
-                .map_err(|_| Refused("server_error"))?;
+                .map_err(|e| {
+                    // Handled here: the client only sees `server_error`.
+                    match &e {
+                        crate::error::AppError::Internal(src) => {
+                            tracing::warn!(error = %src.chain(), "socket refused: session lookup failed");
+                        }
+                        e => tracing::warn!(error = %e, "socket refused: session lookup failed"),
+                    }
+                    Refused("server_error")
+                })?;
             let token = data.csrf_token.as_deref().unwrap_or_default();
             match &identity.visitor_id {
                 Some(vid) if state.auth.csrf_ok(vid, token) => {}
