@@ -18,7 +18,7 @@ use axum::{
 use serde::Serialize;
 use serde_json::json;
 
-use crate::chat::ChatError;
+use crate::{chat::ChatError, store::StoreError};
 
 /// The hidden cause of an [`AppError::Internal`]: any error, kept with its
 /// own sources for the log.
@@ -128,10 +128,10 @@ pub enum AppError {
     Internal(#[source] InternalSource),
 }
 
-impl From<sqlx::Error> for AppError {
-    /// As the chat core judges it ([`ChatError`]'s `From<sqlx::Error>`):
-    /// connection-level failures are 503, anything else 500.
-    fn from(e: sqlx::Error) -> Self {
+impl From<StoreError> for AppError {
+    /// As the chat core judges it ([`ChatError`]'s `From<StoreError>`):
+    /// an unavailable database is 503, anything else 500.
+    fn from(e: StoreError) -> Self {
         ChatError::from(e).into()
     }
 }
@@ -147,7 +147,13 @@ impl From<ChatError> for AppError {
             ChatError::NotFound(m) => AppError::NotFound(m),
             ChatError::Conflict(m) => AppError::Conflict(m),
             ChatError::Busy => AppError::Busy,
-            ChatError::Unavailable => AppError::Unavailable,
+            ChatError::Unavailable(cause) => {
+                // The one place a 503's cause is logged (the answer hides it).
+                if let Some(cause) = cause {
+                    tracing::warn!(error = %InternalSource(cause).chain(), "database unavailable");
+                }
+                AppError::Unavailable
+            }
             e @ (ChatError::Database(_) | ChatError::Media(_)) => AppError::internal(e),
         }
     }

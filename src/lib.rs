@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod chat;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod flask_import;
 pub mod http;
@@ -74,11 +75,14 @@ pub struct AppState {
 pub enum BuildError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(#[from] store::OpenError),
     /// A Flask Chat database could not be upgraded, or the database is
     /// neither sohbet's nor Flask Chat's ([`flask_import::FlaskError`]).
     #[error(transparent)]
     Flask(#[from] flask_import::FlaskError),
+    /// The blocked threads could not be read at start (issue 13).
+    #[error("cannot read the blocked threads")]
+    Blocks(#[source] chat::ChatError),
     /// The Telegram settings are unusable.
     #[error(transparent)]
     Telegram(#[from] telegram::TelegramError),
@@ -157,9 +161,7 @@ impl App {
                 },
             },
         );
-        chat.load_blocks()
-            .await
-            .map_err(store::StoreError::Blocks)?;
+        chat.load_blocks().await.map_err(BuildError::Blocks)?;
         let auth = Auth::new(&config, db.clone());
         let config_limits = config.limits.clone();
         let config_connections = config.connections.clone();

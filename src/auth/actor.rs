@@ -10,6 +10,7 @@
 //! - a thread id the request names must be a valid [`ThreadId`].
 
 use crate::chat::{ChatError, ChatResult, Sender, ThreadId};
+use crate::domain::Role;
 
 /// Who acts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +58,14 @@ impl Actor {
     /// The admin acting from Telegram (or any server-side admin action).
     pub fn admin() -> Actor {
         Actor::Admin { own: None }
+    }
+
+    /// Its role (the one "visitor or admin" of the crate).
+    pub fn role(&self) -> Role {
+        match self {
+            Actor::Visitor { .. } => Role::Visitor,
+            Actor::Admin { .. } => Role::Admin,
+        }
     }
 
     /// May this actor manage threads, canned replies, settings?
@@ -122,6 +131,8 @@ mod tests {
     fn a_visitor_reaches_only_its_own_thread() {
         let v = Actor::for_request("t1", false);
         assert!(v.can_read("t1") && !v.can_read("t2") && !v.can_admin());
+        assert_eq!(v.role(), Role::Visitor);
+        assert_eq!(v.target(None).unwrap().0.role(), Role::Visitor);
         assert_eq!(v.target(None).unwrap().1.as_str(), "t1");
         assert!(matches!(v.target(Some("t2")), Err(ChatError::Forbidden(_))));
     }
@@ -130,6 +141,7 @@ mod tests {
     fn the_admin_reaches_every_thread() {
         let a = Actor::for_request("own", true);
         assert!(a.can_read("t2") && a.can_admin());
+        assert_eq!(a.role(), Role::Admin);
         assert_eq!(a.target(Some("t2")).unwrap().0, Sender::Admin);
         // Its browser's own thread: as that visitor.
         assert!(matches!(a.target(None).unwrap().0, Sender::Visitor { .. }));

@@ -13,12 +13,10 @@ use serde::Serialize;
 
 use super::{Chat, ChatEvent, MAX_TEXT_CHARS, PostRequest, Posted};
 use crate::chat::error::{ChatError, ChatResult};
-use crate::store::{
-    self,
-    canned::{self as table, CannedWrite, NewCanned},
-};
+use crate::domain::{CannedWrite, NewCanned};
+use crate::store::{self, canned as table};
 
-pub use crate::store::canned::CannedReply;
+pub use crate::domain::CannedReply;
 
 /// Longest name, in characters after trimming.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -195,7 +193,7 @@ impl Chat {
             PostRequest {
                 thread_id: Some(thread_id.to_owned()),
                 text: reply.body,
-                kind: "text".into(),
+                kind: crate::domain::MessageType::Text,
                 file_url: None,
                 client_id,
                 telegram_link: None,

@@ -3,9 +3,13 @@
 //! errors and `realtime` to Socket.IO `message_error` / ack payloads, both
 //! through [`crate::error::AppError`]'s `From<ChatError>`. Failures below
 //! the core keep their source error ([`ChatError::Database`],
-//! [`ChatError::Media`]); it is logged, never sent to a client.
+//! [`ChatError::Unavailable`], [`ChatError::Media`]); it is logged, never
+//! sent to a client. This file is the core's boundary with the store: the
+//! store's [`StoreError`] becomes a [`ChatError`] here.
 
 use std::sync::Arc;
+
+use crate::store::StoreError;
 
 /// Every error of the chat core.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -33,13 +37,15 @@ pub enum ChatError {
     /// (503 `SERVER_BUSY`).
     #[error("Server busy, please retry")]
     Busy,
-    /// The database does not answer, or the writer stopped (503
-    /// `SERVICE_UNAVAILABLE`).
+    /// The database does not answer (`Some`: the store's error, logged
+    /// once where this error is answered), or the writer stopped (`None`)
+    /// (503 `SERVICE_UNAVAILABLE`).
     #[error("Service temporarily unavailable")]
-    Unavailable,
-    /// Any other database failure (500 `INTERNAL_ERROR`).
-    #[error("database error")]
-    Database(#[source] Arc<sqlx::Error>),
+    Unavailable(#[source] Option<Arc<StoreError>>),
+    /// Any other database failure (500 `INTERNAL_ERROR`); shows as the
+    /// store's error.
+    #[error(transparent)]
+    Database(Arc<StoreError>),
     /// The upload storage could not be read (500 `INTERNAL_ERROR`).
     #[error("cannot look up an uploaded file")]
     Media(#[source] Arc<std::io::Error>),
@@ -48,28 +54,14 @@ pub enum ChatError {
 /// Result of the chat core.
 pub type ChatResult<T> = Result<T, ChatError>;
 
-impl From<sqlx::Error> for ChatError {
-    /// Connection-level failures (I/O, TLS, protocol garbage from a dying
-    /// connection, pool timeouts, and Postgres SQLSTATE classes 08
-    /// "connection exception" and 57 "operator intervention") mean the
-    /// database is unavailable; anything else is [`ChatError::Database`].
-    fn from(e: sqlx::Error) -> Self {
-        let unavailable = match &e {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57")),
-            _ => false,
-        };
-        if unavailable {
-            ChatError::Unavailable
-        } else {
-            ChatError::Database(Arc::new(e))
+impl From<StoreError> for ChatError {
+    /// [`StoreError::Unavailable`] (the database does not answer) is
+    /// [`ChatError::Unavailable`] with its cause; anything else,
+    /// [`ChatError::Database`].
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => ChatError::Unavailable(Some(Arc::new(e))),
+            e => ChatError::Database(Arc::new(e)),
         }
     }
 }

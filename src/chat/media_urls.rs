@@ -18,20 +18,14 @@ pub struct MediaUrls {
 }
 
 impl MediaUrls {
-    /// `true` when `url` is a file of message type `kind` (`image` | `audio`)
-    /// that this server issued:
+    /// `true` when `url` is a file of `kind` that this server issued:
     /// - `/uploads/images/<uuid>.<jpg|png|gif|webp>` or
     ///   `/uploads/audio/<uuid>.<mp3|wav|ogg|webm|m4a|aac>` (always accepted,
     ///   so files stored before a switch to Cloudinary stay valid);
     /// - with Cloudinary, `https://res.cloudinary.com/<cloud>/image/upload/…`
     ///   (images) or `…/video/upload/…` (audio) with a plain path (letters,
     ///   digits, `-_./`, no `..`, no query).
-    pub fn allows(&self, url: &str, kind: &str) -> bool {
-        let kind = match kind {
-            "image" => Kind::Image,
-            "audio" => Kind::Audio,
-            _ => return false,
-        };
+    pub fn allows(&self, url: &str, kind: Kind) -> bool {
         if let Some(name) = url
             .strip_prefix("/uploads/")
             .and_then(|rest| rest.strip_prefix(kind.folder()))
@@ -82,8 +76,8 @@ mod tests {
     #[test]
     fn local_uploads_need_our_names_and_the_right_folder() {
         let urls = MediaUrls::default();
-        assert!(urls.allows(&format!("/uploads/images/{ID}.png"), "image"));
-        assert!(urls.allows(&format!("/uploads/audio/{ID}.webm"), "audio"));
+        assert!(urls.allows(&format!("/uploads/images/{ID}.png"), Kind::Image));
+        assert!(urls.allows(&format!("/uploads/audio/{ID}.webm"), Kind::Audio));
         for bad in [
             format!("/uploads/images/{ID}.mp3"),
             format!("/uploads/audio/{ID}.png"),
@@ -95,9 +89,9 @@ mod tests {
             format!("//evil.example/uploads/images/{ID}.png"),
             format!("https://res.cloudinary.com/demo/image/upload/v1/{ID}.png"),
         ] {
-            assert!(!urls.allows(&bad, "image"), "{bad}");
+            assert!(!urls.allows(&bad, Kind::Image), "{bad}");
         }
-        assert!(!urls.allows(&format!("/uploads/audio/{ID}.webm"), "image"));
+        assert!(!urls.allows(&format!("/uploads/audio/{ID}.webm"), Kind::Image));
     }
 
     #[test]
@@ -107,11 +101,11 @@ mod tests {
             upload_dir: None,
         };
         let ok = format!("https://res.cloudinary.com/demo/image/upload/v17/sohbet/images/{ID}.png");
-        assert!(urls.allows(&ok, "image"));
-        assert!(!urls.allows(&ok, "audio"), "audio lives under /video/");
+        assert!(urls.allows(&ok, Kind::Image));
+        assert!(!urls.allows(&ok, Kind::Audio), "audio lives under /video/");
         assert!(urls.allows(
             &format!("https://res.cloudinary.com/demo/video/upload/v1/sohbet/audio/{ID}.webm"),
-            "audio"
+            Kind::Audio
         ));
         for bad in [
             "https://res.cloudinary.com/other/image/upload/v1/x.png",
@@ -121,7 +115,7 @@ mod tests {
             "https://res.cloudinary.com/demo/image/upload/x.png?y=1",
             "https://res.cloudinary.com/demo/image/upload/",
         ] {
-            assert!(!urls.allows(bad, "image"), "{bad}");
+            assert!(!urls.allows(bad, Kind::Image), "{bad}");
         }
     }
 

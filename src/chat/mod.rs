@@ -13,27 +13,22 @@ mod post;
 pub mod search;
 pub mod status;
 pub mod telegram_links;
-pub mod types;
-pub mod view;
 pub mod visitors;
 mod writer;
 
-pub use crate::store::threads::{ListFilter, Thread, ThreadListItem};
+pub use crate::domain::{ListFilter, Thread, ThreadListItem};
+pub use crate::domain::{MessageType, OutboxStatus, Role, ThreadId};
 pub use error::{ChatError, ChatResult};
 pub use media_urls::MediaUrls;
 pub use post::{ENQUEUE_WAIT, MISSING_UPLOAD, PostRequest, Posted, Sender, TelegramLink};
-pub use types::{MessageType, OutboxStatus, SenderType, ThreadId};
 
 use serde::Serialize;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::store::{
-    Db,
-    messages::{self, Message},
-    threads,
-};
+use crate::domain::Message;
+use crate::store::{Db, messages, threads};
 
 /// Longest text of a message, in characters after trimming (issue #2).
 pub const MAX_TEXT_CHARS: usize = 4000;
@@ -45,11 +40,11 @@ pub const PAGE_MAX: i64 = 200;
 #[derive(Clone, Debug, Serialize)]
 pub struct ThreadInfo {
     /// Thread id.
-    pub id: String,
+    pub id: ThreadId,
     /// Display name.
     pub display_name: String,
     /// RFC 3339 UTC.
-    #[serde(serialize_with = "crate::chat::view::rfc3339")]
+    #[serde(serialize_with = "crate::domain::rfc3339")]
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// `open` (a new thread).
     pub status: status::ThreadStatus,

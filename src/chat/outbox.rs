@@ -12,15 +12,11 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 
-use super::{ChatEvent, events::Publisher};
+use super::{ChatEvent, ChatResult, events::Publisher};
 use crate::store::{self, Db};
 
-pub use super::types::OutboxStatus;
-pub use crate::store::{
-    outbox::OutboxItem,
-    topics::{DueReceipt, level as receipt_level},
-    visitors::VisitorContext,
-};
+pub use crate::domain::{DueReceipt, OutboxItem, OutboxStatus, VisitorContext};
+pub use crate::store::topics::level as receipt_level;
 
 /// The outbox service; cheap to clone.
 #[derive(Clone)]
@@ -39,20 +35,16 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn due(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<OutboxItem>, sqlx::Error> {
-        store::outbox::due_heads(&self.db, now, limit).await
+    pub async fn due(&self, now: DateTime<Utc>, limit: i64) -> ChatResult<Vec<OutboxItem>> {
+        Ok(store::outbox::due_heads(&self.db, now, limit).await?)
     }
 
     /// When the earliest head that is not due yet becomes due.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-        store::outbox::next_due(&self.db).await
+    pub async fn next_due(&self) -> ChatResult<Option<DateTime<Utc>>> {
+        Ok(store::outbox::next_due(&self.db).await?)
     }
 
     /// Part `part` (0-based) of `item` reached Telegram as message
@@ -69,16 +61,16 @@ impl Outbox {
         last: bool,
         tg_chat_id: i64,
         tg_message_id: i64,
-    ) -> Result<(), sqlx::Error> {
-        store::outbox::part_sent(&self.db, item, part, last, tg_chat_id, tg_message_id).await
+    ) -> ChatResult<()> {
+        Ok(store::outbox::part_sent(&self.db, item, part, last, tg_chat_id, tg_message_id).await?)
     }
 
     /// A forward with nothing left to send: [`OutboxStatus::Sent`].
     ///
     /// # Errors
     /// Database errors.
-    pub async fn sent(&self, id: i64) -> Result<(), sqlx::Error> {
-        store::outbox::mark_sent(&self.db, id).await
+    pub async fn sent(&self, id: i64) -> ChatResult<()> {
+        Ok(store::outbox::mark_sent(&self.db, id).await?)
     }
 
     /// Tries forward `id` again at `at`, recording `error`; `count_attempt`
@@ -92,43 +84,43 @@ impl Outbox {
         at: DateTime<Utc>,
         count_attempt: bool,
         error: &str,
-    ) -> Result<(), sqlx::Error> {
+    ) -> ChatResult<()> {
         let status = OutboxStatus::Pending;
-        store::outbox::mark_failed(&self.db, id, status, at, count_attempt, error).await
+        Ok(store::outbox::mark_failed(&self.db, id, status, at, count_attempt, error).await?)
     }
 
     /// Gives forward `id` up ([`OutboxStatus::Dead`]), recording `error`.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn give_up(&self, id: i64, error: &str) -> Result<(), sqlx::Error> {
+    pub async fn give_up(&self, id: i64, error: &str) -> ChatResult<()> {
         let status = OutboxStatus::Dead;
-        store::outbox::mark_failed(&self.db, id, status, Utc::now(), true, error).await
+        Ok(store::outbox::mark_failed(&self.db, id, status, Utc::now(), true, error).await?)
     }
 
     /// Drops forward `id`, whose message was cleared ([`OutboxStatus::Dropped`]).
     ///
     /// # Errors
     /// Database errors.
-    pub async fn drop_cleared(&self, id: i64) -> Result<(), sqlx::Error> {
+    pub async fn drop_cleared(&self, id: i64) -> ChatResult<()> {
         let status = OutboxStatus::Dropped;
-        store::outbox::mark_failed(&self.db, id, status, Utc::now(), false, "cleared").await
+        Ok(store::outbox::mark_failed(&self.db, id, status, Utc::now(), false, "cleared").await?)
     }
 
     /// How many forwards wait.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn backlog(&self) -> Result<i64, sqlx::Error> {
-        store::outbox::backlog(&self.db).await
+    pub async fn backlog(&self) -> ChatResult<i64> {
+        Ok(store::outbox::backlog(&self.db).await?)
     }
 
     /// How many forwards wait, and since when the oldest does.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn backlog_age(&self) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
-        store::outbox::backlog_age(&self.db).await
+    pub async fn backlog_age(&self) -> ChatResult<(i64, Option<DateTime<Utc>>)> {
+        Ok(store::outbox::backlog_age(&self.db).await?)
     }
 
     /// The visitor context to add to a forward of message `message_id`:
@@ -140,7 +132,7 @@ impl Outbox {
         &self,
         thread_id: &str,
         message_id: i64,
-    ) -> Result<Option<VisitorContext>, sqlx::Error> {
+    ) -> ChatResult<Option<VisitorContext>> {
         let mut ctx = store::visitors::for_first_forward(&self.db, thread_id, message_id).await?;
         // Rows stored before URLs were redacted on the way in (issue 20
         // item 8) are redacted on the way out, as `Visitors::get` does.
@@ -155,16 +147,16 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn due_receipts(&self, limit: i64) -> Result<Vec<DueReceipt>, sqlx::Error> {
-        store::topics::due_receipts(&self.db, limit).await
+    pub async fn due_receipts(&self, limit: i64) -> ChatResult<Vec<DueReceipt>> {
+        Ok(store::topics::due_receipts(&self.db, limit).await?)
     }
 
     /// Receipt `level` of link `id` was shown (or given up).
     ///
     /// # Errors
     /// Database errors.
-    pub async fn receipt_shown(&self, id: i64, level: i32) -> Result<(), sqlx::Error> {
-        store::topics::receipt_shown(&self.db, id, level).await
+    pub async fn receipt_shown(&self, id: i64, level: i32) -> ChatResult<()> {
+        Ok(store::topics::receipt_shown(&self.db, id, level).await?)
     }
 
     /// The visitor of `thread_id` has received (or seen, by `level`) every
@@ -173,12 +165,7 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn note_receipt(
-        &self,
-        thread_id: &str,
-        up_to: i64,
-        level: i32,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn note_receipt(&self, thread_id: &str, up_to: i64, level: i32) -> ChatResult<()> {
         let n = store::topics::note_receipt(&self.db, thread_id, up_to, level).await?;
         if n > 0 {
             self.events.publish(ChatEvent::OutboxDue).await;

@@ -8,15 +8,13 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use super::{
-    Chat, ChatError, ChatResult, MAX_TEXT_CHARS, MediaUrls, MessageType, SenderType, ThreadId,
+    Chat, ChatError, ChatResult, MAX_TEXT_CHARS, MediaUrls, MessageType, Role, ThreadId,
     display_name_for, overload, writer,
 };
 use crate::{
     auth::Actor,
-    store::{
-        messages::{Message, NewMessage},
-        threads,
-    },
+    domain::{Message, NewMessage},
+    store::threads,
 };
 
 /// How long a send may wait for room in the full writer queue before it is
@@ -41,6 +39,16 @@ pub enum Sender {
     Admin,
 }
 
+impl Sender {
+    /// Its role, as stored in `messages.sender`.
+    pub fn role(&self) -> Role {
+        match self {
+            Sender::Visitor { .. } => Role::Visitor,
+            Sender::Admin => Role::Admin,
+        }
+    }
+}
+
 /// A message to post, as HTTP (`POST /api/messages/send`) and Socket.IO
 /// (`message_from_visitor`, `message_to_admin`, `message_to_visitor`)
 /// receive it alike: `{thread_id?, text, type, file_url?, client_id?}` of
@@ -54,9 +62,10 @@ pub struct PostRequest {
     /// Raw text; trimmed here (1..=4000 characters for `text`).
     #[serde(default)]
     pub text: String,
-    /// `text` (default) | `image` | `audio` ([`MessageType`]).
+    /// `text` (default) | `image` | `audio`; any other word is refused
+    /// while the body is read (`VALIDATION_ERROR`).
     #[serde(rename = "type", default = "text_type")]
-    pub kind: String,
+    pub kind: MessageType,
     /// Media URL for `image` / `audio` (this server's `/uploads/…`).
     #[serde(default)]
     pub file_url: Option<String>,
@@ -70,8 +79,8 @@ pub struct PostRequest {
     pub telegram_link: Option<TelegramLink>,
 }
 
-fn text_type() -> String {
-    MessageType::Text.as_str().to_owned()
+fn text_type() -> MessageType {
+    MessageType::Text
 }
 
 /// A Telegram message of the admin chat: `(chat id, message id)`.
@@ -131,13 +140,13 @@ impl Chat {
                 return Err(ChatError::Validation(MISSING_UPLOAD.into()));
             }
         }
-        msg.forward = self.options.forward_to_telegram && msg.sender == SenderType::Visitor;
+        msg.forward = self.options.forward_to_telegram && msg.sender == Role::Visitor;
         if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
             return Err(ChatError::NotFound("Thread not found"));
         }
         let (tx, rx) = oneshot::channel();
         self.enqueue(writer::Job { msg, reply: tx }).await?;
-        let inserted = rx.await.map_err(|_| ChatError::Unavailable)??;
+        let inserted = rx.await.map_err(|_| ChatError::Unavailable(None))??;
         if inserted.conflict {
             return Err(ChatError::Validation(
                 "client_id is already used by another message of this thread".into(),
@@ -160,11 +169,11 @@ impl Chat {
         let writer = self.writer.for_thread(&job.msg.thread_id);
         match writer.try_send(job) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Closed(_)) => Err(ChatError::Unavailable),
+            Err(TrySendError::Closed(_)) => Err(ChatError::Unavailable(None)),
             Err(TrySendError::Full(job)) => {
                 match tokio::time::timeout(ENQUEUE_WAIT, writer.send(job)).await {
                     Ok(Ok(())) => Ok(()),
-                    Ok(Err(_)) => Err(ChatError::Unavailable),
+                    Ok(Err(_)) => Err(ChatError::Unavailable(None)),
                     Err(_) => {
                         overload::refused();
                         Err(ChatError::Busy)
@@ -182,10 +191,7 @@ fn validate(
     thread: ThreadId,
     req: PostRequest,
 ) -> ChatResult<NewMessage> {
-    let kind: MessageType = req
-        .kind
-        .parse()
-        .map_err(|_| ChatError::Validation("type must be text, image or audio".into()))?;
+    let kind = req.kind;
     let text = req.text.trim().to_owned();
     let chars = text.chars().count();
     if chars > MAX_TEXT_CHARS {
@@ -197,22 +203,22 @@ fn validate(
         .file_url
         .map(|u| u.trim().to_owned())
         .filter(|u| !u.is_empty());
-    if kind == MessageType::Text {
+    if let Some(media) = crate::media::Kind::of_message(kind) {
+        let url = file_url
+            .as_deref()
+            .ok_or_else(|| ChatError::Validation(format!("an {kind} message needs a file_url")))?;
+        if !media_urls.allows(url, media) {
+            return Err(ChatError::Validation(
+                "file_url must be a file uploaded to this server".into(),
+            ));
+        }
+    } else {
         if chars == 0 {
             return Err(ChatError::Validation("text must not be empty".into()));
         }
         if file_url.is_some() {
             return Err(ChatError::Validation(
                 "file_url is only for image and audio".into(),
-            ));
-        }
-    } else {
-        let url = file_url
-            .as_deref()
-            .ok_or_else(|| ChatError::Validation(format!("an {kind} message needs a file_url")))?;
-        if !media_urls.allows(url, kind.as_str()) {
-            return Err(ChatError::Validation(
-                "file_url must be a file uploaded to this server".into(),
             ));
         }
     }
@@ -223,13 +229,13 @@ fn validate(
             "client_id must be 1 to 64 printable characters".into(),
         ));
     }
-    let (sender, new_thread) = match sender {
-        Sender::Visitor { thread_id } => (SenderType::Visitor, Some(display_name_for(thread_id))),
-        Sender::Admin => (SenderType::Admin, None),
+    let new_thread = match sender {
+        Sender::Visitor { thread_id } => Some(display_name_for(thread_id)),
+        Sender::Admin => None,
     };
     Ok(NewMessage {
         thread_id: thread.into_string(),
-        sender,
+        sender: sender.role(),
         kind,
         text,
         file_url,
@@ -254,7 +260,7 @@ mod tests {
         PostRequest {
             thread_id: Some("t1".into()),
             text: text.into(),
-            kind: kind.into(),
+            kind: kind.parse().expect("message type"),
             file_url: url.map(Into::into),
             client_id: None,
             telegram_link: None,
@@ -273,7 +279,9 @@ mod tests {
         assert!(validate(&v, req("   ", "text", None)).is_err());
         assert!(validate(&v, req(&"é".repeat(4000), "text", None)).is_ok());
         assert!(validate(&v, req(&"é".repeat(4001), "text", None)).is_err());
-        assert!(validate(&v, req("x", "video", None)).is_err());
+        assert!(serde_json::from_str::<PostRequest>(r#"{"text":"x","type":"video"}"#).is_err());
+        let default: PostRequest = serde_json::from_str(r#"{"text":"x"}"#).expect("no type");
+        assert_eq!(default.kind, MessageType::Text);
     }
 
     #[test]

@@ -20,7 +20,8 @@ pub use snippet::{Part, highlight, snippet};
 
 use super::Chat;
 use crate::chat::error::{ChatError, ChatResult};
-use crate::store::{messages::Message, search};
+use crate::domain::Message;
+use crate::store::search;
 
 /// Results per page when `limit` is not given.
 pub const LIMIT_DEFAULT: i64 = 20;
@@ -43,7 +44,7 @@ pub struct ThreadRef {
     /// Display name.
     pub display_name: String,
     /// `open` | `closed`.
-    pub status: super::types::ThreadStatus,
+    pub status: crate::domain::ThreadStatus,
 }
 
 /// A matched message: `{message, thread, snippet}`.
@@ -67,7 +68,7 @@ pub struct ThreadHit {
     /// Display name.
     pub display_name: String,
     /// `open` | `closed`.
-    pub status: super::types::ThreadStatus,
+    pub status: crate::domain::ThreadStatus,
     /// Last message at, RFC 3339 UTC.
     pub last_activity: String,
     /// The display name with its matched words marked.
@@ -193,7 +194,7 @@ impl Chat {
             .map(|r| MessageHit {
                 snippet: snippet(&r.message.content_text, &terms, SNIPPET_CHARS),
                 thread: ThreadRef {
-                    id: r.message.thread_id.clone(),
+                    id: r.message.thread_id.as_str().to_owned(),
                     display_name: r.display_name,
                     status: r.status,
                 },
@@ -204,7 +205,7 @@ impl Chat {
             .into_iter()
             .map(|t| ThreadHit {
                 highlight: highlight(&t.display_name, &terms),
-                last_activity: super::view::rfc3339_string(&t.last_activity_at),
+                last_activity: crate::domain::rfc3339_string(&t.last_activity_at),
                 id: t.id,
                 display_name: t.display_name,
                 status: t.status,

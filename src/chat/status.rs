@@ -29,9 +29,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{Chat, ChatEvent};
 use crate::chat::error::{ChatError, ChatResult};
-use crate::store::{self, thread_status, threads::Thread};
+use crate::domain::Thread;
+use crate::store::{self, thread_status};
 
-pub use super::types::ThreadStatus;
+pub use crate::domain::ThreadStatus;
 
 /// What changed a thread (`change` of `thread_updated`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,10 +72,10 @@ impl ThreadUpdate {
     /// The update describing `t` as stored.
     pub fn of(t: &Thread) -> ThreadUpdate {
         ThreadUpdate {
-            id: t.id.clone(),
+            id: t.id.as_str().to_owned(),
             status: t.status,
             blocked: t.blocked_at.is_some(),
-            blocked_at: t.blocked_at.as_ref().map(crate::chat::view::rfc3339_string),
+            blocked_at: t.blocked_at.as_ref().map(crate::domain::rfc3339_string),
             change: None,
         }
     }
@@ -114,7 +115,7 @@ impl Chat {
     /// # Errors
     /// Database errors (the set is left as it was).
     #[tracing::instrument(skip(self))]
-    pub async fn load_blocks(&self) -> Result<(), sqlx::Error> {
+    pub async fn load_blocks(&self) -> ChatResult<()> {
         let ids = thread_status::blocked_ids(&self.db).await?;
         self.blocks.replace(ids);
         Ok(())

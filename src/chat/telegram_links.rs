@@ -5,6 +5,7 @@
 //! Telegram reply is written with the reply itself
 //! ([`PostRequest::telegram_link`](super::PostRequest::telegram_link)).
 
+use super::ChatResult;
 use crate::store::{self, Db};
 
 /// Links, topics and buttons; cheap to clone.
@@ -27,8 +28,8 @@ impl TelegramLinks {
         &self,
         tg_chat_id: i64,
         tg_message_id: i64,
-    ) -> Result<Option<String>, sqlx::Error> {
-        store::outbox::thread_of(&self.db, tg_chat_id, tg_message_id).await
+    ) -> ChatResult<Option<String>> {
+        Ok(store::outbox::thread_of(&self.db, tg_chat_id, tg_message_id).await?)
     }
 
     /// The thread whose forum topic is `topic_id` in chat `tg_chat_id`
@@ -40,8 +41,8 @@ impl TelegramLinks {
         &self,
         tg_chat_id: i64,
         topic_id: i64,
-    ) -> Result<Option<String>, sqlx::Error> {
-        store::topics::thread_of_topic(&self.db, tg_chat_id, topic_id).await
+    ) -> ChatResult<Option<String>> {
+        Ok(store::topics::thread_of_topic(&self.db, tg_chat_id, topic_id).await?)
     }
 
     /// The forum topic of a thread in chat `tg_chat_id`, if it has one there.
@@ -52,8 +53,8 @@ impl TelegramLinks {
         &self,
         thread_id: &str,
         tg_chat_id: i64,
-    ) -> Result<Option<i64>, sqlx::Error> {
-        store::topics::topic_of_thread(&self.db, thread_id, tg_chat_id).await
+    ) -> ChatResult<Option<i64>> {
+        Ok(store::topics::topic_of_thread(&self.db, thread_id, tg_chat_id).await?)
     }
 
     /// Records a thread's (new) forum topic in chat `tg_chat_id`, open.
@@ -66,16 +67,16 @@ impl TelegramLinks {
         tg_chat_id: i64,
         topic_id: i64,
         name: &str,
-    ) -> Result<(), sqlx::Error> {
-        store::topics::set_topic(&self.db, thread_id, tg_chat_id, topic_id, name).await
+    ) -> ChatResult<()> {
+        Ok(store::topics::set_topic(&self.db, thread_id, tg_chat_id, topic_id, name).await?)
     }
 
     /// Records the name a thread's topic was given.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn set_topic_name(&self, thread_id: &str, name: &str) -> Result<(), sqlx::Error> {
-        store::topics::set_topic_name(&self.db, thread_id, name).await
+    pub async fn set_topic_name(&self, thread_id: &str, name: &str) -> ChatResult<()> {
+        Ok(store::topics::set_topic_name(&self.db, thread_id, name).await?)
     }
 
     /// Marks topic `topic_id` of chat `tg_chat_id` closed or open; whether
@@ -88,24 +89,24 @@ impl TelegramLinks {
         tg_chat_id: i64,
         topic_id: i64,
         closed: bool,
-    ) -> Result<bool, sqlx::Error> {
-        store::topics::set_topic_closed(&self.db, tg_chat_id, topic_id, closed).await
+    ) -> ChatResult<bool> {
+        Ok(store::topics::set_topic_closed(&self.db, tg_chat_id, topic_id, closed).await?)
     }
 
     /// Forgets a thread's topic (deleted in Telegram).
     ///
     /// # Errors
     /// Database errors.
-    pub async fn forget_topic(&self, thread_id: &str) -> Result<(), sqlx::Error> {
-        store::topics::forget_topic(&self.db, thread_id).await
+    pub async fn forget_topic(&self, thread_id: &str) -> ChatResult<()> {
+        Ok(store::topics::forget_topic(&self.db, thread_id).await?)
     }
 
     /// The `(chat id, message id)` carrying a thread's buttons, if any.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn buttons(&self, thread_id: &str) -> Result<Option<(i64, i64)>, sqlx::Error> {
-        store::buttons::get(&self.db, thread_id).await
+    pub async fn buttons(&self, thread_id: &str) -> ChatResult<Option<(i64, i64)>> {
+        Ok(store::buttons::get(&self.db, thread_id).await?)
     }
 
     /// Records the message carrying a thread's buttons (the first is kept).
@@ -117,7 +118,7 @@ impl TelegramLinks {
         thread_id: &str,
         tg_chat_id: i64,
         tg_message_id: i64,
-    ) -> Result<(), sqlx::Error> {
-        store::buttons::set(&self.db, thread_id, tg_chat_id, tg_message_id).await
+    ) -> ChatResult<()> {
+        Ok(store::buttons::set(&self.db, thread_id, tg_chat_id, tg_message_id).await?)
     }
 }

@@ -6,9 +6,10 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use super::ChatResult;
 use crate::store::{self, Db};
 
-pub use crate::store::visitors::{PageReport, VisitorContext};
+pub use crate::domain::{PageReport, VisitorContext};
 
 /// When contexts without a thread were last pruned (Unix seconds).
 static LAST_PRUNE: AtomicI64 = AtomicI64::new(0);
@@ -30,11 +31,7 @@ impl Visitors {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn report_page(
-        &self,
-        thread_id: &str,
-        report: &PageReport,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn report_page(&self, thread_id: &str, report: &PageReport) -> ChatResult<()> {
         // The server is the authority: whatever client sent the report.
         let report = PageReport {
             page_url: report.page_url.as_deref().map(redact_url),
@@ -66,7 +63,7 @@ impl Visitors {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn get(&self, thread_id: &str) -> Result<Option<VisitorContext>, sqlx::Error> {
+    pub async fn get(&self, thread_id: &str) -> ChatResult<Option<VisitorContext>> {
         // Rows stored before issue 20 may hold secrets: redacted when shown.
         Ok(store::visitors::get(&self.db, thread_id)
             .await?
@@ -81,8 +78,8 @@ impl Visitors {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn thread_of_user(&self, user_id: &str) -> Result<Option<String>, sqlx::Error> {
-        store::visitors::thread_of_user(&self.db, user_id).await
+    pub async fn thread_of_user(&self, user_id: &str) -> ChatResult<Option<String>> {
+        Ok(store::visitors::thread_of_user(&self.db, user_id).await?)
     }
 
     /// Stores an unverified name and email (never over verified ones).
@@ -94,8 +91,8 @@ impl Visitors {
         thread_id: &str,
         name: Option<&str>,
         email: Option<&str>,
-    ) -> Result<(), sqlx::Error> {
-        store::visitors::set_unverified(&self.db, thread_id, name, email, store::now()).await
+    ) -> ChatResult<()> {
+        Ok(store::visitors::set_unverified(&self.db, thread_id, name, email, store::now()).await?)
     }
 
     /// Binds `thread_id` to the verified user `user_id` with its name and
@@ -109,8 +106,11 @@ impl Visitors {
         user_id: &str,
         name: Option<&str>,
         email: Option<&str>,
-    ) -> Result<bool, sqlx::Error> {
-        store::visitors::bind_user(&self.db, thread_id, user_id, name, email, store::now()).await
+    ) -> ChatResult<bool> {
+        Ok(
+            store::visitors::bind_user(&self.db, thread_id, user_id, name, email, store::now())
+                .await?,
+        )
     }
 }
 

@@ -15,10 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{ChatEvent, ThreadInfo, events::Publisher};
 use crate::chat::error::{ChatError, ChatResult};
-use crate::store::{
-    Db,
-    messages::{self, Inserted, NewMessage},
-};
+use crate::domain::{Inserted, NewMessage};
+use crate::store::{Db, messages};
 
 /// Most messages committed in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -122,10 +120,10 @@ async fn finish(events: &Publisher, job: Job, res: ChatResult<Inserted>) {
         if ins.thread_reopened {
             events
                 .publish(ChatEvent::ThreadUpdated(super::status::ThreadUpdate {
-                    id: ins.message.thread_id.clone(),
+                    id: ins.message.thread_id.as_str().to_owned(),
                     status: super::status::ThreadStatus::Open,
                     blocked: ins.blocked_at.is_some(),
-                    blocked_at: ins.blocked_at.as_ref().map(super::view::rfc3339_string),
+                    blocked_at: ins.blocked_at.as_ref().map(crate::domain::rfc3339_string),
                     change: Some(super::status::Change::Visitor),
                 }))
                 .await;

@@ -35,7 +35,7 @@ pub mod write;
 use std::path::{Path, PathBuf};
 
 use crate::config::DatabaseConfig;
-use crate::store::{Db, StoreError};
+use crate::store::{Db, OpenError};
 
 /// Why an upgrade or import could not be done. Nothing is changed in the
 /// configured database when one of these is returned (an upgrade commits
@@ -44,7 +44,7 @@ use crate::store::{Db, StoreError};
 pub enum FlaskError {
     /// The configured database could not be opened or migrated.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] OpenError),
     /// The configured database is neither sohbet's nor Flask Chat's.
     #[error(
         "the database holds tables that are neither sohbet's nor Flask Chat v2.x's: {}; \

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{PgConnection, SqliteConnection};
 
 use super::convert::{Converted, NewMessage, client_id_of};
-use crate::chat::types::ThreadStatus;
+use crate::domain::ThreadStatus;
 
 /// A connection inside a transaction, on either backend.
 pub enum Tx<'a> {

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
     AppState,
-    chat::view::rfc3339_string,
-    chat::{PostRequest, Sender, view::Message},
+    chat::{PostRequest, Sender},
+    domain::Message,
+    domain::rfc3339_string,
     error::{AppError, AppResult},
     limits::Action,
 };
@@ -140,7 +141,7 @@ pub async fn send(
     Ok(Json(Sent {
         success: true,
         message_id: posted.message.id,
-        thread_id: posted.message.thread_id.clone(),
+        thread_id: posted.message.thread_id.as_str().to_owned(),
         message: posted.message,
     }))
 }
@@ -182,13 +183,13 @@ pub async fn threads(
     let threads = list
         .into_iter()
         .map(|t| ThreadSummary {
-            online: state.presence.visitor_online(&t.thread.id),
+            online: state.presence.visitor_online(t.thread.id.as_str()),
             created_at: rfc3339_string(&t.thread.created_at),
             last_activity: rfc3339_string(&t.thread.last_activity_at),
             status: t.thread.status,
             blocked: t.thread.blocked_at.is_some(),
             last_seen: t.thread.visitor_last_seen_at.as_ref().map(rfc3339_string),
-            id: t.thread.id,
+            id: t.thread.id.into_string(),
             display_name: t.thread.display_name,
             message_count: t.message_count,
             unread_count: t.unread_count,

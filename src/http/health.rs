@@ -24,7 +24,7 @@ mod system;
 pub use system::{Disk, Memory, memory_from};
 
 use crate::{
-    AppState, chat::view::rfc3339_string, config::Config, limits::sockets::SocketStats,
+    AppState, config::Config, domain::rfc3339_string, limits::sockets::SocketStats,
     telegram::selftest::SelfTest,
 };
 use system::{disk, memory};

@@ -76,7 +76,7 @@ pub async fn blocks(State(state): State<AppState>, caller: Caller) -> AppResult<
                 "display_name": t.display_name,
                 "status": u.status,
                 "blocked_at": u.blocked_at,
-                "last_activity": crate::chat::view::rfc3339_string(&t.last_activity_at),
+                "last_activity": crate::domain::rfc3339_string(&t.last_activity_at),
             })
         })
         .collect();

@@ -3,6 +3,7 @@
 //! named (`<uuid>.<ext>`, [`parse_file_name`]).
 
 use super::{AUDIO_MAX_BYTES, IMAGE_MAX_BYTES};
+use crate::domain::MessageType;
 
 /// What an upload is meant to be: the endpoint chose it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,10 +42,19 @@ impl Kind {
     }
 
     /// The message `type` that carries this kind: `image` or `audio`.
-    pub fn message_type(self) -> &'static str {
+    pub fn message_type(self) -> MessageType {
         match self {
-            Kind::Image => "image",
-            Kind::Audio => "audio",
+            Kind::Image => MessageType::Image,
+            Kind::Audio => MessageType::Audio,
+        }
+    }
+
+    /// The kind of file a message of type `t` carries (`None` for text).
+    pub fn of_message(t: MessageType) -> Option<Kind> {
+        match t {
+            MessageType::Text => None,
+            MessageType::Image => Some(Kind::Image),
+            MessageType::Audio => Some(Kind::Audio),
         }
     }
 }

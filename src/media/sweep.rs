@@ -154,7 +154,7 @@ pub enum SweepError {
     Io(#[from] std::io::Error),
     /// The references could not be read; no file of that chunk or later was removed.
     #[error("reading the referenced uploads: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(#[from] crate::store::StoreError),
 }
 
 impl Pass {
@@ -261,7 +261,7 @@ pub(super) async fn start(media: Weak<super::Inner>, db: Db) {
             };
             match measured {
                 Ok(bytes) => inner.quota.set_stored(bytes),
-                Err(SweepError::Db(sqlx::Error::PoolClosed)) => break,
+                Err(SweepError::Db(e)) if e.is_closed() => break,
                 Err(e) => tracing::warn!(error = %e, "upload sweep failed"),
             }
         }

@@ -67,7 +67,7 @@ impl Broadcast {
     pub(super) fn of(ev: &ChatEvent) -> Option<Self> {
         let (rooms, event, data) = match ev {
             ChatEvent::MessageStored(m) => (
-                vec![ADMINS.to_owned(), thread_room(&m.thread_id)],
+                vec![ADMINS.to_owned(), thread_room(m.thread_id.as_str())],
                 event_name(m),
                 serde_json::value::to_raw_value(m),
             ),

@@ -15,14 +15,7 @@ use socketioxide::{
 use super::SocketSession;
 use crate::{AppState, auth, config::Config, error::AppError, limits::sockets::EngineSession};
 
-/// The role of a socket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// An anonymous visitor, bound to its own thread.
-    Visitor,
-    /// The admin.
-    Admin,
-}
+pub use crate::domain::Role;
 
 /// `auth` of the handshake: `{csrf_token, role?: "visitor" | "admin",
 /// last_message_id?}`.

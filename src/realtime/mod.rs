@@ -43,9 +43,9 @@ use socketioxide_redis::{
     RedisAdapter, RedisAdapterConfig, RedisAdapterCtr, drivers::redis::redis_client,
 };
 
-use crate::{AppState, auth::AdminSession, chat::view::rfc3339_string};
+use crate::{AppState, auth::AdminSession, domain::rfc3339_string};
 
-pub use handshake::Role;
+pub use crate::domain::Role;
 
 /// Room of every admin socket.
 pub const ADMINS: &str = "admins";
@@ -334,8 +334,8 @@ async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str,
     }
 }
 
-fn event_name(m: &crate::chat::view::Message) -> &'static str {
-    if m.sender_type == "admin" {
+fn event_name(m: &crate::domain::Message) -> &'static str {
+    if m.sender_type == crate::domain::Role::Admin {
         "message_to_visitor"
     } else {
         "message_from_visitor"

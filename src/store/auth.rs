@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Db;
 use super::with_db;
+use super::{Db, StoreResult};
 
 /// A pending login code.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -26,8 +26,8 @@ pub struct OtpRow {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip_all)]
-pub async fn insert_otp(db: &Db, row: &OtpRow, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    with_db!(db, p => {
+pub async fn insert_otp(db: &Db, row: &OtpRow, now: DateTime<Utc>) -> StoreResult<()> {
+    Ok(with_db!(db, p => {
         sqlx::query("DELETE FROM login_otps WHERE expires_at < $1").bind(now).execute(p).await?;
         sqlx::query(
             "INSERT INTO login_otps (id, username, code_hash, attempts, expires_at, created_at) \
@@ -41,7 +41,7 @@ pub async fn insert_otp(db: &Db, row: &OtpRow, now: DateTime<Utc>) -> Result<(),
         .execute(p)
         .await
         .map(|_| ())
-    })
+    })?)
 }
 
 /// Takes one try of a pending code, atomically: counts it and returns the
@@ -58,11 +58,13 @@ pub async fn take_otp_attempt(
     id: &str,
     max_attempts: i32,
     now: DateTime<Utc>,
-) -> Result<Option<OtpRow>, sqlx::Error> {
+) -> StoreResult<Option<OtpRow>> {
     const SQL: &str = "UPDATE login_otps SET attempts = attempts + 1 \
                        WHERE id = $1 AND attempts < $2 AND expires_at > $3 \
                        RETURNING id, username, code_hash, attempts, expires_at";
-    with_db!(db, p => sqlx::query_as(SQL).bind(id).bind(max_attempts).bind(now).fetch_optional(p).await)
+    Ok(
+        with_db!(db, p => sqlx::query_as(SQL).bind(id).bind(max_attempts).bind(now).fetch_optional(p).await)?,
+    )
 }
 
 /// Deletes a code; `true` when this call deleted it (so a code is used once
@@ -71,9 +73,11 @@ pub async fn take_otp_attempt(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip_all)]
-pub async fn consume_otp(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn consume_otp(db: &Db, id: &str) -> StoreResult<bool> {
     const SQL: &str = "DELETE FROM login_otps WHERE id = $1";
-    with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|r| r.rows_affected() == 1))
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|r| r.rows_affected() == 1))?,
+    )
 }
 
 /// Stores a new admin session.
@@ -87,8 +91,8 @@ pub async fn insert_session(
     username: &str,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    with_db!(db, p => {
+) -> StoreResult<()> {
+    Ok(with_db!(db, p => {
         sqlx::query("DELETE FROM admin_sessions WHERE expires_at < $1").bind(now).execute(p).await?;
         sqlx::query(
             "INSERT INTO admin_sessions (token_hash, username, created_at, last_seen_at, expires_at) \
@@ -101,7 +105,7 @@ pub async fn insert_session(
         .execute(p)
         .await
         .map(|_| ())
-    })
+    })?)
 }
 
 /// Finds a live session (not past `expires_at`, used after `idle_since`) and
@@ -115,11 +119,13 @@ pub async fn touch_session(
     token_hash: &str,
     now: DateTime<Utc>,
     idle_since: DateTime<Utc>,
-) -> Result<Option<String>, sqlx::Error> {
+) -> StoreResult<Option<String>> {
     const SQL: &str = "UPDATE admin_sessions SET last_seen_at = $1 \
                        WHERE token_hash = $2 AND expires_at > $1 AND last_seen_at > $3 \
                        RETURNING username";
-    with_db!(db, p => sqlx::query_scalar(SQL).bind(now).bind(token_hash).bind(idle_since).fetch_optional(p).await)
+    Ok(
+        with_db!(db, p => sqlx::query_scalar(SQL).bind(now).bind(token_hash).bind(idle_since).fetch_optional(p).await)?,
+    )
 }
 
 /// Is the session of `token_hash` live (not past `expires_at` at `now`,
@@ -134,10 +140,12 @@ pub async fn session_live(
     token_hash: &str,
     now: DateTime<Utc>,
     idle_since: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> StoreResult<bool> {
     const SQL: &str = "SELECT COUNT(*) FROM admin_sessions \
                        WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3";
-    with_db!(db, p => sqlx::query_scalar::<_, i64>(SQL).bind(token_hash).bind(now).bind(idle_since).fetch_one(p).await.map(|n| n > 0))
+    Ok(
+        with_db!(db, p => sqlx::query_scalar::<_, i64>(SQL).bind(token_hash).bind(now).bind(idle_since).fetch_one(p).await.map(|n| n > 0))?,
+    )
 }
 
 /// Deletes a session (logout).
@@ -145,7 +153,7 @@ pub async fn session_live(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip_all)]
-pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn delete_session(db: &Db, token_hash: &str) -> StoreResult<()> {
     const SQL: &str = "DELETE FROM admin_sessions WHERE token_hash = $1";
-    with_db!(db, p => sqlx::query(SQL).bind(token_hash).execute(p).await.map(|_| ()))
+    Ok(with_db!(db, p => sqlx::query(SQL).bind(token_hash).execute(p).await.map(|_| ()))?)
 }

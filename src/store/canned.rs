@@ -5,50 +5,10 @@
 //! [`CannedWrite::NameTaken`], never as a database error.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
-use super::Db;
 use super::with_db;
-
-/// A stored canned reply, as the API and `canned_updated` show it:
-/// `{id, name, body, created_at, updated_at}` (times RFC 3339 UTC).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct CannedReply {
-    /// Grows with time; never reused.
-    pub id: i64,
-    /// The short name the admin picks it by (trimmed, 1..=64 characters).
-    pub name: String,
-    /// The text sent to the visitor (1..=4000 characters).
-    pub body: String,
-    /// Created at (UTC).
-    #[serde(serialize_with = "crate::chat::view::rfc3339")]
-    pub created_at: DateTime<Utc>,
-    /// Last changed at (UTC).
-    #[serde(serialize_with = "crate::chat::view::rfc3339")]
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A checked reply to store: `name_key` is `name` in lower case.
-#[derive(Clone, Debug)]
-pub struct NewCanned {
-    /// The name.
-    pub name: String,
-    /// Its uniqueness key.
-    pub name_key: String,
-    /// The body.
-    pub body: String,
-}
-
-/// The outcome of a write.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CannedWrite {
-    /// Stored; the row as it is now.
-    Stored(CannedReply),
-    /// Another reply has this name (`name_key`); nothing changed.
-    NameTaken,
-    /// No reply has this id (update), or the table is full (create); nothing changed.
-    Missing,
-}
+use super::{Db, StoreResult};
+use crate::domain::{CannedReply, CannedWrite, NewCanned};
 
 /// The columns of [`CannedReply`], as a literal for `concat!`.
 macro_rules! cols {
@@ -62,13 +22,13 @@ macro_rules! cols {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn list(db: &Db) -> Result<Vec<CannedReply>, sqlx::Error> {
+pub async fn list(db: &Db) -> StoreResult<Vec<CannedReply>> {
     const SQL: &str = concat!(
         "SELECT ",
         cols!(),
         " FROM canned_replies ORDER BY name_key, id"
     );
-    with_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await)
+    Ok(with_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await)?)
 }
 
 /// One reply by id.
@@ -76,9 +36,9 @@ pub async fn list(db: &Db) -> Result<Vec<CannedReply>, sqlx::Error> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn get(db: &Db, id: i64) -> Result<Option<CannedReply>, sqlx::Error> {
+pub async fn get(db: &Db, id: i64) -> StoreResult<Option<CannedReply>> {
     const SQL: &str = concat!("SELECT ", cols!(), " FROM canned_replies WHERE id = $1");
-    with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }
 
 /// Stores a new reply unless `max` replies exist already
@@ -94,7 +54,7 @@ pub async fn insert(
     r: &NewCanned,
     max: i64,
     now: DateTime<Utc>,
-) -> Result<CannedWrite, sqlx::Error> {
+) -> StoreResult<CannedWrite> {
     const SQL: &str = concat!(
         "INSERT INTO canned_replies (name, name_key, body, created_at, updated_at) \
          SELECT $1, $2, $3, $4, $4 WHERE (SELECT COUNT(*) FROM canned_replies) < $5 \
@@ -122,7 +82,7 @@ pub async fn update(
     id: i64,
     r: &NewCanned,
     now: DateTime<Utc>,
-) -> Result<CannedWrite, sqlx::Error> {
+) -> StoreResult<CannedWrite> {
     const SQL: &str = concat!(
         "UPDATE canned_replies SET name = $1, name_key = $2, body = $3, updated_at = $4 \
          WHERE id = $5 RETURNING ",
@@ -139,12 +99,12 @@ pub async fn update(
     outcome(res)
 }
 
-fn outcome(res: Result<Option<CannedReply>, sqlx::Error>) -> Result<CannedWrite, sqlx::Error> {
+fn outcome(res: Result<Option<CannedReply>, sqlx::Error>) -> StoreResult<CannedWrite> {
     match res {
         Ok(Some(row)) => Ok(CannedWrite::Stored(row)),
         Ok(None) => Ok(CannedWrite::Missing),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(CannedWrite::NameTaken),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -153,7 +113,9 @@ fn outcome(res: Result<Option<CannedReply>, sqlx::Error>) -> Result<CannedWrite,
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: &Db, id: i64) -> StoreResult<bool> {
     const SQL: &str = "DELETE FROM canned_replies WHERE id = $1";
-    with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|r| r.rows_affected() > 0))
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|r| r.rows_affected() > 0))?,
+    )
 }

@@ -5,56 +5,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use super::Db;
 use super::with_db;
-
-pub use crate::chat::view::Message;
-use crate::chat::{MessageType, SenderType};
-
-/// A message to insert. `new_thread` carries the display name when the
-/// thread row may have to be created (a visitor's first message).
-#[derive(Clone, Debug)]
-pub struct NewMessage {
-    /// Target thread.
-    pub thread_id: String,
-    /// Who writes it.
-    pub sender: SenderType,
-    /// What it carries.
-    pub kind: MessageType,
-    /// Text (trimmed).
-    pub text: String,
-    /// Media URL.
-    pub file_url: Option<String>,
-    /// Idempotency key.
-    pub client_id: Option<String>,
-    /// `Some(display_name)`: create the thread if it does not exist.
-    pub new_thread: Option<String>,
-    /// Queue a forward to Telegram in the same transaction (outbox).
-    pub forward: bool,
-    /// `(tg_chat_id, tg_message_id)`: the admin's Telegram message this
-    /// one comes from, linked in the same transaction
-    /// ([`super::topics::LINK_ADMIN_SQL`]).
-    pub tg_link: Option<(i64, i64)>,
-}
-
-/// What one insert did.
-#[derive(Clone, Debug)]
-pub struct Inserted {
-    /// The stored row (an earlier one when `duplicate`).
-    pub message: Message,
-    /// The thread row was created by this insert.
-    pub thread_created: bool,
-    /// `client_id` had been stored before: nothing new was written.
-    pub duplicate: bool,
-    /// That earlier message has another sender: the key is taken.
-    pub conflict: bool,
-    /// This visitor message reopened its closed thread (set on the first
-    /// message of that thread in the batch).
-    pub thread_reopened: bool,
-    /// With `thread_reopened`: the thread's block time as the reopening
-    /// saw it (a visitor blocked on another instance a moment ago).
-    pub blocked_at: Option<DateTime<Utc>>,
-}
+use super::{Db, StoreResult};
+use crate::domain::{Inserted, Message, NewMessage, Role};
 
 /// The columns of [`Message`], as a literal for `concat!`.
 macro_rules! cols {
@@ -259,7 +212,7 @@ macro_rules! insert_all {
         for m in stored {
             match &m.client_id {
                 Some(cid) => {
-                    keyed.insert((m.thread_id.clone(), cid.clone()), (m, false));
+                    keyed.insert((m.thread_id.as_str().to_owned(), cid.clone()), (m, false));
                 }
                 None => unkeyed.push_back(m),
             }
@@ -349,9 +302,9 @@ macro_rules! insert_all {
         let mut admin_only: Vec<&str> = Vec::new();
         for (m, i) in $batch.iter().zip(&out).filter(|(_, i)| !i.duplicate) {
             let id = i.message.thread_id.as_str();
-            if m.sender == "visitor" && !by_visitor.contains(&id) {
+            if m.sender == Role::Visitor && !by_visitor.contains(&id) {
                 by_visitor.push(id);
-            } else if m.sender != "visitor" && !admin_only.contains(&id) {
+            } else if m.sender != Role::Visitor && !admin_only.contains(&id) {
                 admin_only.push(id);
             }
         }
@@ -390,14 +343,14 @@ macro_rules! insert_all {
             }
         }
         for i in out.iter_mut().filter(|i| !i.duplicate) {
-            if let Some(blocked_at) = reopened.remove(&i.message.thread_id) {
+            if let Some(blocked_at) = reopened.remove(i.message.thread_id.as_str()) {
                 i.thread_reopened = true;
                 i.blocked_at = blocked_at;
             }
         }
 
         tx.commit().await?;
-        Ok(out)
+        Ok::<_, sqlx::Error>(out)
     }};
 }
 
@@ -407,8 +360,8 @@ macro_rules! insert_all {
 /// # Errors
 /// Any database error; then nothing of the batch is stored.
 #[tracing::instrument(skip_all, fields(n = batch.len()))]
-pub async fn insert_batch(db: &Db, batch: &[NewMessage]) -> Result<Vec<Inserted>, sqlx::Error> {
-    with_db!(db, p => insert_all!(p, batch))
+pub async fn insert_batch(db: &Db, batch: &[NewMessage]) -> StoreResult<Vec<Inserted>> {
+    Ok(with_db!(db, p => insert_all!(p, batch))?)
 }
 
 /// A page of a thread, oldest first: the newest `limit` messages, or those
@@ -423,14 +376,16 @@ pub async fn page(
     limit: i64,
     before: Option<i64>,
     after: Option<i64>,
-) -> Result<Vec<Message>, sqlx::Error> {
+) -> StoreResult<Vec<Message>> {
     if let Some(after) = after {
         const SQL: &str = concat!(
             "SELECT ",
             cols!(),
             " FROM messages WHERE thread_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3"
         );
-        return with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(after).bind(limit).fetch_all(p).await);
+        return Ok(
+            with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(after).bind(limit).fetch_all(p).await)?,
+        );
     }
     const SQL: &str = concat!(
         "SELECT ",
@@ -450,13 +405,13 @@ pub async fn page(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn clear(db: &Db, thread_id: &str) -> Result<u64, sqlx::Error> {
-    with_db!(db, p => {
+pub async fn clear(db: &Db, thread_id: &str) -> StoreResult<u64> {
+    Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         let n = sqlx::query("DELETE FROM messages WHERE thread_id = $1").bind(thread_id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
-        Ok(n)
-    })
+        Ok::<_, sqlx::Error>(n)
+    })?)
 }
 
 macro_rules! referenced_sql {
@@ -486,7 +441,7 @@ macro_rules! referenced_sql {
 pub async fn referenced_among(
     db: &Db,
     urls: &[String],
-) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+) -> StoreResult<std::collections::HashSet<String>> {
     let mut out = std::collections::HashSet::new();
     for (start, len) in chunks(urls.len()) {
         let found: Vec<String> = with_db!(db, p => {

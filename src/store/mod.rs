@@ -3,11 +3,14 @@
 //! (`migrations/sqlite`, `migrations/postgres`). One SQL text serves both
 //! backends (`$1` placeholders work on both); [`with_db!`] expands a body once
 //! per backend. This module owns SQL; it knows nothing of HTTP or sockets.
+//! It reads and writes the types of [`crate::domain`] and answers with its
+//! own [`StoreError`] (the driver's error kept as the source).
 
 pub mod auth;
 pub mod buttons;
 pub mod canned;
 mod checkpoint;
+mod error;
 pub mod messages;
 pub mod outbox;
 pub mod pg_url;
@@ -25,6 +28,8 @@ use sqlx::{
 };
 
 use crate::config::DatabaseConfig;
+
+pub use error::{StoreError, StoreResult};
 
 /// A pool on one of the two supported backends.
 #[derive(Clone, Debug)]
@@ -50,7 +55,7 @@ pub(crate) use with_db;
 
 /// Errors of opening the database.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum OpenError {
     /// The SQLite folder could not be created.
     #[error("cannot create the SQLite folder {path}: {source}")]
     Folder {
@@ -67,9 +72,6 @@ pub enum StoreError {
         /// Why.
         source: sqlx::Error,
     },
-    /// The blocked threads could not be read at start (issue 13).
-    #[error("cannot read the blocked threads: {0}")]
-    Blocks(sqlx::Error),
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -82,13 +84,13 @@ impl Db {
     /// with its database (Railway, Render, compose) does not give up at once.
     ///
     /// # Errors
-    /// [`StoreError`] when the folder cannot be made or the database does not answer.
+    /// [`OpenError`] when the folder cannot be made or the database does not answer.
     #[tracing::instrument(skip_all, fields(kind))]
-    pub async fn connect(config: &DatabaseConfig) -> Result<Db, StoreError> {
+    pub async fn connect(config: &DatabaseConfig) -> Result<Db, OpenError> {
         match config {
             DatabaseConfig::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                    std::fs::create_dir_all(dir).map_err(|source| OpenError::Folder {
                         path: dir.display().to_string(),
                         source,
                     })?;
@@ -113,7 +115,7 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(opts)
                     .await
-                    .map_err(|source| StoreError::Connect {
+                    .map_err(|source| OpenError::Connect {
                         kind: "sqlite",
                         source,
                     })?;
@@ -121,7 +123,7 @@ impl Db {
                 Ok(Db::Sqlite(pool))
             }
             DatabaseConfig::Postgres(url) => {
-                let opts = pg_url::pg_options(url).map_err(|source| StoreError::Connect {
+                let opts = pg_url::pg_options(url).map_err(|source| OpenError::Connect {
                     kind: "postgres",
                     source,
                 })?;
@@ -140,7 +142,7 @@ impl Db {
                             tokio::time::sleep(Duration::from_secs(2)).await;
                         }
                         Err(source) => {
-                            return Err(StoreError::Connect {
+                            return Err(OpenError::Connect {
                                 kind: "postgres",
                                 source,
                             });
@@ -154,9 +156,9 @@ impl Db {
     /// Applies the embedded migrations of this backend.
     ///
     /// # Errors
-    /// [`StoreError::Migrate`].
+    /// [`OpenError::Migrate`].
     #[tracing::instrument(skip_all)]
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    pub async fn migrate(&self) -> Result<(), OpenError> {
         match self {
             Db::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
             Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,

@@ -6,60 +6,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Db, with_db};
-use crate::chat::{MessageType, OutboxStatus};
-
-/// The head of a thread's queue (its oldest pending forward), joined with
-/// its message and thread.
-///
-/// Its `Debug` shows ids and counts only: the text, caption and file URL are
-/// message content and never reach a log or a span.
-#[derive(Clone, sqlx::FromRow)]
-pub struct OutboxItem {
-    /// Outbox row id (sending order).
-    pub id: i64,
-    /// Tries so far.
-    pub attempts: i32,
-    /// Parts (messages) of this forward already delivered.
-    pub parts_sent: i32,
-    /// The thread.
-    pub thread_id: String,
-    /// The message, or `None` when it was cleared meanwhile.
-    pub message_id: Option<i64>,
-    /// The thread's display name.
-    pub display_name: Option<String>,
-    /// What the message carries.
-    pub content_type: Option<MessageType>,
-    /// Text or caption.
-    pub content_text: Option<String>,
-    /// Media URL.
-    pub file_url: Option<String>,
-    /// The thread's forum topic (topic mode), if created.
-    pub tg_topic_id: Option<i64>,
-    /// The chat that topic is in (`None`: unknown, a topic stored before
-    /// migration 0010 that could not be placed); the topic is used only
-    /// when this is the admin chat.
-    pub tg_topic_chat_id: Option<i64>,
-    /// The name that topic was given.
-    pub tg_topic_name: Option<String>,
-    /// 1 when the topic was closed by hand (reopened before this forward).
-    pub tg_topic_closed: Option<i32>,
-}
-
-impl std::fmt::Debug for OutboxItem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboxItem")
-            .field("id", &self.id)
-            .field("attempts", &self.attempts)
-            .field("parts_sent", &self.parts_sent)
-            .field("thread_id", &self.thread_id)
-            .field("message_id", &self.message_id)
-            .field("content_type", &self.content_type)
-            .field("tg_topic_id", &self.tg_topic_id)
-            .field("tg_topic_chat_id", &self.tg_topic_chat_id)
-            .finish_non_exhaustive()
-    }
-}
+use super::with_db;
+use super::{Db, StoreResult};
+use crate::domain::{OutboxItem, OutboxStatus};
 
 /// SQL condition: `o` is pending and no older forward of its thread is (it is
 /// the thread's head).
@@ -80,11 +29,7 @@ macro_rules! head {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn due_heads(
-    db: &Db,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<OutboxItem>, sqlx::Error> {
+pub async fn due_heads(db: &Db, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxItem>> {
     const SQL: &str = concat!(
         "SELECT o.id, o.attempts, o.parts_sent, o.thread_id, m.id AS message_id, t.display_name, \
            m.type AS content_type, m.content_text, m.file_url, \
@@ -96,7 +41,7 @@ pub async fn due_heads(
         head!(),
         " AND o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2"
     );
-    with_db!(db, p => sqlx::query_as(SQL).bind(now).bind(limit).fetch_all(p).await)
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(now).bind(limit).fetch_all(p).await)?)
 }
 
 /// When the earliest head that is not due yet becomes due (`None`: nothing
@@ -105,12 +50,12 @@ pub async fn due_heads(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+pub async fn next_due(db: &Db) -> StoreResult<Option<DateTime<Utc>>> {
     const SQL: &str = concat!(
         "SELECT MIN(o.next_attempt_at) FROM telegram_outbox o WHERE ",
         head!()
     );
-    with_db!(db, p => sqlx::query_scalar(SQL).fetch_one(p).await)
+    Ok(with_db!(db, p => sqlx::query_scalar(SQL).fetch_one(p).await)?)
 }
 
 /// Records that part `part` (0-based) of a forward reached Telegram as
@@ -128,14 +73,14 @@ pub async fn part_sent(
     last: bool,
     tg_chat_id: i64,
     tg_message_id: i64,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     let now = super::now();
     let status = if last {
         OutboxStatus::Sent
     } else {
         OutboxStatus::Pending
     };
-    with_db!(db, p => {
+    Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(
             "UPDATE telegram_outbox SET parts_sent = $1, status = $2, sent_at = $3 WHERE id = $4",
@@ -148,7 +93,7 @@ pub async fn part_sent(
         .bind(&item.thread_id).bind(item.message_id).bind(tg_chat_id.to_string()).bind(tg_message_id)
         .execute(&mut *tx).await?;
         tx.commit().await
-    })
+    })?)
 }
 
 /// Schedules another try at `next` (or ends the row with `status`
@@ -164,11 +109,13 @@ pub async fn mark_failed(
     next: DateTime<Utc>,
     count_attempt: bool,
     error: &str,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     const SQL: &str = "UPDATE telegram_outbox SET status = $1, next_attempt_at = $2, \
           attempts = attempts + $3, last_error = $4 WHERE id = $5";
     let inc: i32 = count_attempt.into();
-    with_db!(db, p => sqlx::query(SQL).bind(status).bind(next).bind(inc).bind(error).bind(id).execute(p).await.map(|_| ()))
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(status).bind(next).bind(inc).bind(error).bind(id).execute(p).await.map(|_| ()))?,
+    )
 }
 
 /// Marks a forward `sent` without sending anything: for a row whose
@@ -177,29 +124,29 @@ pub async fn mark_failed(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn mark_sent(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+pub async fn mark_sent(db: &Db, id: i64) -> StoreResult<()> {
     const SQL: &str = "UPDATE telegram_outbox SET status = 'sent', sent_at = $1 WHERE id = $2";
     let now = super::now();
-    with_db!(db, p => sqlx::query(SQL).bind(now).bind(id).execute(p).await.map(|_| ()))
+    Ok(with_db!(db, p => sqlx::query(SQL).bind(now).bind(id).execute(p).await.map(|_| ()))?)
 }
 
 /// How many forwards wait.
 ///
 /// # Errors
 /// Database errors.
-pub async fn backlog(db: &Db) -> Result<i64, sqlx::Error> {
+pub async fn backlog(db: &Db) -> StoreResult<i64> {
     const SQL: &str = "SELECT COUNT(*) FROM telegram_outbox WHERE status = 'pending'";
-    with_db!(db, p => sqlx::query_scalar(SQL).fetch_one(p).await)
+    Ok(with_db!(db, p => sqlx::query_scalar(SQL).fetch_one(p).await)?)
 }
 
 /// How many forwards wait, and since when the oldest does (`/selftest`).
 ///
 /// # Errors
 /// Database errors.
-pub async fn backlog_age(db: &Db) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+pub async fn backlog_age(db: &Db) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
     const SQL: &str =
         "SELECT COUNT(*), MIN(created_at) FROM telegram_outbox WHERE status = 'pending'";
-    with_db!(db, p => sqlx::query_as(SQL).fetch_one(p).await)
+    Ok(with_db!(db, p => sqlx::query_as(SQL).fetch_one(p).await)?)
 }
 
 /// The thread of a Telegram message in the admin chat, if it is linked.
@@ -210,10 +157,12 @@ pub async fn thread_of(
     db: &Db,
     tg_chat_id: i64,
     tg_message_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
+) -> StoreResult<Option<String>> {
     const SQL: &str =
         "SELECT thread_id FROM telegram_links WHERE tg_chat_id = $1 AND tg_message_id = $2";
-    with_db!(db, p => sqlx::query_scalar(SQL).bind(tg_chat_id.to_string()).bind(tg_message_id).fetch_optional(p).await)
+    Ok(
+        with_db!(db, p => sqlx::query_scalar(SQL).bind(tg_chat_id.to_string()).bind(tg_message_id).fetch_optional(p).await)?,
+    )
 }
 
 /// Links a Telegram message (e.g. the admin's reply) to a thread and message.
@@ -226,10 +175,12 @@ pub async fn link(
     message_id: Option<i64>,
     tg_chat_id: i64,
     tg_message_id: i64,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     const SQL: &str = "INSERT INTO telegram_links (thread_id, message_id, tg_chat_id, tg_message_id) \
                        VALUES ($1, $2, $3, $4) ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING";
-    with_db!(db, p => sqlx::query(SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(p).await.map(|_| ()))
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(p).await.map(|_| ()))?,
+    )
 }
 
 /// The right to send the outbox. On SQLite (one machine) it is always held;

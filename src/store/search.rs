@@ -9,35 +9,8 @@
 //! The query text handed to the database is built here from the terms
 //! alone, each quoted, so no user input reaches FTS5's or tsquery's syntax.
 
-use chrono::{DateTime, Utc};
-
-use super::{Db, messages::Message};
-use crate::chat::types::ThreadStatus;
-
-/// A message that matched, with the thread it belongs to.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct MessageMatch {
-    /// The message.
-    #[sqlx(flatten)]
-    pub message: Message,
-    /// Its thread's display name.
-    pub display_name: String,
-    /// Its thread's status.
-    pub status: ThreadStatus,
-}
-
-/// A thread whose display name matched.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct ThreadMatch {
-    /// Thread id.
-    pub id: String,
-    /// Display name.
-    pub display_name: String,
-    /// Status.
-    pub status: ThreadStatus,
-    /// Last message at (UTC).
-    pub last_activity_at: DateTime<Utc>,
-}
+use super::{Db, StoreResult};
+use crate::domain::{MessageMatch, ThreadMatch};
 
 /// The FTS5 query of `terms`: each a quoted prefix (`"şek"*`), all required.
 /// A `"` inside a term is doubled, so any text is a literal.
@@ -93,12 +66,12 @@ pub async fn messages(
     terms: &[String],
     limit: i64,
     before: Option<i64>,
-) -> Result<Vec<MessageMatch>, sqlx::Error> {
+) -> StoreResult<Vec<MessageMatch>> {
     if terms.is_empty() {
         return Ok(Vec::new());
     }
     let before = before.unwrap_or(i64::MAX);
-    match db {
+    Ok(match db {
         Db::Sqlite(p) => {
             sqlx::query_as(MESSAGES_SQLITE)
                 .bind(fts5_query(terms))
@@ -115,7 +88,7 @@ pub async fn messages(
                 .fetch_all(p)
                 .await
         }
-    }
+    }?)
 }
 
 /// Threads whose display name has every term (as a word prefix), most
@@ -124,15 +97,11 @@ pub async fn messages(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db, terms), fields(terms = terms.len()))]
-pub async fn threads(
-    db: &Db,
-    terms: &[String],
-    limit: i64,
-) -> Result<Vec<ThreadMatch>, sqlx::Error> {
+pub async fn threads(db: &Db, terms: &[String], limit: i64) -> StoreResult<Vec<ThreadMatch>> {
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    match db {
+    Ok(match db {
         Db::Sqlite(p) => {
             sqlx::query_as(THREADS_SQLITE)
                 .bind(fts5_query(terms))
@@ -147,7 +116,7 @@ pub async fn threads(
                 .fetch_all(p)
                 .await
         }
-    }
+    }?)
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 
 use super::with_db;
-use super::{Db, threads::Thread};
-use crate::chat::types::ThreadStatus;
+use super::{Db, StoreResult};
+use crate::domain::{Thread, ThreadStatus};
 
 /// `RETURNING` the columns of [`Thread`] (no table alias), for `concat!`.
 macro_rules! returning {
@@ -29,13 +29,15 @@ pub async fn set_status(
     id: &str,
     status: ThreadStatus,
     now: DateTime<Utc>,
-) -> Result<Option<Thread>, sqlx::Error> {
+) -> StoreResult<Option<Thread>> {
     const SQL: &str = concat!(
         "UPDATE threads SET status = $1, status_changed_at = \
          CASE WHEN status = $1 THEN status_changed_at ELSE $2 END WHERE id = $3",
         returning!()
     );
-    with_db!(db, p => sqlx::query_as(SQL).bind(status).bind(now).bind(id).fetch_optional(p).await)
+    Ok(
+        with_db!(db, p => sqlx::query_as(SQL).bind(status).bind(now).bind(id).fetch_optional(p).await)?,
+    )
 }
 
 /// Blocks (`blocked`: `blocked_at` = `now`, kept when already blocked) or
@@ -50,13 +52,15 @@ pub async fn set_blocked(
     id: &str,
     blocked: bool,
     now: DateTime<Utc>,
-) -> Result<Option<Thread>, sqlx::Error> {
+) -> StoreResult<Option<Thread>> {
     const SQL: &str = concat!(
         "UPDATE threads SET blocked_at = \
          CASE WHEN $1 THEN COALESCE(blocked_at, $2) ELSE NULL END WHERE id = $3",
         returning!()
     );
-    with_db!(db, p => sqlx::query_as(SQL).bind(blocked).bind(now).bind(id).fetch_optional(p).await)
+    Ok(
+        with_db!(db, p => sqlx::query_as(SQL).bind(blocked).bind(now).bind(id).fetch_optional(p).await)?,
+    )
 }
 
 /// The ids of every thread whose visitor is blocked (loaded into the core's
@@ -65,9 +69,9 @@ pub async fn set_blocked(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn blocked_ids(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+pub async fn blocked_ids(db: &Db) -> StoreResult<Vec<String>> {
     const SQL: &str = "SELECT id FROM threads WHERE blocked_at IS NOT NULL";
-    with_db!(db, p => sqlx::query_scalar(SQL).fetch_all(p).await)
+    Ok(with_db!(db, p => sqlx::query_scalar(SQL).fetch_all(p).await)?)
 }
 
 /// The blocked threads, most recently blocked first, at most `limit`.
@@ -75,13 +79,13 @@ pub async fn blocked_ids(db: &Db) -> Result<Vec<String>, sqlx::Error> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn blocked(db: &Db, limit: i64) -> Result<Vec<Thread>, sqlx::Error> {
+pub async fn blocked(db: &Db, limit: i64) -> StoreResult<Vec<Thread>> {
     const SQL: &str = concat!(
         "SELECT ",
         super::threads::thread_cols!(),
         " FROM threads t WHERE t.blocked_at IS NOT NULL ORDER BY t.blocked_at DESC, t.id LIMIT $1"
     );
-    with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?)
 }
 
 /// How many threads are open (a stored `active` counts as open) and how
@@ -90,7 +94,7 @@ pub async fn blocked(db: &Db, limit: i64) -> Result<Vec<Thread>, sqlx::Error> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn counts(db: &Db) -> Result<(i64, i64), sqlx::Error> {
+pub async fn counts(db: &Db) -> StoreResult<(i64, i64)> {
     const SQL: &str = "SELECT COUNT(*) AS n, \
         COALESCE(SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), 0) AS closed FROM threads";
     let (all, closed): (i64, i64) = with_db!(db, p => sqlx::query_as(SQL).fetch_one(p).await)?;

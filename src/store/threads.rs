@@ -4,28 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::with_db;
-use super::{Db, messages::Message};
-use crate::chat::types::ThreadStatus;
-
-/// A thread row.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct Thread {
-    /// UUID text, chosen by the server.
-    pub id: String,
-    /// Shown to the admin, e.g. `Visitor 3F2A`.
-    pub display_name: String,
-    /// Created at (UTC).
-    pub created_at: DateTime<Utc>,
-    /// Last message at (UTC).
-    pub last_activity_at: DateTime<Utc>,
-    /// `open` | `closed` (a row from before migration 0007 may still say
-    /// `active`, which decodes as `open`).
-    pub status: ThreadStatus,
-    /// Last time a visitor socket of this thread disconnected (UTC).
-    pub visitor_last_seen_at: Option<DateTime<Utc>>,
-    /// When the admin blocked the thread's visitor (`None`: not blocked).
-    pub blocked_at: Option<DateTime<Utc>>,
-}
+use super::{Db, StoreResult};
+use crate::domain::{ListFilter, Message, MessageType, Role, Thread, ThreadListItem};
 
 /// The columns of [`Thread`], as a literal for `concat!` (table alias `t`).
 macro_rules! thread_cols {
@@ -36,40 +16,6 @@ macro_rules! thread_cols {
 }
 pub(crate) use thread_cols;
 
-/// Which threads a list shows (`GET /api/threads?status=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListFilter {
-    /// Open threads only (a stored `active` counts as open).
-    Open,
-    /// Closed threads only.
-    Closed,
-    /// Every thread, open ones first.
-    All,
-}
-
-impl ListFilter {
-    fn as_str(self) -> &'static str {
-        match self {
-            ListFilter::Open => "open",
-            ListFilter::Closed => "closed",
-            ListFilter::All => "all",
-        }
-    }
-}
-
-/// One line of the admin's thread list.
-#[derive(Clone, Debug)]
-pub struct ThreadListItem {
-    /// The thread.
-    pub thread: Thread,
-    /// All its messages.
-    pub message_count: i64,
-    /// Visitor messages after the admin's read mark.
-    pub unread_count: i64,
-    /// Its newest message.
-    pub last_message: Option<Message>,
-}
-
 #[derive(sqlx::FromRow)]
 struct ListRow {
     #[sqlx(flatten)]
@@ -78,8 +24,8 @@ struct ListRow {
     unread_count: i64,
     m_id: Option<i64>,
     m_content_text: Option<String>,
-    m_type: Option<crate::chat::MessageType>,
-    m_sender: Option<crate::chat::SenderType>,
+    m_type: Option<MessageType>,
+    m_sender: Option<Role>,
     m_file_url: Option<String>,
     m_created_at: Option<DateTime<Utc>>,
     m_client_id: Option<String>,
@@ -90,9 +36,9 @@ struct ListRow {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn get(db: &Db, id: &str) -> Result<Option<Thread>, sqlx::Error> {
+pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Thread>> {
     const SQL: &str = concat!("SELECT ", thread_cols!(), " FROM threads t WHERE t.id = $1");
-    with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }
 
 /// The `limit` threads `filter` keeps: open ones first, then most recently
@@ -101,11 +47,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Thread>, sqlx::Error> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn list(
-    db: &Db,
-    limit: i64,
-    filter: ListFilter,
-) -> Result<Vec<ThreadListItem>, sqlx::Error> {
+pub async fn list(db: &Db, limit: i64, filter: ListFilter) -> StoreResult<Vec<ThreadListItem>> {
     const SQL: &str = concat!(
         "SELECT ",
         thread_cols!(),
@@ -154,10 +96,10 @@ pub async fn list(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn mark_read(db: &Db, id: &str, up_to: i64) -> Result<(), sqlx::Error> {
+pub async fn mark_read(db: &Db, id: &str, up_to: i64) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET admin_last_read_message_id = $1 \
                        WHERE id = $2 AND admin_last_read_message_id < $1";
-    with_db!(db, p => sqlx::query(SQL).bind(up_to).bind(id).execute(p).await.map(|_| ()))
+    Ok(with_db!(db, p => sqlx::query(SQL).bind(up_to).bind(id).execute(p).await.map(|_| ()))?)
 }
 
 /// Records when a visitor was last seen (its last socket closed).
@@ -165,7 +107,7 @@ pub async fn mark_read(db: &Db, id: &str, up_to: i64) -> Result<(), sqlx::Error>
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn set_visitor_seen(db: &Db, id: &str, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn set_visitor_seen(db: &Db, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET visitor_last_seen_at = $1 WHERE id = $2";
-    with_db!(db, p => sqlx::query(SQL).bind(at).bind(id).execute(p).await.map(|_| ()))
+    Ok(with_db!(db, p => sqlx::query(SQL).bind(at).bind(id).execute(p).await.map(|_| ()))?)
 }

@@ -8,8 +8,9 @@
 //! lookup here is by chat and topic id, and a topic of another chat (or of
 //! an unknown one, NULL) is never found.
 
-use super::Db;
 use super::with_db;
+use super::{Db, StoreResult};
+use crate::domain::DueReceipt;
 
 /// Records the forum topic of a thread (a new or recreated one): the chat
 /// it was created in, its id and name, open.
@@ -23,10 +24,12 @@ pub async fn set_topic(
     tg_chat_id: i64,
     topic_id: i64,
     name: &str,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET tg_topic_chat_id = $1, tg_topic_id = $2, tg_topic_name = $3, \
                        tg_topic_closed = 0 WHERE id = $4";
-    with_db!(db, p => sqlx::query(SQL).bind(tg_chat_id).bind(topic_id).bind(name).bind(thread_id).execute(p).await.map(|_| ()))
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(tg_chat_id).bind(topic_id).bind(name).bind(thread_id).execute(p).await.map(|_| ()))?,
+    )
 }
 
 /// Records the name a thread's topic was renamed to (`editForumTopic`).
@@ -34,9 +37,9 @@ pub async fn set_topic(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db, name))]
-pub async fn set_topic_name(db: &Db, thread_id: &str, name: &str) -> Result<(), sqlx::Error> {
+pub async fn set_topic_name(db: &Db, thread_id: &str, name: &str) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET tg_topic_name = $1 WHERE id = $2";
-    with_db!(db, p => sqlx::query(SQL).bind(name).bind(thread_id).execute(p).await.map(|_| ()))
+    Ok(with_db!(db, p => sqlx::query(SQL).bind(name).bind(thread_id).execute(p).await.map(|_| ()))?)
 }
 
 /// Marks topic `topic_id` of chat `tg_chat_id` closed (`forum_topic_closed`
@@ -50,11 +53,13 @@ pub async fn set_topic_closed(
     tg_chat_id: i64,
     topic_id: i64,
     closed: bool,
-) -> Result<bool, sqlx::Error> {
+) -> StoreResult<bool> {
     const SQL: &str =
         "UPDATE threads SET tg_topic_closed = $1 WHERE tg_topic_chat_id = $2 AND tg_topic_id = $3";
     let flag = i32::from(closed);
-    with_db!(db, p => sqlx::query(SQL).bind(flag).bind(tg_chat_id).bind(topic_id).execute(p).await.map(|r| r.rows_affected() > 0))
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(flag).bind(tg_chat_id).bind(topic_id).execute(p).await.map(|r| r.rows_affected() > 0))?,
+    )
 }
 
 /// The thread whose topic is `topic_id` in chat `tg_chat_id` (a topic of
@@ -67,10 +72,12 @@ pub async fn thread_of_topic(
     db: &Db,
     tg_chat_id: i64,
     topic_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
+) -> StoreResult<Option<String>> {
     const SQL: &str = "SELECT id FROM threads WHERE tg_topic_chat_id = $1 AND tg_topic_id = $2 \
                        ORDER BY last_activity_at DESC LIMIT 1";
-    with_db!(db, p => sqlx::query_scalar(SQL).bind(tg_chat_id).bind(topic_id).fetch_optional(p).await)
+    Ok(
+        with_db!(db, p => sqlx::query_scalar(SQL).bind(tg_chat_id).bind(topic_id).fetch_optional(p).await)?,
+    )
 }
 
 /// The topic of a thread in chat `tg_chat_id`, if it has one there.
@@ -82,7 +89,7 @@ pub async fn topic_of_thread(
     db: &Db,
     thread_id: &str,
     tg_chat_id: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> StoreResult<Option<i64>> {
     const SQL: &str = "SELECT tg_topic_id FROM threads WHERE id = $1 AND tg_topic_chat_id = $2";
     let v: Option<Option<i64>> = with_db!(db, p => sqlx::query_scalar(SQL).bind(thread_id).bind(tg_chat_id).fetch_optional(p).await)?;
     Ok(v.flatten())
@@ -108,12 +115,7 @@ pub mod level {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn note_receipt(
-    db: &Db,
-    thread_id: &str,
-    up_to: i64,
-    level: i32,
-) -> Result<u64, sqlx::Error> {
+pub async fn note_receipt(db: &Db, thread_id: &str, up_to: i64, level: i32) -> StoreResult<u64> {
     let mark = if level >= level::SEEN {
         "UPDATE threads SET tg_receipt_seen_id = $1, \
            tg_receipt_delivered_id = CASE WHEN tg_receipt_delivered_id < $1 THEN $1 ELSE tg_receipt_delivered_id END \
@@ -124,13 +126,13 @@ pub async fn note_receipt(
     const LINKS: &str = "UPDATE telegram_links SET receipt = $1 \
         WHERE thread_id = $2 AND message_id <= $3 AND receipt < $1 \
           AND message_id IN (SELECT id FROM messages WHERE thread_id = $2 AND sender = 'admin' AND id <= $3)";
-    with_db!(db, p => {
+    Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(mark).bind(up_to).bind(thread_id).execute(&mut *tx).await?;
         let n = sqlx::query(LINKS).bind(level).bind(thread_id).bind(up_to).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
-        Ok(n)
-    })
+        Ok::<_, sqlx::Error>(n)
+    })?)
 }
 
 /// Links the admin's Telegram message to the message it became
@@ -168,30 +170,17 @@ pub async fn link_admin(
     message_id: i64,
     tg_chat_id: i64,
     tg_message_id: i64,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     // Takes the row lock that `note_receipt`'s first statement takes; the
     // insert that follows (a new snapshot) then sees its committed marks.
     const LOCK: &str =
         "UPDATE threads SET tg_receipt_delivered_id = tg_receipt_delivered_id WHERE id = $1";
-    with_db!(db, p => {
+    Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(LOCK).bind(thread_id).execute(&mut *tx).await?;
         sqlx::query(LINK_ADMIN_SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(&mut *tx).await?;
         tx.commit().await
-    })
-}
-
-/// A receipt to show in Telegram.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct DueReceipt {
-    /// Link row id.
-    pub id: i64,
-    /// The chat of the admin's message (text, as stored).
-    pub tg_chat_id: String,
-    /// The admin's Telegram message.
-    pub tg_message_id: i64,
-    /// The level to show.
-    pub receipt: i32,
+    })?)
 }
 
 /// At most `limit` receipts not yet shown, oldest first.
@@ -199,10 +188,10 @@ pub struct DueReceipt {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn due_receipts(db: &Db, limit: i64) -> Result<Vec<DueReceipt>, sqlx::Error> {
+pub async fn due_receipts(db: &Db, limit: i64) -> StoreResult<Vec<DueReceipt>> {
     const SQL: &str = "SELECT id, tg_chat_id, tg_message_id, receipt FROM telegram_links \
                        WHERE receipt > receipt_sent ORDER BY id LIMIT $1";
-    with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?)
 }
 
 /// Records that receipt `level` of link `id` was shown (or given up).
@@ -210,10 +199,10 @@ pub async fn due_receipts(db: &Db, limit: i64) -> Result<Vec<DueReceipt>, sqlx::
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> Result<(), sqlx::Error> {
+pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> StoreResult<()> {
     const SQL: &str =
         "UPDATE telegram_links SET receipt_sent = $1 WHERE id = $2 AND receipt_sent < $1";
-    with_db!(db, p => sqlx::query(SQL).bind(level).bind(id).execute(p).await.map(|_| ()))
+    Ok(with_db!(db, p => sqlx::query(SQL).bind(level).bind(id).execute(p).await.map(|_| ()))?)
 }
 
 /// Forgets a thread's topic (it was deleted in Telegram): the next forward
@@ -222,8 +211,8 @@ pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> Result<(), sqlx::Err
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn forget_topic(db: &Db, thread_id: &str) -> Result<(), sqlx::Error> {
+pub async fn forget_topic(db: &Db, thread_id: &str) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET tg_topic_id = NULL, tg_topic_name = NULL, \
                        tg_topic_chat_id = NULL, tg_topic_closed = 0 WHERE id = $1";
-    with_db!(db, p => sqlx::query(SQL).bind(thread_id).execute(p).await.map(|_| ()))
+    Ok(with_db!(db, p => sqlx::query(SQL).bind(thread_id).execute(p).await.map(|_| ()))?)
 }

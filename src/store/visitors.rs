@@ -5,67 +5,10 @@
 //! reported before the first message). One SQL text for both backends.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
-use super::Db;
 use super::with_db;
-
-/// A thread's visitor context, as the admin sees it
-/// (`GET /api/threads/{id}/context`). Times are RFC 3339 UTC.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct VisitorContext {
-    /// The thread.
-    pub thread_id: String,
-    /// URL of the page the visitor is on (updated as it navigates).
-    pub page_url: Option<String>,
-    /// Title of that page.
-    pub page_title: Option<String>,
-    /// The page the visitor came from (the first one reported).
-    pub referrer: Option<String>,
-    /// Browser name and version from the User-Agent, e.g. `Chrome 131.0.0.0`.
-    pub browser: Option<String>,
-    /// Operating system from the User-Agent, e.g. `Linux`.
-    pub os: Option<String>,
-    /// The browser's language (`navigator.language`), e.g. `tr-TR`.
-    pub language: Option<String>,
-    /// The browser's IANA time zone, e.g. `Europe/Istanbul`.
-    pub timezone: Option<String>,
-    /// Name from `identify` or the pre-chat form.
-    pub name: Option<String>,
-    /// Email from `identify`, the pre-chat or the away form.
-    pub email: Option<String>,
-    /// The site's user id: only set when its identity hash was valid.
-    pub user_id: Option<String>,
-    /// Name and email were vouched for by the site (identity hash).
-    pub verified: bool,
-    /// When the widget last told this visitor that replies may take a while.
-    #[serde(serialize_with = "crate::chat::view::opt_rfc3339")]
-    pub away_shown_at: Option<DateTime<Utc>>,
-    /// Last update.
-    #[serde(serialize_with = "crate::chat::view::rfc3339")]
-    pub updated_at: DateTime<Utc>,
-}
-
-/// Where the visitor is, as one report of the page or the widget gives it.
-#[derive(Clone, Debug, Default)]
-pub struct PageReport {
-    /// Page URL.
-    pub page_url: Option<String>,
-    /// Page title.
-    pub page_title: Option<String>,
-    /// Referrer (kept only when none is stored yet).
-    pub referrer: Option<String>,
-    /// Browser, parsed from the User-Agent.
-    pub browser: Option<String>,
-    /// OS, parsed from the User-Agent.
-    pub os: Option<String>,
-    /// Language.
-    pub language: Option<String>,
-    /// Time zone.
-    pub timezone: Option<String>,
-    /// The away notice was shown now.
-    pub away_shown: bool,
-}
+use super::{Db, StoreResult};
+use crate::domain::{PageReport, VisitorContext};
 
 /// The columns of [`VisitorContext`], as a literal for `concat!`.
 macro_rules! cols {
@@ -87,7 +30,7 @@ pub async fn report_page(
     thread_id: &str,
     r: &PageReport,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     const SQL: &str = "INSERT INTO visitor_contexts (thread_id, page_url, page_title, referrer, \
           browser, os, language, timezone, away_shown_at, created_at, updated_at) \
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
@@ -103,7 +46,7 @@ pub async fn report_page(
           away_shown_at = COALESCE(excluded.away_shown_at, visitor_contexts.away_shown_at), \
           updated_at = excluded.updated_at";
     let away = r.away_shown.then_some(now);
-    with_db!(db, p => sqlx::query(SQL)
+    Ok(with_db!(db, p => sqlx::query(SQL)
         .bind(thread_id)
         .bind(&r.page_url)
         .bind(&r.page_title)
@@ -116,7 +59,7 @@ pub async fn report_page(
         .bind(now)
         .execute(p)
         .await
-        .map(|_| ()))
+        .map(|_| ()))?)
 }
 
 /// The context of a thread, if any was reported.
@@ -124,13 +67,13 @@ pub async fn report_page(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn get(db: &Db, thread_id: &str) -> Result<Option<VisitorContext>, sqlx::Error> {
+pub async fn get(db: &Db, thread_id: &str) -> StoreResult<Option<VisitorContext>> {
     const SQL: &str = concat!(
         "SELECT ",
         cols!(),
         " FROM visitor_contexts WHERE thread_id = $1"
     );
-    with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).fetch_optional(p).await)
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).fetch_optional(p).await)?)
 }
 
 /// The thread bound to the verified site user `user_id`, if any.
@@ -138,9 +81,9 @@ pub async fn get(db: &Db, thread_id: &str) -> Result<Option<VisitorContext>, sql
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db, user_id))]
-pub async fn thread_of_user(db: &Db, user_id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn thread_of_user(db: &Db, user_id: &str) -> StoreResult<Option<String>> {
     const SQL: &str = "SELECT thread_id FROM visitor_contexts WHERE user_id = $1";
-    with_db!(db, p => sqlx::query_scalar(SQL).bind(user_id).fetch_optional(p).await)
+    Ok(with_db!(db, p => sqlx::query_scalar(SQL).bind(user_id).fetch_optional(p).await)?)
 }
 
 /// Stores a name and email the visitor gave without proof (the pre-chat
@@ -157,7 +100,7 @@ pub async fn set_unverified(
     name: Option<&str>,
     email: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     const SQL: &str = "INSERT INTO visitor_contexts (thread_id, name, email, created_at, updated_at) \
         VALUES ($1, $2, $3, $4, $4) \
         ON CONFLICT (thread_id) DO UPDATE SET \
@@ -165,14 +108,14 @@ pub async fn set_unverified(
           email = COALESCE(excluded.email, visitor_contexts.email), \
           updated_at = excluded.updated_at \
         WHERE visitor_contexts.verified = FALSE";
-    with_db!(db, p => sqlx::query(SQL)
+    Ok(with_db!(db, p => sqlx::query(SQL)
         .bind(thread_id)
         .bind(name)
         .bind(email)
         .bind(now)
         .execute(p)
         .await
-        .map(|_| ()))
+        .map(|_| ()))?)
 }
 
 /// Binds `thread_id` to the verified site user `user_id` and stores the
@@ -191,7 +134,7 @@ pub async fn bind_user(
     name: Option<&str>,
     email: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> StoreResult<bool> {
     const SQL: &str = "INSERT INTO visitor_contexts \
           (thread_id, name, email, user_id, verified, created_at, updated_at) \
         VALUES ($1, $2, $3, $4, TRUE, $5, $5) \
@@ -211,7 +154,7 @@ pub async fn bind_user(
     match res {
         Ok(()) => Ok(true),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -226,14 +169,16 @@ pub async fn for_first_forward(
     db: &Db,
     thread_id: &str,
     message_id: i64,
-) -> Result<Option<VisitorContext>, sqlx::Error> {
+) -> StoreResult<Option<VisitorContext>> {
     const SQL: &str = concat!(
         "SELECT ",
         cols!(),
         " FROM visitor_contexts WHERE thread_id = $1 AND NOT EXISTS \
          (SELECT 1 FROM messages m WHERE m.thread_id = $1 AND m.sender = 'visitor' AND m.id < $2)"
     );
-    with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(message_id).fetch_optional(p).await)
+    Ok(
+        with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(message_id).fetch_optional(p).await)?,
+    )
 }
 
 /// Removes contexts last updated before `before` whose visitor never wrote
@@ -243,8 +188,10 @@ pub async fn for_first_forward(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn prune_orphans(db: &Db, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn prune_orphans(db: &Db, before: DateTime<Utc>) -> StoreResult<u64> {
     const SQL: &str = "DELETE FROM visitor_contexts WHERE updated_at < $1 \
         AND NOT EXISTS (SELECT 1 FROM threads t WHERE t.id = visitor_contexts.thread_id)";
-    with_db!(db, p => sqlx::query(SQL).bind(before).execute(p).await.map(|r| r.rows_affected()))
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(before).execute(p).await.map(|r| r.rows_affected()))?,
+    )
 }

@@ -13,7 +13,10 @@ use crate::{error::AppError, media::Kind};
 /// upload: `Ok(Some((kind, file_url)))`, `Ok(None)` when it has no photo,
 /// voice, audio or document, `Err(text for the admin)` when it cannot be taken.
 #[tracing::instrument(skip_all, fields(message_id = msg.id.0))]
-pub async fn media(tg: &Telegram, msg: &Message) -> Result<Option<(&'static str, String)>, String> {
+pub async fn media(
+    tg: &Telegram,
+    msg: &Message,
+) -> Result<Option<(crate::domain::MessageType, String)>, String> {
     let (kind, file) = if let Some(p) = msg
         .photo()
         .and_then(|p| p.iter().max_by_key(|s| s.width * s.height))

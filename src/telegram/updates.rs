@@ -28,6 +28,7 @@ use crate::{
     auth::Actor,
     chat::ChatError,
     chat::{Chat, PostRequest, TelegramLink},
+    domain::MessageType,
 };
 
 /// How long a stop waits for the dispatcher's last long poll.
@@ -240,7 +241,7 @@ async fn thread_of_reply(
     ctx: &Ctx,
     tg_message_id: i64,
     to_bot: bool,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<String>, crate::chat::ChatError> {
     let tries = if to_bot { 10 } else { 1 };
     for i in 0..tries {
         let links = ctx.chat.telegram_links();
@@ -268,10 +269,10 @@ async fn threads_text(ctx: &Ctx) -> String {
                     let last = t
                         .last_message
                         .as_ref()
-                        .map(|m| match m.content_type.as_str() {
-                            "image" => "📷 image".to_owned(),
-                            "audio" => "🎤 audio".to_owned(),
-                            _ => m.content_text.chars().take(40).collect(),
+                        .map(|m| match m.content_type {
+                            MessageType::Image => "📷 image".to_owned(),
+                            MessageType::Audio => "🎤 audio".to_owned(),
+                            MessageType::Text => m.content_text.chars().take(40).collect(),
                         })
                         .unwrap_or_default();
                     let unread = if t.unread_count > 0 {
@@ -357,7 +358,7 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let (kind, text, file_url) = match super::incoming::media(&ctx.tg, &msg).await {
         Ok(Some((kind, url))) => (kind, msg.caption().unwrap_or("").to_owned(), Some(url)),
         Ok(None) => match msg.text() {
-            Some(t) => ("text", t.to_owned(), None),
+            Some(t) => (MessageType::Text, t.to_owned(), None),
             None => {
                 return reply(
                     "Only text, photos, voice notes, audio files and image or audio documents can be sent to visitors."
@@ -371,7 +372,7 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let req = PostRequest {
         thread_id: Some(thread),
         text,
-        kind: kind.into(),
+        kind,
         file_url,
         // A redelivered update (webhook retry) stores nothing twice.
         client_id: Some(format!("tg:{}:{}", msg.chat.id.0, msg.id.0)),

@@ -328,7 +328,7 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
         PostRequest {
             thread_id: Some(thread.into()),
             text: "Kargom nerede?".into(),
-            kind: "text".into(),
+            kind: sohbet::domain::MessageType::Text,
             file_url: None,
             client_id: None,
             telegram_link: None,
@@ -358,8 +358,8 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
         .await
         .expect("send");
     assert_eq!(posted.message.content_text, "Yarın kargoda.");
-    assert_eq!(posted.message.sender_type, "admin");
-    assert_eq!(posted.message.thread_id, thread);
+    assert_eq!(posted.message.sender_type, sohbet::domain::Role::Admin);
+    assert_eq!(posted.message.thread_id.as_str(), thread);
     // Published like any admin message.
     loop {
         if let ChatEvent::MessageStored(m) = rx.recv().await.expect("event")

@@ -2,7 +2,6 @@
 //! behind one address, and the metrics listener under the same caps.
 //! Each test performs the failure against the real server over raw TCP.
 
-
 use std::time::Duration;
 
 use crate::common::{self, Backend, Opts, spawn};

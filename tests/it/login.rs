@@ -5,7 +5,9 @@
 
 use crate::common;
 
-use crate::common::{Backend, KeptDb, Opts, TestApp, assert_error, spawn, telegram::TelegramDouble};
+use crate::common::{
+    Backend, KeptDb, Opts, TestApp, assert_error, spawn, telegram::TelegramDouble,
+};
 use serde_json::{Value, json};
 use sohbet::{auth::otp_delivery::OtpDelivery, config::DatabaseConfig, store};
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use sohbet::{
     config::DatabaseConfig,
+    domain::NewMessage,
     store::{
-        Db,
-        messages::{self, NewMessage},
+        Db, messages,
         topics::{self, level},
     },
 };

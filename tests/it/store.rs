@@ -10,11 +10,8 @@ use crate::common;
 use sohbet::{
     chat::status::ThreadStatus,
     config::DatabaseConfig,
-    store::{
-        Db,
-        messages::{self, NewMessage},
-        thread_status, threads,
-    },
+    domain::NewMessage,
+    store::{Db, messages, thread_status, threads},
 };
 
 async fn open(backend: common::Backend) -> (Db, common::KeptDb) {
@@ -92,7 +89,7 @@ async fn mixed_batch(backend: common::Backend) {
     assert_eq!(out[3].message.id, out[1].message.id);
     assert_eq!(out[6].message.id, first[0].message.id);
     for (i, m) in out.iter().zip(&batch) {
-        assert_eq!(i.message.thread_id, m.thread_id);
+        assert_eq!(i.message.thread_id.as_str(), m.thread_id);
         if !i.duplicate {
             assert_eq!(i.message.sender_type, m.sender);
             assert_eq!(i.message.client_id, m.client_id);

@@ -7,7 +7,6 @@
 //! says why), other failures are retried; topic names are cut at 128 UTF-16
 //! units. Every test runs on SQLite and Postgres.
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::{

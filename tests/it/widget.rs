@@ -506,11 +506,8 @@ async fn the_first_forward_carries_one_context_line(backend: Backend) {
 async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
     use sohbet::{
         config::DatabaseConfig,
-        store::{
-            Db,
-            messages::{self, NewMessage},
-            visitors::{self, PageReport},
-        },
+        domain::{NewMessage, PageReport},
+        store::{Db, messages, visitors},
     };
     let dir = common::KeptDb::new(backend).await;
     let config = match backend {
@@ -535,7 +532,7 @@ async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
         &db,
         &[NewMessage {
             thread_id: writer.clone(),
-            sender: sohbet::chat::SenderType::Visitor,
+            sender: sohbet::chat::Role::Visitor,
             kind: sohbet::chat::MessageType::Text,
             text: "hi".into(),
             file_url: None,

@@ -17,15 +17,7 @@ pub struct ErrorBody {
     pub status: u16,
 }
 
-/// Who the caller is.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A visitor (cookie).
-    Visitor,
-    /// The admin (session cookie).
-    Admin,
-}
+pub use crate::domain::Role;
 
 /// `GET /api/session`.
 #[derive(Serialize, ToSchema)]
@@ -42,17 +34,7 @@ pub struct SessionDoc {
     pub csrf_token: String,
 }
 
-/// Message type.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageKind {
-    /// Text.
-    Text,
-    /// An uploaded image (`file_url`).
-    Image,
-    /// An uploaded audio file or voice note (`file_url`).
-    Audio,
-}
+pub use crate::domain::MessageType as MessageKind;
 
 /// A stored message.
 #[derive(Serialize, ToSchema)]

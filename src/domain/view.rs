@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{MessageType, SenderType};
+use super::{MessageType, Role, ThreadId};
 
 /// A stored message as the API shows it (`shared/DESIGN.md` § HTTP contract,
 /// `Message`): `{id, thread_id, content_text, content_type, sender_type,
@@ -15,8 +15,8 @@ use super::{MessageType, SenderType};
 pub struct Message {
     /// Grows with time.
     pub id: i64,
-    /// Thread id (UUID text).
-    pub thread_id: String,
+    /// Thread id (UUID text, [`ThreadId`]'s rule).
+    pub thread_id: ThreadId,
     /// The text (1..=4000 characters for text messages; may be empty for media).
     pub content_text: String,
     /// `text` | `image` | `audio`.
@@ -24,7 +24,7 @@ pub struct Message {
     pub content_type: MessageType,
     /// `visitor` | `admin`.
     #[sqlx(rename = "sender")]
-    pub sender_type: SenderType,
+    pub sender_type: Role,
     /// Media URL for `image` / `audio`.
     pub file_url: Option<String>,
     /// Stored at (UTC).

@@ -1,4 +1,4 @@
-//! The chat's closed sets and identifiers: [`MessageType`], [`SenderType`],
+//! The chat's closed sets and identifiers: [`MessageType`], [`Role`],
 //! [`OutboxStatus`], [`ThreadStatus`] and [`ThreadId`]. Each enum is stored
 //! as the lower-case word it serialises to (one SQL text for both backends:
 //! a `TEXT` column), so the stored values are those of the contract; a
@@ -9,14 +9,15 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Declares a closed set stored and sent as lower-case words: `as_str`,
-/// `FromStr`, `Display`, serde, and `sqlx` `Type` / `Encode` / `Decode` for
-/// any backend whose `str` is a type (a `TEXT` column). Words after `|`
-/// are older stored spellings that read as the variant (never written).
+/// `FromStr`, `Display`, serde, utoipa's `ToSchema`, and `sqlx` `Type` /
+/// `Encode` / `Decode` for any backend whose `str` is a type (a `TEXT`
+/// column). Words after `|` are older stored spellings that read as the
+/// variant (never written). No `PartialEq<&str>`: compare with a variant.
 macro_rules! text_enum {
     ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal $(| $old:literal)*,)+ }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "lowercase")]
+        $(#[$m])*
         pub enum $name { $($(#[$vm])* $v,)+ }
 
         impl $name {
@@ -39,12 +40,6 @@ macro_rules! text_enum {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
             }
         }
 
@@ -92,7 +87,9 @@ macro_rules! text_enum {
 pub struct UnknownValue(&'static str);
 
 text_enum! {
-    /// What a message carries (`type` of the contract, `messages.type`).
+    /// Message type: what a message carries (`type` of the contract,
+    /// `messages.type`; `MessageKind` in the OpenAPI document).
+    #[schema(as = MessageKind)]
     pub enum MessageType {
         /// Text only.
         Text = "text",
@@ -104,9 +101,11 @@ text_enum! {
 }
 
 text_enum! {
-    /// Who wrote a message (`sender_type`, `messages.sender`).
-    pub enum SenderType {
-        /// The visitor of the thread.
+    /// Who acts or wrote: a visitor or the admin (`sender_type` of a
+    /// message, `messages.sender`, the role of a socket, `role` of
+    /// `GET /api/session`); the crate's one "visitor or admin".
+    pub enum Role {
+        /// A visitor (its own thread only).
         Visitor = "visitor",
         /// The admin (web panel, API, socket or Telegram).
         Admin = "admin",
@@ -129,7 +128,7 @@ text_enum! {
 
 text_enum! {
     /// The status of a thread (`threads.status`; the rule:
-    /// [`super::status`]).
+    /// `chat::status`).
     pub enum ThreadStatus {
         /// Waiting for or in conversation. Threads stored before migration
         /// 0007 said `active`, which reads as this.
@@ -209,6 +208,45 @@ impl PartialEq<str> for ThreadId {
     }
 }
 
+/// Stored as its text (`threads.id`, `messages.thread_id`, … are `TEXT`).
+impl<DB: sqlx::Database> sqlx::Type<DB> for ThreadId
+where
+    str: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as sqlx::Type<DB>>::type_info()
+    }
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for ThreadId
+where
+    for<'a> &'a str: sqlx::Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <&str as sqlx::Encode<'q, DB>>::encode(self.as_str(), buf)
+    }
+}
+
+/// A stored id that breaks the rule (only a corrupt row could) fails the
+/// read instead of entering the chat.
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for ThreadId
+where
+    &'r str: sqlx::Decode<'r, DB>,
+{
+    fn decode(
+        value: <DB as sqlx::Database>::ValueRef<'r>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let s = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
+        Ok(ThreadId::parse(s)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,7 +259,7 @@ mod tests {
         }
         assert!("video".parse::<MessageType>().is_err());
         assert_eq!(OutboxStatus::Dropped.as_str(), "dropped");
-        assert_eq!(SenderType::Admin, "admin");
+        assert_eq!(Role::Admin.as_str(), "admin");
     }
 
     #[test]

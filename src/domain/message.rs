@@ -1,0 +1,51 @@
+//! A message on its way into the store ([`NewMessage`], built by the
+//! core's writer) and what its insert did ([`Inserted`]).
+
+use chrono::{DateTime, Utc};
+
+use super::{Message, MessageType, Role};
+
+/// A message to insert. `new_thread` carries the display name when the
+/// thread row may have to be created (a visitor's first message).
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    /// Target thread.
+    pub thread_id: String,
+    /// Who writes it.
+    pub sender: Role,
+    /// What it carries.
+    pub kind: MessageType,
+    /// Text (trimmed).
+    pub text: String,
+    /// Media URL.
+    pub file_url: Option<String>,
+    /// Idempotency key.
+    pub client_id: Option<String>,
+    /// `Some(display_name)`: create the thread if it does not exist.
+    pub new_thread: Option<String>,
+    /// Queue a forward to Telegram in the same transaction (outbox).
+    pub forward: bool,
+    /// `(tg_chat_id, tg_message_id)`: the admin's Telegram message this
+    /// one comes from, linked in the same transaction
+    /// (`store::topics::LINK_ADMIN_SQL`).
+    pub tg_link: Option<(i64, i64)>,
+}
+
+/// What one insert did.
+#[derive(Clone, Debug)]
+pub struct Inserted {
+    /// The stored row (an earlier one when `duplicate`).
+    pub message: Message,
+    /// The thread row was created by this insert.
+    pub thread_created: bool,
+    /// `client_id` had been stored before: nothing new was written.
+    pub duplicate: bool,
+    /// That earlier message has another sender: the key is taken.
+    pub conflict: bool,
+    /// This visitor message reopened its closed thread (set on the first
+    /// message of that thread in the batch).
+    pub thread_reopened: bool,
+    /// With `thread_reopened`: the thread's block time as the reopening
+    /// saw it (a visitor blocked on another instance a moment ago).
+    pub blocked_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,25 @@
+//! The bottom floor: the types, ids, views and rows every layer exchanges
+//! (closed sets and [`ThreadId`] in [`types`], the wire [`Message`] and RFC
+//! 3339 times in [`view`], the rows of threads, messages, canned replies,
+//! visitor contexts and the Telegram outbox). It imports nothing of the
+//! crate; `store` reads and writes these, the core (`chat`) takes and
+//! returns them, the adapters show them.
+
+pub mod canned;
+pub mod message;
+pub mod telegram;
+pub mod thread;
+pub mod types;
+pub mod view;
+pub mod visitor;
+
+pub use canned::{CannedReply, CannedWrite, NewCanned};
+pub use message::{Inserted, NewMessage};
+pub use telegram::{DueReceipt, OutboxItem};
+pub use thread::{ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch};
+pub use types::{
+    BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadId, ThreadStatus,
+    UnknownValue,
+};
+pub use view::{Message, opt_rfc3339, rfc3339, rfc3339_string};
+pub use visitor::{PageReport, VisitorContext};

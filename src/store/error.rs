@@ -1,0 +1,82 @@
+//! The store's error: what went wrong below the core, in the store's terms,
+//! with the driver's error kept and shown as it is (logged where it is handled,
+//! never sent to a client). The core maps it to `ChatError`
+//! (`chat/error.rs`), so no `sqlx` type crosses into the core's API.
+
+/// Every error of a query or transaction.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row that had to exist did not (`fetch_one` found nothing).
+    #[error("row not found")]
+    NotFound,
+    /// A unique or foreign-key rule of the schema refused the write.
+    #[error(transparent)]
+    Conflict(sqlx::Error),
+    /// The database does not answer: I/O, TLS, protocol garbage from a dying
+    /// connection, pool timeouts or a closed pool, and Postgres SQLSTATE
+    /// classes 08 "connection exception" and 57 "operator intervention".
+    #[error(transparent)]
+    Unavailable(sqlx::Error),
+    /// Any other failure.
+    #[error(transparent)]
+    Other(sqlx::Error),
+}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// The pool was closed (shutdown): background loops stop on it.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, StoreError::Unavailable(sqlx::Error::PoolClosed))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57")) =>
+            {
+                StoreError::Unavailable(e)
+            }
+            sqlx::Error::Database(db)
+                if db.is_unique_violation() || db.is_foreign_key_violation() =>
+            {
+                StoreError::Conflict(e)
+            }
+            _ => StoreError::Other(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_unavailable() {
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable(_)
+        ));
+        assert!(StoreError::from(sqlx::Error::PoolClosed).is_closed());
+        assert!(matches!(
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::NotFound
+        ));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::ColumnNotFound("x".into())),
+            StoreError::Other(_)
+        ));
+    }
+}
