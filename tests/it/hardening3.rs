@@ -6,9 +6,7 @@
 //! over Engine.IO polling). Item 6 (secrets in `check-config` and in the
 //! start-up log) is in tests/cli.rs, with the binary.
 
-#[allow(dead_code)] // this file uses a few of the upload helpers
-#[path = "uploads/support.rs"]
-mod support;
+use crate::uploads::support;
 
 use std::time::Duration;
 

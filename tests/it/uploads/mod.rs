@@ -5,7 +5,7 @@
 
 mod cloudinary;
 mod limits;
-mod support;
+pub(crate) mod support;
 mod sweep;
 
 use crate::common::{Backend, assert_error};
