@@ -14,7 +14,9 @@ pub enum StoreError {
     Conflict(sqlx::Error),
     /// The database does not answer: I/O, TLS, protocol garbage from a dying
     /// connection, pool timeouts or a closed pool, and Postgres SQLSTATE
-    /// classes 08 "connection exception" and 57 "operator intervention".
+    /// classes 08 "connection exception" and 57 "operator intervention", and
+    /// SQLite still busy or locked after its `busy_timeout` (an overloaded
+    /// machine: a refusal the client may retry, not a failure).
     #[error(transparent)]
     Unavailable(sqlx::Error),
     /// Any other failure.
@@ -42,6 +44,7 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            sqlx::Error::Database(db) if sqlite_busy(db.as_ref()) => StoreError::Unavailable(e),
             sqlx::Error::Database(db)
                 if db
                     .code()
@@ -57,6 +60,17 @@ impl From<sqlx::Error> for StoreError {
             _ => StoreError::Other(e),
         }
     }
+}
+
+/// `SQLITE_BUSY` or `SQLITE_LOCKED`, with any extended code
+/// (<https://www.sqlite.org/rescode.html>: the primary code is the low 8
+/// bits of the extended one).
+fn sqlite_busy(db: &dyn sqlx::error::DatabaseError) -> bool {
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|n| matches!(n & 0xff, 5 | 6))
 }
 
 #[cfg(test)]
