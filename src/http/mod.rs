@@ -10,6 +10,7 @@ pub mod canned;
 pub mod embed;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod search;
@@ -101,7 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .merge(assets::router(&state))
-        .merge(crate::metrics::router(&state))
+        .merge(metrics::router(&state))
         .merge(openapi::router())
         .route("/uploads/{folder}/{name}", get(upload::serve))
         .merge(telegram::router())
