@@ -9,9 +9,11 @@
 pub mod admission;
 pub mod connection;
 pub mod proxies;
+pub mod settings;
 pub mod sockets;
 
 pub use proxies::TrustedProxies;
+pub use settings::ConnectionConfig;
 
 use std::{
     collections::HashMap,
@@ -147,11 +149,7 @@ impl Limits {
     /// [`Limits::with_connections`]).
     pub fn new(config: LimitConfig) -> Self {
         Limits {
-            sockets: sockets::Sockets::new(
-                &crate::config::ConnectionConfig::default(),
-                config.sockets_per_ip,
-                0,
-            ),
+            sockets: sockets::Sockets::new(&ConnectionConfig::default(), config.sockets_per_ip, 0),
             send_session: per_minute(config.messages_per_session),
             send_ip: per_minute(config.messages_per_ip),
             upload_session: per_minute(config.uploads_per_session),
@@ -168,7 +166,7 @@ impl Limits {
     /// Replaces the connection, session and socket caps by those of
     /// `connections` (`MAX_CONNECTIONS=auto` resolved here, see
     /// [`sockets::auto_max_connections`]).
-    pub fn with_connections(mut self, connections: &crate::config::ConnectionConfig) -> Self {
+    pub fn with_connections(mut self, connections: &ConnectionConfig) -> Self {
         let total = connections
             .max_connections
             .unwrap_or_else(sockets::auto_max_connections);

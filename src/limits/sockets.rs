@@ -20,8 +20,8 @@ use std::{
 use governor::{Quota, RateLimiter};
 use serde::Serialize;
 
-use super::{Keyed, ip_key, rate_check};
-use crate::{config::ConnectionConfig, error::AppError};
+use super::{ConnectionConfig, Keyed, ip_key, rate_check};
+use crate::error::AppError;
 
 /// Open counts of one client IP.
 #[derive(Clone, Copy, Debug, Default)]
