@@ -18,7 +18,7 @@ use axum::{
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{chat::ChatError, store::StoreError};
+use crate::{chat::ChatError, limits::LimitError, store::StoreError};
 
 /// The hidden cause of an [`AppError::Internal`]: any error, kept with its
 /// own sources for the log.
@@ -133,6 +133,16 @@ impl From<StoreError> for AppError {
     /// an unavailable database is 503, anything else 500.
     fn from(e: StoreError) -> Self {
         ChatError::from(e).into()
+    }
+}
+
+impl From<LimitError> for AppError {
+    /// 429 `RATE_LIMITED` (with `Retry-After`) or 503 `SERVICE_UNAVAILABLE`.
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::RateLimited { retry_after } => AppError::RateLimited(retry_after),
+            LimitError::Full => AppError::Unavailable,
+        }
     }
 }
 

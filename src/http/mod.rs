@@ -322,7 +322,7 @@ async fn api_limit(State(state): State<AppState>, req: Request, next: Next) -> R
         let ip =
             crate::limits::request_ip(req.extensions(), req.headers(), state.config.trust_proxy);
         if let Err(e) = state.limits.check(crate::limits::Action::Api, "", ip) {
-            return e.into_response();
+            return AppError::from(e).into_response();
         }
     }
     next.run(req).await

@@ -145,6 +145,7 @@ pub async fn engine_gate(State(state): State<AppState>, mut req: Request, next: 
                 detach_from_read_buffer(&mut req);
             }
             Err(e) => {
+                let e = AppError::from(e);
                 // Debug only: a flood of refusals must not flood the log.
                 tracing::debug!(%ip, code = e.code(), "Engine.IO session refused");
                 return e.into_response();

@@ -232,7 +232,7 @@ async fn receive(State(hook): State<Hook>, req: Request) -> Response {
     {
         hook.refusals.note(Refusal::RateLimited);
         crate::metrics::rate_limited("webhook");
-        return e.into_response();
+        return AppError::from(e).into_response();
     }
     let given = req
         .headers()
