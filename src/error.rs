@@ -18,7 +18,7 @@ use axum::{
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{chat::ChatError, limits::LimitError, store::StoreError};
+use crate::{chat::ChatError, limits::LimitError, media::MediaError, store::StoreError};
 
 /// The hidden cause of an [`AppError::Internal`]: any error, kept with its
 /// own sources for the log.
@@ -142,6 +142,23 @@ impl From<LimitError> for AppError {
         match e {
             LimitError::RateLimited { retry_after } => AppError::RateLimited(retry_after),
             LimitError::Full => AppError::Unavailable,
+        }
+    }
+}
+
+impl From<MediaError> for AppError {
+    /// The status named on each [`MediaError`] variant; the upstream's
+    /// detail is not sent, an I/O failure is a 500.
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::TooLarge { limit } => AppError::FileTooLarge(limit),
+            MediaError::Unsupported(m) => AppError::UnsupportedType(m),
+            e @ MediaError::Dimensions { .. } => AppError::Validation(e.to_string()),
+            MediaError::Upstream(_) => {
+                AppError::BadGateway("The file storage service failed; please try again".into())
+            }
+            MediaError::QuotaExceeded => AppError::InsufficientStorage,
+            e @ MediaError::Io(_) => AppError::internal(e),
         }
     }
 }
