@@ -18,7 +18,9 @@ use axum::{
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{chat::ChatError, limits::LimitError, media::MediaError, store::StoreError};
+use crate::{
+    auth::AuthError, chat::ChatError, limits::LimitError, media::MediaError, store::StoreError,
+};
 
 /// The hidden cause of an [`AppError::Internal`]: any error, kept with its
 /// own sources for the log.
@@ -159,6 +161,17 @@ impl From<MediaError> for AppError {
             }
             MediaError::QuotaExceeded => AppError::InsufficientStorage,
             e @ MediaError::Io(_) => AppError::internal(e),
+        }
+    }
+}
+
+impl From<AuthError> for AppError {
+    /// A database failure as [`From<StoreError>`] judges it; an undelivered
+    /// login code is 503 `SERVICE_UNAVAILABLE`.
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Store(e) => e.into(),
+            AuthError::OtpUndelivered => AppError::Unavailable,
         }
     }
 }

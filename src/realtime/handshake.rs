@@ -109,6 +109,7 @@ pub async fn authenticate<A: Adapter>(
                 .map_err(|e| {
                     // The client is told only `server_error`; the cause is
                     // logged here, once.
+                    let e = AppError::from(e);
                     let detail = match &e {
                         AppError::Internal(source) => source.chain(),
                         _ => e.to_string(),
