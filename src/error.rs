@@ -3,7 +3,9 @@
 //! contract) for HTTP, and the `{success: false, error, code}` ack or
 //! `message_error {type, message, code}` event for Socket.IO.
 //!
-//! The chat core's [`ChatError`] maps to these ([`From<ChatError>`]).
+//! The lower floors answer in their own errors and map to these here, from
+//! above them: the chat core's [`ChatError`] (and the store's [`StoreError`]
+//! as the core judges it), [`LimitError`], [`MediaError`], [`AuthError`].
 //! Internal failures keep their source error ([`AppError::Internal`]); it
 //! is logged (by the response middleware in `http::log_errors`, or by the
 //! Socket.IO reply) and never sent to the client.
