@@ -9,7 +9,6 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod flask_import;
 pub mod http;
 pub mod i18n;

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 
-use crate::{AppState, error::AppError, metrics::install};
+use crate::{AppState, http::error::AppError, metrics::install};
 
 /// `GET /metrics` on the main router, when `METRICS_TOKEN` is set (else no
 /// route: 404 like any unknown path). Installs the recorder when metrics are

@@ -8,6 +8,7 @@ pub mod api;
 pub mod assets;
 pub mod canned;
 pub mod embed;
+pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
@@ -34,7 +35,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::{
     AppState,
-    error::{AppError, InternalDetail},
+    http::error::{AppError, InternalDetail},
     media::Kind,
 };
 

@@ -31,7 +31,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{AppState, error::AppError, http::BodyRead, server::ReserveSlot};
+use crate::{AppState, http::BodyRead, http::error::AppError, server::ReserveSlot};
 
 /// The path socketioxide serves (its default `req_path`).
 const SOCKET_PATH: &str = "/socket.io";

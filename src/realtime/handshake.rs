@@ -13,7 +13,9 @@ use socketioxide::{
 };
 
 use super::SocketSession;
-use crate::{AppState, auth, config::Config, error::AppError, limits::sockets::EngineSession};
+use crate::{
+    AppState, auth, config::Config, http::error::AppError, limits::sockets::EngineSession,
+};
 
 pub use crate::domain::Role;
 

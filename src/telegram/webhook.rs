@@ -37,7 +37,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use super::Telegram;
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 type Stream = UnboundedReceiverStream<Result<Update, Infallible>>;
 
