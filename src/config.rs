@@ -16,7 +16,7 @@ mod display;
 mod embed;
 mod telegram_console;
 mod uploads;
-pub use connections::ConnectionConfig;
+use crate::limits::ConnectionConfig;
 pub use display::masked_url;
 pub use embed::EmbedConfig;
 pub use telegram_console::ConsoleConfig;

@@ -9,7 +9,6 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod flask_import;
 pub mod http;
 pub mod i18n;
@@ -220,7 +219,7 @@ impl App {
             limits: state.limits.clone(),
             trust_proxy: state.config.trust_proxy,
             allowed_origins: state.config.allowed_origins.clone(),
-            metrics: metrics::side_listener(&state).await?,
+            metrics: http::metrics::side_listener(&state).await?,
         };
         let ready = state.ready.clone();
         let (router, io) = realtime::attach(router, state).await?;

@@ -8,10 +8,14 @@
 
 pub mod admission;
 pub mod connection;
+mod error;
 pub mod proxies;
+pub mod settings;
 pub mod sockets;
 
+pub use error::LimitError;
 pub use proxies::TrustedProxies;
+pub use settings::ConnectionConfig;
 
 use std::{
     collections::HashMap,
@@ -28,8 +32,6 @@ use governor::{
     clock::{Clock, DefaultClock},
     state::keyed::DefaultKeyedStateStore,
 };
-
-use crate::error::AppError;
 
 /// A keyed GCRA limiter (`governor`).
 pub type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
@@ -126,19 +128,21 @@ fn per_minute<K: Hash + Eq + Clone>(n: u32) -> Option<Keyed<K>> {
     NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
 }
 
-fn check<K: Hash + Eq + Clone>(l: &Option<Keyed<K>>, key: &K) -> Result<(), AppError> {
+fn check<K: Hash + Eq + Clone>(l: &Option<Keyed<K>>, key: &K) -> Result<(), LimitError> {
     l.as_ref().map_or(Ok(()), |l| rate_check(l, key))
 }
 
 /// Counts one call of `key` against `limiter`.
 ///
 /// # Errors
-/// [`AppError::RateLimited`] with the whole seconds to wait, rounded up
+/// [`LimitError::RateLimited`] with the whole seconds to wait, rounded up
 /// (at least 1), for `Retry-After`.
-pub fn rate_check<K: Hash + Eq + Clone>(limiter: &Keyed<K>, key: &K) -> Result<(), AppError> {
+pub fn rate_check<K: Hash + Eq + Clone>(limiter: &Keyed<K>, key: &K) -> Result<(), LimitError> {
     limiter.check_key(key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
-        AppError::RateLimited(wait.as_secs() + 1)
+        LimitError::RateLimited {
+            retry_after: wait.as_secs() + 1,
+        }
     })
 }
 
@@ -147,11 +151,7 @@ impl Limits {
     /// [`Limits::with_connections`]).
     pub fn new(config: LimitConfig) -> Self {
         Limits {
-            sockets: sockets::Sockets::new(
-                &crate::config::ConnectionConfig::default(),
-                config.sockets_per_ip,
-                0,
-            ),
+            sockets: sockets::Sockets::new(&ConnectionConfig::default(), config.sockets_per_ip, 0),
             send_session: per_minute(config.messages_per_session),
             send_ip: per_minute(config.messages_per_ip),
             upload_session: per_minute(config.uploads_per_session),
@@ -168,7 +168,7 @@ impl Limits {
     /// Replaces the connection, session and socket caps by those of
     /// `connections` (`MAX_CONNECTIONS=auto` resolved here, see
     /// [`sockets::auto_max_connections`]).
-    pub fn with_connections(mut self, connections: &crate::config::ConnectionConfig) -> Self {
+    pub fn with_connections(mut self, connections: &ConnectionConfig) -> Self {
         let total = connections
             .max_connections
             .unwrap_or_else(sockets::auto_max_connections);
@@ -180,8 +180,8 @@ impl Limits {
     /// `ip` (keyed by [`ip_key`]).
     ///
     /// # Errors
-    /// [`AppError::RateLimited`] with the seconds to wait.
-    pub fn check(&self, action: Action, session: &str, ip: IpAddr) -> Result<(), AppError> {
+    /// [`LimitError::RateLimited`] with the seconds to wait.
+    pub fn check(&self, action: Action, session: &str, ip: IpAddr) -> Result<(), LimitError> {
         let ip = ip_key(ip);
         let res = match action {
             Action::Send => check(&self.send_ip, &ip)
@@ -207,8 +207,8 @@ impl Limits {
     /// back. Keyed by [`ip_key`] (IPv6 by its /64).
     ///
     /// # Errors
-    /// [`AppError::RateLimited`] with the seconds to wait.
-    pub fn login_attempt(&self, ip: IpAddr) -> Result<(), AppError> {
+    /// [`LimitError::RateLimited`] with the seconds to wait.
+    pub fn login_attempt(&self, ip: IpAddr) -> Result<(), LimitError> {
         let key = ip_key(ip);
         let mut map = self.login_ip.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((failures, last)) = map.get_mut(&key) {
@@ -219,7 +219,9 @@ impl Limits {
             let delay = login_delay(failures.saturating_sub(self.config.login_free_failures));
             if since < delay {
                 crate::metrics::rate_limited("login");
-                return Err(AppError::RateLimited((delay - since).as_secs() + 1));
+                return Err(LimitError::RateLimited {
+                    retry_after: (delay - since).as_secs() + 1,
+                });
             }
             *failures = failures.saturating_add(1);
             *last = Instant::now();
@@ -245,8 +247,8 @@ impl Limits {
     /// [`Limits::login_code_slot`]).
     ///
     /// # Errors
-    /// [`AppError::RateLimited`] with the seconds until the window ends.
-    pub fn login_account_open(&self) -> Result<(), AppError> {
+    /// [`LimitError::RateLimited`] with the seconds until the window ends.
+    pub fn login_account_open(&self) -> Result<(), LimitError> {
         let budget = self.config.login_failures_per_hour;
         if budget == 0 {
             return Ok(());
@@ -254,9 +256,9 @@ impl Limits {
         let mut window = self.login_account.lock().unwrap_or_else(|p| p.into_inner());
         roll_window(&mut window);
         if window.1 >= budget {
-            return Err(AppError::RateLimited(
-                (HOUR.saturating_sub(window.0.elapsed())).as_secs() + 1,
-            ));
+            return Err(LimitError::RateLimited {
+                retry_after: (HOUR.saturating_sub(window.0.elapsed())).as_secs() + 1,
+            });
         }
         Ok(())
     }
@@ -270,8 +272,8 @@ impl Limits {
     /// it is given back.
     ///
     /// # Errors
-    /// [`AppError::RateLimited`] when the budget is spent.
-    pub fn login_code_slot(&self) -> Result<LoginSlot<'_>, AppError> {
+    /// [`LimitError::RateLimited`] when the budget is spent.
+    pub fn login_code_slot(&self) -> Result<LoginSlot<'_>, LimitError> {
         let budget = self.config.login_failures_per_hour;
         if budget == 0 {
             return Ok(LoginSlot { limits: None });
@@ -279,9 +281,9 @@ impl Limits {
         let mut window = self.login_account.lock().unwrap_or_else(|p| p.into_inner());
         roll_window(&mut window);
         if window.1 >= budget {
-            return Err(AppError::RateLimited(
-                (HOUR.saturating_sub(window.0.elapsed())).as_secs() + 1,
-            ));
+            return Err(LimitError::RateLimited {
+                retry_after: (HOUR.saturating_sub(window.0.elapsed())).as_secs() + 1,
+            });
         }
         window.1 += 1;
         Ok(LoginSlot { limits: Some(self) })
@@ -512,7 +514,7 @@ mod tests {
         assert!(l.check(Action::Send, "a", ip).is_ok());
         let e = l.check(Action::Send, "a", ip).unwrap_err();
         assert!(
-            matches!(e, AppError::RateLimited(s) if (1..=31).contains(&s)),
+            matches!(e, LimitError::RateLimited { retry_after: s } if (1..=31).contains(&s)),
             "{e:?}"
         );
         assert!(
@@ -532,7 +534,10 @@ mod tests {
         for _ in 0..4 {
             assert!(l.login_attempt(ip).is_ok());
         }
-        assert!(matches!(l.login_attempt(ip), Err(AppError::RateLimited(_))));
+        assert!(matches!(
+            l.login_attempt(ip),
+            Err(LimitError::RateLimited { .. })
+        ));
         assert!(l.login_attempt("198.51.100.3".parse().unwrap()).is_ok());
         l.login_succeeded(ip);
         // A right password forgets the failures: no delay ever builds up.
@@ -601,7 +606,7 @@ mod tests {
             assert!(
                 matches!(
                     l.check(action, "another", addr(999)),
-                    Err(AppError::RateLimited(_))
+                    Err(LimitError::RateLimited { .. })
                 ),
                 "{action:?}: another /128 of the same /64 is refused"
             );
@@ -637,7 +642,7 @@ mod tests {
         }
         assert!(matches!(
             l.login_account_open(),
-            Err(AppError::RateLimited(s)) if s > 3500
+            Err(LimitError::RateLimited { retry_after: s }) if s > 3500
         ));
     }
 

@@ -57,7 +57,7 @@ use tower::{ServiceExt, util::BoxCloneService};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
-    error::AppError,
+    http::error::AppError,
     limits::{
         Limits, TrustedProxies,
         admission::{AcceptErrors, Admission, admit},

@@ -13,8 +13,8 @@
 use axum::http::HeaderMap;
 use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
 
+use super::AuthResult;
 use super::{AdminSession, Auth, is_visitor_id};
-use crate::error::AppResult;
 
 /// Cookie names and flags for one environment.
 #[derive(Clone, Debug)]
@@ -99,7 +99,7 @@ pub async fn identify(
     auth: &Auth,
     policy: &CookiePolicy,
     headers: &HeaderMap,
-) -> AppResult<Identity> {
+) -> AuthResult<Identity> {
     let jar = SignedCookieJar::from_headers(headers, auth.cookie_key().clone());
     let visitor_id = jar
         .get(policy.visitor)

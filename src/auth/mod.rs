@@ -16,6 +16,8 @@
 pub mod actor;
 pub use actor::Actor;
 pub mod cookies;
+mod error;
+pub use error::{AuthError, AuthResult};
 pub mod otp_delivery;
 pub mod visitor_token;
 
@@ -29,7 +31,6 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     config::Config,
-    error::AppResult,
     store::{self, Db, auth::OtpRow},
 };
 
@@ -189,7 +190,7 @@ impl Auth {
     /// # Errors
     /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn start_login(&self) -> AppResult<(String, String)> {
+    pub async fn start_login(&self) -> AuthResult<(String, String)> {
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let login_id = random_token();
         let now = store::now();
@@ -212,7 +213,7 @@ impl Auth {
     /// # Errors
     /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn verify_otp(&self, login_id: &str, code: &str) -> AppResult<OtpCheck> {
+    pub async fn verify_otp(&self, login_id: &str, code: &str) -> AuthResult<OtpCheck> {
         let db = &self.inner.db;
         let taken =
             store::auth::take_otp_attempt(db, login_id, self.inner.otp_max_attempts, store::now())
@@ -239,7 +240,7 @@ impl Auth {
     /// # Errors
     /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn create_session(&self, username: &str) -> AppResult<(String, AdminSession)> {
+    pub async fn create_session(&self, username: &str) -> AuthResult<(String, AdminSession)> {
         let token = random_token();
         let now = store::now();
         let hash = hex::encode(sha256(token.as_bytes()));
@@ -265,7 +266,7 @@ impl Auth {
     /// # Errors
     /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn session(&self, token: &str) -> AppResult<Option<AdminSession>> {
+    pub async fn session(&self, token: &str) -> AuthResult<Option<AdminSession>> {
         let token_hash = hex::encode(sha256(token.as_bytes()));
         let now = store::now();
         let user = store::auth::touch_session(
@@ -287,7 +288,7 @@ impl Auth {
     /// # Errors
     /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn session_by_hash(&self, token_hash: &str) -> AppResult<Option<AdminSession>> {
+    pub async fn session_by_hash(&self, token_hash: &str) -> AuthResult<Option<AdminSession>> {
         let now = store::now();
         let user = store::auth::touch_session(
             &self.inner.db,
@@ -308,7 +309,7 @@ impl Auth {
     /// # Errors
     /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn session_live(&self, token_hash: &str) -> AppResult<bool> {
+    pub async fn session_live(&self, token_hash: &str) -> AuthResult<bool> {
         let now = store::now();
         Ok(store::auth::session_live(
             &self.inner.db,
@@ -323,7 +324,7 @@ impl Auth {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn end_session(&self, session: &AdminSession) -> AppResult<()> {
+    pub async fn end_session(&self, session: &AdminSession) -> AuthResult<()> {
         Ok(store::auth::delete_session(&self.inner.db, &session.token_hash).await?)
     }
 }

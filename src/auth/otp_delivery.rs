@@ -4,7 +4,8 @@
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::{error::AppError, telegram::Telegram};
+use super::AuthError;
+use crate::telegram::Telegram;
 
 /// How login codes reach the admin.
 #[derive(Clone, Debug, Default)]
@@ -48,8 +49,8 @@ impl OtpDelivery {
     /// Delivers `code` (6 digits), valid for `minutes`.
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when Telegram does not take it.
-    pub async fn deliver(&self, code: &str, minutes: u64) -> Result<(), AppError> {
+    /// [`AuthError::OtpUndelivered`] when Telegram does not take it.
+    pub async fn deliver(&self, code: &str, minutes: u64) -> Result<(), AuthError> {
         match self {
             OtpDelivery::Log => {
                 tracing::warn!("OTP for admin login (Telegram not configured): {code}");

@@ -1,7 +1,7 @@
 //! The chat core's errors. They say what went wrong in the chat's terms;
 //! the adapters map them to their wire: `http` to the contract's HTTP
 //! errors and `realtime` to Socket.IO `message_error` / ack payloads, both
-//! through [`crate::error::AppError`]'s `From<ChatError>`. Failures below
+//! through [`crate::http::error::AppError`]'s `From<ChatError>`. Failures below
 //! the core keep their source error ([`ChatError::Database`],
 //! [`ChatError::Unavailable`], [`ChatError::Media`]); it is logged, never
 //! sent to a client. This file is the core's boundary with the store: the

@@ -10,7 +10,7 @@ use super::extract::{AppJson, Caller};
 use crate::{
     AppState,
     auth::OtpCheck,
-    error::{AppError, AppResult},
+    http::error::{AppError, AppResult},
 };
 
 /// Body of `POST /admin/login`.

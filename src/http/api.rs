@@ -16,7 +16,7 @@ use crate::{
     chat::{PostRequest, Sender},
     domain::Message,
     domain::rfc3339_string,
-    error::{AppError, AppResult},
+    http::error::{AppError, AppResult},
     limits::Action,
 };
 

@@ -16,7 +16,7 @@ use super::extract::{AppJson, Caller};
 use crate::{
     AppState,
     chat::canned::{CannedInput, NOT_FOUND},
-    error::{AppError, AppResult},
+    http::error::{AppError, AppResult},
 };
 
 /// The routes of canned replies.

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use tower_http::{services::ServeFile, set_header::SetResponseHeaderLayer};
 
 use super::pages::{EmbedInfo, PageCommon, VisitorPage};
-use crate::{AppState, auth, error::AppError, i18n};
+use crate::{AppState, auth, http::error::AppError, i18n};
 
 /// The routes of the widget: `/widget.js`, `/embed` and the visitor context
 /// API (`POST /api/visitor/context`, `POST /api/visitor/identify`,

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::{
     AppState,
     auth::{self, AdminSession, cookies::Identity},
-    error::AppError,
+    http::error::AppError,
 };
 
 /// `Json<T>` whose failures are [`AppError`]s: a missing

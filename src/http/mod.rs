@@ -8,8 +8,10 @@ pub mod api;
 pub mod assets;
 pub mod canned;
 pub mod embed;
+pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod search;
@@ -33,7 +35,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::{
     AppState,
-    error::{AppError, InternalDetail},
+    http::error::{AppError, InternalDetail},
     media::Kind,
 };
 
@@ -101,7 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .merge(assets::router(&state))
-        .merge(crate::metrics::router(&state))
+        .merge(metrics::router(&state))
         .merge(openapi::router())
         .route("/uploads/{folder}/{name}", get(upload::serve))
         .merge(telegram::router())
@@ -321,7 +323,7 @@ async fn api_limit(State(state): State<AppState>, req: Request, next: Next) -> R
         let ip =
             crate::limits::request_ip(req.extensions(), req.headers(), state.config.trust_proxy);
         if let Err(e) = state.limits.check(crate::limits::Action::Api, "", ip) {
-            return e.into_response();
+            return AppError::from(e).into_response();
         }
     }
     next.run(req).await

@@ -12,7 +12,7 @@ use axum::{
 use axum_extra::extract::cookie::SignedCookieJar;
 
 use super::extract::Caller;
-use crate::{AppState, error::AppError, i18n};
+use crate::{AppState, http::error::AppError, i18n};
 
 /// What every page needs.
 pub struct PageCommon {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{AppQuery, Caller};
-use crate::{AppState, error::AppResult};
+use crate::{AppState, http::error::AppResult};
 
 /// Query of `GET /api/search`.
 #[derive(Debug, Deserialize)]

@@ -13,7 +13,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::extract::Caller;
-use crate::{AppState, error::AppResult};
+use crate::{AppState, http::error::AppResult};
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {

@@ -11,7 +11,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::extract::Caller;
-use crate::{AppState, chat::status::ThreadUpdate, error::AppResult};
+use crate::{AppState, chat::status::ThreadUpdate, http::error::AppResult};
 
 fn answer(u: ThreadUpdate) -> Json<Value> {
     Json(json!({"success": true, "thread": u}))

@@ -22,7 +22,7 @@ use self::body::{BodyError, Pacing, UploadBody};
 use super::extract::Caller;
 use crate::{
     AppState,
-    error::{AppError, AppResult},
+    http::error::{AppError, AppResult},
     limits::Action,
     media::{Kind, Media, Stored},
 };

@@ -22,7 +22,7 @@ use crate::{
     AppState,
     auth::{self, visitor_token::identity_hash_ok},
     chat::visitors::PageReport,
-    error::{AppError, AppResult},
+    http::error::{AppError, AppResult},
 };
 
 /// Longest URL (page, referrer), characters.

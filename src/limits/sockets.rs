@@ -20,8 +20,7 @@ use std::{
 use governor::{Quota, RateLimiter};
 use serde::Serialize;
 
-use super::{Keyed, ip_key, rate_check};
-use crate::{config::ConnectionConfig, error::AppError};
+use super::{ConnectionConfig, Keyed, LimitError, ip_key, rate_check};
 
 /// Open counts of one client IP.
 #[derive(Clone, Copy, Debug, Default)]
@@ -220,9 +219,9 @@ impl Sockets {
     /// Keyed by [`ip_key`] (IPv6 by its /64).
     ///
     /// # Errors
-    /// [`AppError::RateLimited`] (429) for the per-IP limits,
-    /// [`AppError::Unavailable`] (503) for the global ceilings.
-    pub fn open_session(&self, ip: IpAddr) -> Result<EngineSession, AppError> {
+    /// [`LimitError::RateLimited`] (429) for the per-IP limits,
+    /// [`LimitError::Full`] (503) for the global ceilings.
+    pub fn open_session(&self, ip: IpAddr) -> Result<EngineSession, LimitError> {
         let ip = ip_key(ip);
         let mut c = self.shared.lock();
         let e = c.per_ip.get(&ip).copied().unwrap_or_default();
@@ -230,12 +229,12 @@ impl Sockets {
         if (self.sockets_per_ip > 0 && e.sessions >= sessions_per_ip)
             || (self.max_pending_per_ip > 0 && e.pending >= self.max_pending_per_ip)
         {
-            return Err(AppError::RateLimited(1));
+            return Err(LimitError::RateLimited { retry_after: 1 });
         }
         if (self.max_pending > 0 && c.total.pending >= self.max_pending)
             || (self.max_sessions > 0 && c.total.sessions >= self.max_sessions)
         {
-            return Err(AppError::Unavailable);
+            return Err(LimitError::Full);
         }
         if let Some(l) = &self.handshakes {
             rate_check(l, &ip)?;
@@ -508,14 +507,14 @@ mod tests {
         let _two = s.open_session(addr(2)).unwrap();
         assert!(matches!(
             s.open_session(addr(3)),
-            Err(AppError::RateLimited(_))
+            Err(LimitError::RateLimited { .. })
         ));
         one.connected();
         drop(one);
         // The handshake rate (2 per minute) is per /64 too.
         assert!(matches!(
             s.open_session(addr(4)),
-            Err(AppError::RateLimited(_))
+            Err(LimitError::RateLimited { .. })
         ));
         let sockets: Vec<_> = (1..=3).map(|i| s.open_socket(addr(i)).unwrap()).collect();
         assert!(s.open_socket(addr(9)).is_none());
@@ -531,7 +530,10 @@ mod tests {
         let ip: IpAddr = "198.51.100.3".parse().unwrap();
         let one = s.open_session(ip).unwrap();
         let two = s.open_session(ip).unwrap();
-        assert!(matches!(s.open_session(ip), Err(AppError::RateLimited(_))));
+        assert!(matches!(
+            s.open_session(ip),
+            Err(LimitError::RateLimited { .. })
+        ));
         one.connected();
         one.connected();
         assert_eq!(s.of_ip(ip), (0, 2, 1, 0));
@@ -544,7 +546,10 @@ mod tests {
                 e
             })
             .collect();
-        assert!(matches!(s.open_session(ip), Err(AppError::RateLimited(_))));
+        assert!(matches!(
+            s.open_session(ip),
+            Err(LimitError::RateLimited { .. })
+        ));
         drop((one, two, more));
         assert_eq!(s.stats(), SocketStats::default());
         assert_eq!(s.of_ip(ip), (0, 0, 0, 0));
@@ -559,12 +564,15 @@ mod tests {
         let a: IpAddr = "198.51.100.4".parse().unwrap();
         let b: IpAddr = "198.51.100.5".parse().unwrap();
         let first = s.open_session(a).unwrap();
-        assert!(matches!(s.open_session(b), Err(AppError::Unavailable)));
+        assert!(matches!(s.open_session(b), Err(LimitError::Full)));
         first.connected();
         let _second = s.open_session(a).unwrap();
         drop(first);
         drop(_second);
-        assert!(matches!(s.open_session(a), Err(AppError::RateLimited(_))));
+        assert!(matches!(
+            s.open_session(a),
+            Err(LimitError::RateLimited { .. })
+        ));
         assert!(s.open_session(b).is_ok());
     }
 

@@ -18,7 +18,7 @@ pub mod sweep;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use crate::{config::Config, error::AppError, store::Db};
+use crate::{config::Config, store::Db};
 
 pub use kinds::{Format, Kind, parse_file_name};
 pub use sniff::sniff;
@@ -36,7 +36,8 @@ pub const MAX_IMAGE_SIDE: usize = 8192;
 /// as this many arrived (or at the end of a shorter file).
 pub const HEAD_LEN: usize = 4096;
 
-/// Why an upload was refused or failed.
+/// Why an upload was refused or failed (the adapters map it to the
+/// contract's error, the status named on each variant).
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
     /// More bytes than the kind allows (→ 413 `FILE_TOO_LARGE`).
@@ -66,21 +67,6 @@ pub enum MediaError {
     /// The local folder could not be written (→ 500).
     #[error("upload storage: {0}")]
     Io(#[from] std::io::Error),
-}
-
-impl From<MediaError> for AppError {
-    fn from(e: MediaError) -> Self {
-        match e {
-            MediaError::TooLarge { limit } => AppError::FileTooLarge(limit),
-            MediaError::Unsupported(m) => AppError::UnsupportedType(m),
-            e @ MediaError::Dimensions { .. } => AppError::Validation(e.to_string()),
-            MediaError::Upstream(_) => {
-                AppError::BadGateway("The file storage service failed; please try again".into())
-            }
-            MediaError::QuotaExceeded => AppError::InsufficientStorage,
-            e @ MediaError::Io(_) => AppError::internal(e),
-        }
-    }
 }
 
 /// The uploads service; cheap to clone.

@@ -23,7 +23,7 @@ use socketioxide::{SocketIo, adapter::Adapter, extract::SocketRef};
 use tokio::sync::broadcast;
 
 use super::{ADMINS, SocketSession};
-use crate::{AppState, auth::Auth, error::AppResult};
+use crate::{AppState, auth::Auth, http::error::AppResult};
 
 /// How often the sweep looks at every admin socket of this instance.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(3);

@@ -19,7 +19,7 @@ use super::{
     extract::{Payload, Reply, admin_gate, parse},
     thread_room,
 };
-use crate::{AppState, chat::PostRequest, error::AppError, limits::Action};
+use crate::{AppState, chat::PostRequest, http::error::AppError, limits::Action};
 
 /// Registers the handlers on a connected socket.
 pub fn register<A: Adapter>(s: &SocketRef<A>) {

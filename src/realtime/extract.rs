@@ -14,7 +14,7 @@ use socketioxide::{
 };
 
 use super::{Role, SocketSession};
-use crate::{AppState, error::AppError};
+use crate::{AppState, http::error::AppError};
 
 /// Answers an event: through its ack when the client asked for one, else
 /// (failures only) with a `message_error` event.

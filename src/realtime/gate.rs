@@ -31,7 +31,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{AppState, error::AppError, http::BodyRead, server::ReserveSlot};
+use crate::{AppState, http::BodyRead, http::error::AppError, server::ReserveSlot};
 
 /// The path socketioxide serves (its default `req_path`).
 const SOCKET_PATH: &str = "/socket.io";
@@ -145,6 +145,7 @@ pub async fn engine_gate(State(state): State<AppState>, mut req: Request, next: 
                 detach_from_read_buffer(&mut req);
             }
             Err(e) => {
+                let e = AppError::from(e);
                 // Debug only: a flood of refusals must not flood the log.
                 tracing::debug!(%ip, code = e.code(), "Engine.IO session refused");
                 return e.into_response();

@@ -13,7 +13,9 @@ use socketioxide::{
 };
 
 use super::SocketSession;
-use crate::{AppState, auth, config::Config, error::AppError, limits::sockets::EngineSession};
+use crate::{
+    AppState, auth, config::Config, http::error::AppError, limits::sockets::EngineSession,
+};
 
 pub use crate::domain::Role;
 
@@ -109,6 +111,7 @@ pub async fn authenticate<A: Adapter>(
                 .map_err(|e| {
                     // The client is told only `server_error`; the cause is
                     // logged here, once.
+                    let e = AppError::from(e);
                     let detail = match &e {
                         AppError::Internal(source) => source.chain(),
                         _ => e.to_string(),

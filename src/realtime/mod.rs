@@ -317,7 +317,7 @@ async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str,
             Err(e) => {
                 let _ = s.emit(
                     "message_error",
-                    &crate::error::AppError::from(e).socket_event(),
+                    &crate::http::error::AppError::from(e).socket_event(),
                 );
                 return;
             }

@@ -20,7 +20,9 @@ use super::{
     Role, SocketSession,
     extract::{Payload, Reply},
 };
-use crate::{AppState, chat::outbox::receipt_level as level, error::AppError, limits::Action};
+use crate::{
+    AppState, chat::outbox::receipt_level as level, http::error::AppError, limits::Action,
+};
 
 #[derive(Deserialize)]
 struct Mark {

@@ -19,7 +19,7 @@ use super::{
     Role, SocketSession,
     extract::{Payload, Reply, admin_gate, parse},
 };
-use crate::{AppState, error::AppError, limits::Action};
+use crate::{AppState, http::error::AppError, limits::Action};
 
 /// Registers the handlers on a connected socket.
 pub(super) fn register<A: Adapter>(s: &SocketRef<A>) {

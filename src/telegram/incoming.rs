@@ -6,7 +6,7 @@
 use teloxide::{net::Download, prelude::Requester, types::Message};
 
 use super::Telegram;
-use crate::{error::AppError, media::Kind};
+use crate::{http::error::AppError, media::Kind};
 
 /// The media of an admin's Telegram message, fetched (`getFile` + download)
 /// and stored through the upload storage, judged by its bytes like any

@@ -50,7 +50,7 @@ use std::{
 use teloxide::{Bot, prelude::Requester, types::ChatId};
 use tokio::{sync::watch, task::JoinHandle};
 
-use crate::{chat::Chat, config::TelegramConfig, error::AppError};
+use crate::{auth::AuthError, chat::Chat, config::TelegramConfig};
 
 /// What the last Bot API call said (`/health` `checks.telegram`).
 #[derive(Debug, Default)]
@@ -195,10 +195,10 @@ impl Telegram {
     /// Sends a login code to the admin chat (`sendMessage`, no parse mode).
     ///
     /// # Errors
-    /// [`AppError::Unavailable`] when Telegram does not take it; the code is
+    /// [`AuthError::OtpUndelivered`] when Telegram does not take it; the code is
     /// then not logged (it would leak to whoever reads logs).
     #[tracing::instrument(skip_all)]
-    pub async fn send_otp(&self, code: &str, minutes: u64) -> Result<(), AppError> {
+    pub async fn send_otp(&self, code: &str, minutes: u64) -> Result<(), AuthError> {
         let text = format!(
             "🔐 sohbet login code: {code}\nValid for {minutes} minutes, once. \
              If you did not try to log in, change ADMIN_PASSWORD."
@@ -210,7 +210,7 @@ impl Telegram {
         }
         res.map(|_| ()).map_err(|e| {
             tracing::warn!(error = %self.describe(&e), "could not send the login code to Telegram");
-            AppError::Unavailable
+            AuthError::OtpUndelivered
         })
     }
 }

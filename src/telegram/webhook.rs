@@ -37,7 +37,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use super::Telegram;
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 type Stream = UnboundedReceiverStream<Result<Update, Infallible>>;
 
@@ -232,7 +232,7 @@ async fn receive(State(hook): State<Hook>, req: Request) -> Response {
     {
         hook.refusals.note(Refusal::RateLimited);
         crate::metrics::rate_limited("webhook");
-        return e.into_response();
+        return AppError::from(e).into_response();
     }
     let given = req
         .headers()

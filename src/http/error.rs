@@ -3,7 +3,9 @@
 //! contract) for HTTP, and the `{success: false, error, code}` ack or
 //! `message_error {type, message, code}` event for Socket.IO.
 //!
-//! The chat core's [`ChatError`] maps to these ([`From<ChatError>`]).
+//! The lower floors answer in their own errors and map to these here, from
+//! above them: the chat core's [`ChatError`] (and the store's [`StoreError`]
+//! as the core judges it), [`LimitError`], [`MediaError`], [`AuthError`].
 //! Internal failures keep their source error ([`AppError::Internal`]); it
 //! is logged (by the response middleware in `http::log_errors`, or by the
 //! Socket.IO reply) and never sent to the client.
@@ -18,7 +20,9 @@ use axum::{
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{chat::ChatError, store::StoreError};
+use crate::{
+    auth::AuthError, chat::ChatError, limits::LimitError, media::MediaError, store::StoreError,
+};
 
 /// The hidden cause of an [`AppError::Internal`]: any error, kept with its
 /// own sources for the log.
@@ -133,6 +137,44 @@ impl From<StoreError> for AppError {
     /// an unavailable database is 503, anything else 500.
     fn from(e: StoreError) -> Self {
         ChatError::from(e).into()
+    }
+}
+
+impl From<LimitError> for AppError {
+    /// 429 `RATE_LIMITED` (with `Retry-After`) or 503 `SERVICE_UNAVAILABLE`.
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::RateLimited { retry_after } => AppError::RateLimited(retry_after),
+            LimitError::Full => AppError::Unavailable,
+        }
+    }
+}
+
+impl From<MediaError> for AppError {
+    /// The status named on each [`MediaError`] variant; the upstream's
+    /// detail is not sent, an I/O failure is a 500.
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::TooLarge { limit } => AppError::FileTooLarge(limit),
+            MediaError::Unsupported(m) => AppError::UnsupportedType(m),
+            e @ MediaError::Dimensions { .. } => AppError::Validation(e.to_string()),
+            MediaError::Upstream(_) => {
+                AppError::BadGateway("The file storage service failed; please try again".into())
+            }
+            MediaError::QuotaExceeded => AppError::InsufficientStorage,
+            e @ MediaError::Io(_) => AppError::internal(e),
+        }
+    }
+}
+
+impl From<AuthError> for AppError {
+    /// A database failure as [`From<StoreError>`] judges it; an undelivered
+    /// login code is 503 `SERVICE_UNAVAILABLE`.
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Store(e) => e.into(),
+            AuthError::OtpUndelivered => AppError::Unavailable,
+        }
     }
 }
 
