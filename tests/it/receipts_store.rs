@@ -17,6 +17,8 @@ use sohbet::{
     },
 };
 
+on_both_backends!(a_receipt_before_or_after_the_link_is_due);
+
 const CHAT: i64 = -1_001_234_567_890;
 
 async fn open(backend: common::Backend) -> (Db, common::KeptDb) {
@@ -66,7 +68,7 @@ async fn due(db: &Db, tg_id: i64) -> Vec<i32> {
         .collect()
 }
 
-async fn either_order(backend: common::Backend) {
+async fn a_receipt_before_or_after_the_link_is_due(backend: common::Backend) {
     let (db, _dir) = open(backend).await;
 
     // The page reports first, the link comes after.
@@ -104,16 +106,6 @@ async fn either_order(backend: common::Backend) {
         1
     );
     assert_eq!(due(&db, 102).await, vec![level::SEEN]);
-}
-
-#[tokio::test]
-async fn sqlite_a_receipt_before_or_after_the_link_is_due() {
-    either_order(common::Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_a_receipt_before_or_after_the_link_is_due() {
-    either_order(common::Backend::Postgres).await;
 }
 
 /// Postgres runs the receipt and the link at the same time (SQLite has one

@@ -14,6 +14,13 @@ use sohbet::{
     store::{Db, messages, thread_status, threads},
 };
 
+on_both_backends!(
+    mixed_batch,
+    long_batch,
+    legacy_status,
+    references_are_checked_for_the_candidates,
+);
+
 async fn open(backend: common::Backend) -> (Db, common::KeptDb) {
     let dir = common::KeptDb::new(backend).await;
     let config = match backend {
@@ -155,26 +162,6 @@ async fn long_batch(backend: common::Backend) {
     db.close().await;
 }
 
-#[tokio::test]
-async fn sqlite_mixed_batch() {
-    mixed_batch(common::Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_mixed_batch() {
-    mixed_batch(common::Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn sqlite_long_batch() {
-    long_batch(common::Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_long_batch() {
-    long_batch(common::Backend::Postgres).await;
-}
-
 /// The stored `status` text of thread `id`, read as plain text.
 async fn stored_status(db: &Db, id: &str) -> String {
     const SQL: &str = "SELECT status FROM threads WHERE id = $1";
@@ -208,16 +195,6 @@ async fn legacy_status(backend: common::Backend) {
     assert_eq!(t.status, ThreadStatus::Closed);
     assert_eq!(stored_status(&db, a).await, "closed");
     db.close().await;
-}
-
-#[tokio::test]
-async fn sqlite_legacy_status() {
-    legacy_status(common::Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_legacy_status() {
-    legacy_status(common::Backend::Postgres).await;
 }
 
 /// Review fix (upload sweep): the check made right before removing asks
@@ -275,16 +252,6 @@ async fn references_are_checked_for_the_candidates(backend: common::Backend) {
     assert_eq!((pass.removed, pass.kept), (1, 1), "{pass:?}");
     assert!(used.exists() && !unused.exists());
     db.close().await;
-}
-
-#[tokio::test]
-async fn sqlite_references_are_checked_for_the_candidates() {
-    references_are_checked_for_the_candidates(common::Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_references_are_checked_for_the_candidates() {
-    references_are_checked_for_the_candidates(common::Backend::Postgres).await;
 }
 
 /// SQLite: stored messages reach the database file itself (not only the

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     Backend, Browser, TestApp,
+    bridge::wait_buttons,
     telegram::{ADMIN_CHAT, Call, Incoming, TelegramDouble, forum::FORUM_CHAT},
 };
 use serde_json::{Value, json};
@@ -94,20 +95,6 @@ async fn press(tg: &TelegramDouble, chat: i64, message_id: i64, data: &str) -> S
     assert!(call.ok(), "{}", tg.summary());
     assert!(tg.callback_answered(&qid));
     call.str_param("text").unwrap_or_default()
-}
-
-/// Waits until message `id`'s buttons carry exactly `want` callback data.
-async fn wait_buttons(tg: &TelegramDouble, id: i64, want: &[String]) {
-    let deadline = Instant::now() + WAIT;
-    while tg.button_data(id) != want {
-        assert!(
-            Instant::now() < deadline,
-            "buttons of {id}: {:?}, want {want:?}\n{}",
-            tg.button_data(id),
-            tg.summary()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(backend: Backend) {

@@ -1,4 +1,4 @@
-//! Steps shared by the tests of the Telegram bridge (tests/telegram_*.rs):
+//! Steps shared by the tests of the Telegram bridge (tests/it/telegram_*.rs):
 //! a server wired to the Bot API double, `/health`, the visitor's history,
 //! forwards, the outbox table of a kept database, and the real binary for
 //! crash tests.
@@ -236,4 +236,18 @@ pub fn start_binary(env: &[(String, String)]) -> Server {
         .recv_timeout(Duration::from_secs(30))
         .expect("the server started");
     Server { child, base }
+}
+
+/// Waits until message `id`'s buttons carry exactly `want` callback data.
+pub async fn wait_buttons(tg: &TelegramDouble, id: i64, want: &[String]) {
+    let deadline = Instant::now() + WAIT;
+    while tg.button_data(id) != want {
+        assert!(
+            Instant::now() < deadline,
+            "buttons of {id}: {:?}, want {want:?}\n{}",
+            tg.button_data(id),
+            tg.summary()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
