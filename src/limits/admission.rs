@@ -29,10 +29,14 @@ pub enum Admission {
 /// 503 answer at the same time; beyond them a refusal is a reset.
 pub const BUSY_ANSWERS_PER_IP: u32 = 8;
 
+/// Connections of one address being closed (evicted, still lingering)
+/// that do not count against its cap; beyond them they do.
+pub const CLOSING_CREDIT_PER_IP: u32 = 64;
+
 /// The caps for a new connection of `peer`: at its address's cap, that
 /// address's longest-idle connection is closed to make room
-/// ([`Tracker::evict_idle`]; up to [`BUSY_ANSWERS_PER_IP`] closing ones do
-/// not count against the cap); with none idle, the connection may still carry a 503 (at most
+/// ([`Tracker::evict_idle`]; up to [`CLOSING_CREDIT_PER_IP`] closing ones
+/// do not count against the cap); with none idle, the connection may still carry a 503 (at most
 /// [`BUSY_ANSWERS_PER_IP`] at a time). `reserve`: may a health probe take a
 /// reserve slot above the total cap (the main port only)?
 pub fn admit(
@@ -45,10 +49,12 @@ pub fn admit(
     let exempt = trusted.contains(peer);
     // Connections closed to make room linger (up to 20 s) before their
     // slot is free; they stop counting against the cap, but only up to
-    // BUSY_ANSWERS_PER_IP of them: a client that keeps its closed
+    // CLOSING_CREDIT_PER_IP of them: a client that keeps its closed
     // connections lingering cannot grow past the cap by having idle ones
-    // closed again and again.
-    let closing = || tracker.closing(peer).min(BUSY_ANSWERS_PER_IP);
+    // closed again and again. (A credit as small as 8 refused newcomers
+    // during a burst, while evicted silent connections were still being
+    // released.)
+    let closing = || tracker.closing(peer).min(CLOSING_CREDIT_PER_IP);
     let mut res = sockets.open_connection_beyond(peer, exempt, closing());
     if matches!(res, Err(ConnectionRefused::PerIp)) && tracker.evict_idle(peer) {
         res = sockets.open_connection_beyond(peer, exempt, closing());
