@@ -16,6 +16,7 @@ pub mod limits;
 pub mod media;
 pub mod metrics;
 pub mod realtime;
+pub mod redact;
 pub mod server;
 pub mod store;
 pub mod telegram;

@@ -133,14 +133,11 @@ impl Outbox {
         thread_id: &str,
         message_id: i64,
     ) -> ChatResult<Option<VisitorContext>> {
-        let mut ctx = store::visitors::for_first_forward(&self.db, thread_id, message_id).await?;
-        // Rows stored before URLs were redacted on the way in (issue 20
-        // item 8) are redacted on the way out, as `Visitors::get` does.
-        if let Some(c) = ctx.as_mut() {
-            c.page_url = c.page_url.as_deref().map(super::visitors::redact_url);
-            c.referrer = c.referrer.as_deref().map(super::visitors::redact_url);
-        }
-        Ok(ctx)
+        Ok(
+            store::visitors::for_first_forward(&self.db, thread_id, message_id)
+                .await?
+                .map(super::visitors::redacted),
+        )
     }
 
     /// At most `limit` receipts not shown yet, oldest first.

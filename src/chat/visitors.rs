@@ -64,14 +64,9 @@ impl Visitors {
     /// # Errors
     /// Database errors.
     pub async fn get(&self, thread_id: &str) -> ChatResult<Option<VisitorContext>> {
-        // Rows stored before issue 20 may hold secrets: redacted when shown.
         Ok(store::visitors::get(&self.db, thread_id)
             .await?
-            .map(|mut c| {
-                c.page_url = c.page_url.as_deref().map(redact_url);
-                c.referrer = c.referrer.as_deref().map(redact_url);
-                c
-            }))
+            .map(redacted))
     }
 
     /// The thread bound to the site's verified user `user_id`.
@@ -114,29 +109,14 @@ impl Visitors {
     }
 }
 
-/// What a query parameter's name contains (ASCII case-insensitively) when
-/// its value is treated as a secret by [`redact_url`]: OAuth and reset-link
-/// parameters (`access_token`, `id_token`, `code`, `reset_token`), keys and
-/// signatures (`api_key`, `X-Amz-Signature`, `sig`), passwords (`pass`,
-/// `pwd`), sessions, JWTs, one-time codes, CAS tickets, SAML responses.
-pub const SECRET_PARAM_WORDS: &[&str] = &[
-    "token",
-    "code",
-    "key",
-    "secret",
-    "pass",
-    "pwd",
-    "sig",
-    "auth",
-    "session",
-    "jwt",
-    "otp",
-    "ticket",
-    "credential",
-    "nonce",
-    "saml",
-    "hash",
-];
+/// `c` with its URLs through [`redact_url`]: every context read to be shown
+/// (the panel, the first Telegram forward) passes here, because rows stored
+/// before issue 20 may hold secrets.
+pub(crate) fn redacted(mut c: VisitorContext) -> VisitorContext {
+    c.page_url = c.page_url.as_deref().map(redact_url);
+    c.referrer = c.referrer.as_deref().map(redact_url);
+    c
+}
 
 /// The mask that replaces a secret-looking query value.
 pub const MASK: &str = "***";
@@ -144,7 +124,7 @@ pub const MASK: &str = "***";
 /// `url` without what must not be stored or shown (issue 20 item 8): the
 /// fragment (`#access_token=…` of OAuth implicit flows) is dropped, the
 /// userinfo (`user:password@`) too, and the value of every query parameter
-/// whose name contains one of [`SECRET_PARAM_WORDS`] becomes [`MASK`]
+/// whose name contains one of [`crate::redact::SECRET_PARAM_WORDS`] becomes [`MASK`]
 /// (`?reset_token=abc&q=shoes` → `?reset_token=***&q=shoes`): the name
 /// stays, so the admin sees which parameter was there. Other parameters
 /// keep their exact bytes.
@@ -153,62 +133,15 @@ pub fn redact_url(url: &str) -> String {
     let (head, query) = url
         .split_once('?')
         .map_or((url, None), |(h, q)| (h, Some(q)));
-    let mut out = without_userinfo(head);
+    let mut out = match crate::redact::split_user_info(head) {
+        Some((scheme, true, rest)) => format!("{scheme}://{rest}"),
+        _ => head.to_owned(),
+    };
     if let Some(query) = query {
         out.push('?');
-        for (i, pair) in query.split('&').enumerate() {
-            if i > 0 {
-                out.push('&');
-            }
-            match pair.split_once('=') {
-                Some((name, _)) if secret_name(name) => {
-                    out.push_str(name);
-                    out.push('=');
-                    out.push_str(MASK);
-                }
-                _ => out.push_str(pair),
-            }
-        }
+        out.push_str(&crate::redact::mask_query(query, MASK));
     }
     out
-}
-
-/// `scheme://user:pass@host/path` → `scheme://host/path`.
-fn without_userinfo(head: &str) -> String {
-    let Some((scheme, rest)) = head.split_once("://") else {
-        return head.to_owned();
-    };
-    let end = rest.find('/').unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-        None => head.to_owned(),
-    }
-}
-
-/// Does a raw (form-encoded) parameter name contain a secret word?
-fn secret_name(raw: &str) -> bool {
-    let bytes = raw.as_bytes();
-    let mut name = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                name.push(b.to_ascii_lowercase());
-                i += 3;
-            }
-            (b, _) => {
-                name.push(b.to_ascii_lowercase());
-                i += 1;
-            }
-        }
-    }
-    SECRET_PARAM_WORDS
-        .iter()
-        .any(|w| name.windows(w.len()).any(|part| part == w.as_bytes()))
 }
 
 #[cfg(test)]

@@ -19,89 +19,27 @@ fn secret(value: Option<&[u8]>) -> String {
 /// What a masked part of a URL shows.
 const MASK: &str = "********";
 
-/// Query parameter names that hold secrets: a name containing one of these
-/// (case-insensitive, percent-decoded) has its value masked.
-const SECRET_PARAMS: [&str; 11] = [
-    "pass",
-    "pwd",
-    "token",
-    "secret",
-    "key",
-    "sig",
-    "auth",
-    "code",
-    "credential",
-    "session",
-    "cookie",
-];
-
-/// `%XX` sequences decoded (lossily), for judging a parameter's name only.
-fn percent_decoded(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = b
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-            Some(v) if b[i] == b'%' => {
-                out.push(v);
-                i += 3;
-            }
-            _ => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Does the query parameter `name` look like it holds a secret
-/// ([`SECRET_PARAMS`])?
-pub fn is_secret_param(name: &str) -> bool {
-    let name = percent_decoded(name).to_ascii_lowercase();
-    SECRET_PARAMS.iter().any(|s| name.contains(s))
-}
-
-/// `query` (without its `?`) with the values of secret-looking parameters
-/// ([`is_secret_param`]) replaced by `********`; names and order kept.
-fn masked_query(query: &str) -> String {
-    query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if is_secret_param(name) => format!("{name}={MASK}"),
-            _ => pair.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 /// `url` as `sohbet check-config` and the logs may show it (issue 20 item
 /// 6): its whole user-info (user name and password) replaced by `********`
 /// (`postgres://********@db.example:5432/chat`), the values of
 /// secret-looking query parameters too (`?sslmode=require&password=********`,
-/// [`is_secret_param`]), and a fragment dropped to `#********`. Text that
+/// [`crate::redact::is_secret_param`]), and a fragment dropped to `#********`. Text that
 /// is no `scheme://` URL (a file path) is shown as it is.
 pub fn masked_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
+    let Some((scheme, has_user_info, rest)) = crate::redact::split_user_info(url) else {
         return url.to_owned();
     };
-    // The user-info ends at the last `@` before the first `/`: a password
-    // with an unescaped `?` or `#` is still all masked (a legal URL with an
-    // `@` in a query and no path is then over-masked, never leaked).
-    let first_segment = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let (user_info, rest) = match first_segment.rfind('@') {
-        Some(at) => (format!("{MASK}@"), &rest[at + 1..]),
-        None => (String::new(), rest),
+    let user_info = if has_user_info {
+        format!("{MASK}@")
+    } else {
+        String::new()
     };
     let (rest, fragment) = match rest.split_once('#') {
         Some((r, _)) => (r, format!("#{MASK}")),
         None => (rest, String::new()),
     };
     let (rest, query) = match rest.split_once('?') {
-        Some((r, q)) => (r, format!("?{}", masked_query(q))),
+        Some((r, q)) => (r, format!("?{}", crate::redact::mask_query(q, MASK))),
         None => (rest, String::new()),
     };
     format!("{scheme}://{user_info}{rest}{query}{fragment}")
