@@ -123,14 +123,7 @@ impl Drop for InFlight {
 #[derive(Debug)]
 pub struct Tracker {
     started: Instant,
-    conns: Mutex<HashMap<IpAddr, Entry>>,
-}
-
-#[derive(Debug, Default)]
-struct Entry {
-    conns: Vec<Arc<ConnState>>,
-    /// Connections chosen to be closed and not yet gone.
-    closing: u32,
+    conns: Mutex<HashMap<IpAddr, Vec<Arc<ConnState>>>>,
 }
 
 /// A connection's place in the [`Tracker`]; dropping it removes it.
@@ -177,12 +170,9 @@ impl Requests {
 impl Drop for Tracked {
     fn drop(&mut self) {
         let mut map = self.tracker.lock();
-        if let Some(e) = map.get_mut(&self.key) {
-            e.conns.retain(|c| !Arc::ptr_eq(c, &self.state));
-            if self.state.closing.load(Ordering::Acquire) {
-                e.closing = e.closing.saturating_sub(1);
-            }
-            if e.conns.is_empty() && e.closing == 0 {
+        if let Some(conns) = map.get_mut(&self.key) {
+            conns.retain(|c| !Arc::ptr_eq(c, &self.state));
+            if conns.is_empty() {
                 map.remove(&self.key);
             }
         }
@@ -198,7 +188,7 @@ impl Tracker {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Vec<Arc<ConnState>>>> {
         self.conns.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -219,11 +209,7 @@ impl Tracker {
             idle_since: AtomicU64::new(self.now_ms()),
             close: Notify::new(),
         });
-        self.lock()
-            .entry(key)
-            .or_default()
-            .conns
-            .push(state.clone());
+        self.lock().entry(key).or_default().push(state.clone());
         Tracked {
             tracker: self.clone(),
             key,
@@ -235,18 +221,23 @@ impl Tracker {
     /// accept loop lets that many more in above the per-address cap, so the
     /// cap counts only the connections that stay.
     pub fn closing(&self, peer: IpAddr) -> u32 {
-        self.lock().get(&ip_key(peer)).map_or(0, |e| e.closing)
+        self.lock().get(&ip_key(peer)).map_or(0, |conns| {
+            let n = conns
+                .iter()
+                .filter(|c| c.closing.load(Ordering::Acquire))
+                .count();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        })
     }
 
     /// Chooses the longest-idle connection of `peer` (see the module doc)
     /// and asks it to close gracefully; false when none is idle.
     pub fn evict_idle(&self, peer: IpAddr) -> bool {
         let mut map = self.lock();
-        let Some(e) = map.get_mut(&ip_key(peer)) else {
+        let Some(conns) = map.get(&ip_key(peer)) else {
             return false;
         };
-        let Some(victim) = e
-            .conns
+        let Some(victim) = conns
             .iter()
             .filter(|c| c.is_idle())
             .min_by_key(|c| c.idle_since.load(Ordering::Acquire))
@@ -255,7 +246,6 @@ impl Tracker {
             return false;
         };
         victim.closing.store(true, Ordering::Release);
-        e.closing += 1;
         drop(map);
         victim.close.notify_one();
         true
