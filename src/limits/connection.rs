@@ -233,7 +233,7 @@ impl Tracker {
     /// Chooses the longest-idle connection of `peer` (see the module doc)
     /// and asks it to close gracefully; false when none is idle.
     pub fn evict_idle(&self, peer: IpAddr) -> bool {
-        let mut map = self.lock();
+        let map = self.lock();
         let Some(conns) = map.get(&ip_key(peer)) else {
             return false;
         };
