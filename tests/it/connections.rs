@@ -314,37 +314,10 @@ async fn at_the_per_address_cap_with_every_connection_busy_the_answer_is_a_reada
 }
 
 /// The real binary under `RLIMIT_NOFILE` = `nofile` (soft and hard, as
-/// `ulimit -n` sets them), with `env`; returns it, its main address and its
-/// log lines (stdout, read as they come).
-fn start_binary(
-    nofile: u64,
-    env: &[(&str, String)],
-) -> (
-    std::process::Child,
-    String,
-    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-) {
-    use std::{
-        io::{BufRead, BufReader},
-        os::unix::process::CommandExt,
-        process::{Command, Stdio},
-        sync::{Arc, Mutex},
-    };
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sohbet"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .env("RUST_LOG", "info")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (k, v) in common::relaxed_limits() {
-        cmd.env(k, v);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+/// `ulimit -n` sets them), with `env`.
+fn start_binary(nofile: u64, env: &[(&str, String)]) -> common::binary::Binary {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = common::binary::command(env);
     // SAFETY: only setrlimit (async-signal-safe) runs between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -356,23 +329,7 @@ fn start_binary(
             .map_err(std::io::Error::from)
         });
     }
-    let mut child = cmd.spawn().expect("spawn sohbet");
-    let out = child.stdout.take().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let log2 = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on http://") {
-                let _ = tx.send(line[i + "listening on http://".len()..].trim().to_owned());
-            }
-            log2.lock().unwrap().push(line);
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("server did not start: {:?}", log.lock().unwrap()));
-    (child, addr, log)
+    common::binary::spawn(cmd)
 }
 
 /// `GET /health/live` on a new connection from `from` (another loopback
@@ -411,7 +368,12 @@ async fn idle_connections_to_the_metrics_listener_cannot_take_the_server_down() 
         ("METRICS_ADDR", metrics.clone()),
         ("HEADER_READ_TIMEOUT_SECS", "60".to_owned()),
     ];
-    let (mut child, addr, log) = start_binary(512, &env);
+    let common::binary::Binary {
+        mut child,
+        base,
+        log,
+    } = start_binary(512, &env);
+    let addr = base.trim_start_matches("http://").to_owned();
     assert_eq!(live_from("127.0.0.2", &addr).await, Ok(200));
     let mut idle = vec![];
     for i in 0..600 {

@@ -4,13 +4,16 @@
 use crate::common;
 
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use crate::common::{Backend, KeptDb, Opts, assert_error, spawn};
+use crate::common::{
+    Backend, KeptDb, Opts, assert_error,
+    binary::{self, Binary},
+    spawn,
+};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -273,45 +276,8 @@ async fn a_client_id_sent_at_once_ten_times_stores_one_row(backend: Backend) {
 
 // ---- the real binary ----
 
-struct Server {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-fn start_binary(env: &[(&str, String)]) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sohbet"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .env("RUST_LOG", "info")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in common::relaxed_limits() {
-        cmd.env(k, v);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn sohbet");
-    let out = child.stdout.take().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let log2 = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on http://") {
-                let _ = tx.send(line[i + "listening on ".len()..].trim().to_owned());
-            }
-            log2.lock().unwrap().push(line);
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("server did not start: {:?}", log.lock().unwrap()));
-    Server { child, base, log }
+fn start_binary(env: &[(&str, String)]) -> Binary {
+    binary::spawn(binary::command(env))
 }
 
 async fn acknowledged_messages_survive_kill_9(backend: Backend) {

@@ -4,8 +4,7 @@
 //! crash tests.
 
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::Child,
     time::{Duration, Instant},
 };
 
@@ -204,37 +203,11 @@ impl Drop for Server {
     }
 }
 
-/// Starts the real binary (as tests/it/hardening.rs does) with `env` and
-/// waits for its "listening on" line.
+/// Starts the real binary with `env` ([`super::binary`]) and waits for
+/// its "listening on" line.
 pub fn start_binary(env: &[(String, String)]) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sohbet"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .env("RUST_LOG", "info")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (k, v) in super::relaxed_limits() {
-        cmd.env(k, v);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn sohbet");
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on http://") {
-                let _ = tx.send(line[i + "listening on ".len()..].trim().to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the server started");
+    let super::binary::Binary { child, base, .. } =
+        super::binary::spawn(super::binary::command(env));
     Server { child, base }
 }
 

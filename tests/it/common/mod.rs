@@ -18,6 +18,7 @@ use sohbet::{App, auth::otp_delivery::OtpDelivery, config::Config};
 use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+pub mod binary;
 pub mod bridge;
 mod browser;
 pub mod logs;
