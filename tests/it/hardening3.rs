@@ -8,9 +8,11 @@
 
 use crate::uploads::support;
 
-use std::time::Duration;
-
-use crate::common::{Backend, KeptDb, Opts, TestApp, assert_error, spawn};
+use crate::common::{
+    Backend, KeptDb, Opts, assert_error,
+    embed::{ORIGIN, call, cookieless, embed_token, thread_of},
+    spawn,
+};
 use serde_json::{Value, json};
 use support::{PNG_1X1, files_under, upload, wav};
 
@@ -19,19 +21,10 @@ on_both_backends!(
     raising_the_token_epoch_revokes_earlier_tokens,
 );
 
-const ORIGIN: &str = "http://localhost:8123";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client")
-}
-
 /// `GET /api/session` from 127.0.0.1 (the trusted proxy) with
 /// `X-Forwarded-For: xff`; returns the status.
 async fn session_as(base: &str, xff: &str) -> u16 {
-    client()
+    cookieless()
         .get(format!("{base}/api/session"))
         .header("x-forwarded-for", xff)
         .send()
@@ -42,7 +35,7 @@ async fn session_as(base: &str, xff: &str) -> u16 {
 }
 
 #[tokio::test]
-async fn a_port_in_forwarded_for_does_not_hide_the_client() {
+async fn a_port_in_forwarded_for_does_not_hide_the_cookieless() {
     // The proxy appends the client as `ip:port`; the client forges a new
     // left-hand entry on every request. Before the fix the entry with the
     // port was skipped and the forged one became the key: 0 of 60 limited.
@@ -70,42 +63,10 @@ async fn a_port_in_forwarded_for_does_not_hide_the_client() {
     app.finish().await;
 }
 
-/// Loads `/embed` and returns the fresh visitor token rendered into it.
-async fn embed_token(app: &TestApp) -> String {
-    let html = client()
-        .get(format!("{}/embed?origin={ORIGIN}", app.base))
-        .send()
-        .await
-        .expect("GET /embed")
-        .text()
-        .await
-        .expect("html");
-    let start = html.find("data-fresh-token=\"").expect("fresh token") + 18;
-    let end = start + html[start..].find('"').expect("end quote");
-    html[start..end].to_owned()
-}
-
-fn thread_of(token: &str) -> String {
-    token.split('.').nth(1).expect("thread part").to_owned()
-}
-
-/// A request with `Authorization: Bearer token` and no cookie.
-async fn call(token: &str, method: &str, url: String, body: Option<Value>) -> (u16, Value) {
-    let mut req = client()
-        .request(method.parse().expect("method"), url)
-        .header("Authorization", format!("Bearer {token}"));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 /// A multipart upload of `bytes` as field `file` with a visitor token.
 async fn upload_with_token(base: &str, token: &str, path: &str, bytes: &[u8]) -> (u16, Value) {
     let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("f.bin");
-    let r = client()
+    let r = cookieless()
         .post(format!("{base}{path}"))
         .header("Authorization", format!("Bearer {token}"))
         .multipart(reqwest::multipart::Form::new().part("file", part))
@@ -180,7 +141,7 @@ async fn a_blocked_visitor_cannot_upload(backend: Backend) {
 /// returns the server's answer packet (`40{"sid":…}` when accepted,
 /// `44{"message":"auth_error"}` when refused).
 async fn socket_handshake(base: &str, token: &str) -> String {
-    let c = client();
+    let c = cookieless();
     let open = c
         .get(format!("{base}/socket.io/?EIO=4&transport=polling"))
         .send()

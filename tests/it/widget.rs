@@ -10,7 +10,9 @@ use crate::common;
 use std::time::Duration;
 
 use crate::common::{
-    Backend, Opts, TestApp, assert_error, spawn,
+    Backend, Opts, TestApp, assert_error,
+    embed::{ORIGIN, call, cookieless, embed_token, thread_of},
+    spawn,
     telegram::{ADMIN_CHAT, TelegramDouble},
 };
 use serde_json::{Value, json};
@@ -28,55 +30,12 @@ on_both_backends!(
     contexts_of_visitors_who_never_wrote_are_pruned,
 );
 
-const ORIGIN: &str = "http://localhost:8123";
 const SECRET: &str = "site-identity-secret-123";
-const CHROME_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
-                         Chrome/131.0.0.0 Safari/537.36";
 
 async fn start(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     let mut env = vec![("EMBED_ORIGINS", ORIGIN), ("IDENTITY_SECRET", SECRET)];
     env.extend_from_slice(extra);
     spawn(Opts::new(backend).envs(&env)).await
-}
-
-/// A client that sends no cookies: the embed view in a browser that
-/// blocks third-party cookies.
-fn cookieless() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(CHROME_UA)
-        .build()
-        .expect("client")
-}
-
-/// Loads `/embed` and returns the fresh visitor token rendered into it.
-async fn embed_token(app: &TestApp) -> String {
-    let html = cookieless()
-        .get(format!("{}/embed?origin={ORIGIN}", app.base))
-        .send()
-        .await
-        .expect("GET /embed")
-        .text()
-        .await
-        .expect("html");
-    let start = html.find("data-fresh-token=\"").expect("fresh token") + 18;
-    let end = start + html[start..].find('"').expect("end quote");
-    html[start..end].to_owned()
-}
-
-fn thread_of(token: &str) -> String {
-    token.split('.').nth(1).expect("thread part").to_owned()
-}
-
-async fn call(token: &str, method: &str, url: String, body: Option<Value>) -> (u16, Value) {
-    let mut req = cookieless()
-        .request(method.parse().expect("method"), url)
-        .header("Authorization", format!("Bearer {token}"));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn embed_view_is_framed_only_by_embed_origins(backend: Backend) {
