@@ -67,7 +67,7 @@ async fn run(db: Db, events: Arc<Publisher>, mut rx: mpsc::Receiver<Job>) {
         // Forwards queued, or admin replies linked to Telegram (a receipt may wait for them).
         let outbox_due = batch.iter().any(|m| m.forward || m.tg_link.is_some());
         let started = std::time::Instant::now();
-        let res = messages::insert_batch(&db, &batch).await;
+        let res = insert_batch(&db, &batch).await;
         crate::metrics::commit(batch.len(), started.elapsed());
         match res {
             Ok(done) => {
@@ -82,7 +82,7 @@ async fn run(db: Db, events: Arc<Publisher>, mut rx: mpsc::Receiver<Job>) {
                 // One bad row must not fail its neighbours: retry one by one.
                 tracing::warn!(error = %e, n = jobs.len(), "batch insert failed, retrying singly");
                 for job in jobs.drain(..) {
-                    let res = messages::insert_batch(&db, std::slice::from_ref(&job.msg))
+                    let res = insert_batch(&db, std::slice::from_ref(&job.msg))
                         .await
                         .map(|mut v| v.remove(0))
                         .map_err(ChatError::from);
@@ -105,6 +105,45 @@ async fn run(db: Db, events: Arc<Publisher>, mut rx: mpsc::Receiver<Job>) {
 
 /// Publishes what `job` stored (waiting while the broadcaster's queue is
 /// full: back-pressure, never a dropped event), then answers the sender.
+/// Pauses before each new try after a SQLite busy answer.
+const BUSY_RETRIES: [std::time::Duration; 2] = [
+    std::time::Duration::from_millis(50),
+    std::time::Duration::from_millis(250),
+];
+
+/// No new try starts once this long has passed since the first one (each
+/// try may wait SQLite's `busy_timeout`, 5 s): a client hears 503 within
+/// about two busy timeouts.
+const BUSY_RETRY_WITHIN: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// [`messages::insert_batch`], tried again (at most [`BUSY_RETRIES`], none
+/// after [`BUSY_RETRY_WITHIN`]) when SQLite answers busy or locked: the
+/// transaction was rolled back, so nothing is stored twice (SQLite's own
+/// advice for `SQLITE_BUSY`, <https://www.sqlite.org/rescode.html#busy>).
+/// Seen twice on a loaded 2-core CI machine on a visitor's send right after
+/// the outbox had waited out a Telegram 429. Only then does the sender hear
+/// 503.
+async fn insert_batch(db: &Db, batch: &[NewMessage]) -> crate::store::StoreResult<Vec<Inserted>> {
+    let first = std::time::Instant::now();
+    let mut res = messages::insert_batch(db, batch).await;
+    for pause in BUSY_RETRIES {
+        match &res {
+            Err(e) if e.is_sqlite_busy() && first.elapsed() < BUSY_RETRY_WITHIN => {
+                tracing::warn!(
+                    error = %e,
+                    n = batch.len(),
+                    after_ms = first.elapsed().as_millis() as u64,
+                    "SQLite busy; the batch is tried again"
+                );
+                tokio::time::sleep(pause).await;
+                res = messages::insert_batch(db, batch).await;
+            }
+            _ => break,
+        }
+    }
+    res
+}
+
 async fn finish(events: &Publisher, job: Job, res: ChatResult<Inserted>) {
     if let Ok(ins) = &res {
         if ins.thread_created {

@@ -32,6 +32,14 @@ impl StoreError {
     pub fn is_closed(&self) -> bool {
         matches!(self, StoreError::Unavailable(sqlx::Error::PoolClosed))
     }
+
+    /// SQLite answered busy or locked (its `busy_timeout` ran out, or a
+    /// busy error SQLite returns without waiting, such as
+    /// `SQLITE_BUSY_SNAPSHOT`): the transaction was rolled back, nothing
+    /// was stored, and trying again may succeed.
+    pub fn is_sqlite_busy(&self) -> bool {
+        matches!(self, StoreError::Unavailable(sqlx::Error::Database(db)) if sqlite_busy(db.as_ref()))
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -287,3 +287,44 @@ async fn a_database_locked_by_another_writer_is_a_readable_503() {
         .collect();
     assert_eq!(texts, ["before the lock", "after the lock"], "{texts:?}");
 }
+
+/// A write lock held a little longer than one `busy_timeout` (5 s) costs
+/// the sender a wait, not a refusal: the group commit tries the batch
+/// again once SQLite answers busy, and the message is stored once. (Seen
+/// as a 503 on a loaded CI machine right after the outbox had waited out a
+/// Telegram 429.)
+#[tokio::test]
+async fn a_lock_held_past_one_busy_timeout_delays_the_send_without_refusing_it() {
+    use sqlx::Connection;
+    let db = KeptDb::new(Backend::Sqlite).await;
+    let app = spawn(Opts::new(Backend::Sqlite).db(&db)).await;
+    let v = app.visitor().await;
+    let (s, r) = v.send(None, "before the lock").await;
+    assert_eq!(s, 200, "{r}");
+
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(db.path().join("chat.db"));
+    let mut other = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    // The lock is released after one busy timeout has run out (and before
+    // a second one would): only a second try can store the message.
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(6_500)).await;
+        sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    };
+    let ((s, r), ()) = tokio::join!(v.send(None, "while locked"), release);
+    other.close().await.unwrap();
+    assert_eq!(s, 200, "{r}");
+
+    let tid = v.thread_id().await;
+    let texts: Vec<String> = v
+        .messages(&tid, "")
+        .await
+        .iter()
+        .filter_map(|m| m["content_text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(texts, ["before the lock", "while locked"], "{texts:?}");
+    app.finish().await;
+}
