@@ -61,8 +61,6 @@ pub struct Limits {
 pub struct PageConfig {
     /// `tr` | `en`.
     pub lang: &'static str,
-    /// `APP_TIMEZONE` (IANA name), for showing times.
-    pub timezone: String,
     /// The UI strings shared by every page.
     pub strings: &'static i18n::Strings,
     /// Server limits.
@@ -82,10 +80,9 @@ pub struct PageConfig {
 }
 
 impl PageConfig {
-    fn new(lang: &'static str, strings: &'static i18n::Strings, timezone: String) -> Self {
+    fn new(lang: &'static str, strings: &'static i18n::Strings) -> Self {
         Self {
             lang,
-            timezone,
             strings,
             limits: Limits {
                 max_text_chars: crate::chat::MAX_TEXT_CHARS,
@@ -201,8 +198,9 @@ impl PageCommon {
         csrf_token: String,
         extra: impl FnOnce(&mut PageConfig),
     ) -> Self {
-        let timezone = state.config.timezone.name().to_owned();
-        let mut config = PageConfig::new(lang, t, timezone);
+        // No time zone: the scripts show times in the browser's own
+        // (issue 22 item 8); `APP_TIMEZONE` is for texts without a browser.
+        let mut config = PageConfig::new(lang, t);
         extra(&mut config);
         Self {
             csrf_token,
