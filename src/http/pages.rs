@@ -349,7 +349,7 @@ mod tests {
     /// (`skip_serializing` in `i18n::Strings`) must not be one a script needs.
     #[test]
     fn config_block_has_every_string_the_scripts_read() {
-        let config = PageConfig::new("en", &i18n::EN, "UTC".to_owned());
+        let config = PageConfig::new("en", &i18n::EN);
         let v: serde_json::Value = serde_json::from_str(&config_json(&config)).unwrap();
         // static/js and its folders (lib/, admin/).
         let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static/js")];
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn config_block_has_strings_and_limits_in_camel_case() {
-        let config = PageConfig::new("en", &i18n::EN, "Europe/Istanbul".to_owned());
+        let config = PageConfig::new("en", &i18n::EN);
         let v: serde_json::Value = serde_json::from_str(&config_json(&config)).unwrap();
         assert_eq!(v["strings"]["errGeneric"], i18n::EN.err_generic);
         assert_eq!(v["limits"]["maxTextChars"], crate::chat::MAX_TEXT_CHARS);
@@ -405,5 +405,7 @@ mod tests {
             v.get("canned").is_none(),
             "admin sections only on the panel"
         );
+        // Times are shown in the viewer's own zone (issue 22 item 8).
+        assert!(v.get("timezone").is_none());
     }
 }
