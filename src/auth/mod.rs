@@ -13,6 +13,7 @@
 //!   hours absolute (`SESSION_IDLE_SECS`, `SESSION_ABSOLUTE_SECS`), deleted
 //!   at logout.
 
+pub mod acting;
 pub mod actor;
 pub use actor::Actor;
 pub mod cookies;

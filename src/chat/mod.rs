@@ -13,6 +13,7 @@ mod post;
 pub mod search;
 pub mod status;
 pub mod telegram_links;
+pub mod thread_events;
 pub mod visitors;
 mod writer;
 
@@ -210,16 +211,17 @@ impl Chat {
         Ok(threads::set_visitor_seen(&self.db, thread_id, at).await?)
     }
 
-    /// Deletes all messages of a thread and publishes [`ChatEvent::Cleared`].
+    /// Deletes all messages of a thread, records that agent `by` cleared
+    /// it (the thread's events stay), and publishes [`ChatEvent::Cleared`].
     ///
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
-    #[tracing::instrument(skip(self))]
-    pub async fn clear(&self, thread_id: &str) -> ChatResult<()> {
+    #[tracing::instrument(skip(self, by))]
+    pub async fn clear(&self, thread_id: &str, by: &crate::domain::ActedBy) -> ChatResult<()> {
         if threads::get(&self.db, thread_id).await?.is_none() {
             return Err(ChatError::NotFound("Thread not found"));
         }
-        messages::clear(&self.db, thread_id).await?;
+        messages::clear(&self.db, thread_id, by, crate::store::now()).await?;
         self.events
             .publish(ChatEvent::Cleared {
                 thread_id: thread_id.to_owned(),

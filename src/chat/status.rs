@@ -20,8 +20,9 @@
 //! change publishes [`ChatEvent::ThreadUpdated`], which the Redis relay
 //! carries to the other instances, which apply it ([`Chat::apply_update`]);
 //! after a lost Redis subscription the set is read again from the database.
-//! Every change is published as `thread_updated {id, status, blocked}` to
-//! admins.
+//! Every change is published as `thread_updated {id, status, blocked,
+//! change, by}` to admins; a change that changed something is recorded as
+//! a thread event in the same transaction ([`super::thread_events`]).
 
 use std::{collections::HashSet, sync::RwLock};
 
@@ -29,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Chat, ChatEvent};
 use crate::chat::error::{ChatError, ChatResult};
-use crate::domain::Thread;
+use crate::domain::{ActedBy, Thread};
 use crate::store::{self, thread_status};
 
 pub use crate::domain::ThreadStatus;
@@ -52,7 +53,8 @@ pub enum Change {
 
 /// The payload of `thread_updated` (Socket.IO, to admins) and of the API's
 /// close / reopen / block answers: `{id, status, blocked, blocked_at,
-/// change?}` (`blocked_at` RFC 3339 UTC or `null`; `change` in events).
+/// change?, by?}` (`blocked_at` RFC 3339 UTC or `null`; `change` and `by`
+/// in events and in the answers to a change).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadUpdate {
     /// The thread.
@@ -66,6 +68,11 @@ pub struct ThreadUpdate {
     /// What changed it (events only; `None` for a state read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
+    /// The agent who made the change, `{id, name}` (issue 22 item 7;
+    /// `None` for a state read and for a visitor's reopening message).
+    /// Admins only: `thread_updated` never reaches a visitor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<ActedBy>,
 }
 
 impl ThreadUpdate {
@@ -77,6 +84,7 @@ impl ThreadUpdate {
             blocked: t.blocked_at.is_some(),
             blocked_at: t.blocked_at.as_ref().map(crate::domain::rfc3339_string),
             change: None,
+            by: None,
         }
     }
 }
@@ -138,54 +146,63 @@ impl Chat {
         self.blocks.contains(thread_id)
     }
 
-    /// Closes thread `thread_id` (admin); closing a closed thread changes
-    /// nothing but still answers and publishes its state.
+    /// Closes thread `thread_id`; agent `by` did it. Closing a closed
+    /// thread changes nothing (and records no event) but still answers and
+    /// publishes its state.
     ///
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
-    pub async fn close(&self, thread_id: &str) -> ChatResult<ThreadUpdate> {
-        self.set_status(thread_id, ThreadStatus::Closed, Change::Close)
+    pub async fn close(&self, thread_id: &str, by: &ActedBy) -> ChatResult<ThreadUpdate> {
+        self.set_status(thread_id, ThreadStatus::Closed, Change::Close, by)
             .await
     }
 
-    /// Reopens thread `thread_id` (admin).
+    /// Reopens thread `thread_id`; agent `by` did it.
     ///
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
-    pub async fn reopen(&self, thread_id: &str) -> ChatResult<ThreadUpdate> {
-        self.set_status(thread_id, ThreadStatus::Open, Change::Reopen)
+    pub async fn reopen(&self, thread_id: &str, by: &ActedBy) -> ChatResult<ThreadUpdate> {
+        self.set_status(thread_id, ThreadStatus::Open, Change::Reopen, by)
             .await
     }
 
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(skip(self, by))]
     async fn set_status(
         &self,
         thread_id: &str,
         status: ThreadStatus,
         change: Change,
+        by: &ActedBy,
     ) -> ChatResult<ThreadUpdate> {
-        let t = thread_status::set_status(&self.db, thread_id, status, store::now())
+        let (t, _event) = thread_status::set_status(&self.db, thread_id, status, store::now(), by)
             .await?
             .ok_or(ChatError::NotFound("Thread not found"))?;
-        Ok(self.changed(&t, change).await)
+        Ok(self.changed(&t, change, by).await)
     }
 
-    /// Blocks (`true`) or unblocks the visitor of thread `thread_id`
-    /// (admin). Nothing stored is deleted.
+    /// Blocks (`true`) or unblocks the visitor of thread `thread_id`;
+    /// agent `by` did it (an event is recorded when that changed
+    /// anything). Nothing stored is deleted.
     ///
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
-    #[tracing::instrument(skip(self))]
-    pub async fn set_blocked(&self, thread_id: &str, blocked: bool) -> ChatResult<ThreadUpdate> {
-        let t = thread_status::set_blocked(&self.db, thread_id, blocked, store::now())
-            .await?
-            .ok_or(ChatError::NotFound("Thread not found"))?;
+    #[tracing::instrument(skip(self, by))]
+    pub async fn set_blocked(
+        &self,
+        thread_id: &str,
+        blocked: bool,
+        by: &ActedBy,
+    ) -> ChatResult<ThreadUpdate> {
+        let (t, _event) =
+            thread_status::set_blocked(&self.db, thread_id, blocked, store::now(), by)
+                .await?
+                .ok_or(ChatError::NotFound("Thread not found"))?;
         let change = if blocked {
             Change::Block
         } else {
             Change::Unblock
         };
-        Ok(self.changed(&t, change).await)
+        Ok(self.changed(&t, change, by).await)
     }
 
     /// The blocked threads, most recently blocked first (at most 500).
@@ -205,9 +222,10 @@ impl Chat {
     }
 
     /// Records `t`'s new state in the set and publishes it.
-    async fn changed(&self, t: &Thread, change: Change) -> ThreadUpdate {
+    async fn changed(&self, t: &Thread, change: Change, by: &ActedBy) -> ThreadUpdate {
         let u = ThreadUpdate {
             change: Some(change),
+            by: Some(by.clone()),
             ..ThreadUpdate::of(t)
         };
         self.apply_update(&u);

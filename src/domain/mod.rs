@@ -9,6 +9,7 @@ pub mod canned;
 pub mod message;
 pub mod telegram;
 pub mod thread;
+pub mod thread_event;
 pub mod types;
 pub mod view;
 pub mod visitor;
@@ -17,9 +18,10 @@ pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use message::{Inserted, NewMessage};
 pub use telegram::{DueReceipt, OutboxItem};
 pub use thread::{ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch};
+pub use thread_event::{ActedBy, ThreadEvent, ThreadEventRow};
 pub use types::{
-    BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadId, ThreadStatus,
-    UnknownValue,
+    BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadAction, ThreadId,
+    ThreadStatus, UnknownValue,
 };
 pub use view::{Message, opt_rfc3339, rfc3339, rfc3339_string};
 pub use visitor::{PageReport, VisitorContext};

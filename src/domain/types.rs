@@ -138,6 +138,25 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an agent did to a thread: the `action` of a thread event
+    /// (`thread_events.action`, issue 22 item 7).
+    pub enum ThreadAction {
+        /// Closed it.
+        Close = "close",
+        /// Reopened it.
+        Reopen = "reopen",
+        /// Blocked its visitor.
+        Block = "block",
+        /// Unblocked its visitor.
+        Unblock = "unblock",
+        /// Cleared its messages.
+        Clear = "clear",
+        /// Assigned it (the event's `detail` names the assignee).
+        Assign = "assign",
+    }
+}
+
 /// Longest thread id, in bytes.
 pub const THREAD_ID_MAX: usize = 64;
 

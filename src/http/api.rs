@@ -266,14 +266,15 @@ pub struct ClearBody {
     pub thread_id: String,
 }
 
-/// `POST /api/messages/clear` (admin) → `{success, message: "Messages cleared"}`.
+/// `POST /api/messages/clear` (admin) → `{success, message: "Messages
+/// cleared"}`; records a `clear` event naming the agent (events stay).
 pub async fn clear(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<ClearBody>,
 ) -> AppResult<Json<Done>> {
-    caller.require_admin()?;
-    state.chat.clear(&body.thread_id).await?;
+    let by = super::thread_admin::agent(&caller)?;
+    state.chat.clear(&body.thread_id, &by).await?;
     Ok(Json(Done {
         success: true,
         message: "Messages cleared",

@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
             "/api/threads/{thread_id}/unblock",
             post(thread_admin::unblock),
         )
+        .route("/api/threads/{thread_id}/events", get(thread_admin::events))
         .route("/api/blocks", get(thread_admin::blocks))
         .route("/api/search", get(search::search))
         .route(

@@ -60,6 +60,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         visitor_page, admin_page, login_page, uploads, static_files,
         canned::canned_list, canned::canned_create, canned::canned_update, canned::canned_delete,
         thread_close, thread_reopen, thread_block, thread_block_delete, thread_unblock, blocks,
+        thread_events,
         search_doc
     ),
     components(schemas(
@@ -70,6 +71,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         canned::CannedDoc, canned::CannedListDoc, canned::CannedOneDoc, canned::CannedBodyDoc,
         canned::CannedDeletedDoc,
         ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc,
+        ActedByDoc, ThreadActionDoc, ThreadEventDoc, ThreadEventsDoc,
         SearchDoc, SearchHitDoc, SearchThreadDoc, SearchThreadHitDoc, PartDoc
     )),
     tags(

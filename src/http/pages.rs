@@ -61,8 +61,6 @@ pub struct Limits {
 pub struct PageConfig {
     /// `tr` | `en`.
     pub lang: &'static str,
-    /// `APP_TIMEZONE` (IANA name), for showing times.
-    pub timezone: String,
     /// The UI strings shared by every page.
     pub strings: &'static i18n::Strings,
     /// Server limits.
@@ -82,10 +80,9 @@ pub struct PageConfig {
 }
 
 impl PageConfig {
-    fn new(lang: &'static str, strings: &'static i18n::Strings, timezone: String) -> Self {
+    fn new(lang: &'static str, strings: &'static i18n::Strings) -> Self {
         Self {
             lang,
-            timezone,
             strings,
             limits: Limits {
                 max_text_chars: crate::chat::MAX_TEXT_CHARS,
@@ -201,8 +198,9 @@ impl PageCommon {
         csrf_token: String,
         extra: impl FnOnce(&mut PageConfig),
     ) -> Self {
-        let timezone = state.config.timezone.name().to_owned();
-        let mut config = PageConfig::new(lang, t, timezone);
+        // No time zone: the scripts show times in the browser's own
+        // (issue 22 item 8); `APP_TIMEZONE` is for texts without a browser.
+        let mut config = PageConfig::new(lang, t);
         extra(&mut config);
         Self {
             csrf_token,
@@ -351,7 +349,7 @@ mod tests {
     /// (`skip_serializing` in `i18n::Strings`) must not be one a script needs.
     #[test]
     fn config_block_has_every_string_the_scripts_read() {
-        let config = PageConfig::new("en", &i18n::EN, "UTC".to_owned());
+        let config = PageConfig::new("en", &i18n::EN);
         let v: serde_json::Value = serde_json::from_str(&config_json(&config)).unwrap();
         // static/js and its folders (lib/, admin/).
         let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static/js")];
@@ -398,7 +396,7 @@ mod tests {
 
     #[test]
     fn config_block_has_strings_and_limits_in_camel_case() {
-        let config = PageConfig::new("en", &i18n::EN, "Europe/Istanbul".to_owned());
+        let config = PageConfig::new("en", &i18n::EN);
         let v: serde_json::Value = serde_json::from_str(&config_json(&config)).unwrap();
         assert_eq!(v["strings"]["errGeneric"], i18n::EN.err_generic);
         assert_eq!(v["limits"]["maxTextChars"], crate::chat::MAX_TEXT_CHARS);
@@ -407,5 +405,7 @@ mod tests {
             v.get("canned").is_none(),
             "admin sections only on the panel"
         );
+        // Times are shown in the viewer's own zone (issue 22 item 8).
+        assert!(v.get("timezone").is_none());
     }
 }

@@ -30,6 +30,18 @@ pub struct ToolStrings {
     pub closed: &'static str,
     /// Confirmation before blocking.
     pub block_confirm: &'static str,
+    /// Thread event lines (issue 22 item 7), `{name}`: the agent.
+    pub event_close: &'static str,
+    /// `{name}` reopened the thread.
+    pub event_reopen: &'static str,
+    /// `{name}` blocked the visitor.
+    pub event_block: &'static str,
+    /// `{name}` unblocked the visitor.
+    pub event_unblock: &'static str,
+    /// `{name}` cleared the messages.
+    pub event_clear: &'static str,
+    /// `{name}` assigned the thread to `{detail}`.
+    pub event_assign: &'static str,
 }
 
 /// Turkish.
@@ -46,6 +58,12 @@ pub static TR: ToolStrings = ToolStrings {
     blocked: "Engellendi",
     closed: "Kapalı",
     block_confirm: "Bu ziyaretçi engellensin mi? Mesajları reddedilir; hiçbir şey silinmez.",
+    event_close: "{name} konuşmayı kapattı",
+    event_reopen: "{name} konuşmayı yeniden açtı",
+    event_block: "{name} ziyaretçiyi engelledi",
+    event_unblock: "{name} ziyaretçinin engelini kaldırdı",
+    event_clear: "{name} mesajları temizledi",
+    event_assign: "{name} konuşmayı atadı: {detail}",
 };
 
 /// English.
@@ -62,6 +80,12 @@ pub static EN: ToolStrings = ToolStrings {
     blocked: "Blocked",
     closed: "Closed",
     block_confirm: "Block this visitor? Their messages will be refused; nothing is deleted.",
+    event_close: "{name} closed the thread",
+    event_reopen: "{name} reopened the thread",
+    event_block: "{name} blocked the visitor",
+    event_unblock: "{name} unblocked the visitor",
+    event_clear: "{name} cleared the messages",
+    event_assign: "{name} assigned the thread to {detail}",
 };
 
 /// The tool strings of a page language tag (`tr` → Turkish, else English).

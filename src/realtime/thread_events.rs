@@ -3,8 +3,9 @@
 //! the same rule as the JSON API ([`crate::chat::status`]): admin sockets
 //! only (a visitor's gets `auth_error` / `UNAUTHORIZED`), an unknown thread
 //! is `NOT_FOUND`. The ack is `{success: true, thread: {id, status,
-//! blocked, blocked_at}}`; every admin socket (on every instance) also gets
-//! `thread_updated` through the core's event stream.
+//! blocked, blocked_at, change, by}}`; every admin socket (on every
+//! instance) also gets `thread_updated` through the core's event stream.
+//! The change is recorded as a thread event naming the session's agent.
 
 use std::sync::Arc;
 
@@ -19,7 +20,12 @@ use super::{
     Role, SocketSession,
     extract::{Payload, Reply, admin_gate, parse},
 };
-use crate::{AppState, http::error::AppError, limits::Action};
+use crate::{
+    AppState,
+    auth::acting::{Acting, acting_agent},
+    http::error::AppError,
+    limits::Action,
+};
 
 /// Registers the handlers on a connected socket.
 pub(super) fn register<A: Adapter>(s: &SocketRef<A>) {
@@ -60,12 +66,16 @@ async fn tool<A: Adapter>(
         Ok(_) => return reply.err(AppError::Validation("thread_id is required".into())),
         Err(e) => return reply.err(e),
     };
+    let Some(session) = sess.admin.as_ref() else {
+        return reply.err(AppError::Unauthorized);
+    };
+    let by = acting_agent(Acting::Session(session));
     let chat = &state.chat;
     let res = match name.as_ref() {
-        "close_thread" => chat.close(&t).await,
-        "reopen_thread" => chat.reopen(&t).await,
-        "block_thread" => chat.set_blocked(&t, true).await,
-        _ => chat.set_blocked(&t, false).await,
+        "close_thread" => chat.close(&t, &by).await,
+        "reopen_thread" => chat.reopen(&t, &by).await,
+        "block_thread" => chat.set_blocked(&t, true, &by).await,
+        _ => chat.set_blocked(&t, false, &by).await,
     };
     match res {
         Ok(u) => reply.ok(json!({ "thread": u })),

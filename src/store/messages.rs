@@ -398,19 +398,28 @@ pub async fn page(
     Ok(rows)
 }
 
-/// Deletes every message of a thread. Its Telegram links stay (their
-/// `message_id` becomes NULL), so a late Telegram reply still finds the thread.
-/// Returns how many were deleted.
+/// Deletes every message of a thread and records the `clear` event by
+/// `by` at `now` in the same transaction (the thread's events stay). Its
+/// Telegram links stay (their `message_id` becomes NULL), so a late
+/// Telegram reply still finds the thread. Returns how many were deleted
+/// and the event.
 ///
 /// # Errors
 /// Database errors.
-#[tracing::instrument(skip(db))]
-pub async fn clear(db: &Db, thread_id: &str) -> StoreResult<u64> {
+#[tracing::instrument(skip(db, by), fields(by = %by.name))]
+pub async fn clear(
+    db: &Db,
+    thread_id: &str,
+    by: &crate::domain::ActedBy,
+    now: DateTime<Utc>,
+) -> StoreResult<(u64, crate::domain::ThreadEvent)> {
+    use crate::domain::ThreadAction;
     Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         let n = sqlx::query("DELETE FROM messages WHERE thread_id = $1").bind(thread_id).execute(&mut *tx).await?.rows_affected();
+        let ev = super::thread_events::insert_event!(&mut *tx, thread_id, by, ThreadAction::Clear, None::<&str>, now)?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(n)
+        Ok::<_, sqlx::Error>((n, ev))
     })?)
 }
 

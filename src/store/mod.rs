@@ -15,6 +15,7 @@ pub mod messages;
 pub mod outbox;
 pub mod pg_url;
 pub mod search;
+pub mod thread_events;
 pub mod thread_status;
 pub mod threads;
 pub mod topics;

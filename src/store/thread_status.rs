@@ -6,9 +6,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::thread_events::insert_event;
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{Thread, ThreadStatus};
+use crate::domain::{ActedBy, Thread, ThreadAction, ThreadEvent, ThreadStatus};
 
 /// `RETURNING` the columns of [`Thread`] (no table alias), for `concat!`.
 macro_rules! returning {
@@ -17,50 +18,125 @@ macro_rules! returning {
     };
 }
 
-/// Sets the status of thread `id` to `status`;
-/// `status_changed_at` becomes `now` when the status changes. Returns the
-/// updated row, `None` for an unknown thread.
+/// The columns of [`Thread`] (no table alias), for `concat!`.
+macro_rules! thread_cols {
+    () => {
+        "id, display_name, created_at, last_activity_at, status, visitor_last_seen_at, blocked_at"
+    };
+}
+
+/// What a status or block change did: the thread as it is now, and the
+/// event recorded when it changed (`None`: it already was so; nothing was
+/// written).
+pub type Changed = (Thread, Option<ThreadEvent>);
+
+/// Runs `$update` (an `UPDATE … RETURNING` that matches only when the
+/// thread changes) in a transaction; when it matched, records `$action`
+/// by `$by` in the same transaction, else reads the row as it is.
+macro_rules! change_with_event {
+    ($db:expr, $id:expr, $by:expr, $action:expr, $now:expr, $update:expr) => {
+        with_db!($db, p => {
+            let mut tx = p.begin().await?;
+            let updated: Option<Thread> = $update.fetch_optional(&mut *tx).await?;
+            let out = match updated {
+                Some(t) => {
+                    let ev = insert_event!(&mut *tx, $id, $by, $action, None::<&str>, $now)?;
+                    Some((t, Some(ev)))
+                }
+                None => {
+                    const GET: &str = concat!("SELECT ", thread_cols!(), " FROM threads WHERE id = $1");
+                    let t: Option<Thread> = sqlx::query_as(GET).bind($id).fetch_optional(&mut *tx).await?;
+                    t.map(|t| (t, None))
+                }
+            };
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(out)
+        })
+    };
+}
+
+/// Sets the status of thread `id` to `status` (`status_changed_at` = `now`)
+/// and records `action` by `by`, in one transaction, when the status
+/// changes (a stored `active` already is `open`). Returns the row and the
+/// event, `None` for an unknown thread.
 ///
 /// # Errors
 /// Database errors.
-#[tracing::instrument(skip(db))]
+#[tracing::instrument(skip(db, by), fields(by = %by.name))]
 pub async fn set_status(
     db: &Db,
     id: &str,
     status: ThreadStatus,
     now: DateTime<Utc>,
-) -> StoreResult<Option<Thread>> {
+    by: &ActedBy,
+) -> StoreResult<Option<Changed>> {
     const SQL: &str = concat!(
-        "UPDATE threads SET status = $1, status_changed_at = \
-         CASE WHEN status = $1 THEN status_changed_at ELSE $2 END WHERE id = $3",
+        "UPDATE threads SET status = $1, status_changed_at = $2 \
+         WHERE id = $3 AND status <> $1 AND status <> $4",
         returning!()
     );
-    Ok(
-        with_db!(db, p => sqlx::query_as(SQL).bind(status).bind(now).bind(id).fetch_optional(p).await)?,
-    )
+    let (action, same) = match status {
+        ThreadStatus::Open => (ThreadAction::Reopen, "active"),
+        ThreadStatus::Closed => (ThreadAction::Close, "closed"),
+    };
+    Ok(change_with_event!(
+        db,
+        id,
+        by,
+        action,
+        now,
+        sqlx::query_as(SQL)
+            .bind(status)
+            .bind(now)
+            .bind(id)
+            .bind(same)
+    )?)
 }
 
-/// Blocks (`blocked`: `blocked_at` = `now`, kept when already blocked) or
-/// unblocks (`blocked_at` = NULL) the visitor of thread `id`. Returns the
-/// updated row, `None` for an unknown thread. Nothing else changes.
+/// Blocks (`blocked`: `blocked_at` = `now`) or unblocks (`blocked_at` =
+/// NULL) the visitor of thread `id` and records `block` / `unblock` by
+/// `by`, in one transaction, when that changes anything (blocking a
+/// blocked visitor keeps its `blocked_at`). Returns the row and the event,
+/// `None` for an unknown thread. Nothing else changes.
 ///
 /// # Errors
 /// Database errors.
-#[tracing::instrument(skip(db))]
+#[tracing::instrument(skip(db, by), fields(by = %by.name))]
 pub async fn set_blocked(
     db: &Db,
     id: &str,
     blocked: bool,
     now: DateTime<Utc>,
-) -> StoreResult<Option<Thread>> {
-    const SQL: &str = concat!(
-        "UPDATE threads SET blocked_at = \
-         CASE WHEN $1 THEN COALESCE(blocked_at, $2) ELSE NULL END WHERE id = $3",
+    by: &ActedBy,
+) -> StoreResult<Option<Changed>> {
+    const BLOCK: &str = concat!(
+        "UPDATE threads SET blocked_at = $1 WHERE id = $2 AND blocked_at IS NULL",
         returning!()
     );
-    Ok(
-        with_db!(db, p => sqlx::query_as(SQL).bind(blocked).bind(now).bind(id).fetch_optional(p).await)?,
-    )
+    const UNBLOCK: &str = concat!(
+        "UPDATE threads SET blocked_at = NULL WHERE id = $1 AND blocked_at IS NOT NULL",
+        returning!()
+    );
+    let changed = if blocked {
+        change_with_event!(
+            db,
+            id,
+            by,
+            ThreadAction::Block,
+            now,
+            sqlx::query_as(BLOCK).bind(now).bind(id)
+        )
+    } else {
+        change_with_event!(
+            db,
+            id,
+            by,
+            ThreadAction::Unblock,
+            now,
+            sqlx::query_as(UNBLOCK).bind(id)
+        )
+    };
+    Ok(changed?)
 }
 
 /// The ids of every thread whose visitor is blocked (loaded into the core's

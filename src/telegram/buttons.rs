@@ -143,6 +143,7 @@ mod tests {
             blocked,
             blocked_at: None,
             change: None,
+            by: None,
         }
     }
 

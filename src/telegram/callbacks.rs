@@ -9,7 +9,8 @@
 //! spinner on the button until then). The buttons themselves are updated
 //! (`editMessageReplyMarkup`) for every status or block change, whoever made
 //! it (panel, API, socket, command, button, a visitor's reopening message):
-//! [`follow`] watches the core's events.
+//! [`follow`] watches the core's events. Each change is recorded as a
+//! thread event named by [`crate::auth::acting`] (`Acting::Telegram`).
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use super::{
     ctx::{Command, Ctx, HINT, TOPIC_HINT},
 };
 use crate::{
+    auth::acting::{Acting, acting_agent},
     chat::ChatError,
     chat::{ChatEvent, status::ThreadUpdate, telegram_links::TelegramLinks},
 };
@@ -93,14 +95,18 @@ pub(super) async fn thread_command(
         Err(text) => return text,
     };
     let chat = &ctx.chat;
+    let by = acting_agent(Acting::Telegram);
     let (res, done) = match cmd {
-        Command::Close => (chat.close(&thread).await, "Conversation closed."),
-        Command::Reopen => (chat.reopen(&thread).await, "Conversation reopened."),
+        Command::Close => (chat.close(&thread, &by).await, "Conversation closed."),
+        Command::Reopen => (chat.reopen(&thread, &by).await, "Conversation reopened."),
         Command::Block => (
-            chat.set_blocked(&thread, true).await,
+            chat.set_blocked(&thread, true, &by).await,
             "Visitor blocked: their messages are refused until /unblock.",
         ),
-        _ => (chat.set_blocked(&thread, false).await, "Visitor unblocked."),
+        _ => (
+            chat.set_blocked(&thread, false, &by).await,
+            "Visitor unblocked.",
+        ),
     };
     super::callbacks::outcome(res, done)
 }
@@ -109,11 +115,18 @@ pub(super) async fn thread_command(
 /// text of the answer.
 async fn act(ctx: &Ctx, action: &str, thread: &str) -> String {
     let chat = &ctx.chat;
+    let by = acting_agent(Acting::Telegram);
     let (res, done) = match action {
-        buttons::CLOSE => (chat.close(thread).await, "Closed."),
-        buttons::REOPEN => (chat.reopen(thread).await, "Reopened."),
-        buttons::BLOCK => (chat.set_blocked(thread, true).await, "Visitor blocked."),
-        buttons::UNBLOCK => (chat.set_blocked(thread, false).await, "Visitor unblocked."),
+        buttons::CLOSE => (chat.close(thread, &by).await, "Closed."),
+        buttons::REOPEN => (chat.reopen(thread, &by).await, "Reopened."),
+        buttons::BLOCK => (
+            chat.set_blocked(thread, true, &by).await,
+            "Visitor blocked.",
+        ),
+        buttons::UNBLOCK => (
+            chat.set_blocked(thread, false, &by).await,
+            "Visitor unblocked.",
+        ),
         _ => return "Unknown button.".to_owned(),
     };
     outcome(res, done)

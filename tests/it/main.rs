@@ -36,6 +36,7 @@ mod telegram_replies;
 mod telegram_topic_chat;
 mod telegram_topics;
 mod telegram_webhook;
+mod thread_events;
 mod thread_tools;
 mod uploads;
 mod widget;

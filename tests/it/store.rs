@@ -188,11 +188,23 @@ async fn legacy_status(backend: common::Backend) {
     let t = threads::get(&db, a).await.unwrap().unwrap();
     assert_eq!(t.status, ThreadStatus::Open);
     assert_eq!(thread_status::counts(&db).await.unwrap(), (1, 0));
-    let t = thread_status::set_status(&db, a, ThreadStatus::Closed, sohbet::store::now())
-        .await
-        .unwrap()
-        .unwrap();
+    let by = sohbet::domain::ActedBy {
+        id: None,
+        name: "admin".into(),
+    };
+    let (t, event) =
+        thread_status::set_status(&db, a, ThreadStatus::Closed, sohbet::store::now(), &by)
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(t.status, ThreadStatus::Closed);
+    assert!(event.is_some(), "a change records its event");
+    let (_, again) =
+        thread_status::set_status(&db, a, ThreadStatus::Closed, sohbet::store::now(), &by)
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(again.is_none(), "no change, no event");
     assert_eq!(stored_status(&db, a).await, "closed");
     db.close().await;
 }

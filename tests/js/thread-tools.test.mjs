@@ -60,7 +60,9 @@ for (const db of ['sqlite', 'postgres']) {
       let seen = updateOf(other.socket, tid);
       const closed = await emitAck(a.socket, 'close_thread', { thread_id: tid });
       assert.equal(closed.success, true, JSON.stringify(closed));
-      assert.deepEqual(closed.thread, { id: tid, status: 'closed', blocked: false, blocked_at: null, change: 'close' });
+      assert.deepEqual(closed.thread, {
+        id: tid, status: 'closed', blocked: false, blocked_at: null, change: 'close', by: { id: null, name: 'admin' },
+      });
       assert.deepEqual(await seen, closed.thread, 'the other admin socket is told');
 
       seen = updateOf(a.socket, tid, (p) => p.status === 'open');

@@ -48,7 +48,77 @@ pub struct ThreadStateDoc {
     pub blocked_at: Option<String>,
     /// What changed it.
     pub change: Option<ThreadChangeDoc>,
+    /// The agent who changed it (issue 22; absent for a visitor's message).
+    pub by: Option<ActedByDoc>,
 }
+
+/// The agent who acted: `id` null until agents exist.
+#[derive(Serialize, ToSchema)]
+pub struct ActedByDoc {
+    /// The agent's id, or null.
+    pub id: Option<i64>,
+    /// The agent's name at the time.
+    pub name: String,
+}
+
+/// What an agent did: `close`, `reopen`, `block`, `unblock`, `clear`, `assign`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreadActionDoc {
+    /// Closed the thread.
+    Close,
+    /// Reopened it.
+    Reopen,
+    /// Blocked its visitor.
+    Block,
+    /// Unblocked its visitor.
+    Unblock,
+    /// Cleared its messages.
+    Clear,
+    /// Assigned it (`detail`: to whom).
+    Assign,
+}
+
+/// A thread's system event (agents only).
+#[derive(Serialize, ToSchema)]
+pub struct ThreadEventDoc {
+    /// Grows with time.
+    pub id: i64,
+    /// The thread.
+    pub thread_id: String,
+    /// What was done.
+    pub action: ThreadActionDoc,
+    /// More about it (`assign`: the assignee), or null.
+    pub detail: Option<String>,
+    /// Who did it.
+    pub by: ActedByDoc,
+    /// When (RFC 3339 UTC).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+/// `GET /api/threads/{thread_id}/events`.
+#[derive(Serialize, ToSchema)]
+pub struct ThreadEventsDoc {
+    /// `true`.
+    pub success: bool,
+    /// The newest events, oldest first.
+    pub events: Vec<ThreadEventDoc>,
+}
+
+/// A thread's events: who closed, reopened, blocked, unblocked, cleared or
+/// assigned it (admin only; never a visitor, not even for its own thread).
+#[utoipa::path(get, path = "/api/threads/{thread_id}/events", tag = "messages",
+    params(
+        ("thread_id" = String, Path, description = "Thread id"),
+        ("limit" = Option<i64>, Query, description = "The newest this many (1–500, default 200)")
+    ),
+    responses(
+        (status = 200, body = ThreadEventsDoc),
+        (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: bad thread id or limit"),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin")
+    ))]
+pub fn thread_events() {}
 
 /// Answer of close / reopen / block / unblock.
 #[derive(Serialize, ToSchema)]

@@ -13,7 +13,7 @@ function read() {
   }
 }
 
-/** The whole block: {lang, timezone, strings, limits, widget?, canned?, tools?, search?}. */
+/** The whole block: {lang, strings, limits, widget?, canned?, tools?, search?}. */
 export const config = read();
 
 /** The shared UI strings (src/i18n.rs `Strings`, camelCase keys). */
@@ -27,19 +27,6 @@ export const lang = config.lang === 'tr' ? 'tr' : 'en';
 
 /** The Intl locale of `lang`. */
 export const locale = lang === 'tr' ? 'tr-TR' : 'en-GB';
-
-function validTimeZone(tz) {
-  if (!tz) return undefined;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return tz;
-  } catch {
-    return undefined;
-  }
-}
-
-/** APP_TIMEZONE when the browser knows it, else the browser's own. */
-export const timeZone = validTimeZone(config.timezone);
 
 /** Replaces `{name}` placeholders in a UI string. */
 export function fill(template, values) {

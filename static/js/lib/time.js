@@ -1,5 +1,5 @@
-// sohbet: time formatting in the page's timezone (APP_TIMEZONE, config.js).
-import { S, locale, timeZone } from './config.js';
+// sohbet: time formatting in the viewer's own time zone (the browser's).
+import { S, locale } from './config.js';
 
 // ---------------------------------------------------------------- time ---
 
@@ -7,7 +7,7 @@ const fmtCache = new Map();
 function formatter(key, options, loc = locale) {
   let f = fmtCache.get(key);
   if (!f) {
-    f = new Intl.DateTimeFormat(loc, { timeZone, ...options });
+    f = new Intl.DateTimeFormat(loc, options);
     fmtCache.set(key, f);
   }
   return f;
@@ -15,7 +15,7 @@ function formatter(key, options, loc = locale) {
 export const toDate = (v) => (v instanceof Date ? v : new Date(v));
 export const valid = (d) => d instanceof Date && !Number.isNaN(d.getTime());
 
-/** "YYYY-MM-DD" of a moment in the page's timezone. */
+/** "YYYY-MM-DD" of a moment in the viewer's time zone. */
 export function dayKey(v) {
   const d = toDate(v);
   if (!valid(d)) return '';

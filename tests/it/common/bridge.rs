@@ -224,3 +224,18 @@ pub async fn wait_buttons(tg: &TelegramDouble, id: i64, want: &[String]) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Presses button `data` on message `message_id` of `chat`; waits for its
+/// `answerCallbackQuery` and returns the answer's text.
+pub async fn press(tg: &TelegramDouble, chat: i64, message_id: i64, data: &str) -> String {
+    let (_, qid) = tg
+        .push_callback(chat, message_id, data)
+        .expect("the bot asked for callback queries (allowed_updates)");
+    let call = tg
+        .wait_call("answerCallbackQuery", WAIT, |c| {
+            c.is("answerCallbackQuery") && c.str_param("callback_query_id").as_deref() == Some(&qid)
+        })
+        .await;
+    assert!(call.ok(), "{}", tg.summary());
+    call.str_param("text").unwrap_or_default()
+}
