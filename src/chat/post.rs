@@ -161,8 +161,7 @@ impl Chat {
                 return Err(ChatError::Validation(MISSING_UPLOAD.into()));
             }
         }
-        msg.forward =
-            self.options.forward_to_telegram && (msg.sender == Role::Visitor || mirror);
+        msg.forward = self.options.forward_to_telegram && (msg.sender == Role::Visitor || mirror);
         if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
             return Err(ChatError::NotFound("Thread not found"));
         }

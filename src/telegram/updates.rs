@@ -208,7 +208,9 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
         // agent's own message stays in the topic), like an answer.
         Command::Note(text) => {
             let stored = match route(&ctx, &msg).await {
-                Ok(thread) => store(&ctx, &msg, thread, (MessageType::Text, text, None), true).await,
+                Ok(thread) => {
+                    store(&ctx, &msg, thread, (MessageType::Text, text, None), true).await
+                }
                 Err(text) => Err(text),
             };
             match stored {
