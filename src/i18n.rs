@@ -251,6 +251,15 @@ pub struct Strings {
     /// Placeholder of the admin's text area.
     #[serde(skip_serializing)] // askama only
     pub admin_placeholder: &'static str,
+    /// The composer's toggle that writes an internal note (issue 22).
+    #[serde(skip_serializing)] // askama only (the panel reads it from the page)
+    pub note_toggle: &'static str,
+    /// Shown over the composer while it writes an internal note.
+    #[serde(skip_serializing)] // askama only
+    pub note_banner: &'static str,
+    /// Sender label of an internal note in the panel.
+    #[serde(skip_serializing)] // askama only
+    pub note_label: &'static str,
     /// Button that clears a thread.
     pub clear: &'static str,
     /// Question before clearing a thread.
@@ -378,6 +387,9 @@ pub static TR: Strings = Strings {
     select_thread_hint: "Okumak ve yanıtlamak için listeden bir sohbet seçin.",
     no_messages: "Henüz mesaj yok.",
     admin_placeholder: "Bir yanıt yazın…",
+    note_toggle: "Not",
+    note_banner: "İç not — ziyaretçi bunu görmez",
+    note_label: "İç not",
     clear: "Temizle",
     clear_confirm: "Bu sohbetteki tüm mesajlar silinsin mi? Bu işlem geri alınamaz.",
     cleared: "Sohbet temizlendi",
@@ -490,6 +502,9 @@ pub static EN: Strings = Strings {
     select_thread_hint: "Pick a conversation from the list to read and reply.",
     no_messages: "No messages yet.",
     admin_placeholder: "Write a reply…",
+    note_toggle: "Note",
+    note_banner: "Internal note — the visitor does not see this",
+    note_label: "Internal note",
     clear: "Clear",
     clear_confirm: "Delete all messages of this conversation? This cannot be undone.",
     cleared: "Conversation cleared",

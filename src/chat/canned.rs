@@ -176,7 +176,9 @@ impl Chat {
     /// Sends canned reply `id` to the visitor of `thread_id` as the admin,
     /// through [`Chat::post`]: stored, published and forwarded like any
     /// admin message (`client_id` makes a retry idempotent, e.g. a Telegram
-    /// callback query delivered twice).
+    /// callback query delivered twice). It is the path of a reply chosen in
+    /// Telegram (the panel sends the text itself), so it is not mirrored
+    /// into the thread's topic ([`PostRequest::from_telegram`]).
     ///
     /// # Errors
     /// `NotFound` for an unknown reply or thread; the errors of [`Chat::post`].
@@ -196,6 +198,9 @@ impl Chat {
                 kind: crate::domain::MessageType::Text,
                 file_url: None,
                 client_id,
+                internal: false,
+                // Chosen in Telegram (its only caller): not mirrored back.
+                from_telegram: true,
                 telegram_link: None,
             },
         )

@@ -21,7 +21,9 @@ pub use crate::domain::{ListFilter, Thread, ThreadListItem};
 pub use crate::domain::{MessageType, OutboxStatus, Role, ThreadId};
 pub use error::{ChatError, ChatResult};
 pub use media_urls::MediaUrls;
-pub use post::{ENQUEUE_WAIT, MISSING_UPLOAD, PostRequest, Posted, Sender, TelegramLink};
+pub use post::{
+    ENQUEUE_WAIT, MISSING_UPLOAD, NOTE_FORBIDDEN, PostRequest, Posted, Sender, TelegramLink,
+};
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -158,20 +160,25 @@ impl Chat {
         self.events.subscribe()
     }
 
-    /// A page of a thread, oldest first (see [`messages::page`]); `limit`
-    /// is clamped to 1..=200.
+    /// A page of a thread as `reader` may see it, oldest first (see
+    /// [`messages::page`]): a visitor's page never holds an internal note
+    /// ([`Message::visible_to`]); `limit` is clamped to 1..=200. Every
+    /// history shown outside the agents (visitor pages and catch-up, later
+    /// e-mail transcripts and exports) reads through here with
+    /// `Role::Visitor`.
     ///
     /// # Errors
     /// Database errors.
     pub async fn page(
         &self,
+        reader: Role,
         thread_id: &str,
         limit: Option<i64>,
         before: Option<i64>,
         after: Option<i64>,
     ) -> ChatResult<Vec<Message>> {
         let limit = limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
-        Ok(messages::page(&self.db, thread_id, limit, before, after).await?)
+        Ok(messages::page(&self.db, reader, thread_id, limit, before, after).await?)
     }
 
     /// A thread by id.

@@ -1,6 +1,7 @@
 //! The Telegram outbox as the chat core keeps it: forwards waiting for
 //! Telegram (queued by the writer in the transaction that stores a visitor
-//! message), the receipts waiting to be shown, and the right to send them
+//! message, or an agent's answer or note written outside Telegram, which is
+//! mirrored into the thread's topic), the receipts waiting to be shown, and the right to send them
 //! (one sender across instances). The Telegram adapter
 //! (`telegram::outbox`) asks here what is due and reports what happened;
 //! it never touches the database itself.
@@ -105,6 +106,18 @@ impl Outbox {
     pub async fn drop_cleared(&self, id: i64) -> ChatResult<()> {
         let status = OutboxStatus::Dropped;
         Ok(store::outbox::mark_failed(&self.db, id, status, Utc::now(), false, "cleared").await?)
+    }
+
+    /// Drops the mirror `id` of an agent's message: the admin chat has no
+    /// topics (reply mode), where agents' messages are not mirrored
+    /// ([`OutboxStatus::Dropped`]).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn drop_unmirrored(&self, id: i64) -> ChatResult<()> {
+        let status = OutboxStatus::Dropped;
+        let why = "no topic: agents' messages are mirrored in topic mode only";
+        Ok(store::outbox::mark_failed(&self.db, id, status, Utc::now(), false, why).await?)
     }
 
     /// How many forwards wait.

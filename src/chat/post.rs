@@ -21,6 +21,9 @@ use crate::{
 /// refused with `SERVER_BUSY` (bounded waiting instead of accept-and-drop).
 pub const ENQUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The error text for a visitor asking for an internal note: 403 `FORBIDDEN`.
+pub const NOTE_FORBIDDEN: &str = "Only an agent can write an internal note";
+
 /// The error text for a `file_url` of this server whose file does not exist
 /// (never uploaded, or removed): 400 `VALIDATION_ERROR`.
 pub const MISSING_UPLOAD: &str =
@@ -51,8 +54,8 @@ impl Sender {
 
 /// A message to post, as HTTP (`POST /api/messages/send`) and Socket.IO
 /// (`message_from_visitor`, `message_to_admin`, `message_to_visitor`)
-/// receive it alike: `{thread_id?, text, type, file_url?, client_id?}` of
-/// the contract.
+/// receive it alike: `{thread_id?, text, type, file_url?, client_id?,
+/// internal?}` of the contract.
 #[derive(Clone, Debug, Deserialize)]
 pub struct PostRequest {
     /// Target thread; a visitor may omit it (its own), see
@@ -72,6 +75,16 @@ pub struct PostRequest {
     /// Idempotency key (1..=64 characters).
     #[serde(default)]
     pub client_id: Option<String>,
+    /// An internal note (issue 22): shown to agents only, never to the
+    /// visitor. Only an agent may write one (a visitor's note is refused
+    /// with `Forbidden`, nothing stored).
+    #[serde(default)]
+    pub internal: bool,
+    /// Written in Telegram (an answer, a `/note`, a canned reply chosen
+    /// there): not mirrored back into the thread's topic. Never from a
+    /// client.
+    #[serde(skip)]
+    pub from_telegram: bool,
     /// The admin's Telegram message this post comes from: linked to the
     /// stored message in the same transaction (a reply to it then reaches
     /// this thread, and its receipts are shown on it). Never from a client.
@@ -107,6 +120,8 @@ impl Chat {
     /// # Errors
     /// `Blocked` when the visitor of the thread is blocked (checked in
     /// memory, before anything else: nothing is stored or forwarded);
+    /// `Forbidden` ([`NOTE_FORBIDDEN`]) for an internal note of a visitor
+    /// (also the agent's browser acting as its own visitor);
     /// `Validation` for empty / over-long text, an unknown type, a
     /// `client_id` another sender already used in this thread, a media type
     /// without a URL this server issued ([`MediaUrls::allows`]), a local
@@ -128,6 +143,12 @@ impl Chat {
         {
             return Err(ChatError::Blocked);
         }
+        if req.internal && sender != Sender::Admin {
+            return Err(ChatError::Forbidden(NOTE_FORBIDDEN));
+        }
+        // An agent's answer or note written outside Telegram is mirrored
+        // into the thread's topic (the outbox skips it without topics).
+        let mirror = sender == Sender::Admin && !req.from_telegram && req.telegram_link.is_none();
         let mut msg = validate(&self.options.media_urls, &sender, thread, req)?;
         if let Some(url) = &msg.file_url {
             let exists = self
@@ -140,7 +161,7 @@ impl Chat {
                 return Err(ChatError::Validation(MISSING_UPLOAD.into()));
             }
         }
-        msg.forward = self.options.forward_to_telegram && msg.sender == Role::Visitor;
+        msg.forward = self.options.forward_to_telegram && (msg.sender == Role::Visitor || mirror);
         if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
             return Err(ChatError::NotFound("Thread not found"));
         }
@@ -242,6 +263,7 @@ fn validate(
         client_id: req.client_id,
         new_thread,
         forward: false,
+        internal: req.internal,
         tg_link: req.telegram_link.map(|l| (l.chat_id, l.message_id)),
     })
 }
@@ -263,6 +285,8 @@ mod tests {
             kind: kind.parse().expect("message type"),
             file_url: url.map(Into::into),
             client_id: None,
+            internal: false,
+            from_telegram: false,
             telegram_link: None,
         }
     }

@@ -23,8 +23,12 @@ pub struct NewMessage {
     pub client_id: Option<String>,
     /// `Some(display_name)`: create the thread if it does not exist.
     pub new_thread: Option<String>,
-    /// Queue a forward to Telegram in the same transaction (outbox).
+    /// Queue a forward to Telegram in the same transaction (outbox): a
+    /// visitor's message, or an agent's answer or note written outside
+    /// Telegram (mirrored into the thread's topic).
     pub forward: bool,
+    /// An internal note: never shown to the visitor.
+    pub internal: bool,
     /// `(tg_chat_id, tg_message_id)`: the admin's Telegram message this
     /// one comes from, linked in the same transaction
     /// (`store::topics::LINK_ADMIN_SQL`).

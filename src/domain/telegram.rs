@@ -1,7 +1,7 @@
 //! The Telegram bridge's rows: a forward waiting in the outbox
 //! ([`OutboxItem`]) and a receipt to show ([`DueReceipt`]).
 
-use super::MessageType;
+use super::{MessageType, Role};
 
 /// The head of a thread's queue (its oldest pending forward), joined with
 /// its message and thread.
@@ -28,6 +28,11 @@ pub struct OutboxItem {
     pub content_text: Option<String>,
     /// Media URL.
     pub file_url: Option<String>,
+    /// Who wrote the message: a visitor's is forwarded, an agent's
+    /// (written outside Telegram) mirrored into the thread's topic.
+    pub sender: Option<Role>,
+    /// The message is an internal note (mirrored as such).
+    pub internal: Option<bool>,
     /// The thread's forum topic in the admin chat (topic mode), if created.
     pub tg_topic_id: Option<i64>,
     /// The chat that topic is in (`None`: unknown, a topic stored before
@@ -40,6 +45,14 @@ pub struct OutboxItem {
     pub tg_topic_closed: Option<i32>,
 }
 
+impl OutboxItem {
+    /// An agent's message (answer or note) to mirror into the thread's
+    /// topic, not a visitor's to forward.
+    pub fn is_agents(&self) -> bool {
+        self.sender == Some(Role::Admin)
+    }
+}
+
 impl std::fmt::Debug for OutboxItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutboxItem")
@@ -49,6 +62,8 @@ impl std::fmt::Debug for OutboxItem {
             .field("thread_id", &self.thread_id)
             .field("message_id", &self.message_id)
             .field("content_type", &self.content_type)
+            .field("sender", &self.sender)
+            .field("internal", &self.internal)
             .field("tg_topic_id", &self.tg_topic_id)
             .field("tg_topic_chat_id", &self.tg_topic_chat_id)
             .finish_non_exhaustive()

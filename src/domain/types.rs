@@ -121,7 +121,8 @@ text_enum! {
         Sent = "sent",
         /// Given up (refused too often, or can never be sent).
         Dead = "dead",
-        /// Its message was cleared before it could be sent.
+        /// Its message was cleared before it could be sent, or (an agent's
+        /// message to mirror) the admin chat has no topics.
         Dropped = "dropped",
     }
 }

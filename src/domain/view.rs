@@ -10,7 +10,9 @@ use super::{MessageType, Role, ThreadId};
 
 /// A stored message as the API shows it (`shared/DESIGN.md` § HTTP contract,
 /// `Message`): `{id, thread_id, content_text, content_type, sender_type,
-/// file_url, created_at, client_id}`. `created_at` is RFC 3339 UTC with `Z`.
+/// file_url, created_at, client_id, internal}`. `created_at` is RFC 3339
+/// UTC with `Z`. `internal` marks an agent's internal note, which no
+/// visitor ever sees ([`Message::visible_to`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Message {
     /// Grows with time.
@@ -32,6 +34,20 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// The sender's idempotency key, if it sent one.
     pub client_id: Option<String>,
+    /// An internal note (issue 22): written by an agent for agents only.
+    pub internal: bool,
+}
+
+impl Message {
+    /// Whether a reader of role `reader` may see this message: the one rule
+    /// of internal notes, an agent (`admin`) sees every message, a visitor
+    /// never a note. Every path that shows messages to someone other than
+    /// an agent (the thread's Socket.IO room, a visitor's history and
+    /// catch-up, and later e-mail transcripts and exports) filters with
+    /// this, or in SQL with `store::messages::VISIBLE_TO_VISITOR`, its twin.
+    pub fn visible_to(&self, reader: Role) -> bool {
+        !self.internal || reader == Role::Admin
+    }
 }
 
 /// A UTC time as RFC 3339 with millisecond precision and `Z`.

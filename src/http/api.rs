@@ -84,7 +84,7 @@ pub struct MessagesPage {
 /// Who may read which thread is [`crate::auth::Actor`]'s rule: the admin
 /// any existing thread (reading the newest messages marks them read), a
 /// visitor only its own (403 otherwise; an empty list before its first
-/// message).
+/// message), without the agents' internal notes.
 pub async fn messages(
     State(state): State<AppState>,
     caller: Caller,
@@ -97,7 +97,11 @@ pub async fn messages(
     if as_admin && state.chat.thread(thread).await?.is_none() {
         return Err(AppError::NotFound("Thread not found"));
     }
-    let msgs = state.chat.page(thread, q.limit, q.before, q.after).await?;
+    // A visitor (cookie or embed token) never reads an internal note.
+    let msgs = state
+        .chat
+        .page(sender.role(), thread, q.limit, q.before, q.after)
+        .await?;
     if as_admin
         && q.before.is_none()
         && let Some(last) = msgs.last()

@@ -116,7 +116,7 @@ pub fn messages() {}
     responses(
         (status = 200, body = SendDoc),
         (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
-        (status = 403, body = ErrorBody, description = "CSRF_FAILED / FORBIDDEN"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED / FORBIDDEN (another visitor's thread, or `internal: true` from a visitor)"),
         (status = 429, body = ErrorBody, description = "RATE_LIMITED (Retry-After)"),
         (status = 503, body = ErrorBody, description = "SERVER_BUSY / SERVICE_UNAVAILABLE")
     ))]

@@ -1,6 +1,7 @@
 //! The broadcaster: turns the chat core's events into Socket.IO events —
 //! a stored visitor message → `message_from_visitor`, an admin message →
-//! `message_to_visitor` (both to `admins` and the thread room),
+//! `message_to_visitor` (both to `admins` and the thread room; an internal
+//! note to `admins` only, [`crate::domain::Message::visible_to`]),
 //! `thread_created` → admins, `messages_cleared` → thread room and admins,
 //! `canned_updated` → admins.
 //! `thread_updated` (status, block) → admins.
@@ -28,7 +29,7 @@ use socketioxide::{SendError, SocketError, SocketIo, adapter::Adapter, extract::
 use tokio::sync::mpsc;
 
 use super::{ADMINS, event_name, thread_room};
-use crate::chat::{ChatEvent, overload::Episode};
+use crate::chat::{ChatEvent, Role, overload::Episode};
 
 static CUT_OFF: Episode =
     Episode::new("sockets cut off: their send buffer was full (they reconnect and catch up)");
@@ -66,6 +67,13 @@ impl Broadcast {
     /// which the core's types rule out).
     pub(super) fn of(ev: &ChatEvent) -> Option<Self> {
         let (rooms, event, data) = match ev {
+            // An internal note goes to the agents only: the thread's room
+            // holds its visitor's sockets.
+            ChatEvent::MessageStored(m) if !m.visible_to(Role::Visitor) => (
+                vec![ADMINS.to_owned()],
+                event_name(m),
+                serde_json::value::to_raw_value(m),
+            ),
             ChatEvent::MessageStored(m) => (
                 vec![ADMINS.to_owned(), thread_room(m.thread_id.as_str())],
                 event_name(m),

@@ -305,12 +305,19 @@ async fn on_connect<A: Adapter>(
 }
 
 /// Emits, in order, every message of `thread_id` after id `last` as its
-/// usual event (`message_from_visitor` / `message_to_visitor`).
+/// usual event (`message_from_visitor` / `message_to_visitor`) to the
+/// thread's reconnecting visitor: never an internal note.
 async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str, mut last: i64) {
     loop {
         let page = match state
             .chat
-            .page(thread_id, Some(crate::chat::PAGE_MAX), None, Some(last))
+            .page(
+                crate::domain::Role::Visitor,
+                thread_id,
+                Some(crate::chat::PAGE_MAX),
+                None,
+                Some(last),
+            )
             .await
         {
             Ok(p) => p,

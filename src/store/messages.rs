@@ -12,7 +12,7 @@ use crate::domain::{Inserted, Message, NewMessage, Role};
 /// The columns of [`Message`], as a literal for `concat!`.
 macro_rules! cols {
     () => {
-        "id, thread_id, content_text, type, sender, file_url, created_at, client_id"
+        "id, thread_id, content_text, type, sender, file_url, created_at, client_id, internal"
     };
 }
 
@@ -94,9 +94,9 @@ macro_rules! message_insert_sql {
         static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
         shaped(
             &C,
-            "INSERT INTO messages (thread_id, sender, type, content_text, file_url, client_id, created_at) VALUES ",
-            "({}, {}, {}, {}, {}, {}, $1)",
-            6,
+            "INSERT INTO messages (thread_id, sender, type, content_text, file_url, client_id, internal, created_at) VALUES ",
+            "({}, {}, {}, {}, {}, {}, {}, $1)",
+            7,
             ", ",
             concat!(
                 " ON CONFLICT (thread_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING ",
@@ -200,7 +200,8 @@ macro_rules! insert_all {
                     .bind(m.kind)
                     .bind(&m.text)
                     .bind(&m.file_url)
-                    .bind(&m.client_id);
+                    .bind(&m.client_id)
+                    .bind(m.internal);
             }
             stored.extend(q.fetch_all(&mut *tx).await?);
         }
@@ -364,36 +365,72 @@ pub async fn insert_batch(db: &Db, batch: &[NewMessage]) -> StoreResult<Vec<Inse
     Ok(with_db!(db, p => insert_all!(p, batch))?)
 }
 
-/// A page of a thread, oldest first: the newest `limit` messages, or those
-/// before id `before`, or (catch-up) the first `limit` after id `after`.
+/// [`VISIBLE_TO_VISITOR`] as a literal, for `concat!`.
+macro_rules! visible_to_visitor {
+    () => {
+        "internal = FALSE"
+    };
+}
+
+/// The SQL condition (on `messages` unqualified) of the rows a visitor may
+/// see: no internal note. The twin of [`Message::visible_to`] for queries;
+/// every query that reads messages for a visitor (or for anything sent
+/// outside the agents: e-mail transcripts, exports) adds it.
+pub const VISIBLE_TO_VISITOR: &str = visible_to_visitor!();
+
+/// A page of a thread as `reader` may see it (a visitor: without internal
+/// notes, [`VISIBLE_TO_VISITOR`]), oldest first: the newest `limit`
+/// messages, or those before id `before`, or (catch-up) the first `limit`
+/// after id `after`. A page is full (`limit` rows) while there are more:
+/// the notes are left out by the query, not after it.
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
 pub async fn page(
     db: &Db,
+    reader: Role,
     thread_id: &str,
     limit: i64,
     before: Option<i64>,
     after: Option<i64>,
 ) -> StoreResult<Vec<Message>> {
+    macro_rules! select {
+        ($cond:expr, $order:expr) => {
+            concat!(
+                "SELECT ",
+                cols!(),
+                " FROM messages WHERE thread_id = $1 AND ",
+                $cond,
+                " ORDER BY id ",
+                $order,
+                " LIMIT $3"
+            )
+        };
+    }
+    macro_rules! for_visitor {
+        ($cond:expr) => {
+            concat!($cond, " AND ", visible_to_visitor!())
+        };
+    }
+    let visitor = reader == Role::Visitor;
     if let Some(after) = after {
-        const SQL: &str = concat!(
-            "SELECT ",
-            cols!(),
-            " FROM messages WHERE thread_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3"
-        );
+        let sql = if visitor {
+            select!(for_visitor!("id > $2"), "ASC")
+        } else {
+            select!("id > $2", "ASC")
+        };
         return Ok(
-            with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(after).bind(limit).fetch_all(p).await)?,
+            with_db!(db, p => sqlx::query_as(sql).bind(thread_id).bind(after).bind(limit).fetch_all(p).await)?,
         );
     }
-    const SQL: &str = concat!(
-        "SELECT ",
-        cols!(),
-        " FROM messages WHERE thread_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
-    );
+    let sql = if visitor {
+        select!(for_visitor!("id < $2"), "DESC")
+    } else {
+        select!("id < $2", "DESC")
+    };
     let before = before.unwrap_or(i64::MAX);
-    let mut rows: Vec<Message> = with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(before).bind(limit).fetch_all(p).await)?;
+    let mut rows: Vec<Message> = with_db!(db, p => sqlx::query_as(sql).bind(thread_id).bind(before).bind(limit).fetch_all(p).await)?;
     rows.reverse();
     Ok(rows)
 }

@@ -29,6 +29,7 @@ struct ListRow {
     m_file_url: Option<String>,
     m_created_at: Option<DateTime<Utc>>,
     m_client_id: Option<String>,
+    m_internal: Option<bool>,
 }
 
 /// Finds a thread by id.
@@ -55,7 +56,8 @@ pub async fn list(db: &Db, limit: i64, filter: ListFilter) -> StoreResult<Vec<Th
           (SELECT COUNT(*) FROM messages u WHERE u.thread_id = t.id AND u.sender = 'visitor' \
               AND u.id > t.admin_last_read_message_id) AS unread_count, \
           m.id AS m_id, m.content_text AS m_content_text, m.type AS m_type, m.sender AS m_sender, \
-          m.file_url AS m_file_url, m.created_at AS m_created_at, m.client_id AS m_client_id \
+          m.file_url AS m_file_url, m.created_at AS m_created_at, m.client_id AS m_client_id, \
+          m.internal AS m_internal \
         FROM threads t \
         LEFT JOIN messages m ON m.id = (SELECT MAX(x.id) FROM messages x WHERE x.thread_id = t.id) \
         WHERE $2 = 'all' OR (CASE WHEN t.status = 'closed' THEN 'closed' ELSE 'open' END) = $2 \
@@ -77,6 +79,7 @@ pub async fn list(db: &Db, limit: i64, filter: ListFilter) -> StoreResult<Vec<Th
                         file_url: r.m_file_url,
                         created_at,
                         client_id: r.m_client_id,
+                        internal: r.m_internal.unwrap_or(false),
                     })
                 }
                 _ => None,

@@ -105,8 +105,9 @@ pub mod level {
 
 /// Raises the visitor's mark of `thread_id` to message `up_to` at `level`
 /// (never lowers it) and the receipts of the admin's Telegram messages up
-/// to it. Only links of *admin* messages change, so a visitor moves nothing
-/// but the marks of answers it was sent; each link moves at most twice.
+/// to it. Only links of *admin* messages that are not internal notes
+/// change, so a visitor moves nothing but the marks of answers it was sent
+/// (a note is never sent, so never marked); each link moves at most twice.
 /// Returns how many links changed.
 ///
 /// The mark is raised first: that locks the thread's row, which
@@ -125,7 +126,8 @@ pub async fn note_receipt(db: &Db, thread_id: &str, up_to: i64, level: i32) -> S
     };
     const LINKS: &str = "UPDATE telegram_links SET receipt = $1 \
         WHERE thread_id = $2 AND message_id <= $3 AND receipt < $1 \
-          AND message_id IN (SELECT id FROM messages WHERE thread_id = $2 AND sender = 'admin' AND id <= $3)";
+          AND message_id IN (SELECT id FROM messages WHERE thread_id = $2 AND sender = 'admin' \
+            AND internal = FALSE AND id <= $3)";
     Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(mark).bind(up_to).bind(thread_id).execute(&mut *tx).await?;
@@ -138,7 +140,8 @@ pub async fn note_receipt(db: &Db, thread_id: &str, up_to: i64, level: i32) -> S
 /// Links the admin's Telegram message to the message it became
 /// (`$1` thread, `$2` message id, `$3` chat id as text, `$4` Telegram
 /// message id), with the receipt the visitor's marks already give it (its
-/// page may have reported before this link was written). Run by the
+/// page may have reported before this link was written; an internal note
+/// never has one: the visitor never gets it). Run by the
 /// message writer in the transaction that stores the reply
 /// ([`super::messages::NewMessage::tg_link`]), after the statement that
 /// touches the thread's row.
@@ -151,9 +154,10 @@ pub async fn note_receipt(db: &Db, thread_id: &str, up_to: i64, level: i32) -> S
 /// receipt that waited sees this link. On SQLite writers are serialized
 /// anyway.
 pub const LINK_ADMIN_SQL: &str = "INSERT INTO telegram_links (thread_id, message_id, tg_chat_id, tg_message_id, receipt) \
-    SELECT $1, $2, $3, $4, CASE WHEN t.tg_receipt_seen_id >= $2 THEN 2 \
+    SELECT $1, $2, $3, $4, CASE WHEN m.internal = TRUE THEN 0 \
+                                WHEN t.tg_receipt_seen_id >= $2 THEN 2 \
                                 WHEN t.tg_receipt_delivered_id >= $2 THEN 1 ELSE 0 END \
-    FROM threads t WHERE t.id = $1 \
+    FROM threads t JOIN messages m ON m.id = $2 WHERE t.id = $1 \
     ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING";
 
 /// Links the admin's Telegram message to the message it became, on its

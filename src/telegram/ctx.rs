@@ -33,6 +33,32 @@ pub enum Command {
     Block,
     /// Unblock this visitor (in its topic, or as a reply).
     Unblock,
+    /// /note <text>: an internal note for the agents; the visitor never sees it (in its topic, or as a reply).
+    Note(String),
+}
+
+/// The text of an internal note written as `/note <text>` (also
+/// `/note@<bot> <text>`, and a media caption so written): `Some(text)`
+/// after the command, trimmed; `None` for anything else (`/notes` too).
+/// The dispatcher parses `/note` as a [`Command`] first; this catches what
+/// that parse leaves to the answer path, so a note can never reach the
+/// visitor by falling through.
+pub fn note_text(text: &str) -> Option<&str> {
+    let rest = text.trim_start();
+    let head = rest.get(..5)?;
+    if !head.eq_ignore_ascii_case("/note") {
+        return None;
+    }
+    let rest = &rest[5..];
+    match rest.chars().next() {
+        None => Some(""),
+        Some(c) if c.is_whitespace() => Some(rest.trim()),
+        Some('@') => Some(
+            rest.split_once(char::is_whitespace)
+                .map_or("", |(_, t)| t.trim()),
+        ),
+        Some(_) => None,
+    }
 }
 
 /// The hint sent for a message that is not a reply.
@@ -40,6 +66,23 @@ pub const HINT: &str = "To answer a visitor, reply to their message (swipe left 
 
 /// The hint in topic mode for a message outside a visitor's topic.
 pub const TOPIC_HINT: &str = "To answer a visitor, write in their topic (or reply to their message). /threads lists recent threads.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_are_recognised_with_or_without_the_bot_name() {
+        assert_eq!(note_text("/note call back at 5"), Some("call back at 5"));
+        assert_eq!(note_text("/NOTE\nline 1\nline 2 "), Some("line 1\nline 2"));
+        assert_eq!(note_text("/note@sohbet_bot vip"), Some("vip"));
+        assert_eq!(note_text("/note"), Some(""));
+        assert_eq!(note_text("/notes are here"), None);
+        assert_eq!(note_text("a /note"), None);
+        assert_eq!(note_text("/no"), None);
+        assert_eq!(note_text("/nöte x"), None);
+    }
+}
 
 /// What the handlers share.
 #[derive(Clone)]

@@ -57,12 +57,40 @@ pub fn cut(text: &str, limit: usize) -> &str {
     text
 }
 
+/// The head of a visitor's message in the admin chat: `[<name>]`.
+pub fn visitor_head(display_name: &str) -> String {
+    format!("[{display_name}]")
+}
+
+/// The head of an agent's message mirrored into the thread's topic: an
+/// answer `Support:`, an internal note `📝 Note (Support):`. `agent` is the
+/// agent's display name when one is known (then `<name>:` and
+/// `📝 Note (<name>):`); the one place that words who wrote it.
+pub fn agent_head(agent: Option<&str>, internal: bool) -> String {
+    let who = agent
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Support");
+    if internal {
+        format!("📝 Note ({who}):")
+    } else {
+        format!("{who}:")
+    }
+}
+
 /// The `sendMessage` texts of a visitor's text message: `[<name>] <text>`,
 /// and `[<name>] (2/3) …` for the following pieces.
 pub fn forward_texts(display_name: &str, text: &str) -> Vec<String> {
-    let head = format!("[{display_name}] ");
+    headed_texts(&visitor_head(display_name), text)
+}
+
+/// The `sendMessage` texts of a message with `head` (e.g. [`visitor_head`],
+/// [`agent_head`]): `<head> <text>`, and `<head> (2/3) …` for the
+/// following pieces, each within [`TEXT_LIMIT`].
+pub fn headed_texts(head: &str, text: &str) -> Vec<String> {
+    let head = format!("{head} ");
     // Room for the head and a "(nn/nn) " counter.
-    let body_limit = TEXT_LIMIT - utf16_len(&head) - 10;
+    let body_limit = TEXT_LIMIT.saturating_sub(utf16_len(&head) + 10).max(1);
     let parts = split(text, body_limit);
     let n = parts.len();
     parts
@@ -78,18 +106,18 @@ pub fn forward_texts(display_name: &str, text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A media caption `[<name>] <text>`, cut to the caption limit; the rest of
-/// a long caption is returned to be sent as follow-up texts.
-pub fn caption(display_name: &str, text: &str) -> (String, Vec<String>) {
-    let head = format!("[{display_name}]");
+/// A media caption `<head> <text>` (`head` as in [`headed_texts`]), cut to
+/// the caption limit; the rest of a long caption is returned to be sent
+/// as follow-up texts.
+pub fn caption(head: &str, text: &str) -> (String, Vec<String>) {
     if text.is_empty() {
-        return (head, vec![]);
+        return (head.to_owned(), vec![]);
     }
     let full = format!("{head} {text}");
     if utf16_len(&full) <= CAPTION_LIMIT {
         return (full, vec![]);
     }
-    (head, forward_texts(display_name, text))
+    (head.to_owned(), headed_texts(head, text))
 }
 
 /// One line of visitor context for a thread's first forward (issue 14):
@@ -183,9 +211,21 @@ mod tests {
 
     #[test]
     fn long_caption_moves_to_texts() {
-        let (c, rest) = caption("V", &"x".repeat(2000));
+        let (c, rest) = caption(&visitor_head("V"), &"x".repeat(2000));
         assert_eq!(c, "[V]");
         assert_eq!(rest.concat().matches('x').count(), 2000);
-        assert_eq!(caption("V", "hi"), ("[V] hi".to_owned(), vec![]));
+        assert_eq!(caption("[V]", "hi"), ("[V] hi".to_owned(), vec![]));
+    }
+
+    #[test]
+    fn agents_messages_are_headed_by_who_wrote_them() {
+        assert_eq!(agent_head(None, false), "Support:");
+        assert_eq!(agent_head(None, true), "📝 Note (Support):");
+        assert_eq!(agent_head(Some(" Ayşe "), true), "📝 Note (Ayşe):");
+        assert_eq!(agent_head(Some(""), false), "Support:");
+        assert_eq!(
+            headed_texts(&agent_head(None, false), "on its way"),
+            ["Support: on its way"]
+        );
     }
 }

@@ -1,5 +1,10 @@
 //! The outbox worker: sends queued forwards to the admin chat, in order per
-//! thread, one Bot API call at a time.
+//! thread, one Bot API call at a time. A visitor's message is forwarded
+//! (`[Visitor 3F2A] …`); an agent's answer or internal note written in the
+//! panel (or over the API) is mirrored into the thread's forum topic
+//! (`Support: …`, `📝 Note (Support): …`, [`format::agent_head`]) and
+//! dropped without a topic (reply mode); what agents wrote in Telegram is
+//! never queued (the core's [`crate::chat::PostRequest::from_telegram`]).
 //!
 //! **Rounds.** Each round reads the *due heads*: per thread only its oldest
 //! pending forward, and only once its `next_attempt_at` has come
@@ -74,6 +79,8 @@ enum Outcome {
     /// The thread's topic was deleted or closed by hand: it was forgotten
     /// or marked closed; try again at once (a new topic, or reopened).
     TopicGone,
+    /// An agent's message, and the admin chat has no topics: not mirrored.
+    NoTopic,
 }
 
 /// The text recorded for a local media file that is gone.
@@ -85,6 +92,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     let media = media_of(tg, item);
     // The thread's first forward ends with one line of visitor context (issue 14).
     let with_context = match item.message_id {
+        Some(_) if item.is_agents() => None,
         Some(id) => chat
             .outbox()
             .first_forward_context(&item.thread_id, id)
@@ -123,6 +131,11 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
         Err(TopicError::Refused(e)) => return Outcome::Refused(e),
         Err(TopicError::Store(e)) => return Outcome::Store(e),
     };
+    // An agent's answer or note is mirrored into the thread's topic only;
+    // in reply mode the admin chat gets nothing new.
+    if topic.is_none() && item.is_agents() {
+        return Outcome::NoTopic;
+    }
     let mut all: Vec<(usize, Part)> = Vec::with_capacity(total - done);
     // The media is always the first part: once sent, it is not read again.
     if done == 0
@@ -146,7 +159,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     );
     // The thread's first forward carries its buttons (issue 13).
     let mut markup = match done {
-        0 => first_buttons(tg, chat, &item.thread_id).await,
+        0 if !item.is_agents() => first_buttons(tg, chat, &item.thread_id).await,
         _ => None,
     };
     for (i, part) in all {
@@ -364,6 +377,10 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
                 } else {
                     STORE_PAUSE
                 };
+            }
+            Outcome::NoTopic => {
+                progressed = true;
+                outbox.drop_unmirrored(item.id).await
             }
             Outcome::TopicGone if item.attempts + 1 < MAX_REFUSALS => {
                 progressed = true;

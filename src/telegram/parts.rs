@@ -64,15 +64,21 @@ pub(super) fn media_of(tg: &Telegram, item: &OutboxItem) -> Option<Source> {
 /// The texts of a forward: with a media part, its caption and the texts
 /// that follow it (the rest of a caption too long for Telegram); without,
 /// no caption and all its texts. Part `i` of the forward is the media
-/// (with the caption) when `i == 0` and there is media, else a text.
+/// (with the caption) when `i == 0` and there is media, else a text. A
+/// visitor's message is headed `[<name>]`, an agent's mirrored answer or
+/// note [`format::agent_head`].
 pub(super) fn texts(item: &OutboxItem, with_media: bool) -> (Option<String>, Vec<String>) {
-    let name = item.display_name.as_deref().unwrap_or("Visitor");
+    let head = if item.is_agents() {
+        format::agent_head(None, item.internal.unwrap_or(false))
+    } else {
+        format::visitor_head(item.display_name.as_deref().unwrap_or("Visitor"))
+    };
     let text = item.content_text.as_deref().unwrap_or("");
     if with_media {
-        let (caption, rest) = format::caption(name, text);
+        let (caption, rest) = format::caption(&head, text);
         (Some(caption), rest)
     } else {
-        (None, format::forward_texts(name, text))
+        (None, format::headed_texts(&head, text))
     }
 }
 

@@ -7,6 +7,8 @@
 //! message goes to that visitor (reply or not); elsewhere (a private chat,
 //! a plain group, the General topic) a reply to a linked message does.
 //! The bot's own answers (hints, errors) go to the topic they answer.
+//! `/note <text>` (in a topic, or as a reply) is stored as the thread's
+//! internal note instead: agents see it, the visitor never does.
 
 use std::{sync::Arc, time::Duration};
 
@@ -21,7 +23,7 @@ use tokio::sync::{Mutex, watch};
 
 use super::{
     Telegram,
-    ctx::{Command, Ctx, HINT, TOPIC_HINT, answer, topic_of},
+    ctx::{Command, Ctx, HINT, TOPIC_HINT, answer, note_text, topic_of},
     webhook::WebhookListener,
 };
 use crate::{
@@ -202,6 +204,20 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
             let thread = route(&ctx, &msg).await;
             super::callbacks::thread_command(&ctx, thread, &cmd).await
         }
+        // Stored as the thread's internal note; silent when it worked (the
+        // agent's own message stays in the topic), like an answer.
+        Command::Note(text) => {
+            let stored = match route(&ctx, &msg).await {
+                Ok(thread) => {
+                    store(&ctx, &msg, thread, (MessageType::Text, text, None), true).await
+                }
+                Err(text) => Err(text),
+            };
+            match stored {
+                Ok(()) => return Ok(()),
+                Err(text) => text,
+            }
+        }
     };
     let res = answer(&bot, &msg, text).await;
     ctx.tg.health.record(res.is_ok());
@@ -369,6 +385,27 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
         },
         Err(e) => return reply(e).await,
     };
+    // A `/note` the command parse did not take (a caption, another
+    // spelling of the bot's name) is still a note: never the visitor's.
+    let (text, internal) = match note_text(&text) {
+        Some(note) => (note.to_owned(), true),
+        None => (text, false),
+    };
+    match store(&ctx, &msg, thread, (kind, text, file_url), internal).await {
+        Ok(()) => Ok(()),
+        Err(text) => reply(text).await,
+    }
+}
+
+/// Stores the admin's Telegram message `msg` in `thread` as an answer, or
+/// as an internal note with `internal`. `Err(text)` answers the admin.
+async fn store(
+    ctx: &Ctx,
+    msg: &Message,
+    thread: String,
+    (kind, text, file_url): (MessageType, String, Option<String>),
+    internal: bool,
+) -> Result<(), String> {
     let req = PostRequest {
         thread_id: Some(thread),
         text,
@@ -376,8 +413,11 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
         file_url,
         // A redelivered update (webhook retry) stores nothing twice.
         client_id: Some(format!("tg:{}:{}", msg.chat.id.0, msg.id.0)),
+        internal,
+        // Written here: not mirrored back into the topic.
+        from_telegram: true,
         // Linked in the reply's own transaction: a reply to it reaches the
-        // thread, and the visitor's receipts are shown on it.
+        // thread, and the visitor's receipts are shown on it (never on a note).
         telegram_link: Some(TelegramLink {
             chat_id: ctx.tg.chat_id.0,
             message_id: i64::from(msg.id.0),
@@ -385,10 +425,10 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
     };
     match ctx.chat.post(&Actor::admin(), req).await {
         Ok(_) => Ok(()),
-        Err(ChatError::Validation(why)) => reply(format!("Not sent: {why}")).await,
+        Err(ChatError::Validation(why)) => Err(format!("Not sent: {why}")),
         Err(e) => {
             tracing::warn!(error = %e, "cannot store an admin reply from Telegram");
-            reply("Could not deliver your reply right now. Please send it again.".into()).await
+            Err("Could not deliver your reply right now. Please send it again.".into())
         }
     }
 }

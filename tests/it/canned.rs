@@ -331,6 +331,8 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
             kind: sohbet::domain::MessageType::Text,
             file_url: None,
             client_id: None,
+            internal: false,
+            from_telegram: false,
             telegram_link: None,
         },
     )
@@ -375,7 +377,10 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
         .unwrap();
     assert!(again.duplicate);
     assert_eq!(again.message.id, posted.message.id);
-    let page = chat.page(thread, None, None, None).await.unwrap();
+    let page = chat
+        .page(sohbet::domain::Role::Admin, thread, None, None, None)
+        .await
+        .unwrap();
     assert_eq!(page.len(), 2);
 
     // Unknown reply, unknown thread: nothing stored.
@@ -387,7 +392,13 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
         chat.send_canned("no-such-thread", reply.id, None).await,
         Err(ChatError::NotFound(_))
     ));
-    assert_eq!(chat.page(thread, None, None, None).await.unwrap().len(), 2);
+    assert_eq!(
+        chat.page(sohbet::domain::Role::Admin, thread, None, None, None)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     let updated = chat
         .update_canned(

@@ -21,6 +21,7 @@ mod flask_upgrade;
 mod hardening;
 mod hardening3;
 mod login;
+mod notes;
 mod openapi;
 mod operations;
 mod receipts_store;

@@ -42,6 +42,7 @@ fn msg(thread: &str, sender: &'static str, text: &str) -> NewMessage {
         client_id: None,
         new_thread: (sender == "visitor").then(|| format!("Visitor {}", &thread[..4])),
         forward: false,
+        internal: false,
         tg_link: None,
     }
 }

@@ -42,6 +42,7 @@ fn msg(thread: &str, sender: &'static str, text: &str, client_id: Option<&str>) 
         client_id: client_id.map(Into::into),
         new_thread: (sender == "visitor").then(|| format!("Visitor {}", &thread[..4])),
         forward: sender == "visitor",
+        internal: false,
         tg_link: None,
     }
 }
@@ -111,14 +112,14 @@ async fn mixed_batch(backend: common::Backend) {
     assert!(fresh.windows(2).all(|w| w[0] < w[1]), "{fresh:?}");
 
     // What is stored: each thread's page, in order, nothing doubled.
-    let page_a: Vec<String> = messages::page(&db, a, 50, None, None)
+    let page_a: Vec<String> = messages::page(&db, sohbet::domain::Role::Admin, a, 50, None, None)
         .await
         .expect("page a")
         .into_iter()
         .map(|m| m.content_text)
         .collect();
     assert_eq!(page_a, ["earlier", "one", "five"]);
-    let page_b: Vec<String> = messages::page(&db, b, 50, None, None)
+    let page_b: Vec<String> = messages::page(&db, sohbet::domain::Role::Admin, b, 50, None, None)
         .await
         .expect("page b")
         .into_iter()
@@ -150,7 +151,7 @@ async fn long_batch(backend: common::Backend) {
         .collect();
     let out = messages::insert_batch(&db, &batch).await.expect("batch");
     assert!(out.iter().all(|i| !i.duplicate));
-    let stored = messages::page(&db, t, 200, None, Some(0))
+    let stored = messages::page(&db, sohbet::domain::Role::Admin, t, 200, None, Some(0))
         .await
         .expect("page");
     assert_eq!(stored.len(), 200);

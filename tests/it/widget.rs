@@ -498,6 +498,7 @@ async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
             client_id: None,
             new_thread: Some("Visitor".into()),
             forward: false,
+            internal: false,
             tg_link: None,
         }],
     )

@@ -56,6 +56,9 @@ pub struct MessageDoc {
     pub created_at: String,
     /// The sender's idempotency key, if any.
     pub client_id: Option<String>,
+    /// An agent's internal note: only agents see it (never in a visitor's
+    /// history, catch-up or socket).
+    pub internal: bool,
 }
 
 /// `GET /api/messages/{thread_id}`.
@@ -81,6 +84,9 @@ pub struct SendBodyDoc {
     pub file_url: Option<String>,
     /// Idempotency key: a repeat returns the stored message.
     pub client_id: Option<String>,
+    /// `true`: an internal note for the agents (admin only; a visitor's
+    /// note is refused, 403 `FORBIDDEN`). Default `false`.
+    pub internal: Option<bool>,
 }
 
 /// `POST /api/messages/send`: answered after the commit.

@@ -10,9 +10,9 @@ import { createComposer } from '../lib/composer.js';
 import { S, fill, limits } from '../lib/config.js';
 import { hue, initials, toast } from '../lib/dom.js';
 import { createMediaTools } from '../lib/media.js';
-import { MessageList } from '../lib/message_list.js';
 import { createSender } from '../lib/sender.js';
 import { fmt } from '../lib/time.js';
+import { NoteList, noteExtra, sending, setNoteMode } from './notes.js';
 import { socket } from './socket.js';
 import { emit, normalise, on, threads, typing, view } from './state.js';
 import { itemButton, markRead, noteMessage, renderThread, scheduleReload } from './thread_list.js';
@@ -39,7 +39,7 @@ let loadingOlder = false;
 let firstPage = Promise.resolve();
 
 /** The open thread's messages. */
-export const list = new MessageList(messagesEl, {
+export const list = new NoteList(messagesEl, {
   jumpButton: document.getElementById('jump-button'),
   own: 'admin',
   senderLabel: (m) => (m.sender_type === 'admin'
@@ -64,6 +64,7 @@ export const sender = createSender({
     type: item.type || 'text',
     file_url: item.file_url || undefined,
     client_id: item.client_id,
+    internal: item.internal || undefined,
   }),
   onStored: (m) => noteMessage(m, { own: true }),
   belongs: (m) => m.thread_id === view.currentId,
@@ -137,6 +138,7 @@ export async function openThread(id, { push = false } = {}) {
   view.currentId = id;
   const token = ++view.token;
   composer.reset();
+  setNoteMode(false); // a note is meant for one thread
   tools.reset();
   view.hasMore = false;
   list.clear();
@@ -330,7 +332,7 @@ const tools = createMediaTools({
   form,
   input,
   sender,
-  extra: () => ({ thread_id: view.currentId }),
+  extra: () => ({ thread_id: view.currentId, ...noteExtra() }),
   enabled: () => !!view.currentId,
   dropTarget: convView,
   onChange: () => composer && composer.update(),
@@ -343,7 +345,9 @@ composer = createComposer({
   hasAttachment: () => tools.hasAttachment(),
   onSend: (text) => {
     if (!view.currentId) return;
-    if (!tools.sendAttachment(text)) sender.send(text, { thread_id: view.currentId });
+    sending(() => {
+      if (!tools.sendAttachment(text)) sender.send(text, { thread_id: view.currentId, ...noteExtra() });
+    });
   },
   onTyping: () => emitTyping('typing'),
   onStopTyping: () => emitTyping('stop_typing'),

@@ -116,7 +116,7 @@ function fillItem(li, t) {
   if (isTyping) {
     prev.appendChild(el('span', 'preview-typing', S.visitorTyping));
   } else if (t.last_message) {
-    if (t.last_message.sender_type === 'admin') prev.appendChild(el('span', 'preview-you', `${S.you}: `));
+    if (t.last_message.sender_type === 'admin') prev.appendChild(el('span', 'preview-you', `${t.last_message.internal ? '📝 ' : ''}${S.you}: `));
     prev.appendChild(document.createTextNode(preview(t.last_message)));
   } else {
     prev.appendChild(el('span', 'preview-empty', S.noMessages));
