@@ -5,6 +5,7 @@
 //! crate; `store` reads and writes these, the core (`chat`) takes and
 //! returns them, the adapters show them.
 
+pub mod agent;
 pub mod canned;
 pub mod message;
 pub mod telegram;
@@ -13,12 +14,13 @@ pub mod types;
 pub mod view;
 pub mod visitor;
 
+pub use agent::{Agent, AgentRef};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use message::{Inserted, NewMessage};
 pub use telegram::{DueReceipt, OutboxItem};
 pub use thread::{ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch};
 pub use types::{
-    BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadId, ThreadStatus,
+    AgentRole, BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadId, ThreadStatus,
     UnknownValue,
 };
 pub use view::{Message, opt_rfc3339, rfc3339, rfc3339_string};
