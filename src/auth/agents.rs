@@ -123,8 +123,7 @@ pub fn parse_login(raw: &str) -> AgentResult<String> {
 /// [`AgentError::Invalid`].
 pub fn parse_display_name(raw: &str) -> AgentResult<String> {
     let name = raw.trim();
-    if (1..=NAME_MAX_CHARS).contains(&name.chars().count()) && !name.chars().any(char::is_control)
-    {
+    if (1..=NAME_MAX_CHARS).contains(&name.chars().count()) && !name.chars().any(char::is_control) {
         Ok(name.to_owned())
     } else {
         Err(AgentError::Invalid(format!(
@@ -183,6 +182,18 @@ impl Auth {
         store::agents::get(&self.inner.db, id)
             .await?
             .ok_or(AgentError::NotFound)
+    }
+
+    /// The agent of login name `username` (any case).
+    ///
+    /// # Errors
+    /// [`AgentError::NotFound`], database errors.
+    pub async fn agent_by_login(&self, username: &str) -> AgentResult<Agent> {
+        let login = username.trim().to_lowercase();
+        let cred = store::agents::credentials(&self.inner.db, &login)
+            .await?
+            .ok_or(AgentError::NotFound)?;
+        self.agent(cred.id).await
     }
 
     /// Adds an agent: with its password, or with an invite valid

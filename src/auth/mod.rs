@@ -38,11 +38,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     config::Config,
     domain::AgentRef,
-    store::{
-        self, Db,
-        agents::Credentials,
-        auth::OtpRow,
-    },
+    store::{self, Db, agents::Credentials, auth::OtpRow},
 };
 
 type HmacSha256 = Hmac<Sha256>;
@@ -222,9 +218,9 @@ impl Auth {
     pub(crate) async fn password_matches(&self, cred: &Credentials, password: &str) -> bool {
         match &cred.password_hash {
             Some(h) => password::verify(password, h).await,
-            None if cred.login == self.inner.username => bool::from(
-                sha256(password.as_bytes()).ct_eq(&self.inner.password_digest),
-            ),
+            None if cred.login == self.inner.username => {
+                bool::from(sha256(password.as_bytes()).ct_eq(&self.inner.password_digest))
+            }
             None => false,
         }
     }
@@ -312,7 +308,10 @@ impl Auth {
     /// # Errors
     /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn create_session(&self, agent_id: i64) -> AuthResult<Option<(String, AdminSession)>> {
+    pub async fn create_session(
+        &self,
+        agent_id: i64,
+    ) -> AuthResult<Option<(String, AdminSession)>> {
         let Some(cred) = self.live_agent(agent_id).await? else {
             return Ok(None);
         };

@@ -17,7 +17,9 @@ pub const MAX_CHARS: usize = 256;
 pub fn check_rules(password: &str) -> Result<(), String> {
     let n = password.chars().count();
     if n < MIN_CHARS {
-        return Err(format!("password must have at least {MIN_CHARS} characters"));
+        return Err(format!(
+            "password must have at least {MIN_CHARS} characters"
+        ));
     }
     if n > MAX_CHARS {
         return Err(format!("password must have at most {MAX_CHARS} characters"));
@@ -45,8 +47,11 @@ pub async fn hash(password: &str) -> Option<String> {
 pub async fn verify(password: &str, phc: &str) -> bool {
     let (password, phc) = (password.to_owned(), phc.to_owned());
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc)
-            .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        PasswordHash::new(&phc).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
     })
     .await
     .unwrap_or(false)

@@ -85,10 +85,7 @@ pub async fn create(
         .await?;
     let mut answer = json!({"success": true, "agent": created.agent});
     if let Some(token) = created.invite_token {
-        answer["invite_url"] = json!(format!(
-            "{}/admin/invite/{token}",
-            origin(&state, &headers)
-        ));
+        answer["invite_url"] = json!(format!("{}/admin/invite/{token}", origin(&state, &headers)));
         answer["invite_expires_in"] = json!(crate::auth::agents::INVITE_TTL_HOURS * 3600);
     }
     Ok(Json(answer))

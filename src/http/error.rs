@@ -21,7 +21,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::{
-    auth::{AuthError, agents::AgentError}, chat::ChatError, limits::LimitError, media::MediaError, store::StoreError,
+    auth::{AuthError, agents::AgentError},
+    chat::ChatError,
+    limits::LimitError,
+    media::MediaError,
+    store::StoreError,
 };
 
 /// The hidden cause of an [`AppError::Internal`]: any error, kept with its

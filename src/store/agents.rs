@@ -225,7 +225,11 @@ async fn guarded(db: &Db, id: i64, w: AgentWrite) -> StoreResult<AgentWrite> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn disable(db: &Db, id: i64, now: DateTime<Utc>) -> StoreResult<(AgentWrite, Vec<String>)> {
+pub async fn disable(
+    db: &Db,
+    id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<(AgentWrite, Vec<String>)> {
     const SQL: &str = concat!(
         "UPDATE agents SET disabled_at = COALESCE(disabled_at, $2) \
          WHERE id = $1 AND (role <> 'owner' OR disabled_at IS NOT NULL OR ",
@@ -293,9 +297,7 @@ pub async fn invite(
 ) -> StoreResult<Option<(i64, String, String)>> {
     const SQL: &str = "SELECT id, login, display_name FROM agents WHERE invite_hash = $1 \
                        AND invite_expires_at > $2 AND disabled_at IS NULL";
-    Ok(
-        with_db!(db, p => sqlx::query_as(SQL).bind(invite_hash).bind(now).fetch_optional(p).await)?,
-    )
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(invite_hash).bind(now).fetch_optional(p).await)?)
 }
 
 /// Uses the live invite `invite_hash`: sets the password hash and drops the
