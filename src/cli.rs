@@ -1,5 +1,6 @@
 //! The command line (clap, derive): `sohbet [serve]`, `migrate`,
-//! `import-flask <source>`, `healthcheck`, `check-config`, `--version`,
+//! `import-flask <source>`, `healthcheck`, `check-config`, `agent
+//! add|list|disable|reset-password` (issue 22), `--version`,
 //! `--help`. Unknown arguments are an error (exit code 2), never a server
 //! start. The configuration always comes from the environment and `.env`.
 //!
@@ -11,7 +12,12 @@ use std::{future::Future, process::ExitCode, time::Duration};
 use clap::{Parser, Subcommand};
 use sohbet::{
     App,
+    auth::{
+        Auth,
+        agents::{AgentError, AgentRequest},
+    },
     config::Config,
+    domain::AgentRole,
     flask_import::{self, Source},
 };
 
@@ -46,6 +52,44 @@ enum Command {
     /// Validate the environment as a start would and print the effective
     /// settings, secrets masked; exit 2 when invalid.
     CheckConfig,
+    /// Manage the support team's agents in the configured database.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+/// `sohbet agent …`: a password is read from standard input with
+/// `--password-stdin` (first line), else generated and printed once.
+#[derive(Debug, Subcommand)]
+enum AgentCommand {
+    /// Add an agent (or an owner with `--role owner`).
+    Add {
+        /// Login name: 1-32 of a-z 0-9 . _ - @ (stored in lower case).
+        username: String,
+        /// Shown name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// `agent` or `owner`.
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// Read the password (at least 12 characters) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the agents: id, username, role, state, display name.
+    List,
+    /// Disable an agent: its sessions end (its open sockets within 3 s).
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Set a new password for an agent.
+    ResetPassword {
+        /// Login name.
+        username: String,
+        /// Read the password (at least 12 characters) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 impl Cli {
@@ -82,6 +126,7 @@ impl Cli {
             Command::ImportFlask { source } => import_flask(config, &source).await,
             Command::Healthcheck => healthcheck(&config).await,
             Command::CheckConfig => check_config(&config),
+            Command::Agent(cmd) => agent(config, cmd).await,
         }
     }
 }
@@ -196,4 +241,109 @@ fn check_config(config: &Config) -> ExitCode {
         println!("{name}={value}");
     }
     ExitCode::SUCCESS
+}
+
+/// The password of `--password-stdin` (first line of standard input), or a
+/// new random one (printed once by the caller): `(password, generated)`.
+fn password_from(stdin: bool) -> Result<(String, bool), String> {
+    if !stdin {
+        return Ok((sohbet::auth::random_token()[..24].to_owned(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
+}
+
+async fn agent(config: Config, cmd: AgentCommand) -> ExitCode {
+    let db = match flask_import::open(&config.database, &config.upload_dir).await {
+        Ok((db, _)) => db,
+        Err(e) => {
+            eprintln!("cannot open the configured database: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let auth = Auth::new(&config, db.clone());
+    let res = match auth.bootstrap_owner().await {
+        Ok(_) => agent_command(&auth, cmd).await,
+        Err(e) => Err(AgentError::Store(e)),
+    };
+    db.close().await;
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ (AgentError::Invalid(_) | AgentError::LoginTaken | AgentError::LastOwner)) => {
+            eprintln!("agent: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("agent: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn agent_command(auth: &Auth, cmd: AgentCommand) -> Result<(), AgentError> {
+    match cmd {
+        AgentCommand::Add {
+            username,
+            name,
+            role,
+            password_stdin,
+        } => {
+            let role: AgentRole = role
+                .parse()
+                .map_err(|_| AgentError::Invalid("role must be agent or owner".into()))?;
+            let (password, generated) =
+                password_from(password_stdin).map_err(AgentError::Invalid)?;
+            let created = auth
+                .add_agent(AgentRequest {
+                    display_name: name.unwrap_or_else(|| username.clone()),
+                    username,
+                    role,
+                    password: Some(password.clone()),
+                })
+                .await?;
+            let a = created.agent;
+            println!(
+                "added {} {} ({}) id {}",
+                a.role, a.username, a.display_name, a.id
+            );
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        AgentCommand::List => {
+            for a in auth.agents().await? {
+                let state = match (a.disabled_at, a.invite_pending) {
+                    (Some(_), _) => "disabled",
+                    (None, true) => "invited",
+                    (None, false) => "enabled",
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    a.id, a.username, a.role, state, a.display_name
+                );
+            }
+        }
+        AgentCommand::Disable { username } => {
+            let a = auth.agent_by_login(&username).await?;
+            let (_, ended) = auth.disable_agent(a.id).await?;
+            println!("disabled {} ({} sessions ended)", a.username, ended.len());
+        }
+        AgentCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let a = auth.agent_by_login(&username).await?;
+            let (password, generated) =
+                password_from(password_stdin).map_err(AgentError::Invalid)?;
+            auth.set_agent_password(a.id, &password).await?;
+            println!("new password set for {}", a.username);
+            if generated {
+                println!("password: {password}");
+            }
+        }
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@
 //! handlers pass it the raw `Accept-Language` header value and get back the
 //! language tag and its strings ([`pick`]).
 
+pub mod agents;
 pub mod canned;
 pub mod search;
 pub mod tools;

@@ -83,6 +83,9 @@ pub enum BuildError {
     /// The blocked threads could not be read at start (issue 13).
     #[error("cannot read the blocked threads")]
     Blocks(#[source] chat::ChatError),
+    /// The bootstrap owner could not be created at start (issue 22).
+    #[error("cannot create the bootstrap owner")]
+    Agents(#[source] store::StoreError),
     /// The Telegram settings are unusable.
     #[error(transparent)]
     Telegram(#[from] telegram::TelegramError),
@@ -163,6 +166,8 @@ impl App {
         );
         chat.load_blocks().await.map_err(BuildError::Blocks)?;
         let auth = Auth::new(&config, db.clone());
+        // The bootstrap owner (ADMIN_USERNAME), and the sessions of before agents.
+        auth.bootstrap_owner().await.map_err(BuildError::Agents)?;
         let config_limits = config.limits.clone();
         let config_connections = config.connections.clone();
         let static_dir = config.static_dir.clone();

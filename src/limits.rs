@@ -113,9 +113,11 @@ pub struct Limits {
     upload_ip: Option<Keyed<IpAddr>>,
     api_ip: Option<Keyed<IpAddr>>,
     event_ip: Option<Keyed<IpAddr>>,
-    /// The admin account's hourly budget of code comparisons: `(window
-    /// start, slots spent)`. One account exists, so one counter.
-    login_account: Mutex<(Instant, u32)>,
+    /// Each agent's hourly budget of code comparisons: agent id →
+    /// `(window start, slots spent)`. Only an agent whose password was
+    /// right gets an entry, so it holds at most one per agent; windows
+    /// over are dropped when it reaches [`LOGIN_ACCOUNTS_CAPACITY`].
+    login_account: Mutex<HashMap<i64, (Instant, u32)>>,
     /// Per address (IPv6: per /64): `(failures, last failure)`.
     login_ip: Mutex<HashMap<IpAddr, (u32, Instant)>>,
     /// At most this many addresses are remembered in `login_ip`.
@@ -158,7 +160,7 @@ impl Limits {
             upload_ip: per_minute(config.uploads_per_ip),
             api_ip: per_minute(config.api_per_ip),
             event_ip: per_minute(config.events_per_ip),
-            login_account: Mutex::new((Instant::now(), 0)),
+            login_account: Mutex::default(),
             login_ip: Mutex::default(),
             login_ip_capacity: LOGIN_IP_CAPACITY,
             config,
@@ -241,20 +243,20 @@ impl Limits {
         self.login_succeeded(ip);
     }
 
-    /// After a right password: is the admin account's hourly budget of code
+    /// After agent `agent`'s right password: is its hourly budget of code
     /// comparisons (`login_failures_per_hour`) not yet spent? Only someone
-    /// who knew the password can have spent it (see
-    /// [`Limits::login_code_slot`]).
+    /// who knew its password can have spent it (see
+    /// [`Limits::login_code_slot`]); other agents' budgets are their own.
     ///
     /// # Errors
     /// [`LimitError::RateLimited`] with the seconds until the window ends.
-    pub fn login_account_open(&self) -> Result<(), LimitError> {
+    pub fn login_account_open(&self, agent: i64) -> Result<(), LimitError> {
         let budget = self.config.login_failures_per_hour;
         if budget == 0 {
             return Ok(());
         }
-        let mut window = self.login_account.lock().unwrap_or_else(|p| p.into_inner());
-        roll_window(&mut window);
+        let mut map = self.login_account.lock().unwrap_or_else(|p| p.into_inner());
+        let window = account_window(&mut map, agent);
         if window.1 >= budget {
             return Err(LimitError::RateLimited {
                 retry_after: (HOUR.saturating_sub(window.0.elapsed())).as_secs() + 1,
@@ -263,8 +265,8 @@ impl Limits {
         Ok(())
     }
 
-    /// Before comparing a code of a login that passed the password step:
-    /// reserves one slot of the admin account's hourly budget
+    /// Before comparing a code of agent `agent`'s login that passed the
+    /// password step: reserves one slot of that agent's hourly budget
     /// (`login_failures_per_hour`; fixed one-hour window), under one lock, so
     /// that concurrent guesses cannot exceed it. The slot stays spent only
     /// when [`LoginSlot::spend`] is called (a wrong code was compared);
@@ -273,20 +275,22 @@ impl Limits {
     ///
     /// # Errors
     /// [`LimitError::RateLimited`] when the budget is spent.
-    pub fn login_code_slot(&self) -> Result<LoginSlot<'_>, LimitError> {
+    pub fn login_code_slot(&self, agent: i64) -> Result<LoginSlot<'_>, LimitError> {
         let budget = self.config.login_failures_per_hour;
         if budget == 0 {
             return Ok(LoginSlot { limits: None });
         }
-        let mut window = self.login_account.lock().unwrap_or_else(|p| p.into_inner());
-        roll_window(&mut window);
+        let mut map = self.login_account.lock().unwrap_or_else(|p| p.into_inner());
+        let window = account_window(&mut map, agent);
         if window.1 >= budget {
             return Err(LimitError::RateLimited {
                 retry_after: (HOUR.saturating_sub(window.0.elapsed())).as_secs() + 1,
             });
         }
         window.1 += 1;
-        Ok(LoginSlot { limits: Some(self) })
+        Ok(LoginSlot {
+            limits: Some((self, agent)),
+        })
     }
 
     /// After a successful login: forgets `ip`'s failures.
@@ -336,7 +340,7 @@ const LOGIN_IP_MEMORY: Duration = HOUR;
 /// ([`Limits::login_code_slot`]); given back when dropped unless spent.
 #[must_use = "a slot is given back when dropped"]
 pub struct LoginSlot<'a> {
-    limits: Option<&'a Limits>,
+    limits: Option<(&'a Limits, i64)>,
 }
 
 impl LoginSlot<'_> {
@@ -348,11 +352,27 @@ impl LoginSlot<'_> {
 
 impl Drop for LoginSlot<'_> {
     fn drop(&mut self) {
-        if let Some(l) = self.limits {
-            let mut window = l.login_account.lock().unwrap_or_else(|p| p.into_inner());
-            window.1 = window.1.saturating_sub(1);
+        if let Some((l, agent)) = self.limits {
+            let mut map = l.login_account.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(window) = map.get_mut(&agent) {
+                window.1 = window.1.saturating_sub(1);
+            }
         }
     }
+}
+
+/// Agents whose budget windows are kept before the finished ones are dropped.
+const LOGIN_ACCOUNTS_CAPACITY: usize = 10_000;
+
+/// Agent `agent`'s budget window (a new one when it had none or its
+/// window is over).
+fn account_window(map: &mut HashMap<i64, (Instant, u32)>, agent: i64) -> &mut (Instant, u32) {
+    if map.len() >= LOGIN_ACCOUNTS_CAPACITY && !map.contains_key(&agent) {
+        map.retain(|_, w| w.0.elapsed() < HOUR);
+    }
+    let window = map.entry(agent).or_insert((Instant::now(), 0));
+    roll_window(window);
+    window
 }
 
 /// Starts a new one-hour window when the current one is over.
@@ -630,20 +650,23 @@ mod tests {
         });
         // Given back (dead or right code): the budget is untouched.
         for _ in 0..10 {
-            drop(l.login_code_slot().unwrap());
+            drop(l.login_code_slot(1).unwrap());
         }
-        assert!(l.login_account_open().is_ok());
+        assert!(l.login_account_open(1).is_ok());
         // Three held at once; a fourth is refused while they are held.
-        let held: Vec<_> = (0..3).map(|_| l.login_code_slot().unwrap()).collect();
-        assert!(l.login_code_slot().is_err());
-        assert!(l.login_account_open().is_err());
+        let held: Vec<_> = (0..3).map(|_| l.login_code_slot(1).unwrap()).collect();
+        assert!(l.login_code_slot(1).is_err());
+        assert!(l.login_account_open(1).is_err());
         for slot in held {
             slot.spend();
         }
         assert!(matches!(
-            l.login_account_open(),
+            l.login_account_open(1),
             Err(LimitError::RateLimited { retry_after: s }) if s > 3500
         ));
+        // Another agent's budget is its own (issue 22 item 1).
+        assert!(l.login_account_open(2).is_ok());
+        assert!(l.login_code_slot(2).is_ok());
     }
 
     #[test]
@@ -658,7 +681,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut spent = 0;
                     for _ in 0..100 {
-                        if let Ok(slot) = l.login_code_slot() {
+                        if let Ok(slot) = l.login_code_slot(7) {
                             slot.spend();
                             spent += 1;
                         }
@@ -672,8 +695,8 @@ mod tests {
     }
 
     /// Issue 8 item 13: the login state cannot grow without bound. The
-    /// account budget is one counter (usernames are never keys); the
-    /// per-address map is capped.
+    /// account budgets are keyed by agent ids that passed the password
+    /// step (usernames are never keys); the per-address map is capped.
     #[test]
     fn login_state_is_bounded() {
         let mut l = Limits::new(LimitConfig::default());
@@ -690,7 +713,7 @@ mod tests {
             Some(1)
         );
         // Wrong passwords with any username never touch the account budget.
-        assert_eq!(l.login_account.lock().unwrap().1, 0);
+        assert!(l.login_account.lock().unwrap().is_empty());
     }
 
     #[test]

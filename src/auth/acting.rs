@@ -2,11 +2,9 @@
 //! place that turns "the admin, from the panel or from Telegram" into the
 //! `{id, name}` of a thread event and of `thread_updated.by`.
 //!
-//! There are no agents yet: the panel's admin is named by its session's
-//! user name (`ADMIN_USERNAME`), Telegram by [`TELEGRAM_NAME`], and the id
-//! is always `None`. When agents exist, [`acting_agent`] is the function to
-//! change (a session names its agent; a Telegram member its linked agent);
-//! its callers stay as they are.
+//! The panel's agent is named by its session's agent (id and display
+//! name); Telegram by the agent a member acts as ([`Acting::Agent`]), or
+//! by [`TELEGRAM_NAME`] without an id when no agent is known.
 
 use crate::auth::AdminSession;
 use crate::domain::ActedBy;
@@ -20,18 +18,26 @@ pub const TELEGRAM_NAME: &str = "Support";
 pub enum Acting<'a> {
     /// The panel, the JSON API or an admin socket: its login session.
     Session(&'a AdminSession),
-    /// The Telegram admin chat (a button or a command).
+    /// A known agent acting elsewhere (a linked Telegram member).
+    Agent(&'a crate::domain::AgentRef),
+    /// The Telegram admin chat (a button or a command) by no known agent.
     Telegram,
 }
 
-/// The agent who acts, as events and `thread_updated.by` name it. The one
-/// function to swap when agents arrive (see the module header).
+impl From<&crate::domain::AgentRef> for ActedBy {
+    fn from(a: &crate::domain::AgentRef) -> ActedBy {
+        ActedBy {
+            id: a.id,
+            name: a.display_name.clone(),
+        }
+    }
+}
+
+/// The agent who acts, as events and `thread_updated.by` name it.
 pub fn acting_agent(acting: Acting<'_>) -> ActedBy {
     match acting {
-        Acting::Session(s) => ActedBy {
-            id: None,
-            name: s.username.clone(),
-        },
+        Acting::Session(s) => ActedBy::from(&s.agent),
+        Acting::Agent(a) => ActedBy::from(a),
         Acting::Telegram => ActedBy {
             id: None,
             name: TELEGRAM_NAME.to_owned(),

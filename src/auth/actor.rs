@@ -8,9 +8,14 @@
 //!   browser to its own visitor thread (or naming none) acts as that
 //!   visitor (the panel's page can chat with itself);
 //! - a thread id the request names must be a valid [`ThreadId`].
+//!
+//! An admin actor carries its agent ([`AgentRef`], issue 22 item 1): who
+//! of the support team acts, and whether it is an owner. Telegram actions
+//! act as [`AgentRef::support`] (an owner's reach, no id) until Telegram
+//! members are mapped to agents.
 
 use crate::chat::{ChatError, ChatResult, Sender, ThreadId};
-use crate::domain::Role;
+use crate::domain::{AgentRef, Role};
 
 /// Who acts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,39 +30,61 @@ pub enum Actor {
         /// The browser's own visitor thread (HTTP requests), which the
         /// admin's browser reaches as that visitor.
         own: Option<String>,
+        /// The agent who acts.
+        agent: AgentRef,
     },
 }
 
 impl Actor {
-    /// The actor of an HTTP request: the admin when it has a session, else
-    /// the visitor `visitor_id`.
-    pub fn for_request(visitor_id: &str, admin: bool) -> Actor {
-        if admin {
-            Actor::Admin {
+    /// The actor of an HTTP request: the agent `admin` when it has a
+    /// session, else the visitor `visitor_id`.
+    pub fn for_request(visitor_id: &str, admin: Option<&AgentRef>) -> Actor {
+        match admin {
+            Some(agent) => Actor::Admin {
                 own: Some(visitor_id.to_owned()),
-            }
-        } else {
-            Actor::Visitor {
+                agent: agent.clone(),
+            },
+            None => Actor::Visitor {
                 thread: visitor_id.to_owned(),
-            }
+            },
         }
     }
 
-    /// The actor of a socket: an admin socket is the admin; any other the
-    /// visitor `visitor_id`.
-    pub fn for_socket(visitor_id: &str, admin: bool) -> Actor {
-        if admin {
-            Actor::Admin { own: None }
-        } else {
-            Actor::Visitor {
+    /// The actor of a socket: an admin socket is its session's agent; any
+    /// other the visitor `visitor_id`.
+    pub fn for_socket(visitor_id: &str, admin: Option<&AgentRef>) -> Actor {
+        match admin {
+            Some(agent) => Actor::Admin {
+                own: None,
+                agent: agent.clone(),
+            },
+            None => Actor::Visitor {
                 thread: visitor_id.to_owned(),
-            }
+            },
         }
     }
 
-    /// The admin acting from Telegram (or any server-side admin action).
+    /// The admin acting from Telegram (or any server-side admin action):
+    /// [`AgentRef::support`], an owner's reach and no agent id, until
+    /// Telegram members are mapped to agents.
     pub fn admin() -> Actor {
-        Actor::Admin { own: None }
+        Actor::Admin {
+            own: None,
+            agent: AgentRef::support(),
+        }
+    }
+
+    /// The agent who acts (`None` for a visitor).
+    pub fn agent(&self) -> Option<&AgentRef> {
+        match self {
+            Actor::Admin { agent, .. } => Some(agent),
+            Actor::Visitor { .. } => None,
+        }
+    }
+
+    /// Is this an agent with the owner's role (manages the team)?
+    pub fn is_owner(&self) -> bool {
+        self.agent().is_some_and(AgentRef::is_owner)
     }
 
     /// Its role (the one "visitor or admin" of the crate).
@@ -96,7 +123,7 @@ impl Actor {
     pub fn target(&self, thread_id: Option<&str>) -> ChatResult<(Sender, ThreadId)> {
         let own = match self {
             Actor::Visitor { thread } => Some(thread),
-            Actor::Admin { own } => own.as_ref(),
+            Actor::Admin { own, .. } => own.as_ref(),
         };
         match (self, thread_id, own) {
             (Actor::Admin { .. }, Some(t), own) if own.is_none_or(|o| o != t) => {
@@ -129,7 +156,7 @@ mod tests {
 
     #[test]
     fn a_visitor_reaches_only_its_own_thread() {
-        let v = Actor::for_request("t1", false);
+        let v = Actor::for_request("t1", None);
         assert!(v.can_read("t1") && !v.can_read("t2") && !v.can_admin());
         assert_eq!(v.role(), Role::Visitor);
         assert_eq!(v.target(None).unwrap().0.role(), Role::Visitor);
@@ -137,9 +164,20 @@ mod tests {
         assert!(matches!(v.target(Some("t2")), Err(ChatError::Forbidden(_))));
     }
 
+    fn v_is_owner() -> bool {
+        Actor::for_request("t1", None).is_owner()
+    }
+
     #[test]
     fn the_admin_reaches_every_thread() {
-        let a = Actor::for_request("own", true);
+        let agent = AgentRef {
+            id: Some(2),
+            role: crate::domain::AgentRole::Agent,
+            display_name: "Ayşe".into(),
+        };
+        let a = Actor::for_request("own", Some(&agent));
+        assert!(!a.is_owner() && a.agent() == Some(&agent) && !v_is_owner());
+        assert!(Actor::admin().is_owner() && Actor::admin().agent().unwrap().id.is_none());
         assert!(a.can_read("t2") && a.can_admin());
         assert_eq!(a.role(), Role::Admin);
         assert_eq!(a.target(Some("t2")).unwrap().0, Sender::Admin);
@@ -149,7 +187,7 @@ mod tests {
             a.target(Some("own")).unwrap().0,
             Sender::Visitor { .. }
         ));
-        let socket = Actor::for_socket("own", true);
+        let socket = Actor::for_socket("own", Some(&agent));
         assert!(matches!(socket.target(None), Err(ChatError::Validation(_))));
         assert!(socket.target(Some(&"x".repeat(65))).is_err());
     }

@@ -11,10 +11,16 @@
 //!   issue #2 § Security).
 //! - Sessions: 32 random bytes, stored as SHA-256, 30 minutes idle and 12
 //!   hours absolute (`SESSION_IDLE_SECS`, `SESSION_ABSOLUTE_SECS`), deleted
-//!   at logout.
+//!   at logout; each names its agent, and a disabled agent's session is
+//!   dead (issue 22 item 1).
+//! - Agents ([`agents`]): each logs in with its own password (Argon2id,
+//!   [`password`]); the bootstrap owner `ADMIN_USERNAME` with
+//!   `ADMIN_PASSWORD` until it sets one.
 
 pub mod acting;
 pub mod actor;
+pub mod agents;
+pub mod password;
 pub use actor::Actor;
 pub mod cookies;
 mod error;
@@ -32,25 +38,41 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     config::Config,
-    store::{self, Db, auth::OtpRow},
+    domain::AgentRef,
+    store::{self, Db, agents::Credentials, auth::OtpRow},
 };
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// A logged-in admin.
+/// A logged-in agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdminSession {
     /// SHA-256 of the session token (hex), the key of its row.
     pub token_hash: String,
-    /// Admin user name.
+    /// The agent's login name.
     pub username: String,
+    /// The agent's id.
+    pub agent_id: i64,
+    /// The agent as an actor carries it.
+    pub agent: AgentRef,
+}
+
+/// An agent that passed the password step ([`Auth::check_password`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginAgent {
+    /// Its id.
+    pub id: i64,
+    /// Its login name.
+    pub login: String,
+    /// Its private Telegram chat for the code, if linked.
+    pub telegram_user_id: Option<i64>,
 }
 
 /// The outcome of [`Auth::verify_otp`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OtpCheck {
-    /// Right code: the login of this admin user name completes.
-    Accepted(String),
+    /// Right code: the login of this agent (id) completes.
+    Accepted(i64),
     /// Wrong code: compared, and one of the code's tries is spent.
     Wrong,
     /// No live code for this login (unknown, expired, used or out of
@@ -67,9 +89,10 @@ pub struct Auth {
 struct Inner {
     secret: Vec<u8>,
     cookie_key: axum_extra::extract::cookie::Key,
+    /// The bootstrap owner's login (`ADMIN_USERNAME`, lower case).
     username: String,
+    /// SHA-256 of `ADMIN_PASSWORD`: the bootstrap owner's password until it sets one.
     password_digest: [u8; 32],
-    username_digest: [u8; 32],
     otp_ttl: TimeDelta,
     otp_max_attempts: i32,
     session_idle: TimeDelta,
@@ -106,9 +129,8 @@ impl Auth {
             inner: Arc::new(Inner {
                 secret: config.secret_key.clone(),
                 cookie_key,
-                username: config.admin_username.clone(),
+                username: config.admin_username.trim().to_lowercase(),
                 password_digest: sha256(config.admin_password.as_bytes()),
-                username_digest: sha256(config.admin_username.as_bytes()),
                 otp_ttl: ttl(config.otp_ttl),
                 otp_max_attempts: config.otp_max_attempts,
                 session_idle: ttl(config.session_idle),
@@ -164,15 +186,47 @@ impl Auth {
         }
     }
 
-    /// Constant-time check of the admin's user name and password (both are
-    /// compared as SHA-256 digests so that lengths do not leak).
-    pub fn credentials_ok(&self, username: &str, password: &str) -> bool {
-        let u = sha256(username.as_bytes()).ct_eq(&self.inner.username_digest);
-        let p = sha256(password.as_bytes()).ct_eq(&self.inner.password_digest);
-        bool::from(u & p)
+    /// The password step: the enabled agent whose login is `username` (any
+    /// case) and whose password is `password`, else `None`. The password is
+    /// checked against its Argon2id hash, or (the bootstrap owner that never
+    /// set one) against `ADMIN_PASSWORD` as SHA-256 digests in constant
+    /// time. An unknown login spends the time of one verification too.
+    ///
+    /// # Errors
+    /// Database errors.
+    #[tracing::instrument(skip_all)]
+    pub async fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> AuthResult<Option<LoginAgent>> {
+        let login = username.trim().to_lowercase();
+        let Some(cred) = store::agents::credentials(&self.inner.db, &login).await? else {
+            password::verify_nothing(password).await;
+            return Ok(None);
+        };
+        if !self.password_matches(&cred, password).await || cred.disabled_at.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(LoginAgent {
+            id: cred.id,
+            login: cred.login,
+            telegram_user_id: cred.telegram_user_id,
+        }))
     }
 
-    /// The configured admin user name.
+    /// Does `password` open `cred`'s account?
+    pub(crate) async fn password_matches(&self, cred: &Credentials, password: &str) -> bool {
+        match &cred.password_hash {
+            Some(h) => password::verify(password, h).await,
+            None if cred.login == self.inner.username => {
+                bool::from(sha256(password.as_bytes()).ct_eq(&self.inner.password_digest))
+            }
+            None => false,
+        }
+    }
+
+    /// The bootstrap owner's login (`ADMIN_USERNAME`, lower case).
     pub fn admin_username(&self) -> &str {
         &self.inner.username
     }
@@ -184,20 +238,21 @@ impl Auth {
             .to_vec()
     }
 
-    /// Starts a login after the password step: stores a new code and returns
-    /// `(login_id, code)`; the caller delivers the code and binds `login_id`
-    /// to the browser.
+    /// Starts `agent`'s login after the password step: stores a new code
+    /// and returns `(login_id, code)`; the caller delivers the code and
+    /// binds `login_id` to the browser.
     ///
     /// # Errors
     /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn start_login(&self) -> AuthResult<(String, String)> {
+    pub async fn start_login(&self, agent: &LoginAgent) -> AuthResult<(String, String)> {
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let login_id = random_token();
         let now = store::now();
         let row = OtpRow {
             id: login_id.clone(),
-            username: self.inner.username.clone(),
+            username: agent.login.clone(),
+            agent_id: Some(agent.id),
             code_hash: hex::encode(self.otp_hash(&login_id, &code)),
             attempts: 0,
             expires_at: now + self.inner.otp_ttl,
@@ -233,33 +288,53 @@ impl Auth {
             // A concurrent right guess consumed it first.
             return Ok(OtpCheck::Dead);
         }
-        Ok(OtpCheck::Accepted(row.username))
+        match row.agent_id {
+            Some(id) => Ok(OtpCheck::Accepted(id)),
+            None => Ok(OtpCheck::Dead),
+        }
     }
 
-    /// Opens a new admin session; returns its token (for the cookie) and the session.
+    /// The agent whose pending code `login_id` is, if the code exists
+    /// (the per-agent budget of wrong codes is reserved before comparing).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn otp_agent(&self, login_id: &str) -> AuthResult<Option<i64>> {
+        Ok(store::auth::otp_agent(&self.inner.db, login_id).await?)
+    }
+
+    /// Opens a new session of agent `agent_id`; returns its token (for the
+    /// cookie) and the session, or `None` when the agent is gone or disabled.
     ///
     /// # Errors
     /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn create_session(&self, username: &str) -> AuthResult<(String, AdminSession)> {
+    pub async fn create_session(
+        &self,
+        agent_id: i64,
+    ) -> AuthResult<Option<(String, AdminSession)>> {
+        let Some(cred) = self.live_agent(agent_id).await? else {
+            return Ok(None);
+        };
         let token = random_token();
         let now = store::now();
         let hash = hex::encode(sha256(token.as_bytes()));
         store::auth::insert_session(
             &self.inner.db,
             &hash,
-            username,
+            agent_id,
+            &cred.login,
             now,
             now + self.inner.session_absolute,
         )
         .await?;
-        Ok((
-            token,
-            AdminSession {
-                token_hash: hash,
-                username: username.to_owned(),
-            },
-        ))
+        Ok(Some((token, session_of(hash, cred))))
+    }
+
+    async fn live_agent(&self, id: i64) -> AuthResult<Option<Credentials>> {
+        Ok(store::agents::credentials_by_id(&self.inner.db, id)
+            .await?
+            .filter(|c| c.disabled_at.is_none()))
     }
 
     /// The live session of `token`, if any (and marks it used).
@@ -268,19 +343,8 @@ impl Auth {
     /// Database errors.
     #[tracing::instrument(skip_all)]
     pub async fn session(&self, token: &str) -> AuthResult<Option<AdminSession>> {
-        let token_hash = hex::encode(sha256(token.as_bytes()));
-        let now = store::now();
-        let user = store::auth::touch_session(
-            &self.inner.db,
-            &token_hash,
-            now,
-            now - self.inner.session_idle,
-        )
-        .await?;
-        Ok(user.map(|username| AdminSession {
-            token_hash,
-            username,
-        }))
+        self.session_by_hash(&hex::encode(sha256(token.as_bytes())))
+            .await
     }
 
     /// The live session whose token hashes to `token_hash`, if any (and
@@ -291,17 +355,20 @@ impl Auth {
     #[tracing::instrument(skip_all)]
     pub async fn session_by_hash(&self, token_hash: &str) -> AuthResult<Option<AdminSession>> {
         let now = store::now();
-        let user = store::auth::touch_session(
+        let agent = store::auth::touch_session(
             &self.inner.db,
             token_hash,
             now,
             now - self.inner.session_idle,
         )
         .await?;
-        Ok(user.map(|username| AdminSession {
-            token_hash: token_hash.to_owned(),
-            username,
-        }))
+        let Some(agent_id) = agent else {
+            return Ok(None);
+        };
+        Ok(self
+            .live_agent(agent_id)
+            .await?
+            .map(|cred| session_of(token_hash.to_owned(), cred)))
     }
 
     /// Is the session of `token_hash` still live (neither ended, nor idle
@@ -327,6 +394,19 @@ impl Auth {
     /// Database errors.
     pub async fn end_session(&self, session: &AdminSession) -> AuthResult<()> {
         Ok(store::auth::delete_session(&self.inner.db, &session.token_hash).await?)
+    }
+}
+
+fn session_of(token_hash: String, cred: Credentials) -> AdminSession {
+    AdminSession {
+        token_hash,
+        username: cred.login,
+        agent_id: cred.id,
+        agent: AgentRef {
+            id: Some(cred.id),
+            role: cred.role,
+            display_name: cred.display_name,
+        },
     }
 }
 

@@ -1,16 +1,24 @@
 //! Where a login code goes. Without Telegram it is written to the server
 //! log at WARN in one clear line (issue #2): the operator reads it there.
 //! The login answer and page say which of the two it was (issue 21 item 7).
+//!
+//! With several agents (issue 22 item 1) each code says for whom it is
+//! ("Login code for ayse: 123456"), and an agent with a linked Telegram
+//! user (`agents.telegram_user_id`) gets its code in its own private chat
+//! with the bot (for a private chat, the chat id is the user id), never in
+//! the shared admin chat; when that send fails the login answers 503 (no
+//! fall-back to the shared chat, which the other agents read).
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::AuthError;
+use super::{AuthError, LoginAgent};
 use crate::telegram::Telegram;
 
 /// How login codes reach the admin.
 #[derive(Clone, Debug, Default)]
 pub enum OtpDelivery {
-    /// Log at WARN: `OTP for admin login (Telegram not configured): 123456`.
+    /// Log at WARN: `OTP for admin login (Telegram not configured): 123456
+    /// (login code for ayse)`.
     #[default]
     Log,
     /// Send to the Telegram admin chat (when Telegram is configured).
@@ -46,18 +54,31 @@ impl OtpDelivery {
         }
     }
 
-    /// Delivers `code` (6 digits), valid for `minutes`.
+    /// Delivers `code` (6 digits), valid for `minutes`, for `agent`: to its
+    /// private Telegram chat when linked, else to the admin chat; or to the
+    /// log or the channel.
     ///
     /// # Errors
     /// [`AuthError::OtpUndelivered`] when Telegram does not take it.
-    pub async fn deliver(&self, code: &str, minutes: u64) -> Result<(), AuthError> {
+    pub async fn deliver(
+        &self,
+        code: &str,
+        minutes: u64,
+        agent: &LoginAgent,
+    ) -> Result<(), AuthError> {
+        let login = &agent.login;
         match self {
             OtpDelivery::Log => {
-                tracing::warn!("OTP for admin login (Telegram not configured): {code}");
+                tracing::warn!(
+                    "OTP for admin login (Telegram not configured): {code} (login code for {login})"
+                );
             }
-            OtpDelivery::Telegram(tg) => tg.send_otp(code, minutes).await?,
+            OtpDelivery::Telegram(tg) => {
+                tg.send_otp(code, minutes, login, agent.telegram_user_id)
+                    .await?
+            }
             OtpDelivery::Channel(tx) => {
-                tracing::info!("OTP for admin login issued to the channel");
+                tracing::info!(%login, "OTP for admin login issued to the channel");
                 let _ = tx.send(code.to_owned());
             }
         }

@@ -5,6 +5,7 @@
 //! crate; `store` reads and writes these, the core (`chat`) takes and
 //! returns them, the adapters show them.
 
+pub mod agent;
 pub mod canned;
 pub mod message;
 pub mod telegram;
@@ -14,13 +15,14 @@ pub mod types;
 pub mod view;
 pub mod visitor;
 
+pub use agent::{Agent, AgentRef};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use message::{Inserted, NewMessage};
 pub use telegram::{DueReceipt, OutboxItem};
 pub use thread::{ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch};
 pub use thread_event::{ActedBy, ThreadEvent, ThreadEventRow};
 pub use types::{
-    BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadAction, ThreadId,
+    AgentRole, BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadAction, ThreadId,
     ThreadStatus, UnknownValue,
 };
 pub use view::{Message, opt_rfc3339, rfc3339, rfc3339_string};

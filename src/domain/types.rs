@@ -113,6 +113,18 @@ text_enum! {
 }
 
 text_enum! {
+    /// What an agent of the support team may do (`agents.role`, issue 22
+    /// item 1): an owner also manages the team (`/api/agents`); an agent
+    /// answers threads.
+    pub enum AgentRole {
+        /// Manages agents, and answers threads.
+        Owner = "owner",
+        /// Answers threads.
+        Agent = "agent",
+    }
+}
+
+text_enum! {
     /// The state of a Telegram forward (`telegram_outbox.status`).
     pub enum OutboxStatus {
         /// Waiting (first try or a retry).

@@ -23,11 +23,14 @@ pub struct LoginBody {
 }
 
 /// `POST /admin/login` → `{success, message: "OTP sent to Telegram", otp_sent: true}`
+/// for any enabled agent (issue 22 item 1: the login name in any case, its
+/// own password; the code goes to its linked Telegram chat, else where it
+/// always went)
 /// (`message` says "OTP written to the server log …" when Telegram is not
 /// configured: [`crate::auth::otp_delivery::OtpDelivery::answer`])
 /// and the `sohbet_login` cookie; 401 `INVALID_CREDENTIALS`; 429 while the
 /// caller's address is in its back-off, or (right password only) while the
-/// admin account's budget of wrong codes is spent.
+/// agent's own budget of wrong codes is spent.
 ///
 /// A wrong password counts only against the caller's address, never the
 /// account: the account cannot be locked by someone without the password
@@ -38,15 +41,22 @@ pub async fn login(
     AppJson(body): AppJson<LoginBody>,
 ) -> AppResult<impl IntoResponse> {
     state.limits.login_attempt(caller.ip)?;
-    if !state.auth.credentials_ok(&body.username, &body.password) {
+    let Some(agent) = state
+        .auth
+        .check_password(&body.username, &body.password)
+        .await?
+    else {
         tracing::warn!(ip = %caller.ip, "admin login refused: wrong username or password");
         return Err(AppError::InvalidCredentials);
-    }
+    };
     state.limits.login_password_ok(caller.ip);
-    state.limits.login_account_open()?;
-    let (login_id, code) = state.auth.start_login().await?;
+    state.limits.login_account_open(agent.id)?;
+    let (login_id, code) = state.auth.start_login(&agent).await?;
     let ttl = state.config.otp_ttl.as_secs() as i64;
-    state.otp.deliver(&code, (ttl as u64).div_ceil(60)).await?;
+    state
+        .otp
+        .deliver(&code, (ttl as u64).div_ceil(60), &agent)
+        .await?;
     let jar = SignedCookieJar::new(state.auth.cookie_key().clone()).add(state.cookies.build(
         state.cookies.login,
         login_id,
@@ -67,8 +77,9 @@ pub struct OtpBody {
 
 /// `POST /admin/verify-otp` → `{success, message: "Login successful", session}`
 /// and a new admin session cookie (the old one, if any, is ended); 401
-/// `INVALID_OTP`; 429 while the caller's address is in its back-off or the
-/// admin account's budget of wrong codes is spent.
+/// `INVALID_OTP` (also when the agent was disabled meanwhile); 429 while
+/// the caller's address is in its back-off or the agent's budget of wrong
+/// codes is spent.
 ///
 /// Every failure counts against the caller's address. Only a wrong code of
 /// a login that passed the password step (a live `sohbet_login` cookie)
@@ -83,9 +94,12 @@ pub async fn verify_otp(
     let Some(login_id) = caller.login_id.as_deref() else {
         return Err(AppError::InvalidOtp);
     };
-    let slot = state.limits.login_code_slot()?;
-    let username = match state.auth.verify_otp(login_id, &body.otp).await? {
-        OtpCheck::Accepted(username) => username,
+    let Some(agent) = state.auth.otp_agent(login_id).await? else {
+        return Err(AppError::InvalidOtp);
+    };
+    let slot = state.limits.login_code_slot(agent)?;
+    let agent_id = match state.auth.verify_otp(login_id, &body.otp).await? {
+        OtpCheck::Accepted(id) => id,
         OtpCheck::Wrong => {
             slot.spend();
             return Err(AppError::InvalidOtp);
@@ -98,8 +112,10 @@ pub async fn verify_otp(
         state.auth.end_session(old).await?;
         state.admin_sockets.revoke(&old.token_hash);
     }
-    let (token, session) = state.auth.create_session(&username).await?;
-    tracing::info!(%username, "admin logged in");
+    let Some((token, session)) = state.auth.create_session(agent_id).await? else {
+        return Err(AppError::InvalidOtp);
+    };
+    tracing::info!(username = %session.username, agent = agent_id, "admin logged in");
     let jar = SignedCookieJar::new(state.auth.cookie_key().clone())
         .remove(state.cookies.removal(state.cookies.login))
         .add(state.cookies.build(state.cookies.admin, token, None));

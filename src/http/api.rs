@@ -29,7 +29,8 @@ pub struct SessionInfo {
     pub role: &'static str,
     /// The browser's own visitor thread.
     pub thread_id: String,
-    /// The admin's username, or the visitor's display name.
+    /// The agent's shown name (issue 22; the bootstrap owner's is
+    /// `ADMIN_USERNAME` until it changes it), or the visitor's display name.
     pub display_name: String,
     /// The CSRF token for the `X-CSRFToken` header.
     pub csrf_token: String,
@@ -38,7 +39,7 @@ pub struct SessionInfo {
 /// `GET /api/session` → [`SessionInfo`].
 pub async fn session(State(state): State<AppState>, caller: Caller) -> Response {
     let (role, display_name) = match &caller.admin {
-        Some(a) => ("admin", a.username.clone()),
+        Some(a) => ("admin", a.agent.display_name.clone()),
         None => ("visitor", crate::chat::display_name_for(&caller.visitor_id)),
     };
     let body = Json(SessionInfo {

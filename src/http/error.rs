@@ -21,7 +21,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::{
-    auth::AuthError, chat::ChatError, limits::LimitError, media::MediaError, store::StoreError,
+    auth::{AuthError, agents::AgentError},
+    chat::ChatError,
+    limits::LimitError,
+    media::MediaError,
+    store::StoreError,
 };
 
 /// The hidden cause of an [`AppError::Internal`]: any error, kept with its
@@ -174,6 +178,25 @@ impl From<AuthError> for AppError {
         match e {
             AuthError::Store(e) => e.into(),
             AuthError::OtpUndelivered => AppError::Unavailable,
+        }
+    }
+}
+
+impl From<AgentError> for AppError {
+    /// 400 `VALIDATION_ERROR`, 404 `NOT_FOUND`, 409 `CONFLICT`; a database
+    /// failure as the core judges it; a failed hash 500.
+    fn from(e: AgentError) -> Self {
+        match e {
+            e @ (AgentError::Invalid(_) | AgentError::WrongPassword) => {
+                AppError::Validation(e.to_string())
+            }
+            e @ (AgentError::LoginTaken | AgentError::LastOwner) => {
+                AppError::Conflict(e.to_string())
+            }
+            AgentError::NotFound => AppError::NotFound("No such agent"),
+            AgentError::InviteDead => AppError::NotFound("This invite is unknown, used or expired"),
+            AgentError::Store(e) => e.into(),
+            e @ AgentError::Hash => AppError::internal(e),
         }
     }
 }

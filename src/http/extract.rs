@@ -89,6 +89,19 @@ impl Caller {
             .map_or(self.visitor_id.as_str(), |a| a.token_hash.as_str())
     }
 
+    /// The session of an owner: 401 `UNAUTHORIZED` without a session, 403
+    /// `FORBIDDEN` for an agent that is not an owner (issue 22 item 1).
+    ///
+    /// # Errors
+    /// [`AppError::Unauthorized`], [`AppError::Forbidden`].
+    pub fn require_owner(&self) -> Result<&AdminSession, AppError> {
+        let session = self.require_admin()?;
+        if !self.actor.is_owner() {
+            return Err(AppError::Forbidden("Only an owner manages agents"));
+        }
+        Ok(session)
+    }
+
     /// The admin session or 401 `UNAUTHORIZED`.
     ///
     /// # Errors
@@ -115,7 +128,7 @@ impl FromRequestParts<AppState> for Caller {
                 .verify_visitor_token(token)
                 .ok_or(AppError::Unauthorized)?;
             let caller = Caller {
-                actor: crate::auth::Actor::for_request(&visitor_id, false),
+                actor: crate::auth::Actor::for_request(&visitor_id, None),
                 visitor_id,
                 new_visitor: false,
                 admin: None,
@@ -136,7 +149,7 @@ impl FromRequestParts<AppState> for Caller {
             None => (auth::new_visitor_id(), true),
         };
         let caller = Caller {
-            actor: crate::auth::Actor::for_request(&visitor_id, admin.is_some()),
+            actor: crate::auth::Actor::for_request(&visitor_id, admin.as_ref().map(|a| &a.agent)),
             visitor_id,
             new_visitor,
             admin,

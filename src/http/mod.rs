@@ -4,6 +4,7 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod agents;
 pub mod api;
 pub mod assets;
 pub mod canned;
@@ -99,6 +100,8 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(embed::router(&state))
         .merge(canned::router())
+        .merge(agents::router())
+        .route("/admin/invite/{token}", get(pages::invite))
         .route("/api/{*rest}", any(api::not_found))
         .route("/health", get(health::health))
         .route("/health/live", get(health::live))

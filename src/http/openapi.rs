@@ -15,6 +15,7 @@
 //! patterns are written as in axum (`{thread_id}`; a catch-all `{*path}` as
 //! `{path}`).
 
+pub mod agents;
 pub mod canned;
 mod schemas;
 mod search;
@@ -61,7 +62,10 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         canned::canned_list, canned::canned_create, canned::canned_update, canned::canned_delete,
         thread_close, thread_reopen, thread_block, thread_block_delete, thread_unblock, blocks,
         thread_events,
-        search_doc
+        search_doc,
+        agents::agents_list, agents::agents_create, agents::agents_update, agents::agents_disable,
+        agents::agents_enable, agents::agents_me, agents::agents_me_update, agents::invite_page,
+        agents::invite_accept
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
@@ -72,13 +76,17 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         canned::CannedDeletedDoc,
         ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc,
         ActedByDoc, ThreadActionDoc, ThreadEventDoc, ThreadEventsDoc,
-        SearchDoc, SearchHitDoc, SearchThreadDoc, SearchThreadHitDoc, PartDoc
+        SearchDoc, SearchHitDoc, SearchThreadDoc, SearchThreadHitDoc, PartDoc,
+        crate::domain::Agent, crate::domain::AgentRole, agents::AgentListDoc, agents::AgentOneDoc,
+        agents::AgentCreatedDoc, agents::AgentCreateBodyDoc, agents::AgentUpdateBodyDoc,
+        agents::AgentOwnBodyDoc, agents::InviteBodyDoc, agents::InviteDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),
         (name = "messages", description = "Threads and messages"),
         (name = "uploads", description = "Images and audio"),
         (name = "admin", description = "Admin login (password, then a code)"),
+        (name = "agents", description = "The support team: agents, roles, invites"),
         (name = "operations", description = "Probes, metrics, this description"),
         (name = "pages", description = "HTML pages and files")
     )

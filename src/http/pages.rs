@@ -68,6 +68,9 @@ pub struct PageConfig {
     /// The widget / visitor-context strings (embed view, admin panel).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub widget: Option<&'static i18n::widget::WidgetStrings>,
+    /// The team strings (admin panel, invite page; issue 22).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents: Option<&'static i18n::agents::AgentStrings>,
     /// The canned-reply strings (admin panel).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canned: Option<&'static i18n::canned::CannedStrings>,
@@ -94,6 +97,7 @@ impl PageConfig {
                 search_limit: crate::chat::search::LIMIT_DEFAULT,
             },
             widget: None,
+            agents: None,
             canned: None,
             tools: None,
             search: None,
@@ -157,14 +161,30 @@ pub struct LoginPage {
     pub code_in_log: bool,
 }
 
+/// The invite page (issue 22): the invited agent chooses its password.
+#[derive(Template)]
+#[template(path = "admin_invite.html")]
+pub struct InvitePage {
+    /// Common fields.
+    pub page: PageCommon,
+    /// Strings.
+    pub a: &'static i18n::agents::AgentStrings,
+    /// The invited agent's shown name; `None`: the invite is dead.
+    pub name: Option<String>,
+}
+
 /// The admin panel.
 #[derive(Template)]
 #[template(path = "admin.html")]
 pub struct AdminPage {
     /// Common fields.
     pub page: PageCommon,
-    /// Logged-in admin.
+    /// The logged-in agent's shown name.
     pub admin_name: String,
+    /// Is it an owner (the team list is shown)?
+    pub is_owner: bool,
+    /// Strings of the team dialog (issue 22).
+    pub a: &'static i18n::agents::AgentStrings,
     /// Strings of the visitor context box (issue 14).
     pub w: &'static i18n::widget::WidgetStrings,
     /// Strings of the canned replies (issue 13).
@@ -275,6 +295,7 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
     let page = common(&state, &caller, &headers, |c| {
         c.widget = Some(i18n::widget::pick(c.lang));
         c.canned = Some(i18n::canned::pick(c.lang));
+        c.agents = Some(i18n::agents::pick(c.lang));
         c.tools = Some(i18n::tools::pick(c.lang));
         c.search = Some(i18n::search::pick(c.lang));
     });
@@ -283,10 +304,38 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
         c: i18n::canned::pick(page.lang),
         tools: i18n::tools::pick(page.lang),
         s: i18n::search::pick(page.lang),
+        a: i18n::agents::pick(page.lang),
         page,
-        admin_name: session.username,
+        is_owner: session.agent.is_owner(),
+        admin_name: session.agent.display_name,
     };
     render(&state, &caller, &page)
+}
+
+/// `GET /admin/invite/{token}`: the invite page (the form when the invite
+/// is live, else a line saying it is not; 404 then). The token is not
+/// shown back nor logged.
+pub async fn invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    let name = state.auth.invite(&token).await.ok().map(|(_, name)| name);
+    let dead = name.is_none();
+    let page = common(&state, &caller, &headers, |c| {
+        c.agents = Some(i18n::agents::pick(c.lang));
+    });
+    let page = InvitePage {
+        a: i18n::agents::pick(page.lang),
+        page,
+        name,
+    };
+    let mut res = render(&state, &caller, &page);
+    if dead {
+        *res.status_mut() = StatusCode::NOT_FOUND;
+    }
+    res
 }
 
 /// 302 Found to `path` (the Flask app's redirect status).

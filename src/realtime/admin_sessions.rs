@@ -231,7 +231,8 @@ mod tests {
         let path = dir.path().join("t.db").display().to_string();
         let config = Config::from_lookup(|k| (k == "SQLITE_PATH").then(|| path.clone())).unwrap();
         let auth = Auth::open_for_tests(&config).await;
-        let (_, session) = auth.create_session("admin").await.unwrap();
+        let owner = auth.bootstrap_owner().await.unwrap();
+        let (_, session) = auth.create_session(owner).await.unwrap().unwrap();
         let hash = session.token_hash.clone();
         let handle = AdminSockets::default();
         let mut revoked = handle.inner.revoked.subscribe();

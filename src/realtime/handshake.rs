@@ -159,7 +159,7 @@ pub async fn authenticate<A: Adapter>(
     };
     let last_message_id = data.last_message_id.filter(|_| role == Role::Visitor);
     s.extensions.insert(Arc::new(SocketSession {
-        actor: crate::auth::Actor::for_socket(&visitor_id, role == Role::Admin),
+        actor: crate::auth::Actor::for_socket(&visitor_id, admin.as_ref().map(|a| &a.agent)),
         role,
         visitor_id,
         admin,

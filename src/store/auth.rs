@@ -1,5 +1,6 @@
 //! Tables of the admin login: pending codes (`login_otps`) and sessions
-//! (`admin_sessions`). Only hashes are stored, never a code or a token.
+//! (`admin_sessions`), each naming its agent (`agents`). Only hashes are
+//! stored, never a code or a token.
 
 use chrono::{DateTime, Utc};
 
@@ -11,8 +12,11 @@ use super::{Db, StoreResult};
 pub struct OtpRow {
     /// Random id, held by the browser in the `sohbet_login` cookie.
     pub id: String,
-    /// Who passed the password step.
+    /// Who passed the password step (login name).
     pub username: String,
+    /// The agent who passed it (`None` only for a row from before agents,
+    /// until the start gives it to the bootstrap owner).
+    pub agent_id: Option<i64>,
     /// HMAC of the code (hex).
     pub code_hash: String,
     /// Wrong tries so far.
@@ -30,14 +34,15 @@ pub async fn insert_otp(db: &Db, row: &OtpRow, now: DateTime<Utc>) -> StoreResul
     Ok(with_db!(db, p => {
         sqlx::query("DELETE FROM login_otps WHERE expires_at < $1").bind(now).execute(p).await?;
         sqlx::query(
-            "INSERT INTO login_otps (id, username, code_hash, attempts, expires_at, created_at) \
-             VALUES ($1, $2, $3, 0, $4, $5)",
+            "INSERT INTO login_otps (id, username, code_hash, attempts, expires_at, created_at, agent_id) \
+             VALUES ($1, $2, $3, 0, $4, $5, $6)",
         )
         .bind(&row.id)
         .bind(&row.username)
         .bind(&row.code_hash)
         .bind(row.expires_at)
         .bind(now)
+        .bind(row.agent_id)
         .execute(p)
         .await
         .map(|_| ())
@@ -61,10 +66,22 @@ pub async fn take_otp_attempt(
 ) -> StoreResult<Option<OtpRow>> {
     const SQL: &str = "UPDATE login_otps SET attempts = attempts + 1 \
                        WHERE id = $1 AND attempts < $2 AND expires_at > $3 \
-                       RETURNING id, username, code_hash, attempts, expires_at";
+                       RETURNING id, username, agent_id, code_hash, attempts, expires_at";
     Ok(
         with_db!(db, p => sqlx::query_as(SQL).bind(id).bind(max_attempts).bind(now).fetch_optional(p).await)?,
     )
+}
+
+/// The agent of pending code `id`, if the code exists (live or not).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip_all)]
+pub async fn otp_agent(db: &Db, id: &str) -> StoreResult<Option<i64>> {
+    const SQL: &str = "SELECT agent_id FROM login_otps WHERE id = $1";
+    let row: Option<Option<i64>> =
+        with_db!(db, p => sqlx::query_scalar(SQL).bind(id).fetch_optional(p).await)?;
+    Ok(row.flatten())
 }
 
 /// Deletes a code; `true` when this call deleted it (so a code is used once
@@ -80,7 +97,7 @@ pub async fn consume_otp(db: &Db, id: &str) -> StoreResult<bool> {
     )
 }
 
-/// Stores a new admin session.
+/// Stores a new admin session of agent `agent_id`.
 ///
 /// # Errors
 /// Database errors.
@@ -88,6 +105,7 @@ pub async fn consume_otp(db: &Db, id: &str) -> StoreResult<bool> {
 pub async fn insert_session(
     db: &Db,
     token_hash: &str,
+    agent_id: i64,
     username: &str,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -95,21 +113,22 @@ pub async fn insert_session(
     Ok(with_db!(db, p => {
         sqlx::query("DELETE FROM admin_sessions WHERE expires_at < $1").bind(now).execute(p).await?;
         sqlx::query(
-            "INSERT INTO admin_sessions (token_hash, username, created_at, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $3, $4)",
+            "INSERT INTO admin_sessions (token_hash, username, created_at, last_seen_at, expires_at, agent_id) \
+             VALUES ($1, $2, $3, $3, $4, $5)",
         )
         .bind(token_hash)
         .bind(username)
         .bind(now)
         .bind(expires_at)
+        .bind(agent_id)
         .execute(p)
         .await
         .map(|_| ())
     })?)
 }
 
-/// Finds a live session (not past `expires_at`, used after `idle_since`) and
-/// marks it used now. Returns its username.
+/// Finds a live session (not past `expires_at`, used after `idle_since`) of
+/// an enabled agent and marks it used now. Returns its agent's id.
 ///
 /// # Errors
 /// Database errors.
@@ -119,17 +138,18 @@ pub async fn touch_session(
     token_hash: &str,
     now: DateTime<Utc>,
     idle_since: DateTime<Utc>,
-) -> StoreResult<Option<String>> {
+) -> StoreResult<Option<i64>> {
     const SQL: &str = "UPDATE admin_sessions SET last_seen_at = $1 \
                        WHERE token_hash = $2 AND expires_at > $1 AND last_seen_at > $3 \
-                       RETURNING username";
+                       AND agent_id IN (SELECT id FROM agents WHERE disabled_at IS NULL) \
+                       RETURNING agent_id";
     Ok(
         with_db!(db, p => sqlx::query_scalar(SQL).bind(now).bind(token_hash).bind(idle_since).fetch_optional(p).await)?,
     )
 }
 
 /// Is the session of `token_hash` live (not past `expires_at` at `now`,
-/// used after `idle_since`)? Unlike [`touch_session`] it does not mark it
+/// used after `idle_since`, its agent enabled)? Unlike [`touch_session`] it does not mark it
 /// used: an open socket alone does not keep a session alive.
 ///
 /// # Errors
@@ -142,7 +162,8 @@ pub async fn session_live(
     idle_since: DateTime<Utc>,
 ) -> StoreResult<bool> {
     const SQL: &str = "SELECT COUNT(*) FROM admin_sessions \
-                       WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3";
+                       WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3 \
+                       AND agent_id IN (SELECT id FROM agents WHERE disabled_at IS NULL)";
     Ok(
         with_db!(db, p => sqlx::query_scalar::<_, i64>(SQL).bind(token_hash).bind(now).bind(idle_since).fetch_one(p).await.map(|n| n > 0))?,
     )

@@ -192,18 +192,28 @@ impl Telegram {
         }
     }
 
-    /// Sends a login code to the admin chat (`sendMessage`, no parse mode).
+    /// Sends `login`'s login code to its private chat `private_chat` (a
+    /// linked agent: the chat id of a private chat is the user's id), else
+    /// to the admin chat (`sendMessage`, no parse mode). The text says for
+    /// whom the code is.
     ///
     /// # Errors
     /// [`AuthError::OtpUndelivered`] when Telegram does not take it; the code is
     /// then not logged (it would leak to whoever reads logs).
     #[tracing::instrument(skip_all)]
-    pub async fn send_otp(&self, code: &str, minutes: u64) -> Result<(), AuthError> {
+    pub async fn send_otp(
+        &self,
+        code: &str,
+        minutes: u64,
+        login: &str,
+        private_chat: Option<i64>,
+    ) -> Result<(), AuthError> {
         let text = format!(
-            "🔐 sohbet login code: {code}\nValid for {minutes} minutes, once. \
-             If you did not try to log in, change ADMIN_PASSWORD."
+            "🔐 Login code for {login}: {code}\nValid for {minutes} minutes, once. \
+             If you did not try to log in, change your password."
         );
-        let res = self.bot.send_message(self.chat_id, text).await;
+        let chat = private_chat.map_or(self.chat_id, ChatId);
+        let res = self.bot.send_message(chat, text).await;
         self.health.record(res.is_ok());
         if res.is_err() {
             crate::metrics::telegram_error("sendMessage");

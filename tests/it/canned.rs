@@ -324,7 +324,7 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
     let mut rx = chat.subscribe();
     let thread = "3f2a9c1e-0000-4000-8000-000000000001";
     chat.post(
-        &sohbet::auth::Actor::for_request(thread, false),
+        &sohbet::auth::Actor::for_request(thread, None),
         PostRequest {
             thread_id: Some(thread.into()),
             text: "Kargom nerede?".into(),

@@ -228,6 +228,7 @@ async fn otp_attempts_are_taken_atomically_in_the_store(backend: Backend) {
         let row = store::auth::OtpRow {
             id: id.into(),
             username: "admin".into(),
+            agent_id: None,
             code_hash: "00".into(),
             attempts: 0,
             expires_at: now + chrono::TimeDelta::seconds(ttl),

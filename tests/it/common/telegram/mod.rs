@@ -222,6 +222,12 @@ impl TelegramDouble {
         }
     }
 
+    /// The private chat of user `user` "pressed Start": the bot may send
+    /// there (a private chat's id is the user's id).
+    pub fn knows_private_chat(&self, user: i64) {
+        self.inner.lock().known_chats.insert(user);
+    }
+
     /// The variables that point the app at this double (token, admin chat,
     /// API URL, a 50 ms retry base, no send pacing).
     pub fn env(&self) -> Vec<(String, String)> {

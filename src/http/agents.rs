@@ -1,0 +1,242 @@
+//! The support team's API (issue 22 item 1). Owner only (an agent gets 403
+//! `FORBIDDEN`, no session 401): `GET /api/agents`, `POST /api/agents`,
+//! `PATCH /api/agents/{id}`, `POST /api/agents/{id}/disable` and
+//! `/enable`. Any agent: `GET /api/agents/me` and `PATCH /api/agents/me`
+//! (its own shown name and password). Anyone holding an invite:
+//! `GET /admin/invite/{token}` (the page, `pages::invite`) and
+//! `POST /admin/invite/{token}` (sets the password). Thin handlers over
+//! [`crate::auth::agents`]; mutations need `X-CSRFToken` like every other.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::HeaderMap,
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::extract::{AppJson, Caller};
+use crate::{
+    AppState,
+    auth::agents::{AgentRequest, OwnChange},
+    domain::AgentRole,
+    http::error::{AppError, AppResult},
+};
+
+/// The routes of the team.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/agents", get(list).post(create))
+        .route("/api/agents/me", get(me).patch(change_me))
+        .route("/api/agents/{id}", axum::routing::patch(update))
+        .route("/api/agents/{id}/disable", post(disable))
+        .route("/api/agents/{id}/enable", post(enable))
+        .route("/admin/invite/{token}", post(accept_invite))
+}
+
+/// An id from the path; anything but a whole number names no agent (404).
+fn id_of(raw: &str) -> AppResult<i64> {
+    raw.parse().map_err(|_| AppError::NotFound("No such agent"))
+}
+
+/// `GET /api/agents` (owner) → `{success, agents: [Agent…]}` (owners
+/// first, then by username; never a hash or an invite).
+pub async fn list(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+    caller.require_owner()?;
+    let agents = state.auth.agents().await?;
+    Ok(Json(json!({"success": true, "agents": agents})))
+}
+
+/// Body of `POST /api/agents`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    /// 1..=32 of `a-z 0-9 . _ - @` (any case; stored in lower case).
+    pub username: String,
+    /// 1..=64 characters after trimming.
+    pub display_name: String,
+    /// `owner` or `agent`.
+    pub role: AgentRole,
+    /// 12..=256 characters; without it, an invite URL is made.
+    pub password: Option<String>,
+}
+
+/// `POST /api/agents` (owner, CSRF) `{username, display_name, role,
+/// password?}` → `{success, agent}`, plus `invite_url` (and
+/// `invite_expires_in: 86400`, seconds) when no password was given: shown
+/// this once, single use. 400 `VALIDATION_ERROR`, 409 `CONFLICT` (username
+/// taken); nothing stored then.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    AppJson(body): AppJson<CreateBody>,
+) -> AppResult<Json<Value>> {
+    caller.require_owner()?;
+    let created = state
+        .auth
+        .add_agent(AgentRequest {
+            username: body.username,
+            display_name: body.display_name,
+            role: body.role,
+            password: body.password,
+        })
+        .await?;
+    let mut answer = json!({"success": true, "agent": created.agent});
+    if let Some(token) = created.invite_token {
+        answer["invite_url"] = json!(format!("{}/admin/invite/{token}", origin(&state, &headers)));
+        answer["invite_expires_in"] = json!(crate::auth::agents::INVITE_TTL_HOURS * 3600);
+    }
+    Ok(Json(answer))
+}
+
+/// `scheme://host` of this request (`https` in production; the `Host`
+/// header, else the listen address): the base of an invite URL, which only
+/// the owner who made it sees.
+fn origin(state: &AppState, headers: &HeaderMap) -> String {
+    let scheme = if state.cookies.secure {
+        "https"
+    } else {
+        "http"
+    };
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .map_or_else(
+            || format!("{}:{}", state.config.host, state.config.port),
+            str::to_owned,
+        );
+    format!("{scheme}://{host}")
+}
+
+/// Body of `PATCH /api/agents/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    /// New shown name.
+    pub display_name: Option<String>,
+    /// New role.
+    pub role: Option<AgentRole>,
+}
+
+/// `PATCH /api/agents/{id}` (owner, CSRF) `{display_name?, role?}` →
+/// `{success, agent}`; 400 (nothing to change, bad name), 404, 409
+/// `CONFLICT` (would demote the last enabled owner).
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<UpdateBody>,
+) -> AppResult<Json<Value>> {
+    caller.require_owner()?;
+    let id = id_of(&id)?;
+    let agent = state
+        .auth
+        .update_agent(id, body.display_name.as_deref(), body.role)
+        .await?;
+    Ok(Json(json!({"success": true, "agent": agent})))
+}
+
+/// `POST /api/agents/{id}/disable` (owner, CSRF) → `{success, agent}`: its
+/// sessions and pending codes are deleted and its sockets disconnected
+/// (here at once, on other instances by their next sweep, within 3 s);
+/// 404, 409 `CONFLICT` (the last enabled owner).
+pub async fn disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    caller.require_owner()?;
+    let (agent, ended) = state.auth.disable_agent(id_of(&id)?).await?;
+    for hash in &ended {
+        state.admin_sockets.revoke(hash);
+    }
+    Ok(Json(json!({"success": true, "agent": agent})))
+}
+
+/// `POST /api/agents/{id}/enable` (owner, CSRF) → `{success, agent}`; 404.
+pub async fn enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    caller.require_owner()?;
+    let agent = state.auth.enable_agent(id_of(&id)?).await?;
+    Ok(Json(json!({"success": true, "agent": agent})))
+}
+
+/// `GET /api/agents/me` (any agent) → `{success, agent}`: its own row.
+pub async fn me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+    let session = caller.require_admin()?;
+    let agent = state.auth.agent(session.agent_id).await?;
+    Ok(Json(json!({"success": true, "agent": agent})))
+}
+
+/// Body of `PATCH /api/agents/me`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnBody {
+    /// New shown name.
+    pub display_name: Option<String>,
+    /// The current password (required with `new_password`).
+    pub current_password: Option<String>,
+    /// New password, 12..=256 characters.
+    pub new_password: Option<String>,
+}
+
+/// `PATCH /api/agents/me` (any agent, CSRF) `{display_name?,
+/// current_password?, new_password?}` → `{success, agent}`; 400
+/// `VALIDATION_ERROR` (nothing to change, bad name, short password, missing
+/// or wrong current password): nothing changed then. The bootstrap owner's
+/// first change of password retires `ADMIN_PASSWORD`.
+pub async fn change_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<OwnBody>,
+) -> AppResult<Json<Value>> {
+    let session = caller.require_admin()?;
+    let agent = state
+        .auth
+        .change_own(
+            session.agent_id,
+            OwnChange {
+                display_name: body.display_name,
+                current_password: body.current_password,
+                new_password: body.new_password,
+            },
+        )
+        .await?;
+    Ok(Json(json!({"success": true, "agent": agent})))
+}
+
+/// Body of `POST /admin/invite/{token}`.
+#[derive(Debug, Deserialize)]
+pub struct InviteBody {
+    /// The new password, 12..=256 characters.
+    pub password: String,
+}
+
+/// `POST /admin/invite/{token}` (CSRF) `{password}` → `{success, username}`:
+/// the invited agent's password is set and the invite dies; it then logs
+/// in at `/admin/login` (password + code). 400 `VALIDATION_ERROR` (the
+/// invite stays usable), 404 `NOT_FOUND` (unknown, used or expired
+/// invite, or a disabled agent). Counted by the login back-off of the
+/// caller's address (the token is a secret).
+pub async fn accept_invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(token): Path<String>,
+    AppJson(body): AppJson<InviteBody>,
+) -> AppResult<Json<Value>> {
+    crate::auth::password::check_rules(&body.password).map_err(AppError::Validation)?;
+    state.limits.login_attempt(caller.ip)?;
+    let (username, _) = state.auth.invite(&token).await?;
+    state.auth.accept_invite(&token, &body.password).await?;
+    state.limits.login_succeeded(caller.ip);
+    Ok(Json(json!({"success": true, "username": username})))
+}
