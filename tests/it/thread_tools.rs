@@ -54,9 +54,12 @@ async fn close_reopen_and_a_visitor_message_reopens(backend: Backend) {
         .post(&format!("/api/threads/{tid}/close"), json!({}))
         .await;
     assert_eq!(s, 200, "{b}");
+    let (s, me) = admin.get("/api/agents/me").await;
+    assert_eq!(s, 200, "{me}");
+    assert!(me["agent"]["id"].is_i64(), "{me}");
     assert_eq!(
         b["thread"],
-        json!({"id": tid, "status": "closed", "blocked": false, "blocked_at": null, "change": "close", "by": {"id": null, "name": "admin"}})
+        json!({"id": tid, "status": "closed", "blocked": false, "blocked_at": null, "change": "close", "by": {"id": me["agent"]["id"], "name": "admin"}})
     );
     assert_eq!(listed(&admin, &tid).await["status"], json!("closed"));
 

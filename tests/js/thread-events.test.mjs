@@ -36,7 +36,10 @@ for (const db of ['sqlite', 'postgres']) {
       const sent = await emitAck(v, 'message_from_visitor', { text: 'hello', type: 'text' });
       assert.equal(sent?.success, true, JSON.stringify(sent));
       const since = v.log.length;
-      const by = { id: null, name: ADMIN_USERNAME };
+      const me = await adminClient.get('/api/agents/me');
+      assert.equal(me.status, 200, me.text);
+      assert.equal(typeof me.body.agent.id, 'number', me.text);
+      const by = { id: me.body.agent.id, name: ADMIN_USERNAME };
 
       // Over Socket.IO.
       let seen = nextEvent(other, 'thread_updated', { timeout: 5000, where: (p) => p?.id === tid });
