@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     Backend, Browser, TestApp,
-    bridge::wait_buttons,
+    bridge::{press, wait_buttons},
     telegram::{ADMIN_CHAT, Call, Incoming, TelegramDouble, forum::FORUM_CHAT},
 };
 use serde_json::{Value, json};
@@ -82,20 +82,6 @@ async fn wait_state(admin: &Browser, tid: &str, want: (&str, bool)) {
     }
 }
 
-/// Presses a button; waits for its `answerCallbackQuery`; returns its text.
-async fn press(tg: &TelegramDouble, chat: i64, message_id: i64, data: &str) -> String {
-    let (_, qid) = tg
-        .push_callback(chat, message_id, data)
-        .expect("the bot asked for callback queries (allowed_updates)");
-    let call = tg
-        .wait_call("answerCallbackQuery", WAIT, |c| {
-            c.is("answerCallbackQuery") && c.str_param("callback_query_id").as_deref() == Some(&qid)
-        })
-        .await;
-    assert!(call.ok(), "{}", tg.summary());
-    assert!(tg.callback_answered(&qid));
-    call.str_param("text").unwrap_or_default()
-}
 
 async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(backend: Backend) {
     let tg = TelegramDouble::start().await;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     Backend, Browser, TestApp,
-    bridge::wait_buttons,
+    bridge::{press, wait_buttons},
     telegram::{ADMIN_CHAT, TelegramDouble},
 };
 use serde_json::{Value, json};
@@ -58,20 +58,6 @@ async fn create(admin: &Browser, name: &str, body: &str) -> i64 {
     b["reply"]["id"].as_i64().expect("id")
 }
 
-/// Presses a button in `chat`; waits for its `answerCallbackQuery`;
-/// returns its text ("" when none).
-async fn press(tg: &TelegramDouble, chat: i64, message_id: i64, data: &str) -> String {
-    let (_, qid) = tg
-        .push_callback(chat, message_id, data)
-        .expect("the bot asked for callback queries");
-    let call = tg
-        .wait_call("answerCallbackQuery", WAIT, |c| {
-            c.is("answerCallbackQuery") && c.str_param("callback_query_id").as_deref() == Some(&qid)
-        })
-        .await;
-    assert!(call.ok(), "{}", tg.summary());
-    call.str_param("text").unwrap_or_default()
-}
 
 /// Waits until message `id` shows a canned list (a `cs:` button or a
 /// page arrow); returns `(label, data)` of every button.

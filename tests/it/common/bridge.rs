@@ -237,5 +237,6 @@ pub async fn press(tg: &TelegramDouble, chat: i64, message_id: i64, data: &str) 
         })
         .await;
     assert!(call.ok(), "{}", tg.summary());
+    assert!(tg.callback_answered(&qid));
     call.str_param("text").unwrap_or_default()
 }
