@@ -60,8 +60,10 @@ for (const db of ['sqlite', 'postgres']) {
       let seen = updateOf(other.socket, tid);
       const closed = await emitAck(a.socket, 'close_thread', { thread_id: tid });
       assert.equal(closed.success, true, JSON.stringify(closed));
+      const me = await a.client.get('/api/agents/me');
+      assert.equal(typeof me.body?.agent?.id, 'number', me.text);
       assert.deepEqual(closed.thread, {
-        id: tid, status: 'closed', blocked: false, blocked_at: null, change: 'close', by: { id: null, name: 'admin' },
+        id: tid, status: 'closed', blocked: false, blocked_at: null, change: 'close', by: { id: me.body.agent.id, name: 'admin' },
       });
       assert.deepEqual(await seen, closed.thread, 'the other admin socket is told');
 
