@@ -259,7 +259,9 @@ impl AgentPresence {
     pub fn apply(&self, msg: PresenceSync) {
         let now = Instant::now();
         self.with(|t| match msg {
-            PresenceSync::Hello { instance } if instance != self.inner.instance => t.send_all = true,
+            PresenceSync::Hello { instance } if instance != self.inner.instance => {
+                t.send_all = true
+            }
             PresenceSync::Viewers { instance, viewers } if instance != self.inner.instance => {
                 for v in viewers {
                     let key = (instance.clone(), v.socket);

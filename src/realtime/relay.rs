@@ -187,7 +187,9 @@ pub(super) async fn subscribe<A: Adapter>(
                     if msg.get_channel_name() == channels[1] {
                         match serde_json::from_slice::<PresenceSync>(msg.get_payload_bytes()) {
                             Ok(m) => agents.apply(m),
-                            Err(e) => tracing::warn!(error = %e, "malformed agent presence on Redis"),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "malformed agent presence on Redis")
+                            }
                         }
                         continue;
                     }
