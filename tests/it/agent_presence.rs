@@ -114,12 +114,12 @@ async fn an_agent_sees_another_viewing_and_typing(backend: Backend) {
         json!({"thread_id": tid, "sender_type": "admin"})
     );
     ok(&a.emit("stop_typing", json!({"thread_id": tid})).await);
-    assert_eq!(agents(&presence_of(&mut b, tid).await)[0].2, false);
+    presence_until(&mut b, tid, &[(t.ayse.0, "ayse name", false)]).await;
 
     // Typing without a stop ends by itself (TYPING_FOR, 6 s).
     ok(&a.emit("typing", json!({"thread_id": tid})).await);
-    assert!(agents(&presence_of(&mut b, tid).await)[0].2);
-    assert!(!agents(&presence_of(&mut b, tid).await)[0].2);
+    presence_until(&mut b, tid, &[(t.ayse.0, "ayse name", true)]).await;
+    presence_until(&mut b, tid, &[(t.ayse.0, "ayse name", false)]).await;
 
     // Both agents view it: each sees both (the panel leaves itself out).
     ok(&b.emit("viewing_thread", json!({"thread_id": tid})).await);
