@@ -20,13 +20,15 @@
 //! thread's list; it types when any of them does.
 
 use std::{
-    collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
+
+mod table;
+use table::Table;
 
 /// How long a `typing` event keeps an agent typing.
 pub const TYPING_FOR: Duration = Duration::from_secs(6);
@@ -128,31 +130,6 @@ struct Inner {
     instance: String,
     table: Mutex<Table>,
     changed: Notify,
-}
-
-/// (instance, socket id).
-type Key = (String, String);
-
-struct Entry {
-    agent_id: i64,
-    name: String,
-    thread: String,
-    typing_until: Option<Instant>,
-    /// Remote entries only.
-    expires: Option<Instant>,
-}
-
-#[derive(Default)]
-struct Table {
-    entries: HashMap<Key, Entry>,
-    by_thread: HashMap<String, HashSet<Key>>,
-    local: usize,
-    dirty_threads: HashSet<String>,
-    dirty_local: HashSet<String>,
-    /// Last list emitted per thread (non-empty only): the snapshot.
-    shown: HashMap<String, Vec<AgentView>>,
-    send_all: bool,
-    hello: bool,
 }
 
 impl Default for AgentPresence {
@@ -330,174 +307,6 @@ impl AgentPresence {
     /// Entries kept: `(local, all)` (tests, metrics).
     pub fn counts(&self) -> (usize, usize) {
         self.with(|t| (t.local, t.entries.len()))
-    }
-}
-
-impl Entry {
-    fn viewer(&self, socket: &str) -> Viewer {
-        Viewer {
-            socket: socket.to_owned(),
-            agent_id: self.agent_id,
-            name: self.name.clone(),
-            thread_id: Some(self.thread.clone()),
-            typing: self.typing_until.is_some(),
-        }
-    }
-}
-
-impl Table {
-    /// Inserts or replaces the entry of `key`.
-    fn upsert(
-        &mut self,
-        key: Key,
-        agent_id: i64,
-        name: &str,
-        thread: &str,
-        typing_until: Option<Instant>,
-        expires: Option<Instant>,
-    ) -> Result<(), Full> {
-        let local = expires.is_none();
-        if let Some(e) = self.entries.get_mut(&key) {
-            if e.thread != thread {
-                let old = std::mem::replace(&mut e.thread, thread.to_owned());
-                if let Some(set) = self.by_thread.get_mut(&old) {
-                    set.remove(&key);
-                    if set.is_empty() {
-                        self.by_thread.remove(&old);
-                    }
-                }
-                self.dirty_threads.insert(old);
-                self.by_thread
-                    .entry(thread.to_owned())
-                    .or_default()
-                    .insert(key);
-            }
-            e.typing_until = typing_until;
-            e.expires = expires;
-            self.dirty_threads.insert(thread.to_owned());
-            return Ok(());
-        }
-        if self.entries.len() >= MAX_ENTRIES || (local && self.local >= MAX_LOCAL) {
-            return Err(Full);
-        }
-        if local {
-            self.local += 1;
-        }
-        self.by_thread
-            .entry(thread.to_owned())
-            .or_default()
-            .insert(key.clone());
-        self.entries.insert(
-            key,
-            Entry {
-                agent_id,
-                name: name.chars().take(MAX_NAME_CHARS).collect(),
-                thread: thread.to_owned(),
-                typing_until,
-                expires,
-            },
-        );
-        self.dirty_threads.insert(thread.to_owned());
-        Ok(())
-    }
-
-    /// Removes the entry of `key`; `true` when there was one.
-    fn remove(&mut self, key: &Key) -> bool {
-        let Some(e) = self.entries.remove(key) else {
-            return false;
-        };
-        if e.expires.is_none() {
-            self.local -= 1;
-        }
-        if let Some(set) = self.by_thread.get_mut(&e.thread) {
-            set.remove(key);
-            if set.is_empty() {
-                self.by_thread.remove(&e.thread);
-            }
-        }
-        self.dirty_threads.insert(e.thread);
-        true
-    }
-
-    fn expire(&mut self, now: Instant, instance: &str) {
-        let mut gone = Vec::new();
-        for (k, e) in &mut self.entries {
-            if e.expires.is_some_and(|x| x <= now) {
-                gone.push(k.clone());
-            } else if e.typing_until.is_some_and(|x| x <= now) {
-                e.typing_until = None;
-                self.dirty_threads.insert(e.thread.clone());
-                if k.0 == instance {
-                    self.dirty_local.insert(k.1.clone());
-                }
-            }
-        }
-        for k in gone {
-            self.remove(&k);
-        }
-    }
-
-    /// The list of `thread` now.
-    fn agents(&self, thread: &str) -> Vec<AgentView> {
-        let mut by_agent: HashMap<i64, AgentView> = HashMap::new();
-        for k in self.by_thread.get(thread).into_iter().flatten() {
-            let Some(e) = self.entries.get(k) else {
-                continue;
-            };
-            let a = by_agent.entry(e.agent_id).or_insert_with(|| AgentView {
-                id: e.agent_id,
-                name: e.name.clone(),
-                typing: false,
-            });
-            a.typing |= e.typing_until.is_some();
-        }
-        let mut v: Vec<AgentView> = by_agent.into_values().collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        v.truncate(MAX_SHOWN);
-        v
-    }
-
-    fn take(&mut self, instance: &str) -> Changes {
-        let mut emit = Vec::new();
-        for th in std::mem::take(&mut self.dirty_threads) {
-            let now = self.agents(&th);
-            let before = self.shown.get(&th).map_or(&[][..], Vec::as_slice);
-            if now.as_slice() == before {
-                continue;
-            }
-            if now.is_empty() {
-                self.shown.remove(&th);
-            } else {
-                self.shown.insert(th.clone(), now.clone());
-            }
-            emit.push(ThreadAgents {
-                thread_id: th,
-                agents: now,
-            });
-        }
-        emit.sort_by(|a, b| a.thread_id.cmp(&b.thread_id));
-        let publish = std::mem::take(&mut self.dirty_local)
-            .into_iter()
-            .map(|s| {
-                let key = (instance.to_owned(), s);
-                match self.entries.get(&key) {
-                    Some(e) => e.viewer(&key.1),
-                    None => Viewer {
-                        socket: key.1,
-                        agent_id: 0,
-                        name: String::new(),
-                        thread_id: None,
-                        typing: false,
-                    },
-                }
-            })
-            .collect();
-        Changes {
-            emit,
-            publish,
-            send_all: std::mem::take(&mut self.send_all),
-            hello: std::mem::take(&mut self.hello),
-        }
     }
 }
 
