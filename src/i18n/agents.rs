@@ -51,6 +51,12 @@ pub struct AgentStrings {
     pub saved: &'static str,
     /// Prompt of the rename button.
     pub rename_prompt: &'static str,
+    /// Under the open thread's header: another agent has it open
+    /// (issue 22 item 5); `{name}` is replaced.
+    pub agent_viewing: &'static str,
+    /// Under the open thread's header: another agent types in it; `{name}`
+    /// is replaced.
+    pub agent_typing: &'static str,
     /// Heading of the invite page.
     pub invite_title: &'static str,
     /// Text of the invite page; `{name}` is replaced.
@@ -87,6 +93,8 @@ pub static TR: AgentStrings = AgentStrings {
     invite_once: "Davet bağlantısı (yalnızca şimdi gösterilir, 24 saat geçerli, tek kullanımlık):",
     saved: "Kaydedildi",
     rename_prompt: "Yeni görünen ad",
+    agent_viewing: "{name} görüntülüyor",
+    agent_typing: "{name} yazıyor…",
     invite_title: "Parolanızı belirleyin",
     invite_text: "{name}, sohbet ekibine davet edildiniz. En az 12 karakterlik bir parola seçin.",
     invite_submit: "Parolayı kaydet",
@@ -118,6 +126,8 @@ pub static EN: AgentStrings = AgentStrings {
     invite_once: "Invite link (shown only now, valid 24 hours, single use):",
     saved: "Saved",
     rename_prompt: "New display name",
+    agent_viewing: "{name} is viewing",
+    agent_typing: "{name} is typing…",
     invite_title: "Choose your password",
     invite_text: "{name}, you were invited to the sohbet team. Choose a password of at least 12 characters.",
     invite_submit: "Save password",

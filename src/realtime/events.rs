@@ -32,6 +32,7 @@ pub fn register<A: Adapter>(s: &SocketRef<A>) {
     s.on("stop_typing", typing);
     super::receipts::register(s);
     super::thread_events::register(s);
+    super::agent_events::register(s);
 }
 
 #[derive(Deserialize)]
@@ -158,6 +159,8 @@ async fn to_visitor<A: Adapter>(
 /// `typing` / `stop_typing {thread_id}` → the same event `{thread_id,
 /// sender_type}` to the other side (admins for a visitor, the thread room
 /// for the admin), never back to the sender; a blocked visitor's to no one.
+/// An agent's typing is also noted for the other agents
+/// (`agent_presence`, [`super::agent_events`]).
 #[tracing::instrument(skip_all, fields(role = ?sess.role))]
 async fn typing<A: Adapter>(
     s: SocketRef<A>,
@@ -188,7 +191,10 @@ async fn typing<A: Adapter>(
     };
     let (room, sender_type) = match sess.role {
         Role::Visitor => (ADMINS.to_owned(), "visitor"),
-        Role::Admin => (thread_room(&thread), "admin"),
+        Role::Admin => {
+            super::agent_events::typing(&s, &state, &sess, &thread, event == "typing");
+            (thread_room(&thread), "admin")
+        }
     };
     let _ = s
         .to(room)

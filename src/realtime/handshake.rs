@@ -158,6 +158,7 @@ pub async fn authenticate<A: Adapter>(
         }
     };
     let last_message_id = data.last_message_id.filter(|_| role == Role::Visitor);
+    let viewer = (role == Role::Admin).then(|| state.presence.agents().guard(s.id.to_string()));
     s.extensions.insert(Arc::new(SocketSession {
         actor: crate::auth::Actor::for_socket(&visitor_id, admin.as_ref().map(|a| &a.agent)),
         role,
@@ -168,6 +169,7 @@ pub async fn authenticate<A: Adapter>(
         last_message_id,
         _slot: slot,
         _presence: presence,
+        _viewer: viewer,
     }));
     super::events::register(&s);
     // The Engine.IO session is no longer pending (it was counted by

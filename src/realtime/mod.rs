@@ -9,7 +9,8 @@
 //! Adapter: in memory (one instance), or `socketioxide-redis` when
 //! `REDIS_URL` is set, so that room broadcasts reach the sockets of every
 //! instance. Handlers are generic over the adapter. Presence
-//! ([`presence::Presence`]) stays per instance.
+//! ([`presence::Presence`]) stays per instance; the agents' presence per
+//! thread ([`agent_presence`], admins only) is shared over the relay.
 //!
 //! Lifetimes (issue #8 items 2, 3): [`gate`] counts each Engine.IO session
 //! from its first request; a session must CONNECT to the namespace within
@@ -20,6 +21,8 @@
 //! `ADMIN_DISPLAY_NAME`, never by the login name.
 
 pub mod admin_sessions;
+mod agent_events;
+pub mod agent_presence;
 mod events;
 mod extract;
 mod fanout;
@@ -46,6 +49,8 @@ use socketioxide_redis::{
 use crate::{AppState, auth::AdminSession, domain::rfc3339_string};
 
 pub use crate::domain::Role;
+
+pub use agent_events::{AGENT_PRESENCE, AGENT_PRESENCE_STATE};
 
 /// Room of every admin socket.
 pub const ADMINS: &str = "admins";
@@ -80,6 +85,8 @@ pub struct SocketSession {
     _slot: crate::limits::sockets::SocketSlot,
     /// This socket's part of [`presence::Presence`].
     _presence: presence::PresenceGuard,
+    /// An admin socket's entry in [`agent_presence`] (the thread it views).
+    _viewer: Option<agent_presence::ViewerGuard>,
 }
 
 /// `{user_id, username, last_seen}` of `user_online` / `user_offline`.
@@ -176,7 +183,7 @@ pub async fn attach(
         // The local adapter initialises synchronously (`InitRes = ()`).
         io.ns("/", on_connect.with(handshake::authenticate));
         tokio::spawn(fanout::run(io.clone(), state.chat.subscribe()));
-        let router = start(router, layer, &io, &state);
+        let router = start(router, layer, &io, &state, None);
         return Ok((router, Io::Local(io)));
     };
     // The adapter's driver needs RESP3 push messages.
@@ -207,36 +214,42 @@ pub async fn attach(
     .map_err(|_| RealtimeError::Timeout("subscribing"))?
     .map_err(|e| RealtimeError::Redis(e.into()))?;
     let channel = relay::channel(&state.config.redis_prefix);
+    let presence_channel = relay::presence_channel(&state.config.redis_prefix);
     tokio::time::timeout(
         REDIS_CONNECT_TIMEOUT,
         relay::subscribe(
             io.clone(),
             client.clone(),
-            channel.clone(),
+            (channel.clone(), presence_channel.clone()),
             state.chat.clone(),
+            state.presence.agents().clone(),
         ),
     )
     .await
     .map_err(|_| RealtimeError::Timeout("subscribing to chat events"))?
     .map_err(|e| RealtimeError::Redis(e.into()))?;
+    let link = relay::PresenceLink::new(client.clone(), presence_channel);
     tokio::spawn(relay::publish(client, channel, state.chat.subscribe()));
     tracing::info!("Socket.IO Redis adapter ready");
-    let router = start(router, layer, &io, &state);
+    let router = start(router, layer, &io, &state, Some(link));
     Ok((router, Io::Redis(io)))
 }
 
 /// What both adapters need once the namespace is registered and the chat
 /// events are wired ([`fanout`] directly, or through [`relay`]): the
-/// admin-session sweep, the presence announcer; then `router` wrapped in
-/// the Socket.IO `layer`, behind the Engine.IO session [`gate`].
+/// admin-session sweep, the presence announcer, the agent presence emitter
+/// (sharing over `link` with Redis); then `router` wrapped in the Socket.IO
+/// `layer`, behind the Engine.IO session [`gate`].
 fn start<A: Adapter>(
     router: axum::Router,
     layer: socketioxide::layer::SocketIoLayer<A>,
     io: &SocketIo<A>,
     state: &AppState,
+    link: Option<relay::PresenceLink>,
 ) -> axum::Router {
     admin_sessions::spawn(io, state);
     announce_departures(io, state);
+    agent_events::spawn(io, state, link);
     router
         .layer(layer)
         .layer(axum::middleware::from_fn_with_state(
@@ -292,6 +305,7 @@ async fn on_connect<A: Adapter>(
             }
         }
         Role::Admin => {
+            agent_events::send_state(&s, &state, &sess);
             if sess.first {
                 let p = PresencePayload {
                     user_id: "admin".into(),

@@ -5,7 +5,8 @@
 //! CONNECT completes gets none, issue #8 item 3). Counts, so several tabs of
 //! one person are one presence. When the last socket of a visitor or of the
 //! admin goes, a [`Departure`] is queued for the realtime module to announce
-//! (`user_offline`).
+//! (`user_offline`). It also holds the agents' presence per thread
+//! ([`super::agent_presence`], collision warnings), shared across instances.
 
 use std::{
     collections::HashMap,
@@ -33,6 +34,8 @@ pub struct Presence {
 }
 
 struct Inner {
+    /// Which agents view which thread (issue 22 item 5).
+    agents: super::agent_presence::AgentPresence,
     visitors: Mutex<HashMap<String, usize>>,
     admins: AtomicUsize,
     last_admin_seen: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
@@ -45,6 +48,7 @@ impl Default for Presence {
         let (tx, rx) = mpsc::unbounded_channel();
         Presence {
             inner: Arc::new(Inner {
+                agents: super::agent_presence::AgentPresence::default(),
                 visitors: Mutex::default(),
                 admins: AtomicUsize::new(0),
                 last_admin_seen: Mutex::default(),
@@ -87,6 +91,12 @@ impl Drop for PresenceGuard {
 }
 
 impl Presence {
+    /// Which agents view or type in which thread
+    /// ([`super::agent_presence`]).
+    pub fn agents(&self) -> &super::agent_presence::AgentPresence {
+        &self.inner.agents
+    }
+
     /// The queue of [`Departure`]s; `None` after the first call (one
     /// announcer per process).
     pub fn take_departures(&self) -> Option<mpsc::UnboundedReceiver<Departure>> {

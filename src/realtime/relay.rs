@@ -18,6 +18,11 @@
 //!   of its sockets is cut off (the pages reconnect and catch up over
 //!   HTTP) before it subscribes again.
 //!
+//! Agent presence (issue 22 item 5) travels on a second channel,
+//! `<REDIS_PREFIX>#agent-presence` ([`PresenceSync`] messages, best effort: a lost
+//! one is healed by the next heartbeat, and entries not refreshed expire,
+//! see [`super::agent_presence`]); the same subscription reads both.
+//!
 //! The adapter still carries everything else (typing, presence, `s.to()`).
 
 use std::time::Duration;
@@ -27,7 +32,10 @@ use socketioxide_redis::drivers::redis::redis_client::{self, AsyncCommands, aio}
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
-use super::fanout::{self, Broadcast};
+use super::{
+    agent_presence::{AgentPresence, PresenceSync},
+    fanout::{self, Broadcast},
+};
 use crate::chat::{Chat, ChatEvent, overload::Episode, status::ThreadUpdate};
 
 /// Most events published in one pipeline.
@@ -43,6 +51,54 @@ static SUBSCRIPTION_LOST: Episode =
 /// The channel name for `prefix`.
 pub(super) fn channel(prefix: &str) -> String {
     format!("{prefix}#chat-events")
+}
+
+/// The agent presence channel's name for `prefix`.
+pub(super) fn presence_channel(prefix: &str) -> String {
+    format!("{prefix}#agent-presence")
+}
+
+/// How long one agent presence publish may take before it is given up.
+const PRESENCE_SEND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Publishes agent presence messages on [`presence_channel`]; best effort.
+pub(super) struct PresenceLink {
+    client: redis_client::Client,
+    channel: String,
+    conn: Option<aio::MultiplexedConnection>,
+}
+
+impl PresenceLink {
+    /// A link over `client` to `channel`.
+    pub(super) fn new(client: redis_client::Client, channel: String) -> Self {
+        Self {
+            client,
+            channel,
+            conn: None,
+        }
+    }
+
+    /// Publishes `msgs` in order (pipelined); on failure they are dropped
+    /// (the heartbeat sends the entries again) and the connection renewed.
+    #[tracing::instrument(skip_all, fields(n = msgs.len()))]
+    pub(super) async fn send(&mut self, msgs: &[PresenceSync]) {
+        let payloads: Vec<String> = msgs
+            .iter()
+            .filter_map(|m| serde_json::to_string(m).ok())
+            .collect();
+        if payloads.is_empty() {
+            return;
+        }
+        let sent = tokio::time::timeout(
+            PRESENCE_SEND_TIMEOUT,
+            send(&self.client, &mut self.conn, &self.channel, &payloads),
+        )
+        .await;
+        if !matches!(sent, Ok(Ok(()))) {
+            self.conn = None;
+            tracing::debug!("publishing agent presence failed (the heartbeat repeats it)");
+        }
+    }
 }
 
 /// Publishes every event of `rx` on `channel`, in order; runs until the
@@ -100,22 +156,26 @@ async fn send(
     pipe.query_async(c).await
 }
 
-/// Subscribes to `channel` (before returning, so that nothing published
-/// after start-up is missed) and then emits every event received to this
-/// instance's sockets, resubscribing (after cutting every socket off) when
-/// the subscription ends. A `thread_updated` also updates this instance's
-/// copy of the blocked threads ([`Chat::apply_update`]); after a lost
-/// subscription that copy is read again from the database.
+/// Subscribes to `channel` and `presence` (before returning, so that
+/// nothing published after start-up is missed) and then emits every event
+/// received to this instance's sockets, resubscribing (after cutting every
+/// socket off) when the subscription ends. A `thread_updated` also updates
+/// this instance's copy of the blocked threads ([`Chat::apply_update`]);
+/// after a lost subscription that copy is read again from the database.
+/// Agent presence messages go to `agents`; after a resubscription it says
+/// hello again (the others send their entries).
 ///
 /// # Errors
 /// The first subscription's error.
 pub(super) async fn subscribe<A: Adapter>(
     io: SocketIo<A>,
     client: redis_client::Client,
-    channel: String,
+    (channel, presence): (String, String),
     chat: Chat,
+    agents: AgentPresence,
 ) -> redis_client::RedisResult<()> {
-    let first = open(&client, &channel).await?;
+    let channels = [channel, presence];
+    let first = open(&client, &channels).await?;
     tokio::spawn(async move {
         let mut sub = Some(first);
         let mut wait = BACKOFF.0;
@@ -124,6 +184,15 @@ pub(super) async fn subscribe<A: Adapter>(
                 wait = BACKOFF.0;
                 let mut messages = s.into_on_message();
                 while let Some(msg) = messages.next().await {
+                    if msg.get_channel_name() == channels[1] {
+                        match serde_json::from_slice::<PresenceSync>(msg.get_payload_bytes()) {
+                            Ok(m) => agents.apply(m),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "malformed agent presence on Redis")
+                            }
+                        }
+                        continue;
+                    }
                     match serde_json::from_slice::<Broadcast>(msg.get_payload_bytes()) {
                         Ok(b) => {
                             if b.event == fanout::THREAD_UPDATED
@@ -140,8 +209,9 @@ pub(super) async fn subscribe<A: Adapter>(
                 fanout::cut_off_all(&io);
             }
             tokio::time::sleep(wait).await;
-            match open(&client, &channel).await {
+            match open(&client, &channels).await {
                 Ok(s) => {
+                    agents.say_hello();
                     // Events published while unsubscribed are gone: the
                     // sockets connected meanwhile are cut off too, and the
                     // blocked threads are read again.
@@ -163,9 +233,9 @@ pub(super) async fn subscribe<A: Adapter>(
 
 async fn open(
     client: &redis_client::Client,
-    channel: &str,
+    channels: &[String],
 ) -> redis_client::RedisResult<aio::PubSub> {
     let mut sub = client.get_async_pubsub().await?;
-    sub.subscribe(channel).await?;
+    sub.subscribe(channels).await?;
     Ok(sub)
 }

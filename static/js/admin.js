@@ -9,10 +9,12 @@
 // - thread_list.js: the sidebar's list, unread counts, the title badge;
 // - conversation.js: the open thread: header, history, composer, sender;
 // - live.js: the server's events; clearing.js; sound.js;
+// - agent_presence.js: which other agents view or type in a thread;
 // - panel.js: the API of the add-ons (admin_*.js), which import only it.
 // Here: sign-out, what follows the tab's visibility, the 30 s refresh of
 // relative times, and the first load (a #<thread id> in the URL opens it).
 import { api } from './lib/api.js';
+import './admin/agent_presence.js';
 import './admin/clearing.js';
 import { list, openThread } from './admin/conversation.js';
 import './admin/live.js';

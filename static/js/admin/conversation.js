@@ -188,6 +188,7 @@ function closeThread() {
   convView.hidden = true;
   convEmpty.hidden = false;
   app.dataset.view = 'list';
+  if (previous) emit('thread-close', { id: previous });
   if (previous) {
     renderThread(previous);
     const btn = itemButton(previous);

@@ -58,6 +58,7 @@ const listeners = new Map();
 /**
  * Calls `fn(detail)` on every `emit(name, detail)`. The panel's events:
  * - `thread-open` {id}: a thread was opened (its history is loading);
+ * - `thread-close` {id}: the open thread was closed (back to the list);
  * - `threads-rendered`: the thread list was drawn again (any change);
  * - `thread-changed` {id}: one thread's entry was drawn again;
  * - `thread-message` {id, sender}: a stored message of thread `id` arrived

@@ -164,6 +164,12 @@ impl Socket {
             .unwrap_or_else(|_| panic!("no {name} event within 10 s"))
     }
 
+    /// Leaves the namespace (the `41` DISCONNECT packet), as a closed tab
+    /// does; the server drops the socket.
+    pub async fn close(self) {
+        post(&self.client, &self.url, "41".into()).await;
+    }
+
     /// Every event received so far (not waiting).
     pub fn drain(&mut self) -> Vec<(String, Value)> {
         let mut out = Vec::new();
