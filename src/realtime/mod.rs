@@ -80,6 +80,8 @@ pub struct SocketSession {
     _slot: crate::limits::sockets::SocketSlot,
     /// This socket's part of [`presence::Presence`].
     _presence: presence::PresenceGuard,
+    /// An admin socket keeps its agent active (round robin; issue 22 item 4).
+    _active: Option<crate::chat::assignment::ActiveGuard>,
 }
 
 /// `{user_id, username, last_seen}` of `user_online` / `user_offline`.

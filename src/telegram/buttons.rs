@@ -144,6 +144,7 @@ mod tests {
             blocked_at: None,
             change: None,
             by: None,
+            assignee: None,
         }
     }
 
