@@ -18,7 +18,7 @@ pub mod visitor;
 pub use agent::{Agent, AgentRef};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use message::{Inserted, NewMessage};
-pub use telegram::{DueReceipt, OutboxItem};
+pub use telegram::{DueReceipt, OutboxItem, TopicNaming};
 pub use thread::{Assignee, AssigneeFilter, ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch};
 pub use thread_event::{ActedBy, ThreadEvent, ThreadEventRow};
 pub use types::{
