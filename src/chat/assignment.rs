@@ -169,7 +169,7 @@ impl Chat {
         self.activity.note(id);
         let by = ActedBy::from(agent);
         match assignment::take(&self.db, thread_id, id, &by, store::now()).await? {
-            assignment::Take::Taken(t, _) => Ok(self.assigned(&t, &by).await),
+            assignment::Take::Taken(t) => Ok(self.assigned(&t, &by).await),
             assignment::Take::Conflict(Some(a)) => Err(ChatError::Taken(a)),
             assignment::Take::Conflict(None) => Err(ChatError::Conflict(
                 "The thread's assignee just changed; please try again".into(),
@@ -193,7 +193,7 @@ impl Chat {
         by: &ActedBy,
     ) -> ChatResult<ThreadUpdate> {
         match assignment::assign(&self.db, thread_id, agent_id, by, store::now()).await? {
-            assignment::Assign::Done(t, _) => Ok(self.assigned(&t, by).await),
+            assignment::Assign::Done(t) => Ok(self.assigned(&t, by).await),
             assignment::Assign::MissingThread => Err(ChatError::NotFound("Thread not found")),
             assignment::Assign::MissingAgent => Err(ChatError::NotFound("Agent not found")),
             assignment::Assign::DisabledAgent => Err(ChatError::Validation(
@@ -221,7 +221,9 @@ impl RoundRobin {
     /// agent gets it (`None`: nobody active, or it was assigned meanwhile).
     #[tracing::instrument(skip(self))]
     async fn assign(&self, thread_id: &str) -> ChatResult<Option<Thread>> {
-        let order = self.activity.turn_order(self.activity.active(ACTIVE_WITHIN));
+        let order = self
+            .activity
+            .turn_order(self.activity.active(ACTIVE_WITHIN));
         let by = ActedBy {
             id: None,
             name: ROUND_ROBIN_NAME.to_owned(),

@@ -19,7 +19,9 @@ pub use agent::{Agent, AgentRef};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use message::{Inserted, NewMessage};
 pub use telegram::{DueReceipt, OutboxItem, TopicNaming};
-pub use thread::{Assignee, AssigneeFilter, ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch};
+pub use thread::{
+    Assignee, AssigneeFilter, ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch,
+};
 pub use thread_event::{ActedBy, ThreadEvent, ThreadEventRow};
 pub use types::{
     AgentRole, BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadAction, ThreadId,

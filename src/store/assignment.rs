@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::thread_events::insert_event;
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{ActedBy, Assignee, Thread, ThreadAction, ThreadEvent};
+use crate::domain::{ActedBy, Assignee, Thread, ThreadAction};
 
 /// `RETURNING` / `SELECT` the columns of [`Thread`] (no table alias).
 macro_rules! cols {
@@ -24,9 +24,9 @@ macro_rules! cols {
 /// What a take did.
 #[derive(Clone, Debug)]
 pub enum Take {
-    /// The thread is the agent's now; the event when it was unassigned
-    /// before (`None`: it already was the agent's).
-    Taken(Thread, Option<ThreadEvent>),
+    /// The thread is the agent's now (an event was recorded when it was
+    /// unassigned before; none when it already was the agent's).
+    Taken(Box<Thread>),
     /// Another agent has it (nothing changed); `None` when its assignee
     /// changed again between the `UPDATE` and the read.
     Conflict(Option<Assignee>),
@@ -37,8 +37,8 @@ pub enum Take {
 /// What an explicit assignment did.
 #[derive(Clone, Debug)]
 pub enum Assign {
-    /// The thread as it is now, and the event when it changed.
-    Done(Thread, Option<ThreadEvent>),
+    /// The thread as it is now (an event was recorded when it changed).
+    Done(Box<Thread>),
     /// No such thread.
     MissingThread,
     /// No such agent.
@@ -86,12 +86,12 @@ pub async fn take(
             sqlx::query_as(SQL).bind(id).bind(agent).fetch_optional(&mut *tx).await?;
         let out = match updated {
             Some(t) => {
-                let ev = insert_event!(&mut *tx, id, by, ThreadAction::Assign, Some(by.name.as_str()), now)?;
-                Take::Taken(t, Some(ev))
+                insert_event!(&mut *tx, id, by, ThreadAction::Assign, Some(by.name.as_str()), now)?;
+                Take::Taken(Box::new(t))
             }
             None => match get_thread!(&mut *tx, id)? {
                 None => Take::Missing,
-                Some(t) if t.assignee_id == Some(agent) => Take::Taken(t, None),
+                Some(t) if t.assignee_id == Some(agent) => Take::Taken(Box::new(t)),
                 Some(t) => Take::Conflict(t.assignee()),
             },
         };
@@ -142,12 +142,12 @@ pub async fn assign(
             sqlx::query_as(SQL).bind(id).bind(agent).fetch_optional(&mut *tx).await?;
         let out = match updated {
             Some(t) => {
-                let ev = insert_event!(&mut *tx, id, by, ThreadAction::Assign, Some(name.as_str()), now)?;
-                Assign::Done(t, Some(ev))
+                insert_event!(&mut *tx, id, by, ThreadAction::Assign, Some(name.as_str()), now)?;
+                Assign::Done(Box::new(t))
             }
             None => match get_thread!(&mut *tx, id)? {
                 None => Assign::MissingThread,
-                Some(t) => Assign::Done(t, None),
+                Some(t) => Assign::Done(Box::new(t)),
             },
         };
         tx.commit().await?;

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{AssigneeFilter, ListFilter, Message, MessageType, Role, Thread, ThreadListItem};
+use crate::domain::{
+    AssigneeFilter, ListFilter, Message, MessageType, Role, Thread, ThreadListItem,
+};
 
 /// The columns of [`Thread`], as a literal for `concat!` (table alias `t`).
 macro_rules! thread_cols {

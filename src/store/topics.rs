@@ -109,7 +109,9 @@ pub async fn naming(
     const SQL: &str = "SELECT t.tg_topic_id, t.tg_topic_name, t.display_name, \
         (SELECT a.display_name FROM agents a WHERE a.id = t.assignee_agent_id) AS assignee_name \
         FROM threads t WHERE t.id = $1 AND t.tg_topic_chat_id = $2 AND t.tg_topic_id IS NOT NULL";
-    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(tg_chat_id).fetch_optional(p).await)?)
+    Ok(
+        with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(tg_chat_id).fetch_optional(p).await)?,
+    )
 }
 
 /// Receipt levels (`telegram_links.receipt`).

@@ -132,7 +132,10 @@ pub fn keyboard(state: &ThreadUpdate) -> Option<InlineKeyboardMarkup> {
     if CANNED_SEND.len() + ARG_MAX + id.len() + 2 <= CALLBACK_DATA_MAX {
         row.push(button("💬 Canned", CANNED, id));
     }
-    Some(InlineKeyboardMarkup::new([row, vec![button("🙋 Take", TAKE, id)]]))
+    Some(InlineKeyboardMarkup::new([
+        row,
+        vec![button("🙋 Take", TAKE, id)],
+    ]))
 }
 
 #[cfg(test)]

@@ -282,7 +282,14 @@ async fn thread_of_reply(
 }
 
 async fn threads_text(ctx: &Ctx) -> String {
-    match ctx.chat.threads(crate::chat::ListFilter::Open, crate::domain::AssigneeFilter::All).await {
+    match ctx
+        .chat
+        .threads(
+            crate::chat::ListFilter::Open,
+            crate::domain::AssigneeFilter::All,
+        )
+        .await
+    {
         Ok(list) if list.is_empty() => "No threads yet.".into(),
         Ok(list) => {
             let lines: Vec<String> = list

@@ -32,7 +32,7 @@ on_both_backends!(
     the_migration_keeps_sessions_and_codes,
 );
 
-const PASSWORD: &str = "a long enough password";
+pub(crate) const PASSWORD: &str = "a long enough password";
 
 async fn request(b: &Browser, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let url = format!("{}{path}", b.base);
@@ -51,12 +51,12 @@ async fn request(b: &Browser, method: &str, path: &str, body: Option<Value>) -> 
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn patch(b: &Browser, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn patch(b: &Browser, path: &str, body: Value) -> (u16, Value) {
     request(b, "PATCH", path, Some(body)).await
 }
 
 /// A browser logged in as `username` (password, then the code).
-async fn login(app: &mut TestApp, username: &str, password: &str) -> Browser {
+pub(crate) async fn login(app: &mut TestApp, username: &str, password: &str) -> Browser {
     let b = app.visitor().await;
     let (s, r) = b.login(username, password).await;
     assert_eq!(s, 200, "{r}");
@@ -67,7 +67,7 @@ async fn login(app: &mut TestApp, username: &str, password: &str) -> Browser {
 }
 
 /// Adds an agent with a password (as the owner `owner`); returns its id.
-async fn add(owner: &Browser, username: &str, role: &str) -> i64 {
+pub(crate) async fn add(owner: &Browser, username: &str, role: &str) -> i64 {
     let (s, r) = owner
         .post(
             "/api/agents",
@@ -86,7 +86,7 @@ async fn agents(b: &Browser) -> Vec<Value> {
 }
 
 /// Runs `sql` on a kept database.
-async fn sql(db: &KeptDb, sql: &str) {
+pub(crate) async fn sql(db: &KeptDb, sql: &str) {
     let (_, target) = db.var();
     match db.backend {
         Backend::Postgres => {
@@ -107,7 +107,7 @@ async fn sql(db: &KeptDb, sql: &str) {
     }
 }
 
-async fn count(db: &KeptDb, query: &str) -> i64 {
+pub(crate) async fn count(db: &KeptDb, query: &str) -> i64 {
     let (_, target) = db.var();
     let q = sqlx::AssertSqlSafe(query.to_owned());
     match db.backend {

@@ -14,6 +14,7 @@ mod flask_fixture;
 
 mod agents;
 mod api;
+mod assignment;
 mod bad_input;
 mod canned;
 mod cli;

@@ -56,7 +56,7 @@ async fn close_reopen_and_a_visitor_message_reopens(backend: Backend) {
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         b["thread"],
-        json!({"id": tid, "status": "closed", "blocked": false, "blocked_at": null, "change": "close", "by": {"id": null, "name": "admin"}})
+        json!({"id": tid, "status": "closed", "blocked": false, "blocked_at": null, "change": "close", "by": {"id": null, "name": "admin"}, "assignee": null})
     );
     assert_eq!(listed(&admin, &tid).await["status"], json!("closed"));
 
