@@ -20,7 +20,8 @@ use crate::{
     limits::Action,
 };
 
-/// `{success: true, role, thread_id, display_name, csrf_token}` of `GET /api/session`.
+/// `{success: true, role, thread_id, display_name, agent_id?, csrf_token}`
+/// of `GET /api/session`.
 #[derive(Debug, Serialize)]
 pub struct SessionInfo {
     /// Always `true`.
@@ -32,6 +33,10 @@ pub struct SessionInfo {
     /// The agent's shown name (issue 22; the bootstrap owner's is
     /// `ADMIN_USERNAME` until it changes it), or the visitor's display name.
     pub display_name: String,
+    /// The signed-in agent's id (admins only; issue 22 item 4: the panel's
+    /// "Mine" filter); absent for a visitor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
     /// The CSRF token for the `X-CSRFToken` header.
     pub csrf_token: String,
 }
@@ -47,6 +52,7 @@ pub async fn session(State(state): State<AppState>, caller: Caller) -> Response 
         role,
         thread_id: caller.visitor_id.clone(),
         display_name,
+        agent_id: caller.admin.as_ref().and_then(|a| a.agent.id),
         csrf_token: state.auth.csrf_token(&caller.visitor_id),
     });
     if caller.new_visitor {
