@@ -158,6 +158,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The embeddable widget: `EMBED_ORIGINS`, `PRECHAT_FIELDS`, `IDENTITY_SECRET`.
     pub embed: EmbedConfig,
+    /// How new threads are assigned (`ASSIGNMENT`: `manual`, the default,
+    /// or `round_robin`; issue 22 item 4).
+    pub assignment: crate::chat::assignment::AssignmentMode,
 }
 
 impl std::fmt::Debug for Config {
@@ -333,7 +336,17 @@ impl Config {
         };
         let header_read_timeout =
             Duration::from_secs(u64::from(num("HEADER_READ_TIMEOUT_SECS", 10)?.max(1)));
+        let assignment = match var("ASSIGNMENT").as_deref() {
+            None | Some("manual") => crate::chat::assignment::AssignmentMode::Manual,
+            Some("round_robin") => crate::chat::assignment::AssignmentMode::RoundRobin,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "ASSIGNMENT must be `manual` or `round_robin`, not `{other}`"
+                )));
+            }
+        };
         Ok(Config {
+            assignment,
             connections: connections::from_vars(var)?,
             metrics: metrics::from_vars(var)?,
             embed: embed::from_vars(var)?,
@@ -488,6 +501,18 @@ mod tests {
             ])
             .is_ok()
         );
+    }
+
+    #[test]
+    fn assignment_is_manual_unless_round_robin() {
+        use crate::chat::assignment::AssignmentMode;
+        assert_eq!(cfg(&[]).unwrap().assignment, AssignmentMode::Manual);
+        assert_eq!(
+            cfg(&[("ASSIGNMENT", "round_robin")]).unwrap().assignment,
+            AssignmentMode::RoundRobin
+        );
+        let e = cfg(&[("ASSIGNMENT", "random")]).err().unwrap();
+        assert!(e.0.contains("ASSIGNMENT"), "{e}");
     }
 
     #[test]

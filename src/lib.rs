@@ -158,6 +158,7 @@ impl App {
             ChatOptions {
                 forward_to_telegram: telegram.is_some(),
                 postgres_writers: config.postgres_writers,
+                assignment: config.assignment,
                 media_urls: MediaUrls {
                     cloudinary_cloud: config.cloudinary.as_ref().map(|c| c.cloud_name.clone()),
                     upload_dir: Some(config.upload_dir.clone()),

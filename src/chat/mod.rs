@@ -3,6 +3,7 @@
 //! Telegram; those adapters call it and subscribe to the [`ChatEvent`]s it
 //! publishes after each commit (`shared/DESIGN.md` § Architecture).
 
+pub mod assignment;
 pub mod canned;
 pub mod error;
 pub mod events;
@@ -87,6 +88,7 @@ pub struct Chat {
     links: telegram_links::TelegramLinks,
     visitors: visitors::Visitors,
     blocks: Arc<status::Blocks>,
+    activity: Arc<assignment::AgentActivity>,
 }
 
 /// What the core is configured with.
@@ -98,6 +100,8 @@ pub struct ChatOptions {
     pub postgres_writers: usize,
     /// The media URLs `image` / `audio` messages may carry.
     pub media_urls: MediaUrls,
+    /// How new threads are assigned (`ASSIGNMENT`).
+    pub assignment: assignment::AssignmentMode,
 }
 
 /// The display name of a visitor's thread: `Visitor` and the first four hex
@@ -116,6 +120,17 @@ impl Chat {
     pub fn start(db: Db, options: ChatOptions) -> Chat {
         let events = Arc::new(events::Publisher::default());
         let writer = writer::spawn(db.clone(), events.clone(), options.postgres_writers);
+        let round_robin = (options.assignment == assignment::AssignmentMode::RoundRobin)
+            .then(|| events.subscribe());
+        let activity = Arc::<assignment::AgentActivity>::default();
+        if let Some(rx) = round_robin {
+            let rr = assignment::RoundRobin {
+                db: db.clone(),
+                activity: activity.clone(),
+                events: Arc::downgrade(&events),
+            };
+            tokio::spawn(rr.run(rx));
+        }
         Chat {
             outbox: outbox::Outbox::new(db.clone(), events.clone()),
             links: telegram_links::TelegramLinks::new(db.clone()),
@@ -125,6 +140,7 @@ impl Chat {
             events,
             options: Arc::new(options),
             blocks: Arc::default(),
+            activity,
         }
     }
 
@@ -189,13 +205,17 @@ impl Chat {
         Ok(threads::get(&self.db, thread_id).await?)
     }
 
-    /// The admin's thread list (at most 500) of the threads `filter`
-    /// keeps: open ones first, then most recently active first.
+    /// The admin's thread list (at most 500) of the threads `filter` and
+    /// `assignee` keep: open ones first, then most recently active first.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn threads(&self, filter: ListFilter) -> ChatResult<Vec<ThreadListItem>> {
-        Ok(threads::list(&self.db, 500, filter).await?)
+    pub async fn threads(
+        &self,
+        filter: ListFilter,
+        assignee: crate::domain::AssigneeFilter,
+    ) -> ChatResult<Vec<ThreadListItem>> {
+        Ok(threads::list(&self.db, 500, filter, assignee).await?)
     }
 
     /// Marks a thread read by the admin up to message `up_to`.

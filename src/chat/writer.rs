@@ -165,6 +165,7 @@ async fn finish(events: &Publisher, job: Job, res: ChatResult<Inserted>) {
                     blocked_at: ins.blocked_at.as_ref().map(crate::domain::rfc3339_string),
                     change: Some(super::status::Change::Visitor),
                     by: None,
+                    assignee: None,
                 }))
                 .await;
         }

@@ -70,6 +70,7 @@ impl Config {
             secret(Some(self.admin_password.as_bytes())),
         ));
         out.push(("ADMIN_DISPLAY_NAME", self.admin_display_name.clone()));
+        out.push(("ASSIGNMENT", self.assignment.as_str().into()));
         match &self.telegram {
             Some(t) => {
                 out.push(("TELEGRAM_BOT_TOKEN", secret(Some(t.bot_token.as_bytes()))));

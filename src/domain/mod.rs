@@ -18,8 +18,10 @@ pub mod visitor;
 pub use agent::{Agent, AgentRef};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use message::{Inserted, NewMessage};
-pub use telegram::{DueReceipt, OutboxItem};
-pub use thread::{ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch};
+pub use telegram::{DueReceipt, OutboxItem, TopicNaming};
+pub use thread::{
+    Assignee, AssigneeFilter, ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch,
+};
 pub use thread_event::{ActedBy, ThreadEvent, ThreadEventRow};
 pub use types::{
     AgentRole, BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadAction, ThreadId,

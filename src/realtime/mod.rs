@@ -87,6 +87,8 @@ pub struct SocketSession {
     _presence: presence::PresenceGuard,
     /// An admin socket's entry in [`agent_presence`] (the thread it views).
     _viewer: Option<agent_presence::ViewerGuard>,
+    /// An admin socket keeps its agent active (round robin; issue 22 item 4).
+    _active: Option<crate::chat::assignment::ActiveGuard>,
 }
 
 /// `{user_id, username, last_seen}` of `user_online` / `user_offline`.

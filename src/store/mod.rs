@@ -7,6 +7,7 @@
 //! own [`StoreError`] (the driver's error kept as the source).
 
 pub mod agents;
+pub mod assignment;
 pub mod auth;
 pub mod buttons;
 pub mod canned;

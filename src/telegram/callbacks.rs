@@ -1,6 +1,9 @@
 //! Thread actions from Telegram (issue 13): presses of the inline buttons
 //! ([`super::buttons`], Bot API `callback_query` updates), the commands
 //! `/close` `/reopen` `/block` `/unblock`, and the buttons kept up to date.
+//! **🙋 Take** and `/take` (issue 22 item 4) assign the thread to the agent
+//! the pressing member is linked to; an unlinked member is told
+//! [`LINK_TO_TAKE`] and nothing changes.
 //!
 //! A press is honoured only when the button's message is in the admin chat
 //! (`TELEGRAM_CHAT_ID`); any other is refused (answered, nothing changes).
@@ -28,8 +31,40 @@ use super::{
 use crate::{
     auth::acting::{Acting, acting_agent},
     chat::ChatError,
-    chat::{ChatEvent, status::ThreadUpdate, telegram_links::TelegramLinks},
+    chat::{
+        Chat, ChatEvent,
+        status::{Change, ThreadUpdate},
+        telegram_links::TelegramLinks,
+    },
+    domain::AgentRef,
 };
+
+/// What an unlinked Telegram member is told when they try to take a thread.
+pub const LINK_TO_TAKE: &str = "Link your Telegram account to take threads.";
+
+/// The agent a Telegram member acts as, for a take (`None`: not linked).
+// Placeholder until `telegram::members::acting` (Telegram identity, another
+// change) is merged: the lead wires it here.
+async fn taking_agent(_ctx: &Ctx, _user: Option<&teloxide::types::User>) -> Option<AgentRef> {
+    None
+}
+
+/// Takes `thread` for the agent the Telegram member `user` is linked to;
+/// returns the text to answer.
+pub(super) async fn take(ctx: &Ctx, user: Option<&teloxide::types::User>, thread: &str) -> String {
+    let Some(agent) = taking_agent(ctx, user).await else {
+        return LINK_TO_TAKE.to_owned();
+    };
+    match ctx.chat.take(thread, &agent).await {
+        Ok(_) => format!("Assigned to you ({}).", agent.display_name),
+        Err(e @ ChatError::Taken(_)) => format!("{e}."),
+        Err(ChatError::NotFound(_)) => "That conversation no longer exists.".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "a take from Telegram failed");
+            "Could not do that right now. Please try again.".to_owned()
+        }
+    }
+}
 
 /// Handles one button press.
 // Not `err`: a Bot API error's text can hold the token (reqwest quotes the
@@ -59,6 +94,7 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
                 }
                 match &q.message {
                     Some(m) if canned::handles(p.action) => canned::press(&bot, &ctx, m, p).await,
+                    _ if p.action == buttons::TAKE => take(&ctx, Some(&q.from), p.thread).await,
                     _ => act(&ctx, p.action, p.thread).await,
                 }
             }
@@ -145,14 +181,18 @@ pub(super) fn outcome(res: Result<ThreadUpdate, ChatError>, done: &str) -> Strin
 }
 
 /// Runs until the core stops: for every status or block change published
-/// by this instance, updates that thread's buttons, one at a time and in
+/// by this instance, updates that thread's buttons (and, for an
+/// assignment, renames its topic: [`super::topics::rename`]), one at a time and in
 /// order (a separate task, so a slow Bot API never holds the core's events
 /// up; changes are admin actions, few).
-pub async fn follow(tg: Telegram, links: TelegramLinks, mut events: mpsc::Receiver<ChatEvent>) {
+pub async fn follow(tg: Telegram, chat: Chat, mut events: mpsc::Receiver<ChatEvent>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<ThreadUpdate>();
     tokio::spawn(async move {
         while let Some(u) = rx.recv().await {
-            refresh(&tg, &links, &u).await;
+            if u.change == Some(Change::Assign) {
+                super::topics::rename(&tg, &chat, &u.id).await;
+            }
+            refresh(&tg, chat.telegram_links(), &u).await;
         }
     });
     while let Some(ev) = events.recv().await {

@@ -33,6 +33,8 @@ pub enum Command {
     Block,
     /// Unblock this visitor (in its topic, or as a reply).
     Unblock,
+    /// Take this visitor's conversation: assign it to you (in its topic, or as a reply).
+    Take,
     /// /note <text>: an internal note for the agents; the visitor never sees it (in its topic, or as a reply).
     Note(String),
 }

@@ -275,7 +275,7 @@ impl Bridge {
         };
         tasks.push(tokio::spawn(callbacks::follow(
             telegram.clone(),
-            chat.telegram_links().clone(),
+            chat.clone(),
             chat.subscribe(),
         )));
         tasks.push(tokio::spawn(selftest::refresh(

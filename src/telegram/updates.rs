@@ -200,6 +200,13 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
         Command::Selftest => super::selftest::run(&ctx.tg, ctx.chat.outbox())
             .await
             .text(),
+        Command::Take => match route(&ctx, &msg).await {
+            Ok(thread) => super::callbacks::take(&ctx, msg.from.as_ref(), &thread).await,
+            Err(text) if text == HINT || text == TOPIC_HINT => {
+                "Send this command in a visitor's topic, or as a reply to their message.".into()
+            }
+            Err(text) => text,
+        },
         Command::Close | Command::Reopen | Command::Block | Command::Unblock => {
             let thread = route(&ctx, &msg).await;
             super::callbacks::thread_command(&ctx, thread, &cmd).await
@@ -275,7 +282,14 @@ async fn thread_of_reply(
 }
 
 async fn threads_text(ctx: &Ctx) -> String {
-    match ctx.chat.threads(crate::chat::ListFilter::Open).await {
+    match ctx
+        .chat
+        .threads(
+            crate::chat::ListFilter::Open,
+            crate::domain::AssigneeFilter::All,
+        )
+        .await
+    {
         Ok(list) if list.is_empty() => "No threads yet.".into(),
         Ok(list) => {
             let lines: Vec<String> = list

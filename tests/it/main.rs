@@ -15,6 +15,7 @@ mod flask_fixture;
 mod agent_presence;
 mod agents;
 mod api;
+mod assignment;
 mod bad_input;
 mod canned;
 mod cli;

@@ -107,7 +107,7 @@ async fn admin_texts(v: &Browser, tid: &str, text: &str) -> usize {
 
 /// The normal buttons of an open, unblocked thread.
 fn normal(tid: &str) -> Vec<String> {
-    ["cl", "bl", "cn"]
+    ["cl", "bl", "cn", "tk"]
         .iter()
         .map(|p| format!("{p}:{tid}"))
         .collect()
@@ -243,7 +243,7 @@ async fn closed_and_blocked_threads_get_the_reply_and_keep_their_state(backend: 
         press(&tg, ADMIN_CHAT, fid, &format!("bl:{tid}")).await,
         "Visitor blocked."
     );
-    let closed_blocked: Vec<String> = ["ro", "ub", "cn"]
+    let closed_blocked: Vec<String> = ["ro", "ub", "cn", "tk"]
         .iter()
         .map(|p| format!("{p}:{tid}"))
         .collect();

@@ -30,6 +30,8 @@ pub struct SessionDoc {
     pub thread_id: String,
     /// `Visitor 3F2A`, or the admin's login name.
     pub display_name: String,
+    /// The signed-in agent's id (admins only; issue 22).
+    pub agent_id: Option<i64>,
     /// The value for `X-CSRFToken`.
     pub csrf_token: String,
 }
@@ -130,6 +132,8 @@ pub struct ThreadDoc {
     /// When the visitor was last seen (RFC 3339), if known.
     #[schema(format = DateTime)]
     pub last_seen: Option<String>,
+    /// The assigned agent, or null (issue 22).
+    pub assignee: Option<super::AssigneeDoc>,
 }
 
 /// `GET /api/threads`.

@@ -13,7 +13,9 @@
 // - `threads`: the threads the panel knows (`get(id)`, `all()`,
 //   `current()`: the open thread's id or null, `apply({id, status,
 //   blocked})`: a thread's new state, `filter()` / `setFilter(name)`: the
-//   status filter, `open` | `closed` | `blocked` | `all`);
+//   status filter, `open` | `closed` | `blocked` | `all`; `assignee()` /
+//   `setAssignee(name)`: the assignee filter, `all` | `me` | `unassigned`;
+//   `me()` / `setMe(id)`: the signed-in agent's id);
 // - `on(name, fn)`: the panel's events, `thread-open` {id},
 //   `threads-rendered`, `thread-message` {id, sender} (state.js).
 import { openThread, revealMessage } from './conversation.js';
@@ -32,6 +34,16 @@ export const threads = {
   filter: () => view.filter,
   setFilter(name) {
     view.filter = name;
+    renderThreads();
+  },
+  assignee: () => view.assignee,
+  setAssignee(name) {
+    view.assignee = name;
+    renderThreads();
+  },
+  me: () => view.me,
+  setMe(id) {
+    view.me = id;
     renderThreads();
   },
 };
