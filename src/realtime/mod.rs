@@ -175,7 +175,11 @@ pub async fn attach(
         let (layer, io) = builder(&state).build_layer();
         // The local adapter initialises synchronously (`InitRes = ()`).
         io.ns("/", on_connect.with(handshake::authenticate));
-        tokio::spawn(fanout::run(io.clone(), state.chat.subscribe()));
+        tokio::spawn(fanout::run(
+            io.clone(),
+            state.chat.names().clone(),
+            state.chat.subscribe(),
+        ));
         let router = start(router, layer, &io, &state);
         return Ok((router, Io::Local(io)));
     };
@@ -219,7 +223,12 @@ pub async fn attach(
     .await
     .map_err(|_| RealtimeError::Timeout("subscribing to chat events"))?
     .map_err(|e| RealtimeError::Redis(e.into()))?;
-    tokio::spawn(relay::publish(client, channel, state.chat.subscribe()));
+    tokio::spawn(relay::publish(
+        client,
+        channel,
+        state.chat.names().clone(),
+        state.chat.subscribe(),
+    ));
     tracing::info!("Socket.IO Redis adapter ready");
     let router = start(router, layer, &io, &state);
     Ok((router, Io::Redis(io)))
