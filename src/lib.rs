@@ -185,6 +185,7 @@ impl App {
                 tg.clone(),
                 tc,
                 chat.clone(),
+                auth.clone(),
                 auth.derive("telegram-webhook"),
                 config.trust_proxy,
             )?),

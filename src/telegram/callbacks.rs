@@ -10,7 +10,9 @@
 //! (`editMessageReplyMarkup`) for every status or block change, whoever made
 //! it (panel, API, socket, command, button, a visitor's reopening message):
 //! [`follow`] watches the core's events. Each change is recorded as a
-//! thread event named by [`crate::auth::acting`] (`Acting::Telegram`).
+//! thread event named by [`crate::auth::acting`]: the agent the presser
+//! or the command's sender is ([`super::members::acting`]; a refused
+//! member is answered and nothing changes).
 
 use std::sync::Arc;
 
@@ -27,6 +29,7 @@ use super::{
 };
 use crate::{
     auth::acting::{Acting, acting_agent},
+    domain::AgentRef,
     chat::ChatError,
     chat::{ChatEvent, status::ThreadUpdate, telegram_links::TelegramLinks},
 };
@@ -44,8 +47,14 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
         tracing::warn!("refused a Telegram button press from outside the admin chat");
         "Not allowed here.".to_owned()
     } else {
-        match q.data.as_deref().and_then(buttons::parse) {
-            Some(p) => {
+        let parsed = q.data.as_deref().and_then(buttons::parse);
+        let agent = match parsed {
+            Some(_) => Some(super::members::acting(&ctx, Some(&q.from)).await),
+            None => None,
+        };
+        match (parsed, agent) {
+            (Some(_), Some(Err(refusal))) => refusal.text().to_owned(),
+            (Some(p), Some(Ok(agent))) => {
                 if let Some(m) = &q.message {
                     // The pressed message carries this thread's buttons: so
                     // they are updated even when the outbox has not recorded
@@ -57,12 +66,19 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
                         tracing::debug!(error = %e, "cannot record the pressed buttons");
                     }
                 }
-                match &q.message {
-                    Some(m) if canned::handles(p.action) => canned::press(&bot, &ctx, m, p).await,
-                    _ => act(&ctx, p.action, p.thread).await,
+                let done = match &q.message {
+                    Some(m) if canned::handles(p.action) => {
+                        canned::press(&bot, &ctx, &agent, m, p).await
+                    }
+                    _ => act(&ctx, &agent, p.action, p.thread).await,
+                };
+                match super::members::link_hint(&ctx, &agent, Some(&q.from)) {
+                    Some(hint) if done.is_empty() => hint.to_owned(),
+                    Some(hint) => format!("{done}\n\n{hint}"),
+                    None => done,
                 }
             }
-            None => "Unknown button.".to_owned(),
+            _ => "Unknown button.".to_owned(),
         }
     };
     let mut answer = bot.answer_callback_query(q.id);
@@ -83,6 +99,7 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
 /// returns the text to answer.
 pub(super) async fn thread_command(
     ctx: &Ctx,
+    agent: &AgentRef,
     thread: Result<String, String>,
     cmd: &Command,
 ) -> String {
@@ -95,7 +112,7 @@ pub(super) async fn thread_command(
         Err(text) => return text,
     };
     let chat = &ctx.chat;
-    let by = acting_agent(Acting::Telegram);
+    let by = acting_agent(Acting::Agent(agent));
     let (res, done) = match cmd {
         Command::Close => (chat.close(&thread, &by).await, "Conversation closed."),
         Command::Reopen => (chat.reopen(&thread, &by).await, "Conversation reopened."),
@@ -113,9 +130,9 @@ pub(super) async fn thread_command(
 
 /// Runs the action of a button (one arm per callback prefix); returns the
 /// text of the answer.
-async fn act(ctx: &Ctx, action: &str, thread: &str) -> String {
+async fn act(ctx: &Ctx, agent: &AgentRef, action: &str, thread: &str) -> String {
     let chat = &ctx.chat;
-    let by = acting_agent(Acting::Telegram);
+    let by = acting_agent(Acting::Agent(agent));
     let (res, done) = match action {
         buttons::CLOSE => (chat.close(thread, &by).await, "Closed."),
         buttons::REOPEN => (chat.reopen(thread, &by).await, "Reopened."),
