@@ -43,7 +43,7 @@ export const list = new NoteList(messagesEl, {
   jumpButton: document.getElementById('jump-button'),
   own: 'admin',
   senderLabel: (m) => (m.sender_type === 'admin'
-    ? S.you
+    ? m.sender_name || S.you
     : (threads.get(m.thread_id)?.display_name || S.visitorLabel)),
   onRetry: (cid) => sender.retry(cid),
   onCancelUpload: (cid) => sender.cancel(cid),
