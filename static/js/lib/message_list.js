@@ -325,7 +325,7 @@ export class MessageList {
     node.dataset.ts = String(when.getTime());
     node.dataset.day = dayKey(when);
 
-    // The agent who wrote an answer (`sender_name`): its initials beside the label.
+    // An answer's agent (initials before its name).
     const who = msg.sender_name || '';
     node.dataset.who = who;
     const head = el('div', 'message-sender', this.senderLabel(msg));
