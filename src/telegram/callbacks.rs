@@ -66,16 +66,13 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
                         tracing::debug!(error = %e, "cannot record the pressed buttons");
                     }
                 }
-                let done = match &q.message {
+                // (The one-time link hint comes with a member's first
+                // message or command, not in a button's short answer.)
+                match &q.message {
                     Some(m) if canned::handles(p.action) => {
                         canned::press(&bot, &ctx, &agent, m, p).await
                     }
                     _ => act(&ctx, &agent, p.action, p.thread).await,
-                };
-                match super::members::link_hint(&ctx, &agent, Some(&q.from)) {
-                    Some(hint) if done.is_empty() => hint.to_owned(),
-                    Some(hint) => format!("{done}\n\n{hint}"),
-                    None => done,
                 }
             }
             _ => "Unknown button.".to_owned(),

@@ -9,7 +9,8 @@
 //!   set-up) an unlinked user is the bootstrap owner (`ADMIN_USERNAME`).
 //! - Any other member acts as the stand-in "Support" (`ADMIN_DISPLAY_NAME`,
 //!   no agent id) with `TELEGRAM_GROUP_MEMBERS=anyone` (default) and gets
-//!   one hint on how to link ([`link_hint`], once per member and process);
+//!   one hint on how to link ([`link_hint`], once per member and process,
+//!   as its own message after its first message or command);
 //!   with `linked` it is refused ([`Refusal::Unlinked`]) and nothing is done.
 //!
 //! Code tries are bounded per Telegram user ([`TRIES_BURST`], one more

@@ -231,7 +231,8 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
                 Ok(agent) => {
                     let thread = route(&ctx, &msg).await;
                     let done = super::callbacks::thread_command(&ctx, &agent, thread, &cmd).await;
-                    with_hint(&ctx, &agent, &msg, done)
+                    answer(&bot, &msg, done).await?;
+                    return hint(&bot, &ctx, &agent, &msg).await;
                 }
                 Err(refusal) => refusal.text().to_owned(),
             }
@@ -251,10 +252,7 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
                 Err(text) => Err(text),
             };
             match stored {
-                Ok(()) => match super::members::link_hint(&ctx, &agent, msg.from.as_ref()) {
-                    Some(hint) => hint.to_owned(),
-                    None => return Ok(()),
-                },
+                Ok(()) => return hint(&bot, &ctx, &agent, &msg).await,
                 Err(text) => text,
             }
         }
@@ -436,19 +434,22 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
         None => (text, false),
     };
     match store(&ctx, &agent, &msg, thread, (kind, text, file_url), internal).await {
-        Ok(()) => match super::members::link_hint(&ctx, &agent, msg.from.as_ref()) {
-            Some(hint) => reply(hint.to_owned()).await,
-            None => Ok(()),
-        },
+        Ok(()) => hint(&bot, &ctx, &agent, &msg).await,
         Err(text) => reply(text).await,
     }
 }
 
-/// `text`, followed by the one-time link hint when it is due.
-fn with_hint(ctx: &Ctx, agent: &crate::domain::AgentRef, msg: &Message, text: String) -> String {
+/// Sends the one-time link hint ([`super::members::link_hint`]) as its own
+/// message, when it is due for the sender of `msg`.
+async fn hint(
+    bot: &Bot,
+    ctx: &Ctx,
+    agent: &crate::domain::AgentRef,
+    msg: &Message,
+) -> ResponseResult<()> {
     match super::members::link_hint(ctx, agent, msg.from.as_ref()) {
-        Some(hint) => format!("{text}\n\n{hint}"),
-        None => text,
+        Some(text) => answer(bot, msg, text.to_owned()).await,
+        None => Ok(()),
     }
 }
 
