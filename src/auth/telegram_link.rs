@@ -73,7 +73,11 @@ impl Auth {
     /// # Errors
     /// Database errors; then nothing changed.
     #[tracing::instrument(skip(self, code))]
-    pub async fn redeem_telegram_link(&self, code: &str, user: i64) -> Result<Redeemed, StoreError> {
+    pub async fn redeem_telegram_link(
+        &self,
+        code: &str,
+        user: i64,
+    ) -> Result<Redeemed, StoreError> {
         agent_links::redeem(&self.inner.db, &code_hash(code), user, store::now()).await
     }
 

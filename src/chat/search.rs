@@ -184,7 +184,9 @@ impl Chat {
         let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         for r in &mut rows {
-            self.options.names.show(&mut r.message, crate::domain::Role::Admin);
+            self.options
+                .names
+                .show(&mut r.message, crate::domain::Role::Admin);
         }
         let next_before = more.then(|| rows.last().map(|r| r.message.id)).flatten();
         let threads = if before.is_none() {

@@ -70,10 +70,7 @@ impl Config {
             secret(Some(self.admin_password.as_bytes())),
         ));
         out.push(("ADMIN_DISPLAY_NAME", self.admin_display_name.clone()));
-        out.push((
-            "AGENT_NAMES_VISIBLE",
-            self.agent_names_visible.to_string(),
-        ));
+        out.push(("AGENT_NAMES_VISIBLE", self.agent_names_visible.to_string()));
         match &self.telegram {
             Some(t) => {
                 out.push(("TELEGRAM_BOT_TOKEN", secret(Some(t.bot_token.as_bytes()))));

@@ -29,9 +29,9 @@ use super::{
 };
 use crate::{
     auth::acting::{Acting, acting_agent},
-    domain::AgentRef,
     chat::ChatError,
     chat::{ChatEvent, status::ThreadUpdate, telegram_links::TelegramLinks},
+    domain::AgentRef,
 };
 
 /// Handles one button press.

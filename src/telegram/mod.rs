@@ -316,10 +316,8 @@ impl Bridge {
             stop_rx.clone(),
         )));
         let dispatcher_stop = updates::Stopper::default();
-        let members = members::Members::new(
-            config.console.group_members,
-            chat.names().support.clone(),
-        );
+        let members =
+            members::Members::new(config.console.group_members, chat.names().support.clone());
         tasks.push(tokio::spawn(updates::run(
             ctx::Ctx {
                 tg: telegram.clone(),

@@ -220,7 +220,9 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
         Command::Start(code) | Command::Link(code) if !code.trim().is_empty() => {
             super::members::link(&ctx, msg.from.as_ref(), &code).await
         }
-        Command::Link(_) => "Send /link CODE with the code the panel shows (Team → Link Telegram).".into(),
+        Command::Link(_) => {
+            "Send /link CODE with the code the panel shows (Team → Link Telegram).".into()
+        }
         Command::Help | Command::Start(_) => format!("{}\n\n{HINT}", Command::descriptions()),
         Command::Threads => threads_text(&ctx).await,
         Command::Selftest => super::selftest::run(&ctx.tg, ctx.chat.outbox())

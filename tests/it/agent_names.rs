@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::agents::{patch, sql, six_digits};
+use crate::agents::{patch, six_digits, sql};
 use crate::common::{
     Backend, Browser, KeptDb, TestApp,
     bridge::{self, WAIT, wait_messages},
@@ -139,7 +139,7 @@ async fn a_member_links_in_the_group_and_answers_under_its_name(backend: Backend
     // In the General topic of the group.
     let text = say(
         &f.tg,
-        Incoming::text(FORUM_CHAT, &format!("/link {code}")).from_user(AYSE_TG),
+        Incoming::text(FORUM_CHAT, &format!("/link {code}")).by_member(AYSE_TG),
         FORUM_CHAT,
         "Linked to",
     )
@@ -152,7 +152,7 @@ async fn a_member_links_in_the_group_and_answers_under_its_name(backend: Backend
     f.tg.push(
         Incoming::text(FORUM_CHAT, "hi from Ayşe")
             .in_topic(f.topic)
-            .from_user(AYSE_TG),
+            .by_member(AYSE_TG),
     );
     let live = vs.next("message_to_visitor").await;
     assert_eq!(live["content_text"], json!("hi from Ayşe"), "{live}");
@@ -162,26 +162,34 @@ async fn a_member_links_in_the_group_and_answers_under_its_name(backend: Backend
     let answers = admin_msgs(&history);
     assert_eq!(answers.len(), 1, "{history:?}");
     assert_eq!(answers[0]["sender_name"], json!("Ayşe Yılmaz"));
-    assert_eq!(history[0]["sender_name"], Value::Null, "a visitor's message");
+    assert_eq!(
+        history[0]["sender_name"],
+        Value::Null,
+        "a visitor's message"
+    );
     let (_, r) = f.owner.get(&format!("/api/messages/{}", f.tid)).await;
-    assert_eq!(admin_msgs(r["messages"].as_array().unwrap())[0]["agent_id"], json!(id));
+    assert_eq!(
+        admin_msgs(r["messages"].as_array().unwrap())[0]["agent_id"],
+        json!(id)
+    );
 
     // Her /close is recorded as hers.
     say(
         &f.tg,
         Incoming::text(FORUM_CHAT, "/close")
             .in_topic(f.topic)
-            .from_user(AYSE_TG),
+            .by_member(AYSE_TG),
         FORUM_CHAT,
         "Conversation closed.",
     )
     .await;
-    let (_, ev) = f
-        .owner
-        .get(&format!("/api/threads/{}/events", f.tid))
-        .await;
+    let (_, ev) = f.owner.get(&format!("/api/threads/{}/events", f.tid)).await;
     let ev = &ev["events"][0];
-    assert_eq!((&ev["action"], &ev["by"]["name"]), (&json!("close"), &json!("Ayşe Yılmaz")), "{ev}");
+    assert_eq!(
+        (&ev["action"], &ev["by"]["name"]),
+        (&json!("close"), &json!("Ayşe Yılmaz")),
+        "{ev}"
+    );
     assert_eq!(ev["by"]["id"], json!(id), "{ev}");
     // No hint was ever sent to a linked member.
     assert!(!f.tg.texts_to(FORUM_CHAT).iter().any(|t| t.contains("Tip:")));
@@ -218,7 +226,10 @@ async fn a_private_start_links_and_login_codes_go_there(backend: Backend) {
         })
         .await;
     let code = six_digits(&call.text().unwrap()).unwrap();
-    assert_eq!(ayse.post("/admin/verify-otp", json!({"otp": code})).await.0, 200);
+    assert_eq!(
+        ayse.post("/admin/verify-otp", json!({"otp": code})).await.0,
+        200
+    );
     let link = link_code(&ayse, "me").await;
     let text = say(
         &tg,
@@ -239,9 +250,12 @@ async fn a_private_start_links_and_login_codes_go_there(backend: Backend) {
     let again = app.visitor().await;
     assert_eq!(again.login("ayse", PASSWORD).await.0, 200);
     let call = tg
-        .wait_text_to(AYSE_TG, "Ayşe's private code", Duration::from_secs(10), |t| {
-            t.contains("Login code for ayse:")
-        })
+        .wait_text_to(
+            AYSE_TG,
+            "Ayşe's private code",
+            Duration::from_secs(10),
+            |t| t.contains("Login code for ayse:"),
+        )
         .await;
     let code = six_digits(&call.text().unwrap()).unwrap();
     let (s, r) = again.post("/admin/verify-otp", json!({"otp": code})).await;
@@ -255,14 +269,29 @@ async fn bad_expired_and_used_codes_change_nothing(backend: Backend) {
     let mut app = spawn(bridge::wired(backend, &tg, &[]).db(&db)).await;
     let owner = app.admin().await;
     let id = add_ayse(&owner).await;
-    let group = |text: &str, user: i64| Incoming::text(FORUM_CHAT, text).from_user(user);
+    let group = |text: &str, user: i64| Incoming::text(FORUM_CHAT, text).by_member(user);
 
     // Not a code at all.
-    let t = say(&tg, group("/link nonsense", STRANGER_TG), FORUM_CHAT, "not a link code").await;
+    let t = say(
+        &tg,
+        group("/link nonsense", STRANGER_TG),
+        FORUM_CHAT,
+        "not a link code",
+    )
+    .await;
     assert!(t.starts_with("That is not a link code"), "{t}");
     // A well-formed code nobody issued.
-    let t = say(&tg, group("/link abcdefghjkmn", STRANGER_TG), FORUM_CHAT, "unknown, used").await;
-    assert!(t.starts_with("This code is unknown, used or expired"), "{t}");
+    let t = say(
+        &tg,
+        group("/link abcdefghjkmn", STRANGER_TG),
+        FORUM_CHAT,
+        "unknown, used",
+    )
+    .await;
+    assert!(
+        t.starts_with("This code is unknown, used or expired"),
+        "{t}"
+    );
     assert_eq!(linked_user(&owner, "ayse").await, None);
 
     // An expired code.
@@ -272,19 +301,34 @@ async fn bad_expired_and_used_codes_change_nothing(backend: Backend) {
         "UPDATE telegram_link_codes SET expires_at = '2000-01-01T00:00:00+00:00'",
     )
     .await;
-    let t = say(&tg, group(&format!("/link {code}"), AYSE_TG), FORUM_CHAT, "unknown, used").await;
+    let t = say(
+        &tg,
+        group(&format!("/link {code}"), AYSE_TG),
+        FORUM_CHAT,
+        "unknown, used",
+    )
+    .await;
     assert!(t.starts_with("This code is unknown"), "{t}");
     assert_eq!(linked_user(&owner, "ayse").await, None);
 
     // A used code: the second user gets nothing, the first keeps the link.
     let code = link_code(&owner, &id.to_string()).await;
-    let t = say(&tg, group(&format!("/link {code}"), AYSE_TG), FORUM_CHAT, "Linked").await;
+    let t = say(
+        &tg,
+        group(&format!("/link {code}"), AYSE_TG),
+        FORUM_CHAT,
+        "Linked",
+    )
+    .await;
     assert_eq!(t, "Linked to ayse");
     tg.push(group(&format!("/link {code}"), STRANGER_TG));
     tg.wait_for("the third refusal", WAIT, |calls| {
         let n = calls
             .iter()
-            .filter(|c| c.text().is_some_and(|t| t.starts_with("This code is unknown")))
+            .filter(|c| {
+                c.text()
+                    .is_some_and(|t| t.starts_with("This code is unknown"))
+            })
             .count();
         (n == 3).then_some(())
     })
@@ -297,11 +341,19 @@ async fn bad_expired_and_used_codes_change_nothing(backend: Backend) {
         tg.push(group("/link abcdefghjkmn", STRANGER_TG));
     }
     let code = link_code(&owner, &id.to_string()).await;
-    let t = say(&tg, group(&format!("/link {code}"), STRANGER_TG), FORUM_CHAT, "Too many tries").await;
+    let t = say(
+        &tg,
+        group(&format!("/link {code}"), STRANGER_TG),
+        FORUM_CHAT,
+        "Too many tries",
+    )
+    .await;
     assert!(t.starts_with("Too many tries"), "{t}");
     assert_eq!(linked_user(&owner, "ayse").await, Some(AYSE_TG));
     // Another agent may not ask for Ayşe's code; a code for an unknown one: 404.
-    let (s, _) = owner.post("/api/agents/999999/telegram-link", json!({})).await;
+    let (s, _) = owner
+        .post("/api/agents/999999/telegram-link", json!({}))
+        .await;
     assert_eq!(s, 404);
     app.finish().await;
 }
@@ -312,7 +364,7 @@ async fn an_unlinked_member_acts_as_support_with_one_hint(backend: Backend) {
         f.tg.push(
             Incoming::text(FORUM_CHAT, text)
                 .in_topic(f.topic)
-                .from_user(STRANGER_TG),
+                .by_member(STRANGER_TG),
         );
         wait_messages(&f.v, &f.tid, text, |m| bridge::has_admin_text(m, text)).await;
     }
@@ -330,17 +382,16 @@ async fn an_unlinked_member_acts_as_support_with_one_hint(backend: Backend) {
         &f.tg,
         Incoming::text(FORUM_CHAT, "/close")
             .in_topic(f.topic)
-            .from_user(STRANGER_TG),
+            .by_member(STRANGER_TG),
         FORUM_CHAT,
         "Conversation closed.",
     )
     .await;
-    let hints = f
-        .tg
-        .texts_to(FORUM_CHAT)
-        .into_iter()
-        .filter(|t| t.contains("Tip: you act here as Support"))
-        .count();
+    let hints =
+        f.tg.texts_to(FORUM_CHAT)
+            .into_iter()
+            .filter(|t| t.contains("Tip: you act here as Support"))
+            .count();
     assert_eq!(hints, 1, "{}", f.tg.summary());
     f.app.finish().await;
 }
@@ -351,7 +402,7 @@ async fn linked_mode_refuses_unlinked_members(backend: Backend) {
         &f.tg,
         Incoming::text(FORUM_CHAT, "should not arrive")
             .in_topic(f.topic)
-            .from_user(STRANGER_TG),
+            .by_member(STRANGER_TG),
         FORUM_CHAT,
         "Only linked agents",
     )
@@ -361,13 +412,16 @@ async fn linked_mode_refuses_unlinked_members(backend: Backend) {
         &f.tg,
         Incoming::text(FORUM_CHAT, "/close")
             .in_topic(f.topic)
-            .from_user(STRANGER_TG),
+            .by_member(STRANGER_TG),
         FORUM_CHAT,
         "Only linked agents",
     )
     .await;
     let (_, r) = f.owner.get(&format!("/api/messages/{}", f.tid)).await;
-    assert!(admin_msgs(r["messages"].as_array().unwrap()).is_empty(), "{r}");
+    assert!(
+        admin_msgs(r["messages"].as_array().unwrap()).is_empty(),
+        "{r}"
+    );
     let (_, ev) = f.owner.get(&format!("/api/threads/{}/events", f.tid)).await;
     assert_eq!(ev["events"], json!([]), "{ev}");
 
@@ -375,7 +429,7 @@ async fn linked_mode_refuses_unlinked_members(backend: Backend) {
     let code = link_code(&f.owner, "me").await;
     say(
         &f.tg,
-        Incoming::text(FORUM_CHAT, &format!("/link {code}")).from_user(AYSE_TG),
+        Incoming::text(FORUM_CHAT, &format!("/link {code}")).by_member(AYSE_TG),
         FORUM_CHAT,
         "Linked to admin",
     )
@@ -383,7 +437,7 @@ async fn linked_mode_refuses_unlinked_members(backend: Backend) {
     f.tg.push(
         Incoming::text(FORUM_CHAT, "linked answer")
             .in_topic(f.topic)
-            .from_user(AYSE_TG),
+            .by_member(AYSE_TG),
     );
     wait_messages(&f.v, &f.tid, "the linked answer", |m| {
         bridge::has_admin_text(m, "linked answer")
@@ -398,7 +452,7 @@ async fn a_disabled_agents_telegram_actions_do_nothing(backend: Backend) {
     let code = link_code(&f.owner, &id.to_string()).await;
     say(
         &f.tg,
-        Incoming::text(FORUM_CHAT, &format!("/link {code}")).from_user(AYSE_TG),
+        Incoming::text(FORUM_CHAT, &format!("/link {code}")).by_member(AYSE_TG),
         FORUM_CHAT,
         "Linked to ayse",
     )
@@ -413,7 +467,7 @@ async fn a_disabled_agents_telegram_actions_do_nothing(backend: Backend) {
             &f.tg,
             Incoming::text(FORUM_CHAT, text)
                 .in_topic(f.topic)
-                .from_user(AYSE_TG),
+                .by_member(AYSE_TG),
             FORUM_CHAT,
             "disabled",
         )
@@ -494,7 +548,10 @@ async fn hidden_names_reach_visitors_as_support_only(backend: Backend) {
     // The admin socket (in the thread's room too) got one copy only: the
     // next one it gets is the next answer.
     let (s, _) = owner
-        .post("/api/messages/send", json!({"thread_id": tid, "text": "second"}))
+        .post(
+            "/api/messages/send",
+            json!({"thread_id": tid, "text": "second"}),
+        )
         .await;
     assert_eq!(s, 200);
     let next = admin_socket.next("message_to_visitor").await;
@@ -503,7 +560,10 @@ async fn hidden_names_reach_visitors_as_support_only(backend: Backend) {
     assert_eq!(admin_msgs(&history)[0]["sender_name"], json!("Support"));
     assert!(!format!("{history:?}").contains("Ayşe"));
     let (_, r) = owner.get(&format!("/api/messages/{tid}")).await;
-    assert_eq!(admin_msgs(r["messages"].as_array().unwrap())[0]["sender_name"], json!("Ayşe"));
+    assert_eq!(
+        admin_msgs(r["messages"].as_array().unwrap())[0]["sender_name"],
+        json!("Ayşe")
+    );
     // The Telegram (private admin chat) answer is the bootstrap owner's.
     let fwd = bridge::wait_forward(&tg, &tid, "hello", WAIT).await;
     let fwd = fwd.message_id().expect("the forward's id");
@@ -531,11 +591,18 @@ async fn rows_without_an_agent_read_as_the_support_name(backend: Backend) {
     let tid = v.thread_id().await;
     assert_eq!(v.send(None, "hello").await.0, 200);
     let (s, _) = owner
-        .post("/api/messages/send", json!({"thread_id": tid, "text": "new answer"}))
+        .post(
+            "/api/messages/send",
+            json!({"thread_id": tid, "text": "new answer"}),
+        )
         .await;
     assert_eq!(s, 200);
     // As a row of before migration 0014 is: no agent, no name.
-    sql(&db, "UPDATE messages SET agent_id = NULL, agent_name = NULL").await;
+    sql(
+        &db,
+        "UPDATE messages SET agent_id = NULL, agent_name = NULL",
+    )
+    .await;
     for msgs in [
         v.messages(&tid, "").await,
         owner.get(&format!("/api/messages/{tid}")).await.1["messages"]
@@ -549,6 +616,10 @@ async fn rows_without_an_agent_read_as_the_support_name(backend: Backend) {
         assert_eq!(a[0]["agent_id"], Value::Null);
     }
     let (_, t) = owner.get("/api/threads").await;
-    assert_eq!(t["threads"][0]["last_message"]["sender_name"], json!("Destek"), "{t}");
+    assert_eq!(
+        t["threads"][0]["last_message"]["sender_name"],
+        json!("Destek"),
+        "{t}"
+    );
     app.finish().await;
 }

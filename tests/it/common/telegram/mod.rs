@@ -185,7 +185,7 @@ fn user(chat_id: i64) -> Value {
     json!({"id": chat_id, "is_bot": false, "first_name": name, "language_code": "en"})
 }
 
-/// A group member of its own (`Incoming::from_user`, `push_callback_by`).
+/// A group member of its own (`Incoming::by_member`, `push_callback_by`).
 pub(super) fn member(id: i64) -> Value {
     json!({"id": id, "is_bot": false, "first_name": format!("Member {id}"), "language_code": "en"})
 }

@@ -74,7 +74,7 @@ impl Incoming {
     }
 
     /// Written by group member `user` (a user id of its own).
-    pub fn from_user(mut self, user: i64) -> Incoming {
+    pub fn by_member(mut self, user: i64) -> Incoming {
         self.from = Some(user);
         self
     }
