@@ -19,7 +19,7 @@ mod uploads;
 use crate::limits::ConnectionConfig;
 pub use display::masked_url;
 pub use embed::EmbedConfig;
-pub use telegram_console::ConsoleConfig;
+pub use telegram_console::{ConsoleConfig, GroupMembers};
 pub use uploads::UploadConfig;
 
 /// Which database the `DATABASE_URL` selects.
@@ -154,6 +154,10 @@ pub struct Config {
     /// How the admin is named to visitors in `user_online` / `user_offline`
     /// (`ADMIN_DISPLAY_NAME`, default `Support`); never the login name.
     pub admin_display_name: String,
+    /// Visitors see each agent's name on its answers
+    /// (`AGENT_NAMES_VISIBLE`, default `true`); `false`: every answer is
+    /// `ADMIN_DISPLAY_NAME` to them (agents still see the real names).
+    pub agent_names_visible: bool,
     /// `/metrics` (`METRICS_TOKEN`, `METRICS_ADDR`); off by default.
     pub metrics: MetricsConfig,
     /// The embeddable widget: `EMBED_ORIGINS`, `PRECHAT_FIELDS`, `IDENTITY_SECRET`.
@@ -351,6 +355,18 @@ impl Config {
             metrics: metrics::from_vars(var)?,
             embed: embed::from_vars(var)?,
             admin_display_name: var("ADMIN_DISPLAY_NAME").unwrap_or("Support".into()),
+            agent_names_visible: match var("AGENT_NAMES_VISIBLE")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("true" | "1" | "yes") => true,
+                Some("false" | "0" | "no") => false,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "AGENT_NAMES_VISIBLE must be true or false, not `{other}`"
+                    )));
+                }
+            },
             limits,
             frame_ancestors,
             header_read_timeout,

@@ -163,6 +163,10 @@ impl App {
                     cloudinary_cloud: config.cloudinary.as_ref().map(|c| c.cloud_name.clone()),
                     upload_dir: Some(config.upload_dir.clone()),
                 },
+                names: crate::domain::SenderNames {
+                    visible_to_visitors: config.agent_names_visible,
+                    support: config.admin_display_name.clone(),
+                },
             },
         );
         chat.load_blocks().await.map_err(BuildError::Blocks)?;
@@ -182,6 +186,7 @@ impl App {
                 tg.clone(),
                 tc,
                 chat.clone(),
+                auth.clone(),
                 auth.derive("telegram-webhook"),
                 config.trust_proxy,
             )?),

@@ -27,5 +27,5 @@ pub use types::{
     AgentRole, BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadAction, ThreadId,
     ThreadStatus, UnknownValue,
 };
-pub use view::{Message, opt_rfc3339, rfc3339, rfc3339_string};
+pub use view::{Message, SenderNames, opt_rfc3339, rfc3339, rfc3339_string};
 pub use visitor::{PageReport, VisitorContext};

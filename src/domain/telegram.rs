@@ -33,6 +33,9 @@ pub struct OutboxItem {
     pub sender: Option<Role>,
     /// The message is an internal note (mirrored as such).
     pub internal: Option<bool>,
+    /// The shown name of the agent who wrote it (`messages.agent_name`),
+    /// for the head of a mirrored answer or note (`Ayşe: …`).
+    pub agent_name: Option<String>,
     /// The thread's forum topic in the admin chat (topic mode), if created.
     pub tg_topic_id: Option<i64>,
     /// The chat that topic is in (`None`: unknown, a topic stored before

@@ -64,7 +64,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         thread_events, thread_take, thread_assign,
         search_doc,
         agents::agents_list, agents::agents_create, agents::agents_update, agents::agents_disable,
-        agents::agents_enable, agents::agents_me, agents::agents_me_update, agents::invite_page,
+        agents::agents_enable, agents::agents_telegram_link, agents::agents_me, agents::agents_me_update, agents::invite_page,
         agents::invite_accept
     ),
     components(schemas(
@@ -77,7 +77,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc,
         ActedByDoc, AssigneeDoc, TakenDoc, AssignBodyDoc, ThreadActionDoc, ThreadEventDoc, ThreadEventsDoc,
         SearchDoc, SearchHitDoc, SearchThreadDoc, SearchThreadHitDoc, PartDoc,
-        crate::domain::Agent, crate::domain::AgentRole, agents::AgentListDoc, agents::AgentOneDoc,
+        crate::domain::Agent, crate::domain::AgentRole, agents::AgentListDoc, agents::AgentOneDoc, agents::TelegramLinkDoc,
         agents::AgentCreatedDoc, agents::AgentCreateBodyDoc, agents::AgentUpdateBodyDoc,
         agents::AgentOwnBodyDoc, agents::InviteBodyDoc, agents::InviteDoc
     )),

@@ -181,6 +181,9 @@ pub struct AdminPage {
     pub page: PageCommon,
     /// The logged-in agent's shown name.
     pub admin_name: String,
+    /// The logged-in agent's id (the panel tells its own answers from
+    /// other agents'); 0 for none.
+    pub agent_id: i64,
     /// Is it an owner (the team list is shown)?
     pub is_owner: bool,
     /// Strings of the team dialog (issue 22).
@@ -307,6 +310,7 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
         a: i18n::agents::pick(page.lang),
         page,
         is_owner: session.agent.is_owner(),
+        agent_id: session.agent.id.unwrap_or(0),
         admin_name: session.agent.display_name,
     };
     render(&state, &caller, &page)

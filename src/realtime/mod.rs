@@ -184,7 +184,11 @@ pub async fn attach(
         let (layer, io) = builder(&state).build_layer();
         // The local adapter initialises synchronously (`InitRes = ()`).
         io.ns("/", on_connect.with(handshake::authenticate));
-        tokio::spawn(fanout::run(io.clone(), state.chat.subscribe()));
+        tokio::spawn(fanout::run(
+            io.clone(),
+            state.chat.names().clone(),
+            state.chat.subscribe(),
+        ));
         let router = start(router, layer, &io, &state, None);
         return Ok((router, Io::Local(io)));
     };
@@ -231,7 +235,12 @@ pub async fn attach(
     .map_err(|_| RealtimeError::Timeout("subscribing to chat events"))?
     .map_err(|e| RealtimeError::Redis(e.into()))?;
     let link = relay::PresenceLink::new(client.clone(), presence_channel);
-    tokio::spawn(relay::publish(client, channel, state.chat.subscribe()));
+    tokio::spawn(relay::publish(
+        client,
+        channel,
+        state.chat.names().clone(),
+        state.chat.subscribe(),
+    ));
     tracing::info!("Socket.IO Redis adapter ready");
     let router = start(router, layer, &io, &state, Some(link));
     Ok((router, Io::Redis(io)))

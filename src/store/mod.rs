@@ -6,6 +6,7 @@
 //! It reads and writes the types of [`crate::domain`] and answers with its
 //! own [`StoreError`] (the driver's error kept as the source).
 
+pub mod agent_links;
 pub mod agents;
 pub mod assignment;
 pub mod auth;

@@ -33,6 +33,8 @@ struct ListRow {
     m_created_at: Option<DateTime<Utc>>,
     m_client_id: Option<String>,
     m_internal: Option<bool>,
+    m_agent_id: Option<i64>,
+    m_agent_name: Option<String>,
 }
 
 /// Finds a thread by id.
@@ -65,7 +67,7 @@ pub async fn list(
               AND u.id > t.admin_last_read_message_id) AS unread_count, \
           m.id AS m_id, m.content_text AS m_content_text, m.type AS m_type, m.sender AS m_sender, \
           m.file_url AS m_file_url, m.created_at AS m_created_at, m.client_id AS m_client_id, \
-          m.internal AS m_internal \
+          m.internal AS m_internal, m.agent_id AS m_agent_id, m.agent_name AS m_agent_name \
         FROM threads t \
         LEFT JOIN messages m ON m.id = (SELECT MAX(x.id) FROM messages x WHERE x.thread_id = t.id) \
         WHERE ($2 = 'all' OR (CASE WHEN t.status = 'closed' THEN 'closed' ELSE 'open' END) = $2) \
@@ -101,6 +103,8 @@ pub async fn list(
                         created_at,
                         client_id: r.m_client_id,
                         internal: r.m_internal.unwrap_or(false),
+                        agent_id: r.m_agent_id,
+                        sender_name: r.m_agent_name,
                     })
                 }
                 _ => None,

@@ -542,7 +542,7 @@ async fn the_code_budget_is_per_agent(backend: Backend) {
     app.finish().await;
 }
 
-fn six_digits(text: &str) -> Option<String> {
+pub(crate) fn six_digits(text: &str) -> Option<String> {
     text.split(|c: char| !c.is_ascii_digit())
         .find(|w| w.len() == 6)
         .map(str::to_owned)

@@ -9,10 +9,10 @@
 use crate::agents::{PASSWORD, add, login, sql};
 use crate::common::{
     Backend, Browser, KeptDb, Opts, TestApp, assert_error,
-    bridge::{self, WAIT, press, send_and_forward},
+    bridge::{self, WAIT, press_as},
     socket::Socket,
     spawn,
-    telegram::{ADMIN_CHAT, Incoming, TelegramDouble, forum::FORUM_CHAT},
+    telegram::{Incoming, TelegramDouble, forum::FORUM_CHAT},
 };
 use serde_json::{Value, json};
 use sohbet::chat::display_name_for;
@@ -390,68 +390,94 @@ async fn round_robin_skips_a_disabled_agent(backend: Backend) {
     app.finish().await;
 }
 
+/// In a forum group: the first forward carries 🙋 Take; a member linked to
+/// no agent is told to link (button and `/take`) and nothing changes; a
+/// linked member takes with the button and with `/take` in the topic; a
+/// second linked agent is told who has the thread.
 async fn telegram_take_needs_a_linked_member(backend: Backend) {
-    let tg = TelegramDouble::start().await;
-    let mut app = bridge::start(backend, &tg, &[]).await;
-    let admin = app.admin().await;
-    let v = app.visitor().await;
-    let tid = v.thread_id().await;
-    let fid = send_and_forward(&tg, &v, &tid, "hello").await;
-    // The first forward carries a Take button.
+    const AYSE_TG: i64 = 5_550_001;
+    const BORA_TG: i64 = 5_550_002;
+    const STRANGER_TG: i64 = 5_550_003;
+    let tg = TelegramDouble::start_forum().await;
+    let db = KeptDb::new(backend).await;
+    let mut app = spawn(bridge::wired(backend, &tg, &[]).db(&db)).await;
+    let owner = app.admin().await;
+    let ayse_id = add(&owner, "ayse", "agent").await;
+    let bora_id = add(&owner, "bora", "agent").await;
+    for (id, user) in [(ayse_id, AYSE_TG), (bora_id, BORA_TG)] {
+        sql(
+            &db,
+            &format!("UPDATE agents SET telegram_user_id = {user} WHERE id = {id}"),
+        )
+        .await;
+    }
+    // Two visitors, each with a topic and a first forward.
+    let mut threads = Vec::new();
+    for text in ["hello", "hi"] {
+        let v = app.visitor().await;
+        let tid = v.thread_id().await;
+        let (s, r) = v.send(None, text).await;
+        assert_eq!(s, 200, "{r}");
+        let want = bridge::forward_text(&tid, text);
+        let fwd = tg
+            .wait_text_to(FORUM_CHAT, "the forward", WAIT, |t| t == want)
+            .await;
+        let topic: i64 = fwd
+            .str_param("message_thread_id")
+            .and_then(|t| t.parse().ok())
+            .expect("a topic");
+        let fid = fwd.message_id().expect("forward message id");
+        threads.push((tid, topic, fid));
+    }
+    let (tid, topic, fid) = threads[0].clone();
     assert!(
         tg.button_data(fid).contains(&format!("tk:{tid}")),
         "{:?}",
         tg.button_data(fid)
     );
-    // An unlinked member is told to link their account; nothing changes.
+
+    // A member linked to no agent: told to link, nothing changes.
+    let take = format!("tk:{tid}");
     assert_eq!(
-        press(&tg, ADMIN_CHAT, fid, &format!("tk:{tid}")).await,
+        press_as(&tg, FORUM_CHAT, fid, &take, Some(STRANGER_TG)).await,
         "Link your Telegram account to take threads."
     );
-    tg.push(Incoming::text(ADMIN_CHAT, "/take").reply_to(fid));
-    tg.wait_text_to(ADMIN_CHAT, "link hint", WAIT, |t| {
+    tg.push(
+        Incoming::text(FORUM_CHAT, "/take")
+            .in_topic(topic)
+            .by_member(STRANGER_TG),
+    );
+    tg.wait_text_to(FORUM_CHAT, "link hint", WAIT, |t| {
         t == "Link your Telegram account to take threads."
     })
     .await;
-    assert_eq!(listed(&admin, &tid).await["assignee"], Value::Null);
-    assert!(assign_events(&admin, &tid).await.is_empty());
-    app.finish().await;
-}
+    assert_eq!(listed(&owner, &tid).await["assignee"], Value::Null);
+    assert!(assign_events(&owner, &tid).await.is_empty());
 
-/// A member linked to an agent (written in the database) takes a thread
-/// with the button and with `/take`.
-#[tokio::test]
-#[ignore = "needs telegram::members"]
-async fn telegram_take_by_a_linked_member() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let tg = TelegramDouble::start().await;
-        let db = KeptDb::new(backend).await;
-        let mut app = spawn(bridge::wired(backend, &tg, &[]).db(&db)).await;
-        let admin = app.admin().await;
-        let ayse_id = add(&admin, "ayse", "agent").await;
-        let member = crate::common::telegram::forum::GROUP_ADMIN;
-        sql(
-            &db,
-            &format!("UPDATE agents SET telegram_user_id = {member} WHERE id = {ayse_id}"),
-        )
-        .await;
-        let v = app.visitor().await;
-        let tid = v.thread_id().await;
-        let fid = send_and_forward(&tg, &v, &tid, "hello").await;
-        let answer = press(&tg, ADMIN_CHAT, fid, &format!("tk:{tid}")).await;
-        assert!(answer.starts_with("Assigned to you"), "{answer}");
-        assert_eq!(listed(&admin, &tid).await["assignee"]["id"], json!(ayse_id));
-        let v2 = app.visitor().await;
-        let t2 = v2.thread_id().await;
-        let f2 = send_and_forward(&tg, &v2, &t2, "hello").await;
-        tg.push(Incoming::text(ADMIN_CHAT, "/take").reply_to(f2));
-        tg.wait_text_to(ADMIN_CHAT, "taken", WAIT, |t| {
-            t.starts_with("Assigned to you")
-        })
-        .await;
-        assert_eq!(listed(&admin, &t2).await["assignee"]["id"], json!(ayse_id));
-        app.finish().await;
-    }
+    // Ayşe takes it with the button.
+    let answer = press_as(&tg, FORUM_CHAT, fid, &take, Some(AYSE_TG)).await;
+    assert!(answer.starts_with("Assigned to you"), "{answer}");
+    assert_eq!(listed(&owner, &tid).await["assignee"]["id"], json!(ayse_id));
+    assert_eq!(assign_events(&owner, &tid).await.len(), 1);
+    // Bora is told who has it; nothing changes.
+    let answer = press_as(&tg, FORUM_CHAT, fid, &take, Some(BORA_TG)).await;
+    assert!(answer.contains("ayse"), "{answer}");
+    assert!(!answer.starts_with("Assigned to you"), "{answer}");
+    assert_eq!(listed(&owner, &tid).await["assignee"]["id"], json!(ayse_id));
+
+    // Bora takes the second thread with /take in its topic.
+    let (t2, topic2, _) = threads[1].clone();
+    tg.push(
+        Incoming::text(FORUM_CHAT, "/take")
+            .in_topic(topic2)
+            .by_member(BORA_TG),
+    );
+    tg.wait_text_to(FORUM_CHAT, "taken", WAIT, |t| {
+        t.starts_with("Assigned to you")
+    })
+    .await;
+    assert_eq!(listed(&owner, &t2).await["assignee"]["id"], json!(bora_id));
+    app.finish().await;
 }
 
 async fn a_take_renames_the_topic(backend: Backend) {

@@ -12,6 +12,7 @@ mod common;
 #[path = "support/flask_fixture.rs"]
 mod flask_fixture;
 
+mod agent_names;
 mod agent_presence;
 mod agents;
 mod api;

@@ -61,6 +61,14 @@ pub struct MessageDoc {
     /// An agent's internal note: only agents see it (never in a visitor's
     /// history, catch-up or socket).
     pub internal: bool,
+    /// The agent who wrote an agent's message; `null` for a visitor's, an
+    /// old row, an unlinked Telegram member's, and towards visitors while
+    /// `AGENT_NAMES_VISIBLE=false`.
+    pub agent_id: Option<i64>,
+    /// The shown name of an agent's message (the agent's name when it
+    /// wrote, else `ADMIN_DISPLAY_NAME`; always that towards visitors while
+    /// `AGENT_NAMES_VISIBLE=false`); `null` for a visitor's message.
+    pub sender_name: Option<String>,
 }
 
 /// `GET /api/messages/{thread_id}`.
