@@ -31,6 +31,7 @@ mod operations;
 mod receipts_store;
 mod search;
 mod store;
+mod support_team;
 mod telegram_buttons;
 mod telegram_canned;
 mod telegram_double;

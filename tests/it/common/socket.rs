@@ -7,6 +7,7 @@
 //!
 //! Packets (Socket.IO protocol v5 over Engine.IO v4): `0{…}` open, `2`/`3`
 //! ping/pong, `40{…}` connect (answered `40{"sid"}` or `44{"message"}`),
+//! `41` the server ended the socket (the `disconnect` event here),
 //! `42[event, data]` an event, `42<id>[…]` one that wants an ack, `43<id>[…]`
 //! the ack; one poll answer holds several packets split by `\x1e`.
 
@@ -111,6 +112,13 @@ impl Socket {
                 while let Some(body) = poll(&client, &url).await {
                     for p in body.split('\u{1e}') {
                         if p == "1" {
+                            return;
+                        }
+                        // The server ended the socket (a logout, a disabled
+                        // agent): told as a `disconnect` event, and the
+                        // client stops polling, as the official one does.
+                        if p.starts_with("41") {
+                            let _ = ev_tx.send(("disconnect".to_owned(), Value::Null));
                             return;
                         }
                         dispatch(&client, &url, p, &ev_tx, &ack_tx).await;
