@@ -190,8 +190,18 @@ pub async fn insert(db: &Db, a: &NewAgent, now: DateTime<Utc>) -> StoreResult<Ag
     outcome(res)
 }
 
+/// On Postgres, locks the rows of the enabled owners (in id order) for the
+/// rest of the transaction: two demotions or disablings of the last two
+/// owners at once then run one after the other, and the second one's
+/// [`another_owner!`] check (a new snapshot per statement under READ
+/// COMMITTED) sees the first (PostgreSQL docs § 13.2.1, § 13.3.2). SQLite
+/// runs one writer at a time anyway.
+const LOCK_OWNERS_PG: &str =
+    "SELECT id FROM agents WHERE role = 'owner' AND disabled_at IS NULL ORDER BY id FOR UPDATE";
+
 /// Changes the shown name and/or the role of agent `id`; demoting the last
-/// enabled owner is refused ([`AgentWrite::LastOwner`]).
+/// enabled owner is refused ([`AgentWrite::LastOwner`]), also when two
+/// owners demote each other at once ([`LOCK_OWNERS_PG`]).
 ///
 /// # Errors
 /// Database errors.
@@ -210,12 +220,21 @@ pub async fn update(
         ") RETURNING ",
         cols!()
     );
-    let res: Result<Option<Agent>, sqlx::Error> = with_db!(db, p => sqlx::query_as(SQL)
-        .bind(id)
-        .bind(display_name)
-        .bind(role)
-        .fetch_optional(p)
-        .await);
+    let postgres = matches!(db, Db::Postgres(_));
+    let res: Result<Option<Agent>, sqlx::Error> = with_db!(db, p => async {
+        let mut tx = p.begin().await?;
+        if postgres {
+            sqlx::query(LOCK_OWNERS_PG).execute(&mut *tx).await?;
+        }
+        let row = sqlx::query_as(SQL)
+            .bind(id)
+            .bind(display_name)
+            .bind(role)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row)
+    }.await);
     guarded(db, id, outcome(res)?).await
 }
 
@@ -230,7 +249,8 @@ async fn guarded(db: &Db, id: i64, w: AgentWrite) -> StoreResult<AgentWrite> {
     })
 }
 
-/// Disables agent `id` at `now` (the last enabled owner is refused) and
+/// Disables agent `id` at `now` (the last enabled owner is refused, also
+/// against a concurrent demotion: [`LOCK_OWNERS_PG`]) and
 /// deletes its sessions and pending codes, in one transaction. Returns the
 /// outcome and the token hashes of the sessions it ended (their sockets
 /// are to be disconnected). Disabling a disabled agent changes nothing
@@ -253,8 +273,12 @@ pub async fn disable(
     );
     const SESSIONS: &str = "DELETE FROM admin_sessions WHERE agent_id = $1 RETURNING token_hash";
     const OTPS: &str = "DELETE FROM login_otps WHERE agent_id = $1";
+    let postgres = matches!(db, Db::Postgres(_));
     let res: Result<(Option<Agent>, Vec<String>), sqlx::Error> = with_db!(db, p => async {
         let mut tx = p.begin().await?;
+        if postgres {
+            sqlx::query(LOCK_OWNERS_PG).execute(&mut *tx).await?;
+        }
         let row: Option<Agent> = sqlx::query_as(SQL).bind(id).bind(now).fetch_optional(&mut *tx).await?;
         if row.is_none() {
             return Ok((None, vec![]));

@@ -23,6 +23,7 @@ on_both_backends!(
     an_owner_manages_agents,
     bad_input_is_refused_and_changes_nothing,
     the_last_owner_stays,
+    two_owners_demoting_each_other_at_once_leave_one,
     an_agent_gets_403_on_every_owner_route,
     an_invite_is_single_use_and_expires,
     disabling_ends_the_sessions,
@@ -314,6 +315,60 @@ async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
         .await;
     assert_error(s, &r, 403, "CSRF_FAILED");
     assert_eq!(agents(&owner).await, before);
+    app.finish().await;
+}
+
+/// Two owners demote each other at the same moment, several times: each
+/// time exactly one request wins and one owner is left (on Postgres the
+/// owners' rows are locked first; without that both checks could see the
+/// other still an owner, both pass, and nobody could manage the team).
+async fn two_owners_demoting_each_other_at_once_leave_one(backend: Backend) {
+    let mut app = spawn(backend).await;
+    let first = app.admin().await;
+    let first_id = agents(&first).await[0]["id"].as_i64().unwrap();
+    let second_id = add(&first, "second", "owner").await;
+    let second = login(&mut app, "second", PASSWORD).await;
+    let demote = json!({"role": "agent"});
+    let (to_second, to_first) = (
+        format!("/api/agents/{second_id}"),
+        format!("/api/agents/{first_id}"),
+    );
+    for round in 0..8 {
+        let (a, b) = tokio::join!(
+            patch(&first, &to_second, demote.clone()),
+            patch(&second, &to_first, demote.clone()),
+        );
+        // The loser heard 409 (the last owner) or 403 (already demoted).
+        let won: Vec<bool> = [&a, &b].iter().map(|(s, _)| *s == 200).collect();
+        assert_eq!(
+            won.iter().filter(|w| **w).count(),
+            1,
+            "round {round}: {a:?} {b:?}"
+        );
+        for (s, r) in [&a, &b] {
+            assert!([200, 403, 409].contains(s), "round {round}: {s} {r}");
+        }
+        let (winner, loser_id) = if won[0] {
+            (&first, second_id)
+        } else {
+            (&second, first_id)
+        };
+        let owners: Vec<i64> = agents(winner)
+            .await
+            .iter()
+            .filter(|x| x["role"] == json!("owner"))
+            .map(|x| x["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(owners.len(), 1, "round {round}: {owners:?}");
+        // The winner makes the other an owner again.
+        let (s, r) = patch(
+            winner,
+            &format!("/api/agents/{loser_id}"),
+            json!({"role": "owner"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{r}");
+    }
     app.finish().await;
 }
 
