@@ -4,8 +4,8 @@
 // each assignee's initials, admin/thread_list.js), and in the thread view a
 // Take button (POST /api/threads/{id}/take; a 409 names who has it) and an
 // assignee picker (POST /api/threads/{id}/assign {agent_id | null}). The
-// picker lists the team from GET /api/agents (owners), else the signed-in
-// agent and the thread's assignee. Every admin's panel follows changes
+// picker lists the team from GET /api/agents (owners: the agents dialog's
+// data-owner), else the signed-in agent and the thread's assignee. Every admin's panel follows changes
 // through `thread_updated` (admin/live.js). Names are set as text only.
 // Uses lib/ and the panel's API (admin/panel.js).
 import { on, threads } from './admin/panel.js';
@@ -92,13 +92,16 @@ function start() {
     myName = s.display_name || '';
     if (s.agent_id != null) threads.setMe(s.agent_id);
   }).catch(() => {});
-  // The team, for owners (others get 403 and pick from what they know).
-  api('/api/agents').then((d) => {
-    for (const a of d.agents || []) {
-      if (!a.disabled_at) team.set(a.id, a.display_name);
-    }
-    renderTools();
-  }).catch(() => {});
+  // The team, for owners only (the page says whether this agent is one;
+  // others pick from what they know).
+  if (document.getElementById('agents-dialog')?.dataset.owner === '1') {
+    api('/api/agents').then((d) => {
+      for (const a of d.agents || []) {
+        if (!a.disabled_at) team.set(a.id, a.display_name);
+      }
+      renderTools();
+    }).catch(() => {});
+  }
 }
 
 if (filter && takeButton && picker) start();
