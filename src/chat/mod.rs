@@ -4,6 +4,7 @@
 //! publishes after each commit (`shared/DESIGN.md` § Architecture).
 
 pub mod canned;
+pub mod erase;
 pub mod error;
 pub mod events;
 mod media_urls;
@@ -62,6 +63,12 @@ pub enum ChatEvent {
     ThreadCreated(ThreadInfo),
     /// The admin cleared a thread.
     Cleared {
+        /// The thread.
+        thread_id: String,
+    },
+    /// A thread was erased with all it held ([`erase`]): `thread_erased`
+    /// to admins and to the thread's room.
+    Erased {
         /// The thread.
         thread_id: String,
     },

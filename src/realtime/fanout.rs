@@ -4,7 +4,8 @@
 //! note to `admins` only, [`crate::domain::Message::visible_to`]),
 //! `thread_created` → admins, `messages_cleared` → thread room and admins,
 //! `canned_updated` → admins.
-//! `thread_updated` (status, block) → admins.
+//! `thread_updated` (status, block) → admins. `thread_erased` → thread
+//! room and admins.
 //!
 //! Nothing acknowledged is silently skipped (issue #9): the core's queue to
 //! this task never drops an event ([`crate::chat::events`]), and a socket
@@ -36,6 +37,11 @@ static CUT_OFF: Episode =
 
 /// The event of a thread's status or block change (issue 13), to admins.
 pub(super) const THREAD_UPDATED: &str = "thread_updated";
+
+/// The event of an erased thread (issue 27 item 3), to admins and to the
+/// thread's room: `{thread_id}`. The visitor's page empties its
+/// conversation, the panel drops the thread from its list.
+pub(super) const THREAD_ERASED: &str = "thread_erased";
 
 /// Marks a socket that missed an event: it is skipped until it is gone.
 #[derive(Clone, Copy, Debug)]
@@ -87,6 +93,11 @@ impl Broadcast {
             ChatEvent::Cleared { thread_id } => (
                 vec![ADMINS.to_owned(), thread_room(thread_id)],
                 "messages_cleared",
+                serde_json::value::to_raw_value(&serde_json::json!({ "thread_id": thread_id })),
+            ),
+            ChatEvent::Erased { thread_id } => (
+                vec![ADMINS.to_owned(), thread_room(thread_id)],
+                THREAD_ERASED,
                 serde_json::value::to_raw_value(&serde_json::json!({ "thread_id": thread_id })),
             ),
             ChatEvent::CannedUpdated(c) => (

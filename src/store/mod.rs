@@ -7,10 +7,12 @@
 //! own [`StoreError`] (the driver's error kept as the source).
 
 pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod buttons;
 pub mod canned;
 mod checkpoint;
+pub mod erase;
 mod error;
 pub mod messages;
 pub mod outbox;
