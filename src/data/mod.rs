@@ -114,9 +114,12 @@ impl Data {
         opts: EraseOptions,
     ) -> ChatResult<EraseReport> {
         let id = ThreadId::parse(thread_id).map_err(|e| ChatError::Validation(e.to_string()))?;
-        self.erase_one(id.as_str(), Some(by), opts)
+        let report = self
+            .erase_one(id.as_str(), Some(by), opts)
             .await?
-            .ok_or(ChatError::NotFound("Thread not found"))
+            .ok_or(ChatError::NotFound("Thread not found"))?;
+        self.purge_search_index().await;
+        Ok(report)
     }
 
     /// Erases every thread whose visitor gave `email` (compared without
@@ -145,7 +148,19 @@ impl Data {
                 out.push(r);
             }
         }
+        if !out.is_empty() {
+            self.purge_search_index().await;
+        }
         Ok(out)
+    }
+
+    /// Purges erased words from the search index
+    /// ([`store::erase::purge_search_index`]); a failure is logged (the
+    /// rows are gone; the next erase or retention run purges again).
+    async fn purge_search_index(&self) {
+        if let Err(e) = store::erase::purge_search_index(&self.db).await {
+            tracing::warn!(error = %e, "could not purge the search index after an erase");
+        }
     }
 
     /// The rows (through the core), then the files and the topic.

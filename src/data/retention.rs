@@ -54,6 +54,7 @@ impl Data {
             tokio::time::sleep(PAUSE).await;
         }
         if erased > 0 {
+            self.purge_search_index().await;
             let detail = json!({"days": days, "threads": erased});
             self.audit(
                 &ActedBy::retention(),

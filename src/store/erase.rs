@@ -136,6 +136,29 @@ pub async fn media_in_use(db: &Db, file_url: &str) -> StoreResult<bool> {
     Ok(found.is_some())
 }
 
+/// Purges the words of deleted messages and thread names from SQLite's
+/// FTS5 indexes: FTS5 keeps a deleted row's terms in its index pages (its
+/// documents are gone, the words stay) until the pages are merged, and
+/// `optimize` merges them all now. Its cost grows with the index (it
+/// rewrites it, holding the write lock meanwhile): erasing calls it once
+/// per request, the retention job once per run. Nothing to do on Postgres
+/// (deleted rows and their index entries go at the next autovacuum).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn purge_search_index(db: &Db) -> StoreResult<()> {
+    if let Db::Sqlite(p) = db {
+        sqlx::query("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")
+            .execute(p)
+            .await?;
+        sqlx::query("INSERT INTO threads_fts (threads_fts) VALUES ('optimize')")
+            .execute(p)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Writes a consistent copy of the SQLite database to `path` with
 /// `VACUUM INTO` (a read transaction: the server keeps serving, writers
 /// are not blocked in WAL mode). `Ok(false)` on Postgres (nothing done:
