@@ -306,7 +306,7 @@ async fn erase_destroys_cloudinary_media(backend: Backend) {
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["erased"]["media_removed"], json!(1), "{r}");
     assert_eq!(r["erased"]["telegram_topic"], json!("none"), "{r}");
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     let destroys: Vec<_> = seen
         .iter()
         .filter(|(p, _, _)| p.ends_with("/destroy"))
@@ -314,7 +314,6 @@ async fn erase_destroys_cloudinary_media(backend: Backend) {
     assert_eq!(destroys.len(), 1, "{seen:?}");
     assert_eq!(destroys[0].0, "/v1_1/testcloud/image/destroy");
     assert_eq!(destroys[0].1["public_id"], public_id);
-    drop(seen);
     app.finish().await;
 }
 
@@ -636,4 +635,28 @@ async fn backup_under_write_load_restores_every_acknowledged_message(backend: Ba
         "acknowledged before the backup, missing: {missing:?}"
     );
     app.finish().await;
+}
+
+#[test]
+fn check_config_prints_the_retention_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db").display().to_string();
+    for (value, want) in [
+        ("30", "RETENTION_DAYS=30 (closed threads erased 30 days"),
+        ("0", "RETENTION_DAYS=off"),
+    ] {
+        let out = binary::command(&[("SQLITE_PATH", db.as_str()), ("RETENTION_DAYS", value)])
+            .arg("check-config")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains(want), "{text}");
+    }
+    let out = binary::command(&[("SQLITE_PATH", db.as_str()), ("RETENTION_DAYS", "-3")])
+        .arg("check-config")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RETENTION_DAYS"));
 }
