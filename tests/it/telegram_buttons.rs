@@ -82,6 +82,7 @@ async fn wait_state(admin: &Browser, tid: &str, want: (&str, bool)) {
     }
 }
 
+
 async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(backend: Backend) {
     let tg = TelegramDouble::start().await;
     let mut app = start(backend, &tg).await;

@@ -58,6 +58,7 @@ async fn create(admin: &Browser, name: &str, body: &str) -> i64 {
     b["reply"]["id"].as_i64().expect("id")
 }
 
+
 /// Waits until message `id` shows a canned list (a `cs:` button or a
 /// page arrow); returns `(label, data)` of every button.
 async fn wait_list(tg: &TelegramDouble, id: i64) -> Vec<(String, String)> {

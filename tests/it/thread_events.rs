@@ -69,10 +69,7 @@ async fn each_http_action_records_one_event_that_survives_clear(backend: Backend
     let (s, me) = admin.get("/api/agents/me").await;
     assert_eq!(s, 200, "{me}");
     assert!(me["agent"]["id"].is_i64(), "{me}");
-    assert_eq!(
-        b["thread"]["by"],
-        json!({"id": me["agent"]["id"], "name": "admin"})
-    );
+    assert_eq!(b["thread"]["by"], json!({"id": me["agent"]["id"], "name": "admin"}));
     assert_eq!(events(&admin, &tid).await, pairs(&[("close", "admin")]));
     // Closing a closed thread answers but records nothing new.
     let (s, _) = admin
