@@ -19,7 +19,7 @@ mod uploads;
 use crate::limits::ConnectionConfig;
 pub use display::masked_url;
 pub use embed::EmbedConfig;
-pub use telegram_console::ConsoleConfig;
+pub use telegram_console::{ConsoleConfig, GroupMembers};
 pub use uploads::UploadConfig;
 
 /// Which database the `DATABASE_URL` selects.
@@ -154,10 +154,17 @@ pub struct Config {
     /// How the admin is named to visitors in `user_online` / `user_offline`
     /// (`ADMIN_DISPLAY_NAME`, default `Support`); never the login name.
     pub admin_display_name: String,
+    /// Visitors see each agent's name on its answers
+    /// (`AGENT_NAMES_VISIBLE`, default `true`); `false`: every answer is
+    /// `ADMIN_DISPLAY_NAME` to them (agents still see the real names).
+    pub agent_names_visible: bool,
     /// `/metrics` (`METRICS_TOKEN`, `METRICS_ADDR`); off by default.
     pub metrics: MetricsConfig,
     /// The embeddable widget: `EMBED_ORIGINS`, `PRECHAT_FIELDS`, `IDENTITY_SECRET`.
     pub embed: EmbedConfig,
+    /// How new threads are assigned (`ASSIGNMENT`: `manual`, the default,
+    /// or `round_robin`; issue 22 item 4).
+    pub assignment: crate::chat::assignment::AssignmentMode,
     /// Days a closed thread is kept after its last activity before the
     /// retention job erases it (`RETENTION_DAYS`, 1–36500; unset or 0:
     /// off, threads are kept until erased). See `docs/your-data.md`.
@@ -337,11 +344,33 @@ impl Config {
         };
         let header_read_timeout =
             Duration::from_secs(u64::from(num("HEADER_READ_TIMEOUT_SECS", 10)?.max(1)));
+        let assignment = match var("ASSIGNMENT").as_deref() {
+            None | Some("manual") => crate::chat::assignment::AssignmentMode::Manual,
+            Some("round_robin") => crate::chat::assignment::AssignmentMode::RoundRobin,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "ASSIGNMENT must be `manual` or `round_robin`, not `{other}`"
+                )));
+            }
+        };
         Ok(Config {
+            assignment,
             connections: connections::from_vars(var)?,
             metrics: metrics::from_vars(var)?,
             embed: embed::from_vars(var)?,
             admin_display_name: var("ADMIN_DISPLAY_NAME").unwrap_or("Support".into()),
+            agent_names_visible: match var("AGENT_NAMES_VISIBLE")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("true" | "1" | "yes") => true,
+                Some("false" | "0" | "no") => false,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "AGENT_NAMES_VISIBLE must be true or false, not `{other}`"
+                    )));
+                }
+            },
             limits,
             frame_ancestors,
             header_read_timeout,
@@ -518,6 +547,18 @@ mod tests {
             ])
             .is_ok()
         );
+    }
+
+    #[test]
+    fn assignment_is_manual_unless_round_robin() {
+        use crate::chat::assignment::AssignmentMode;
+        assert_eq!(cfg(&[]).unwrap().assignment, AssignmentMode::Manual);
+        assert_eq!(
+            cfg(&[("ASSIGNMENT", "round_robin")]).unwrap().assignment,
+            AssignmentMode::RoundRobin
+        );
+        let e = cfg(&[("ASSIGNMENT", "random")]).err().unwrap();
+        assert!(e.0.contains("ASSIGNMENT"), "{e}");
     }
 
     #[test]

@@ -161,9 +161,14 @@ impl App {
             ChatOptions {
                 forward_to_telegram: telegram.is_some(),
                 postgres_writers: config.postgres_writers,
+                assignment: config.assignment,
                 media_urls: MediaUrls {
                     cloudinary_cloud: config.cloudinary.as_ref().map(|c| c.cloud_name.clone()),
                     upload_dir: Some(config.upload_dir.clone()),
+                },
+                names: crate::domain::SenderNames {
+                    visible_to_visitors: config.agent_names_visible,
+                    support: config.admin_display_name.clone(),
                 },
             },
         );
@@ -184,6 +189,7 @@ impl App {
                 tg.clone(),
                 tc,
                 chat.clone(),
+                auth.clone(),
                 auth.derive("telegram-webhook"),
                 config.trust_proxy,
             )?),

@@ -21,6 +21,7 @@ pub mod acting;
 pub mod actor;
 pub mod agents;
 pub mod password;
+pub mod telegram_link;
 pub use actor::Actor;
 pub mod cookies;
 mod error;

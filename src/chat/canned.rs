@@ -189,9 +189,26 @@ impl Chat {
         id: i64,
         client_id: Option<String>,
     ) -> ChatResult<Posted> {
+        self.send_canned_as(&crate::auth::Actor::admin(), thread_id, id, client_id)
+            .await
+    }
+
+    /// [`Chat::send_canned`] written by `actor` (the agent a Telegram
+    /// member acts as): stored with that agent's id and name.
+    ///
+    /// # Errors
+    /// As [`Chat::send_canned`].
+    #[tracing::instrument(skip(self, actor, client_id))]
+    pub async fn send_canned_as(
+        &self,
+        actor: &crate::auth::Actor,
+        thread_id: &str,
+        id: i64,
+        client_id: Option<String>,
+    ) -> ChatResult<Posted> {
         let reply = self.canned_reply(id).await?;
         self.post(
-            &crate::auth::Actor::admin(),
+            actor,
             PostRequest {
                 thread_id: Some(thread_id.to_owned()),
                 text: reply.body,

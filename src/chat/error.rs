@@ -33,6 +33,10 @@ pub enum ChatError {
     /// Clashes with what is stored (409 `CONFLICT`).
     #[error("{0}")]
     Conflict(String),
+    /// Another agent is assigned to the thread (a take; 409 `CONFLICT`
+    /// with the `assignee`).
+    #[error("This thread is assigned to {}", .0.name)]
+    Taken(crate::domain::Assignee),
     /// The writer's queue stayed full: refused before anything was stored
     /// (503 `SERVER_BUSY`).
     #[error("Server busy, please retry")]

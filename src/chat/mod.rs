@@ -3,6 +3,7 @@
 //! Telegram; those adapters call it and subscribe to the [`ChatEvent`]s it
 //! publishes after each commit (`shared/DESIGN.md` § Architecture).
 
+pub mod assignment;
 pub mod canned;
 pub mod erase;
 pub mod error;
@@ -94,6 +95,7 @@ pub struct Chat {
     links: telegram_links::TelegramLinks,
     visitors: visitors::Visitors,
     blocks: Arc<status::Blocks>,
+    activity: Arc<assignment::AgentActivity>,
 }
 
 /// What the core is configured with.
@@ -105,6 +107,11 @@ pub struct ChatOptions {
     pub postgres_writers: usize,
     /// The media URLs `image` / `audio` messages may carry.
     pub media_urls: MediaUrls,
+    /// How new threads are assigned (`ASSIGNMENT`).
+    pub assignment: assignment::AssignmentMode,
+    /// How agents' messages are named (`AGENT_NAMES_VISIBLE`,
+    /// `ADMIN_DISPLAY_NAME`).
+    pub names: crate::domain::SenderNames,
 }
 
 /// The display name of a visitor's thread: `Visitor` and the first four hex
@@ -122,7 +129,23 @@ impl Chat {
     /// Starts the core and its group-commit writer task on the current runtime.
     pub fn start(db: Db, options: ChatOptions) -> Chat {
         let events = Arc::new(events::Publisher::default());
-        let writer = writer::spawn(db.clone(), events.clone(), options.postgres_writers);
+        let writer = writer::spawn(
+            db.clone(),
+            events.clone(),
+            options.postgres_writers,
+            Arc::new(options.names.clone()),
+        );
+        let round_robin = (options.assignment == assignment::AssignmentMode::RoundRobin)
+            .then(|| events.subscribe());
+        let activity = Arc::<assignment::AgentActivity>::default();
+        if let Some(rx) = round_robin {
+            let rr = assignment::RoundRobin {
+                db: db.clone(),
+                activity: activity.clone(),
+                events: Arc::downgrade(&events),
+            };
+            tokio::spawn(rr.run(rx));
+        }
         Chat {
             outbox: outbox::Outbox::new(db.clone(), events.clone()),
             links: telegram_links::TelegramLinks::new(db.clone()),
@@ -132,6 +155,7 @@ impl Chat {
             events,
             options: Arc::new(options),
             blocks: Arc::default(),
+            activity,
         }
     }
 
@@ -160,6 +184,12 @@ impl Chat {
         self.db.kind()
     }
 
+    /// How agents' messages are named (for the adapters that show them to
+    /// visitors: the Socket.IO broadcaster).
+    pub fn names(&self) -> &crate::domain::SenderNames {
+        &self.options.names
+    }
+
     /// Subscribes to events published after each commit: every event, in
     /// order, never dropped (a subscriber that does not read slows the
     /// writer down instead; see [`events`]).
@@ -169,7 +199,8 @@ impl Chat {
 
     /// A page of a thread as `reader` may see it, oldest first (see
     /// [`messages::page`]): a visitor's page never holds an internal note
-    /// ([`Message::visible_to`]); `limit` is clamped to 1..=200. Every
+    /// ([`Message::visible_to`]), and names agents as
+    /// [`crate::domain::SenderNames::show`] says; `limit` is clamped to 1..=200. Every
     /// history shown outside the agents (visitor pages and catch-up, later
     /// e-mail transcripts and exports) reads through here with
     /// `Role::Visitor`.
@@ -185,7 +216,11 @@ impl Chat {
         after: Option<i64>,
     ) -> ChatResult<Vec<Message>> {
         let limit = limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
-        Ok(messages::page(&self.db, reader, thread_id, limit, before, after).await?)
+        let mut page = messages::page(&self.db, reader, thread_id, limit, before, after).await?;
+        for m in &mut page {
+            self.options.names.show(m, reader);
+        }
+        Ok(page)
     }
 
     /// A thread by id.
@@ -196,13 +231,21 @@ impl Chat {
         Ok(threads::get(&self.db, thread_id).await?)
     }
 
-    /// The admin's thread list (at most 500) of the threads `filter`
-    /// keeps: open ones first, then most recently active first.
+    /// The admin's thread list (at most 500) of the threads `filter` and
+    /// `assignee` keep: open ones first, then most recently active first.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn threads(&self, filter: ListFilter) -> ChatResult<Vec<ThreadListItem>> {
-        Ok(threads::list(&self.db, 500, filter).await?)
+    pub async fn threads(
+        &self,
+        filter: ListFilter,
+        assignee: crate::domain::AssigneeFilter,
+    ) -> ChatResult<Vec<ThreadListItem>> {
+        let mut list = threads::list(&self.db, 500, filter, assignee).await?;
+        for m in list.iter_mut().filter_map(|t| t.last_message.as_mut()) {
+            self.options.names.show(m, Role::Admin);
+        }
+        Ok(list)
     }
 
     /// Marks a thread read by the admin up to message `up_to`.

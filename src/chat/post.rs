@@ -150,6 +150,16 @@ impl Chat {
         // into the thread's topic (the outbox skips it without topics).
         let mirror = sender == Sender::Admin && !req.from_telegram && req.telegram_link.is_none();
         let mut msg = validate(&self.options.media_urls, &sender, thread, req)?;
+        // Who writes it, taken from the actor (no lookup): the stand-in
+        // "Support" (no id) is stored without a name and shown as
+        // `ADMIN_DISPLAY_NAME`.
+        if sender == Sender::Admin
+            && let Some(agent) = actor.agent()
+            && agent.id.is_some()
+        {
+            msg.agent_id = agent.id;
+            msg.agent_name = Some(agent.display_name.clone());
+        }
         if let Some(url) = &msg.file_url {
             let exists = self
                 .options
@@ -265,6 +275,8 @@ fn validate(
         forward: false,
         internal: req.internal,
         tg_link: req.telegram_link.map(|l| (l.chat_id, l.message_id)),
+        agent_id: None,
+        agent_name: None,
     })
 }
 

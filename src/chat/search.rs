@@ -183,6 +183,11 @@ impl Chat {
         let mut rows = search::messages(&self.db, &terms, limit + 1, before).await?;
         let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        for r in &mut rows {
+            self.options
+                .names
+                .show(&mut r.message, crate::domain::Role::Admin);
+        }
         let next_before = more.then(|| rows.last().map(|r| r.message.id)).flatten();
         let threads = if before.is_none() {
             search::threads(&self.db, &terms, limit.min(THREADS_MAX)).await?

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Chat, ChatEvent};
 use crate::chat::error::{ChatError, ChatResult};
-use crate::domain::{ActedBy, Thread};
+use crate::domain::{ActedBy, Assignee, Thread};
 use crate::store::{self, thread_status};
 
 pub use crate::domain::ThreadStatus;
@@ -49,12 +49,15 @@ pub enum Change {
     Unblock,
     /// Its visitor's message reopened it.
     Visitor,
+    /// Its assignee changed (a take, an assignment, round robin; issue 22
+    /// item 4).
+    Assign,
 }
 
 /// The payload of `thread_updated` (Socket.IO, to admins) and of the API's
 /// close / reopen / block answers: `{id, status, blocked, blocked_at,
-/// change?, by?}` (`blocked_at` RFC 3339 UTC or `null`; `change` and `by`
-/// in events and in the answers to a change).
+/// change?, by?, assignee?}` (`blocked_at` RFC 3339 UTC or `null`;
+/// `change` and `by` in events and in the answers to a change).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadUpdate {
     /// The thread.
@@ -73,6 +76,19 @@ pub struct ThreadUpdate {
     /// Admins only: `thread_updated` never reaches a visitor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<ActedBy>,
+    /// The assignee, `{id, name}` or `null` (unassigned); absent when not
+    /// known (a visitor's reopening message). Admins only.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub assignee: Option<Option<Assignee>>,
+}
+
+/// A field that is present (`null` included) is `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Assignee>>, D::Error> {
+    Option::<Assignee>::deserialize(d).map(Some)
 }
 
 impl ThreadUpdate {
@@ -85,6 +101,7 @@ impl ThreadUpdate {
             blocked_at: t.blocked_at.as_ref().map(crate::domain::rfc3339_string),
             change: None,
             by: None,
+            assignee: Some(t.assignee()),
         }
     }
 }
@@ -222,7 +239,7 @@ impl Chat {
     }
 
     /// Records `t`'s new state in the set and publishes it.
-    async fn changed(&self, t: &Thread, change: Change, by: &ActedBy) -> ThreadUpdate {
+    pub(super) async fn changed(&self, t: &Thread, change: Change, by: &ActedBy) -> ThreadUpdate {
         let u = ThreadUpdate {
             change: Some(change),
             by: Some(by.clone()),

@@ -57,6 +57,19 @@ impl TelegramLinks {
         Ok(store::topics::topic_of_thread(&self.db, thread_id, tg_chat_id).await?)
     }
 
+    /// What the name of a thread's topic in chat `tg_chat_id` is made of
+    /// (display name, assignee) and the topic; `None` without one there.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn topic_naming(
+        &self,
+        thread_id: &str,
+        tg_chat_id: i64,
+    ) -> ChatResult<Option<crate::domain::TopicNaming>> {
+        Ok(store::topics::naming(&self.db, thread_id, tg_chat_id).await?)
+    }
+
     /// Records a thread's (new) forum topic in chat `tg_chat_id`, open.
     ///
     /// # Errors

@@ -45,7 +45,12 @@ impl Writers {
     }
 }
 
-pub(super) fn spawn(db: Db, events: Arc<Publisher>, postgres_writers: usize) -> Writers {
+pub(super) fn spawn(
+    db: Db,
+    events: Arc<Publisher>,
+    postgres_writers: usize,
+    names: Arc<crate::domain::SenderNames>,
+) -> Writers {
     let n = match db {
         Db::Sqlite(_) => 1,
         Db::Postgres(_) => postgres_writers.max(1),
@@ -53,14 +58,19 @@ pub(super) fn spawn(db: Db, events: Arc<Publisher>, postgres_writers: usize) -> 
     let queues = (0..n)
         .map(|_| {
             let (tx, rx) = mpsc::channel(QUEUE / n);
-            tokio::spawn(run(db.clone(), events.clone(), rx));
+            tokio::spawn(run(db.clone(), events.clone(), names.clone(), rx));
             tx
         })
         .collect();
     Writers(queues)
 }
 
-async fn run(db: Db, events: Arc<Publisher>, mut rx: mpsc::Receiver<Job>) {
+async fn run(
+    db: Db,
+    events: Arc<Publisher>,
+    names: Arc<crate::domain::SenderNames>,
+    mut rx: mpsc::Receiver<Job>,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch: Vec<NewMessage> = jobs.iter().map(|j| j.msg.clone()).collect();
@@ -75,7 +85,7 @@ async fn run(db: Db, events: Arc<Publisher>, mut rx: mpsc::Receiver<Job>) {
                     events.publish(ChatEvent::OutboxDue).await;
                 }
                 for (job, inserted) in jobs.drain(..).zip(done) {
-                    finish(&events, job, Ok(inserted)).await;
+                    finish(&events, &names, job, Ok(inserted)).await;
                 }
             }
             Err(e) if jobs.len() > 1 => {
@@ -86,7 +96,7 @@ async fn run(db: Db, events: Arc<Publisher>, mut rx: mpsc::Receiver<Job>) {
                         .await
                         .map(|mut v| v.remove(0))
                         .map_err(ChatError::from);
-                    finish(&events, job, res).await;
+                    finish(&events, &names, job, res).await;
                 }
                 if outbox_due {
                     events.publish(ChatEvent::OutboxDue).await;
@@ -95,7 +105,7 @@ async fn run(db: Db, events: Arc<Publisher>, mut rx: mpsc::Receiver<Job>) {
             Err(e) => {
                 let e = ChatError::from(e);
                 for job in jobs.drain(..) {
-                    finish(&events, job, Err(e.clone())).await;
+                    finish(&events, &names, job, Err(e.clone())).await;
                 }
             }
         }
@@ -144,7 +154,18 @@ async fn insert_batch(db: &Db, batch: &[NewMessage]) -> crate::store::StoreResul
     res
 }
 
-async fn finish(events: &Publisher, job: Job, res: ChatResult<Inserted>) {
+/// An agent's message is published and answered named as agents see it
+/// ([`crate::domain::SenderNames::show`]: no lookup, the stored snapshot or
+/// `ADMIN_DISPLAY_NAME`); the broadcaster renames it for visitors.
+async fn finish(
+    events: &Publisher,
+    names: &crate::domain::SenderNames,
+    job: Job,
+    mut res: ChatResult<Inserted>,
+) {
+    if let Ok(ins) = &mut res {
+        names.show(&mut ins.message, crate::domain::Role::Admin);
+    }
     if let Ok(ins) = &res {
         if ins.thread_created {
             events
@@ -165,6 +186,7 @@ async fn finish(events: &Publisher, job: Job, res: ChatResult<Inserted>) {
                     blocked_at: ins.blocked_at.as_ref().map(crate::domain::rfc3339_string),
                     change: Some(super::status::Change::Visitor),
                     by: None,
+                    assignee: None,
                 }))
                 .await;
         }

@@ -70,6 +70,8 @@ impl Config {
             secret(Some(self.admin_password.as_bytes())),
         ));
         out.push(("ADMIN_DISPLAY_NAME", self.admin_display_name.clone()));
+        out.push(("ASSIGNMENT", self.assignment.as_str().into()));
+        out.push(("AGENT_NAMES_VISIBLE", self.agent_names_visible.to_string()));
         match &self.telegram {
             Some(t) => {
                 out.push(("TELEGRAM_BOT_TOKEN", secret(Some(t.bot_token.as_bytes()))));
@@ -78,6 +80,10 @@ impl Config {
                 out.push((
                     "TELEGRAM_CHAT_MESSAGES_PER_MINUTE",
                     t.console.messages_per_minute.to_string(),
+                ));
+                out.push((
+                    "TELEGRAM_GROUP_MEMBERS",
+                    t.console.group_members.as_str().into(),
                 ));
                 out.push((
                     "TELEGRAM_WEBHOOK_URL",

@@ -33,6 +33,13 @@ pub struct NewMessage {
     /// one comes from, linked in the same transaction
     /// (`store::topics::LINK_ADMIN_SQL`).
     pub tg_link: Option<(i64, i64)>,
+    /// The agent who writes it (an agent's message): its id, `None` for
+    /// the "Support" stand-in (an unlinked Telegram member).
+    pub agent_id: Option<i64>,
+    /// A snapshot of that agent's shown name (`messages.agent_name`);
+    /// `None` for a visitor's message and for the stand-in (shown as
+    /// `ADMIN_DISPLAY_NAME`).
+    pub agent_name: Option<String>,
 }
 
 /// What one insert did.

@@ -20,12 +20,14 @@ pub use agent::{Agent, AgentRef};
 pub use audit::{AuditAction, AuditEntry, AuditRow};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use message::{Inserted, NewMessage};
-pub use telegram::{DueReceipt, OutboxItem};
-pub use thread::{ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch};
+pub use telegram::{DueReceipt, OutboxItem, TopicNaming};
+pub use thread::{
+    Assignee, AssigneeFilter, ListFilter, MessageMatch, Thread, ThreadListItem, ThreadMatch,
+};
 pub use thread_event::{ActedBy, ThreadEvent, ThreadEventRow};
 pub use types::{
     AgentRole, BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadAction, ThreadId,
     ThreadStatus, UnknownValue,
 };
-pub use view::{Message, opt_rfc3339, rfc3339, rfc3339_string};
+pub use view::{Message, SenderNames, opt_rfc3339, rfc3339, rfc3339_string};
 pub use visitor::{PageReport, VisitorContext};

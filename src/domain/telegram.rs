@@ -33,6 +33,9 @@ pub struct OutboxItem {
     pub sender: Option<Role>,
     /// The message is an internal note (mirrored as such).
     pub internal: Option<bool>,
+    /// The shown name of the agent who wrote it (`messages.agent_name`),
+    /// for the head of a mirrored answer or note (`Ayşe: …`).
+    pub agent_name: Option<String>,
     /// The thread's forum topic in the admin chat (topic mode), if created.
     pub tg_topic_id: Option<i64>,
     /// The chat that topic is in (`None`: unknown, a topic stored before
@@ -43,6 +46,23 @@ pub struct OutboxItem {
     pub tg_topic_name: Option<String>,
     /// 1 when the topic was closed by hand (reopened before this forward).
     pub tg_topic_closed: Option<i32>,
+    /// The display name of the thread's assignee (shown in the topic's
+    /// name), if assigned.
+    pub assignee_name: Option<String>,
+}
+
+/// What a thread's topic name is made of, and the topic (issue 22 item 4:
+/// the topic shows the assignee).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TopicNaming {
+    /// The topic in the admin chat.
+    pub tg_topic_id: i64,
+    /// The name it was given.
+    pub tg_topic_name: Option<String>,
+    /// The thread's display name.
+    pub display_name: String,
+    /// The assignee's display name, if assigned.
+    pub assignee_name: Option<String>,
 }
 
 impl OutboxItem {

@@ -1,6 +1,6 @@
 //! Threads as the layers exchange them: a [`Thread`] row, a line of the
 //! admin's list ([`ThreadListItem`], chosen by [`ListFilter`]) and the
-//! search hits ([`MessageMatch`], [`ThreadMatch`]).
+//! search hits ([`MessageMatch`], [`ThreadMatch`]); a thread's [`Assignee`].
 
 use chrono::{DateTime, Utc};
 
@@ -24,6 +24,43 @@ pub struct Thread {
     pub visitor_last_seen_at: Option<DateTime<Utc>>,
     /// When the admin blocked the thread's visitor (`None`: not blocked).
     pub blocked_at: Option<DateTime<Utc>>,
+    /// The assigned agent's id (`threads.assignee_agent_id`; `None`:
+    /// unassigned).
+    pub assignee_id: Option<i64>,
+    /// The assigned agent's display name now (read from `agents`).
+    pub assignee_name: Option<String>,
+}
+
+impl Thread {
+    /// The assignee as the wire shows it, `{id, name}`; `None` when
+    /// unassigned.
+    pub fn assignee(&self) -> Option<Assignee> {
+        Some(Assignee {
+            id: self.assignee_id?,
+            name: self.assignee_name.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// The agent a thread is assigned to: `{id, name}` (issue 22 item 4).
+/// For agents only: never sent to a visitor.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Assignee {
+    /// The agent's id.
+    pub id: i64,
+    /// Its display name.
+    pub name: String,
+}
+
+/// Which threads a list shows by assignee (`GET /api/threads?assignee=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Every thread.
+    All,
+    /// Threads assigned to this agent (`me`: the caller's id).
+    Agent(i64),
+    /// Threads nobody is assigned to.
+    Unassigned,
 }
 
 /// Which threads a list shows (`GET /api/threads?status=`).

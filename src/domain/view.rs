@@ -10,9 +10,12 @@ use super::{MessageType, Role, ThreadId};
 
 /// A stored message as the API shows it (`shared/DESIGN.md` § HTTP contract,
 /// `Message`): `{id, thread_id, content_text, content_type, sender_type,
-/// file_url, created_at, client_id, internal}`. `created_at` is RFC 3339
-/// UTC with `Z`. `internal` marks an agent's internal note, which no
-/// visitor ever sees ([`Message::visible_to`]).
+/// file_url, created_at, client_id, internal, agent_id, sender_name}`.
+/// `created_at` is RFC 3339 UTC with `Z`. `internal` marks an agent's
+/// internal note, which no visitor ever sees ([`Message::visible_to`]).
+/// `sender_name` names the agent of an agent's message (as read from the
+/// store, `None` when no agent is known; [`SenderNames::show`] fills it
+/// before a message leaves the core).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Message {
     /// Grows with time.
@@ -36,6 +39,65 @@ pub struct Message {
     pub client_id: Option<String>,
     /// An internal note (issue 22): written by an agent for agents only.
     pub internal: bool,
+    /// The agent who wrote it (issue 22 item 3); `None` for a visitor's
+    /// message, a message of before agents, an answer of an unlinked
+    /// Telegram member, and towards a visitor while names are hidden.
+    pub agent_id: Option<i64>,
+    /// The shown name of its sender for an agent's message (the agent's
+    /// name when it wrote, stored as `messages.agent_name`; else
+    /// `ADMIN_DISPLAY_NAME`); `None` for a visitor's message.
+    #[sqlx(rename = "agent_name")]
+    pub sender_name: Option<String>,
+}
+
+/// How agents' messages are named (issue 22 item 3): the one rule for
+/// `sender_name` and `agent_id` on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SenderNames {
+    /// `AGENT_NAMES_VISIBLE` (default `true`): visitors see each agent's
+    /// name; `false`: every answer is [`SenderNames::support`] to them.
+    pub visible_to_visitors: bool,
+    /// `ADMIN_DISPLAY_NAME` (default `Support`): the name of an answer no
+    /// known agent wrote, and of every answer towards visitors while names
+    /// are hidden.
+    pub support: String,
+}
+
+impl Default for SenderNames {
+    fn default() -> Self {
+        SenderNames {
+            visible_to_visitors: true,
+            support: "Support".to_owned(),
+        }
+    }
+}
+
+impl SenderNames {
+    /// Names `m` as a reader of role `reader` sees it: an agent's message
+    /// without a stored name gets [`SenderNames::support`]; towards a
+    /// visitor while names are hidden, every agent's message is
+    /// [`SenderNames::support`] without an `agent_id`. A visitor's message
+    /// has no `sender_name`.
+    pub fn show(&self, m: &mut Message, reader: Role) {
+        if m.sender_type != Role::Admin {
+            m.sender_name = None;
+            return;
+        }
+        if reader == Role::Visitor && !self.visible_to_visitors {
+            m.agent_id = None;
+            m.sender_name = Some(self.support.clone());
+        } else if m.sender_name.is_none() {
+            m.sender_name = Some(self.support.clone());
+        }
+    }
+
+    /// Would [`SenderNames::show`] give a visitor other names than an
+    /// agent sees for `m` (an agent's named message while names are hidden)?
+    pub fn differs_for_visitor(&self, m: &Message) -> bool {
+        !self.visible_to_visitors
+            && m.sender_type == Role::Admin
+            && (m.agent_id.is_some() || m.sender_name.as_deref() != Some(self.support.as_str()))
+    }
 }
 
 impl Message {

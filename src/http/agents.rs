@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/agents/{id}", axum::routing::patch(update))
         .route("/api/agents/{id}/disable", post(disable))
         .route("/api/agents/{id}/enable", post(enable))
+        .route("/api/agents/{id}/telegram-link", post(telegram_link))
         .route("/admin/invite/{token}", post(accept_invite))
 }
 
@@ -171,6 +172,51 @@ pub async fn enable(
     let agent = state.auth.enable_agent(id_of(&id)?).await?;
     super::data::audit_quietly(&state, session, AuditAction::AgentEnable, &id, &json!({})).await;
     Ok(Json(json!({"success": true, "agent": agent})))
+}
+
+/// `POST /api/agents/{id}/telegram-link` (an owner for any agent; any
+/// agent for itself, `{id}` = `me` or its own id; CSRF) → `{success, code,
+/// url, expires_in_minutes}`: a one-time code (10 minutes, single use; a new
+/// one replaces the agent's former) to send to the bot as `/link CODE`, and
+/// `url` = `https://t.me/<bot>?start=CODE` (the same from a private chat).
+/// 403 (another agent, not an owner), 404, 409 `CONFLICT` (Telegram not
+/// configured, or the agent is disabled), 502 `BAD_GATEWAY` (Telegram does
+/// not tell the bot's username).
+pub async fn telegram_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let session = caller.require_admin()?;
+    let id = if id == "me" {
+        session.agent_id
+    } else {
+        let id = id_of(&id)?;
+        if id != session.agent_id {
+            caller.require_owner()?;
+        }
+        id
+    };
+    let agent = state.auth.agent(id).await?;
+    if agent.disabled_at.is_some() {
+        return Err(AppError::Conflict("This agent is disabled".into()));
+    }
+    let Some(tg) = &state.telegram else {
+        return Err(AppError::Conflict("Telegram is not configured".into()));
+    };
+    let Some(bot) = tg.username().await else {
+        return Err(AppError::BadGateway(
+            "Telegram did not tell the bot's username; try again".into(),
+        ));
+    };
+    let code = state.auth.telegram_link_code(id).await?;
+    let url = format!("https://t.me/{bot}?start={code}");
+    Ok(Json(json!({
+        "success": true,
+        "code": code,
+        "url": url,
+        "expires_in_minutes": crate::auth::telegram_link::CODE_TTL_MINUTES,
+    })))
 }
 
 /// `GET /api/agents/me` (any agent) → `{success, agent}`: its own row.

@@ -20,7 +20,8 @@ use crate::{
     limits::Action,
 };
 
-/// `{success: true, role, thread_id, display_name, csrf_token}` of `GET /api/session`.
+/// `{success: true, role, thread_id, display_name, agent_id?, csrf_token}`
+/// of `GET /api/session`.
 #[derive(Debug, Serialize)]
 pub struct SessionInfo {
     /// Always `true`.
@@ -32,6 +33,10 @@ pub struct SessionInfo {
     /// The agent's shown name (issue 22; the bootstrap owner's is
     /// `ADMIN_USERNAME` until it changes it), or the visitor's display name.
     pub display_name: String,
+    /// The signed-in agent's id (admins only; issue 22 item 4: the panel's
+    /// "Mine" filter); absent for a visitor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
     /// The CSRF token for the `X-CSRFToken` header.
     pub csrf_token: String,
 }
@@ -47,6 +52,7 @@ pub async fn session(State(state): State<AppState>, caller: Caller) -> Response 
         role,
         thread_id: caller.visitor_id.clone(),
         display_name,
+        agent_id: caller.admin.as_ref().and_then(|a| a.agent.id),
         csrf_token: state.auth.csrf_token(&caller.visitor_id),
     });
     if caller.new_visitor {
@@ -156,23 +162,27 @@ pub async fn send(
 pub struct ThreadsQuery {
     /// `open` | `closed` | `all` (default; `active` is taken as `open`).
     pub status: Option<String>,
+    /// `me` | `unassigned` | `all` (default).
+    pub assignee: Option<String>,
 }
 
 /// `GET /api/threads?status=open|closed|all` (admin) → `{success, threads:
 /// [{id, display_name, created_at, last_activity, status, blocked,
-/// message_count, unread_count, last_message, online}], counts: {open,
-/// closed}}`, open threads first, then most recently active first.
-/// `status` is `open` or `closed` (issue 13; `active` before).
+/// message_count, unread_count, last_message, online, assignee}], counts:
+/// {open, closed}}`, open threads first, then most recently active first.
+/// `status` is `open` or `closed` (issue 13; `active` before); `assignee`
+/// (issue 22 item 4) is `me` (the caller's threads), `unassigned` or `all`.
 ///
 /// # Errors
-/// 400 `VALIDATION_ERROR` for another `status`.
+/// 400 `VALIDATION_ERROR` for another `status` or `assignee`.
 pub async fn threads(
     State(state): State<AppState>,
     caller: Caller,
     AppQuery(q): AppQuery<ThreadsQuery>,
 ) -> AppResult<Json<ThreadList>> {
     use crate::chat::ListFilter;
-    caller.require_admin()?;
+    use crate::domain::AssigneeFilter;
+    let session = caller.require_admin()?;
     let filter = match q.status.as_deref() {
         None | Some("all" | "") => ListFilter::All,
         Some("open" | "active") => ListFilter::Open,
@@ -183,7 +193,18 @@ pub async fn threads(
             ));
         }
     };
-    let list = state.chat.threads(filter).await?;
+    let assignee = match q.assignee.as_deref() {
+        None | Some("all" | "") => AssigneeFilter::All,
+        Some("unassigned") => AssigneeFilter::Unassigned,
+        // An actor without an agent id (none today) has no threads.
+        Some("me") => AssigneeFilter::Agent(session.agent.id.unwrap_or(0)),
+        Some(_) => {
+            return Err(AppError::Validation(
+                "assignee must be me, unassigned or all".into(),
+            ));
+        }
+    };
+    let list = state.chat.threads(filter, assignee).await?;
     let (open, closed) = state.chat.status_counts().await?;
     let threads = list
         .into_iter()
@@ -194,6 +215,7 @@ pub async fn threads(
             status: t.thread.status,
             blocked: t.thread.blocked_at.is_some(),
             last_seen: t.thread.visitor_last_seen_at.as_ref().map(rfc3339_string),
+            assignee: t.thread.assignee(),
             id: t.thread.id.into_string(),
             display_name: t.thread.display_name,
             message_count: t.message_count,
@@ -233,6 +255,8 @@ pub struct ThreadSummary {
     pub online: bool,
     /// When the visitor was last seen (RFC 3339 UTC), if ever.
     pub last_seen: Option<String>,
+    /// The assigned agent, `{id, name}`; `null` when unassigned.
+    pub assignee: Option<crate::domain::Assignee>,
 }
 
 /// `{open, closed}` thread counts.

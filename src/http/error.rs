@@ -211,6 +211,7 @@ impl From<ChatError> for AppError {
             ChatError::Blocked => AppError::Blocked,
             ChatError::NotFound(m) => AppError::NotFound(m),
             ChatError::Conflict(m) => AppError::Conflict(m),
+            e @ ChatError::Taken(_) => AppError::Conflict(e.to_string()),
             ChatError::Busy => AppError::Busy,
             ChatError::Unavailable(cause) => {
                 // The one place a 503's cause is logged (the answer hides it).

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod agents;
 pub mod api;
 pub mod assets;
+pub mod assignment;
 pub mod canned;
 pub mod data;
 pub mod embed;
@@ -93,6 +94,8 @@ pub fn router(state: AppState) -> Router {
             post(thread_admin::unblock),
         )
         .route("/api/threads/{thread_id}/events", get(thread_admin::events))
+        .route("/api/threads/{thread_id}/take", post(assignment::take))
+        .route("/api/threads/{thread_id}/assign", post(assignment::assign))
         .route("/api/blocks", get(thread_admin::blocks))
         .route("/api/search", get(search::search))
         .route(

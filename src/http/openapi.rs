@@ -62,10 +62,10 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         visitor_page, admin_page, login_page, uploads, static_files,
         canned::canned_list, canned::canned_create, canned::canned_update, canned::canned_delete,
         thread_close, thread_reopen, thread_block, thread_block_delete, thread_unblock, blocks,
-        thread_events,
+        thread_events, thread_take, thread_assign,
         search_doc,
         agents::agents_list, agents::agents_create, agents::agents_update, agents::agents_disable,
-        agents::agents_enable, agents::agents_me, agents::agents_me_update, agents::invite_page,
+        agents::agents_enable, agents::agents_telegram_link, agents::agents_me, agents::agents_me_update, agents::invite_page,
         agents::invite_accept,
         data::thread_erase, data::audit
     ),
@@ -77,9 +77,9 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         canned::CannedDoc, canned::CannedListDoc, canned::CannedOneDoc, canned::CannedBodyDoc,
         canned::CannedDeletedDoc,
         ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc,
-        ActedByDoc, ThreadActionDoc, ThreadEventDoc, ThreadEventsDoc,
+        ActedByDoc, AssigneeDoc, TakenDoc, AssignBodyDoc, ThreadActionDoc, ThreadEventDoc, ThreadEventsDoc,
         SearchDoc, SearchHitDoc, SearchThreadDoc, SearchThreadHitDoc, PartDoc,
-        crate::domain::Agent, crate::domain::AgentRole, agents::AgentListDoc, agents::AgentOneDoc,
+        crate::domain::Agent, crate::domain::AgentRole, agents::AgentListDoc, agents::AgentOneDoc, agents::TelegramLinkDoc,
         agents::AgentCreatedDoc, agents::AgentCreateBodyDoc, agents::AgentUpdateBodyDoc,
         agents::AgentOwnBodyDoc, agents::InviteBodyDoc, agents::InviteDoc,
         data::ErasedDoc, data::EraseDoc, data::AuditEntryDoc, data::AuditDoc
@@ -135,10 +135,13 @@ pub fn send() {}
 
 /// The admin's thread list (`?status=open|closed|all`), open ones first.
 #[utoipa::path(get, path = "/api/threads", tag = "messages",
-    params(("status" = Option<String>, Query, description = "`open`, `closed` or `all` (default)")),
+    params(
+        ("status" = Option<String>, Query, description = "`open`, `closed` or `all` (default)"),
+        ("assignee" = Option<String>, Query, description = "`me`, `unassigned` or `all` (default; issue 22)")
+    ),
     responses(
     (status = 200, body = ThreadsDoc),
-    (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: unknown status"),
+    (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: unknown status or assignee"),
     (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin")
 ))]
 pub fn threads() {}

@@ -181,6 +181,9 @@ pub struct AdminPage {
     pub page: PageCommon,
     /// The logged-in agent's shown name.
     pub admin_name: String,
+    /// The logged-in agent's id (the panel tells its own answers from
+    /// other agents'); 0 for none.
+    pub agent_id: i64,
     /// Is it an owner (the team list is shown)?
     pub is_owner: bool,
     /// Strings of the team dialog (issue 22).
@@ -313,6 +316,7 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
         retention: i18n::data::pick(page.lang).retention(state.config.retention_days),
         page,
         is_owner: session.agent.is_owner(),
+        agent_id: session.agent.id.unwrap_or(0),
         admin_name: session.agent.display_name,
     };
     render(&state, &caller, &page)

@@ -31,6 +31,8 @@ pub struct AgentStrings {
     pub password_hint: &'static str,
     /// Button: save.
     pub save: &'static str,
+    /// Button: ask for a Telegram link code (issue 22 item 2).
+    pub link_telegram: &'static str,
     /// Button: add an agent.
     pub add: &'static str,
     /// Button: rename.
@@ -73,6 +75,7 @@ pub struct AgentStrings {
 pub static TR: AgentStrings = AgentStrings {
     title: "Ekip",
     my_account: "Hesabım",
+    link_telegram: "Telegram'ı bağla",
     agents: "Temsilciler",
     username: "Kullanıcı adı",
     display_name: "Görünen ad",
@@ -106,6 +109,7 @@ pub static TR: AgentStrings = AgentStrings {
 pub static EN: AgentStrings = AgentStrings {
     title: "Team",
     my_account: "My account",
+    link_telegram: "Link Telegram",
     agents: "Agents",
     username: "Username",
     display_name: "Display name",

@@ -42,6 +42,20 @@ pub struct ToolStrings {
     pub event_clear: &'static str,
     /// `{name}` assigned the thread to `{detail}`.
     pub event_assign: &'static str,
+    /// Button: take the open thread (issue 22 item 4).
+    pub take: &'static str,
+    /// Name of the assignee picker.
+    pub assignee_label: &'static str,
+    /// The picker's choice (and the list's word) for no assignee.
+    pub unassigned: &'static str,
+    /// Name of the assignee filter group.
+    pub assignee_filter_label: &'static str,
+    /// Filter: my threads.
+    pub filter_mine: &'static str,
+    /// Filter: threads nobody has.
+    pub filter_unassigned: &'static str,
+    /// Filter: every agent's threads.
+    pub filter_everyone: &'static str,
 }
 
 /// Turkish.
@@ -64,6 +78,13 @@ pub static TR: ToolStrings = ToolStrings {
     event_unblock: "{name} ziyaretçinin engelini kaldırdı",
     event_clear: "{name} mesajları temizledi",
     event_assign: "{name} konuşmayı atadı: {detail}",
+    take: "Üstlen",
+    assignee_label: "Atanan temsilci",
+    unassigned: "Atanmamış",
+    assignee_filter_label: "Atanan",
+    filter_mine: "Benim",
+    filter_unassigned: "Atanmamış",
+    filter_everyone: "Herkes",
 };
 
 /// English.
@@ -86,6 +107,13 @@ pub static EN: ToolStrings = ToolStrings {
     event_unblock: "{name} unblocked the visitor",
     event_clear: "{name} cleared the messages",
     event_assign: "{name} assigned the thread to {detail}",
+    take: "Take",
+    assignee_label: "Assignee",
+    unassigned: "Unassigned",
+    assignee_filter_label: "Assignee",
+    filter_mine: "Mine",
+    filter_unassigned: "Unassigned",
+    filter_everyone: "All",
 };
 
 /// The tool strings of a page language tag (`tr` → Turkish, else English).

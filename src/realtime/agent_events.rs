@@ -150,6 +150,7 @@ async fn run<A: Adapter>(io: SocketIo<A>, agents: AgentPresence, mut link: Optio
                     &io,
                     &Broadcast {
                         rooms: vec![ADMINS.to_owned()],
+                        except: Vec::new(),
                         event: AGENT_PRESENCE.to_owned(),
                         data,
                     },

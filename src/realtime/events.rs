@@ -143,6 +143,7 @@ async fn to_visitor<A: Adapter>(
     let Some(reply) = admin_gate(&state, &sess, reply).await else {
         return;
     };
+    super::thread_events::note_active(&state, &sess);
     let key = sess
         .admin
         .as_ref()

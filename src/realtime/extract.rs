@@ -54,6 +54,20 @@ impl<A: Adapter> Reply<A> {
         let _ = self.ack.send(&body);
     }
 
+    /// Failure with more fields: the ack `{success: false, error, code,
+    /// ...extra}` (e.g. a refused take's `assignee`), or `message_error`.
+    pub fn err_with(self, e: impl Into<AppError>, extra: Value) {
+        let e: AppError = e.into();
+        if !self.wants_ack {
+            return self.err(e);
+        }
+        let mut body = e.ack_body();
+        if let (Some(b), Value::Object(m)) = (body.as_object_mut(), extra) {
+            b.extend(m);
+        }
+        let _ = self.ack.send(&body);
+    }
+
     /// Failure: the ack `{success: false, error, code}` or `message_error`.
     pub fn err(self, e: impl Into<AppError>) {
         let e: AppError = e.into();

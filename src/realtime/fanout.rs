@@ -6,6 +6,10 @@
 //! `canned_updated` → admins.
 //! `thread_updated` (status, block) → admins. `thread_erased` → thread
 //! room and admins.
+//! While agents' names are hidden from visitors (`AGENT_NAMES_VISIBLE=false`)
+//! an agent's answer goes to the admins as stored and, renamed
+//! ([`crate::domain::SenderNames::show`]), to the thread room's other
+//! sockets (`except` admins).
 //!
 //! Nothing acknowledged is silently skipped (issue #9): the core's queue to
 //! this task never drops an event ([`crate::chat::events`]), and a socket
@@ -31,6 +35,7 @@ use tokio::sync::mpsc;
 
 use super::{ADMINS, event_name, thread_room};
 use crate::chat::{ChatEvent, Role, overload::Episode};
+use crate::domain::SenderNames;
 
 static CUT_OFF: Episode =
     Episode::new("sockets cut off: their send buffer was full (they reconnect and catch up)");
@@ -61,6 +66,10 @@ const RETRIES: u32 = 300;
 pub(super) struct Broadcast {
     /// Target rooms (`admins`, `thread:<id>`).
     pub rooms: Vec<String>,
+    /// Sockets in these rooms are left out (an admin socket that joined a
+    /// thread room gets the admins' copy only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<String>,
     /// Socket.IO event name.
     pub event: String,
     /// The event's JSON payload.
@@ -68,10 +77,40 @@ pub(super) struct Broadcast {
 }
 
 impl Broadcast {
-    /// The broadcast of `ev` (`None` for an event sockets do not get,
+    /// The broadcasts of `ev` (none for an event sockets do not get,
     /// [`ChatEvent::OutboxDue`], or if the payload cannot be serialised,
-    /// which the core's types rule out).
-    pub(super) fn of(ev: &ChatEvent) -> Option<Self> {
+    /// which the core's types rule out): one, or two for an agent's answer
+    /// whose name visitors must not see (`names`).
+    pub(super) fn of(ev: &ChatEvent, names: &SenderNames) -> Vec<Self> {
+        if let ChatEvent::MessageStored(m) = ev
+            && m.visible_to(Role::Visitor)
+            && names.differs_for_visitor(m)
+        {
+            let mut shown = m.clone();
+            names.show(&mut shown, Role::Visitor);
+            let room = thread_room(m.thread_id.as_str());
+            return [
+                Self::one(
+                    vec![ADMINS.to_owned()],
+                    vec![],
+                    event_name(m),
+                    serde_json::value::to_raw_value(m),
+                ),
+                Self::one(
+                    vec![room],
+                    vec![ADMINS.to_owned()],
+                    event_name(m),
+                    serde_json::value::to_raw_value(&shown),
+                ),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+        }
+        Self::of_one(ev).into_iter().collect()
+    }
+
+    fn of_one(ev: &ChatEvent) -> Option<Self> {
         let (rooms, event, data) = match ev {
             // An internal note goes to the agents only: the thread's room
             // holds its visitor's sockets.
@@ -113,9 +152,19 @@ impl Broadcast {
             // For the Telegram outbox worker only.
             ChatEvent::OutboxDue => return None,
         };
+        Self::one(rooms, vec![], event, data)
+    }
+
+    fn one(
+        rooms: Vec<String>,
+        except: Vec<String>,
+        event: &str,
+        data: serde_json::Result<Box<RawValue>>,
+    ) -> Option<Self> {
         match data {
             Ok(data) => Some(Self {
                 rooms,
+                except,
                 event: event.to_owned(),
                 data,
             }),
@@ -129,9 +178,13 @@ impl Broadcast {
 
 /// Runs until the core stops: emits every event of `rx` to this
 /// instance's sockets (the in-memory adapter: this instance has them all).
-pub(super) async fn run<A: Adapter>(io: SocketIo<A>, mut rx: mpsc::Receiver<ChatEvent>) {
+pub(super) async fn run<A: Adapter>(
+    io: SocketIo<A>,
+    names: SenderNames,
+    mut rx: mpsc::Receiver<ChatEvent>,
+) {
     while let Some(ev) = rx.recv().await {
-        if let Some(b) = Broadcast::of(&ev) {
+        for b in Broadcast::of(&ev, &names) {
             emit_local(&io, &b);
         }
     }
@@ -140,7 +193,7 @@ pub(super) async fn run<A: Adapter>(io: SocketIo<A>, mut rx: mpsc::Receiver<Chat
 /// Emits `b` socket by socket to the sockets of this instance in its rooms;
 /// a socket whose buffer is full is cut off (see the module doc).
 pub(super) fn emit_local<A: Adapter>(io: &SocketIo<A>, b: &Broadcast) {
-    for s in io.to(b.rooms.clone()).sockets() {
+    for s in io.to(b.rooms.clone()).except(b.except.clone()).sockets() {
         if s.extensions.get::<CutOff>().is_some() {
             continue;
         }

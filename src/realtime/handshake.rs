@@ -159,7 +159,13 @@ pub async fn authenticate<A: Adapter>(
     };
     let last_message_id = data.last_message_id.filter(|_| role == Role::Visitor);
     let viewer = (role == Role::Admin).then(|| state.presence.agents().guard(s.id.to_string()));
+    // An open panel socket counts its agent as active (round robin).
+    let active = admin
+        .as_ref()
+        .and_then(|a| a.agent.id)
+        .map(|id| state.chat.agent_socket_open(id));
     s.extensions.insert(Arc::new(SocketSession {
+        _active: active,
         actor: crate::auth::Actor::for_socket(&visitor_id, admin.as_ref().map(|a| &a.agent)),
         role,
         visitor_id,

@@ -87,6 +87,8 @@ pub struct SocketSession {
     _presence: presence::PresenceGuard,
     /// An admin socket's entry in [`agent_presence`] (the thread it views).
     _viewer: Option<agent_presence::ViewerGuard>,
+    /// An admin socket keeps its agent active (round robin; issue 22 item 4).
+    _active: Option<crate::chat::assignment::ActiveGuard>,
 }
 
 /// `{user_id, username, last_seen}` of `user_online` / `user_offline`.
@@ -182,7 +184,11 @@ pub async fn attach(
         let (layer, io) = builder(&state).build_layer();
         // The local adapter initialises synchronously (`InitRes = ()`).
         io.ns("/", on_connect.with(handshake::authenticate));
-        tokio::spawn(fanout::run(io.clone(), state.chat.subscribe()));
+        tokio::spawn(fanout::run(
+            io.clone(),
+            state.chat.names().clone(),
+            state.chat.subscribe(),
+        ));
         let router = start(router, layer, &io, &state, None);
         return Ok((router, Io::Local(io)));
     };
@@ -229,7 +235,12 @@ pub async fn attach(
     .map_err(|_| RealtimeError::Timeout("subscribing to chat events"))?
     .map_err(|e| RealtimeError::Redis(e.into()))?;
     let link = relay::PresenceLink::new(client.clone(), presence_channel);
-    tokio::spawn(relay::publish(client, channel, state.chat.subscribe()));
+    tokio::spawn(relay::publish(
+        client,
+        channel,
+        state.chat.names().clone(),
+        state.chat.subscribe(),
+    ));
     tracing::info!("Socket.IO Redis adapter ready");
     let router = start(router, layer, &io, &state, Some(link));
     Ok((router, Io::Redis(io)))

@@ -106,6 +106,7 @@ impl PresenceLink {
 pub(super) async fn publish(
     client: redis_client::Client,
     channel: String,
+    names: crate::domain::SenderNames,
     mut rx: mpsc::Receiver<ChatEvent>,
 ) {
     let mut conn: Option<aio::MultiplexedConnection> = None;
@@ -113,7 +114,7 @@ pub(super) async fn publish(
     while rx.recv_many(&mut events, BATCH).await > 0 {
         let payloads: Vec<String> = events
             .drain(..)
-            .filter_map(|ev| Broadcast::of(&ev))
+            .flat_map(|ev| Broadcast::of(&ev, &names))
             .filter_map(|b| serde_json::to_string(&b).ok())
             .collect();
         if payloads.is_empty() {

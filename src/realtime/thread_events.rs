@@ -6,6 +6,13 @@
 //! blocked, blocked_at, change, by}}`; every admin socket (on every
 //! instance) also gets `thread_updated` through the core's event stream.
 //! The change is recorded as a thread event naming the session's agent.
+//!
+//! Assignment (issue 22 item 4): `take_thread {thread_id}` and
+//! `assign_thread {thread_id, agent_id: <id> | null}`, the same rule as
+//! `POST /api/threads/{id}/take` / `assign`; the ack carries the thread with
+//! its `assignee`; a refused take's ack is `{success: false, error, code:
+//! "CONFLICT", assignee}`. Every event of an admin socket notes its agent
+//! as active (round robin, [`crate::chat::assignment`]).
 
 use std::sync::Arc;
 
@@ -34,6 +41,8 @@ pub(super) fn register<A: Adapter>(s: &SocketRef<A>) {
         "reopen_thread",
         "block_thread",
         "unblock_thread",
+        "take_thread",
+        "assign_thread",
     ] {
         s.on(name, tool::<A>);
     }
@@ -42,6 +51,13 @@ pub(super) fn register<A: Adapter>(s: &SocketRef<A>) {
 #[derive(Deserialize)]
 struct Target {
     thread_id: String,
+}
+
+/// Notes the agent of an admin socket as active (round robin).
+pub(super) fn note_active(state: &AppState, sess: &SocketSession) {
+    if let Some(id) = sess.admin.as_ref().and_then(|a| a.agent.id) {
+        state.chat.note_agent_active(id);
+    }
 }
 
 #[tracing::instrument(skip_all, fields(event = %name))]
@@ -61,6 +77,18 @@ async fn tool<A: Adapter>(
     if let Err(e) = state.limits.check(Action::Event, "", sess.ip) {
         return reply.err(e);
     }
+    note_active(&state, &sess);
+    let agent = match name.as_ref() {
+        "assign_thread" => match data
+            .as_ref()
+            .map_err(|e| AppError::BadRequest(e.clone()))
+            .and_then(crate::http::assignment::agent_id)
+        {
+            Ok(a) => a,
+            Err(e) => return reply.err(e),
+        },
+        _ => None,
+    };
     let t = match parse::<Target>(data) {
         Ok(t) if !t.thread_id.is_empty() && t.thread_id.len() <= 64 => t.thread_id,
         Ok(_) => return reply.err(AppError::Validation("thread_id is required".into())),
@@ -72,6 +100,8 @@ async fn tool<A: Adapter>(
     let by = acting_agent(Acting::Session(session));
     let chat = &state.chat;
     let res = match name.as_ref() {
+        "take_thread" => chat.take(&t, &session.agent).await,
+        "assign_thread" => chat.assign(&t, agent, &by).await,
         "close_thread" => chat.close(&t, &by).await,
         "reopen_thread" => chat.reopen(&t, &by).await,
         "block_thread" => chat.set_blocked(&t, true, &by).await,
@@ -79,6 +109,10 @@ async fn tool<A: Adapter>(
     };
     match res {
         Ok(u) => reply.ok(json!({ "thread": u })),
+        Err(crate::chat::ChatError::Taken(a)) => {
+            let e = crate::chat::ChatError::Taken(a.clone());
+            reply.err_with(e, json!({ "assignee": a }))
+        }
         Err(e) => reply.err(e),
     }
 }

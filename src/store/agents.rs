@@ -127,6 +127,20 @@ pub async fn credentials_by_id(db: &Db, id: i64) -> StoreResult<Option<Credentia
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }
 
+/// The login data of the agent linked to Telegram user `user`.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn credentials_by_telegram(db: &Db, user: i64) -> StoreResult<Option<Credentials>> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        cred_cols!(),
+        " FROM agents WHERE telegram_user_id = $1"
+    );
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(user).fetch_optional(p).await)?)
+}
+
 /// Every agent, owners first, then by login.
 ///
 /// # Errors

@@ -12,7 +12,8 @@ use crate::domain::{Inserted, Message, NewMessage, Role};
 /// The columns of [`Message`], as a literal for `concat!`.
 macro_rules! cols {
     () => {
-        "id, thread_id, content_text, type, sender, file_url, created_at, client_id, internal"
+        "id, thread_id, content_text, type, sender, file_url, created_at, client_id, internal, \
+         agent_id, agent_name"
     };
 }
 
@@ -94,9 +95,10 @@ macro_rules! message_insert_sql {
         static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
         shaped(
             &C,
-            "INSERT INTO messages (thread_id, sender, type, content_text, file_url, client_id, internal, created_at) VALUES ",
-            "({}, {}, {}, {}, {}, {}, {}, $1)",
-            7,
+            "INSERT INTO messages (thread_id, sender, type, content_text, file_url, client_id, internal, \
+             agent_id, agent_name, created_at) VALUES ",
+            "({}, {}, {}, {}, {}, {}, {}, {}, {}, $1)",
+            9,
             ", ",
             concat!(
                 " ON CONFLICT (thread_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING ",
@@ -201,7 +203,9 @@ macro_rules! insert_all {
                     .bind(&m.text)
                     .bind(&m.file_url)
                     .bind(&m.client_id)
-                    .bind(m.internal);
+                    .bind(m.internal)
+                    .bind(m.agent_id)
+                    .bind(&m.agent_name);
             }
             stored.extend(q.fetch_all(&mut *tx).await?);
         }

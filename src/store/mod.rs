@@ -6,7 +6,9 @@
 //! It reads and writes the types of [`crate::domain`] and answers with its
 //! own [`StoreError`] (the driver's error kept as the source).
 
+pub mod agent_links;
 pub mod agents;
+pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod buttons;

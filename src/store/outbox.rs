@@ -32,8 +32,9 @@ macro_rules! head {
 pub async fn due_heads(db: &Db, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxItem>> {
     const SQL: &str = concat!(
         "SELECT o.id, o.attempts, o.parts_sent, o.thread_id, m.id AS message_id, t.display_name, \
-           m.type AS content_type, m.content_text, m.file_url, m.sender, m.internal, \
-           t.tg_topic_id, t.tg_topic_chat_id, t.tg_topic_name, t.tg_topic_closed \
+           m.type AS content_type, m.content_text, m.file_url, m.sender, m.internal, m.agent_name, \
+           t.tg_topic_id, t.tg_topic_chat_id, t.tg_topic_name, t.tg_topic_closed, \
+           (SELECT a.display_name FROM agents a WHERE a.id = t.assignee_agent_id) AS assignee_name \
          FROM telegram_outbox o \
          LEFT JOIN messages m ON m.id = o.message_id \
          LEFT JOIN threads t ON t.id = o.thread_id \

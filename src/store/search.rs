@@ -33,14 +33,16 @@ pub fn tsquery(terms: &[String]) -> String {
 }
 
 const MESSAGES_SQLITE: &str = "SELECT m.id, m.thread_id, m.content_text, m.type, m.sender, \
-      m.file_url, m.created_at, m.client_id, m.internal, t.display_name, t.status \
+      m.file_url, m.created_at, m.client_id, m.internal, m.agent_id, m.agent_name, \
+      t.display_name, t.status \
     FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
       JOIN threads t ON t.id = m.thread_id \
     WHERE messages_fts MATCH $1 AND messages_fts.rowid < $2 \
     ORDER BY messages_fts.rowid DESC LIMIT $3";
 
 const MESSAGES_POSTGRES: &str = "SELECT m.id, m.thread_id, m.content_text, m.type, m.sender, \
-      m.file_url, m.created_at, m.client_id, m.internal, t.display_name, t.status \
+      m.file_url, m.created_at, m.client_id, m.internal, m.agent_id, m.agent_name, \
+      t.display_name, t.status \
     FROM messages m JOIN threads t ON t.id = m.thread_id \
     WHERE to_tsvector('simple', m.content_text) @@ to_tsquery('simple', $1) AND m.id < $2 \
     ORDER BY m.id DESC LIMIT $3";

@@ -14,14 +14,18 @@ use crate::domain::{ActedBy, Thread, ThreadAction, ThreadEvent, ThreadStatus};
 /// `RETURNING` the columns of [`Thread`] (no table alias), for `concat!`.
 macro_rules! returning {
     () => {
-        " RETURNING id, display_name, created_at, last_activity_at, status, visitor_last_seen_at, blocked_at"
+        " RETURNING id, display_name, created_at, last_activity_at, status, visitor_last_seen_at, \
+         blocked_at, assignee_agent_id AS assignee_id, \
+         (SELECT a.display_name FROM agents a WHERE a.id = assignee_agent_id) AS assignee_name"
     };
 }
 
 /// The columns of [`Thread`] (no table alias), for `concat!`.
 macro_rules! thread_cols {
     () => {
-        "id, display_name, created_at, last_activity_at, status, visitor_last_seen_at, blocked_at"
+        "id, display_name, created_at, last_activity_at, status, visitor_last_seen_at, blocked_at, \
+         assignee_agent_id AS assignee_id, \
+         (SELECT a.display_name FROM agents a WHERE a.id = assignee_agent_id) AS assignee_name"
     };
 }
 

@@ -5,13 +5,16 @@ use chrono::{DateTime, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{ListFilter, Message, MessageType, Role, Thread, ThreadListItem};
+use crate::domain::{
+    AssigneeFilter, ListFilter, Message, MessageType, Role, Thread, ThreadListItem,
+};
 
 /// The columns of [`Thread`], as a literal for `concat!` (table alias `t`).
 macro_rules! thread_cols {
     () => {
         "t.id, t.display_name, t.created_at, t.last_activity_at, t.status, \
-         t.visitor_last_seen_at, t.blocked_at"
+         t.visitor_last_seen_at, t.blocked_at, t.assignee_agent_id AS assignee_id, \
+         (SELECT a.display_name FROM agents a WHERE a.id = t.assignee_agent_id) AS assignee_name"
     };
 }
 pub(crate) use thread_cols;
@@ -30,6 +33,8 @@ struct ListRow {
     m_created_at: Option<DateTime<Utc>>,
     m_client_id: Option<String>,
     m_internal: Option<bool>,
+    m_agent_id: Option<i64>,
+    m_agent_name: Option<String>,
 }
 
 /// Finds a thread by id.
@@ -42,13 +47,18 @@ pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Thread>> {
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }
 
-/// The `limit` threads `filter` keeps: open ones first, then most recently
+/// The `limit` threads `filter` and `assignee` keep: open ones first, then most recently
 /// active first, with counts and their last message.
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn list(db: &Db, limit: i64, filter: ListFilter) -> StoreResult<Vec<ThreadListItem>> {
+pub async fn list(
+    db: &Db,
+    limit: i64,
+    filter: ListFilter,
+    assignee: AssigneeFilter,
+) -> StoreResult<Vec<ThreadListItem>> {
     const SQL: &str = concat!(
         "SELECT ",
         thread_cols!(),
@@ -57,14 +67,27 @@ pub async fn list(db: &Db, limit: i64, filter: ListFilter) -> StoreResult<Vec<Th
               AND u.id > t.admin_last_read_message_id) AS unread_count, \
           m.id AS m_id, m.content_text AS m_content_text, m.type AS m_type, m.sender AS m_sender, \
           m.file_url AS m_file_url, m.created_at AS m_created_at, m.client_id AS m_client_id, \
-          m.internal AS m_internal \
+          m.internal AS m_internal, m.agent_id AS m_agent_id, m.agent_name AS m_agent_name \
         FROM threads t \
         LEFT JOIN messages m ON m.id = (SELECT MAX(x.id) FROM messages x WHERE x.thread_id = t.id) \
-        WHERE $2 = 'all' OR (CASE WHEN t.status = 'closed' THEN 'closed' ELSE 'open' END) = $2 \
+        WHERE ($2 = 'all' OR (CASE WHEN t.status = 'closed' THEN 'closed' ELSE 'open' END) = $2) \
+          AND ($3 = 'all' OR ($3 = 'none' AND t.assignee_agent_id IS NULL) \
+               OR ($3 = 'agent' AND t.assignee_agent_id = $4)) \
         ORDER BY CASE WHEN t.status = 'closed' THEN 1 ELSE 0 END, t.last_activity_at DESC, t.id \
         LIMIT $1"
     );
-    let rows: Vec<ListRow> = with_db!(db, p => sqlx::query_as(SQL).bind(limit).bind(filter.as_str()).fetch_all(p).await)?;
+    let (who, agent) = match assignee {
+        AssigneeFilter::All => ("all", 0),
+        AssigneeFilter::Unassigned => ("none", 0),
+        AssigneeFilter::Agent(id) => ("agent", id),
+    };
+    let rows: Vec<ListRow> = with_db!(db, p => sqlx::query_as(SQL)
+        .bind(limit)
+        .bind(filter.as_str())
+        .bind(who)
+        .bind(agent)
+        .fetch_all(p)
+        .await)?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -80,6 +103,8 @@ pub async fn list(db: &Db, limit: i64, filter: ListFilter) -> StoreResult<Vec<Th
                         created_at,
                         client_id: r.m_client_id,
                         internal: r.m_internal.unwrap_or(false),
+                        agent_id: r.m_agent_id,
+                        sender_name: r.m_agent_name,
                     })
                 }
                 _ => None,

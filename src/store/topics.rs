@@ -95,6 +95,25 @@ pub async fn topic_of_thread(
     Ok(v.flatten())
 }
 
+/// What the name of thread `thread_id`'s topic in chat `tg_chat_id` is
+/// made of (`None`: no topic there, or no such thread).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn naming(
+    db: &Db,
+    thread_id: &str,
+    tg_chat_id: i64,
+) -> StoreResult<Option<crate::domain::TopicNaming>> {
+    const SQL: &str = "SELECT t.tg_topic_id, t.tg_topic_name, t.display_name, \
+        (SELECT a.display_name FROM agents a WHERE a.id = t.assignee_agent_id) AS assignee_name \
+        FROM threads t WHERE t.id = $1 AND t.tg_topic_chat_id = $2 AND t.tg_topic_id IS NOT NULL";
+    Ok(
+        with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(tg_chat_id).fetch_optional(p).await)?,
+    )
+}
+
 /// Receipt levels (`telegram_links.receipt`).
 pub mod level {
     /// The visitor's page received the message.

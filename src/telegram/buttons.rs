@@ -1,7 +1,7 @@
 //! The inline buttons under a thread's first forward (issue 13; Bot API
 //! `InlineKeyboardMarkup`): Close (or Reopen), Block (or Unblock) and
 //! Canned, which lists the canned replies in their place
-//! ([`super::canned`]).
+//! ([`super::canned`]); under them, Take (issue 22 item 4).
 //!
 //! Callback data carry no secret: whoever presses a button is judged by
 //! the chat the button's message is in, which must be the admin chat
@@ -16,6 +16,7 @@
 //! | `cp:<page>:<thread>` | another page of the list (page from 0) |
 //! | `cs:<reply>.<nonce>:<thread>` | send that canned reply |
 //! | `bk:<thread>` | Back from the list to the thread's buttons |
+//! | `tk:<thread>` | Take: assign the thread to the pressing agent |
 //!
 //! `<reply>` is the reply's id in base 36 (at most 13 characters for any
 //! `i64`, so the longest `cs:` data is 26 bytes plus the thread id, 62 for
@@ -50,6 +51,8 @@ pub const CANNED_PAGE: &str = "cp";
 pub const CANNED_SEND: &str = "cs";
 /// Back from the canned replies to the thread's buttons.
 pub const BACK: &str = "bk";
+/// Take the thread (assign it to the pressing member's agent).
+pub const TAKE: &str = "tk";
 
 /// Longest argument of [`CANNED_SEND`] data: 13 base-36 digits, `.`, an
 /// 8-character nonce.
@@ -108,8 +111,8 @@ fn button(text: &str, action: &str, thread_id: &str) -> InlineKeyboardButton {
 }
 
 /// The buttons of a thread in state `state`: one row, Close / Reopen,
-/// Block / Unblock, then Canned (when its list's data fit). `None` when the
-/// thread id is too long for callback data.
+/// Block / Unblock, then Canned (when its list's data fit); a second row,
+/// Take. `None` when the thread id is too long for callback data.
 pub fn keyboard(state: &ThreadUpdate) -> Option<InlineKeyboardMarkup> {
     let id = state.id.as_str();
     if data(UNBLOCK, id).len() > CALLBACK_DATA_MAX {
@@ -129,7 +132,10 @@ pub fn keyboard(state: &ThreadUpdate) -> Option<InlineKeyboardMarkup> {
     if CANNED_SEND.len() + ARG_MAX + id.len() + 2 <= CALLBACK_DATA_MAX {
         row.push(button("💬 Canned", CANNED, id));
     }
-    Some(InlineKeyboardMarkup::new([row]))
+    Some(InlineKeyboardMarkup::new([
+        row,
+        vec![button("🙋 Take", TAKE, id)],
+    ]))
 }
 
 #[cfg(test)]
@@ -144,6 +150,7 @@ mod tests {
             blocked_at: None,
             change: None,
             by: None,
+            assignee: None,
         }
     }
 
@@ -155,6 +162,7 @@ mod tests {
             .map(|b| b.text.as_str())
             .collect();
         assert_eq!(texts, ["✅ Close", "⛔ Block", "💬 Canned"]);
+        assert_eq!(kb.inline_keyboard[1][0].text, "🙋 Take");
         let kb = keyboard(&state(ThreadStatus::Closed, true)).unwrap();
         assert_eq!(kb.inline_keyboard[0][0].text, "↩️ Reopen");
         assert_eq!(kb.inline_keyboard[0][1].text, "🔓 Unblock");

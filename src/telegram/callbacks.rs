@@ -1,6 +1,9 @@
 //! Thread actions from Telegram (issue 13): presses of the inline buttons
 //! ([`super::buttons`], Bot API `callback_query` updates), the commands
 //! `/close` `/reopen` `/block` `/unblock`, and the buttons kept up to date.
+//! **🙋 Take** and `/take` (issue 22 item 4) assign the thread to the agent
+//! the pressing member is linked to; an unlinked member is told
+//! [`LINK_TO_TAKE`] and nothing changes.
 //!
 //! A press is honoured only when the button's message is in the admin chat
 //! (`TELEGRAM_CHAT_ID`); any other is refused (answered, nothing changes).
@@ -10,7 +13,9 @@
 //! (`editMessageReplyMarkup`) for every status or block change, whoever made
 //! it (panel, API, socket, command, button, a visitor's reopening message):
 //! [`follow`] watches the core's events. Each change is recorded as a
-//! thread event named by [`crate::auth::acting`] (`Acting::Telegram`).
+//! thread event named by [`crate::auth::acting`]: the agent the presser
+//! or the command's sender is ([`super::members::acting`]; a refused
+//! member is answered and nothing changes).
 
 use std::sync::Arc;
 
@@ -28,8 +33,35 @@ use super::{
 use crate::{
     auth::acting::{Acting, acting_agent},
     chat::ChatError,
-    chat::{ChatEvent, status::ThreadUpdate, telegram_links::TelegramLinks},
+    chat::{
+        Chat, ChatEvent,
+        status::{Change, ThreadUpdate},
+        telegram_links::TelegramLinks,
+    },
+    domain::AgentRef,
 };
+
+/// What an unlinked Telegram member is told when they try to take a thread.
+pub const LINK_TO_TAKE: &str = "Link your Telegram account to take threads.";
+
+/// Takes `thread` for `agent`, the agent the Telegram member acts as
+/// ([`super::members::acting`]); a member linked to no agent (acting as
+/// the support name, no id) is told to link first. Returns the text to
+/// answer.
+pub(super) async fn take(ctx: &Ctx, agent: &AgentRef, thread: &str) -> String {
+    if agent.id.is_none() {
+        return LINK_TO_TAKE.to_owned();
+    }
+    match ctx.chat.take(thread, agent).await {
+        Ok(_) => format!("Assigned to you ({}).", agent.display_name),
+        Err(e @ ChatError::Taken(_)) => format!("{e}."),
+        Err(ChatError::NotFound(_)) => "That conversation no longer exists.".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "a take from Telegram failed");
+            "Could not do that right now. Please try again.".to_owned()
+        }
+    }
+}
 
 /// Handles one button press.
 // Not `err`: a Bot API error's text can hold the token (reqwest quotes the
@@ -44,8 +76,14 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
         tracing::warn!("refused a Telegram button press from outside the admin chat");
         "Not allowed here.".to_owned()
     } else {
-        match q.data.as_deref().and_then(buttons::parse) {
-            Some(p) => {
+        let parsed = q.data.as_deref().and_then(buttons::parse);
+        let agent = match parsed {
+            Some(_) => Some(super::members::acting(&ctx, Some(&q.from)).await),
+            None => None,
+        };
+        match (parsed, agent) {
+            (Some(_), Some(Err(refusal))) => refusal.text().to_owned(),
+            (Some(p), Some(Ok(agent))) => {
                 if let Some(m) = &q.message {
                     // The pressed message carries this thread's buttons: so
                     // they are updated even when the outbox has not recorded
@@ -57,12 +95,17 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
                         tracing::debug!(error = %e, "cannot record the pressed buttons");
                     }
                 }
+                // (The one-time link hint comes with a member's first
+                // message or command, not in a button's short answer.)
                 match &q.message {
-                    Some(m) if canned::handles(p.action) => canned::press(&bot, &ctx, m, p).await,
-                    _ => act(&ctx, p.action, p.thread).await,
+                    Some(m) if canned::handles(p.action) => {
+                        canned::press(&bot, &ctx, &agent, m, p).await
+                    }
+                    _ if p.action == buttons::TAKE => take(&ctx, &agent, p.thread).await,
+                    _ => act(&ctx, &agent, p.action, p.thread).await,
                 }
             }
-            None => "Unknown button.".to_owned(),
+            _ => "Unknown button.".to_owned(),
         }
     };
     let mut answer = bot.answer_callback_query(q.id);
@@ -83,6 +126,7 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
 /// returns the text to answer.
 pub(super) async fn thread_command(
     ctx: &Ctx,
+    agent: &AgentRef,
     thread: Result<String, String>,
     cmd: &Command,
 ) -> String {
@@ -95,7 +139,7 @@ pub(super) async fn thread_command(
         Err(text) => return text,
     };
     let chat = &ctx.chat;
-    let by = acting_agent(Acting::Telegram);
+    let by = acting_agent(Acting::Agent(agent));
     let (res, done) = match cmd {
         Command::Close => (chat.close(&thread, &by).await, "Conversation closed."),
         Command::Reopen => (chat.reopen(&thread, &by).await, "Conversation reopened."),
@@ -113,9 +157,9 @@ pub(super) async fn thread_command(
 
 /// Runs the action of a button (one arm per callback prefix); returns the
 /// text of the answer.
-async fn act(ctx: &Ctx, action: &str, thread: &str) -> String {
+async fn act(ctx: &Ctx, agent: &AgentRef, action: &str, thread: &str) -> String {
     let chat = &ctx.chat;
-    let by = acting_agent(Acting::Telegram);
+    let by = acting_agent(Acting::Agent(agent));
     let (res, done) = match action {
         buttons::CLOSE => (chat.close(thread, &by).await, "Closed."),
         buttons::REOPEN => (chat.reopen(thread, &by).await, "Reopened."),
@@ -145,14 +189,18 @@ pub(super) fn outcome(res: Result<ThreadUpdate, ChatError>, done: &str) -> Strin
 }
 
 /// Runs until the core stops: for every status or block change published
-/// by this instance, updates that thread's buttons, one at a time and in
+/// by this instance, updates that thread's buttons (and, for an
+/// assignment, renames its topic: [`super::topics::rename`]), one at a time and in
 /// order (a separate task, so a slow Bot API never holds the core's events
 /// up; changes are admin actions, few).
-pub async fn follow(tg: Telegram, links: TelegramLinks, mut events: mpsc::Receiver<ChatEvent>) {
+pub async fn follow(tg: Telegram, chat: Chat, mut events: mpsc::Receiver<ChatEvent>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<ThreadUpdate>();
     tokio::spawn(async move {
         while let Some(u) = rx.recv().await {
-            refresh(&tg, &links, &u).await;
+            if u.change == Some(Change::Assign) {
+                super::topics::rename(&tg, &chat, &u.id).await;
+            }
+            refresh(&tg, chat.telegram_links(), &u).await;
         }
     });
     while let Some(ev) = events.recv().await {

@@ -65,6 +65,7 @@ pub(super) fn handles(action: &str) -> bool {
 pub(super) async fn press(
     bot: &Bot,
     ctx: &Ctx,
+    agent: &crate::domain::AgentRef,
     m: &MaybeInaccessibleMessage,
     p: Press<'_>,
 ) -> String {
@@ -83,7 +84,7 @@ pub(super) async fn press(
             Err(_) => "Unknown button.".into(),
         },
         (CANNED_SEND, Some(arg)) => match parse_arg(arg) {
-            Some((id, nonce)) => send(bot, ctx, m, &state, id, nonce).await,
+            Some((id, nonce)) => send(bot, ctx, agent, m, &state, id, nonce).await,
             None => "Unknown button.".into(),
         },
         (BACK, _) => {
@@ -129,6 +130,7 @@ async fn list(
 async fn send(
     bot: &Bot,
     ctx: &Ctx,
+    agent: &crate::domain::AgentRef,
     m: &MaybeInaccessibleMessage,
     state: &ThreadUpdate,
     id: i64,
@@ -143,7 +145,14 @@ async fn send(
         }
     };
     let client_id = format!("tg-cs:{nonce}:{id}");
-    let text = match ctx.chat.send_canned(&state.id, id, Some(client_id)).await {
+    let actor = crate::auth::Actor::Admin {
+        own: None,
+        agent: agent.clone(),
+    };
+    let sent = ctx
+        .chat
+        .send_canned_as(&actor, &state.id, id, Some(client_id));
+    let text = match sent.await {
         Ok(p) if p.duplicate => format!("Already sent: {name}"),
         Ok(_) => format!("Sent: {name}"),
         Err(ChatError::NotFound(what)) if what == canned::NOT_FOUND => return GONE.into(),

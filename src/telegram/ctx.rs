@@ -23,8 +23,10 @@ pub enum Command {
     Selftest,
     /// How to use this bot.
     Help,
-    /// Same as /help.
-    Start,
+    /// Same as /help; /start CODE links your Telegram account (as /link).
+    Start(String),
+    /// /link CODE: link your Telegram account to your agent (the code comes from the panel).
+    Link(String),
     /// Close this visitor's conversation (in its topic, or as a reply).
     Close,
     /// Reopen this visitor's conversation (in its topic, or as a reply).
@@ -33,6 +35,8 @@ pub enum Command {
     Block,
     /// Unblock this visitor (in its topic, or as a reply).
     Unblock,
+    /// Take this visitor's conversation: assign it to you (in its topic, or as a reply).
+    Take,
     /// /note <text>: an internal note for the agents; the visitor never sees it (in its topic, or as a reply).
     Note(String),
 }
@@ -91,6 +95,10 @@ pub struct Ctx {
     pub tg: Telegram,
     /// The core.
     pub chat: Chat,
+    /// The agents (who a Telegram member is, link codes).
+    pub auth: crate::auth::Auth,
+    /// Who of the admin group may act ([`super::members`]).
+    pub members: std::sync::Arc<super::members::Members>,
 }
 
 /// The topic a message was written in (`None`: not in a topic).

@@ -30,6 +30,7 @@ pub mod console;
 mod ctx;
 pub mod format;
 mod incoming;
+pub mod members;
 pub mod outbox;
 mod parts;
 pub mod receipts;
@@ -91,6 +92,8 @@ pub struct Telegram {
     pub retry_base: Duration,
     /// Topic mode, self-test, pace, typing throttle.
     pub console: Arc<console::Console>,
+    /// The bot's username (from `getMe`), once known.
+    username: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl std::fmt::Debug for Telegram {
@@ -136,6 +139,7 @@ impl Telegram {
             media,
             retry_base,
             console: Arc::new(console::Console::new(config.console.messages_per_minute)),
+            username: Arc::default(),
         })
     }
 
@@ -164,6 +168,33 @@ impl Telegram {
             .await
         {
             tracing::debug!(error = %self.describe(&e), "sendChatAction failed");
+        }
+    }
+
+    /// Records the bot's username from a `getMe` answer.
+    pub fn set_username(&self, me: &teloxide::types::Me) {
+        if let (Ok(mut u), Some(name)) = (self.username.write(), me.user.username.as_ref()) {
+            *u = Some(name.clone());
+        }
+    }
+
+    /// The bot's username (`t.me/<username>`): as the dispatcher's `getMe`
+    /// found it, else asked now (`getMe`); `None` when Telegram does not
+    /// answer or the bot has none.
+    #[tracing::instrument(skip_all)]
+    pub async fn username(&self) -> Option<String> {
+        if let Some(u) = self.username.read().ok().and_then(|u| u.clone()) {
+            return Some(u);
+        }
+        match self.bot.get_me().await {
+            Ok(me) => {
+                self.set_username(&me);
+                me.user.username.clone()
+            }
+            Err(e) => {
+                tracing::warn!(error = %self.describe(&e), "getMe failed");
+                None
+            }
         }
     }
 
@@ -249,6 +280,7 @@ impl Bridge {
         telegram: Telegram,
         config: &TelegramConfig,
         chat: Chat,
+        auth: crate::auth::Auth,
         webhook_secret: String,
         trust_proxy: crate::limits::TrustedProxies,
     ) -> Result<Bridge, TelegramError> {
@@ -275,7 +307,7 @@ impl Bridge {
         };
         tasks.push(tokio::spawn(callbacks::follow(
             telegram.clone(),
-            chat.telegram_links().clone(),
+            chat.clone(),
             chat.subscribe(),
         )));
         tasks.push(tokio::spawn(selftest::refresh(
@@ -284,9 +316,15 @@ impl Bridge {
             stop_rx.clone(),
         )));
         let dispatcher_stop = updates::Stopper::default();
+        let members =
+            members::Members::new(config.console.group_members, chat.names().support.clone());
         tasks.push(tokio::spawn(updates::run(
-            telegram.clone(),
-            chat,
+            ctx::Ctx {
+                tg: telegram.clone(),
+                chat,
+                auth,
+                members,
+            },
             listener,
             dispatcher_stop.clone(),
             stop_rx,

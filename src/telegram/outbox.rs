@@ -2,7 +2,8 @@
 //! thread, one Bot API call at a time. A visitor's message is forwarded
 //! (`[Visitor 3F2A] …`); an agent's answer or internal note written in the
 //! panel (or over the API) is mirrored into the thread's forum topic
-//! (`Support: …`, `📝 Note (Support): …`, [`format::agent_head`]) and
+//! under its agent's name (`Ayşe: …`, `📝 Note (Ayşe): …`,
+//! [`format::agent_head`]; `Support` when no agent is known) and
 //! dropped without a topic (reply mode); what agents wrote in Telegram is
 //! never queued (the core's [`crate::chat::PostRequest::from_telegram`]).
 //!

@@ -69,7 +69,7 @@ pub(super) fn media_of(tg: &Telegram, item: &OutboxItem) -> Option<Source> {
 /// note [`format::agent_head`].
 pub(super) fn texts(item: &OutboxItem, with_media: bool) -> (Option<String>, Vec<String>) {
     let head = if item.is_agents() {
-        format::agent_head(None, item.internal.unwrap_or(false))
+        format::agent_head(item.agent_name.as_deref(), item.internal.unwrap_or(false))
     } else {
         format::visitor_head(item.display_name.as_deref().unwrap_or("Visitor"))
     };

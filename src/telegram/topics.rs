@@ -1,5 +1,7 @@
 //! Topic mode: one forum topic per thread in the admin supergroup
 //! (Bot API `createForumTopic`, `editForumTopic`, `reopenForumTopic`).
+//! A topic's name shows its thread's assignee ([`rename`] on every
+//! assignment).
 //! The topic id is stored with the thread (`threads.tg_topic_id`), so a
 //! restart or another instance keeps the mapping. Before a forward goes
 //! out, [`prepare`] makes sure the thread's topic exists, is open and has
@@ -80,21 +82,25 @@ pub fn gone(e: &RequestError) -> Option<Gone> {
     }
 }
 
-/// The topic name of a thread: its display name and, once the visitor's
-/// page is known (issue 14's context), that page's host and path, e.g.
-/// `Visitor 3F2A · shop.example/pricing`; cut to [`NAME_LIMIT`] UTF-16
-/// units ([`super::format::cut`], as message texts are).
-pub fn topic_name(display_name: &str, page_url: Option<&str>) -> String {
+/// The topic name of a thread: its display name, its assignee's name when
+/// assigned (issue 22 item 4) and, once the visitor's page is known (issue
+/// 14's context), that page's host and path, e.g. `Visitor 3F2A · Ayşe ·
+/// shop.example/pricing`; cut to [`NAME_LIMIT`] UTF-16 units
+/// ([`super::format::cut`], as message texts are).
+pub fn topic_name(display_name: &str, assignee: Option<&str>, page_url: Option<&str>) -> String {
     let display = display_name.trim();
     let display = if display.is_empty() {
         "Visitor"
     } else {
         display
     };
-    let name = match page_url.and_then(page_label) {
-        Some(page) => format!("{display} · {page}"),
-        None => display.to_owned(),
-    };
+    let mut name = display.to_owned();
+    if let Some(a) = assignee.map(str::trim).filter(|a| !a.is_empty()) {
+        name = format!("{name} · {a}");
+    }
+    if let Some(page) = page_url.and_then(page_label) {
+        name = format!("{name} · {page}");
+    }
     super::format::cut(&name, NAME_LIMIT).to_owned()
 }
 
@@ -179,6 +185,7 @@ pub async fn prepare(
         .and_then(|c| c.page_url);
     let wanted = topic_name(
         item.display_name.as_deref().unwrap_or("Visitor"),
+        item.assignee_name.as_deref(),
         page.as_deref(),
     );
     // A topic of another chat (TELEGRAM_CHAT_ID changed) or of an unknown
@@ -238,6 +245,54 @@ pub async fn prepare(
     Ok(Some(topic))
 }
 
+/// Renames thread `thread_id`'s topic (when it has one in the admin chat)
+/// to show its assignee now (`editForumTopic`, paced with the forwards),
+/// and records the name. A refusal or a 429 is logged: the next forward's
+/// [`prepare`] tries again, since the recorded name then differs.
+#[tracing::instrument(skip_all)]
+pub async fn rename(tg: &Telegram, chat: &Chat, thread_id: &str) {
+    if !tg.console.topics_on() {
+        return;
+    }
+    let links = chat.telegram_links();
+    let Ok(Some(n)) = links.topic_naming(thread_id, tg.chat_id.0).await else {
+        return;
+    };
+    let page = chat
+        .visitors()
+        .get(thread_id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|c| c.page_url);
+    let wanted = topic_name(&n.display_name, n.assignee_name.as_deref(), page.as_deref());
+    if n.tg_topic_name.as_deref() == Some(wanted.as_str()) {
+        return;
+    }
+    let Ok(id) = i32::try_from(n.tg_topic_id) else {
+        return;
+    };
+    let res = {
+        let turn = tg.console.pace.turn().await;
+        let r = tg
+            .bot
+            .edit_forum_topic(tg.chat_id, ThreadId(MessageId(id)))
+            .name(wanted.clone())
+            .await;
+        turn.done();
+        r
+    };
+    if let Err(e) = &res {
+        tracing::warn!(error = %tg.describe(e), "editForumTopic refused");
+        if classify(tg, e).is_err() {
+            return;
+        }
+    }
+    if let Err(e) = links.set_topic_name(thread_id, &wanted).await {
+        tracing::warn!(error = %e, "cannot record a topic's name");
+    }
+}
+
 /// `createForumTopic` for a thread, stored with it.
 async fn create(
     tg: &Telegram,
@@ -287,29 +342,35 @@ mod tests {
 
     #[test]
     fn names_are_cut_to_the_limit() {
-        assert_eq!(topic_name("Visitor 3F2A", None), "Visitor 3F2A");
+        assert_eq!(topic_name("Visitor 3F2A", None, None), "Visitor 3F2A");
         assert_eq!(
-            topic_name(&"é".repeat(200), None).chars().count(),
+            topic_name(&"é".repeat(200), None, None).chars().count(),
             NAME_LIMIT
         );
         // Astral characters are two UTF-16 units: never split.
-        let name = topic_name(&format!("a{}", "😀".repeat(100)), None);
+        let name = topic_name(&format!("a{}", "😀".repeat(100)), None, None);
         assert_eq!(name.encode_utf16().count(), NAME_LIMIT - 1);
         assert!(name.ends_with('😀'));
-        assert_eq!(topic_name("  ", None), "Visitor");
+        assert_eq!(topic_name("  ", None, None), "Visitor");
         assert_eq!(
             topic_name(
                 "Visitor 3F2A",
+                None,
                 Some("https://shop.example/pricing/?t=secret#x")
             ),
             "Visitor 3F2A · shop.example/pricing"
         );
         assert_eq!(
-            topic_name("Visitor 3F2A", Some("javascript:alert(1)")),
+            topic_name("Visitor 3F2A", Some("Ayşe"), Some("https://shop.example/")),
+            "Visitor 3F2A · Ayşe · shop.example"
+        );
+        assert_eq!(topic_name("Visitor 3F2A", Some(" "), None), "Visitor 3F2A");
+        assert_eq!(
+            topic_name("Visitor 3F2A", None, Some("javascript:alert(1)")),
             "Visitor 3F2A"
         );
         assert_eq!(
-            topic_name("V", Some(&format!("http://h/{}", "p".repeat(300))))
+            topic_name("V", None, Some(&format!("http://h/{}", "p".repeat(300))))
                 .chars()
                 .count(),
             NAME_LIMIT

@@ -1,7 +1,10 @@
 //! Updates from Telegram (teloxide `Dispatcher`): commands, admin messages
 //! that become answers, hints for anything else. Only the admin chat
 //! (`TELEGRAM_CHAT_ID`) is listened to; other chats are ignored and logged
-//! without their content.
+//! without their content, except exactly `/start CODE` and `/link CODE` in
+//! a private chat (linking a Telegram account to an agent,
+//! [`super::members::link`]). Every action in the admin chat is done as the
+//! agent its sender is ([`super::members::acting`]).
 //!
 //! Routing an admin message to its thread: in a visitor's forum topic, any
 //! message goes to that visitor (reply or not); elsewhere (a private chat,
@@ -29,7 +32,7 @@ use super::{
 use crate::{
     auth::Actor,
     chat::ChatError,
-    chat::{Chat, PostRequest, TelegramLink},
+    chat::{PostRequest, TelegramLink},
     domain::MessageType,
 };
 
@@ -63,6 +66,14 @@ fn handler() -> UpdateHandler<teloxide::RequestError> {
 fn messages() -> UpdateHandler<teloxide::RequestError> {
     Update::filter_message()
         .branch(
+            dptree::filter(|msg: Message, ctx: Arc<Ctx>| {
+                msg.chat.id != ctx.tg.chat_id
+                    && msg.chat.is_private()
+                    && msg.text().and_then(super::members::link_request).is_some()
+            })
+            .endpoint(private_link),
+        )
+        .branch(
             dptree::filter(|msg: Message, ctx: Arc<Ctx>| msg.chat.id != ctx.tg.chat_id)
                 .endpoint(foreign),
         )
@@ -80,17 +91,14 @@ fn messages() -> UpdateHandler<teloxide::RequestError> {
 
 /// Runs the dispatcher until `stop` (retrying its start while Telegram is
 /// unreachable). `listener` is the webhook's; `None` means long polling.
-pub async fn run(
-    tg: Telegram,
-    chat: Chat,
+pub(crate) async fn run(
+    ctx: Ctx,
     listener: Option<WebhookListener>,
     stopper: Stopper,
     mut stop: watch::Receiver<bool>,
 ) {
-    let ctx = Arc::new(Ctx {
-        tg: tg.clone(),
-        chat,
-    });
+    let tg = ctx.tg.clone();
+    let ctx = Arc::new(ctx);
     let mut listener = listener;
     let mut delay = Duration::from_millis(500);
     while !*stop.borrow() {
@@ -98,6 +106,9 @@ pub async fn run(
         // that an outage at start-up only delays the bridge.
         let me = tg.bot.get_me().await;
         tg.health.record(me.is_ok());
+        if let Ok(me) = &me {
+            tg.set_username(me);
+        }
         if me.is_err() {
             crate::metrics::telegram_error("getMe");
         }
@@ -190,31 +201,70 @@ async fn foreign(msg: Message) -> ResponseResult<()> {
     Ok(())
 }
 
+/// `/start CODE` or `/link CODE` in a private chat: links its user.
+#[tracing::instrument(skip_all, fields(message_id = msg.id.0))]
+async fn private_link(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
+    let code = msg
+        .text()
+        .and_then(super::members::link_request)
+        .unwrap_or_default();
+    let text = super::members::link(&ctx, msg.from.as_ref(), code).await;
+    answer(&bot, &msg, text).await
+}
+
 // Not `err`: a Bot API error's text can hold the token (reqwest quotes the
 // URL); `LogErrors` logs them redacted.
 #[tracing::instrument(skip_all, fields(message_id = msg.id.0))]
 async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let text = match cmd {
-        Command::Help | Command::Start => format!("{}\n\n{HINT}", Command::descriptions()),
+        Command::Start(code) | Command::Link(code) if !code.trim().is_empty() => {
+            super::members::link(&ctx, msg.from.as_ref(), &code).await
+        }
+        Command::Link(_) => {
+            "Send /link CODE with the code the panel shows (Team → Link Telegram).".into()
+        }
+        Command::Help | Command::Start(_) => format!("{}\n\n{HINT}", Command::descriptions()),
         Command::Threads => threads_text(&ctx).await,
         Command::Selftest => super::selftest::run(&ctx.tg, ctx.chat.outbox())
             .await
             .text(),
+        Command::Take => match super::members::acting(&ctx, msg.from.as_ref()).await {
+            Err(refusal) => refusal.text().to_owned(),
+            Ok(agent) => match route(&ctx, &msg).await {
+                Ok(thread) => super::callbacks::take(&ctx, &agent, &thread).await,
+                Err(text) if text == HINT || text == TOPIC_HINT => {
+                    "Send this command in a visitor's topic, or as a reply to their message.".into()
+                }
+                Err(text) => text,
+            },
+        },
         Command::Close | Command::Reopen | Command::Block | Command::Unblock => {
-            let thread = route(&ctx, &msg).await;
-            super::callbacks::thread_command(&ctx, thread, &cmd).await
+            match super::members::acting(&ctx, msg.from.as_ref()).await {
+                Ok(agent) => {
+                    let thread = route(&ctx, &msg).await;
+                    let done = super::callbacks::thread_command(&ctx, &agent, thread, &cmd).await;
+                    answer(&bot, &msg, done).await?;
+                    return hint(&bot, &ctx, &agent, &msg).await;
+                }
+                Err(refusal) => refusal.text().to_owned(),
+            }
         }
         // Stored as the thread's internal note; silent when it worked (the
         // agent's own message stays in the topic), like an answer.
         Command::Note(text) => {
+            let agent = match super::members::acting(&ctx, msg.from.as_ref()).await {
+                Ok(agent) => agent,
+                Err(refusal) => return answer(&bot, &msg, refusal.text().to_owned()).await,
+            };
             let stored = match route(&ctx, &msg).await {
                 Ok(thread) => {
-                    store(&ctx, &msg, thread, (MessageType::Text, text, None), true).await
+                    let content = (MessageType::Text, text, None);
+                    store(&ctx, &agent, &msg, thread, content, true).await
                 }
                 Err(text) => Err(text),
             };
             match stored {
-                Ok(()) => return Ok(()),
+                Ok(()) => return hint(&bot, &ctx, &agent, &msg).await,
                 Err(text) => text,
             }
         }
@@ -275,7 +325,14 @@ async fn thread_of_reply(
 }
 
 async fn threads_text(ctx: &Ctx) -> String {
-    match ctx.chat.threads(crate::chat::ListFilter::Open).await {
+    match ctx
+        .chat
+        .threads(
+            crate::chat::ListFilter::Open,
+            crate::domain::AssigneeFilter::All,
+        )
+        .await
+    {
         Ok(list) if list.is_empty() => "No threads yet.".into(),
         Ok(list) => {
             let lines: Vec<String> = list
@@ -367,6 +424,10 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
         let msg = msg.clone();
         async move { answer(&bot, &msg, text).await }
     };
+    let agent = match super::members::acting(&ctx, msg.from.as_ref()).await {
+        Ok(agent) => agent,
+        Err(refusal) => return reply(refusal.text().to_owned()).await,
+    };
     let thread = match route(&ctx, &msg).await {
         Ok(t) => t,
         Err(text) => return reply(text).await,
@@ -391,16 +452,32 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
         Some(note) => (note.to_owned(), true),
         None => (text, false),
     };
-    match store(&ctx, &msg, thread, (kind, text, file_url), internal).await {
-        Ok(()) => Ok(()),
+    match store(&ctx, &agent, &msg, thread, (kind, text, file_url), internal).await {
+        Ok(()) => hint(&bot, &ctx, &agent, &msg).await,
         Err(text) => reply(text).await,
     }
 }
 
+/// Sends the one-time link hint ([`super::members::link_hint`]) as its own
+/// message, when it is due for the sender of `msg`.
+async fn hint(
+    bot: &Bot,
+    ctx: &Ctx,
+    agent: &crate::domain::AgentRef,
+    msg: &Message,
+) -> ResponseResult<()> {
+    match super::members::link_hint(ctx, agent, msg.from.as_ref()) {
+        Some(text) => answer(bot, msg, text.to_owned()).await,
+        None => Ok(()),
+    }
+}
+
 /// Stores the admin's Telegram message `msg` in `thread` as an answer, or
-/// as an internal note with `internal`. `Err(text)` answers the admin.
+/// as an internal note with `internal`, written by `agent`. `Err(text)`
+/// answers the admin.
 async fn store(
     ctx: &Ctx,
+    agent: &crate::domain::AgentRef,
     msg: &Message,
     thread: String,
     (kind, text, file_url): (MessageType, String, Option<String>),
@@ -423,7 +500,11 @@ async fn store(
             message_id: i64::from(msg.id.0),
         }),
     };
-    match ctx.chat.post(&Actor::admin(), req).await {
+    let actor = Actor::Admin {
+        own: None,
+        agent: agent.clone(),
+    };
+    match ctx.chat.post(&actor, req).await {
         Ok(_) => Ok(()),
         Err(ChatError::Validation(why)) => Err(format!("Not sent: {why}")),
         Err(e) => {

@@ -60,6 +60,26 @@ function start() {
     }
   });
 
+  // ---- link Telegram: a one-time code for the bot (10 minutes)
+  const tgButton = document.getElementById('tg-link');
+  const tgOut = document.getElementById('tg-link-out');
+  tgButton.addEventListener('click', async () => {
+    try {
+      const data = await api('/api/agents/me/telegram-link', { method: 'POST', body: {} });
+      tgOut.replaceChildren(`/link ${data.code} · `);
+      const a = document.createElement('a');
+      a.href = /^https:\/\/t\.me\//.test(data.url) ? data.url : '#';
+      a.target = '_blank';
+      a.rel = 'noopener';
+      a.textContent = data.url;
+      tgOut.append(a);
+      tgOut.hidden = false;
+    } catch (err) {
+      tgOut.textContent = messageOf(err);
+      tgOut.hidden = false;
+    }
+  });
+
   // ---- the agents (owners)
   const listEl = document.getElementById('agents-list');
   const form = document.getElementById('agent-form');

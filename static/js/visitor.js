@@ -32,7 +32,7 @@ let unseen = 0;
 const list = new MessageList(messagesEl, {
   jumpButton: document.getElementById('jump-button'),
   own: 'visitor',
-  senderLabel: (m) => (m.sender_type === 'admin' ? S.supportName : S.you),
+  senderLabel: (m) => (m.sender_type === 'admin' ? m.sender_name || S.supportName : S.you),
   onRetry: (cid) => sender.retry(cid),
   onCancelUpload: (cid) => sender.cancel(cid),
   onRemove: (cid) => sender.discard(cid),

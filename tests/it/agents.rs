@@ -51,7 +51,7 @@ async fn request(b: &Browser, method: &str, path: &str, body: Option<Value>) -> 
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn patch(b: &Browser, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn patch(b: &Browser, path: &str, body: Value) -> (u16, Value) {
     request(b, "PATCH", path, Some(body)).await
 }
 
@@ -86,7 +86,7 @@ async fn agents(b: &Browser) -> Vec<Value> {
 }
 
 /// Runs `sql` on a kept database.
-async fn sql(db: &KeptDb, sql: &str) {
+pub(crate) async fn sql(db: &KeptDb, sql: &str) {
     let (_, target) = db.var();
     match db.backend {
         Backend::Postgres => {
@@ -107,7 +107,7 @@ async fn sql(db: &KeptDb, sql: &str) {
     }
 }
 
-async fn count(db: &KeptDb, query: &str) -> i64 {
+pub(crate) async fn count(db: &KeptDb, query: &str) -> i64 {
     let (_, target) = db.var();
     let q = sqlx::AssertSqlSafe(query.to_owned());
     match db.backend {
@@ -542,7 +542,7 @@ async fn the_code_budget_is_per_agent(backend: Backend) {
     app.finish().await;
 }
 
-fn six_digits(text: &str) -> Option<String> {
+pub(crate) fn six_digits(text: &str) -> Option<String> {
     text.split(|c: char| !c.is_ascii_digit())
         .find(|w| w.len() == 6)
         .map(str::to_owned)

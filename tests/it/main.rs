@@ -12,9 +12,11 @@ mod common;
 #[path = "support/flask_fixture.rs"]
 mod flask_fixture;
 
+mod agent_names;
 mod agent_presence;
 mod agents;
 mod api;
+mod assignment;
 mod bad_input;
 mod canned;
 mod cli;

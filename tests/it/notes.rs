@@ -4,7 +4,8 @@
 //! history (cookie or widget token), not its reconnect catch-up; a visitor
 //! cannot write one. A `/note` written in Telegram is stored as a note. An
 //! answer or note written in the panel is mirrored into the topic
-//! (`Support: …`, `📝 Note (Support): …`); one written in Telegram is not
+//! under the agent's name (`admin: …`, `📝 Note (admin): …`, the bootstrap
+//! owner's name); one written in Telegram is not
 //! echoed back, and without topics nothing new is sent. Every test runs on
 //! SQLite and Postgres.
 
@@ -349,12 +350,12 @@ async fn panel_answers_and_notes_are_mirrored_into_the_topic(backend: Backend) {
     send(&admin, note(&tid, "panel note")).await;
     let a = tg
         .wait_text_to(FORUM_CHAT, "the mirrored answer", WAIT, |t| {
-            t == "Support: panel answer"
+            t == "admin: panel answer"
         })
         .await;
     let n = tg
         .wait_text_to(FORUM_CHAT, "the mirrored note", WAIT, |t| {
-            t == "📝 Note (Support): panel note"
+            t == "📝 Note (admin): panel note"
         })
         .await;
     assert_eq!((topic_of(&a), topic_of(&n)), (Some(topic), Some(topic)));
@@ -370,7 +371,7 @@ async fn panel_answers_and_notes_are_mirrored_into_the_topic(backend: Backend) {
     // so an echo would have been sent before it.
     send(&admin, answer(&tid, "panel again")).await;
     tg.wait_text_to(FORUM_CHAT, "the second mirrored answer", WAIT, |t| {
-        t == "Support: panel again"
+        t == "admin: panel again"
     })
     .await;
     wait_backlog_empty(&app).await;
@@ -382,12 +383,12 @@ async fn panel_answers_and_notes_are_mirrored_into_the_topic(backend: Backend) {
     assert_eq!(
         bot_texts
             .iter()
-            .filter(|t| t.starts_with("Support: ") || t.starts_with("📝 Note"))
+            .filter(|t| t.starts_with("admin: ") || t.starts_with("📝 Note"))
             .collect::<Vec<_>>(),
         [
-            "Support: panel answer",
-            "📝 Note (Support): panel note",
-            "Support: panel again"
+            "admin: panel answer",
+            "📝 Note (admin): panel note",
+            "admin: panel again"
         ]
     );
     // The visitor still never got the note.

@@ -44,6 +44,8 @@ fn msg(thread: &str, sender: &'static str, text: &str) -> NewMessage {
         forward: false,
         internal: false,
         tg_link: None,
+        agent_id: None,
+        agent_name: None,
     }
 }
 

@@ -44,6 +44,8 @@ fn msg(thread: &str, sender: &'static str, text: &str, client_id: Option<&str>) 
         forward: sender == "visitor",
         internal: false,
         tg_link: None,
+        agent_id: None,
+        agent_name: None,
     }
 }
 

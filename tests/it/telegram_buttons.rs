@@ -82,7 +82,6 @@ async fn wait_state(admin: &Browser, tid: &str, want: (&str, bool)) {
     }
 }
 
-
 async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(backend: Backend) {
     let tg = TelegramDouble::start().await;
     let mut app = start(backend, &tg).await;
@@ -95,7 +94,7 @@ async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(bac
     let d = |p: &str| format!("{p}:{tid}");
     assert_eq!(
         tg.button_data(fid),
-        [d("cl"), d("bl"), d("cn")],
+        [d("cl"), d("bl"), d("cn"), d("tk")],
         "{}",
         tg.summary()
     );
@@ -107,7 +106,7 @@ async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(bac
     // Close: answered, closed, Close became Reopen.
     assert_eq!(press(&tg, ADMIN_CHAT, fid, &d("cl")).await, "Closed.");
     wait_state(&admin, &tid, ("closed", false)).await;
-    wait_buttons(&tg, fid, &[d("ro"), d("bl"), d("cn")]).await;
+    wait_buttons(&tg, fid, &[d("ro"), d("bl"), d("cn"), d("tk")]).await;
     tg.wait_call("editMessageReplyMarkup", WAIT, |c| {
         c.is("editMessageReplyMarkup")
             && c.ok()
@@ -118,7 +117,7 @@ async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(bac
     // The visitor writes again: reopened, the buttons follow.
     send_and_forward(&tg, ADMIN_CHAT, &v, &tid, "me again").await;
     wait_state(&admin, &tid, ("open", false)).await;
-    wait_buttons(&tg, fid, &[d("cl"), d("bl"), d("cn")]).await;
+    wait_buttons(&tg, fid, &[d("cl"), d("bl"), d("cn"), d("tk")]).await;
 
     // Block: the visitor is refused; Block became Unblock; Unblock restores.
     assert_eq!(
@@ -126,14 +125,14 @@ async fn the_first_forward_has_buttons_that_close_block_and_follow_the_state(bac
         "Visitor blocked."
     );
     wait_state(&admin, &tid, ("open", true)).await;
-    wait_buttons(&tg, fid, &[d("cl"), d("ub"), d("cn")]).await;
+    wait_buttons(&tg, fid, &[d("cl"), d("ub"), d("cn"), d("tk")]).await;
     let (s, b) = v.send(None, "blocked words").await;
     assert_eq!((s, b["code"].clone()), (403, json!("BLOCKED")), "{b}");
     assert_eq!(
         press(&tg, ADMIN_CHAT, fid, &d("ub")).await,
         "Visitor unblocked."
     );
-    wait_buttons(&tg, fid, &[d("cl"), d("bl"), d("cn")]).await;
+    wait_buttons(&tg, fid, &[d("cl"), d("bl"), d("cn"), d("tk")]).await;
     send_and_forward(&tg, ADMIN_CHAT, &v, &tid, "free again").await;
     // The refused message was never forwarded.
     assert!(
@@ -178,7 +177,8 @@ async fn a_press_from_another_chat_changes_nothing(backend: Backend) {
         [
             format!("cl:{tid}"),
             format!("bl:{tid}"),
-            format!("cn:{tid}")
+            format!("cn:{tid}"),
+            format!("tk:{tid}")
         ]
     );
     assert!(
@@ -254,7 +254,8 @@ async fn reopen_in_a_forum_topic(backend: Backend) {
         [
             format!("cl:{tid}"),
             format!("bl:{tid}"),
-            format!("cn:{tid}")
+            format!("cn:{tid}"),
+            format!("tk:{tid}")
         ]
     );
     tg.push(Incoming::text(FORUM_CHAT, "/close").in_topic(topic));
@@ -323,6 +324,7 @@ async fn webhook_mode_asks_for_and_handles_button_presses(backend: Backend) {
             format!("ro:{tid}"),
             format!("bl:{tid}"),
             format!("cn:{tid}"),
+            format!("tk:{tid}"),
         ],
     )
     .await;

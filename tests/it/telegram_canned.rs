@@ -58,7 +58,6 @@ async fn create(admin: &Browser, name: &str, body: &str) -> i64 {
     b["reply"]["id"].as_i64().expect("id")
 }
 
-
 /// Waits until message `id` shows a canned list (a `cs:` button or a
 /// page arrow); returns `(label, data)` of every button.
 async fn wait_list(tg: &TelegramDouble, id: i64) -> Vec<(String, String)> {
@@ -107,7 +106,7 @@ async fn admin_texts(v: &Browser, tid: &str, text: &str) -> usize {
 
 /// The normal buttons of an open, unblocked thread.
 fn normal(tid: &str) -> Vec<String> {
-    ["cl", "bl", "cn"]
+    ["cl", "bl", "cn", "tk"]
         .iter()
         .map(|p| format!("{p}:{tid}"))
         .collect()
@@ -243,7 +242,7 @@ async fn closed_and_blocked_threads_get_the_reply_and_keep_their_state(backend: 
         press(&tg, ADMIN_CHAT, fid, &format!("bl:{tid}")).await,
         "Visitor blocked."
     );
-    let closed_blocked: Vec<String> = ["ro", "ub", "cn"]
+    let closed_blocked: Vec<String> = ["ro", "ub", "cn", "tk"]
         .iter()
         .map(|p| format!("{p}:{tid}"))
         .collect();

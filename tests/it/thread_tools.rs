@@ -59,7 +59,7 @@ async fn close_reopen_and_a_visitor_message_reopens(backend: Backend) {
     assert!(me["agent"]["id"].is_i64(), "{me}");
     assert_eq!(
         b["thread"],
-        json!({"id": tid, "status": "closed", "blocked": false, "blocked_at": null, "change": "close", "by": {"id": me["agent"]["id"], "name": "admin"}})
+        json!({"id": tid, "status": "closed", "blocked": false, "blocked_at": null, "change": "close", "by": {"id": me["agent"]["id"], "name": "admin"}, "assignee": null})
     );
     assert_eq!(listed(&admin, &tid).await["status"], json!("closed"));
 

@@ -500,6 +500,8 @@ async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
             forward: false,
             internal: false,
             tg_link: None,
+            agent_id: None,
+            agent_name: None,
         }],
     )
     .await

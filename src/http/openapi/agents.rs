@@ -140,6 +140,33 @@ pub fn agents_disable() {}
     ))]
 pub fn agents_enable() {}
 
+/// `POST /api/agents/{id}/telegram-link`.
+#[derive(Serialize, ToSchema)]
+pub struct TelegramLinkDoc {
+    /// `true`.
+    pub success: bool,
+    /// The one-time code (12 letters and digits): send `/link CODE` to the bot.
+    pub code: String,
+    /// `https://t.me/<bot>?start=CODE`: opens the bot's private chat with the code.
+    pub url: String,
+    /// Minutes the code lives (10).
+    pub expires_in_minutes: i64,
+}
+
+/// A one-time code that links a Telegram account to an agent (an owner for
+/// any agent; any agent for itself: `{id}` = `me` or its own id; CSRF).
+#[utoipa::path(post, path = "/api/agents/{id}/telegram-link", tag = "agents",
+    params(("id" = String, Path, description = "Agent id, or `me`")),
+    responses(
+        (status = 200, body = TelegramLinkDoc),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED"),
+        (status = 403, body = ErrorBody, description = "FORBIDDEN: another agent, not an owner"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND"),
+        (status = 409, body = ErrorBody, description = "CONFLICT: Telegram not configured, or the agent is disabled"),
+        (status = 502, body = ErrorBody, description = "BAD_GATEWAY: the bot's username is unknown")
+    ))]
+pub fn agents_telegram_link() {}
+
 /// The caller's own agent (any agent).
 #[utoipa::path(get, path = "/api/agents/me", tag = "agents", responses(
     (status = 200, body = AgentOneDoc),

@@ -30,6 +30,8 @@ pub struct SessionDoc {
     pub thread_id: String,
     /// `Visitor 3F2A`, or the admin's login name.
     pub display_name: String,
+    /// The signed-in agent's id (admins only; issue 22).
+    pub agent_id: Option<i64>,
     /// The value for `X-CSRFToken`.
     pub csrf_token: String,
 }
@@ -59,6 +61,14 @@ pub struct MessageDoc {
     /// An agent's internal note: only agents see it (never in a visitor's
     /// history, catch-up or socket).
     pub internal: bool,
+    /// The agent who wrote an agent's message; `null` for a visitor's, an
+    /// old row, an unlinked Telegram member's, and towards visitors while
+    /// `AGENT_NAMES_VISIBLE=false`.
+    pub agent_id: Option<i64>,
+    /// The shown name of an agent's message (the agent's name when it
+    /// wrote, else `ADMIN_DISPLAY_NAME`; always that towards visitors while
+    /// `AGENT_NAMES_VISIBLE=false`); `null` for a visitor's message.
+    pub sender_name: Option<String>,
 }
 
 /// `GET /api/messages/{thread_id}`.
@@ -130,6 +140,8 @@ pub struct ThreadDoc {
     /// When the visitor was last seen (RFC 3339), if known.
     #[schema(format = DateTime)]
     pub last_seen: Option<String>,
+    /// The assigned agent, or null (issue 22).
+    pub assignee: Option<super::AssigneeDoc>,
 }
 
 /// `GET /api/threads`.

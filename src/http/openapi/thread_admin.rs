@@ -32,6 +32,8 @@ pub enum ThreadChangeDoc {
     Unblock,
     /// Reopened by the visitor's message.
     Visitor,
+    /// Its assignee changed (issue 22).
+    Assign,
 }
 
 /// A thread's status and block, as `thread_updated` carries it.
@@ -50,7 +52,68 @@ pub struct ThreadStateDoc {
     pub change: Option<ThreadChangeDoc>,
     /// The agent who changed it (issue 22; absent for a visitor's message).
     pub by: Option<ActedByDoc>,
+    /// The assignee (issue 22), or null when unassigned; absent for a
+    /// visitor's message.
+    pub assignee: Option<AssigneeDoc>,
 }
+
+/// The agent a thread is assigned to (issue 22).
+#[derive(Serialize, ToSchema)]
+pub struct AssigneeDoc {
+    /// The agent's id.
+    pub id: i64,
+    /// Its display name.
+    pub name: String,
+}
+
+/// A refused take: 409 `CONFLICT` naming the agent who has the thread.
+#[derive(Serialize, ToSchema)]
+pub struct TakenDoc {
+    /// `false`.
+    pub success: bool,
+    /// `This thread is assigned to Ayşe`.
+    pub error: String,
+    /// `CONFLICT`.
+    pub code: String,
+    /// 409.
+    pub status: u16,
+    /// Who has it.
+    pub assignee: AssigneeDoc,
+}
+
+/// Body of `POST /api/threads/{thread_id}/assign`.
+#[derive(Serialize, ToSchema)]
+pub struct AssignBodyDoc {
+    /// The agent's id, or null to unassign.
+    pub agent_id: Option<i64>,
+}
+
+/// Takes a thread (agent): assigned to the caller when unassigned or
+/// already theirs; 409 naming the assignee otherwise (issue 22).
+#[utoipa::path(post, path = "/api/threads/{thread_id}/take", tag = "messages",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    responses(
+        (status = 200, body = ThreadStateAnswerDoc),
+        (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: bad thread id"),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not an agent"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND"),
+        (status = 409, body = TakenDoc, description = "CONFLICT: another agent has it")
+    ))]
+pub fn thread_take() {}
+
+/// Assigns a thread to an enabled agent, or unassigns it (issue 22).
+#[utoipa::path(post, path = "/api/threads/{thread_id}/assign", tag = "messages",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    request_body = AssignBodyDoc,
+    responses(
+        (status = 200, body = ThreadStateAnswerDoc),
+        (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: bad agent_id, disabled agent"),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not an agent"),
+        (status = 403, body = ErrorBody, description = "CSRF_FAILED"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND: thread or agent")
+    ))]
+pub fn thread_assign() {}
 
 /// The agent who acted: `id` null until agents exist.
 #[derive(Serialize, ToSchema)]

@@ -12,7 +12,7 @@ import { hue, initials, toast } from '../lib/dom.js';
 import { createMediaTools } from '../lib/media.js';
 import { createSender } from '../lib/sender.js';
 import { fmt } from '../lib/time.js';
-import { NoteList, noteExtra, sending, setNoteMode } from './notes.js';
+import { NoteList, byOther, noteExtra, sending, setNoteMode } from './notes.js';
 import { socket } from './socket.js';
 import { emit, normalise, on, threads, typing, view } from './state.js';
 import { itemButton, markRead, noteMessage, renderThread, renderThreads, scheduleReload } from './thread_list.js';
@@ -43,7 +43,7 @@ export const list = new NoteList(messagesEl, {
   jumpButton: document.getElementById('jump-button'),
   own: 'admin',
   senderLabel: (m) => (m.sender_type === 'admin'
-    ? S.you
+    ? (byOther(m) ? m.sender_name : S.you)
     : (threads.get(m.thread_id)?.display_name || S.visitorLabel)),
   onRetry: (cid) => sender.retry(cid),
   onCancelUpload: (cid) => sender.cancel(cid),

@@ -48,9 +48,16 @@ export function noteExtra() {
 }
 
 /** The panel's message list: notes marked and labelled. */
+/** The logged-in agent's id (templates/admin.html). */
+const me = Number(document.body.dataset.agentId || 0);
+
+/** An answer another agent (or "Support") wrote: shown with its name. */
+export const byOther = (m) => m.sender_type === 'admin' && !!m.sender_name && m.agent_id !== me;
+
 export class NoteList extends MessageList {
   build(msg, status) {
     const node = super.build(msg, status);
+    if (byOther(msg)) node.classList.add('by-other');
     const stored = msg.id !== null && msg.id !== undefined;
     if (!stored && sendingNote) pendingNotes.add(msg.client_id);
     const note = stored ? msg.internal === true : pendingNotes.has(msg.client_id);

@@ -14,7 +14,9 @@
 //   `current()`: the open thread's id or null, `apply({id, status,
 //   blocked})`: a thread's new state, `filter()` / `setFilter(name)`: the
 //   status filter, `open` | `closed` | `blocked` | `all`; `erased(id)`:
-//   the thread was erased, drop it);
+//   the thread was erased, drop it; `assignee()` /
+//   `setAssignee(name)`: the assignee filter, `all` | `me` | `unassigned`;
+//   `me()` / `setMe(id)`: the signed-in agent's id);
 // - `on(name, fn)`: the panel's events, `thread-open` {id},
 //   `threads-rendered`, `thread-message` {id, sender} (state.js).
 import { applyErased, openThread, revealMessage } from './conversation.js';
@@ -34,6 +36,16 @@ export const threads = {
   filter: () => view.filter,
   setFilter(name) {
     view.filter = name;
+    renderThreads();
+  },
+  assignee: () => view.assignee,
+  setAssignee(name) {
+    view.assignee = name;
+    renderThreads();
+  },
+  me: () => view.me,
+  setMe(id) {
+    view.me = id;
     renderThreads();
   },
 };

@@ -17,7 +17,9 @@ export const typing = new Map();
  * a thread no longer shown is dropped); `hasMore` (the open thread has
  * older pages on the server); `threadsLoaded` (the first list arrived);
  * `filter` (the status filter, admin_status.js: `open` (default),
- * `closed`, `blocked` or `all`).
+ * `closed`, `blocked` or `all`); `assignee` (the assignee filter,
+ * admin_assign.js: `all` (default), `me` or `unassigned`); `me` (the
+ * signed-in agent's id, from `GET /api/session`).
  */
 export const view = {
   currentId: null,
@@ -25,6 +27,8 @@ export const view = {
   hasMore: false,
   threadsLoaded: false,
   filter: 'open',
+  assignee: 'all',
+  me: null,
 };
 
 /** Milliseconds since the epoch of an ISO time; 0 when missing or invalid. */
@@ -47,6 +51,7 @@ export function normalise(t) {
     last_message: t.last_message || null,
     online: p ? p.online : !!t.online,
     last_seen: p ? p.last_seen : null,
+    assignee: t.assignee || null,
   };
 }
 

@@ -57,6 +57,14 @@ const shownByStatus = (t) => {
   return f === 'blocked' ? t.blocked : ['all', t.status].includes(f);
 };
 
+/** The assignee filter (`view.assignee`, set by admin_assign.js). */
+const shownByAssignee = (t) => {
+  const f = view.assignee || 'all';
+  if (f === 'me') return !!t.assignee && t.assignee.id === view.me;
+  if (f === 'unassigned') return !t.assignee;
+  return true;
+};
+
 function sortedThreads() {
   return [...threads.values()].sort((a, b) => (a.status === 'closed') - (b.status === 'closed')
     || ts(b.last_activity) - ts(a.last_activity)
@@ -78,6 +86,7 @@ function buildItem(t) {
   // Presence and unread count for screen readers: the button's name is
   // its text, so that what is seen is what is announced (WCAG 2.5.3).
   top.appendChild(el('span', 'sr-only thread-sr'));
+  top.appendChild(el('span', 'thread-assignee'));
   top.appendChild(el('time', 'thread-time'));
   const bottom = el('span', 'thread-bottom');
   bottom.appendChild(el('span', 'thread-preview'));
@@ -106,6 +115,10 @@ function fillItem(li, t) {
   avatar.querySelector('.avatar-initials').textContent = initials(name);
   avatar.querySelector('.presence-dot').dataset.state = t.online ? 'online' : 'offline';
   btn.querySelector('.thread-name').textContent = name;
+  const who = btn.querySelector('.thread-assignee');
+  who.textContent = t.assignee ? initials(t.assignee.name) : '';
+  who.title = t.assignee ? t.assignee.name : '';
+  who.hidden = !t.assignee;
   const time = btn.querySelector('.thread-time');
   const when = t.last_message?.created_at || t.last_activity;
   time.textContent = fmt.short(when);
@@ -132,7 +145,7 @@ function fillItem(li, t) {
 /** Draws the whole list again (order, filter, search); then `threads-rendered`. */
 export function renderThreads() {
   const q = searchInput.value.trim().toLocaleLowerCase();
-  const wanted = sortedThreads().filter(shownByStatus).filter((t) => !q
+  const wanted = sortedThreads().filter(shownByStatus).filter(shownByAssignee).filter((t) => !q
     || t.display_name.toLocaleLowerCase().includes(q)
     || preview(t.last_message).toLocaleLowerCase().includes(q));
   const keep = new Set(wanted.map((t) => t.id));
@@ -250,11 +263,13 @@ export function stopTypingOf(id, render = true) {
   if (render) renderThread(id);
 }
 
-/** `thread_updated {id, status, blocked}` (issue 13), or an API answer. */
+/** `thread_updated {id, status, blocked, assignee?}` (issues 13, 22), or an API answer. */
 export function applyThreadState(p) {
   const t = p && threads.get(p.id);
   if (!t) return;
   t.status = p.status === 'closed' ? 'closed' : 'open';
   t.blocked = !!p.blocked;
+  // Absent: not known (a visitor's reopening message); null: unassigned.
+  if (p.assignee !== undefined) t.assignee = p.assignee;
   renderThreads();
 }

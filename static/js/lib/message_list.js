@@ -5,7 +5,7 @@
 // createTextNode; URLs are checked (dom.js safeUrl) before they become
 // href/src.
 import { S } from './config.js';
-import { el, icon, localUrl, openImage, renderText, safeUrl, thumbUrl } from './dom.js';
+import { el, icon, initials, localUrl, openImage, renderText, safeUrl, thumbUrl } from './dom.js';
 import { toDate, valid, dayKey, fmt } from './time.js';
 
 // -------------------------------------------------------- message list ---
@@ -325,7 +325,12 @@ export class MessageList {
     node.dataset.ts = String(when.getTime());
     node.dataset.day = dayKey(when);
 
-    node.appendChild(el('div', 'message-sender', this.senderLabel(msg)));
+    // An answer's agent (initials before its name).
+    const who = msg.sender_name || '';
+    node.dataset.who = who;
+    const head = el('div', 'message-sender', this.senderLabel(msg));
+    if (who && !mine) head.dataset.initials = initials(who);
+    node.appendChild(head);
     const bubble = el('div', 'bubble');
     const local = localUrl(msg.local_url);
     const url = local || safeUrl(msg.file_url);
@@ -459,7 +464,7 @@ export class MessageList {
       } else if (sep) {
         sep.remove();
       }
-      const start = newDay || prev.dataset.sender !== node.dataset.sender
+      const start = newDay || prev.dataset.sender !== node.dataset.sender || prev.dataset.who !== node.dataset.who
         || Number(node.dataset.ts) - Number(prev.dataset.ts) > GROUP_GAP_MS;
       node.classList.toggle('group-start', start);
       if (prev) {

@@ -228,9 +228,23 @@ pub async fn wait_buttons(tg: &TelegramDouble, id: i64, want: &[String]) {
 /// Presses button `data` on message `message_id` of `chat`; waits for its
 /// `answerCallbackQuery` and returns the answer's text.
 pub async fn press(tg: &TelegramDouble, chat: i64, message_id: i64, data: &str) -> String {
-    let (_, qid) = tg
-        .push_callback(chat, message_id, data)
-        .expect("the bot asked for callback queries (allowed_updates)");
+    press_as(tg, chat, message_id, data, None).await
+}
+
+/// As [`press`], pressed by group member `user` (`None`: the chat's user
+/// or the group's admin).
+pub async fn press_as(
+    tg: &TelegramDouble,
+    chat: i64,
+    message_id: i64,
+    data: &str,
+    user: Option<i64>,
+) -> String {
+    let pushed = match user {
+        Some(u) => tg.push_callback_by(chat, message_id, data, u),
+        None => tg.push_callback(chat, message_id, data),
+    };
+    let (_, qid) = pushed.expect("the bot asked for callback queries (allowed_updates)");
     let call = tg
         .wait_call("answerCallbackQuery", WAIT, |c| {
             c.is("answerCallbackQuery") && c.str_param("callback_query_id").as_deref() == Some(&qid)

@@ -144,6 +144,30 @@ impl TelegramDouble {
     /// As [`TelegramDouble::push_callback`] without queueing it (for
     /// webhook posts): the update JSON and the callback query id.
     pub fn callback_json(&self, chat: i64, message_id: i64, data: &str) -> Option<(Value, String)> {
+        self.callback_json_by(chat, message_id, data, None)
+    }
+
+    /// As [`TelegramDouble::push_callback`], pressed by group member `user`.
+    pub fn push_callback_by(
+        &self,
+        chat: i64,
+        message_id: i64,
+        data: &str,
+        user: i64,
+    ) -> Option<(i64, String)> {
+        let (upd, qid) = self.callback_json_by(chat, message_id, data, Some(user))?;
+        let update_id = upd["update_id"].as_i64().expect("update_id");
+        self.inner.lock().updates.push_back(upd);
+        Some((update_id, qid))
+    }
+
+    fn callback_json_by(
+        &self,
+        chat: i64,
+        message_id: i64,
+        data: &str,
+        by: Option<i64>,
+    ) -> Option<(Value, String)> {
         let mut st = self.inner.lock();
         if !wanted(&st, "callback_query") {
             return None;
@@ -157,10 +181,10 @@ impl TelegramDouble {
             || json!({"message_id": message_id, "date": super::now_unix(), "text": "…"}),
         );
         msg["chat"] = forum::chat_json(&st, chat);
-        let from = if chat < 0 {
-            forum::human(forum::GROUP_ADMIN)
-        } else {
-            user(chat)
+        let from = match by {
+            Some(id) => super::member(id),
+            None if chat < 0 => forum::human(forum::GROUP_ADMIN),
+            None => user(chat),
         };
         let upd = json!({
             "update_id": update_id,

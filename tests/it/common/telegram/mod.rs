@@ -185,6 +185,11 @@ fn user(chat_id: i64) -> Value {
     json!({"id": chat_id, "is_bot": false, "first_name": name, "language_code": "en"})
 }
 
+/// A group member of its own (`Incoming::by_member`, `push_callback_by`).
+pub(super) fn member(id: i64) -> Value {
+    json!({"id": id, "is_bot": false, "first_name": format!("Member {id}"), "language_code": "en"})
+}
+
 fn private_chat(chat_id: i64) -> Value {
     let name = if chat_id == ADMIN_CHAT {
         "Admin"

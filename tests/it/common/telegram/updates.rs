@@ -24,6 +24,8 @@ pub struct Incoming {
     pub media: Option<Media>,
     /// The forum topic it is written in (`message_thread_id`).
     pub topic: Option<i64>,
+    /// Its sender's user id (default: the chat's user, or the group's admin).
+    pub from: Option<i64>,
 }
 
 /// Media of an [`Incoming`] message; the double stores the bytes for
@@ -55,6 +57,7 @@ impl Incoming {
             reply_to: None,
             media: None,
             topic: None,
+            from: None,
         }
     }
 
@@ -66,7 +69,14 @@ impl Incoming {
             reply_to: None,
             media: Some(media),
             topic: None,
+            from: None,
         }
+    }
+
+    /// Written by group member `user` (a user id of its own).
+    pub fn by_member(mut self, user: i64) -> Incoming {
+        self.from = Some(user);
+        self
     }
 
     pub fn reply_to(mut self, message_id: i64) -> Incoming {
@@ -132,7 +142,7 @@ pub(super) fn build_update(st: &mut St, msg: Incoming) -> Value {
         "message_id": message_id,
         "date": now_unix(),
         "chat": forum::chat_json(st, msg.chat_id),
-        "from": forum::human(msg.chat_id),
+        "from": msg.from.map_or_else(|| forum::human(msg.chat_id), super::member),
     });
     if let Some(topic) = msg.topic {
         m["message_thread_id"] = json!(topic);

@@ -1,0 +1,94 @@
+//! Assignment over JSON (issue 22 item 4): `POST /api/threads/{id}/take`
+//! and `POST /api/threads/{id}/assign`. Thin handlers over
+//! [`crate::chat::assignment`]: admin only (401 `UNAUTHORIZED` otherwise),
+//! CSRF as every admin `POST` (the router's layer), an unknown thread is
+//! 404 `NOT_FOUND`. Each change is recorded as an `assign` thread event and
+//! published as `thread_updated` (`change: "assign"`) to admins.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use super::extract::{AppJson, Caller};
+use crate::{
+    AppState,
+    chat::{ChatError, status::ThreadUpdate},
+    domain::ThreadId,
+    http::error::{AppError, AppResult},
+};
+
+/// A take refused because another agent has the thread: 409 `CONFLICT`,
+/// `{success: false, error: "This thread is assigned to Ayşe", code,
+/// status: 409, assignee: {id, name}}`.
+pub fn taken(e: &ChatError) -> Option<Value> {
+    let ChatError::Taken(a) = e else { return None };
+    Some(json!({
+        "success": false,
+        "error": e.to_string(),
+        "code": "CONFLICT",
+        "status": 409,
+        "assignee": a,
+    }))
+}
+
+fn thread_id(id: &str) -> Result<ThreadId, AppError> {
+    ThreadId::parse(id).map_err(|e| AppError::Validation(e.to_string()))
+}
+
+fn answer(u: ThreadUpdate) -> Response {
+    Json(json!({"success": true, "thread": u})).into_response()
+}
+
+/// `POST /api/threads/{id}/take` (admin) → `{success, thread: {id, status,
+/// blocked, blocked_at, change: "assign", by, assignee: {id, name}}}` when
+/// the thread was unassigned or already the caller's; 409 `CONFLICT` with
+/// `assignee` when another agent has it (nothing changes).
+pub async fn take(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let session = caller.require_admin()?;
+    let id = thread_id(&id)?;
+    match state.chat.take(id.as_str(), &session.agent).await {
+        Ok(u) => Ok(answer(u)),
+        Err(e) => match taken(&e) {
+            Some(body) => Ok((StatusCode::CONFLICT, Json(body)).into_response()),
+            None => Err(e.into()),
+        },
+    }
+}
+
+/// `POST /api/threads/{id}/assign {agent_id: <id> | null}` (admin) → as
+/// `take`, the thread assigned to that agent (`null`: unassigned). 400
+/// `VALIDATION_ERROR` for a missing or malformed `agent_id` or a disabled
+/// agent, 404 `NOT_FOUND` for an unknown agent; nothing changes then.
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<Value>,
+) -> AppResult<Response> {
+    let by = super::thread_admin::agent(&caller)?;
+    let id = thread_id(&id)?;
+    let agent = agent_id(&body)?;
+    Ok(answer(state.chat.assign(id.as_str(), agent, &by).await?))
+}
+
+/// `agent_id` of an assign body: a whole number, or `null` (unassign).
+///
+/// # Errors
+/// `VALIDATION_ERROR` when it is missing or anything else.
+pub fn agent_id(body: &Value) -> Result<Option<i64>, AppError> {
+    match body.get("agent_id") {
+        Some(Value::Null) => Ok(None),
+        Some(v) if v.as_i64().is_some() => Ok(v.as_i64()),
+        _ => Err(AppError::Validation(
+            "agent_id must be an agent's id, or null to unassign".into(),
+        )),
+    }
+}
