@@ -2,7 +2,7 @@
 //! threads whose last activity is older than that many days are erased
 //! as `DELETE /api/threads/{id}` erases them (rows, search index, files;
 //! the Telegram topic stays in the group). It runs at start-up and then
-//! every [`EVERY`]. Threads are picked [`BATCH`] at a time, each erased in
+//! every [`EVERY`] (a failed run is tried again after [`RETRY`]). Threads are picked [`BATCH`] at a time, each erased in
 //! its own short transaction, with a [`PAUSE`] after each batch, so that
 //! the group-commit writer (the message hot path) never waits long for
 //! the database. A run that erased threads is recorded in the audit log
@@ -26,6 +26,8 @@ pub const BATCH: i64 = 50;
 pub const PAUSE: Duration = Duration::from_millis(200);
 /// Time between runs.
 pub const EVERY: Duration = Duration::from_secs(24 * 3600);
+/// Wait before trying again after a failed run.
+pub const RETRY: Duration = Duration::from_secs(60);
 
 impl Data {
     /// One retention run with `days`: erases every closed thread whose

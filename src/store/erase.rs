@@ -62,8 +62,15 @@ pub async fn erase_thread(
     const TOPIC: &str = "SELECT tg_topic_chat_id, tg_topic_id FROM threads WHERE id = $1";
     const MEDIA: &str = "SELECT DISTINCT file_url FROM messages \
          WHERE thread_id = $1 AND file_url IS NOT NULL AND file_url <> ''";
+    // SQLite: take the write lock first (a deferred transaction that reads
+    // and then writes fails at once with SQLITE_BUSY when another writer
+    // committed meanwhile; an immediate one waits its busy timeout).
+    let begin = match db {
+        Db::Sqlite(_) => "BEGIN IMMEDIATE",
+        Db::Postgres(_) => "BEGIN",
+    };
     Ok(with_db!(db, p => {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_with(begin).await?;
         let topic: Option<(Option<i64>, Option<i64>)> =
             sqlx::query_as(TOPIC).bind(thread_id).fetch_optional(&mut *tx).await?;
         let media: Vec<String> = sqlx::query_scalar(MEDIA).bind(thread_id).fetch_all(&mut *tx).await?;

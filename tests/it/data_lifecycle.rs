@@ -482,7 +482,11 @@ async fn retention_erases_only_old_closed_threads(backend: Backend) {
     let owner = app.admin().await;
     let deadline = Instant::now() + Duration::from_secs(15);
     while !cells_holding(&db, &tids[0]).await.is_empty() {
-        assert!(Instant::now() < deadline, "the old closed thread stayed");
+        assert!(
+            Instant::now() < deadline,
+            "the old closed thread stayed: {:?}",
+            cells_holding(&db, &tids[0]).await
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for t in &tids[1..] {
