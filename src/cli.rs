@@ -1,13 +1,16 @@
 //! The command line (clap, derive): `sohbet [serve]`, `migrate`,
 //! `import-flask <source>`, `healthcheck`, `check-config`, `agent
-//! add|list|disable|reset-password` (issue 22), `--version`,
+//! add|list|disable|reset-password` (issue 22), `erase`, `backup`
+//! (issue 27, [`data`]), `--version`,
 //! `--help`. Unknown arguments are an error (exit code 2), never a server
 //! start. The configuration always comes from the environment and `.env`.
 //!
 //! Exit codes: 0 success; 1 failure (start-up, database, not ready);
 //! 2 usage or configuration error.
 
-use std::{future::Future, process::ExitCode, time::Duration};
+mod data;
+
+use std::{future::Future, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
 use sohbet::{
@@ -55,6 +58,26 @@ enum Command {
     /// Manage the support team's agents in the configured database.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Erase a visitor: its thread(s), messages, context, search rows,
+    /// Telegram links and files (see docs/your-data.md).
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["thread", "email"])))]
+    Erase {
+        /// The thread id to erase.
+        #[arg(long)]
+        thread: Option<String>,
+        /// Erase every thread whose visitor gave this email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Also delete the threads' Telegram forum topics.
+        #[arg(long)]
+        telegram_topic: bool,
+    },
+    /// Write a consistent copy of the SQLite database to FILE while the
+    /// server keeps serving (never overwrites; Postgres: use pg_dump).
+    Backup {
+        /// The new file.
+        file: PathBuf,
+    },
 }
 
 /// `sohbet agent …`: a password is read from standard input with
@@ -127,6 +150,12 @@ impl Cli {
             Command::Healthcheck => healthcheck(&config).await,
             Command::CheckConfig => check_config(&config),
             Command::Agent(cmd) => agent(config, cmd).await,
+            Command::Erase {
+                thread,
+                email,
+                telegram_topic,
+            } => data::erase(config, thread, email, telegram_topic).await,
+            Command::Backup { file } => data::backup(config, &file).await,
         }
     }
 }
@@ -266,7 +295,7 @@ async fn agent(config: Config, cmd: AgentCommand) -> ExitCode {
     };
     let auth = Auth::new(&config, db.clone());
     let res = match auth.bootstrap_owner().await {
-        Ok(_) => agent_command(&auth, cmd).await,
+        Ok(_) => agent_command(&auth, &db, cmd).await,
         Err(e) => Err(AgentError::Store(e)),
     };
     db.close().await;
@@ -283,7 +312,11 @@ async fn agent(config: Config, cmd: AgentCommand) -> ExitCode {
     }
 }
 
-async fn agent_command(auth: &Auth, cmd: AgentCommand) -> Result<(), AgentError> {
+async fn agent_command(
+    auth: &Auth,
+    db: &sohbet::store::Db,
+    cmd: AgentCommand,
+) -> Result<(), AgentError> {
     match cmd {
         AgentCommand::Add {
             username,
@@ -330,6 +363,14 @@ async fn agent_command(auth: &Auth, cmd: AgentCommand) -> Result<(), AgentError>
             let a = auth.agent_by_login(&username).await?;
             let (_, ended) = auth.disable_agent(a.id).await?;
             println!("disabled {} ({} sessions ended)", a.username, ended.len());
+            let detail = serde_json::json!({"sessions_ended": ended.len()});
+            let by = sohbet::domain::ActedBy::cli();
+            let target = a.id.to_string();
+            let action = sohbet::domain::AuditAction::AgentDisable;
+            let now = sohbet::store::now();
+            sohbet::store::audit::record(db, &by, action, Some(&target), Some(&detail), now)
+                .await
+                .map_err(AgentError::Store)?;
         }
         AgentCommand::ResetPassword {
             username,

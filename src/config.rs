@@ -165,6 +165,10 @@ pub struct Config {
     /// How new threads are assigned (`ASSIGNMENT`: `manual`, the default,
     /// or `round_robin`; issue 22 item 4).
     pub assignment: crate::chat::assignment::AssignmentMode,
+    /// Days a closed thread is kept after its last activity before the
+    /// retention job erases it (`RETENTION_DAYS`, 1–36500; unset or 0:
+    /// off, threads are kept until erased). See `docs/your-data.md`.
+    pub retention_days: Option<u32>,
 }
 
 impl std::fmt::Debug for Config {
@@ -393,6 +397,15 @@ impl Config {
             trust_proxy,
             redis_url: var("REDIS_URL"),
             redis_prefix: var("REDIS_PREFIX").unwrap_or("sohbet".into()),
+            retention_days: match whole_number(&var, "RETENTION_DAYS", 0u32)? {
+                0 => None,
+                n @ 1..=36500 => Some(n),
+                n => {
+                    return Err(ConfigError(format!(
+                        "RETENTION_DAYS must be between 1 and 36500 (0 = off), not {n}"
+                    )));
+                }
+            },
             postgres_writers: match whole_number(&var, "POSTGRES_WRITERS", 1usize)? {
                 n @ 1..=32 => n,
                 n => {
@@ -470,6 +483,23 @@ mod tests {
         assert_eq!(c.database, DatabaseConfig::Sqlite("data/chat.db".into()));
         assert_eq!(c.timezone, chrono_tz::Europe::Istanbul);
         assert_eq!(c.secret_key.len(), 64);
+    }
+
+    #[test]
+    fn retention_is_off_unless_set() {
+        assert_eq!(cfg(&[]).unwrap().retention_days, None);
+        assert_eq!(
+            cfg(&[("RETENTION_DAYS", "0")]).unwrap().retention_days,
+            None
+        );
+        assert_eq!(
+            cfg(&[("RETENTION_DAYS", "90")]).unwrap().retention_days,
+            Some(90)
+        );
+        for bad in ["-1", "abc", "36501", "1.5"] {
+            let e = cfg(&[("RETENTION_DAYS", bad)]).unwrap_err();
+            assert!(e.0.contains("RETENTION_DAYS"), "{e}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 pub mod agents;
 pub mod canned;
+pub mod data;
 pub mod search;
 pub mod tools;
 pub mod widget;

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod chat;
 pub mod config;
+pub mod data;
 pub mod domain;
 pub mod flask_import;
 pub mod http;
@@ -43,6 +44,8 @@ use crate::{
 pub struct AppState {
     /// The chat core.
     pub chat: Chat,
+    /// The operator's data: erase, retention, backup, audit log.
+    pub data: data::Data,
     /// Secrets, sessions, OTP.
     pub auth: Auth,
     /// Cookie names and flags.
@@ -192,7 +195,16 @@ impl App {
             )?),
             _ => None,
         };
+        let data = data::Data::new(
+            db.clone(),
+            chat.clone(),
+            media.clone(),
+            telegram.clone(),
+            config.retention_days,
+        );
+        data.start_retention();
         let state = AppState {
+            data,
             chat,
             auth,
             cookies: Arc::new(CookiePolicy::new(

@@ -5,6 +5,7 @@
 
 pub mod assignment;
 pub mod canned;
+pub mod erase;
 pub mod error;
 pub mod events;
 mod media_urls;
@@ -63,6 +64,12 @@ pub enum ChatEvent {
     ThreadCreated(ThreadInfo),
     /// The admin cleared a thread.
     Cleared {
+        /// The thread.
+        thread_id: String,
+    },
+    /// A thread was erased with all it held ([`erase`]): `thread_erased`
+    /// to admins and to the thread's room.
+    Erased {
         /// The thread.
         thread_id: String,
     },

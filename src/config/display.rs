@@ -124,6 +124,13 @@ impl Config {
         ));
         out.push(("REDIS_PREFIX", self.redis_prefix.clone()));
         out.push(("POSTGRES_WRITERS", self.postgres_writers.to_string()));
+        out.push((
+            "RETENTION_DAYS",
+            self.retention_days.map_or_else(
+                || "off (threads are kept until erased)".into(),
+                |d| format!("{d} (closed threads erased {d} days after their last activity)"),
+            ),
+        ));
         out.push(("FRAME_ANCESTORS", self.frame_ancestors.clone()));
         out.push((
             "HEALTH_TOKEN",

@@ -6,6 +6,7 @@
 //! returns them, the adapters show them.
 
 pub mod agent;
+pub mod audit;
 pub mod canned;
 pub mod message;
 pub mod telegram;
@@ -16,6 +17,7 @@ pub mod view;
 pub mod visitor;
 
 pub use agent::{Agent, AgentRef};
+pub use audit::{AuditAction, AuditEntry, AuditRow};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use message::{Inserted, NewMessage};
 pub use telegram::{DueReceipt, OutboxItem, TopicNaming};

@@ -20,7 +20,7 @@ use super::extract::{AppJson, Caller};
 use crate::{
     AppState,
     auth::agents::{AgentRequest, OwnChange},
-    domain::AgentRole,
+    domain::{AgentRole, AuditAction},
     http::error::{AppError, AppResult},
 };
 
@@ -152,11 +152,13 @@ pub async fn disable(
     caller: Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    caller.require_owner()?;
+    let session = caller.require_owner()?;
     let (agent, ended) = state.auth.disable_agent(id_of(&id)?).await?;
     for hash in &ended {
         state.admin_sockets.revoke(hash);
     }
+    let detail = json!({"sessions_ended": ended.len()});
+    super::data::audit_quietly(&state, session, AuditAction::AgentDisable, &id, &detail).await;
     Ok(Json(json!({"success": true, "agent": agent})))
 }
 
@@ -166,8 +168,9 @@ pub async fn enable(
     caller: Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    caller.require_owner()?;
+    let session = caller.require_owner()?;
     let agent = state.auth.enable_agent(id_of(&id)?).await?;
+    super::data::audit_quietly(&state, session, AuditAction::AgentEnable, &id, &json!({})).await;
     Ok(Json(json!({"success": true, "agent": agent})))
 }
 

@@ -9,6 +9,7 @@ pub mod api;
 pub mod assets;
 pub mod assignment;
 pub mod canned;
+pub mod data;
 pub mod embed;
 pub mod error;
 pub mod extract;
@@ -75,6 +76,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/messages/clear", post(api::clear))
         .route("/api/messages/{thread_id}", get(api::messages))
         .route("/api/threads", get(api::threads))
+        .route(
+            "/api/threads/{thread_id}",
+            axum::routing::delete(data::erase),
+        )
         .route("/api/threads/{thread_id}/close", post(thread_admin::close))
         .route(
             "/api/threads/{thread_id}/reopen",
@@ -104,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(embed::router(&state))
         .merge(canned::router())
         .merge(agents::router())
+        .merge(data::router())
         .route("/admin/invite/{token}", get(pages::invite))
         .route("/api/{*rest}", any(api::not_found))
         .route("/health", get(health::health))

@@ -17,6 +17,7 @@
 
 pub mod agents;
 pub mod canned;
+pub mod data;
 mod schemas;
 mod search;
 mod thread_admin;
@@ -65,7 +66,8 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         search_doc,
         agents::agents_list, agents::agents_create, agents::agents_update, agents::agents_disable,
         agents::agents_enable, agents::agents_telegram_link, agents::agents_me, agents::agents_me_update, agents::invite_page,
-        agents::invite_accept
+        agents::invite_accept,
+        data::thread_erase, data::audit
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
@@ -79,7 +81,8 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         SearchDoc, SearchHitDoc, SearchThreadDoc, SearchThreadHitDoc, PartDoc,
         crate::domain::Agent, crate::domain::AgentRole, agents::AgentListDoc, agents::AgentOneDoc, agents::TelegramLinkDoc,
         agents::AgentCreatedDoc, agents::AgentCreateBodyDoc, agents::AgentUpdateBodyDoc,
-        agents::AgentOwnBodyDoc, agents::InviteBodyDoc, agents::InviteDoc
+        agents::AgentOwnBodyDoc, agents::InviteBodyDoc, agents::InviteDoc,
+        data::ErasedDoc, data::EraseDoc, data::AuditEntryDoc, data::AuditDoc
     )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),

@@ -196,6 +196,10 @@ pub struct AdminPage {
     pub tools: &'static i18n::tools::ToolStrings,
     /// Strings of the message search (issue 13).
     pub s: &'static i18n::search::SearchStrings,
+    /// Strings of the operator's data: Erase, retention (issue 27).
+    pub d: &'static i18n::data::DataStrings,
+    /// The retention policy line (`RETENTION_DAYS`).
+    pub retention: String,
 }
 
 fn common(
@@ -308,6 +312,8 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
         tools: i18n::tools::pick(page.lang),
         s: i18n::search::pick(page.lang),
         a: i18n::agents::pick(page.lang),
+        d: i18n::data::pick(page.lang),
+        retention: i18n::data::pick(page.lang).retention(state.config.retention_days),
         page,
         is_owner: session.agent.is_owner(),
         agent_id: session.agent.id.unwrap_or(0),

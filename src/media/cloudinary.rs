@@ -186,6 +186,105 @@ impl Cloudinary {
     }
 }
 
+impl Cloudinary {
+    /// The `(resource_type, public_id)` of a delivery URL of this account:
+    /// `https://res.cloudinary.com/<cloud>/<image|video>/upload/[v<n>/]<public_id>.<ext>`;
+    /// `None` for any other URL.
+    pub fn public_id_of(&self, url: &str) -> Option<(&'static str, String)> {
+        public_id_of(&self.config.cloud_name, url)
+    }
+
+    /// Deletes the file `public_id` of `resource_type` (`image` or
+    /// `video`) from Cloudinary: `POST {api}/v1_1/<cloud>/<resource_type>/destroy`
+    /// with `public_id`, `invalidate=true` (CDN caches are purged),
+    /// `timestamp`, `api_key` and the signature (Cloudinary docs, "Upload
+    /// API reference" § destroy). `Ok(true)`: deleted; `Ok(false)`:
+    /// Cloudinary did not have it (`{"result": "not found"}`).
+    ///
+    /// # Errors
+    /// [`MediaError::Upstream`] for a transport error, a non-2xx answer or
+    /// an unreadable one.
+    #[tracing::instrument(skip(self), fields(cloud = %self.config.cloud_name))]
+    pub async fn destroy(&self, resource_type: &str, public_id: &str) -> Result<bool, MediaError> {
+        #[derive(Deserialize)]
+        struct DestroyAnswer {
+            result: String,
+        }
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+            .to_string();
+        let signed = [
+            ("invalidate", "true"),
+            ("public_id", public_id),
+            ("timestamp", timestamp.as_str()),
+        ];
+        let mut form: Vec<(&str, String)> =
+            signed.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        form.push(("api_key", self.config.api_key.clone()));
+        form.push(("signature", sign(&signed, &self.config.api_secret)));
+        let url = format!(
+            "{}/v1_1/{}/{resource_type}/destroy",
+            self.config.api_url, self.config.cloud_name
+        );
+        let res = self
+            .client
+            .post(&url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| MediaError::Upstream(format!("request: {e}")))?;
+        let status = res.status();
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| MediaError::Upstream(format!("reading the answer: {e}")))?;
+        if !status.is_success() {
+            let why = serde_json::from_slice::<ErrorAnswer>(&body)
+                .map(|e| e.error.message)
+                .unwrap_or_else(|_| "no error message".into());
+            tracing::warn!(%status, %why, "Cloudinary destroy failed");
+            return Err(MediaError::Upstream(format!("HTTP {status}: {why}")));
+        }
+        let answer: DestroyAnswer = serde_json::from_slice(&body)
+            .map_err(|e| MediaError::Upstream(format!("unreadable answer: {e}")))?;
+        match answer.result.as_str() {
+            "ok" => Ok(true),
+            "not found" => Ok(false),
+            other => Err(MediaError::Upstream(format!("destroy answered {other}"))),
+        }
+    }
+}
+
+/// See [`Cloudinary::public_id_of`].
+fn public_id_of(cloud: &str, url: &str) -> Option<(&'static str, String)> {
+    let rest = url
+        .strip_prefix("https://res.cloudinary.com/")?
+        .strip_prefix(cloud)?
+        .strip_prefix('/')?;
+    let (resource_type, rest) = match rest.split_once("/upload/")? {
+        ("image", r) => ("image", r),
+        ("video", r) => ("video", r),
+        _ => return None,
+    };
+    let rest = match rest.split_once('/') {
+        Some((v, r))
+            if v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            r
+        }
+        _ => rest,
+    };
+    let public_id = rest.rsplit_once('.').map_or(rest, |(id, _)| id);
+    let safe = !public_id.is_empty()
+        && !public_id.contains("..")
+        && public_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b));
+    safe.then(|| (resource_type, public_id.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +302,41 @@ mod tests {
             sign(&params, "abcd"),
             "bfd09f95f331f558cbd1320e67aa8d488770583e"
         );
+    }
+
+    #[test]
+    fn public_ids_come_from_delivery_urls_of_this_cloud_only() {
+        let id = "sohbet/images/0b6f0f0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
+        assert_eq!(
+            public_id_of(
+                "c1",
+                &format!("https://res.cloudinary.com/c1/image/upload/v1/{id}.png")
+            ),
+            Some(("image", id.to_owned()))
+        );
+        assert_eq!(
+            public_id_of(
+                "c1",
+                "https://res.cloudinary.com/c1/video/upload/sohbet/audio/x.webm"
+            ),
+            Some(("video", "sohbet/audio/x".to_owned()))
+        );
+        assert_eq!(
+            public_id_of("c1", "https://res.cloudinary.com/c2/image/upload/v1/a.png"),
+            None
+        );
+        assert_eq!(
+            public_id_of("c1", "https://res.cloudinary.com/c1/raw/upload/v1/a.png"),
+            None
+        );
+        assert_eq!(
+            public_id_of(
+                "c1",
+                "https://res.cloudinary.com/c1/image/upload/v1/a b.png"
+            ),
+            None
+        );
+        assert_eq!(public_id_of("c1", "/uploads/images/a.png"), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub mod cloudinary;
 mod kinds;
 pub mod quota;
+pub mod remove;
 mod sniff;
 pub mod storage;
 pub mod sweep;

@@ -4,7 +4,8 @@
 //! note to `admins` only, [`crate::domain::Message::visible_to`]),
 //! `thread_created` → admins, `messages_cleared` → thread room and admins,
 //! `canned_updated` → admins.
-//! `thread_updated` (status, block) → admins.
+//! `thread_updated` (status, block) → admins. `thread_erased` → thread
+//! room and admins.
 //! While agents' names are hidden from visitors (`AGENT_NAMES_VISIBLE=false`)
 //! an agent's answer goes to the admins as stored and, renamed
 //! ([`crate::domain::SenderNames::show`]), to the thread room's other
@@ -41,6 +42,11 @@ static CUT_OFF: Episode =
 
 /// The event of a thread's status or block change (issue 13), to admins.
 pub(super) const THREAD_UPDATED: &str = "thread_updated";
+
+/// The event of an erased thread (issue 27 item 3), to admins and to the
+/// thread's room: `{thread_id}`. The visitor's page empties its
+/// conversation, the panel drops the thread from its list.
+pub(super) const THREAD_ERASED: &str = "thread_erased";
 
 /// Marks a socket that missed an event: it is skipped until it is gone.
 #[derive(Clone, Copy, Debug)]
@@ -126,6 +132,11 @@ impl Broadcast {
             ChatEvent::Cleared { thread_id } => (
                 vec![ADMINS.to_owned(), thread_room(thread_id)],
                 "messages_cleared",
+                serde_json::value::to_raw_value(&serde_json::json!({ "thread_id": thread_id })),
+            ),
+            ChatEvent::Erased { thread_id } => (
+                vec![ADMINS.to_owned(), thread_room(thread_id)],
+                THREAD_ERASED,
                 serde_json::value::to_raw_value(&serde_json::json!({ "thread_id": thread_id })),
             ),
             ChatEvent::CannedUpdated(c) => (

@@ -15,7 +15,7 @@ import { fmt } from '../lib/time.js';
 import { NoteList, byOther, noteExtra, sending, setNoteMode } from './notes.js';
 import { socket } from './socket.js';
 import { emit, normalise, on, threads, typing, view } from './state.js';
-import { itemButton, markRead, noteMessage, renderThread, scheduleReload } from './thread_list.js';
+import { itemButton, markRead, noteMessage, renderThread, renderThreads, scheduleReload } from './thread_list.js';
 
 const PAGE = limits.pageSize;
 const PAGE_MAX = limits.pageMax;
@@ -321,6 +321,20 @@ export function applyCleared(id) {
     list.clear();
   }
   renderThread(id);
+}
+
+/**
+ * Thread `id` was erased (here or by another owner, `thread_erased`): it
+ * leaves the list, and its conversation closes when it is the open one.
+ */
+export function applyErased(id) {
+  if (id === view.currentId) {
+    history.replaceState(null, '', location.pathname);
+    closeThread();
+  }
+  threads.delete(id);
+  typing.delete(id);
+  renderThreads();
 }
 
 // ----------------------------------------------------------- composer ---

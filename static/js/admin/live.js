@@ -5,7 +5,7 @@
 // (sound.js) is for a visitor's message in a thread not in view.
 import { errorText } from '../lib/api.js';
 import { toast } from '../lib/dom.js';
-import { applyCleared, catchUp, list, sender } from './conversation.js';
+import { applyCleared, applyErased, catchUp, list, sender } from './conversation.js';
 import { socket } from './socket.js';
 import { beep } from './sound.js';
 import { normalise, presence, threads, typing, view } from './state.js';
@@ -54,6 +54,10 @@ socket.on('messages_cleared', (p) => {
 });
 
 socket.on('thread_updated', applyThreadState);
+
+socket.on('thread_erased', (p) => {
+  if (p && p.thread_id) applyErased(p.thread_id);
+});
 
 function setPresence(p, online) {
   if (!p || !p.user_id || p.user_id === 'admin') return;

@@ -13,12 +13,13 @@
 // - `threads`: the threads the panel knows (`get(id)`, `all()`,
 //   `current()`: the open thread's id or null, `apply({id, status,
 //   blocked})`: a thread's new state, `filter()` / `setFilter(name)`: the
-//   status filter, `open` | `closed` | `blocked` | `all`; `assignee()` /
+//   status filter, `open` | `closed` | `blocked` | `all`; `erased(id)`:
+//   the thread was erased, drop it; `assignee()` /
 //   `setAssignee(name)`: the assignee filter, `all` | `me` | `unassigned`;
 //   `me()` / `setMe(id)`: the signed-in agent's id);
 // - `on(name, fn)`: the panel's events, `thread-open` {id},
 //   `threads-rendered`, `thread-message` {id, sender} (state.js).
-import { openThread, revealMessage } from './conversation.js';
+import { applyErased, openThread, revealMessage } from './conversation.js';
 import { socket } from './socket.js';
 import { on, threads as known, view } from './state.js';
 import { applyThreadState, renderThreads } from './thread_list.js';
@@ -31,6 +32,7 @@ export const threads = {
   all: () => known.values(),
   current: () => view.currentId,
   apply: applyThreadState,
+  erased: applyErased,
   filter: () => view.filter,
   setFilter(name) {
     view.filter = name;

@@ -18,7 +18,7 @@ const KEY: &str = "123456789012345";
 const SECRET: &str = "test-secret-abc";
 
 /// What the double received: (path, fields without the file, file bytes).
-type Seen = Arc<Mutex<Vec<(String, HashMap<String, String>, Vec<u8>)>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<(String, HashMap<String, String>, Vec<u8>)>>>;
 
 /// Cloudinary's signature check ("Authentication signatures"): sorted
 /// `key=value&…` of every parameter except file, api_key, resource_type,
@@ -43,8 +43,9 @@ fn cloudinary_signature(fields: &HashMap<String, String>, secret: &str) -> Strin
     hex::encode(sha1::Sha1::digest(format!("{joined}{secret}").as_bytes()))
 }
 
-/// A tiny Cloudinary upload API on 127.0.0.1; `fail` makes it answer 500.
-async fn cloudinary_double(fail: bool) -> (String, Seen) {
+/// A tiny Cloudinary upload API on 127.0.0.1 (and its `destroy`, which
+/// answers `ok` for a signed request); `fail` makes it answer 500.
+pub(crate) async fn cloudinary_double(fail: bool) -> (String, Seen) {
     use axum::{
         Json, Router,
         extract::{Multipart, Path as AxPath, State},
@@ -116,9 +117,39 @@ async fn cloudinary_double(fail: bool) -> (String, Seen) {
             })),
         )
     }
+    /// `destroy`: a urlencoded form, signed like an upload.
+    async fn destroy(
+        State((seen, fail)): State<(Seen, bool)>,
+        AxPath((cloud, resource)): AxPath<(String, String)>,
+        axum::extract::Form(fields): axum::extract::Form<HashMap<String, String>>,
+    ) -> (StatusCode, Json<Value>) {
+        seen.lock().unwrap().push((
+            format!("/v1_1/{cloud}/{resource}/destroy"),
+            fields.clone(),
+            vec![],
+        ));
+        let err = |code: StatusCode, m: &str| (code, Json(json!({"error": {"message": m}})));
+        if fail {
+            return err(StatusCode::INTERNAL_SERVER_ERROR, "General Error");
+        }
+        if cloud != CLOUD || fields.get("api_key").map(String::as_str) != Some(KEY) {
+            return err(StatusCode::UNAUTHORIZED, "Invalid api_key");
+        }
+        if fields.get("signature") != Some(&cloudinary_signature(&fields, SECRET)) {
+            return err(StatusCode::UNAUTHORIZED, "Invalid Signature");
+        }
+        if !fields.contains_key("public_id") {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "Missing required parameter - public_id",
+            );
+        }
+        (StatusCode::OK, Json(json!({"result": "ok"})))
+    }
     let seen: Seen = Arc::default();
     let router = Router::new()
         .route("/v1_1/{cloud}/{resource}/upload", post(handle))
+        .route("/v1_1/{cloud}/{resource}/destroy", post(destroy))
         .with_state((seen.clone(), fail));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -126,7 +157,7 @@ async fn cloudinary_double(fail: bool) -> (String, Seen) {
     (url, seen)
 }
 
-fn cloudinary_env(api_url: &str) -> [(String, String); 2] {
+pub(crate) fn cloudinary_env(api_url: &str) -> [(String, String); 2] {
     cloudinary_env_with(api_url, SECRET)
 }
 

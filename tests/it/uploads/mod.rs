@@ -3,7 +3,7 @@
 //! HTTP test double in `cloudinary.rs`. Every file is made in `support.rs`
 //! (no binaries in the repository).
 
-mod cloudinary;
+pub(crate) mod cloudinary;
 mod limits;
 pub(crate) mod support;
 mod sweep;

@@ -146,6 +146,7 @@ pub(super) fn call(st: &mut St, m: &str, p: &Map<String, Value>) -> Option<ApiRe
         "getchatmember" => get_chat_member(st, chat, p),
         "createforumtopic" => create_topic(st, chat, p),
         "editforumtopic" | "reopenforumtopic" | "closeforumtopic" => edit_topic(st, m, chat, p),
+        "deleteforumtopic" => delete_topic_call(st, chat, p),
         "setmessagereaction" => set_reaction(st, chat, p),
         "sendchataction" => match chat {
             Some(c) if st.known_chats.contains(&c) => Ok(json!(true)),
@@ -261,6 +262,26 @@ fn edit_topic(st: &mut St, m: &str, chat: Option<i64>, p: &Map<String, Value>) -
         "reopenforumtopic" => t.closed = false,
         _ => t.closed = true,
     }
+    Ok(json!(true))
+}
+
+/// `deleteForumTopic`: needs the right to delete messages (Bot API); the
+/// topic is then gone (its messages with it).
+fn delete_topic_call(st: &mut St, chat: Option<i64>, p: &Map<String, Value>) -> ApiResult {
+    let th = param_str(p, "message_thread_id").and_then(|t| t.parse::<i64>().ok());
+    let Some(f) = st.forum.as_mut().filter(|f| chat == Some(f.chat)) else {
+        return Err(bad("the chat is not a forum"));
+    };
+    if !f.rights.delete_messages {
+        return Err(bad("not enough rights to delete the topic"));
+    }
+    let Some(t) = th
+        .and_then(|th| f.topics.get_mut(&th))
+        .filter(|t| !t.deleted)
+    else {
+        return Err(bad("message thread not found"));
+    };
+    t.deleted = true;
     Ok(json!(true))
 }
 

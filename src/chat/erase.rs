@@ -1,0 +1,41 @@
+//! Erasing a thread from the core (issue 27 item 3): its rows go in one
+//! transaction ([`crate::store::erase`]), then [`ChatEvent::Erased`] is
+//! published (the visitor's sockets and the panel are told). Files and
+//! the Telegram topic are the caller's ([`crate::data`]): the core knows
+//! no storage and no transport.
+
+use super::{Chat, ChatEvent, ChatResult};
+use crate::domain::ActedBy;
+pub use crate::store::erase::ErasedRows;
+
+impl Chat {
+    /// Deletes every row of thread `thread_id` (see
+    /// [`crate::store::erase::erase_thread`]; with `audit`, its audit entry
+    /// in the same transaction) and publishes [`ChatEvent::Erased`].
+    /// `None` (and nothing published) when nothing was stored under that id.
+    ///
+    /// # Errors
+    /// Database errors (nothing is deleted then).
+    #[tracing::instrument(skip(self, audit))]
+    pub async fn erase(
+        &self,
+        thread_id: &str,
+        audit: Option<&ActedBy>,
+    ) -> ChatResult<Option<ErasedRows>> {
+        let erased =
+            crate::store::erase::erase_thread(&self.db, thread_id, audit, crate::store::now())
+                .await?;
+        if erased.is_some() {
+            if self.is_blocked(thread_id) {
+                // The row is gone: the set read again no longer holds it.
+                self.load_blocks().await?;
+            }
+            self.events
+                .publish(ChatEvent::Erased {
+                    thread_id: thread_id.to_owned(),
+                })
+                .await;
+        }
+        Ok(erased)
+    }
+}
