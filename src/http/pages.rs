@@ -80,7 +80,34 @@ pub struct PageConfig {
     /// The search strings (admin panel).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search: Option<&'static i18n::search::SearchStrings>,
+    /// Keys of `strings` this page's scripts never read, left out of its
+    /// block (the visitor page: its 60 KB transfer budget, issue 15).
+    #[serde(skip)]
+    pub unused_strings: &'static [&'static str],
 }
+
+/// The shared strings only the login page and the panel read: left out of
+/// the visitor page (the unit test
+/// `the_visitor_page_sends_every_string_its_scripts_read` checks that every
+/// `S.<name>` its scripts read is still sent).
+pub const NOT_ON_THE_VISITOR_PAGE: &[&str] = &[
+    "username",
+    "password",
+    "signIn",
+    "signingIn",
+    "verify",
+    "verifying",
+    "errInvalidCredentials",
+    "errInvalidOtp",
+    "errOtpFormat",
+    "noMessages",
+    "logout",
+    "sound",
+    "soundOn",
+    "soundOff",
+    "visitorTyping",
+    "visitorLabel",
+];
 
 impl PageConfig {
     fn new(lang: &'static str, strings: &'static i18n::Strings) -> Self {
@@ -101,7 +128,22 @@ impl PageConfig {
             canned: None,
             tools: None,
             search: None,
+            unused_strings: &[],
         }
+    }
+
+    /// The JSON of the block ([`config_json`]), without `unused_strings`.
+    fn to_json(&self) -> String {
+        if self.unused_strings.is_empty() {
+            return config_json(self);
+        }
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(strings) = v.get_mut("strings").and_then(|s| s.as_object_mut()) {
+            for k in self.unused_strings {
+                strings.remove(*k);
+            }
+        }
+        config_json(&v)
     }
 }
 
@@ -234,7 +276,7 @@ impl PageCommon {
             lang,
             t,
             static_base: format!("/static/{}", state.asset_version),
-            config: config_json(&config),
+            config: config.to_json(),
         }
     }
 }
@@ -270,7 +312,9 @@ pub async fn visitor(
     headers: HeaderMap,
 ) -> Response {
     let page = VisitorPage {
-        page: common(&state, &caller, &headers, |_| {}),
+        page: common(&state, &caller, &headers, |c| {
+            c.unused_strings = NOT_ON_THE_VISITOR_PAGE;
+        }),
         thread_id: caller.visitor_id.clone(),
         display_name: crate::chat::display_name_for(&caller.visitor_id),
         embed: None,
@@ -403,28 +447,26 @@ mod tests {
         assert_eq!(back, hostile);
     }
 
-    /// Every `S.<name>` a script reads (`S` is `config.js`'s shared
-    /// strings) is in the config block: a text left to the templates
-    /// (`skip_serializing` in `i18n::Strings`) must not be one a script needs.
-    #[test]
-    fn config_block_has_every_string_the_scripts_read() {
-        let config = PageConfig::new("en", &i18n::EN);
-        let v: serde_json::Value = serde_json::from_str(&config_json(&config)).unwrap();
-        // static/js and its folders (lib/, admin/).
-        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static/js")];
+    /// Every `S.<name>` read in the `.js` files below `dir` (not in its
+    /// folders named in `skip`): `(file, name)`.
+    fn string_reads(dir: &str, skip: &[&str]) -> Vec<(String, String)> {
+        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)];
         let mut files = Vec::new();
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
-                if path.is_dir() {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if path.is_dir() && !skip.contains(&name.as_str()) {
                     dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "js") {
+                } else if path.extension().is_some_and(|e| e == "js")
+                    && !skip.contains(&name.as_str())
+                {
                     files.push(path);
                 }
             }
         }
         files.sort();
-        let mut seen = 0;
+        let mut reads = Vec::new();
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
             for (i, _) in text.match_indices("S.") {
@@ -436,21 +478,63 @@ mod tests {
                     .chars()
                     .take_while(char::is_ascii_alphanumeric)
                     .collect();
-                if name.is_empty() {
-                    continue;
+                if !name.is_empty() {
+                    reads.push((file.display().to_string(), name));
                 }
-                seen += 1;
-                assert!(
-                    v["strings"].get(&name).is_some(),
-                    "{} reads S.{name}, which the config block does not send",
-                    file.display()
-                );
             }
         }
+        reads
+    }
+
+    /// Every `S.<name>` a script reads (`S` is `config.js`'s shared
+    /// strings) is in the config block: a text left to the templates
+    /// (`skip_serializing` in `i18n::Strings`) must not be one a script needs.
+    #[test]
+    fn config_block_has_every_string_the_scripts_read() {
+        let config = PageConfig::new("en", &i18n::EN);
+        let v: serde_json::Value = serde_json::from_str(&config.to_json()).unwrap();
+        let reads = string_reads("static/js", &[]);
         assert!(
-            seen > 50,
-            "only {seen} uses of S. found: the scan is broken"
+            reads.len() > 50,
+            "only {} uses of S. found: the scan is broken",
+            reads.len()
         );
+        for (file, name) in reads {
+            assert!(
+                v["strings"].get(&name).is_some(),
+                "{file} reads S.{name}, which the config block does not send"
+            );
+        }
+    }
+
+    /// The visitor page leaves out [`NOT_ON_THE_VISITOR_PAGE`]: none of them
+    /// is read by its scripts (`visitor.js` and `lib/`; the panel's, the
+    /// login page's and the widget's own scripts are not loaded there).
+    #[test]
+    fn the_visitor_page_sends_every_string_its_scripts_read() {
+        let mut config = PageConfig::new("en", &i18n::EN);
+        config.unused_strings = NOT_ON_THE_VISITOR_PAGE;
+        let v: serde_json::Value = serde_json::from_str(&config.to_json()).unwrap();
+        for k in NOT_ON_THE_VISITOR_PAGE {
+            assert!(v["strings"].get(*k).is_none(), "{k} is still sent");
+        }
+        let mut reads = string_reads("static/js/lib", &[]);
+        reads.extend(
+            string_reads("static/js", &["lib", "admin"])
+                .into_iter()
+                .filter(|(f, _)| f.ends_with("/visitor.js")),
+        );
+        assert!(
+            reads.len() > 20,
+            "only {} uses of S. found: the scan is broken",
+            reads.len()
+        );
+        for (file, name) in reads {
+            assert!(
+                v["strings"].get(&name).is_some(),
+                "{file} reads S.{name}, which the visitor page does not send"
+            );
+        }
     }
 
     #[test]

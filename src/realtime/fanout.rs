@@ -4,8 +4,8 @@
 //! note to `admins` only, [`crate::domain::Message::visible_to`]),
 //! `thread_created` → admins, `messages_cleared` → thread room and admins,
 //! `canned_updated` → admins.
-//! `thread_updated` (status, block) → admins. `thread_erased` → thread
-//! room and admins.
+//! `thread_updated` (status, block) → admins. An erased thread:
+//! `thread_erased` → admins, `messages_cleared` → its visitor's sockets.
 //! While agents' names are hidden from visitors (`AGENT_NAMES_VISIBLE=false`)
 //! an agent's answer goes to the admins as stored and, renamed
 //! ([`crate::domain::SenderNames::show`]), to the thread room's other
@@ -82,6 +82,25 @@ impl Broadcast {
     /// which the core's types rule out): one, or two for an agent's answer
     /// whose name visitors must not see (`names`).
     pub(super) fn of(ev: &ChatEvent, names: &SenderNames) -> Vec<Self> {
+        // An erased thread: the admins hear `thread_erased`; its visitor's
+        // sockets the contract's `messages_cleared` (the page empties
+        // itself as for a clear, and needs no code of its own).
+        if let ChatEvent::Erased { thread_id } = ev {
+            let data =
+                || serde_json::value::to_raw_value(&serde_json::json!({ "thread_id": thread_id }));
+            return [
+                Self::one(vec![ADMINS.to_owned()], vec![], THREAD_ERASED, data()),
+                Self::one(
+                    vec![thread_room(thread_id)],
+                    vec![ADMINS.to_owned()],
+                    "messages_cleared",
+                    data(),
+                ),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+        }
         if let ChatEvent::MessageStored(m) = ev
             && m.visible_to(Role::Visitor)
             && names.differs_for_visitor(m)
@@ -134,11 +153,8 @@ impl Broadcast {
                 "messages_cleared",
                 serde_json::value::to_raw_value(&serde_json::json!({ "thread_id": thread_id })),
             ),
-            ChatEvent::Erased { thread_id } => (
-                vec![ADMINS.to_owned(), thread_room(thread_id)],
-                THREAD_ERASED,
-                serde_json::value::to_raw_value(&serde_json::json!({ "thread_id": thread_id })),
-            ),
+            // Handled in `of` (two broadcasts).
+            ChatEvent::Erased { .. } => return None,
             ChatEvent::CannedUpdated(c) => (
                 vec![ADMINS.to_owned()],
                 "canned_updated",

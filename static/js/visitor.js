@@ -243,13 +243,6 @@ socket.on('messages_cleared', (p) => {
     list.clear();
   }
 });
-// The owner erased this conversation (issue 27): nothing of it is kept.
-socket.on('thread_erased', (p) => {
-  if (p && p.thread_id === threadId) {
-    hasMore = false;
-    list.clear();
-  }
-});
 
 socket.on('user_online', (p) => {
   if (p && p.user_id === 'admin') setPresence(true, p.last_seen);

@@ -237,7 +237,7 @@ async fn erase_leaves_nothing_of_the_thread(backend: Backend) {
     assert_eq!(erased["media_removed"], json!(1), "{r}");
     assert_eq!(erased["media_failed"], json!(0), "{r}");
     assert_eq!(erased["telegram_topic"], json!("deleted"), "{r}");
-    assert_eq!(vs.next("thread_erased").await, json!({"thread_id": tid}));
+    assert_eq!(vs.next("messages_cleared").await, json!({"thread_id": tid}));
     assert_eq!(admin.next("thread_erased").await, json!({"thread_id": tid}));
 
     // Nothing of it in any table but the audit log (which names it only).

@@ -63,7 +63,7 @@ for (const db of ['sqlite', 'postgres']) {
       const me = await a.client.get('/api/agents/me');
       assert.equal(typeof me.body?.agent?.id, 'number', me.text);
       assert.deepEqual(closed.thread, {
-        id: tid, status: 'closed', blocked: false, blocked_at: null, change: 'close', by: { id: me.body.agent.id, name: 'admin' },
+        id: tid, status: 'closed', blocked: false, blocked_at: null, change: 'close', by: { id: me.body.agent.id, name: 'admin' }, assignee: null,
       });
       assert.deepEqual(await seen, closed.thread, 'the other admin socket is told');
 

@@ -18,8 +18,8 @@ const ICONS = {
   open: 'M14 3h7v7h-2V6.4l-9.3 9.3-1.4-1.4L17.6 5H14V3ZM5 5h6v2H5v12h12v-6h2v6a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2Z',
   note: 'M12 3v10.6A4 4 0 1 0 14 17V7h4V3h-6Z',
   download: 'M11 3h2v9.2l3.3-3.3 1.4 1.4L12 16 6.3 10.3l1.4-1.4 3.3 3.3V3ZM4 18h16v2H4v-2Z',
-  eye: 'M12 4.5C7 4.5 2.7 7.6 1 12c1.7 4.4 6 7.5 11 7.5s9.3-3.1 11-7.5c-1.7-4.4-6-7.5-11-7.5ZM12 17a5 5 0 1 1 0-10 5 5 0 0 1 0 10Zm0-8a3 3 0 1 0 0 6 3 3 0 0 0 0-6Z',
 };
+// `name`: one of ICONS, or an SVG path (24 × 24) of a page's own.
 export function icon(name, size = 16) {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
@@ -30,7 +30,7 @@ export function icon(name, size = 16) {
   svg.setAttribute('focusable', 'false');
   const path = document.createElementNS(ns, 'path');
   path.setAttribute('fill', 'currentColor');
-  path.setAttribute('d', ICONS[name] || '');
+  path.setAttribute('d', ICONS[name] || name);
   svg.appendChild(path);
   return svg;
 }
