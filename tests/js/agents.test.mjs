@@ -9,41 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
-import { newClient, loginAdmin } from './lib/http.mjs';
-import { connectError, emitAck, socketScope } from './lib/socket.mjs';
-import { launchChromium } from './lib/browser.mjs';
+import { startServer } from './lib/server.mjs';
+import { newClient, loginAdmin, loginAs } from './lib/http.mjs';
+import { connectError, disconnected, emitAck, socketScope } from './lib/socket.mjs';
+import { contexts, launchChromium, loginOnPage, WAIT } from './lib/browser.mjs';
 
 const PASSWORD = 'a long enough password';
-const WAIT = 10_000;
-
-/** Resolves with the reason of the socket's next disconnect, or rejects after `ms`. */
-function disconnected(socket, ms) {
-  return new Promise((resolve, reject) => {
-    if (!socket.connected) {
-      resolve('already disconnected');
-      return;
-    }
-    const timer = setTimeout(() => reject(new Error(`still connected after ${ms} ms`)), ms);
-    socket.once('disconnect', (reason) => {
-      clearTimeout(timer);
-      resolve(reason);
-    });
-  });
-}
-
-/** Logs `username` in on `server` (its code read from the log). */
-async function loginAs(server, username, password) {
-  const c = await newClient(server);
-  const mark = server.logIndex();
-  const r = await c.post('/admin/login', { username, password });
-  assert.equal(r.status, 200, r.text);
-  const otp = await server.waitForOtp(mark);
-  const v = await c.post('/admin/verify-otp', { otp });
-  assert.equal(v.status, 200, v.text);
-  await c.session();
-  return c;
-}
 
 test('disabling an agent ends its sockets here and on another instance; its cookie does nothing', async (t) => {
   const one = await startServer({ db: 'postgres' });
@@ -90,29 +61,13 @@ test('an owner adds an agent in the panel; the agent logs in with its own passwo
   t.after(() => server.stop());
   const browser = await launchChromium();
   t.after(() => browser.close().catch(() => {}));
-  const problems = [];
-  const watch = (page, name) => {
-    page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
-    page.on('dialog', async (d) => {
-      problems.push(`${name}: a ${d.type()} dialog opened`);
-      await d.dismiss().catch(() => {});
-    });
-  };
+  const { problems, context, watch } = contexts(t, browser, { locale: 'en-US', watch: { console: false } });
   const HOSTILE = '<img src=x onerror=alert(1)>';
 
   // ---- the owner
-  const ownerCtx = await browser.newContext({ locale: 'en-US' });
-  ownerCtx.setDefaultTimeout(WAIT);
-  const op = await ownerCtx.newPage();
+  const op = await (await context()).newPage();
   watch(op, 'owner page');
-  await op.goto(`${server.baseUrl}/admin/login`);
-  await op.fill('#username', ADMIN_USERNAME);
-  await op.fill('#password', ADMIN_PASSWORD);
-  let mark = server.logIndex();
-  await op.click('#login-submit');
-  await op.locator('#otp').waitFor({ state: 'visible' });
-  await op.fill('#otp', await server.waitForOtp(mark));
-  await Promise.all([op.waitForURL((u) => new URL(u).pathname === '/admin'), op.click('#otp-submit')]);
+  await loginOnPage(op, server);
   await op.click('#agents-button');
   await op.locator('#agents-dialog').waitFor({ state: 'visible' });
   await op.locator('#agents-list .agent-item').first().waitFor();
@@ -136,14 +91,13 @@ test('an owner adds an agent in the panel; the agent logs in with its own passwo
   await op.locator('#agents-dialog').waitFor({ state: 'hidden' });
 
   // ---- Ayşe logs in with her own password and code
-  const agentCtx = await browser.newContext({ locale: 'en-US' });
-  agentCtx.setDefaultTimeout(WAIT);
+  const agentCtx = await context();
   const ap = await agentCtx.newPage();
   watch(ap, 'agent page');
   await ap.goto(`${server.baseUrl}/admin/login`);
   await ap.fill('#username', 'ayse');
   await ap.fill('#password', PASSWORD);
-  mark = server.logIndex();
+  const mark = server.logIndex();
   await ap.click('#login-submit');
   await ap.locator('#otp').waitFor({ state: 'visible' });
   const line = await server.waitForLine(/login code for ayse\)/, { from: mark, timeout: WAIT, what: 'her code line' });

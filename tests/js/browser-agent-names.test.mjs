@@ -3,14 +3,12 @@
 // agent's name with the initials before it (`sender_name`), and with
 // AGENT_NAMES_VISIBLE=false the same answer shows the support name only.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startServer } from './lib/server.mjs';
 import { loginAdmin } from './lib/http.mjs';
-import { launchChromium } from './lib/browser.mjs';
-
-const WAIT = 10_000;
+import { useChromium, watchPage, WAIT } from './lib/browser.mjs';
 
 /** The visitor writes, the agent "Ayşe Yılmaz" answers; returns the answer's label. */
 async function answerLabel(server, browser) {
@@ -19,7 +17,7 @@ async function answerLabel(server, browser) {
   try {
     const page = await context.newPage();
     const problems = [];
-    page.on('pageerror', (e) => problems.push(`uncaught ${e.message}`));
+    watchPage(page, null, problems, { console: false, dialogs: false });
     await page.goto(`${server.baseUrl}/`);
     await page.locator('#message-input').fill('Hello?');
     await page.locator('#send-button:not([disabled])').click();
@@ -48,20 +46,12 @@ async function answerLabel(server, browser) {
 }
 
 describe('agent names on the visitor page (headless Chromium, sqlite)', () => {
-  let browser;
-
-  before(async () => {
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    if (browser) await browser.close().catch(() => {});
-  });
+  const suite = useChromium({ server: false });
 
   test('an answer shows its agent\'s name and initials', async () => {
     const server = await startServer({ db: 'sqlite' });
     try {
-      const label = await answerLabel(server, browser);
+      const label = await answerLabel(server, suite.browser);
       assert.deepEqual(label, { text: 'Ayşe Yılmaz', initials: 'AY', before: '"AY"', visible: true });
     } finally {
       await server.stop();
@@ -71,7 +61,7 @@ describe('agent names on the visitor page (headless Chromium, sqlite)', () => {
   test('AGENT_NAMES_VISIBLE=false shows the support name only', async () => {
     const server = await startServer({ db: 'sqlite', env: { AGENT_NAMES_VISIBLE: 'false', ADMIN_DISPLAY_NAME: 'Destek' } });
     try {
-      const label = await answerLabel(server, browser);
+      const label = await answerLabel(server, suite.browser);
       assert.equal(label.text, 'Destek');
       assert.equal(label.initials, 'D');
     } finally {

@@ -5,35 +5,16 @@
 // entry; when she types, "… is typing…"; when she leaves, it goes. Neither
 // panel lists its own agent. A screenshot goes to tests/js/screenshots/.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { startServer } from './lib/server.mjs';
-import { loginAdmin, newClient } from './lib/http.mjs';
-import { launchChromium } from './lib/browser.mjs';
+import { loginAdmin, loginAs, newClient } from './lib/http.mjs';
+import { addClientCookies, contexts, useChromium, DESKTOP } from './lib/browser.mjs';
+import { SHOTS } from './lib/screenshots.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SHOTS = path.join(HERE, 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const WAIT = 10_000;
 const PASSWORD = 'a long enough password';
 const NAME = 'Ayşe <i>x</i>';
-
-/** Logs `username` in over HTTP (its code read from the log). */
-async function loginAs(server, username, password) {
-  const c = await newClient(server);
-  const mark = server.logIndex();
-  const r = await c.post('/admin/login', { username, password });
-  assert.equal(r.status, 200, r.text);
-  const otp = await server.waitForOtp(mark);
-  const v = await c.post('/admin/verify-otp', { otp });
-  assert.equal(v.status, 200, v.text);
-  await c.session();
-  return c;
-}
 
 /** The text of the open thread's agent line, or null while it is hidden. */
 const line = (page) => page.evaluate(() => {
@@ -42,36 +23,18 @@ const line = (page) => page.evaluate(() => {
 });
 
 describe('collision warnings in headless Chromium (sqlite)', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    await mkdir(SHOTS, { recursive: true });
-    server = await startServer({ db: 'sqlite' });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.stop();
-  });
+  const suite = useChromium();
 
   test("the owner's panel shows Ayşe viewing and typing; it goes when she leaves", async (t) => {
-    const problems = [];
-    const contexts = [];
-    t.after(async () => {
-      for (const c of contexts) await c.close().catch(() => {});
+    const { server, browser } = suite;
+    const { problems, context, watch } = contexts(t, browser, {
+      viewport: DESKTOP, locale: 'en-US', watch: { dialogs: false },
     });
     const panel = async (http, name) => {
-      const c = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-      c.setDefaultTimeout(WAIT);
-      contexts.push(c);
-      await c.addCookies([...http.cookies].map(([n, value]) => ({ name: n, value, url: server.baseUrl })));
+      const c = await context();
+      await addClientCookies(c, http);
       const page = await c.newPage();
-      page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`${name}: console error: ${m.text()}`);
-      });
+      watch(page, name);
       await page.goto(`${server.baseUrl}/admin`);
       return page;
     };

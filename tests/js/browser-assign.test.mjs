@@ -3,60 +3,26 @@
 // to the signed-in agent (the list then shows their initials), the Mine
 // filter lists only the agent's threads, and Unassigned the others.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startServer } from './lib/server.mjs';
 import { loginAdmin } from './lib/http.mjs';
-import { launchChromium } from './lib/browser.mjs';
-
-const DESKTOP = { width: 1280, height: 800 };
-const WAIT = 10_000;
-
-async function send(page, text) {
-  await page.locator('#message-input').fill(text);
-  await page.locator('#send-button:not([disabled])').click({ timeout: WAIT });
-}
-
-async function waitForMessage(page, sender, text) {
-  await page.waitForFunction(
-    ({ sender, text }) => [...document.querySelectorAll(`#messages .message.from-${sender}[data-id]`)]
-      .some((n) => n.querySelector('.message-text')?.textContent === text),
-    { sender, text },
-    { timeout: WAIT },
-  );
-}
+import {
+  addClientCookies, contexts, sendText as send, useChromium, waitForMessage, DESKTOP, WAIT,
+} from './lib/browser.mjs';
 
 describe('assignment in headless Chromium (sqlite)', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer({ db: 'sqlite' });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.stop();
-  });
+  const suite = useChromium();
 
   test('Take assigns the thread to me; Mine and Unassigned filter the list', async (t) => {
-    const problems = [];
-    const contexts = [];
-    t.after(async () => {
-      for (const c of contexts) await c.close().catch(() => {});
+    const { server, browser } = suite;
+    const { problems, context, watch } = contexts(t, browser, {
+      viewport: DESKTOP, locale: 'en-US', watch: { console: false, dialogs: false },
     });
-    const context = async () => {
-      const c = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-      c.setDefaultTimeout(WAIT);
-      contexts.push(c);
-      return c;
-    };
     const visitors = [];
     for (const text of ['first visitor', 'second visitor']) {
       const page = await (await context()).newPage();
-      page.on('pageerror', (e) => problems.push(`visitor: ${e.message}`));
+      watch(page, 'visitor');
       await page.goto(`${server.baseUrl}/`);
       await send(page, text);
       await waitForMessage(page, 'visitor', text);
@@ -66,11 +32,9 @@ describe('assignment in headless Chromium (sqlite)', () => {
 
     const adminHttp = await loginAdmin(server);
     const adminCtx = await context();
-    await adminCtx.addCookies([...adminHttp.cookies].map(([name, value]) => ({
-      name, value, url: server.baseUrl,
-    })));
+    await addClientCookies(adminCtx, adminHttp);
     const ap = await adminCtx.newPage();
-    ap.on('pageerror', (e) => problems.push(`admin: ${e.message}`));
+    watch(ap, 'admin');
     await ap.goto(`${server.baseUrl}/admin`);
     const itemA = ap.locator(`.thread-item[data-thread-id="${a}"]`);
     const itemB = ap.locator(`.thread-item[data-thread-id="${b}"]`);

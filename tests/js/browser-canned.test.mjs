@@ -5,84 +5,33 @@
 // The visitor's page shows the answer. The picker is an ARIA listbox named
 // by the composer's aria-activedescendant; hostile names stay text.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 
-import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
-import { launchChromium } from './lib/browser.mjs';
+import {
+  axe, contexts, loginOnPage, useChromium, waitForMessage, DESKTOP, WAIT,
+} from './lib/browser.mjs';
+import { SHOTS } from './lib/screenshots.mjs';
 
-const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
-const WAIT = 10_000;
-const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
-/** Records uncaught exceptions, console errors and dialogs (alert() = XSS) of a page. */
-function watch(page, name, problems) {
-  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    // The deliberate duplicate name answers 409, which Chromium logs.
-    if (m.type() === 'error' && !/status of 409/.test(m.text())) problems.push(`${name}: console error: ${m.text()}`);
-  });
-  page.on('dialog', async (d) => {
-    problems.push(`${name}: a ${d.type()} dialog opened: ${d.message()}`);
-    await d.dismiss().catch(() => {});
-  });
-}
-
-/** Waits until a stored `.message` of `sender` with exactly `text` is shown. */
-async function waitForMessage(page, sender, text) {
-  await page.waitForFunction(
-    ({ sender, text }) => [...document.querySelectorAll(`#messages .message.from-${sender}[data-id]`)]
-      .some((n) => n.querySelector('.message-text')?.textContent === text),
-    { sender, text },
-    { timeout: WAIT },
-  );
-}
-
-/** axe-core's serious and critical violations on `page` (as operations.test.mjs). */
-async function axe(page) {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(() => window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-  }));
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-}
-
 describe('canned replies in headless Chromium (sqlite)', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    await mkdir(SHOTS, { recursive: true });
-    server = await startServer({ db: 'sqlite' });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.stop();
-  });
+  const suite = useChromium();
 
   test('create in the panel, pick with the keyboard only, the visitor receives it', async (t) => {
-    const problems = [];
-    const visitorCtx = await browser.newContext({ locale: 'tr-TR' });
-    const adminCtx = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 800 } });
-    t.after(async () => {
-      await visitorCtx.close().catch(() => {});
-      await adminCtx.close().catch(() => {});
+    const { server, browser } = suite;
+    // Uncaught errors, console errors and dialogs (alert() = XSS) are
+    // problems; not the 409 Chromium logs for the deliberate duplicate name.
+    const { problems, context, watch } = contexts(t, browser, {
+      watch: { expected: (m) => /status of 409/.test(m.text()) },
     });
-    visitorCtx.setDefaultTimeout(WAIT);
-    adminCtx.setDefaultTimeout(WAIT);
+    const visitorCtx = await context({ locale: 'tr-TR' });
+    const adminCtx = await context({ locale: 'en-US', viewport: DESKTOP });
 
     // The visitor writes first.
     const vp = await visitorCtx.newPage();
-    watch(vp, 'visitor page', problems);
+    watch(vp, 'visitor page');
     await vp.goto(`${server.baseUrl}/`);
     const threadId = await vp.evaluate(() => document.body.dataset.threadId);
     await vp.locator('#message-input').fill('İade ne kadar sürer?');
@@ -91,18 +40,8 @@ describe('canned replies in headless Chromium (sqlite)', () => {
 
     // The admin logs in and opens the thread.
     const ap = await adminCtx.newPage();
-    watch(ap, 'admin page', problems);
-    await ap.goto(`${server.baseUrl}/admin/login`);
-    await ap.fill('#username', ADMIN_USERNAME);
-    await ap.fill('#password', ADMIN_PASSWORD);
-    const mark = server.logIndex();
-    await ap.click('#login-submit');
-    await ap.locator('#otp').waitFor({ state: 'visible' });
-    await ap.fill('#otp', await server.waitForOtp(mark));
-    await Promise.all([
-      ap.waitForURL((u) => new URL(u).pathname === '/admin', { timeout: WAIT }),
-      ap.click('#otp-submit'),
-    ]);
+    watch(ap, 'admin page');
+    await loginOnPage(ap, server);
     await ap.locator(`.thread-item[data-thread-id="${threadId}"]`).click();
     await waitForMessage(ap, 'visitor', 'İade ne kadar sürer?');
 

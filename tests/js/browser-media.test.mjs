@@ -6,22 +6,14 @@
 // microphone is stored as an audio message. No upload is stubbed: every
 // byte goes through the server. Screenshots go to tests/js/screenshots/.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 
-import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
-import { loginAdmin as loginAdminApi } from './lib/http.mjs';
-import { launchChromium } from './lib/browser.mjs';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SHOTS = path.join(HERE, 'screenshots');
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
-const WAIT = 10_000;
+import { loginAdmin } from './lib/http.mjs';
+import { contexts, loginOnPage, useChromium, DESKTOP, PHONE, WAIT } from './lib/browser.mjs';
+import { SHOTS } from './lib/screenshots.mjs';
 
 // ------------------------------------------------------------ test files ---
 
@@ -103,18 +95,6 @@ const WAV = makeWav(WAV_SAMPLES, WAV_RATE); // 0.5 s
 
 // --------------------------------------------------------------- helpers ---
 
-/** Records uncaught exceptions, console errors and dialogs of a page. */
-function watch(page, name, problems) {
-  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`${name}: console error: ${m.text()} (${m.location().url})`);
-  });
-  page.on('dialog', async (d) => {
-    problems.push(`${name}: a ${d.type()} dialog opened: ${d.message()}`);
-    await d.dismiss().catch(() => {});
-  });
-}
-
 /** Waits until the stored (data-id) `sender` image messages' images have all decoded, at least `count`. */
 async function waitForImages(page, sender, count = 1) {
   const sel = `#messages .message.from-${sender}[data-id] .message-image img`;
@@ -160,22 +140,6 @@ function shownMessages(page) {
   }));
 }
 
-/** Logs the admin in on /admin/login with the code from the server log; ends on /admin. */
-async function loginAdmin(page, server) {
-  await page.goto(`${server.baseUrl}/admin/login`);
-  await page.fill('#username', ADMIN_USERNAME);
-  await page.fill('#password', ADMIN_PASSWORD);
-  const mark = server.logIndex();
-  await page.click('#login-submit');
-  await page.locator('#otp').waitFor({ state: 'visible' });
-  const otp = await server.waitForOtp(mark);
-  await page.fill('#otp', otp);
-  await Promise.all([
-    page.waitForURL((u) => new URL(u).pathname === '/admin', { timeout: WAIT }),
-    page.click('#otp-submit'),
-  ]);
-}
-
 /** GET `url` of the server: {status, type, bytes}. */
 async function download(server, url) {
   const res = await fetch(new URL(url, server.baseUrl));
@@ -185,37 +149,20 @@ async function download(server, url) {
 // ----------------------------------------------------------------- tests ---
 
 describe('media in headless Chromium (sqlite)', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    await mkdir(SHOTS, { recursive: true });
-    server = await startServer({ db: 'sqlite' });
-    browser = await launchChromium([
-      // A fake microphone (a beep), granted without a prompt.
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    ]);
-  });
-
-  after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.stop();
+  const suite = useChromium({
+    // A fake microphone (a beep), granted without a prompt.
+    args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
   });
 
   test('an image from the visitor and a WAV from the admin: uploaded, shown live on both pages, the same after a reload', async (t) => {
-    const problems = [];
-    const visitorCtx = await browser.newContext({ viewport: PHONE, locale: 'en-US' });
-    const adminCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    t.after(async () => {
-      await visitorCtx.close().catch(() => {});
-      await adminCtx.close().catch(() => {});
-    });
-    visitorCtx.setDefaultTimeout(WAIT);
-    adminCtx.setDefaultTimeout(WAIT);
+    const { server, browser } = suite;
+    const { problems, context, watch } = contexts(t, browser, { locale: 'en-US' });
+    const visitorCtx = await context({ viewport: PHONE });
+    const adminCtx = await context({ viewport: DESKTOP });
 
     // ---- the visitor attaches a PNG and sends it
     const vp = await visitorCtx.newPage();
-    watch(vp, 'visitor page', problems);
+    watch(vp, 'visitor page');
     assert.equal((await vp.goto(`${server.baseUrl}/`)).status(), 200);
     const threadId = await vp.evaluate(() => document.body.dataset.threadId);
     assert.match(threadId, /^[0-9a-f-]{36}$/i);
@@ -250,8 +197,8 @@ describe('media in headless Chromium (sqlite)', () => {
 
     // ---- the admin logs in, opens the thread and sees the image
     const ap = await adminCtx.newPage();
-    watch(ap, 'admin page', problems);
-    await loginAdmin(ap, server);
+    watch(ap, 'admin page');
+    await loginOnPage(ap, server);
     const item = ap.locator(`.thread-item[data-thread-id="${threadId}"]`);
     await item.waitFor({ state: 'visible' });
     await item.click();
@@ -283,7 +230,7 @@ describe('media in headless Chromium (sqlite)', () => {
     assert.ok(servedA.bytes.equals(WAV), 'the server serves the WAV the admin uploaded');
 
     // The stored history agrees (what a reload is built from).
-    const jar = await loginAdminApi(server);
+    const jar = await loginAdmin(server);
     const stored = await jar.messages(threadId);
     assert.deepEqual(
       stored.map((m) => ({ sender: m.sender_type, type: m.content_type, url: m.file_url })),
@@ -318,12 +265,11 @@ describe('media in headless Chromium (sqlite)', () => {
   });
 
   test('a voice message recorded from the (fake) microphone is stored as an audio message', async (t) => {
-    const problems = [];
-    const ctx = await browser.newContext({ viewport: PHONE, locale: 'en-US', permissions: ['microphone'] });
-    t.after(() => ctx.close().catch(() => {}));
-    ctx.setDefaultTimeout(WAIT);
+    const { server, browser } = suite;
+    const { problems, context, watch } = contexts(t, browser);
+    const ctx = await context({ viewport: PHONE, locale: 'en-US', permissions: ['microphone'] });
     const vp = await ctx.newPage();
-    watch(vp, 'visitor page', problems);
+    watch(vp, 'visitor page');
     await vp.goto(`${server.baseUrl}/`);
     const threadId = await vp.evaluate(() => document.body.dataset.threadId);
 

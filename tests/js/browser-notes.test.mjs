@@ -5,25 +5,13 @@
 // gets the answer sent after it but never the note. A screenshot of the
 // panel goes to tests/js/screenshots/.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { startServer } from './lib/server.mjs';
 import { loginAdmin } from './lib/http.mjs';
-import { launchChromium } from './lib/browser.mjs';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SHOTS = path.join(HERE, 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const WAIT = 10_000;
-
-async function send(page, text) {
-  await page.locator('#message-input').fill(text);
-  await page.locator('#send-button:not([disabled])').click({ timeout: WAIT });
-}
+import { addClientCookies, contexts, sendText as send, useChromium, DESKTOP, WAIT } from './lib/browser.mjs';
+import { SHOTS } from './lib/screenshots.mjs';
 
 /** Waits for a stored message with `text` in `#messages`; returns its classes. */
 async function storedMessage(page, text) {
@@ -41,38 +29,13 @@ const texts = (page) => page.evaluate(() => [...document.querySelectorAll('#mess
   .map((n) => n.textContent));
 
 describe('internal notes in headless Chromium (sqlite)', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    await mkdir(SHOTS, { recursive: true });
-    server = await startServer({ db: 'sqlite' });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.stop();
-  });
+  const suite = useChromium();
 
   test('a note is shown apart in the panel and never on the visitor page', async (t) => {
-    const problems = [];
-    const contexts = [];
-    t.after(async () => {
-      for (const c of contexts) await c.close().catch(() => {});
+    const { server, browser } = suite;
+    const { problems, context, watch } = contexts(t, browser, {
+      viewport: DESKTOP, locale: 'en-US', watch: { dialogs: false },
     });
-    const context = async () => {
-      const c = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-      c.setDefaultTimeout(WAIT);
-      contexts.push(c);
-      return c;
-    };
-    const watch = (page, name) => {
-      page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`${name}: console error: ${m.text()}`);
-      });
-    };
 
     // The visitor writes and keeps its page open.
     const vp = await (await context()).newPage();
@@ -84,9 +47,7 @@ describe('internal notes in headless Chromium (sqlite)', () => {
 
     const adminHttp = await loginAdmin(server);
     const adminCtx = await context();
-    await adminCtx.addCookies([...adminHttp.cookies].map(([name, value]) => ({
-      name, value, url: server.baseUrl,
-    })));
+    await addClientCookies(adminCtx, adminHttp);
     const ap = await adminCtx.newPage();
     watch(ap, 'admin');
     await ap.goto(`${server.baseUrl}/admin`);

@@ -5,51 +5,21 @@
 // pages back in its thread: the panel loads older pages until the message
 // is there, scrolls it into view, marks it and focuses it.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
 import { newClient, loginAdmin } from './lib/http.mjs';
-import { launchChromium } from './lib/browser.mjs';
+import { axe, contexts, loginOnPage, useChromium, DESKTOP } from './lib/browser.mjs';
+import { SHOTS } from './lib/screenshots.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SHOTS = path.join(HERE, 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
 const WAIT = 15_000;
 const FILLERS = 130; // the panel shows 50 a page: the needle is 3 pages back
 const HOSTILE = '<img src=x onerror=alert(1)> iade <b>bold</b>';
-const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** Serious and critical axe-core violations on `page` (as operations.test.mjs). */
-async function axe(page) {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(() => window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-  }));
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('\n    ')}`);
-}
-
 async function send(client, body) {
   const r = await client.post('/api/messages/send', { type: 'text', ...body });
   assert.equal(r.status, 200, r.text);
   return r.body.message_id;
-}
-
-function watch(page, problems) {
-  page.on('pageerror', (e) => problems.push(`uncaught ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
-  page.on('dialog', async (d) => {
-    problems.push(`a ${d.type()} dialog opened: ${d.message()}`);
-    await d.dismiss().catch(() => {});
-  });
 }
 
 for (const [db, locale, colorScheme, strings] of [
@@ -57,21 +27,10 @@ for (const [db, locale, colorScheme, strings] of [
   ['postgres', 'en-US', 'dark', { more: /^Showing 20 messages/, all: '2 messages found' }],
 ]) {
   describe(`message search in the admin panel (${db})`, () => {
-    let server;
-    let browser;
-
-    before(async () => {
-      await mkdir(SHOTS, { recursive: true });
-      server = await startServer({ db });
-      browser = await launchChromium();
-    });
-
-    after(async () => {
-      if (browser) await browser.close().catch(() => {});
-      if (server) await server.stop();
-    });
+    const suite = useChromium({ db });
 
     test('search, highlighted snippets, paging, and a keyboard-opened result three pages back', async (t) => {
+      const { server, browser } = suite;
       // ---- data: the needle, then many newer messages in its thread
       const ayse = await newClient(server);
       const needle = await send(ayse, { text: 'Merhaba, İADE talebim var: sipariş ŞK-4521 ılık geldi' });
@@ -84,23 +43,10 @@ for (const [db, locale, colorScheme, strings] of [
       const hostile = await send(other, { text: HOSTILE });
 
       // ---- the admin logs in on the page
-      const problems = [];
-      const ctx = await browser.newContext({ viewport: DESKTOP, locale, colorScheme });
-      t.after(() => ctx.close().catch(() => {}));
-      ctx.setDefaultTimeout(WAIT);
-      const ap = await ctx.newPage();
-      watch(ap, problems);
-      await ap.goto(`${server.baseUrl}/admin/login`);
-      await ap.fill('#username', ADMIN_USERNAME);
-      await ap.fill('#password', ADMIN_PASSWORD);
-      const mark = server.logIndex();
-      await ap.click('#login-submit');
-      await ap.locator('#otp').waitFor({ state: 'visible' });
-      await ap.fill('#otp', await server.waitForOtp(mark));
-      await Promise.all([
-        ap.waitForURL((u) => new URL(u).pathname === '/admin', { timeout: WAIT }),
-        ap.click('#otp-submit'),
-      ]);
+      const { problems, context, watch } = contexts(t, browser, { timeout: WAIT });
+      const ap = await (await context({ viewport: DESKTOP, locale, colorScheme })).newPage();
+      watch(ap);
+      await loginOnPage(ap, server);
       await ap.locator(`.thread-item[data-thread-id="${ayse.threadId}"]`).waitFor();
 
       // ---- paging: many results, "more" loads the next page

@@ -5,31 +5,16 @@
 // admin logs in with it and answers from the panel; then answers from
 // Telegram by replying to the forward, and both pages show it live.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
+import { ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
 import { startTelegramDouble, ADMIN_CHAT } from './lib/telegram-double.mjs';
-import { launchChromium } from './lib/browser.mjs';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SHOTS = path.join(HERE, 'screenshots');
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
-const WAIT = 10_000;
-
-/** Waits until a stored `.message` of `sender` whose `.message-text` is exactly `text` is shown. */
-async function waitForMessage(page, sender, text) {
-  await page.waitForFunction(
-    ({ sender, text }) => [...document.querySelectorAll(`#messages .message.from-${sender}[data-id]`)]
-      .some((n) => n.querySelector('.message-text')?.textContent === text),
-    { sender, text },
-    { timeout: WAIT },
-  );
-}
+import {
+  contexts, sendText as send, useChromium, waitForMessage, DESKTOP, PHONE, WAIT,
+} from './lib/browser.mjs';
+import { SHOTS } from './lib/screenshots.mjs';
 
 /** [{sender, text}] of the shown messages, in order. */
 function shownMessages(page) {
@@ -37,23 +22,6 @@ function shownMessages(page) {
     sender: n.classList.contains('from-admin') ? 'admin' : (n.classList.contains('from-visitor') ? 'visitor' : '?'),
     text: n.querySelector('.message-text')?.textContent ?? null,
   })));
-}
-
-async function send(page, text) {
-  await page.locator('#message-input').fill(text);
-  await page.locator('#send-button:not([disabled])').click({ timeout: WAIT });
-}
-
-/** Records uncaught exceptions, console errors and dialogs of a page. */
-function watch(page, name, problems) {
-  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`${name}: console error: ${m.text()} (${m.location().url})`);
-  });
-  page.on('dialog', async (d) => {
-    problems.push(`${name}: a ${d.type()} dialog opened: ${d.message()}`);
-    await d.dismiss().catch(() => {});
-  });
 }
 
 describe('the Telegram Bot API double', () => {
@@ -121,35 +89,21 @@ describe('the Telegram Bot API double', () => {
 
 describe('Telegram bridge in headless Chromium (sqlite, Bot API double)', () => {
   let tg;
-  let server;
-  let browser;
-
-  before(async () => {
-    await mkdir(SHOTS, { recursive: true });
-    tg = await startTelegramDouble();
-    server = await startServer({ db: 'sqlite', env: tg.env() });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    try {
-      if (server) await server.stop();
-    } finally {
+  const suite = useChromium({
+    setUp: async () => {
+      tg = await startTelegramDouble();
+    },
+    env: () => tg.env(),
+    tearDown: async () => {
       if (tg) await tg.close();
-    }
+    },
   });
 
   test('forward without parse_mode, login code over Telegram, replies from the panel and from Telegram reach the pages live', async (t) => {
-    const problems = [];
-    const visitorCtx = await browser.newContext({ viewport: PHONE, locale: 'en-US' });
-    const adminCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    t.after(async () => {
-      await visitorCtx.close().catch(() => {});
-      await adminCtx.close().catch(() => {});
-    });
-    visitorCtx.setDefaultTimeout(WAIT);
-    adminCtx.setDefaultTimeout(WAIT);
+    const { server, browser } = suite;
+    const { problems, context: newContext, watch } = contexts(t, browser, { locale: 'en-US' });
+    const visitorCtx = await newContext({ viewport: PHONE });
+    const adminCtx = await newContext({ viewport: DESKTOP });
 
     // The bridge starts: getMe, then long polling.
     await tg.waitForPolling(1);
@@ -157,7 +111,7 @@ describe('Telegram bridge in headless Chromium (sqlite, Bot API double)', () => 
 
     // ---- the visitor writes; the double receives the forward
     const vp = await visitorCtx.newPage();
-    watch(vp, 'visitor page', problems);
+    watch(vp, 'visitor page');
     assert.equal((await vp.goto(`${server.baseUrl}/`)).status(), 200);
     const threadId = await vp.evaluate(() => document.body.dataset.threadId);
     const displayName = await vp.evaluate(() => document.body.dataset.displayName);
@@ -181,7 +135,7 @@ describe('Telegram bridge in headless Chromium (sqlite, Bot API double)', () => 
 
     // ---- the admin logs in with the code Telegram received
     const ap = await adminCtx.newPage();
-    watch(ap, 'admin page', problems);
+    watch(ap, 'admin page');
     await ap.goto(`${server.baseUrl}/admin`);
     await ap.waitForURL((u) => new URL(u).pathname === '/admin/login');
     await ap.fill('#username', ADMIN_USERNAME);

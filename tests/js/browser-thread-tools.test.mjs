@@ -5,34 +5,15 @@
 // Block button: the blocked visitor's page says so politely; Unblock
 // restores sending. A screenshot of the panel goes to tests/js/screenshots/.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { startServer } from './lib/server.mjs';
 import { loginAdmin } from './lib/http.mjs';
-import { launchChromium } from './lib/browser.mjs';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SHOTS = path.join(HERE, 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const WAIT = 10_000;
-
-async function send(page, text) {
-  await page.locator('#message-input').fill(text);
-  await page.locator('#send-button:not([disabled])').click({ timeout: WAIT });
-}
-
-async function waitForMessage(page, sender, text) {
-  await page.waitForFunction(
-    ({ sender, text }) => [...document.querySelectorAll(`#messages .message.from-${sender}[data-id]`)]
-      .some((n) => n.querySelector('.message-text')?.textContent === text),
-    { sender, text },
-    { timeout: WAIT },
-  );
-}
+import {
+  addClientCookies, contexts, sendText as send, useChromium, waitForMessage, DESKTOP, WAIT,
+} from './lib/browser.mjs';
+import { SHOTS } from './lib/screenshots.mjs';
 
 /** Waits until the filter's counts read `{open, closed}`. */
 async function waitCounts(page, open, closed) {
@@ -44,49 +25,23 @@ async function waitCounts(page, open, closed) {
   );
 }
 
-function watch(page, name, problems) {
-  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    // The refused send is a 403 answer, which Chromium logs as a failed resource.
-    if (m.type() === 'error' && !/status of 403/.test(m.text())) {
-      problems.push(`${name}: console error: ${m.text()}`);
-    }
-  });
-}
-
 describe('thread tools in headless Chromium (sqlite)', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    await mkdir(SHOTS, { recursive: true });
-    server = await startServer({ db: 'sqlite' });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.stop();
-  });
+  const suite = useChromium();
 
   test('Close / Reopen, the filter with counts, open-only unread badge, Block with the visitor told', async (t) => {
-    const problems = [];
-    const contexts = [];
-    t.after(async () => {
-      for (const c of contexts) await c.close().catch(() => {});
+    const { server, browser } = suite;
+    const { problems, context, watch } = contexts(t, browser, {
+      viewport: DESKTOP,
+      locale: 'en-US',
+      // The refused send is a 403 answer, which Chromium logs as a failed resource.
+      watch: { dialogs: false, expected: (m) => /status of 403/.test(m.text()) },
     });
-    const context = async (opts = {}) => {
-      const c = await browser.newContext({ viewport: DESKTOP, locale: 'en-US', ...opts });
-      c.setDefaultTimeout(WAIT);
-      contexts.push(c);
-      return c;
-    };
 
     // Two visitors write.
     const visitors = [];
     for (const text of ['I need help with my order', 'A second visitor']) {
       const page = await (await context()).newPage();
-      watch(page, `visitor ${visitors.length}`, problems);
+      watch(page, `visitor ${visitors.length}`);
       await page.goto(`${server.baseUrl}/`);
       await send(page, text);
       await waitForMessage(page, 'visitor', text);
@@ -97,11 +52,9 @@ describe('thread tools in headless Chromium (sqlite)', () => {
     // The admin's panel (logged in over HTTP, its cookies in the browser).
     const adminHttp = await loginAdmin(server);
     const adminCtx = await context();
-    await adminCtx.addCookies([...adminHttp.cookies].map(([name, value]) => ({
-      name, value, url: server.baseUrl,
-    })));
+    await addClientCookies(adminCtx, adminHttp);
     const ap = await adminCtx.newPage();
-    watch(ap, 'admin page', problems);
+    watch(ap, 'admin page');
     ap.on('dialog', (d) => d.accept());
     await ap.goto(`${server.baseUrl}/admin`);
     const itemA = ap.locator(`.thread-item[data-thread-id="${a.id}"]`);

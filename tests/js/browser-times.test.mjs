@@ -7,14 +7,13 @@
 // centred line "admin closed the thread · HH:MM" between the messages, by
 // time, and a visitor's page shows no such line.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startServer, ADMIN_USERNAME } from './lib/server.mjs';
+import { ADMIN_USERNAME } from './lib/server.mjs';
 import { newClient, loginAdmin } from './lib/http.mjs';
-import { launchChromium } from './lib/browser.mjs';
+import { addClientCookies, contexts, useChromium, DESKTOP } from './lib/browser.mjs';
 
-const WAIT = 10_000;
 const APP_TZ = 'America/Sao_Paulo';
 const ZONES = ['Europe/Berlin', 'Asia/Tokyo'];
 
@@ -26,32 +25,18 @@ function clockIn(zone, iso) {
 }
 
 describe('times in the browser time zone, events in the panel (headless Chromium)', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer({ db: 'sqlite', env: { APP_TIMEZONE: APP_TZ } });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.stop();
-  });
+  const suite = useChromium({ env: { APP_TIMEZONE: APP_TZ } });
 
   test('the same message shows each zone\'s clock; the admin\'s close is a line between the messages', async (t) => {
-    const contexts = [];
-    const problems = [];
-    t.after(async () => {
-      for (const c of contexts) await c.close().catch(() => {});
+    const { server, browser } = suite;
+    const { problems, context, watch } = contexts(t, browser, {
+      locale: 'en-US', viewport: DESKTOP, watch: { console: false, dialogs: false },
     });
     async function pageIn(zone, jar) {
-      const c = await browser.newContext({ locale: 'en-US', timezoneId: zone, viewport: { width: 1280, height: 800 } });
-      c.setDefaultTimeout(WAIT);
-      contexts.push(c);
-      await c.addCookies([...jar.cookies].map(([name, value]) => ({ name, value, url: server.baseUrl })));
+      const c = await context({ timezoneId: zone });
+      await addClientCookies(c, jar);
       const page = await c.newPage();
-      page.on('pageerror', (e) => problems.push(`${zone}: ${e.message}`));
+      watch(page, zone);
       return page;
     }
 

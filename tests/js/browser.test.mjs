@@ -4,31 +4,17 @@
 // from `/admin`, and hostile text stays text. Screenshots of both pages at
 // phone and desktop size go to tests/js/screenshots/ (git-ignored).
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
-import { launchChromium } from './lib/browser.mjs';
+import { ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
+import {
+  contexts, loginOnPage, sendText as send, useChromium, waitForMessage, DESKTOP, PHONE, WAIT,
+} from './lib/browser.mjs';
+import { SHOTS } from './lib/screenshots.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SHOTS = path.join(HERE, 'screenshots');
 const HOSTILE = '<img src=x onerror=alert(1)> & "quotes" ✓ 🎉';
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
-const WAIT = 10_000;
-
-/** Waits until a `.message` of `sender` whose `.message-text` is exactly `text` is shown (stored: has data-id). */
-async function waitForMessage(page, sender, text, { stored = true } = {}) {
-  await page.waitForFunction(
-    ({ sender, text, stored }) => [...document.querySelectorAll(`#messages .message.from-${sender}${stored ? '[data-id]' : ''}`)]
-      .some((n) => n.querySelector('.message-text')?.textContent === text),
-    { sender, text, stored },
-    { timeout: WAIT },
-  );
-}
 
 /** [{sender, id, text}] of the shown messages, in order. */
 function shownMessages(page) {
@@ -39,62 +25,28 @@ function shownMessages(page) {
   })));
 }
 
-/** Types `text` into the composer and sends it (button or Enter). */
-async function send(page, text, how = 'button') {
-  const input = page.locator('#message-input');
-  await input.fill(text);
-  if (how === 'enter') {
-    await input.press('Enter');
-  } else {
-    await page.locator('#send-button:not([disabled])').click({ timeout: WAIT });
-  }
-}
-
-/** Records uncaught exceptions, console errors and dialogs (alert() = XSS) of a page. */
-function watch(page, name, problems) {
-  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    // The deliberate wrong password answers 401, which Chromium logs.
-    const expected = /status of 401/.test(m.text()) && new URL(m.location().url || page.url()).pathname === '/admin/login';
-    if (!expected) problems.push(`${name}: console error: ${m.text()} (${m.location().url})`);
-  });
-  page.on('dialog', async (d) => {
-    problems.push(`${name}: a ${d.type()} dialog opened: ${d.message()}`);
-    await d.dismiss().catch(() => {});
-  });
-}
+/**
+ * What the pages' problems are: uncaught exceptions, console errors and
+ * dialogs (alert() = XSS), except the 401 Chromium logs for the deliberate
+ * wrong password.
+ */
+const WATCH = {
+  expected: (m, page) => /status of 401/.test(m.text())
+    && new URL(m.location().url || page.url()).pathname === '/admin/login',
+};
 
 describe('pages in headless Chromium (sqlite)', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    await mkdir(SHOTS, { recursive: true });
-    server = await startServer({ db: 'sqlite' });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    // Close the browser first: its sockets must not keep the server busy.
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.stop();
-  });
+  const suite = useChromium();
 
   test('visitor and admin chat live: login with the logged code, replies, typing, reload, hostile text, clear', async (t) => {
-    const problems = [];
-    const visitorCtx = await browser.newContext({ viewport: PHONE, locale: 'tr-TR', deviceScaleFactor: 1 });
-    const adminCtx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    t.after(async () => {
-      await visitorCtx.close().catch(() => {});
-      await adminCtx.close().catch(() => {});
-    });
-    visitorCtx.setDefaultTimeout(WAIT);
-    adminCtx.setDefaultTimeout(WAIT);
+    const { server, browser } = suite;
+    const { problems, context, watch } = contexts(t, browser, { watch: WATCH });
+    const visitorCtx = await context({ viewport: PHONE, locale: 'tr-TR', deviceScaleFactor: 1 });
+    const adminCtx = await context({ viewport: DESKTOP, locale: 'en-US' });
 
     // ---- the visitor writes first
     const vp = await visitorCtx.newPage();
-    watch(vp, 'visitor page', problems);
+    watch(vp, 'visitor page');
     const res = await vp.goto(`${server.baseUrl}/`);
     assert.equal(res.status(), 200);
     const threadId = await vp.evaluate(() => document.body.dataset.threadId);
@@ -111,7 +63,7 @@ describe('pages in headless Chromium (sqlite)', () => {
 
     // ---- the admin logs in (a wrong password first)
     const ap = await adminCtx.newPage();
-    watch(ap, 'admin page', problems);
+    watch(ap, 'admin page');
     await ap.goto(`${server.baseUrl}/admin`);
     await ap.waitForURL('**/admin/login', { timeout: WAIT });
     await ap.fill('#username', ADMIN_USERNAME);
@@ -214,23 +166,12 @@ describe('pages in headless Chromium (sqlite)', () => {
     assert.deepEqual(problems, [], 'no uncaught errors, console errors or dialogs on the pages');
   });
   test('an admin page whose session ends (logout in another tab) goes back to the login page', async (t) => {
-    const problems = [];
-    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    t.after(() => ctx.close().catch(() => {}));
-    ctx.setDefaultTimeout(WAIT);
+    const { server, browser } = suite;
+    const { problems, context, watch } = contexts(t, browser, { watch: WATCH });
+    const ctx = await context({ viewport: DESKTOP, locale: 'en-US' });
     const ap = await ctx.newPage();
-    watch(ap, 'admin page', problems);
-    await ap.goto(`${server.baseUrl}/admin/login`);
-    await ap.fill('#username', ADMIN_USERNAME);
-    await ap.fill('#password', ADMIN_PASSWORD);
-    const mark = server.logIndex();
-    await ap.click('#login-submit');
-    await ap.locator('#otp').waitFor({ state: 'visible' });
-    await ap.fill('#otp', await server.waitForOtp(mark));
-    await Promise.all([
-      ap.waitForURL((u) => new URL(u).pathname === '/admin', { timeout: WAIT }),
-      ap.click('#otp-submit'),
-    ]);
+    watch(ap, 'admin page');
+    await loginOnPage(ap, server);
     // The panel's scripts run (its modules expose no global): the thread
     // list has loaded, and its socket is up (the connection banner is not shown).
     await ap.waitForFunction(() => document.querySelector('#thread-list .thread-item')

@@ -5,14 +5,12 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 
-import { startServer } from './lib/server.mjs';
+import { startServer, startRedisPair } from './lib/server.mjs';
 import { newClient, loginAdmin } from './lib/http.mjs';
 import { connect, emitAck, nextEvent, eventsOf, socketScope } from './lib/socket.mjs';
 import { assertHttpError } from './lib/assertions.mjs';
 
-const REDIS_URL = process.env.SOHBET_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
 for (const db of ['sqlite', 'postgres']) {
   describe(`canned_updated (${db})`, () => {
@@ -76,13 +74,7 @@ describe('canned_updated across two instances behind Redis (postgres)', () => {
   const sockets = [];
 
   before(async () => {
-    const env = {
-      REDIS_URL,
-      REDIS_PREFIX: `sohbet-test-${randomBytes(6).toString('hex')}`,
-      SECRET_KEY: randomBytes(48).toString('hex'),
-    };
-    a = await startServer({ db: 'postgres', env });
-    b = await startServer({ db: 'postgres', env, sharedDb: a.dbName });
+    [a, b] = await startRedisPair();
   });
 
   after(async () => {

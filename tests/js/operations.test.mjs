@@ -12,26 +12,17 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, copyFile } from 'node:fs/promises';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { startServer, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
+import {
+  axe as axeViolations, contexts, useChromium, DESKTOP, PHONE, WAIT,
+} from './lib/browser.mjs';
+import { screenshot } from './lib/screenshots.mjs';
 
-import { startServer, REPO_ROOT, ADMIN_USERNAME, ADMIN_PASSWORD } from './lib/server.mjs';
-import { launchChromium } from './lib/browser.mjs';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SHOTS = path.join(HERE, 'screenshots');
-const README_SHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
-const WAIT = 10_000;
 // Issue 15's budget, kept with the ES modules of issue 10: static files
 // carry no page headers (http/mod.rs `security_headers`) and no
 // Last-Modified under their digest URL, and the smallest modules were
 // folded into their neighbours.
 const BUDGET = 60 * 1024;
-const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe('access log (LOG_FORMAT=json)', () => {
   let server;
@@ -76,19 +67,10 @@ describe('access log (LOG_FORMAT=json)', () => {
 });
 
 describe('pages in Chromium: transfer size, accessibility, README screenshots', () => {
-  let server;
-  let browser;
-  before(async () => {
-    await mkdir(SHOTS, { recursive: true });
-    server = await startServer({ db: 'sqlite' });
-    browser = await launchChromium();
-  });
-  after(async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (server) await server.stop();
-  });
+  const suite = useChromium();
 
   test(`the visitor page transfers at most ${BUDGET / 1024} KB (compressed, cold cache)`, async (t) => {
+    const { server, browser } = suite;
     const ctx = await browser.newContext({ viewport: PHONE });
     t.after(() => ctx.close().catch(() => {}));
     const page = await ctx.newPage();
@@ -120,26 +102,16 @@ describe('pages in Chromium: transfer size, accessibility, README screenshots', 
     // is judged on what stays, so wait for every finite animation to end.
     await page.waitForFunction(() => document.getAnimations()
       .every((a) => a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity));
-    await page.evaluate(AXE_SOURCE);
-    const result = await page.evaluate(() => window.axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-    }));
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('\n    ')}`);
+    return axeViolations(page);
   }
 
   test('axe-core: no serious or critical violation on the visitor page, the login page and the panel, light and dark; README screenshots', async (t) => {
+    const { server, browser } = suite;
+    const { context } = contexts(t, browser, { locale: 'en-US' });
     const found = [];
     for (const scheme of ['light', 'dark']) {
-      const vctx = await browser.newContext({ viewport: PHONE, colorScheme: scheme, locale: 'en-US', deviceScaleFactor: 2 });
-      const actx = await browser.newContext({ viewport: DESKTOP, colorScheme: scheme, locale: 'en-US' });
-      t.after(async () => {
-        await vctx.close().catch(() => {});
-        await actx.close().catch(() => {});
-      });
-      vctx.setDefaultTimeout(WAIT);
-      actx.setDefaultTimeout(WAIT);
+      const vctx = await context({ viewport: PHONE, colorScheme: scheme, deviceScaleFactor: 2 });
+      const actx = await context({ viewport: DESKTOP, colorScheme: scheme });
 
       const vp = await vctx.newPage();
       await vp.goto(`${server.baseUrl}/`);
@@ -175,15 +147,8 @@ describe('pages in Chromium: transfer size, accessibility, README screenshots', 
       found.push(...(await axe(ap)).map((v) => `panel (${scheme}): ${v}`));
 
       if (scheme === 'light') {
-        const visitorShot = path.join(SHOTS, 'readme-visitor-phone.png');
-        const panelShot = path.join(SHOTS, 'readme-panel-desktop.png');
-        await vp.screenshot({ path: visitorShot });
-        await ap.screenshot({ path: panelShot });
-        if (process.env.SOHBET_README_SCREENSHOTS === '1') {
-          await mkdir(README_SHOTS, { recursive: true });
-          await copyFile(visitorShot, path.join(README_SHOTS, 'visitor-phone.png'));
-          await copyFile(panelShot, path.join(README_SHOTS, 'panel-desktop.png'));
-        }
+        await screenshot(vp, 'readme-visitor-phone.png', 'visitor-phone.png');
+        await screenshot(ap, 'readme-panel-desktop.png', 'panel-desktop.png');
       }
       await vctx.close();
       await actx.close();

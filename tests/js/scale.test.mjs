@@ -10,12 +10,11 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
-import { startServer } from './lib/server.mjs';
+import { startServer, startRedisPair } from './lib/server.mjs';
 import { newClient, loginAdmin } from './lib/http.mjs';
 import { connect, emitAck, nextEvent, eventsOf, sleep } from './lib/socket.mjs';
 import { PollingSocket, drain } from './lib/polling.mjs';
 
-const REDIS_URL = process.env.SOHBET_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
 describe('two instances behind the Redis adapter (postgres)', () => {
   let a;
@@ -23,13 +22,7 @@ describe('two instances behind the Redis adapter (postgres)', () => {
   const sockets = [];
 
   before(async () => {
-    const env = {
-      REDIS_URL,
-      REDIS_PREFIX: `sohbet-test-${randomBytes(6).toString('hex')}`,
-      SECRET_KEY: randomBytes(48).toString('hex'),
-    };
-    a = await startServer({ db: 'postgres', env });
-    b = await startServer({ db: 'postgres', env, sharedDb: a.dbName });
+    [a, b] = await startRedisPair();
   });
 
   after(async () => {

@@ -8,22 +8,7 @@ import { randomBytes } from 'node:crypto';
 
 import { startServer } from './lib/server.mjs';
 import { Client, newClient, loginAdmin } from './lib/http.mjs';
-import { connectError, emitAck, sleep, socketScope } from './lib/socket.mjs';
-
-/** Resolves with the reason of the socket's next disconnect, or rejects after `ms`. */
-function disconnected(socket, ms) {
-  return new Promise((resolve, reject) => {
-    if (!socket.connected) {
-      resolve('already disconnected');
-      return;
-    }
-    const timer = setTimeout(() => reject(new Error(`still connected after ${ms} ms`)), ms);
-    socket.once('disconnect', (reason) => {
-      clearTimeout(timer);
-      resolve(reason);
-    });
-  });
-}
+import { connectError, disconnected, emitAck, sleep, socketScope } from './lib/socket.mjs';
 
 /** A visitor with a thread (one message sent). */
 async function visitorWithThread(server) {

@@ -9,7 +9,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startServer } from './lib/server.mjs';
+import { startServer, startRedisPair } from './lib/server.mjs';
 import { newClient, loginAdmin } from './lib/http.mjs';
 import { emitAck, nextEvent, socketScope } from './lib/socket.mjs';
 import { assertAckError } from './lib/assertions.mjs';
@@ -151,21 +151,13 @@ for (const db of ['sqlite', 'postgres']) {
 // made on B reaches A's in-memory set of blocked threads through the chat
 // events' Redis channel (A's admins get `thread_updated` after A applied
 // it), so A refuses the visitor; an unblock on B restores it on A.
-const REDIS_URL = process.env.SOHBET_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
 describe('thread tools across two instances (postgres, Redis)', () => {
   let a;
   let b;
 
   before(async () => {
-    const { randomBytes } = await import('node:crypto');
-    const env = {
-      REDIS_URL,
-      REDIS_PREFIX: `sohbet-test-${randomBytes(6).toString('hex')}`,
-      SECRET_KEY: randomBytes(48).toString('hex'),
-    };
-    a = await startServer({ db: 'postgres', env });
-    b = await startServer({ db: 'postgres', env, sharedDb: a.dbName });
+    [a, b] = await startRedisPair();
   });
 
   after(async () => {

@@ -116,15 +116,15 @@ export async function newClient(server) {
 }
 
 /**
- * Logs the admin in the way the login page does: POST /admin/login, reads
- * the code from the server log, POST /admin/verify-otp. Returns the client
- * (with the admin session cookie).
+ * Logs `username` in the way the login page does: POST /admin/login, reads
+ * the code from the server log, POST /admin/verify-otp, GET /api/session.
+ * Returns the client (with the session cookie); throws on any refusal.
  */
-export async function loginAdmin(server, client = null) {
+export async function loginAs(server, username, password, client = null) {
   const c = client || (await newClient(server));
   if (!c.csrf) await c.session();
   const mark = server.logIndex();
-  const login = await c.post('/admin/login', { username: ADMIN_USERNAME, password: ADMIN_PASSWORD });
+  const login = await c.post('/admin/login', { username, password });
   if (login.status !== 200 || !login.body || login.body.success !== true) {
     throw new Error(`POST /admin/login → ${login.status} ${login.text}`);
   }
@@ -134,6 +134,12 @@ export async function loginAdmin(server, client = null) {
     throw new Error(`POST /admin/verify-otp → ${verify.status} ${verify.text}`);
   }
   await c.session();
+  return c;
+}
+
+/** {@link loginAs} the admin of the server's env; checks the session's role is `admin`. */
+export async function loginAdmin(server, client = null) {
+  const c = await loginAs(server, ADMIN_USERNAME, ADMIN_PASSWORD, client);
   if (c.role !== 'admin') throw new Error(`after login /api/session says role ${c.role}`);
   return c;
 }

@@ -275,3 +275,27 @@ export async function startServer({ db = 'sqlite', env = {}, sharedDb = null } =
     },
   };
 }
+
+/** The Redis of the repository's tests (SOHBET_TEST_REDIS_URL overrides). */
+export const TEST_REDIS_URL = process.env.SOHBET_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+
+/**
+ * Two instances behind the Redis adapter (their own channel prefix) that
+ * share one new Postgres database and SECRET_KEY, so a cookie of one works
+ * on the other. Stop B first: A drops the shared database when it stops.
+ * @returns {Promise<[Server, Server]>} A and B
+ */
+export async function startRedisPair() {
+  const env = {
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: `sohbet-test-${randomBytes(6).toString('hex')}`,
+    SECRET_KEY: randomBytes(48).toString('hex'),
+  };
+  const a = await startServer({ db: 'postgres', env });
+  try {
+    return [a, await startServer({ db: 'postgres', env, sharedDb: a.dbName })];
+  } catch (e) {
+    await a.stop().catch(() => {});
+    throw e;
+  }
+}

@@ -188,6 +188,21 @@ export function eventsOf(socket, name, since = 0) {
   return socket.log.slice(since).filter((e) => e.name === name).map((e) => e.data);
 }
 
+/** Resolves with the reason of the socket's next disconnect, or rejects after `ms`. */
+export function disconnected(socket, ms) {
+  return new Promise((resolve, reject) => {
+    if (!socket.connected) {
+      resolve('already disconnected');
+      return;
+    }
+    const timer = setTimeout(() => reject(new Error(`still connected after ${ms} ms`)), ms);
+    socket.once('disconnect', (reason) => {
+      clearTimeout(timer);
+      resolve(reason);
+    });
+  });
+}
+
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
