@@ -12,7 +12,9 @@ impl Chat {
     /// Deletes every row of thread `thread_id` (see
     /// [`crate::store::erase::erase_thread`]; with `audit`, its audit entry
     /// in the same transaction) and publishes [`ChatEvent::Erased`].
-    /// `None` (and nothing published) when nothing was stored under that id.
+    /// `None` (and nothing published) when nothing was stored under that id,
+    /// or with `only_closed_before` when the thread is no longer closed and
+    /// that old (the retention job; checked in the erasing transaction).
     ///
     /// # Errors
     /// Database errors (nothing is deleted then).
@@ -21,10 +23,16 @@ impl Chat {
         &self,
         thread_id: &str,
         audit: Option<&ActedBy>,
+        only_closed_before: Option<chrono::DateTime<chrono::Utc>>,
     ) -> ChatResult<Option<ErasedRows>> {
-        let erased =
-            crate::store::erase::erase_thread(&self.db, thread_id, audit, crate::store::now())
-                .await?;
+        let erased = crate::store::erase::erase_thread(
+            &self.db,
+            thread_id,
+            audit,
+            crate::store::now(),
+            only_closed_before,
+        )
+        .await?;
         if erased.is_some() {
             if self.is_blocked(thread_id) {
                 // The row is gone: the set read again no longer holds it.

@@ -74,7 +74,10 @@ pub async fn erase(
         Err(code) => return code,
     };
     let by = ActedBy::cli();
-    let opts = EraseOptions { telegram_topic };
+    let opts = EraseOptions {
+        telegram_topic,
+        ..EraseOptions::default()
+    };
     let res = match (thread, email) {
         (Some(id), None) => data.erase_thread(&id, &by, opts).await.map(|r| vec![r]),
         (None, Some(email)) => data.erase_email(&email, &by, opts).await,

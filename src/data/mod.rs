@@ -44,6 +44,9 @@ pub struct EraseOptions {
     /// Also delete the thread's Telegram forum topic (`deleteForumTopic`):
     /// the forwarded messages in the group go with it.
     pub telegram_topic: bool,
+    /// Erase only a thread still closed with its last activity before this
+    /// time (the retention job: re-checked in the erasing transaction).
+    pub only_closed_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What became of the thread's Telegram topic.
@@ -170,7 +173,11 @@ impl Data {
         audit: Option<&ActedBy>,
         opts: EraseOptions,
     ) -> ChatResult<Option<EraseReport>> {
-        let Some(rows) = self.chat.erase(thread_id, audit).await? else {
+        let Some(rows) = self
+            .chat
+            .erase(thread_id, audit, opts.only_closed_before)
+            .await?
+        else {
             return Ok(None);
         };
         let mut report = EraseReport {

@@ -43,7 +43,14 @@ impl Data {
             let ids = store::erase::closed_before(&self.db, before, BATCH).await?;
             for id in &ids {
                 if self
-                    .erase_one(id, None, EraseOptions::default())
+                    .erase_one(
+                        id,
+                        None,
+                        EraseOptions {
+                            only_closed_before: Some(before),
+                            ..EraseOptions::default()
+                        },
+                    )
                     .await?
                     .is_some()
                 {

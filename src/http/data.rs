@@ -68,6 +68,7 @@ pub async fn erase(
     let by = owner(&caller, "Only an owner erases threads")?;
     let opts = EraseOptions {
         telegram_topic: q.telegram_topic.unwrap_or(false),
+        ..EraseOptions::default()
     };
     let report = state.data.erase_thread(&id, &by, opts).await?;
     Ok(Json(json!({"success": true, "erased": report})))

@@ -50,6 +50,13 @@ const DELETES: [&str; 7] = [
 /// `None` when nothing was stored under that id (no thread, no context):
 /// nothing is written then, not even the audit entry.
 ///
+/// With `only_closed_before` (the retention job), the thread is erased only
+/// if it is still closed with its last activity before that time, checked
+/// inside the transaction after the thread is locked (SQLite: the write
+/// lock; Postgres: `FOR UPDATE` on its row, which a new message's touch of
+/// the thread waits for): a visitor message that reopened it after the job
+/// chose it is never erased with it. `None` when it no longer qualifies.
+///
 /// # Errors
 /// Database errors (the transaction is rolled back: nothing is deleted).
 #[tracing::instrument(skip(db, audit))]
@@ -58,7 +65,17 @@ pub async fn erase_thread(
     thread_id: &str,
     audit: Option<&ActedBy>,
     now: DateTime<Utc>,
+    only_closed_before: Option<DateTime<Utc>>,
 ) -> StoreResult<Option<ErasedRows>> {
+    let still_due = match db {
+        Db::Sqlite(_) => {
+            "SELECT id FROM threads WHERE id = $1 AND status = 'closed' AND last_activity_at < $2"
+        }
+        Db::Postgres(_) => {
+            "SELECT id FROM threads WHERE id = $1 AND status = 'closed' AND last_activity_at < $2 \
+             FOR UPDATE"
+        }
+    };
     const TOPIC: &str = "SELECT tg_topic_chat_id, tg_topic_id FROM threads WHERE id = $1";
     const MEDIA: &str = "SELECT DISTINCT file_url FROM messages \
          WHERE thread_id = $1 AND file_url IS NOT NULL AND file_url <> ''";
@@ -71,6 +88,17 @@ pub async fn erase_thread(
     };
     Ok(with_db!(db, p => {
         let mut tx = p.begin_with(begin).await?;
+        if let Some(before) = only_closed_before {
+            let due: Option<String> = sqlx::query_scalar(still_due)
+                .bind(thread_id)
+                .bind(before)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if due.is_none() {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
         let topic: Option<(Option<i64>, Option<i64>)> =
             sqlx::query_as(TOPIC).bind(thread_id).fetch_optional(&mut *tx).await?;
         let media: Vec<String> = sqlx::query_scalar(MEDIA).bind(thread_id).fetch_all(&mut *tx).await?;

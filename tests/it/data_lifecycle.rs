@@ -30,6 +30,7 @@ on_both_backends!(
     erase_by_email_from_the_command_line,
     only_owners_erase_and_read_the_audit_log,
     retention_erases_only_old_closed_threads,
+    retention_rechecks_a_thread_in_the_erasing_transaction,
     backup_under_write_load_restores_every_acknowledged_message,
 );
 
@@ -453,6 +454,67 @@ async fn only_owners_erase_and_read_the_audit_log(backend: Backend) {
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["entries"].as_array().unwrap().len(), 1);
     app.finish().await;
+}
+
+/// The retention job picks its batch, then erases each thread in its own
+/// transaction: a thread a visitor reopened (or wrote to) in between no
+/// longer qualifies there and is kept, with every message.
+async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend) {
+    let db = KeptDb::new(backend).await;
+    let mut app = on_kept(&db, Opts::new(backend)).await;
+    let owner = app.admin().await;
+    let v = app.visitor().await;
+    send(&v, json!({"text": "hello"})).await;
+    let tid = v.thread_id().await;
+    let (s, r) = call(&owner, "POST", &format!("/api/threads/{tid}/close")).await;
+    assert_eq!(s, 200, "{r}");
+    app.finish().await;
+    let now = chrono::Utc::now();
+    exec(
+        &db,
+        "UPDATE threads SET last_activity_at = $2 WHERE id = $1",
+        &tid,
+        now - chrono::TimeDelta::days(31),
+    )
+    .await;
+    let (k, val) = db.var();
+    let config =
+        sohbet::config::Config::from_lookup(|key| (key == k).then(|| val.clone())).unwrap();
+    let store = sohbet::store::Db::connect(&config.database).await.unwrap();
+    let before = now - chrono::TimeDelta::days(30);
+    // The job chose it; then the visitor came back (the thread reopened).
+    assert_eq!(
+        sohbet::store::erase::closed_before(&store, before, 50)
+            .await
+            .unwrap(),
+        [tid.clone()]
+    );
+    exec(
+        &db,
+        "UPDATE threads SET status = 'open', last_activity_at = $2 WHERE id = $1",
+        &tid,
+        now,
+    )
+    .await;
+    let erased = sohbet::store::erase::erase_thread(&store, &tid, None, now, Some(before))
+        .await
+        .unwrap();
+    assert!(erased.is_none(), "a reopened thread was erased");
+    assert!(!cells_holding(&db, &tid).await.is_empty());
+    // Closed and old again: now it goes.
+    exec(
+        &db,
+        "UPDATE threads SET status = 'closed', last_activity_at = $2 WHERE id = $1",
+        &tid,
+        now - chrono::TimeDelta::days(31),
+    )
+    .await;
+    let erased = sohbet::store::erase::erase_thread(&store, &tid, None, now, Some(before))
+        .await
+        .unwrap()
+        .expect("erased");
+    assert_eq!(erased.messages, 1);
+    store.close().await;
 }
 
 async fn retention_erases_only_old_closed_threads(backend: Backend) {
