@@ -487,7 +487,7 @@ async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend
         sohbet::store::erase::closed_before(&store, before, 50)
             .await
             .unwrap(),
-        [tid.clone()]
+        std::slice::from_ref(&tid)
     );
     exec(
         &db,
