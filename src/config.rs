@@ -164,7 +164,7 @@ pub struct Config {
     pub embed: EmbedConfig,
     /// How new threads are assigned (`ASSIGNMENT`: `manual`, the default,
     /// or `round_robin`; issue 22 item 4).
-    pub assignment: crate::chat::assignment::AssignmentMode,
+    pub assignment: crate::domain::AssignmentMode,
     /// Days a closed thread is kept after its last activity before the
     /// retention job erases it (`RETENTION_DAYS`, 1–36500; unset or 0:
     /// off, threads are kept until erased). See `docs/your-data.md`.
@@ -345,8 +345,8 @@ impl Config {
         let header_read_timeout =
             Duration::from_secs(u64::from(num("HEADER_READ_TIMEOUT_SECS", 10)?.max(1)));
         let assignment = match var("ASSIGNMENT").as_deref() {
-            None | Some("manual") => crate::chat::assignment::AssignmentMode::Manual,
-            Some("round_robin") => crate::chat::assignment::AssignmentMode::RoundRobin,
+            None | Some("manual") => crate::domain::AssignmentMode::Manual,
+            Some("round_robin") => crate::domain::AssignmentMode::RoundRobin,
             Some(other) => {
                 return Err(ConfigError(format!(
                     "ASSIGNMENT must be `manual` or `round_robin`, not `{other}`"
@@ -551,7 +551,7 @@ mod tests {
 
     #[test]
     fn assignment_is_manual_unless_round_robin() {
-        use crate::chat::assignment::AssignmentMode;
+        use crate::domain::AssignmentMode;
         assert_eq!(cfg(&[]).unwrap().assignment, AssignmentMode::Manual);
         assert_eq!(
             cfg(&[("ASSIGNMENT", "round_robin")]).unwrap().assignment,

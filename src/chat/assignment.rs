@@ -42,25 +42,7 @@ pub const ACTIVE_WITHIN: Duration = Duration::from_secs(10 * 60);
 /// The name events give to round robin (`by` of its `assign` events).
 pub const ROUND_ROBIN_NAME: &str = "Round robin";
 
-/// How new threads are assigned (`ASSIGNMENT`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum AssignmentMode {
-    /// Only by hand (take, assign). The default.
-    #[default]
-    Manual,
-    /// A new thread goes to the next active agent.
-    RoundRobin,
-}
-
-impl AssignmentMode {
-    /// The word of `ASSIGNMENT`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssignmentMode::Manual => "manual",
-            AssignmentMode::RoundRobin => "round_robin",
-        }
-    }
-}
+pub use crate::domain::AssignmentMode;
 
 #[derive(Debug, Default)]
 struct Seen {

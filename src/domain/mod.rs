@@ -26,8 +26,8 @@ pub use thread::{
 };
 pub use thread_event::{ActedBy, ThreadEvent, ThreadEventRow};
 pub use types::{
-    AgentRole, BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX, ThreadAction, ThreadId,
-    ThreadStatus, UnknownValue,
+    AgentRole, AssignmentMode, BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX,
+    ThreadAction, ThreadId, ThreadStatus, UnknownValue,
 };
 pub use view::{Message, SenderNames, opt_rfc3339, rfc3339, rfc3339_string};
 pub use visitor::{PageReport, VisitorContext};

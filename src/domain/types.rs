@@ -320,3 +320,23 @@ mod tests {
         assert!(serde_json::from_str::<ThreadId>("\"\"").is_err());
     }
 }
+
+/// How new threads are assigned (`ASSIGNMENT`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AssignmentMode {
+    /// Only by hand (take, assign). The default.
+    #[default]
+    Manual,
+    /// A new thread goes to the next active agent.
+    RoundRobin,
+}
+
+impl AssignmentMode {
+    /// The word of `ASSIGNMENT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentMode::Manual => "manual",
+            AssignmentMode::RoundRobin => "round_robin",
+        }
+    }
+}

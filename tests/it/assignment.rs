@@ -40,19 +40,6 @@ async fn assign_events(admin: &Browser, tid: &str) -> Vec<String> {
         .collect()
 }
 
-/// The thread as `GET /api/threads` shows it to `admin`.
-async fn listed(admin: &Browser, tid: &str) -> Value {
-    let (s, b) = admin.get("/api/threads").await;
-    assert_eq!(s, 200, "{b}");
-    b["threads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == json!(tid))
-        .cloned()
-        .unwrap_or_else(|| panic!("thread {tid} not listed: {b}"))
-}
-
 /// The ids listed by `GET /api/threads?{query}`.
 async fn ids(admin: &Browser, query: &str) -> Vec<String> {
     let (s, b) = admin.get(&format!("/api/threads?{query}")).await;
@@ -95,7 +82,7 @@ async fn a_take_wins_once_and_names_the_assignee(backend: Backend) {
     let mut app = spawn(backend).await;
     let (owner, ayse, owner_id, _) = two_agents(&mut app).await;
     let tid = new_thread(&app).await;
-    assert_eq!(listed(&owner, &tid).await["assignee"], Value::Null);
+    assert_eq!(owner.listed_thread(&tid).await["assignee"], Value::Null);
 
     let (s, b) = owner
         .post(&format!("/api/threads/{tid}/take"), json!({}))
@@ -119,7 +106,10 @@ async fn a_take_wins_once_and_names_the_assignee(backend: Backend) {
         .await;
     assert_eq!(s, 200);
     assert_eq!(assign_events(&owner, &tid).await, ["admin"]);
-    assert_eq!(listed(&ayse, &tid).await["assignee"]["id"], json!(owner_id));
+    assert_eq!(
+        ayse.listed_thread(&tid).await["assignee"]["id"],
+        json!(owner_id)
+    );
 
     // Two simultaneous takes of a new thread: exactly one winner.
     let tid = new_thread(&app).await;
@@ -134,7 +124,7 @@ async fn a_take_wins_once_and_names_the_assignee(backend: Backend) {
     assert_eq!(loser["assignee"], winner["thread"]["assignee"]);
     assert_eq!(assign_events(&owner, &tid).await.len(), 1);
     assert_eq!(
-        listed(&owner, &tid).await["assignee"],
+        owner.listed_thread(&tid).await["assignee"],
         winner["thread"]["assignee"]
     );
     app.finish().await;
@@ -282,7 +272,7 @@ async fn bad_input_changes_nothing(backend: Backend) {
 
     assert_eq!(assign_events(&owner, &tid).await, ["admin"]);
     assert_eq!(
-        listed(&owner, &tid).await["assignee"]["id"],
+        owner.listed_thread(&tid).await["assignee"]["id"],
         json!(owner_id)
     );
     app.finish().await;
@@ -371,7 +361,7 @@ async fn round_robin_skips_a_disabled_agent(backend: Backend) {
         let tid = new_thread(&app).await;
         let deadline = std::time::Instant::now() + WAIT;
         let assignee = loop {
-            let a = listed(&owner, &tid).await["assignee"].clone();
+            let a = owner.listed_thread(&tid).await["assignee"].clone();
             if !a.is_null() {
                 break a;
             }
@@ -451,19 +441,25 @@ async fn telegram_take_needs_a_linked_member(backend: Backend) {
         t == "Link your Telegram account to take threads."
     })
     .await;
-    assert_eq!(listed(&owner, &tid).await["assignee"], Value::Null);
+    assert_eq!(owner.listed_thread(&tid).await["assignee"], Value::Null);
     assert!(assign_events(&owner, &tid).await.is_empty());
 
     // Ayşe takes it with the button.
     let answer = press_as(&tg, FORUM_CHAT, fid, &take, Some(AYSE_TG)).await;
     assert!(answer.starts_with("Assigned to you"), "{answer}");
-    assert_eq!(listed(&owner, &tid).await["assignee"]["id"], json!(ayse_id));
+    assert_eq!(
+        owner.listed_thread(&tid).await["assignee"]["id"],
+        json!(ayse_id)
+    );
     assert_eq!(assign_events(&owner, &tid).await.len(), 1);
     // Bora is told who has it; nothing changes.
     let answer = press_as(&tg, FORUM_CHAT, fid, &take, Some(BORA_TG)).await;
     assert!(answer.contains("ayse"), "{answer}");
     assert!(!answer.starts_with("Assigned to you"), "{answer}");
-    assert_eq!(listed(&owner, &tid).await["assignee"]["id"], json!(ayse_id));
+    assert_eq!(
+        owner.listed_thread(&tid).await["assignee"]["id"],
+        json!(ayse_id)
+    );
 
     // Bora takes the second thread with /take in its topic.
     let (t2, topic2, _) = threads[1].clone();
@@ -476,7 +472,10 @@ async fn telegram_take_needs_a_linked_member(backend: Backend) {
         t.starts_with("Assigned to you")
     })
     .await;
-    assert_eq!(listed(&owner, &t2).await["assignee"]["id"], json!(bora_id));
+    assert_eq!(
+        owner.listed_thread(&t2).await["assignee"]["id"],
+        json!(bora_id)
+    );
     app.finish().await;
 }
 

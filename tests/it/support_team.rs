@@ -17,7 +17,7 @@ use sohbet::telegram::members::Refusal;
 
 use crate::agents::{PASSWORD, add, login, sql};
 use crate::common::{
-    Backend, Browser, KeptDb, Opts, TestApp,
+    Backend, KeptDb, Opts, TestApp,
     bridge::{self, WAIT, press_as},
     socket::Socket,
     spawn,
@@ -29,19 +29,6 @@ on_both_backends!(a_team_of_three_answers_one_visitor);
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
 const AYSE_TG: i64 = 6_600_001;
 const STRANGER_TG: i64 = 6_600_009;
-
-/// The thread as the list shows it to agent `b`.
-async fn listed(b: &Browser, tid: &str) -> Value {
-    let (s, r) = b.get("/api/threads").await;
-    assert_eq!(s, 200, "{r}");
-    r["threads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == json!(tid))
-        .cloned()
-        .unwrap_or_else(|| panic!("{tid} not listed: {r}"))
-}
 
 /// The next `message_to_visitor` of `s`: its text and `sender_name`.
 async fn next_answer(s: &mut Socket) -> (String, Value) {
@@ -222,7 +209,7 @@ async fn a_team_of_three_answers_one_visitor(backend: Backend) {
         cem_http.post(&take_path, json!({})),
         press_as(&tg, FORUM_CHAT, fid, &take, Some(AYSE_TG)),
     );
-    let assignee = listed(&owner, &tid).await["assignee"]["id"].clone();
+    let assignee = owner.listed_thread(&tid).await["assignee"]["id"].clone();
     if s == 200 {
         assert_eq!(assignee, json!(cem), "{r}");
         assert!(!pressed.starts_with("Assigned to you"), "{pressed}");

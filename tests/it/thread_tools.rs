@@ -29,26 +29,13 @@ async fn delete(b: &Browser, path: &str) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-/// The admin's view of one thread in `GET /api/threads`.
-async fn listed(admin: &Browser, id: &str) -> Value {
-    let (s, b) = admin.get("/api/threads?status=all").await;
-    assert_eq!(s, 200, "{b}");
-    b["threads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == json!(id))
-        .cloned()
-        .unwrap_or_else(|| panic!("{id} not listed: {b}"))
-}
-
 async fn close_reopen_and_a_visitor_message_reopens(backend: Backend) {
     let mut app = spawn(backend).await;
     let admin = app.admin().await;
     let v = app.visitor().await;
     let tid = v.thread_id().await;
     assert_eq!(v.send(None, "hello").await.0, 200);
-    assert_eq!(listed(&admin, &tid).await["status"], json!("open"));
+    assert_eq!(admin.listed_thread(&tid).await["status"], json!("open"));
 
     let (s, b) = admin
         .post(&format!("/api/threads/{tid}/close"), json!({}))
@@ -61,13 +48,13 @@ async fn close_reopen_and_a_visitor_message_reopens(backend: Backend) {
         b["thread"],
         json!({"id": tid, "status": "closed", "blocked": false, "blocked_at": null, "change": "close", "by": {"id": me["agent"]["id"], "name": "admin"}, "assignee": null})
     );
-    assert_eq!(listed(&admin, &tid).await["status"], json!("closed"));
+    assert_eq!(admin.listed_thread(&tid).await["status"], json!("closed"));
 
     // The admin's own reply leaves it closed; the visitor's message reopens it.
     assert_eq!(admin.send(Some(&tid), "bye").await.0, 200);
-    assert_eq!(listed(&admin, &tid).await["status"], json!("closed"));
+    assert_eq!(admin.listed_thread(&tid).await["status"], json!("closed"));
     assert_eq!(v.send(None, "one more thing").await.0, 200);
-    assert_eq!(listed(&admin, &tid).await["status"], json!("open"));
+    assert_eq!(admin.listed_thread(&tid).await["status"], json!("open"));
 
     // Closed again, reopened by the admin; closing twice is harmless.
     for _ in 0..2 {
@@ -81,7 +68,7 @@ async fn close_reopen_and_a_visitor_message_reopens(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["thread"]["status"], json!("open"));
-    assert_eq!(listed(&admin, &tid).await["status"], json!("open"));
+    assert_eq!(admin.listed_thread(&tid).await["status"], json!("open"));
     // Every message is still there.
     assert_eq!(admin.messages(&tid, "").await.len(), 3);
     app.finish().await;
@@ -149,7 +136,7 @@ async fn a_blocked_visitor_is_refused_until_unblocked(backend: Backend) {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["thread"]["blocked"], json!(true));
     assert!(b["thread"]["blocked_at"].is_string(), "{b}");
-    assert_eq!(listed(&admin, &tid).await["blocked"], json!(true));
+    assert_eq!(admin.listed_thread(&tid).await["blocked"], json!(true));
 
     let (s, b) = v.send(None, "let me in").await;
     assert_error(s, &b, 403, "BLOCKED");
@@ -226,7 +213,7 @@ async fn bad_input_changes_nothing(backend: Backend) {
     let (s, b) = admin.get("/api/threads?status=bogus").await;
     assert_error(s, &b, 400, "VALIDATION_ERROR");
 
-    let t = listed(&admin, &tid).await;
+    let t = admin.listed_thread(&tid).await;
     assert_eq!(t["status"], json!("open"));
     assert_eq!(t["blocked"], json!(false));
     assert_eq!(v.send(None, "still here").await.0, 200);

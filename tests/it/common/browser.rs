@@ -33,6 +33,20 @@ impl Browser {
         body
     }
 
+    /// This agent's view of thread `tid` in `GET /api/threads?status=all`
+    /// (panics when it is not listed).
+    pub async fn listed_thread(&self, tid: &str) -> serde_json::Value {
+        let (s, b) = self.get("/api/threads?status=all").await;
+        assert_eq!(s, 200, "{b}");
+        b["threads"]
+            .as_array()
+            .expect("threads")
+            .iter()
+            .find(|t| t["id"].as_str() == Some(tid))
+            .cloned()
+            .unwrap_or_else(|| panic!("{tid} not listed: {b}"))
+    }
+
     /// This browser's thread (from `/api/session`).
     pub async fn thread_id(&self) -> String {
         self.get("/api/session").await.1["thread_id"]
