@@ -13,11 +13,13 @@ mod connections;
 mod metrics;
 pub use metrics::MetricsConfig;
 mod display;
+mod email;
 mod embed;
 mod telegram_console;
 mod uploads;
 use crate::limits::ConnectionConfig;
 pub use display::masked_url;
+pub use email::EmailConfig;
 pub use embed::EmbedConfig;
 pub use telegram_console::{ConsoleConfig, GroupMembers};
 pub use uploads::UploadConfig;
@@ -169,6 +171,9 @@ pub struct Config {
     /// retention job erases it (`RETENTION_DAYS`, 1–36500; unset or 0:
     /// off, threads are kept until erased). See `docs/your-data.md`.
     pub retention_days: Option<u32>,
+    /// Outbound email (`SMTP_URL`, `SMTP_FROM`, `PUBLIC_URL`, `EMAIL_*`;
+    /// issue 26); `None` when `SMTP_URL` is unset: email is off.
+    pub email: Option<EmailConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -358,6 +363,7 @@ impl Config {
             connections: connections::from_vars(var)?,
             metrics: metrics::from_vars(var)?,
             embed: embed::from_vars(var)?,
+            email: email::from_vars(&var)?,
             admin_display_name: var("ADMIN_DISPLAY_NAME").unwrap_or("Support".into()),
             agent_names_visible: match var("AGENT_NAMES_VISIBLE")
                 .map(|v| v.to_ascii_lowercase())

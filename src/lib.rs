@@ -10,6 +10,7 @@ pub mod chat;
 pub mod config;
 pub mod data;
 pub mod domain;
+pub mod email;
 pub mod flask_import;
 pub mod http;
 pub mod i18n;
@@ -170,6 +171,7 @@ impl App {
                     visible_to_visitors: config.agent_names_visible,
                     support: config.admin_display_name.clone(),
                 },
+                email: email::schedule(&config),
             },
         );
         chat.load_blocks().await.map_err(BuildError::Blocks)?;

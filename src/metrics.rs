@@ -23,6 +23,8 @@
 //! | `sohbet_rate_limited_total` | counter | `limit` (`send`, `upload`, `api`, `event`, `login`, `webhook`) |
 //! | `sohbet_uploads_total` | counter | `kind` (`image`, `audio`), `outcome` (`stored` or the error code) |
 //! | `sohbet_http_requests_total` | counter | `route` (matched pattern), `status` |
+//! | `sohbet_emails_total` | counter | `outcome` (`sent`, `retried`, `dead`): SMTP transactions of the email outbox |
+//! | `sohbet_email_pending` | gauge | emails composed and waiting to be sent (issue 26) |
 //!
 //! Every label value comes from a fixed set (route patterns, codes,
 //! method names), never from request input, so the series stay bounded.
@@ -87,6 +89,17 @@ pub fn rate_limited(limit: &'static str) {
 /// An upload of `kind` ended with `outcome` (`stored` or an error code).
 pub fn upload(kind: &'static str, outcome: &'static str) {
     metrics::counter!("sohbet_uploads_total", "kind" => kind, "outcome" => outcome).increment(1);
+}
+
+/// An SMTP transaction of the email outbox ended with `outcome` (`sent`,
+/// `retried` for a transient failure, `dead` for a permanent one).
+pub fn email(outcome: &'static str) {
+    metrics::counter!("sohbet_emails_total", "outcome" => outcome).increment(1);
+}
+
+/// Emails composed and waiting to be sent.
+pub fn email_pending(n: i64) {
+    metrics::gauge!("sohbet_email_pending").set(n as f64);
 }
 
 /// An HTTP request on `route` (a route pattern, see

@@ -5,6 +5,7 @@
 
 pub mod assignment;
 pub mod canned;
+pub mod email;
 pub mod erase;
 pub mod error;
 pub mod events;
@@ -94,6 +95,7 @@ pub struct Chat {
     outbox: outbox::Outbox,
     links: telegram_links::TelegramLinks,
     visitors: visitors::Visitors,
+    emails: email::Emails,
     blocks: Arc<status::Blocks>,
     activity: Arc<assignment::AgentActivity>,
 }
@@ -112,6 +114,9 @@ pub struct ChatOptions {
     /// How agents' messages are named (`AGENT_NAMES_VISIBLE`,
     /// `ADMIN_DISPLAY_NAME`).
     pub names: crate::domain::SenderNames,
+    /// What the writer schedules for the email outbox (issue 26;
+    /// [`crate::domain::EmailSchedule::OFF`] when email is off).
+    pub email: crate::domain::EmailSchedule,
 }
 
 /// The display name of a visitor's thread: `Visitor` and the first four hex
@@ -129,11 +134,16 @@ impl Chat {
     /// Starts the core and its group-commit writer task on the current runtime.
     pub fn start(db: Db, options: ChatOptions) -> Chat {
         let events = Arc::new(events::Publisher::default());
+        let email_schedule = email::Schedule {
+            plan: options.email,
+            wake: Arc::default(),
+        };
         let writer = writer::spawn(
             db.clone(),
             events.clone(),
             options.postgres_writers,
             Arc::new(options.names.clone()),
+            email_schedule.clone(),
         );
         let round_robin = (options.assignment == assignment::AssignmentMode::RoundRobin)
             .then(|| events.subscribe());
@@ -150,6 +160,7 @@ impl Chat {
             outbox: outbox::Outbox::new(db.clone(), events.clone()),
             links: telegram_links::TelegramLinks::new(db.clone()),
             visitors: visitors::Visitors::new(db.clone()),
+            emails: email::Emails::new(db.clone(), email_schedule),
             db,
             writer,
             events,
@@ -157,6 +168,11 @@ impl Chat {
             blocks: Arc::default(),
             activity,
         }
+    }
+
+    /// The email outbox (issue 26).
+    pub fn emails(&self) -> &email::Emails {
+        &self.emails
     }
 
     /// The Telegram outbox: forwards and receipts waiting for Telegram.

@@ -50,6 +50,7 @@ pub(super) fn spawn(
     events: Arc<Publisher>,
     postgres_writers: usize,
     names: Arc<crate::domain::SenderNames>,
+    email: super::email::Schedule,
 ) -> Writers {
     let n = match db {
         Db::Sqlite(_) => 1,
@@ -58,7 +59,7 @@ pub(super) fn spawn(
     let queues = (0..n)
         .map(|_| {
             let (tx, rx) = mpsc::channel(QUEUE / n);
-            tokio::spawn(run(db.clone(), events.clone(), names.clone(), rx));
+            tokio::spawn(run(db.clone(), events.clone(), names.clone(), email.clone(), rx));
             tx
         })
         .collect();
@@ -69,6 +70,7 @@ async fn run(
     db: Db,
     events: Arc<Publisher>,
     names: Arc<crate::domain::SenderNames>,
+    email: super::email::Schedule,
     mut rx: mpsc::Receiver<Job>,
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
@@ -77,8 +79,10 @@ async fn run(
         // Forwards queued, or admin replies linked to Telegram (a receipt may wait for them).
         let outbox_due = batch.iter().any(|m| m.forward || m.tg_link.is_some());
         let started = std::time::Instant::now();
-        let res = insert_batch(&db, &batch).await;
+        let res = insert_batch(&db, &batch, &email.plan).await;
         crate::metrics::commit(batch.len(), started.elapsed());
+        // Email checks may have been scheduled: the worker looks again.
+        email.wake();
         match res {
             Ok(done) => {
                 if outbox_due {
@@ -92,7 +96,7 @@ async fn run(
                 // One bad row must not fail its neighbours: retry one by one.
                 tracing::warn!(error = %e, n = jobs.len(), "batch insert failed, retrying singly");
                 for job in jobs.drain(..) {
-                    let res = insert_batch(&db, std::slice::from_ref(&job.msg))
+                    let res = insert_batch(&db, std::slice::from_ref(&job.msg), &email.plan)
                         .await
                         .map(|mut v| v.remove(0))
                         .map_err(ChatError::from);
@@ -133,9 +137,13 @@ const BUSY_RETRY_WITHIN: std::time::Duration = std::time::Duration::from_secs(8)
 /// Seen twice on a loaded 2-core CI machine on a visitor's send right after
 /// the outbox had waited out a Telegram 429. Only then does the sender hear
 /// 503.
-async fn insert_batch(db: &Db, batch: &[NewMessage]) -> crate::store::StoreResult<Vec<Inserted>> {
+async fn insert_batch(
+    db: &Db,
+    batch: &[NewMessage],
+    email: &crate::domain::EmailSchedule,
+) -> crate::store::StoreResult<Vec<Inserted>> {
     let first = std::time::Instant::now();
-    let mut res = messages::insert_batch(db, batch).await;
+    let mut res = messages::insert_batch_with(db, batch, email).await;
     for pause in BUSY_RETRIES {
         match &res {
             Err(e) if e.is_sqlite_busy() && first.elapsed() < BUSY_RETRY_WITHIN => {
@@ -146,7 +154,7 @@ async fn insert_batch(db: &Db, batch: &[NewMessage]) -> crate::store::StoreResul
                     "SQLite busy; the batch is tried again"
                 );
                 tokio::time::sleep(pause).await;
-                res = messages::insert_batch(db, batch).await;
+                res = messages::insert_batch_with(db, batch, email).await;
             }
             _ => break,
         }

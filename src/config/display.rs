@@ -94,6 +94,10 @@ impl Config {
             }
             None => out.push(("TELEGRAM", "off (login codes are logged)".into())),
         }
+        match &self.email {
+            Some(e) => out.extend(e.settings()),
+            None => out.push(("SMTP_URL", "unset (email off)".into())),
+        }
         out.push(("EMBED_ORIGINS", self.embed.origins.join(",")));
         out.push(("PRECHAT_FIELDS", self.embed.prechat_fields.join(",")));
         out.push((

@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod audit;
 pub mod canned;
+pub mod email;
 pub mod message;
 pub mod telegram;
 pub mod thread;
@@ -18,6 +19,7 @@ pub mod visitor;
 
 pub use agent::{Agent, AgentRef};
 pub use audit::{AuditAction, AuditEntry, AuditRow};
+pub use email::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailThread};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use message::{Inserted, NewMessage};
 pub use telegram::{DueReceipt, OutboxItem, TopicNaming};
@@ -26,7 +28,7 @@ pub use thread::{
 };
 pub use thread_event::{ActedBy, ThreadEvent, ThreadEventRow};
 pub use types::{
-    AgentRole, AssignmentMode, BadThreadId, MessageType, OutboxStatus, Role, THREAD_ID_MAX,
+    AgentRole, AssignmentMode, BadThreadId, EmailKind, EmailStatus, MessageType, OutboxStatus, Role, THREAD_ID_MAX,
     ThreadAction, ThreadId, ThreadStatus, UnknownValue,
 };
 pub use view::{Message, SenderNames, opt_rfc3339, rfc3339, rfc3339_string};

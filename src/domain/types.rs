@@ -140,6 +140,41 @@ text_enum! {
 }
 
 text_enum! {
+    /// What an email of the outbox is (`email_outbox.kind`, issue 26).
+    pub enum EmailKind {
+        /// The agents' answers a visitor did not see (coalesced per thread).
+        Answer = "answer",
+        /// The whole visible conversation, on request or at close.
+        Transcript = "transcript",
+        /// A check that a visitor's message still waits unanswered; it
+        /// becomes one `agent` email per agent (coalesced).
+        AgentWait = "agent_wait",
+        /// An agent told about threads that wait for an answer.
+        Agent = "agent",
+    }
+}
+
+text_enum! {
+    /// The state of an email of the outbox (`email_outbox.status`).
+    pub enum EmailStatus {
+        /// Waiting for its due time, when the worker checks it again.
+        Scheduled = "scheduled",
+        /// Composed, waiting to be sent (first try or a retry).
+        Pending = "pending",
+        /// Handed to the SMTP server now; found so at start: sent again once.
+        Sending = "sending",
+        /// The SMTP server accepted it.
+        Sent = "sent",
+        /// Refused for good (a 5xx answer).
+        Dead = "dead",
+        /// Not needed any more (seen, answered, unsubscribed, no address).
+        Cancelled = "cancelled",
+        /// A check that became emails (`agent_wait`).
+        Done = "done",
+    }
+}
+
+text_enum! {
     /// The status of a thread (`threads.status`; the rule:
     /// `chat::status`).
     pub enum ThreadStatus {

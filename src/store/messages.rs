@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{Inserted, Message, NewMessage, Role};
+use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, Role};
 
 /// The columns of [`Message`], as a literal for `concat!`.
 macro_rules! cols {
@@ -169,7 +169,7 @@ macro_rules! visitor_touch_sql {
 /// (a retry) costs a lookup of the stored row. The same SQL runs on SQLite
 /// and Postgres.
 macro_rules! insert_all {
-    ($p:ident, $batch:ident) => {{
+    ($p:ident, $batch:ident, $email:ident) => {{
         let now = super::now();
         let mut tx = $p.begin().await?;
 
@@ -347,6 +347,29 @@ macro_rules! insert_all {
                     .await?;
             }
         }
+        // Emails (issue 26): one scheduled check per thread and kind, in
+        // this transaction; the email worker re-checks it when it is due.
+        let mut checks: Vec<(&str, &str, DateTime<Utc>)> = Vec::new();
+        for (m, i) in $batch.iter().zip(&out).filter(|(_, i)| !i.duplicate) {
+            let id = i.message.thread_id.as_str();
+            let check = match m.sender {
+                Role::Admin if !m.internal => $email
+                    .answer_delay
+                    .map(|d| (super::email::SCHEDULE_ANSWER_SQL, now + d)),
+                Role::Visitor => $email
+                    .agent_delay
+                    .map(|d| (super::email::SCHEDULE_AGENT_WAIT_SQL, now + d)),
+                Role::Admin => None,
+            };
+            if let Some((sql, due)) = check
+                && !checks.iter().any(|(t, s, _)| *t == id && std::ptr::eq(*s, sql))
+            {
+                checks.push((id, sql, due));
+            }
+        }
+        for (thread, sql, due) in checks {
+            sqlx::query(sql).bind(now).bind(thread).bind(due).execute(&mut *tx).await?;
+        }
         for i in out.iter_mut().filter(|i| !i.duplicate) {
             if let Some(blocked_at) = reopened.remove(i.message.thread_id.as_str()) {
                 i.thread_reopened = true;
@@ -366,7 +389,23 @@ macro_rules! insert_all {
 /// Any database error; then nothing of the batch is stored.
 #[tracing::instrument(skip_all, fields(n = batch.len()))]
 pub async fn insert_batch(db: &Db, batch: &[NewMessage]) -> StoreResult<Vec<Inserted>> {
-    Ok(with_db!(db, p => insert_all!(p, batch))?)
+    insert_batch_with(db, batch, &EmailSchedule::OFF).await
+}
+
+/// [`insert_batch`], also scheduling in the same transaction the email
+/// checks that `email` asks for (issue 26: an agent's answer → an `answer`
+/// check of its thread; a visitor's message → an `agent_wait` check; see
+/// `store::email`).
+///
+/// # Errors
+/// Any database error; then nothing of the batch is stored.
+#[tracing::instrument(skip_all, fields(n = batch.len()))]
+pub async fn insert_batch_with(
+    db: &Db,
+    batch: &[NewMessage],
+    email: &EmailSchedule,
+) -> StoreResult<Vec<Inserted>> {
+    Ok(with_db!(db, p => insert_all!(p, batch, email))?)
 }
 
 /// [`VISIBLE_TO_VISITOR`] as a literal, for `concat!`.
@@ -459,6 +498,9 @@ pub async fn clear(
         let mut tx = p.begin().await?;
         let n = sqlx::query("DELETE FROM messages WHERE thread_id = $1").bind(thread_id).execute(&mut *tx).await?.rows_affected();
         let ev = super::thread_events::insert_event!(&mut *tx, thread_id, by, ThreadAction::Clear, None::<&str>, now)?;
+        // Its emailed links die with the messages (issue 26).
+        sqlx::query(super::email::REVOKE_LINKS_SQL).bind(thread_id).execute(&mut *tx).await?;
+        sqlx::query(super::email::CANCEL_THREAD_SQL).bind(thread_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>((n, ev))
     })?)

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod buttons;
 pub mod canned;
 mod checkpoint;
+pub mod email;
 pub mod erase;
 mod error;
 pub mod messages;
