@@ -72,6 +72,8 @@ pub struct AppState {
     pub asset_version: Arc<str>,
     /// Admin sockets follow their session (logout, expiry).
     pub admin_sockets: realtime::admin_sessions::AdminSockets,
+    /// Outbound email (issue 26), when `SMTP_URL` is set.
+    pub mailer: Option<email::Mailer>,
 }
 
 /// Start-up failures.
@@ -107,6 +109,9 @@ pub enum BuildError {
     /// The Socket.IO adapter (Redis) could not be set up.
     #[error(transparent)]
     Realtime(#[from] realtime::RealtimeError),
+    /// `SMTP_URL` cannot be used.
+    #[error("email: {0}")]
+    Email(String),
 }
 
 /// A built server, bound and migrated, not yet serving.
@@ -118,6 +123,8 @@ pub struct App {
     bridge: Option<telegram::Bridge>,
     serve: server::ServeOptions,
     ready: Arc<AtomicBool>,
+    /// The email outbox worker, stopped with the server.
+    email_worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl App {
@@ -172,6 +179,10 @@ impl App {
                     support: config.admin_display_name.clone(),
                 },
                 email: email::schedule(&config),
+                email_transcript_on_close: config
+                    .email
+                    .as_ref()
+                    .is_some_and(|e| e.transcript_on_close),
             },
         );
         chat.load_blocks().await.map_err(BuildError::Blocks)?;
@@ -205,7 +216,10 @@ impl App {
             config.retention_days,
         );
         data.start_retention();
+        let mailer = email::Mailer::new(&config, chat.clone(), auth.clone()).map_err(BuildError::Email)?;
+        let email_worker = mailer.as_ref().map(email::Mailer::start);
         let state = AppState {
+            mailer,
             data,
             chat,
             auth,
@@ -257,6 +271,7 @@ impl App {
             bridge,
             serve,
             ready,
+            email_worker,
         })
     }
 
@@ -285,6 +300,7 @@ impl App {
             bridge,
             serve,
             ready,
+            email_worker,
         } = self;
         let addr = listener.local_addr()?;
         tracing::info!("listening on http://{addr}");
@@ -297,6 +313,9 @@ impl App {
         server::serve(listener, router, serve, shutdown, close_sockets).await?;
         if let Some(bridge) = bridge {
             bridge.stop().await;
+        }
+        if let Some(worker) = email_worker {
+            worker.abort();
         }
         db.close().await;
         tracing::info!("stopped");

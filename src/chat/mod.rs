@@ -117,6 +117,8 @@ pub struct ChatOptions {
     /// What the writer schedules for the email outbox (issue 26;
     /// [`crate::domain::EmailSchedule::OFF`] when email is off).
     pub email: crate::domain::EmailSchedule,
+    /// A close schedules a transcript email (`EMAIL_TRANSCRIPT_ON_CLOSE`).
+    pub email_transcript_on_close: bool,
 }
 
 /// The display name of a visitor's thread: `Visitor` and the first four hex

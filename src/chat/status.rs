@@ -191,9 +191,14 @@ impl Chat {
         change: Change,
         by: &ActedBy,
     ) -> ChatResult<ThreadUpdate> {
-        let (t, _event) = thread_status::set_status(&self.db, thread_id, status, store::now(), by)
-            .await?
-            .ok_or(ChatError::NotFound("Thread not found"))?;
+        let transcript = self.options.email_transcript_on_close;
+        let (t, _event) =
+            thread_status::set_status_with(&self.db, thread_id, status, store::now(), by, transcript)
+                .await?
+                .ok_or(ChatError::NotFound("Thread not found"))?;
+        if transcript {
+            self.emails.alarm().notify_one();
+        }
         Ok(self.changed(&t, change, by).await)
     }
 

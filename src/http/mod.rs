@@ -10,6 +10,7 @@ pub mod assets;
 pub mod assignment;
 pub mod canned;
 pub mod data;
+pub mod email;
 pub mod embed;
 pub mod error;
 pub mod extract;
@@ -120,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .route("/uploads/{folder}/{name}", get(upload::serve))
         .merge(telegram::router())
+        .merge(email::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), body_deadline))
@@ -218,6 +220,11 @@ async fn method_not_allowed() -> AppError {
 /// invalid visitor token → 401 `UNAUTHORIZED`.
 async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    // RFC 8058 one-click unsubscribe: a mail client posts, the signed token
+    // in the path authenticates (http/email.rs).
+    if req.uri().path().starts_with("/email/unsubscribe/") {
         return next.run(req).await;
     }
     if req.uri().path().starts_with("/api/")

@@ -18,6 +18,7 @@
 pub mod agents;
 pub mod canned;
 pub mod data;
+pub mod email;
 mod schemas;
 mod search;
 mod thread_admin;
@@ -67,7 +68,9 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         agents::agents_list, agents::agents_create, agents::agents_update, agents::agents_disable,
         agents::agents_enable, agents::agents_telegram_link, agents::agents_me, agents::agents_me_update, agents::invite_page,
         agents::invite_accept,
-        data::thread_erase, data::audit
+        data::thread_erase, data::audit,
+        email::transcript, email::email_status, email::email_selftest, email::my_email,
+        email::continue_link, email::unsubscribe_page, email::unsubscribe
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
@@ -76,6 +79,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc,
         canned::CannedDoc, canned::CannedListDoc, canned::CannedOneDoc, canned::CannedBodyDoc,
         canned::CannedDeletedDoc,
+        email::TranscriptDoc, email::EmailStatusDoc, email::EmailCheckDoc, email::MyEmailDoc,
         ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc,
         ActedByDoc, AssigneeDoc, TakenDoc, AssignBodyDoc, ThreadActionDoc, ThreadEventDoc, ThreadEventsDoc,
         SearchDoc, SearchHitDoc, SearchThreadDoc, SearchThreadHitDoc, PartDoc,

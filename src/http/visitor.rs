@@ -100,6 +100,14 @@ fn token_like(
     Ok(v)
 }
 
+/// `e` checked as `identify` checks an email (an agent's own address too).
+///
+/// # Errors
+/// 400 `VALIDATION_ERROR` for a malformed or too long address.
+pub(crate) fn checked_email(e: &str) -> AppResult<String> {
+    email(Some(e.to_owned()))?.ok_or_else(|| AppError::Validation("email is empty".into()))
+}
+
 fn email(v: Option<String>) -> AppResult<Option<String>> {
     let v = bounded(v, "email", MAX_EMAIL)?;
     if let Some(e) = &v {

@@ -62,7 +62,8 @@ async fn receipt<A: Adapter>(
         }
         Err(e) => return reply.err(e),
     };
-    if state.telegram.is_none() {
+    // Kept for Telegram's 👌/👀 and for email: an answer seen is not emailed.
+    if state.telegram.is_none() && state.mailer.is_none() {
         return reply.ok(json!({}));
     }
     let lvl = if name == "message_seen" {

@@ -39,12 +39,20 @@ pub type Changed = (Thread, Option<ThreadEvent>);
 /// by `$by` in the same transaction, else reads the row as it is.
 macro_rules! change_with_event {
     ($db:expr, $id:expr, $by:expr, $action:expr, $now:expr, $update:expr) => {
+        change_with_event!($db, $id, $by, $action, $now, $update, None::<&str>)
+    };
+    ($db:expr, $id:expr, $by:expr, $action:expr, $now:expr, $update:expr, $also:expr) => {
         with_db!($db, p => {
             let mut tx = p.begin().await?;
             let updated: Option<Thread> = $update.fetch_optional(&mut *tx).await?;
             let out = match updated {
                 Some(t) => {
                     let ev = insert_event!(&mut *tx, $id, $by, $action, None::<&str>, $now)?;
+                    // What the change also causes, in its transaction
+                    // (`$1` now, `$2` the thread): e.g. a transcript email.
+                    if let Some(sql) = $also {
+                        sqlx::query(sql).bind($now).bind($id).execute(&mut *tx).await?;
+                    }
                     Some((t, Some(ev)))
                 }
                 None => {
@@ -74,6 +82,26 @@ pub async fn set_status(
     now: DateTime<Utc>,
     by: &ActedBy,
 ) -> StoreResult<Option<Changed>> {
+    set_status_with(db, id, status, now, by, false).await
+}
+
+/// [`set_status`]; with `transcript` a close also schedules a transcript
+/// email of the thread in the same transaction (`EMAIL_TRANSCRIPT_ON_CLOSE`,
+/// issue 26; `store::email::SCHEDULE_TRANSCRIPT_SQL`).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db, by), fields(by = %by.name))]
+pub async fn set_status_with(
+    db: &Db,
+    id: &str,
+    status: ThreadStatus,
+    now: DateTime<Utc>,
+    by: &ActedBy,
+    transcript: bool,
+) -> StoreResult<Option<Changed>> {
+    let also = (transcript && status == ThreadStatus::Closed)
+        .then_some(super::email::SCHEDULE_TRANSCRIPT_SQL);
     const SQL: &str = concat!(
         "UPDATE threads SET status = $1, status_changed_at = $2 \
          WHERE id = $3 AND status <> $1 AND status <> $4",
@@ -93,7 +121,8 @@ pub async fn set_status(
             .bind(status)
             .bind(now)
             .bind(id)
-            .bind(same)
+            .bind(same),
+        also
     )?)
 }
 
