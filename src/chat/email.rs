@@ -63,6 +63,11 @@ impl Emails {
         Ok(store::email::due(&self.db, now, limit).await?)
     }
 
+    /// See [`store::email::agent_waits`].
+    pub async fn agent_waits(&self, limit: i64) -> ChatResult<Vec<EmailRow>> {
+        Ok(store::email::agent_waits(&self.db, limit).await?)
+    }
+
     /// See [`store::email::next_due`].
     pub async fn next_due(&self) -> ChatResult<Option<DateTime<Utc>>> {
         Ok(store::email::next_due(&self.db).await?)

@@ -41,7 +41,7 @@ impl Smtp {
     /// The URL lettre cannot use (text names no secret).
     pub fn new(config: &EmailConfig) -> Result<Smtp, String> {
         let shown = crate::config::masked_url(&config.smtp_url);
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url(&config.smtp_url))
             .map_err(|e| format!("SMTP_URL {shown} cannot be used: {e}"))?
             .timeout(Some(TIMEOUT))
             .build();
@@ -105,6 +105,37 @@ pub struct SmtpCheck {
     pub fix: Option<String>,
 }
 
+/// `SMTP_URL` as lettre reads it. Ours: `smtp://` is STARTTLS (required)
+/// unless `?tls=none` (plain, a local relay) or `?tls=opportunistic`;
+/// `smtps://` (or `?tls=wrapper`) is TLS from the start. lettre's plain
+/// `smtp://` has no TLS at all, so `tls=required` is added for it.
+fn lettre_url(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut tls = None;
+    let mut rest: Vec<&str> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("tls=") {
+            Some(v) => tls = Some(v),
+            None => rest.push(pair),
+        }
+    }
+    let (base, tls) = match (base.split_once("://"), tls) {
+        (Some(("smtp", r)), Some("wrapper")) => (format!("smtps://{r}"), None),
+        (Some(("smtp", _)), None) => (base.to_owned(), Some("required")),
+        (Some(("smtp", _)), Some("none")) => (base.to_owned(), None),
+        (Some(("smtps", _)), _) => (base.to_owned(), None),
+        (_, t) => (base.to_owned(), t),
+    };
+    if let Some(t) = tls {
+        rest.push(if t == "required" { "tls=required" } else { "tls=opportunistic" });
+    }
+    if rest.is_empty() {
+        base
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    }
+}
+
 /// A lettre error in words, with the server's code when there is one.
 fn describe(e: &SmtpError) -> String {
     let mut s = e.to_string();
@@ -135,5 +166,19 @@ fn fix_for(e: &SmtpError) -> String {
         None => {
             "cannot connect: check the host and port in SMTP_URL and that the server runs (e.g. Postfix on 127.0.0.1:25)".into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lettre_url;
+
+    #[test]
+    fn urls_mean_starttls_unless_told_otherwise() {
+        assert_eq!(lettre_url("smtp://u:p@h:587"), "smtp://u:p@h:587?tls=required");
+        assert_eq!(lettre_url("smtp://h:25?tls=none"), "smtp://h:25");
+        assert_eq!(lettre_url("smtp://h?tls=opportunistic"), "smtp://h?tls=opportunistic");
+        assert_eq!(lettre_url("smtps://u:p@h:465"), "smtps://u:p@h:465");
+        assert_eq!(lettre_url("smtp://h:465?tls=wrapper"), "smtps://h:465");
     }
 }

@@ -107,17 +107,20 @@ async fn round(m: &Mailer) -> ChatResult<()> {
     let emails = m.chat.emails();
     let now = store::now();
     let rows = emails.due(now, ROUND).await?;
-    let mut waits = Vec::new();
+    let mut agent_due = false;
     for row in rows {
         match (row.status, row.kind) {
             (EmailStatus::Scheduled, EmailKind::Answer) => answer(m, &row, now).await?,
             (EmailStatus::Scheduled, EmailKind::Transcript) => transcript(m, &row, now).await?,
-            (EmailStatus::Scheduled, EmailKind::AgentWait) => waits.push(row),
+            (EmailStatus::Scheduled, EmailKind::AgentWait) => agent_due = true,
             (EmailStatus::Pending, _) => deliver(m, &row).await?,
             _ => {}
         }
     }
-    if !waits.is_empty() {
+    if agent_due {
+        // One email per agent lists every thread waiting now (coalesced),
+        // not only the checks that fell due this round.
+        let waits = emails.agent_waits(ROUND).await?;
         agents(m, &waits, now).await?;
     }
     Ok(())
@@ -239,8 +242,9 @@ async fn agents(m: &Mailer, waits: &[EmailRow], now: DateTime<Utc>) -> ChatResul
         };
         match emails.waiting(tid).await? {
             Some((Some(since), assignee, status, name)) if status != "closed" => {
+                // A thread answered since and written to again waits anew.
                 let due = since + m.agent_delay();
-                if due > now {
+                if due > now && row.due_at <= now {
                     emails.reschedule(row.id, due).await?;
                     continue;
                 }

@@ -92,8 +92,16 @@ pub async fn embed(
         embed: Some(EmbedInfo {
             fresh_token: state.auth.visitor_token(&fresh_thread),
             parent_origin,
-            prechat: cfg.prechat_fields.join(","),
+            // Without SMTP no page asks for an address it cannot use (issue 26).
+            prechat: cfg
+                .prechat_fields
+                .iter()
+                .copied()
+                .filter(|f| state.mailer.is_some() || *f != "email")
+                .collect::<Vec<_>>()
+                .join(","),
             away_possible: state.telegram.is_none(),
+            email: state.mailer.is_some(),
             w: i18n::widget::pick(lang),
         }),
         thread_id: fresh_thread,

@@ -189,6 +189,9 @@ pub struct EmbedInfo {
     pub prechat: String,
     /// Telegram is not configured: with no admin online, replies may take a while.
     pub away_possible: bool,
+    /// Email is configured (`SMTP_URL`): the away notice may ask for an
+    /// address (issue 26: never one it cannot use).
+    pub email: bool,
     /// The widget's strings.
     pub w: &'static i18n::widget::WidgetStrings,
 }

@@ -67,6 +67,20 @@ pub async fn due(db: &Db, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Ema
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(now).bind(limit).fetch_all(p).await)?)
 }
 
+/// Every scheduled `agent_wait` check, due or not (an agent email lists
+/// every thread waiting now: coalescing), oldest first, at most `limit`.
+///
+/// # Errors
+/// Database errors.
+pub async fn agent_waits(db: &Db, limit: i64) -> StoreResult<Vec<EmailRow>> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        row!(),
+        " FROM email_outbox WHERE status = 'scheduled' AND kind = 'agent_wait' ORDER BY due_at, id LIMIT $1"
+    );
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?)
+}
+
 /// When the next row falls due (`None`: nothing waits).
 ///
 /// # Errors

@@ -22,6 +22,7 @@ mod canned;
 mod cli;
 mod connections;
 mod data_lifecycle;
+mod email;
 mod flask_upgrade;
 mod hardening;
 mod hardening3;

@@ -111,6 +111,9 @@ function widgetThread(page) {
   return chatFrame(page).locator('body').getAttribute('data-thread-id');
 }
 
+// Email configured (nothing listens on port 9: no email is sent by these tests).
+const EMAIL_ENV = { SMTP_URL: 'smtp://127.0.0.1:9?tls=none', SMTP_FROM: 'Support <support@example.com>', PUBLIC_URL: 'http://127.0.0.1' };
+
 describe('embeddable widget in headless Chromium, third-party cookies blocked', () => {
   let server;
   let host;
@@ -405,7 +408,8 @@ describe('embeddable widget: away state without Telegram and admin', () => {
   test('the view says replies may take a while and takes an email; the admin sees both', async (t) => {
     let base = '';
     const host = await hostSite({ toString: () => base });
-    const server = await startServer({ env: { EMBED_ORIGINS: host.origin } });
+    // The view asks for an email only when it can use one (SMTP_URL, issue 26).
+    const server = await startServer({ env: { EMBED_ORIGINS: host.origin, ...EMAIL_ENV } });
     base = server.baseUrl;
     const browser = await launchChromium(EXTRA_ARGS);
     t.after(async () => {
@@ -440,7 +444,7 @@ describe('embeddable widget: the pre-chat form (PRECHAT_FIELDS=name,email)', () 
   test('asks name and email before the first message; the admin sees them unverified', async (t) => {
     let base = '';
     const host = await hostSite({ toString: () => base });
-    const server = await startServer({ env: { EMBED_ORIGINS: host.origin, PRECHAT_FIELDS: 'name,email' } });
+    const server = await startServer({ env: { EMBED_ORIGINS: host.origin, PRECHAT_FIELDS: 'name,email', ...EMAIL_ENV } });
     base = server.baseUrl;
     const browser = await launchChromium(EXTRA_ARGS);
     t.after(async () => {
