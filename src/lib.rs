@@ -216,7 +216,8 @@ impl App {
             config.retention_days,
         );
         data.start_retention();
-        let mailer = email::Mailer::new(&config, chat.clone(), auth.clone()).map_err(BuildError::Email)?;
+        let mailer =
+            email::Mailer::new(&config, chat.clone(), auth.clone()).map_err(BuildError::Email)?;
         let email_worker = mailer.as_ref().map(email::Mailer::start);
         let state = AppState {
             mailer,

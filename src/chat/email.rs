@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::error::ChatResult;
-use crate::domain::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailStatus, EmailThread};
 use crate::domain::Message;
+use crate::domain::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailStatus, EmailThread};
 use crate::store::{self, Db};
 
 pub use crate::store::email::TranscriptRefusal;
@@ -141,10 +141,7 @@ impl Emails {
     }
 
     /// See [`store::email::waiting`].
-    pub async fn waiting(
-        &self,
-        thread_id: &str,
-    ) -> ChatResult<Option<store::email::Waiting>> {
+    pub async fn waiting(&self, thread_id: &str) -> ChatResult<Option<store::email::Waiting>> {
         Ok(store::email::waiting(&self.db, thread_id).await?)
     }
 

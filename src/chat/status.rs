@@ -192,10 +192,16 @@ impl Chat {
         by: &ActedBy,
     ) -> ChatResult<ThreadUpdate> {
         let transcript = self.options.email_transcript_on_close;
-        let (t, _event) =
-            thread_status::set_status_with(&self.db, thread_id, status, store::now(), by, transcript)
-                .await?
-                .ok_or(ChatError::NotFound("Thread not found"))?;
+        let (t, _event) = thread_status::set_status_with(
+            &self.db,
+            thread_id,
+            status,
+            store::now(),
+            by,
+            transcript,
+        )
+        .await?
+        .ok_or(ChatError::NotFound("Thread not found"))?;
         if transcript {
             self.emails.alarm().notify_one();
         }

@@ -59,7 +59,13 @@ pub(super) fn spawn(
     let queues = (0..n)
         .map(|_| {
             let (tx, rx) = mpsc::channel(QUEUE / n);
-            tokio::spawn(run(db.clone(), events.clone(), names.clone(), email.clone(), rx));
+            tokio::spawn(run(
+                db.clone(),
+                events.clone(),
+                names.clone(),
+                email.clone(),
+                rx,
+            ));
             tx
         })
         .collect();

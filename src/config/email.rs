@@ -94,10 +94,15 @@ pub fn from_vars(
     };
     check_smtp_url(&smtp_url)?;
     let from = var("SMTP_FROM").ok_or_else(|| {
-        ConfigError("SMTP_FROM is required with SMTP_URL, e.g. `Acme Support <support@acme.example>`".into())
+        ConfigError(
+            "SMTP_FROM is required with SMTP_URL, e.g. `Acme Support <support@acme.example>`"
+                .into(),
+        )
     })?;
     if from.chars().any(|c| c.is_control()) {
-        return Err(ConfigError("SMTP_FROM must not hold control characters".into()));
+        return Err(ConfigError(
+            "SMTP_FROM must not hold control characters".into(),
+        ));
     }
     let from: lettre::message::Mailbox = from.parse().map_err(|e| {
         ConfigError(format!(
@@ -141,7 +146,9 @@ pub fn from_vars(
                 )));
             }
         },
-        retry_base: Duration::from_millis(whole_number(var, "EMAIL_RETRY_BASE_MS", 5000u64)?.max(1)),
+        retry_base: Duration::from_millis(
+            whole_number(var, "EMAIL_RETRY_BASE_MS", 5000u64)?.max(1),
+        ),
     }))
 }
 
@@ -170,7 +177,9 @@ fn check_smtp_url(url: &str) -> Result<(), ConfigError> {
             if let Some(v) = pair.strip_prefix("tls=")
                 && !matches!(v, "none" | "opportunistic" | "required" | "wrapper")
             {
-                return Err(bad("has tls= other than none, opportunistic, required, wrapper"));
+                return Err(bad(
+                    "has tls= other than none, opportunistic, required, wrapper",
+                ));
             }
         }
     }
@@ -237,7 +246,9 @@ mod tests {
             pairs.extend(base);
             pairs.retain(|(name, _)| *name != k);
             pairs.push((k, v));
-            let e = read(&pairs).err().unwrap_or_else(|| panic!("{k}={v} accepted"));
+            let e = read(&pairs)
+                .err()
+                .unwrap_or_else(|| panic!("{k}={v} accepted"));
             assert!(e.0.contains(k), "{k}: {e}");
         }
     }

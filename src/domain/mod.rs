@@ -19,8 +19,8 @@ pub mod visitor;
 
 pub use agent::{Agent, AgentRef};
 pub use audit::{AuditAction, AuditEntry, AuditRow};
-pub use email::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailThread};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
+pub use email::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailThread};
 pub use message::{Inserted, NewMessage};
 pub use telegram::{DueReceipt, OutboxItem, TopicNaming};
 pub use thread::{
@@ -28,8 +28,8 @@ pub use thread::{
 };
 pub use thread_event::{ActedBy, ThreadEvent, ThreadEventRow};
 pub use types::{
-    AgentRole, AssignmentMode, BadThreadId, EmailKind, EmailStatus, MessageType, OutboxStatus, Role, THREAD_ID_MAX,
-    ThreadAction, ThreadId, ThreadStatus, UnknownValue,
+    AgentRole, AssignmentMode, BadThreadId, EmailKind, EmailStatus, MessageType, OutboxStatus,
+    Role, THREAD_ID_MAX, ThreadAction, ThreadId, ThreadStatus, UnknownValue,
 };
 pub use view::{Message, SenderNames, opt_rfc3339, rfc3339, rfc3339_string};
 pub use visitor::{PageReport, VisitorContext};

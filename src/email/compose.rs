@@ -255,7 +255,10 @@ fn build(
         .from(frame.from.clone())
         .to(to)
         .subject(header_safe(subject)?)
-        .message_id(Some(format!("<sohbet-email-{}@{}>", frame.row_id, frame.host)))
+        .message_id(Some(format!(
+            "<sohbet-email-{}@{}>",
+            frame.row_id, frame.host
+        )))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe"),
             format!("<{unsubscribe}>"),
@@ -270,8 +273,8 @@ fn build(
         ))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| ComposeError::Build(e.to_string()))?;
-    let raw = String::from_utf8(message.formatted())
-        .map_err(|e| ComposeError::Build(e.to_string()))?;
+    let raw =
+        String::from_utf8(message.formatted()).map_err(|e| ComposeError::Build(e.to_string()))?;
     Ok(Composed {
         to: frame.to.to_owned(),
         raw,

@@ -41,10 +41,11 @@ impl Smtp {
     /// The URL lettre cannot use (text names no secret).
     pub fn new(config: &EmailConfig) -> Result<Smtp, String> {
         let shown = crate::config::masked_url(&config.smtp_url);
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url(&config.smtp_url))
-            .map_err(|e| format!("SMTP_URL {shown} cannot be used: {e}"))?
-            .timeout(Some(TIMEOUT))
-            .build();
+        let transport =
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url(&config.smtp_url))
+                .map_err(|e| format!("SMTP_URL {shown} cannot be used: {e}"))?
+                .timeout(Some(TIMEOUT))
+                .build();
         Ok(Smtp {
             transport,
             from: config.from.email.clone(),
@@ -127,7 +128,11 @@ fn lettre_url(url: &str) -> String {
         (_, t) => (base.to_owned(), t),
     };
     if let Some(t) = tls {
-        rest.push(if t == "required" { "tls=required" } else { "tls=opportunistic" });
+        rest.push(if t == "required" {
+            "tls=required"
+        } else {
+            "tls=opportunistic"
+        });
     }
     if rest.is_empty() {
         base
@@ -175,9 +180,15 @@ mod tests {
 
     #[test]
     fn urls_mean_starttls_unless_told_otherwise() {
-        assert_eq!(lettre_url("smtp://u:p@h:587"), "smtp://u:p@h:587?tls=required");
+        assert_eq!(
+            lettre_url("smtp://u:p@h:587"),
+            "smtp://u:p@h:587?tls=required"
+        );
         assert_eq!(lettre_url("smtp://h:25?tls=none"), "smtp://h:25");
-        assert_eq!(lettre_url("smtp://h?tls=opportunistic"), "smtp://h?tls=opportunistic");
+        assert_eq!(
+            lettre_url("smtp://h?tls=opportunistic"),
+            "smtp://h?tls=opportunistic"
+        );
         assert_eq!(lettre_url("smtps://u:p@h:465"), "smtps://u:p@h:465");
         assert_eq!(lettre_url("smtp://h:465?tls=wrapper"), "smtps://h:465");
     }

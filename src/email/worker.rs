@@ -88,7 +88,10 @@ pub async fn run(m: Mailer) {
             Duration::from_secs(30)
         };
         let wait = match emails.next_due().await {
-            Ok(Some(t)) => (t - store::now()).to_std().unwrap_or(Duration::ZERO).min(cap),
+            Ok(Some(t)) => (t - store::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(cap),
             Ok(None) => cap,
             Err(_) => Duration::from_secs(1),
         };
@@ -315,7 +318,9 @@ async fn deliver(m: &Mailer, row: &EmailRow) -> ChatResult<()> {
 
 /// `base` doubled per try after the first, at most an hour.
 fn backoff(base: Duration, attempts: i32) -> Duration {
-    let exp = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    let exp = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
     base.saturating_mul(1 << exp).min(Duration::from_secs(3600))
 }
 

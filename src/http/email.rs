@@ -71,12 +71,12 @@ fn page(status: StatusCode, tr: bool, title: &str, body: &str) -> Response {
         t = crate::email::compose::escape(title),
     );
     let mut res = (status, Html(html)).into_response();
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
     res.headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     res
 }
 
@@ -91,7 +91,11 @@ fn dead_link(tr: bool) -> Response {
     page(
         StatusCode::NOT_FOUND,
         tr,
-        if tr { "Bağlantı geçersiz" } else { "This link does not work" },
+        if tr {
+            "Bağlantı geçersiz"
+        } else {
+            "This link does not work"
+        },
         if tr {
             "<p>Bağlantının süresi dolmuş ya da iptal edilmiş. <a href=\"/\">Yeni bir sohbet başlatın</a>.</p>"
         } else {
@@ -144,18 +148,21 @@ pub async fn continue_link(
         _ => "/".to_owned(),
     };
     let mut res = (jar, Redirect::to(&target)).into_response();
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
     res.headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     Ok(res)
 }
 
 /// Is `url` an `http(s)` page of one of `origins`?
 fn from_embed_origin(url: &str, origins: &[String]) -> bool {
-    if url.chars().any(|c| c.is_control() || c == '"' || c == '<' || c == '>') {
+    if url
+        .chars()
+        .any(|c| c.is_control() || c == '"' || c == '<' || c == '>')
+    {
         return false;
     }
     origins.iter().any(|o| {
@@ -228,7 +235,11 @@ pub async fn unsubscribe(
     Ok(page(
         StatusCode::OK,
         tr,
-        if tr { "Abonelik bırakıldı" } else { "Unsubscribed" },
+        if tr {
+            "Abonelik bırakıldı"
+        } else {
+            "Unsubscribed"
+        },
         if tr {
             "<p>Bu sohbet için size artık e-posta gönderilmeyecek.</p>"
         } else {
@@ -245,7 +256,9 @@ pub async fn unsubscribe(
 pub async fn transcript(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
     mailer(&state)?;
     if caller.admin.is_some() && !caller.by_token {
-        return Err(AppError::Forbidden("Only a visitor asks for its transcript"));
+        return Err(AppError::Forbidden(
+            "Only a visitor asks for its transcript",
+        ));
     }
     match state
         .chat
@@ -253,7 +266,9 @@ pub async fn transcript(State(state): State<AppState>, caller: Caller) -> AppRes
         .request_transcript(&caller.visitor_id)
         .await?
     {
-        Ok(()) => Ok(Json(json!({"success": true, "message": "Transcript queued"}))),
+        Ok(()) => Ok(Json(
+            json!({"success": true, "message": "Transcript queued"}),
+        )),
         Err(TranscriptRefusal::NoAddress) => Err(AppError::Validation(
             "No email address is stored for this conversation".into(),
         )),

@@ -9,9 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{
-    DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message,
-};
+use crate::domain::{DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message};
 
 /// Schedules an `answer` check of thread `$2` at `$3` (`$1` now), unless
 /// the thread has no address, unsubscribed, or already has one scheduled
@@ -196,8 +194,7 @@ pub async fn compose(
 /// # Errors
 /// Database errors.
 pub async fn reschedule(db: &Db, id: i64, due: DateTime<Utc>) -> StoreResult<()> {
-    const SQL: &str =
-        "UPDATE email_outbox SET due_at = $2 WHERE id = $1 AND status = 'scheduled'";
+    const SQL: &str = "UPDATE email_outbox SET due_at = $2 WHERE id = $1 AND status = 'scheduled'";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(id).bind(due).execute(p).await.map(|_| ()))?)
 }
 
@@ -219,7 +216,9 @@ pub async fn end(db: &Db, id: i64, status: EmailStatus) -> StoreResult<()> {
 pub async fn take(db: &Db, id: i64) -> StoreResult<bool> {
     const SQL: &str = "UPDATE email_outbox SET status = 'sending', attempts = attempts + 1 \
         WHERE id = $1 AND status = 'pending'";
-    Ok(with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|r| r.rows_affected() == 1))?)
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|r| r.rows_affected() == 1))?,
+    )
 }
 
 /// Records the outcome of row `id`'s SMTP transaction: `sent` (at `now`),
@@ -237,7 +236,9 @@ pub async fn outcome(
     const SQL: &str = "UPDATE email_outbox SET status = $2, last_error = $3, \
         sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END, due_at = $4 \
         WHERE id = $1 AND status = 'sending'";
-    Ok(with_db!(db, p => sqlx::query(SQL).bind(id).bind(status).bind(error).bind(at).execute(p).await.map(|_| ()))?)
+    Ok(
+        with_db!(db, p => sqlx::query(SQL).bind(id).bind(status).bind(error).bind(at).execute(p).await.map(|_| ()))?,
+    )
 }
 
 /// What [`waiting`] reads: since when (`None`: answered), the assignee,
@@ -250,10 +251,7 @@ pub type Waiting = (Option<DateTime<Utc>>, Option<i64>, String, String);
 ///
 /// # Errors
 /// Database errors.
-pub async fn waiting(
-    db: &Db,
-    thread_id: &str,
-) -> StoreResult<Option<Waiting>> {
+pub async fn waiting(db: &Db, thread_id: &str) -> StoreResult<Option<Waiting>> {
     const SQL: &str = "SELECT (SELECT MIN(m.created_at) FROM messages m WHERE m.thread_id = t.id \
           AND m.sender = 'visitor' AND m.id > COALESCE((SELECT MAX(a.id) FROM messages a \
           WHERE a.thread_id = t.id AND a.sender = 'admin' AND a.internal = FALSE), 0)), \
@@ -285,7 +283,8 @@ pub async fn agent_mails(
 ) -> StoreResult<()> {
     const INSERT: &str = "INSERT INTO email_outbox (kind, agent_id, status, due_at, recipient, body, \
         queued_at, created_at) VALUES ('agent', $1, 'pending', $4, $2, $3, $4, $4)";
-    const DONE: &str = "UPDATE email_outbox SET status = 'done' WHERE id = $1 AND status = 'scheduled'";
+    const DONE: &str =
+        "UPDATE email_outbox SET status = 'done' WHERE id = $1 AND status = 'scheduled'";
     Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         for (agent, to, body) in mails {
@@ -425,7 +424,11 @@ pub async fn row(db: &Db, id: i64) -> StoreResult<Option<EmailRow>> {
 /// # Errors
 /// Database errors.
 pub async fn of_thread(db: &Db, thread_id: &str) -> StoreResult<Vec<EmailRow>> {
-    const SQL: &str = concat!("SELECT ", row!(), " FROM email_outbox WHERE thread_id = $1 ORDER BY id");
+    const SQL: &str = concat!(
+        "SELECT ",
+        row!(),
+        " FROM email_outbox WHERE thread_id = $1 ORDER BY id"
+    );
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).fetch_all(p).await)?)
 }
 

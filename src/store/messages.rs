@@ -362,13 +362,20 @@ macro_rules! insert_all {
                 Role::Admin => None,
             };
             if let Some((sql, due)) = check
-                && !checks.iter().any(|(t, s, _)| *t == id && std::ptr::eq(*s, sql))
+                && !checks
+                    .iter()
+                    .any(|(t, s, _)| *t == id && std::ptr::eq(*s, sql))
             {
                 checks.push((id, sql, due));
             }
         }
         for (thread, sql, due) in checks {
-            sqlx::query(sql).bind(now).bind(thread).bind(due).execute(&mut *tx).await?;
+            sqlx::query(sql)
+                .bind(now)
+                .bind(thread)
+                .bind(due)
+                .execute(&mut *tx)
+                .await?;
         }
         for i in out.iter_mut().filter(|i| !i.duplicate) {
             if let Some(blocked_at) = reopened.remove(i.message.thread_id.as_str()) {

@@ -114,8 +114,14 @@ async fn an_unseen_answer_is_emailed_after_the_delay_and_its_link_continues_the_
     assert!(mail.at.duration_since(answered) >= Duration::from_secs(1));
     let text = mail.part("text/plain");
     let html = mail.part("text/html");
-    assert!(text.contains("Yes <b>we</b> ship to Izmir & Ankara"), "{text}");
-    assert!(html.contains("Yes &lt;b&gt;we&lt;/b&gt; ship to Izmir &amp; Ankara"), "{html}");
+    assert!(
+        text.contains("Yes <b>we</b> ship to Izmir & Ankara"),
+        "{text}"
+    );
+    assert!(
+        html.contains("Yes &lt;b&gt;we&lt;/b&gt; ship to Izmir &amp; Ankara"),
+        "{html}"
+    );
     assert!(!html.contains("<img") && !html.contains("<b>we"), "{html}");
     assert!(!mail.data.contains("NOTE: refund"), "a note was emailed");
     assert_eq!(
@@ -123,7 +129,10 @@ async fn an_unseen_answer_is_emailed_after_the_delay_and_its_link_continues_the_
         Some("List-Unsubscribe=One-Click")
     );
     let unsub = mail.header("List-Unsubscribe").unwrap();
-    assert!(unsub.starts_with("<http://chat.acme.example/email/unsubscribe/e1.u."), "{unsub}");
+    assert!(
+        unsub.starts_with("<http://chat.acme.example/email/unsubscribe/e1.u."),
+        "{unsub}"
+    );
     assert_eq!(mail.from, "support@acme.example");
 
     // The link opens that thread in another browser.
@@ -134,8 +143,16 @@ async fn an_unseen_answer_is_emailed_after_the_delay_and_its_link_continues_the_
     assert_eq!(loc.as_deref(), Some("/"));
     assert_eq!(other.thread_id().await, tid);
     let history = other.messages(&tid, "").await;
-    assert!(history.iter().any(|m| m["content_text"] == json!("Yes <b>we</b> ship to Izmir & Ankara")));
-    assert!(history.iter().all(|m| m["content_text"] != json!("NOTE: refund only if she insists")));
+    assert!(
+        history
+            .iter()
+            .any(|m| m["content_text"] == json!("Yes <b>we</b> ship to Izmir & Ankara"))
+    );
+    assert!(
+        history
+            .iter()
+            .all(|m| m["content_text"] != json!("NOTE: refund only if she insists"))
+    );
     app.finish().await;
 }
 
@@ -153,7 +170,9 @@ async fn a_seen_answer_is_not_emailed(backend: Backend) {
     answer(&admin, &marker, "marker answer").await;
     sink.wait_mail_to("marker@example.com", |_| true).await;
     assert!(
-        sink.mails().iter().all(|m| !m.to.contains(&"seen@example.com".to_owned())),
+        sink.mails()
+            .iter()
+            .all(|m| !m.to.contains(&"seen@example.com".to_owned())),
         "a seen answer was emailed"
     );
     app.finish().await;
@@ -181,8 +200,10 @@ async fn a_burst_is_one_email_and_a_thread_gets_at_most_one_in_ten_minutes(backe
     // The transcript is not under that rule.
     let (s, b) = v.post("/api/visitor/transcript", json!({})).await;
     assert_eq!(s, 200, "{b}");
-    sink.wait_mail_to("burst@example.com", |m| m.header("Subject").as_deref() == Some("Your conversation"))
-        .await;
+    sink.wait_mail_to("burst@example.com", |m| {
+        m.header("Subject").as_deref() == Some("Your conversation")
+    })
+    .await;
     let answers: Vec<_> = sink
         .mails()
         .into_iter()
@@ -269,7 +290,11 @@ async fn forged_and_expired_links_open_nothing(backend: Backend) {
         // Tampered MAC.
         format!("{}0", &link[..link.len() - 1]),
         // Expired (signed with the right key).
-        format!("{}/c/{}", app.base, sign("c", &tid, 0, chrono::Utc::now().timestamp() - 1)),
+        format!(
+            "{}/c/{}",
+            app.base,
+            sign("c", &tid, 0, chrono::Utc::now().timestamp() - 1)
+        ),
         // Another purpose (an unsubscribe token) opens no conversation.
         format!("{}/c/{}", app.base, sign("u", &tid, 0, far)),
         // Another key.
@@ -284,7 +309,9 @@ async fn forged_and_expired_links_open_nothing(backend: Backend) {
     // A valid one works; clearing the thread revokes it.
     let good = format!("{}/c/{}", app.base, sign("c", &tid, 0, far));
     assert_eq!(open_link(&app.browser(), &good).await.0, 303);
-    let (s, b) = admin.post("/api/messages/clear", json!({"thread_id": tid})).await;
+    let (s, b) = admin
+        .post("/api/messages/clear", json!({"thread_id": tid}))
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(open_link(&app.browser(), &good).await.0, 404);
     assert_eq!(open_link(&app.browser(), &link).await.0, 404);
@@ -330,7 +357,10 @@ async fn a_5xx_refusal_is_dead_and_shown_beside_the_thread(backend: Backend) {
     };
     assert_eq!(dead["thread_id"], json!(tid));
     assert_eq!(dead["kind"], json!("answer"));
-    assert!(dead["last_error"].as_str().unwrap().contains("550"), "{dead}");
+    assert!(
+        dead["last_error"].as_str().unwrap().contains("550"),
+        "{dead}"
+    );
     // One try only: a 5xx is not retried.
     assert_eq!(sink.connections(), 1 + 1, "self-test + one send");
     app.finish().await;
@@ -348,14 +378,22 @@ async fn kill_9_between_commit_and_send_sends_once(backend: Backend) {
     let mut env = sink.env();
     env.extend(sqlite_or_pg(&db));
     env.push(("SECRET_KEY".into(), SECRET.into()));
-    env.push(("UPLOAD_DIR".into(), db.path().join("uploads").display().to_string()));
+    env.push((
+        "UPLOAD_DIR".into(),
+        db.path().join("uploads").display().to_string(),
+    ));
     let start = |env: &[(String, String)]| binary::spawn(binary::command(env));
     let mut bin = start(&env);
     let mut b = Browser::new(&bin.base);
     b.init().await;
     let (s, body) = b.send(None, "question before the crash").await;
     assert_eq!(s, 200, "{body}");
-    let (s, body) = b.post("/api/visitor/identify", json!({"email": "crash@example.com"})).await;
+    let (s, body) = b
+        .post(
+            "/api/visitor/identify",
+            json!({"email": "crash@example.com"}),
+        )
+        .await;
     assert_eq!(s, 200, "{body}");
     let tid = b.thread_id().await;
     let admin = Browser::new(&bin.base);
@@ -382,8 +420,10 @@ async fn kill_9_between_commit_and_send_sends_once(backend: Backend) {
     b2.init().await;
     let (s, body) = b2.post("/api/visitor/transcript", json!({})).await;
     assert_eq!(s, 200, "{body}");
-    sink.wait_mail_to("crash@example.com", |m| m.header("Subject").as_deref() == Some("Your conversation"))
-        .await;
+    sink.wait_mail_to("crash@example.com", |m| {
+        m.header("Subject").as_deref() == Some("Your conversation")
+    })
+    .await;
     let answers = sink
         .mails()
         .iter()
@@ -401,13 +441,11 @@ fn local_base(base: &str, url: &str) -> String {
 async fn wait_otp(bin: &binary::Binary) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let found = bin
-            .log
-            .lock()
-            .unwrap()
-            .iter()
-            .rev()
-            .find_map(|l| l.split("not configured): ").nth(1).map(|r| r[..6].to_owned()));
+        let found = bin.log.lock().unwrap().iter().rev().find_map(|l| {
+            l.split("not configured): ")
+                .nth(1)
+                .map(|r| r[..6].to_owned())
+        });
         if let Some(code) = found {
             return code;
         }
@@ -436,8 +474,14 @@ async fn agents_without_telegram_get_one_email_for_the_waiting_threads(backend: 
     let (ta, tb) = (a.thread_id().await, b1.thread_id().await);
     let mail = sink.wait_mail_to("agent@acme.example", |_| true).await;
     let text = mail.part("text/plain");
-    assert!(text.contains(&format!("http://chat.acme.example/admin#{ta}")), "{text}");
-    assert!(text.contains(&format!("http://chat.acme.example/admin#{tb}")), "{text}");
+    assert!(
+        text.contains(&format!("http://chat.acme.example/admin#{ta}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("http://chat.acme.example/admin#{tb}")),
+        "{text}"
+    );
     assert!(mail.header("List-Unsubscribe").is_some());
     let to_agent = sink
         .mails()
@@ -456,7 +500,10 @@ async fn a_transcript_goes_to_the_stored_address_at_most_three_a_day(backend: Ba
     let plain = app.visitor().await;
     plain.send(None, "no address here").await;
     let (s, b) = plain
-        .post("/api/visitor/transcript", json!({"email": "someone@example.com"}))
+        .post(
+            "/api/visitor/transcript",
+            json!({"email": "someone@example.com"}),
+        )
         .await;
     assert_error(s, &b, 400, "VALIDATION_ERROR");
     let (v, tid) = visitor_with_email(&app, "keep@example.com").await;
@@ -470,10 +517,15 @@ async fn a_transcript_goes_to_the_stored_address_at_most_three_a_day(backend: Ba
     let (s, b) = v.post("/api/visitor/transcript", json!({})).await;
     assert_error(s, &b, 429, "RATE_LIMITED");
     let mail = sink
-        .wait_mail_to("keep@example.com", |m| m.header("Subject").as_deref() == Some("Your conversation"))
+        .wait_mail_to("keep@example.com", |m| {
+            m.header("Subject").as_deref() == Some("Your conversation")
+        })
         .await;
     let text = mail.part("text/plain");
-    assert!(text.contains("hello, a question") && text.contains("an answer for the record"), "{text}");
+    assert!(
+        text.contains("hello, a question") && text.contains("an answer for the record"),
+        "{text}"
+    );
     assert!(!mail.data.contains("NOTE: never"), "a note in a transcript");
     app.finish().await;
 }
@@ -497,8 +549,14 @@ async fn without_smtp_no_page_asks_for_an_email(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(!html.contains("id=\"away-email\""), "the away notice asks for an email");
-    assert!(html.contains("data-prechat=\"name\""), "the pre-chat form asks for an email");
+    assert!(
+        !html.contains("id=\"away-email\""),
+        "the away notice asks for an email"
+    );
+    assert!(
+        html.contains("data-prechat=\"name\""),
+        "the pre-chat form asks for an email"
+    );
     app.finish().await;
 }
 
@@ -512,8 +570,14 @@ async fn the_smtp_self_test_checks_the_login_and_names_the_fix(backend: Backend)
     assert_eq!(s, 200, "{b}");
     let check: &Value = &b["check"];
     assert_eq!(check["ok"], json!(false), "{b}");
-    assert!(check["fix"].as_str().unwrap().contains("user and password"), "{b}");
-    assert!(!b.to_string().contains("wrong"), "the password is shown: {b}");
+    assert!(
+        check["fix"].as_str().unwrap().contains("user and password"),
+        "{b}"
+    );
+    assert!(
+        !b.to_string().contains("wrong"),
+        "the password is shown: {b}"
+    );
     app.finish().await;
     let url = format!("smtp://agent:right@127.0.0.1:{}?tls=none", sink.port);
     let mut app = app_with(backend, &sink, &[("SMTP_URL", url.as_str())]).await;

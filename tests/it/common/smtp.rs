@@ -215,7 +215,10 @@ impl SmtpSink {
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("SMTP_URL".into(), self.url()),
-            ("SMTP_FROM".into(), "Acme Support <support@acme.example>".into()),
+            (
+                "SMTP_FROM".into(),
+                "Acme Support <support@acme.example>".into(),
+            ),
             ("PUBLIC_URL".into(), "http://chat.acme.example".into()),
             ("EMAIL_NOTIFY_DELAY_SECS".into(), "1".into()),
             ("EMAIL_AGENT_DELAY_SECS".into(), "1".into()),
@@ -279,7 +282,8 @@ impl SmtpSink {
 
     /// Waits until `n` messages were accepted; returns them all.
     pub async fn wait_mails(&self, n: usize) -> Vec<Mail> {
-        self.until(&format!("{n} mails"), |s| s.mails.len() >= n).await;
+        self.until(&format!("{n} mails"), |s| s.mails.len() >= n)
+            .await;
         self.mails()
     }
 
@@ -386,7 +390,8 @@ async fn session(
                 "250 2.1.5 Ok\r\n".into()
             }
         } else if upper == "DATA" {
-            w.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+            w.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await?;
             let mut data = String::new();
             loop {
                 line.clear();
