@@ -15,6 +15,7 @@
 pub mod agents;
 pub mod canned;
 pub mod data;
+pub mod email;
 pub mod search;
 pub mod tools;
 pub mod widget;

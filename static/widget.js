@@ -228,7 +228,15 @@
       greeting.textContent = ds.greeting;
       greeting.hidden = false;
     }
-    if (ds.open === 'true') open();
+    // A continue link from an email (issue 26: /c/<token> redirects here
+    // with the conversation's visitor token): adopt it and open the chat.
+    var cont = /[#&]sohbet_continue=([^&]+)/.exec(location.hash);
+    if (cont && TOKEN.test(decodeURIComponent(cont[1]))) {
+      write(TKEY, decodeURIComponent(cont[1]));
+      write(PKEY, '1');
+      history.replaceState(null, '', location.pathname + location.search);
+      open();
+    } else if (ds.open === 'true') open();
     // A visitor who chatted before: load the chat hidden, so that replies
     // count on the badge.
     else if (read(KEY) === '1') load();

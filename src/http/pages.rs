@@ -80,6 +80,10 @@ pub struct PageConfig {
     /// The search strings (admin panel).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search: Option<&'static i18n::search::SearchStrings>,
+    /// The email strings, only when `SMTP_URL` is set (issue 26): the
+    /// visitor page then loads `transcript.js`, the panel `admin_email.js`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'static i18n::email::EmailStrings>,
     /// Keys of `strings` this page's scripts never read, left out of its
     /// block (the visitor page: its 60 KB transfer budget, issue 15).
     #[serde(skip)]
@@ -128,6 +132,7 @@ impl PageConfig {
             canned: None,
             tools: None,
             search: None,
+            email: None,
             unused_strings: &[],
         }
     }
@@ -273,6 +278,7 @@ impl PageCommon {
         // No time zone: the scripts show times in the browser's own
         // (issue 22 item 8); `APP_TIMEZONE` is for texts without a browser.
         let mut config = PageConfig::new(lang, t);
+        config.email = state.mailer.as_ref().map(|_| i18n::email::pick(lang));
         extra(&mut config);
         Self {
             csrf_token,

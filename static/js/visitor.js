@@ -6,7 +6,7 @@
 // under lib/ and the vendored socket.io client (window.io).
 import { api, csrfToken, embedView, errorText } from './lib/api.js';
 import { createComposer } from './lib/composer.js';
-import { S, fill, limits } from './lib/config.js';
+import { S, config, fill, limits } from './lib/config.js';
 import { toast, setTitleBadge, connectionBanner } from './lib/dom.js';
 import { createMediaTools } from './lib/media.js';
 import { MessageList } from './lib/message_list.js';
@@ -332,6 +332,7 @@ function receipts() {
 }
 
 setInterval(() => list.refreshTimes(), 60000);
+if (config.email) import('./transcript.js');
 
 // ---------------------------------------------------- visitor context ---
 
