@@ -34,8 +34,10 @@ pub struct ErasedRows {
 
 /// One `DELETE` per table, in this order (children first), each with the
 /// thread id as `$1`.
-const DELETES: [&str; 7] = [
+const DELETES: [&str; 8] = [
     "DELETE FROM telegram_outbox WHERE thread_id = $1",
+    // Emails hold the messages and the address (issue 26).
+    "DELETE FROM email_outbox WHERE thread_id = $1",
     "DELETE FROM telegram_links WHERE thread_id = $1",
     "DELETE FROM telegram_buttons WHERE thread_id = $1",
     "DELETE FROM thread_events WHERE thread_id = $1",

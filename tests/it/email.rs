@@ -33,6 +33,8 @@ on_both_backends!(
     a_transcript_goes_to_the_stored_address_at_most_three_a_day,
     without_smtp_no_page_asks_for_an_email,
     the_smtp_self_test_checks_the_login_and_names_the_fix,
+    erasing_a_thread_removes_its_emails,
+    closing_emails_the_transcript_when_asked_to,
 );
 
 const SECRET: &str = "email-tests-secret-key-0123456789abcdef";
@@ -109,6 +111,20 @@ async fn an_unseen_answer_is_emailed_after_the_delay_and_its_link_continues_the_
     note(&admin, &tid, "NOTE: refund only if she insists").await;
     let answered = Instant::now();
     answer(&admin, &tid, "Yes <b>we</b> ship to Izmir & Ankara").await;
+    // With SMTP the visitor page offers the transcript (its strings are sent).
+    let page = _v
+        .client
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("\"transcriptQueued\""),
+        "no email strings with SMTP"
+    );
     let mail = sink.wait_mail_to("deniz@example.com", |_| true).await;
     // Not before the delay (EMAIL_NOTIFY_DELAY_SECS=1).
     assert!(mail.at.duration_since(answered) >= Duration::from_secs(1));
@@ -557,6 +573,20 @@ async fn without_smtp_no_page_asks_for_an_email(backend: Backend) {
         html.contains("data-prechat=\"name\""),
         "the pre-chat form asks for an email"
     );
+    // The visitor page carries no email strings, so it loads no transcript button.
+    let page = v
+        .client
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("\"transcriptQueued\""),
+        "email strings without SMTP"
+    );
     app.finish().await;
 }
 
@@ -584,5 +614,89 @@ async fn the_smtp_self_test_checks_the_login_and_names_the_fix(backend: Backend)
     let admin = app.admin().await;
     let (_, b) = admin.post("/api/email/selftest", json!({})).await;
     assert_eq!(b["check"]["ok"], json!(true), "{b}");
+    app.finish().await;
+}
+
+async fn erasing_a_thread_removes_its_emails(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    sink.set_mode(Mode::Permanent);
+    let mut app = app_with(backend, &sink, &[]).await;
+    let admin = app.admin().await;
+    let (_v, tid) = visitor_with_email(&app, "gone@example.com").await;
+    answer(&admin, &tid, "soon erased").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, b) = admin.get("/api/email/status").await;
+        if b["dead"].as_array().is_some_and(|d| !d.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no dead email: {b}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = admin
+        .client
+        .delete(format!("{}/api/threads/{tid}", app.base))
+        .header("X-CSRFToken", &admin.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, b) = admin.get("/api/email/status").await;
+    assert_eq!(b["dead"], json!([]), "{b}");
+    app.finish().await;
+}
+
+/// `sohbet check-config` validates the email settings and masks the SMTP password.
+#[test]
+fn check_config_masks_the_smtp_password_and_names_a_bad_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("c.db").display().to_string();
+    let check = |smtp: &str| {
+        let out = binary::command(&[
+            ("SQLITE_PATH", sqlite.as_str()),
+            ("SMTP_URL", smtp),
+            ("SMTP_FROM", "Acme <support@acme.example>"),
+            ("PUBLIC_URL", "https://chat.acme.example"),
+        ])
+        .arg("check-config")
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, out) = check("smtp://mailer:hunter2xyz@smtp.example:587");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("SMTP_URL=smtp://********@smtp.example:587"),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2xyz"), "{out}");
+    let (code, out) = check("http://mailer:hunter2xyz@smtp.example");
+    assert_ne!(code, Some(0), "{out}");
+    assert!(
+        out.contains("SMTP_URL") && !out.contains("hunter2xyz"),
+        "{out}"
+    );
+}
+
+async fn closing_emails_the_transcript_when_asked_to(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let mut app = app_with(backend, &sink, &[("EMAIL_TRANSCRIPT_ON_CLOSE", "true")]).await;
+    let admin = app.admin().await;
+    let (_v, tid) = visitor_with_email(&app, "closed@example.com").await;
+    let (s, b) = admin
+        .post(&format!("/api/threads/{tid}/close"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let mail = sink
+        .wait_mail_to("closed@example.com", |m| {
+            m.header("Subject").as_deref() == Some("Your conversation")
+        })
+        .await;
+    assert!(mail.part("text/plain").contains("hello, a question"));
     app.finish().await;
 }
