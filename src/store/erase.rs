@@ -36,14 +36,14 @@ pub struct ErasedRows {
 /// thread id as `$1`.
 const DELETES: [&str; 8] = [
     "DELETE FROM telegram_outbox WHERE thread_id = $1",
-    // Emails hold the messages and the address (issue 26).
-    "DELETE FROM email_outbox WHERE thread_id = $1",
     "DELETE FROM telegram_links WHERE thread_id = $1",
     "DELETE FROM telegram_buttons WHERE thread_id = $1",
     "DELETE FROM thread_events WHERE thread_id = $1",
     "DELETE FROM messages WHERE thread_id = $1",
     "DELETE FROM visitor_contexts WHERE thread_id = $1",
     "DELETE FROM threads WHERE id = $1",
+    // Emails hold the messages and the address (issue 26).
+    "DELETE FROM email_outbox WHERE thread_id = $1",
 ];
 
 /// Deletes everything of thread `thread_id` in one transaction; with
