@@ -35,6 +35,7 @@ on_both_backends!(
     the_smtp_self_test_checks_the_login_and_names_the_fix,
     erasing_a_thread_removes_its_emails,
     closing_emails_the_transcript_when_asked_to,
+    a_widget_conversation_continues_on_its_host_page_in_turkish,
 );
 
 const SECRET: &str = "email-tests-secret-key-0123456789abcdef";
@@ -698,5 +699,35 @@ async fn closing_emails_the_transcript_when_asked_to(backend: Backend) {
         })
         .await;
     assert!(mail.part("text/plain").contains("hello, a question"));
+    app.finish().await;
+}
+
+async fn a_widget_conversation_continues_on_its_host_page_in_turkish(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let mut app = app_with(backend, &sink, &[("EMBED_ORIGINS", "https://shop.example")]).await;
+    let admin = app.admin().await;
+    let (v, tid) = visitor_with_email(&app, "widget@example.com").await;
+    let (s, b) = v
+        .post(
+            "/api/visitor/context",
+            json!({"url": "https://shop.example/cart?step=2", "language": "tr-TR", "timezone": "Europe/Istanbul"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    answer(&admin, &tid, "Kargo yarın çıkıyor").await;
+    let mail = sink.wait_mail_to("widget@example.com", |_| true).await;
+    // The Turkish subject is encoded (RFC 2047): not the English one.
+    assert_ne!(mail.header("Subject").as_deref(), Some("You have a reply"));
+    let text = mail.part("text/plain");
+    assert!(
+        text.contains("Kargo yarın çıkıyor") && text.contains("Sohbete devam et"),
+        "{text}"
+    );
+    let link = local(&app, &mail.link("http://chat.acme.example/c/"));
+    let (status, loc) = open_link(&app.browser(), &link).await;
+    assert_eq!(status, 303);
+    let loc = loc.unwrap();
+    let want = format!("https://shop.example/cart?step=2#sohbet_continue=sv1.{tid}.");
+    assert!(loc.starts_with(&want), "{loc}");
     app.finish().await;
 }
