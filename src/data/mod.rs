@@ -10,7 +10,10 @@
 //! audit log gets counts only.
 
 pub mod backup;
+pub mod export;
+pub mod import;
 pub mod retention;
+pub mod zip_stream;
 
 use serde::Serialize;
 use teloxide::prelude::Requester;
