@@ -20,6 +20,7 @@ on_both_backends!(
     a_thread_export_holds_everything_of_it,
     a_thread_export_fetches_cloudinary_files,
     an_erase_reaches_the_other_instances,
+    a_big_thread_export_is_streamed_whole,
 );
 
 /// A server on `db` whose uploads go to `<db folder>/uploads`.
@@ -449,4 +450,143 @@ async fn an_erase_reaches_the_other_instances(backend: Backend) {
     assert_eq!(v.messages(&tid, "").await.len(), 1);
     two.finish().await;
     one.finish().await;
+}
+
+/// Messages, files and bytes per file of the big export; the CI run is
+/// small, `SOHBET_EXPORT_BIG=1` runs the size (10,000 messages,
+/// 100 files of 5 MiB = 500 MiB) and prints the server's memory.
+fn big_size() -> (usize, usize, usize) {
+    if std::env::var("SOHBET_EXPORT_BIG").is_ok_and(|v| v == "1") {
+        (10_000, 100, 5 * 1024 * 1024)
+    } else {
+        (1_000, 8, 256 * 1024)
+    }
+}
+
+/// `VmHWM` / `VmRSS` of process `pid`, KiB.
+fn memory_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+async fn a_big_thread_export_is_streamed_whole(backend: Backend) {
+    let (n_messages, n_files, file_bytes) = big_size();
+    let db = KeptDb::new(backend).await;
+    let app = on_kept(&db, Opts::new(backend)).await;
+    let v = app.visitor().await;
+    let tid = v.thread_id().await;
+    send(&v, json!({"text": "first"})).await;
+    app.finish().await;
+
+    // The files and the messages, written straight into the folder and
+    // the database (every 100th message carries a file).
+    let images = db.path().join("uploads").join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let mut urls = vec![];
+    let mut body = PNG_1X1.to_vec();
+    body.resize(file_bytes, 0x5a);
+    for i in 0..n_files {
+        let name = format!("{}.png", uuid::Uuid::new_v4());
+        body[file_bytes - 8..].copy_from_slice(&(i as u64).to_be_bytes());
+        std::fs::write(images.join(&name), &body).unwrap();
+        urls.push(format!("/uploads/images/{name}"));
+    }
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+    let mut rows = vec![];
+    for i in 0..n_messages {
+        let at = (start + chrono::Duration::seconds(i as i64)).format("%Y-%m-%d %H:%M:%S%.3f+00:00");
+        let every = (n_messages / n_files).max(1);
+        let row = match urls.get(i / every).filter(|_| i % every == 0) {
+            Some(u) => format!("('{tid}', 'visitor', 'image', '', '{u}', '{at}')"),
+            None => format!("('{tid}', 'visitor', 'text', 'message number {i}', NULL, '{at}')"),
+        };
+        rows.push(row);
+        if rows.len() == 500 || i + 1 == n_messages {
+            crate::agents::sql(
+                &db,
+                &format!(
+                    "INSERT INTO messages (thread_id, sender, type, content_text, file_url, created_at) VALUES {}",
+                    rows.join(",")
+                ),
+            )
+            .await;
+            rows.clear();
+        }
+    }
+
+    // The real binary, signed in as the owner (the code is in its log).
+    let (k, val) = db.var();
+    let uploads = db.path().join("uploads").display().to_string();
+    let mut bin = binary::spawn(binary::command(&[
+        (k, val.as_str()),
+        ("UPLOAD_DIR", uploads.as_str()),
+    ]));
+    let mut owner = Browser::new(&bin.base);
+    owner.init().await;
+    let (s, r) = owner.login("admin", "admin123").await;
+    assert_eq!(s, 200, "{r}");
+    let code = loop {
+        let found = bin.log.lock().unwrap().iter().find_map(|l| {
+            let at = l.find("OTP for admin login")?;
+            let rest = &l[at..];
+            let i = rest.find("): ")? + 3;
+            Some(rest[i..i + 6].to_owned())
+        });
+        if let Some(c) = found {
+            break c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let (s, r) = owner.post("/admin/verify-otp", json!({"otp": code})).await;
+    assert_eq!(s, 200, "{r}");
+    let pid = bin.child.id();
+    let before = memory_kib(pid, "VmRSS");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("thread.zip");
+    let mut out = std::fs::File::create(&path).unwrap();
+    let mut r = owner
+        .client
+        .get(format!("{}/api/threads/{tid}/export", owner.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut total = 0u64;
+    while let Some(c) = r.chunk().await.unwrap() {
+        std::io::Write::write_all(&mut out, &c).unwrap();
+        total += c.len() as u64;
+    }
+    let peak = memory_kib(pid, "VmHWM");
+    let _ = bin.child.kill();
+    let _ = bin.child.wait();
+    println!(
+        "export of {} messages and {} MiB of files: archive {} MiB; server RSS before {} MiB, peak {} MiB",
+        n_messages + 1,
+        n_files * file_bytes / (1024 * 1024),
+        total / (1024 * 1024),
+        before / 1024,
+        peak / 1024
+    );
+
+    // Every message, every file whole (CRC-32 checked on reading).
+    let mut a = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+    assert_eq!(a.len(), n_files + 2);
+    let mut t = vec![];
+    a.by_name("thread.json").unwrap().read_to_end(&mut t).unwrap();
+    let t: Value = serde_json::from_slice(&t).unwrap();
+    assert_eq!(t["messages"].as_array().unwrap().len(), n_messages + 1);
+    for u in &urls {
+        let name = format!("media/images/{}", u.rsplit('/').next().unwrap());
+        let mut e = a.by_name(&name).unwrap();
+        let n = std::io::copy(&mut e, &mut std::io::sink()).unwrap();
+        assert_eq!(n as usize, file_bytes);
+    }
+    let mut html = String::new();
+    a.by_name("transcript.html")
+        .unwrap()
+        .read_to_string(&mut html)
+        .unwrap();
+    assert!(html.contains(&format!("message number {}", n_messages - 1)));
 }
