@@ -145,7 +145,9 @@ fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
-        .ok_or_else(|| format!("--since must be a date (YYYY-MM-DD) or an RFC 3339 time, not `{s}`"))
+        .ok_or_else(|| {
+            format!("--since must be a date (YYYY-MM-DD) or an RFC 3339 time, not `{s}`")
+        })
 }
 
 /// `sohbet export --out FILE.zip [--since DATE]`: exit 0 with the file
@@ -229,7 +231,9 @@ pub async fn import(config: Config, file: &Path) -> ExitCode {
                 "imported {} threads, {} messages, {} agents, {} canned replies, {} files ({} Cloudinary copies left in the archive)",
                 r.threads, r.messages, r.agents, r.canned, r.media, r.media_skipped
             );
-            println!("agents have no password: `sohbet agent reset-password LOGIN` (ADMIN_USERNAME signs in with ADMIN_PASSWORD)");
+            println!(
+                "agents have no password: `sohbet agent reset-password LOGIN` (ADMIN_USERNAME signs in with ADMIN_PASSWORD)"
+            );
             ExitCode::SUCCESS
         }
         Err(e @ (ImportError::Bad(_) | ImportError::NotEmpty(_))) => {

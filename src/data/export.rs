@@ -31,6 +31,9 @@ use crate::{
     store::{self, StoreError, export as rows},
 };
 
+/// Where progress lines go (`sohbet export` prints them).
+pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+
 /// Rows read at a time.
 const PAGE: i64 = 500;
 /// The `format` of an export's JSON files.
@@ -128,7 +131,11 @@ impl Data {
             z.json(&missing).await?;
         }
         report.bytes = z.finish().await?;
-        tracing::info!(messages = report.messages, media = report.media, "thread exported");
+        tracing::info!(
+            messages = report.messages,
+            media = report.media,
+            "thread exported"
+        );
         Ok(report)
     }
 
@@ -144,7 +151,7 @@ impl Data {
         out: Out,
         since: Option<DateTime<Utc>>,
         by: &ActedBy,
-        progress: &(dyn Fn(&str) + Sync),
+        progress: Progress<'_>,
     ) -> Result<ExportReport, ExportError> {
         let mut z = ZipStream::new(out);
         let mut report = ExportReport::default();
@@ -165,13 +172,15 @@ impl Data {
         let mut after = String::new();
         loop {
             let ids = rows::thread_ids(&self.db, since, &after, PAGE).await?;
-            let Some(last) = ids.last().cloned() else { break };
+            let Some(last) = ids.last().cloned() else {
+                break;
+            };
             for id in &ids {
                 report.messages += self
                     .thread_json(&mut z, id, &format!("threads/{id}.json"))
                     .await?;
                 report.threads += 1;
-                if report.threads % 100 == 0 {
+                if report.threads.is_multiple_of(100) {
                     progress(&format!(
                         "{} threads, {} messages",
                         report.threads, report.messages
@@ -185,23 +194,42 @@ impl Data {
             report.threads, report.messages
         ));
         let mut missing = vec![];
-        self.media(&mut z, None, Some((since, progress)), &mut report, &mut missing)
-            .await?;
+        self.media(
+            &mut z,
+            None,
+            Some((since, progress)),
+            &mut report,
+            &mut missing,
+        )
+        .await?;
         if !missing.is_empty() {
             z.start("media_missing.json", true).await?;
             z.json(&missing).await?;
         }
         report.bytes = z.finish().await?;
-        let detail = json!({"threads": report.threads, "messages": report.messages, "media": report.media});
-        store::audit::record(&self.db, by, AuditAction::Export, None, Some(&detail), store::now())
-            .await?;
+        let detail =
+            json!({"threads": report.threads, "messages": report.messages, "media": report.media});
+        store::audit::record(
+            &self.db,
+            by,
+            AuditAction::Export,
+            None,
+            Some(&detail),
+            store::now(),
+        )
+        .await?;
         Ok(report)
     }
 
     /// Writes `name`: `{format, version, exported_at, thread, context,
     /// events: [..], messages: [..]}`, a page at a time; answers the
     /// number of messages.
-    async fn thread_json(&self, z: &mut ZipStream, id: &str, name: &str) -> Result<u64, ExportError> {
+    async fn thread_json(
+        &self,
+        z: &mut ZipStream,
+        id: &str,
+        name: &str,
+    ) -> Result<u64, ExportError> {
         let thread = rows::thread(&self.db, id).await?;
         let context = rows::context(&self.db, id).await?;
         z.start(name, true).await?;
@@ -239,7 +267,10 @@ impl Data {
                 if !std::mem::take(&mut first) {
                     z.write(b",").await?;
                 }
-                let file = m.file_url.as_deref().and_then(|u| self.media.export_name(u));
+                let file = m
+                    .file_url
+                    .as_deref()
+                    .and_then(|u| self.media.export_name(u));
                 z.json(&Shown { m, file }).await?;
                 n += 1;
             }
@@ -254,7 +285,7 @@ impl Data {
         &self,
         z: &mut ZipStream,
         thread: Option<&str>,
-        all: Option<(Option<DateTime<Utc>>, &(dyn Fn(&str) + Sync))>,
+        all: Option<(Option<DateTime<Utc>>, Progress<'_>)>,
         report: &mut ExportReport,
         missing: &mut Vec<serde_json::Value>,
     ) -> Result<(), ExportError> {
@@ -262,7 +293,9 @@ impl Data {
         let mut after = String::new();
         loop {
             let urls = rows::media_urls(&self.db, thread, since, &after, PAGE).await?;
-            let Some(last) = urls.last().cloned() else { break };
+            let Some(last) = urls.last().cloned() else {
+                break;
+            };
             for url in &urls {
                 let Some(name) = self.media.export_name(url) else {
                     missing.push(json!({"url": url, "why": "not a file of this server's storage"}));
@@ -300,7 +333,7 @@ impl Data {
                     }
                 }
                 if let Some((_, progress)) = all
-                    && report.media % 100 == 0
+                    && report.media.is_multiple_of(100)
                     && report.media > 0
                 {
                     progress(&format!("{} files", report.media));
@@ -397,7 +430,10 @@ impl Data {
                 ),
             ),
             ("visitor", _) => ("m visitor", "Visitor".to_owned()),
-            _ => ("m admin", m.agent_name.clone().unwrap_or_else(|| "Support".into())),
+            _ => (
+                "m admin",
+                m.agent_name.clone().unwrap_or_else(|| "Support".into()),
+            ),
         };
         let mut h = format!(
             "<div class=\"{class}\"><span class=\"who\">{}</span><time>{}</time>",
@@ -405,13 +441,17 @@ impl Data {
             escape(&m.created_at.to_rfc3339())
         );
         if !m.content_text.is_empty() {
-            h.push_str(&format!("<p>{}</p>", escape(&m.content_text).replace('\n', "<br>")));
+            h.push_str(&format!(
+                "<p>{}</p>",
+                escape(&m.content_text).replace('\n', "<br>")
+            ));
         }
         if let Some(url) = &m.file_url {
             match self.media.export_name(url) {
-                Some(f) if m.kind == "image" => {
-                    h.push_str(&format!("<p><img src=\"{}\" alt=\"image\"></p>", escape(&f)))
-                }
+                Some(f) if m.kind == "image" => h.push_str(&format!(
+                    "<p><img src=\"{}\" alt=\"image\"></p>",
+                    escape(&f)
+                )),
                 Some(f) => h.push_str(&format!(
                     "<p><audio controls src=\"{f}\"></audio> <a href=\"{f}\">{f}</a></p>",
                     f = escape(&f)

@@ -108,8 +108,12 @@ async fn blocking<T: Send + 'static>(
 fn check(path: PathBuf) -> Result<(Archive, Vec<String>, Vec<String>), ImportError> {
     let file = std::fs::File::open(&path)
         .map_err(|e| bad(format!("cannot open {}: {e}", path.display())))?;
-    let mut archive = ZipArchive::new(file)
-        .map_err(|e| bad(format!("{} is not a readable ZIP file: {e}", path.display())))?;
+    let mut archive = ZipArchive::new(file).map_err(|e| {
+        bad(format!(
+            "{} is not a readable ZIP file: {e}",
+            path.display()
+        ))
+    })?;
     let manifest: Manifest = read_json(&mut archive, "manifest.json")?;
     if manifest.format != FORMAT || manifest.kind != "everything" {
         return Err(bad(
@@ -183,7 +187,7 @@ impl Data {
         &self,
         path: &Path,
         by: &ActedBy,
-        progress: &(dyn Fn(&str) + Sync),
+        progress: super::export::Progress<'_>,
     ) -> Result<ImportReport, ImportError> {
         let owned = path.to_owned();
         progress("checking the archive");
@@ -196,10 +200,8 @@ impl Data {
         }
         let mut report = ImportReport::default();
         let mut tx = Importer::begin(&self.db).await?;
-        let (archive, agents) = blocking(archive, |a| {
-            read_json::<Vec<AgentRecord>>(a, "agents.json")
-        })
-        .await?;
+        let (archive, agents) =
+            blocking(archive, |a| read_json::<Vec<AgentRecord>>(a, "agents.json")).await?;
         let mut ids: HashMap<i64, i64> = HashMap::new();
         for a in &agents {
             let now = tx.agent(a).await?;
@@ -233,7 +235,9 @@ impl Data {
             tx.thread(&thread).await?;
             if let Some(c) = context {
                 if c.thread_id != id.as_str() {
-                    return Err(bad(format!("thread {id}: its context names another thread")));
+                    return Err(bad(format!(
+                        "thread {id}: its context names another thread"
+                    )));
                 }
                 tx.context(&c).await?;
             }
@@ -253,7 +257,7 @@ impl Data {
                 report.messages += 1;
             }
             report.threads += 1;
-            if report.threads % 100 == 0 {
+            if report.threads.is_multiple_of(100) {
                 progress(&format!(
                     "{} threads, {} messages",
                     report.threads, report.messages
@@ -272,7 +276,9 @@ impl Data {
         let (_, written) = blocking(archive, move |a| {
             let mut written = Written(vec![]);
             for (name, path) in targets {
-                let dir = path.parent().ok_or_else(|| bad("a media path has no folder"))?;
+                let dir = path
+                    .parent()
+                    .ok_or_else(|| bad("a media path has no folder"))?;
                 std::fs::create_dir_all(dir)?;
                 let tmp = dir.join(format!(".import-{}.tmp", uuid::Uuid::new_v4().simple()));
                 let mut entry = a.by_name(&name).map_err(|e| bad(format!("{name}: {e}")))?;
@@ -293,9 +299,17 @@ impl Data {
                 tracing::warn!(error = %e, "an imported file could not be put in place");
             }
         }
-        let detail = json!({"threads": report.threads, "messages": report.messages, "media": report.media});
-        store::audit::record(&self.db, by, AuditAction::Import, None, Some(&detail), store::now())
-            .await?;
+        let detail =
+            json!({"threads": report.threads, "messages": report.messages, "media": report.media});
+        store::audit::record(
+            &self.db,
+            by,
+            AuditAction::Import,
+            None,
+            Some(&detail),
+            store::now(),
+        )
+        .await?;
         Ok(report)
     }
 }

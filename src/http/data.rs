@@ -156,7 +156,9 @@ pub async fn export(
         let err_tx = tx.clone();
         if let Err(e) = data.export_thread(&thread, Out::Channel(tx)).await {
             tracing::warn!(error = %e, "a thread export stopped");
-            let _ = err_tx.send(Err(std::io::Error::other("export failed"))).await;
+            let _ = err_tx
+                .send(Err(std::io::Error::other("export failed")))
+                .await;
         }
     });
     let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));

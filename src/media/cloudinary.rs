@@ -271,8 +271,7 @@ impl Cloudinary {
         if self.public_id_of(url).is_none() {
             return Ok(None);
         }
-        let Some(path) = url.strip_prefix("https://res.cloudinary.com")
-        else {
+        let Some(path) = url.strip_prefix("https://res.cloudinary.com") else {
             return Ok(None);
         };
         let res = self

@@ -62,9 +62,13 @@ impl Media {
         let ext = file_url
             .rsplit_once('.')
             .map(|(_, e)| e)
-            .filter(|e| !e.is_empty() && e.len() <= 8 && e.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .filter(|e| {
+                !e.is_empty() && e.len() <= 8 && e.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
             .unwrap_or("bin");
-        Some(format!("media/cloudinary/{resource_type}/{public_id}.{ext}"))
+        Some(format!(
+            "media/cloudinary/{resource_type}/{public_id}.{ext}"
+        ))
     }
 
     /// Opens the file behind `file_url` for reading (see the module doc).

@@ -22,8 +22,7 @@ const EVENT_COLS: &str = "id, thread_id, agent_id, agent_name, action, detail, c
 const CONTEXT_COLS: &str = "thread_id, page_url, page_title, referrer, browser, os, language, \
     timezone, name, email, user_id, verified, away_shown_at, created_at, updated_at";
 const CANNED_COLS: &str = "id, name, name_key, body, created_at, updated_at";
-const AGENT_COLS: &str =
-    "id, login, display_name, role, telegram_user_id, disabled_at, created_at";
+const AGENT_COLS: &str = "id, login, display_name, role, telegram_user_id, disabled_at, created_at";
 
 /// Thread `id`'s row.
 ///
@@ -32,7 +31,9 @@ const AGENT_COLS: &str =
 #[tracing::instrument(skip(db))]
 pub async fn thread(db: &Db, id: &str) -> StoreResult<Option<ThreadRecord>> {
     let sql = format!("SELECT {THREAD_COLS} FROM threads WHERE id = $1");
-    Ok(with_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
+    Ok(
+        with_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?,
+    )
 }
 
 /// Thread `id`'s visitor context.
@@ -42,7 +43,9 @@ pub async fn thread(db: &Db, id: &str) -> StoreResult<Option<ThreadRecord>> {
 #[tracing::instrument(skip(db))]
 pub async fn context(db: &Db, id: &str) -> StoreResult<Option<ContextRecord>> {
     let sql = format!("SELECT {CONTEXT_COLS} FROM visitor_contexts WHERE thread_id = $1");
-    Ok(with_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
+    Ok(
+        with_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?,
+    )
 }
 
 /// Up to `limit` messages of thread `id` with an id above `after`, oldest
@@ -51,7 +54,12 @@ pub async fn context(db: &Db, id: &str) -> StoreResult<Option<ContextRecord>> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn messages(db: &Db, id: &str, after: i64, limit: i64) -> StoreResult<Vec<MessageRecord>> {
+pub async fn messages(
+    db: &Db,
+    id: &str,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<MessageRecord>> {
     let sql = format!(
         "SELECT {MESSAGE_COLS} FROM messages WHERE thread_id = $1 AND id > $2 ORDER BY id LIMIT $3"
     );
@@ -112,7 +120,9 @@ pub async fn thread_ids(
 ) -> StoreResult<Vec<String>> {
     const SQL: &str = "SELECT id FROM threads WHERE ($1 IS NULL OR last_activity_at >= $1) \
         AND id > $2 ORDER BY id LIMIT $3";
-    Ok(with_db!(db, p => sqlx::query_scalar(SQL).bind(since).bind(after).bind(limit).fetch_all(p).await)?)
+    Ok(
+        with_db!(db, p => sqlx::query_scalar(SQL).bind(since).bind(after).bind(limit).fetch_all(p).await)?,
+    )
 }
 
 /// Every canned reply, by id.
@@ -226,7 +236,8 @@ impl Importer {
     /// # Errors
     /// Database errors (a conflict when its id or name is taken).
     pub async fn canned(&mut self, c: &CannedRecord) -> StoreResult<()> {
-        let sql = format!("INSERT INTO canned_replies ({CANNED_COLS}) VALUES ($1, $2, $3, $4, $5, $6)");
+        let sql =
+            format!("INSERT INTO canned_replies ({CANNED_COLS}) VALUES ($1, $2, $3, $4, $5, $6)");
         with_tx!(self, t => sqlx::query(sqlx::AssertSqlSafe(sql)).bind(c.id).bind(&c.name).bind(&c.name_key)
             .bind(&c.body).bind(c.created_at).bind(c.updated_at).execute(&mut **t).await.map(|_| ()))?;
         Ok(())
@@ -268,7 +279,8 @@ impl Importer {
     /// # Errors
     /// Database errors.
     pub async fn event(&mut self, e: &EventRecord) -> StoreResult<()> {
-        let sql = format!("INSERT INTO thread_events ({EVENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        let sql =
+            format!("INSERT INTO thread_events ({EVENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
         with_tx!(self, t => sqlx::query(sqlx::AssertSqlSafe(sql)).bind(e.id).bind(&e.thread_id)
             .bind(e.agent_id).bind(&e.agent_name).bind(&e.action).bind(&e.detail).bind(e.created_at)
             .execute(&mut **t).await.map(|_| ()))?;
@@ -306,7 +318,9 @@ impl Importer {
                         "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
                          GREATEST((SELECT MAX(id) FROM {table}), 1))"
                     );
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *t).await?;
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut *t)
+                        .await?;
                 }
                 t.commit().await?;
             }

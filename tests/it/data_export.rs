@@ -68,7 +68,12 @@ fn entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
 fn entry<'a>(all: &'a [(String, Vec<u8>)], name: &str) -> &'a [u8] {
     &all.iter()
         .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("no {name} in {:?}", all.iter().map(|e| &e.0).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {name} in {:?}",
+                all.iter().map(|e| &e.0).collect::<Vec<_>>()
+            )
+        })
         .1
 }
 
@@ -136,12 +141,24 @@ async fn a_thread_export_holds_everything_of_it(backend: Backend) {
     assert!(events.iter().any(|e| e["action"] == json!("close")), "{t}");
     // The transcript: readable, everything escaped, the note and the event marked.
     let html = String::from_utf8(entry(&all, "transcript.html").to_vec()).unwrap();
-    assert!(html.contains("price &lt;b&gt;5 &amp; 6&lt;/b&gt;?"), "{html}");
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
-    assert!(!html.contains("<script>") && !html.contains("<b>"), "{html}");
+    assert!(
+        html.contains("price &lt;b&gt;5 &amp; 6&lt;/b&gt;?"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script>") && !html.contains("<b>"),
+        "{html}"
+    );
     assert!(html.contains("Internal note · ayse name"), "{html}");
     assert!(html.contains("System event: close"), "{html}");
-    assert!(html.contains(&format!("src=\"media/images/{file}\"")), "{html}");
+    assert!(
+        html.contains(&format!("src=\"media/images/{file}\"")),
+        "{html}"
+    );
 
     // The audit log names who exported which thread.
     let (s, r) = owner.get("/api/audit").await;
@@ -158,12 +175,22 @@ async fn a_thread_export_holds_everything_of_it(backend: Backend) {
 
     // Agents only; a clear error for a bad or unknown id.
     let (s, _, body) = download(&v, &format!("/api/threads/{tid}/export")).await;
-    assert_error(s, &serde_json::from_slice(&body).unwrap(), 401, "UNAUTHORIZED");
+    assert_error(
+        s,
+        &serde_json::from_slice(&body).unwrap(),
+        401,
+        "UNAUTHORIZED",
+    );
     let other = uuid::Uuid::new_v4().to_string();
     let (s, _, body) = download(&agent, &format!("/api/threads/{other}/export")).await;
     assert_error(s, &serde_json::from_slice(&body).unwrap(), 404, "NOT_FOUND");
     let (s, _, body) = download(&agent, &format!("/api/threads/{}/export", "x".repeat(65))).await;
-    assert_error(s, &serde_json::from_slice(&body).unwrap(), 400, "VALIDATION_ERROR");
+    assert_error(
+        s,
+        &serde_json::from_slice(&body).unwrap(),
+        400,
+        "VALIDATION_ERROR",
+    );
     app.finish().await;
 }
 
@@ -248,7 +275,10 @@ async fn fill(app: &mut TestApp) -> (Browser, String) {
     crate::agents::add(&owner, "ayse", "agent").await;
     let agent = crate::agents::login(app, "ayse", PASSWORD).await;
     let (s, r) = owner
-        .post("/api/canned", json!({"name": "hello", "body": "Hello, how can we help?"}))
+        .post(
+            "/api/canned",
+            json!({"name": "hello", "body": "Hello, how can we help?"}),
+        )
         .await;
     assert_eq!(s, 200, "{r}");
     let v = app.visitor().await;
@@ -296,18 +326,30 @@ async fn export_and_import_carry_a_database_from_sqlite_to_postgres_and_back() {
     let zip1s = zip1.display().to_string();
     let (code, out, err) = sohbet(&first, &["export", "--out", &zip1s]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("exported 2 threads, 5 messages, 1 files"), "{out}");
-    assert!(err.contains("export: 2 threads, 5 messages; now the media"), "{err}");
+    assert!(
+        out.contains("exported 2 threads, 5 messages, 1 files"),
+        "{out}"
+    );
+    assert!(
+        err.contains("export: 2 threads, 5 messages; now the media"),
+        "{err}"
+    );
     // Never over an existing file.
     let (code, _, err) = sohbet(&first, &["export", "--out", &zip1s]);
     assert_eq!(code, 2, "{err}");
-    let (code, _, err) = sohbet(&first, &["export", "--out", "x.zip", "--since", "yesterday"]);
+    let (code, _, err) = sohbet(
+        &first,
+        &["export", "--out", "x.zip", "--since", "yesterday"],
+    );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--since must be a date"), "{err}");
     // No password hash leaves.
     let all = entries(&std::fs::read(&zip1).unwrap());
     let agents = String::from_utf8(entry(&all, "agents.json").to_vec()).unwrap();
-    assert!(agents.contains("ayse") && !agents.contains("argon2"), "{agents}");
+    assert!(
+        agents.contains("ayse") && !agents.contains("argon2"),
+        "{agents}"
+    );
 
     // SQLite → Postgres.
     let second = KeptDb::new(Backend::Postgres).await;
@@ -317,7 +359,10 @@ async fn export_and_import_carry_a_database_from_sqlite_to_postgres_and_back() {
     // A database that holds data is refused, and keeps what it holds.
     let (code, _, err) = sohbet(&second, &["import", &zip1s]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("the database is not empty (2 rows in threads, 5 rows in messages"), "{err}");
+    assert!(
+        err.contains("the database is not empty (2 rows in threads, 5 rows in messages"),
+        "{err}"
+    );
     assert_eq!(count(&second, "SELECT COUNT(*) FROM messages").await, 5);
     let mut app = on_kept(&second, Opts::new(Backend::Postgres)).await;
     let owner = app.admin().await;
@@ -330,7 +375,13 @@ async fn export_and_import_carry_a_database_from_sqlite_to_postgres_and_back() {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|t| t["messages"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()))
+        .flat_map(|t| {
+            t["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_i64().unwrap())
+        })
         .max()
         .unwrap();
     assert!(r["message_id"].as_i64().unwrap() > max, "{r}");
@@ -350,7 +401,10 @@ async fn export_and_import_carry_a_database_from_sqlite_to_postgres_and_back() {
     assert_eq!(file_of(&third, &url), PNG_1X1);
     let (s, r) = owner.get("/api/search?q=answer").await;
     assert_eq!(s, 200, "{r}");
-    assert!(r.to_string().contains("answer"), "the search index follows: {r}");
+    assert!(
+        r.to_string().contains("answer"),
+        "the search index follows: {r}"
+    );
     app.finish().await;
 }
 
@@ -360,9 +414,15 @@ async fn refused(zip: &Path, why: &str) {
     let db = KeptDb::new(Backend::Sqlite).await;
     let (code, out, err) = sohbet(&db, &["import", &zip.display().to_string()]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains(why) && err.contains("nothing was stored"), "{err}");
+    assert!(
+        err.contains(why) && err.contains("nothing was stored"),
+        "{err}"
+    );
     for table in ["threads", "messages", "agents", "canned_replies"] {
-        assert_eq!(count(&db, &format!("SELECT COUNT(*) FROM {table}")).await, 0);
+        assert_eq!(
+            count(&db, &format!("SELECT COUNT(*) FROM {table}")).await,
+            0
+        );
     }
     let files = crate::uploads::support::files_under(&db.path().join("uploads"));
     assert!(files.is_empty(), "{files:?}");
@@ -495,7 +555,8 @@ async fn a_big_thread_export_is_streamed_whole(backend: Backend) {
     let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
     let mut rows = vec![];
     for i in 0..n_messages {
-        let at = (start + chrono::Duration::seconds(i as i64)).format("%Y-%m-%d %H:%M:%S%.3f+00:00");
+        let at =
+            (start + chrono::Duration::seconds(i as i64)).format("%Y-%m-%d %H:%M:%S%.3f+00:00");
         let every = (n_messages / n_files).max(1);
         let row = match urls.get(i / every).filter(|_| i % every == 0) {
             Some(u) => format!("('{tid}', 'visitor', 'image', '', '{u}', '{at}')"),
@@ -574,7 +635,10 @@ async fn a_big_thread_export_is_streamed_whole(backend: Backend) {
     let mut a = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
     assert_eq!(a.len(), n_files + 2);
     let mut t = vec![];
-    a.by_name("thread.json").unwrap().read_to_end(&mut t).unwrap();
+    a.by_name("thread.json")
+        .unwrap()
+        .read_to_end(&mut t)
+        .unwrap();
     let t: Value = serde_json::from_slice(&t).unwrap();
     assert_eq!(t["messages"].as_array().unwrap().len(), n_messages + 1);
     for u in &urls {

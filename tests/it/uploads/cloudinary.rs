@@ -172,7 +172,10 @@ pub(crate) async fn cloudinary_double(fail: bool) -> (String, Seen) {
     }
     let seen: Seen = Arc::default();
     let router = Router::new()
-        .route("/{cloud}/{resource}/upload/{*rest}", axum::routing::get(deliver))
+        .route(
+            "/{cloud}/{resource}/upload/{*rest}",
+            axum::routing::get(deliver),
+        )
         .route("/v1_1/{cloud}/{resource}/upload", post(handle))
         .route("/v1_1/{cloud}/{resource}/destroy", post(destroy))
         .with_state((seen.clone(), fail));
