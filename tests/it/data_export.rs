@@ -343,6 +343,27 @@ async fn export_and_import_carry_a_database_from_sqlite_to_postgres_and_back() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--since must be a date"), "{err}");
+    // --since keeps the threads active since that day.
+    let later = dir.path().join("later.zip").display().to_string();
+    let (code, out, err) = sohbet(
+        &first,
+        &["export", "--out", &later, "--since", "2999-01-01"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("exported 0 threads, 0 messages, 0 files"),
+        "{out}"
+    );
+    let earlier = dir.path().join("earlier.zip").display().to_string();
+    let (code, out, err) = sohbet(
+        &first,
+        &["export", "--out", &earlier, "--since", "2000-01-01"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("exported 2 threads, 5 messages, 1 files"),
+        "{out}"
+    );
     // No password hash leaves.
     let all = entries(&std::fs::read(&zip1).unwrap());
     let agents = String::from_utf8(entry(&all, "agents.json").to_vec()).unwrap();
