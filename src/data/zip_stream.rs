@@ -6,6 +6,15 @@
 //! Memory stays one chunk plus the deflate state whatever the archive's
 //! size. JSON and HTML are deflated; media files (already compressed
 //! formats) are stored.
+//!
+//! Why `zip` (zip-rs, `default-features = false`, `deflate-flate2`) and
+//! not `async_zip`: it adds four small crates (`zip`, `typed-path`,
+//! `constant_time_eq`, `zeroize_derive`; `flate2` and `crc32fast` were
+//! already in the tree for response compression), is maintained and at
+//! 1.0+, and also reads archives for `sohbet import`; `async_zip` (0.0.x)
+//! would add `binrw` with its derive macros, `futures-lite` and
+//! `pin-project`. Its writer is synchronous, but it writes only into
+//! memory here; the awaiting is ours.
 
 use std::{
     io::Write,

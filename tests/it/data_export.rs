@@ -207,6 +207,9 @@ async fn a_thread_export_fetches_cloudinary_files(backend: Backend) {
     let public_id = r["file_path"].as_str().unwrap().to_owned();
     let url = r["file_url"].as_str().unwrap().to_owned();
     send(&v, json!({"text": "", "type": "image", "file_url": url})).await;
+    // A file Cloudinary no longer has: listed as missing, the rest goes on.
+    let gone = url.replace(&public_id, "sohbet/images/gone");
+    send(&v, json!({"text": "", "type": "image", "file_url": gone})).await;
 
     let (s, _, zip) = download(&owner, &format!("/api/threads/{tid}/export")).await;
     assert_eq!(s, 200);
@@ -215,7 +218,11 @@ async fn a_thread_export_fetches_cloudinary_files(backend: Backend) {
     assert_eq!(entry(&all, &name), PNG_1X1);
     let t: Value = serde_json::from_slice(entry(&all, "thread.json")).unwrap();
     assert_eq!(t["messages"][0]["file"], json!(name), "{t}");
-    assert!(!all.iter().any(|(n, _)| n == "media_missing.json"));
+    let missing: Value = serde_json::from_slice(entry(&all, "media_missing.json")).unwrap();
+    assert_eq!(
+        missing,
+        json!([{"url": gone, "file": "media/cloudinary/image/sohbet/images/gone.png", "why": "gone"}])
+    );
     app.finish().await;
 }
 
