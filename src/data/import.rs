@@ -224,11 +224,13 @@ impl Data {
             let (a, file) = blocking(archive, move |a| read_json::<ThreadFile>(a, &name)).await?;
             archive = a;
             let ThreadFile {
-                mut thread,
+                thread,
                 context,
                 events,
                 messages,
             } = file;
+            // Erased while it was exported: nothing of it to restore.
+            let Some(mut thread) = thread else { continue };
             let id = ThreadId::parse(&thread.id)
                 .map_err(|e| bad(format!("a thread file has a bad thread id: {e}")))?;
             thread.assignee_agent_id = agent(thread.assignee_agent_id);

@@ -161,8 +161,9 @@ pub struct AgentRecord {
 /// of a full export), as read back by an import.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ThreadFile {
-    /// The thread.
-    pub thread: ThreadRecord,
+    /// The thread (`null` when only a visitor context was stored, or the
+    /// thread was erased while it was being exported).
+    pub thread: Option<ThreadRecord>,
     /// Its visitor context.
     pub context: Option<ContextRecord>,
     /// Its system events, oldest first.
