@@ -9,6 +9,7 @@ pub mod agent;
 pub mod audit;
 pub mod canned;
 pub mod email;
+pub mod export;
 pub mod message;
 pub mod telegram;
 pub mod thread;

@@ -161,7 +161,8 @@ async fn send(
 /// nothing published after start-up is missed) and then emits every event
 /// received to this instance's sockets, resubscribing (after cutting every
 /// socket off) when the subscription ends. A `thread_updated` also updates
-/// this instance's copy of the blocked threads ([`Chat::apply_update`]);
+/// this instance's copy of the blocked threads ([`Chat::apply_update`]), a
+/// `thread_erased` drops the thread from it ([`Chat::apply_erased`]);
 /// after a lost subscription that copy is read again from the database.
 /// Agent presence messages go to `agents`; after a resubscription it says
 /// hello again (the others send their entries).
@@ -201,6 +202,12 @@ pub(super) async fn subscribe<A: Adapter>(
                             {
                                 chat.apply_update(&u);
                             }
+                            // Erased elsewhere: drop what this instance holds for it.
+                            if b.event == fanout::THREAD_ERASED
+                                && let Ok(e) = serde_json::from_str::<Erased>(b.data.get())
+                            {
+                                chat.apply_erased(&e.thread_id);
+                            }
                             fanout::emit_local(&io, &b);
                         }
                         Err(e) => tracing::warn!(error = %e, "malformed chat event on Redis"),
@@ -230,6 +237,12 @@ pub(super) async fn subscribe<A: Adapter>(
         }
     });
     Ok(())
+}
+
+/// The payload of `thread_erased` (issue 27).
+#[derive(serde::Deserialize)]
+struct Erased {
+    thread_id: String,
 }
 
 async fn open(

@@ -17,6 +17,7 @@ mod checkpoint;
 pub mod email;
 pub mod erase;
 mod error;
+pub mod export;
 pub mod messages;
 pub mod outbox;
 pub mod pg_url;
