@@ -71,6 +71,9 @@ pub struct AppState {
     pub asset_version: Arc<str>,
     /// Admin sockets follow their session (logout, expiry).
     pub admin_sockets: realtime::admin_sessions::AdminSockets,
+    /// Whether the Redis pub/sub link is down (`/health/ready` then
+    /// answers `not_ready` with the reason); never down without Redis.
+    pub redis: realtime::RedisHealth,
 }
 
 /// Start-up failures.
@@ -221,6 +224,7 @@ impl App {
             media,
             asset_version: http::pages::asset_version(&static_dir).into(),
             admin_sockets: Default::default(),
+            redis: Default::default(),
         };
         let pruned = Arc::downgrade(&state.limits);
         tokio::spawn(async move {

@@ -30,6 +30,7 @@ mod notes;
 mod openapi;
 mod operations;
 mod receipts_store;
+mod redis_recovery;
 mod search;
 mod store;
 mod support_team;

@@ -24,6 +24,7 @@ mod browser;
 pub mod embed;
 pub mod logs;
 mod proxy;
+pub mod services;
 pub mod socket;
 pub mod telegram;
 
