@@ -43,6 +43,20 @@ async fn ready_becomes(app: &TestApp, code: u16) -> Value {
     }
 }
 
+/// Waits (10 s at most) until Redis lists `n` subscribed channels again
+/// (the adapter's and the chat's, of both instances).
+async fn all_subscribed(redis: &OwnRedis, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis.channels().len() != n {
+        assert!(
+            Instant::now() < deadline,
+            "channels not subscribed again: {:?}",
+            redis.channels()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The sockets of one round: an admin on each instance, a visitor on
 /// instance two.
 struct Round {
@@ -124,7 +138,7 @@ async fn subscriptions_come_back_after_redis_drops_and_restarts(backend: Backend
     for app in [&one, &two] {
         ready_becomes(app, 200).await;
     }
-    assert_eq!(redis.channels().len(), channels, "{:?}", redis.channels());
+    all_subscribed(&redis, channels).await;
     let round = everything_crosses(&a1, &a2, &two, 2).await;
 
     // Redis goes away: not ready, with the reason; then it comes back.
@@ -143,7 +157,7 @@ async fn subscriptions_come_back_after_redis_drops_and_restarts(backend: Backend
         let body = ready_becomes(app, 200).await;
         assert!(body.get("reason").is_none(), "{body}");
     }
-    assert_eq!(redis.channels().len(), channels, "{:?}", redis.channels());
+    all_subscribed(&redis, channels).await;
     let round = everything_crosses(&a1, &a2, &two, 3).await;
     drop(round);
     one.finish().await;
