@@ -25,6 +25,7 @@ mod data_lifecycle;
 mod flask_upgrade;
 mod hardening;
 mod hardening3;
+mod load_balancer;
 mod login;
 mod notes;
 mod openapi;

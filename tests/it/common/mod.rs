@@ -23,6 +23,7 @@ pub mod bridge;
 mod browser;
 pub mod embed;
 pub mod logs;
+pub mod nginx;
 mod proxy;
 pub mod services;
 pub mod socket;
