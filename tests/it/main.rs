@@ -33,6 +33,7 @@ mod operations;
 mod receipts_store;
 mod redis_recovery;
 mod search;
+mod soak;
 mod store;
 mod support_team;
 mod telegram_buttons;
