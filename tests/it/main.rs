@@ -39,6 +39,7 @@ mod support_team;
 mod telegram_buttons;
 mod telegram_canned;
 mod telegram_double;
+mod telegram_fencing;
 mod telegram_forward;
 mod telegram_media;
 mod telegram_outbox;
