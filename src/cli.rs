@@ -1,7 +1,7 @@
 //! The command line (clap, derive): `sohbet [serve]`, `migrate`,
 //! `import-flask <source>`, `healthcheck`, `check-config`, `agent
-//! add|list|disable|reset-password` (issue 22), `erase`, `backup`
-//! (issue 27, [`data`]), `--version`,
+//! add|list|disable|reset-password` (issue 22), `erase`, `backup`,
+//! `export`, `import` (issue 27, [`data`]), `--version`,
 //! `--help`. Unknown arguments are an error (exit code 2), never a server
 //! start. The configuration always comes from the environment and `.env`.
 //!
@@ -76,6 +76,23 @@ enum Command {
     /// server keeps serving (never overwrites; Postgres: use pg_dump).
     Backup {
         /// The new file.
+        file: PathBuf,
+    },
+    /// Export everything (threads, messages, internal notes, events,
+    /// visitor contexts, canned replies, agents without passwords, media)
+    /// to a new ZIP file (see docs/your-data.md).
+    Export {
+        /// The new ZIP file (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only threads active since this date (YYYY-MM-DD, UTC) or time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Import a ZIP of `sohbet export` into the configured database, which
+    /// must hold no threads, messages or canned replies yet.
+    Import {
+        /// The ZIP file.
         file: PathBuf,
     },
 }
@@ -156,6 +173,8 @@ impl Cli {
                 telegram_topic,
             } => data::erase(config, thread, email, telegram_topic).await,
             Command::Backup { file } => data::backup(config, &file).await,
+            Command::Export { out, since } => data::export(config, &out, since.as_deref()).await,
+            Command::Import { file } => data::import(config, &file).await,
         }
     }
 }

@@ -121,6 +121,8 @@ pub struct Outcome {
     pub gen_cpu_s: f64,
     /// Largest delay of an actual send behind its planned time, ms.
     pub gen_lag_ms: f64,
+    /// What the server spent during the run (first send → end of drain).
+    pub spent: crate::server::Counters,
     /// Server RSS at the end (KiB) and its peak (KiB).
     pub rss_kib: (u64, u64),
     /// Server log lines written during the run.
@@ -203,6 +205,7 @@ pub async fn run(server: &Server, fleet: Fleet, plan: &[u64], drain: Duration) -
     }
     let admins = admin_tasks.len();
     let cpu0 = server.cpu_s();
+    let counters0 = server.counters();
     let gen0 = crate::server::proc_cpu_s("/proc/self/stat");
     let log0 = server.mark();
     let t0 = base + start;
@@ -233,6 +236,7 @@ pub async fn run(server: &Server, fleet: Fleet, plan: &[u64], drain: Duration) -
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let cpu_s = server.cpu_s() - cpu0;
+    let spent = server.counters().since(&counters0);
     let gen_cpu_s = crate::server::proc_cpu_s("/proc/self/stat") - gen0;
     let rss_kib = server.rss_kib();
     let log_lines = server.mark() - log0;
@@ -260,6 +264,7 @@ pub async fn run(server: &Server, fleet: Fleet, plan: &[u64], drain: Duration) -
         refused,
         worst: vec![0; n],
         cpu_s,
+        spent,
         gen_cpu_s,
         gen_lag_ms: lag.as_secs_f64() * 1e3,
         rss_kib,

@@ -80,6 +80,7 @@ async fn one(l: &Launch, o: &Opts, scenario: &str, knee: &mut f64) -> Result<Vec
         "S3" => scenarios::fanout(l, o).await,
         "S4" => scenarios::storm(l, o).await,
         "S5" => scenarios::overload(l, o, if *knee > 0.0 { *knee } else { o.knee }).await,
+        "S6" => scenarios::efficiency(l, o).await,
         x => Err(format!("unknown scenario {x}")),
     }
 }

@@ -12,9 +12,9 @@ on 127.0.0.1, drives Socket.IO clients open loop and prints one table.
   cargo build --release --workspace && target/release/sohbet-bench [options]
 
   --quick               tiny sizes, every scenario, both servers (a minute or two)
-  --smoke               CI: tiny S0 S1 S3 S4 S5 against target/debug/sohbet only;
+  --smoke               CI: tiny S0 S1 S3 S4 S5 S6 against target/debug/sohbet only;
                         exit 1 unless every message is acked and delivered
-  --scenarios LIST      S0,S1,S2,S3,S4,S5 (default all)
+  --scenarios LIST      S0,S1,S2,S3,S4,S5,S6 (default all)
   --servers LIST        sohbet,node (default both)
   --server-bin PATH     sohbet binary, or `release` / `debug` (default release)
   --db sqlite|postgres  sohbet's database (the Node peer always uses SQLite)
@@ -34,6 +34,7 @@ on 127.0.0.1, drives Socket.IO clients open loop and prints one table.
   --bisect N            S2 halvings after the first failing step (default 3)
   --knee R              S5's knee when S2 is not run (default 5000)
   --overload-secs S     S5 length of each phase (default 10)
+  --eff-rates LIST      S6 rates, msg/s, `--secs` each (default 1000,5000)
   --admins LIST         S3 admin sockets (default 10,50,100)
   --fanout-rate R       S3 rate, msg/s (default 2000)
   --idle LIST           S0 sizes (default 1000,5000,10000)
@@ -47,7 +48,7 @@ on 127.0.0.1, drives Socket.IO clients open loop and prints one table.
 pub struct Opts {
     /// CI mode: assert counts.
     pub smoke: bool,
-    /// Scenarios to run (`S0`…`S5`).
+    /// Scenarios to run (`S0`…`S6`).
     pub scenarios: Vec<String>,
     /// Servers, in the order of the first repeat.
     pub servers: Vec<Kind>,
@@ -79,6 +80,8 @@ pub struct Opts {
     pub knee: f64,
     /// S5 phase seconds.
     pub overload_secs: f64,
+    /// S6 rates.
+    pub eff_rates: Vec<f64>,
     /// S3 admin counts.
     pub admins: Vec<usize>,
     /// S3 rate.
@@ -105,7 +108,7 @@ impl Opts {
         let repo = crate::server::default_repo();
         let mut o = Opts {
             smoke: false,
-            scenarios: ["S0", "S1", "S2", "S3", "S4", "S5"]
+            scenarios: ["S0", "S1", "S2", "S3", "S4", "S5", "S6"]
                 .map(String::from)
                 .to_vec(),
             servers: vec![Kind::Sohbet, Kind::Node],
@@ -123,6 +126,7 @@ impl Opts {
             bisect: 3,
             knee: 5000.0,
             overload_secs: 10.0,
+            eff_rates: vec![1000.0, 5000.0],
             admins: vec![10, 50, 100],
             fanout_rate: 2000.0,
             idle: vec![1000, 5000, 10000],
@@ -147,6 +151,7 @@ impl Opts {
             o.knee = 500.0;
             o.overload_secs = 2.0;
             o.admins = vec![3, 10];
+            o.eff_rates = vec![300.0];
             o.fanout_rate = 300.0;
             o.idle = vec![200];
             o.storm = 300;
@@ -154,7 +159,9 @@ impl Opts {
         if args.iter().any(|a| a == "--smoke") {
             o.smoke = true;
             o.servers = vec![Kind::Sohbet];
-            o.scenarios = ["S0", "S1", "S3", "S4", "S5"].map(String::from).to_vec();
+            o.scenarios = ["S0", "S1", "S3", "S4", "S5", "S6"]
+                .map(String::from)
+                .to_vec();
             o.secs = 1.0;
             o.overload_secs = 1.0;
             o.admins = vec![3];
@@ -209,6 +216,7 @@ impl Opts {
                 "--knee" => o.knee = num(v)?,
                 "--overload-secs" => o.overload_secs = num(v)?,
                 "--admins" => o.admins = list(v)?,
+                "--eff-rates" => o.eff_rates = list(v)?,
                 "--fanout-rate" => o.fanout_rate = num(v)?,
                 "--idle" => o.idle = list(v)?,
                 "--storm" => o.storm = num(v)? as usize,

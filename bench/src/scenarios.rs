@@ -83,6 +83,35 @@ pub async fn steady(l: &Launch, o: &Opts) -> Result<Vec<Row>, String> {
     Ok(vec![row_from("S1 steady".into(), l, o.rate, &out)])
 }
 
+/// S6 efficiency (issue 25 §1): `--eff-rates` msg/s (default 1,000 and
+/// 5,000) for `--secs` s each; per acknowledged message, what the server
+/// spent: CPU µs (the figure compared with Node), context switches, write
+/// syscalls, bytes written and bytes sent to storage (WAL and checkpoints).
+pub async fn efficiency(l: &Launch, o: &Opts) -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    for &rate in &o.eff_rates {
+        let (out, _) = measured(l, o, 1, &[(rate, o.secs)], o.drain).await?;
+        let mut row = row_from(format!("S6 efficiency {rate:.0} msg/s"), l, rate, &out);
+        let per = |v: f64| v / (out.acked.max(1) as f64);
+        let c = &out.spent;
+        let cpu_us = per(c.cpu_s * 1e6);
+        row.key = ("CPU µs/msg", cpu_us, false);
+        row.note = format!(
+            "per msg: {cpu_us:.0} µs CPU, {:.1} ctx sw ({:.1} vol + {:.1} invol), \
+             {:.1} write syscalls, {:.0} B written, {:.0} B to storage; {}",
+            per((c.ctx_voluntary + c.ctx_involuntary) as f64),
+            per(c.ctx_voluntary as f64),
+            per(c.ctx_involuntary as f64),
+            per(c.syscw as f64),
+            per(c.wchar as f64),
+            per(c.disk_bytes as f64),
+            row.note
+        );
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
 fn passes(out: &Outcome, p99: f64) -> bool {
     out.lost == 0
         && out.acked == out.sent

@@ -313,6 +313,12 @@ impl Server {
         proc_cpu_s(&format!("/proc/{}/stat", self.pid()))
     }
 
+    /// The process's counters so far (every thread of it): CPU, context
+    /// switches, write syscalls and bytes (see [`Counters`]).
+    pub fn counters(&self) -> Counters {
+        Counters::of(self.pid())
+    }
+
     /// `(VmRSS, VmHWM)` in KiB.
     pub fn rss_kib(&self) -> (u64, u64) {
         let s = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
@@ -356,6 +362,69 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// What a process has spent so far, from `/proc/<pid>` (Linux, proc(5)).
+/// Differences of two readings are what a run cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Counters {
+    /// user + system CPU seconds (`stat`).
+    pub cpu_s: f64,
+    /// Voluntary context switches, Σ over its live threads
+    /// (`task/*/status`: `voluntary_ctxt_switches`; a thread that exited
+    /// takes its count with it).
+    pub ctx_voluntary: u64,
+    /// Involuntary context switches, likewise (`nonvoluntary_ctxt_switches`).
+    pub ctx_involuntary: u64,
+    /// Write-class syscalls (`io`: `syscw`: write, pwrite64, writev… on
+    /// files and sockets; `sendto`/`sendmsg` are not counted).
+    pub syscw: u64,
+    /// Bytes passed to those syscalls (`io`: `wchar`).
+    pub wchar: u64,
+    /// Bytes it caused to be sent to storage (`io`: `write_bytes`, counted
+    /// when pages are dirtied: the WAL and the database file's checkpoints).
+    pub disk_bytes: u64,
+}
+
+impl Counters {
+    /// Reads process `pid`'s counters (zeros for what cannot be read).
+    pub fn of(pid: u32) -> Counters {
+        let field = |text: &str, name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
+        let (mut vol, mut invol) = (0, 0);
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for t in tasks.flatten() {
+                let st = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+                vol += field(&st, "voluntary_ctxt_switches:");
+                invol += field(&st, "nonvoluntary_ctxt_switches:");
+            }
+        }
+        Counters {
+            cpu_s: proc_cpu_s(&format!("/proc/{pid}/stat")),
+            ctx_voluntary: vol,
+            ctx_involuntary: invol,
+            syscw: field(&io, "syscw:"),
+            wchar: field(&io, "wchar:"),
+            disk_bytes: field(&io, "write_bytes:"),
+        }
+    }
+
+    /// `self - earlier`, saturating (a thread that exited can lower a sum).
+    pub fn since(&self, earlier: &Counters) -> Counters {
+        Counters {
+            cpu_s: (self.cpu_s - earlier.cpu_s).max(0.0),
+            ctx_voluntary: self.ctx_voluntary.saturating_sub(earlier.ctx_voluntary),
+            ctx_involuntary: self.ctx_involuntary.saturating_sub(earlier.ctx_involuntary),
+            syscw: self.syscw.saturating_sub(earlier.syscw),
+            wchar: self.wchar.saturating_sub(earlier.wchar),
+            disk_bytes: self.disk_bytes.saturating_sub(earlier.disk_bytes),
+        }
     }
 }
 

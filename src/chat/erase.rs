@@ -46,4 +46,13 @@ impl Chat {
         }
         Ok(erased)
     }
+
+    /// Drops what this instance holds in memory for thread `thread_id`,
+    /// erased on another instance (heard over the Redis relay,
+    /// `thread_erased`): its entry in the blocked threads, so that a new
+    /// thread of the same visitor is not refused as blocked. (The erasing
+    /// instance reads its set again in [`Chat::erase`].)
+    pub fn apply_erased(&self, thread_id: &str) {
+        self.blocks.set(thread_id, false);
+    }
 }

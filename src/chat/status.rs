@@ -119,7 +119,7 @@ impl Blocks {
             .contains(thread_id)
     }
 
-    fn set(&self, thread_id: &str, blocked: bool) {
+    pub(super) fn set(&self, thread_id: &str, blocked: bool) {
         let mut s = self.0.write().unwrap_or_else(|p| p.into_inner());
         if blocked {
             s.insert(thread_id.to_owned());

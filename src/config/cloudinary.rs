@@ -6,6 +6,8 @@ use super::ConfigError;
 
 /// Default upload API base (`CLOUDINARY_API_URL`).
 pub const DEFAULT_API_URL: &str = "https://api.cloudinary.com";
+/// Where delivery URLs are fetched from unless `CLOUDINARY_DELIVERY_URL` says otherwise.
+pub const DEFAULT_DELIVERY_URL: &str = "https://res.cloudinary.com";
 
 /// Cloudinary account settings; present only when fully configured.
 #[derive(Clone)]
@@ -18,6 +20,11 @@ pub struct CloudinaryConfig {
     pub api_secret: String,
     /// Upload API base without a trailing `/` (`CLOUDINARY_API_URL`).
     pub api_url: String,
+    /// Where delivery URLs (`https://res.cloudinary.com/<cloud>/…`) are
+    /// fetched from by an export, without a trailing `/`
+    /// (`CLOUDINARY_DELIVERY_URL`, default `https://res.cloudinary.com`;
+    /// a test double).
+    pub delivery_url: String,
 }
 
 impl std::fmt::Debug for CloudinaryConfig {
@@ -26,6 +33,7 @@ impl std::fmt::Debug for CloudinaryConfig {
             .field("cloud_name", &self.cloud_name)
             .field("api_key", &self.api_key)
             .field("api_url", &super::masked_url(&self.api_url))
+            .field("delivery_url", &super::masked_url(&self.delivery_url))
             .finish_non_exhaustive()
     }
 }
@@ -46,6 +54,10 @@ pub(super) fn from_vars(
         .unwrap_or(DEFAULT_API_URL.into())
         .trim_end_matches('/')
         .to_owned();
+    let delivery_url = var("CLOUDINARY_DELIVERY_URL")
+        .unwrap_or(DEFAULT_DELIVERY_URL.into())
+        .trim_end_matches('/')
+        .to_owned();
     if let Some(url) = var("CLOUDINARY_URL") {
         let (api_key, api_secret, cloud_name) = parse_url(&url)?;
         return Ok(Some(CloudinaryConfig {
@@ -53,6 +65,7 @@ pub(super) fn from_vars(
             api_key,
             api_secret,
             api_url,
+            delivery_url,
         }));
     }
     let names = [
@@ -73,6 +86,7 @@ pub(super) fn from_vars(
                 api_key,
                 api_secret,
                 api_url,
+                delivery_url,
             }))
         }
         some => {

@@ -10,7 +10,10 @@
 //! audit log gets counts only.
 
 pub mod backup;
+pub mod export;
+pub mod import;
 pub mod retention;
+pub mod zip_stream;
 
 use serde::Serialize;
 use teloxide::prelude::Requester;
@@ -36,7 +39,13 @@ pub struct Data {
     media: Media,
     telegram: Option<Telegram>,
     retention_days: Option<u32>,
+    /// Thread exports running at once ([`EXPORTS_AT_ONCE`]).
+    exports: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// Most thread exports one instance streams at once; more are refused
+/// (503) until one ends.
+pub const EXPORTS_AT_ONCE: usize = 2;
 
 /// What to erase besides the stored rows and files.
 #[derive(Clone, Copy, Debug, Default)]
@@ -95,7 +104,14 @@ impl Data {
             media,
             telegram,
             retention_days,
+            exports: std::sync::Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)),
         }
+    }
+
+    /// A place among the [`EXPORTS_AT_ONCE`] thread exports, held until
+    /// dropped; `None` when all are taken.
+    pub fn export_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.exports.clone().try_acquire_owned().ok()
     }
 
     /// `RETENTION_DAYS`, `None` when off.

@@ -22,10 +22,17 @@ pub enum AuditAction {
     AgentEnable,
     /// A backup was written (`target`: the file name, without its folder).
     Backup,
+    /// A thread was exported (`target`: the thread id; `detail`:
+    /// `{messages, media}`), or everything (`target` `null`; `detail`:
+    /// `{threads, messages, media}`).
+    Export,
+    /// An export file was imported (`detail`: `{threads, messages, media}`).
+    Import,
 }
 
 impl AuditAction {
-    /// `erase`, `retention`, `agent_disable`, `agent_enable`, `backup`.
+    /// `erase`, `retention`, `agent_disable`, `agent_enable`, `backup`,
+    /// `export`, `import`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::Erase => "erase",
@@ -33,6 +40,8 @@ impl AuditAction {
             AuditAction::AgentDisable => "agent_disable",
             AuditAction::AgentEnable => "agent_enable",
             AuditAction::Backup => "backup",
+            AuditAction::Export => "export",
+            AuditAction::Import => "import",
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod audit;
 pub mod canned;
+pub mod export;
 pub mod message;
 pub mod telegram;
 pub mod thread;

@@ -20,7 +20,7 @@ use crate::{
         AdminSession,
         acting::{Acting, acting_agent},
     },
-    data::{AUDIT_MAX, EraseOptions},
+    data::{AUDIT_MAX, EraseOptions, export::ExportError, zip_stream::Out},
     domain::{ActedBy, AuditAction},
     http::error::{AppError, AppResult},
 };
@@ -120,3 +120,57 @@ pub(super) async fn audit_quietly(
         tracing::error!(error = %e, action = action.as_str(), "could not write the audit log");
     }
 }
+
+/// `GET /api/threads/{id}/export` (an agent: owner or agent) → a ZIP,
+/// streamed (`Content-Type: application/zip`, `Content-Disposition:
+/// attachment`): `thread.json`, `media/…`, `transcript.html` (see
+/// [`crate::data::export`]). Recorded in the audit log before the first
+/// byte. 400 `VALIDATION_ERROR` for a malformed id, 404 `NOT_FOUND` when
+/// nothing is stored under it, 503 `SERVER_BUSY` while
+/// [`crate::data::EXPORTS_AT_ONCE`] exports run. A failure after the
+/// first byte (the database, a full disk) cuts the body short (the client
+/// sees a broken download, never a valid partial archive) and is logged.
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<axum::response::Response> {
+    let session = caller.require_admin()?;
+    let by = acting_agent(Acting::Session(session));
+    let slot = state.data.export_slot().ok_or(AppError::Busy)?;
+    state
+        .data
+        .begin_thread_export(&id, &by)
+        .await
+        .map_err(|e| match e {
+            ExportError::Invalid(m) => AppError::Validation(m),
+            ExportError::NotFound => AppError::NotFound("Thread not found"),
+            ExportError::Store(e) => e.into(),
+            e @ ExportError::Zip(_) => AppError::internal(e),
+        })?;
+    let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_CHUNKS_AHEAD);
+    let data = state.data.clone();
+    let thread = id.clone();
+    tokio::spawn(async move {
+        let _slot = slot;
+        let err_tx = tx.clone();
+        if let Err(e) = data.export_thread(&thread, Out::Channel(tx)).await {
+            tracing::warn!(error = %e, "a thread export stopped");
+            let _ = err_tx
+                .send(Err(std::io::Error::other("export failed")))
+                .await;
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let name = format!("attachment; filename=\"sohbet-thread-{id}.zip\"");
+    axum::response::Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, "application/zip")
+        .header(axum::http::header::CONTENT_DISPOSITION, name)
+        .header(axum::http::header::CACHE_CONTROL, "no-store")
+        .body(body)
+        .map_err(AppError::internal)
+}
+
+/// Chunks (64 KiB each) an export may be ahead of the client: the
+/// back-pressure that bounds its memory.
+const EXPORT_CHUNKS_AHEAD: usize = 4;

@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
             "/api/threads/{thread_id}",
             axum::routing::delete(data::erase),
         )
+        .route("/api/threads/{thread_id}/export", get(data::export))
         .route("/api/threads/{thread_id}/close", post(thread_admin::close))
         .route(
             "/api/threads/{thread_id}/reopen",

@@ -67,7 +67,7 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         agents::agents_list, agents::agents_create, agents::agents_update, agents::agents_disable,
         agents::agents_enable, agents::agents_telegram_link, agents::agents_me, agents::agents_me_update, agents::invite_page,
         agents::invite_accept,
-        data::thread_erase, data::audit
+        data::thread_erase, data::audit, data::thread_export
     ),
     components(schemas(
         ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,

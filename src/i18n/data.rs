@@ -1,5 +1,5 @@
 //! Strings of the operator's data in the panel (issue 27): the owner's
-//! Erase button and its confirmation, and the retention policy line.
+//! Erase button and its confirmation, the agents' Export button, and the retention policy line.
 //! Chosen with the page's language tag (`tr` | `en`); printed by the
 //! template (`templates/admin.html`), the script reads them from there.
 
@@ -16,6 +16,10 @@ pub struct DataStrings {
     pub cancel: &'static str,
     /// Shown after an erase.
     pub erased: &'static str,
+    /// Button: download the open thread as a ZIP (agents).
+    pub export: &'static str,
+    /// Its tooltip.
+    pub export_title: &'static str,
     /// The policy when `RETENTION_DAYS` is unset.
     pub retention_off: &'static str,
     /// The policy with `RETENTION_DAYS`; `{days}`: the number.
@@ -30,6 +34,8 @@ pub static TR: DataStrings = DataStrings {
     erase_topic: "Telegram konusunu da sil",
     cancel: "Vazgeç",
     erased: "Konuşma silindi",
+    export: "Dışa aktar",
+    export_title: "Konuşmayı, notları ve dosyaları bir ZIP dosyası olarak indir",
     retention_off: "Saklama: konuşmalar silinene kadar tutulur",
     retention_on: "Saklama: kapalı konuşmalar son etkinlikten {days} gün sonra silinir",
 };
@@ -42,6 +48,8 @@ pub static EN: DataStrings = DataStrings {
     erase_topic: "Also delete the Telegram topic",
     cancel: "Cancel",
     erased: "Conversation erased",
+    export: "Export",
+    export_title: "Download the conversation, its notes and files as a ZIP file",
     retention_off: "Retention: conversations are kept until erased",
     retention_on: "Retention: closed conversations are erased {days} days after their last activity",
 };

@@ -257,6 +257,37 @@ impl Cloudinary {
     }
 }
 
+impl Cloudinary {
+    /// `GET`s the delivery URL `url` of this account (from
+    /// `CLOUDINARY_DELIVERY_URL` in place of `https://res.cloudinary.com`):
+    /// the answer, whose body the caller reads; `None` for a URL of
+    /// another account or host (never fetched) or a 404.
+    ///
+    /// # Errors
+    /// [`MediaError::Upstream`] for a transport error or a non-2xx answer
+    /// other than 404.
+    #[tracing::instrument(skip_all, fields(cloud = %self.config.cloud_name))]
+    pub async fn fetch(&self, url: &str) -> Result<Option<reqwest::Response>, MediaError> {
+        if self.public_id_of(url).is_none() {
+            return Ok(None);
+        }
+        let Some(path) = url.strip_prefix("https://res.cloudinary.com") else {
+            return Ok(None);
+        };
+        let res = self
+            .client
+            .get(format!("{}{path}", self.config.delivery_url))
+            .send()
+            .await
+            .map_err(|e| MediaError::Upstream(format!("request: {e}")))?;
+        match res.status() {
+            s if s.is_success() => Ok(Some(res)),
+            reqwest::StatusCode::NOT_FOUND => Ok(None),
+            s => Err(MediaError::Upstream(format!("fetching a file: HTTP {s}"))),
+        }
+    }
+}
+
 /// See [`Cloudinary::public_id_of`].
 fn public_id_of(cloud: &str, url: &str) -> Option<(&'static str, String)> {
     let rest = url

@@ -10,6 +10,7 @@
 //! the full description is `docs/uploads.md`.
 
 pub mod cloudinary;
+pub mod export;
 mod kinds;
 pub mod quota;
 pub mod remove;

@@ -169,9 +169,10 @@ const PRESENCE_QUEUE: usize = 1024;
 /// dropped a message ([`LinkState`]'s epoch; the sockets were cut off by
 /// the link's loss hook, [`RedisLink::on_loss`]) the blocked threads are
 /// read again from the database and agent presence says hello (the others
-/// send their entries). A `thread_updated` also updates this instance's copy of the
-/// blocked threads ([`Chat::apply_update`]). Agent presence messages go to
-/// `agents`.
+/// send their entries). A `thread_updated` also updates this instance's
+/// copy of the blocked threads ([`Chat::apply_update`]), a
+/// `thread_erased` drops the thread from it ([`Chat::apply_erased`]).
+/// Agent presence messages go to `agents`.
 ///
 /// # Errors
 /// The first subscription's error.
@@ -209,6 +210,12 @@ pub(super) async fn subscribe<A: Adapter>(
                             {
                                 chat.apply_update(&u);
                             }
+                            // Erased elsewhere: drop what this instance holds for it.
+                            if b.event == fanout::THREAD_ERASED
+                                && let Ok(e) = serde_json::from_str::<Erased>(b.data.get())
+                            {
+                                chat.apply_erased(&e.thread_id);
+                            }
                             fanout::emit_local(&io, &b);
                         }
                         Err(e) => tracing::warn!(error = %e, "malformed chat event on Redis"),
@@ -233,4 +240,10 @@ pub(super) async fn subscribe<A: Adapter>(
         }
     });
     Ok(())
+}
+
+/// The payload of `thread_erased` (issue 27).
+#[derive(serde::Deserialize)]
+struct Erased {
+    thread_id: String,
 }

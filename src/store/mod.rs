@@ -16,6 +16,7 @@ pub mod canned;
 mod checkpoint;
 pub mod erase;
 mod error;
+pub mod export;
 pub mod messages;
 pub mod outbox;
 pub mod pg_url;

@@ -78,7 +78,7 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
     } else {
         let parsed = q.data.as_deref().and_then(buttons::parse);
         let agent = match parsed {
-            Some(_) => Some(super::members::acting(&ctx, Some(&q.from)).await),
+            Some(_) => Some(ctx.acting(Some(&q.from)).await),
             None => None,
         };
         match (parsed, agent) {

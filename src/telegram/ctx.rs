@@ -101,6 +101,36 @@ pub struct Ctx {
     pub members: std::sync::Arc<super::members::Members>,
 }
 
+impl Ctx {
+    /// The agent the sender `user` acts as ([`super::members::acting`]).
+    ///
+    /// # Errors
+    /// [`super::members::Refusal`]: answer its text and do nothing.
+    pub async fn acting(
+        &self,
+        user: Option<&teloxide::types::User>,
+    ) -> Result<crate::domain::AgentRef, super::members::Refusal> {
+        let private = self.tg.chat_id.0 > 0;
+        super::members::acting(&self.members, &self.auth, &self.chat, private, user).await
+    }
+
+    /// The one-time link hint for `agent` / `user`, if due
+    /// ([`super::members::link_hint`]).
+    pub fn link_hint(
+        &self,
+        agent: &crate::domain::AgentRef,
+        user: Option<&teloxide::types::User>,
+    ) -> Option<&'static str> {
+        super::members::link_hint(&self.members, agent, user)
+    }
+
+    /// Links `user` with the code `raw` ([`super::members::link`]); the
+    /// answer to send.
+    pub async fn link(&self, user: Option<&teloxide::types::User>, raw: &str) -> String {
+        super::members::link(&self.members, &self.auth, user, raw).await
+    }
+}
+
 /// The topic a message was written in (`None`: not in a topic).
 pub fn topic_of(msg: &Message) -> Option<ThreadId> {
     msg.thread_id.filter(|_| msg.is_topic_message)

@@ -27,9 +27,9 @@ use std::{
 use governor::{Quota, RateLimiter};
 use teloxide::types::User;
 
-use super::ctx::Ctx;
 use crate::{
-    auth::telegram_link::parse_code,
+    auth::{Auth, telegram_link::parse_code},
+    chat::Chat,
     config::GroupMembers,
     domain::{AgentRef, AgentRole},
     limits::Keyed,
@@ -134,23 +134,32 @@ fn user_id(u: &User) -> Option<i64> {
 }
 
 /// The agent the sender `user` of a message or press in the admin chat
-/// acts as (see the module doc). The one place of this rule: answers,
-/// `/note`, thread commands and buttons, canned replies (and `/take`).
+/// acts as (see the module doc), through `auth` (the agents) and `chat`
+/// (round robin's activity); `private_chat`: the admin chat is a user's
+/// private chat. The one place of this rule: answers, `/note`, thread
+/// commands and buttons, canned replies (and `/take`); handlers call it
+/// as `Ctx::acting`.
 ///
 /// # Errors
 /// [`Refusal`]: the caller answers [`Refusal::text`] and does nothing.
-pub async fn acting(ctx: &Ctx, user: Option<&User>) -> Result<AgentRef, Refusal> {
+pub async fn acting(
+    members: &Members,
+    auth: &Auth,
+    chat: &Chat,
+    private_chat: bool,
+    user: Option<&User>,
+) -> Result<AgentRef, Refusal> {
     let unavailable = |e: crate::store::StoreError| {
         tracing::warn!(error = %e, "cannot read the agent of a Telegram member");
         Refusal::Unavailable
     };
     let mut linked = match user.and_then(user_id) {
-        Some(id) => ctx.auth.agent_by_telegram(id).await.map_err(unavailable)?,
+        Some(id) => auth.agent_by_telegram(id).await.map_err(unavailable)?,
         None => None,
     };
     // A private admin chat: its only user is the bootstrap owner.
-    if linked.is_none() && ctx.tg.chat_id.0 > 0 {
-        linked = ctx.auth.bootstrap_agent().await.map_err(unavailable)?;
+    if linked.is_none() && private_chat {
+        linked = auth.bootstrap_agent().await.map_err(unavailable)?;
     }
     match linked {
         Some(a) if a.disabled => Err(Refusal::Disabled),
@@ -158,23 +167,23 @@ pub async fn acting(ctx: &Ctx, user: Option<&User>) -> Result<AgentRef, Refusal>
             // A linked agent writing or pressing in Telegram is active
             // (round robin, `ASSIGNMENT=round_robin`).
             if let Some(id) = a.agent.id {
-                ctx.chat.note_agent_active(id);
+                chat.note_agent_active(id);
             }
             Ok(a.agent)
         }
-        None if ctx.members.policy == GroupMembers::Linked => Err(Refusal::Unlinked),
-        None => Ok(ctx.members.support()),
+        None if members.policy == GroupMembers::Linked => Err(Refusal::Unlinked),
+        None => Ok(members.support()),
     }
 }
 
 /// [`LINK_HINT`] when `agent` is the stand-in and member `user` has not
 /// had it yet in this process (then it is marked as hinted).
-pub fn link_hint(ctx: &Ctx, agent: &AgentRef, user: Option<&User>) -> Option<&'static str> {
+pub fn link_hint(members: &Members, agent: &AgentRef, user: Option<&User>) -> Option<&'static str> {
     if agent.id.is_some() {
         return None;
     }
     let id = user.and_then(user_id)?;
-    let mut hinted = ctx.members.hinted.lock().ok()?;
+    let mut hinted = members.hinted.lock().ok()?;
     (hinted.len() < HINTED_MAX && hinted.insert(id)).then_some(LINK_HINT)
 }
 
@@ -188,22 +197,23 @@ pub fn link_request(text: &str) -> Option<&str> {
         .filter(|c| !c.is_empty())
 }
 
-/// Links Telegram user `user` with code `raw` (as typed); returns the
+/// Links Telegram user `user` with code `raw` (as typed) through `auth`
+/// (the agents), counting the try against `members`' limits; returns the
 /// answer: `Linked to <login>`, or why nothing changed (bad, expired or
 /// used code, disabled agent, too many tries).
 #[tracing::instrument(skip_all)]
-pub async fn link(ctx: &Ctx, user: Option<&User>, raw: &str) -> String {
+pub async fn link(members: &Members, auth: &Auth, user: Option<&User>, raw: &str) -> String {
     let Some(id) = user.filter(|u| !u.is_bot).and_then(user_id) else {
         return "Send /link CODE from your own Telegram account.".into();
     };
-    if !ctx.members.try_link(id) {
+    if !members.try_link(id) {
         return "Too many tries. Wait a few minutes, then send the code again.".into();
     }
     let Some(code) = parse_code(raw) else {
         return "That is not a link code. Ask for a new one in the panel (Team → Link Telegram)."
             .into();
     };
-    match ctx.auth.redeem_telegram_link(&code, id).await {
+    match auth.redeem_telegram_link(&code, id).await {
         Ok(Redeemed::Linked { login, .. }) => {
             tracing::info!(agent = %login, "a Telegram user was linked to an agent");
             format!("Linked to {login}")

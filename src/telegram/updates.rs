@@ -208,7 +208,7 @@ async fn private_link(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<(
         .text()
         .and_then(super::members::link_request)
         .unwrap_or_default();
-    let text = super::members::link(&ctx, msg.from.as_ref(), code).await;
+    let text = ctx.link(msg.from.as_ref(), code).await;
     answer(&bot, &msg, text).await
 }
 
@@ -218,7 +218,7 @@ async fn private_link(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<(
 async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> ResponseResult<()> {
     let text = match cmd {
         Command::Start(code) | Command::Link(code) if !code.trim().is_empty() => {
-            super::members::link(&ctx, msg.from.as_ref(), &code).await
+            ctx.link(msg.from.as_ref(), &code).await
         }
         Command::Link(_) => {
             "Send /link CODE with the code the panel shows (Team → Link Telegram).".into()
@@ -228,7 +228,7 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
         Command::Selftest => super::selftest::run(&ctx.tg, ctx.chat.outbox())
             .await
             .text(),
-        Command::Take => match super::members::acting(&ctx, msg.from.as_ref()).await {
+        Command::Take => match ctx.acting(msg.from.as_ref()).await {
             Err(refusal) => refusal.text().to_owned(),
             Ok(agent) => match route(&ctx, &msg).await {
                 Ok(thread) => super::callbacks::take(&ctx, &agent, &thread).await,
@@ -239,7 +239,7 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
             },
         },
         Command::Close | Command::Reopen | Command::Block | Command::Unblock => {
-            match super::members::acting(&ctx, msg.from.as_ref()).await {
+            match ctx.acting(msg.from.as_ref()).await {
                 Ok(agent) => {
                     let thread = route(&ctx, &msg).await;
                     let done = super::callbacks::thread_command(&ctx, &agent, thread, &cmd).await;
@@ -252,7 +252,7 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
         // Stored as the thread's internal note; silent when it worked (the
         // agent's own message stays in the topic), like an answer.
         Command::Note(text) => {
-            let agent = match super::members::acting(&ctx, msg.from.as_ref()).await {
+            let agent = match ctx.acting(msg.from.as_ref()).await {
                 Ok(agent) => agent,
                 Err(refusal) => return answer(&bot, &msg, refusal.text().to_owned()).await,
             };
@@ -424,7 +424,7 @@ async fn message(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseResult<()> {
         let msg = msg.clone();
         async move { answer(&bot, &msg, text).await }
     };
-    let agent = match super::members::acting(&ctx, msg.from.as_ref()).await {
+    let agent = match ctx.acting(msg.from.as_ref()).await {
         Ok(agent) => agent,
         Err(refusal) => return reply(refusal.text().to_owned()).await,
     };
@@ -466,7 +466,7 @@ async fn hint(
     agent: &crate::domain::AgentRef,
     msg: &Message,
 ) -> ResponseResult<()> {
-    match super::members::link_hint(ctx, agent, msg.from.as_ref()) {
+    match ctx.link_hint(agent, msg.from.as_ref()) {
         Some(text) => answer(bot, msg, text.to_owned()).await,
         None => Ok(()),
     }

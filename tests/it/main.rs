@@ -21,6 +21,7 @@ mod bad_input;
 mod canned;
 mod cli;
 mod connections;
+mod data_export;
 mod data_lifecycle;
 mod flask_upgrade;
 mod hardening;

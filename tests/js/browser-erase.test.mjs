@@ -3,10 +3,12 @@
 // button asks in a dialog; Cancel changes nothing; confirming erases the
 // thread: it leaves the list, the conversation closes, the visitor's page
 // empties, and the thread is gone from the API. The retention policy line
-// shows in the list's footer.
+// shows in the list's footer. Before that, Export (issue 27 item 1)
+// downloads the thread's ZIP.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 
 import { startServer } from './lib/server.mjs';
 import { loginAdmin } from './lib/http.mjs';
@@ -81,6 +83,18 @@ describe('erase in headless Chromium (sqlite)', () => {
     const item = ap.locator(`.thread-item[data-thread-id="${id}"]`);
     await item.click();
     await waitForMessage(ap, 'visitor', 'please erase my data');
+
+    // Export: the browser saves the thread's ZIP (thread.json, media, transcript).
+    const [download] = await Promise.all([
+      ap.waitForEvent('download', { timeout: WAIT }),
+      ap.click('#export-button'),
+    ]);
+    assert.equal(download.suggestedFilename(), `sohbet-thread-${id}.zip`);
+    const zip = fs.readFileSync(await download.path());
+    assert.equal(zip.subarray(0, 4).toString('binary'), 'PK\x03\x04');
+    for (const name of ['thread.json', 'transcript.html']) {
+      assert.ok(zip.includes(Buffer.from(name)), `${name} in the archive`);
+    }
 
     // Cancel: nothing happens.
     await ap.click('#erase-button');

@@ -88,3 +88,18 @@ pub fn thread_erase() {}
         (status = 403, body = ErrorBody, description = "FORBIDDEN: not an owner")
     ))]
 pub fn audit() {}
+
+/// Exports a thread as a ZIP (agents: owner or agent; recorded in the
+/// audit log): `thread.json` (thread, visitor context, system events,
+/// every message with internal notes flagged `internal`), `media/…` (the
+/// files its messages carry) and `transcript.html`. Streamed.
+#[utoipa::path(get, path = "/api/threads/{thread_id}/export", tag = "messages",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    responses(
+        (status = 200, content_type = "application/zip", description = "The archive (streamed)"),
+        (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: bad id"),
+        (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not an agent"),
+        (status = 404, body = ErrorBody, description = "NOT_FOUND: nothing stored under that id"),
+        (status = 503, body = ErrorBody, description = "SERVER_BUSY: too many exports at once (Retry-After)")
+    ))]
+pub fn thread_export() {}

@@ -146,8 +146,36 @@ pub(crate) async fn cloudinary_double(fail: bool) -> (String, Seen) {
         }
         (StatusCode::OK, Json(json!({"result": "ok"})))
     }
+    /// Delivery (`res.cloudinary.com`, issue 27 exports): the bytes of
+    /// an upload by its public id, 404 for any other.
+    async fn deliver(
+        State((seen, _)): State<(Seen, bool)>,
+        AxPath((cloud, resource, rest)): AxPath<(String, String, String)>,
+    ) -> (StatusCode, Vec<u8>) {
+        let id = rest
+            .strip_prefix("v1/")
+            .and_then(|r| r.rsplit_once('.'))
+            .map(|(id, _)| id.to_owned());
+        let seen = seen.lock().unwrap();
+        let found = seen.iter().find(|(p, f, _)| {
+            *p == format!("/v1_1/{cloud}/{resource}/upload")
+                && Some(format!(
+                    "{}/{}",
+                    f.get("folder").cloned().unwrap_or_default(),
+                    f.get("public_id").cloned().unwrap_or_default()
+                )) == id
+        });
+        match found {
+            Some((_, _, bytes)) => (StatusCode::OK, bytes.clone()),
+            None => (StatusCode::NOT_FOUND, vec![]),
+        }
+    }
     let seen: Seen = Arc::default();
     let router = Router::new()
+        .route(
+            "/{cloud}/{resource}/upload/{*rest}",
+            axum::routing::get(deliver),
+        )
         .route("/v1_1/{cloud}/{resource}/upload", post(handle))
         .route("/v1_1/{cloud}/{resource}/destroy", post(destroy))
         .with_state((seen.clone(), fail));
@@ -157,17 +185,18 @@ pub(crate) async fn cloudinary_double(fail: bool) -> (String, Seen) {
     (url, seen)
 }
 
-pub(crate) fn cloudinary_env(api_url: &str) -> [(String, String); 2] {
+pub(crate) fn cloudinary_env(api_url: &str) -> [(String, String); 3] {
     cloudinary_env_with(api_url, SECRET)
 }
 
-fn cloudinary_env_with(api_url: &str, secret: &str) -> [(String, String); 2] {
+fn cloudinary_env_with(api_url: &str, secret: &str) -> [(String, String); 3] {
     [
         (
             "CLOUDINARY_URL".into(),
             format!("cloudinary://{KEY}:{secret}@{CLOUD}"),
         ),
         ("CLOUDINARY_API_URL".into(), api_url.into()),
+        ("CLOUDINARY_DELIVERY_URL".into(), api_url.into()),
     ]
 }
 
