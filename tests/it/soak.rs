@@ -600,7 +600,7 @@ async fn two_instance_fault_soak() {
     health.await.unwrap();
 
     // Stored exactly once.
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     let stored: Vec<(String, String, i64, String)> = sqlx::query_as(
         "SELECT client_id, sender, id, thread_id FROM messages WHERE client_id IS NOT NULL ORDER BY id",
     )
@@ -665,7 +665,7 @@ async fn two_instance_fault_soak() {
         .count();
 
     // Health.
-    let samples = samples.lock().unwrap();
+    let samples = std::mem::take(&mut *samples.lock().unwrap());
     let live_fail_up = samples.iter().filter(|s| !s.0 && !s.2).count();
     let live_fail_killed = samples.iter().filter(|s| s.0 && !s.2).count();
     let ready_false_away = samples.iter().filter(|s| s.1 && !s.3).count();
