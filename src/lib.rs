@@ -74,6 +74,9 @@ pub struct AppState {
     pub admin_sockets: realtime::admin_sessions::AdminSockets,
     /// Outbound email (issue 26), when `SMTP_URL` is set.
     pub mailer: Option<email::Mailer>,
+    /// Whether the Redis pub/sub link is down (`/health/ready` then
+    /// answers `not_ready` with the reason); never down without Redis.
+    pub redis: realtime::RedisHealth,
 }
 
 /// Start-up failures.
@@ -238,6 +241,7 @@ impl App {
             media,
             asset_version: http::pages::asset_version(&static_dir).into(),
             admin_sockets: Default::default(),
+            redis: Default::default(),
         };
         let pruned = Arc::downgrade(&state.limits);
         tokio::spawn(async move {

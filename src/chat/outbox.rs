@@ -24,11 +24,32 @@ pub use crate::store::topics::level as receipt_level;
 pub struct Outbox {
     db: Db,
     events: Arc<Publisher>,
+    /// The sender's lock, shared by [`Outbox::leader`] and [`Outbox::claim`].
+    lock: store::outbox::Leader,
 }
 
 impl Outbox {
     pub(super) fn new(db: Db, events: Arc<Publisher>) -> Self {
-        Outbox { db, events }
+        Outbox {
+            db,
+            events,
+            lock: store::outbox::Leader::default(),
+        }
+    }
+
+    /// Claims `item` right before a Bot API call sends its part `part`
+    /// (0-based): true while this instance still holds the sender's lock
+    /// and the row is still pending at that part
+    /// ([`store::outbox::Leader::claim`]). `false` (also on a database
+    /// error): do not send, abort the batch.
+    pub async fn claim(&self, item: &OutboxItem, part: i32) -> bool {
+        match self.lock.claim(&self.db, item.id, part).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(outbox_id = item.id, error = %e, "cannot claim an outbox row");
+                false
+            }
+        }
     }
 
     /// The heads of at most `limit` threads due at `now`, oldest first
@@ -197,21 +218,31 @@ impl Outbox {
     pub fn leader(&self) -> Leader {
         Leader {
             db: self.db.clone(),
-            inner: store::outbox::Leader::default(),
+            inner: self.lock.clone(),
         }
     }
 }
 
 /// The right to send the outbox: of several instances on one Postgres
 /// exactly one holds it (an advisory lock); on SQLite it is always held.
+/// Each send is fenced by [`Outbox::claim`] on the same lock.
 pub struct Leader {
     db: Db,
     inner: store::outbox::Leader,
 }
 
+impl Drop for Leader {
+    /// The sender stopped: the lock's connection is closed (else the
+    /// [`Outbox`] it shares the lock with would keep it out of the pool,
+    /// and closing the pool would wait for it).
+    fn drop(&mut self) {
+        self.inner.release();
+    }
+}
+
 impl Leader {
     /// Is this instance the sender now? Takes the right when free.
-    pub async fn hold(&mut self) -> bool {
+    pub async fn hold(&self) -> bool {
         self.inner.hold(&self.db).await
     }
 }

@@ -40,6 +40,10 @@ pub struct Probe {
     pub status: &'static str,
     /// RFC 3339 UTC.
     pub timestamp: String,
+    /// Why `/health/ready` is `not_ready`, when a dependency other than the
+    /// database is away (the Redis pub/sub link, [`crate::realtime::redis_link`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 impl Probe {
@@ -47,6 +51,7 @@ impl Probe {
         Json(Probe {
             status,
             timestamp: now(),
+            reason: None,
         })
     }
 }
@@ -57,17 +62,21 @@ pub async fn live() -> Json<Probe> {
 }
 
 /// `GET /health/ready` → `{status: "ready", timestamp}`, or 503
-/// `{status: "not_ready", …}` while the database does not answer and
-/// once a shutdown has begun ([`crate::AppState::ready`]; the server
-/// serves only after its migrations ran).
+/// `{status: "not_ready", …}` while the database does not answer, while
+/// the Redis pub/sub link is down (then with `reason`, issue 24) and once
+/// a shutdown has begun ([`crate::AppState::ready`]; the server serves
+/// only after its migrations ran).
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let ok = state.ready.load(Ordering::Acquire) && state.chat.ping().await;
+    let redis = state.redis.down_reason();
+    let ok = state.ready.load(Ordering::Acquire) && redis.is_none() && state.chat.ping().await;
     let (code, status) = if ok {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
     };
-    (code, Probe::now(status))
+    let mut probe = Probe::now(status);
+    probe.0.reason = redis;
+    (code, probe)
 }
 
 /// `GET /health` → `{status: healthy|degraded|unhealthy, timestamp, version,

@@ -39,6 +39,9 @@ use crate::domain::SenderNames;
 
 static CUT_OFF: Episode =
     Episode::new("sockets cut off: their send buffer was full (they reconnect and catch up)");
+static RESYNC: Episode = Episode::new(
+    "sockets cut off: this instance's Redis subscription was lost or dropped events (they reconnect and catch up)",
+);
 
 /// The event of a thread's status or block change (issue 13), to admins.
 pub(super) const THREAD_UPDATED: &str = "thread_updated";
@@ -226,12 +229,15 @@ pub(super) fn emit_local<A: Adapter>(io: &SocketIo<A>, b: &Broadcast) {
 pub(super) fn cut_off_all<A: Adapter>(io: &SocketIo<A>) {
     for s in io.sockets() {
         if s.extensions.get::<CutOff>().is_none() {
-            cut_off(s);
+            RESYNC.hit();
+            s.extensions.insert(CutOff);
+            disconnect_soon(s);
         }
     }
 }
 
-/// `s` missed an event: skip it from now on and disconnect it.
+/// `s` missed an event (its buffer was full): skip it from now on and
+/// disconnect it.
 fn cut_off<A: Adapter>(s: SocketRef<A>) {
     s.extensions.insert(CutOff);
     CUT_OFF.hit();

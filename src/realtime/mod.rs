@@ -30,6 +30,7 @@ pub mod gate;
 mod handshake;
 pub mod presence;
 mod receipts;
+pub mod redis_link;
 mod relay;
 mod thread_events;
 
@@ -43,8 +44,10 @@ use socketioxide::{
     handler::ConnectHandler,
 };
 use socketioxide_redis::{
-    RedisAdapter, RedisAdapterConfig, RedisAdapterCtr, drivers::redis::redis_client,
+    CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr, drivers::redis::redis_client,
 };
+
+pub use redis_link::RedisHealth;
 
 use crate::{AppState, auth::AdminSession, domain::rfc3339_string};
 
@@ -114,6 +117,10 @@ pub enum RealtimeError {
     Timeout(&'static str),
 }
 
+/// The Redis adapter over this instance's [`redis_link::RedisLink`] (which
+/// comes back after Redis did).
+pub type RedisAdapter = CustomRedisAdapter<Emitter, redis_link::RedisLink>;
+
 /// The Socket.IO handle of either adapter, kept to close every socket at
 /// shutdown.
 #[derive(Clone)]
@@ -121,7 +128,7 @@ pub enum Io {
     /// One instance: rooms and broadcasts in memory.
     Local(SocketIo),
     /// Several instances: broadcasts go through Redis pub/sub.
-    Redis(SocketIo<RedisAdapter<Emitter>>),
+    Redis(SocketIo<RedisAdapter>),
 }
 
 impl Io {
@@ -202,15 +209,16 @@ pub async fn attach(
     };
     let client = redis_client::Client::open(url).map_err(|e| RealtimeError::Redis(e.into()))?;
     let config = RedisAdapterConfig::new().with_prefix(state.config.redis_prefix.clone());
-    let ctr = tokio::time::timeout(
+    let link = tokio::time::timeout(
         REDIS_CONNECT_TIMEOUT,
-        RedisAdapterCtr::new_with_redis_config(&client, config),
+        redis_link::RedisLink::connect(client.clone(), state.redis.clone()),
     )
     .await
     .map_err(|_| RealtimeError::Timeout("connecting"))?
     .map_err(|e| RealtimeError::Redis(e.into()))?;
+    let ctr = RedisAdapterCtr::new_with_driver(link.clone(), config);
     let (layer, io) = builder(&state)
-        .with_adapter::<RedisAdapter<_>>(ctr)
+        .with_adapter::<RedisAdapter>(ctr)
         .build_layer();
     tokio::time::timeout(
         REDIS_CONNECT_TIMEOUT,
@@ -219,13 +227,17 @@ pub async fn attach(
     .await
     .map_err(|_| RealtimeError::Timeout("subscribing"))?
     .map_err(|e| RealtimeError::Redis(e.into()))?;
+    // Whenever this instance may have missed broadcasts, every socket of
+    // it is cut off (the pages reconnect and catch up over HTTP).
+    let cut = io.clone();
+    link.on_loss(move || fanout::cut_off_all(&cut));
     let channel = relay::channel(&state.config.redis_prefix);
     let presence_channel = relay::presence_channel(&state.config.redis_prefix);
     tokio::time::timeout(
         REDIS_CONNECT_TIMEOUT,
         relay::subscribe(
             io.clone(),
-            client.clone(),
+            link,
             (channel.clone(), presence_channel.clone()),
             state.chat.clone(),
             state.presence.agents().clone(),

@@ -16,7 +16,8 @@
 //!   ends (Redis restarted, or it dropped a subscriber that fell behind its
 //!   output buffer limit) this instance may have missed events: every one
 //!   of its sockets is cut off (the pages reconnect and catch up over
-//!   HTTP) before it subscribes again.
+//!   HTTP), and again once [`super::redis_link`] has subscribed every
+//!   channel (this one and the adapter's) anew.
 //!
 //! Agent presence (issue 22 item 5) travels on a second channel,
 //! `<REDIS_PREFIX>#agent-presence` ([`PresenceSync`] messages, best effort: a lost
@@ -35,6 +36,7 @@ use tokio_stream::StreamExt;
 use super::{
     agent_presence::{AgentPresence, PresenceSync},
     fanout::{self, Broadcast},
+    redis_link::{LinkError, LinkState, RedisLink},
 };
 use crate::chat::{Chat, ChatEvent, overload::Episode, status::ThreadUpdate};
 
@@ -45,8 +47,6 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::fro
 
 static PUBLISH_FAILED: Episode =
     Episode::new("Redis refused chat events: retrying (new sends wait, then are refused)");
-static SUBSCRIPTION_LOST: Episode =
-    Episode::new("Redis subscription lost: this instance's sockets cut off (they catch up)");
 
 /// The channel name for `prefix`.
 pub(super) fn channel(prefix: &str) -> String {
@@ -157,45 +157,53 @@ async fn send(
     pipe.query_async(c).await
 }
 
-/// Subscribes to `channel` and `presence` (before returning, so that
-/// nothing published after start-up is missed) and then emits every event
-/// received to this instance's sockets, resubscribing (after cutting every
-/// socket off) when the subscription ends. A `thread_updated` also updates
-/// this instance's copy of the blocked threads ([`Chat::apply_update`]), a
-/// `thread_erased` drops the thread from it ([`Chat::apply_erased`]);
-/// after a lost subscription that copy is read again from the database.
-/// Agent presence messages go to `agents`; after a resubscription it says
-/// hello again (the others send their entries).
+/// Queue of chat events received from Redis and not yet emitted (a
+/// message that finds it full counts as a loss: every socket catches up).
+const EVENTS_QUEUE: usize = 8192;
+/// Queue of agent presence messages received from Redis.
+const PRESENCE_QUEUE: usize = 1024;
+
+/// Subscribes to `channel` and `presence` on `link` (before returning, so
+/// that nothing published after start-up is missed) and then emits every
+/// event received to this instance's sockets. When the link is back or
+/// dropped a message ([`LinkState`]'s epoch; the sockets were cut off by
+/// the link's loss hook, [`RedisLink::on_loss`]) the blocked threads are
+/// read again from the database and agent presence says hello (the others
+/// send their entries). A `thread_updated` also updates this instance's
+/// copy of the blocked threads ([`Chat::apply_update`]), a
+/// `thread_erased` drops the thread from it ([`Chat::apply_erased`]).
+/// Agent presence messages go to `agents`.
 ///
 /// # Errors
 /// The first subscription's error.
 pub(super) async fn subscribe<A: Adapter>(
     io: SocketIo<A>,
-    client: redis_client::Client,
+    link: RedisLink,
     (channel, presence): (String, String),
     chat: Chat,
     agents: AgentPresence,
-) -> redis_client::RedisResult<()> {
-    let channels = [channel, presence];
-    let first = open(&client, &channels).await?;
+) -> Result<(), LinkError> {
+    let events = link.subscribe_channel(channel, EVENTS_QUEUE).await?;
+    let presence_msgs = link
+        .subscribe_channel(presence.clone(), PRESENCE_QUEUE)
+        .await?;
+    let mut state = link.watch();
     tokio::spawn(async move {
-        let mut sub = Some(first);
-        let mut wait = BACKOFF.0;
+        let mut seen: LinkState = *state.borrow_and_update();
+        let mut messages = events.merge(presence_msgs);
         loop {
-            if let Some(s) = sub.take() {
-                wait = BACKOFF.0;
-                let mut messages = s.into_on_message();
-                while let Some(msg) = messages.next().await {
-                    if msg.get_channel_name() == channels[1] {
-                        match serde_json::from_slice::<PresenceSync>(msg.get_payload_bytes()) {
+            tokio::select! {
+                biased;
+                msg = messages.next() => {
+                    let Some((chan, payload)) = msg else { return };
+                    if chan == presence {
+                        match serde_json::from_slice::<PresenceSync>(&payload) {
                             Ok(m) => agents.apply(m),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "malformed agent presence on Redis")
-                            }
+                            Err(e) => tracing::warn!(error = %e, "malformed agent presence on Redis"),
                         }
                         continue;
                     }
-                    match serde_json::from_slice::<Broadcast>(msg.get_payload_bytes()) {
+                    match serde_json::from_slice::<Broadcast>(&payload) {
                         Ok(b) => {
                             if b.event == fanout::THREAD_UPDATED
                                 && let Ok(u) = serde_json::from_str::<ThreadUpdate>(b.data.get())
@@ -213,25 +221,20 @@ pub(super) async fn subscribe<A: Adapter>(
                         Err(e) => tracing::warn!(error = %e, "malformed chat event on Redis"),
                     }
                 }
-                SUBSCRIPTION_LOST.hit();
-                fanout::cut_off_all(&io);
-            }
-            tokio::time::sleep(wait).await;
-            match open(&client, &channels).await {
-                Ok(s) => {
-                    agents.say_hello();
-                    // Events published while unsubscribed are gone: the
-                    // sockets connected meanwhile are cut off too, and the
-                    // blocked threads are read again.
-                    fanout::cut_off_all(&io);
-                    if let Err(e) = chat.load_blocks().await {
-                        tracing::warn!(error = %e, "cannot reload the blocked threads");
+                changed = state.changed() => {
+                    if changed.is_err() {
+                        return;
                     }
-                    sub = Some(s);
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "resubscribing to chat events failed");
-                    wait = (wait * 2).min(BACKOFF.1);
+                    // The sockets were cut off by the link's loss hook
+                    // (`attach`); what else a loss means here:
+                    let now = *state.borrow_and_update();
+                    if now.up && now.epoch != seen.epoch {
+                        agents.say_hello();
+                        if let Err(e) = chat.load_blocks().await {
+                            tracing::warn!(error = %e, "cannot reload the blocked threads");
+                        }
+                    }
+                    seen = now;
                 }
             }
         }
@@ -243,13 +246,4 @@ pub(super) async fn subscribe<A: Adapter>(
 #[derive(serde::Deserialize)]
 struct Erased {
     thread_id: String,
-}
-
-async fn open(
-    client: &redis_client::Client,
-    channels: &[String],
-) -> redis_client::RedisResult<aio::PubSub> {
-    let mut sub = client.get_async_pubsub().await?;
-    sub.subscribe(channels).await?;
-    Ok(sub)
 }

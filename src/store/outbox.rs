@@ -84,7 +84,8 @@ pub async fn part_sent(
     Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(
-            "UPDATE telegram_outbox SET parts_sent = $1, status = $2, sent_at = $3 WHERE id = $4",
+            "UPDATE telegram_outbox SET parts_sent = $1, status = $2, sent_at = $3 \
+             WHERE id = $4 AND status = 'pending'",
         )
         .bind(part + 1).bind(status).bind(now).bind(item.id).execute(&mut *tx).await?;
         sqlx::query(
@@ -111,8 +112,10 @@ pub async fn mark_failed(
     count_attempt: bool,
     error: &str,
 ) -> StoreResult<()> {
+    // Only a pending row: a sender that lost its lock must not put a row
+    // that another one sent meanwhile back in the queue.
     const SQL: &str = "UPDATE telegram_outbox SET status = $1, next_attempt_at = $2, \
-          attempts = attempts + $3, last_error = $4 WHERE id = $5";
+          attempts = attempts + $3, last_error = $4 WHERE id = $5 AND status = 'pending'";
     let inc: i32 = count_attempt.into();
     Ok(
         with_db!(db, p => sqlx::query(SQL).bind(status).bind(next).bind(inc).bind(error).bind(id).execute(p).await.map(|_| ()))?,
@@ -126,7 +129,7 @@ pub async fn mark_failed(
 /// Database errors.
 #[tracing::instrument(skip(db))]
 pub async fn mark_sent(db: &Db, id: i64) -> StoreResult<()> {
-    const SQL: &str = "UPDATE telegram_outbox SET status = 'sent', sent_at = $1 WHERE id = $2";
+    const SQL: &str = "UPDATE telegram_outbox SET status = 'sent', sent_at = $1 WHERE id = $2 AND status = 'pending'";
     let now = super::now();
     Ok(with_db!(db, p => sqlx::query(SQL).bind(now).bind(id).execute(p).await.map(|_| ()))?)
 }
@@ -189,25 +192,46 @@ pub async fn link(
 /// (`pg_try_advisory_lock`, PostgreSQL docs § 9.28.10) kept on one pooled
 /// connection, so that of several instances exactly one sends. A lost
 /// connection releases the lock on the server; it is then taken again.
-#[derive(Default)]
+///
+/// The lock alone does not fence a sender that lost it in the middle of a
+/// batch (a Postgres restart while it waits on Telegram, issue 24): so
+/// each row is claimed with [`Leader::claim`] right before each Bot API
+/// call, on the lock's own session. Cheap to clone (the clones share the
+/// lock's connection).
+#[derive(Clone, Default)]
 pub struct Leader {
-    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+    conn: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Postgres>>>>,
 }
 
 /// Arbitrary, fixed key of the outbox lock (`"sohbet-outbox"` as bytes).
 const OUTBOX_LOCK: i64 = 0x736f_6862_6574_6f62;
 
+/// The claim on Postgres: the row is still the sender's to send (pending,
+/// with the parts it read) and this session still holds the outbox lock
+/// (`pg_locks` lists a bigint advisory lock as `classid` = high 32 bits,
+/// `objid` = low 32 bits, `objsubid` = 1).
+const CLAIM_PG: &str = "UPDATE telegram_outbox SET attempts = attempts \
+     WHERE id = $1 AND status = 'pending' AND parts_sent = $2 AND EXISTS ( \
+       SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+       AND pid = pg_backend_pid() AND classid = $3::bigint::oid \
+       AND objid = $4::bigint::oid AND objsubid = 1)";
+
+/// The claim on SQLite (one instance: the row's state only).
+const CLAIM_SQLITE: &str = "UPDATE telegram_outbox SET attempts = attempts \
+     WHERE id = $1 AND status = 'pending' AND parts_sent = $2";
+
 impl Leader {
     /// Is this instance the sender now? Checks a held lock's connection and
     /// tries to take the lock when not held.
-    pub async fn hold(&mut self, db: &Db) -> bool {
+    pub async fn hold(&self, db: &Db) -> bool {
         let Db::Postgres(pool) = db else { return true };
-        if let Some(conn) = self.conn.as_mut() {
+        let mut held = self.conn.lock().await;
+        if let Some(conn) = held.as_mut() {
             if sqlx::query("SELECT 1").execute(&mut **conn).await.is_ok() {
                 return true;
             }
             // The connection (and with it the lock) is gone.
-            self.conn = None;
+            *held = None;
         }
         let Ok(mut conn) = pool.acquire().await else {
             return false;
@@ -218,10 +242,67 @@ impl Leader {
             .await;
         if matches!(got, Ok(true)) {
             tracing::info!("this instance sends the Telegram outbox");
-            self.conn = Some(conn);
+            *held = Some(conn);
             true
         } else {
             false
+        }
+    }
+
+    /// Gives the lock's connection back (the lock goes with it when the
+    /// pool closes it); for when the sender stops. Does nothing while a
+    /// claim or [`Leader::hold`] runs.
+    pub fn release(&self) {
+        if let Ok(mut held) = self.conn.try_lock()
+            && let Some(conn) = held.take()
+        {
+            // Closed rather than returned: the session ends, so does the lock.
+            drop(conn.detach());
+        }
+    }
+
+    /// Claims outbox row `id`, about to send its part `parts_sent`, with a
+    /// conditional update: on Postgres run on the lock's own session and
+    /// true only while that session still holds the lock, so a sender that
+    /// lost the lock (its session ended: a Postgres restart, a dropped
+    /// connection) cannot send a row that another instance now owns; on
+    /// both, true only while the row is still pending with the parts the
+    /// sender read. `false`: do not send; the caller aborts its batch.
+    ///
+    /// What it cannot fence: a lock lost after the claim, while the Bot API
+    /// call is in flight; the new sender may then send that one row again
+    /// (at most one resend per lost lock, as per crash).
+    ///
+    /// # Errors
+    /// A database error on SQLite; on Postgres an error means the lock's
+    /// session is gone (the lock is dropped here, `Ok(false)`).
+    pub async fn claim(&self, db: &Db, id: i64, parts_sent: i32) -> StoreResult<bool> {
+        if let Db::Sqlite(p) = db {
+            let r = sqlx::query(CLAIM_SQLITE)
+                .bind(id)
+                .bind(parts_sent)
+                .execute(p)
+                .await?;
+            return Ok(r.rows_affected() == 1);
+        }
+        let mut held = self.conn.lock().await;
+        let Some(conn) = held.as_mut() else {
+            return Ok(false);
+        };
+        let res = sqlx::query(CLAIM_PG)
+            .bind(id)
+            .bind(parts_sent)
+            .bind(OUTBOX_LOCK >> 32)
+            .bind(OUTBOX_LOCK & 0xffff_ffff)
+            .execute(&mut **conn)
+            .await;
+        match res {
+            Ok(r) => Ok(r.rows_affected() == 1),
+            Err(e) => {
+                tracing::warn!(error = %e, "the Telegram outbox lock's session is gone");
+                *held = None;
+                Ok(false)
+            }
         }
     }
 }

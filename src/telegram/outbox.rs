@@ -82,6 +82,9 @@ enum Outcome {
     TopicGone,
     /// An agent's message, and the admin chat has no topics: not mirrored.
     NoTopic,
+    /// The claim before a send failed: this instance lost the sender's
+    /// lock (or the row changed under it); the batch is aborted.
+    LeaseLost,
 }
 
 /// The text recorded for a local media file that is gone.
@@ -165,6 +168,10 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     };
     for (i, part) in all {
         let with_buttons = markup.is_some();
+        // Fenced: only while this instance still owns the row (issue 24).
+        if !chat.outbox().claim(item, i as i32).await {
+            return Outcome::LeaseLost;
+        }
         let res = send(tg, part, topic, markup.take()).await;
         tg.health.record(!matches!(
             res,
@@ -275,7 +282,7 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
     let (signal, follower) = wake_on_events(&chat);
     let outbox = chat.outbox().clone();
     tracing::info!("Telegram outbox worker started");
-    let mut leader = outbox.leader();
+    let leader = outbox.leader();
     // Topic mode is known once the first self-test ran (at the bridge's
     // start): until then a forward could not know where it goes.
     while tg.console.report().is_none() && !*stop.borrow() {
@@ -378,6 +385,13 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
                 } else {
                     STORE_PAUSE
                 };
+            }
+            Outcome::LeaseLost => {
+                tracing::warn!(
+                    outbox_id = item.id,
+                    "outbox: this instance lost the sender's lock; its batch is aborted"
+                );
+                return STORE_PAUSE;
             }
             Outcome::NoTopic => {
                 progressed = true;

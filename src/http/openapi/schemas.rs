@@ -246,6 +246,10 @@ pub struct ProbeDoc {
     /// RFC 3339.
     #[schema(format = DateTime)]
     pub timestamp: String,
+    /// `/health/ready` only, when `not_ready` because the Redis pub/sub
+    /// link is down: `redis: pub/sub connection lost, reconnecting`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// `GET /health` (the details only for a token holder or a local caller).

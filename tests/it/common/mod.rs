@@ -23,8 +23,10 @@ pub mod bridge;
 mod browser;
 pub mod embed;
 pub mod logs;
+pub mod nginx;
 mod proxy;
 pub mod smtp;
+pub mod services;
 pub mod socket;
 pub mod telegram;
 

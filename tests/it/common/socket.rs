@@ -178,6 +178,11 @@ impl Socket {
         post(&self.client, &self.url, "41".into()).await;
     }
 
+    /// The server ended the socket or stopped answering (the poller stopped).
+    pub fn is_closed(&self) -> bool {
+        self.poller.is_finished()
+    }
+
     /// Every event received so far (not waiting).
     pub fn drain(&mut self) -> Vec<(String, Value)> {
         let mut out = Vec::new();

@@ -291,6 +291,19 @@ impl TelegramDouble {
         self.inner.lock().holding.push(marker.to_owned());
     }
 
+    /// Holds no new send (those held now stay held until [`TelegramDouble::release`]).
+    pub fn stop_holding(&self) {
+        self.inner.lock().holding.clear();
+    }
+
+    /// Answers every held send; sends with `marker` are held no more
+    /// (other markers still hold new sends).
+    pub fn release_marker(&self, marker: &str) {
+        let mut st = self.inner.lock();
+        st.holding.retain(|m| m != marker);
+        st.release_epoch += 1;
+    }
+
     /// Answers every held send and holds no more.
     pub fn release(&self) {
         let mut st = self.inner.lock();
