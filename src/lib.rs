@@ -200,12 +200,15 @@ impl App {
             (Some(tg), OtpDelivery::Log) => OtpDelivery::Telegram(tg.clone()),
             (_, otp) => otp,
         };
+        let mailer =
+            email::Mailer::new(&config, chat.clone(), auth.clone()).map_err(BuildError::Email)?;
         let mut bridge = match (&telegram, &config.telegram) {
             (Some(tg), Some(tc)) => Some(telegram::Bridge::start(
                 tg.clone(),
                 tc,
                 chat.clone(),
                 auth.clone(),
+                mailer.clone(),
                 auth.derive("telegram-webhook"),
                 config.trust_proxy,
             )?),
@@ -219,8 +222,6 @@ impl App {
             config.retention_days,
         );
         data.start_retention();
-        let mailer =
-            email::Mailer::new(&config, chat.clone(), auth.clone()).map_err(BuildError::Email)?;
         let email_worker = mailer.as_ref().map(email::Mailer::start);
         let state = AppState {
             mailer,

@@ -99,6 +99,8 @@ pub struct Ctx {
     pub auth: crate::auth::Auth,
     /// Who of the admin group may act ([`super::members`]).
     pub members: std::sync::Arc<super::members::Members>,
+    /// Outbound email, when `SMTP_URL` is set: `/selftest` checks it too.
+    pub mailer: Option<crate::email::Mailer>,
 }
 
 impl Ctx {

@@ -281,6 +281,7 @@ impl Bridge {
         config: &TelegramConfig,
         chat: Chat,
         auth: crate::auth::Auth,
+        mailer: Option<crate::email::Mailer>,
         webhook_secret: String,
         trust_proxy: crate::limits::TrustedProxies,
     ) -> Result<Bridge, TelegramError> {
@@ -324,6 +325,7 @@ impl Bridge {
                 chat,
                 auth,
                 members,
+                mailer,
             },
             listener,
             dispatcher_stop.clone(),

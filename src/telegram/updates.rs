@@ -225,9 +225,22 @@ async fn command(bot: Bot, msg: Message, cmd: Command, ctx: Arc<Ctx>) -> Respons
         }
         Command::Help | Command::Start(_) => format!("{}\n\n{HINT}", Command::descriptions()),
         Command::Threads => threads_text(&ctx).await,
-        Command::Selftest => super::selftest::run(&ctx.tg, ctx.chat.outbox())
-            .await
-            .text(),
+        Command::Selftest => {
+            let mut text = super::selftest::run(&ctx.tg, ctx.chat.outbox())
+                .await
+                .text();
+            // Issue 26: the SMTP check (connect, EHLO, TLS, AUTH) joins the
+            // bridge's when email is on, in the same one-line form.
+            if let Some(mailer) = &ctx.mailer {
+                let c = mailer.self_test().await;
+                let mark = if c.ok { '✓' } else { '✗' };
+                text.push_str(&format!("{mark} email (SMTP): {}\n", c.detail));
+                if let Some(fix) = &c.fix {
+                    text.push_str(&format!("   → {fix}\n"));
+                }
+            }
+            text
+        }
         Command::Take => match ctx.acting(msg.from.as_ref()).await {
             Err(refusal) => refusal.text().to_owned(),
             Ok(agent) => match route(&ctx, &msg).await {

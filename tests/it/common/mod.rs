@@ -25,8 +25,8 @@ pub mod embed;
 pub mod logs;
 pub mod nginx;
 mod proxy;
-pub mod smtp;
 pub mod services;
+pub mod smtp;
 pub mod socket;
 pub mod telegram;
 

@@ -15,6 +15,7 @@ on_both_backends!(
     forged_and_expired_links_open_nothing,
     without_smtp_no_page_asks_for_an_email,
     the_smtp_self_test_checks_the_login_and_names_the_fix,
+    telegrams_selftest_checks_smtp_too,
     a_widget_conversation_continues_on_its_host_page_in_turkish,
 );
 
@@ -241,4 +242,38 @@ fn check_config_masks_the_smtp_password_and_names_a_bad_setting() {
         out.contains("SMTP_URL") && !out.contains("hunter2xyz"),
         "{out}"
     );
+}
+
+/// Issue 26 item 1: the Telegram `/selftest` carries the SMTP check (a
+/// wrong password: ✗ with the fix, the password never shown).
+async fn telegrams_selftest_checks_smtp_too(backend: Backend) {
+    use crate::common::{
+        bridge,
+        telegram::{Incoming, TelegramDouble, forum::FORUM_CHAT},
+    };
+    let sink = SmtpSink::start().await;
+    sink.require_password("right");
+    let tg = TelegramDouble::start_forum().await;
+    let url = format!("smtp://agent:wrong@127.0.0.1:{}?tls=none", sink.port);
+    let mut env: Vec<(String, String)> = sink.env();
+    env.retain(|(k, _)| k != "SMTP_URL");
+    env.push(("SMTP_URL".into(), url));
+    env.push(("SECRET_KEY".into(), SECRET.into()));
+    let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let app = bridge::start(backend, &tg, &extra).await;
+    tg.push(Incoming::text(FORUM_CHAT, "/selftest"));
+    let text = tg
+        .wait_text_to(
+            FORUM_CHAT,
+            "the self-test with the SMTP line",
+            std::time::Duration::from_secs(20),
+            |t| t.starts_with("sohbet self-test") && t.contains("email (SMTP)"),
+        )
+        .await
+        .text()
+        .expect("text");
+    assert!(text.contains("✗ email (SMTP):"), "{text}");
+    assert!(text.contains("user and password"), "{text}");
+    assert!(!text.contains("wrong"), "the password is shown: {text}");
+    app.finish().await;
 }
