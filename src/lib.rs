@@ -12,6 +12,7 @@ pub mod data;
 pub mod domain;
 pub mod email;
 pub mod flask_import;
+pub mod html;
 pub mod http;
 pub mod i18n;
 pub mod limits;
