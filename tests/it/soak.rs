@@ -13,7 +13,8 @@
 //! At the end it prints what it measured and checks it: every acknowledged
 //! message stored exactly once; delivered both ways (live, or by the
 //! catch-up a page does after a reconnect: `?after=` over HTTP for the
-//! agent, `last_message_id` on the socket for a visitor); every visitor
+//! agent, `last_message_id` on the socket and then `?after=` for a
+//! visitor); every visitor
 //! message forwarded to Telegram, in order per thread, with at most one
 //! duplicate per crash or lost lock; typing crosses instances after
 //! Redis came back; `/health/live` failed only while an instance was
@@ -251,6 +252,25 @@ async fn visitor(
                     && let Some(id) = data["id"].as_i64()
                 {
                     seen.lock().unwrap().visitor_got.insert(id);
+                }
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // And what the page does after a reconnect (`catchUp` in visitor.js):
+    // `GET /api/messages/{thread}?after=<last id seen>`. The socket's
+    // replay is read from the database after the CONNECT, so the drain
+    // above can come before it; this request cannot miss what is stored.
+    let after = last.unwrap_or(0);
+    for _ in 0..100 {
+        if let Some((200, v)) = get(&b, &format!("/api/messages/{tid}?after={after}")).await {
+            let mut seen = seen.lock().unwrap();
+            for m in v["messages"].as_array().into_iter().flatten() {
+                if m["sender_type"] == "admin"
+                    && let Some(id) = m["id"].as_i64()
+                {
+                    seen.visitor_got.insert(id);
                 }
             }
             return;
