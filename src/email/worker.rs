@@ -25,7 +25,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Mailer, compose, smtp::Outcome};
 use crate::chat::ChatResult;
-use crate::domain::{EmailKind, EmailRow, EmailStatus, Role};
+use crate::domain::{EmailKind, EmailRow, EmailStatus, EmailThread, Role};
 use crate::store;
 
 /// At most one answer email per thread in this time (issue 26 item 2).
@@ -143,18 +143,36 @@ async fn address_held(
     Ok((n >= PER_ADDRESS_PER_HOUR).then(|| oldest.unwrap_or(now) + ADDRESS_WINDOW))
 }
 
+/// The thread of a visitor email `row`, with the address to write to:
+/// `None` (and the row ended as cancelled) when the thread is gone, has
+/// unsubscribed or has no address.
+async fn recipient(
+    m: &Mailer,
+    row: &EmailRow,
+) -> ChatResult<Option<(String, EmailThread, String)>> {
+    let emails = m.chat.emails();
+    let found = match row.thread_id.as_deref() {
+        Some(tid) => emails.thread(tid).await?,
+        None => None,
+    };
+    match found {
+        Some(t) if t.email_unsubscribed_at.is_none() && t.email.is_some() => {
+            let to = t.email.clone().unwrap_or_default();
+            Ok(Some((t.id.clone(), t, to)))
+        }
+        _ => {
+            emails.end(row.id, EmailStatus::Cancelled).await?;
+            Ok(None)
+        }
+    }
+}
+
 async fn answer(m: &Mailer, row: &EmailRow, now: DateTime<Utc>) -> ChatResult<()> {
     let emails = m.chat.emails();
-    let Some(tid) = row.thread_id.as_deref() else {
-        return emails.end(row.id, EmailStatus::Cancelled).await;
+    let Some((tid, t, to)) = recipient(m, row).await? else {
+        return Ok(());
     };
-    let t = match emails.thread(tid).await? {
-        Some(t) if t.email_unsubscribed_at.is_none() => t,
-        _ => return emails.end(row.id, EmailStatus::Cancelled).await,
-    };
-    let Some(to) = t.email.clone() else {
-        return emails.end(row.id, EmailStatus::Cancelled).await;
-    };
+    let tid = tid.as_str();
     let after = t.seen_upto.max(t.email_answered_upto);
     let mut answers = emails.answers_after(tid, after).await?;
     let Some(last) = answers.last().map(|a| a.id) else {
@@ -191,16 +209,10 @@ async fn answer(m: &Mailer, row: &EmailRow, now: DateTime<Utc>) -> ChatResult<()
 
 async fn transcript(m: &Mailer, row: &EmailRow, now: DateTime<Utc>) -> ChatResult<()> {
     let emails = m.chat.emails();
-    let Some(tid) = row.thread_id.as_deref() else {
-        return emails.end(row.id, EmailStatus::Cancelled).await;
+    let Some((tid, t, to)) = recipient(m, row).await? else {
+        return Ok(());
     };
-    let t = match emails.thread(tid).await? {
-        Some(t) if t.email_unsubscribed_at.is_none() => t,
-        _ => return emails.end(row.id, EmailStatus::Cancelled).await,
-    };
-    let Some(to) = t.email.clone() else {
-        return emails.end(row.id, EmailStatus::Cancelled).await;
-    };
+    let tid = tid.as_str();
     let mut messages = emails.visible_messages(tid, TRANSCRIPT_MAX).await?;
     if messages.is_empty() {
         return emails.end(row.id, EmailStatus::Cancelled).await;
