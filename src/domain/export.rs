@@ -87,6 +87,10 @@ pub struct EventRecord {
 }
 
 /// A `visitor_contexts` row: what the visitor's page and the site said.
+///
+/// It mirrors [`super::VisitorContext`] on purpose: this is the archive's
+/// format (`thread.json`, `sohbet export`), which must stay readable when
+/// the table or the panel's view changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ContextRecord {
     /// Its thread.
