@@ -56,7 +56,7 @@ impl Sender {
 /// (`message_from_visitor`, `message_to_admin`, `message_to_visitor`)
 /// receive it alike: `{thread_id?, text, type, file_url?, client_id?,
 /// internal?}` of the contract.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct PostRequest {
     /// Target thread; a visitor may omit it (its own), see
     /// [`Actor::target`].

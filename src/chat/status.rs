@@ -35,9 +35,11 @@ use crate::store::{self, thread_status};
 
 pub use crate::domain::ThreadStatus;
 
-/// What changed a thread (`change` of `thread_updated`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What changed a thread (`change` of `thread_updated`; `ThreadChange` in
+/// the OpenAPI document).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = ThreadChange)]
 pub enum Change {
     /// The admin closed it.
     Close,
@@ -58,7 +60,7 @@ pub enum Change {
 /// close / reopen / block answers: `{id, status, blocked, blocked_at,
 /// change?, by?, assignee?}` (`blocked_at` RFC 3339 UTC or `null`;
 /// `change` and `by` in events and in the answers to a change).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ThreadUpdate {
     /// The thread.
     pub id: String,
@@ -66,7 +68,8 @@ pub struct ThreadUpdate {
     pub status: ThreadStatus,
     /// Its visitor is blocked.
     pub blocked: bool,
-    /// When it was blocked.
+    /// When it was blocked (RFC 3339 UTC), or `null`.
+    #[schema(format = DateTime)]
     pub blocked_at: Option<String>,
     /// What changed it (events only; `None` for a state read).
     #[serde(default, skip_serializing_if = "Option::is_none")]

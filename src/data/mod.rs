@@ -59,7 +59,7 @@ pub struct EraseOptions {
 }
 
 /// What became of the thread's Telegram topic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TopicOutcome {
     /// The thread had no topic.
@@ -74,7 +74,7 @@ pub enum TopicOutcome {
 
 /// The answer of an erase: `{thread_id, messages, media_removed,
 /// media_failed, telegram_topic}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EraseReport {
     /// The erased thread.
     pub thread_id: String,

@@ -93,7 +93,7 @@ pub struct EmailAgent {
 }
 
 /// A thread whose latest email is dead (refused for good), for the panel.
-#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DeadEmail {
     /// The thread.
     pub thread_id: String,

@@ -211,7 +211,7 @@ pub const THREAD_ID_MAX: usize = 64;
 /// A thread's id: the visitor's id (a UUID the server issues), or an id
 /// kept from an imported database. Valid when it is 1 to
 /// [`THREAD_ID_MAX`] bytes long; this is the only place that rule lives.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct ThreadId(String);
 

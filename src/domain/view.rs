@@ -16,7 +16,7 @@ use super::{MessageType, Role, ThreadId};
 /// `sender_name` names the agent of an agent's message (as read from the
 /// store, `None` when no agent is known; [`SenderNames::show`] fills it
 /// before a message leaves the core).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Message {
     /// Grows with time.
     pub id: i64,

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// A thread's visitor context, as the admin sees it
 /// (`GET /api/threads/{id}/context`). Times are RFC 3339 UTC.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct VisitorContext {
     /// The thread.
     pub thread_id: String,

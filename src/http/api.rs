@@ -14,20 +14,19 @@ use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
     AppState,
     chat::{PostRequest, Sender},
-    domain::Message,
-    domain::rfc3339_string,
+    domain::{Message, Role, rfc3339_string},
     http::error::{AppError, AppResult},
     limits::Action,
 };
 
 /// `{success: true, role, thread_id, display_name, agent_id?, csrf_token}`
 /// of `GET /api/session`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     /// Always `true`.
     pub success: bool,
     /// `admin` | `visitor`.
-    pub role: &'static str,
+    pub role: Role,
     /// The browser's own visitor thread.
     pub thread_id: String,
     /// The agent's shown name (issue 22; the bootstrap owner's is
@@ -44,8 +43,11 @@ pub struct SessionInfo {
 /// `GET /api/session` → [`SessionInfo`].
 pub async fn session(State(state): State<AppState>, caller: Caller) -> Response {
     let (role, display_name) = match &caller.admin {
-        Some(a) => ("admin", a.agent.display_name.clone()),
-        None => ("visitor", crate::chat::display_name_for(&caller.visitor_id)),
+        Some(a) => (Role::Admin, a.agent.display_name.clone()),
+        None => (
+            Role::Visitor,
+            crate::chat::display_name_for(&caller.visitor_id),
+        ),
     };
     let body = Json(SessionInfo {
         success: true,
@@ -79,7 +81,7 @@ pub struct PageQuery {
 }
 
 /// `{success: true, messages}` of `GET /api/messages/{thread_id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessagesPage {
     /// Always `true`.
     pub success: bool,
@@ -122,7 +124,7 @@ pub async fn messages(
 }
 
 /// `{success: true, message_id, thread_id, message}` of `POST /api/messages/send`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Sent {
     /// Always `true`.
     pub success: bool,
@@ -231,15 +233,17 @@ pub async fn threads(
 }
 
 /// One thread of `GET /api/threads`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ThreadSummary {
     /// Thread id.
     pub id: String,
     /// Display name.
     pub display_name: String,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub last_activity: String,
     /// `open` | `closed`.
     pub status: crate::chat::status::ThreadStatus,
@@ -254,13 +258,14 @@ pub struct ThreadSummary {
     /// The visitor has a socket open.
     pub online: bool,
     /// When the visitor was last seen (RFC 3339 UTC), if ever.
+    #[schema(format = DateTime)]
     pub last_seen: Option<String>,
     /// The assigned agent, `{id, name}`; `null` when unassigned.
     pub assignee: Option<crate::domain::Assignee>,
 }
 
 /// `{open, closed}` thread counts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatusCounts {
     /// Open threads.
     pub open: i64,
@@ -269,7 +274,7 @@ pub struct StatusCounts {
 }
 
 /// `{success: true, threads, counts}` of `GET /api/threads`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ThreadList {
     /// Always `true`.
     pub success: bool,
@@ -280,7 +285,7 @@ pub struct ThreadList {
 }
 
 /// `{success: true, message}`: an action done.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Done {
     /// Always `true`.
     pub success: bool,
@@ -289,7 +294,7 @@ pub struct Done {
 }
 
 /// Body of `POST /api/messages/clear`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ClearBody {
     /// The thread to clear.
     pub thread_id: String,

@@ -37,7 +37,7 @@ pub const MAX_EMAIL: usize = 254;
 pub const MAX_USER_ID: usize = 128;
 
 /// Body of `POST /api/visitor/context`; every field optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ContextBody {
     /// The page the visitor is on: `http(s)://…`, at most 2048 characters.
     pub url: Option<String>,
@@ -166,8 +166,8 @@ pub async fn context(
     Ok(Json(Success { success: true }))
 }
 
-/// Body of `POST /api/visitor/identify`.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `POST /api/visitor/identify`; every field optional.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct IdentifyBody {
     /// Display name, at most 100 characters.
     pub name: Option<String>,
@@ -276,7 +276,7 @@ pub async fn thread_context(
 }
 
 /// `{success: true}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Success {
     /// Always `true`.
     pub success: bool,
@@ -284,7 +284,7 @@ pub struct Success {
 
 /// `{success, verified, switched, thread_id, visitor_token?}` of
 /// `POST /api/visitor/identify`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Identified {
     /// Always `true`.
     pub success: bool,
@@ -300,7 +300,7 @@ pub struct Identified {
 }
 
 /// `{success: true, context}` of `GET /api/threads/{thread_id}/context`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ThreadContext {
     /// Always `true`.
     pub success: bool,

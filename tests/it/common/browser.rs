@@ -67,6 +67,35 @@ impl Browser {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `method path` with the CSRF token and, if given, a JSON body:
+    /// (status, JSON body or `null`). For the verbs `get` and `post` do not
+    /// cover (`PUT`, `PATCH`, `DELETE`) and for a request without a body.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("X-CSRFToken", &self.csrf);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET path` as text (a page), asserting nothing about the status.
+    pub async fn page(&self, path: &str) -> String {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("page text")
+    }
+
     /// `POST path` with a JSON body and the CSRF token.
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.post_raw(path, body.to_string(), "application/json", Some(&self.csrf))

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 pub mod binary;
 pub mod bridge;
 mod browser;
+pub mod data;
 pub mod embed;
 pub mod logs;
 pub mod nginx;
