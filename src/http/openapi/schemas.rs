@@ -69,6 +69,10 @@ pub struct MessageDoc {
     /// wrote, else `ADMIN_DISPLAY_NAME`; always that towards visitors while
     /// `AGENT_NAMES_VISIBLE=false`); `null` for a visitor's message.
     pub sender_name: Option<String>,
+    /// When an agent last edited it in Telegram (RFC 3339 UTC; issue 23):
+    /// present only on an edited message.
+    #[schema(format = DateTime)]
+    pub edited_at: Option<String>,
 }
 
 /// `GET /api/messages/{thread_id}`.
@@ -78,6 +82,10 @@ pub struct MessagesDoc {
     pub success: bool,
     /// Oldest first.
     pub messages: Vec<MessageDoc>,
+    /// With `after=ID` only (issue 23): the messages up to `ID` edited since
+    /// message `ID` was stored, oldest first, at most `limit` (the
+    /// catch-up's edits; a visitor never gets a note).
+    pub edited: Option<Vec<MessageDoc>>,
 }
 
 /// Body of `POST /api/messages/send`.
