@@ -124,6 +124,17 @@ export class MessageList {
     return this.addMany([msg], { scroll }).length > 0;
   }
 
+  /** Shows the new text of an edited message it has (newer `edited_at` only). */
+  update(msg) {
+    const old = this.byId.get(Number(msg.id));
+    if (!old || !(msg.edited_at > (old.dataset.edited || ''))) return;
+    const node = this.build(msg, old.dataset.status);
+    old.replaceWith(node);
+    this.byId.set(Number(msg.id), node);
+    if (msg.client_id) this.byClient.set(msg.client_id, node);
+    this.decorate();
+  }
+
   insertStored(msg) {
     if (!msg || msg.id === undefined || msg.id === null) return false;
     const id = Number(msg.id);
@@ -355,6 +366,10 @@ export class MessageList {
         renderText(text, msg.content_text);
       }
       bubble.appendChild(text);
+    }
+    if (msg.edited_at) {
+      node.dataset.edited = msg.edited_at;
+      bubble.appendChild(el('span', 'message-edited', S.edited));
     }
     node.appendChild(bubble);
 
