@@ -5,8 +5,11 @@
 //! notes and of messages that are no answer change nothing.
 
 use crate::common::{
-    Backend,
-    bridge::{WAIT, has_admin_text, send_and_forward, start, texts, wait_messages},
+    Backend, Browser, TestApp,
+    bridge::{
+        WAIT, allowed_updates, has_admin_text, send_and_forward, start, start_webhook, texts,
+        wait_messages,
+    },
     telegram::{ADMIN_CHAT, Incoming, TelegramDouble},
 };
 use serde_json::{Value, json};
@@ -18,18 +21,29 @@ on_both_backends!(
 );
 
 /// `GET /api/messages/{tid}{query}` as `b`: the whole answer (200 asserted).
-async fn page(b: &crate::common::Browser, tid: &str, query: &str) -> Value {
+async fn page(b: &Browser, tid: &str, query: &str) -> Value {
     let (s, r) = b.get(&format!("/api/messages/{tid}{query}")).await;
     assert_eq!(s, 200, "{r}");
     r
 }
 
-async fn an_edited_answer_changes_the_history_and_the_catch_up(backend: Backend) {
+/// A server wired to a fresh double (long polling) whose visitor asked
+/// `question`: the double, the server, the visitor, its thread and the
+/// forward's Telegram message id.
+async fn asked(
+    backend: Backend,
+    question: &str,
+) -> (TelegramDouble, TestApp, Browser, String, i64) {
     let tg = TelegramDouble::start().await;
-    let mut app = start(backend, &tg, &[]).await;
+    let app = start(backend, &tg, &[]).await;
     let v = app.visitor().await;
     let tid = v.thread_id().await;
-    let fwd = send_and_forward(&tg, &v, &tid, "Do you ship to Ankara?").await;
+    let fwd = send_and_forward(&tg, &v, &tid, question).await;
+    (tg, app, v, tid, fwd)
+}
+
+async fn an_edited_answer_changes_the_history_and_the_catch_up(backend: Backend) {
+    let (tg, mut app, v, tid, fwd) = asked(backend, "Do you ship to Ankara?").await;
     let (_, answer) = tg.push(Incoming::text(ADMIN_CHAT, "Yes, in 2 days.").reply_to(fwd));
     let before = wait_messages(&v, &tid, "the answer", |m| {
         has_admin_text(m, "Yes, in 2 days.")
@@ -96,11 +110,7 @@ async fn an_edited_answer_changes_the_history_and_the_catch_up(backend: Backend)
 }
 
 async fn edits_of_forwards_notes_and_other_peoples_messages_are_ignored(backend: Backend) {
-    let tg = TelegramDouble::start().await;
-    let mut app = start(backend, &tg, &[]).await;
-    let v = app.visitor().await;
-    let tid = v.thread_id().await;
-    let fwd = send_and_forward(&tg, &v, &tid, "question").await;
+    let (tg, mut app, v, tid, fwd) = asked(backend, "question").await;
     let (_, answer) = tg.push(Incoming::text(ADMIN_CHAT, "the answer").reply_to(fwd));
     let (_, note) = tg.push(Incoming::text(ADMIN_CHAT, "/note agents only").reply_to(fwd));
     let (_, second) = tg.push(Incoming::text(ADMIN_CHAT, "a second answer").reply_to(fwd));
@@ -170,15 +180,9 @@ async fn edits_of_forwards_notes_and_other_peoples_messages_are_ignored(backend:
 }
 
 async fn an_edit_through_the_webhook_is_relayed_and_a_too_long_one_refused(backend: Backend) {
-    const HOOK: &str = "https://chat.example.com/telegram/webhook";
     let tg = TelegramDouble::start().await;
-    let app = start(backend, &tg, &[("TELEGRAM_WEBHOOK_URL", HOOK)]).await;
-    let set = tg
-        .wait_call("setWebhook", WAIT, |c| c.is("setWebhook") && c.ok())
-        .await;
-    let allowed: Vec<String> = serde_json::from_value(set.params["allowed_updates"].clone())
-        .or_else(|_| serde_json::from_str(&set.str_param("allowed_updates").unwrap_or_default()))
-        .expect("allowed_updates");
+    let (app, set) = start_webhook(backend, &tg, &[]).await;
+    let allowed = allowed_updates(&set);
     assert!(
         allowed.contains(&"edited_message".to_owned()),
         "{allowed:?}"
