@@ -5,6 +5,7 @@
 
 pub mod assignment;
 pub mod canned;
+pub mod edits;
 pub mod email;
 pub mod erase;
 pub mod error;
@@ -61,6 +62,10 @@ pub struct ThreadInfo {
 pub enum ChatEvent {
     /// A new message was stored (not sent for de-duplicated retries).
     MessageStored(Message),
+    /// A stored message's text changed: an agent edited its answer in
+    /// Telegram ([`edits`], issue 23 item 6). Carries the message as now
+    /// stored (with `edited_at`): `message_updated`.
+    MessageUpdated(Message),
     /// A visitor's first message created its thread.
     ThreadCreated(ThreadInfo),
     /// The admin cleared a thread.

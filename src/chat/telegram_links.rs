@@ -32,6 +32,22 @@ impl TelegramLinks {
         Ok(store::outbox::thread_of(&self.db, tg_chat_id, tg_message_id).await?)
     }
 
+    /// Records that Telegram user `tg_from_id` wrote the admin's message
+    /// `tg_message_id` of chat `tg_chat_id`, which became an answer (its
+    /// link is written with the answer): only that user's edits of it are
+    /// relayed ([`super::edits`]).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn note_author(
+        &self,
+        tg_chat_id: i64,
+        tg_message_id: i64,
+        tg_from_id: i64,
+    ) -> ChatResult<()> {
+        Ok(store::topics::set_link_author(&self.db, tg_chat_id, tg_message_id, tg_from_id).await?)
+    }
+
     /// The thread whose forum topic is `topic_id` in chat `tg_chat_id`
     /// (topic ids are message ids, numbered per chat).
     ///

@@ -87,6 +87,11 @@ pub struct MessagesPage {
     pub success: bool,
     /// The page, oldest first.
     pub messages: Vec<Message>,
+    /// With `?after=ID` only (issue 23 item 6): the messages up to `ID`
+    /// edited since message `ID` was stored, oldest first (at most
+    /// `limit`): the edits a client that reconnects may have missed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited: Option<Vec<Message>>,
 }
 
 /// `GET /api/messages/{thread_id}` → `{success, messages}` oldest first.
@@ -117,9 +122,19 @@ pub async fn messages(
     {
         state.chat.mark_read(thread, last.id).await?;
     }
+    let edited = match q.after {
+        Some(after) => Some(
+            state
+                .chat
+                .edited_since(sender.role(), thread, after, q.limit)
+                .await?,
+        ),
+        None => None,
+    };
     Ok(Json(MessagesPage {
         success: true,
         messages: msgs,
+        edited,
     }))
 }
 

@@ -35,6 +35,7 @@ struct ListRow {
     m_internal: Option<bool>,
     m_agent_id: Option<i64>,
     m_agent_name: Option<String>,
+    m_edited_at: Option<DateTime<Utc>>,
 }
 
 /// Finds a thread by id.
@@ -67,7 +68,8 @@ pub async fn list(
               AND u.id > t.admin_last_read_message_id) AS unread_count, \
           m.id AS m_id, m.content_text AS m_content_text, m.type AS m_type, m.sender AS m_sender, \
           m.file_url AS m_file_url, m.created_at AS m_created_at, m.client_id AS m_client_id, \
-          m.internal AS m_internal, m.agent_id AS m_agent_id, m.agent_name AS m_agent_name \
+          m.internal AS m_internal, m.agent_id AS m_agent_id, m.agent_name AS m_agent_name, \
+          m.edited_at AS m_edited_at \
         FROM threads t \
         LEFT JOIN messages m ON m.id = (SELECT MAX(x.id) FROM messages x WHERE x.thread_id = t.id) \
         WHERE ($2 = 'all' OR (CASE WHEN t.status = 'closed' THEN 'closed' ELSE 'open' END) = $2) \
@@ -105,6 +107,7 @@ pub async fn list(
                         internal: r.m_internal.unwrap_or(false),
                         agent_id: r.m_agent_id,
                         sender_name: r.m_agent_name,
+                        edited_at: r.m_edited_at,
                     })
                 }
                 _ => None,

@@ -206,6 +206,31 @@ pub async fn link_admin(
     })?)
 }
 
+/// Records that Telegram user `tg_from_id` wrote the admin's Telegram
+/// message `tg_message_id` of chat `tg_chat_id`, linked when it became an
+/// answer (issue 23 item 6: only its author's edits are relayed). Sets it
+/// once: a redelivered update changes nothing.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn set_link_author(
+    db: &Db,
+    tg_chat_id: i64,
+    tg_message_id: i64,
+    tg_from_id: i64,
+) -> StoreResult<()> {
+    const SQL: &str = "UPDATE telegram_links SET tg_from_id = $3 \
+                       WHERE tg_chat_id = $1 AND tg_message_id = $2 AND tg_from_id IS NULL";
+    Ok(with_db!(db, p => sqlx::query(SQL)
+        .bind(tg_chat_id.to_string())
+        .bind(tg_message_id)
+        .bind(tg_from_id)
+        .execute(p)
+        .await
+        .map(|_| ()))?)
+}
+
 /// At most `limit` receipts not yet shown, oldest first.
 ///
 /// # Errors

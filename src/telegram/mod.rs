@@ -28,6 +28,7 @@ mod callbacks;
 pub mod canned;
 pub mod console;
 mod ctx;
+mod edits;
 pub mod format;
 mod incoming;
 pub mod members;

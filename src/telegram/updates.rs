@@ -11,7 +11,8 @@
 //! a plain group, the General topic) a reply to a linked message does.
 //! The bot's own answers (hints, errors) go to the topic they answer.
 //! `/note <text>` (in a topic, or as a reply) is stored as the thread's
-//! internal note instead: agents see it, the visitor never does.
+//! internal note instead: agents see it, the visitor never does. An edit of
+//! an answer (`edited_message`) is relayed by [`super::edits`].
 
 use std::{sync::Arc, time::Duration};
 
@@ -56,11 +57,12 @@ impl Stopper {
 }
 
 fn handler() -> UpdateHandler<teloxide::RequestError> {
-    // Both update kinds are listened to: the dispatcher asks for exactly
+    // These update kinds are listened to: the dispatcher asks for exactly
     // these (`allowed_updates` of getUpdates; the webhook sets the same).
     dptree::entry()
         .branch(Update::filter_callback_query().endpoint(super::callbacks::on_callback))
         .branch(messages())
+        .branch(Update::filter_edited_message().endpoint(super::edits::on_edit))
 }
 
 fn messages() -> UpdateHandler<teloxide::RequestError> {
@@ -518,11 +520,30 @@ async fn store(
         agent: agent.clone(),
     };
     match ctx.chat.post(&actor, req).await {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            note_author(ctx, msg).await;
+            Ok(())
+        }
         Err(ChatError::Validation(why)) => Err(format!("Not sent: {why}")),
         Err(e) => {
             tracing::warn!(error = %e, "cannot store an admin reply from Telegram");
             Err("Could not deliver your reply right now. Please send it again.".into())
         }
+    }
+}
+
+/// Records who wrote `msg`, just stored as an answer (or note), on its link:
+/// only that Telegram user's edits of it are relayed ([`super::edits`]). A
+/// failure is logged; that answer's edits are then ignored.
+async fn note_author(ctx: &Ctx, msg: &Message) {
+    let Some(from) = msg.from.as_ref().and_then(|u| i64::try_from(u.id.0).ok()) else {
+        return;
+    };
+    let links = ctx.chat.telegram_links();
+    if let Err(e) = links
+        .note_author(ctx.tg.chat_id.0, i64::from(msg.id.0), from)
+        .await
+    {
+        tracing::warn!(error = %e, "cannot record the author of an answer (its edits will be ignored)");
     }
 }

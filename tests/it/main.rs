@@ -41,6 +41,7 @@ mod support_team;
 mod telegram_buttons;
 mod telegram_canned;
 mod telegram_double;
+mod telegram_edits;
 mod telegram_fencing;
 mod telegram_forward;
 mod telegram_media;

@@ -36,6 +36,35 @@ pub async fn start(backend: Backend, tg: &TelegramDouble, extra: &[(&str, &str)]
     super::spawn(wired(backend, tg, extra)).await
 }
 
+/// The webhook URL of the webhook-mode tests (`TELEGRAM_WEBHOOK_URL`).
+pub const HOOK: &str = "https://chat.example.com/telegram/webhook";
+
+/// A server wired to `tg` in webhook mode ([`HOOK`], then `extra`), once
+/// Telegram accepted its `setWebhook`: the server and that call.
+pub async fn start_webhook(
+    backend: Backend,
+    tg: &TelegramDouble,
+    extra: &[(&str, &str)],
+) -> (TestApp, Call) {
+    let env: Vec<(&str, &str)> = [("TELEGRAM_WEBHOOK_URL", HOOK)]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    let app = start(backend, tg, &env).await;
+    let set = tg
+        .wait_call("setWebhook", WAIT, |c| c.is("setWebhook") && c.ok())
+        .await;
+    (app, set)
+}
+
+/// The `allowed_updates` a `setWebhook` (or `getUpdates`) call asked for,
+/// sent as JSON or as JSON text.
+pub fn allowed_updates(call: &Call) -> Vec<String> {
+    serde_json::from_value(call.params["allowed_updates"].clone())
+        .or_else(|_| serde_json::from_str(&call.str_param("allowed_updates").unwrap_or_default()))
+        .expect("allowed_updates")
+}
+
 /// `GET /health`: status and body.
 pub async fn health(app: &TestApp) -> (u16, Value) {
     let r = reqwest::get(format!("{}/health", app.base))
