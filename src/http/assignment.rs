@@ -13,11 +13,10 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::extract::{AppJson, Caller};
+use super::extract::{AppJson, Caller, thread_id};
 use crate::{
     AppState,
     chat::{ChatError, status::ThreadUpdate},
-    domain::ThreadId,
     http::error::{AppError, AppResult},
 };
 
@@ -35,10 +34,6 @@ pub fn taken(e: &ChatError) -> Option<Value> {
     }))
 }
 
-fn thread_id(id: &str) -> Result<ThreadId, AppError> {
-    ThreadId::parse(id).map_err(|e| AppError::Validation(e.to_string()))
-}
-
 fn answer(u: ThreadUpdate) -> Response {
     Json(json!({"success": true, "thread": u})).into_response()
 }
@@ -54,7 +49,7 @@ pub async fn take(
 ) -> AppResult<Response> {
     let session = caller.require_admin()?;
     let id = thread_id(&id)?;
-    match state.chat.take(id.as_str(), &session.agent).await {
+    match state.chat.take(&id, &session.agent).await {
         Ok(u) => Ok(answer(u)),
         Err(e) => match taken(&e) {
             Some(body) => Ok((StatusCode::CONFLICT, Json(body)).into_response()),
@@ -76,7 +71,7 @@ pub async fn assign(
     let by = super::thread_admin::agent(&caller)?;
     let id = thread_id(&id)?;
     let agent = agent_id(&body)?;
-    Ok(answer(state.chat.assign(id.as_str(), agent, &by).await?))
+    Ok(answer(state.chat.assign(&id, agent, &by).await?))
 }
 
 /// `agent_id` of an assign body: a whole number, or `null` (unassign).

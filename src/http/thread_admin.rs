@@ -13,12 +13,12 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::extract::AppQuery;
-use super::extract::Caller;
+use super::extract::{Caller, thread_id};
 use crate::{
     AppState,
     auth::acting::{Acting, acting_agent},
     chat::status::ThreadUpdate,
-    domain::{ActedBy, ThreadId},
+    domain::ActedBy,
     http::error::{AppError, AppResult},
 };
 
@@ -40,6 +40,7 @@ pub async fn close(
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.close(&id, &by).await?))
 }
 
@@ -50,6 +51,7 @@ pub async fn reopen(
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.reopen(&id, &by).await?))
 }
 
@@ -61,6 +63,7 @@ pub async fn block(
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.set_blocked(&id, true, &by).await?))
 }
 
@@ -72,6 +75,7 @@ pub async fn unblock(
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.set_blocked(&id, false, &by).await?))
 }
 
@@ -117,11 +121,11 @@ pub async fn events(
     AppQuery(q): AppQuery<EventsQuery>,
 ) -> AppResult<Json<Value>> {
     caller.require_admin()?;
-    let id = ThreadId::parse(&id).map_err(|e| AppError::Validation(e.to_string()))?;
+    let id = thread_id(&id)?;
     let max = crate::chat::thread_events::EVENTS_MAX;
     if q.limit.is_some_and(|l| !(1..=max).contains(&l)) {
         return Err(AppError::Validation(format!("limit must be 1 to {max}")));
     }
-    let events = state.chat.thread_events(id.as_str(), q.limit).await?;
+    let events = state.chat.thread_events(&id, q.limit).await?;
     Ok(Json(json!({"success": true, "events": events})))
 }
