@@ -447,7 +447,7 @@ impl Data {
         }
         if let Some(url) = &m.file_url {
             match self.media.export_name(url) {
-                Some(f) if m.kind == "image" => h.push_str(&format!(
+                Some(f) if m.kind == crate::domain::MessageType::Image => h.push_str(&format!(
                     "<p><img src=\"{}\" alt=\"image\"></p>",
                     escape(&f)
                 )),
