@@ -9,6 +9,7 @@
 //! Statuses of a forward: [`OutboxStatus`]. The worker is woken by the
 //! core's [`ChatEvent::OutboxDue`](super::ChatEvent::OutboxDue) events.
 
+use crate::domain::ThreadId;
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
@@ -164,7 +165,7 @@ impl Outbox {
     /// Database errors.
     pub async fn first_forward_context(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         message_id: i64,
     ) -> ChatResult<Option<VisitorContext>> {
         Ok(
@@ -196,7 +197,7 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn note_receipt(&self, thread_id: &str, up_to: i64, level: i32) -> ChatResult<()> {
+    pub async fn note_receipt(&self, thread_id: &ThreadId, up_to: i64, level: i32) -> ChatResult<()> {
         let n = store::topics::note_receipt(&self.db, thread_id, up_to, level).await?;
         if n > 0 {
             self.events.publish(ChatEvent::OutboxDue).await;

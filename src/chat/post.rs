@@ -36,7 +36,7 @@ pub enum Sender {
     /// its first message).
     Visitor {
         /// The visitor's own thread.
-        thread_id: String,
+        thread_id: ThreadId,
     },
     /// The admin (web panel or Telegram).
     Admin,
@@ -61,7 +61,7 @@ pub struct PostRequest {
     /// Target thread; a visitor may omit it (its own), see
     /// [`Actor::target`].
     #[serde(default)]
-    pub thread_id: Option<String>,
+    pub thread_id: Option<ThreadId>,
     /// Raw text; trimmed here (1..=4000 characters for `text`).
     #[serde(default)]
     pub text: String,
@@ -130,7 +130,7 @@ impl Chat {
     /// `Database` / `Media` on other failures (nothing is stored then).
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn post(&self, actor: &Actor, req: PostRequest) -> ChatResult<Posted> {
-        let (sender, thread) = match actor.target(req.thread_id.as_deref()) {
+        let (sender, thread) = match actor.target(req.thread_id.as_ref().map(ThreadId::as_str)) {
             Ok(t) => t,
             // A blocked visitor hears that it is blocked, whatever it names.
             Err(_) if matches!(actor, Actor::Visitor { thread } if self.blocks.contains(thread)) => {
@@ -261,11 +261,11 @@ fn validate(
         ));
     }
     let new_thread = match sender {
-        Sender::Visitor { thread_id } => Some(display_name_for(thread_id)),
+        Sender::Visitor { thread_id } => Some(display_name_for(thread_id.as_str())),
         Sender::Admin => None,
     };
     Ok(NewMessage {
-        thread_id: thread.into_string(),
+        thread_id: thread,
         sender: sender.role(),
         kind,
         text,

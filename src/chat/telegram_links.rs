@@ -5,6 +5,7 @@
 //! Telegram reply is written with the reply itself
 //! ([`PostRequest::telegram_link`](super::PostRequest::telegram_link)).
 
+use crate::domain::ThreadId;
 use super::ChatResult;
 use crate::store::{self, Db};
 
@@ -28,7 +29,7 @@ impl TelegramLinks {
         &self,
         tg_chat_id: i64,
         tg_message_id: i64,
-    ) -> ChatResult<Option<String>> {
+    ) -> ChatResult<Option<ThreadId>> {
         Ok(store::outbox::thread_of(&self.db, tg_chat_id, tg_message_id).await?)
     }
 
@@ -57,7 +58,7 @@ impl TelegramLinks {
         &self,
         tg_chat_id: i64,
         topic_id: i64,
-    ) -> ChatResult<Option<String>> {
+    ) -> ChatResult<Option<ThreadId>> {
         Ok(store::topics::thread_of_topic(&self.db, tg_chat_id, topic_id).await?)
     }
 
@@ -67,7 +68,7 @@ impl TelegramLinks {
     /// Database errors.
     pub async fn topic_of_thread(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         tg_chat_id: i64,
     ) -> ChatResult<Option<i64>> {
         Ok(store::topics::topic_of_thread(&self.db, thread_id, tg_chat_id).await?)
@@ -80,7 +81,7 @@ impl TelegramLinks {
     /// Database errors.
     pub async fn topic_naming(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         tg_chat_id: i64,
     ) -> ChatResult<Option<crate::domain::TopicNaming>> {
         Ok(store::topics::naming(&self.db, thread_id, tg_chat_id).await?)
@@ -92,7 +93,7 @@ impl TelegramLinks {
     /// Database errors.
     pub async fn set_topic(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         tg_chat_id: i64,
         topic_id: i64,
         name: &str,
@@ -104,7 +105,7 @@ impl TelegramLinks {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn set_topic_name(&self, thread_id: &str, name: &str) -> ChatResult<()> {
+    pub async fn set_topic_name(&self, thread_id: &ThreadId, name: &str) -> ChatResult<()> {
         Ok(store::topics::set_topic_name(&self.db, thread_id, name).await?)
     }
 
@@ -126,7 +127,7 @@ impl TelegramLinks {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn forget_topic(&self, thread_id: &str) -> ChatResult<()> {
+    pub async fn forget_topic(&self, thread_id: &ThreadId) -> ChatResult<()> {
         Ok(store::topics::forget_topic(&self.db, thread_id).await?)
     }
 
@@ -134,7 +135,7 @@ impl TelegramLinks {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn buttons(&self, thread_id: &str) -> ChatResult<Option<(i64, i64)>> {
+    pub async fn buttons(&self, thread_id: &ThreadId) -> ChatResult<Option<(i64, i64)>> {
         Ok(store::buttons::get(&self.db, thread_id).await?)
     }
 
@@ -144,7 +145,7 @@ impl TelegramLinks {
     /// Database errors.
     pub async fn set_buttons(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         tg_chat_id: i64,
         tg_message_id: i64,
     ) -> ChatResult<()> {

@@ -3,14 +3,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Message, MessageType, Role};
+use super::{Message, MessageType, Role, ThreadId};
 
 /// A message to insert. `new_thread` carries the display name when the
 /// thread row may have to be created (a visitor's first message).
 #[derive(Clone, Debug)]
 pub struct NewMessage {
     /// Target thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// Who writes it.
     pub sender: Role,
     /// What it carries.

@@ -1,7 +1,7 @@
 //! The Telegram bridge's rows: a forward waiting in the outbox
 //! ([`OutboxItem`]) and a receipt to show ([`DueReceipt`]).
 
-use super::{MessageType, Role};
+use super::{MessageType, Role, ThreadId};
 
 /// The head of a thread's queue (its oldest pending forward), joined with
 /// its message and thread.
@@ -17,7 +17,7 @@ pub struct OutboxItem {
     /// Parts (messages) of this forward already delivered.
     pub parts_sent: i32,
     /// The thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The message, or `None` when it was cleared meanwhile.
     pub message_id: Option<i64>,
     /// The thread's display name.

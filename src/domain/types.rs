@@ -257,6 +257,29 @@ impl From<ThreadId> for String {
     }
 }
 
+/// Unit tests write ids as literals.
+#[cfg(test)]
+impl From<&str> for ThreadId {
+    fn from(s: &str) -> ThreadId {
+        ThreadId::parse(s).expect("a valid thread id")
+    }
+}
+
+/// Reads as its text wherever a `&str` is wanted (a `&str` never passes
+/// for a `ThreadId`: that way goes through [`ThreadId::parse`]).
+impl std::ops::Deref for ThreadId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for ThreadId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl AsRef<str> for ThreadId {
     fn as_ref(&self) -> &str {
         &self.0

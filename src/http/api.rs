@@ -14,7 +14,7 @@ use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
     AppState,
     chat::{PostRequest, Sender},
-    domain::{Message, Role, rfc3339_string},
+    domain::{Message, Role, ThreadId, rfc3339_string},
     http::error::{AppError, AppResult},
     limits::Action,
 };
@@ -28,7 +28,7 @@ pub struct SessionInfo {
     /// `admin` | `visitor`.
     pub role: Role,
     /// The browser's own visitor thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The agent's shown name (issue 22; the bootstrap owner's is
     /// `ADMIN_USERNAME` until it changes it), or the visitor's display name.
     pub display_name: String,
@@ -106,7 +106,7 @@ pub async fn messages(
     AppQuery(q): AppQuery<PageQuery>,
 ) -> AppResult<Json<MessagesPage>> {
     let (sender, thread) = caller.actor.target(Some(&thread_id))?;
-    let thread = thread.as_str();
+    let thread = &thread;
     let as_admin = sender == Sender::Admin;
     if as_admin && state.chat.thread(thread).await?.is_none() {
         return Err(AppError::NotFound("Thread not found"));
@@ -146,7 +146,7 @@ pub struct Sent {
     /// The stored message's id.
     pub message_id: i64,
     /// Its thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The stored message.
     pub message: Message,
 }
@@ -169,7 +169,7 @@ pub async fn send(
     Ok(Json(Sent {
         success: true,
         message_id: posted.message.id,
-        thread_id: posted.message.thread_id.as_str().to_owned(),
+        thread_id: posted.message.thread_id.clone(),
         message: posted.message,
     }))
 }
@@ -312,7 +312,7 @@ pub struct Done {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ClearBody {
     /// The thread to clear.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
 }
 
 /// `POST /api/messages/clear` (admin) → `{success, message: "Messages

@@ -14,12 +14,12 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::extract::{AppJson, Caller};
+use super::extract::{AppJson, Caller, thread_id};
 use super::thread_admin::ThreadAnswer;
 use crate::{
     AppState,
     chat::{ChatError, status::ThreadUpdate},
-    domain::{Assignee, ThreadId},
+    domain::Assignee,
     http::error::{AppError, AppResult},
 };
 
@@ -54,10 +54,6 @@ pub fn taken(e: &ChatError) -> Option<Taken> {
     })
 }
 
-fn thread_id(id: &str) -> Result<ThreadId, AppError> {
-    ThreadId::parse(id).map_err(|e| AppError::Validation(e.to_string()))
-}
-
 fn answer(u: ThreadUpdate) -> Response {
     Json(ThreadAnswer::of(u)).into_response()
 }
@@ -73,7 +69,7 @@ pub async fn take(
 ) -> AppResult<Response> {
     let session = caller.require_admin()?;
     let id = thread_id(&id)?;
-    match state.chat.take(id.as_str(), &session.agent).await {
+    match state.chat.take(&id, &session.agent).await {
         Ok(u) => Ok(answer(u)),
         Err(e) => match taken(&e) {
             Some(body) => Ok((StatusCode::CONFLICT, Json(body)).into_response()),
@@ -95,7 +91,7 @@ pub async fn assign(
     let by = super::thread_admin::agent(&caller)?;
     let id = thread_id(&id)?;
     let agent = agent_id(&body)?;
-    Ok(answer(state.chat.assign(id.as_str(), agent, &by).await?))
+    Ok(answer(state.chat.assign(&id, agent, &by).await?))
 }
 
 /// Body of `POST /api/threads/{id}/assign` (and of the `assign_thread`

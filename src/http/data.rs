@@ -161,6 +161,7 @@ pub async fn export(
 ) -> AppResult<axum::response::Response> {
     let session = caller.require_admin()?;
     let by = acting_agent(Acting::Session(session));
+    let id = super::extract::thread_id(&id)?;
     let slot = state.data.export_slot().ok_or(AppError::Busy)?;
     state
         .data

@@ -125,7 +125,10 @@ pub async fn continue_link(
     let Some(v) = links::verify(m.auth(), links::Purpose::Continue, &token, now) else {
         return Ok(dead_link(tr));
     };
-    let thread = match state.chat.emails().thread(&v.subject).await? {
+    let Ok(subject) = crate::domain::ThreadId::parse(v.subject) else {
+        return Ok(dead_link(tr));
+    };
+    let thread = match state.chat.emails().thread(&subject).await? {
         Some(t) if t.email_link_gen == v.generation && t.email_unsubscribed_at.is_none() => t,
         _ => return Ok(dead_link(tr)),
     };
@@ -223,8 +226,10 @@ pub async fn unsubscribe(
     };
     let now = store::now();
     let emails = state.chat.emails();
-    let done = if let Some(v) = links::verify(m.auth(), links::Purpose::Unsubscribe, &token, now) {
-        emails.unsubscribe(&v.subject).await?
+    let done = if let Some(v) = links::verify(m.auth(), links::Purpose::Unsubscribe, &token, now)
+        && let Ok(thread) = crate::domain::ThreadId::parse(v.subject)
+    {
+        emails.unsubscribe(&thread).await?
     } else if let Some(v) = links::verify(m.auth(), links::Purpose::AgentUnsubscribe, &token, now)
         && let Ok(agent) = v.subject.parse::<i64>()
     {

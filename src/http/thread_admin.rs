@@ -13,7 +13,7 @@ use axum::{
 use serde::Serialize;
 
 use super::extract::AppQuery;
-use super::extract::Caller;
+use super::extract::{Caller, thread_id};
 use crate::{
     AppState,
     auth::acting::{Acting, acting_agent},
@@ -56,7 +56,7 @@ fn answer(u: ThreadUpdate) -> Json<ThreadAnswer> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BlockedThread {
     /// Thread id.
-    pub id: String,
+    pub id: ThreadId,
     /// `Visitor 3F2A`.
     pub display_name: String,
     /// Its status.
@@ -95,6 +95,7 @@ pub async fn close(
     Path(id): Path<String>,
 ) -> AppResult<Json<ThreadAnswer>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.close(&id, &by).await?))
 }
 
@@ -105,6 +106,7 @@ pub async fn reopen(
     Path(id): Path<String>,
 ) -> AppResult<Json<ThreadAnswer>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.reopen(&id, &by).await?))
 }
 
@@ -116,6 +118,7 @@ pub async fn block(
     Path(id): Path<String>,
 ) -> AppResult<Json<ThreadAnswer>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.set_blocked(&id, true, &by).await?))
 }
 
@@ -127,6 +130,7 @@ pub async fn unblock(
     Path(id): Path<String>,
 ) -> AppResult<Json<ThreadAnswer>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.set_blocked(&id, false, &by).await?))
 }
 
@@ -175,12 +179,12 @@ pub async fn events(
     AppQuery(q): AppQuery<EventsQuery>,
 ) -> AppResult<Json<EventList>> {
     caller.require_admin()?;
-    let id = ThreadId::parse(&id).map_err(|e| AppError::Validation(e.to_string()))?;
+    let id = thread_id(&id)?;
     let max = crate::chat::thread_events::EVENTS_MAX;
     if q.limit.is_some_and(|l| !(1..=max).contains(&l)) {
         return Err(AppError::Validation(format!("limit must be 1 to {max}")));
     }
-    let events = state.chat.thread_events(id.as_str(), q.limit).await?;
+    let events = state.chat.thread_events(&id, q.limit).await?;
     Ok(Json(EventList {
         success: true,
         events,

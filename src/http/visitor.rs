@@ -268,7 +268,7 @@ pub async fn thread_context(
     Path(thread_id): Path<String>,
 ) -> AppResult<Json<ThreadContext>> {
     caller.require_admin()?;
-    let context = state.chat.visitors().get(&thread_id).await?;
+    let context = state.chat.visitors().get(&super::extract::thread_id(&thread_id)?).await?;
     Ok(Json(ThreadContext {
         success: true,
         context,
@@ -293,7 +293,7 @@ pub struct Identified {
     /// The user's thread is another one than the caller's: reload.
     pub switched: bool,
     /// The thread to use.
-    pub thread_id: String,
+    pub thread_id: crate::domain::ThreadId,
     /// Its visitor token (token callers only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub visitor_token: Option<String>,

@@ -49,7 +49,7 @@ use socketioxide_redis::{
 
 pub use redis_link::RedisHealth;
 
-use crate::{AppState, auth::AdminSession, domain::rfc3339_string};
+use crate::{AppState, auth::AdminSession, domain::{ThreadId, rfc3339_string}};
 
 pub use crate::domain::Role;
 
@@ -73,7 +73,7 @@ pub struct SocketSession {
     /// Visitor or admin.
     pub role: Role,
     /// The browser's visitor id (= own thread id).
-    pub visitor_id: String,
+    pub visitor_id: ThreadId,
     /// Who acts ([`crate::auth::Actor::for_socket`]): what this socket may reach.
     pub actor: crate::auth::Actor,
     /// The admin session, for admin sockets.
@@ -295,7 +295,7 @@ async fn on_connect<A: Adapter>(
         Role::Visitor => {
             if sess.first {
                 let p = PresencePayload {
-                    user_id: sess.visitor_id.clone(),
+                    user_id: sess.visitor_id.to_string(),
                     username: crate::chat::display_name_for(&sess.visitor_id),
                     last_seen: now.clone(),
                 };
@@ -345,7 +345,7 @@ async fn on_connect<A: Adapter>(
 /// usual event (`message_from_visitor` / `message_to_visitor`) to the
 /// thread's reconnecting visitor, then the messages up to `last` edited
 /// since (issue 23 item 6) as `message_updated`: never an internal note.
-async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str, last: i64) {
+async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &ThreadId, last: i64) {
     let visitor = crate::domain::Role::Visitor;
     let failed = |e: crate::chat::ChatError| {
         let _ = s.emit(
@@ -423,7 +423,7 @@ fn announce_departures<A: Adapter>(io: &SocketIo<A>, state: &AppState) {
                         continue;
                     }
                     let p = PresencePayload {
-                        user_id: id.clone(),
+                        user_id: id.to_string(),
                         username: crate::chat::display_name_for(&id),
                         last_seen,
                     };

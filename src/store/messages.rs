@@ -2,6 +2,7 @@
 //! catch-up after an id (and the edits since), an answer's text edited
 //! from Telegram, clearing.
 
+use crate::domain::ThreadId;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
@@ -175,17 +176,17 @@ macro_rules! insert_all {
         let mut tx = $p.begin().await?;
 
         // Threads that a visitor's first message creates (first name wins).
-        let mut new_threads: Vec<(&str, &str)> = Vec::new();
+        let mut new_threads: Vec<(&ThreadId, &str)> = Vec::new();
         for m in $batch {
             if let Some(name) = &m.new_thread
-                && !new_threads.iter().any(|(id, _)| *id == m.thread_id)
+                && !new_threads.iter().any(|(id, _)| **id == m.thread_id)
             {
                 new_threads.push((&m.thread_id, name));
             }
         }
-        let mut created: HashSet<String> = HashSet::new();
+        let mut created: HashSet<ThreadId> = HashSet::new();
         for (start, len) in chunks(new_threads.len()) {
-            let mut q = sqlx::query_scalar::<_, String>(thread_insert_sql!(len)).bind(now);
+            let mut q = sqlx::query_scalar::<_, ThreadId>(thread_insert_sql!(len)).bind(now);
             for (id, name) in &new_threads[start..start + len] {
                 q = q.bind(*id).bind(*name);
             }
@@ -213,18 +214,18 @@ macro_rules! insert_all {
         // Ids grow in VALUES order: sorted, the rows without a client_id
         // come back in the order of their inputs.
         stored.sort_unstable_by_key(|m| m.id);
-        let mut keyed: HashMap<(String, String), (Message, bool)> = HashMap::new();
+        let mut keyed: HashMap<(ThreadId, String), (Message, bool)> = HashMap::new();
         let mut unkeyed: VecDeque<Message> = VecDeque::new();
         for m in stored {
             match &m.client_id {
                 Some(cid) => {
-                    keyed.insert((m.thread_id.as_str().to_owned(), cid.clone()), (m, false));
+                    keyed.insert((m.thread_id.clone(), cid.clone()), (m, false));
                 }
                 None => unkeyed.push_back(m),
             }
         }
         let mut out = Vec::with_capacity($batch.len());
-        let mut first_of_thread: HashSet<&str> = HashSet::new();
+        let mut first_of_thread: HashSet<&ThreadId> = HashSet::new();
         for m in $batch {
             let thread_created =
                 created.contains(&m.thread_id) && first_of_thread.insert(&m.thread_id);
@@ -441,7 +442,7 @@ pub const VISIBLE_TO_VISITOR: &str = visible_to_visitor!();
 pub async fn page(
     db: &Db,
     reader: Role,
-    thread_id: &str,
+    thread_id: &ThreadId,
     limit: i64,
     before: Option<i64>,
     after: Option<i64>,
@@ -594,7 +595,7 @@ pub async fn edit_telegram_answer(
 #[tracing::instrument(skip(db, by), fields(by = %by.name))]
 pub async fn clear(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     by: &crate::domain::ActedBy,
     now: DateTime<Utc>,
 ) -> StoreResult<(u64, crate::domain::ThreadEvent)> {

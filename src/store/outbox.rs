@@ -4,6 +4,7 @@
 //! whose head keeps failing never holds up another thread. Nothing here
 //! records message content in a span.
 
+use crate::domain::ThreadId;
 use chrono::{DateTime, Utc};
 
 use super::with_db;
@@ -161,7 +162,7 @@ pub async fn thread_of(
     db: &Db,
     tg_chat_id: i64,
     tg_message_id: i64,
-) -> StoreResult<Option<String>> {
+) -> StoreResult<Option<ThreadId>> {
     const SQL: &str =
         "SELECT thread_id FROM telegram_links WHERE tg_chat_id = $1 AND tg_message_id = $2";
     Ok(
@@ -175,7 +176,7 @@ pub async fn thread_of(
 /// Database errors.
 pub async fn link(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     message_id: Option<i64>,
     tg_chat_id: i64,
     tg_message_id: i64,

@@ -1,6 +1,7 @@
 //! The `threads` table: lookup, the admin's list with counts and last
 //! message, read marks and visitor presence times.
 
+use crate::domain::ThreadId;
 use chrono::{DateTime, Utc};
 
 use super::with_db;
@@ -43,7 +44,7 @@ struct ListRow {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Thread>> {
+pub async fn get(db: &Db, id: &ThreadId) -> StoreResult<Option<Thread>> {
     const SQL: &str = concat!("SELECT ", thread_cols!(), " FROM threads t WHERE t.id = $1");
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }
@@ -127,7 +128,7 @@ pub async fn list(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn mark_read(db: &Db, id: &str, up_to: i64) -> StoreResult<()> {
+pub async fn mark_read(db: &Db, id: &ThreadId, up_to: i64) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET admin_last_read_message_id = $1 \
                        WHERE id = $2 AND admin_last_read_message_id < $1";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(up_to).bind(id).execute(p).await.map(|_| ()))?)
@@ -138,7 +139,7 @@ pub async fn mark_read(db: &Db, id: &str, up_to: i64) -> StoreResult<()> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn set_visitor_seen(db: &Db, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+pub async fn set_visitor_seen(db: &Db, id: &ThreadId, at: DateTime<Utc>) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET visitor_last_seen_at = $1 WHERE id = $2";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(at).bind(id).execute(p).await.map(|_| ()))?)
 }

@@ -8,6 +8,7 @@
 //! lookup here is by chat and topic id, and a topic of another chat (or of
 //! an unknown one, NULL) is never found.
 
+use crate::domain::ThreadId;
 use super::with_db;
 use super::{Db, StoreResult};
 use crate::domain::DueReceipt;
@@ -20,7 +21,7 @@ use crate::domain::DueReceipt;
 #[tracing::instrument(skip(db, name))]
 pub async fn set_topic(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     tg_chat_id: i64,
     topic_id: i64,
     name: &str,
@@ -37,7 +38,7 @@ pub async fn set_topic(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db, name))]
-pub async fn set_topic_name(db: &Db, thread_id: &str, name: &str) -> StoreResult<()> {
+pub async fn set_topic_name(db: &Db, thread_id: &ThreadId, name: &str) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET tg_topic_name = $1 WHERE id = $2";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(name).bind(thread_id).execute(p).await.map(|_| ()))?)
 }
@@ -72,7 +73,7 @@ pub async fn thread_of_topic(
     db: &Db,
     tg_chat_id: i64,
     topic_id: i64,
-) -> StoreResult<Option<String>> {
+) -> StoreResult<Option<ThreadId>> {
     const SQL: &str = "SELECT id FROM threads WHERE tg_topic_chat_id = $1 AND tg_topic_id = $2 \
                        ORDER BY last_activity_at DESC LIMIT 1";
     Ok(
@@ -87,7 +88,7 @@ pub async fn thread_of_topic(
 #[tracing::instrument(skip(db))]
 pub async fn topic_of_thread(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     tg_chat_id: i64,
 ) -> StoreResult<Option<i64>> {
     const SQL: &str = "SELECT tg_topic_id FROM threads WHERE id = $1 AND tg_topic_chat_id = $2";
@@ -103,7 +104,7 @@ pub async fn topic_of_thread(
 #[tracing::instrument(skip(db))]
 pub async fn naming(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     tg_chat_id: i64,
 ) -> StoreResult<Option<crate::domain::TopicNaming>> {
     const SQL: &str = "SELECT t.tg_topic_id, t.tg_topic_name, t.display_name, \
@@ -135,7 +136,7 @@ pub mod level {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn note_receipt(db: &Db, thread_id: &str, up_to: i64, level: i32) -> StoreResult<u64> {
+pub async fn note_receipt(db: &Db, thread_id: &ThreadId, up_to: i64, level: i32) -> StoreResult<u64> {
     let mark = if level >= level::SEEN {
         "UPDATE threads SET tg_receipt_seen_id = $1, \
            tg_receipt_delivered_id = CASE WHEN tg_receipt_delivered_id < $1 THEN $1 ELSE tg_receipt_delivered_id END \
@@ -189,7 +190,7 @@ pub const LINK_ADMIN_SQL: &str = "INSERT INTO telegram_links (thread_id, message
 #[tracing::instrument(skip(db))]
 pub async fn link_admin(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     message_id: i64,
     tg_chat_id: i64,
     tg_message_id: i64,
@@ -259,7 +260,7 @@ pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> StoreResult<()> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn forget_topic(db: &Db, thread_id: &str) -> StoreResult<()> {
+pub async fn forget_topic(db: &Db, thread_id: &ThreadId) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET tg_topic_id = NULL, tg_topic_name = NULL, \
                        tg_topic_chat_id = NULL, tg_topic_closed = 0 WHERE id = $1";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(thread_id).execute(p).await.map(|_| ()))?)

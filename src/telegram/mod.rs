@@ -40,6 +40,7 @@ pub mod topics;
 pub mod updates;
 pub mod webhook;
 
+use crate::domain::ThreadId;
 use std::{
     path::PathBuf,
     sync::{
@@ -149,7 +150,7 @@ impl Telegram {
     /// [`console::TYPING_EVERY`] per thread; only in topic mode and for a
     /// thread that has a topic. Failures are ignored (it is a hint).
     #[tracing::instrument(skip_all)]
-    pub async fn visitor_typing(&self, chat: &Chat, thread_id: &str) {
+    pub async fn visitor_typing(&self, chat: &Chat, thread_id: &ThreadId) {
         use teloxide::payloads::SendChatActionSetters;
         if !self.console.topics_on() || !self.console.typing_due(thread_id) {
             return;

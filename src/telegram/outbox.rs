@@ -40,6 +40,7 @@
 //! Nothing here logs message content: logs carry outbox ids and error texts
 //! from [`Telegram::describe`].
 
+use crate::domain::ThreadId;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -224,7 +225,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
 async fn first_buttons(
     tg: &Telegram,
     chat: &Chat,
-    thread_id: &str,
+    thread_id: &ThreadId,
 ) -> Option<teloxide::types::InlineKeyboardMarkup> {
     let failed = |e: &dyn std::fmt::Display| {
         tracing::warn!(error = %e, "cannot read a thread's buttons; forwarding without them");

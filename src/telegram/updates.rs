@@ -14,6 +14,7 @@
 //! internal note instead: agents see it, the visitor never does. An edit of
 //! an answer (`edited_message`) is relayed by [`super::edits`].
 
+use crate::domain::ThreadId;
 use std::{sync::Arc, time::Duration};
 
 use teloxide::{
@@ -322,7 +323,7 @@ async fn thread_of_reply(
     ctx: &Ctx,
     tg_message_id: i64,
     to_bot: bool,
-) -> Result<Option<String>, crate::chat::ChatError> {
+) -> Result<Option<ThreadId>, crate::chat::ChatError> {
     let tries = if to_bot { 10 } else { 1 };
     for i in 0..tries {
         let links = ctx.chat.telegram_links();
@@ -379,7 +380,7 @@ async fn threads_text(ctx: &Ctx) -> String {
 
 /// The thread an admin message is for: its topic's visitor, else the
 /// thread of the message it replies to. `Err(text)` answers the admin.
-pub(super) async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
+pub(super) async fn route(ctx: &Ctx, msg: &Message) -> Result<ThreadId, String> {
     if let Some(topic) = topic_of(msg) {
         let links = ctx.chat.telegram_links();
         // Only a topic of this chat: ids are per chat, so a topic kept from
@@ -494,7 +495,7 @@ async fn store(
     ctx: &Ctx,
     agent: &crate::domain::AgentRef,
     msg: &Message,
-    thread: String,
+    thread: ThreadId,
     (kind, text, file_url): (MessageType, String, Option<String>),
     internal: bool,
 ) -> Result<(), String> {

@@ -455,7 +455,7 @@ async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend
         sohbet::store::erase::closed_before(&store, before, 50)
             .await
             .unwrap(),
-        std::slice::from_ref(&tid)
+        [crate::common::tid(&tid)]
     );
     exec(
         &db,
@@ -464,7 +464,7 @@ async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend
         now,
     )
     .await;
-    let erased = sohbet::store::erase::erase_thread(&store, &tid, None, now, Some(before))
+    let erased = sohbet::store::erase::erase_thread(&store, &crate::common::tid(&tid), None, now, Some(before))
         .await
         .unwrap();
     assert!(erased.is_none(), "a reopened thread was erased");
@@ -477,7 +477,7 @@ async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend
         now - chrono::TimeDelta::days(31),
     )
     .await;
-    let erased = sohbet::store::erase::erase_thread(&store, &tid, None, now, Some(before))
+    let erased = sohbet::store::erase::erase_thread(&store, &crate::common::tid(&tid), None, now, Some(before))
         .await
         .unwrap()
         .expect("erased");
