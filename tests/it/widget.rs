@@ -502,6 +502,7 @@ async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
             tg_link: None,
             agent_id: None,
             agent_name: None,
+            client_key: None,
         }],
     )
     .await
