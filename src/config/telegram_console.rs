@@ -144,7 +144,10 @@ mod tests {
             ("TELEGRAM_ADDRESS_SHARE", "1"),
         ])
         .expect("set");
-        assert_eq!((c.pace_for(-5), c.pace_for(5), c.address_share), (15, 30, 1));
+        assert_eq!(
+            (c.pace_for(-5), c.pace_for(5), c.address_share),
+            (15, 30, 1)
+        );
         for bad in [
             ("TELEGRAM_PRIVATE_CHAT_MESSAGES_PER_MINUTE", "fast"),
             ("TELEGRAM_ADDRESS_SHARE", "0"),

@@ -112,4 +112,3 @@ pub struct DueReceipt {
     /// The level to show.
     pub receipt: i32,
 }
-

@@ -150,7 +150,8 @@ pub async fn send(
     state.limits.check(Action::Send, key, caller.ip)?;
     let posted = state
         .chat
-        .post_from(&caller.actor, req, Some(address_key(caller.ip))).await?;
+        .post_from(&caller.actor, req, Some(address_key(caller.ip)))
+        .await?;
     Ok(Json(Sent {
         success: true,
         message_id: posted.message.id,

@@ -110,7 +110,8 @@ async fn post(
     let req: PostRequest = parse(data)?;
     let posted = state
         .chat
-        .post_from(&sess.actor, req, Some(address_key(sess.ip))).await?;
+        .post_from(&sess.actor, req, Some(address_key(sess.ip)))
+        .await?;
     Ok(json!({"message": posted.message}))
 }
 

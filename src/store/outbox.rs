@@ -23,17 +23,23 @@ macro_rules! head {
 }
 
 /// The columns of an [`OutboxItem`] (`o` the outbox row, `m` its message,
-/// `t` its thread), as a literal for `concat!`.
+/// `t` its thread, [`item_from`]), as a literal for `concat!`.
 macro_rules! item_cols {
     () => {
         "o.id, o.attempts, o.parts_sent, o.thread_id, m.id AS message_id, t.display_name, \
          m.type AS content_type, m.content_text, m.file_url, m.sender, m.internal, m.agent_name, \
          t.tg_topic_id, t.tg_topic_chat_id, t.tg_topic_name, t.tg_topic_closed, \
          (SELECT a.display_name FROM agents a WHERE a.id = t.assignee_agent_id) AS assignee_name, \
-         m.created_at, o.client_key \
-         FROM telegram_outbox o \
+         m.created_at, o.client_key"
+    };
+}
+
+/// The tables of [`item_cols`], as a literal for `concat!`.
+macro_rules! item_from {
+    () => {
+        " FROM telegram_outbox o \
          LEFT JOIN messages m ON m.id = o.message_id \
-         LEFT JOIN threads t ON t.id = o.thread_id"
+         LEFT JOIN threads t ON t.id = o.thread_id "
     };
 }
 
@@ -61,8 +67,9 @@ pub async fn due_heads(
     const SQL: &str = concat!(
         "SELECT h.* FROM (SELECT ",
         item_cols!(),
-        ", ROW_NUMBER() OVER (PARTITION BY COALESCE(o.client_key, o.thread_id) ORDER BY o.id) AS nth \
-         WHERE ",
+        ", ROW_NUMBER() OVER (PARTITION BY COALESCE(o.client_key, o.thread_id) ORDER BY o.id) AS nth",
+        item_from!(),
+        "WHERE ",
         head!(),
         " AND o.next_attempt_at <= $1) h WHERE h.nth <= $3 ORDER BY h.id LIMIT $2"
     );
@@ -81,7 +88,8 @@ pub async fn pending_of(db: &Db, thread_id: &str, limit: i64) -> StoreResult<Vec
     const SQL: &str = concat!(
         "SELECT ",
         item_cols!(),
-        " WHERE o.thread_id = $1 AND o.status = 'pending' ORDER BY o.id LIMIT $2"
+        item_from!(),
+        "WHERE o.thread_id = $1 AND o.status = 'pending' ORDER BY o.id LIMIT $2"
     );
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(limit).fetch_all(p).await)?)
 }

@@ -14,7 +14,8 @@
 //! together, in queue order (a visitor's run, or one agent's answers, or
 //! notes); a media message, a text that needs parts of its own, or a row
 //! already partly sent ends the run and keeps its own send
-//! ([`super::outbox`]). Every message carried gets its own link to the
+//! ([`super::outbox`]), and a head that failed before is tried alone (a
+//! refused message must not take its neighbours down with it). Every message carried gets its own link to the
 //! Telegram message (a reply to it reaches the thread; a receipt of any of
 //! the answers in it is shown on it, `store::topics::due_receipts`).
 //!
@@ -60,7 +61,9 @@ pub(super) async fn batch(
     first: &OutboxItem,
 ) -> Result<Option<Batch>, ChatError> {
     let head = head_of(first);
-    if !joins(first, &head) {
+    // A head that failed before goes alone: a message Telegram refuses
+    // must not take the ones queued behind it down with it.
+    if first.attempts > 0 || !joins(first, &head) {
         return Ok(None);
     }
     let run = chat.outbox().pending_of(&first.thread_id, RUN).await?;

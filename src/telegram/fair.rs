@@ -142,10 +142,8 @@ mod tests {
             .collect();
         let mut out = vec![];
         for _ in 0..turns {
-            let heads: Vec<OutboxItem> = threads
-                .iter()
-                .map(|(t, k)| head(next[t], t, *k))
-                .collect();
+            let heads: Vec<OutboxItem> =
+                threads.iter().map(|(t, k)| head(next[t], t, *k)).collect();
             let h = fair.pick(&heads).expect("a head").clone();
             fair.served(&h, 1);
             *next.get_mut(h.thread_id.as_str()).expect("known") += 100;
@@ -180,7 +178,10 @@ mod tests {
         assert!(served[..3].contains(&"v2".to_owned()), "{served:?}");
         // Alone, the address is not held back.
         let alone = run(&mut Fair::new(4), &t[..3], 6);
-        assert_eq!(alone, ["flood0", "flood1", "flood2", "flood0", "flood1", "flood2"]);
+        assert_eq!(
+            alone,
+            ["flood0", "flood1", "flood2", "flood0", "flood1", "flood2"]
+        );
     }
 
     #[test]

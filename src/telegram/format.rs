@@ -262,7 +262,9 @@ mod tests {
             ("[V]\n12:05 a\n12:06 b\n🌐 x".to_owned(), 2)
         );
         // 🎉 is two UTF-16 units: three lines of 1,402 units (4,206) do not fit.
-        let big: Vec<String> = (0..3).map(|i| format!("{i} {}", "🎉".repeat(700))).collect();
+        let big: Vec<String> = (0..3)
+            .map(|i| format!("{i} {}", "🎉".repeat(700)))
+            .collect();
         let (text, n) = coalesced("[V]", &big, None);
         assert_eq!(n, 2);
         assert!(utf16_len(&text) <= TEXT_LIMIT);
