@@ -236,6 +236,25 @@ pub async fn outbox_rows(db: &KeptDb) -> Vec<(String, i32, Option<String>)> {
     }
 }
 
+/// The first column (a whole number) of `sql` with `arg` as `$1`, over a
+/// kept database, read with SQL as an operator would.
+pub async fn numbers(db: &KeptDb, sql: &str, arg: i64) -> Vec<i64> {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db.var() {
+        ("DATABASE_URL", url) => {
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(sql).bind(arg).fetch_all(&mut c).await.unwrap()
+        }
+        (_, path) => {
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).bind(arg).fetch_all(&mut c).await.unwrap()
+        }
+    }
+}
+
 /// A PNG file (header and filler) under `<dir>/images/<uuid>.png`, as the
 /// upload storage names it; returns its path below `dir` and its bytes.
 pub fn png_upload(dir: &std::path::Path) -> (String, Vec<u8>) {
