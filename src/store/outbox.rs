@@ -67,7 +67,8 @@ pub async fn due_heads(
     const SQL: &str = concat!(
         "SELECT h.* FROM (SELECT ",
         item_cols!(),
-        ", ROW_NUMBER() OVER (PARTITION BY COALESCE(o.client_key, o.thread_id) ORDER BY o.id) AS nth",
+        ", ROW_NUMBER() OVER (PARTITION BY COALESCE('a ' || o.client_key, 't ' || o.thread_id) \
+           ORDER BY o.id) AS nth",
         item_from!(),
         "WHERE ",
         head!(),

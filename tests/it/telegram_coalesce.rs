@@ -112,12 +112,21 @@ async fn a_coalesced_forward_carries_the_messages_in_order_and_a_reply_reaches_i
 
     // Every message it carries is linked to it; the keys are forgotten.
     let (ma, mb) = (ca.message_id().expect("id"), cb.message_id().expect("id"));
-    let linked = "SELECT message_id FROM telegram_links WHERE tg_message_id = $1 ORDER BY message_id";
-    let ids = |ms: &[Value]| ms.iter().map(|m| m["id"].as_i64().expect("id")).collect::<Vec<_>>();
+    let linked =
+        "SELECT message_id FROM telegram_links WHERE tg_message_id = $1 ORDER BY message_id";
+    let ids = |ms: &[Value]| {
+        ms.iter()
+            .map(|m| m["id"].as_i64().expect("id"))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(numbers(&db, linked, ma).await, ids(&in_a));
     assert_eq!(numbers(&db, linked, mb).await, ids(&in_b));
     let kept = "SELECT COUNT(*) FROM telegram_outbox WHERE client_key IS NOT NULL AND id > $1";
-    assert_eq!(numbers(&db, kept, 0).await, [0], "no address kept once sent");
+    assert_eq!(
+        numbers(&db, kept, 0).await,
+        [0],
+        "no address kept once sent"
+    );
 
     // A reply to each coalesced message reaches its own thread.
     tg.push(Incoming::text(ADMIN_CHAT, "answer for A").reply_to(ma));
@@ -206,7 +215,9 @@ async fn a_receipt_for_answers_inside_a_coalesced_forward_is_shown_once_all_are_
     let mirror = tg
         .wait_text_to(FORUM_CHAT, "the coalesced answers", WAIT, |t| {
             let lines = expand(t);
-            lines.len() == 3 && lines[0].ends_with(" answer one") && lines[2].ends_with(" answer three")
+            lines.len() == 3
+                && lines[0].ends_with(" answer one")
+                && lines[2].ends_with(" answer three")
         })
         .await;
     let m = mirror.message_id().expect("id");
@@ -229,7 +240,11 @@ async fn a_receipt_for_answers_inside_a_coalesced_forward_is_shown_once_all_are_
     assert_eq!(ack["success"], json!(true), "{ack}");
     let deadline = std::time::Instant::now() + WAIT;
     while tg.reactions_on(m).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no receipt:\n{}", tg.summary());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no receipt:\n{}",
+            tg.summary()
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // One more forward: any second reaction would have come before it.

@@ -80,7 +80,10 @@ async fn a_flood_from_one_address_leaves_another_visitor_within_its_share(backen
         if let Some(s) = sock {
             s.close().await;
         }
-        wanted.push((tid.clone(), texts.iter().map(|t| forward_text(tid, t)).collect()));
+        wanted.push((
+            tid.clone(),
+            texts.iter().map(|t| forward_text(tid, t)).collect(),
+        ));
     }
     let hello = forward_text(&real_tid, "hello, I am a real visitor");
     assert_eq!(real.send(None, "hello, I am a real visitor").await.0, 200);

@@ -93,7 +93,7 @@ async fn a_flood_of_visitors_reaches_telegram_complete_in_order_without_a_429(ba
     // without topics; Telegram's per-chat limit at the same pace.
     let tg = TelegramDouble::start_forum().await;
     tg.set_is_forum(false);
-    if load.pace % 60 == 0 {
+    if load.pace.is_multiple_of(60) {
         tg.set_chat_limit((load.pace / 60) as usize, Duration::from_secs(1));
     } else {
         tg.set_chat_limit(load.pace as usize, Duration::from_secs(60));
@@ -117,7 +117,12 @@ async fn a_flood_of_visitors_reaches_telegram_complete_in_order_without_a_429(ba
     let mut tasks = vec![];
     let t0 = Instant::now() + Duration::from_millis(500);
     for i in 0..load.visitors {
-        let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 1 + (i / 200) as u8, 10 + (i % 200) as u8));
+        let ip = IpAddr::V4(Ipv4Addr::new(
+            127,
+            0,
+            1 + (i / 200) as u8,
+            10 + (i % 200) as u8,
+        ));
         let mut b = Browser::from_address(&app.base, ip);
         b.init().await;
         let tid = b.thread_id().await;
@@ -143,7 +148,11 @@ async fn a_flood_of_visitors_reaches_telegram_complete_in_order_without_a_429(ba
     let sent_for = t0.elapsed();
     let acked = acked.lock().unwrap().clone();
     let total = acked.len();
-    assert_eq!(total, per_visitor * load.visitors, "every message acknowledged");
+    assert_eq!(
+        total,
+        per_visitor * load.visitors,
+        "every message acknowledged"
+    );
 
     // Until every acknowledged message is in Telegram (polled slowly: the
     // call record holds every line).
@@ -182,8 +191,10 @@ async fn a_flood_of_visitors_reaches_telegram_complete_in_order_without_a_429(ba
     let refused_429 = tg.with_calls(|c| c.iter().filter(|c: &&Call| c.status == 429).count());
 
     // Each once, in order per thread; no 429.
-    let ours: Vec<&(String, Instant)> =
-        delivered.iter().filter(|(f, _)| acked.contains_key(f)).collect();
+    let ours: Vec<&(String, Instant)> = delivered
+        .iter()
+        .filter(|(f, _)| acked.contains_key(f))
+        .collect();
     assert_eq!(ours.len(), total, "a message was forwarded twice");
     for (i, tid) in threads.iter().enumerate() {
         let got: Vec<&str> = ours

@@ -244,13 +244,21 @@ pub async fn numbers(db: &KeptDb, sql: &str, arg: i64) -> Vec<i64> {
     match db.var() {
         ("DATABASE_URL", url) => {
             let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(sql).bind(arg).fetch_all(&mut c).await.unwrap()
+            sqlx::query_scalar(sql)
+                .bind(arg)
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
         }
         (_, path) => {
             let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
                 .await
                 .unwrap();
-            sqlx::query_scalar(sql).bind(arg).fetch_all(&mut c).await.unwrap()
+            sqlx::query_scalar(sql)
+                .bind(arg)
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
         }
     }
 }
