@@ -24,7 +24,7 @@
 
 use super::{
     Telegram, format,
-    outbox::{Outcome, context_line, failed, first_buttons, record_health},
+    outbox::{Outcome, buttons_sent, context_line, failed, first_buttons, record_health},
     parts::{Part, head_of, send},
     topics,
 };
@@ -130,13 +130,8 @@ pub(super) async fn send_batch(tg: &Telegram, chat: &Chat, batch: Batch) -> Outc
         // Sent but not recorded: the next try sends these again.
         return Outcome::Store(e.into());
     }
-    let links = chat.telegram_links();
-    if with_buttons
-        && let Err(e) = links
-            .set_buttons(&first.thread_id, tg.chat_id.0, tg_id)
-            .await
-    {
-        tracing::warn!(error = %e, "cannot record a thread's Telegram buttons");
+    if with_buttons {
+        buttons_sent(tg, chat, &first.thread_id, tg_id).await;
     }
     tracing::debug!(
         outbox_id = first.id,

@@ -181,13 +181,8 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
                     // Sent but not recorded: the next try resends this one part.
                     return Outcome::Store(e.into());
                 }
-                let links = chat.telegram_links();
-                if with_buttons
-                    && let Err(e) = links
-                        .set_buttons(&item.thread_id, tg.chat_id.0, tg_id)
-                        .await
-                {
-                    tracing::warn!(error = %e, "cannot record a thread's Telegram buttons");
+                if with_buttons {
+                    buttons_sent(tg, chat, &item.thread_id, tg_id).await;
                 }
             }
             Err(e) => return failed(tg, chat, item, topic, e).await,
@@ -253,6 +248,15 @@ impl From<TopicError> for Outcome {
             TopicError::Refused(e) => Outcome::Refused(e),
             TopicError::Store(e) => Outcome::Store(e),
         }
+    }
+}
+
+/// Records that Telegram message `tg_id` carries the buttons of
+/// `thread_id` (a failure is logged: buttons are a convenience).
+pub(super) async fn buttons_sent(tg: &Telegram, chat: &Chat, thread_id: &str, tg_id: i64) {
+    let links = chat.telegram_links();
+    if let Err(e) = links.set_buttons(thread_id, tg.chat_id.0, tg_id).await {
+        tracing::warn!(error = %e, "cannot record a thread's Telegram buttons");
     }
 }
 

@@ -12,7 +12,10 @@ use serde_json::json;
 
 use crate::common::{
     Backend, Browser,
-    bridge::{OUTAGE_WAIT, WAIT, expand, forward_text, forwards_in, forwards_to, start},
+    bridge::{
+        OUTAGE_WAIT, WAIT, assert_each_once_in_order, expand, forward_text, forwards_in,
+        forwards_to, start,
+    },
     socket::Socket,
     telegram::{ADMIN_CHAT, Call, TelegramDouble},
 };
@@ -119,11 +122,7 @@ async fn a_flood_from_one_address_leaves_another_visitor_within_its_share(backen
         tg.summary()
     );
     // Nothing lost, nothing twice, in order per thread.
-    let delivered = forwards_to(&tg, ADMIN_CHAT);
-    for (tid, texts) in &wanted {
-        let got: Vec<&String> = delivered.iter().filter(|t| texts.contains(t)).collect();
-        assert_eq!(got, texts.iter().collect::<Vec<_>>(), "thread {tid}");
-    }
+    assert_each_once_in_order(&forwards_to(&tg, ADMIN_CHAT), &wanted);
     app.finish().await;
 }
 

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     Backend, Browser, KeptDb, TestApp,
-    bridge::{expand, forwards_in, forwards_to, start, wait_carrying, wired},
+    bridge::{
+        assert_each_once_in_order, expand, forwards_in, forwards_to, start, wait_carrying, wired,
+    },
     spawn,
     telegram::{
         Call, Incoming, Media, TelegramDouble,
@@ -271,15 +273,7 @@ async fn a_burst_is_delivered_completely_in_order_without_a_429_storm(backend: B
     )
     .await;
     // Alone or coalesced (issue 23), each once and in order per thread.
-    let delivered = forwards_to(&tg, FORUM_CHAT);
-    for (tid, texts) in &wanted {
-        let got: Vec<&String> = delivered.iter().filter(|t| texts.contains(t)).collect();
-        assert_eq!(
-            got,
-            texts.iter().collect::<Vec<_>>(),
-            "thread {tid}: each once, in order"
-        );
-    }
+    assert_each_once_in_order(&forwards_to(&tg, FORUM_CHAT), &wanted);
     // No thread starved behind the first one's backlog: once everything
     // was queued, the first visitor had at most two sends (its turn, and
     // one in flight) before the last visitor's first message went out.

@@ -169,6 +169,19 @@ pub fn forwards_to(tg: &TelegramDouble, chat: i64) -> Vec<String> {
     tg.with_calls(|c| forwards_in(c, chat))
 }
 
+/// Asserts that every thread's forwards in `wanted` (thread id, its
+/// forwards in order) are in `delivered` once each, in that order.
+pub fn assert_each_once_in_order(delivered: &[String], wanted: &[(String, Vec<String>)]) {
+    for (tid, texts) in wanted {
+        let got: Vec<&String> = delivered.iter().filter(|t| texts.contains(t)).collect();
+        assert_eq!(
+            got,
+            texts.iter().collect::<Vec<_>>(),
+            "thread {tid}: each once, in order"
+        );
+    }
+}
+
 /// Waits for the accepted `sendMessage` to `chat` that carries the forward
 /// `want` (alone or coalesced).
 pub async fn wait_carrying(tg: &TelegramDouble, chat: i64, want: &str, within: Duration) -> Call {
