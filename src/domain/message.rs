@@ -40,6 +40,11 @@ pub struct NewMessage {
     /// `None` for a visitor's message and for the stand-in (shown as
     /// `ADMIN_DISPLAY_NAME`).
     pub agent_name: Option<String>,
+    /// The client address of a visitor's message as the Telegram outbox's
+    /// fair share counts it (an IPv4 address, or an IPv6 /64 as
+    /// `2001:db8:1:2::/64`; `limits::address_key`), stored on its
+    /// outbox row while the forward is pending; `None` for an agent's.
+    pub client_key: Option<String>,
 }
 
 /// What one insert did.

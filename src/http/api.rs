@@ -16,7 +16,7 @@ use crate::{
     chat::{PostRequest, Sender},
     domain::{Message, Role, ThreadId, rfc3339_string},
     http::error::{AppError, AppResult},
-    limits::Action,
+    limits::{Action, address_key},
 };
 
 /// `{success: true, role, thread_id, display_name, agent_id?, csrf_token}`
@@ -165,7 +165,10 @@ pub async fn send(
         _ => caller.visitor_id.as_str(),
     };
     state.limits.check(Action::Send, key, caller.ip)?;
-    let posted = state.chat.post(&caller.actor, req).await?;
+    let posted = state
+        .chat
+        .post_from(&caller.actor, req, Some(address_key(caller.ip)))
+        .await?;
     Ok(Json(Sent {
         success: true,
         message_id: posted.message.id,

@@ -19,7 +19,13 @@ use super::{
     extract::{Payload, Reply, admin_gate, parse},
     thread_room,
 };
-use crate::{AppState, chat::PostRequest, domain::ThreadId, http::error::AppError, limits::Action};
+use crate::{
+    AppState,
+    chat::PostRequest,
+    domain::ThreadId,
+    http::error::AppError,
+    limits::{Action, address_key},
+};
 
 /// Registers the handlers on a connected socket.
 pub fn register<A: Adapter>(s: &SocketRef<A>) {
@@ -103,7 +109,10 @@ async fn post(
     data: Result<Value, impl std::fmt::Display>,
 ) -> Result<Value, AppError> {
     let req: PostRequest = parse(data)?;
-    let posted = state.chat.post(&sess.actor, req).await?;
+    let posted = state
+        .chat
+        .post_from(&sess.actor, req, Some(address_key(sess.ip)))
+        .await?;
     Ok(json!({"message": posted.message}))
 }
 

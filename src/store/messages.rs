@@ -116,9 +116,9 @@ macro_rules! outbox_insert_sql {
         static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
         shaped(
             &C,
-            "INSERT INTO telegram_outbox (message_id, thread_id, status, attempts, next_attempt_at, created_at) VALUES ",
-            "({}, {}, 'pending', 0, $1, $1)",
-            2,
+            "INSERT INTO telegram_outbox (message_id, thread_id, client_key, status, attempts, next_attempt_at, created_at) VALUES ",
+            "({}, {}, {}, 'pending', 0, $1, $1)",
+            3,
             ", ",
             "",
             $rows,
@@ -289,16 +289,17 @@ macro_rules! insert_all {
         }
 
         // Forwards to Telegram (outbox), in message order.
-        let forwards: Vec<(i64, &str)> = $batch
+        // (with the visitor's address key, for the fair share).
+        let forwards: Vec<(i64, &str, &Option<String>)> = $batch
             .iter()
             .zip(&out)
             .filter(|(m, i)| m.forward && !i.duplicate)
-            .map(|(_, i)| (i.message.id, i.message.thread_id.as_str()))
+            .map(|(m, i)| (i.message.id, i.message.thread_id.as_str(), &m.client_key))
             .collect();
         for (start, len) in chunks(forwards.len()) {
             let mut q = sqlx::query(outbox_insert_sql!(len)).bind(now);
-            for (id, thread) in &forwards[start..start + len] {
-                q = q.bind(*id).bind(*thread);
+            for (id, thread, key) in &forwards[start..start + len] {
+                q = q.bind(*id).bind(*thread).bind(*key);
             }
             q.execute(&mut *tx).await?;
         }

@@ -178,7 +178,7 @@ pub const LINK_ADMIN_SQL: &str = "INSERT INTO telegram_links (thread_id, message
                                 WHEN t.tg_receipt_seen_id >= $2 THEN 2 \
                                 WHEN t.tg_receipt_delivered_id >= $2 THEN 1 ELSE 0 END \
     FROM threads t JOIN messages m ON m.id = $2 WHERE t.id = $1 \
-    ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING";
+    ON CONFLICT DO NOTHING";
 
 /// Links the admin's Telegram message to the message it became, on its
 /// own ([`LINK_ADMIN_SQL`] after locking the thread's row, one transaction).
@@ -232,25 +232,35 @@ pub async fn set_link_author(
         .map(|_| ()))?)
 }
 
-/// At most `limit` receipts not yet shown, oldest first.
+/// At most `limit` receipts not yet shown, oldest first: one per Telegram
+/// message. A coalesced forward's Telegram message carries several
+/// answers, each with its link; its receipt is the lowest of theirs (👀
+/// only once the visitor saw them all), so the link chosen is the one with
+/// the lowest receipt (the oldest of those), due when that is above what
+/// was shown.
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
 pub async fn due_receipts(db: &Db, limit: i64) -> StoreResult<Vec<DueReceipt>> {
-    const SQL: &str = "SELECT id, tg_chat_id, tg_message_id, receipt FROM telegram_links \
-                       WHERE receipt > receipt_sent ORDER BY id LIMIT $1";
+    const SQL: &str = "SELECT l.id, l.tg_chat_id, l.tg_message_id, l.receipt FROM telegram_links l \
+        WHERE l.receipt > l.receipt_sent AND NOT EXISTS (SELECT 1 FROM telegram_links o \
+          WHERE o.tg_chat_id = l.tg_chat_id AND o.tg_message_id = l.tg_message_id \
+            AND (o.receipt < l.receipt OR (o.receipt = l.receipt AND o.id < l.id))) \
+        ORDER BY l.id LIMIT $1";
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?)
 }
 
-/// Records that receipt `level` of link `id` was shown (or given up).
+/// Records that receipt `level` of link `id` was shown (or given up): on
+/// every link of its Telegram message (a coalesced forward has several).
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
 pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> StoreResult<()> {
-    const SQL: &str =
-        "UPDATE telegram_links SET receipt_sent = $1 WHERE id = $2 AND receipt_sent < $1";
+    const SQL: &str = "UPDATE telegram_links SET receipt_sent = $1 WHERE receipt_sent < $1 \
+        AND EXISTS (SELECT 1 FROM telegram_links s WHERE s.id = $2 \
+          AND s.tg_chat_id = telegram_links.tg_chat_id AND s.tg_message_id = telegram_links.tg_message_id)";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(level).bind(id).execute(p).await.map(|_| ()))?)
 }
 

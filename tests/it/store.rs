@@ -46,6 +46,7 @@ fn msg(thread: &str, sender: &'static str, text: &str, client_id: Option<&str>) 
         tg_link: None,
         agent_id: None,
         agent_name: None,
+        client_key: None,
     }
 }
 

@@ -14,8 +14,19 @@ impl Browser {
     /// A browser of the server at `base` (`http://127.0.0.1:<port>`): its
     /// own cookie jar, redirects not followed, no CSRF token yet.
     pub fn new(base: &str) -> Browser {
+        Browser::with(base, reqwest::Client::builder())
+    }
+
+    /// As [`Browser::new`], its requests sent from local address `ip`: a
+    /// client at another address (any `127.x.y.z` reaches a server on
+    /// 127.0.0.1, and the server sees that address).
+    pub fn from_address(base: &str, ip: std::net::IpAddr) -> Browser {
+        Browser::with(base, reqwest::Client::builder().local_address(ip))
+    }
+
+    fn with(base: &str, builder: reqwest::ClientBuilder) -> Browser {
         Browser {
-            client: reqwest::Client::builder()
+            client: builder
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

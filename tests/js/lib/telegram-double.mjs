@@ -384,6 +384,7 @@ export async function startTelegramDouble({ token = TOKEN, forum = false, adminC
         TELEGRAM_WEBHOOK_URL: '',
         TELEGRAM_RETRY_BASE_MS: '50',
         TELEGRAM_CHAT_MESSAGES_PER_MINUTE: '0',
+        TELEGRAM_PRIVATE_CHAT_MESSAGES_PER_MINUTE: '0',
       };
     },
     /** Waits for an accepted sendMessage whose record satisfies `pred(message, index)`; resolves with it. */
