@@ -221,3 +221,40 @@ pub(super) fn mark_reopened(
         }
     }
 }
+
+/// Writes on `$tx` (an open transaction) what a batch writes after its
+/// messages and touches: outbox rows ([`forwards`]), Telegram links of
+/// admin replies ([`tg_links`]: after the touch, which locked their thread
+/// rows, see `topics::LINK_ADMIN_SQL`) and email checks
+/// ([`email_checks`]). For the sqlx executors (`messages`, `pg_batch`).
+macro_rules! follow_ups {
+    ($tx:expr, $batch:expr, $out:expr, $email:expr, $now:expr) => {{
+        use $crate::store::{batch, messages, topics};
+        let forwards = batch::forwards($batch, $out);
+        for (start, len) in messages::chunks(forwards.len()) {
+            let mut q = sqlx::query(messages::outbox_insert_sql(len)).bind($now);
+            for (id, thread) in &forwards[start..start + len] {
+                q = q.bind(*id).bind(*thread);
+            }
+            q.execute(&mut *$tx).await?;
+        }
+        for (thread, id, chat, tg_message) in batch::tg_links($batch, $out) {
+            sqlx::query(topics::LINK_ADMIN_SQL)
+                .bind(thread)
+                .bind(id)
+                .bind(chat)
+                .bind(tg_message)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for (thread, sql, due) in batch::email_checks($batch, $out, $email, $now) {
+            sqlx::query(sql)
+                .bind($now)
+                .bind(thread)
+                .bind(due)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+pub(super) use follow_ups;

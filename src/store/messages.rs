@@ -155,16 +155,17 @@ pub(super) const BY_CLIENT_ID_SQL: &str = concat!(
     " FROM messages WHERE thread_id = $1 AND client_id = $2"
 );
 
-/// The group commit of one batch ([`super::batch`]'s plan), with a
-/// constant number of statements per chunk of rows (not per message): one
-/// multi-row thread upsert, one multi-row message insert (`client_id`
-/// idempotency by the unique index and `ON CONFLICT DO NOTHING`, no lookup
-/// first), one multi-row outbox insert, one touch of each distinct thread
-/// (two statements when the batch holds admin-only threads too: a
-/// visitor's message also reopens its thread, in the same statement). Only
-/// a `client_id` seen before (a retry) costs a lookup of the stored row.
-/// The same SQL runs on SQLite and Postgres; the server's SQLite writer
-/// runs it on its own connection ([`super::sqlite_writer`]).
+/// The group commit of one batch ([`super::batch`]'s plan) through sqlx on
+/// SQLite (tools and tests; the server's writer runs the same statements
+/// on its own thread, [`super::sqlite_writer`], and Postgres runs
+/// [`super::pg_batch`]), with a constant number of statements per chunk of
+/// rows (not per message): one multi-row thread upsert, one multi-row
+/// message insert (`client_id` idempotency by the unique index and
+/// `ON CONFLICT DO NOTHING`, no lookup first), one touch of each distinct
+/// thread (two statements when the batch holds admin-only threads too: a
+/// visitor's message also reopens its thread, in the same statement), then
+/// [`batch::follow_ups`]. Only a `client_id` seen before (a retry) costs a
+/// lookup of the stored row.
 macro_rules! insert_all {
     ($p:ident, $batch:ident, $email:ident) => {{
         let now = super::now();
@@ -213,15 +214,6 @@ macro_rules! insert_all {
             });
         }
 
-        let forwards = batch::forwards($batch, &out);
-        for (start, len) in chunks(forwards.len()) {
-            let mut q = sqlx::query(outbox_insert_sql(len)).bind(now);
-            for (id, thread) in &forwards[start..start + len] {
-                q = q.bind(*id).bind(*thread);
-            }
-            q.execute(&mut *tx).await?;
-        }
-
         let (by_visitor, admin_only) = batch::touches($batch, &out);
         let mut reopened: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
         type Touched = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
@@ -243,26 +235,7 @@ macro_rules! insert_all {
             }
             q.execute(&mut *tx).await?;
         }
-        // Telegram links of admin replies: after the touch above, which
-        // locked their thread rows (see `topics::LINK_ADMIN_SQL`).
-        for (thread, id, chat, tg_message) in batch::tg_links($batch, &out) {
-            sqlx::query(super::topics::LINK_ADMIN_SQL)
-                .bind(thread)
-                .bind(id)
-                .bind(chat)
-                .bind(tg_message)
-                .execute(&mut *tx)
-                .await?;
-        }
-        // Emails (issue 26): the email worker re-checks each when it is due.
-        for (thread, sql, due) in batch::email_checks($batch, &out, $email, now) {
-            sqlx::query(sql)
-                .bind(now)
-                .bind(thread)
-                .bind(due)
-                .execute(&mut *tx)
-                .await?;
-        }
+        batch::follow_ups!(tx, $batch, &out, $email, now);
         batch::mark_reopened(&mut out, reopened);
 
         tx.commit().await?;
@@ -293,7 +266,10 @@ pub async fn insert_batch_with(
     batch: &[NewMessage],
     email: &EmailSchedule,
 ) -> StoreResult<Vec<Inserted>> {
-    Ok(with_db!(db, p => insert_all!(p, batch, email))?)
+    Ok(match db {
+        Db::Sqlite(p) => insert_all!(p, batch, email),
+        Db::Postgres(p) => super::pg_batch::insert(p, batch, email).await,
+    }?)
 }
 
 /// [`VISIBLE_TO_VISITOR`] as a literal, for `concat!`.

@@ -21,6 +21,7 @@ mod error;
 pub mod export;
 pub mod messages;
 pub mod outbox;
+mod pg_batch;
 pub mod pg_url;
 pub mod search;
 pub mod sqlite_writer;
