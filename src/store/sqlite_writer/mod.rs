@@ -365,3 +365,115 @@ fn run_batch(
     db.exec("COMMIT", &[])?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseConfig;
+    use crate::domain::{MessageType, Role};
+    use crate::store::{Db, messages, search};
+
+    fn msg(thread: &str, sender: Role, text: &str, client_id: Option<&str>) -> NewMessage {
+        NewMessage {
+            thread_id: thread.into(),
+            sender,
+            kind: MessageType::Text,
+            text: text.into(),
+            file_url: None,
+            client_id: client_id.map(Into::into),
+            new_thread: (sender == Role::Visitor).then(|| format!("Visitor {}", &thread[..4])),
+            forward: sender == Role::Visitor,
+            internal: false,
+            tg_link: None,
+            agent_id: None,
+            agent_name: Some("Ayşe".into()).filter(|_| sender == Role::Admin),
+        }
+    }
+
+    async fn open(dir: &tempfile::TempDir, name: &str) -> (Db, SqlitePool) {
+        let db = Db::connect(&DatabaseConfig::Sqlite(dir.path().join(name)))
+            .await
+            .expect("connect");
+        db.migrate().await.expect("migrate");
+        let Db::Sqlite(pool) = &db else {
+            unreachable!("a SQLite path")
+        };
+        let pool = pool.clone();
+        (db, pool)
+    }
+
+    /// What an outcome says, without the times (each database has its own).
+    fn shape(out: &[Inserted]) -> Vec<String> {
+        out.iter()
+            .map(|i| {
+                let m = &i.message;
+                format!(
+                    "{} {} {} {:?} {:?} {:?} created={} dup={} conflict={} reopened={}",
+                    m.id,
+                    m.thread_id.as_str(),
+                    m.content_text,
+                    m.sender_type,
+                    m.client_id,
+                    m.sender_name,
+                    i.thread_created,
+                    i.duplicate,
+                    i.conflict,
+                    i.thread_reopened
+                )
+            })
+            .collect()
+    }
+
+    /// The writer thread stores and answers exactly what the sqlx executor
+    /// does (new threads, keys repeated in and across batches, another
+    /// sender's key, an agent's message, a reopened thread, outbox rows),
+    /// and a search finds its messages before the index's own catch-up.
+    #[tokio::test]
+    async fn the_writer_thread_stores_what_the_sqlx_executor_stores() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (via_sqlx, _) = open(&dir, "sqlx.db").await;
+        let (via_thread, pool) = open(&dir, "thread.db").await;
+        let writer = SqliteWriter::start(&pool);
+        let a = "aaaaaaaa-0000-4000-8000-000000000001";
+        let b = "bbbbbbbb-0000-4000-8000-000000000002";
+        let batches = [
+            vec![msg(a, Role::Visitor, "earlier şeker", Some("k0"))],
+            vec![
+                msg(b, Role::Visitor, "new thread", Some("k1")),
+                msg(b, Role::Visitor, "same key again", Some("k1")),
+                msg(a, Role::Visitor, "retry of earlier", Some("k0")),
+                msg(a, Role::Admin, "another sender's key", Some("k1")),
+                msg(a, Role::Admin, "an answer", None),
+                msg(b, Role::Visitor, "no key İstanbul", None),
+            ],
+        ];
+        for batch in &batches {
+            let expected = messages::insert_batch(&via_sqlx, batch).await.expect("sqlx");
+            let (back, got) = writer.insert_batch(batch.clone(), EmailSchedule::OFF).await;
+            assert_eq!(back.len(), batch.len());
+            assert_eq!(shape(&got.expect("thread")), shape(&expected));
+        }
+        sqlx::query("UPDATE threads SET status = 'closed'")
+            .execute(&pool)
+            .await
+            .expect("close");
+        let (_, got) = writer
+            .insert_batch(vec![msg(a, Role::Visitor, "back again", None)], EmailSchedule::OFF)
+            .await;
+        let got = got.expect("reopen");
+        assert!(got[0].thread_reopened, "{:?}", shape(&got));
+
+        let count = |sql: &'static str| {
+            let pool = pool.clone();
+            async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.expect(sql) }
+        };
+        assert_eq!(count("SELECT COUNT(*) FROM telegram_outbox").await, 4);
+        assert_eq!(count("SELECT COUNT(*) FROM messages").await, 6);
+        for (word, n) in [("şeker", 1), ("istanbul", 1), ("again", 1)] {
+            let found = search::messages(&via_thread, &[word.into()], 10, None)
+                .await
+                .expect("search");
+            assert_eq!(found.len(), n, "{word}");
+        }
+    }
+}
