@@ -200,7 +200,10 @@ macro_rules! insert_all {
             stored.extend(q.fetch_all(&mut *tx).await?);
         }
         let mut out = Vec::with_capacity($batch.len());
-        for (m, slot) in $batch.iter().zip(batch::match_stored($batch, &created, stored)?) {
+        for (m, slot) in $batch
+            .iter()
+            .zip(batch::match_stored($batch, &created, stored)?)
+        {
             out.push(match slot {
                 batch::Slot::Done(i) => i,
                 batch::Slot::Lookup { thread_created } => {

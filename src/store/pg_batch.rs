@@ -85,7 +85,8 @@ impl Answer {
                 "d" => {
                     let m = Message::from_row(&row)?;
                     if let Some(cid) = &m.client_id {
-                        a.earlier.insert((m.thread_id.as_str().to_owned(), cid.clone()), m);
+                        a.earlier
+                            .insert((m.thread_id.as_str().to_owned(), cid.clone()), m);
                     }
                 }
                 "t" => {
@@ -128,8 +129,8 @@ pub(super) async fn insert(
         .bind(batch.iter().map(|m| m.agent_id).collect::<Vec<_>>())
         .bind(col(|m| m.agent_name.as_deref()))
         .bind(col(|m| m.new_thread.as_deref()));
-    let more = *email != EmailSchedule::OFF
-        || batch.iter().any(|m| m.forward || m.tg_link.is_some());
+    let more =
+        *email != EmailSchedule::OFF || batch.iter().any(|m| m.forward || m.tg_link.is_some());
     let mut tx = if more { Some(p.begin().await?) } else { None };
     let rows = match &mut tx {
         Some(tx) => q.fetch_all(&mut **tx).await?,
@@ -138,7 +139,10 @@ pub(super) async fn insert(
     let answer = Answer::read(rows, now)?;
 
     let mut out = Vec::with_capacity(batch.len());
-    for (m, slot) in batch.iter().zip(batch::match_stored(batch, &answer.created, answer.stored)?) {
+    for (m, slot) in batch
+        .iter()
+        .zip(batch::match_stored(batch, &answer.created, answer.stored)?)
+    {
         out.push(match slot {
             batch::Slot::Done(i) => i,
             batch::Slot::Lookup { thread_created } => {
@@ -148,7 +152,9 @@ pub(super) async fn insert(
                     // Stored by a transaction that committed after this
                     // statement began (another writer): read it now.
                     None => {
-                        let q = sqlx::query_as(BY_CLIENT_ID_SQL).bind(&m.thread_id).bind(&m.client_id);
+                        let q = sqlx::query_as(BY_CLIENT_ID_SQL)
+                            .bind(&m.thread_id)
+                            .bind(&m.client_id);
                         match &mut tx {
                             Some(tx) => q.fetch_one(&mut **tx).await?,
                             None => q.fetch_one(p).await?,

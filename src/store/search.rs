@@ -55,7 +55,10 @@ const BEHIND_SQL: &str = "SELECT COALESCE((SELECT MAX(id) FROM messages), 0) > \
 /// Indexes the messages the writer has not indexed yet (one short write
 /// transaction, only when some wait), so a search sees every stored one.
 async fn catch_up(p: &sqlx::SqlitePool) -> Result<(), sqlx::Error> {
-    if !sqlx::query_scalar::<_, bool>(BEHIND_SQL).fetch_one(p).await? {
+    if !sqlx::query_scalar::<_, bool>(BEHIND_SQL)
+        .fetch_one(p)
+        .await?
+    {
         return Ok(());
     }
     let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;

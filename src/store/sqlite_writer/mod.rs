@@ -109,7 +109,11 @@ impl SqliteWriter {
 
 /// The thread: opens the connection, then runs batches until every handle
 /// is gone. While it cannot open it, each batch is answered with the error.
-fn serve(rt: &tokio::runtime::Handle, options: &SqliteConnectOptions, rx: &mpsc::Receiver<Request>) {
+fn serve(
+    rt: &tokio::runtime::Handle,
+    options: &SqliteConnectOptions,
+    rx: &mpsc::Receiver<Request>,
+) {
     loop {
         let err = match rt.block_on(options.connect()) {
             Ok(mut conn) => {
@@ -223,9 +227,7 @@ fn time_text(t: DateTime<Utc>) -> String {
 fn parse_time(s: &str) -> Result<DateTime<Utc>, sqlx::Error> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(s, "%F %T%.f").map(|t| t.and_utc())
-        })
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%F %T%.f").map(|t| t.and_utc()))
         .map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
@@ -304,7 +306,10 @@ fn run_batch(
         })?;
     }
     let mut out = Vec::with_capacity(batch.len());
-    for (m, slot) in batch.iter().zip(batch::match_stored(batch, &created, stored)?) {
+    for (m, slot) in batch
+        .iter()
+        .zip(batch::match_stored(batch, &created, stored)?)
+    {
         out.push(match slot {
             batch::Slot::Done(i) => i,
             batch::Slot::Lookup { thread_created } => {
@@ -332,7 +337,11 @@ fn run_batch(
     let mut reopened: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
     for (start, len) in chunks(by_visitor.len()) {
         let mut args = vec![now_arg];
-        args.extend(by_visitor[start..start + len].iter().map(|id| Arg::Text(id)));
+        args.extend(
+            by_visitor[start..start + len]
+                .iter()
+                .map(|id| Arg::Text(id)),
+        );
         db.run(visitor_touch_sql(len), &args, |r| {
             // `status_changed_at` is now only for the threads it reopened.
             if r.opt_text(1)? == Some(now_text.as_str()) {
@@ -344,7 +353,11 @@ fn run_batch(
     }
     for (start, len) in chunks(admin_only.len()) {
         let mut args = vec![now_arg];
-        args.extend(admin_only[start..start + len].iter().map(|id| Arg::Text(id)));
+        args.extend(
+            admin_only[start..start + len]
+                .iter()
+                .map(|id| Arg::Text(id)),
+        );
         db.exec(touch_sql(len), &args)?;
     }
     for (thread, id, chat, tg_message) in batch::tg_links(batch, &out) {
@@ -448,7 +461,9 @@ mod tests {
             ],
         ];
         for batch in &batches {
-            let expected = messages::insert_batch(&via_sqlx, batch).await.expect("sqlx");
+            let expected = messages::insert_batch(&via_sqlx, batch)
+                .await
+                .expect("sqlx");
             let (back, got) = writer.insert_batch(batch.clone(), EmailSchedule::OFF).await;
             assert_eq!(back.len(), batch.len());
             assert_eq!(shape(&got.expect("thread")), shape(&expected));
@@ -458,14 +473,22 @@ mod tests {
             .await
             .expect("close");
         let (_, got) = writer
-            .insert_batch(vec![msg(a, Role::Visitor, "back again", None)], EmailSchedule::OFF)
+            .insert_batch(
+                vec![msg(a, Role::Visitor, "back again", None)],
+                EmailSchedule::OFF,
+            )
             .await;
         let got = got.expect("reopen");
         assert!(got[0].thread_reopened, "{:?}", shape(&got));
 
         let count = |sql: &'static str| {
             let pool = pool.clone();
-            async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.expect(sql) }
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .expect(sql)
+            }
         };
         assert_eq!(count("SELECT COUNT(*) FROM telegram_outbox").await, 4);
         assert_eq!(count("SELECT COUNT(*) FROM messages").await, 6);

@@ -188,7 +188,9 @@ impl<'h> Conn<'h> {
                 .and_then(|n| n.strip_prefix('$'))
                 .and_then(|n| n.parse::<usize>().ok())
                 .filter(|n| (1..=slots.len()).contains(n))
-                .ok_or_else(|| sqlx::Error::Protocol(format!("parameter {i} of {sql:?} is not $1…${n}")))?;
+                .ok_or_else(|| {
+                    sqlx::Error::Protocol(format!("parameter {i} of {sql:?} is not $1…${n}"))
+                })?;
             slots[number - 1] = i;
         }
         Ok(Stmt { slots, ..stmt })
@@ -211,7 +213,9 @@ impl<'h> Conn<'h> {
             self.stmts.insert(sql, stmt);
         }
         let Some(stmt) = self.stmts.get(sql) else {
-            return Err(sqlx::Error::Protocol("statement cache lost a statement".into()));
+            return Err(sqlx::Error::Protocol(
+                "statement cache lost a statement".into(),
+            ));
         };
         let ptr = stmt.ptr;
         if stmt.slots.len() != args.len() {
