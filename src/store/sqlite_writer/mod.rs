@@ -39,8 +39,11 @@ use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, ThreadId};
 /// The full-text index catches up at least this often while messages come.
 pub const FTS_EVERY: Duration = Duration::from_secs(1);
 
-/// … and once this many messages wait to be indexed.
-pub const FTS_ROWS: usize = 1024;
+/// … and once this many messages wait to be indexed: a catch-up holds
+/// the write lock for a time that grows with its rows, so at high rates
+/// it comes in small slices between batches, not once a second (1,024
+/// rows a slice raised S6's p99 at 5,000 msg/s, docs/benchmarks.md).
+pub const FTS_ROWS: usize = 256;
 
 /// A batch, its schedule, and where the outcome goes (with the batch, for
 /// a retry).
