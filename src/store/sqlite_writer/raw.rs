@@ -173,6 +173,19 @@ impl<'h> Conn<'h> {
             ptr,
             slots: Vec::new(),
         };
+        let slots = Self::slots(&stmt, sql);
+        if slots.is_err() {
+            // SAFETY: prepared above on this handle, used nowhere else.
+            unsafe { ffi::sqlite3_finalize(stmt.ptr.as_ptr()) };
+        }
+        Ok(Stmt {
+            slots: slots?,
+            ..stmt
+        })
+    }
+
+    /// Where each `$N` of `stmt` sits (`sql`: for the error only).
+    fn slots(stmt: &Stmt, sql: &str) -> Result<Vec<c_int>, sqlx::Error> {
         // SAFETY: a statement just prepared on this handle.
         let n = unsafe { ffi::sqlite3_bind_parameter_count(stmt.ptr.as_ptr()) };
         let mut slots = vec![0; usize::try_from(n).unwrap_or(0)];
@@ -193,7 +206,7 @@ impl<'h> Conn<'h> {
                 })?;
             slots[number - 1] = i;
         }
-        Ok(Stmt { slots, ..stmt })
+        Ok(slots)
     }
 
     /// Runs `sql` with `args` (`args[n - 1]` is `$n`; every parameter
