@@ -18,9 +18,9 @@ pub(super) fn new_threads(batch: &[NewMessage]) -> Vec<(&str, &str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
     for m in batch {
         if let Some(name) = &m.new_thread
-            && !out.iter().any(|(id, _)| *id == m.thread_id)
+            && !out.iter().any(|(id, _)| *id == m.thread_id.as_str())
         {
-            out.push((&m.thread_id, name));
+            out.push((m.thread_id.as_str(), name));
         }
     }
     out
@@ -80,13 +80,14 @@ pub(super) fn match_stored(
     let mut out = Vec::with_capacity(batch.len());
     let mut first_of_thread: HashSet<&str> = HashSet::new();
     for m in batch {
-        let thread_created = created.contains(&m.thread_id) && first_of_thread.insert(&m.thread_id);
+        let thread_created =
+            created.contains(m.thread_id.as_str()) && first_of_thread.insert(m.thread_id.as_str());
         let slot = match &m.client_id {
             None => {
                 let message = unkeyed.pop_front().ok_or(sqlx::Error::RowNotFound)?;
                 Slot::done(message, thread_created, false, false)
             }
-            Some(cid) => match keyed.get_mut(&(m.thread_id.clone(), cid.clone())) {
+            Some(cid) => match keyed.get_mut(&(m.thread_id.to_string(), cid.clone())) {
                 Some((message, taken @ false)) => {
                     *taken = true;
                     Slot::done(message.clone(), thread_created, false, false)
@@ -126,13 +127,17 @@ fn stored<'a>(
     batch.iter().zip(out).filter(|(_, i)| !i.duplicate)
 }
 
-/// Forwards to Telegram (outbox rows: message id, thread), in message
-/// order: only messages marked `forward`, which the core marks only when
-/// Telegram is configured (`chat::post`).
-pub(super) fn forwards<'a>(batch: &'a [NewMessage], out: &'a [Inserted]) -> Vec<(i64, &'a str)> {
+/// Forwards to Telegram (outbox rows: message id, thread, the visitor's
+/// address key for the fair share), in message order: only messages
+/// marked `forward`, which the core marks only when Telegram is
+/// configured (`chat::post`).
+pub(super) fn forwards<'a>(
+    batch: &'a [NewMessage],
+    out: &'a [Inserted],
+) -> Vec<(i64, &'a str, Option<&'a str>)> {
     stored(batch, out)
         .filter(|(m, _)| m.forward)
-        .map(|(_, i)| (i.message.id, i.message.thread_id.as_str()))
+        .map(|(m, i)| (i.message.id, i.message.thread_id.as_str(), m.client_key.as_deref()))
         .collect()
 }
 
@@ -233,8 +238,8 @@ macro_rules! follow_ups {
         let forwards = batch::forwards($batch, $out);
         for (start, len) in messages::chunks(forwards.len()) {
             let mut q = sqlx::query(messages::outbox_insert_sql(len)).bind($now);
-            for (id, thread) in &forwards[start..start + len] {
-                q = q.bind(*id).bind(*thread);
+            for (id, thread, key) in &forwards[start..start + len] {
+                q = q.bind(*id).bind(*thread).bind(*key);
             }
             q.execute(&mut *$tx).await?;
         }

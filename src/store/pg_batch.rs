@@ -146,7 +146,7 @@ pub(super) async fn insert(
         out.push(match slot {
             batch::Slot::Done(i) => i,
             batch::Slot::Lookup { thread_created } => {
-                let key = (m.thread_id.clone(), m.client_id.clone().unwrap_or_default());
+                let key = (m.thread_id.to_string(), m.client_id.clone().unwrap_or_default());
                 let message = match answer.earlier.get(&key) {
                     Some(message) => message.clone(),
                     // Stored by a transaction that committed after this

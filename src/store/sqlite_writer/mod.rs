@@ -242,7 +242,8 @@ where
 }
 
 /// A row of `messages::cols!()` (id, thread_id, content_text, type,
-/// sender, file_url, created_at, client_id, internal, agent_id, agent_name).
+/// sender, file_url, created_at, client_id, internal, agent_id, agent_name,
+/// edited_at).
 fn message(r: &Row) -> Result<Message, sqlx::Error> {
     Ok(Message {
         id: r.int(0),
@@ -256,6 +257,7 @@ fn message(r: &Row) -> Result<Message, sqlx::Error> {
         internal: r.int(8) != 0,
         agent_id: r.opt_int(9),
         sender_name: r.opt_text(10)?.map(str::to_owned),
+        edited_at: r.opt_text(11)?.map(parse_time).transpose()?,
     })
 }
 
@@ -330,8 +332,8 @@ fn run_batch(
     let forwards = batch::forwards(batch, &out);
     for (start, len) in chunks(forwards.len()) {
         let mut args = vec![now_arg];
-        for (id, thread) in &forwards[start..start + len] {
-            args.extend([Arg::Int(*id), Arg::Text(thread)]);
+        for (id, thread, key) in &forwards[start..start + len] {
+            args.extend([Arg::Int(*id), Arg::Text(thread), (*key).into()]);
         }
         db.exec(outbox_insert_sql(len), &args)?;
     }
