@@ -401,6 +401,7 @@ mod tests {
             client_id: client_id.map(Into::into),
             new_thread: (sender == Role::Visitor).then(|| format!("Visitor {}", &thread[..4])),
             forward: sender == Role::Visitor,
+            client_key: (sender == Role::Visitor).then(|| "127.0.0.1".into()),
             internal: false,
             tg_link: None,
             agent_id: None,
