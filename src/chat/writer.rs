@@ -2,7 +2,10 @@
 //! [`MAX_BATCH`] of them in one transaction, then answers each sender and
 //! publishes the events. A message is answered only after its commit.
 //!
-//! SQLite has one writer at a time, so it gets one task. Postgres can
+//! SQLite has one writer at a time, so it gets one task, which hands each
+//! batch whole to the thread that owns the writing connection
+//! ([`crate::store::sqlite_writer`], issue 25: one hand-off per batch, not
+//! one per statement). Postgres can
 //! commit in parallel: `POSTGRES_WRITERS` tasks (default 1); a thread
 //! always goes to the same one, which keeps each thread's messages in
 //! order (ids, acks and events). Measured on 2 cores (docs/benchmarks.md),
@@ -16,8 +19,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{ChatEvent, ThreadInfo, events::Publisher};
 use crate::chat::error::{ChatError, ChatResult};
-use crate::domain::{Inserted, NewMessage};
-use crate::store::{Db, messages};
+use crate::domain::{EmailSchedule, Inserted, NewMessage};
+use crate::store::{Db, StoreResult, messages, sqlite_writer::SqliteWriter};
 
 /// Most messages committed in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -60,8 +63,12 @@ pub(super) fn spawn(
     let queues = (0..n)
         .map(|_| {
             let (tx, rx) = mpsc::channel(QUEUE / n);
+            let target = match &db {
+                Db::Sqlite(p) => Target::Thread(SqliteWriter::start(p)),
+                Db::Postgres(_) => Target::Pool(db.clone()),
+            };
             tokio::spawn(run(
-                db.clone(),
+                target,
                 events.clone(),
                 names.clone(),
                 email.clone(),
@@ -73,8 +80,16 @@ pub(super) fn spawn(
     Writers(queues)
 }
 
+/// Where a writer task's batches are stored.
+enum Target {
+    /// SQLite: the writer thread's connection.
+    Thread(SqliteWriter),
+    /// Postgres: a pooled connection per batch.
+    Pool(Db),
+}
+
 async fn run(
-    db: Db,
+    target: Target,
     events: Arc<Publisher>,
     names: Arc<crate::domain::SenderNames>,
     email: super::email::Schedule,
@@ -82,12 +97,14 @@ async fn run(
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let batch: Vec<NewMessage> = jobs.iter().map(|j| j.msg.clone()).collect();
+        let (batch, replies): (Vec<NewMessage>, Vec<_>) =
+            jobs.drain(..).map(|j| (j.msg, j.reply)).unzip();
         // Forwards queued, or admin replies linked to Telegram (a receipt may wait for them).
         let outbox_due = batch.iter().any(|m| m.forward || m.tg_link.is_some());
         let started = std::time::Instant::now();
-        let res = insert_batch(&db, &batch, &email.plan).await;
-        crate::metrics::commit(batch.len(), started.elapsed());
+        let n = batch.len();
+        let (batch, res) = insert_batch(&target, batch, email.plan).await;
+        crate::metrics::commit(n, started.elapsed());
         // Email checks may have been scheduled: the worker looks again.
         email.wake();
         match res {
@@ -95,19 +112,22 @@ async fn run(
                 if outbox_due {
                     events.publish(ChatEvent::OutboxDue).await;
                 }
-                for (job, inserted) in jobs.drain(..).zip(done) {
-                    finish(&events, &names, job, Ok(inserted)).await;
+                for ((msg, reply), inserted) in batch.into_iter().zip(replies).zip(done) {
+                    finish(&events, &names, &msg, reply, Ok(inserted)).await;
                 }
             }
-            Err(e) if jobs.len() > 1 => {
+            Err(e) if n > 1 && batch.len() == n => {
                 // One bad row must not fail its neighbours: retry one by one.
-                tracing::warn!(error = %e, n = jobs.len(), "batch insert failed, retrying singly");
-                for job in jobs.drain(..) {
-                    let res = insert_batch(&db, std::slice::from_ref(&job.msg), &email.plan)
-                        .await
-                        .map(|mut v| v.remove(0))
-                        .map_err(ChatError::from);
-                    finish(&events, &names, job, res).await;
+                tracing::warn!(error = %e, n, "batch insert failed, retrying singly");
+                for (msg, reply) in batch.into_iter().zip(replies) {
+                    let (mut one, res) = insert_batch(&target, vec![msg], email.plan).await;
+                    let res = res.map(|mut v| v.remove(0)).map_err(ChatError::from);
+                    match one.pop() {
+                        Some(msg) => finish(&events, &names, &msg, reply, res).await,
+                        None => {
+                            let _ = reply.send(res);
+                        }
+                    }
                 }
                 if outbox_due {
                     events.publish(ChatEvent::OutboxDue).await;
@@ -115,8 +135,8 @@ async fn run(
             }
             Err(e) => {
                 let e = ChatError::from(e);
-                for job in jobs.drain(..) {
-                    finish(&events, &names, job, Err(e.clone())).await;
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
                 }
             }
         }
@@ -124,8 +144,6 @@ async fn run(
     tracing::debug!("message writer stopped");
 }
 
-/// Publishes what `job` stored (waiting while the broadcaster's queue is
-/// full: back-pressure, never a dropped event), then answers the sender.
 /// Pauses before each new try after a SQLite busy answer.
 const BUSY_RETRIES: [std::time::Duration; 2] = [
     std::time::Duration::from_millis(50),
@@ -137,7 +155,8 @@ const BUSY_RETRIES: [std::time::Duration; 2] = [
 /// about two busy timeouts.
 const BUSY_RETRY_WITHIN: std::time::Duration = std::time::Duration::from_secs(8);
 
-/// [`messages::insert_batch`], tried again (at most [`BUSY_RETRIES`], none
+/// Stores `batch` on `target` ([`messages::insert_batch_with`] or the
+/// SQLite writer thread), tried again (at most [`BUSY_RETRIES`], none
 /// after [`BUSY_RETRY_WITHIN`]) when SQLite answers busy or locked: the
 /// transaction was rolled back, so nothing is stored twice (SQLite's own
 /// advice for `SQLITE_BUSY`, <https://www.sqlite.org/rescode.html#busy>).
@@ -145,12 +164,12 @@ const BUSY_RETRY_WITHIN: std::time::Duration = std::time::Duration::from_secs(8)
 /// the outbox had waited out a Telegram 429. Only then does the sender hear
 /// 503.
 async fn insert_batch(
-    db: &Db,
-    batch: &[NewMessage],
-    email: &crate::domain::EmailSchedule,
-) -> crate::store::StoreResult<Vec<Inserted>> {
+    target: &Target,
+    batch: Vec<NewMessage>,
+    email: EmailSchedule,
+) -> (Vec<NewMessage>, StoreResult<Vec<Inserted>>) {
     let first = std::time::Instant::now();
-    let mut res = messages::insert_batch_with(db, batch, email).await;
+    let (mut batch, mut res) = store(target, batch, email).await;
     for pause in BUSY_RETRIES {
         match &res {
             Err(e) if e.is_sqlite_busy() && first.elapsed() < BUSY_RETRY_WITHIN => {
@@ -161,21 +180,39 @@ async fn insert_batch(
                     "SQLite busy; the batch is tried again"
                 );
                 tokio::time::sleep(pause).await;
-                res = messages::insert_batch_with(db, batch, email).await;
+                (batch, res) = store(target, batch, email).await;
             }
             _ => break,
         }
     }
-    res
+    (batch, res)
 }
 
+/// One try of [`insert_batch`]; the batch comes back for the next.
+async fn store(
+    target: &Target,
+    batch: Vec<NewMessage>,
+    email: EmailSchedule,
+) -> (Vec<NewMessage>, StoreResult<Vec<Inserted>>) {
+    match target {
+        Target::Thread(w) => w.insert_batch(batch, email).await,
+        Target::Pool(db) => {
+            let res = messages::insert_batch_with(db, &batch, &email).await;
+            (batch, res)
+        }
+    }
+}
+
+/// Publishes what `msg` stored (waiting while the broadcaster's queue is
+/// full: back-pressure, never a dropped event), then answers the sender.
 /// An agent's message is published and answered named as agents see it
 /// ([`crate::domain::SenderNames::show`]: no lookup, the stored snapshot or
 /// `ADMIN_DISPLAY_NAME`); the broadcaster renames it for visitors.
 async fn finish(
     events: &Publisher,
     names: &crate::domain::SenderNames,
-    job: Job,
+    msg: &NewMessage,
+    reply: oneshot::Sender<ChatResult<Inserted>>,
     mut res: ChatResult<Inserted>,
 ) {
     if let Ok(ins) = &mut res {
@@ -186,7 +223,7 @@ async fn finish(
             events
                 .publish(ChatEvent::ThreadCreated(ThreadInfo {
                     id: ins.message.thread_id.clone(),
-                    display_name: job.msg.new_thread.clone().unwrap_or_default(),
+                    display_name: msg.new_thread.clone().unwrap_or_default(),
                     created_at: ins.message.created_at,
                     status: super::status::ThreadStatus::Open,
                 }))
@@ -206,11 +243,11 @@ async fn finish(
                 .await;
         }
         if !ins.duplicate {
-            crate::metrics::message_stored(job.msg.sender.as_str());
+            crate::metrics::message_stored(msg.sender.as_str());
             events
                 .publish(ChatEvent::MessageStored(ins.message.clone()))
                 .await;
         }
     }
-    let _ = job.reply.send(res);
+    let _ = reply.send(res);
 }

@@ -3,12 +3,11 @@
 //! from Telegram, clearing.
 
 use crate::domain::ThreadId;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::with_db;
-use super::{Db, StoreResult};
+use super::{Db, StoreResult, batch, with_db};
 use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, Role};
 
 /// The columns of [`Message`], as a literal for `concat!`.
@@ -22,10 +21,10 @@ macro_rules! cols {
 /// Rows per multi-row statement: a batch is cut into chunks of 2^k rows
 /// (largest first), so each statement kind has at most 10 shapes (1 … 512
 /// rows) and the per-connection statement cache keeps them all prepared.
-const MAX_CHUNK_LOG2: u32 = 9;
+pub(super) const MAX_CHUNK_LOG2: u32 = 9;
 
 /// `(start, len)` of the power-of-two chunks of `n` rows, largest first.
-fn chunks(n: usize) -> Vec<(usize, usize)> {
+pub(super) fn chunks(n: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut rest = n;
@@ -77,116 +76,107 @@ fn shaped(
     &all[rows.trailing_zeros() as usize]
 }
 
-macro_rules! thread_insert_sql {
-    ($rows:expr) => {{
-        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-        shaped(
-            &C,
-            "INSERT INTO threads (id, display_name, created_at, last_activity_at, status) VALUES ",
-            "({}, {}, $1, $1, 'open')",
-            2,
-            ", ",
-            " ON CONFLICT (id) DO NOTHING RETURNING id",
-            $rows,
-        )
-    }};
+pub(super) fn thread_insert_sql(rows: usize) -> &'static str {
+    static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    shaped(
+        &C,
+        "INSERT INTO threads (id, display_name, created_at, last_activity_at, status) VALUES ",
+        "({}, {}, $1, $1, 'open')",
+        2,
+        ", ",
+        " ON CONFLICT (id) DO NOTHING RETURNING id",
+        rows,
+    )
 }
 
-macro_rules! message_insert_sql {
-    ($rows:expr) => {{
-        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-        shaped(
-            &C,
-            "INSERT INTO messages (thread_id, sender, type, content_text, file_url, client_id, internal, \
-             agent_id, agent_name, created_at) VALUES ",
-            "({}, {}, {}, {}, {}, {}, {}, {}, {}, $1)",
-            9,
-            ", ",
-            concat!(
-                " ON CONFLICT (thread_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING ",
-                cols!()
-            ),
-            $rows,
-        )
-    }};
+pub(super) fn message_insert_sql(rows: usize) -> &'static str {
+    static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    shaped(
+        &C,
+        "INSERT INTO messages (thread_id, sender, type, content_text, file_url, client_id, internal, \
+         agent_id, agent_name, created_at) VALUES ",
+        "({}, {}, {}, {}, {}, {}, {}, {}, {}, $1)",
+        9,
+        ", ",
+        concat!(
+            " ON CONFLICT (thread_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING ",
+            cols!()
+        ),
+        rows,
+    )
 }
 
-macro_rules! outbox_insert_sql {
-    ($rows:expr) => {{
-        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-        shaped(
-            &C,
-            "INSERT INTO telegram_outbox (message_id, thread_id, client_key, status, attempts, next_attempt_at, created_at) VALUES ",
-            "({}, {}, {}, 'pending', 0, $1, $1)",
-            3,
-            ", ",
-            "",
-            $rows,
-        )
-    }};
+pub(super) fn outbox_insert_sql(rows: usize) -> &'static str {
+    static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    shaped(
+        &C,
+        "INSERT INTO telegram_outbox (message_id, thread_id, client_key, status, attempts, next_attempt_at, created_at) VALUES ",
+        "({}, {}, {}, 'pending', 0, $1, $1)",
+        3,
+        ", ",
+        "",
+        rows,
+    )
 }
 
-macro_rules! touch_sql {
-    ($rows:expr) => {{
-        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-        shaped(
-            &C,
-            "UPDATE threads SET last_activity_at = $1 WHERE id IN (",
-            "{}",
-            1,
-            ", ",
-            ")",
-            $rows,
-        )
-    }};
+pub(super) fn touch_sql(rows: usize) -> &'static str {
+    static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    shaped(
+        &C,
+        "UPDATE threads SET last_activity_at = $1 WHERE id IN (",
+        "{}",
+        1,
+        ", ",
+        ")",
+        rows,
+    )
 }
 
 /// The touch of threads that got a visitor message: it also reopens a
 /// closed thread (issue 13), and returns each thread's `status_changed_at`,
 /// which equals `$1` exactly for the threads it reopened (the `SET`
 /// expressions read the row's old values).
-macro_rules! visitor_touch_sql {
-    ($rows:expr) => {{
-        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-        shaped(
-            &C,
-            "UPDATE threads SET last_activity_at = $1, status = 'open', status_changed_at = \
-             CASE WHEN status = 'closed' THEN $1 ELSE status_changed_at END WHERE id IN (",
-            "{}",
-            1,
-            ", ",
-            ") RETURNING id, status_changed_at, blocked_at",
-            $rows,
-        )
-    }};
+pub(super) fn visitor_touch_sql(rows: usize) -> &'static str {
+    static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    shaped(
+        &C,
+        "UPDATE threads SET last_activity_at = $1, status = 'open', status_changed_at = \
+         CASE WHEN status = 'closed' THEN $1 ELSE status_changed_at END WHERE id IN (",
+        "{}",
+        1,
+        ", ",
+        ") RETURNING id, status_changed_at, blocked_at",
+        rows,
+    )
 }
 
-/// The group commit of one batch, with a constant number of statements per
-/// chunk of rows (not per message): one multi-row thread upsert, one
-/// multi-row message insert (`client_id` idempotency by the unique index
-/// and `ON CONFLICT DO NOTHING`, no lookup first), one multi-row outbox
-/// insert, one touch of each distinct thread (two statements when the batch
-/// holds admin-only threads too: a visitor's message also reopens its
-/// thread, in the same statement). Only a `client_id` seen before
-/// (a retry) costs a lookup of the stored row. The same SQL runs on SQLite
-/// and Postgres.
+/// A stored row by its thread and `client_id` (a retry of an earlier batch).
+pub(super) const BY_CLIENT_ID_SQL: &str = concat!(
+    "SELECT ",
+    cols!(),
+    " FROM messages WHERE thread_id = $1 AND client_id = $2"
+);
+
+/// The group commit of one batch ([`super::batch`]'s plan) through sqlx on
+/// SQLite (tools and tests; the server's writer runs the same statements
+/// on its own thread, [`super::sqlite_writer`], and Postgres runs
+/// [`super::pg_batch`]), with a constant number of statements per chunk of
+/// rows (not per message): one multi-row thread upsert, one multi-row
+/// message insert (`client_id` idempotency by the unique index and
+/// `ON CONFLICT DO NOTHING`, no lookup first), one touch of each distinct
+/// thread (two statements when the batch holds admin-only threads too: a
+/// visitor's message also reopens its thread, in the same statement), then
+/// [`batch::follow_ups`]. Only a `client_id` seen before (a retry) costs a
+/// lookup of the stored row.
 macro_rules! insert_all {
     ($p:ident, $batch:ident, $email:ident) => {{
         let now = super::now();
         let mut tx = $p.begin().await?;
 
-        // Threads that a visitor's first message creates (first name wins).
-        let mut new_threads: Vec<(&ThreadId, &str)> = Vec::new();
-        for m in $batch {
-            if let Some(name) = &m.new_thread
-                && !new_threads.iter().any(|(id, _)| **id == m.thread_id)
-            {
-                new_threads.push((&m.thread_id, name));
-            }
-        }
-        let mut created: HashSet<ThreadId> = HashSet::new();
+        let new_threads = batch::new_threads($batch);
+        let mut created: HashSet<String> = HashSet::new();
         for (start, len) in chunks(new_threads.len()) {
-            let mut q = sqlx::query_scalar::<_, ThreadId>(thread_insert_sql!(len)).bind(now);
+            let mut q = sqlx::query_scalar::<_, String>(thread_insert_sql(len)).bind(now);
             for (id, name) in &new_threads[start..start + len] {
                 q = q.bind(*id).bind(*name);
             }
@@ -196,7 +186,7 @@ macro_rules! insert_all {
         // Messages; a row that hit the client_id index is not returned.
         let mut stored: Vec<Message> = Vec::with_capacity($batch.len());
         for (start, len) in chunks($batch.len()) {
-            let mut q = sqlx::query_as::<_, Message>(message_insert_sql!(len)).bind(now);
+            let mut q = sqlx::query_as::<_, Message>(message_insert_sql(len)).bind(now);
             for m in &$batch[start..start + len] {
                 q = q
                     .bind(&m.thread_id)
@@ -211,116 +201,29 @@ macro_rules! insert_all {
             }
             stored.extend(q.fetch_all(&mut *tx).await?);
         }
-        // Ids grow in VALUES order: sorted, the rows without a client_id
-        // come back in the order of their inputs.
-        stored.sort_unstable_by_key(|m| m.id);
-        let mut keyed: HashMap<(ThreadId, String), (Message, bool)> = HashMap::new();
-        let mut unkeyed: VecDeque<Message> = VecDeque::new();
-        for m in stored {
-            match &m.client_id {
-                Some(cid) => {
-                    keyed.insert((m.thread_id.clone(), cid.clone()), (m, false));
-                }
-                None => unkeyed.push_back(m),
-            }
-        }
         let mut out = Vec::with_capacity($batch.len());
-        let mut first_of_thread: HashSet<&ThreadId> = HashSet::new();
-        for m in $batch {
-            let thread_created =
-                created.contains(&m.thread_id) && first_of_thread.insert(&m.thread_id);
-            let inserted = match &m.client_id {
-                None => {
-                    let message = unkeyed.pop_front().ok_or(sqlx::Error::RowNotFound)?;
-                    Inserted {
-                        message,
-                        thread_created,
-                        duplicate: false,
-                        conflict: false,
-                        thread_reopened: false,
-                        blocked_at: None,
-                    }
-                }
-                Some(cid) => match keyed.get_mut(&(m.thread_id.clone(), cid.clone())) {
-                    Some((message, taken @ false)) => {
-                        *taken = true;
-                        Inserted {
-                            message: message.clone(),
-                            thread_created,
-                            duplicate: false,
-                            conflict: false,
-                            thread_reopened: false,
-                            blocked_at: None,
-                        }
-                    }
-                    // The same key twice in one batch: the second is a retry of the first.
-                    Some((message, true)) => Inserted {
-                        conflict: message.sender_type != m.sender,
-                        message: message.clone(),
-                        thread_created,
-                        duplicate: true,
-                        thread_reopened: false,
-                        blocked_at: None,
-                    },
-                    None => {
-                        let message: Message = sqlx::query_as(concat!(
-                            "SELECT ",
-                            cols!(),
-                            " FROM messages WHERE thread_id = $1 AND client_id = $2"
-                        ))
+        for (m, slot) in $batch
+            .iter()
+            .zip(batch::match_stored($batch, &created, stored)?)
+        {
+            out.push(match slot {
+                batch::Slot::Done(i) => i,
+                batch::Slot::Lookup { thread_created } => {
+                    let message: Message = sqlx::query_as(BY_CLIENT_ID_SQL)
                         .bind(&m.thread_id)
-                        .bind(cid)
+                        .bind(&m.client_id)
                         .fetch_one(&mut *tx)
                         .await?;
-                        // Another sender's key is not a retry of this message.
-                        let conflict = message.sender_type != m.sender;
-                        Inserted {
-                            message,
-                            thread_created,
-                            duplicate: true,
-                            conflict,
-                            thread_reopened: false,
-                            blocked_at: None,
-                        }
-                    }
-                },
-            };
-            out.push(inserted);
+                    batch::retried(m, message, thread_created)
+                }
+            });
         }
 
-        // Forwards to Telegram (outbox), in message order.
-        // (with the visitor's address key, for the fair share).
-        let forwards: Vec<(i64, &str, &Option<String>)> = $batch
-            .iter()
-            .zip(&out)
-            .filter(|(m, i)| m.forward && !i.duplicate)
-            .map(|(m, i)| (i.message.id, i.message.thread_id.as_str(), &m.client_key))
-            .collect();
-        for (start, len) in chunks(forwards.len()) {
-            let mut q = sqlx::query(outbox_insert_sql!(len)).bind(now);
-            for (id, thread, key) in &forwards[start..start + len] {
-                q = q.bind(*id).bind(*thread).bind(*key);
-            }
-            q.execute(&mut *tx).await?;
-        }
-
-        // One touch per distinct thread that got a new message; a visitor's
-        // message also reopens its closed thread.
-        let mut by_visitor: Vec<&str> = Vec::new();
-        let mut admin_only: Vec<&str> = Vec::new();
-        for (m, i) in $batch.iter().zip(&out).filter(|(_, i)| !i.duplicate) {
-            let id = i.message.thread_id.as_str();
-            if m.sender == Role::Visitor && !by_visitor.contains(&id) {
-                by_visitor.push(id);
-            } else if m.sender != Role::Visitor && !admin_only.contains(&id) {
-                admin_only.push(id);
-            }
-        }
-        admin_only.retain(|id| !by_visitor.contains(id));
+        let (by_visitor, admin_only) = batch::touches($batch, &out);
         let mut reopened: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
         type Touched = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
         for (start, len) in chunks(by_visitor.len()) {
-            let mut q = sqlx::query_as::<_, Touched>(visitor_touch_sql!(len)).bind(now);
+            let mut q = sqlx::query_as::<_, Touched>(visitor_touch_sql(len)).bind(now);
             for id in &by_visitor[start..start + len] {
                 q = q.bind(*id);
             }
@@ -331,61 +234,14 @@ macro_rules! insert_all {
             }
         }
         for (start, len) in chunks(admin_only.len()) {
-            let mut q = sqlx::query(touch_sql!(len)).bind(now);
+            let mut q = sqlx::query(touch_sql(len)).bind(now);
             for id in &admin_only[start..start + len] {
                 q = q.bind(*id);
             }
             q.execute(&mut *tx).await?;
         }
-        // Telegram links of admin replies: after the touch above, which
-        // locked their thread rows (see `topics::LINK_ADMIN_SQL`).
-        for (m, i) in $batch.iter().zip(&out).filter(|(_, i)| !i.duplicate) {
-            if let Some((chat, tg_message)) = m.tg_link {
-                sqlx::query(super::topics::LINK_ADMIN_SQL)
-                    .bind(&i.message.thread_id)
-                    .bind(i.message.id)
-                    .bind(chat.to_string())
-                    .bind(tg_message)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        // Emails (issue 26): one scheduled check per thread and kind, in
-        // this transaction; the email worker re-checks it when it is due.
-        let mut checks: Vec<(&str, &str, DateTime<Utc>)> = Vec::new();
-        for (m, i) in $batch.iter().zip(&out).filter(|(_, i)| !i.duplicate) {
-            let id = i.message.thread_id.as_str();
-            let check = match m.sender {
-                Role::Admin if !m.internal => $email
-                    .answer_delay
-                    .map(|d| (super::email::SCHEDULE_ANSWER_SQL, now + d)),
-                Role::Visitor => $email
-                    .agent_delay
-                    .map(|d| (super::email::SCHEDULE_AGENT_WAIT_SQL, now + d)),
-                Role::Admin => None,
-            };
-            if let Some((sql, due)) = check
-                && !checks
-                    .iter()
-                    .any(|(t, s, _)| *t == id && std::ptr::eq(*s, sql))
-            {
-                checks.push((id, sql, due));
-            }
-        }
-        for (thread, sql, due) in checks {
-            sqlx::query(sql)
-                .bind(now)
-                .bind(thread)
-                .bind(due)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for i in out.iter_mut().filter(|i| !i.duplicate) {
-            if let Some(blocked_at) = reopened.remove(i.message.thread_id.as_str()) {
-                i.thread_reopened = true;
-                i.blocked_at = blocked_at;
-            }
-        }
+        batch::follow_ups!(tx, $batch, &out, $email, now);
+        batch::mark_reopened(&mut out, reopened);
 
         tx.commit().await?;
         Ok::<_, sqlx::Error>(out)
@@ -415,7 +271,10 @@ pub async fn insert_batch_with(
     batch: &[NewMessage],
     email: &EmailSchedule,
 ) -> StoreResult<Vec<Inserted>> {
-    Ok(with_db!(db, p => insert_all!(p, batch, email))?)
+    Ok(match db {
+        Db::Sqlite(p) => insert_all!(p, batch, email),
+        Db::Postgres(p) => super::pg_batch::insert(p, batch, email).await,
+    }?)
 }
 
 /// [`VISIBLE_TO_VISITOR`] as a literal, for `concat!`.
@@ -613,19 +472,17 @@ pub async fn clear(
     })?)
 }
 
-macro_rules! referenced_sql {
-    ($rows:expr) => {{
-        static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-        shaped(
-            &C,
-            "SELECT DISTINCT file_url FROM messages WHERE file_url LIKE $1 AND file_url IN (",
-            "{}",
-            1,
-            ", ",
-            ")",
-            $rows,
-        )
-    }};
+pub(super) fn referenced_sql(rows: usize) -> &'static str {
+    static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    shaped(
+        &C,
+        "SELECT DISTINCT file_url FROM messages WHERE file_url LIKE $1 AND file_url IN (",
+        "{}",
+        1,
+        ", ",
+        ")",
+        rows,
+    )
 }
 
 /// Which of `urls` (local upload URLs, `/uploads/…`) some message's
@@ -644,7 +501,7 @@ pub async fn referenced_among(
     let mut out = std::collections::HashSet::new();
     for (start, len) in chunks(urls.len()) {
         let found: Vec<String> = with_db!(db, p => {
-            let mut q = sqlx::query_scalar(referenced_sql!(len)).bind("/uploads/%");
+            let mut q = sqlx::query_scalar(referenced_sql(len)).bind("/uploads/%");
             for u in &urls[start..start + len] {
                 q = q.bind(u);
             }
@@ -673,15 +530,15 @@ mod tests {
     #[test]
     fn shapes_number_their_parameters_after_the_shared_one() {
         assert_eq!(
-            touch_sql!(4),
+            touch_sql(4),
             "UPDATE threads SET last_activity_at = $1 WHERE id IN ($2, $3, $4, $5)"
         );
         assert_eq!(
-            referenced_sql!(2),
+            referenced_sql(2),
             "SELECT DISTINCT file_url FROM messages WHERE file_url LIKE $1 AND file_url IN ($2, $3)"
         );
         assert_eq!(
-            thread_insert_sql!(2),
+            thread_insert_sql(2),
             "INSERT INTO threads (id, display_name, created_at, last_activity_at, status) VALUES \
              ($2, $3, $1, $1, 'open'), ($4, $5, $1, $1, 'open') ON CONFLICT (id) DO NOTHING RETURNING id"
         );

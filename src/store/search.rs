@@ -1,7 +1,11 @@
 //! Full-text search (issue 13) over message text and thread display names:
-//! SQLite FTS5 tables `messages_fts` / `threads_fts` kept in step by
-//! triggers, Postgres GIN indexes over `to_tsvector('simple', …)`
-//! (`migrations/*/0009_search.sql`). The two backends need their own SQL
+//! SQLite FTS5 tables `messages_fts` / `threads_fts`, Postgres GIN indexes
+//! over `to_tsvector('simple', …)` (`migrations/*/0009_search.sql`). On
+//! SQLite new messages are indexed in bulk after their commit, not by a
+//! trigger in every group commit (issue 25, `migrations/sqlite/0023_…`):
+//! the writer thread catches the index up about once a second
+//! ([`super::sqlite_writer`]) and a search first indexes what is left
+//! ([`CATCH_UP_SQL`]), so it finds every stored message as before. The two backends need their own SQL
 //! here (FTS5 `MATCH` against `@@ to_tsquery`); everything else is shared.
 //!
 //! Callers pass search *terms* (words already split and case-folded by
@@ -30,6 +34,37 @@ pub fn tsquery(terms: &[String]) -> String {
         .map(|t| format!("'{}':*", t.replace('\\', "\\\\").replace('\'', "''")))
         .collect::<Vec<_>>()
         .join(" & ")
+}
+
+/// Indexes the messages above `messages_fts_upto.upto` (those stored
+/// since the last catch-up; İ folded as the migration says). Run with
+/// [`CATCH_UP_MARK_SQL`] in one write transaction.
+pub(super) const CATCH_UP_SQL: &str = "INSERT INTO messages_fts (rowid, content_text) \
+    SELECT id, replace(content_text, 'İ', 'i') FROM messages \
+    WHERE id > (SELECT upto FROM messages_fts_upto) ORDER BY id";
+
+/// Moves the mark past every stored message (never back: the newest rows
+/// may have been deleted since).
+pub(super) const CATCH_UP_MARK_SQL: &str = "UPDATE messages_fts_upto \
+    SET upto = max(upto, COALESCE((SELECT MAX(id) FROM messages), 0))";
+
+/// Is a message stored that the index has not taken yet?
+const BEHIND_SQL: &str = "SELECT COALESCE((SELECT MAX(id) FROM messages), 0) > \
+    (SELECT upto FROM messages_fts_upto)";
+
+/// Indexes the messages the writer has not indexed yet (one short write
+/// transaction, only when some wait), so a search sees every stored one.
+async fn catch_up(p: &sqlx::SqlitePool) -> Result<(), sqlx::Error> {
+    if !sqlx::query_scalar::<_, bool>(BEHIND_SQL)
+        .fetch_one(p)
+        .await?
+    {
+        return Ok(());
+    }
+    let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query(CATCH_UP_SQL).execute(&mut *tx).await?;
+    sqlx::query(CATCH_UP_MARK_SQL).execute(&mut *tx).await?;
+    tx.commit().await
 }
 
 const MESSAGES_SQLITE: &str = "SELECT m.id, m.thread_id, m.content_text, m.type, m.sender, \
@@ -75,6 +110,7 @@ pub async fn messages(
     let before = before.unwrap_or(i64::MAX);
     Ok(match db {
         Db::Sqlite(p) => {
+            catch_up(p).await?;
             sqlx::query_as(MESSAGES_SQLITE)
                 .bind(fts5_query(terms))
                 .bind(before)

@@ -1,0 +1,508 @@
+//! The group commit's SQLite side (issue 25 item 2): one thread owns one
+//! connection and runs a whole batch there in one call, from `BEGIN` to
+//! `COMMIT`, with its statements prepared once and kept. The async side
+//! (`chat::writer`) hands it a batch and gets one answer: two thread
+//! hand-offs per batch instead of two per statement through sqlx's
+//! connection thread (measured: docs/benchmarks.md, S6). Reads, and every
+//! other write, keep the pool.
+//!
+//! The batch follows [`super::batch`]'s plan with the SQL texts of
+//! [`super::messages`], so it stores exactly what
+//! [`super::messages::insert_batch_with`] stores.
+//!
+//! It also keeps the messages' full-text index (`messages_fts`, issue 25
+//! item 3): rows are indexed in bulk after their commit
+//! ([`super::search::CATCH_UP_SQL`]), at most [`FTS_EVERY`] or
+//! [`FTS_ROWS`] apart, instead of by a trigger in every transaction; a
+//! search first indexes whatever is left (`store::search`), so results
+//! are the same as with the trigger.
+
+mod raw;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+use sqlx::{ConnectOptions, Connection};
+use tokio::sync::oneshot;
+
+use self::raw::{Arg, Conn, Row};
+use super::messages::{
+    BY_CLIENT_ID_SQL, chunks, message_insert_sql, outbox_insert_sql, thread_insert_sql, touch_sql,
+    visitor_touch_sql,
+};
+use super::{StoreResult, batch};
+use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, ThreadId};
+
+/// The full-text index catches up at least this often while messages come.
+pub const FTS_EVERY: Duration = Duration::from_secs(1);
+
+/// … and once this many messages wait to be indexed: a catch-up holds
+/// the write lock for a time that grows with its rows, so at high rates
+/// it comes in small slices between batches, not once a second (1,024
+/// rows a slice raised S6's p99 at 5,000 msg/s, docs/benchmarks.md).
+pub const FTS_ROWS: usize = 256;
+
+/// A batch, its schedule, and where the outcome goes (with the batch, for
+/// a retry).
+struct Request {
+    batch: Vec<NewMessage>,
+    email: EmailSchedule,
+    reply: oneshot::Sender<(Vec<NewMessage>, StoreResult<Vec<Inserted>>)>,
+}
+
+/// The handle of the writer thread; the thread ends when the last handle
+/// is dropped (after the batch it is running).
+#[derive(Clone, Debug)]
+pub struct SqliteWriter {
+    tx: mpsc::Sender<Request>,
+}
+
+impl SqliteWriter {
+    /// Starts the thread (`sqlite-writer`); its connection is opened with
+    /// `pool`'s options at the first batch (and again after a failure to
+    /// open it).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (the connection is opened through it), or
+    /// when the OS refuses a thread (start-up).
+    pub fn start(pool: &SqlitePool) -> SqliteWriter {
+        let options = (*pool.connect_options()).clone();
+        let rt = tokio::runtime::Handle::current();
+        let (tx, rx) = mpsc::channel();
+        #[allow(clippy::expect_used)] // start-up: no thread, no server
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || serve(&rt, &options, &rx))
+            .expect("spawn the SQLite writer thread");
+        SqliteWriter { tx }
+    }
+
+    /// Stores `batch` in one transaction, in order (group commit), as
+    /// [`super::messages::insert_batch_with`] does; answers the batch back
+    /// (for a retry) and one [`Inserted`] per input, only after the commit.
+    ///
+    /// # Errors
+    /// Any database error, then nothing of the batch is stored;
+    /// `WorkerCrashed` (unavailable) when the thread is gone.
+    pub async fn insert_batch(
+        &self,
+        batch: Vec<NewMessage>,
+        email: EmailSchedule,
+    ) -> (Vec<NewMessage>, StoreResult<Vec<Inserted>>) {
+        let (reply, answer) = oneshot::channel();
+        let req = Request {
+            batch,
+            email,
+            reply,
+        };
+        if let Err(mpsc::SendError(req)) = self.tx.send(req) {
+            return (req.batch, Err(sqlx::Error::WorkerCrashed.into()));
+        }
+        match answer.await {
+            Ok(done) => done,
+            // The thread died inside this batch (a panic): the batch is
+            // lost to the caller, which answers every sender with an error.
+            Err(_) => (Vec::new(), Err(sqlx::Error::WorkerCrashed.into())),
+        }
+    }
+}
+
+/// The thread: opens the connection, then runs batches until every handle
+/// is gone. While it cannot open it, each batch is answered with the error.
+fn serve(
+    rt: &tokio::runtime::Handle,
+    options: &SqliteConnectOptions,
+    rx: &mpsc::Receiver<Request>,
+) {
+    loop {
+        let err = match rt.block_on(options.connect()) {
+            Ok(mut conn) => {
+                let ran = match rt.block_on(conn.lock_handle()) {
+                    Ok(handle) => {
+                        run_batches(Conn::new(handle), rx);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                };
+                match ran {
+                    Ok(()) => {
+                        let _ = rt.block_on(conn.close());
+                        return;
+                    }
+                    Err(e) => e,
+                }
+            }
+            Err(e) => e,
+        };
+        tracing::warn!(error = %err, "the SQLite writer cannot open its connection");
+        let Ok(req) = rx.recv() else { return };
+        let _ = req.reply.send((req.batch, Err(err.into())));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs batches on `db` until every handle is gone, keeping the full-text
+/// index close behind; then indexes what is left.
+fn run_batches(mut db: Conn<'_>, rx: &mpsc::Receiver<Request>) {
+    let mut index = Index::default();
+    loop {
+        let req = if index.waiting > 0 {
+            match rx.recv_timeout(index.due_in()) {
+                Ok(r) => r,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    index.catch_up(&mut db);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(r) => r,
+                Err(_) => break,
+            }
+        };
+        let res = run_batch(&mut db, &req.batch, &req.email);
+        if db.in_transaction() {
+            let _ = db.exec("ROLLBACK", &[]);
+        }
+        if let Ok(out) = &res {
+            index.waiting += out.iter().filter(|i| !i.duplicate).count();
+        }
+        let _ = req.reply.send((req.batch, res.map_err(Into::into)));
+        if index.is_due() {
+            index.catch_up(&mut db);
+        }
+    }
+    if index.waiting > 0 {
+        index.catch_up(&mut db);
+    }
+}
+
+/// How far behind the full-text index is (messages this thread stored
+/// since it last caught up).
+#[derive(Default)]
+struct Index {
+    waiting: usize,
+    first_waiting: Option<Instant>,
+}
+
+impl Index {
+    fn due_in(&mut self) -> Duration {
+        let since = *self.first_waiting.get_or_insert_with(Instant::now);
+        FTS_EVERY.saturating_sub(since.elapsed())
+    }
+
+    fn is_due(&mut self) -> bool {
+        self.waiting >= FTS_ROWS || (self.waiting > 0 && self.due_in().is_zero())
+    }
+
+    /// Indexes every stored message above the mark, in one transaction.
+    /// A failure (busy) is logged and left for the next try or search.
+    fn catch_up(&mut self, db: &mut Conn<'_>) {
+        let res = db
+            .exec("BEGIN IMMEDIATE", &[])
+            .and_then(|()| db.exec(super::search::CATCH_UP_SQL, &[]))
+            .and_then(|()| db.exec(super::search::CATCH_UP_MARK_SQL, &[]))
+            .and_then(|()| db.exec("COMMIT", &[]));
+        match res {
+            Ok(()) => *self = Index::default(),
+            Err(e) => {
+                if db.in_transaction() {
+                    let _ = db.exec("ROLLBACK", &[]);
+                }
+                tracing::warn!(error = %e, "the search index could not catch up; tried again later");
+                self.first_waiting = Some(Instant::now());
+            }
+        }
+    }
+}
+
+/// RFC 3339 with `+00:00`, as sqlx writes a `DateTime<Utc>` to SQLite
+/// (and as every stored time is compared, as text).
+fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
+/// A stored time, as sqlx reads one (RFC 3339, or `%F %T%.f` in UTC).
+fn parse_time(s: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%F %T%.f").map(|t| t.and_utc()))
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn decode<T: std::str::FromStr>(s: &str) -> Result<T, sqlx::Error>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    s.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// A row of `messages::cols!()` (id, thread_id, content_text, type,
+/// sender, file_url, created_at, client_id, internal, agent_id, agent_name,
+/// edited_at).
+fn message(r: &Row) -> Result<Message, sqlx::Error> {
+    Ok(Message {
+        id: r.int(0),
+        thread_id: ThreadId::parse(r.text(1)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        content_text: r.text(2)?.to_owned(),
+        content_type: decode(r.text(3)?)?,
+        sender_type: decode(r.text(4)?)?,
+        file_url: r.opt_text(5)?.map(str::to_owned),
+        created_at: parse_time(r.text(6)?)?,
+        client_id: r.opt_text(7)?.map(str::to_owned),
+        internal: r.int(8) != 0,
+        agent_id: r.opt_int(9),
+        sender_name: r.opt_text(10)?.map(str::to_owned),
+        edited_at: r.opt_text(11)?.map(parse_time).transpose()?,
+    })
+}
+
+/// One batch, `BEGIN` to `COMMIT` (the caller rolls back after an error).
+fn run_batch(
+    db: &mut Conn<'_>,
+    batch: &[NewMessage],
+    email: &EmailSchedule,
+) -> Result<Vec<Inserted>, sqlx::Error> {
+    let now = super::now();
+    let now_text = time_text(now);
+    let now_arg = Arg::Text(&now_text);
+    // `BEGIN IMMEDIATE`: the write lock now, so a busy database is met
+    // before any work (and waited for by `busy_timeout`), never at a
+    // read-to-write upgrade inside the batch.
+    db.exec("BEGIN IMMEDIATE", &[])?;
+
+    let new_threads = batch::new_threads(batch);
+    let mut created: HashSet<String> = HashSet::new();
+    for (start, len) in chunks(new_threads.len()) {
+        let mut args = vec![now_arg];
+        for (id, name) in &new_threads[start..start + len] {
+            args.extend([Arg::Text(id), Arg::Text(name)]);
+        }
+        db.run(thread_insert_sql(len), &args, |r| {
+            created.insert(r.text(0)?.to_owned());
+            Ok(())
+        })?;
+    }
+
+    let mut stored: Vec<Message> = Vec::with_capacity(batch.len());
+    for (start, len) in chunks(batch.len()) {
+        let mut args = Vec::with_capacity(1 + 9 * len);
+        args.push(now_arg);
+        for m in &batch[start..start + len] {
+            args.extend([
+                Arg::Text(&m.thread_id),
+                Arg::Text(m.sender.as_str()),
+                Arg::Text(m.kind.as_str()),
+                Arg::Text(&m.text),
+                m.file_url.as_ref().into(),
+                m.client_id.as_ref().into(),
+                m.internal.into(),
+                m.agent_id.into(),
+                m.agent_name.as_ref().into(),
+            ]);
+        }
+        db.run(message_insert_sql(len), &args, |r| {
+            stored.push(message(r)?);
+            Ok(())
+        })?;
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    for (m, slot) in batch
+        .iter()
+        .zip(batch::match_stored(batch, &created, stored)?)
+    {
+        out.push(match slot {
+            batch::Slot::Done(i) => i,
+            batch::Slot::Lookup { thread_created } => {
+                let mut found = None;
+                let args = [Arg::Text(&m.thread_id), m.client_id.as_ref().into()];
+                db.run(BY_CLIENT_ID_SQL, &args, |r| {
+                    found = Some(message(r)?);
+                    Ok(())
+                })?;
+                batch::retried(m, found.ok_or(sqlx::Error::RowNotFound)?, thread_created)
+            }
+        });
+    }
+
+    let forwards = batch::forwards(batch, &out);
+    for (start, len) in chunks(forwards.len()) {
+        let mut args = vec![now_arg];
+        for (id, thread, key) in &forwards[start..start + len] {
+            args.extend([Arg::Int(*id), Arg::Text(thread), (*key).into()]);
+        }
+        db.exec(outbox_insert_sql(len), &args)?;
+    }
+
+    let (by_visitor, admin_only) = batch::touches(batch, &out);
+    let mut reopened: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
+    for (start, len) in chunks(by_visitor.len()) {
+        let mut args = vec![now_arg];
+        args.extend(
+            by_visitor[start..start + len]
+                .iter()
+                .map(|id| Arg::Text(id)),
+        );
+        db.run(visitor_touch_sql(len), &args, |r| {
+            // `status_changed_at` is now only for the threads it reopened.
+            if r.opt_text(1)? == Some(now_text.as_str()) {
+                let blocked_at = r.opt_text(2)?.map(parse_time).transpose()?;
+                reopened.insert(r.text(0)?.to_owned(), blocked_at);
+            }
+            Ok(())
+        })?;
+    }
+    for (start, len) in chunks(admin_only.len()) {
+        let mut args = vec![now_arg];
+        args.extend(
+            admin_only[start..start + len]
+                .iter()
+                .map(|id| Arg::Text(id)),
+        );
+        db.exec(touch_sql(len), &args)?;
+    }
+    for (thread, id, chat, tg_message) in batch::tg_links(batch, &out) {
+        let args = [
+            Arg::Text(thread),
+            Arg::Int(id),
+            Arg::Text(&chat),
+            Arg::Int(tg_message),
+        ];
+        db.exec(super::topics::LINK_ADMIN_SQL, &args)?;
+    }
+    for (thread, sql, due) in batch::email_checks(batch, &out, email, now) {
+        let due = time_text(due);
+        db.exec(sql, &[now_arg, Arg::Text(thread), Arg::Text(&due)])?;
+    }
+    batch::mark_reopened(&mut out, reopened);
+
+    db.exec("COMMIT", &[])?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseConfig;
+    use crate::domain::{MessageType, Role};
+    use crate::store::{Db, messages, search};
+
+    fn msg(thread: &str, sender: Role, text: &str, client_id: Option<&str>) -> NewMessage {
+        NewMessage {
+            thread_id: thread.into(),
+            sender,
+            kind: MessageType::Text,
+            text: text.into(),
+            file_url: None,
+            client_id: client_id.map(Into::into),
+            new_thread: (sender == Role::Visitor).then(|| format!("Visitor {}", &thread[..4])),
+            forward: sender == Role::Visitor,
+            client_key: (sender == Role::Visitor).then(|| "127.0.0.1".into()),
+            internal: false,
+            tg_link: None,
+            agent_id: None,
+            agent_name: Some("Ayşe".into()).filter(|_| sender == Role::Admin),
+        }
+    }
+
+    async fn open(dir: &tempfile::TempDir, name: &str) -> (Db, SqlitePool) {
+        let db = Db::connect(&DatabaseConfig::Sqlite(dir.path().join(name)))
+            .await
+            .expect("connect");
+        db.migrate().await.expect("migrate");
+        let Db::Sqlite(pool) = &db else {
+            unreachable!("a SQLite path")
+        };
+        let pool = pool.clone();
+        (db, pool)
+    }
+
+    /// What an outcome says, without the times (each database has its own).
+    fn shape(out: &[Inserted]) -> Vec<String> {
+        out.iter()
+            .map(|i| {
+                let m = &i.message;
+                format!(
+                    "{} {} {} {:?} {:?} {:?} created={} dup={} conflict={} reopened={}",
+                    m.id,
+                    m.thread_id.as_str(),
+                    m.content_text,
+                    m.sender_type,
+                    m.client_id,
+                    m.sender_name,
+                    i.thread_created,
+                    i.duplicate,
+                    i.conflict,
+                    i.thread_reopened
+                )
+            })
+            .collect()
+    }
+
+    /// The writer thread stores and answers exactly what the sqlx executor
+    /// does (new threads, keys repeated in and across batches, another
+    /// sender's key, an agent's message, a reopened thread, outbox rows),
+    /// and a search finds its messages before the index's own catch-up.
+    #[tokio::test]
+    async fn the_writer_thread_stores_what_the_sqlx_executor_stores() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (via_sqlx, _) = open(&dir, "sqlx.db").await;
+        let (via_thread, pool) = open(&dir, "thread.db").await;
+        let writer = SqliteWriter::start(&pool);
+        let a = "aaaaaaaa-0000-4000-8000-000000000001";
+        let b = "bbbbbbbb-0000-4000-8000-000000000002";
+        let batches = [
+            vec![msg(a, Role::Visitor, "earlier şeker", Some("k0"))],
+            vec![
+                msg(b, Role::Visitor, "new thread", Some("k1")),
+                msg(b, Role::Visitor, "same key again", Some("k1")),
+                msg(a, Role::Visitor, "retry of earlier", Some("k0")),
+                msg(a, Role::Admin, "another sender's key", Some("k1")),
+                msg(a, Role::Admin, "an answer", None),
+                msg(b, Role::Visitor, "no key İstanbul", None),
+            ],
+        ];
+        for batch in &batches {
+            let expected = messages::insert_batch(&via_sqlx, batch)
+                .await
+                .expect("sqlx");
+            let (back, got) = writer.insert_batch(batch.clone(), EmailSchedule::OFF).await;
+            assert_eq!(back.len(), batch.len());
+            assert_eq!(shape(&got.expect("thread")), shape(&expected));
+        }
+        sqlx::query("UPDATE threads SET status = 'closed'")
+            .execute(&pool)
+            .await
+            .expect("close");
+        let (_, got) = writer
+            .insert_batch(
+                vec![msg(a, Role::Visitor, "back again", None)],
+                EmailSchedule::OFF,
+            )
+            .await;
+        let got = got.expect("reopen");
+        assert!(got[0].thread_reopened, "{:?}", shape(&got));
+
+        let count = |sql: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .expect(sql)
+            }
+        };
+        assert_eq!(count("SELECT COUNT(*) FROM telegram_outbox").await, 4);
+        assert_eq!(count("SELECT COUNT(*) FROM messages").await, 6);
+        for (word, n) in [("şeker", 1), ("istanbul", 1), ("again", 1)] {
+            let found = search::messages(&via_thread, &[word.into()], 10, None)
+                .await
+                .expect("search");
+            assert_eq!(found.len(), n, "{word}");
+        }
+    }
+}
