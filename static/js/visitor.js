@@ -116,7 +116,7 @@ messagesEl.addEventListener('scroll', () => {
 // first message: the first connect has nothing to catch up on.
 let freshThread = body.dataset.newThread === '1';
 
-async function catchUp() {
+async function catchUp(tries = 0) {
   const loaded = await initial;
   if (freshThread) {
     freshThread = false;
@@ -137,7 +137,9 @@ async function catchUp() {
       last = list.lastId();
     }
   } catch {
-    /* the next reconnect tries again */
+    // The server may be restarting its database: try again while connected
+    // (a reconnect starts its own catch-up).
+    if (tries < 10) setTimeout(() => socket.connected && catchUp(tries + 1), 2000);
   }
 }
 

@@ -204,6 +204,10 @@ async fn visitor(
     threads.lock().unwrap().push(tid.clone());
     let mut sock: Option<Socket> = None;
     let mut last: Option<i64> = None;
+    // After a reconnect, what the page does (`catchUp` in visitor.js):
+    // `?after=` the last id seen before the gap, tried again until it
+    // answers (the socket's replay fails while Postgres restarts).
+    let mut gap_from: Option<i64> = None;
     let mut n = 0u64;
     let mut next = Instant::now();
     loop {
@@ -214,6 +218,22 @@ async fn visitor(
                 auth["last_message_id"] = json!(l);
             }
             sock = try_socket(&b, auth).await;
+            if sock.is_some() && gap_from.is_none() {
+                gap_from = Some(last.unwrap_or(0));
+            }
+        }
+        if let Some(after) = gap_from
+            && let Some((200, v)) = get(&b, &format!("/api/messages/{tid}?after={after}&limit=200")).await
+        {
+            let mut seen = seen.lock().unwrap();
+            for m in v["messages"].as_array().into_iter().flatten() {
+                if m["sender_type"] == "admin"
+                    && let Some(id) = m["id"].as_i64()
+                {
+                    seen.visitor_got.insert(id);
+                }
+            }
+            gap_from = None;
         }
         if let Some(s) = sock.as_mut() {
             for (ev, data) in s.drain() {
