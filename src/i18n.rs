@@ -52,6 +52,8 @@ pub struct Strings {
     pub status_sent: &'static str,
     /// Bubble state: not stored (error or timeout).
     pub status_failed: &'static str,
+    /// Mark on a message whose text its agent edited after sending (issue 23).
+    pub edited: &'static str,
     /// Button that resends a failed message.
     pub retry: &'static str,
     /// Banner while the first connection is being made.
@@ -302,6 +304,7 @@ pub static TR: Strings = Strings {
     status_pending: "Gönderiliyor…",
     status_sent: "Gönderildi",
     status_failed: "Gönderilemedi",
+    edited: "düzenlendi",
     retry: "Tekrar dene",
     conn_connecting: "Bağlanıyor…",
     conn_lost: "Bağlantı koptu, yeniden bağlanılıyor…",
@@ -417,6 +420,7 @@ pub static EN: Strings = Strings {
     status_pending: "Sending…",
     status_sent: "Sent",
     status_failed: "Not sent",
+    edited: "edited",
     retry: "Retry",
     conn_connecting: "Connecting…",
     conn_lost: "Connection lost, reconnecting…",

@@ -160,12 +160,15 @@ impl App {
         let media = media::Media::new(&config)?;
         media.start_upkeep(db.clone()).await;
         let telegram = match &config.telegram {
-            Some(tc) => Some(telegram::Telegram::new(
-                tc,
-                config.upload_dir.clone(),
-                media.clone(),
-                config.telegram_retry_base,
-            )?),
+            Some(tc) => Some(
+                telegram::Telegram::new(
+                    tc,
+                    config.upload_dir.clone(),
+                    media.clone(),
+                    config.telegram_retry_base,
+                )?
+                .with_timezone(config.timezone),
+            ),
             None => None,
         };
         let chat = Chat::start(

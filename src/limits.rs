@@ -403,6 +403,17 @@ pub fn ip_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// [`ip_key`] as text, the key of a client address in the Telegram
+/// outbox's fair share (issue 23), stored on a pending forward: an IPv4
+/// address as is (`203.0.113.7`), an IPv6 /64 as `2001:db8:1:2::/64`.
+/// Nothing finer than what the limits count is kept.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip_key(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(net) => format!("{net}/64"),
+    }
+}
+
 /// Frees room in a full login back-off map: forgets addresses whose failures
 /// are old, and if that is not enough the older half. An attacker who owns
 /// more addresses than the map holds gains nothing from this that his
@@ -490,6 +501,16 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+
+    #[test]
+    fn an_address_key_is_the_v4_address_or_the_v6_64() {
+        let k = |s: &str| address_key(s.parse().expect("an address"));
+        assert_eq!(k("203.0.113.7"), "203.0.113.7");
+        assert_eq!(k("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(k("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+        assert_eq!(k("2001:db8:1:2::1"), k("2001:db8:1:2:ffff::9"));
+        assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));
+    }
 
     fn xff(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

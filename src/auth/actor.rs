@@ -23,13 +23,13 @@ pub enum Actor {
     /// The visitor of thread `thread` (its own).
     Visitor {
         /// The visitor's id, which is its thread's id.
-        thread: String,
+        thread: ThreadId,
     },
     /// The admin (a live session, or the Telegram admin chat).
     Admin {
         /// The browser's own visitor thread (HTTP requests), which the
         /// admin's browser reaches as that visitor.
-        own: Option<String>,
+        own: Option<ThreadId>,
         /// The agent who acts.
         agent: AgentRef,
     },
@@ -38,28 +38,28 @@ pub enum Actor {
 impl Actor {
     /// The actor of an HTTP request: the agent `admin` when it has a
     /// session, else the visitor `visitor_id`.
-    pub fn for_request(visitor_id: &str, admin: Option<&AgentRef>) -> Actor {
+    pub fn for_request(visitor_id: &ThreadId, admin: Option<&AgentRef>) -> Actor {
         match admin {
             Some(agent) => Actor::Admin {
-                own: Some(visitor_id.to_owned()),
+                own: Some(visitor_id.clone()),
                 agent: agent.clone(),
             },
             None => Actor::Visitor {
-                thread: visitor_id.to_owned(),
+                thread: visitor_id.clone(),
             },
         }
     }
 
     /// The actor of a socket: an admin socket is its session's agent; any
     /// other the visitor `visitor_id`.
-    pub fn for_socket(visitor_id: &str, admin: Option<&AgentRef>) -> Actor {
+    pub fn for_socket(visitor_id: &ThreadId, admin: Option<&AgentRef>) -> Actor {
         match admin {
             Some(agent) => Actor::Admin {
                 own: None,
                 agent: agent.clone(),
             },
             None => Actor::Visitor {
-                thread: visitor_id.to_owned(),
+                thread: visitor_id.clone(),
             },
         }
     }
@@ -104,7 +104,7 @@ impl Actor {
     pub fn can_read(&self, thread: &str) -> bool {
         match self {
             Actor::Admin { .. } => true,
-            Actor::Visitor { thread: own } => own == thread,
+            Actor::Visitor { thread: own } => own.as_str() == thread,
         }
     }
 
@@ -126,7 +126,7 @@ impl Actor {
             Actor::Admin { own, .. } => own.as_ref(),
         };
         match (self, thread_id, own) {
-            (Actor::Admin { .. }, Some(t), own) if own.is_none_or(|o| o != t) => {
+            (Actor::Admin { .. }, Some(t), own) if own.is_none_or(|o| o.as_str() != t) => {
                 let id = ThreadId::parse(t).map_err(|e| ChatError::Validation(e.to_string()))?;
                 Ok((Sender::Admin, id))
             }
@@ -135,16 +135,12 @@ impl Actor {
             (_, Some(t), Some(_)) if !self.can_post(t) => {
                 Err(ChatError::Forbidden("You can only reach your own thread"))
             }
-            (_, _, Some(own)) => {
-                let id = ThreadId::parse(own.as_str())
-                    .map_err(|e| ChatError::Validation(e.to_string()))?;
-                Ok((
-                    Sender::Visitor {
-                        thread_id: own.clone(),
-                    },
-                    id,
-                ))
-            }
+            (_, _, Some(own)) => Ok((
+                Sender::Visitor {
+                    thread_id: own.clone(),
+                },
+                own.clone(),
+            )),
             (_, Some(_), None) => Err(ChatError::Validation("thread_id is required".into())),
         }
     }
@@ -154,9 +150,13 @@ impl Actor {
 mod tests {
     use super::*;
 
+    fn tid(s: &str) -> ThreadId {
+        ThreadId::parse(s).unwrap()
+    }
+
     #[test]
     fn a_visitor_reaches_only_its_own_thread() {
-        let v = Actor::for_request("t1", None);
+        let v = Actor::for_request(&tid("t1"), None);
         assert!(v.can_read("t1") && !v.can_read("t2") && !v.can_admin());
         assert_eq!(v.role(), Role::Visitor);
         assert_eq!(v.target(None).unwrap().0.role(), Role::Visitor);
@@ -165,7 +165,7 @@ mod tests {
     }
 
     fn v_is_owner() -> bool {
-        Actor::for_request("t1", None).is_owner()
+        Actor::for_request(&tid("t1"), None).is_owner()
     }
 
     #[test]
@@ -175,7 +175,7 @@ mod tests {
             role: crate::domain::AgentRole::Agent,
             display_name: "Ayşe".into(),
         };
-        let a = Actor::for_request("own", Some(&agent));
+        let a = Actor::for_request(&tid("own"), Some(&agent));
         assert!(!a.is_owner() && a.agent() == Some(&agent) && !v_is_owner());
         assert!(Actor::admin().is_owner() && Actor::admin().agent().unwrap().id.is_none());
         assert!(a.can_read("t2") && a.can_admin());
@@ -187,7 +187,7 @@ mod tests {
             a.target(Some("own")).unwrap().0,
             Sender::Visitor { .. }
         ));
-        let socket = Actor::for_socket("own", Some(&agent));
+        let socket = Actor::for_socket(&tid("own"), Some(&agent));
         assert!(matches!(socket.target(None), Err(ChatError::Validation(_))));
         assert!(socket.target(Some(&"x".repeat(65))).is_err());
     }

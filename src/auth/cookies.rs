@@ -15,6 +15,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
 
 use super::AuthResult;
 use super::{AdminSession, Auth, is_visitor_id};
+use crate::domain::ThreadId;
 
 /// Cookie names and flags for one environment.
 #[derive(Clone, Debug)]
@@ -54,10 +55,10 @@ impl CookiePolicy {
     pub fn build(
         &self,
         name: &'static str,
-        value: String,
+        value: impl Into<String>,
         max_age: Option<i64>,
     ) -> Cookie<'static> {
-        let mut c = Cookie::build((name, value))
+        let mut c = Cookie::build((name, value.into()))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
@@ -84,7 +85,7 @@ fn cookie_duration(secs: i64) -> cookie::time::Duration {
 #[derive(Clone, Debug, Default)]
 pub struct Identity {
     /// The browser's visitor id (= its thread id), when it has a valid cookie.
-    pub visitor_id: Option<String>,
+    pub visitor_id: Option<ThreadId>,
     /// The admin session, when the cookie names a live one.
     pub admin: Option<AdminSession>,
     /// The pending login id, when present.
@@ -104,7 +105,8 @@ pub async fn identify(
     let visitor_id = jar
         .get(policy.visitor)
         .map(|c| c.value().to_owned())
-        .filter(|v| is_visitor_id(v));
+        .filter(|v| is_visitor_id(v))
+        .and_then(|v| ThreadId::parse(v).ok());
     let admin = match jar.get(policy.admin) {
         Some(c) => auth.session(c.value()).await?,
         None => None,
@@ -124,7 +126,7 @@ mod tests {
     #[test]
     fn production_cookies_are_host_prefixed_and_secure() {
         let p = CookiePolicy::new(true);
-        let c = p.build(p.admin, "t".into(), None);
+        let c = p.build(p.admin, "t", None);
         let s = c.to_string();
         assert!(s.starts_with("__Host-sohbet_admin=t"), "{s}");
         for attr in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
@@ -135,7 +137,7 @@ mod tests {
             "__Host- cookies carry no Domain: {s}"
         );
         let dev = CookiePolicy::new(false);
-        let s = dev.build(dev.visitor, "v".into(), Some(60)).to_string();
+        let s = dev.build(dev.visitor, "v", Some(60)).to_string();
         assert!(
             s.starts_with("sohbet_vid=v") && s.contains("HttpOnly") && !s.contains("Secure"),
             "{s}"

@@ -419,8 +419,9 @@ pub fn random_token() -> String {
 }
 
 /// A new visitor id (UUID v4), which is also its thread id.
-pub fn new_visitor_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+pub fn new_visitor_id() -> crate::domain::ThreadId {
+    crate::domain::ThreadId::parse(uuid::Uuid::new_v4().to_string())
+        .expect("a UUID is a valid thread id")
 }
 
 /// Is `s` a visitor id this server could have issued (a hyphenated UUID)?

@@ -33,6 +33,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::{Auth, is_visitor_id};
+use crate::domain::ThreadId;
 
 /// Prefix of every visitor token (format version 1).
 pub const PREFIX: &str = "sv1.";
@@ -60,7 +61,7 @@ impl Auth {
     /// The thread a visitor token is bound to, when the token is one this
     /// server issued under the current `VISITOR_TOKEN_EPOCH` (checked in
     /// constant time); `None` otherwise (forged, malformed or revoked).
-    pub fn verify_visitor_token(&self, token: &str) -> Option<String> {
+    pub fn verify_visitor_token(&self, token: &str) -> Option<ThreadId> {
         let rest = token.trim().strip_prefix(PREFIX)?;
         let (thread_id, mac) = rest.split_once('.')?;
         if !is_visitor_id(thread_id) {
@@ -68,7 +69,7 @@ impl Auth {
         }
         let raw = hex::decode(mac).ok()?;
         self.visitor_token_mac(thread_id).verify_slice(&raw).ok()?;
-        Some(thread_id.to_owned())
+        ThreadId::parse(thread_id).ok()
     }
 }
 

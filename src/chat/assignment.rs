@@ -22,6 +22,7 @@
 //! robin on the instance that stored the first message knows the agents
 //! active on that instance.
 
+use crate::domain::ThreadId;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, Weak},
@@ -144,7 +145,7 @@ impl Chat {
     /// thread; `Forbidden` for an actor that is no agent (no id); database
     /// errors. Nothing changes on an error.
     #[tracing::instrument(skip(self, agent), fields(agent = ?agent.id))]
-    pub async fn take(&self, thread_id: &str, agent: &AgentRef) -> ChatResult<ThreadUpdate> {
+    pub async fn take(&self, thread_id: &ThreadId, agent: &AgentRef) -> ChatResult<ThreadUpdate> {
         let id = agent
             .id
             .ok_or(ChatError::Forbidden("Only an agent can take a thread"))?;
@@ -170,7 +171,7 @@ impl Chat {
     #[tracing::instrument(skip(self, by))]
     pub async fn assign(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         agent_id: Option<i64>,
         by: &ActedBy,
     ) -> ChatResult<ThreadUpdate> {
@@ -202,7 +203,7 @@ impl RoundRobin {
     /// Round robin for new thread `thread_id`: the next active, enabled
     /// agent gets it (`None`: nobody active, or it was assigned meanwhile).
     #[tracing::instrument(skip(self))]
-    async fn assign(&self, thread_id: &str) -> ChatResult<Option<Thread>> {
+    async fn assign(&self, thread_id: &ThreadId) -> ChatResult<Option<Thread>> {
         let order = self
             .activity
             .turn_order(self.activity.active(ACTIVE_WITHIN));
@@ -232,7 +233,7 @@ impl RoundRobin {
     pub(super) async fn run(self, mut events: mpsc::Receiver<ChatEvent>) {
         while let Some(ev) = events.recv().await {
             if let ChatEvent::ThreadCreated(t) = ev
-                && let Err(e) = self.assign(t.id.as_str()).await
+                && let Err(e) = self.assign(&t.id).await
             {
                 tracing::warn!(error = %e, "round robin could not assign a new thread");
             }

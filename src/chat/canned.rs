@@ -9,6 +9,7 @@
 //! every instance). Sending one ([`Chat::send_canned`]) goes through
 //! [`Chat::post`] like any admin message. Knows no transport.
 
+use crate::domain::ThreadId;
 use serde::Serialize;
 
 use super::{Chat, ChatEvent, MAX_TEXT_CHARS, PostRequest, Posted};
@@ -185,7 +186,7 @@ impl Chat {
     #[tracing::instrument(skip(self, client_id))]
     pub async fn send_canned(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         id: i64,
         client_id: Option<String>,
     ) -> ChatResult<Posted> {
@@ -202,7 +203,7 @@ impl Chat {
     pub async fn send_canned_as(
         &self,
         actor: &crate::auth::Actor,
-        thread_id: &str,
+        thread_id: &ThreadId,
         id: i64,
         client_id: Option<String>,
     ) -> ChatResult<Posted> {

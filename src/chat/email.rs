@@ -3,6 +3,7 @@
 //! worker (`crate::email`) and the HTTP adapter make, over
 //! `store::email`. Knows no SMTP: composing and sending are the worker's.
 
+use crate::domain::ThreadId;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -79,17 +80,25 @@ impl Emails {
     }
 
     /// See [`store::email::thread`].
-    pub async fn thread(&self, thread_id: &str) -> ChatResult<Option<EmailThread>> {
+    pub async fn thread(&self, thread_id: &ThreadId) -> ChatResult<Option<EmailThread>> {
         Ok(store::email::thread(&self.db, thread_id).await?)
     }
 
     /// See [`store::email::answers_after`].
-    pub async fn answers_after(&self, thread_id: &str, after: i64) -> ChatResult<Vec<Message>> {
+    pub async fn answers_after(
+        &self,
+        thread_id: &ThreadId,
+        after: i64,
+    ) -> ChatResult<Vec<Message>> {
         Ok(store::email::answers_after(&self.db, thread_id, after).await?)
     }
 
     /// See [`store::email::visible_messages`].
-    pub async fn visible_messages(&self, thread_id: &str, limit: i64) -> ChatResult<Vec<Message>> {
+    pub async fn visible_messages(
+        &self,
+        thread_id: &ThreadId,
+        limit: i64,
+    ) -> ChatResult<Vec<Message>> {
         Ok(store::email::visible_messages(&self.db, thread_id, limit).await?)
     }
 
@@ -108,7 +117,7 @@ impl Emails {
         id: i64,
         recipient: &str,
         body: &str,
-        upto: Option<(&str, i64)>,
+        upto: Option<(&ThreadId, i64)>,
         now: DateTime<Utc>,
     ) -> ChatResult<bool> {
         Ok(store::email::compose(&self.db, id, recipient, body, upto, now).await?)
@@ -141,7 +150,7 @@ impl Emails {
     }
 
     /// See [`store::email::waiting`].
-    pub async fn waiting(&self, thread_id: &str) -> ChatResult<Option<store::email::Waiting>> {
+    pub async fn waiting(&self, thread_id: &ThreadId) -> ChatResult<Option<store::email::Waiting>> {
         Ok(store::email::waiting(&self.db, thread_id).await?)
     }
 
@@ -168,7 +177,7 @@ impl Emails {
     /// Database errors.
     pub async fn request_transcript(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
     ) -> ChatResult<Result<(), TranscriptRefusal>> {
         let res = store::email::request_transcript(
             &self.db,
@@ -184,7 +193,7 @@ impl Emails {
     }
 
     /// See [`store::email::unsubscribe`].
-    pub async fn unsubscribe(&self, thread_id: &str) -> ChatResult<bool> {
+    pub async fn unsubscribe(&self, thread_id: &ThreadId) -> ChatResult<bool> {
         Ok(store::email::unsubscribe(&self.db, thread_id, store::now()).await?)
     }
 
@@ -209,7 +218,7 @@ impl Emails {
     }
 
     /// See [`store::email::of_thread`].
-    pub async fn of_thread(&self, thread_id: &str) -> ChatResult<Vec<EmailRow>> {
+    pub async fn of_thread(&self, thread_id: &ThreadId) -> ChatResult<Vec<EmailRow>> {
         Ok(store::email::of_thread(&self.db, thread_id).await?)
     }
 

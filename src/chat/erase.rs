@@ -6,6 +6,7 @@
 
 use super::{Chat, ChatEvent, ChatResult};
 use crate::domain::ActedBy;
+use crate::domain::ThreadId;
 pub use crate::store::erase::ErasedRows;
 
 impl Chat {
@@ -21,7 +22,7 @@ impl Chat {
     #[tracing::instrument(skip(self, audit))]
     pub async fn erase(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         audit: Option<&ActedBy>,
         only_closed_before: Option<chrono::DateTime<chrono::Utc>>,
     ) -> ChatResult<Option<ErasedRows>> {
@@ -52,7 +53,7 @@ impl Chat {
     /// `thread_erased`): its entry in the blocked threads, so that a new
     /// thread of the same visitor is not refused as blocked. (The erasing
     /// instance reads its set again in [`Chat::erase`].)
-    pub fn apply_erased(&self, thread_id: &str) {
+    pub fn apply_erased(&self, thread_id: &ThreadId) {
         self.blocks.set(thread_id, false);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod assignment;
 pub mod canned;
+pub mod edits;
 pub mod email;
 pub mod erase;
 pub mod error;
@@ -61,18 +62,22 @@ pub struct ThreadInfo {
 pub enum ChatEvent {
     /// A new message was stored (not sent for de-duplicated retries).
     MessageStored(Message),
+    /// A stored message's text changed: an agent edited its answer in
+    /// Telegram ([`edits`], issue 23 item 6). Carries the message as now
+    /// stored (with `edited_at`): `message_updated`.
+    MessageUpdated(Message),
     /// A visitor's first message created its thread.
     ThreadCreated(ThreadInfo),
     /// The admin cleared a thread.
     Cleared {
         /// The thread.
-        thread_id: String,
+        thread_id: ThreadId,
     },
     /// A thread was erased with all it held ([`erase`]): `thread_erased`
     /// to admins and to the thread's room.
     Erased {
         /// The thread.
-        thread_id: String,
+        thread_id: ThreadId,
     },
     /// A canned reply was created, changed or deleted ([`canned`]).
     CannedUpdated(canned::CannedChange),
@@ -228,7 +233,7 @@ impl Chat {
     pub async fn page(
         &self,
         reader: Role,
-        thread_id: &str,
+        thread_id: &ThreadId,
         limit: Option<i64>,
         before: Option<i64>,
         after: Option<i64>,
@@ -245,7 +250,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn thread(&self, thread_id: &str) -> ChatResult<Option<Thread>> {
+    pub async fn thread(&self, thread_id: &ThreadId) -> ChatResult<Option<Thread>> {
         Ok(threads::get(&self.db, thread_id).await?)
     }
 
@@ -270,7 +275,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn mark_read(&self, thread_id: &str, up_to: i64) -> ChatResult<()> {
+    pub async fn mark_read(&self, thread_id: &ThreadId, up_to: i64) -> ChatResult<()> {
         Ok(threads::mark_read(&self.db, thread_id, up_to).await?)
     }
 
@@ -280,7 +285,7 @@ impl Chat {
     /// Database errors.
     pub async fn visitor_seen(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         at: chrono::DateTime<chrono::Utc>,
     ) -> ChatResult<()> {
         Ok(threads::set_visitor_seen(&self.db, thread_id, at).await?)
@@ -292,7 +297,7 @@ impl Chat {
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
     #[tracing::instrument(skip(self, by))]
-    pub async fn clear(&self, thread_id: &str, by: &crate::domain::ActedBy) -> ChatResult<()> {
+    pub async fn clear(&self, thread_id: &ThreadId, by: &crate::domain::ActedBy) -> ChatResult<()> {
         if threads::get(&self.db, thread_id).await?.is_none() {
             return Err(ChatError::NotFound("Thread not found"));
         }

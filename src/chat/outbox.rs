@@ -9,6 +9,7 @@
 //! Statuses of a forward: [`OutboxStatus`]. The worker is woken by the
 //! core's [`ChatEvent::OutboxDue`](super::ChatEvent::OutboxDue) events.
 
+use crate::domain::ThreadId;
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
@@ -53,12 +54,42 @@ impl Outbox {
     }
 
     /// The heads of at most `limit` threads due at `now`, oldest first
-    /// (per thread only its oldest pending forward; [`store::outbox::due_heads`]).
+    /// (per thread only its oldest pending forward; of one client address
+    /// only its `per_address` oldest heads; [`store::outbox::due_heads`]).
     ///
     /// # Errors
     /// Database errors.
-    pub async fn due(&self, now: DateTime<Utc>, limit: i64) -> ChatResult<Vec<OutboxItem>> {
-        Ok(store::outbox::due_heads(&self.db, now, limit).await?)
+    pub async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+        per_address: i64,
+    ) -> ChatResult<Vec<OutboxItem>> {
+        Ok(store::outbox::due_heads(&self.db, now, limit, per_address).await?)
+    }
+
+    /// The pending forwards of `thread_id` from its head on, in order, at
+    /// most `limit` (what a coalesced forward may carry).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn pending_of(&self, thread_id: &str, limit: i64) -> ChatResult<Vec<OutboxItem>> {
+        Ok(store::outbox::pending_of(&self.db, thread_id, limit).await?)
+    }
+
+    /// The forwards `items` reached Telegram together as message
+    /// `tg_message_id` of chat `tg_chat_id` (a coalesced forward): each
+    /// [`OutboxStatus::Sent`] and linked to it, in one transaction.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn coalesced_sent(
+        &self,
+        items: &[OutboxItem],
+        tg_chat_id: i64,
+        tg_message_id: i64,
+    ) -> ChatResult<()> {
+        Ok(store::outbox::coalesced_sent(&self.db, items, tg_chat_id, tg_message_id).await?)
     }
 
     /// When the earliest head that is not due yet becomes due.
@@ -164,7 +195,7 @@ impl Outbox {
     /// Database errors.
     pub async fn first_forward_context(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         message_id: i64,
     ) -> ChatResult<Option<VisitorContext>> {
         Ok(
@@ -196,7 +227,12 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn note_receipt(&self, thread_id: &str, up_to: i64, level: i32) -> ChatResult<()> {
+    pub async fn note_receipt(
+        &self,
+        thread_id: &ThreadId,
+        up_to: i64,
+        level: i32,
+    ) -> ChatResult<()> {
         let n = store::topics::note_receipt(&self.db, thread_id, up_to, level).await?;
         if n > 0 {
             self.events.publish(ChatEvent::OutboxDue).await;

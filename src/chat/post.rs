@@ -36,7 +36,7 @@ pub enum Sender {
     /// its first message).
     Visitor {
         /// The visitor's own thread.
-        thread_id: String,
+        thread_id: ThreadId,
     },
     /// The admin (web panel or Telegram).
     Admin,
@@ -56,12 +56,12 @@ impl Sender {
 /// (`message_from_visitor`, `message_to_admin`, `message_to_visitor`)
 /// receive it alike: `{thread_id?, text, type, file_url?, client_id?,
 /// internal?}` of the contract.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct PostRequest {
     /// Target thread; a visitor may omit it (its own), see
     /// [`Actor::target`].
     #[serde(default)]
-    pub thread_id: Option<String>,
+    pub thread_id: Option<ThreadId>,
     /// Raw text; trimmed here (1..=4000 characters for `text`).
     #[serde(default)]
     pub text: String,
@@ -130,7 +130,25 @@ impl Chat {
     /// `Database` / `Media` on other failures (nothing is stored then).
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn post(&self, actor: &Actor, req: PostRequest) -> ChatResult<Posted> {
-        let (sender, thread) = match actor.target(req.thread_id.as_deref()) {
+        self.post_from(actor, req, None).await
+    }
+
+    /// [`Chat::post`] of a request from the client address whose key is
+    /// `client_key` (the HTTP and Socket.IO adapters pass
+    /// `limits::address_key` of the request's IP): a visitor's forward
+    /// records it on its outbox row, where the Telegram outbox's fair share
+    /// counts it (issue 23); it is kept only while the forward is pending.
+    /// An agent's message records none.
+    ///
+    /// # Errors
+    /// As [`Chat::post`].
+    pub async fn post_from(
+        &self,
+        actor: &Actor,
+        req: PostRequest,
+        client_key: Option<String>,
+    ) -> ChatResult<Posted> {
+        let (sender, thread) = match actor.target(req.thread_id.as_ref().map(ThreadId::as_str)) {
             Ok(t) => t,
             // A blocked visitor hears that it is blocked, whatever it names.
             Err(_) if matches!(actor, Actor::Visitor { thread } if self.blocks.contains(thread)) => {
@@ -172,6 +190,9 @@ impl Chat {
             }
         }
         msg.forward = self.options.forward_to_telegram && (msg.sender == Role::Visitor || mirror);
+        if msg.forward && msg.sender == Role::Visitor {
+            msg.client_key = client_key;
+        }
         if sender == Sender::Admin && threads::get(&self.db, &msg.thread_id).await?.is_none() {
             return Err(ChatError::NotFound("Thread not found"));
         }
@@ -261,11 +282,11 @@ fn validate(
         ));
     }
     let new_thread = match sender {
-        Sender::Visitor { thread_id } => Some(display_name_for(thread_id)),
+        Sender::Visitor { thread_id } => Some(display_name_for(thread_id.as_str())),
         Sender::Admin => None,
     };
     Ok(NewMessage {
-        thread_id: thread.into_string(),
+        thread_id: thread,
         sender: sender.role(),
         kind,
         text,
@@ -277,6 +298,7 @@ fn validate(
         tg_link: req.telegram_link.map(|l| (l.chat_id, l.message_id)),
         agent_id: None,
         agent_name: None,
+        client_key: None,
     })
 }
 

@@ -37,7 +37,7 @@ pub const THREADS_MAX: i64 = 20;
 pub const SNIPPET_CHARS: usize = 160;
 
 /// The thread of a matched message: `{id, display_name, status}`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ThreadRef {
     /// Thread id.
     pub id: String,
@@ -48,7 +48,7 @@ pub struct ThreadRef {
 }
 
 /// A matched message: `{message, thread, snippet}`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct MessageHit {
     /// The contract's `Message`.
     pub message: Message,
@@ -61,7 +61,7 @@ pub struct MessageHit {
 
 /// A thread whose display name matched: `{id, display_name, status,
 /// last_activity, highlight}`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ThreadHit {
     /// Thread id.
     pub id: String,
@@ -70,13 +70,14 @@ pub struct ThreadHit {
     /// `open` | `closed`.
     pub status: crate::domain::ThreadStatus,
     /// Last message at, RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub last_activity: String,
     /// The display name with its matched words marked.
     pub highlight: Vec<Part>,
 }
 
 /// One page of results (`GET /api/search`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SearchResults {
     /// The words searched for, case-folded.
     pub terms: Vec<String>,

@@ -24,6 +24,7 @@
 //! change, by}` to admins; a change that changed something is recorded as
 //! a thread event in the same transaction ([`super::thread_events`]).
 
+use crate::domain::ThreadId;
 use std::{collections::HashSet, sync::RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -35,9 +36,11 @@ use crate::store::{self, thread_status};
 
 pub use crate::domain::ThreadStatus;
 
-/// What changed a thread (`change` of `thread_updated`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What changed a thread (`change` of `thread_updated`; `ThreadChange` in
+/// the OpenAPI document).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = ThreadChange)]
 pub enum Change {
     /// The admin closed it.
     Close,
@@ -58,15 +61,16 @@ pub enum Change {
 /// close / reopen / block answers: `{id, status, blocked, blocked_at,
 /// change?, by?, assignee?}` (`blocked_at` RFC 3339 UTC or `null`;
 /// `change` and `by` in events and in the answers to a change).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ThreadUpdate {
     /// The thread.
-    pub id: String,
+    pub id: ThreadId,
     /// Its status now.
     pub status: ThreadStatus,
     /// Its visitor is blocked.
     pub blocked: bool,
-    /// When it was blocked.
+    /// When it was blocked (RFC 3339 UTC), or `null`.
+    #[schema(format = DateTime)]
     pub blocked_at: Option<String>,
     /// What changed it (events only; `None` for a state read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,7 +99,7 @@ impl ThreadUpdate {
     /// The update describing `t` as stored.
     pub fn of(t: &Thread) -> ThreadUpdate {
         ThreadUpdate {
-            id: t.id.as_str().to_owned(),
+            id: t.id.clone(),
             status: t.status,
             blocked: t.blocked_at.is_some(),
             blocked_at: t.blocked_at.as_ref().map(crate::domain::rfc3339_string),
@@ -108,7 +112,7 @@ impl ThreadUpdate {
 
 /// The ids of the threads whose visitor is blocked (this instance's copy).
 #[derive(Debug, Default)]
-pub struct Blocks(RwLock<HashSet<String>>);
+pub struct Blocks(RwLock<HashSet<ThreadId>>);
 
 impl Blocks {
     /// Is the visitor of `thread_id` blocked?
@@ -119,16 +123,16 @@ impl Blocks {
             .contains(thread_id)
     }
 
-    pub(super) fn set(&self, thread_id: &str, blocked: bool) {
+    pub(super) fn set(&self, thread_id: &ThreadId, blocked: bool) {
         let mut s = self.0.write().unwrap_or_else(|p| p.into_inner());
         if blocked {
-            s.insert(thread_id.to_owned());
+            s.insert(thread_id.clone());
         } else {
             s.remove(thread_id);
         }
     }
 
-    fn replace(&self, ids: Vec<String>) {
+    fn replace(&self, ids: Vec<ThreadId>) {
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = ids.into_iter().collect();
     }
 }
@@ -159,7 +163,7 @@ impl Chat {
     }
 
     /// Is the visitor of `thread_id` blocked? (In memory; no database.)
-    pub fn is_blocked(&self, thread_id: &str) -> bool {
+    pub fn is_blocked(&self, thread_id: &ThreadId) -> bool {
         self.blocks.contains(thread_id)
     }
 
@@ -169,7 +173,7 @@ impl Chat {
     ///
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
-    pub async fn close(&self, thread_id: &str, by: &ActedBy) -> ChatResult<ThreadUpdate> {
+    pub async fn close(&self, thread_id: &ThreadId, by: &ActedBy) -> ChatResult<ThreadUpdate> {
         self.set_status(thread_id, ThreadStatus::Closed, Change::Close, by)
             .await
     }
@@ -178,7 +182,7 @@ impl Chat {
     ///
     /// # Errors
     /// `NotFound` for an unknown thread; database errors.
-    pub async fn reopen(&self, thread_id: &str, by: &ActedBy) -> ChatResult<ThreadUpdate> {
+    pub async fn reopen(&self, thread_id: &ThreadId, by: &ActedBy) -> ChatResult<ThreadUpdate> {
         self.set_status(thread_id, ThreadStatus::Open, Change::Reopen, by)
             .await
     }
@@ -186,7 +190,7 @@ impl Chat {
     #[tracing::instrument(skip(self, by))]
     async fn set_status(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         status: ThreadStatus,
         change: Change,
         by: &ActedBy,
@@ -217,7 +221,7 @@ impl Chat {
     #[tracing::instrument(skip(self, by))]
     pub async fn set_blocked(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         blocked: bool,
         by: &ActedBy,
     ) -> ChatResult<ThreadUpdate> {
@@ -271,9 +275,9 @@ mod tests {
     #[test]
     fn blocks_follow_updates() {
         let b = Blocks::default();
-        b.set("t1", true);
+        b.set(&"t1".into(), true);
         assert!(b.contains("t1"));
-        b.set("t1", false);
+        b.set(&"t1".into(), false);
         assert!(!b.contains("t1"));
         b.replace(vec!["t2".into()]);
         assert!(b.contains("t2"));

@@ -6,6 +6,7 @@
 //! ([`PostRequest::telegram_link`](super::PostRequest::telegram_link)).
 
 use super::ChatResult;
+use crate::domain::ThreadId;
 use crate::store::{self, Db};
 
 /// Links, topics and buttons; cheap to clone.
@@ -28,8 +29,24 @@ impl TelegramLinks {
         &self,
         tg_chat_id: i64,
         tg_message_id: i64,
-    ) -> ChatResult<Option<String>> {
+    ) -> ChatResult<Option<ThreadId>> {
         Ok(store::outbox::thread_of(&self.db, tg_chat_id, tg_message_id).await?)
+    }
+
+    /// Records that Telegram user `tg_from_id` wrote the admin's message
+    /// `tg_message_id` of chat `tg_chat_id`, which became an answer (its
+    /// link is written with the answer): only that user's edits of it are
+    /// relayed ([`super::edits`]).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn note_author(
+        &self,
+        tg_chat_id: i64,
+        tg_message_id: i64,
+        tg_from_id: i64,
+    ) -> ChatResult<()> {
+        Ok(store::topics::set_link_author(&self.db, tg_chat_id, tg_message_id, tg_from_id).await?)
     }
 
     /// The thread whose forum topic is `topic_id` in chat `tg_chat_id`
@@ -41,7 +58,7 @@ impl TelegramLinks {
         &self,
         tg_chat_id: i64,
         topic_id: i64,
-    ) -> ChatResult<Option<String>> {
+    ) -> ChatResult<Option<ThreadId>> {
         Ok(store::topics::thread_of_topic(&self.db, tg_chat_id, topic_id).await?)
     }
 
@@ -51,7 +68,7 @@ impl TelegramLinks {
     /// Database errors.
     pub async fn topic_of_thread(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         tg_chat_id: i64,
     ) -> ChatResult<Option<i64>> {
         Ok(store::topics::topic_of_thread(&self.db, thread_id, tg_chat_id).await?)
@@ -64,7 +81,7 @@ impl TelegramLinks {
     /// Database errors.
     pub async fn topic_naming(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         tg_chat_id: i64,
     ) -> ChatResult<Option<crate::domain::TopicNaming>> {
         Ok(store::topics::naming(&self.db, thread_id, tg_chat_id).await?)
@@ -76,7 +93,7 @@ impl TelegramLinks {
     /// Database errors.
     pub async fn set_topic(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         tg_chat_id: i64,
         topic_id: i64,
         name: &str,
@@ -88,7 +105,7 @@ impl TelegramLinks {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn set_topic_name(&self, thread_id: &str, name: &str) -> ChatResult<()> {
+    pub async fn set_topic_name(&self, thread_id: &ThreadId, name: &str) -> ChatResult<()> {
         Ok(store::topics::set_topic_name(&self.db, thread_id, name).await?)
     }
 
@@ -110,7 +127,7 @@ impl TelegramLinks {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn forget_topic(&self, thread_id: &str) -> ChatResult<()> {
+    pub async fn forget_topic(&self, thread_id: &ThreadId) -> ChatResult<()> {
         Ok(store::topics::forget_topic(&self.db, thread_id).await?)
     }
 
@@ -118,7 +135,7 @@ impl TelegramLinks {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn buttons(&self, thread_id: &str) -> ChatResult<Option<(i64, i64)>> {
+    pub async fn buttons(&self, thread_id: &ThreadId) -> ChatResult<Option<(i64, i64)>> {
         Ok(store::buttons::get(&self.db, thread_id).await?)
     }
 
@@ -128,7 +145,7 @@ impl TelegramLinks {
     /// Database errors.
     pub async fn set_buttons(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         tg_chat_id: i64,
         tg_message_id: i64,
     ) -> ChatResult<()> {

@@ -8,6 +8,7 @@
 
 use super::Chat;
 use crate::chat::error::{ChatError, ChatResult};
+use crate::domain::ThreadId;
 use crate::domain::{ActedBy, ThreadAction, ThreadEvent};
 use crate::store::{self, thread_events};
 
@@ -29,7 +30,7 @@ impl Chat {
     #[tracing::instrument(skip(self, by, detail))]
     pub async fn record_event(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         by: &ActedBy,
         action: ThreadAction,
         detail: Option<&str>,
@@ -53,7 +54,7 @@ impl Chat {
     /// Database errors.
     pub async fn thread_events(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         limit: Option<i64>,
     ) -> ChatResult<Vec<ThreadEvent>> {
         let limit = limit.unwrap_or(EVENTS_DEFAULT).clamp(1, EVENTS_MAX);

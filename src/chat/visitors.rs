@@ -4,6 +4,7 @@
 //! service stores and reads them, and keeps secrets out of the page URLs
 //! it stores or shows ([`redact_url`], issue 20 item 8).
 
+use crate::domain::ThreadId;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::ChatResult;
@@ -31,7 +32,7 @@ impl Visitors {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn report_page(&self, thread_id: &str, report: &PageReport) -> ChatResult<()> {
+    pub async fn report_page(&self, thread_id: &ThreadId, report: &PageReport) -> ChatResult<()> {
         // The server is the authority: whatever client sent the report.
         let report = PageReport {
             page_url: report.page_url.as_deref().map(redact_url),
@@ -63,7 +64,7 @@ impl Visitors {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn get(&self, thread_id: &str) -> ChatResult<Option<VisitorContext>> {
+    pub async fn get(&self, thread_id: &ThreadId) -> ChatResult<Option<VisitorContext>> {
         Ok(store::visitors::get(&self.db, thread_id)
             .await?
             .map(redacted))
@@ -73,7 +74,7 @@ impl Visitors {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn thread_of_user(&self, user_id: &str) -> ChatResult<Option<String>> {
+    pub async fn thread_of_user(&self, user_id: &str) -> ChatResult<Option<ThreadId>> {
         Ok(store::visitors::thread_of_user(&self.db, user_id).await?)
     }
 
@@ -83,7 +84,7 @@ impl Visitors {
     /// Database errors.
     pub async fn set_unverified(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         name: Option<&str>,
         email: Option<&str>,
     ) -> ChatResult<()> {
@@ -97,7 +98,7 @@ impl Visitors {
     /// Database errors.
     pub async fn bind_user(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         user_id: &str,
         name: Option<&str>,
         email: Option<&str>,

@@ -12,6 +12,7 @@
 //! one writer is best: 4 made p99 six times worse at 2,500 msg/s (the
 //! database's processes compete with the server for the same cores).
 
+use crate::domain::ThreadId;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -39,7 +40,7 @@ pub(super) struct Writers(Arc<[mpsc::Sender<Job>]>);
 
 impl Writers {
     /// The queue of `thread_id`'s writer.
-    pub(super) fn for_thread(&self, thread_id: &str) -> &mpsc::Sender<Job> {
+    pub(super) fn for_thread(&self, thread_id: &ThreadId) -> &mpsc::Sender<Job> {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         let n = self.0.len();
         let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(thread_id);
@@ -231,7 +232,7 @@ async fn finish(
         if ins.thread_reopened {
             events
                 .publish(ChatEvent::ThreadUpdated(super::status::ThreadUpdate {
-                    id: ins.message.thread_id.as_str().to_owned(),
+                    id: ins.message.thread_id.clone(),
                     status: super::status::ThreadStatus::Open,
                     blocked: ins.blocked_at.is_some(),
                     blocked_at: ins.blocked_at.as_ref().map(crate::domain::rfc3339_string),

@@ -82,6 +82,14 @@ impl Config {
                     t.console.messages_per_minute.to_string(),
                 ));
                 out.push((
+                    "TELEGRAM_PRIVATE_CHAT_MESSAGES_PER_MINUTE",
+                    t.console.private_messages_per_minute.to_string(),
+                ));
+                out.push((
+                    "TELEGRAM_ADDRESS_SHARE",
+                    t.console.address_share.to_string(),
+                ));
+                out.push((
                     "TELEGRAM_GROUP_MEMBERS",
                     t.console.group_members.as_str().into(),
                 ));

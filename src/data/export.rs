@@ -90,10 +90,13 @@ impl Data {
     ///
     /// # Errors
     /// [`ExportError::Invalid`], [`ExportError::NotFound`], database errors.
-    pub async fn begin_thread_export(&self, id: &str, by: &ActedBy) -> Result<(), ExportError> {
-        let id = ThreadId::parse(id).map_err(|e| ExportError::Invalid(e.to_string()))?;
-        if rows::thread(&self.db, id.as_str()).await?.is_none()
-            && rows::context(&self.db, id.as_str()).await?.is_none()
+    pub async fn begin_thread_export(
+        &self,
+        id: &ThreadId,
+        by: &ActedBy,
+    ) -> Result<(), ExportError> {
+        if rows::thread(&self.db, id).await?.is_none()
+            && rows::context(&self.db, id).await?.is_none()
         {
             return Err(ExportError::NotFound);
         }
@@ -115,7 +118,11 @@ impl Data {
     /// # Errors
     /// [`ExportError`]; the archive is cut short then.
     #[tracing::instrument(skip(self, out))]
-    pub async fn export_thread(&self, id: &str, out: Out) -> Result<ExportReport, ExportError> {
+    pub async fn export_thread(
+        &self,
+        id: &ThreadId,
+        out: Out,
+    ) -> Result<ExportReport, ExportError> {
         let mut z = ZipStream::new(out);
         let mut report = ExportReport {
             threads: 1,
@@ -187,7 +194,7 @@ impl Data {
                     ));
                 }
             }
-            after = last;
+            after = last.into_string();
         }
         progress(&format!(
             "{} threads, {} messages; now the media",
@@ -227,7 +234,7 @@ impl Data {
     async fn thread_json(
         &self,
         z: &mut ZipStream,
-        id: &str,
+        id: &ThreadId,
         name: &str,
     ) -> Result<u64, ExportError> {
         let thread = rows::thread(&self.db, id).await?;
@@ -284,7 +291,7 @@ impl Data {
     async fn media(
         &self,
         z: &mut ZipStream,
-        thread: Option<&str>,
+        thread: Option<&ThreadId>,
         all: Option<(Option<DateTime<Utc>>, Progress<'_>)>,
         report: &mut ExportReport,
         missing: &mut Vec<serde_json::Value>,
@@ -346,10 +353,12 @@ impl Data {
 
     /// Writes `transcript.html`: the thread's messages and system events
     /// in the order they happened, every value escaped.
-    async fn transcript(&self, z: &mut ZipStream, id: &str) -> Result<(), ExportError> {
+    async fn transcript(&self, z: &mut ZipStream, id: &ThreadId) -> Result<(), ExportError> {
         let thread = rows::thread(&self.db, id).await?;
         let context = rows::context(&self.db, id).await?;
-        let title = thread.as_ref().map_or(id, |t| t.display_name.as_str());
+        let title = thread
+            .as_ref()
+            .map_or(id.as_str(), |t| t.display_name.as_str());
         z.start("transcript.html", true).await?;
         let head = format!(
             "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title>\
@@ -360,7 +369,7 @@ impl Data {
              time{{color:#666;font-size:.85em;margin-left:.5rem}}img{{max-width:100%}}</style></head><body>\n\
              <h1>{t}</h1>\n<p>Thread <code>{id}</code>; times in UTC; exported {now}.</p>\n",
             t = escape(title),
-            id = escape(id),
+            id = escape(id.as_str()),
             now = escape(&store::now().to_rfc3339()),
         );
         z.write(head.as_bytes()).await?;
@@ -448,7 +457,7 @@ impl Data {
         }
         if let Some(url) = &m.file_url {
             match self.media.export_name(url) {
-                Some(f) if m.kind == "image" => h.push_str(&format!(
+                Some(f) if m.kind == crate::domain::MessageType::Image => h.push_str(&format!(
                     "<p><img src=\"{}\" alt=\"image\"></p>",
                     escape(&f)
                 )),

@@ -59,7 +59,7 @@ pub struct EraseOptions {
 }
 
 /// What became of the thread's Telegram topic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TopicOutcome {
     /// The thread had no topic.
@@ -74,10 +74,10 @@ pub enum TopicOutcome {
 
 /// The answer of an erase: `{thread_id, messages, media_removed,
 /// media_failed, telegram_topic}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EraseReport {
     /// The erased thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// Messages deleted (internal notes included).
     pub messages: u64,
     /// Files deleted (local or Cloudinary) or already gone.
@@ -134,7 +134,7 @@ impl Data {
     ) -> ChatResult<EraseReport> {
         let id = ThreadId::parse(thread_id).map_err(|e| ChatError::Validation(e.to_string()))?;
         let report = self
-            .erase_one(id.as_str(), Some(by), opts)
+            .erase_one(&id, Some(by), opts)
             .await?
             .ok_or(ChatError::NotFound("Thread not found"))?;
         self.purge_search_index().await;
@@ -185,7 +185,7 @@ impl Data {
     /// The rows (through the core), then the files and the topic.
     async fn erase_one(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         audit: Option<&ActedBy>,
         opts: EraseOptions,
     ) -> ChatResult<Option<EraseReport>> {
@@ -197,7 +197,7 @@ impl Data {
             return Ok(None);
         };
         let mut report = EraseReport {
-            thread_id: thread_id.to_owned(),
+            thread_id: thread_id.clone(),
             messages: rows.messages,
             media_removed: 0,
             media_failed: 0,

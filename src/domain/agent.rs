@@ -25,11 +25,9 @@ pub struct Agent {
     pub invite_pending: bool,
     /// When it was disabled (RFC 3339 UTC); `null` while enabled.
     #[serde(serialize_with = "opt_rfc3339")]
-    #[schema(value_type = Option<String>)]
     pub disabled_at: Option<DateTime<Utc>>,
     /// Created at (RFC 3339 UTC).
     #[serde(serialize_with = "rfc3339")]
-    #[schema(value_type = String)]
     pub created_at: DateTime<Utc>,
 }
 

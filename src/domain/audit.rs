@@ -48,7 +48,7 @@ impl AuditAction {
 
 /// One stored entry: `{id, by: {id, name}, action, target, detail,
 /// created_at}` (RFC 3339 UTC); `detail` is a JSON object or `null`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Grows with time; never reused.
     pub id: i64,

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// A stored canned reply, as the API and `canned_updated` show it:
 /// `{id, name, body, created_at, updated_at}` (times RFC 3339 UTC).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CannedReply {
     /// Grows with time; never reused.
     pub id: i64,

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{EmailKind, EmailStatus};
+use super::{EmailKind, EmailStatus, ThreadId};
 
 /// What the group-commit writer schedules with the messages it stores,
 /// in the same transaction: `None` = off.
@@ -37,7 +37,7 @@ pub struct EmailRow {
     /// What it is.
     pub kind: EmailKind,
     /// Its thread (`None` for an `agent` email, which may name several).
-    pub thread_id: Option<String>,
+    pub thread_id: Option<ThreadId>,
     /// The agent an `agent` email goes to.
     pub agent_id: Option<i64>,
     /// Where it stands.
@@ -60,7 +60,7 @@ pub struct EmailRow {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EmailThread {
     /// The thread.
-    pub id: String,
+    pub id: ThreadId,
     /// Its visitor's address (`visitor_contexts.email`), if any.
     pub email: Option<String>,
     /// The visitor's name, if given.
@@ -93,10 +93,10 @@ pub struct EmailAgent {
 }
 
 /// A thread whose latest email is dead (refused for good), for the panel.
-#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DeadEmail {
     /// The thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// What the email was.
     pub kind: EmailKind,
     /// The SMTP server's answer.

@@ -8,6 +8,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::{MessageType, Role};
+
 /// A `threads` row: `{id, display_name, created_at, last_activity_at,
 /// status, visitor_last_seen_at, admin_last_read_message_id,
 /// status_changed_at, blocked_at, assignee_agent_id}`.
@@ -43,11 +45,11 @@ pub struct MessageRecord {
     /// Its thread.
     pub thread_id: String,
     /// `visitor` | `admin`.
-    pub sender: String,
+    pub sender: Role,
     /// `text` | `image` | `audio`.
     #[sqlx(rename = "type")]
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: MessageType,
     /// The text.
     pub content_text: String,
     /// Storage path or Cloudinary public id of its file.

@@ -3,14 +3,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Message, MessageType, Role};
+use super::{Message, MessageType, Role, ThreadId};
 
 /// A message to insert. `new_thread` carries the display name when the
 /// thread row may have to be created (a visitor's first message).
 #[derive(Clone, Debug)]
 pub struct NewMessage {
     /// Target thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// Who writes it.
     pub sender: Role,
     /// What it carries.
@@ -40,6 +40,11 @@ pub struct NewMessage {
     /// `None` for a visitor's message and for the stand-in (shown as
     /// `ADMIN_DISPLAY_NAME`).
     pub agent_name: Option<String>,
+    /// The client address of a visitor's message as the Telegram outbox's
+    /// fair share counts it (an IPv4 address, or an IPv6 /64 as
+    /// `2001:db8:1:2::/64`; `limits::address_key`), stored on its
+    /// outbox row while the forward is pending; `None` for an agent's.
+    pub client_key: Option<String>,
 }
 
 /// What one insert did.

@@ -1,7 +1,9 @@
 //! The Telegram bridge's rows: a forward waiting in the outbox
 //! ([`OutboxItem`]) and a receipt to show ([`DueReceipt`]).
 
-use super::{MessageType, Role};
+use chrono::{DateTime, Utc};
+
+use super::{MessageType, Role, ThreadId};
 
 /// The head of a thread's queue (its oldest pending forward), joined with
 /// its message and thread.
@@ -17,7 +19,7 @@ pub struct OutboxItem {
     /// Parts (messages) of this forward already delivered.
     pub parts_sent: i32,
     /// The thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The message, or `None` when it was cleared meanwhile.
     pub message_id: Option<i64>,
     /// The thread's display name.
@@ -49,6 +51,13 @@ pub struct OutboxItem {
     /// The display name of the thread's assignee (shown in the topic's
     /// name), if assigned.
     pub assignee_name: Option<String>,
+    /// When the message was stored (the time on its line in a coalesced
+    /// forward).
+    pub created_at: Option<DateTime<Utc>>,
+    /// The visitor's client address as the fair share counts it
+    /// (`limits::address_key`); `None` for an agent's message (its thread then
+    /// counts as an address of its own).
+    pub client_key: Option<String>,
 }
 
 /// What a thread's topic name is made of, and the topic (issue 22 item 4:
@@ -86,6 +95,7 @@ impl std::fmt::Debug for OutboxItem {
             .field("internal", &self.internal)
             .field("tg_topic_id", &self.tg_topic_id)
             .field("tg_topic_chat_id", &self.tg_topic_chat_id)
+            .field("has_client_key", &self.client_key.is_some())
             .finish_non_exhaustive()
     }
 }

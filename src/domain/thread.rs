@@ -44,7 +44,7 @@ impl Thread {
 
 /// The agent a thread is assigned to: `{id, name}` (issue 22 item 4).
 /// For agents only: never sent to a visitor.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Assignee {
     /// The agent's id.
     pub id: i64,

@@ -10,7 +10,7 @@ use super::{ThreadAction, ThreadId};
 /// The agent who acted: `{id, name}` (`by` of `thread_updated` and of a
 /// thread event). `id` is the agent's id once agents exist (`null` today:
 /// the single admin or Telegram); `name` is the name shown then.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActedBy {
     /// The agent's id, `null` before agents exist.
     pub id: Option<i64>,
@@ -20,7 +20,7 @@ pub struct ActedBy {
 
 /// One stored event of a thread: `{id, thread_id, action, detail, by:
 /// {id, name}, created_at}` (RFC 3339 UTC). `id` grows with time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ThreadEvent {
     /// Grows with time; never reused.
     pub id: i64,

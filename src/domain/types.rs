@@ -211,7 +211,7 @@ pub const THREAD_ID_MAX: usize = 64;
 /// A thread's id: the visitor's id (a UUID the server issues), or an id
 /// kept from an imported database. Valid when it is 1 to
 /// [`THREAD_ID_MAX`] bytes long; this is the only place that rule lives.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct ThreadId(String);
 
@@ -254,6 +254,29 @@ impl TryFrom<String> for ThreadId {
 impl From<ThreadId> for String {
     fn from(t: ThreadId) -> String {
         t.0
+    }
+}
+
+/// Unit tests write ids as literals.
+#[cfg(test)]
+impl From<&str> for ThreadId {
+    fn from(s: &str) -> ThreadId {
+        ThreadId::parse(s).expect("a valid thread id")
+    }
+}
+
+/// Reads as its text wherever a `&str` is wanted (a `&str` never passes
+/// for a `ThreadId`: that way goes through [`ThreadId::parse`]).
+impl std::ops::Deref for ThreadId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for ThreadId {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 

@@ -10,13 +10,15 @@ use super::{MessageType, Role, ThreadId};
 
 /// A stored message as the API shows it (`shared/DESIGN.md` § HTTP contract,
 /// `Message`): `{id, thread_id, content_text, content_type, sender_type,
-/// file_url, created_at, client_id, internal, agent_id, sender_name}`.
+/// file_url, created_at, client_id, internal, agent_id, sender_name}`, and
+/// `edited_at` once it was edited (issue 23 item 6: an agent's Telegram
+/// edit of its answer; absent from the JSON while never edited).
 /// `created_at` is RFC 3339 UTC with `Z`. `internal` marks an agent's
 /// internal note, which no visitor ever sees ([`Message::visible_to`]).
 /// `sender_name` names the agent of an agent's message (as read from the
 /// store, `None` when no agent is known; [`SenderNames::show`] fills it
 /// before a message leaves the core).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Message {
     /// Grows with time.
     pub id: i64,
@@ -48,6 +50,17 @@ pub struct Message {
     /// `ADMIN_DISPLAY_NAME`); `None` for a visitor's message.
     #[sqlx(rename = "agent_name")]
     pub sender_name: Option<String>,
+    /// When its text was last edited (UTC; issue 23 item 6), `None` while
+    /// never edited: then the field is left out of the JSON, so every
+    /// shape of before stays as it was. Read by the queries of
+    /// `store::messages` (pages, catch-up) and left `None` (`sqlx(default)`)
+    /// by those that do not select it (search hits, email, exports).
+    #[serde(
+        serialize_with = "opt_rfc3339",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[sqlx(default)]
+    pub edited_at: Option<DateTime<Utc>>,
 }
 
 /// How agents' messages are named (issue 22 item 3): the one rule for

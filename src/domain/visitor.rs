@@ -5,12 +5,14 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::ThreadId;
+
 /// A thread's visitor context, as the admin sees it
 /// (`GET /api/threads/{id}/context`). Times are RFC 3339 UTC.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct VisitorContext {
     /// The thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// URL of the page the visitor is on (updated as it navigates).
     pub page_url: Option<String>,
     /// Title of that page.
@@ -39,6 +41,29 @@ pub struct VisitorContext {
     /// Last update.
     #[serde(serialize_with = "super::view::rfc3339")]
     pub updated_at: DateTime<Utc>,
+}
+
+impl VisitorContext {
+    /// The context of thread `thread_id` before anything was reported
+    /// (every field empty, `updated_at` the Unix epoch).
+    pub fn nothing_reported(thread_id: ThreadId) -> VisitorContext {
+        VisitorContext {
+            thread_id,
+            page_url: None,
+            page_title: None,
+            referrer: None,
+            browser: None,
+            os: None,
+            language: None,
+            timezone: None,
+            name: None,
+            email: None,
+            user_id: None,
+            verified: false,
+            away_shown_at: None,
+            updated_at: DateTime::default(),
+        }
+    }
 }
 
 /// Where the visitor is, as one report of the page or the widget gives it.

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::domain::ThreadId;
 use crate::{
     auth::Auth,
     chat::Chat,
@@ -162,11 +163,16 @@ impl Mailer {
     }
 
     /// `PUBLIC_URL/c/<token>` for thread `thread_id` at link generation `generation`.
-    pub fn continue_url(&self, thread_id: &str, generation: i32, now: DateTime<Utc>) -> String {
+    pub fn continue_url(
+        &self,
+        thread_id: &ThreadId,
+        generation: i32,
+        now: DateTime<Utc>,
+    ) -> String {
         let token = links::sign(
             self.auth(),
             links::Purpose::Continue,
-            thread_id,
+            thread_id.as_str(),
             generation,
             now + links::CONTINUE_TTL,
         );
@@ -174,11 +180,11 @@ impl Mailer {
     }
 
     /// `PUBLIC_URL/email/unsubscribe/<token>` for a thread.
-    pub fn unsubscribe_url(&self, thread_id: &str, now: DateTime<Utc>) -> String {
+    pub fn unsubscribe_url(&self, thread_id: &ThreadId, now: DateTime<Utc>) -> String {
         let token = links::sign(
             self.auth(),
             links::Purpose::Unsubscribe,
-            thread_id,
+            thread_id.as_str(),
             0,
             now + links::UNSUBSCRIBE_TTL,
         );
@@ -197,7 +203,7 @@ impl Mailer {
     }
 
     /// The panel's link to a thread.
-    fn panel_url(&self, thread_id: &str) -> String {
+    fn panel_url(&self, thread_id: &ThreadId) -> String {
         format!("{}/admin#{thread_id}", self.public_url())
     }
 

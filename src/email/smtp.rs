@@ -96,7 +96,7 @@ impl Smtp {
 }
 
 /// The SMTP self-test line (panel, `GET /api/email/status`, `/health`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SmtpCheck {
     /// Passed.
     pub ok: bool,

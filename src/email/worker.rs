@@ -25,7 +25,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Mailer, compose, smtp::Outcome};
 use crate::chat::ChatResult;
-use crate::domain::{EmailKind, EmailRow, EmailStatus, EmailThread, Role};
+use crate::domain::{EmailKind, EmailRow, EmailStatus, EmailThread, Role, ThreadId, ThreadStatus};
 use crate::store;
 
 /// At most one answer email per thread in this time (issue 26 item 2).
@@ -149,9 +149,9 @@ async fn address_held(
 async fn recipient(
     m: &Mailer,
     row: &EmailRow,
-) -> ChatResult<Option<(String, EmailThread, String)>> {
+) -> ChatResult<Option<(ThreadId, EmailThread, String)>> {
     let emails = m.chat.emails();
-    let found = match row.thread_id.as_deref() {
+    let found = match &row.thread_id {
         Some(tid) => emails.thread(tid).await?,
         None => None,
     };
@@ -172,7 +172,7 @@ async fn answer(m: &Mailer, row: &EmailRow, now: DateTime<Utc>) -> ChatResult<()
     let Some((tid, t, to)) = recipient(m, row).await? else {
         return Ok(());
     };
-    let tid = tid.as_str();
+    let tid = &tid;
     let after = t.seen_upto.max(t.email_answered_upto);
     let mut answers = emails.answers_after(tid, after).await?;
     let Some(last) = answers.last().map(|a| a.id) else {
@@ -212,7 +212,7 @@ async fn transcript(m: &Mailer, row: &EmailRow, now: DateTime<Utc>) -> ChatResul
     let Some((tid, t, to)) = recipient(m, row).await? else {
         return Ok(());
     };
-    let tid = tid.as_str();
+    let tid = &tid;
     let mut messages = emails.visible_messages(tid, TRANSCRIPT_MAX).await?;
     if messages.is_empty() {
         return emails.end(row.id, EmailStatus::Cancelled).await;
@@ -249,21 +249,21 @@ async fn transcript(m: &Mailer, row: &EmailRow, now: DateTime<Utc>) -> ChatResul
 async fn agents(m: &Mailer, waits: &[EmailRow], now: DateTime<Utc>) -> ChatResult<()> {
     let emails = m.chat.emails();
     let mut done = Vec::new();
-    let mut waiting: Vec<(String, String, DateTime<Utc>, Option<i64>)> = Vec::new();
+    let mut waiting: Vec<(ThreadId, String, DateTime<Utc>, Option<i64>)> = Vec::new();
     for row in waits {
-        let Some(tid) = row.thread_id.as_deref() else {
+        let Some(tid) = &row.thread_id else {
             emails.end(row.id, EmailStatus::Cancelled).await?;
             continue;
         };
         match emails.waiting(tid).await? {
-            Some((Some(since), assignee, status, name)) if status != "closed" => {
+            Some((Some(since), assignee, status, name)) if status != ThreadStatus::Closed => {
                 // A thread answered since and written to again waits anew.
                 let due = since + m.agent_delay();
                 if due > now && row.due_at <= now {
                     emails.reschedule(row.id, due).await?;
                     continue;
                 }
-                waiting.push((tid.to_owned(), name, since, assignee));
+                waiting.push((tid.clone(), name, since, assignee));
                 done.push(row.id);
             }
             _ => emails.end(row.id, EmailStatus::Cancelled).await?,

@@ -284,16 +284,12 @@ fn message(
             ("text", None)
         }
         Some(k @ ("image" | "audio")) => {
-            let kind = if k == "image" {
-                Kind::Image
-            } else {
-                Kind::Audio
+            let (kind, word) = match k {
+                "image" => (Kind::Image, "image"),
+                _ => (Kind::Audio, "audio"),
             };
             let path = file_path.ok_or_else(|| format!("an {k} message without file_path"))?;
-            (
-                if k == "image" { "image" } else { "audio" },
-                Some(media_url(path, kind, upload_dir)?),
-            )
+            (word, Some(media_url(path, kind, upload_dir)?))
         }
         other => return Err(format!("unknown type {other:?}")),
     };

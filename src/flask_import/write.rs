@@ -5,7 +5,7 @@
 //!   admin saw these conversations in Flask Chat);
 //! - a message carries `client_id = flask:<old id>` and the unique
 //!   `(thread_id, client_id)` index drops a second copy;
-//! - a Telegram link is unique by `(tg_chat_id, tg_message_id)`.
+//! - a Telegram link without a message is unique by `(tg_chat_id, tg_message_id)`.
 //!
 //! Rows go in multi-row INSERTs of at most [`CHUNK`] rows. Message ids are
 //! given explicitly, after the largest existing one, in the
@@ -141,7 +141,8 @@ pub async fn insert(tx: &mut Tx<'_>, rows: &Converted) -> Result<Counts, sqlx::E
             q.push_values(chunk, |mut b, l| {
                 b.push_bind(&l.thread_id).push_bind(&l.tg_chat_id).push_bind(l.tg_message_id);
             });
-            q.push(" ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING");
+            // The unique index `telegram_links_by_tg` (migration 0021).
+            q.push(" ON CONFLICT DO NOTHING");
             q.build().execute(&mut **c).await?.rows_affected()
         });
         tally(links, already_there, done, chunk.len());

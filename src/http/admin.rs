@@ -3,10 +3,10 @@
 
 use axum::{Json, extract::State, response::IntoResponse};
 use axum_extra::extract::cookie::SignedCookieJar;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::extract::{AppJson, Caller};
+use super::visitor::Success;
 use crate::{
     AppState,
     auth::OtpCheck,
@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// Body of `POST /admin/login`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     /// Admin user name.
     pub username: String,
@@ -64,12 +64,40 @@ pub async fn login(
     ));
     Ok((
         jar,
-        Json(json!({"success": true, "message": state.otp.answer(), "otp_sent": true})),
+        Json(CodeSent {
+            success: true,
+            message: state.otp.answer(),
+            otp_sent: true,
+        }),
     ))
 }
 
+/// `{success: true, message, otp_sent: true}` of `POST /admin/login`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CodeSent {
+    /// Always `true`.
+    pub success: bool,
+    /// `OTP sent to Telegram`, or `OTP written to the server log (Telegram
+    /// is not configured)` ([`crate::auth::otp_delivery::OtpDelivery::answer`]).
+    pub message: &'static str,
+    /// Always `true`.
+    pub otp_sent: bool,
+}
+
+/// `{success: true, message: "Login successful", session}` of
+/// `POST /admin/verify-otp`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoggedIn {
+    /// Always `true`.
+    pub success: bool,
+    /// `Login successful`.
+    pub message: &'static str,
+    /// A public session identifier (the token stays in the HttpOnly cookie).
+    pub session: String,
+}
+
 /// Body of `POST /admin/verify-otp`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct OtpBody {
     /// The 6-digit code.
     pub otp: String,
@@ -123,7 +151,11 @@ pub async fn verify_otp(
     let session_id = &session.token_hash[..16];
     Ok((
         jar,
-        Json(json!({"success": true, "message": "Login successful", "session": session_id})),
+        Json(LoggedIn {
+            success: true,
+            message: "Login successful",
+            session: session_id.to_owned(),
+        }),
     ))
 }
 
@@ -136,5 +168,5 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> AppResult<
     }
     let jar = SignedCookieJar::new(state.auth.cookie_key().clone())
         .remove(state.cookies.removal(state.cookies.admin));
-    Ok((jar, Json(json!({"success": true}))))
+    Ok((jar, Json(Success { success: true })))
 }

@@ -13,14 +13,14 @@ use axum::{
     http::HeaderMap,
     routing::{get, post},
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::extract::{AppJson, Caller};
 use crate::{
     AppState,
     auth::agents::{AgentRequest, OwnChange},
-    domain::{AgentRole, AuditAction},
+    domain::{Agent, AgentRole, AuditAction},
     http::error::{AppError, AppResult},
 };
 
@@ -36,6 +36,73 @@ pub fn router() -> Router<AppState> {
         .route("/admin/invite/{token}", post(accept_invite))
 }
 
+/// `{success: true, agents}` of `GET /api/agents`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgentList {
+    /// Always `true`.
+    pub success: bool,
+    /// Owners first, then by username.
+    pub agents: Vec<Agent>,
+}
+
+/// `{success: true, agent}`: `PATCH /api/agents/{id}`, `…/disable`,
+/// `…/enable`, `GET` and `PATCH /api/agents/me`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgentOne {
+    /// Always `true`.
+    pub success: bool,
+    /// The agent as stored now.
+    pub agent: Agent,
+}
+
+impl AgentOne {
+    fn of(agent: Agent) -> Json<AgentOne> {
+        Json(AgentOne {
+            success: true,
+            agent,
+        })
+    }
+}
+
+/// `{success: true, agent, invite_url?, invite_expires_in?}` of
+/// `POST /api/agents`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgentCreated {
+    /// Always `true`.
+    pub success: bool,
+    /// The new agent.
+    pub agent: Agent,
+    /// Without a password: the one-time invite page (shown once, single use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite_url: Option<String>,
+    /// Without a password: seconds the invite lives (86400).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite_expires_in: Option<i64>,
+}
+
+/// `{success: true, code, url, expires_in_minutes}` of
+/// `POST /api/agents/{id}/telegram-link`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TelegramLinkCode {
+    /// Always `true`.
+    pub success: bool,
+    /// The one-time code (12 letters and digits): send `/link CODE` to the bot.
+    pub code: String,
+    /// `https://t.me/<bot>?start=CODE`: opens the bot's private chat with the code.
+    pub url: String,
+    /// Minutes the code lives (10).
+    pub expires_in_minutes: i64,
+}
+
+/// `{success: true, username}` of `POST /admin/invite/{token}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InviteAccepted {
+    /// Always `true`.
+    pub success: bool,
+    /// The agent's login name (it signs in at `/admin/login`).
+    pub username: String,
+}
+
 /// An id from the path; anything but a whole number names no agent (404).
 fn id_of(raw: &str) -> AppResult<i64> {
     raw.parse().map_err(|_| AppError::NotFound("No such agent"))
@@ -43,15 +110,19 @@ fn id_of(raw: &str) -> AppResult<i64> {
 
 /// `GET /api/agents` (owner) → `{success, agents: [Agent…]}` (owners
 /// first, then by username; never a hash or an invite).
-pub async fn list(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, caller: Caller) -> AppResult<Json<AgentList>> {
     caller.require_owner()?;
     let agents = state.auth.agents().await?;
-    Ok(Json(json!({"success": true, "agents": agents})))
+    Ok(Json(AgentList {
+        success: true,
+        agents,
+    }))
 }
 
 /// Body of `POST /api/agents`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AgentCreateBody)]
 pub struct CreateBody {
     /// 1..=32 of `a-z 0-9 . _ - @` (any case; stored in lower case).
     pub username: String,
@@ -73,7 +144,7 @@ pub async fn create(
     caller: Caller,
     headers: HeaderMap,
     AppJson(body): AppJson<CreateBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AgentCreated>> {
     caller.require_owner()?;
     let created = state
         .auth
@@ -84,12 +155,18 @@ pub async fn create(
             password: body.password,
         })
         .await?;
-    let mut answer = json!({"success": true, "agent": created.agent});
-    if let Some(token) = created.invite_token {
-        answer["invite_url"] = json!(format!("{}/admin/invite/{token}", origin(&state, &headers)));
-        answer["invite_expires_in"] = json!(crate::auth::agents::INVITE_TTL_HOURS * 3600);
-    }
-    Ok(Json(answer))
+    let invite = created.invite_token.map(|token| {
+        (
+            format!("{}/admin/invite/{token}", origin(&state, &headers)),
+            crate::auth::agents::INVITE_TTL_HOURS * 3600,
+        )
+    });
+    Ok(Json(AgentCreated {
+        success: true,
+        agent: created.agent,
+        invite_expires_in: invite.as_ref().map(|i| i.1),
+        invite_url: invite.map(|i| i.0),
+    }))
 }
 
 /// `scheme://host` of this request (`https` in production; the `Host`
@@ -116,8 +193,9 @@ fn origin(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 /// Body of `PATCH /api/agents/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AgentUpdateBody)]
 pub struct UpdateBody {
     /// New shown name.
     pub display_name: Option<String>,
@@ -133,14 +211,14 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     AppJson(body): AppJson<UpdateBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AgentOne>> {
     caller.require_owner()?;
     let id = id_of(&id)?;
     let agent = state
         .auth
         .update_agent(id, body.display_name.as_deref(), body.role)
         .await?;
-    Ok(Json(json!({"success": true, "agent": agent})))
+    Ok(AgentOne::of(agent))
 }
 
 /// `POST /api/agents/{id}/disable` (owner, CSRF) → `{success, agent}`: its
@@ -151,7 +229,7 @@ pub async fn disable(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AgentOne>> {
     let session = caller.require_owner()?;
     let (agent, ended) = state.auth.disable_agent(id_of(&id)?).await?;
     for hash in &ended {
@@ -159,7 +237,7 @@ pub async fn disable(
     }
     let detail = json!({"sessions_ended": ended.len()});
     super::data::audit_quietly(&state, session, AuditAction::AgentDisable, &id, &detail).await;
-    Ok(Json(json!({"success": true, "agent": agent})))
+    Ok(AgentOne::of(agent))
 }
 
 /// `POST /api/agents/{id}/enable` (owner, CSRF) → `{success, agent}`; 404.
@@ -167,11 +245,11 @@ pub async fn enable(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AgentOne>> {
     let session = caller.require_owner()?;
     let agent = state.auth.enable_agent(id_of(&id)?).await?;
     super::data::audit_quietly(&state, session, AuditAction::AgentEnable, &id, &json!({})).await;
-    Ok(Json(json!({"success": true, "agent": agent})))
+    Ok(AgentOne::of(agent))
 }
 
 /// `POST /api/agents/{id}/telegram-link` (an owner for any agent; any
@@ -186,7 +264,7 @@ pub async fn telegram_link(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<TelegramLinkCode>> {
     let session = caller.require_admin()?;
     let id = if id == "me" {
         session.agent_id
@@ -211,24 +289,25 @@ pub async fn telegram_link(
     };
     let code = state.auth.telegram_link_code(id).await?;
     let url = format!("https://t.me/{bot}?start={code}");
-    Ok(Json(json!({
-        "success": true,
-        "code": code,
-        "url": url,
-        "expires_in_minutes": crate::auth::telegram_link::CODE_TTL_MINUTES,
-    })))
+    Ok(Json(TelegramLinkCode {
+        success: true,
+        code,
+        url,
+        expires_in_minutes: crate::auth::telegram_link::CODE_TTL_MINUTES,
+    }))
 }
 
 /// `GET /api/agents/me` (any agent) → `{success, agent}`: its own row.
-pub async fn me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+pub async fn me(State(state): State<AppState>, caller: Caller) -> AppResult<Json<AgentOne>> {
     let session = caller.require_admin()?;
     let agent = state.auth.agent(session.agent_id).await?;
-    Ok(Json(json!({"success": true, "agent": agent})))
+    Ok(AgentOne::of(agent))
 }
 
 /// Body of `PATCH /api/agents/me`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AgentOwnBody)]
 pub struct OwnBody {
     /// New shown name.
     pub display_name: Option<String>,
@@ -247,7 +326,7 @@ pub async fn change_me(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<OwnBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AgentOne>> {
     let session = caller.require_admin()?;
     let agent = state
         .auth
@@ -260,11 +339,11 @@ pub async fn change_me(
             },
         )
         .await?;
-    Ok(Json(json!({"success": true, "agent": agent})))
+    Ok(AgentOne::of(agent))
 }
 
 /// Body of `POST /admin/invite/{token}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct InviteBody {
     /// The new password, 12..=256 characters.
     pub password: String,
@@ -281,11 +360,14 @@ pub async fn accept_invite(
     caller: Caller,
     Path(token): Path<String>,
     AppJson(body): AppJson<InviteBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<InviteAccepted>> {
     crate::auth::password::check_rules(&body.password).map_err(AppError::Validation)?;
     state.limits.login_attempt(caller.ip)?;
     let (username, _) = state.auth.invite(&token).await?;
     state.auth.accept_invite(&token, &body.password).await?;
     state.limits.login_succeeded(caller.ip);
-    Ok(Json(json!({"success": true, "username": username})))
+    Ok(Json(InviteAccepted {
+        success: true,
+        username,
+    }))
 }

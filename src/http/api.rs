@@ -14,22 +14,21 @@ use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
     AppState,
     chat::{PostRequest, Sender},
-    domain::Message,
-    domain::rfc3339_string,
+    domain::{Message, Role, ThreadId, rfc3339_string},
     http::error::{AppError, AppResult},
-    limits::Action,
+    limits::{Action, address_key},
 };
 
 /// `{success: true, role, thread_id, display_name, agent_id?, csrf_token}`
 /// of `GET /api/session`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     /// Always `true`.
     pub success: bool,
     /// `admin` | `visitor`.
-    pub role: &'static str,
+    pub role: Role,
     /// The browser's own visitor thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The agent's shown name (issue 22; the bootstrap owner's is
     /// `ADMIN_USERNAME` until it changes it), or the visitor's display name.
     pub display_name: String,
@@ -44,8 +43,11 @@ pub struct SessionInfo {
 /// `GET /api/session` → [`SessionInfo`].
 pub async fn session(State(state): State<AppState>, caller: Caller) -> Response {
     let (role, display_name) = match &caller.admin {
-        Some(a) => ("admin", a.agent.display_name.clone()),
-        None => ("visitor", crate::chat::display_name_for(&caller.visitor_id)),
+        Some(a) => (Role::Admin, a.agent.display_name.clone()),
+        None => (
+            Role::Visitor,
+            crate::chat::display_name_for(&caller.visitor_id),
+        ),
     };
     let body = Json(SessionInfo {
         success: true,
@@ -79,12 +81,17 @@ pub struct PageQuery {
 }
 
 /// `{success: true, messages}` of `GET /api/messages/{thread_id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessagesPage {
     /// Always `true`.
     pub success: bool,
     /// The page, oldest first.
     pub messages: Vec<Message>,
+    /// With `?after=ID` only (issue 23 item 6): the messages up to `ID`
+    /// edited since message `ID` was stored, oldest first (at most
+    /// `limit`): the edits a client that reconnects may have missed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited: Option<Vec<Message>>,
 }
 
 /// `GET /api/messages/{thread_id}` → `{success, messages}` oldest first.
@@ -99,7 +106,7 @@ pub async fn messages(
     AppQuery(q): AppQuery<PageQuery>,
 ) -> AppResult<Json<MessagesPage>> {
     let (sender, thread) = caller.actor.target(Some(&thread_id))?;
-    let thread = thread.as_str();
+    let thread = &thread;
     let as_admin = sender == Sender::Admin;
     if as_admin && state.chat.thread(thread).await?.is_none() {
         return Err(AppError::NotFound("Thread not found"));
@@ -115,21 +122,31 @@ pub async fn messages(
     {
         state.chat.mark_read(thread, last.id).await?;
     }
+    let edited = match q.after {
+        Some(after) => Some(
+            state
+                .chat
+                .edited_since(sender.role(), thread, after, q.limit)
+                .await?,
+        ),
+        None => None,
+    };
     Ok(Json(MessagesPage {
         success: true,
         messages: msgs,
+        edited,
     }))
 }
 
 /// `{success: true, message_id, thread_id, message}` of `POST /api/messages/send`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Sent {
     /// Always `true`.
     pub success: bool,
     /// The stored message's id.
     pub message_id: i64,
     /// Its thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The stored message.
     pub message: Message,
 }
@@ -148,11 +165,14 @@ pub async fn send(
         _ => caller.visitor_id.as_str(),
     };
     state.limits.check(Action::Send, key, caller.ip)?;
-    let posted = state.chat.post(&caller.actor, req).await?;
+    let posted = state
+        .chat
+        .post_from(&caller.actor, req, Some(address_key(caller.ip)))
+        .await?;
     Ok(Json(Sent {
         success: true,
         message_id: posted.message.id,
-        thread_id: posted.message.thread_id.as_str().to_owned(),
+        thread_id: posted.message.thread_id.clone(),
         message: posted.message,
     }))
 }
@@ -231,15 +251,17 @@ pub async fn threads(
 }
 
 /// One thread of `GET /api/threads`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ThreadSummary {
     /// Thread id.
     pub id: String,
     /// Display name.
     pub display_name: String,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub last_activity: String,
     /// `open` | `closed`.
     pub status: crate::chat::status::ThreadStatus,
@@ -254,13 +276,14 @@ pub struct ThreadSummary {
     /// The visitor has a socket open.
     pub online: bool,
     /// When the visitor was last seen (RFC 3339 UTC), if ever.
+    #[schema(format = DateTime)]
     pub last_seen: Option<String>,
     /// The assigned agent, `{id, name}`; `null` when unassigned.
     pub assignee: Option<crate::domain::Assignee>,
 }
 
 /// `{open, closed}` thread counts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatusCounts {
     /// Open threads.
     pub open: i64,
@@ -269,7 +292,7 @@ pub struct StatusCounts {
 }
 
 /// `{success: true, threads, counts}` of `GET /api/threads`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ThreadList {
     /// Always `true`.
     pub success: bool,
@@ -280,7 +303,7 @@ pub struct ThreadList {
 }
 
 /// `{success: true, message}`: an action done.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Done {
     /// Always `true`.
     pub success: bool,
@@ -289,10 +312,10 @@ pub struct Done {
 }
 
 /// Body of `POST /api/messages/clear`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ClearBody {
     /// The thread to clear.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
 }
 
 /// `POST /api/messages/clear` (admin) → `{success, message: "Messages

@@ -11,36 +11,51 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::extract::{AppJson, Caller};
+use super::extract::{AppJson, Caller, thread_id};
+use super::thread_admin::ThreadAnswer;
 use crate::{
     AppState,
     chat::{ChatError, status::ThreadUpdate},
-    domain::ThreadId,
+    domain::Assignee,
     http::error::{AppError, AppResult},
 };
 
 /// A take refused because another agent has the thread: 409 `CONFLICT`,
-/// `{success: false, error: "This thread is assigned to Ayşe", code,
-/// status: 409, assignee: {id, name}}`.
-pub fn taken(e: &ChatError) -> Option<Value> {
-    let ChatError::Taken(a) = e else { return None };
-    Some(json!({
-        "success": false,
-        "error": e.to_string(),
-        "code": "CONFLICT",
-        "status": 409,
-        "assignee": a,
-    }))
+/// `{success: false, error: "This thread is assigned to Ayşe", code:
+/// "CONFLICT", status: 409, assignee: {id, name}}` (the error body and who
+/// has the thread).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Taken {
+    /// Always `false`.
+    pub success: bool,
+    /// `This thread is assigned to Ayşe`.
+    pub error: String,
+    /// `CONFLICT`.
+    pub code: &'static str,
+    /// 409.
+    pub status: u16,
+    /// Who has it.
+    pub assignee: Assignee,
 }
 
-fn thread_id(id: &str) -> Result<ThreadId, AppError> {
-    ThreadId::parse(id).map_err(|e| AppError::Validation(e.to_string()))
+/// The 409 answer of a take refused by [`ChatError::Taken`]; `None` for
+/// any other error.
+pub fn taken(e: &ChatError) -> Option<Taken> {
+    let ChatError::Taken(a) = e else { return None };
+    Some(Taken {
+        success: false,
+        error: e.to_string(),
+        code: "CONFLICT",
+        status: StatusCode::CONFLICT.as_u16(),
+        assignee: a.clone(),
+    })
 }
 
 fn answer(u: ThreadUpdate) -> Response {
-    Json(json!({"success": true, "thread": u})).into_response()
+    Json(ThreadAnswer::of(u)).into_response()
 }
 
 /// `POST /api/threads/{id}/take` (admin) → `{success, thread: {id, status,
@@ -54,7 +69,7 @@ pub async fn take(
 ) -> AppResult<Response> {
     let session = caller.require_admin()?;
     let id = thread_id(&id)?;
-    match state.chat.take(id.as_str(), &session.agent).await {
+    match state.chat.take(&id, &session.agent).await {
         Ok(u) => Ok(answer(u)),
         Err(e) => match taken(&e) {
             Some(body) => Ok((StatusCode::CONFLICT, Json(body)).into_response()),
@@ -76,19 +91,37 @@ pub async fn assign(
     let by = super::thread_admin::agent(&caller)?;
     let id = thread_id(&id)?;
     let agent = agent_id(&body)?;
-    Ok(answer(state.chat.assign(id.as_str(), agent, &by).await?))
+    Ok(answer(state.chat.assign(&id, agent, &by).await?))
 }
 
-/// `agent_id` of an assign body: a whole number, or `null` (unassign).
+/// Body of `POST /api/threads/{id}/assign` (and of the `assign_thread`
+/// socket event, beside its `thread_id`): `{agent_id: <id> | null}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AssignBody {
+    /// The agent's id, or `null` to unassign; required (`None`: absent).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, required)]
+    pub agent_id: Option<Option<i64>>,
+}
+
+/// A field that is present (`null` included) is `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+/// `agent_id` of an assign body ([`AssignBody`]): a whole number, or
+/// `null` (unassign).
 ///
 /// # Errors
 /// `VALIDATION_ERROR` when it is missing or anything else.
 pub fn agent_id(body: &Value) -> Result<Option<i64>, AppError> {
-    match body.get("agent_id") {
-        Some(Value::Null) => Ok(None),
-        Some(v) if v.as_i64().is_some() => Ok(v.as_i64()),
-        _ => Err(AppError::Validation(
-            "agent_id must be an agent's id, or null to unassign".into(),
-        )),
+    let refused =
+        || AppError::Validation("agent_id must be an agent's id, or null to unassign".into());
+    if !body.is_object() {
+        return Err(refused());
+    }
+    match AssignBody::deserialize(body) {
+        Ok(AssignBody { agent_id: Some(a) }) => Ok(a),
+        _ => Err(refused()),
     }
 }

@@ -9,13 +9,13 @@ use axum::{
     extract::{Path, State},
     routing::{get, put},
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::extract::{AppJson, Caller};
 use crate::{
     AppState,
     chat::canned::{CannedInput, NOT_FOUND},
+    domain::CannedReply,
     http::error::{AppError, AppResult},
 };
 
@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Body of `POST /api/canned` and `PUT /api/canned/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CannedBody {
     /// 1..=64 characters after trimming, one line, unique (any case).
     pub name: String,
@@ -44,6 +44,33 @@ impl From<CannedBody> for CannedInput {
     }
 }
 
+/// `{success: true, replies}` of `GET /api/canned`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CannedList {
+    /// Always `true`.
+    pub success: bool,
+    /// Every reply, by name.
+    pub replies: Vec<CannedReply>,
+}
+
+/// `{success: true, reply}` of `POST /api/canned`, `PUT /api/canned/{id}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CannedOne {
+    /// Always `true`.
+    pub success: bool,
+    /// The reply as stored.
+    pub reply: CannedReply,
+}
+
+/// `{success: true, id}` of `DELETE /api/canned/{id}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CannedDeleted {
+    /// Always `true`.
+    pub success: bool,
+    /// The deleted reply's id.
+    pub id: i64,
+}
+
 /// An id from the path; anything but a whole number names no reply (404).
 fn id_of(raw: &str) -> AppResult<i64> {
     raw.parse().map_err(|_| AppError::NotFound(NOT_FOUND))
@@ -51,10 +78,13 @@ fn id_of(raw: &str) -> AppResult<i64> {
 
 /// `GET /api/canned` (admin) → `{success, replies: [{id, name, body,
 /// created_at, updated_at}]}` by name; 401 for anyone else.
-pub async fn list(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, caller: Caller) -> AppResult<Json<CannedList>> {
     caller.require_admin()?;
     let replies = state.chat.canned_replies().await?;
-    Ok(Json(json!({"success": true, "replies": replies})))
+    Ok(Json(CannedList {
+        success: true,
+        replies,
+    }))
 }
 
 /// `POST /api/canned` (admin, CSRF) `{name, body}` → `{success, reply}`;
@@ -64,10 +94,13 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<CannedBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<CannedOne>> {
     caller.require_admin()?;
     let reply = state.chat.create_canned(body.into()).await?;
-    Ok(Json(json!({"success": true, "reply": reply})))
+    Ok(Json(CannedOne {
+        success: true,
+        reply,
+    }))
 }
 
 /// `PUT /api/canned/{id}` (admin, CSRF) `{name, body}` → `{success, reply}`;
@@ -77,10 +110,13 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     AppJson(body): AppJson<CannedBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<CannedOne>> {
     caller.require_admin()?;
     let reply = state.chat.update_canned(id_of(&id)?, body.into()).await?;
-    Ok(Json(json!({"success": true, "reply": reply})))
+    Ok(Json(CannedOne {
+        success: true,
+        reply,
+    }))
 }
 
 /// `DELETE /api/canned/{id}` (admin, CSRF) → `{success, id}`; 404
@@ -89,9 +125,9 @@ pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<CannedDeleted>> {
     caller.require_admin()?;
     let id = id_of(&id)?;
     state.chat.delete_canned(id).await?;
-    Ok(Json(json!({"success": true, "id": id})))
+    Ok(Json(CannedDeleted { success: true, id }))
 }

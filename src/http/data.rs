@@ -10,8 +10,8 @@ use axum::{
     extract::{Path, State},
     routing::get,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::extract::{AppQuery, Caller};
 use crate::{
@@ -20,8 +20,8 @@ use crate::{
         AdminSession,
         acting::{Acting, acting_agent},
     },
-    data::{AUDIT_MAX, EraseOptions, export::ExportError, zip_stream::Out},
-    domain::{ActedBy, AuditAction},
+    data::{AUDIT_MAX, EraseOptions, EraseReport, export::ExportError, zip_stream::Out},
+    domain::{ActedBy, AuditAction, AuditEntry},
     http::error::{AppError, AppResult},
 };
 
@@ -39,6 +39,24 @@ fn owner(caller: &Caller, what: &'static str) -> AppResult<ActedBy> {
         return Err(AppError::Forbidden(what));
     }
     Ok(acting_agent(Acting::Session(session)))
+}
+
+/// `{success: true, erased}` of `DELETE /api/threads/{id}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Erased {
+    /// Always `true`.
+    pub success: bool,
+    /// What was removed.
+    pub erased: EraseReport,
+}
+
+/// `{success: true, entries}` of `GET /api/audit`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditLog {
+    /// Always `true`.
+    pub success: bool,
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
 }
 
 /// The query of `DELETE /api/threads/{id}`.
@@ -64,14 +82,17 @@ pub async fn erase(
     caller: Caller,
     Path(id): Path<String>,
     AppQuery(q): AppQuery<EraseQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Erased>> {
     let by = owner(&caller, "Only an owner erases threads")?;
     let opts = EraseOptions {
         telegram_topic: q.telegram_topic.unwrap_or(false),
         ..EraseOptions::default()
     };
     let report = state.data.erase_thread(&id, &by, opts).await?;
-    Ok(Json(json!({"success": true, "erased": report})))
+    Ok(Json(Erased {
+        success: true,
+        erased: report,
+    }))
 }
 
 /// The query of `GET /api/audit`.
@@ -90,7 +111,7 @@ pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
     AppQuery(q): AppQuery<AuditQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AuditLog>> {
     owner(&caller, "Only an owner reads the audit log")?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=AUDIT_MAX).contains(&limit) {
@@ -99,7 +120,10 @@ pub async fn audit(
         )));
     }
     let entries = state.data.audit_log(limit).await?;
-    Ok(Json(json!({"success": true, "entries": entries})))
+    Ok(Json(AuditLog {
+        success: true,
+        entries,
+    }))
 }
 
 /// Records `action` on `target` by the agent of `session` in the audit
@@ -137,6 +161,7 @@ pub async fn export(
 ) -> AppResult<axum::response::Response> {
     let session = caller.require_admin()?;
     let by = acting_agent(Acting::Session(session));
+    let id = super::extract::thread_id(&id)?;
     let slot = state.data.export_slot().ok_or(AppError::Busy)?;
     state
         .data

@@ -27,9 +27,13 @@ use axum::{
 };
 use axum_extra::extract::cookie::SignedCookieJar;
 use serde::Deserialize;
-use serde_json::{Value, json};
+
+mod answers;
+
+pub use answers::{EmailOn, EmailState, MyEmailSet, SmtpChecked, SmtpLast};
 
 use super::{
+    api::Done,
     error::{AppError, AppResult},
     extract::{AppJson, Caller},
 };
@@ -121,7 +125,10 @@ pub async fn continue_link(
     let Some(v) = links::verify(m.auth(), links::Purpose::Continue, &token, now) else {
         return Ok(dead_link(tr));
     };
-    let thread = match state.chat.emails().thread(&v.subject).await? {
+    let Ok(subject) = crate::domain::ThreadId::parse(v.subject) else {
+        return Ok(dead_link(tr));
+    };
+    let thread = match state.chat.emails().thread(&subject).await? {
         Some(t) if t.email_link_gen == v.generation && t.email_unsubscribed_at.is_none() => t,
         _ => return Ok(dead_link(tr)),
     };
@@ -219,8 +226,10 @@ pub async fn unsubscribe(
     };
     let now = store::now();
     let emails = state.chat.emails();
-    let done = if let Some(v) = links::verify(m.auth(), links::Purpose::Unsubscribe, &token, now) {
-        emails.unsubscribe(&v.subject).await?
+    let done = if let Some(v) = links::verify(m.auth(), links::Purpose::Unsubscribe, &token, now)
+        && let Ok(thread) = crate::domain::ThreadId::parse(v.subject)
+    {
+        emails.unsubscribe(&thread).await?
     } else if let Some(v) = links::verify(m.auth(), links::Purpose::AgentUnsubscribe, &token, now)
         && let Ok(agent) = v.subject.parse::<i64>()
     {
@@ -253,7 +262,7 @@ pub async fn unsubscribe(
 /// # Errors
 /// 404 `NOT_FOUND` when email is off; 400 `VALIDATION_ERROR` when the thread
 /// has no address or unsubscribed; 429 `RATE_LIMITED` after 3 in a day.
-pub async fn transcript(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+pub async fn transcript(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Done>> {
     mailer(&state)?;
     if caller.admin.is_some() && !caller.by_token {
         return Err(AppError::Forbidden(
@@ -266,9 +275,10 @@ pub async fn transcript(State(state): State<AppState>, caller: Caller) -> AppRes
         .request_transcript(&caller.visitor_id)
         .await?
     {
-        Ok(()) => Ok(Json(
-            json!({"success": true, "message": "Transcript queued"}),
-        )),
+        Ok(()) => Ok(Json(Done {
+            success: true,
+            message: "Transcript queued",
+        })),
         Err(TranscriptRefusal::NoAddress) => Err(AppError::Validation(
             "No email address is stored for this conversation".into(),
         )),
@@ -286,19 +296,25 @@ pub async fn transcript(State(state): State<AppState>, caller: Caller) -> AppRes
 ///
 /// # Errors
 /// 401/403 for a caller that is not an agent.
-pub async fn status(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+pub async fn status(State(state): State<AppState>, caller: Caller) -> AppResult<Json<EmailState>> {
     let session = caller.require_admin()?;
     let Some(m) = state.mailer.as_ref() else {
-        return Ok(Json(json!({"success": true, "configured": false})));
+        return Ok(Json(EmailState::Off {
+            success: true,
+            configured: false,
+        }));
     };
     let emails = state.chat.emails();
-    Ok(Json(json!({
-        "success": true,
-        "configured": true,
-        "agent_alerts": state.telegram.is_none(),
-        "smtp": m.last_check().map(|(at, c)| json!({"at": crate::domain::rfc3339_string(&at), "check": c})),
-        "dead": emails.dead().await?,
-        "my_email": emails.agent_email(session.agent_id).await?,
+    Ok(Json(EmailState::On(EmailOn {
+        success: true,
+        configured: true,
+        agent_alerts: state.telegram.is_none(),
+        smtp: m.last_check().map(|(at, check)| SmtpLast {
+            at: crate::domain::rfc3339_string(&at),
+            check,
+        }),
+        dead: emails.dead().await?,
+        my_email: emails.agent_email(session.agent_id).await?,
     })))
 }
 
@@ -306,14 +322,20 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> AppResult<
 ///
 /// # Errors
 /// 401/403 for a caller that is not an agent; 404 when email is off.
-pub async fn selftest(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+pub async fn selftest(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> AppResult<Json<SmtpChecked>> {
     caller.require_admin()?;
     let check = mailer(&state)?.self_test().await;
-    Ok(Json(json!({"success": true, "check": check})))
+    Ok(Json(SmtpChecked {
+        success: true,
+        check,
+    }))
 }
 
 /// `PUT /api/agents/me/email` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct MyEmail {
     /// The address, or `null` to remove it.
     pub email: Option<String>,
@@ -328,7 +350,7 @@ pub async fn set_my_email(
     State(state): State<AppState>,
     caller: Caller,
     AppJson(body): AppJson<MyEmail>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<MyEmailSet>> {
     let session = caller.require_admin()?;
     mailer(&state)?;
     let email = match body.email.as_deref().map(str::trim) {
@@ -340,7 +362,10 @@ pub async fn set_my_email(
         .emails()
         .set_agent_email(session.agent_id, email.as_deref())
         .await?;
-    Ok(Json(json!({"success": true, "email": email})))
+    Ok(Json(MyEmailSet {
+        success: true,
+        email,
+    }))
 }
 
 #[cfg(test)]

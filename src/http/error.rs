@@ -341,16 +341,35 @@ pub struct SocketError {
 #[derive(Clone, Debug)]
 pub struct InternalDetail(pub String);
 
+/// Every HTTP error answer: `{success: false, error, code, status}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Always `false`.
+    pub success: bool,
+    /// Human-readable message.
+    pub error: String,
+    /// `UPPER_SNAKE` code, e.g. `RATE_LIMITED`, `CSRF_FAILED` (docs/api.md).
+    pub code: &'static str,
+    /// The HTTP status again.
+    pub status: u16,
+}
+
+impl AppError {
+    /// The answer's body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            success: false,
+            error: self.to_string(),
+            code: self.code(),
+            status: self.status().as_u16(),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = json!({
-            "success": false,
-            "error": self.to_string(),
-            "code": self.code(),
-            "status": status.as_u16(),
-        });
-        let mut res = (status, Json(body)).into_response();
+        let mut res = (status, Json(self.body())).into_response();
         match &self {
             AppError::RateLimited(secs) => {
                 res.headers_mut().insert(

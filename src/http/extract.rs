@@ -8,6 +8,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
+use crate::domain::ThreadId;
 use crate::{
     AppState,
     auth::{self, AdminSession, cookies::Identity},
@@ -65,7 +66,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for AppQuery<T> {
 #[derive(Clone, Debug)]
 pub struct Caller {
     /// Visitor id (= own thread id).
-    pub visitor_id: String,
+    pub visitor_id: ThreadId,
     /// `true` when the browser had no valid visitor cookie.
     pub new_visitor: bool,
     /// The admin session.
@@ -183,4 +184,13 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
         .trim()
         .starts_with(auth::visitor_token::PREFIX)
         .then_some(token.trim())
+}
+
+/// A thread id named by a request (a path's `{id}`, a body's `thread_id`),
+/// read after the caller's rights are checked.
+///
+/// # Errors
+/// 400 `VALIDATION_ERROR` when it breaks [`ThreadId`]'s rule.
+pub fn thread_id(id: &str) -> Result<ThreadId, AppError> {
+    ThreadId::parse(id).map_err(|e| AppError::Validation(e.to_string()))
 }

@@ -34,11 +34,12 @@ fn now() -> String {
 }
 
 /// `{status, timestamp}` of the probes (and of `/health` without details).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Probe {
     /// `alive`, `ready` / `not_ready`, or `/health`'s status.
     pub status: &'static str,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub timestamp: String,
     /// Why `/health/ready` is `not_ready`, when a dependency other than the
     /// database is away (the Redis pub/sub link, [`crate::realtime::redis_link`]).
@@ -118,7 +119,8 @@ pub async fn health(State(state): State<AppState>, req: Request) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     if !details {
-        return (code, Probe::now(status)).into_response();
+        let Json(probe) = Probe::now(status);
+        return (code, Json(HealthAnswer::Probe(probe))).into_response();
     }
     let backlog = match &state.telegram {
         Some(_) => state.chat.outbox().backlog().await.ok(),
@@ -140,15 +142,28 @@ pub async fn health(State(state): State<AppState>, req: Request) -> Response {
             sockets: state.limits.sockets.stats(),
         },
     };
-    (code, Json(details)).into_response()
+    (code, Json(HealthAnswer::Details(Box::new(details)))).into_response()
+}
+
+/// The answer of `/health`: [`Details`] for a caller that may see them
+/// ([`may_see_details`]), else the [`Probe`] (untagged: one or the other).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum HealthAnswer {
+    /// With the details.
+    Details(Box<Details>),
+    /// Without.
+    Probe(Probe),
 }
 
 /// The full `/health` answer (for a caller that may see the details).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = HealthDetails)]
 pub struct Details {
     /// `healthy` | `degraded` | `unhealthy`.
     pub status: &'static str,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     pub timestamp: String,
     /// The crate version.
     pub version: &'static str,
@@ -159,7 +174,8 @@ pub struct Details {
 }
 
 /// `checks` of [`Details`].
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = HealthChecks)]
 pub struct Checks {
     /// `healthy` | `unhealthy`.
     pub database: &'static str,
@@ -169,7 +185,10 @@ pub struct Checks {
     pub telegram: &'static str,
     /// Forwards waiting (`null` without Telegram or when unreadable).
     pub telegram_outbox_backlog: Option<i64>,
-    /// The last Telegram self-test, or `null`.
+    /// The last Telegram self-test, `{at, topic_mode, topic_reason,
+    /// checks: [{name, ok, detail, fix}]}`, or `null` (described as an
+    /// object: `SelfTest` is the Telegram adapter's type).
+    #[schema(value_type = Option<Object>)]
     pub telegram_bridge: Option<SelfTest>,
     /// Memory of the container or host.
     pub memory: Memory,

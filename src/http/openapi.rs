@@ -1,36 +1,54 @@
 //! The OpenAPI 3.1 description of the HTTP API (issue 15), generated with
 //! `utoipa` and served at `GET /api/openapi.json`.
 //!
-//! The handlers build their answers with `serde_json::json!`, so the
-//! answer shapes are stated here as schema types (`…Doc` structs that
-//! mirror the JSON the handlers write, never used to build answers);
-//! `tests/it/openapi.rs` keeps them honest by validating real answers against
-//! these schemas, and fails for any route of the router that is not
-//! described.
+//! The schemas are derived (`#[derive(utoipa::ToSchema)]`) from the types
+//! the handlers read and write: the request bodies they deserialise
+//! (`PostRequest`, `LoginBody`, …), the answers they serialise (`Sent`,
+//! `ThreadList`, `ErrorBody`, …) and the `domain` types inside them
+//! (`Message`, `Thread…`, `CannedReply`, …), so the document follows the
+//! code: a renamed field, a `skip_serializing_if` or a `flatten` changes
+//! both. What stays written by hand: the route stubs below (paths, query
+//! and path parameters, status codes), the multipart upload form
+//! ([`UploadForm`]: the upload handler reads a stream, not a type), and the
+//! Telegram self-test inside `/health` and `/api/telegram/bridge`, shown as
+//! an object (its type belongs to the Telegram adapter). `tests/it/openapi.rs`
+//! validates real answers against the schemas, checks that every schema
+//! names a type of `src/` that derives it, and fails for any route of the
+//! router that is not described.
 //!
 //! **Describing a new route** (one step): add a stub function with
 //! `#[utoipa::path(method, path = "/…", tag = "…", responses(…))]` below
-//! (or in the new route's own module) and list it in `paths(…)` of
-//! [`ApiDoc`], with any new schema in `components(schemas(…))`. Route
-//! patterns are written as in axum (`{thread_id}`; a catch-all `{*path}` as
-//! `{path}`).
+//! (or in the new route's own module), naming the handler's own body and
+//! answer types (`body = api::Sent`; derive `utoipa::ToSchema` on them),
+//! and list it in `paths(…)` of [`ApiDoc`]; the schemas it names are
+//! collected from there. Route patterns are written as in axum
+//! (`{thread_id}`; a catch-all `{*path}` as `{path}`).
 
 pub mod agents;
 pub mod canned;
 pub mod data;
 pub mod email;
-mod schemas;
 mod search;
 mod thread_admin;
 
 use axum::{Json, Router, routing::get};
-use utoipa::OpenApi;
+use utoipa::{OpenApi, ToSchema};
 
-pub use schemas::*;
 pub use search::*;
 pub use thread_admin::*;
 
 use crate::AppState;
+use crate::http::{admin, api, error::ErrorBody, health, telegram, upload, visitor};
+
+/// The multipart body of the upload routes: one part, `file`. Written by
+/// hand: the upload handler reads the body as a stream
+/// (`http/upload/body.rs`), so no Rust type of this shape exists.
+#[derive(ToSchema)]
+pub struct UploadForm {
+    /// The file; its bytes decide its type.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
 
 /// `GET /api/openapi.json`.
 pub fn router() -> Router<AppState> {
@@ -72,22 +90,6 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
         email::transcript, email::email_status, email::email_selftest, email::my_email,
         email::continue_link, email::unsubscribe_page, email::unsubscribe
     ),
-    components(schemas(
-        ErrorBody, SessionDoc, Role, MessageDoc, MessageKind, MessagesDoc, SendBodyDoc,
-        SendDoc, ThreadDoc, ThreadsDoc, ClearBodyDoc, DoneDoc, LoginBodyDoc, LoginDoc,
-        OtpBodyDoc, OtpDoc, SuccessDoc, UploadFormDoc, UploadDoc, ProbeDoc, HealthDoc,
-        BridgeDoc, ContextBodyDoc, IdentifyBodyDoc, IdentifyDoc, ThreadContextDoc,
-        canned::CannedDoc, canned::CannedListDoc, canned::CannedOneDoc, canned::CannedBodyDoc,
-        canned::CannedDeletedDoc,
-        email::TranscriptDoc, email::EmailStatusDoc, email::EmailCheckDoc, email::MyEmailDoc,
-        ThreadStatusDoc, ThreadChangeDoc, ThreadStateDoc, ThreadStateAnswerDoc, BlockDoc, BlocksDoc, ThreadCountsDoc,
-        ActedByDoc, AssigneeDoc, TakenDoc, AssignBodyDoc, ThreadActionDoc, ThreadEventDoc, ThreadEventsDoc,
-        SearchDoc, SearchHitDoc, SearchThreadDoc, SearchThreadHitDoc, PartDoc,
-        crate::domain::Agent, crate::domain::AgentRole, agents::AgentListDoc, agents::AgentOneDoc, agents::TelegramLinkDoc,
-        agents::AgentCreatedDoc, agents::AgentCreateBodyDoc, agents::AgentUpdateBodyDoc,
-        agents::AgentOwnBodyDoc, agents::InviteBodyDoc, agents::InviteDoc,
-        data::ErasedDoc, data::EraseDoc, data::AuditEntryDoc, data::AuditDoc
-    )),
     tags(
         (name = "session", description = "Visitor identity and CSRF token"),
         (name = "messages", description = "Threads and messages"),
@@ -104,7 +106,7 @@ pub struct ApiDoc;
 
 /// The caller's identity and CSRF token; sets the visitor cookie when absent.
 #[utoipa::path(get, path = "/api/session", tag = "session", responses(
-    (status = 200, body = SessionDoc),
+    (status = 200, body = api::SessionInfo),
     (status = 429, body = ErrorBody, description = "RATE_LIMITED")
 ))]
 pub fn session() {}
@@ -118,7 +120,7 @@ pub fn session() {}
         ("after" = Option<i64>, Query, description = "Only messages with a larger id (catch-up)")
     ),
     responses(
-        (status = 200, body = MessagesDoc),
+        (status = 200, body = api::MessagesPage),
         (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
         (status = 403, body = ErrorBody, description = "FORBIDDEN: another visitor's thread"),
         (status = 404, body = ErrorBody, description = "NOT_FOUND (admin: no such thread)")
@@ -127,9 +129,9 @@ pub fn messages() {}
 
 /// Stores a message; answered after its transaction commits.
 #[utoipa::path(post, path = "/api/messages/send", tag = "messages",
-    request_body = SendBodyDoc,
+    request_body = crate::chat::PostRequest,
     responses(
-        (status = 200, body = SendDoc),
+        (status = 200, body = api::Sent),
         (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
         (status = 403, body = ErrorBody, description = "CSRF_FAILED / FORBIDDEN (another visitor's thread, or `internal: true` from a visitor)"),
         (status = 429, body = ErrorBody, description = "RATE_LIMITED (Retry-After)"),
@@ -144,7 +146,7 @@ pub fn send() {}
         ("assignee" = Option<String>, Query, description = "`me`, `unassigned` or `all` (default; issue 22)")
     ),
     responses(
-    (status = 200, body = ThreadsDoc),
+    (status = 200, body = api::ThreadList),
     (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: unknown status or assignee"),
     (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin")
 ))]
@@ -152,9 +154,9 @@ pub fn threads() {}
 
 /// Deletes a thread's messages (admin).
 #[utoipa::path(post, path = "/api/messages/clear", tag = "messages",
-    request_body = ClearBodyDoc,
+    request_body = api::ClearBody,
     responses(
-        (status = 200, body = DoneDoc),
+        (status = 200, body = api::Done),
         (status = 401, body = ErrorBody, description = "UNAUTHORIZED"),
         (status = 403, body = ErrorBody, description = "CSRF_FAILED")
     ))]
@@ -162,9 +164,9 @@ pub fn clear() {}
 
 /// Uploads an image (JPEG, PNG, GIF, WebP; ≤ 5 MiB, ≤ 8192 px a side).
 #[utoipa::path(post, path = "/api/upload/image", tag = "uploads",
-    request_body(content = UploadFormDoc, content_type = "multipart/form-data"),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 200, body = UploadDoc),
+        (status = 200, body = upload::Uploaded),
         (status = 400, body = ErrorBody, description = "BAD_REQUEST / VALIDATION_ERROR"),
         (status = 403, body = ErrorBody, description = "BLOCKED (a blocked visitor; nothing stored)"),
         (status = 408, body = ErrorBody, description = "REQUEST_TIMEOUT"),
@@ -178,9 +180,9 @@ pub fn upload_image() {}
 
 /// Uploads audio (MP3, WAV, OGG, WebM, M4A, AAC; ≤ 10 MiB); errors as images.
 #[utoipa::path(post, path = "/api/upload/audio", tag = "uploads",
-    request_body(content = UploadFormDoc, content_type = "multipart/form-data"),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 200, body = UploadDoc),
+        (status = 200, body = upload::Uploaded),
         (status = 413, body = ErrorBody, description = "FILE_TOO_LARGE"),
         (status = 415, body = ErrorBody, description = "UNSUPPORTED_TYPE")
     ))]
@@ -188,9 +190,9 @@ pub fn upload_audio() {}
 
 /// Password step of the admin login; sends a code.
 #[utoipa::path(post, path = "/admin/login", tag = "admin",
-    request_body = LoginBodyDoc,
+    request_body = admin::LoginBody,
     responses(
-        (status = 200, body = LoginDoc),
+        (status = 200, body = admin::CodeSent),
         (status = 401, body = ErrorBody, description = "INVALID_CREDENTIALS"),
         (status = 429, body = ErrorBody, description = "RATE_LIMITED (back-off)"),
         (status = 503, body = ErrorBody, description = "the code could not be delivered")
@@ -199,9 +201,9 @@ pub fn admin_login() {}
 
 /// Code step; sets the admin session cookie.
 #[utoipa::path(post, path = "/admin/verify-otp", tag = "admin",
-    request_body = OtpBodyDoc,
+    request_body = admin::OtpBody,
     responses(
-        (status = 200, body = OtpDoc),
+        (status = 200, body = admin::LoggedIn),
         (status = 401, body = ErrorBody, description = "INVALID_OTP: wrong, used or expired code"),
         (status = 429, body = ErrorBody, description = "RATE_LIMITED")
     ))]
@@ -209,20 +211,20 @@ pub fn verify_otp() {}
 
 /// Ends the admin session (its sockets are disconnected).
 #[utoipa::path(post, path = "/admin/logout", tag = "admin", responses(
-    (status = 200, body = SuccessDoc)
+    (status = 200, body = visitor::Success)
 ))]
 pub fn logout() {}
 
 /// The Telegram bridge's last self-test (admin).
 #[utoipa::path(get, path = "/api/telegram/bridge", tag = "admin", responses(
-    (status = 200, body = BridgeDoc),
+    (status = 200, body = telegram::BridgeState),
     (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin")
 ))]
 pub fn telegram_bridge() {}
 
 /// Runs the Telegram self-test now (admin, CSRF).
 #[utoipa::path(post, path = "/api/telegram/selftest", tag = "admin", responses(
-    (status = 200, body = BridgeDoc),
+    (status = 200, body = telegram::BridgeState),
     (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
     (status = 403, body = ErrorBody, description = "CSRF_FAILED")
 ))]
@@ -230,21 +232,21 @@ pub fn telegram_selftest() {}
 
 /// Status; details with `Authorization: Bearer $HEALTH_TOKEN` or to a local caller.
 #[utoipa::path(get, path = "/health", tag = "operations", responses(
-    (status = 200, body = HealthDoc),
-    (status = 503, body = HealthDoc, description = "database down")
+    (status = 200, body = health::HealthAnswer),
+    (status = 503, body = health::HealthAnswer, description = "database down")
 ))]
 pub fn health() {}
 
 /// The process is up.
 #[utoipa::path(get, path = "/health/live", tag = "operations", responses(
-    (status = 200, body = ProbeDoc)
+    (status = 200, body = health::Probe)
 ))]
 pub fn health_live() {}
 
 /// Migrations ran and the database answers.
 #[utoipa::path(get, path = "/health/ready", tag = "operations", responses(
-    (status = 200, body = ProbeDoc),
-    (status = 503, body = ProbeDoc, description = "not_ready")
+    (status = 200, body = health::Probe),
+    (status = 503, body = health::Probe, description = "not_ready")
 ))]
 pub fn health_ready() {}
 
@@ -264,9 +266,9 @@ pub fn metrics() {}
 
 /// The visitor reports where it is (cookie + CSRF, or the embed view's bearer token).
 #[utoipa::path(post, path = "/api/visitor/context", tag = "session",
-    request_body = ContextBodyDoc,
+    request_body = visitor::ContextBody,
     responses(
-        (status = 200, body = SuccessDoc),
+        (status = 200, body = visitor::Success),
         (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
         (status = 403, body = ErrorBody, description = "CSRF_FAILED")
     ))]
@@ -274,9 +276,9 @@ pub fn visitor_context() {}
 
 /// The host site names its signed-in user (docs/embedding.md).
 #[utoipa::path(post, path = "/api/visitor/identify", tag = "session",
-    request_body = IdentifyBodyDoc,
+    request_body = visitor::IdentifyBody,
     responses(
-        (status = 200, body = IdentifyDoc),
+        (status = 200, body = visitor::Identified),
         (status = 400, body = ErrorBody, description = "VALIDATION_ERROR"),
         (status = 403, body = ErrorBody, description = "CSRF_FAILED")
     ))]
@@ -286,7 +288,7 @@ pub fn visitor_identify() {}
 #[utoipa::path(get, path = "/api/threads/{thread_id}/context", tag = "messages",
     params(("thread_id" = String, Path, description = "Thread id")),
     responses(
-        (status = 200, body = ThreadContextDoc),
+        (status = 200, body = visitor::ThreadContext),
         (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not the admin"),
         (status = 404, body = ErrorBody, description = "NOT_FOUND")
     ))]

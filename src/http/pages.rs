@@ -171,7 +171,7 @@ pub struct VisitorPage {
     /// Common fields.
     pub page: PageCommon,
     /// The visitor's thread id.
-    pub thread_id: String,
+    pub thread_id: crate::domain::ThreadId,
     /// The visitor's display name.
     pub display_name: String,
     /// Set for the embed view `/embed` (issue 14), `None` for `/`.

@@ -4,11 +4,21 @@
 //! `http/openapi/search.rs`.
 
 use axum::{Json, extract::State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::extract::{AppQuery, Caller};
-use crate::{AppState, http::error::AppResult};
+use crate::{AppState, chat::search::SearchResults, http::error::AppResult};
+
+/// `{success: true, terms, results, threads, next_before}` of
+/// `GET /api/search`: the core's [`SearchResults`], flattened.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Found {
+    /// Always `true`.
+    pub success: bool,
+    /// The page.
+    #[serde(flatten)]
+    pub page: SearchResults,
+}
 
 /// Query of `GET /api/search`.
 #[derive(Debug, Deserialize)]
@@ -34,17 +44,14 @@ pub async fn search(
     State(state): State<AppState>,
     caller: Caller,
     AppQuery(query): AppQuery<SearchQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Found>> {
     caller.require_admin()?;
     let found = state
         .chat
         .search(query.q.as_deref(), query.limit, query.before)
         .await?;
-    Ok(Json(json!({
-        "success": true,
-        "terms": found.terms,
-        "results": found.results,
-        "threads": found.threads,
-        "next_before": found.next_before,
-    })))
+    Ok(Json(Found {
+        success: true,
+        page: found,
+    }))
 }

@@ -10,15 +10,15 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::extract::AppQuery;
-use super::extract::Caller;
+use super::extract::{Caller, thread_id};
 use crate::{
     AppState,
     auth::acting::{Acting, acting_agent},
-    chat::status::ThreadUpdate,
-    domain::{ActedBy, ThreadId},
+    chat::status::{ThreadStatus, ThreadUpdate},
+    domain::{ActedBy, ThreadEvent, ThreadId},
     http::error::{AppError, AppResult},
 };
 
@@ -28,8 +28,63 @@ pub(super) fn agent(caller: &Caller) -> Result<ActedBy, AppError> {
     Ok(acting_agent(Acting::Session(session)))
 }
 
-fn answer(u: ThreadUpdate) -> Json<Value> {
-    Json(json!({"success": true, "thread": u}))
+/// `{success: true, thread}`: the answer of close, reopen, block,
+/// unblock, take and assign.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ThreadAnswer {
+    /// Always `true`.
+    pub success: bool,
+    /// The thread's state after the change.
+    pub thread: ThreadUpdate,
+}
+
+impl ThreadAnswer {
+    /// The answer showing `u`.
+    pub fn of(u: ThreadUpdate) -> ThreadAnswer {
+        ThreadAnswer {
+            success: true,
+            thread: u,
+        }
+    }
+}
+
+fn answer(u: ThreadUpdate) -> Json<ThreadAnswer> {
+    Json(ThreadAnswer::of(u))
+}
+
+/// One blocked visitor of `GET /api/blocks`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BlockedThread {
+    /// Thread id.
+    pub id: ThreadId,
+    /// `Visitor 3F2A`.
+    pub display_name: String,
+    /// Its status.
+    pub status: ThreadStatus,
+    /// When it was blocked (RFC 3339 UTC).
+    #[schema(format = DateTime)]
+    pub blocked_at: Option<String>,
+    /// The thread's last activity (RFC 3339 UTC).
+    #[schema(format = DateTime)]
+    pub last_activity: String,
+}
+
+/// `{success: true, blocks}` of `GET /api/blocks`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BlockList {
+    /// Always `true`.
+    pub success: bool,
+    /// Most recently blocked first.
+    pub blocks: Vec<BlockedThread>,
+}
+
+/// `{success: true, events}` of `GET /api/threads/{id}/events`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventList {
+    /// Always `true`.
+    pub success: bool,
+    /// The newest events, oldest first.
+    pub events: Vec<ThreadEvent>,
 }
 
 /// `POST /api/threads/{id}/close` (admin) → `{success, thread: {id, status:
@@ -38,8 +93,9 @@ pub async fn close(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ThreadAnswer>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.close(&id, &by).await?))
 }
 
@@ -48,8 +104,9 @@ pub async fn reopen(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ThreadAnswer>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.reopen(&id, &by).await?))
 }
 
@@ -59,8 +116,9 @@ pub async fn block(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ThreadAnswer>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.set_blocked(&id, true, &by).await?))
 }
 
@@ -70,32 +128,36 @@ pub async fn unblock(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ThreadAnswer>> {
     let by = agent(&caller)?;
+    let id = thread_id(&id)?;
     Ok(answer(state.chat.set_blocked(&id, false, &by).await?))
 }
 
 /// `GET /api/blocks` (admin) → `{success, blocks: [{id, display_name,
 /// status, blocked_at, last_activity}]}`, most recently blocked first.
-pub async fn blocks(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Value>> {
+pub async fn blocks(State(state): State<AppState>, caller: Caller) -> AppResult<Json<BlockList>> {
     caller.require_admin()?;
-    let list: Vec<Value> = state
+    let blocks = state
         .chat
         .blocked_threads()
         .await?
         .iter()
         .map(|t| {
             let u = ThreadUpdate::of(t);
-            json!({
-                "id": u.id,
-                "display_name": t.display_name,
-                "status": u.status,
-                "blocked_at": u.blocked_at,
-                "last_activity": crate::domain::rfc3339_string(&t.last_activity_at),
-            })
+            BlockedThread {
+                id: u.id,
+                display_name: t.display_name.clone(),
+                status: u.status,
+                blocked_at: u.blocked_at,
+                last_activity: crate::domain::rfc3339_string(&t.last_activity_at),
+            }
         })
         .collect();
-    Ok(Json(json!({"success": true, "blocks": list})))
+    Ok(Json(BlockList {
+        success: true,
+        blocks,
+    }))
 }
 
 /// The query of `GET /api/threads/{id}/events`.
@@ -115,13 +177,16 @@ pub async fn events(
     caller: Caller,
     Path(id): Path<String>,
     AppQuery(q): AppQuery<EventsQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<EventList>> {
     caller.require_admin()?;
-    let id = ThreadId::parse(&id).map_err(|e| AppError::Validation(e.to_string()))?;
+    let id = thread_id(&id)?;
     let max = crate::chat::thread_events::EVENTS_MAX;
     if q.limit.is_some_and(|l| !(1..=max).contains(&l)) {
         return Err(AppError::Validation(format!("limit must be 1 to {max}")));
     }
-    let events = state.chat.thread_events(id.as_str(), q.limit).await?;
-    Ok(Json(json!({"success": true, "events": events})))
+    let events = state.chat.thread_events(&id, q.limit).await?;
+    Ok(Json(EventList {
+        success: true,
+        events,
+    }))
 }

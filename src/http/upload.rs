@@ -14,7 +14,6 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
@@ -103,16 +102,30 @@ async fn upload(state: &AppState, caller: &Caller, kind: Kind, req: Request) -> 
                 Kind::Image => "Image uploaded successfully",
                 Kind::Audio => "Audio uploaded successfully",
             };
-            Json(json!({
-                "success": true,
-                "file_path": file_path,
-                "file_url": file_url,
-                "message": message,
-            }))
+            Json(Uploaded {
+                success: true,
+                file_path,
+                file_url,
+                message,
+            })
             .into_response()
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// `{success: true, file_path, file_url, message}` of the upload routes.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Uploaded {
+    /// Always `true`.
+    pub success: bool,
+    /// `/uploads/images/<uuid>.<ext>` (local storage), or the Cloudinary
+    /// `public_id`.
+    pub file_path: String,
+    /// The URL to send as a message's `file_url`.
+    pub file_url: String,
+    /// `Image uploaded successfully` / `Audio uploaded successfully`.
+    pub message: &'static str,
 }
 
 /// The checks that need no body byte, then the body itself.

@@ -37,7 +37,7 @@ pub const MAX_EMAIL: usize = 254;
 pub const MAX_USER_ID: usize = 128;
 
 /// Body of `POST /api/visitor/context`; every field optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ContextBody {
     /// The page the visitor is on: `http(s)://…`, at most 2048 characters.
     pub url: Option<String>,
@@ -166,8 +166,8 @@ pub async fn context(
     Ok(Json(Success { success: true }))
 }
 
-/// Body of `POST /api/visitor/identify`.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `POST /api/visitor/identify`; every field optional.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct IdentifyBody {
     /// Display name, at most 100 characters.
     pub name: Option<String>,
@@ -268,7 +268,11 @@ pub async fn thread_context(
     Path(thread_id): Path<String>,
 ) -> AppResult<Json<ThreadContext>> {
     caller.require_admin()?;
-    let context = state.chat.visitors().get(&thread_id).await?;
+    let context = state
+        .chat
+        .visitors()
+        .get(&super::extract::thread_id(&thread_id)?)
+        .await?;
     Ok(Json(ThreadContext {
         success: true,
         context,
@@ -276,7 +280,7 @@ pub async fn thread_context(
 }
 
 /// `{success: true}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Success {
     /// Always `true`.
     pub success: bool,
@@ -284,7 +288,7 @@ pub struct Success {
 
 /// `{success, verified, switched, thread_id, visitor_token?}` of
 /// `POST /api/visitor/identify`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Identified {
     /// Always `true`.
     pub success: bool,
@@ -293,14 +297,14 @@ pub struct Identified {
     /// The user's thread is another one than the caller's: reload.
     pub switched: bool,
     /// The thread to use.
-    pub thread_id: String,
+    pub thread_id: crate::domain::ThreadId,
     /// Its visitor token (token callers only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub visitor_token: Option<String>,
 }
 
 /// `{success: true, context}` of `GET /api/threads/{thread_id}/context`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ThreadContext {
     /// Always `true`.
     pub success: bool,

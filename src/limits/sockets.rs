@@ -38,7 +38,7 @@ impl PerIp {
 }
 
 /// Totals, as reported by `/health` (`checks.sockets`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SocketStats {
     /// Open TCP connections (WebSockets included).
     pub connections: u32,

@@ -19,7 +19,13 @@ use super::{
     extract::{Payload, Reply, admin_gate, parse},
     thread_room,
 };
-use crate::{AppState, chat::PostRequest, http::error::AppError, limits::Action};
+use crate::{
+    AppState,
+    chat::PostRequest,
+    domain::ThreadId,
+    http::error::AppError,
+    limits::{Action, address_key},
+};
 
 /// Registers the handlers on a connected socket.
 pub fn register<A: Adapter>(s: &SocketRef<A>) {
@@ -42,9 +48,9 @@ struct ThreadRef {
 
 /// The thread an event targets, by the socket's [`crate::auth::Actor`]: a
 /// visitor's own (when omitted or equal), any for the admin (required).
-fn target(sess: &SocketSession, thread_id: Option<String>) -> Result<String, AppError> {
+fn target(sess: &SocketSession, thread_id: Option<String>) -> Result<ThreadId, AppError> {
     let (_, thread) = sess.actor.target(thread_id.as_deref())?;
-    Ok(thread.into_string())
+    Ok(thread)
 }
 
 #[tracing::instrument(skip_all, fields(role = ?sess.role))]
@@ -103,7 +109,10 @@ async fn post(
     data: Result<Value, impl std::fmt::Display>,
 ) -> Result<Value, AppError> {
     let req: PostRequest = parse(data)?;
-    let posted = state.chat.post(&sess.actor, req).await?;
+    let posted = state
+        .chat
+        .post_from(&sess.actor, req, Some(address_key(sess.ip)))
+        .await?;
     Ok(json!({"message": posted.message}))
 }
 

@@ -3,6 +3,7 @@
 //! `message_to_visitor` (both to `admins` and the thread room; an internal
 //! note to `admins` only, [`crate::domain::Message::visible_to`]),
 //! `thread_created` → admins, `messages_cleared` → thread room and admins,
+//! an edited answer → `message_updated` (as a stored message's event),
 //! `canned_updated` → admins.
 //! `thread_updated` (status, block) → admins. An erased thread:
 //! `thread_erased` → admins, `messages_cleared` → its visitor's sockets.
@@ -79,6 +80,21 @@ pub(super) struct Broadcast {
     pub data: Box<RawValue>,
 }
 
+/// The event of an edited message (issue 23 item 6): the Message as now
+/// stored, with `edited_at`, to admins and the thread's room.
+pub(super) const MESSAGE_UPDATED: &str = "message_updated";
+
+/// The message of a message event and its Socket.IO event name: a stored
+/// message's `message_from_visitor` / `message_to_visitor`, an edited
+/// one's [`MESSAGE_UPDATED`].
+fn message_of(ev: &ChatEvent) -> Option<(&crate::domain::Message, &'static str)> {
+    match ev {
+        ChatEvent::MessageStored(m) => Some((m, event_name(m))),
+        ChatEvent::MessageUpdated(m) => Some((m, MESSAGE_UPDATED)),
+        _ => None,
+    }
+}
+
 impl Broadcast {
     /// The broadcasts of `ev` (none for an event sockets do not get,
     /// [`ChatEvent::OutboxDue`], or if the payload cannot be serialised,
@@ -104,7 +120,7 @@ impl Broadcast {
             .flatten()
             .collect();
         }
-        if let ChatEvent::MessageStored(m) = ev
+        if let Some((m, event)) = message_of(ev)
             && m.visible_to(Role::Visitor)
             && names.differs_for_visitor(m)
         {
@@ -115,13 +131,13 @@ impl Broadcast {
                 Self::one(
                     vec![ADMINS.to_owned()],
                     vec![],
-                    event_name(m),
+                    event,
                     serde_json::value::to_raw_value(m),
                 ),
                 Self::one(
                     vec![room],
                     vec![ADMINS.to_owned()],
-                    event_name(m),
+                    event,
                     serde_json::value::to_raw_value(&shown),
                 ),
             ]
@@ -133,19 +149,19 @@ impl Broadcast {
     }
 
     fn of_one(ev: &ChatEvent) -> Option<Self> {
-        let (rooms, event, data) = match ev {
+        if let Some((m, event)) = message_of(ev) {
             // An internal note goes to the agents only: the thread's room
             // holds its visitor's sockets.
-            ChatEvent::MessageStored(m) if !m.visible_to(Role::Visitor) => (
-                vec![ADMINS.to_owned()],
-                event_name(m),
-                serde_json::value::to_raw_value(m),
-            ),
-            ChatEvent::MessageStored(m) => (
-                vec![ADMINS.to_owned(), thread_room(m.thread_id.as_str())],
-                event_name(m),
-                serde_json::value::to_raw_value(m),
-            ),
+            let rooms = if m.visible_to(Role::Visitor) {
+                vec![ADMINS.to_owned(), thread_room(m.thread_id.as_str())]
+            } else {
+                vec![ADMINS.to_owned()]
+            };
+            return Self::one(rooms, vec![], event, serde_json::value::to_raw_value(m));
+        }
+        let (rooms, event, data) = match ev {
+            // Handled above.
+            ChatEvent::MessageStored(_) | ChatEvent::MessageUpdated(_) => return None,
             ChatEvent::ThreadCreated(t) => (
                 vec![ADMINS.to_owned()],
                 "thread_created",

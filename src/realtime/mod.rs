@@ -49,7 +49,11 @@ use socketioxide_redis::{
 
 pub use redis_link::RedisHealth;
 
-use crate::{AppState, auth::AdminSession, domain::rfc3339_string};
+use crate::{
+    AppState,
+    auth::AdminSession,
+    domain::{ThreadId, rfc3339_string},
+};
 
 pub use crate::domain::Role;
 
@@ -73,7 +77,7 @@ pub struct SocketSession {
     /// Visitor or admin.
     pub role: Role,
     /// The browser's visitor id (= own thread id).
-    pub visitor_id: String,
+    pub visitor_id: ThreadId,
     /// Who acts ([`crate::auth::Actor::for_socket`]): what this socket may reach.
     pub actor: crate::auth::Actor,
     /// The admin session, for admin sockets.
@@ -295,7 +299,7 @@ async fn on_connect<A: Adapter>(
         Role::Visitor => {
             if sess.first {
                 let p = PresencePayload {
-                    user_id: sess.visitor_id.clone(),
+                    user_id: sess.visitor_id.to_string(),
                     username: crate::chat::display_name_for(&sess.visitor_id),
                     last_seen: now.clone(),
                 };
@@ -343,38 +347,55 @@ async fn on_connect<A: Adapter>(
 
 /// Emits, in order, every message of `thread_id` after id `last` as its
 /// usual event (`message_from_visitor` / `message_to_visitor`) to the
-/// thread's reconnecting visitor: never an internal note.
-async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &str, mut last: i64) {
+/// thread's reconnecting visitor, then the messages up to `last` edited
+/// since (issue 23 item 6) as `message_updated`: never an internal note.
+async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &ThreadId, last: i64) {
+    let visitor = crate::domain::Role::Visitor;
+    let failed = |e: crate::chat::ChatError| {
+        let _ = s.emit(
+            "message_error",
+            &crate::http::error::AppError::from(e).socket_event(),
+        );
+    };
+    let mut after = last;
     loop {
         let page = match state
             .chat
             .page(
-                crate::domain::Role::Visitor,
+                visitor,
                 thread_id,
                 Some(crate::chat::PAGE_MAX),
                 None,
-                Some(last),
+                Some(after),
             )
             .await
         {
             Ok(p) => p,
-            Err(e) => {
-                let _ = s.emit(
-                    "message_error",
-                    &crate::http::error::AppError::from(e).socket_event(),
-                );
-                return;
-            }
+            Err(e) => return failed(e),
         };
         for m in &page {
             if !fanout::emit_waiting(s, event_name(m), m).await {
                 return;
             }
-            last = m.id;
+            after = m.id;
         }
         if (page.len() as i64) < crate::chat::PAGE_MAX {
-            return;
+            break;
         }
+    }
+    match state
+        .chat
+        .edited_since(visitor, thread_id, last, None)
+        .await
+    {
+        Ok(edited) => {
+            for m in &edited {
+                if !fanout::emit_waiting(s, fanout::MESSAGE_UPDATED, m).await {
+                    return;
+                }
+            }
+        }
+        Err(e) => failed(e),
     }
 }
 
@@ -406,7 +427,7 @@ fn announce_departures<A: Adapter>(io: &SocketIo<A>, state: &AppState) {
                         continue;
                     }
                     let p = PresencePayload {
-                        user_id: id.clone(),
+                        user_id: id.to_string(),
                         username: crate::chat::display_name_for(&id),
                         last_seen,
                     };

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Departure {
     /// The last socket of this visitor thread.
-    Visitor(String),
+    Visitor(crate::domain::ThreadId),
     /// The last admin socket.
     Admin,
 }
@@ -108,20 +108,20 @@ impl Presence {
     }
 
     /// A visitor socket of `thread_id` is live, until the guard drops.
-    pub fn visitor_socket(&self, thread_id: &str) -> PresenceGuard {
+    pub fn visitor_socket(&self, thread_id: &crate::domain::ThreadId) -> PresenceGuard {
         let first = {
             let mut map = self
                 .inner
                 .visitors
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            let n = map.entry(thread_id.to_owned()).or_default();
+            let n = map.entry(thread_id.to_string()).or_default();
             *n += 1;
             *n == 1
         };
         PresenceGuard {
             presence: self.clone(),
-            who: Departure::Visitor(thread_id.to_owned()),
+            who: Departure::Visitor(thread_id.clone()),
             first,
         }
     }
@@ -219,8 +219,8 @@ mod tests {
         let p = Presence::default();
         let mut rx = p.take_departures().unwrap();
         assert!(p.take_departures().is_none());
-        let a = p.visitor_socket("t");
-        let b = p.visitor_socket("t");
+        let a = p.visitor_socket(&"t".into());
+        let b = p.visitor_socket(&"t".into());
         assert!(a.first && !b.first);
         drop(a);
         assert!(p.visitor_online("t"));

@@ -245,5 +245,5 @@ pub(super) async fn subscribe<A: Adapter>(
 /// The payload of `thread_erased` (issue 27).
 #[derive(serde::Deserialize)]
 struct Erased {
-    thread_id: String,
+    thread_id: crate::domain::ThreadId,
 }

@@ -90,8 +90,10 @@ async fn tool<A: Adapter>(
         _ => None,
     };
     let t = match parse::<Target>(data) {
-        Ok(t) if !t.thread_id.is_empty() && t.thread_id.len() <= 64 => t.thread_id,
-        Ok(_) => return reply.err(AppError::Validation("thread_id is required".into())),
+        Ok(t) => match crate::http::extract::thread_id(&t.thread_id) {
+            Ok(t) => t,
+            Err(e) => return reply.err(e),
+        },
         Err(e) => return reply.err(e),
     };
     let Some(session) = sess.admin.as_ref() else {

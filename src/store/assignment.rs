@@ -5,6 +5,7 @@
 //! transaction changed, SQLite serialises writers) and records its `assign`
 //! thread event in the same transaction. One SQL text for both backends.
 
+use crate::domain::ThreadId;
 use chrono::{DateTime, Utc};
 
 use super::thread_events::insert_event;
@@ -70,7 +71,7 @@ macro_rules! get_thread {
 #[tracing::instrument(skip(db, by), fields(by = %by.name))]
 pub async fn take(
     db: &Db,
-    id: &str,
+    id: &ThreadId,
     agent: i64,
     by: &ActedBy,
     now: DateTime<Utc>,
@@ -111,7 +112,7 @@ pub async fn take(
 #[tracing::instrument(skip(db, by), fields(by = %by.name))]
 pub async fn assign(
     db: &Db,
-    id: &str,
+    id: &ThreadId,
     agent: Option<i64>,
     by: &ActedBy,
     now: DateTime<Utc>,
@@ -165,7 +166,7 @@ pub async fn assign(
 #[tracing::instrument(skip(db, by, candidates), fields(n = candidates.len()))]
 pub async fn assign_first_enabled(
     db: &Db,
-    id: &str,
+    id: &ThreadId,
     candidates: &[i64],
     by: &ActedBy,
     now: DateTime<Utc>,

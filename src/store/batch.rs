@@ -10,15 +10,15 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, Role};
+use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, Role, ThreadId};
 
 /// The threads that the batch's visitor messages create when missing, in
 /// order, each once (the first message's display name wins).
-pub(super) fn new_threads(batch: &[NewMessage]) -> Vec<(&str, &str)> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
+pub(super) fn new_threads(batch: &[NewMessage]) -> Vec<(&ThreadId, &str)> {
+    let mut out: Vec<(&ThreadId, &str)> = Vec::new();
     for m in batch {
         if let Some(name) = &m.new_thread
-            && !out.iter().any(|(id, _)| *id == m.thread_id)
+            && !out.iter().any(|(id, _)| **id == m.thread_id)
         {
             out.push((&m.thread_id, name));
         }
@@ -61,24 +61,24 @@ impl Slot {
 /// database broke its promise; the transaction is rolled back).
 pub(super) fn match_stored(
     batch: &[NewMessage],
-    created: &HashSet<String>,
+    created: &HashSet<ThreadId>,
     mut stored: Vec<Message>,
 ) -> Result<Vec<Slot>, sqlx::Error> {
     // Ids grow in VALUES order: sorted, the rows without a client_id come
     // back in the order of their inputs.
     stored.sort_unstable_by_key(|m| m.id);
-    let mut keyed: HashMap<(String, String), (Message, bool)> = HashMap::new();
+    let mut keyed: HashMap<(ThreadId, String), (Message, bool)> = HashMap::new();
     let mut unkeyed: VecDeque<Message> = VecDeque::new();
     for m in stored {
         match &m.client_id {
             Some(cid) => {
-                keyed.insert((m.thread_id.as_str().to_owned(), cid.clone()), (m, false));
+                keyed.insert((m.thread_id.clone(), cid.clone()), (m, false));
             }
             None => unkeyed.push_back(m),
         }
     }
     let mut out = Vec::with_capacity(batch.len());
-    let mut first_of_thread: HashSet<&str> = HashSet::new();
+    let mut first_of_thread: HashSet<&ThreadId> = HashSet::new();
     for m in batch {
         let thread_created = created.contains(&m.thread_id) && first_of_thread.insert(&m.thread_id);
         let slot = match &m.client_id {
@@ -126,13 +126,23 @@ fn stored<'a>(
     batch.iter().zip(out).filter(|(_, i)| !i.duplicate)
 }
 
-/// Forwards to Telegram (outbox rows: message id, thread), in message
-/// order: only messages marked `forward`, which the core marks only when
-/// Telegram is configured (`chat::post`).
-pub(super) fn forwards<'a>(batch: &'a [NewMessage], out: &'a [Inserted]) -> Vec<(i64, &'a str)> {
+/// Forwards to Telegram (outbox rows: message id, thread, the visitor's
+/// address key for the fair share), in message order: only messages marked
+/// `forward`, which the core marks only when Telegram is configured
+/// (`chat::post`).
+pub(super) fn forwards<'a>(
+    batch: &'a [NewMessage],
+    out: &'a [Inserted],
+) -> Vec<(i64, &'a str, Option<&'a str>)> {
     stored(batch, out)
         .filter(|(m, _)| m.forward)
-        .map(|(_, i)| (i.message.id, i.message.thread_id.as_str()))
+        .map(|(m, i)| {
+            (
+                i.message.id,
+                i.message.thread_id.as_str(),
+                m.client_key.as_deref(),
+            )
+        })
         .collect()
 }
 
@@ -233,8 +243,8 @@ macro_rules! follow_ups {
         let forwards = batch::forwards($batch, $out);
         for (start, len) in messages::chunks(forwards.len()) {
             let mut q = sqlx::query(messages::outbox_insert_sql(len)).bind($now);
-            for (id, thread) in &forwards[start..start + len] {
-                q = q.bind(*id).bind(*thread);
+            for (id, thread, key) in &forwards[start..start + len] {
+                q = q.bind(*id).bind(*thread).bind(*key);
             }
             q.execute(&mut *$tx).await?;
         }

@@ -4,13 +4,14 @@
 
 use super::with_db;
 use super::{Db, StoreResult};
+use crate::domain::ThreadId;
 
 /// The `(chat id, message id)` of thread `thread_id`'s buttons, if it has any.
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn get(db: &Db, thread_id: &str) -> StoreResult<Option<(i64, i64)>> {
+pub async fn get(db: &Db, thread_id: &ThreadId) -> StoreResult<Option<(i64, i64)>> {
     const SQL: &str = "SELECT tg_chat_id, tg_message_id FROM telegram_buttons WHERE thread_id = $1";
     let row: Option<(String, i64)> =
         with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).fetch_optional(p).await)?;
@@ -24,7 +25,12 @@ pub async fn get(db: &Db, thread_id: &str) -> StoreResult<Option<(i64, i64)>> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn set(db: &Db, thread_id: &str, tg_chat_id: i64, tg_message_id: i64) -> StoreResult<()> {
+pub async fn set(
+    db: &Db,
+    thread_id: &ThreadId,
+    tg_chat_id: i64,
+    tg_message_id: i64,
+) -> StoreResult<()> {
     const SQL: &str = "INSERT INTO telegram_buttons (thread_id, tg_chat_id, tg_message_id) \
                        VALUES ($1, $2, $3) ON CONFLICT (thread_id) DO UPDATE \
                        SET tg_chat_id = excluded.tg_chat_id, tg_message_id = excluded.tg_message_id \

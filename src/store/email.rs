@@ -9,7 +9,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message};
+use crate::domain::{
+    DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message, ThreadId, ThreadStatus,
+};
 
 /// Schedules an `answer` check of thread `$2` at `$3` (`$1` now), unless
 /// the thread has no address, unsubscribed, or already has one scheduled
@@ -104,7 +106,7 @@ pub async fn recover_in_flight(db: &Db) -> StoreResult<u64> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn thread(db: &Db, thread_id: &str) -> StoreResult<Option<EmailThread>> {
+pub async fn thread(db: &Db, thread_id: &ThreadId) -> StoreResult<Option<EmailThread>> {
     const SQL: &str = "SELECT t.id, v.email, v.name, v.language, v.timezone, t.email_unsubscribed_at, \
         t.email_link_gen, t.email_answered_upto, t.email_answer_sent_at, t.tg_receipt_seen_id AS seen_upto \
         FROM threads t LEFT JOIN visitor_contexts v ON v.thread_id = t.id WHERE t.id = $1";
@@ -116,7 +118,7 @@ pub async fn thread(db: &Db, thread_id: &str) -> StoreResult<Option<EmailThread>
 ///
 /// # Errors
 /// Database errors.
-pub async fn answers_after(db: &Db, thread_id: &str, after: i64) -> StoreResult<Vec<Message>> {
+pub async fn answers_after(db: &Db, thread_id: &ThreadId, after: i64) -> StoreResult<Vec<Message>> {
     const SQL: &str = concat!(
         "SELECT id, thread_id, content_text, type, sender, file_url, created_at, client_id, internal, \
          agent_id, agent_name FROM messages WHERE thread_id = $1 AND id > $2 AND sender = 'admin' AND ",
@@ -131,7 +133,11 @@ pub async fn answers_after(db: &Db, thread_id: &str, after: i64) -> StoreResult<
 ///
 /// # Errors
 /// Database errors.
-pub async fn visible_messages(db: &Db, thread_id: &str, limit: i64) -> StoreResult<Vec<Message>> {
+pub async fn visible_messages(
+    db: &Db,
+    thread_id: &ThreadId,
+    limit: i64,
+) -> StoreResult<Vec<Message>> {
     const SQL: &str = "SELECT id, thread_id, content_text, type, sender, file_url, created_at, client_id, \
         internal, agent_id, agent_name FROM messages WHERE thread_id = $1 AND internal = FALSE \
         ORDER BY id DESC LIMIT $2";
@@ -170,7 +176,7 @@ pub async fn compose(
     id: i64,
     recipient: &str,
     body: &str,
-    upto: Option<(&str, i64)>,
+    upto: Option<(&ThreadId, i64)>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     const SQL: &str = "UPDATE email_outbox SET status = 'pending', recipient = $2, body = $3, \
@@ -243,7 +249,7 @@ pub async fn outcome(
 
 /// What [`waiting`] reads: since when (`None`: answered), the assignee,
 /// the status (`open` / `closed`) and the thread's display name.
-pub type Waiting = (Option<DateTime<Utc>>, Option<i64>, String, String);
+pub type Waiting = (Option<DateTime<Utc>>, Option<i64>, ThreadStatus, String);
 
 /// Since when a visitor message of `thread_id` waits for an answer (the
 /// first visitor message after the last agent answer; notes do not
@@ -251,7 +257,7 @@ pub type Waiting = (Option<DateTime<Utc>>, Option<i64>, String, String);
 ///
 /// # Errors
 /// Database errors.
-pub async fn waiting(db: &Db, thread_id: &str) -> StoreResult<Option<Waiting>> {
+pub async fn waiting(db: &Db, thread_id: &ThreadId) -> StoreResult<Option<Waiting>> {
     const SQL: &str = "SELECT (SELECT MIN(m.created_at) FROM messages m WHERE m.thread_id = t.id \
           AND m.sender = 'visitor' AND m.id > COALESCE((SELECT MAX(a.id) FROM messages a \
           WHERE a.thread_id = t.id AND a.sender = 'admin' AND a.internal = FALSE), 0)), \
@@ -316,7 +322,7 @@ pub enum TranscriptRefusal {
 /// Database errors.
 pub async fn request_transcript(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     per_day: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<Result<(), TranscriptRefusal>> {
@@ -345,7 +351,7 @@ pub async fn request_transcript(
 ///
 /// # Errors
 /// Database errors.
-pub async fn unsubscribe(db: &Db, thread_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+pub async fn unsubscribe(db: &Db, thread_id: &ThreadId, now: DateTime<Utc>) -> StoreResult<bool> {
     const THREAD: &str = "UPDATE threads SET email_unsubscribed_at = COALESCE(email_unsubscribed_at, $2), \
         email_link_gen = email_link_gen + 1 WHERE id = $1";
     const CANCEL: &str = "UPDATE email_outbox SET status = 'cancelled' \
@@ -423,7 +429,7 @@ pub async fn row(db: &Db, id: i64) -> StoreResult<Option<EmailRow>> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn of_thread(db: &Db, thread_id: &str) -> StoreResult<Vec<EmailRow>> {
+pub async fn of_thread(db: &Db, thread_id: &ThreadId) -> StoreResult<Vec<EmailRow>> {
     const SQL: &str = concat!(
         "SELECT ",
         row!(),

@@ -10,6 +10,7 @@
 //! Files are not this module's: it returns the media URLs the messages
 //! carried so that the caller removes them after the commit.
 
+use crate::domain::ThreadId;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -64,7 +65,7 @@ const DELETES: [&str; 8] = [
 #[tracing::instrument(skip(db, audit))]
 pub async fn erase_thread(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     audit: Option<&ActedBy>,
     now: DateTime<Utc>,
     only_closed_before: Option<DateTime<Utc>>,
@@ -142,7 +143,7 @@ pub async fn erase_thread(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip_all)]
-pub async fn threads_of_email(db: &Db, email: &str) -> StoreResult<Vec<String>> {
+pub async fn threads_of_email(db: &Db, email: &str) -> StoreResult<Vec<ThreadId>> {
     const SQL: &str = "SELECT thread_id FROM visitor_contexts \
          WHERE email IS NOT NULL AND lower(email) = lower($1) ORDER BY thread_id LIMIT 10000";
     Ok(with_db!(db, p => sqlx::query_scalar(SQL).bind(email).fetch_all(p).await)?)
@@ -154,7 +155,11 @@ pub async fn threads_of_email(db: &Db, email: &str) -> StoreResult<Vec<String>> 
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn closed_before(db: &Db, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<String>> {
+pub async fn closed_before(
+    db: &Db,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<ThreadId>> {
     const SQL: &str = "SELECT id FROM threads WHERE status = 'closed' AND last_activity_at < $1 \
          ORDER BY last_activity_at LIMIT $2";
     Ok(with_db!(db, p => sqlx::query_scalar(SQL).bind(before).bind(limit).fetch_all(p).await)?)

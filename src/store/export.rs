@@ -6,6 +6,7 @@
 //! nothing is stored unless it commits; on Postgres the id sequences are
 //! moved past the imported ids before the commit.
 
+use crate::domain::ThreadId;
 use chrono::{DateTime, Utc};
 
 use super::{Db, StoreResult, with_db};
@@ -29,7 +30,7 @@ const AGENT_COLS: &str = "id, login, display_name, role, telegram_user_id, disab
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn thread(db: &Db, id: &str) -> StoreResult<Option<ThreadRecord>> {
+pub async fn thread(db: &Db, id: &ThreadId) -> StoreResult<Option<ThreadRecord>> {
     let sql = format!("SELECT {THREAD_COLS} FROM threads WHERE id = $1");
     Ok(
         with_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?,
@@ -41,7 +42,7 @@ pub async fn thread(db: &Db, id: &str) -> StoreResult<Option<ThreadRecord>> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn context(db: &Db, id: &str) -> StoreResult<Option<ContextRecord>> {
+pub async fn context(db: &Db, id: &ThreadId) -> StoreResult<Option<ContextRecord>> {
     let sql = format!("SELECT {CONTEXT_COLS} FROM visitor_contexts WHERE thread_id = $1");
     Ok(
         with_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?,
@@ -56,7 +57,7 @@ pub async fn context(db: &Db, id: &str) -> StoreResult<Option<ContextRecord>> {
 #[tracing::instrument(skip(db))]
 pub async fn messages(
     db: &Db,
-    id: &str,
+    id: &ThreadId,
     after: i64,
     limit: i64,
 ) -> StoreResult<Vec<MessageRecord>> {
@@ -73,7 +74,12 @@ pub async fn messages(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn events(db: &Db, id: &str, after: i64, limit: i64) -> StoreResult<Vec<EventRecord>> {
+pub async fn events(
+    db: &Db,
+    id: &ThreadId,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<EventRecord>> {
     let sql = format!(
         "SELECT {EVENT_COLS} FROM thread_events WHERE thread_id = $1 AND id > $2 ORDER BY id LIMIT $3"
     );
@@ -90,7 +96,7 @@ pub async fn events(db: &Db, id: &str, after: i64, limit: i64) -> StoreResult<Ve
 #[tracing::instrument(skip(db))]
 pub async fn media_urls(
     db: &Db,
-    thread: Option<&str>,
+    thread: Option<&ThreadId>,
     since: Option<DateTime<Utc>>,
     after: &str,
     limit: i64,
@@ -117,7 +123,7 @@ pub async fn thread_ids(
     since: Option<DateTime<Utc>>,
     after: &str,
     limit: i64,
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<ThreadId>> {
     const SQL: &str = "SELECT id FROM threads WHERE ($1 IS NULL OR last_activity_at >= $1) \
         AND id > $2 ORDER BY id LIMIT $3";
     Ok(

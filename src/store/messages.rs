@@ -1,6 +1,8 @@
 //! The `messages` table: batched inserts (group commit), pages of a thread,
-//! catch-up after an id, clearing.
+//! catch-up after an id (and the edits since), an answer's text edited
+//! from Telegram, clearing.
 
+use crate::domain::ThreadId;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -12,7 +14,7 @@ use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, Role};
 macro_rules! cols {
     () => {
         "id, thread_id, content_text, type, sender, file_url, created_at, client_id, internal, \
-         agent_id, agent_name"
+         agent_id, agent_name, edited_at"
     };
 }
 
@@ -108,9 +110,9 @@ pub(super) fn outbox_insert_sql(rows: usize) -> &'static str {
     static C: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     shaped(
         &C,
-        "INSERT INTO telegram_outbox (message_id, thread_id, status, attempts, next_attempt_at, created_at) VALUES ",
-        "({}, {}, 'pending', 0, $1, $1)",
-        2,
+        "INSERT INTO telegram_outbox (message_id, thread_id, client_key, status, attempts, next_attempt_at, created_at) VALUES ",
+        "({}, {}, {}, 'pending', 0, $1, $1)",
+        3,
         ", ",
         "",
         rows,
@@ -172,9 +174,9 @@ macro_rules! insert_all {
         let mut tx = $p.begin().await?;
 
         let new_threads = batch::new_threads($batch);
-        let mut created: HashSet<String> = HashSet::new();
+        let mut created: HashSet<ThreadId> = HashSet::new();
         for (start, len) in chunks(new_threads.len()) {
-            let mut q = sqlx::query_scalar::<_, String>(thread_insert_sql(len)).bind(now);
+            let mut q = sqlx::query_scalar::<_, ThreadId>(thread_insert_sql(len)).bind(now);
             for (id, name) in &new_threads[start..start + len] {
                 q = q.bind(*id).bind(*name);
             }
@@ -300,7 +302,7 @@ pub const VISIBLE_TO_VISITOR: &str = visible_to_visitor!();
 pub async fn page(
     db: &Db,
     reader: Role,
-    thread_id: &str,
+    thread_id: &ThreadId,
     limit: i64,
     before: Option<i64>,
     after: Option<i64>,
@@ -345,6 +347,103 @@ pub async fn page(
     Ok(rows)
 }
 
+/// The messages of a thread up to id `after` whose text was edited at or
+/// after the moment message `after` was stored (issue 23 item 6), as
+/// `reader` may see them ([`VISIBLE_TO_VISITOR`] for a visitor), oldest
+/// first, at most `limit`: the edits a client that had everything up to
+/// `after` may have missed while it was away. A superset (edits it saw
+/// live come again, and are applied again to the same effect); none when
+/// message `after` does not exist (any more).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn edited_since(
+    db: &Db,
+    reader: Role,
+    thread_id: &str,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<Message>> {
+    macro_rules! select {
+        ($extra:expr) => {
+            concat!(
+                "SELECT ",
+                cols!(),
+                " FROM messages WHERE thread_id = $1 AND id <= $2 AND edited_at IS NOT NULL \
+                 AND edited_at >= (SELECT a.created_at FROM messages a WHERE a.id = $2)",
+                $extra,
+                " ORDER BY id ASC LIMIT $3"
+            )
+        };
+    }
+    let sql = if reader == Role::Visitor {
+        select!(concat!(" AND ", visible_to_visitor!()))
+    } else {
+        select!("")
+    };
+    Ok(
+        with_db!(db, p => sqlx::query_as(sql).bind(thread_id).bind(after).bind(limit).fetch_all(p).await)?,
+    )
+}
+
+/// An edit of an agent's answer made in Telegram (issue 23 item 6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TelegramEdit<'a> {
+    /// The admin chat (`TELEGRAM_CHAT_ID`) the edited message is in.
+    pub tg_chat_id: i64,
+    /// The edited Telegram message's id.
+    pub tg_message_id: i64,
+    /// The Telegram user who edited it.
+    pub tg_from_id: i64,
+    /// `true` when the edited message is a text message (its `text`),
+    /// `false` for a media message (its `caption`).
+    pub is_text: bool,
+    /// The new text (trimmed and checked by the core).
+    pub text: &'a str,
+}
+
+/// Applies `edit` to the answer the edited Telegram message became, and
+/// returns that message as now stored, with `edited_at = now`. `None` (and
+/// nothing changed) unless all of these hold: the Telegram message is
+/// linked to a stored message whose `client_id` is `tg:<chat>:<message>`
+/// (an answer written in Telegram, not a forward nor a mirror of a panel
+/// answer), written by the same Telegram user (`telegram_links.tg_from_id`),
+/// an agent's answer to the visitor (no internal note), of the same kind
+/// (text for text, a caption for media), and the text differs.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db, edit), fields(tg_message_id = edit.tg_message_id))]
+pub async fn edit_telegram_answer(
+    db: &Db,
+    edit: &TelegramEdit<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Message>> {
+    const SQL: &str = concat!(
+        "UPDATE messages SET content_text = $1, edited_at = $2 \
+         WHERE id = (SELECT l.message_id FROM telegram_links l \
+                     WHERE l.tg_chat_id = $3 AND l.tg_message_id = $4 AND l.tg_from_id = $5) \
+           AND client_id = $6 AND sender = 'admin' AND internal = FALSE \
+           AND (CASE WHEN type = 'text' THEN 'text' ELSE 'media' END) = $7 \
+           AND content_text <> $1 \
+         RETURNING ",
+        cols!()
+    );
+    let client_id = format!("tg:{}:{}", edit.tg_chat_id, edit.tg_message_id);
+    let kind = if edit.is_text { "text" } else { "media" };
+    Ok(with_db!(db, p => sqlx::query_as(SQL)
+        .bind(edit.text)
+        .bind(now)
+        .bind(edit.tg_chat_id.to_string())
+        .bind(edit.tg_message_id)
+        .bind(edit.tg_from_id)
+        .bind(&client_id)
+        .bind(kind)
+        .fetch_optional(p)
+        .await)?)
+}
+
 /// Deletes every message of a thread and records the `clear` event by
 /// `by` at `now` in the same transaction (the thread's events stay). Its
 /// Telegram links stay (their `message_id` becomes NULL), so a late
@@ -356,7 +455,7 @@ pub async fn page(
 #[tracing::instrument(skip(db, by), fields(by = %by.name))]
 pub async fn clear(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     by: &crate::domain::ActedBy,
     now: DateTime<Utc>,
 ) -> StoreResult<(u64, crate::domain::ThreadEvent)> {

@@ -1,9 +1,13 @@
 //! The `telegram_outbox` and `telegram_links` tables: forwards waiting for
-//! Telegram, and which Telegram message belongs to which thread. The worker
-//! reads only the due *head* of each thread ([`due_heads`]), so a thread
-//! whose head keeps failing never holds up another thread. Nothing here
-//! records message content in a span.
+//! Telegram, and which Telegram message belongs to which thread (one link
+//! per message: a coalesced forward carries several). The worker reads
+//! only the due *head* of each thread ([`due_heads`]), so a thread whose
+//! head keeps failing never holds up another thread, then the thread's
+//! pending run ([`pending_of`]) to coalesce it. A row's client address key
+//! (the fair share's) lives only while it is pending. Nothing here records
+//! message content in a span.
 
+use crate::domain::ThreadId;
 use chrono::{DateTime, Utc};
 
 use super::with_db;
@@ -19,30 +23,77 @@ macro_rules! head {
     };
 }
 
+/// The columns of an [`OutboxItem`] (`o` the outbox row, `m` its message,
+/// `t` its thread, [`item_from`]), as a literal for `concat!`.
+macro_rules! item_cols {
+    () => {
+        "o.id, o.attempts, o.parts_sent, o.thread_id, m.id AS message_id, t.display_name, \
+         m.type AS content_type, m.content_text, m.file_url, m.sender, m.internal, m.agent_name, \
+         t.tg_topic_id, t.tg_topic_chat_id, t.tg_topic_name, t.tg_topic_closed, \
+         (SELECT a.display_name FROM agents a WHERE a.id = t.assignee_agent_id) AS assignee_name, \
+         m.created_at, o.client_key"
+    };
+}
+
+/// The tables of [`item_cols`], as a literal for `concat!`.
+macro_rules! item_from {
+    () => {
+        " FROM telegram_outbox o \
+         LEFT JOIN messages m ON m.id = o.message_id \
+         LEFT JOIN threads t ON t.id = o.thread_id "
+    };
+}
+
 /// The heads of at most `limit` threads that are due at `now`, oldest first:
 /// per thread only its oldest pending forward, and only when its
-/// `next_attempt_at` has come. A thread whose head waits for a retry (or
+/// `next_attempt_at` has come; of one client address (`client_key`; a row
+/// without one counts as an address of its own thread) only its
+/// `per_address` oldest heads, so that an address with many threads cannot
+/// fill the page and hide everyone else's (issue 23: the worker's fair
+/// share chooses among these). A thread whose head waits for a retry (or
 /// keeps failing) is not in the list at all, so it never holds up another
 /// thread, and the rows queued behind it are never read. One SQL text for
-/// both backends; served by the partial index `telegram_outbox_thread_pending`.
+/// both backends (window functions: SQLite ≥ 3.25, PostgreSQL); heads
+/// found through the partial index `telegram_outbox_thread_pending`.
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn due_heads(db: &Db, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxItem>> {
+pub async fn due_heads(
+    db: &Db,
+    now: DateTime<Utc>,
+    limit: i64,
+    per_address: i64,
+) -> StoreResult<Vec<OutboxItem>> {
     const SQL: &str = concat!(
-        "SELECT o.id, o.attempts, o.parts_sent, o.thread_id, m.id AS message_id, t.display_name, \
-           m.type AS content_type, m.content_text, m.file_url, m.sender, m.internal, m.agent_name, \
-           t.tg_topic_id, t.tg_topic_chat_id, t.tg_topic_name, t.tg_topic_closed, \
-           (SELECT a.display_name FROM agents a WHERE a.id = t.assignee_agent_id) AS assignee_name \
-         FROM telegram_outbox o \
-         LEFT JOIN messages m ON m.id = o.message_id \
-         LEFT JOIN threads t ON t.id = o.thread_id \
-         WHERE ",
+        "SELECT h.* FROM (SELECT ",
+        item_cols!(),
+        ", ROW_NUMBER() OVER (PARTITION BY COALESCE('a ' || o.client_key, 't ' || o.thread_id) \
+           ORDER BY o.id) AS nth",
+        item_from!(),
+        "WHERE ",
         head!(),
-        " AND o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2"
+        " AND o.next_attempt_at <= $1) h WHERE h.nth <= $3 ORDER BY h.id LIMIT $2"
     );
-    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(now).bind(limit).fetch_all(p).await)?)
+    Ok(
+        with_db!(db, p => sqlx::query_as(SQL).bind(now).bind(limit).bind(per_address).fetch_all(p).await)?,
+    )
+}
+
+/// The pending forwards of `thread_id` from its head on, in order, at most
+/// `limit`: what one coalesced forward may carry (issue 23).
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn pending_of(db: &Db, thread_id: &str, limit: i64) -> StoreResult<Vec<OutboxItem>> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        item_cols!(),
+        item_from!(),
+        "WHERE o.thread_id = $1 AND o.status = 'pending' ORDER BY o.id LIMIT $2"
+    );
+    Ok(with_db!(db, p => sqlx::query_as(SQL).bind(thread_id).bind(limit).fetch_all(p).await)?)
 }
 
 /// When the earliest head that is not due yet becomes due (`None`: nothing
@@ -59,10 +110,29 @@ pub async fn next_due(db: &Db) -> StoreResult<Option<DateTime<Utc>>> {
     Ok(with_db!(db, p => sqlx::query_scalar(SQL).fetch_one(p).await)?)
 }
 
+/// Locks the thread's row (`$1`) for [`LINK_FORWARD_SQL`]: the same row
+/// lock `topics::note_receipt` takes first, so a link written after it
+/// sees its marks (see `topics::LINK_ADMIN_SQL`).
+const LOCK_THREAD: &str =
+    "UPDATE threads SET tg_receipt_delivered_id = tg_receipt_delivered_id WHERE id = $1";
+
+/// Links a Telegram message that carries message `$2` of thread `$1`
+/// (chat `$3` as text, Telegram message `$4`), with the receipt the
+/// visitor's marks already give it: only an agent's answer (not a note,
+/// not a visitor's message) has one. Several messages may share one
+/// Telegram message (a coalesced forward): each gets its own link.
+const LINK_FORWARD_SQL: &str = "INSERT INTO telegram_links \
+    (thread_id, message_id, tg_chat_id, tg_message_id, receipt) \
+    SELECT $1, $2, $3, $4, CASE WHEN m.id IS NULL OR m.sender <> 'admin' OR m.internal = TRUE THEN 0 \
+                                WHEN t.tg_receipt_seen_id >= $2 THEN 2 \
+                                WHEN t.tg_receipt_delivered_id >= $2 THEN 1 ELSE 0 END \
+    FROM threads t LEFT JOIN messages m ON m.id = $2 WHERE t.id = $1 \
+    ON CONFLICT DO NOTHING";
+
 /// Records that part `part` (0-based) of a forward reached Telegram as
 /// message `tg_message_id`: links it to the thread and counts it, in one
 /// transaction, so a retry never sends that part again. With `last`, the
-/// forward is done.
+/// forward is done (and its client address key is forgotten).
 ///
 /// # Errors
 /// Database errors.
@@ -84,16 +154,52 @@ pub async fn part_sent(
     Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(
-            "UPDATE telegram_outbox SET parts_sent = $1, status = $2, sent_at = $3 \
+            "UPDATE telegram_outbox SET parts_sent = $1, status = $2, sent_at = $3, \
+             client_key = CASE WHEN $5 THEN NULL ELSE client_key END \
              WHERE id = $4 AND status = 'pending'",
         )
-        .bind(part + 1).bind(status).bind(now).bind(item.id).execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO telegram_links (thread_id, message_id, tg_chat_id, tg_message_id) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING",
-        )
-        .bind(&item.thread_id).bind(item.message_id).bind(tg_chat_id.to_string()).bind(tg_message_id)
-        .execute(&mut *tx).await?;
+        .bind(part + 1).bind(status).bind(now).bind(item.id).bind(last).execute(&mut *tx).await?;
+        sqlx::query(LOCK_THREAD).bind(&item.thread_id).execute(&mut *tx).await?;
+        sqlx::query(LINK_FORWARD_SQL)
+            .bind(&item.thread_id).bind(item.message_id).bind(tg_chat_id.to_string()).bind(tg_message_id)
+            .execute(&mut *tx).await?;
+        tx.commit().await
+    })?)
+}
+
+/// Records that the forwards `items` (of one thread, each a single
+/// part) reached Telegram together as message `tg_message_id`, a
+/// coalesced forward: each is `sent` (its address key forgotten) and
+/// linked to that Telegram message, in one transaction.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db, items), fields(n = items.len()))]
+pub async fn coalesced_sent(
+    db: &Db,
+    items: &[OutboxItem],
+    tg_chat_id: i64,
+    tg_message_id: i64,
+) -> StoreResult<()> {
+    const DONE: &str = "UPDATE telegram_outbox SET parts_sent = 1, status = 'sent', sent_at = $1, \
+        client_key = NULL WHERE id = $2 AND status = 'pending'";
+    let now = super::now();
+    let chat = tg_chat_id.to_string();
+    Ok(with_db!(db, p => {
+        let mut tx = p.begin().await?;
+        for item in items {
+            sqlx::query(DONE).bind(now).bind(item.id).execute(&mut *tx).await?;
+        }
+        let mut locked: Vec<&str> = Vec::new();
+        for item in items {
+            if !locked.contains(&item.thread_id.as_str()) {
+                sqlx::query(LOCK_THREAD).bind(&item.thread_id).execute(&mut *tx).await?;
+                locked.push(&item.thread_id);
+            }
+            sqlx::query(LINK_FORWARD_SQL)
+                .bind(&item.thread_id).bind(item.message_id).bind(&chat).bind(tg_message_id)
+                .execute(&mut *tx).await?;
+        }
         tx.commit().await
     })?)
 }
@@ -113,13 +219,17 @@ pub async fn mark_failed(
     error: &str,
 ) -> StoreResult<()> {
     // Only a pending row: a sender that lost its lock must not put a row
-    // that another one sent meanwhile back in the queue.
+    // that another one sent meanwhile back in the queue. A row that ends
+    // forgets its address key.
     const SQL: &str = "UPDATE telegram_outbox SET status = $1, next_attempt_at = $2, \
-          attempts = attempts + $3, last_error = $4 WHERE id = $5 AND status = 'pending'";
+          attempts = attempts + $3, last_error = $4, \
+          client_key = CASE WHEN $6 THEN NULL ELSE client_key END \
+          WHERE id = $5 AND status = 'pending'";
     let inc: i32 = count_attempt.into();
-    Ok(
-        with_db!(db, p => sqlx::query(SQL).bind(status).bind(next).bind(inc).bind(error).bind(id).execute(p).await.map(|_| ()))?,
-    )
+    let ends = status != OutboxStatus::Pending;
+    Ok(with_db!(db, p => sqlx::query(SQL)
+        .bind(status).bind(next).bind(inc).bind(error).bind(id).bind(ends)
+        .execute(p).await.map(|_| ()))?)
 }
 
 /// Marks a forward `sent` without sending anything: for a row whose
@@ -129,7 +239,8 @@ pub async fn mark_failed(
 /// Database errors.
 #[tracing::instrument(skip(db))]
 pub async fn mark_sent(db: &Db, id: i64) -> StoreResult<()> {
-    const SQL: &str = "UPDATE telegram_outbox SET status = 'sent', sent_at = $1 WHERE id = $2 AND status = 'pending'";
+    const SQL: &str = "UPDATE telegram_outbox SET status = 'sent', sent_at = $1, client_key = NULL \
+                       WHERE id = $2 AND status = 'pending'";
     let now = super::now();
     Ok(with_db!(db, p => sqlx::query(SQL).bind(now).bind(id).execute(p).await.map(|_| ()))?)
 }
@@ -153,7 +264,8 @@ pub async fn backlog_age(db: &Db) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
     Ok(with_db!(db, p => sqlx::query_as(SQL).fetch_one(p).await)?)
 }
 
-/// The thread of a Telegram message in the admin chat, if it is linked.
+/// The thread of a Telegram message in the admin chat, if it is linked
+/// (every message a coalesced forward carries is of its one thread).
 ///
 /// # Errors
 /// Database errors.
@@ -161,9 +273,9 @@ pub async fn thread_of(
     db: &Db,
     tg_chat_id: i64,
     tg_message_id: i64,
-) -> StoreResult<Option<String>> {
+) -> StoreResult<Option<ThreadId>> {
     const SQL: &str =
-        "SELECT thread_id FROM telegram_links WHERE tg_chat_id = $1 AND tg_message_id = $2";
+        "SELECT thread_id FROM telegram_links WHERE tg_chat_id = $1 AND tg_message_id = $2 LIMIT 1";
     Ok(
         with_db!(db, p => sqlx::query_scalar(SQL).bind(tg_chat_id.to_string()).bind(tg_message_id).fetch_optional(p).await)?,
     )
@@ -175,13 +287,13 @@ pub async fn thread_of(
 /// Database errors.
 pub async fn link(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     message_id: Option<i64>,
     tg_chat_id: i64,
     tg_message_id: i64,
 ) -> StoreResult<()> {
     const SQL: &str = "INSERT INTO telegram_links (thread_id, message_id, tg_chat_id, tg_message_id) \
-                       VALUES ($1, $2, $3, $4) ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING";
+                       VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
     Ok(
         with_db!(db, p => sqlx::query(SQL).bind(thread_id).bind(message_id).bind(tg_chat_id.to_string()).bind(tg_message_id).execute(p).await.map(|_| ()))?,
     )

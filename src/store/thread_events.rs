@@ -5,6 +5,7 @@
 //! own); they go only with their thread (`ON DELETE CASCADE`), so clearing
 //! a thread's messages keeps them. One SQL text for both backends.
 
+use crate::domain::ThreadId;
 use chrono::{DateTime, Utc};
 
 use super::with_db;
@@ -54,7 +55,7 @@ pub(super) use insert_event;
 #[tracing::instrument(skip(db, by, detail), fields(by = %by.name))]
 pub async fn record(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     by: &ActedBy,
     action: ThreadAction,
     detail: Option<&str>,
@@ -82,7 +83,7 @@ pub async fn record(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn list(db: &Db, thread_id: &str, limit: i64) -> StoreResult<Vec<ThreadEvent>> {
+pub async fn list(db: &Db, thread_id: &ThreadId, limit: i64) -> StoreResult<Vec<ThreadEvent>> {
     const SQL: &str = concat!(
         "SELECT ",
         cols!(),

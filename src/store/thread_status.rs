@@ -4,6 +4,7 @@
 //! of a closed thread by its visitor's message happens in the group commit
 //! ([`super::messages::insert_batch`]), not here.
 
+use crate::domain::ThreadId;
 use chrono::{DateTime, Utc};
 
 use super::thread_events::insert_event;
@@ -77,7 +78,7 @@ macro_rules! change_with_event {
 #[tracing::instrument(skip(db, by), fields(by = %by.name))]
 pub async fn set_status(
     db: &Db,
-    id: &str,
+    id: &ThreadId,
     status: ThreadStatus,
     now: DateTime<Utc>,
     by: &ActedBy,
@@ -94,7 +95,7 @@ pub async fn set_status(
 #[tracing::instrument(skip(db, by), fields(by = %by.name))]
 pub async fn set_status_with(
     db: &Db,
-    id: &str,
+    id: &ThreadId,
     status: ThreadStatus,
     now: DateTime<Utc>,
     by: &ActedBy,
@@ -137,7 +138,7 @@ pub async fn set_status_with(
 #[tracing::instrument(skip(db, by), fields(by = %by.name))]
 pub async fn set_blocked(
     db: &Db,
-    id: &str,
+    id: &ThreadId,
     blocked: bool,
     now: DateTime<Utc>,
     by: &ActedBy,
@@ -178,7 +179,7 @@ pub async fn set_blocked(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn blocked_ids(db: &Db) -> StoreResult<Vec<String>> {
+pub async fn blocked_ids(db: &Db) -> StoreResult<Vec<ThreadId>> {
     const SQL: &str = "SELECT id FROM threads WHERE blocked_at IS NOT NULL";
     Ok(with_db!(db, p => sqlx::query_scalar(SQL).fetch_all(p).await)?)
 }

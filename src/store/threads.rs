@@ -1,6 +1,7 @@
 //! The `threads` table: lookup, the admin's list with counts and last
 //! message, read marks and visitor presence times.
 
+use crate::domain::ThreadId;
 use chrono::{DateTime, Utc};
 
 use super::with_db;
@@ -35,6 +36,7 @@ struct ListRow {
     m_internal: Option<bool>,
     m_agent_id: Option<i64>,
     m_agent_name: Option<String>,
+    m_edited_at: Option<DateTime<Utc>>,
 }
 
 /// Finds a thread by id.
@@ -42,7 +44,7 @@ struct ListRow {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn get(db: &Db, id: &str) -> StoreResult<Option<Thread>> {
+pub async fn get(db: &Db, id: &ThreadId) -> StoreResult<Option<Thread>> {
     const SQL: &str = concat!("SELECT ", thread_cols!(), " FROM threads t WHERE t.id = $1");
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }
@@ -67,7 +69,8 @@ pub async fn list(
               AND u.id > t.admin_last_read_message_id) AS unread_count, \
           m.id AS m_id, m.content_text AS m_content_text, m.type AS m_type, m.sender AS m_sender, \
           m.file_url AS m_file_url, m.created_at AS m_created_at, m.client_id AS m_client_id, \
-          m.internal AS m_internal, m.agent_id AS m_agent_id, m.agent_name AS m_agent_name \
+          m.internal AS m_internal, m.agent_id AS m_agent_id, m.agent_name AS m_agent_name, \
+          m.edited_at AS m_edited_at \
         FROM threads t \
         LEFT JOIN messages m ON m.id = (SELECT MAX(x.id) FROM messages x WHERE x.thread_id = t.id) \
         WHERE ($2 = 'all' OR (CASE WHEN t.status = 'closed' THEN 'closed' ELSE 'open' END) = $2) \
@@ -105,6 +108,7 @@ pub async fn list(
                         internal: r.m_internal.unwrap_or(false),
                         agent_id: r.m_agent_id,
                         sender_name: r.m_agent_name,
+                        edited_at: r.m_edited_at,
                     })
                 }
                 _ => None,
@@ -124,7 +128,7 @@ pub async fn list(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn mark_read(db: &Db, id: &str, up_to: i64) -> StoreResult<()> {
+pub async fn mark_read(db: &Db, id: &ThreadId, up_to: i64) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET admin_last_read_message_id = $1 \
                        WHERE id = $2 AND admin_last_read_message_id < $1";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(up_to).bind(id).execute(p).await.map(|_| ()))?)
@@ -135,7 +139,7 @@ pub async fn mark_read(db: &Db, id: &str, up_to: i64) -> StoreResult<()> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn set_visitor_seen(db: &Db, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+pub async fn set_visitor_seen(db: &Db, id: &ThreadId, at: DateTime<Utc>) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET visitor_last_seen_at = $1 WHERE id = $2";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(at).bind(id).execute(p).await.map(|_| ()))?)
 }

@@ -11,6 +11,7 @@
 use super::with_db;
 use super::{Db, StoreResult};
 use crate::domain::DueReceipt;
+use crate::domain::ThreadId;
 
 /// Records the forum topic of a thread (a new or recreated one): the chat
 /// it was created in, its id and name, open.
@@ -20,7 +21,7 @@ use crate::domain::DueReceipt;
 #[tracing::instrument(skip(db, name))]
 pub async fn set_topic(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     tg_chat_id: i64,
     topic_id: i64,
     name: &str,
@@ -37,7 +38,7 @@ pub async fn set_topic(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db, name))]
-pub async fn set_topic_name(db: &Db, thread_id: &str, name: &str) -> StoreResult<()> {
+pub async fn set_topic_name(db: &Db, thread_id: &ThreadId, name: &str) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET tg_topic_name = $1 WHERE id = $2";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(name).bind(thread_id).execute(p).await.map(|_| ()))?)
 }
@@ -72,7 +73,7 @@ pub async fn thread_of_topic(
     db: &Db,
     tg_chat_id: i64,
     topic_id: i64,
-) -> StoreResult<Option<String>> {
+) -> StoreResult<Option<ThreadId>> {
     const SQL: &str = "SELECT id FROM threads WHERE tg_topic_chat_id = $1 AND tg_topic_id = $2 \
                        ORDER BY last_activity_at DESC LIMIT 1";
     Ok(
@@ -87,7 +88,7 @@ pub async fn thread_of_topic(
 #[tracing::instrument(skip(db))]
 pub async fn topic_of_thread(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     tg_chat_id: i64,
 ) -> StoreResult<Option<i64>> {
     const SQL: &str = "SELECT tg_topic_id FROM threads WHERE id = $1 AND tg_topic_chat_id = $2";
@@ -103,7 +104,7 @@ pub async fn topic_of_thread(
 #[tracing::instrument(skip(db))]
 pub async fn naming(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     tg_chat_id: i64,
 ) -> StoreResult<Option<crate::domain::TopicNaming>> {
     const SQL: &str = "SELECT t.tg_topic_id, t.tg_topic_name, t.display_name, \
@@ -135,7 +136,12 @@ pub mod level {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn note_receipt(db: &Db, thread_id: &str, up_to: i64, level: i32) -> StoreResult<u64> {
+pub async fn note_receipt(
+    db: &Db,
+    thread_id: &ThreadId,
+    up_to: i64,
+    level: i32,
+) -> StoreResult<u64> {
     let mark = if level >= level::SEEN {
         "UPDATE threads SET tg_receipt_seen_id = $1, \
            tg_receipt_delivered_id = CASE WHEN tg_receipt_delivered_id < $1 THEN $1 ELSE tg_receipt_delivered_id END \
@@ -177,7 +183,7 @@ pub const LINK_ADMIN_SQL: &str = "INSERT INTO telegram_links (thread_id, message
                                 WHEN t.tg_receipt_seen_id >= $2 THEN 2 \
                                 WHEN t.tg_receipt_delivered_id >= $2 THEN 1 ELSE 0 END \
     FROM threads t JOIN messages m ON m.id = $2 WHERE t.id = $1 \
-    ON CONFLICT (tg_chat_id, tg_message_id) DO NOTHING";
+    ON CONFLICT DO NOTHING";
 
 /// Links the admin's Telegram message to the message it became, on its
 /// own ([`LINK_ADMIN_SQL`] after locking the thread's row, one transaction).
@@ -189,7 +195,7 @@ pub const LINK_ADMIN_SQL: &str = "INSERT INTO telegram_links (thread_id, message
 #[tracing::instrument(skip(db))]
 pub async fn link_admin(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     message_id: i64,
     tg_chat_id: i64,
     tg_message_id: i64,
@@ -206,25 +212,60 @@ pub async fn link_admin(
     })?)
 }
 
-/// At most `limit` receipts not yet shown, oldest first.
+/// Records that Telegram user `tg_from_id` wrote the admin's Telegram
+/// message `tg_message_id` of chat `tg_chat_id`, linked when it became an
+/// answer (issue 23 item 6: only its author's edits are relayed). Sets it
+/// once: a redelivered update changes nothing.
+///
+/// # Errors
+/// Database errors.
+#[tracing::instrument(skip(db))]
+pub async fn set_link_author(
+    db: &Db,
+    tg_chat_id: i64,
+    tg_message_id: i64,
+    tg_from_id: i64,
+) -> StoreResult<()> {
+    const SQL: &str = "UPDATE telegram_links SET tg_from_id = $3 \
+                       WHERE tg_chat_id = $1 AND tg_message_id = $2 AND tg_from_id IS NULL";
+    Ok(with_db!(db, p => sqlx::query(SQL)
+        .bind(tg_chat_id.to_string())
+        .bind(tg_message_id)
+        .bind(tg_from_id)
+        .execute(p)
+        .await
+        .map(|_| ()))?)
+}
+
+/// At most `limit` receipts not yet shown, oldest first: one per Telegram
+/// message. A coalesced forward's Telegram message carries several
+/// answers, each with its link; its receipt is the lowest of theirs (👀
+/// only once the visitor saw them all), so the link chosen is the one with
+/// the lowest receipt (the oldest of those), due when that is above what
+/// was shown.
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
 pub async fn due_receipts(db: &Db, limit: i64) -> StoreResult<Vec<DueReceipt>> {
-    const SQL: &str = "SELECT id, tg_chat_id, tg_message_id, receipt FROM telegram_links \
-                       WHERE receipt > receipt_sent ORDER BY id LIMIT $1";
+    const SQL: &str = "SELECT l.id, l.tg_chat_id, l.tg_message_id, l.receipt FROM telegram_links l \
+        WHERE l.receipt > l.receipt_sent AND NOT EXISTS (SELECT 1 FROM telegram_links o \
+          WHERE o.tg_chat_id = l.tg_chat_id AND o.tg_message_id = l.tg_message_id \
+            AND (o.receipt < l.receipt OR (o.receipt = l.receipt AND o.id < l.id))) \
+        ORDER BY l.id LIMIT $1";
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?)
 }
 
-/// Records that receipt `level` of link `id` was shown (or given up).
+/// Records that receipt `level` of link `id` was shown (or given up): on
+/// every link of its Telegram message (a coalesced forward has several).
 ///
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
 pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> StoreResult<()> {
-    const SQL: &str =
-        "UPDATE telegram_links SET receipt_sent = $1 WHERE id = $2 AND receipt_sent < $1";
+    const SQL: &str = "UPDATE telegram_links SET receipt_sent = $1 WHERE receipt_sent < $1 \
+        AND EXISTS (SELECT 1 FROM telegram_links s WHERE s.id = $2 \
+          AND s.tg_chat_id = telegram_links.tg_chat_id AND s.tg_message_id = telegram_links.tg_message_id)";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(level).bind(id).execute(p).await.map(|_| ()))?)
 }
 
@@ -234,7 +275,7 @@ pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> StoreResult<()> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn forget_topic(db: &Db, thread_id: &str) -> StoreResult<()> {
+pub async fn forget_topic(db: &Db, thread_id: &ThreadId) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET tg_topic_id = NULL, tg_topic_name = NULL, \
                        tg_topic_chat_id = NULL, tg_topic_closed = 0 WHERE id = $1";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(thread_id).execute(p).await.map(|_| ()))?)

@@ -4,6 +4,7 @@
 //! keyed by thread id; the row may exist before the thread (the context is
 //! reported before the first message). One SQL text for both backends.
 
+use crate::domain::ThreadId;
 use chrono::{DateTime, Utc};
 
 use super::with_db;
@@ -27,7 +28,7 @@ macro_rules! cols {
 #[tracing::instrument(skip(db, r))]
 pub async fn report_page(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     r: &PageReport,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -67,7 +68,7 @@ pub async fn report_page(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn get(db: &Db, thread_id: &str) -> StoreResult<Option<VisitorContext>> {
+pub async fn get(db: &Db, thread_id: &ThreadId) -> StoreResult<Option<VisitorContext>> {
     const SQL: &str = concat!(
         "SELECT ",
         cols!(),
@@ -81,7 +82,7 @@ pub async fn get(db: &Db, thread_id: &str) -> StoreResult<Option<VisitorContext>
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db, user_id))]
-pub async fn thread_of_user(db: &Db, user_id: &str) -> StoreResult<Option<String>> {
+pub async fn thread_of_user(db: &Db, user_id: &str) -> StoreResult<Option<ThreadId>> {
     const SQL: &str = "SELECT thread_id FROM visitor_contexts WHERE user_id = $1";
     Ok(with_db!(db, p => sqlx::query_scalar(SQL).bind(user_id).fetch_optional(p).await)?)
 }
@@ -96,7 +97,7 @@ pub async fn thread_of_user(db: &Db, user_id: &str) -> StoreResult<Option<String
 #[tracing::instrument(skip_all)]
 pub async fn set_unverified(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     name: Option<&str>,
     email: Option<&str>,
     now: DateTime<Utc>,
@@ -129,7 +130,7 @@ pub async fn set_unverified(
 #[tracing::instrument(skip_all)]
 pub async fn bind_user(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     user_id: &str,
     name: Option<&str>,
     email: Option<&str>,
@@ -167,7 +168,7 @@ pub async fn bind_user(
 #[tracing::instrument(skip(db))]
 pub async fn for_first_forward(
     db: &Db,
-    thread_id: &str,
+    thread_id: &ThreadId,
     message_id: i64,
 ) -> StoreResult<Option<VisitorContext>> {
     const SQL: &str = concat!(

@@ -73,18 +73,19 @@ pub fn data_with(action: &str, arg: &str, thread_id: &str) -> String {
 }
 
 /// A press's callback data, split.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Press<'a> {
     /// The prefix (one of the constants above, or unknown).
     pub action: &'a str,
     /// The argument of [`CANNED_PAGE`] and [`CANNED_SEND`] data.
     pub arg: Option<&'a str>,
     /// The thread the button belongs to.
-    pub thread: &'a str,
+    pub thread: crate::domain::ThreadId,
 }
 
 /// Splits callback data into a [`Press`]; `None` when malformed (no `:`,
-/// a missing argument, an empty thread id, over [`CALLBACK_DATA_MAX`]).
+/// a missing argument, a thread id that breaks [`crate::domain::ThreadId`]'s
+/// rule, over [`CALLBACK_DATA_MAX`]).
 pub fn parse(data: &str) -> Option<Press<'_>> {
     if data.len() > CALLBACK_DATA_MAX {
         return None;
@@ -96,13 +97,10 @@ pub fn parse(data: &str) -> Option<Press<'_>> {
     } else {
         (None, rest)
     };
-    if thread.is_empty() {
-        return None;
-    }
     Some(Press {
         action,
         arg,
-        thread,
+        thread: crate::domain::ThreadId::parse(thread).ok()?,
     })
 }
 
@@ -174,7 +172,7 @@ mod tests {
             Some(Press {
                 action: UNBLOCK,
                 arg: None,
-                thread: id
+                thread: crate::domain::ThreadId::parse(id).unwrap()
             })
         );
         assert_eq!(parse("cl:"), None);
@@ -184,18 +182,18 @@ mod tests {
         assert_eq!(longest.len(), 62);
         assert_eq!(
             parse(&longest).map(|p| (p.arg, p.thread)),
-            Some((Some(&longest[3..25]), id))
+            Some((Some(&longest[3..25]), id.into()))
         );
         // Too long for the list's data: no Canned button, the others stay.
         let kb = keyboard(&ThreadUpdate {
-            id: "x".repeat(40),
+            id: "x".repeat(40).as_str().into(),
             ..state(ThreadStatus::Open, false)
         })
         .unwrap();
         assert_eq!(kb.inline_keyboard[0].len(), 2);
         assert!(
             keyboard(&ThreadUpdate {
-                id: "x".repeat(70),
+                id: "x".repeat(64).as_str().into(),
                 ..state(ThreadStatus::Open, false)
             })
             .is_none()

@@ -17,6 +17,7 @@
 //! or the command's sender is ([`super::members::acting`]; a refused
 //! member is answered and nothing changes).
 
+use crate::domain::ThreadId;
 use std::sync::Arc;
 
 use teloxide::{
@@ -48,7 +49,7 @@ pub const LINK_TO_TAKE: &str = "Link your Telegram account to take threads.";
 /// ([`super::members::acting`]); a member linked to no agent (acting as
 /// the support name, no id) is told to link first. Returns the text to
 /// answer.
-pub(super) async fn take(ctx: &Ctx, agent: &AgentRef, thread: &str) -> String {
+pub(super) async fn take(ctx: &Ctx, agent: &AgentRef, thread: &ThreadId) -> String {
     if agent.id.is_none() {
         return LINK_TO_TAKE.to_owned();
     }
@@ -90,7 +91,7 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
                     // them yet (the press can beat that record).
                     let id = i64::from(m.id().0);
                     let links = ctx.chat.telegram_links();
-                    let res = links.set_buttons(p.thread, ctx.tg.chat_id.0, id);
+                    let res = links.set_buttons(&p.thread, ctx.tg.chat_id.0, id);
                     if let Err(e) = res.await {
                         tracing::debug!(error = %e, "cannot record the pressed buttons");
                     }
@@ -101,8 +102,8 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
                     Some(m) if canned::handles(p.action) => {
                         canned::press(&bot, &ctx, &agent, m, p).await
                     }
-                    _ if p.action == buttons::TAKE => take(&ctx, &agent, p.thread).await,
-                    _ => act(&ctx, &agent, p.action, p.thread).await,
+                    _ if p.action == buttons::TAKE => take(&ctx, &agent, &p.thread).await,
+                    _ => act(&ctx, &agent, p.action, &p.thread).await,
                 }
             }
             _ => "Unknown button.".to_owned(),
@@ -127,7 +128,7 @@ pub(super) async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Re
 pub(super) async fn thread_command(
     ctx: &Ctx,
     agent: &AgentRef,
-    thread: Result<String, String>,
+    thread: Result<ThreadId, String>,
     cmd: &Command,
 ) -> String {
     let thread = match thread {
@@ -157,7 +158,7 @@ pub(super) async fn thread_command(
 
 /// Runs the action of a button (one arm per callback prefix); returns the
 /// text of the answer.
-async fn act(ctx: &Ctx, agent: &AgentRef, action: &str, thread: &str) -> String {
+async fn act(ctx: &Ctx, agent: &AgentRef, action: &str, thread: &ThreadId) -> String {
     let chat = &ctx.chat;
     let by = acting_agent(Acting::Agent(agent));
     let (res, done) = match action {

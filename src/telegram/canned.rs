@@ -21,6 +21,7 @@
 //! tap, two admins, an update delivered twice) stores one message; showing
 //! the list again draws a new nonce, so the reply can be sent again later.
 
+use crate::domain::ThreadId;
 use rand::RngExt;
 use teloxide::{
     ApiError, RequestError,
@@ -69,7 +70,7 @@ pub(super) async fn press(
     m: &MaybeInaccessibleMessage,
     p: Press<'_>,
 ) -> String {
-    let state = match ctx.chat.thread(p.thread).await {
+    let state = match ctx.chat.thread(&p.thread).await {
         Ok(Some(t)) => ThreadUpdate::of(&t),
         Ok(None) => return NO_THREAD.into(),
         Err(e) => {
@@ -78,9 +79,9 @@ pub(super) async fn press(
         }
     };
     match (p.action, p.arg) {
-        (CANNED, _) => list(bot, ctx, m, p.thread, 0).await,
+        (CANNED, _) => list(bot, ctx, m, &p.thread, 0).await,
         (CANNED_PAGE, Some(page)) => match page.parse() {
-            Ok(page) => list(bot, ctx, m, p.thread, page).await,
+            Ok(page) => list(bot, ctx, m, &p.thread, page).await,
             Err(_) => "Unknown button.".into(),
         },
         (CANNED_SEND, Some(arg)) => match parse_arg(arg) {
@@ -106,7 +107,7 @@ async fn list(
     bot: &Bot,
     ctx: &Ctx,
     m: &MaybeInaccessibleMessage,
-    thread: &str,
+    thread: &ThreadId,
     page: usize,
 ) -> String {
     let replies = match ctx.chat.canned_replies().await {
@@ -194,7 +195,7 @@ async fn show(
 pub fn keyboard(
     replies: &[CannedReply],
     page: usize,
-    thread: &str,
+    thread: &ThreadId,
     nonce: &str,
 ) -> InlineKeyboardMarkup {
     let pages = replies.len().div_ceil(PAGE).max(1);
@@ -303,11 +304,11 @@ mod tests {
     #[test]
     fn the_list_pages_and_ends_with_back() {
         let replies: Vec<_> = (1..=23).map(reply).collect();
-        let first = data(&keyboard(&replies, 0, T, "abcdefgh"));
+        let first = data(&keyboard(&replies, 0, &T.into(), "abcdefgh"));
         assert_eq!(first.len(), PAGE + 1);
         assert_eq!(first[0], [format!("cs:1.abcdefgh:{T}")]);
         assert_eq!(first[PAGE], [format!("bk:{T}"), format!("cp:1:{T}")]);
-        let last = data(&keyboard(&replies, 9, T, "abcdefgh"));
+        let last = data(&keyboard(&replies, 9, &T.into(), "abcdefgh"));
         assert_eq!(last.len(), 4, "3 replies on the last page, then the nav");
         assert_eq!(last[3], [format!("cp:1:{T}"), format!("bk:{T}")]);
         assert!(
@@ -317,7 +318,7 @@ mod tests {
                 .flatten()
                 .all(|d| d.len() <= buttons::CALLBACK_DATA_MAX)
         );
-        let one = data(&keyboard(&replies[..1], 0, T, "abcdefgh"));
+        let one = data(&keyboard(&replies[..1], 0, &T.into(), "abcdefgh"));
         assert_eq!(
             one,
             [vec![format!("cs:1.abcdefgh:{T}")], vec![format!("bk:{T}")]]

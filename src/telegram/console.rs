@@ -103,10 +103,17 @@ impl Console {
 /// Telegram than the pace). Telegram allows a bot about 20 messages a
 /// minute in one group, all topics together (Bot API FAQ, "My bot is
 /// hitting limits").
+///
+/// The pace depends on the kind of admin chat
+/// ([`crate::config::ConsoleConfig::pace_for`]): about one message a
+/// second in a private chat. Every paced call counts as a send
+/// ([`Pacer::sends`]), `createForumTopic` too: the outbox's fair share
+/// counts turns in sends ([`super::fair`]).
 #[derive(Debug)]
 pub struct Pacer {
     gap: Option<Duration>,
     next: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+    sends: std::sync::atomic::AtomicU64,
 }
 
 impl Pacer {
@@ -115,7 +122,13 @@ impl Pacer {
         Pacer {
             gap: (per_minute > 0).then(|| Duration::from_secs(60) / per_minute),
             next: tokio::sync::Mutex::new(None),
+            sends: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many paced calls began so far (since the start).
+    pub fn sends(&self) -> u64 {
+        self.sends.load(Ordering::Acquire)
     }
 
     /// Waits for this message's turn; the returned guard must be
@@ -125,6 +138,7 @@ impl Pacer {
         if let Some(at) = *guard {
             tokio::time::sleep_until(at).await;
         }
+        self.sends.fetch_add(1, Ordering::AcqRel);
         Turn {
             gap: self.gap,
             guard,
@@ -175,6 +189,7 @@ mod tests {
         assert_eq!(Pacer::new(0).gap, None);
         let p = Pacer::new(20);
         p.turn().await.done();
+        assert_eq!(p.sends(), 1);
         let next = p.next.lock().await.expect("a next turn");
         assert!(next > tokio::time::Instant::now() + Duration::from_secs(2));
         p.hold_off(Duration::from_secs(30)).await;

@@ -106,6 +106,46 @@ pub fn headed_texts(head: &str, text: &str) -> Vec<String> {
         .collect()
 }
 
+/// One line of a coalesced forward (issue 23): the message's time as
+/// `HH:MM` in the configured time zone (`APP_TIMEZONE`), then its text.
+pub fn timed_line(at: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz, text: &str) -> String {
+    format!("{} {text}", at.with_timezone(&tz).format("%H:%M"))
+}
+
+/// A coalesced forward: `head` on the first line, then `lines` in order,
+/// then `tail` (the visitor context of a thread's first forward), as many
+/// of `lines` as fit in one `sendMessage` ([`TEXT_LIMIT`] UTF-16 units);
+/// the rest waits for the next send. Returns the text and how many lines
+/// it carries (0 when not even the first fits: that message goes alone,
+/// split by [`headed_texts`]).
+pub fn coalesced(head: &str, lines: &[String], tail: Option<&str>) -> (String, usize) {
+    let tail_units = tail.map_or(0, |t| utf16_len(t) + 1);
+    let mut units = utf16_len(head) + tail_units;
+    let mut n = 0;
+    for line in lines {
+        let more = utf16_len(line) + 1;
+        if units + more > TEXT_LIMIT {
+            break;
+        }
+        units += more;
+        n += 1;
+    }
+    if n == 0 {
+        return (String::new(), 0);
+    }
+    let mut text = String::with_capacity(units * 2);
+    text.push_str(head);
+    for line in &lines[..n] {
+        text.push('\n');
+        text.push_str(line);
+    }
+    if let Some(t) = tail {
+        text.push('\n');
+        text.push_str(t);
+    }
+    (text, n)
+}
+
 /// A media caption `<head> <text>` (`head` as in [`headed_texts`]), cut to
 /// the caption limit; the rest of a long caption is returned to be sent
 /// as follow-up texts.
@@ -191,7 +231,7 @@ mod tests {
             browser: Some("Firefox 133.0".into()),
             os: Some("Windows 10".into()),
             language: Some("tr-TR".into()),
-            ..Default::default()
+            ..crate::domain::VisitorContext::nothing_reported("t".into())
         };
         assert_eq!(
             context_line(&c).as_deref(),
@@ -203,10 +243,38 @@ mod tests {
             context_line(&c).as_deref(),
             Some("🌐 Firefox 133.0 · tr-TR")
         );
-        assert_eq!(context_line(&Default::default()), None);
+        assert_eq!(
+            context_line(&crate::domain::VisitorContext::nothing_reported("t".into())),
+            None
+        );
         assert_eq!(with_context("hi", Some("🌐 x")), "hi\n🌐 x");
         assert_eq!(with_context("", Some("🌐 x")), "🌐 x");
         assert_eq!(with_context("hi", None), "hi");
+    }
+
+    #[test]
+    fn a_coalesced_forward_keeps_the_order_and_the_limit() {
+        let at = chrono::DateTime::parse_from_rfc3339("2025-01-02T09:05:00Z")
+            .expect("a time")
+            .to_utc();
+        let line = timed_line(at, chrono_tz::Europe::Istanbul, "hi");
+        assert_eq!(line, "12:05 hi");
+        let lines = vec!["12:05 a".to_owned(), "12:06 b".to_owned()];
+        assert_eq!(
+            coalesced("[V]", &lines, Some("🌐 x")),
+            ("[V]\n12:05 a\n12:06 b\n🌐 x".to_owned(), 2)
+        );
+        // 🎉 is two UTF-16 units: three lines of 1,402 units (4,206) do not fit.
+        let big: Vec<String> = (0..3)
+            .map(|i| format!("{i} {}", "🎉".repeat(700)))
+            .collect();
+        let (text, n) = coalesced("[V]", &big, None);
+        assert_eq!(n, 2);
+        assert!(utf16_len(&text) <= TEXT_LIMIT);
+        let (rest, m) = coalesced("[V]", &big[n..], None);
+        assert_eq!((m, rest.starts_with("[V]\n2 ")), (1, true));
+        let huge = vec!["x".repeat(TEXT_LIMIT)];
+        assert_eq!(coalesced("[V]", &huge, None).1, 0);
     }
 
     #[test]

@@ -29,9 +29,9 @@ pub async fn media(
     } else if let Some(d) = msg.document() {
         // A photo or a recording sent "as a file": taken when its bytes
         // are an image or audio this server accepts (judged below).
-        match d.mime_type.as_ref().map(|m| m.type_()) {
-            Some(t) if t == "image" => (Kind::Image, &d.file),
-            Some(t) if t == "audio" => (Kind::Audio, &d.file),
+        match d.mime_type.as_ref().map(|m| m.type_().as_str()) {
+            Some("image") => (Kind::Image, &d.file),
+            Some("audio") => (Kind::Audio, &d.file),
             _ => {
                 return Err(
                     "Not sent: only image and audio documents can be sent to visitors.".into(),

@@ -3,7 +3,9 @@
 //!
 //! - forwards: every visitor message is queued in `telegram_outbox` in the
 //!   transaction that stores it; [`outbox`] sends them in order per thread,
-//!   paced per chat ([`console::Pacer`]);
+//!   several due messages of a thread in one Telegram message (coalesced),
+//!   threads taken round robin with a fair share per client address
+//!   ([`fair`]), paced per chat ([`console::Pacer`]);
 //! - topic mode: in a forum supergroup each thread gets its own topic
 //!   ([`topics`]) and any admin message in it goes to that visitor;
 //!   elsewhere a Telegram reply to a forwarded message (or to any linked
@@ -26,8 +28,11 @@
 pub mod buttons;
 mod callbacks;
 pub mod canned;
+mod coalesce;
 pub mod console;
 mod ctx;
+mod edits;
+pub mod fair;
 pub mod format;
 mod incoming;
 pub mod members;
@@ -39,6 +44,7 @@ pub mod topics;
 pub mod updates;
 pub mod webhook;
 
+use crate::domain::ThreadId;
 use std::{
     path::PathBuf,
     sync::{
@@ -94,6 +100,10 @@ pub struct Telegram {
     pub console: Arc<console::Console>,
     /// The bot's username (from `getMe`), once known.
     username: Arc<std::sync::RwLock<Option<String>>>,
+    /// `APP_TIMEZONE`: the times on a coalesced forward's lines.
+    pub timezone: chrono_tz::Tz,
+    /// `TELEGRAM_ADDRESS_SHARE`: the outbox's fair share ([`fair`]).
+    pub address_share: u32,
 }
 
 impl std::fmt::Debug for Telegram {
@@ -138,9 +148,20 @@ impl Telegram {
             upload_dir,
             media,
             retry_base,
-            console: Arc::new(console::Console::new(config.console.messages_per_minute)),
+            // A private admin chat is paced apart from a group (issue 23).
+            console: Arc::new(console::Console::new(
+                config.console.pace_for(config.chat_id),
+            )),
             username: Arc::default(),
+            timezone: chrono_tz::UTC,
+            address_share: config.console.address_share,
         })
+    }
+
+    /// The same bot, showing times in `tz` (`APP_TIMEZONE`; UTC until set).
+    pub fn with_timezone(mut self, tz: chrono_tz::Tz) -> Self {
+        self.timezone = tz;
+        self
     }
 
     /// Shows the visitor of `thread_id` typing in its topic
@@ -148,7 +169,7 @@ impl Telegram {
     /// [`console::TYPING_EVERY`] per thread; only in topic mode and for a
     /// thread that has a topic. Failures are ignored (it is a hint).
     #[tracing::instrument(skip_all)]
-    pub async fn visitor_typing(&self, chat: &Chat, thread_id: &str) {
+    pub async fn visitor_typing(&self, chat: &Chat, thread_id: &ThreadId) {
         use teloxide::payloads::SendChatActionSetters;
         if !self.console.topics_on() || !self.console.typing_due(thread_id) {
             return;

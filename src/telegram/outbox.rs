@@ -7,30 +7,38 @@
 //! dropped without a topic (reply mode); what agents wrote in Telegram is
 //! never queued (the core's [`crate::chat::PostRequest::from_telegram`]).
 //!
-//! **Rounds.** Each round reads the *due heads*: per thread only its oldest
-//! pending forward, and only once its `next_attempt_at` has come
-//! ([`crate::chat::outbox::Outbox::due`]). A thread whose head keeps failing is
-//! therefore skipped by the query itself: it holds up its own later
-//! forwards (order) but never another thread's. After a round that sent
-//! something the next one starts at once; after a round that sent nothing
-//! the worker sleeps until the earliest head becomes due (at least
-//! [`MIN_PAUSE`], at most [`MAX_PAUSE`]) or until a new forward is queued —
-//! never zero, so failures cannot turn into a busy loop. The worker is woken
-//! by the core's [`ChatEvent::OutboxDue`] events (a forward queued, a
-//! receipt noted), which it follows like any subscriber, and by its timer.
-//! It reads and records everything through [`Outbox`].
+//! **Rounds.** Each round is one turn. It reads the *due heads*: per
+//! thread only its oldest pending forward, and only once its
+//! `next_attempt_at` has come ([`crate::chat::outbox::Outbox::due`]). A
+//! thread whose head keeps failing is therefore skipped by the query
+//! itself: it holds up its own later forwards (order) but never another
+//! thread's. The fair share ([`super::fair`], issue 23) picks whose turn
+//! it is: threads round robin, one client address at most one send in
+//! `TELEGRAM_ADDRESS_SHARE` while others wait. The turn sends that thread's
+//! due texts *coalesced* into one Telegram message when there are several
+//! ([`super::coalesce`]: each line with its time, up to 4,096 UTF-16
+//! units, the rest at its next turn), else its head forward alone (media
+//! keep their own send). After a turn that sent or recorded something the
+//! next one starts at once; when nothing is due the worker sleeps until
+//! the earliest head becomes due (at least [`MIN_PAUSE`], at most
+//! [`MAX_PAUSE`]) or until a new forward is queued — never zero, so
+//! failures cannot turn into a busy loop. The worker is woken by the
+//! core's [`ChatEvent::OutboxDue`] events (a forward queued, a receipt
+//! noted), which it follows like any subscriber, and by its timer. It
+//! reads and records everything through [`Outbox`].
 //!
 //! **Failures.** Network errors, 5xx and unreadable answers are retried with
 //! exponential back-off (from `retry_base`, doubling, at most 60 s); a `429`
-//! is waited out (`retry_after`) and ends the round, since the limit is the
-//! bot's. Other Bot API refusals are retried [`MAX_REFUSALS`] times, then
+//! is waited out (`retry_after`) before any other send, since the limit is
+//! the bot's. Other Bot API refusals are retried [`MAX_REFUSALS`] times, then
 //! the forward is marked `dead` and logged. A local media file that no
 //! longer exists is a permanent failure: `dead` at once, with
 //! `last_error` saying so (the chat core refuses such a `file_url` at post
 //! time; a file can still vanish later).
 //!
 //! **At most once, except across a crash.** Every delivered part is recorded
-//! (`parts_sent` and its Telegram link, one transaction) right after Telegram
+//! (`parts_sent` and its Telegram link, one transaction; for a coalesced
+//! forward every row it carries, each with its link) right after Telegram
 //! accepted it, so a retry or a restart never sends it again. A crash
 //! (`kill -9`, power loss) between Telegram accepting a part and that record
 //! sends that one part again after the restart. Parts are sent strictly one
@@ -40,6 +48,7 @@
 //! Nothing here logs message content: logs carry outbox ids and error texts
 //! from [`Telegram::describe`].
 
+use crate::domain::ThreadId;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -47,7 +56,9 @@ use teloxide::{RequestError, types::InputFile};
 use tokio::sync::{Notify, watch};
 
 use super::{
-    Telegram, format,
+    Telegram, coalesce,
+    fair::Fair,
+    format,
     parts::{Part, Source, media_of, media_part, send, texts},
     topics::{self, Gone, TopicError},
 };
@@ -56,7 +67,10 @@ use crate::chat::{Chat, ChatEvent, outbox::OutboxItem};
 /// Tries before a forward refused by the Bot API is given up.
 pub const MAX_REFUSALS: i32 = 5;
 /// Most heads (one per thread) one round reads.
-const PAGE: i64 = 100;
+const PAGE: i64 = 200;
+/// Most heads of one client address one round reads (so that the threads
+/// of one address cannot fill the page and hide everyone else's).
+const PER_ADDRESS: i64 = 16;
 /// Shortest sleep after a round that sent nothing.
 pub const MIN_PAUSE: Duration = Duration::from_millis(100);
 /// Longest sleep between rounds (new forwards wake the worker sooner).
@@ -65,7 +79,7 @@ pub const MAX_PAUSE: Duration = Duration::from_secs(30);
 const STORE_PAUSE: Duration = Duration::from_secs(2);
 
 /// What one attempt at a forward ended with.
-enum Outcome {
+pub(super) enum Outcome {
     Sent,
     /// Telegram asked to wait (429).
     Throttled(Duration),
@@ -95,27 +109,13 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     // `parts_sent` counts the same list on every try.
     let media = media_of(tg, item);
     // The thread's first forward ends with one line of visitor context (issue 14).
-    let with_context = match item.message_id {
-        Some(_) if item.is_agents() => None,
-        Some(id) => chat
-            .outbox()
-            .first_forward_context(&item.thread_id, id)
-            .await
-            .unwrap_or_else(|e| {
-                // Forwarded without the context line: the message matters more.
-                tracing::warn!(outbox_id = item.id, error = %e, "cannot read the visitor context");
-                None
-            })
-            .and_then(|c| format::context_line(&c))
-            .map(|line| OutboxItem {
-                content_text: Some(format::with_context(
-                    item.content_text.as_deref().unwrap_or(""),
-                    Some(&line),
-                )),
-                ..item.clone()
-            }),
-        None => None,
-    };
+    let with_context = context_line(chat, item).await.map(|line| OutboxItem {
+        content_text: Some(format::with_context(
+            item.content_text.as_deref().unwrap_or(""),
+            Some(&line),
+        )),
+        ..item.clone()
+    });
     let (caption, rest) = texts(with_context.as_ref().unwrap_or(item), media.is_some());
     let offset = usize::from(media.is_some());
     let total = offset + rest.len();
@@ -130,10 +130,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
     }
     let topic = match topics::prepare(tg, chat, item).await {
         Ok(t) => t,
-        Err(TopicError::Throttled(d)) => return Outcome::Throttled(d),
-        Err(TopicError::Transient(e)) => return Outcome::Transient(e),
-        Err(TopicError::Refused(e)) => return Outcome::Refused(e),
-        Err(TopicError::Store(e)) => return Outcome::Store(e),
+        Err(e) => return e.into(),
     };
     // An agent's answer or note is mirrored into the thread's topic only;
     // in reply mode the admin chat gets nothing new.
@@ -173,10 +170,7 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
             return Outcome::LeaseLost;
         }
         let res = send(tg, part, topic, markup.take()).await;
-        tg.health.record(!matches!(
-            res,
-            Err(RequestError::Network(_) | RequestError::InvalidJson { .. } | RequestError::Io(_))
-        ));
+        record_health(tg, &res);
         match res {
             Ok(tg_id) => {
                 let last = i + 1 == total;
@@ -188,43 +182,93 @@ async fn deliver(tg: &Telegram, chat: &Chat, item: &OutboxItem) -> Outcome {
                     // Sent but not recorded: the next try resends this one part.
                     return Outcome::Store(e.into());
                 }
-                let links = chat.telegram_links();
-                if with_buttons
-                    && let Err(e) = links
-                        .set_buttons(&item.thread_id, tg.chat_id.0, tg_id)
-                        .await
-                {
-                    tracing::warn!(error = %e, "cannot record a thread's Telegram buttons");
+                if with_buttons {
+                    buttons_sent(tg, chat, &item.thread_id, tg_id).await;
                 }
             }
-            Err(RequestError::RetryAfter(s)) => return Outcome::Throttled(s.duration()),
-            Err(e) if topic.is_some() && topics::gone(&e).is_some() => {
-                let used = topic.map(|t| i64::from(t.0.0));
-                return topic_gone(tg, chat, item, used, topics::gone(&e)).await;
-            }
-            Err(RequestError::Api(e)) => return Outcome::Refused(tg.redact(&e.to_string())),
-            Err(RequestError::MigrateToChatId(_)) => {
-                return Outcome::Refused(
-                    "the admin chat migrated to a supergroup: update TELEGRAM_CHAT_ID".into(),
-                );
-            }
-            Err(RequestError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Outcome::Permanent(MISSING_FILE.into());
-            }
-            Err(e) => return Outcome::Transient(tg.describe(&e)),
+            Err(e) => return failed(tg, chat, item, topic, e).await,
         }
     }
     Outcome::Sent
+}
+
+/// The line of visitor context that ends a thread's first forward (issue
+/// 14), when `item` is that forward and something is known; `None` for an
+/// agent's message, any later forward, or when the database does not
+/// answer (the message matters more).
+pub(super) async fn context_line(chat: &Chat, item: &OutboxItem) -> Option<String> {
+    let id = item.message_id.filter(|_| !item.is_agents())?;
+    chat.outbox()
+        .first_forward_context(&item.thread_id, id)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(outbox_id = item.id, error = %e, "cannot read the visitor context");
+            None
+        })
+        .and_then(|c| format::context_line(&c))
+}
+
+/// Records on `/health` whether Telegram answered a send.
+pub(super) fn record_health<T>(tg: &Telegram, res: &Result<T, RequestError>) {
+    tg.health.record(!matches!(
+        res,
+        Err(RequestError::Network(_) | RequestError::InvalidJson { .. } | RequestError::Io(_))
+    ));
+}
+
+/// What a send of `item` to `topic` that failed with `e` ends with.
+pub(super) async fn failed(
+    tg: &Telegram,
+    chat: &Chat,
+    item: &OutboxItem,
+    topic: Option<teloxide::types::ThreadId>,
+    e: RequestError,
+) -> Outcome {
+    match e {
+        RequestError::RetryAfter(s) => Outcome::Throttled(s.duration()),
+        e if topic.is_some() && topics::gone(&e).is_some() => {
+            let used = topic.map(|t| i64::from(t.0.0));
+            topic_gone(tg, chat, item, used, topics::gone(&e)).await
+        }
+        RequestError::Api(e) => Outcome::Refused(tg.redact(&e.to_string())),
+        RequestError::MigrateToChatId(_) => Outcome::Refused(
+            "the admin chat migrated to a supergroup: update TELEGRAM_CHAT_ID".into(),
+        ),
+        RequestError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Outcome::Permanent(MISSING_FILE.into())
+        }
+        e => Outcome::Transient(tg.describe(&e)),
+    }
+}
+
+impl From<TopicError> for Outcome {
+    fn from(e: TopicError) -> Outcome {
+        match e {
+            TopicError::Throttled(d) => Outcome::Throttled(d),
+            TopicError::Transient(e) => Outcome::Transient(e),
+            TopicError::Refused(e) => Outcome::Refused(e),
+            TopicError::Store(e) => Outcome::Store(e),
+        }
+    }
+}
+
+/// Records that Telegram message `tg_id` carries the buttons of
+/// `thread_id` (a failure is logged: buttons are a convenience).
+pub(super) async fn buttons_sent(tg: &Telegram, chat: &Chat, thread_id: &ThreadId, tg_id: i64) {
+    let links = chat.telegram_links();
+    if let Err(e) = links.set_buttons(thread_id, tg.chat_id.0, tg_id).await {
+        tracing::warn!(error = %e, "cannot record a thread's Telegram buttons");
+    }
 }
 
 /// The buttons for a forward of `thread_id`: its state's keyboard when the
 /// thread has no buttons in the admin chat yet (its first forward there),
 /// else `None` (also when the database does not answer: buttons are a
 /// convenience).
-async fn first_buttons(
+pub(super) async fn first_buttons(
     tg: &Telegram,
     chat: &Chat,
-    thread_id: &str,
+    thread_id: &ThreadId,
 ) -> Option<teloxide::types::InlineKeyboardMarkup> {
     let failed = |e: &dyn std::fmt::Display| {
         tracing::warn!(error = %e, "cannot read a thread's buttons; forwarding without them");
@@ -283,6 +327,7 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
     let outbox = chat.outbox().clone();
     tracing::info!("Telegram outbox worker started");
     let leader = outbox.leader();
+    let mut fair = Fair::new(tg.address_share);
     // Topic mode is known once the first self-test ran (at the bridge's
     // start): until then a forward could not know where it goes.
     while tg.console.report().is_none() && !*stop.borrow() {
@@ -305,7 +350,7 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
         // a part is recorded only after Telegram took it, so nothing is lost.
         let wait = tokio::select! {
             w = async {
-                let w = round(&tg, &chat).await;
+                let w = round(&tg, &chat, &mut fair).await;
                 super::receipts::round(&tg, &outbox).await;
                 w
             } => w,
@@ -315,7 +360,7 @@ pub async fn run(tg: Telegram, chat: Chat, mut stop: watch::Receiver<bool>) {
         // waking this one: look again every second.
         let wait = outbox.recheck_every().map_or(wait, |every| wait.min(every));
         if wait.is_zero() {
-            // Something was sent: the next head of that thread may be due.
+            // Something was sent or recorded: the next turn may be due.
             tokio::task::yield_now().await;
             continue;
         }
@@ -346,13 +391,15 @@ fn wake_on_events(chat: &Chat) -> (std::sync::Arc<Notify>, tokio::task::JoinHand
     (signal, follower)
 }
 
-/// One pass over the due heads (one per thread, oldest first); returns how
-/// long to sleep: zero only when a forward was sent or settled (so the
-/// thread's next one may be due), else until the earliest head is due,
+/// One turn: reads the due heads (one per thread), drops those whose
+/// message was cleared, lets the fair share pick one ([`Fair::pick`]) and
+/// delivers it ([`turn`]: a coalesced forward, or one forward); returns
+/// how long to sleep: zero when something was sent or recorded (the next
+/// turn may start at once), else until the earliest head becomes due,
 /// within [`MIN_PAUSE`]..=[`MAX_PAUSE`].
-async fn round(tg: &Telegram, chat: &Chat) -> Duration {
+async fn round(tg: &Telegram, chat: &Chat, fair: &mut Fair) -> Duration {
     let outbox = chat.outbox();
-    let heads = match outbox.due(Utc::now(), PAGE).await {
+    let heads = match outbox.due(Utc::now(), PAGE, PER_ADDRESS).await {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(error = %e, "outbox: cannot read pending forwards");
@@ -360,95 +407,114 @@ async fn round(tg: &Telegram, chat: &Chat) -> Duration {
         }
     };
     let mut progressed = false;
+    let mut live = Vec::with_capacity(heads.len());
     for item in heads {
-        if item.message_id.is_none() {
-            // Cleared before it could be forwarded.
-            let r = outbox.drop_cleared(item.id).await;
-            if r.is_err() {
-                return STORE_PAUSE;
-            }
-            progressed = true;
+        if item.message_id.is_some() {
+            live.push(item);
             continue;
         }
-        let res = match deliver(tg, chat, &item).await {
-            Outcome::Sent => {
-                progressed = true;
-                Ok(())
-            }
-            Outcome::Throttled(d) => {
-                tracing::warn!(retry_after_s = d.as_secs(), "Telegram asks to slow down");
-                let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
-                let r = outbox.retry(item.id, next, false, "429 retry_after").await;
-                // The limit is the bot's: stop this round altogether.
-                return if r.is_ok() {
-                    d.max(MIN_PAUSE)
-                } else {
-                    STORE_PAUSE
-                };
-            }
-            Outcome::LeaseLost => {
-                tracing::warn!(
-                    outbox_id = item.id,
-                    "outbox: this instance lost the sender's lock; its batch is aborted"
-                );
-                return STORE_PAUSE;
-            }
-            Outcome::NoTopic => {
-                progressed = true;
-                outbox.drop_unmirrored(item.id).await
-            }
-            Outcome::TopicGone if item.attempts + 1 < MAX_REFUSALS => {
-                progressed = true;
-                outbox.retry(item.id, Utc::now(), true, "topic gone").await
-            }
-            Outcome::TopicGone => {
-                tracing::error!(
-                    outbox_id = item.id,
-                    "the thread's topic keeps vanishing; giving up"
-                );
-                progressed = true;
-                outbox.give_up(item.id, "topic gone").await
-            }
-            Outcome::Permanent(e) => {
-                tracing::error!(outbox_id = item.id, error = %e, "a forward can never be sent; giving up");
-                progressed = true;
-                outbox.give_up(item.id, &e).await
-            }
-            Outcome::Refused(e) if item.attempts + 1 >= MAX_REFUSALS => {
-                tracing::error!(outbox_id = item.id, error = %e, "Telegram refused a forward {MAX_REFUSALS} times; giving up");
-                progressed = true;
-                outbox.give_up(item.id, &e).await
-            }
-            Outcome::Transient(e) | Outcome::Refused(e) => {
-                // Later forwards of this thread wait behind this one (order);
-                // other threads' heads are not affected.
-                let d = backoff(tg.retry_base, item.attempts);
-                tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "forward failed, will retry");
-                let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
-                outbox.retry(item.id, next, true, &e).await
-            }
-            Outcome::Store(source) => {
-                // As above; logged with the database error and its sources.
-                let d = backoff(tg.retry_base, item.attempts);
-                tracing::warn!(
-                    outbox_id = item.id,
-                    attempts = item.attempts + 1,
-                    error = &*source as &dyn std::error::Error,
-                    "forward failed, will retry"
-                );
-                let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
-                outbox.retry(item.id, next, true, &source.to_string()).await
-            }
-        };
-        if let Err(e) = res {
-            tracing::warn!(error = %e, "outbox: cannot record a result");
+        // Cleared before it could be forwarded.
+        if outbox.drop_cleared(item.id).await.is_err() {
             return STORE_PAUSE;
         }
+        progressed = true;
     }
-    if progressed {
-        return Duration::ZERO;
+    let Some(item) = fair.pick(&live) else {
+        return if progressed {
+            Duration::ZERO
+        } else {
+            until_due(chat).await
+        };
+    };
+    let before = tg.console.pace.sends();
+    let outcome = turn(tg, chat, item).await;
+    fair.served(item, tg.console.pace.sends().saturating_sub(before));
+    let res = match outcome {
+        Outcome::Sent => Ok(()),
+        Outcome::Throttled(d) => {
+            tracing::warn!(retry_after_s = d.as_secs(), "Telegram asks to slow down");
+            let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
+            let r = outbox.retry(item.id, next, false, "429 retry_after").await;
+            // The limit is the bot's: no send before it has passed.
+            return if r.is_ok() {
+                d.max(MIN_PAUSE)
+            } else {
+                STORE_PAUSE
+            };
+        }
+        Outcome::LeaseLost => {
+            tracing::warn!(
+                outbox_id = item.id,
+                "outbox: this instance lost the sender's lock; its batch is aborted"
+            );
+            return STORE_PAUSE;
+        }
+        Outcome::NoTopic => outbox.drop_unmirrored(item.id).await,
+        Outcome::TopicGone if item.attempts + 1 < MAX_REFUSALS => {
+            outbox.retry(item.id, Utc::now(), true, "topic gone").await
+        }
+        Outcome::TopicGone => {
+            tracing::error!(
+                outbox_id = item.id,
+                "the thread's topic keeps vanishing; giving up"
+            );
+            outbox.give_up(item.id, "topic gone").await
+        }
+        Outcome::Permanent(e) => {
+            tracing::error!(outbox_id = item.id, error = %e, "a forward can never be sent; giving up");
+            outbox.give_up(item.id, &e).await
+        }
+        Outcome::Refused(e) if item.attempts + 1 >= MAX_REFUSALS => {
+            tracing::error!(outbox_id = item.id, error = %e, "Telegram refused a forward {MAX_REFUSALS} times; giving up");
+            outbox.give_up(item.id, &e).await
+        }
+        Outcome::Transient(e) | Outcome::Refused(e) => {
+            // Later forwards of this thread wait behind this one (order);
+            // other threads' heads are not affected.
+            let d = backoff(tg.retry_base, item.attempts);
+            tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "forward failed, will retry");
+            let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
+            outbox.retry(item.id, next, true, &e).await
+        }
+        Outcome::Store(source) => {
+            // As above; logged with the database error and its sources.
+            let d = backoff(tg.retry_base, item.attempts);
+            tracing::warn!(
+                outbox_id = item.id,
+                attempts = item.attempts + 1,
+                error = &*source as &dyn std::error::Error,
+                "forward failed, will retry"
+            );
+            let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
+            outbox.retry(item.id, next, true, &source.to_string()).await
+        }
+    };
+    match res {
+        // Sent, or its failure recorded (the head is no longer due): the
+        // next turn may start at once.
+        Ok(()) => Duration::ZERO,
+        Err(e) => {
+            tracing::warn!(error = %e, "outbox: cannot record a result");
+            STORE_PAUSE
+        }
     }
-    match outbox.next_due().await {
+}
+
+/// One thread's turn: its due texts coalesced into one Telegram message
+/// when it has more than one ([`coalesce::batch`]), else its head forward
+/// alone ([`deliver`]: a media message, a long text in parts, …).
+async fn turn(tg: &Telegram, chat: &Chat, head: &OutboxItem) -> Outcome {
+    match coalesce::batch(tg, chat, head).await {
+        Ok(Some(batch)) => coalesce::send_batch(tg, chat, batch).await,
+        Ok(None) => deliver(tg, chat, head).await,
+        Err(e) => Outcome::Store(e.into()),
+    }
+}
+
+/// How long until the earliest pending head becomes due, within
+/// [`MIN_PAUSE`]..=[`MAX_PAUSE`].
+async fn until_due(chat: &Chat) -> Duration {
+    match chat.outbox().next_due().await {
         Ok(Some(at)) => (at - Utc::now())
             .to_std()
             .unwrap_or_default()

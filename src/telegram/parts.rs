@@ -68,17 +68,24 @@ pub(super) fn media_of(tg: &Telegram, item: &OutboxItem) -> Option<Source> {
 /// visitor's message is headed `[<name>]`, an agent's mirrored answer or
 /// note [`format::agent_head`].
 pub(super) fn texts(item: &OutboxItem, with_media: bool) -> (Option<String>, Vec<String>) {
-    let head = if item.is_agents() {
-        format::agent_head(item.agent_name.as_deref(), item.internal.unwrap_or(false))
-    } else {
-        format::visitor_head(item.display_name.as_deref().unwrap_or("Visitor"))
-    };
+    let head = head_of(item);
     let text = item.content_text.as_deref().unwrap_or("");
     if with_media {
         let (caption, rest) = format::caption(&head, text);
         (Some(caption), rest)
     } else {
         (None, format::headed_texts(&head, text))
+    }
+}
+
+/// Who a forward is from, as its head shows it: `[<name>]` for a
+/// visitor's message, [`format::agent_head`] for an agent's answer or note.
+/// Forwards with the same head may ride one coalesced message.
+pub(super) fn head_of(item: &OutboxItem) -> String {
+    if item.is_agents() {
+        format::agent_head(item.agent_name.as_deref(), item.internal.unwrap_or(false))
+    } else {
+        format::visitor_head(item.display_name.as_deref().unwrap_or("Visitor"))
     }
 }
 

@@ -250,7 +250,7 @@ pub async fn prepare(
 /// and records the name. A refusal or a 429 is logged: the next forward's
 /// [`prepare`] tries again, since the recorded name then differs.
 #[tracing::instrument(skip_all)]
-pub async fn rename(tg: &Telegram, chat: &Chat, thread_id: &str) {
+pub async fn rename(tg: &Telegram, chat: &Chat, thread_id: &crate::domain::ThreadId) {
     if !tg.console.topics_on() {
         return;
     }
@@ -297,7 +297,7 @@ pub async fn rename(tg: &Telegram, chat: &Chat, thread_id: &str) {
 async fn create(
     tg: &Telegram,
     chat: &Chat,
-    thread_id: &str,
+    thread_id: &crate::domain::ThreadId,
     name: &str,
 ) -> Result<Option<ThreadId>, TopicError> {
     let res = {

@@ -11,8 +11,10 @@
 //! a plain group, the General topic) a reply to a linked message does.
 //! The bot's own answers (hints, errors) go to the topic they answer.
 //! `/note <text>` (in a topic, or as a reply) is stored as the thread's
-//! internal note instead: agents see it, the visitor never does.
+//! internal note instead: agents see it, the visitor never does. An edit of
+//! an answer (`edited_message`) is relayed by [`super::edits`].
 
+use crate::domain::ThreadId;
 use std::{sync::Arc, time::Duration};
 
 use teloxide::{
@@ -56,11 +58,12 @@ impl Stopper {
 }
 
 fn handler() -> UpdateHandler<teloxide::RequestError> {
-    // Both update kinds are listened to: the dispatcher asks for exactly
+    // These update kinds are listened to: the dispatcher asks for exactly
     // these (`allowed_updates` of getUpdates; the webhook sets the same).
     dptree::entry()
         .branch(Update::filter_callback_query().endpoint(super::callbacks::on_callback))
         .branch(messages())
+        .branch(Update::filter_edited_message().endpoint(super::edits::on_edit))
 }
 
 fn messages() -> UpdateHandler<teloxide::RequestError> {
@@ -320,7 +323,7 @@ async fn thread_of_reply(
     ctx: &Ctx,
     tg_message_id: i64,
     to_bot: bool,
-) -> Result<Option<String>, crate::chat::ChatError> {
+) -> Result<Option<ThreadId>, crate::chat::ChatError> {
     let tries = if to_bot { 10 } else { 1 };
     for i in 0..tries {
         let links = ctx.chat.telegram_links();
@@ -377,7 +380,7 @@ async fn threads_text(ctx: &Ctx) -> String {
 
 /// The thread an admin message is for: its topic's visitor, else the
 /// thread of the message it replies to. `Err(text)` answers the admin.
-pub(super) async fn route(ctx: &Ctx, msg: &Message) -> Result<String, String> {
+pub(super) async fn route(ctx: &Ctx, msg: &Message) -> Result<ThreadId, String> {
     if let Some(topic) = topic_of(msg) {
         let links = ctx.chat.telegram_links();
         // Only a topic of this chat: ids are per chat, so a topic kept from
@@ -492,7 +495,7 @@ async fn store(
     ctx: &Ctx,
     agent: &crate::domain::AgentRef,
     msg: &Message,
-    thread: String,
+    thread: ThreadId,
     (kind, text, file_url): (MessageType, String, Option<String>),
     internal: bool,
 ) -> Result<(), String> {
@@ -518,11 +521,30 @@ async fn store(
         agent: agent.clone(),
     };
     match ctx.chat.post(&actor, req).await {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            note_author(ctx, msg).await;
+            Ok(())
+        }
         Err(ChatError::Validation(why)) => Err(format!("Not sent: {why}")),
         Err(e) => {
             tracing::warn!(error = %e, "cannot store an admin reply from Telegram");
             Err("Could not deliver your reply right now. Please send it again.".into())
         }
+    }
+}
+
+/// Records who wrote `msg`, just stored as an answer (or note), on its link:
+/// only that Telegram user's edits of it are relayed ([`super::edits`]). A
+/// failure is logged; that answer's edits are then ignored.
+async fn note_author(ctx: &Ctx, msg: &Message) {
+    let Some(from) = msg.from.as_ref().and_then(|u| i64::try_from(u.id.0).ok()) else {
+        return;
+    };
+    let links = ctx.chat.telegram_links();
+    if let Err(e) = links
+        .note_author(ctx.tg.chat_id.0, i64::from(msg.id.0), from)
+        .await
+    {
+        tracing::warn!(error = %e, "cannot record the author of an answer (its edits will be ignored)");
     }
 }

@@ -200,10 +200,12 @@ async fn register(tg: Telegram, url: reqwest::Url, secret: String) {
             .bot
             .set_webhook(url.clone())
             .secret_token(secret.clone())
-            // What the dispatcher handles (button presses too, issue 13);
+            // What the dispatcher handles (button presses too, issue 13;
+            // edited answers, issue 23);
             // without it Telegram keeps the last setting.
             .allowed_updates(vec![
                 teloxide::types::AllowedUpdate::Message,
+                teloxide::types::AllowedUpdate::EditedMessage,
                 teloxide::types::AllowedUpdate::CallbackQuery,
             ])
             .await;

@@ -53,6 +53,7 @@ function showHistoryStatus(text) {
 async function fetchPage(query) {
   try {
     const data = await api(`${threadPath()}?${query}`);
+    for (const m of data.edited || []) list.update(m);
     return Array.isArray(data.messages) ? data.messages : [];
   } catch (e) {
     if (e.status === 404) return []; // thread not created yet
@@ -110,7 +111,7 @@ messagesEl.addEventListener('scroll', () => {
   if (messagesEl.scrollTop < 120) loadOlder();
 }, { passive: true });
 
-/** Messages missed while disconnected (GET ?after=<last id>). */
+/** Messages missed while disconnected (GET ?after=<last id>, and its `edited`). */
 // A thread made for this page (`data-new-thread`) gets nothing before its
 // first message: the first connect has nothing to catch up on.
 let freshThread = body.dataset.newThread === '1';
@@ -236,6 +237,7 @@ function incoming(msg) {
 }
 socket.on('message_to_visitor', incoming);
 socket.on('message_from_visitor', incoming);
+socket.on('message_updated', (m) => m && list.update(m));
 
 socket.on('messages_cleared', (p) => {
   if (!p || !p.thread_id || p.thread_id === threadId) {

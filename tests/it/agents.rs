@@ -35,25 +35,8 @@ on_both_backends!(
 
 pub(crate) const PASSWORD: &str = "a long enough password";
 
-async fn request(b: &Browser, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let url = format!("{}{path}", b.base);
-    let mut req = match method {
-        "GET" => b.client.get(url),
-        "POST" => b.client.post(url),
-        "PATCH" => b.client.patch(url),
-        other => panic!("method {other}"),
-    }
-    .header("X-CSRFToken", &b.csrf);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 pub(crate) async fn patch(b: &Browser, path: &str, body: Value) -> (u16, Value) {
-    request(b, "PATCH", path, Some(body)).await
+    b.call("PATCH", path, Some(body)).await
 }
 
 /// A browser logged in as `username` (password, then the code).
@@ -435,9 +418,9 @@ async fn an_agent_gets_403_on_every_owner_route(backend: Backend) {
         ("POST", "/api/agents/1/disable".into(), Some(json!({}))),
     ];
     for (method, path, body) in &routes {
-        let (s, r) = request(&agent, method, path, body.clone()).await;
+        let (s, r) = agent.call(method, path, body.clone()).await;
         assert_error(s, &r, 403, "FORBIDDEN");
-        let (s, r) = request(&visitor, method, path, body.clone()).await;
+        let (s, r) = visitor.call(method, path, body.clone()).await;
         assert_error(s, &r, 401, "UNAUTHORIZED");
     }
     assert_eq!(agents(&owner).await, before);

@@ -322,11 +322,11 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
     let (db, _dir) = open(backend).await;
     let chat = Chat::start(db, ChatOptions::default());
     let mut rx = chat.subscribe();
-    let thread = "3f2a9c1e-0000-4000-8000-000000000001";
+    let thread = &crate::common::tid("3f2a9c1e-0000-4000-8000-000000000001");
     chat.post(
         &sohbet::auth::Actor::for_request(thread, None),
         PostRequest {
-            thread_id: Some(thread.into()),
+            thread_id: Some(thread.clone()),
             text: "Kargom nerede?".into(),
             kind: sohbet::domain::MessageType::Text,
             file_url: None,
@@ -361,7 +361,7 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
         .expect("send");
     assert_eq!(posted.message.content_text, "Yarın kargoda.");
     assert_eq!(posted.message.sender_type, sohbet::domain::Role::Admin);
-    assert_eq!(posted.message.thread_id.as_str(), thread);
+    assert_eq!(&posted.message.thread_id, thread);
     // Published like any admin message.
     loop {
         if let ChatEvent::MessageStored(m) = rx.recv().await.expect("event")
@@ -389,7 +389,8 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
         Err(ChatError::NotFound(_))
     ));
     assert!(matches!(
-        chat.send_canned("no-such-thread", reply.id, None).await,
+        chat.send_canned(&crate::common::tid("no-such-thread"), reply.id, None)
+            .await,
         Err(ChatError::NotFound(_))
     ));
     assert_eq!(

@@ -6,15 +6,18 @@
 //! database SQLite → Postgres → SQLite with the same ids, rows and files,
 //! refuse a non-empty database and store nothing from a corrupt archive.
 
-use std::{io::Read, path::Path, process::Stdio};
+use std::{io::Read, path::Path};
 
 use serde_json::{Value, json};
 
 use crate::agents::{PASSWORD, count};
 use crate::common::{
-    Backend, Browser, KeptDb, Opts, TestApp, assert_error, binary, socket::Socket, spawn,
+    Backend, Browser, KeptDb, Opts, TestApp, assert_error, binary,
+    data::{on_kept, send, sohbet},
+    socket::Socket,
+    spawn,
 };
-use crate::uploads::support::{PNG_1X1, upload};
+use crate::uploads::support::{PNG_1X1, send_image};
 
 on_both_backends!(
     a_thread_export_holds_everything_of_it,
@@ -22,18 +25,6 @@ on_both_backends!(
     an_erase_reaches_the_other_instances,
     a_big_thread_export_is_streamed_whole,
 );
-
-/// A server on `db` whose uploads go to `<db folder>/uploads`.
-async fn on_kept(db: &KeptDb, extra: Opts) -> TestApp {
-    let uploads = db.path().join("uploads").display().to_string();
-    spawn(extra.db(db).env("UPLOAD_DIR", &uploads)).await
-}
-
-async fn send(b: &Browser, body: Value) -> Value {
-    let (s, r) = b.post("/api/messages/send", body).await;
-    assert_eq!(s, 200, "{r}");
-    r
-}
 
 /// `GET path` as `b`: (status, content type, body bytes).
 async fn download(b: &Browser, path: &str) -> (u16, String, Vec<u8>) {
@@ -93,10 +84,7 @@ async fn a_thread_export_holds_everything_of_it(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{r}");
     send(&v, json!({"text": "price <b>5 & 6</b>?"})).await;
-    let (s, r) = upload(&v, "/api/upload/image", "p.png", PNG_1X1.to_vec()).await;
-    assert_eq!(s, 200, "{r}");
-    let url = r["file_url"].as_str().unwrap().to_owned();
-    send(&v, json!({"text": "", "type": "image", "file_url": url})).await;
+    let (_, url) = send_image(&v, PNG_1X1.to_vec()).await;
     send(&agent, json!({"thread_id": tid, "text": "an answer"})).await;
     send(
         &agent,
@@ -202,11 +190,7 @@ async fn a_thread_export_fetches_cloudinary_files(backend: Backend) {
     let owner = app.admin().await;
     let v = app.visitor().await;
     let tid = v.thread_id().await;
-    let (s, r) = upload(&v, "/api/upload/image", "p.png", PNG_1X1.to_vec()).await;
-    assert_eq!(s, 200, "{r}");
-    let public_id = r["file_path"].as_str().unwrap().to_owned();
-    let url = r["file_url"].as_str().unwrap().to_owned();
-    send(&v, json!({"text": "", "type": "image", "file_url": url})).await;
+    let (public_id, url) = send_image(&v, PNG_1X1.to_vec()).await;
     // A file Cloudinary no longer has: listed as missing, the rest goes on.
     let gone = url.replace(&public_id, "sohbet/images/gone");
     send(&v, json!({"text": "", "type": "image", "file_url": gone})).await;
@@ -224,24 +208,6 @@ async fn a_thread_export_fetches_cloudinary_files(backend: Backend) {
         json!([{"url": gone, "file": "media/cloudinary/image/sohbet/images/gone.png", "why": "gone"}])
     );
     app.finish().await;
-}
-
-/// The real binary on `db` (uploads in `<db folder>/uploads`) with
-/// `args`: (exit code, stdout, stderr).
-fn sohbet(db: &KeptDb, args: &[&str]) -> (i32, String, String) {
-    let (k, v) = db.var();
-    let uploads = db.path().join("uploads").display().to_string();
-    let out = binary::command(&[(k, v.as_str()), ("UPLOAD_DIR", uploads.as_str())])
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run sohbet");
-    (
-        out.status.code().expect("exit code"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// What an owner sees of the whole database: threads (without the
@@ -295,10 +261,7 @@ async fn fill(app: &mut TestApp) -> (Browser, String) {
         .await;
     assert_eq!(s, 200, "{r}");
     send(&v, json!({"text": "first"})).await;
-    let (s, r) = upload(&v, "/api/upload/image", "p.png", PNG_1X1.to_vec()).await;
-    assert_eq!(s, 200, "{r}");
-    let url = r["file_url"].as_str().unwrap().to_owned();
-    send(&v, json!({"text": "", "type": "image", "file_url": url})).await;
+    let (_, url) = send_image(&v, PNG_1X1.to_vec()).await;
     send(&agent, json!({"thread_id": tid, "text": "answer"})).await;
     send(
         &agent,
@@ -524,14 +487,9 @@ async fn an_erase_reaches_the_other_instances(backend: Backend) {
     // two is emptied, and instance two no longer holds the thread as
     // blocked: the visitor starts a new conversation there.
     let (s, r) = owner
-        .client
-        .delete(format!("{}/api/threads/{tid}", owner.base))
-        .header("X-CSRFToken", &owner.csrf)
-        .send()
-        .await
-        .map(|r| (r.status().as_u16(), r))
-        .unwrap();
-    assert_eq!(s, 200, "{:?}", r.text().await);
+        .call("DELETE", &format!("/api/threads/{tid}"), None)
+        .await;
+    assert_eq!(s, 200, "{r}");
     assert_eq!(vs.next("messages_cleared").await, json!({"thread_id": tid}));
     let (s, r) = v.send(None, "a new start").await;
     assert_eq!(s, 200, "{r}");

@@ -19,10 +19,13 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 use crate::common::{
-    Backend, Browser, KeptDb, Opts, TestApp, assert_error, binary, bridge, socket::Socket, spawn,
+    Backend, Browser, KeptDb, Opts, assert_error, binary, bridge,
+    data::{on_kept, send, sohbet},
+    socket::Socket,
+    spawn,
     telegram::TelegramDouble,
 };
-use crate::uploads::support::{PNG_1X1, files_under, upload};
+use crate::uploads::support::{PNG_1X1, files_under, send_image};
 
 on_both_backends!(
     erase_leaves_nothing_of_the_thread,
@@ -36,24 +39,6 @@ on_both_backends!(
 
 /// A word no other test writes: found nowhere once its thread is erased.
 const MARKER: &str = "zebracornish";
-
-/// `method path` as `b` with its CSRF token.
-async fn call(b: &Browser, method: &str, path: &str) -> (u16, Value) {
-    let url = format!("{}{path}", b.base);
-    let req = match method {
-        "GET" => b.client.get(url),
-        "DELETE" => b.client.delete(url),
-        "POST" => b.client.post(url),
-        other => panic!("method {other}"),
-    };
-    let r = req
-        .header("X-CSRFToken", &b.csrf)
-        .send()
-        .await
-        .expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 /// Every (table, column) of the kept database and how many rows hold
 /// `needle` in that column (as text); only the non-zero ones.
@@ -149,23 +134,12 @@ async fn exec(db: &KeptDb, sql: &str, arg: &str, at: chrono::DateTime<chrono::Ut
 
 /// The audit log as the owner `owner` reads it.
 async fn audit(owner: &Browser) -> Vec<Value> {
-    let (s, r) = call(owner, "GET", "/api/audit?limit=500").await;
+    let (s, r) = owner.call("GET", "/api/audit?limit=500", None).await;
     assert_eq!(s, 200, "{r}");
     r["entries"].as_array().unwrap().clone()
 }
 
 /// A server on `db` whose uploads go to `<db folder>/uploads`.
-async fn on_kept(db: &KeptDb, extra: Opts) -> TestApp {
-    let uploads = db.path().join("uploads").display().to_string();
-    spawn(extra.db(db).env("UPLOAD_DIR", &uploads)).await
-}
-
-async fn send(b: &Browser, body: Value) -> Value {
-    let (s, r) = b.post("/api/messages/send", body).await;
-    assert_eq!(s, 200, "{r}");
-    r
-}
-
 async fn erase_leaves_nothing_of_the_thread(backend: Backend) {
     let tg = TelegramDouble::start_forum().await;
     let db = KeptDb::new(backend).await;
@@ -187,20 +161,10 @@ async fn erase_leaves_nothing_of_the_thread(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{r}");
     send(&v, json!({"text": format!("hello {MARKER}")})).await;
-    let (s, r) = upload(&v, "/api/upload/image", "p.png", PNG_1X1.to_vec()).await;
-    assert_eq!(s, 200, "{r}");
-    let url = r["file_url"].as_str().unwrap().to_owned();
-    send(&v, json!({"text": "", "type": "image", "file_url": url})).await;
+    let (_, url) = send_image(&v, PNG_1X1.to_vec()).await;
     let (s, r) = other.send(None, "another visitor stays").await;
     assert_eq!(s, 200, "{r}");
-    let (s, r) = upload(&other, "/api/upload/image", "q.png", PNG_1X1.to_vec()).await;
-    assert_eq!(s, 200, "{r}");
-    let other_url = r["file_url"].as_str().unwrap().to_owned();
-    send(
-        &other,
-        json!({"text": "", "type": "image", "file_url": other_url}),
-    )
-    .await;
+    let (_, other_url) = send_image(&other, PNG_1X1.to_vec()).await;
     send(
         &owner,
         json!({"thread_id": tid, "text": format!("answer {MARKER}")}),
@@ -211,7 +175,9 @@ async fn erase_leaves_nothing_of_the_thread(backend: Backend) {
         json!({"thread_id": tid, "text": format!("note {MARKER}"), "internal": true}),
     )
     .await;
-    let (s, r) = call(&owner, "POST", &format!("/api/threads/{tid}/close")).await;
+    let (s, r) = owner
+        .call("POST", &format!("/api/threads/{tid}/close"), None)
+        .await;
     assert_eq!(s, 200, "{r}");
     bridge::wait_backlog_empty(&app).await;
     let topic = tg
@@ -220,17 +186,20 @@ async fn erase_leaves_nothing_of_the_thread(backend: Backend) {
         .find(|t| t.name.contains(&sohbet::chat::display_name_for(&tid)))
         .expect("the thread's topic");
     assert!(!cells_holding(&db, &tid).await.is_empty());
-    let (_, found) = call(&owner, "GET", &format!("/api/search?q={MARKER}")).await;
+    let (_, found) = owner
+        .call("GET", &format!("/api/search?q={MARKER}"), None)
+        .await;
     assert!(found.to_string().contains(&tid), "{found}");
 
     let mut vs = Socket::visitor(&v, None).await;
     let mut admin = Socket::admin(&owner).await;
-    let (s, r) = call(
-        &owner,
-        "DELETE",
-        &format!("/api/threads/{tid}?telegram_topic=true"),
-    )
-    .await;
+    let (s, r) = owner
+        .call(
+            "DELETE",
+            &format!("/api/threads/{tid}?telegram_topic=true"),
+            None,
+        )
+        .await;
     assert_eq!(s, 200, "{r}");
     let erased = &r["erased"];
     assert_eq!(erased["thread_id"], json!(tid), "{r}");
@@ -252,7 +221,9 @@ async fn erase_leaves_nothing_of_the_thread(backend: Backend) {
     assert!(left.is_empty(), "erased text remains: {left:?}");
     let left = cells_holding(&db, "zeynep@example.com").await;
     assert!(left.is_empty(), "erased context remains: {left:?}");
-    let (_, found) = call(&owner, "GET", &format!("/api/search?q={MARKER}")).await;
+    let (_, found) = owner
+        .call("GET", &format!("/api/search?q={MARKER}"), None)
+        .await;
     assert!(!found.to_string().contains(&tid), "{found}");
     // Its file is gone from the upload folder; the other visitor's stays.
     let files: Vec<String> = files_under(&db.path().join("uploads"))
@@ -269,7 +240,7 @@ async fn erase_leaves_nothing_of_the_thread(backend: Backend) {
     assert!(tg.with_calls(|c| c.iter().any(|c| c.is("deleteForumTopic") && c.ok())));
     assert!(tg.topics().iter().any(|t| t.id == topic.id && t.deleted));
     // The other visitor's thread is whole; the list no longer has the erased one.
-    let (_, list) = call(&owner, "GET", "/api/threads").await;
+    let (_, list) = owner.call("GET", "/api/threads", None).await;
     assert!(!list.to_string().contains(&tid), "{list}");
     assert!(list.to_string().contains(&other_tid), "{list}");
     assert_eq!(other.messages(&other_tid, "").await.len(), 2);
@@ -284,7 +255,9 @@ async fn erase_leaves_nothing_of_the_thread(backend: Backend) {
     assert!(e["by"]["id"].as_i64().is_some(), "{e}");
     assert!(!e.to_string().contains(MARKER), "{e}");
     // Erasing it again: nothing there.
-    let (s, r) = call(&owner, "DELETE", &format!("/api/threads/{tid}")).await;
+    let (s, r) = owner
+        .call("DELETE", &format!("/api/threads/{tid}"), None)
+        .await;
     assert_error(s, &r, 404, "NOT_FOUND");
     app.finish().await;
 }
@@ -297,13 +270,11 @@ async fn erase_destroys_cloudinary_media(backend: Backend) {
     let owner = app.admin().await;
     let v = app.visitor().await;
     let tid = v.thread_id().await;
-    let (s, r) = upload(&v, "/api/upload/image", "p.png", PNG_1X1.to_vec()).await;
-    assert_eq!(s, 200, "{r}");
-    let public_id = r["file_path"].as_str().unwrap().to_owned();
-    let url = r["file_url"].as_str().unwrap().to_owned();
-    send(&v, json!({"text": "", "type": "image", "file_url": url})).await;
+    let (public_id, _) = send_image(&v, PNG_1X1.to_vec()).await;
 
-    let (s, r) = call(&owner, "DELETE", &format!("/api/threads/{tid}")).await;
+    let (s, r) = owner
+        .call("DELETE", &format!("/api/threads/{tid}"), None)
+        .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["erased"]["media_removed"], json!(1), "{r}");
     assert_eq!(r["erased"]["telegram_topic"], json!("none"), "{r}");
@@ -316,23 +287,6 @@ async fn erase_destroys_cloudinary_media(backend: Backend) {
     assert_eq!(destroys[0].0, "/v1_1/testcloud/image/destroy");
     assert_eq!(destroys[0].1["public_id"], public_id);
     app.finish().await;
-}
-
-/// The real binary on `db` with `args`: (exit code, stdout, stderr).
-fn sohbet(db: &KeptDb, args: &[&str]) -> (i32, String, String) {
-    let (k, v) = db.var();
-    let uploads = db.path().join("uploads").display().to_string();
-    let out = binary::command(&[(k, v.as_str()), ("UPLOAD_DIR", uploads.as_str())])
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run sohbet");
-    (
-        out.status.code().expect("exit code"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 async fn erase_by_email_from_the_command_line(backend: Backend) {
@@ -401,11 +355,11 @@ async fn only_owners_erase_and_read_the_audit_log(backend: Backend) {
     let agent = crate::agents::login(&mut app, "ayse", crate::agents::PASSWORD).await;
 
     let path = format!("/api/threads/{tid}");
-    let (s, r) = call(&agent, "DELETE", &path).await;
+    let (s, r) = agent.call("DELETE", &path, None).await;
     assert_error(s, &r, 403, "FORBIDDEN");
-    let (s, r) = call(&v, "DELETE", &path).await;
+    let (s, r) = v.call("DELETE", &path, None).await;
     assert_error(s, &r, 401, "UNAUTHORIZED");
-    let (s, r) = call(&app.visitor().await, "DELETE", &path).await;
+    let (s, r) = app.visitor().await.call("DELETE", &path, None).await;
     assert_error(s, &r, 401, "UNAUTHORIZED");
     // Without the CSRF token.
     let r = owner
@@ -416,41 +370,53 @@ async fn only_owners_erase_and_read_the_audit_log(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     // Bad input.
-    let (s, r) = call(&owner, "DELETE", &format!("{path}?telegram_topic=maybe")).await;
+    let (s, r) = owner
+        .call("DELETE", &format!("{path}?telegram_topic=maybe"), None)
+        .await;
     assert_error(s, &r, 400, "VALIDATION_ERROR");
-    let (s, r) = call(&owner, "DELETE", &format!("{path}?other=1")).await;
+    let (s, r) = owner.call("DELETE", &format!("{path}?other=1"), None).await;
     assert_error(s, &r, 400, "VALIDATION_ERROR");
     let long = "a".repeat(65);
-    let (s, r) = call(&owner, "DELETE", &format!("/api/threads/{long}")).await;
+    let (s, r) = owner
+        .call("DELETE", &format!("/api/threads/{long}"), None)
+        .await;
     assert_error(s, &r, 400, "VALIDATION_ERROR");
     let unknown = uuid::Uuid::new_v4().to_string();
-    let (s, r) = call(&owner, "DELETE", &format!("/api/threads/{unknown}")).await;
+    let (s, r) = owner
+        .call("DELETE", &format!("/api/threads/{unknown}"), None)
+        .await;
     assert_error(s, &r, 404, "NOT_FOUND");
     // Nothing changed.
     assert_eq!(v.messages(&tid, "").await.len(), 1);
 
     // The audit log: owners only, bounded.
     for b in [&agent, &v] {
-        let (s, r) = call(b, "GET", "/api/audit").await;
+        let (s, r) = b.call("GET", "/api/audit", None).await;
         let want = if std::ptr::eq(b, &agent) { 403 } else { 401 };
         assert_eq!(s, want, "{r}");
     }
     for bad in ["0", "501", "x"] {
-        let (s, r) = call(&owner, "GET", &format!("/api/audit?limit={bad}")).await;
+        let (s, r) = owner
+            .call("GET", &format!("/api/audit?limit={bad}"), None)
+            .await;
         assert_error(s, &r, 400, "VALIDATION_ERROR");
     }
     assert!(audit(&owner).await.is_empty());
     // Disabling and enabling an agent are recorded.
-    let (s, r) = call(&owner, "POST", &format!("/api/agents/{agent_id}/disable")).await;
+    let (s, r) = owner
+        .call("POST", &format!("/api/agents/{agent_id}/disable"), None)
+        .await;
     assert_eq!(s, 200, "{r}");
-    let (s, r) = call(&owner, "POST", &format!("/api/agents/{agent_id}/enable")).await;
+    let (s, r) = owner
+        .call("POST", &format!("/api/agents/{agent_id}/enable"), None)
+        .await;
     assert_eq!(s, 200, "{r}");
     let log = audit(&owner).await;
     let actions: Vec<&str> = log.iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["agent_enable", "agent_disable"], "{log:?}");
     assert_eq!(log[1]["target"], json!(agent_id.to_string()));
     assert!(log[1]["by"]["name"].as_str().is_some_and(|n| !n.is_empty()));
-    let (s, r) = call(&owner, "GET", "/api/audit?limit=1").await;
+    let (s, r) = owner.call("GET", "/api/audit?limit=1", None).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["entries"].as_array().unwrap().len(), 1);
     app.finish().await;
@@ -466,7 +432,9 @@ async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend
     let v = app.visitor().await;
     send(&v, json!({"text": "hello"})).await;
     let tid = v.thread_id().await;
-    let (s, r) = call(&owner, "POST", &format!("/api/threads/{tid}/close")).await;
+    let (s, r) = owner
+        .call("POST", &format!("/api/threads/{tid}/close"), None)
+        .await;
     assert_eq!(s, 200, "{r}");
     app.finish().await;
     let now = chrono::Utc::now();
@@ -487,7 +455,7 @@ async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend
         sohbet::store::erase::closed_before(&store, before, 50)
             .await
             .unwrap(),
-        std::slice::from_ref(&tid)
+        [crate::common::tid(&tid)]
     );
     exec(
         &db,
@@ -496,9 +464,15 @@ async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend
         now,
     )
     .await;
-    let erased = sohbet::store::erase::erase_thread(&store, &tid, None, now, Some(before))
-        .await
-        .unwrap();
+    let erased = sohbet::store::erase::erase_thread(
+        &store,
+        &crate::common::tid(&tid),
+        None,
+        now,
+        Some(before),
+    )
+    .await
+    .unwrap();
     assert!(erased.is_none(), "a reopened thread was erased");
     assert!(!cells_holding(&db, &tid).await.is_empty());
     // Closed and old again: now it goes.
@@ -509,10 +483,16 @@ async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend
         now - chrono::TimeDelta::days(31),
     )
     .await;
-    let erased = sohbet::store::erase::erase_thread(&store, &tid, None, now, Some(before))
-        .await
-        .unwrap()
-        .expect("erased");
+    let erased = sohbet::store::erase::erase_thread(
+        &store,
+        &crate::common::tid(&tid),
+        None,
+        now,
+        Some(before),
+    )
+    .await
+    .unwrap()
+    .expect("erased");
     assert_eq!(erased.messages, 1);
     store.close().await;
 }
@@ -530,7 +510,9 @@ async fn retention_erases_only_old_closed_threads(backend: Backend) {
     // 0: closed, old → erased. 1: open, old → kept. 2: closed, recent →
     // kept. 3: closed, 29 days → kept.
     for t in [&tids[0], &tids[2], &tids[3]] {
-        let (s, r) = call(&owner, "POST", &format!("/api/threads/{t}/close")).await;
+        let (s, r) = owner
+            .call("POST", &format!("/api/threads/{t}/close"), None)
+            .await;
         assert_eq!(s, 200, "{r}");
     }
     app.finish().await;
@@ -562,15 +544,7 @@ async fn retention_erases_only_old_closed_threads(backend: Backend) {
     assert_eq!(e["detail"], json!({"days": 30, "threads": 1}), "{e}");
     assert_eq!(e["by"], json!({"id": null, "name": "retention"}));
     // The panel shows the policy.
-    let html = owner
-        .client
-        .get(format!("{}/admin", owner.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = owner.page("/admin").await;
     assert!(html.contains("30 days"), "no retention line on the panel");
     app.finish().await;
 }

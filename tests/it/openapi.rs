@@ -9,14 +9,13 @@
 //! whose path is computed (the Telegram webhook, from
 //! `TELEGRAM_WEBHOOK_URL`) and the `/api/{*rest}` 404 catch-all are exempt.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::common::{Backend, Opts, spawn};
 use serde_json::{Value, json};
 
-/// `(METHOD, path)` of every literal route in `src/`, with axum's
-/// `{*name}` written as OpenAPI's `{name}`.
-fn routes_in_source() -> BTreeSet<(String, String)> {
+/// The Rust sources under `src/`.
+fn source_files() -> Vec<std::path::PathBuf> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -32,8 +31,94 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
         &mut files,
     );
+    files
+}
+
+/// Schema name → the files of `src/` that define a type deriving
+/// `utoipa::ToSchema` under that name (the type's name, or its
+/// `#[schema(as = Name)]`); the closed sets of `text_enum!` included.
+fn schema_types_in_source() -> BTreeMap<String, Vec<String>> {
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in source_files() {
+        let src = std::fs::read_to_string(&f).unwrap();
+        let file = f.strip_prefix(root).unwrap().display().to_string();
+        let lines: Vec<&str> = src.lines().map(str::trim).collect();
+        for (i, line) in lines.iter().enumerate() {
+            // A derive may span lines (rustfmt wraps long ones): up to `)]`.
+            let end = lines[i..]
+                .iter()
+                .position(|l| l.contains(")]"))
+                .unwrap_or(0);
+            let derives = line.starts_with("#[derive(")
+                && lines[i..=i + end].iter().any(|l| l.contains("ToSchema"));
+            if !derives && !line.starts_with("text_enum! {") {
+                continue;
+            }
+            let mut alias = None;
+            for next in &lines[i + 1..] {
+                if let Some(a) = next.strip_prefix("#[schema(as = ") {
+                    alias = Some(a.trim_end_matches(")]").to_owned());
+                }
+                let item = next
+                    .strip_prefix("pub struct ")
+                    .or_else(|| next.strip_prefix("pub enum "));
+                if let Some(item) = item {
+                    let name: String = item
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+                        .collect();
+                    if !name.starts_with('$') {
+                        found
+                            .entry(alias.unwrap_or(name))
+                            .or_default()
+                            .push(file.clone());
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Every schema of the document is derived from a type of `src/` (so it
+/// cannot drift from the JSON the code writes or reads), one type a name
+/// (utoipa keys schemas by name: a second type of the same name would
+/// silently replace the first), and the only ones written for the document
+/// alone are those of `HAND_WRITTEN`.
+#[test]
+fn every_schema_is_a_type_of_the_code() {
+    /// Described by hand in `src/http/openapi.rs`: the multipart upload
+    /// form (the handler reads a stream; no type has this shape).
+    const HAND_WRITTEN: [&str; 1] = ["UploadForm"];
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(sohbet::http::openapi::ApiDoc::openapi()).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    assert!(schemas.contains_key("Message"), "{:?}", schemas.keys());
+    let types = schema_types_in_source();
+    for name in schemas.keys() {
+        let files = types.get(name).map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(
+            files.len(),
+            1,
+            "schema `{name}`: expected one type of src/ deriving ToSchema, found {files:?}"
+        );
+        let only_for_the_document = files[0].starts_with("src/http/openapi");
+        assert_eq!(
+            only_for_the_document,
+            HAND_WRITTEN.contains(&name.as_str()),
+            "schema `{name}` ({}): describe the handler's own type, not a copy",
+            files[0]
+        );
+    }
+}
+
+/// `(METHOD, path)` of every literal route in `src/`, with axum's
+/// `{*name}` written as OpenAPI's `{name}`.
+fn routes_in_source() -> BTreeSet<(String, String)> {
     let mut routes = BTreeSet::new();
-    for f in files {
+    for f in source_files() {
         let src = std::fs::read_to_string(&f).unwrap();
         for (marker, nested) in [
             (".route(", false),
@@ -108,18 +193,37 @@ fn the_source_scan_finds_the_routes() {
     }
 }
 
-/// A small JSON Schema check for what utoipa emits (`$ref`, `type` or
-/// type lists, `properties`, `required`, `items`, `enum`, `oneOf`,
-/// `allOf`): returns the first mismatch.
-fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+/// `schema` with its `$ref` followed and its `allOf` parts (a serde
+/// `flatten`) merged into one object schema: their `properties` and
+/// `required` joined, so that a key of one part is not "undescribed" for
+/// another.
+fn resolved(doc: &Value, schema: &Value) -> Value {
     if let Some(r) = schema["$ref"].as_str() {
         let name = r.rsplit('/').next().unwrap();
-        return check(doc, &doc["components"]["schemas"][name], value, at);
+        return resolved(doc, &doc["components"]["schemas"][name]);
     }
-    if let Some(all) = schema["allOf"].as_array() {
-        for s in all {
-            check(doc, s, value, at)?;
+    let Some(all) = schema["allOf"].as_array() else {
+        return schema.clone();
+    };
+    let mut merged = json!({"type": "object", "properties": {}, "required": []});
+    for part in all.iter().map(|p| resolved(doc, p)) {
+        for (k, v) in part["properties"].as_object().into_iter().flatten() {
+            merged["properties"][k] = v.clone();
         }
+        for r in part["required"].as_array().into_iter().flatten() {
+            merged["required"].as_array_mut().unwrap().push(r.clone());
+        }
+    }
+    merged
+}
+
+/// A small JSON Schema check for what utoipa emits (`$ref`, `type` or
+/// type lists, `properties`, `required`, `items`, `enum`, `oneOf`,
+/// `allOf`): returns the first mismatch. Stricter than JSON Schema in one
+/// way: a key the schema does not describe is a mismatch.
+fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if schema.get("$ref").is_some() || schema.get("allOf").is_some() {
+        return check(doc, &resolved(doc, schema), value, at);
     }
     if let Some(one) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
         if !one.iter().any(|s| check(doc, s, value, at).is_ok()) {

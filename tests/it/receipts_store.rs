@@ -34,7 +34,7 @@ async fn open(backend: common::Backend) -> (Db, common::KeptDb) {
 
 fn msg(thread: &str, sender: &'static str, text: &str) -> NewMessage {
     NewMessage {
-        thread_id: thread.into(),
+        thread_id: crate::common::tid(thread),
         sender: sender.parse().unwrap(),
         kind: sohbet::chat::MessageType::Text,
         text: text.into(),
@@ -46,6 +46,7 @@ fn msg(thread: &str, sender: &'static str, text: &str) -> NewMessage {
         tg_link: None,
         agent_id: None,
         agent_name: None,
+        client_key: None,
     }
 }
 
@@ -75,7 +76,7 @@ async fn a_receipt_before_or_after_the_link_is_due(backend: common::Backend) {
     let (db, _dir) = open(backend).await;
 
     // The page reports first, the link comes after.
-    let a = "aaaaaaaa-0000-4000-8000-000000000001";
+    let a = &crate::common::tid("aaaaaaaa-0000-4000-8000-000000000001");
     let id = answered(&db, a).await;
     assert_eq!(
         topics::note_receipt(&db, a, id, level::DELIVERED)
@@ -89,7 +90,7 @@ async fn a_receipt_before_or_after_the_link_is_due(backend: common::Backend) {
     assert_eq!(due(&db, 101).await, vec![level::DELIVERED]);
 
     // The link comes first, then the page reports received, then seen.
-    let b = "bbbbbbbb-0000-4000-8000-000000000002";
+    let b = &crate::common::tid("bbbbbbbb-0000-4000-8000-000000000002");
     let id = answered(&db, b).await;
     topics::link_admin(&db, b, id, CHAT, 102)
         .await
@@ -122,25 +123,27 @@ async fn postgres_a_link_written_during_a_receipt_takes_its_mark() {
     let Db::Postgres(pool) = &db else {
         unreachable!("a Postgres database")
     };
-    let t = "cccccccc-0000-4000-8000-000000000003";
-    let id = answered(&db, t).await;
+    let t = crate::common::tid("cccccccc-0000-4000-8000-000000000003");
+    let id = answered(&db, &t).await;
 
     let mut receipt = pool.begin().await.expect("begin");
     sqlx::query("UPDATE threads SET tg_receipt_delivered_id = $1 WHERE id = $2")
         .bind(id)
-        .bind(t)
+        .bind(&t)
         .execute(&mut *receipt)
         .await
         .expect("raise the mark");
     let found = sqlx::query("UPDATE telegram_links SET receipt = 1 WHERE thread_id = $1")
-        .bind(t)
+        .bind(&t)
         .execute(&mut *receipt)
         .await
         .expect("update the links");
     assert_eq!(found.rows_affected(), 0, "no link yet");
 
     let writer = db.clone();
-    let mut link = tokio::spawn(async move { topics::link_admin(&writer, t, id, CHAT, 103).await });
+    let t2 = t.clone();
+    let mut link =
+        tokio::spawn(async move { topics::link_admin(&writer, &t2, id, CHAT, 103).await });
     // Until the link is written or waits for the receipt's lock.
     let finished = loop {
         tokio::select! {

@@ -34,7 +34,7 @@ async fn open(backend: common::Backend) -> (Db, common::KeptDb) {
 
 fn msg(thread: &str, sender: &'static str, text: &str, client_id: Option<&str>) -> NewMessage {
     NewMessage {
-        thread_id: thread.into(),
+        thread_id: crate::common::tid(thread),
         sender: sender.parse().unwrap(),
         kind: sohbet::chat::MessageType::Text,
         text: text.into(),
@@ -46,13 +46,14 @@ fn msg(thread: &str, sender: &'static str, text: &str, client_id: Option<&str>) 
         tg_link: None,
         agent_id: None,
         agent_name: None,
+        client_key: None,
     }
 }
 
 async fn mixed_batch(backend: common::Backend) {
     let (db, _dir) = open(backend).await;
-    let a = "aaaaaaaa-0000-4000-8000-000000000001";
-    let b = "bbbbbbbb-0000-4000-8000-000000000002";
+    let a = &crate::common::tid("aaaaaaaa-0000-4000-8000-000000000001");
+    let b = &crate::common::tid("bbbbbbbb-0000-4000-8000-000000000002");
 
     // Before the batch: thread a exists with one keyed message.
     let first = messages::insert_batch(&db, &[msg(a, "visitor", "earlier", Some("k0"))])
@@ -99,7 +100,7 @@ async fn mixed_batch(backend: common::Backend) {
     assert_eq!(out[3].message.id, out[1].message.id);
     assert_eq!(out[6].message.id, first[0].message.id);
     for (i, m) in out.iter().zip(&batch) {
-        assert_eq!(i.message.thread_id.as_str(), m.thread_id);
+        assert_eq!(i.message.thread_id, m.thread_id);
         if !i.duplicate {
             assert_eq!(i.message.sender_type, m.sender);
             assert_eq!(i.message.client_id, m.client_id);
@@ -139,7 +140,7 @@ async fn mixed_batch(backend: common::Backend) {
 /// A batch longer than one chunk (power-of-two statements) keeps its order.
 async fn long_batch(backend: common::Backend) {
     let (db, _dir) = open(backend).await;
-    let t = "cccccccc-0000-4000-8000-000000000003";
+    let t = &crate::common::tid("cccccccc-0000-4000-8000-000000000003");
     let batch: Vec<NewMessage> = (0..700)
         .map(|i| {
             let key = format!("c{i}");
@@ -177,7 +178,7 @@ async fn stored_status(db: &Db, id: &str) -> String {
 
 async fn legacy_status(backend: common::Backend) {
     let (db, _dir) = open(backend).await;
-    let a = "aaaaaaaa-0000-4000-8000-00000000000a";
+    let a = &crate::common::tid("aaaaaaaa-0000-4000-8000-00000000000a");
     messages::insert_batch(&db, &[msg(a, "visitor", "hi", None)])
         .await
         .unwrap();
@@ -218,7 +219,7 @@ async fn legacy_status(backend: common::Backend) {
 /// keeps a file a message took up and removes the unused one.
 async fn references_are_checked_for_the_candidates(backend: common::Backend) {
     let (db, dir) = open(backend).await;
-    let t = "dddddddd-0000-4000-8000-000000000004";
+    let t = &crate::common::tid("dddddddd-0000-4000-8000-000000000004");
     let url = |i: usize| format!("/uploads/images/{:08}-0000-4000-8000-000000000000.png", i);
     let mut batch: Vec<NewMessage> = Vec::new();
     for i in [3usize, 600, 699] {
@@ -276,7 +277,7 @@ async fn references_are_checked_for_the_candidates(backend: common::Backend) {
 #[tokio::test]
 async fn sqlite_checkpoints_in_the_background() {
     let (db, dir) = open(common::Backend::Sqlite).await;
-    let t = "dddddddd-0000-4000-8000-000000000004";
+    let t = &crate::common::tid("dddddddd-0000-4000-8000-000000000004");
     messages::insert_batch(&db, &[msg(t, "visitor", "in the file", None)])
         .await
         .expect("insert");

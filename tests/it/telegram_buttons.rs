@@ -278,15 +278,9 @@ async fn reopen_in_a_forum_topic(backend: Backend) {
 }
 
 async fn webhook_mode_asks_for_and_handles_button_presses(backend: Backend) {
-    const HOOK: &str = "https://chat.example.com/telegram/webhook";
     let tg = TelegramDouble::start().await;
-    let mut app = common::bridge::start(backend, &tg, &[("TELEGRAM_WEBHOOK_URL", HOOK)]).await;
-    let set = tg
-        .wait_call("setWebhook", WAIT, |c| c.is("setWebhook") && c.ok())
-        .await;
-    let allowed: Vec<String> = serde_json::from_value(set.params["allowed_updates"].clone())
-        .or_else(|_| serde_json::from_str(&set.str_param("allowed_updates").unwrap_or_default()))
-        .expect("allowed_updates");
+    let (mut app, set) = common::bridge::start_webhook(backend, &tg, &[]).await;
+    let allowed = common::bridge::allowed_updates(&set);
     assert!(
         allowed.contains(&"callback_query".to_owned()),
         "{allowed:?}"

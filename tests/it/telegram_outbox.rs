@@ -9,9 +9,9 @@ use std::time::Duration;
 use crate::common::{
     Backend, Browser, KeptDb,
     bridge::{
-        OUTAGE_WAIT, WAIT, count_ok_texts, forward_text, has_admin_text, health, png_upload,
-        send_and_forward, send_calls, start, start_binary, wait_backlog_empty, wait_health,
-        wait_messages, wait_telegram_healthy, wired,
+        OUTAGE_WAIT, WAIT, count_ok_texts, expand, forward_text, forwards_in, forwards_to,
+        has_admin_text, health, png_upload, send_and_forward, send_calls, start, start_binary,
+        wait_backlog_empty, wait_health, wait_messages, wait_telegram_healthy, wired,
     },
     logs::Logs,
     spawn,
@@ -60,18 +60,17 @@ async fn outage_then_recovery_delivers_everything_once_in_order(backend: Backend
     );
 
     tg.set_down(false);
+    // Alone or coalesced (issue 23): the failed head alone, the rest together.
     let wanted: Vec<String> = texts.iter().map(|t| forward_text(&tid, t)).collect();
     tg.wait_for("all five forwards after the outage", OUTAGE_WAIT, |calls| {
-        let got = calls
+        let got = forwards_in(calls, ADMIN_CHAT)
             .iter()
-            .filter(|c| c.is("sendMessage") && c.ok())
-            .filter(|c| c.text().is_some_and(|t| wanted.contains(&t)))
+            .filter(|t| wanted.contains(t))
             .count();
         (got >= wanted.len()).then_some(())
     })
     .await;
-    let delivered: Vec<String> = tg
-        .texts_to(ADMIN_CHAT)
+    let delivered: Vec<String> = forwards_to(&tg, ADMIN_CHAT)
         .into_iter()
         .filter(|t| wanted.contains(t))
         .collect();
@@ -124,10 +123,9 @@ async fn a_restart_with_a_pending_outbox_delivers_it_once(backend: Backend) {
         "both pending forwards after the restart",
         OUTAGE_WAIT,
         |calls| {
-            let got = calls
+            let got = forwards_in(calls, ADMIN_CHAT)
                 .iter()
-                .filter(|c| c.is("sendMessage") && c.ok())
-                .filter(|c| c.text().is_some_and(|t| wanted.contains(&t)))
+                .filter(|t| wanted.contains(t))
                 .count();
             (got >= wanted.len()).then_some(())
         },
@@ -139,8 +137,7 @@ async fn a_restart_with_a_pending_outbox_delivers_it_once(backend: Backend) {
     let later = app2.visitor().await;
     let later_tid = later.thread_id().await;
     send_and_forward(&tg, &later, &later_tid, "after the restart").await;
-    let delivered: Vec<String> = tg
-        .texts_to(ADMIN_CHAT)
+    let delivered: Vec<String> = forwards_to(&tg, ADMIN_CHAT)
         .into_iter()
         .filter(|t| wanted.contains(t))
         .collect();
@@ -175,14 +172,14 @@ async fn a_crash_after_telegram_took_a_part_resends_only_that_part(backend: Back
     let other_tid = other.thread_id().await;
 
     tg.hold_sends_containing("#held");
-    for t in ["#held first", "second"] {
-        assert_eq!(v.send(None, t).await.0, 200);
-    }
-    assert_eq!(other.send(None, "another thread").await.0, 200);
+    assert_eq!(v.send(None, "#held first").await.0, 200);
     tg.wait_call("the held send", WAIT, |c| {
         c.text().is_some_and(|t| t.contains("#held"))
     })
     .await;
+    // Queued while the first is in flight (so it is not in the held send).
+    assert_eq!(v.send(None, "second").await.0, 200);
+    assert_eq!(other.send(None, "another thread").await.0, 200);
     // Nothing else is sent while a part is in flight: checked at the end
     // (`max_sends_in_flight`; the held send is in flight until released).
     drop(server); // kill -9: Telegram took the part, the outbox never heard
@@ -196,11 +193,8 @@ async fn a_crash_after_telegram_took_a_part_resends_only_that_part(backend: Back
         forward_text(&other_tid, "another thread"),
     ];
     tg.wait_for("every forward after the restart", OUTAGE_WAIT, |calls| {
-        let done = wanted.iter().skip(1).all(|w| {
-            calls
-                .iter()
-                .any(|c| c.is("sendMessage") && c.ok() && c.text().as_ref() == Some(w))
-        });
+        let sent = forwards_in(calls, ADMIN_CHAT);
+        let done = wanted.iter().skip(1).all(|w| sent.contains(w));
         done.then_some(())
     })
     .await;
@@ -219,8 +213,7 @@ async fn a_crash_after_telegram_took_a_part_resends_only_that_part(backend: Back
     for w in &wanted[1..] {
         assert_eq!(count_ok_texts(&tg, w), 1, "{w}:\n{}", tg.summary());
     }
-    let ours: Vec<String> = tg
-        .texts_to(ADMIN_CHAT)
+    let ours: Vec<String> = forwards_to(&tg, ADMIN_CHAT)
         .into_iter()
         .filter(|t| *t == wanted[0] || *t == wanted[1])
         .collect();
@@ -249,12 +242,17 @@ async fn a_failing_thread_neither_stalls_other_threads_nor_spins(backend: Backen
         assert_eq!(s, 200, "{r}");
     }
     let head = forward_text(&stuck_tid, "#stuck 0");
-    tg.wait_for("the stuck head tried three times", WAIT, |calls| {
-        let n = calls
+    // A try of the head: alone, or first in a coalesced forward (its first
+    // try; a head that failed goes alone).
+    let tries = |calls: &[Call]| {
+        calls
             .iter()
-            .filter(|c| c.text().as_deref() == Some(&head))
-            .count();
-        (n >= 3).then_some(())
+            .filter_map(Call::text)
+            .filter(|t| expand(t).first() == Some(&head))
+            .count()
+    };
+    tg.wait_for("the stuck head tried three times", WAIT, |calls| {
+        (tries(calls) >= 3).then_some(())
     })
     .await;
 
@@ -264,12 +262,6 @@ async fn a_failing_thread_neither_stalls_other_threads_nor_spins(backend: Backen
     send_and_forward(&tg, &other, &other_tid, "another visitor is not stuck").await;
     // A window in which the stuck head keeps failing: until it was tried
     // twice more (with back-off: about a second).
-    let tries = |calls: &[Call]| {
-        calls
-            .iter()
-            .filter(|c| c.text().as_deref() == Some(&head))
-            .count()
-    };
     let tried = tg.with_calls(tries);
     tg.wait_for("the stuck head tried twice more", OUTAGE_WAIT, |calls| {
         (tries(calls) >= tried + 2).then_some(())
@@ -281,17 +273,27 @@ async fn a_failing_thread_neither_stalls_other_threads_nor_spins(backend: Backen
         spans <= 10 * sends + 40,
         "the outbox worker spins: {spans} outbox queries for {sends} sends"
     );
-    // In order within the stuck thread: only its head was ever tried, and
-    // with back-off (a few tries, not one per round).
-    let stuck_calls: Vec<String> = tg.with_calls(|c| {
+    // In order within the stuck thread: every try carried its head first
+    // (alone after its first failure), and with back-off
+    // (a few tries, not one per round).
+    let stuck_calls: Vec<Call> = tg.with_calls(|c| {
         c.iter()
-            .filter_map(Call::text)
-            .filter(|t| t.contains("#stuck"))
+            .filter(|c| c.text().is_some_and(|t| t.contains("#stuck")))
+            .cloned()
             .collect()
     });
     assert!(
-        stuck_calls.iter().all(|t| *t == head),
-        "a forward behind the failing head was sent: {stuck_calls:?}"
+        stuck_calls
+            .iter()
+            .all(|c| c.text().is_some_and(|t| expand(&t).first() == Some(&head))),
+        "a forward behind the failing head was sent: {:?}",
+        stuck_calls.iter().map(Call::summary).collect::<Vec<_>>()
+    );
+    assert!(
+        stuck_calls[1..]
+            .iter()
+            .all(|c| c.text().as_deref() == Some(&head)),
+        "a head that failed is tried alone"
     );
     assert!(
         stuck_calls.len() <= 12,
@@ -403,10 +405,9 @@ async fn two_instances_on_one_database_forward_each_message_once() {
         wanted.push(forward_text(&tb, &text));
     }
     tg.wait_for("all ten forwards", OUTAGE_WAIT, |calls| {
-        let got = calls
+        let got = forwards_in(calls, ADMIN_CHAT)
             .iter()
-            .filter(|c| c.is("sendMessage") && c.ok())
-            .filter(|c| c.text().is_some_and(|t| wanted.contains(&t)))
+            .filter(|t| wanted.contains(t))
             .count();
         (got >= wanted.len()).then_some(())
     })

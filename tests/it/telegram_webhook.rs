@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use crate::common::{
     Backend,
     bridge::{
-        WAIT, has_admin_text, send_and_forward, start, texts, wait_messages, wait_telegram_healthy,
+        HOOK, has_admin_text, send_and_forward, start_webhook, texts, wait_messages,
+        wait_telegram_healthy,
     },
     logs::Logs,
     telegram::{ADMIN_CHAT, Incoming, TelegramDouble},
@@ -20,12 +21,8 @@ on_both_backends!(
 );
 
 async fn webhook_mode_checks_the_secret_token(backend: Backend) {
-    const HOOK: &str = "https://chat.example.com/telegram/webhook";
     let tg = TelegramDouble::start().await;
-    let app = start(backend, &tg, &[("TELEGRAM_WEBHOOK_URL", HOOK)]).await;
-    let set = tg
-        .wait_call("setWebhook", WAIT, |c| c.is("setWebhook") && c.ok())
-        .await;
+    let (app, set) = start_webhook(backend, &tg, &[]).await;
     assert_eq!(set.str_param("url").as_deref(), Some(HOOK));
     let secret = set.str_param("secret_token").expect("a secret_token");
     assert!(!secret.is_empty() && secret.len() <= 256, "{secret}");
@@ -102,22 +99,13 @@ async fn webhook_mode_checks_the_secret_token(backend: Backend) {
 /// attacker rotates its IPv6 address inside one /64, which escapes nothing
 /// (the limit keys IPv6 by its /64).
 async fn a_webhook_flood_is_rate_limited_and_logged_once(backend: Backend) {
-    const HOOK: &str = "https://chat.example.com/telegram/webhook";
     let (logs, _guard) = Logs::capture();
     let tg = TelegramDouble::start().await;
-    let app = start(
-        backend,
-        &tg,
-        &[
-            ("TELEGRAM_WEBHOOK_URL", HOOK),
-            ("TRUST_PROXY", "true"),
-            ("TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE", "50"),
-        ],
-    )
-    .await;
-    let set = tg
-        .wait_call("setWebhook", WAIT, |c| c.is("setWebhook") && c.ok())
-        .await;
+    let extra = [
+        ("TRUST_PROXY", "true"),
+        ("TELEGRAM_WEBHOOK_PER_IP_PER_MINUTE", "50"),
+    ];
+    let (app, set) = start_webhook(backend, &tg, &extra).await;
     let secret = set.str_param("secret_token").expect("a secret_token");
     let v = app.visitor().await;
     let tid = v.thread_id().await;

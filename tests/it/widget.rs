@@ -451,6 +451,8 @@ async fn the_first_forward_carries_one_context_line(backend: Backend) {
         first.ends_with("\n🌐 http://localhost:8123/pricing · Chrome 131.0.0.0 (Linux) · en-GB"),
         "{first}"
     );
+    assert_eq!(first.matches('🌐').count(), 1, "{first}");
+    // Alone, or coalesced with the first (issue 23): one context line.
     let second = tg
         .wait_text_to(ADMIN_CHAT, "second forward", wait, |t| {
             t.contains("second question")
@@ -458,7 +460,18 @@ async fn the_first_forward_carries_one_context_line(backend: Backend) {
         .await
         .text()
         .unwrap();
-    assert!(!second.contains('🌐'), "only the first forward: {second}");
+    if second != first {
+        assert!(!second.contains('🌐'), "only the first forward: {second}");
+    }
+    assert_eq!(send("third question").await.0, 200);
+    let third = tg
+        .wait_text_to(ADMIN_CHAT, "third forward", wait, |t| {
+            t.contains("third question")
+        })
+        .await
+        .text()
+        .unwrap();
+    assert!(!third.contains('🌐'), "only the first forward: {third}");
     app.finish().await;
 }
 
@@ -502,6 +515,7 @@ async fn contexts_of_visitors_who_never_wrote_are_pruned(backend: Backend) {
             tg_link: None,
             agent_id: None,
             agent_name: None,
+            client_key: None,
         }],
     )
     .await

@@ -3,8 +3,11 @@
 // decoded (`naturalWidth > 0`) on both pages. The admin answers with a WAV
 // file; the visitor's page shows a player live, and both render the same
 // after a reload. Then a voice message recorded from Chromium's fake
-// microphone is stored as an audio message. No upload is stubbed: every
-// byte goes through the server. Screenshots go to tests/js/screenshots/.
+// microphone is stored as an audio message. The upload code (lib/uploads.js)
+// is loaded with the first upload, not with the page: a cancel while it
+// loads uploads nothing, and a refused file leaves a failed bubble with the
+// reason. No upload is stubbed: every byte goes through the server.
+// Screenshots go to tests/js/screenshots/.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -301,6 +304,50 @@ describe('media in headless Chromium (sqlite)', () => {
       [{ sender: 'visitor', type: 'audio', url: src }],
     );
     await vp.screenshot({ path: path.join(SHOTS, 'media-voice-message.png') });
+    assert.deepEqual(problems, [], 'no uncaught errors, console errors or dialogs on the page');
+  });
+  test('lib/uploads.js loads with the first upload: a cancel while it loads uploads nothing; a refused file fails with its reason', async (t) => {
+    const { server, browser } = suite;
+    // The refused upload's 415 is logged by Chromium as a failed resource.
+    const { problems, context, watch } = contexts(t, browser, {
+      locale: 'en-US', watch: { expected: (m) => /status of 415/.test(m.text()) },
+    });
+    const vp = await (await context({ viewport: PHONE })).newPage();
+    watch(vp, 'visitor page');
+    const paths = [];
+    vp.on('request', (r) => paths.push(new URL(r.url()).pathname));
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await vp.route('**/js/lib/uploads.js', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await vp.goto(`${server.baseUrl}/`);
+    await vp.locator('#admin-status[data-state]').waitFor();
+    assert.ok(!paths.some((p) => p.endsWith('/js/lib/uploads.js')), `not loaded with the page: ${paths.join(' ')}`);
+
+    // Cancelled while uploads.js is on its way: the bubble goes, no upload.
+    await vp.setInputFiles('#file-input', { name: 'gradient.png', mimeType: 'image/png', buffer: PNG });
+    await vp.click('#send-button:not([disabled])');
+    await vp.locator('#upload-cancel').click();
+    await vp.locator('#messages .message').waitFor({ state: 'detached' });
+    release();
+    await vp.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/js/lib/uploads.js'));
+
+    // Text bytes named .png: the server reads them and refuses the file.
+    await vp.setInputFiles('#file-input', { name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not a picture at all') });
+    const refused = vp.waitForResponse((r) => new URL(r.url()).pathname === '/api/upload/image');
+    await vp.click('#send-button:not([disabled])');
+    assert.equal((await refused).status(), 415);
+    const failed = vp.locator('#messages .message[data-status="failed"]');
+    await failed.waitFor();
+    assert.ok((await failed.locator('.message-error').textContent()).trim(), 'the reason is shown');
+    assert.equal(await failed.locator('.retry-button').count(), 1);
+    assert.equal(
+      paths.filter((p) => p.startsWith('/api/upload/')).length,
+      1,
+      `only the refused file was uploaded: ${paths.join(' ')}`,
+    );
     assert.deepEqual(problems, [], 'no uncaught errors, console errors or dialogs on the page');
   });
 });

@@ -3,7 +3,9 @@
 // forwarded to the admin chat as `[Visitor XXXX] <text>` without parse_mode;
 // the admin's login code goes to Telegram (and not to the server log); the
 // admin logs in with it and answers from the panel; then answers from
-// Telegram by replying to the forward, and both pages show it live.
+// Telegram by replying to the forward, and both pages show it live; an
+// edit of that answer in Telegram replaces its text on both pages, marked
+// "edited". A visitor's socket (socket.io-client) gets `message_updated`.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +17,8 @@ import {
   contexts, sendText as send, useChromium, waitForMessage, DESKTOP, PHONE, WAIT,
 } from './lib/browser.mjs';
 import { SHOTS } from './lib/screenshots.mjs';
+import { newClient } from './lib/http.mjs';
+import { emitAck, nextEvent, socketScope } from './lib/socket.mjs';
 
 /** [{sender, text}] of the shown messages, in order. */
 function shownMessages(page) {
@@ -189,6 +193,24 @@ describe('Telegram bridge in headless Chromium (sqlite, Bot API double)', () => 
     await waitForMessage(vp, 'admin', 'from telegram');
     assert.deepEqual(await shownMessages(vp), expected, 'the same after a reload');
 
+    // ---- the admin edits that answer in Telegram (issue 23): both pages
+    // show the new text in place, as text, marked "edited"
+    const fixed = 'from telegram, <b>edited</b>';
+    tg.queueEdit(update.message, fixed);
+    await waitForMessage(vp, 'admin', fixed);
+    await waitForMessage(ap, 'admin', fixed);
+    const edited = [...expected.slice(0, 2), { sender: 'admin', text: fixed }];
+    assert.deepEqual(await shownMessages(vp), edited, 'the visitor page, edited in place');
+    assert.deepEqual(await shownMessages(ap), edited, 'the admin page, edited in place');
+    for (const page of [vp, ap]) {
+      const marks = await page.$$eval('#messages .message-edited', (n) => n.map((e) => e.textContent));
+      assert.deepEqual(marks, ['edited'], 'one "edited" mark, on the edited answer');
+      assert.equal(await page.locator('#messages .message-text b').count(), 0, 'the markup stays text');
+    }
+    await vp.reload();
+    await waitForMessage(vp, 'admin', fixed);
+    assert.equal(await vp.locator('#messages .message.from-admin .message-edited').count(), 1, 'marked after a reload');
+
     // The bot said nothing else to the admin chat (no "reply to a forwarded
     // message" hint, no error): only the forward and the login code.
     assert.deepEqual(
@@ -200,5 +222,46 @@ describe('Telegram bridge in headless Chromium (sqlite, Bot API double)', () => 
     await vp.screenshot({ path: path.join(SHOTS, 'telegram-visitor-phone.png') });
     await ap.screenshot({ path: path.join(SHOTS, 'telegram-admin-desktop.png') });
     assert.deepEqual(problems, [], 'no uncaught errors, console errors or dialogs on the pages');
+  });
+  test('an answer edited in Telegram reaches a connected visitor socket as message_updated, and its catch-up', async (t) => {
+    const { server } = suite;
+    const sockets = socketScope(t, server);
+    const v = await newClient(server);
+    const socket = await sockets.connect(v, { role: 'visitor' });
+    const ack = await emitAck(socket, 'message_from_visitor', { text: 'socket visitor asks', type: 'text' });
+    assert.equal(ack.success, true, JSON.stringify(ack));
+    const forward = await tg.waitForSendMessage((m) => m.text?.endsWith('socket visitor asks'), { what: 'the forward' });
+
+    const update = tg.queueMessage({ text: 'first answer', replyTo: forward.result });
+    const answer = await nextEvent(socket, 'message_to_visitor', {
+      since: 0, timeout: 10_000, where: (m) => m?.content_text === 'first answer',
+    });
+    assert.equal(answer.edited_at, undefined, 'not edited yet');
+
+    const since = socket.log.length;
+    tg.queueEdit(update.message, 'second thoughts & <i>more</i>');
+    const edited = await nextEvent(socket, 'message_updated', { since, timeout: 10_000 });
+    assert.deepEqual(
+      { ...edited, edited_at: undefined },
+      { ...answer, content_text: 'second thoughts & <i>more</i>', edited_at: undefined },
+      'the same message with its new text',
+    );
+    assert.match(edited.edited_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    assert.deepEqual(socket.log.slice(since).map((e) => e.name), ['message_updated'], 'nothing else');
+
+    // A page that had everything up to the answer catches the edit up.
+    const r = await v.get(`/api/messages/${v.threadId}?after=${answer.id}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body.messages, []);
+    assert.deepEqual(r.body.edited, [edited]);
+    // So does a socket that reconnects with the answer as its last message
+    // (the server's replay).
+    const again = await sockets.connect(v, { auth: { csrf_token: v.csrf, role: 'visitor', last_message_id: answer.id } });
+    assert.deepEqual(await nextEvent(again, 'message_updated', { since: 0, timeout: 5000 }), edited);
+    assert.deepEqual(
+      again.log.map((e) => e.name).filter((n) => n.startsWith('message_')),
+      ['message_updated'],
+      'no message replayed: none came after the answer',
+    );
   });
 });

@@ -400,7 +400,12 @@ describe('embeddable widget: the first Telegram forward carries the page context
     const first = await tg.waitForSendMessage((m) => /first question/.test(m.text), { timeout: WAIT });
     assert.match(first.text, new RegExp(`\\n🌐 ${host.origin}/pricing · Chrome[^·]+· tr-TR$`), first.text);
     const second = await tg.waitForSendMessage((m) => /second question/.test(m.text), { timeout: WAIT });
-    assert.doesNotMatch(second.text, /🌐/);
+    if (second.text === first.text) {
+      // Both waited together: one coalesced forward (issue 23), one context line at its end.
+      assert.equal(first.text.match(/🌐/g).length, 1, first.text);
+    } else {
+      assert.doesNotMatch(second.text, /🌐/);
+    }
   });
 });
 

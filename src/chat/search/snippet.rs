@@ -12,7 +12,7 @@ const CONTEXT_BEFORE: usize = 40;
 
 /// One piece of a snippet: text shown as is, `hit` when it is a matched word
 /// (the panel wraps those in `<mark>`). The pieces, joined, are the shown text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Part {
     /// The text (plain, never HTML).
     pub text: String,

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// `checks.memory` of `/health`: `{used_percent, available_gb, limit_gb,
 /// source: cgroup|host}`, every field `null` when nothing could be read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Memory {
     /// Used share, in percent (two decimals).
     pub used_percent: Option<f64>,
@@ -20,7 +20,7 @@ pub struct Memory {
 
 /// `checks.disk` of `/health`: `{used_percent, free_gb}`, `null`s when the
 /// file system could not be read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Disk {
     /// Used share, in percent (two decimals).
     pub used_percent: Option<f64>,

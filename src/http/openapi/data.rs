@@ -1,62 +1,7 @@
 //! The operator's data routes (issue 27) in the OpenAPI description:
-//! stubs and the shapes of [`crate::http::data`]'s answers.
+//! stubs over [`crate::http::data`]'s answer types.
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
-use super::ErrorBody;
-use super::thread_admin::ActedByDoc;
-
-/// What an erase removed.
-#[derive(Serialize, ToSchema)]
-pub struct ErasedDoc {
-    /// The erased thread.
-    pub thread_id: String,
-    /// Messages deleted (internal notes included).
-    pub messages: i64,
-    /// Files deleted (local or Cloudinary) or already gone.
-    pub media_removed: i64,
-    /// Files that could not be removed (logged).
-    pub media_failed: i64,
-    /// `none` (no topic), `kept`, `deleted` or `failed`.
-    pub telegram_topic: String,
-}
-
-/// `DELETE /api/threads/{thread_id}`.
-#[derive(Serialize, ToSchema)]
-pub struct EraseDoc {
-    /// `true`.
-    pub success: bool,
-    /// What was removed.
-    pub erased: ErasedDoc,
-}
-
-/// One audit log entry.
-#[derive(Serialize, ToSchema)]
-pub struct AuditEntryDoc {
-    /// Grows with time.
-    pub id: i64,
-    /// Who acted (`id` null: the command line or the retention job).
-    pub by: ActedByDoc,
-    /// `erase`, `retention`, `agent_disable`, `agent_enable` or `backup`.
-    pub action: String,
-    /// A thread id, an agent id or a backup file name.
-    pub target: Option<String>,
-    /// Counts and options (never erased content).
-    pub detail: Option<serde_json::Value>,
-    /// RFC 3339 UTC.
-    #[schema(format = DateTime)]
-    pub created_at: String,
-}
-
-/// `GET /api/audit`.
-#[derive(Serialize, ToSchema)]
-pub struct AuditDoc {
-    /// `true`.
-    pub success: bool,
-    /// Newest first.
-    pub entries: Vec<AuditEntryDoc>,
-}
+use crate::http::{data, error::ErrorBody};
 
 /// Erases a thread with everything it refers to: messages, events,
 /// visitor context, search rows, Telegram outbox rows and links, local and
@@ -69,7 +14,7 @@ pub struct AuditDoc {
         ("telegram_topic" = Option<bool>, Query, description = "Also delete the Telegram topic (default false)")
     ),
     responses(
-        (status = 200, body = EraseDoc),
+        (status = 200, body = data::Erased),
         (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: bad id or query"),
         (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not an agent"),
         (status = 403, body = ErrorBody, description = "FORBIDDEN: not an owner; CSRF_FAILED"),
@@ -82,7 +27,7 @@ pub fn thread_erase() {}
 #[utoipa::path(get, path = "/api/audit", tag = "agents",
     params(("limit" = Option<i64>, Query, description = "The newest this many (1–500, default 100)")),
     responses(
-        (status = 200, body = AuditDoc),
+        (status = 200, body = data::AuditLog),
         (status = 400, body = ErrorBody, description = "VALIDATION_ERROR: bad limit"),
         (status = 401, body = ErrorBody, description = "UNAUTHORIZED: not an agent"),
         (status = 403, body = ErrorBody, description = "FORBIDDEN: not an owner")

@@ -110,6 +110,8 @@ function showHistoryStatus(text) {
 
 async function fetchPage(id, query) {
   const data = await api(`${threadPath(id)}?${query}`);
+  // With `after=`: the edits made since (issue 23), to messages shown.
+  if (id === view.currentId) for (const m of data.edited || []) list.update(m);
   return Array.isArray(data.messages) ? data.messages : [];
 }
 

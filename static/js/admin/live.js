@@ -1,8 +1,8 @@
 // sohbet: what the admin panel does with the server's Socket.IO events
 // (socket.js holds the connection): joining the open thread's room on
-// (re)connect and catching up, new threads, messages both ways, clearing,
-// thread state, presence, typing, and refused messages. The beep
-// (sound.js) is for a visitor's message in a thread not in view.
+// (re)connect and catching up, new threads, messages both ways, edited
+// answers, clearing, thread state, presence, typing, and refused messages.
+// The beep (sound.js) is for a visitor's message in a thread not in view.
 import { errorText } from '../lib/api.js';
 import { toast } from '../lib/dom.js';
 import { applyCleared, applyErased, catchUp, list, sender } from './conversation.js';
@@ -47,6 +47,18 @@ socket.on('message_to_visitor', (m) => {
   if (!m || !m.thread_id) return;
   if (m.thread_id === view.currentId) list.upsert(m);
   noteMessage(m, { own: true });
+});
+
+// An agent edited its answer in Telegram (issue 23): the new text in place,
+// and in the thread list when it is the thread's last message.
+socket.on('message_updated', (m) => {
+  if (!m || !m.thread_id) return;
+  if (m.thread_id === view.currentId) list.update(m);
+  const t = threads.get(m.thread_id);
+  if (t && t.last_message && Number(t.last_message.id) === Number(m.id)) {
+    t.last_message = m;
+    renderThread(m.thread_id);
+  }
 });
 
 socket.on('messages_cleared', (p) => {

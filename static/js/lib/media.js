@@ -18,9 +18,20 @@
 // are the sender's job (sender.js createSender().sendMedia).
 //
 // Exports createMediaTools and kindOf.
-import { S, fill } from './config.js';
+import { S, fill, limits, locale } from './config.js';
 import { el, icon, toast } from './dom.js';
-import { formatBytes, UPLOAD_LIMITS } from './uploads.js';
+
+/** Largest file each upload route takes, bytes (the server checks again). */
+const UPLOAD_LIMITS = { image: limits.imageMaxBytes, audio: limits.audioMaxBytes };
+
+/** "4.2 MB" / "830 KB" (1 MB = 1024 KiB, as the limits are counted). */
+function formatBytes(n) {
+  const nf = (v, d) => new Intl.NumberFormat(locale, { maximumFractionDigits: d }).format(v);
+  if (n >= 1024 * 1024) return `${nf(n / (1024 * 1024), 1)} MB`;
+  if (n >= 1024) return `${nf(n / 1024, 0)} KB`;
+  return `${nf(n, 0)} B`;
+}
+
 /** Longest voice message; the recording is sent when it is reached. */
 const MAX_RECORD_MS = 10 * 60 * 1000;
 /** Shorter recordings are dropped (a tap on stop right after the start). */

@@ -3,7 +3,6 @@
 import { errorText } from './api.js';
 import { S, lang } from './config.js';
 import { toast, uuid } from './dom.js';
-import { uploadErrorText, uploadFile } from './uploads.js';
 
 // -------------------------------------------------------------- sender ---
 
@@ -107,31 +106,15 @@ export function createSender({ socket, event, list, payload, onStored, belongs =
     media.progress = 0;
     const l = list();
     if (l) l.setUpload(cid, { progress: 0, active: true });
-    const job = uploadFile(item.type, media.blob, media.name, {
-      onProgress: (f) => {
-        media.progress = f;
-        const cur = list();
-        if (cur) cur.setUpload(cid, { progress: f, active: true });
-      },
-    });
-    uploading = { cid, abort: job.abort };
-    job.promise.then((data) => {
-      uploading = null;
-      if (outbox.get(cid) === item) {
-        item.file_url = data.file_url;
-        media.state = 'done';
-        media.blob = null;
-        const cur = list();
-        if (cur) cur.setUpload(cid, { done: true });
-        attempt(cid);
-      }
-      pump();
-    }, (e) => {
+    // Until uploads.js is loaded there is nothing to abort: a cancel drops
+    // the item, and the upload never starts.
+    uploading = { cid, abort() {} };
+    const failed = (e, text) => {
       uploading = null;
       if (!(e && e.aborted) && outbox.get(cid) === item) {
         media.state = 'failed';
         item.failed = true;
-        item.error = uploadErrorText(e, item.type);
+        item.error = text;
         const cur = list();
         if (cur) {
           cur.setUpload(cid, { done: true });
@@ -140,7 +123,34 @@ export function createSender({ socket, event, list, payload, onStored, belongs =
         toast(item.error);
       }
       pump();
-    });
+    };
+    import('./uploads.js').then(({ uploadErrorText, uploadFile }) => {
+      if (outbox.get(cid) !== item) {
+        uploading = null;
+        pump();
+        return;
+      }
+      const job = uploadFile(item.type, media.blob, media.name, {
+        onProgress: (f) => {
+          media.progress = f;
+          const cur = list();
+          if (cur) cur.setUpload(cid, { progress: f, active: true });
+        },
+      });
+      uploading = { cid, abort: job.abort };
+      job.promise.then((data) => {
+        uploading = null;
+        if (outbox.get(cid) === item) {
+          item.file_url = data.file_url;
+          media.state = 'done';
+          media.blob = null;
+          const cur = list();
+          if (cur) cur.setUpload(cid, { done: true });
+          attempt(cid);
+        }
+        pump();
+      }, (e) => failed(e, uploadErrorText(e, item.type)));
+    }, (e) => failed(e, S.errNetwork));
   }
 
   /** What MessageList.addPending needs to show an item. */

@@ -1,26 +1,17 @@
 // sohbet: uploads (`POST /api/upload/{image,audio}`) over XMLHttpRequest
-// with progress and abort; the size limits come from the server (config.js).
+// with progress and abort. Loaded by the sender when a file is first sent
+// (`import()`), not with the page: most visitors never send one.
 import { authHeaders, ApiError, errorText } from './api.js';
-import { S, fill, lang, limits, locale } from './config.js';
+import { S, fill, lang } from './config.js';
 import { safeUrl } from './dom.js';
 
 // -------------------------------------------------------------- uploads ---
 
-/** Largest file each upload route takes, bytes (the server checks again). */
-export const UPLOAD_LIMITS = { image: limits.imageMaxBytes, audio: limits.audioMaxBytes };
 /**
  * An upload that made no progress for this long is given up (above the
  * server's own 60 s wait for Cloudinary, so its 502 arrives first).
  */
 const UPLOAD_STALL_MS = 90000;
-
-/** "4.2 MB" / "830 KB" (1 MB = 1024 KiB, as the limits are counted). */
-export function formatBytes(n) {
-  const nf = (v, d) => new Intl.NumberFormat(locale, { maximumFractionDigits: d }).format(v);
-  if (n >= 1024 * 1024) return `${nf(n / (1024 * 1024), 1)} MB`;
-  if (n >= 1024) return `${nf(n / 1024, 0)} KB`;
-  return `${nf(n, 0)} B`;
-}
 
 /** A localised text for a failed upload (ApiError) of `kind` ('image' | 'audio'). */
 export function uploadErrorText(e, kind) {

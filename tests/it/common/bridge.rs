@@ -36,6 +36,35 @@ pub async fn start(backend: Backend, tg: &TelegramDouble, extra: &[(&str, &str)]
     super::spawn(wired(backend, tg, extra)).await
 }
 
+/// The webhook URL of the webhook-mode tests (`TELEGRAM_WEBHOOK_URL`).
+pub const HOOK: &str = "https://chat.example.com/telegram/webhook";
+
+/// A server wired to `tg` in webhook mode ([`HOOK`], then `extra`), once
+/// Telegram accepted its `setWebhook`: the server and that call.
+pub async fn start_webhook(
+    backend: Backend,
+    tg: &TelegramDouble,
+    extra: &[(&str, &str)],
+) -> (TestApp, Call) {
+    let env: Vec<(&str, &str)> = [("TELEGRAM_WEBHOOK_URL", HOOK)]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    let app = start(backend, tg, &env).await;
+    let set = tg
+        .wait_call("setWebhook", WAIT, |c| c.is("setWebhook") && c.ok())
+        .await;
+    (app, set)
+}
+
+/// The `allowed_updates` a `setWebhook` (or `getUpdates`) call asked for,
+/// sent as JSON or as JSON text.
+pub fn allowed_updates(call: &Call) -> Vec<String> {
+    serde_json::from_value(call.params["allowed_updates"].clone())
+        .or_else(|_| serde_json::from_str(&call.str_param("allowed_updates").unwrap_or_default()))
+        .expect("allowed_updates")
+}
+
 /// `GET /health`: status and body.
 pub async fn health(app: &TestApp) -> (u16, Value) {
     let r = reqwest::get(format!("{}/health", app.base))
@@ -122,13 +151,79 @@ pub fn forward_text(tid: &str, text: &str) -> String {
     format!("[{}] {text}", display_name_for(tid))
 }
 
-/// Waits for the forward of the visitor's `text` in the admin chat.
-pub async fn wait_forward(tg: &TelegramDouble, tid: &str, text: &str, within: Duration) -> Call {
-    let want = forward_text(tid, text);
-    tg.wait_text_to(ADMIN_CHAT, &format!("forward {want:?}"), within, |t| {
-        t == want
+/// The forwards a `sendMessage` text carries, each as [`forward_text`]
+/// writes it: a single forward `[name] text` as is; a coalesced one
+/// (issue 23: `[name]`, then one `HH:MM text` line per message, perhaps a
+/// `🌐 …` context line) as `[name] text` per message line.
+pub fn expand(text: &str) -> Vec<String> {
+    let mut lines = text.split('\n');
+    let head = lines.next().unwrap_or_default();
+    let timed = |l: &str| {
+        let b = l.as_bytes();
+        l.len() > 6
+            && b[2] == b':'
+            && b[5] == b' '
+            && l[..2]
+                .bytes()
+                .chain(l[3..5].bytes())
+                .all(|c| c.is_ascii_digit())
+    };
+    // A head alone on its line: `[name]` (a visitor's) or `name:` (an agent's).
+    let bare = (head.starts_with('[') && head.ends_with(']') && !head.contains("] "))
+        || (!head.starts_with('[') && head.ends_with(':'));
+    let rest: Vec<&str> = lines.collect();
+    if bare && rest.first().is_some_and(|l| timed(l)) {
+        rest.iter()
+            .filter(|l| timed(l))
+            .map(|l| format!("{head} {}", &l[6..]))
+            .collect()
+    } else {
+        vec![text.to_owned()]
+    }
+}
+
+/// The forwards of accepted `sendMessage` calls to `chat` among `calls`,
+/// in order, each message of a coalesced forward on its own ([`expand`]).
+pub fn forwards_in(calls: &[Call], chat: i64) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| c.is("sendMessage") && c.ok() && c.chat_id() == Some(chat))
+        .filter_map(Call::text)
+        .flat_map(|t| expand(&t))
+        .collect()
+}
+
+/// [`forwards_in`] of every call so far.
+pub fn forwards_to(tg: &TelegramDouble, chat: i64) -> Vec<String> {
+    tg.with_calls(|c| forwards_in(c, chat))
+}
+
+/// Asserts that every thread's forwards in `wanted` (thread id, its
+/// forwards in order) are in `delivered` once each, in that order.
+pub fn assert_each_once_in_order(delivered: &[String], wanted: &[(String, Vec<String>)]) {
+    for (tid, texts) in wanted {
+        let got: Vec<&String> = delivered.iter().filter(|t| texts.contains(t)).collect();
+        assert_eq!(
+            got,
+            texts.iter().collect::<Vec<_>>(),
+            "thread {tid}: each once, in order"
+        );
+    }
+}
+
+/// Waits for the accepted `sendMessage` to `chat` that carries the forward
+/// `want` (alone or coalesced).
+pub async fn wait_carrying(tg: &TelegramDouble, chat: i64, want: &str, within: Duration) -> Call {
+    tg.wait_text_to(chat, &format!("forward {want:?}"), within, |t| {
+        expand(t).iter().any(|f| f == want)
     })
     .await
+}
+
+/// Waits for the forward of the visitor's `text` in the admin chat (alone
+/// or in a coalesced forward).
+pub async fn wait_forward(tg: &TelegramDouble, tid: &str, text: &str, within: Duration) -> Call {
+    wait_carrying(tg, ADMIN_CHAT, &forward_text(tid, text), within).await
 }
 
 /// Sends `text` as the visitor and waits for its forward; returns the
@@ -142,12 +237,15 @@ pub async fn send_and_forward(tg: &TelegramDouble, v: &Browser, tid: &str, text:
         .expect("forward message id")
 }
 
-/// How many accepted `sendMessage` calls carried exactly `text`.
+/// How many accepted `sendMessage` calls carried the forward `text` (alone
+/// or in a coalesced forward).
 pub fn count_ok_texts(tg: &TelegramDouble, text: &str) -> usize {
     tg.with_calls(|calls| {
         calls
             .iter()
-            .filter(|c| c.is("sendMessage") && c.ok() && c.text().as_deref() == Some(text))
+            .filter(|c| c.is("sendMessage") && c.ok())
+            .filter_map(Call::text)
+            .filter(|t| expand(t).iter().any(|f| f == text))
             .count()
     })
 }
@@ -176,6 +274,33 @@ pub async fn outbox_rows(db: &KeptDb) -> Vec<(String, i32, Option<String>)> {
                 .await
                 .unwrap();
             sqlx::query_as(SQL).fetch_all(&mut c).await.unwrap()
+        }
+    }
+}
+
+/// The first column (a whole number) of `sql` with `arg` as `$1`, over a
+/// kept database, read with SQL as an operator would.
+pub async fn numbers(db: &KeptDb, sql: &str, arg: i64) -> Vec<i64> {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db.var() {
+        ("DATABASE_URL", url) => {
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(sql)
+                .bind(arg)
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        }
+        (_, path) => {
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql)
+                .bind(arg)
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
         }
     }
 }

@@ -14,8 +14,19 @@ impl Browser {
     /// A browser of the server at `base` (`http://127.0.0.1:<port>`): its
     /// own cookie jar, redirects not followed, no CSRF token yet.
     pub fn new(base: &str) -> Browser {
+        Browser::with(base, reqwest::Client::builder())
+    }
+
+    /// As [`Browser::new`], its requests sent from local address `ip`: a
+    /// client at another address (any `127.x.y.z` reaches a server on
+    /// 127.0.0.1, and the server sees that address).
+    pub fn from_address(base: &str, ip: std::net::IpAddr) -> Browser {
+        Browser::with(base, reqwest::Client::builder().local_address(ip))
+    }
+
+    fn with(base: &str, builder: reqwest::ClientBuilder) -> Browser {
         Browser {
-            client: reqwest::Client::builder()
+            client: builder
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -65,6 +76,35 @@ impl Browser {
             .expect("GET");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `method path` with the CSRF token and, if given, a JSON body:
+    /// (status, JSON body or `null`). For the verbs `get` and `post` do not
+    /// cover (`PUT`, `PATCH`, `DELETE`) and for a request without a body.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("X-CSRFToken", &self.csrf);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET path` as text (a page), asserting nothing about the status.
+    pub async fn page(&self, path: &str) -> String {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("page text")
     }
 
     /// `POST path` with a JSON body and the CSRF token.

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 pub mod binary;
 pub mod bridge;
 mod browser;
+pub mod data;
 pub mod embed;
 pub mod logs;
 pub mod nginx;
@@ -104,6 +105,11 @@ fn drop_pg_db(name: String) {
 
 /// Limits high enough for the contract tests (one address sends fast);
 /// rate-limit tests override them.
+/// A thread id for a store-level test (panics on one that breaks the rule).
+pub fn tid(s: &str) -> sohbet::domain::ThreadId {
+    sohbet::domain::ThreadId::parse(s).expect("a valid thread id")
+}
+
 pub fn relaxed_limits() -> Vec<(&'static str, &'static str)> {
     [
         "RATE_LIMIT_MESSAGES_PER_MINUTE",

@@ -96,20 +96,12 @@ async fn an_unseen_answer_is_emailed_after_the_delay_and_its_link_continues_the_
     let sink = SmtpSink::start().await;
     let mut app = app_with(backend, &sink, &[]).await;
     let admin = app.admin().await;
-    let (_v, tid) = visitor_with_email(&app, "deniz@example.com").await;
+    let (v, tid) = visitor_with_email(&app, "deniz@example.com").await;
     note(&admin, &tid, "NOTE: refund only if she insists").await;
     let answered = Instant::now();
     answer(&admin, &tid, "Yes <b>we</b> ship to Izmir & Ankara").await;
     // With SMTP the visitor page offers the transcript (its strings are sent).
-    let page = _v
-        .client
-        .get(format!("{}/", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = v.page("/").await;
     assert!(
         page.contains("\"transcriptQueued\""),
         "no email strings with SMTP"
@@ -385,15 +377,14 @@ async fn agents_without_telegram_get_one_email_for_the_waiting_threads(backend: 
     let sink = SmtpSink::start().await;
     let mut app = app_with(backend, &sink, &[("EMAIL_AGENT_DELAY_SECS", "2")]).await;
     let admin = app.admin().await;
-    let r = admin
-        .client
-        .put(format!("{}/api/agents/me/email", app.base))
-        .header("X-CSRFToken", &admin.csrf)
-        .json(&json!({"email": "agent@acme.example"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    let (s, r) = admin
+        .call(
+            "PUT",
+            "/api/agents/me/email",
+            Some(json!({"email": "agent@acme.example"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
     let a = app.visitor().await;
     let b1 = app.visitor().await;
     a.send(None, "waiting one").await;
@@ -473,14 +464,10 @@ async fn erasing_a_thread_removes_its_emails(backend: Backend) {
         assert!(Instant::now() < deadline, "no dead email: {b}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let r = admin
-        .client
-        .delete(format!("{}/api/threads/{tid}", app.base))
-        .header("X-CSRFToken", &admin.csrf)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    let (s, r) = admin
+        .call("DELETE", &format!("/api/threads/{tid}"), None)
+        .await;
+    assert_eq!(s, 200, "{r}");
     let (_, b) = admin.get("/api/email/status").await;
     assert_eq!(b["dead"], json!([]), "{b}");
     app.finish().await;

@@ -247,20 +247,8 @@ async fn cloudinary_gets_signed_uploads_and_its_urls_are_accepted() {
     assert_eq!(seen.lock().unwrap().len(), 2);
     assert!(files_under(&uploads_of(&dir)).is_empty(), "nothing on disk");
 
-    let (s, r) = b
-        .post(
-            "/api/messages/send",
-            json!({"text": "", "type": "image", "file_url": url}),
-        )
-        .await;
-    assert_eq!(s, 200, "{r}");
-    let (s, r) = b
-        .post(
-            "/api/messages/send",
-            json!({"text": "", "type": "audio", "file_url": aurl}),
-        )
-        .await;
-    assert_eq!(s, 200, "{r}");
+    send_media(&b, "image", &url, "").await;
+    send_media(&b, "audio", &aurl, "").await;
     let other_cloud = url.replace(CLOUD, "othercloud");
     let (s, r) = b
         .post(

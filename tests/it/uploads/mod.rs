@@ -331,22 +331,10 @@ async fn a_media_message_needs_an_uploaded_url(backend: Backend) {
     let tid = b.thread_id().await;
     let (s, r) = upload(&b, "/api/upload/image", "p.png", PNG_1X1.to_vec()).await;
     let url = assert_uploaded(s, &r, "images", "png");
-    let (s, r) = b
-        .post(
-            "/api/messages/send",
-            json!({"text": "", "type": "image", "file_url": url}),
-        )
-        .await;
-    assert_eq!(s, 200, "{r}");
+    send_media(&b, "image", &url, "").await;
     let (s, r) = upload(&b, "/api/upload/audio", "v.webm", webm()).await;
     let aurl = assert_uploaded(s, &r, "audio", "webm");
-    let (s, r) = b
-        .post(
-            "/api/messages/send",
-            json!({"text": "listen", "type": "audio", "file_url": aurl}),
-        )
-        .await;
-    assert_eq!(s, 200, "{r}");
+    send_media(&b, "audio", &aurl, "listen").await;
     for (kind, foreign) in [
         ("image", "https://evil.example/p.png".to_owned()),
         (

@@ -193,6 +193,30 @@ pub async fn upload(b: &Browser, path: &str, name: &str, bytes: Vec<u8>) -> (u16
     upload_as(b, path, "file", name, "application/octet-stream", bytes).await
 }
 
+/// Uploads `bytes` as an image (`p.png`) as `b` and sends a message that
+/// carries it (asserting both 200); returns the upload's `(file_path,
+/// file_url)`.
+pub async fn send_image(b: &Browser, bytes: Vec<u8>) -> (String, String) {
+    let (s, r) = upload(b, "/api/upload/image", "p.png", bytes).await;
+    assert_eq!(s, 200, "{r}");
+    let path = r["file_path"].as_str().expect("file_path").to_owned();
+    let url = r["file_url"].as_str().expect("file_url").to_owned();
+    send_media(b, "image", &url, "").await;
+    (path, url)
+}
+
+/// Sends a message of `kind` (`image`, `audio`) carrying `url` with
+/// caption `text` as `b`, asserting a 200.
+pub async fn send_media(b: &Browser, kind: &str, url: &str, text: &str) {
+    let (s, r) = b
+        .post(
+            "/api/messages/send",
+            json!({"text": text, "type": kind, "file_url": url}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+}
+
 pub fn assert_uploaded(status: u16, body: &Value, folder: &str, ext: &str) -> String {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["success"], json!(true), "{body}");

@@ -29,18 +29,9 @@ async fn gone(path: &Path) -> bool {
     false
 }
 
-/// Uploads `bytes` as an image and posts a message that carries it.
+/// Uploads `bytes` as an image and posts a message that carries it; its URL.
 async fn post_image(b: &crate::common::Browser, bytes: Vec<u8>) -> String {
-    let (s, r) = upload(b, "/api/upload/image", "p.png", bytes).await;
-    let url = assert_uploaded(s, &r, "images", "png");
-    let (s, r) = b
-        .post(
-            "/api/messages/send",
-            json!({"text": "", "type": "image", "file_url": url}),
-        )
-        .await;
-    assert_eq!(s, 200, "{r}");
-    url
+    send_image(b, bytes).await.1
 }
 
 crate::on_both_backends!(
@@ -56,13 +47,7 @@ async fn unused_uploads_are_swept_and_used_ones_stay(backend: Backend) {
     let used = post_image(&b, PNG_1X1.to_vec()).await;
     let (s, r) = upload(&b, "/api/upload/audio", "a.webm", webm()).await;
     let audio_used = assert_uploaded(s, &r, "audio", "webm");
-    let (s, r) = b
-        .post(
-            "/api/messages/send",
-            json!({"text": "", "type": "audio", "file_url": audio_used}),
-        )
-        .await;
-    assert_eq!(s, 200, "{r}");
+    send_media(&b, "audio", &audio_used, "").await;
     // Files that are not ours: never touched, whatever their age.
     let foreign = [
         root.join("images/notes.png"),
@@ -150,13 +135,7 @@ async fn the_quota_refuses_with_507_and_stores_nothing(backend: Backend) {
         "/uploads/images/{}",
         old.file_name().unwrap().to_string_lossy()
     );
-    let (s, r) = b
-        .post(
-            "/api/messages/send",
-            json!({"text": "", "type": "image", "file_url": old_url}),
-        )
-        .await;
-    assert_eq!(s, 200, "{r}");
+    send_media(&b, "image", &old_url, "").await;
     // 300 KiB + 400 KiB fit in 1 MiB.
     let first = post_image(&b, padded_png(400 * 1024)).await;
     // 400 KiB more does not: refused while streaming, nothing kept.

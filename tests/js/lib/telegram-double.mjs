@@ -12,7 +12,7 @@
 // setMessageReaction (on a known message of the chat), and with
 // `{forum: true}` a forum supergroup as the admin chat: createForumTopic,
 // editForumTopic, reopenForumTopic and `message_thread_id` on sends. Every call is recorded; the test queues
-// updates for getUpdates (`queueMessage` / `queueUpdate`). Anything else is
+// updates for getUpdates (`queueMessage`, `queueEdit` / `queueUpdate`). Anything else is
 // `404 Not Found: method not found`; a wrong token is `401 Unauthorized`.
 //
 // Point the server at it with `env()`: TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID,
@@ -384,6 +384,7 @@ export async function startTelegramDouble({ token = TOKEN, forum = false, adminC
         TELEGRAM_WEBHOOK_URL: '',
         TELEGRAM_RETRY_BASE_MS: '50',
         TELEGRAM_CHAT_MESSAGES_PER_MINUTE: '0',
+        TELEGRAM_PRIVATE_CHAT_MESSAGES_PER_MINUTE: '0',
       };
     },
     /** Waits for an accepted sendMessage whose record satisfies `pred(message, index)`; resolves with it. */
@@ -419,6 +420,16 @@ export async function startTelegramDouble({ token = TOKEN, forum = false, adminC
       if (replyTo) message.reply_to_message = replyTo;
       known.set(message.message_id, message);
       return queueUpdate({ message });
+    },
+    /**
+     * Queues the admin's edit of `message` (one `queueMessage` returned):
+     * an `edited_message` update with the new `text` and an `edit_date`,
+     * from its sender, as Telegram sends it. Returns the update.
+     */
+    queueEdit(message, text) {
+      const edited = { ...message, text, edit_date: nowUnix() };
+      known.set(edited.message_id, edited);
+      return queueUpdate({ edited_message: edited });
     },
     /** The forum topics: [{id, name, closed}]. */
     topics: () => [...topics.values()],

@@ -75,7 +75,7 @@ pub(super) fn note_allowed(st: &mut St, p: &Map<String, Value>) {
 
 /// Would the bot get updates of `kind` (e.g. `callback_query`)? Telegram's
 /// default (never said) includes it.
-fn wanted(st: &St, kind: &str) -> bool {
+pub(super) fn wanted(st: &St, kind: &str) -> bool {
     st.buttons
         .allowed
         .as_ref()

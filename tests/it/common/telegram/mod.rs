@@ -247,6 +247,10 @@ impl TelegramDouble {
             // No pacing unless a test sets it (the double enforces no
             // per-chat limit unless told to, `set_chat_limit`).
             ("TELEGRAM_CHAT_MESSAGES_PER_MINUTE".into(), "0".into()),
+            (
+                "TELEGRAM_PRIVATE_CHAT_MESSAGES_PER_MINUTE".into(),
+                "0".into(),
+            ),
         ]
     }
 

@@ -1,5 +1,6 @@
 //! Updates: what users send to the bot ([`Incoming`], turned into the Bot
-//! API's `Update` JSON), `getUpdates` long polling with `offset`
+//! API's `Update` JSON) and their edits (`edited_message`, honouring
+//! `allowed_updates`), `getUpdates` long polling with `offset`
 //! semantics, and the webhook methods (`setWebhook`, `deleteWebhook`,
 //! `getWebhookInfo`; `getUpdates` is refused while a webhook is set).
 
@@ -129,6 +130,50 @@ impl TelegramDouble {
         );
         st.updates.push_back(upd);
         ids
+    }
+}
+
+impl TelegramDouble {
+    /// Edits message `message_id` (as the double knows it: one a user
+    /// sent, or one the bot sent) to `text`, as Telegram reports it: an
+    /// `edited_message` update carrying the whole message with its new
+    /// `text` (a media message: its `caption`) and an `edit_date`, `from`
+    /// its sender unless `by` (a group member's user id) says otherwise.
+    /// The stored message changes too. `None` when the bot did not ask for
+    /// `edited_message` (`allowed_updates`): Telegram drops it then.
+    /// Returns the update JSON without queueing it (for webhook posts).
+    pub fn edit_json(&self, message_id: i64, text: &str, by: Option<i64>) -> Option<Value> {
+        let mut st = self.inner.lock();
+        if !super::callbacks::wanted(&st, "edited_message") {
+            return None;
+        }
+        let mut m = st
+            .messages
+            .get(&message_id)
+            .cloned()
+            .unwrap_or_else(|| panic!("Telegram double: no message {message_id} to edit"));
+        let media = ["photo", "voice", "audio", "document"]
+            .iter()
+            .any(|k| m.get(k).is_some());
+        m[if media { "caption" } else { "text" }] = json!(text);
+        m["edit_date"] = json!(now_unix());
+        st.messages.insert(message_id, m.clone());
+        // A forged editor is in this update only; the message keeps its sender.
+        if let Some(user) = by {
+            m["from"] = super::member(user);
+        }
+        let update_id = st.next_update_id;
+        st.next_update_id += 1;
+        Some(json!({"update_id": update_id, "edited_message": m}))
+    }
+
+    /// Queues [`TelegramDouble::edit_json`] for `getUpdates`; returns its
+    /// update id (`None`: not asked for, dropped).
+    pub fn push_edit(&self, message_id: i64, text: &str, by: Option<i64>) -> Option<i64> {
+        let upd = self.edit_json(message_id, text, by)?;
+        let id = upd["update_id"].as_i64().expect("update_id");
+        self.inner.lock().updates.push_back(upd);
+        Some(id)
     }
 }
 
