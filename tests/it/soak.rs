@@ -183,7 +183,10 @@ async fn browser(base: &str) -> Browser {
 }
 
 /// One visitor on instance A: writes every `every`, listens for answers,
-/// reconnects with `last_message_id` (the page's catch-up).
+/// reconnects with `last_message_id` (the page's catch-up). After `stop`
+/// it meets the others at `sent` (every visitor and the agent have had
+/// their last send acknowledged or given up), then catches up: an answer
+/// acknowledged after its catch-up could not be in it.
 async fn visitor(
     i: usize,
     base: String,
@@ -191,6 +194,7 @@ async fn visitor(
     seen: Arc<Mutex<Seen>>,
     stop: Arc<AtomicBool>,
     threads: Arc<Mutex<Vec<String>>>,
+    sent: Arc<tokio::sync::Barrier>,
 ) {
     let b = browser(&base).await;
     let tid = get(&b, "/api/session").await.unwrap().1["thread_id"]
@@ -239,6 +243,7 @@ async fn visitor(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    sent.wait().await;
     // The last catch-up: a socket with the last id seen gets the rest.
     for _ in 0..100 {
         let mut auth = json!({"csrf_token": b.csrf, "role": "visitor"});
@@ -328,12 +333,14 @@ async fn agent(
     seen: Arc<Mutex<Seen>>,
     stop: Arc<AtomicBool>,
     threads: Arc<Mutex<Vec<String>>>,
+    sent: Arc<tokio::sync::Barrier>,
 ) {
     let mut sock: Option<Socket> = None;
     let mut last_per_thread: HashMap<String, i64> = HashMap::new();
     let mut n = 0u64;
     let mut next = Instant::now() + Duration::from_secs(1);
     let mut catch_up = false;
+    let mut met = false;
     loop {
         if sock.as_ref().is_none_or(Socket::is_closed) {
             sock = try_socket(&b, json!({"csrf_token": b.csrf, "role": "admin"})).await;
@@ -351,6 +358,12 @@ async fn agent(
             }
         }
         let done = stop.load(Ordering::SeqCst);
+        if done && !met {
+            // No send of ours is in flight here (they run below, only
+            // while not done): wait for the visitors' last sends.
+            sent.wait().await;
+            met = true;
+        }
         if catch_up || done {
             // What the panel does after a reconnect.
             let ts = threads.lock().unwrap().clone();
@@ -512,6 +525,7 @@ async fn two_instance_fault_soak() {
     let agent_b = agent_browser(&base_b, &tg).await;
     report("agent logged in");
     let mut load = vec![];
+    let sent = Arc::new(tokio::sync::Barrier::new(visitors + 1));
     for i in 0..visitors {
         load.push(tokio::spawn(visitor(
             i,
@@ -520,6 +534,7 @@ async fn two_instance_fault_soak() {
             seen.clone(),
             stop.clone(),
             threads.clone(),
+            sent.clone(),
         )));
     }
     load.push(tokio::spawn(agent(
@@ -527,6 +542,7 @@ async fn two_instance_fault_soak() {
         seen.clone(),
         stop.clone(),
         threads.clone(),
+        sent.clone(),
     )));
 
     // The faults, once per cycle, at fractions of it.
