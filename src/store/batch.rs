@@ -10,17 +10,17 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, Role};
+use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, Role, ThreadId};
 
 /// The threads that the batch's visitor messages create when missing, in
 /// order, each once (the first message's display name wins).
-pub(super) fn new_threads(batch: &[NewMessage]) -> Vec<(&str, &str)> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
+pub(super) fn new_threads(batch: &[NewMessage]) -> Vec<(&ThreadId, &str)> {
+    let mut out: Vec<(&ThreadId, &str)> = Vec::new();
     for m in batch {
         if let Some(name) = &m.new_thread
-            && !out.iter().any(|(id, _)| *id == m.thread_id.as_str())
+            && !out.iter().any(|(id, _)| **id == m.thread_id)
         {
-            out.push((m.thread_id.as_str(), name));
+            out.push((&m.thread_id, name));
         }
     }
     out
@@ -61,33 +61,32 @@ impl Slot {
 /// database broke its promise; the transaction is rolled back).
 pub(super) fn match_stored(
     batch: &[NewMessage],
-    created: &HashSet<String>,
+    created: &HashSet<ThreadId>,
     mut stored: Vec<Message>,
 ) -> Result<Vec<Slot>, sqlx::Error> {
     // Ids grow in VALUES order: sorted, the rows without a client_id come
     // back in the order of their inputs.
     stored.sort_unstable_by_key(|m| m.id);
-    let mut keyed: HashMap<(String, String), (Message, bool)> = HashMap::new();
+    let mut keyed: HashMap<(ThreadId, String), (Message, bool)> = HashMap::new();
     let mut unkeyed: VecDeque<Message> = VecDeque::new();
     for m in stored {
         match &m.client_id {
             Some(cid) => {
-                keyed.insert((m.thread_id.as_str().to_owned(), cid.clone()), (m, false));
+                keyed.insert((m.thread_id.clone(), cid.clone()), (m, false));
             }
             None => unkeyed.push_back(m),
         }
     }
     let mut out = Vec::with_capacity(batch.len());
-    let mut first_of_thread: HashSet<&str> = HashSet::new();
+    let mut first_of_thread: HashSet<&ThreadId> = HashSet::new();
     for m in batch {
-        let thread_created =
-            created.contains(m.thread_id.as_str()) && first_of_thread.insert(m.thread_id.as_str());
+        let thread_created = created.contains(&m.thread_id) && first_of_thread.insert(&m.thread_id);
         let slot = match &m.client_id {
             None => {
                 let message = unkeyed.pop_front().ok_or(sqlx::Error::RowNotFound)?;
                 Slot::done(message, thread_created, false, false)
             }
-            Some(cid) => match keyed.get_mut(&(m.thread_id.to_string(), cid.clone())) {
+            Some(cid) => match keyed.get_mut(&(m.thread_id.clone(), cid.clone())) {
                 Some((message, taken @ false)) => {
                     *taken = true;
                     Slot::done(message.clone(), thread_created, false, false)
@@ -128,16 +127,22 @@ fn stored<'a>(
 }
 
 /// Forwards to Telegram (outbox rows: message id, thread, the visitor's
-/// address key for the fair share), in message order: only messages
-/// marked `forward`, which the core marks only when Telegram is
-/// configured (`chat::post`).
+/// address key for the fair share), in message order: only messages marked
+/// `forward`, which the core marks only when Telegram is configured
+/// (`chat::post`).
 pub(super) fn forwards<'a>(
     batch: &'a [NewMessage],
     out: &'a [Inserted],
 ) -> Vec<(i64, &'a str, Option<&'a str>)> {
     stored(batch, out)
         .filter(|(m, _)| m.forward)
-        .map(|(m, i)| (i.message.id, i.message.thread_id.as_str(), m.client_key.as_deref()))
+        .map(|(m, i)| {
+            (
+                i.message.id,
+                i.message.thread_id.as_str(),
+                m.client_key.as_deref(),
+            )
+        })
         .collect()
 }
 

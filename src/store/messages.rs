@@ -174,9 +174,9 @@ macro_rules! insert_all {
         let mut tx = $p.begin().await?;
 
         let new_threads = batch::new_threads($batch);
-        let mut created: HashSet<String> = HashSet::new();
+        let mut created: HashSet<ThreadId> = HashSet::new();
         for (start, len) in chunks(new_threads.len()) {
-            let mut q = sqlx::query_scalar::<_, String>(thread_insert_sql(len)).bind(now);
+            let mut q = sqlx::query_scalar::<_, ThreadId>(thread_insert_sql(len)).bind(now);
             for (id, name) in &new_threads[start..start + len] {
                 q = q.bind(*id).bind(*name);
             }

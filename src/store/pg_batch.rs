@@ -15,7 +15,7 @@ use sqlx::{FromRow, PgPool, Row, postgres::PgRow};
 
 use super::batch;
 use super::messages::BY_CLIENT_ID_SQL;
-use crate::domain::{EmailSchedule, Inserted, Message, NewMessage};
+use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, ThreadId};
 
 /// The batch statement. `$1` now; `$2`…`$11` one array each, an element
 /// per message: thread, sender, type, text, file URL, client_id, internal,
@@ -44,10 +44,10 @@ const BATCH_SQL: &str = "WITH input AS ( \
             agent_name, $1 FROM input ORDER BY n \
         ON CONFLICT (thread_id, client_id) WHERE client_id IS NOT NULL DO NOTHING \
         RETURNING id, thread_id, content_text, type, sender, file_url, created_at, client_id, \
-            internal, agent_id, agent_name \
+            internal, agent_id, agent_name, edited_at \
     ), d AS ( \
         SELECT id, thread_id, content_text, type, sender, file_url, created_at, client_id, \
-            internal, agent_id, agent_name FROM messages \
+            internal, agent_id, agent_name, edited_at FROM messages \
         WHERE (thread_id, client_id) IN \
             (SELECT thread_id, client_id FROM input WHERE client_id IS NOT NULL) \
     ), v AS ( \
@@ -62,16 +62,17 @@ const BATCH_SQL: &str = "WITH input AS ( \
     ) \
     SELECT 'm' AS kind, m.*, NULL::timestamptz AS changed, NULL::timestamptz AS blocked FROM m \
     UNION ALL SELECT 'd', d.*, NULL, NULL FROM d \
-    UNION ALL SELECT 't', NULL, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM t \
-    UNION ALL SELECT 'v', NULL, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+    UNION ALL SELECT 't', NULL, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+        NULL FROM t \
+    UNION ALL SELECT 'v', NULL, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
         status_changed_at, blocked_at FROM v";
 
 /// What the batch statement answered, sorted by kind.
 #[derive(Default)]
 struct Answer {
     stored: Vec<Message>,
-    earlier: HashMap<(String, String), Message>,
-    created: HashSet<String>,
+    earlier: HashMap<(ThreadId, String), Message>,
+    created: HashSet<ThreadId>,
     reopened: HashMap<String, Option<DateTime<Utc>>>,
 }
 
@@ -85,8 +86,7 @@ impl Answer {
                 "d" => {
                     let m = Message::from_row(&row)?;
                     if let Some(cid) = &m.client_id {
-                        a.earlier
-                            .insert((m.thread_id.as_str().to_owned(), cid.clone()), m);
+                        a.earlier.insert((m.thread_id.clone(), cid.clone()), m);
                     }
                 }
                 "t" => {
@@ -146,7 +146,7 @@ pub(super) async fn insert(
         out.push(match slot {
             batch::Slot::Done(i) => i,
             batch::Slot::Lookup { thread_created } => {
-                let key = (m.thread_id.to_string(), m.client_id.clone().unwrap_or_default());
+                let key = (m.thread_id.clone(), m.client_id.clone().unwrap_or_default());
                 let message = match answer.earlier.get(&key) {
                     Some(message) => message.clone(),
                     // Stored by a transaction that committed after this

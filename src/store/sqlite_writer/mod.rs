@@ -241,13 +241,17 @@ where
     s.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
+fn thread_id(s: &str) -> Result<ThreadId, sqlx::Error> {
+    ThreadId::parse(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
 /// A row of `messages::cols!()` (id, thread_id, content_text, type,
-/// sender, file_url, created_at, client_id, internal, agent_id, agent_name,
-/// edited_at).
+/// sender, file_url, created_at, client_id, internal, agent_id,
+/// agent_name, edited_at).
 fn message(r: &Row) -> Result<Message, sqlx::Error> {
     Ok(Message {
         id: r.int(0),
-        thread_id: ThreadId::parse(r.text(1)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        thread_id: thread_id(r.text(1)?)?,
         content_text: r.text(2)?.to_owned(),
         content_type: decode(r.text(3)?)?,
         sender_type: decode(r.text(4)?)?,
@@ -276,14 +280,14 @@ fn run_batch(
     db.exec("BEGIN IMMEDIATE", &[])?;
 
     let new_threads = batch::new_threads(batch);
-    let mut created: HashSet<String> = HashSet::new();
+    let mut created: HashSet<ThreadId> = HashSet::new();
     for (start, len) in chunks(new_threads.len()) {
         let mut args = vec![now_arg];
         for (id, name) in &new_threads[start..start + len] {
-            args.extend([Arg::Text(id), Arg::Text(name)]);
+            args.extend([Arg::Text(id.as_str()), Arg::Text(name)]);
         }
         db.run(thread_insert_sql(len), &args, |r| {
-            created.insert(r.text(0)?.to_owned());
+            created.insert(thread_id(r.text(0)?)?);
             Ok(())
         })?;
     }
@@ -294,7 +298,7 @@ fn run_batch(
         args.push(now_arg);
         for m in &batch[start..start + len] {
             args.extend([
-                Arg::Text(&m.thread_id),
+                Arg::Text(m.thread_id.as_str()),
                 Arg::Text(m.sender.as_str()),
                 Arg::Text(m.kind.as_str()),
                 Arg::Text(&m.text),
@@ -319,7 +323,7 @@ fn run_batch(
             batch::Slot::Done(i) => i,
             batch::Slot::Lookup { thread_created } => {
                 let mut found = None;
-                let args = [Arg::Text(&m.thread_id), m.client_id.as_ref().into()];
+                let args = [Arg::Text(m.thread_id.as_str()), m.client_id.as_ref().into()];
                 db.run(BY_CLIENT_ID_SQL, &args, |r| {
                     found = Some(message(r)?);
                     Ok(())
@@ -401,11 +405,11 @@ mod tests {
             client_id: client_id.map(Into::into),
             new_thread: (sender == Role::Visitor).then(|| format!("Visitor {}", &thread[..4])),
             forward: sender == Role::Visitor,
-            client_key: (sender == Role::Visitor).then(|| "127.0.0.1".into()),
             internal: false,
             tg_link: None,
             agent_id: None,
             agent_name: Some("Ayşe".into()).filter(|_| sender == Role::Admin),
+            client_key: (sender == Role::Visitor).then(|| "127.0.0.1".into()),
         }
     }
 
