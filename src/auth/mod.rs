@@ -420,8 +420,7 @@ pub fn random_token() -> String {
 
 /// A new visitor id (UUID v4), which is also its thread id.
 pub fn new_visitor_id() -> crate::domain::ThreadId {
-    crate::domain::ThreadId::parse(uuid::Uuid::new_v4().to_string())
-        .expect("a UUID is a valid thread id")
+    crate::domain::ThreadId::random()
 }
 
 /// Is `s` a visitor id this server could have issued (a hyphenated UUID)?

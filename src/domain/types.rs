@@ -233,6 +233,12 @@ impl ThreadId {
         Ok(ThreadId(s))
     }
 
+    /// A new random id (a hyphenated UUID v4, 36 bytes: valid by
+    /// construction), as the server issues to a new visitor.
+    pub fn random() -> ThreadId {
+        ThreadId(uuid::Uuid::new_v4().to_string())
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -299,7 +299,7 @@ impl Importer {
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         with_tx!(self, t => sqlx::query(sqlx::AssertSqlSafe(sql)).bind(m.id).bind(&m.thread_id)
-            .bind(&m.sender).bind(&m.kind).bind(&m.content_text).bind(&m.file_path).bind(&m.file_url)
+            .bind(m.sender).bind(m.kind).bind(&m.content_text).bind(&m.file_path).bind(&m.file_url)
             .bind(&m.client_id).bind(m.created_at).bind(m.internal).bind(m.agent_id).bind(&m.agent_name)
             .execute(&mut **t).await.map(|_| ()))?;
         Ok(())
