@@ -85,12 +85,20 @@ impl Emails {
     }
 
     /// See [`store::email::answers_after`].
-    pub async fn answers_after(&self, thread_id: &ThreadId, after: i64) -> ChatResult<Vec<Message>> {
+    pub async fn answers_after(
+        &self,
+        thread_id: &ThreadId,
+        after: i64,
+    ) -> ChatResult<Vec<Message>> {
         Ok(store::email::answers_after(&self.db, thread_id, after).await?)
     }
 
     /// See [`store::email::visible_messages`].
-    pub async fn visible_messages(&self, thread_id: &ThreadId, limit: i64) -> ChatResult<Vec<Message>> {
+    pub async fn visible_messages(
+        &self,
+        thread_id: &ThreadId,
+        limit: i64,
+    ) -> ChatResult<Vec<Message>> {
         Ok(store::email::visible_messages(&self.db, thread_id, limit).await?)
     }
 

@@ -4,9 +4,9 @@
 //! the Telegram topic are the caller's ([`crate::data`]): the core knows
 //! no storage and no transport.
 
-use crate::domain::ThreadId;
 use super::{Chat, ChatEvent, ChatResult};
 use crate::domain::ActedBy;
+use crate::domain::ThreadId;
 pub use crate::store::erase::ErasedRows;
 
 impl Chat {

@@ -83,7 +83,9 @@ mod tests {
         tokio::task::yield_now().await;
         for i in 0..n {
             match rx.recv().await {
-                Some(ChatEvent::Cleared { thread_id }) => assert_eq!(thread_id.as_str(), i.to_string()),
+                Some(ChatEvent::Cleared { thread_id }) => {
+                    assert_eq!(thread_id.as_str(), i.to_string())
+                }
                 other => panic!("event {i}: {other:?}"),
             }
         }

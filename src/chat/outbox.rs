@@ -227,7 +227,12 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn note_receipt(&self, thread_id: &ThreadId, up_to: i64, level: i32) -> ChatResult<()> {
+    pub async fn note_receipt(
+        &self,
+        thread_id: &ThreadId,
+        up_to: i64,
+        level: i32,
+    ) -> ChatResult<()> {
         let n = store::topics::note_receipt(&self.db, thread_id, up_to, level).await?;
         if n > 0 {
             self.events.publish(ChatEvent::OutboxDue).await;

@@ -5,8 +5,8 @@
 //! Telegram reply is written with the reply itself
 //! ([`PostRequest::telegram_link`](super::PostRequest::telegram_link)).
 
-use crate::domain::ThreadId;
 use super::ChatResult;
+use crate::domain::ThreadId;
 use crate::store::{self, Db};
 
 /// Links, topics and buttons; cheap to clone.

@@ -6,9 +6,9 @@
 //! them to the admin (`GET /api/threads/{id}/events`) and never to a
 //! visitor or the widget; they stay when a thread's messages are cleared.
 
-use crate::domain::ThreadId;
 use super::Chat;
 use crate::chat::error::{ChatError, ChatResult};
+use crate::domain::ThreadId;
 use crate::domain::{ActedBy, ThreadAction, ThreadEvent};
 use crate::store::{self, thread_events};
 

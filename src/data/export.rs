@@ -90,7 +90,11 @@ impl Data {
     ///
     /// # Errors
     /// [`ExportError::Invalid`], [`ExportError::NotFound`], database errors.
-    pub async fn begin_thread_export(&self, id: &ThreadId, by: &ActedBy) -> Result<(), ExportError> {
+    pub async fn begin_thread_export(
+        &self,
+        id: &ThreadId,
+        by: &ActedBy,
+    ) -> Result<(), ExportError> {
         if rows::thread(&self.db, id).await?.is_none()
             && rows::context(&self.db, id).await?.is_none()
         {
@@ -114,7 +118,11 @@ impl Data {
     /// # Errors
     /// [`ExportError`]; the archive is cut short then.
     #[tracing::instrument(skip(self, out))]
-    pub async fn export_thread(&self, id: &ThreadId, out: Out) -> Result<ExportReport, ExportError> {
+    pub async fn export_thread(
+        &self,
+        id: &ThreadId,
+        out: Out,
+    ) -> Result<ExportReport, ExportError> {
         let mut z = ZipStream::new(out);
         let mut report = ExportReport {
             threads: 1,
@@ -348,7 +356,9 @@ impl Data {
     async fn transcript(&self, z: &mut ZipStream, id: &ThreadId) -> Result<(), ExportError> {
         let thread = rows::thread(&self.db, id).await?;
         let context = rows::context(&self.db, id).await?;
-        let title = thread.as_ref().map_or(id.as_str(), |t| t.display_name.as_str());
+        let title = thread
+            .as_ref()
+            .map_or(id.as_str(), |t| t.display_name.as_str());
         z.start("transcript.html", true).await?;
         let head = format!(
             "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title>\

@@ -163,7 +163,12 @@ impl Mailer {
     }
 
     /// `PUBLIC_URL/c/<token>` for thread `thread_id` at link generation `generation`.
-    pub fn continue_url(&self, thread_id: &ThreadId, generation: i32, now: DateTime<Utc>) -> String {
+    pub fn continue_url(
+        &self,
+        thread_id: &ThreadId,
+        generation: i32,
+        now: DateTime<Utc>,
+    ) -> String {
         let token = links::sign(
             self.auth(),
             links::Purpose::Continue,

@@ -268,7 +268,11 @@ pub async fn thread_context(
     Path(thread_id): Path<String>,
 ) -> AppResult<Json<ThreadContext>> {
     caller.require_admin()?;
-    let context = state.chat.visitors().get(&super::extract::thread_id(&thread_id)?).await?;
+    let context = state
+        .chat
+        .visitors()
+        .get(&super::extract::thread_id(&thread_id)?)
+        .await?;
     Ok(Json(ThreadContext {
         success: true,
         context,

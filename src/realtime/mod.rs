@@ -49,7 +49,11 @@ use socketioxide_redis::{
 
 pub use redis_link::RedisHealth;
 
-use crate::{AppState, auth::AdminSession, domain::{ThreadId, rfc3339_string}};
+use crate::{
+    AppState,
+    auth::AdminSession,
+    domain::{ThreadId, rfc3339_string},
+};
 
 pub use crate::domain::Role;
 

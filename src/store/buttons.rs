@@ -2,9 +2,9 @@
 //! thread carries its inline buttons, so that they can be updated when the
 //! thread is closed, reopened, blocked or unblocked.
 
-use crate::domain::ThreadId;
 use super::with_db;
 use super::{Db, StoreResult};
+use crate::domain::ThreadId;
 
 /// The `(chat id, message id)` of thread `thread_id`'s buttons, if it has any.
 ///
@@ -25,7 +25,12 @@ pub async fn get(db: &Db, thread_id: &ThreadId) -> StoreResult<Option<(i64, i64)
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn set(db: &Db, thread_id: &ThreadId, tg_chat_id: i64, tg_message_id: i64) -> StoreResult<()> {
+pub async fn set(
+    db: &Db,
+    thread_id: &ThreadId,
+    tg_chat_id: i64,
+    tg_message_id: i64,
+) -> StoreResult<()> {
     const SQL: &str = "INSERT INTO telegram_buttons (thread_id, tg_chat_id, tg_message_id) \
                        VALUES ($1, $2, $3) ON CONFLICT (thread_id) DO UPDATE \
                        SET tg_chat_id = excluded.tg_chat_id, tg_message_id = excluded.tg_message_id \

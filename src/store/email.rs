@@ -9,7 +9,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message, ThreadId, ThreadStatus};
+use crate::domain::{
+    DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message, ThreadId, ThreadStatus,
+};
 
 /// Schedules an `answer` check of thread `$2` at `$3` (`$1` now), unless
 /// the thread has no address, unsubscribed, or already has one scheduled
@@ -131,7 +133,11 @@ pub async fn answers_after(db: &Db, thread_id: &ThreadId, after: i64) -> StoreRe
 ///
 /// # Errors
 /// Database errors.
-pub async fn visible_messages(db: &Db, thread_id: &ThreadId, limit: i64) -> StoreResult<Vec<Message>> {
+pub async fn visible_messages(
+    db: &Db,
+    thread_id: &ThreadId,
+    limit: i64,
+) -> StoreResult<Vec<Message>> {
     const SQL: &str = "SELECT id, thread_id, content_text, type, sender, file_url, created_at, client_id, \
         internal, agent_id, agent_name FROM messages WHERE thread_id = $1 AND internal = FALSE \
         ORDER BY id DESC LIMIT $2";

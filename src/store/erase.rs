@@ -155,7 +155,11 @@ pub async fn threads_of_email(db: &Db, email: &str) -> StoreResult<Vec<ThreadId>
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn closed_before(db: &Db, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ThreadId>> {
+pub async fn closed_before(
+    db: &Db,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<ThreadId>> {
     const SQL: &str = "SELECT id FROM threads WHERE status = 'closed' AND last_activity_at < $1 \
          ORDER BY last_activity_at LIMIT $2";
     Ok(with_db!(db, p => sqlx::query_scalar(SQL).bind(before).bind(limit).fetch_all(p).await)?)

@@ -74,7 +74,12 @@ pub async fn messages(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn events(db: &Db, id: &ThreadId, after: i64, limit: i64) -> StoreResult<Vec<EventRecord>> {
+pub async fn events(
+    db: &Db,
+    id: &ThreadId,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<EventRecord>> {
     let sql = format!(
         "SELECT {EVENT_COLS} FROM thread_events WHERE thread_id = $1 AND id > $2 ORDER BY id LIMIT $3"
     );

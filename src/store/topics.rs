@@ -8,10 +8,10 @@
 //! lookup here is by chat and topic id, and a topic of another chat (or of
 //! an unknown one, NULL) is never found.
 
-use crate::domain::ThreadId;
 use super::with_db;
 use super::{Db, StoreResult};
 use crate::domain::DueReceipt;
+use crate::domain::ThreadId;
 
 /// Records the forum topic of a thread (a new or recreated one): the chat
 /// it was created in, its id and name, open.
@@ -136,7 +136,12 @@ pub mod level {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn note_receipt(db: &Db, thread_id: &ThreadId, up_to: i64, level: i32) -> StoreResult<u64> {
+pub async fn note_receipt(
+    db: &Db,
+    thread_id: &ThreadId,
+    up_to: i64,
+    level: i32,
+) -> StoreResult<u64> {
     let mark = if level >= level::SEEN {
         "UPDATE threads SET tg_receipt_seen_id = $1, \
            tg_receipt_delivered_id = CASE WHEN tg_receipt_delivered_id < $1 THEN $1 ELSE tg_receipt_delivered_id END \

@@ -243,7 +243,10 @@ mod tests {
             context_line(&c).as_deref(),
             Some("🌐 Firefox 133.0 · tr-TR")
         );
-        assert_eq!(context_line(&crate::domain::VisitorContext::nothing_reported("t".into())), None);
+        assert_eq!(
+            context_line(&crate::domain::VisitorContext::nothing_reported("t".into())),
+            None
+        );
         assert_eq!(with_context("hi", Some("🌐 x")), "hi\n🌐 x");
         assert_eq!(with_context("", Some("🌐 x")), "🌐 x");
         assert_eq!(with_context("hi", None), "hi");

@@ -389,7 +389,8 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
         Err(ChatError::NotFound(_))
     ));
     assert!(matches!(
-        chat.send_canned(&crate::common::tid("no-such-thread"), reply.id, None).await,
+        chat.send_canned(&crate::common::tid("no-such-thread"), reply.id, None)
+            .await,
         Err(ChatError::NotFound(_))
     ));
     assert_eq!(

@@ -464,9 +464,15 @@ async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend
         now,
     )
     .await;
-    let erased = sohbet::store::erase::erase_thread(&store, &crate::common::tid(&tid), None, now, Some(before))
-        .await
-        .unwrap();
+    let erased = sohbet::store::erase::erase_thread(
+        &store,
+        &crate::common::tid(&tid),
+        None,
+        now,
+        Some(before),
+    )
+    .await
+    .unwrap();
     assert!(erased.is_none(), "a reopened thread was erased");
     assert!(!cells_holding(&db, &tid).await.is_empty());
     // Closed and old again: now it goes.
@@ -477,10 +483,16 @@ async fn retention_rechecks_a_thread_in_the_erasing_transaction(backend: Backend
         now - chrono::TimeDelta::days(31),
     )
     .await;
-    let erased = sohbet::store::erase::erase_thread(&store, &crate::common::tid(&tid), None, now, Some(before))
-        .await
-        .unwrap()
-        .expect("erased");
+    let erased = sohbet::store::erase::erase_thread(
+        &store,
+        &crate::common::tid(&tid),
+        None,
+        now,
+        Some(before),
+    )
+    .await
+    .unwrap()
+    .expect("erased");
     assert_eq!(erased.messages, 1);
     store.close().await;
 }

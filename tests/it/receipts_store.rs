@@ -142,7 +142,8 @@ async fn postgres_a_link_written_during_a_receipt_takes_its_mark() {
 
     let writer = db.clone();
     let t2 = t.clone();
-    let mut link = tokio::spawn(async move { topics::link_admin(&writer, &t2, id, CHAT, 103).await });
+    let mut link =
+        tokio::spawn(async move { topics::link_admin(&writer, &t2, id, CHAT, 103).await });
     // Until the link is written or waits for the receipt's lock.
     let finished = loop {
         tokio::select! {

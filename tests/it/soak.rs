@@ -223,7 +223,8 @@ async fn visitor(
             }
         }
         if let Some(after) = gap_from
-            && let Some((200, v)) = get(&b, &format!("/api/messages/{tid}?after={after}&limit=200")).await
+            && let Some((200, v)) =
+                get(&b, &format!("/api/messages/{tid}?after={after}&limit=200")).await
         {
             let mut seen = seen.lock().unwrap();
             for m in v["messages"].as_array().into_iter().flatten() {
