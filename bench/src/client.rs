@@ -192,7 +192,36 @@ pub async fn next_text(rx: &mut Rx, tx: &Tx) -> Option<String> {
 /// # Errors
 /// The connect error (`44{"message": …}`) or the transport failure, as text.
 pub async fn connect(addr: SocketAddr, id: &Identity, role: &str) -> Result<(Tx, Rx), String> {
-    let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    connect_from(addr, None, id, role).await
+}
+
+/// [`connect`] from the source address `from` (port chosen by the kernel),
+/// e.g. `127.0.0.2`: one address has about 28,000 ephemeral ports
+/// (`net.ipv4.ip_local_port_range`), so S0 spreads 100,000 sockets over
+/// several loopback addresses.
+///
+/// # Errors
+/// As [`connect`]; also when `from` cannot be bound.
+pub async fn connect_from(
+    addr: SocketAddr,
+    from: Option<std::net::IpAddr>,
+    id: &Identity,
+    role: &str,
+) -> Result<(Tx, Rx), String> {
+    let tcp = match from {
+        None => TcpStream::connect(addr).await.map_err(|e| e.to_string())?,
+        Some(ip) => {
+            let sock = if ip.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()
+            } else {
+                tokio::net::TcpSocket::new_v6()
+            }
+            .map_err(|e| e.to_string())?;
+            sock.bind(SocketAddr::new(ip, 0))
+                .map_err(|e| format!("bind {ip}: {e}"))?;
+            sock.connect(addr).await.map_err(|e| e.to_string())?
+        }
+    };
     let _ = tcp.set_nodelay(true);
     let mut req = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket")
         .into_client_request()

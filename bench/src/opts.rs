@@ -38,6 +38,8 @@ on 127.0.0.1, drives Socket.IO clients open loop and prints one table.
   --admins LIST         S3 admin sockets (default 10,50,100)
   --fanout-rate R       S3 rate, msg/s (default 2000)
   --idle LIST           S0 sizes (default 1000,5000,10000)
+  --idle-hold S         S0: keep the sockets open S seconds after measuring
+                        (for a heap profile of the idle server; default 0)
   --storm N             S4 sockets (default 10000)
   --drain S             wait for late acks/receipts after the last send (default 5)
   --repo PATH           repository root (default: where the bench was built)
@@ -88,6 +90,8 @@ pub struct Opts {
     pub fanout_rate: f64,
     /// S0 sizes.
     pub idle: Vec<usize>,
+    /// S0: how long the sockets stay open after the RSS reading.
+    pub idle_hold: Duration,
     /// S4 size.
     pub storm: usize,
     /// Drain window.
@@ -130,6 +134,7 @@ impl Opts {
             admins: vec![10, 50, 100],
             fanout_rate: 2000.0,
             idle: vec![1000, 5000, 10000],
+            idle_hold: Duration::ZERO,
             storm: 10000,
             drain: Duration::from_secs(5),
             repo,
@@ -219,6 +224,7 @@ impl Opts {
                 "--eff-rates" => o.eff_rates = list(v)?,
                 "--fanout-rate" => o.fanout_rate = num(v)?,
                 "--idle" => o.idle = list(v)?,
+                "--idle-hold" => o.idle_hold = Duration::from_secs_f64(num(v)?),
                 "--storm" => o.storm = num(v)? as usize,
                 "--drain" => o.drain = Duration::from_secs_f64(num(v)?),
                 "--repo" => o.repo = PathBuf::from(v),

@@ -296,6 +296,51 @@ pub async fn overload(l: &Launch, o: &Opts, knee: f64) -> Result<Vec<Row>, Strin
     Ok(vec![row])
 }
 
+/// Sockets per loopback source address in [`open_idle`]: well below the
+/// default ephemeral port range (32768–60999, about 28,000 ports).
+const PER_SOURCE: usize = 10_000;
+
+/// S0's sockets: one visitor socket per identity, 64 handshakes in flight,
+/// each then read by a task that answers the server's pings (an idle page
+/// does so; without it the server's heartbeat would close the first
+/// sockets of a long run). Above [`PER_SOURCE`] sockets the first
+/// [`PER_SOURCE`] come from 127.0.0.1, the next from 127.0.0.2, and so on
+/// (Linux routes all of 127.0.0.0/8 to the loopback). Returns the reader tasks (abort them to
+/// close the sockets) and the failures.
+async fn open_idle(
+    server: &Server,
+    ids: Vec<crate::client::Identity>,
+) -> (Vec<tokio::task::JoinHandle<()>>, usize) {
+    let addr = server.addr;
+    let spread = ids.len() > PER_SOURCE;
+    let items: Vec<_> = ids.into_iter().enumerate().collect();
+    let results = load::bounded(items, 64, |(i, id)| async move {
+        let from = spread.then(|| {
+            let k = u8::try_from(1 + i / PER_SOURCE).unwrap_or(u8::MAX);
+            std::net::IpAddr::from([127, 0, 0, k])
+        });
+        let (tx, mut rx) = crate::client::connect_from(addr, from, &id, "visitor").await?;
+        Ok::<_, String>(tokio::spawn(async move {
+            while crate::client::next_text(&mut rx, &tx).await.is_some() {}
+        }))
+    })
+    .await;
+    let mut ok = Vec::new();
+    let mut failed = 0;
+    for r in results {
+        match r {
+            Ok(s) => ok.push(s),
+            Err(e) => {
+                if failed == 0 {
+                    eprintln!("  socket failed: {e}");
+                }
+                failed += 1;
+            }
+        }
+    }
+    (ok, failed)
+}
+
 /// Opens one visitor socket per identity with `width` handshakes in flight
 /// (0 = all at once). Returns the sockets (kept open) and the failures.
 async fn open_all(
@@ -358,7 +403,9 @@ pub async fn idle(l: &Launch, o: &Opts) -> Result<Vec<Row>, String> {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let before = server.rss_kib().0;
         let cpu0 = server.cpu_s();
-        let (socks, failed) = open_all(&server, ids, 64).await;
+        let t = Instant::now();
+        let (socks, failed) = open_idle(&server, ids).await;
+        let open_s = t.elapsed().as_secs_f64();
         tokio::time::sleep(Duration::from_secs(1)).await;
         let after = server.rss_kib().0;
         let per = after.saturating_sub(before) as f64 / socks.len().max(1) as f64;
@@ -369,9 +416,25 @@ pub async fn idle(l: &Launch, o: &Opts) -> Result<Vec<Row>, String> {
         row.cpu_s = server.cpu_s() - cpu0;
         row.rss_mib = after as f64 / 1024.0;
         row.key = ("KiB/socket", per, false);
-        row.note = format!("{per:.1} KiB per socket over the idle process; {failed} failed");
+        row.note = format!(
+            "{per:.1} KiB per socket over the idle process ({:.0} MiB before, {:.0} MiB after); \
+             opened in {open_s:.1} s; {failed} failed",
+            before as f64 / 1024.0,
+            after as f64 / 1024.0
+        );
         row.ok = failed == 0;
-        drop(socks);
+        if !o.idle_hold.is_zero() {
+            eprintln!(
+                "  holding {} idle sockets for {:.0} s (server pid {})",
+                socks.len(),
+                o.idle_hold.as_secs_f64(),
+                server.pid()
+            );
+            tokio::time::sleep(o.idle_hold).await;
+        }
+        for s in socks {
+            s.abort();
+        }
         rows.push(row);
     }
     Ok(rows)

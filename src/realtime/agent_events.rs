@@ -39,11 +39,6 @@ pub const AGENT_PRESENCE_STATE: &str = "agent_presence_state";
 /// How often typing deadlines and remote entries are checked.
 const EXPIRE_EVERY: Duration = Duration::from_secs(1);
 
-/// Registers `viewing_thread` on a connected socket.
-pub fn register<A: Adapter>(s: &SocketRef<A>) {
-    s.on("viewing_thread", viewing_thread);
-}
-
 #[derive(Deserialize)]
 struct Viewing {
     /// `null` (or absent): the agent views no thread.
@@ -58,8 +53,10 @@ fn agent_of(sess: &SocketSession) -> Option<(i64, &str)> {
 
 /// `viewing_thread {thread_id: string | null}` (admin sockets only) → ack
 /// `{success, thread_id}`: this socket now views that thread (or none).
+///
+/// Routed here by [`super::events::register`].
 #[tracing::instrument(skip_all, fields(role = ?sess.role))]
-async fn viewing_thread<A: Adapter>(
+pub(super) async fn viewing_thread<A: Adapter>(
     s: SocketRef<A>,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use socketioxide::{
     adapter::Adapter,
-    extract::{Event, Extension, SocketRef, State},
+    extract::{Event, Extension, State},
 };
 
 use super::{
@@ -29,14 +29,10 @@ struct Mark {
     message_id: i64,
 }
 
-/// Registers `message_received` and `message_seen` on a socket.
-pub fn register<A: Adapter>(s: &SocketRef<A>) {
-    s.on("message_received", receipt::<A>);
-    s.on("message_seen", receipt::<A>);
-}
-
+/// `message_received` and `message_seen` (routed here by
+/// [`super::events::register`]).
 #[tracing::instrument(skip_all, fields(role = ?sess.role))]
-async fn receipt<A: Adapter>(
+pub(super) async fn receipt<A: Adapter>(
     Event(name): Event,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 use socketioxide::{
     adapter::Adapter,
-    extract::{Event, Extension, SocketRef, State},
+    extract::{Event, Extension, State},
 };
 
 use super::{
@@ -34,19 +34,15 @@ use crate::{
     limits::Action,
 };
 
-/// Registers the handlers on a connected socket.
-pub(super) fn register<A: Adapter>(s: &SocketRef<A>) {
-    for name in [
-        "close_thread",
-        "reopen_thread",
-        "block_thread",
-        "unblock_thread",
-        "take_thread",
-        "assign_thread",
-    ] {
-        s.on(name, tool::<A>);
-    }
-}
+/// The events handled by [`tool`] (routed by [`super::events::register`]).
+pub(super) const NAMES: [&str; 6] = [
+    "close_thread",
+    "reopen_thread",
+    "block_thread",
+    "unblock_thread",
+    "take_thread",
+    "assign_thread",
+];
 
 #[derive(Deserialize)]
 struct Target {
@@ -61,7 +57,7 @@ pub(super) fn note_active(state: &AppState, sess: &SocketSession) {
 }
 
 #[tracing::instrument(skip_all, fields(event = %name))]
-async fn tool<A: Adapter>(
+pub(super) async fn tool<A: Adapter>(
     Event(name): Event,
     State(state): State<AppState>,
     Extension(sess): Extension<Arc<SocketSession>>,

@@ -102,7 +102,8 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
 ///
 /// Sends an open packet if it is not an upgrade from a polling request
 ///
-/// Read packets from the websocket and handle them, it will block until the connection is closed
+/// Then reads packets from the websocket and handles them in a task of its own (as the writer),
+/// so this future ends once the connection is set up.
 #[cfg_attr(
     feature = "tracing",
     tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
@@ -169,7 +170,22 @@ where
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
 
-    // pipe between internal socket channel and websocket
+    // pipe between internal socket channel and websocket, in a task of its own: this
+    // function's state (the request parts, the handshake and upgrade futures) is freed
+    // now rather than kept for the connection's whole life.
+    tokio::spawn(read_until_closed::<H, S>(engine, rx, socket));
+    Ok(())
+}
+
+/// Reads the websocket until it ends or the session is closed, then closes the session
+/// with the matching [`DisconnectReason`].
+async fn read_until_closed<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    rx: SplitStream<WebSocketStream<S>>,
+    socket: Arc<Socket<H::Data>>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     match forward_to_handler(&engine, rx, &socket)
         .with_cancellation_token(&socket.cancellation_token)
         .await
@@ -192,7 +208,6 @@ where
             tracing::debug!(sid = %socket.id, "socket is closing");
         }
     }
-    Ok(())
 }
 
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
@@ -214,8 +229,8 @@ where
                     break;
                 }
                 Packet::Pong | Packet::Ping => {
-                    // A full channel means that the client is already known to be alive.
-                    socket.heartbeat_tx.try_send(()).ok();
+                    // At most one signal is kept: a pending one means that the client is already known to be alive.
+                    socket.heartbeat.notify_one();
                     Ok::<(), Error>(())
                 }
                 Packet::Message(msg) => {
