@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool, Row, postgres::PgRow};
 
 use super::batch;
-use super::messages::BY_CLIENT_ID_SQL;
+use super::message_sql::BY_CLIENT_ID_SQL;
 use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, ThreadId};
 
 /// The batch statement. `$1` now; `$2`…`$11` one array each, an element

@@ -7,7 +7,7 @@
 //! other write, keep the pool.
 //!
 //! The batch follows [`super::batch`]'s plan with the SQL texts of
-//! [`super::messages`], so it stores exactly what
+//! [`super::message_sql`], so it stores exactly what
 //! [`super::messages::insert_batch_with`] stores.
 //!
 //! It also keeps the messages' full-text index (`messages_fts`, issue 25
@@ -29,7 +29,7 @@ use sqlx::{ConnectOptions, Connection};
 use tokio::sync::oneshot;
 
 use self::raw::{Arg, Conn, Row};
-use super::messages::{
+use super::message_sql::{
     BY_CLIENT_ID_SQL, chunks, message_insert_sql, outbox_insert_sql, thread_insert_sql, touch_sql,
     visitor_touch_sql,
 };
@@ -245,7 +245,7 @@ fn thread_id(s: &str) -> Result<ThreadId, sqlx::Error> {
     ThreadId::parse(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// A row of `messages::cols!()` (id, thread_id, content_text, type,
+/// A row of `message_sql::message_cols!()` (id, thread_id, content_text, type,
 /// sender, file_url, created_at, client_id, internal, agent_id,
 /// agent_name, edited_at).
 fn message(r: &Row) -> Result<Message, sqlx::Error> {
