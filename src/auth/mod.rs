@@ -18,11 +18,12 @@
 //!   `ADMIN_PASSWORD` until it sets one.
 
 pub mod acting;
-pub mod actor;
 pub mod agents;
 pub mod password;
 pub mod telegram_link;
-pub use actor::Actor;
+/// Who acts: the core's rule ([`crate::chat::actor`]), named here too
+/// since the adapters build it from what this module checked.
+pub use crate::chat::Actor;
 pub mod cookies;
 mod error;
 pub use error::{AuthError, AuthResult};

@@ -14,7 +14,7 @@
 //! act as [`AgentRef::support`] (an owner's reach, no id) until Telegram
 //! members are mapped to agents.
 
-use crate::chat::{ChatError, ChatResult, Sender, ThreadId};
+use super::{ChatError, ChatResult, Sender, ThreadId};
 use crate::domain::{AgentRef, Role};
 
 /// Who acts.

@@ -190,7 +190,7 @@ impl Chat {
         id: i64,
         client_id: Option<String>,
     ) -> ChatResult<Posted> {
-        self.send_canned_as(&crate::auth::Actor::admin(), thread_id, id, client_id)
+        self.send_canned_as(&super::Actor::admin(), thread_id, id, client_id)
             .await
     }
 
@@ -202,7 +202,7 @@ impl Chat {
     #[tracing::instrument(skip(self, actor, client_id))]
     pub async fn send_canned_as(
         &self,
-        actor: &crate::auth::Actor,
+        actor: &super::Actor,
         thread_id: &ThreadId,
         id: i64,
         client_id: Option<String>,

@@ -3,6 +3,7 @@
 //! Telegram; those adapters call it and subscribe to the [`ChatEvent`]s it
 //! publishes after each commit (`shared/DESIGN.md` § Architecture).
 
+pub mod actor;
 pub mod assignment;
 pub mod canned;
 pub mod edits;
@@ -23,6 +24,7 @@ mod writer;
 
 pub use crate::domain::{ListFilter, Thread, ThreadListItem};
 pub use crate::domain::{MessageType, OutboxStatus, Role, ThreadId};
+pub use actor::Actor;
 pub use error::{ChatError, ChatResult};
 pub use media_urls::MediaUrls;
 pub use post::{
