@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::error::ChatResult;
-use crate::domain::Message;
 use crate::domain::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailStatus, EmailThread};
+use crate::domain::{Message, MessageId};
 use crate::store::{self, Db};
 
 pub use crate::store::email::TranscriptRefusal;
@@ -88,7 +88,7 @@ impl Emails {
     pub async fn answers_after(
         &self,
         thread_id: &ThreadId,
-        after: i64,
+        after: MessageId,
     ) -> ChatResult<Vec<Message>> {
         Ok(store::email::answers_after(&self.db, thread_id, after).await?)
     }
@@ -117,7 +117,7 @@ impl Emails {
         id: i64,
         recipient: &str,
         body: &str,
-        upto: Option<(&ThreadId, i64)>,
+        upto: Option<(&ThreadId, MessageId)>,
         now: DateTime<Utc>,
     ) -> ChatResult<bool> {
         Ok(store::email::compose(&self.db, id, recipient, body, upto, now).await?)

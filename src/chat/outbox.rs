@@ -9,7 +9,7 @@
 //! Statuses of a forward: [`OutboxStatus`]. The worker is woken by the
 //! core's [`ChatEvent::OutboxDue`](super::ChatEvent::OutboxDue) events.
 
-use crate::domain::ThreadId;
+use crate::domain::{MessageId, ThreadId};
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
@@ -196,7 +196,7 @@ impl Outbox {
     pub async fn first_forward_context(
         &self,
         thread_id: &ThreadId,
-        message_id: i64,
+        message_id: MessageId,
     ) -> ChatResult<Option<VisitorContext>> {
         Ok(
             store::visitors::for_first_forward(&self.db, thread_id, message_id)
@@ -230,7 +230,7 @@ impl Outbox {
     pub async fn note_receipt(
         &self,
         thread_id: &ThreadId,
-        up_to: i64,
+        up_to: MessageId,
         level: i32,
     ) -> ChatResult<()> {
         let n = store::topics::note_receipt(&self.db, thread_id, up_to, level).await?;

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{EmailKind, EmailStatus, ThreadId};
+use super::{EmailKind, EmailStatus, MessageId, ThreadId};
 
 /// What the group-commit writer schedules with the messages it stores,
 /// in the same transaction: `None` = off.
@@ -74,11 +74,11 @@ pub struct EmailThread {
     /// The generation of its signed links (raised by unsubscribe and clear).
     pub email_link_gen: i32,
     /// The last answer id already emailed.
-    pub email_answered_upto: i64,
+    pub email_answered_upto: MessageId,
     /// When answers were last emailed (the 10-minute rule).
     pub email_answer_sent_at: Option<DateTime<Utc>>,
     /// The last answer id the visitor's page saw (`message_seen`).
-    pub seen_upto: i64,
+    pub seen_upto: MessageId,
 }
 
 /// An enabled agent with an address, for `agent` emails.

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{MessageType, Role};
+use super::{MessageId, MessageType, Role};
 
 /// A `threads` row: `{id, display_name, created_at, last_activity_at,
 /// status, visitor_last_seen_at, admin_last_read_message_id,
@@ -28,7 +28,7 @@ pub struct ThreadRecord {
     /// When the visitor last read.
     pub visitor_last_seen_at: Option<DateTime<Utc>>,
     /// The last message the admins read.
-    pub admin_last_read_message_id: i64,
+    pub admin_last_read_message_id: MessageId,
     /// When it was last closed or reopened.
     pub status_changed_at: Option<DateTime<Utc>>,
     /// When its visitor was blocked (`None`: not blocked).
@@ -41,7 +41,7 @@ pub struct ThreadRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct MessageRecord {
     /// Id (kept by an import).
-    pub id: i64,
+    pub id: MessageId,
     /// Its thread.
     pub thread_id: String,
     /// `visitor` | `admin`.

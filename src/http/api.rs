@@ -14,7 +14,7 @@ use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
     AppState,
     chat::{PostRequest, Sender},
-    domain::{Message, Role, ThreadId, rfc3339_string},
+    domain::{Message, MessageId, Role, ThreadId, rfc3339_string},
     http::error::{AppError, AppResult},
     limits::{Action, address_key},
 };
@@ -75,9 +75,9 @@ pub struct PageQuery {
     /// Page size, 1..=200 (default 50).
     pub limit: Option<i64>,
     /// Only messages with a smaller id (older pages).
-    pub before: Option<i64>,
+    pub before: Option<MessageId>,
     /// Only messages with a larger id (catch-up after a reconnect).
-    pub after: Option<i64>,
+    pub after: Option<MessageId>,
 }
 
 /// `{success: true, messages}` of `GET /api/messages/{thread_id}`.
@@ -144,7 +144,7 @@ pub struct Sent {
     /// Always `true`.
     pub success: bool,
     /// The stored message's id.
-    pub message_id: i64,
+    pub message_id: MessageId,
     /// Its thread.
     pub thread_id: ThreadId,
     /// The stored message.

@@ -138,7 +138,7 @@ pub(super) fn forwards<'a>(
         .filter(|(m, _)| m.forward)
         .map(|(m, i)| {
             (
-                i.message.id,
+                i.message.id.get(),
                 i.message.thread_id.as_str(),
                 m.client_key.as_deref(),
             )
@@ -178,7 +178,7 @@ pub(super) fn tg_links<'a>(
             m.tg_link.map(|(chat, tg_message)| {
                 (
                     i.message.thread_id.as_str(),
-                    i.message.id,
+                    i.message.id.get(),
                     chat.to_string(),
                     tg_message,
                 )

@@ -10,7 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::with_db;
 use super::{Db, StoreResult};
 use crate::domain::{
-    DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message, ThreadId, ThreadStatus,
+    DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message, MessageId, ThreadId,
+    ThreadStatus,
 };
 
 /// Schedules an `answer` check of thread `$2` at `$3` (`$1` now), unless
@@ -118,7 +119,11 @@ pub async fn thread(db: &Db, thread_id: &ThreadId) -> StoreResult<Option<EmailTh
 ///
 /// # Errors
 /// Database errors.
-pub async fn answers_after(db: &Db, thread_id: &ThreadId, after: i64) -> StoreResult<Vec<Message>> {
+pub async fn answers_after(
+    db: &Db,
+    thread_id: &ThreadId,
+    after: MessageId,
+) -> StoreResult<Vec<Message>> {
     const SQL: &str = concat!(
         "SELECT id, thread_id, content_text, type, sender, file_url, created_at, client_id, internal, \
          agent_id, agent_name FROM messages WHERE thread_id = $1 AND id > $2 AND sender = 'admin' AND ",
@@ -176,7 +181,7 @@ pub async fn compose(
     id: i64,
     recipient: &str,
     body: &str,
-    upto: Option<(&ThreadId, i64)>,
+    upto: Option<(&ThreadId, MessageId)>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     const SQL: &str = "UPDATE email_outbox SET status = 'pending', recipient = $2, body = $3, \

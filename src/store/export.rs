@@ -6,7 +6,7 @@
 //! nothing is stored unless it commits; on Postgres the id sequences are
 //! moved past the imported ids before the commit.
 
-use crate::domain::ThreadId;
+use crate::domain::{MessageId, ThreadId};
 use chrono::{DateTime, Utc};
 
 use super::{Db, StoreResult, with_db};
@@ -58,7 +58,7 @@ pub async fn context(db: &Db, id: &ThreadId) -> StoreResult<Option<ContextRecord
 pub async fn messages(
     db: &Db,
     id: &ThreadId,
-    after: i64,
+    after: MessageId,
     limit: i64,
 ) -> StoreResult<Vec<MessageRecord>> {
     let sql = format!(

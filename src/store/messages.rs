@@ -12,7 +12,7 @@ use super::message_sql::{
     touch_sql, visitor_touch_sql,
 };
 use super::{Db, StoreResult, batch, with_db};
-use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, Role};
+use crate::domain::{EmailSchedule, Inserted, Message, MessageId, NewMessage, Role};
 
 /// The group commit of one batch ([`super::batch`]'s plan) through sqlx on
 /// SQLite (tools and tests; the server's writer runs the same statements
@@ -161,8 +161,8 @@ pub async fn page(
     reader: Role,
     thread_id: &ThreadId,
     limit: i64,
-    before: Option<i64>,
-    after: Option<i64>,
+    before: Option<MessageId>,
+    after: Option<MessageId>,
 ) -> StoreResult<Vec<Message>> {
     macro_rules! select {
         ($cond:expr, $order:expr) => {
@@ -198,7 +198,7 @@ pub async fn page(
     } else {
         select!("id < $2", "DESC")
     };
-    let before = before.unwrap_or(i64::MAX);
+    let before = before.unwrap_or(MessageId(i64::MAX));
     let mut rows: Vec<Message> = with_db!(db, p => sqlx::query_as(sql).bind(thread_id).bind(before).bind(limit).fetch_all(p).await)?;
     rows.reverse();
     Ok(rows)
@@ -219,7 +219,7 @@ pub async fn edited_since(
     db: &Db,
     reader: Role,
     thread_id: &str,
-    after: i64,
+    after: MessageId,
     limit: i64,
 ) -> StoreResult<Vec<Message>> {
     macro_rules! select {

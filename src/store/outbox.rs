@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{OutboxItem, OutboxStatus};
+use crate::domain::{MessageId, OutboxItem, OutboxStatus};
 
 /// SQL condition: `o` is pending and no older forward of its thread is (it is
 /// the thread's head).
@@ -288,7 +288,7 @@ pub async fn thread_of(
 pub async fn link(
     db: &Db,
     thread_id: &ThreadId,
-    message_id: Option<i64>,
+    message_id: Option<MessageId>,
     tg_chat_id: i64,
     tg_message_id: i64,
 ) -> StoreResult<()> {

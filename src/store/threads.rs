@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::with_db;
 use super::{Db, StoreResult};
 use crate::domain::{
-    AssigneeFilter, ListFilter, Message, MessageType, Role, Thread, ThreadListItem,
+    AssigneeFilter, ListFilter, Message, MessageId, MessageType, Role, Thread, ThreadListItem,
 };
 
 /// The columns of [`Thread`], as a literal for `concat!` (table alias `t`).
@@ -26,7 +26,7 @@ struct ListRow {
     thread: Thread,
     message_count: i64,
     unread_count: i64,
-    m_id: Option<i64>,
+    m_id: Option<MessageId>,
     m_content_text: Option<String>,
     m_type: Option<MessageType>,
     m_sender: Option<Role>,
@@ -128,7 +128,7 @@ pub async fn list(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn mark_read(db: &Db, id: &ThreadId, up_to: i64) -> StoreResult<()> {
+pub async fn mark_read(db: &Db, id: &ThreadId, up_to: MessageId) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET admin_last_read_message_id = $1 \
                        WHERE id = $2 AND admin_last_read_message_id < $1";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(up_to).bind(id).execute(p).await.map(|_| ()))?)

@@ -114,7 +114,7 @@ mod tests {
             attempts: 0,
             parts_sent: 0,
             thread_id: thread.into(),
-            message_id: Some(id),
+            message_id: Some(crate::domain::MessageId(id)),
             display_name: None,
             content_type: None,
             content_text: None,

@@ -34,7 +34,7 @@ use super::message_sql::{
     visitor_touch_sql,
 };
 use super::{StoreResult, batch};
-use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, ThreadId};
+use crate::domain::{EmailSchedule, Inserted, Message, MessageId, NewMessage, ThreadId};
 
 /// The full-text index catches up at least this often while messages come.
 pub const FTS_EVERY: Duration = Duration::from_secs(1);
@@ -250,7 +250,7 @@ fn thread_id(s: &str) -> Result<ThreadId, sqlx::Error> {
 /// agent_name, edited_at).
 fn message(r: &Row) -> Result<Message, sqlx::Error> {
     Ok(Message {
-        id: r.int(0),
+        id: MessageId(r.int(0)),
         thread_id: thread_id(r.text(1)?)?,
         content_text: r.text(2)?.to_owned(),
         content_type: decode(r.text(3)?)?,
