@@ -40,7 +40,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     config::Config,
-    domain::AgentRef,
+    domain::{AgentId, AgentRef},
     store::{self, Db, agents::Credentials, auth::OtpRow},
 };
 
@@ -54,7 +54,7 @@ pub struct AdminSession {
     /// The agent's login name.
     pub username: String,
     /// The agent's id.
-    pub agent_id: i64,
+    pub agent_id: AgentId,
     /// The agent as an actor carries it.
     pub agent: AgentRef,
 }
@@ -63,7 +63,7 @@ pub struct AdminSession {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginAgent {
     /// Its id.
-    pub id: i64,
+    pub id: AgentId,
     /// Its login name.
     pub login: String,
     /// Its private Telegram chat for the code, if linked.
@@ -74,7 +74,7 @@ pub struct LoginAgent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OtpCheck {
     /// Right code: the login of this agent (id) completes.
-    Accepted(i64),
+    Accepted(AgentId),
     /// Wrong code: compared, and one of the code's tries is spent.
     Wrong,
     /// No live code for this login (unknown, expired, used or out of
@@ -301,7 +301,7 @@ impl Auth {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn otp_agent(&self, login_id: &str) -> AuthResult<Option<i64>> {
+    pub async fn otp_agent(&self, login_id: &str) -> AuthResult<Option<AgentId>> {
         Ok(store::auth::otp_agent(&self.inner.db, login_id).await?)
     }
 
@@ -313,7 +313,7 @@ impl Auth {
     #[tracing::instrument(skip_all)]
     pub async fn create_session(
         &self,
-        agent_id: i64,
+        agent_id: AgentId,
     ) -> AuthResult<Option<(String, AdminSession)>> {
         let Some(cred) = self.live_agent(agent_id).await? else {
             return Ok(None);
@@ -333,7 +333,7 @@ impl Auth {
         Ok(Some((token, session_of(hash, cred))))
     }
 
-    async fn live_agent(&self, id: i64) -> AuthResult<Option<Credentials>> {
+    async fn live_agent(&self, id: AgentId) -> AuthResult<Option<Credentials>> {
         Ok(store::agents::credentials_by_id(&self.inner.db, id)
             .await?
             .filter(|c| c.disabled_at.is_none()))

@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn the_admin_reaches_every_thread() {
         let agent = AgentRef {
-            id: Some(2),
+            id: Some(crate::domain::AgentId(2)),
             role: crate::domain::AgentRole::Agent,
             display_name: "Ayşe".into(),
         };

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::error::ChatResult;
+use crate::domain::{AgentId, Message, MessageId};
 use crate::domain::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailStatus, EmailThread};
-use crate::domain::{Message, MessageId};
 use crate::store::{self, Db};
 
 pub use crate::store::email::TranscriptRefusal;
@@ -162,7 +162,7 @@ impl Emails {
     /// See [`store::email::agent_mails`].
     pub async fn agent_mails(
         &self,
-        mails: &[(i64, String, String)],
+        mails: &[(AgentId, String, String)],
         done: &[i64],
         now: DateTime<Utc>,
     ) -> ChatResult<()> {
@@ -198,12 +198,16 @@ impl Emails {
     }
 
     /// See [`store::email::set_agent_email`].
-    pub async fn set_agent_email(&self, agent_id: i64, email: Option<&str>) -> ChatResult<bool> {
+    pub async fn set_agent_email(
+        &self,
+        agent_id: AgentId,
+        email: Option<&str>,
+    ) -> ChatResult<bool> {
         Ok(store::email::set_agent_email(&self.db, agent_id, email).await?)
     }
 
     /// See [`store::email::agent_email`].
-    pub async fn agent_email(&self, agent_id: i64) -> ChatResult<Option<String>> {
+    pub async fn agent_email(&self, agent_id: AgentId) -> ChatResult<Option<String>> {
         Ok(store::email::agent_email(&self.db, agent_id).await?)
     }
 

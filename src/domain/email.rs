@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{EmailKind, EmailStatus, MessageId, ThreadId};
+use super::{AgentId, EmailKind, EmailStatus, MessageId, ThreadId};
 
 /// What the group-commit writer schedules with the messages it stores,
 /// in the same transaction: `None` = off.
@@ -39,7 +39,7 @@ pub struct EmailRow {
     /// Its thread (`None` for an `agent` email, which may name several).
     pub thread_id: Option<ThreadId>,
     /// The agent an `agent` email goes to.
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// Where it stands.
     pub status: EmailStatus,
     /// When it is checked (scheduled) or sent (pending) next, UTC.
@@ -85,7 +85,7 @@ pub struct EmailThread {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EmailAgent {
     /// Agent id.
-    pub id: i64,
+    pub id: AgentId,
     /// Its name.
     pub display_name: String,
     /// Its address.

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 /// The shared impls of an id newtype `$name(pub i64)` declared just above
 /// the call (the `derive` stays on the type, where the OpenAPI test reads
-/// it): `Display` (the number), `From` both ways, and `sqlx` `Type` /
+/// it): `Display` and `FromStr` (the number in decimal), `From` both ways, and `sqlx` `Type` /
 /// `Encode` / `Decode` for any backend whose `i64` is a type (`BIGINT` on
 /// Postgres, `INTEGER` on SQLite).
 macro_rules! int_id {
@@ -28,6 +28,15 @@ macro_rules! int_id {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        /// Reads the number in decimal (a path segment, a signed link's
+        /// subject).
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<$name, Self::Err> {
+                s.parse().map($name)
             }
         }
 
@@ -89,6 +98,15 @@ macro_rules! int_id {
 #[serde(transparent)]
 pub struct MessageId(pub i64);
 int_id!(MessageId);
+
+/// An agent's id (`agents.id`, issue 22 item 1): who of the support team
+/// acts, wrote a message, is assigned a thread or gets an `agent` email.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(transparent)]
+pub struct AgentId(pub i64);
+int_id!(AgentId);
 
 #[cfg(test)]
 mod tests {

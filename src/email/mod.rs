@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::domain::ThreadId;
+use crate::domain::{AgentId, ThreadId};
 use crate::{
     auth::Auth,
     chat::Chat,
@@ -191,7 +191,7 @@ impl Mailer {
         format!("{}/email/unsubscribe/{token}", self.public_url())
     }
 
-    fn agent_unsubscribe_url(&self, agent_id: i64, now: DateTime<Utc>) -> String {
+    fn agent_unsubscribe_url(&self, agent_id: AgentId, now: DateTime<Utc>) -> String {
         let token = links::sign(
             self.auth(),
             links::Purpose::AgentUnsubscribe,

@@ -25,7 +25,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Mailer, compose, smtp::Outcome};
 use crate::chat::ChatResult;
-use crate::domain::{EmailKind, EmailRow, EmailStatus, EmailThread, Role, ThreadId, ThreadStatus};
+use crate::domain::{
+    AgentId, EmailKind, EmailRow, EmailStatus, EmailThread, Role, ThreadId, ThreadStatus,
+};
 use crate::store;
 
 /// At most one answer email per thread in this time (issue 26 item 2).
@@ -249,7 +251,7 @@ async fn transcript(m: &Mailer, row: &EmailRow, now: DateTime<Utc>) -> ChatResul
 async fn agents(m: &Mailer, waits: &[EmailRow], now: DateTime<Utc>) -> ChatResult<()> {
     let emails = m.chat.emails();
     let mut done = Vec::new();
-    let mut waiting: Vec<(ThreadId, String, DateTime<Utc>, Option<i64>)> = Vec::new();
+    let mut waiting: Vec<(ThreadId, String, DateTime<Utc>, Option<AgentId>)> = Vec::new();
     for row in waits {
         let Some(tid) = &row.thread_id else {
             emails.end(row.id, EmailStatus::Cancelled).await?;
@@ -286,7 +288,7 @@ async fn agents(m: &Mailer, waits: &[EmailRow], now: DateTime<Utc>) -> ChatResul
         let frame = m.agent_frame(&agent.email, &unsubscribe);
         match compose::agent(&frame.frame(), &mine) {
             Ok(c) => mails.push((agent.id, c.to, c.raw)),
-            Err(e) => tracing::warn!(error = %e, agent = agent.id, "agent email not composed"),
+            Err(e) => tracing::warn!(error = %e, agent = %agent.id, "agent email not composed"),
         }
     }
     emails.agent_mails(&mails, &done, now).await

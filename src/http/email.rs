@@ -40,7 +40,7 @@ use super::{
 use crate::{
     AppState,
     chat::email::TranscriptRefusal,
-    domain::ThreadId,
+    domain::{AgentId, ThreadId},
     email::{Mailer, links},
     store,
 };
@@ -182,7 +182,7 @@ enum Unsubscribe {
     /// Email about this thread (purpose `u`).
     Thread(ThreadId),
     /// `agent` emails to this agent (purpose `a`).
-    Agent(i64),
+    Agent(AgentId),
 }
 
 /// What `token` unsubscribes when it is an unsubscribe link this server

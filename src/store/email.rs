@@ -10,8 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::with_db;
 use super::{Db, StoreResult};
 use crate::domain::{
-    DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message, MessageId, ThreadId,
-    ThreadStatus,
+    AgentId, DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message, MessageId,
+    ThreadId, ThreadStatus,
 };
 
 /// Schedules an `answer` check of thread `$2` at `$3` (`$1` now), unless
@@ -254,7 +254,7 @@ pub async fn outcome(
 
 /// What [`waiting`] reads: since when (`None`: answered), the assignee,
 /// the status (`open` / `closed`) and the thread's display name.
-pub type Waiting = (Option<DateTime<Utc>>, Option<i64>, ThreadStatus, String);
+pub type Waiting = (Option<DateTime<Utc>>, Option<AgentId>, ThreadStatus, String);
 
 /// Since when a visitor message of `thread_id` waits for an answer (the
 /// first visitor message after the last agent answer; notes do not
@@ -288,7 +288,7 @@ pub async fn agents_with_email(db: &Db) -> StoreResult<Vec<EmailAgent>> {
 #[tracing::instrument(skip_all, fields(mails = mails.len(), done = done.len()))]
 pub async fn agent_mails(
     db: &Db,
-    mails: &[(i64, String, String)],
+    mails: &[(AgentId, String, String)],
     done: &[i64],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -374,7 +374,7 @@ pub async fn unsubscribe(db: &Db, thread_id: &ThreadId, now: DateTime<Utc>) -> S
 ///
 /// # Errors
 /// Database errors.
-pub async fn set_agent_email(db: &Db, agent_id: i64, email: Option<&str>) -> StoreResult<bool> {
+pub async fn set_agent_email(db: &Db, agent_id: AgentId, email: Option<&str>) -> StoreResult<bool> {
     const SQL: &str = "UPDATE agents SET email = $2 WHERE id = $1";
     const CANCEL: &str = "UPDATE email_outbox SET status = 'cancelled' \
         WHERE agent_id = $1 AND status IN ('scheduled', 'pending')";
@@ -393,7 +393,7 @@ pub async fn set_agent_email(db: &Db, agent_id: i64, email: Option<&str>) -> Sto
 ///
 /// # Errors
 /// Database errors.
-pub async fn agent_email(db: &Db, agent_id: i64) -> StoreResult<Option<String>> {
+pub async fn agent_email(db: &Db, agent_id: AgentId) -> StoreResult<Option<String>> {
     const SQL: &str = "SELECT email FROM agents WHERE id = $1";
     let v: Option<Option<String>> =
         with_db!(db, p => sqlx::query_scalar(SQL).bind(agent_id).fetch_optional(p).await)?;

@@ -34,7 +34,7 @@ use super::message_sql::{
     visitor_touch_sql,
 };
 use super::{StoreResult, batch};
-use crate::domain::{EmailSchedule, Inserted, Message, MessageId, NewMessage, ThreadId};
+use crate::domain::{AgentId, EmailSchedule, Inserted, Message, MessageId, NewMessage, ThreadId};
 
 /// The full-text index catches up at least this often while messages come.
 pub const FTS_EVERY: Duration = Duration::from_secs(1);
@@ -259,7 +259,7 @@ fn message(r: &Row) -> Result<Message, sqlx::Error> {
         created_at: parse_time(r.text(6)?)?,
         client_id: r.opt_text(7)?.map(str::to_owned),
         internal: r.int(8) != 0,
-        agent_id: r.opt_int(9),
+        agent_id: r.opt_int(9).map(AgentId),
         sender_name: r.opt_text(10)?.map(str::to_owned),
         edited_at: r.opt_text(11)?.map(parse_time).transpose()?,
     })
@@ -305,7 +305,7 @@ fn run_batch(
                 m.file_url.as_ref().into(),
                 m.client_id.as_ref().into(),
                 m.internal.into(),
-                m.agent_id.into(),
+                m.agent_id.map(AgentId::get).into(),
                 m.agent_name.as_ref().into(),
             ]);
         }
