@@ -108,6 +108,15 @@ int_id!(MessageId);
 pub struct AgentId(pub i64);
 int_id!(AgentId);
 
+/// A Telegram outbox row's id (`telegram_outbox.id`): one forward to the
+/// admin chat, in sending order.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(transparent)]
+pub struct OutboxId(pub i64);
+int_id!(OutboxId);
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -134,7 +134,7 @@ pub(super) async fn send_batch(tg: &Telegram, chat: &Chat, batch: Batch) -> Outc
         buttons_sent(tg, chat, &first.thread_id, tg_id).await;
     }
     tracing::debug!(
-        outbox_id = first.id,
+        outbox_id = %first.id,
         n = batch.items.len(),
         "coalesced forward sent"
     );

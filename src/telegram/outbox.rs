@@ -202,7 +202,7 @@ async fn round(tg: &Telegram, chat: &Chat, fair: &mut Fair) -> Duration {
         }
         Outcome::LeaseLost => {
             tracing::warn!(
-                outbox_id = item.id,
+                outbox_id = %item.id,
                 "outbox: this instance lost the sender's lock; its batch is aborted"
             );
             return STORE_PAUSE;
@@ -213,24 +213,24 @@ async fn round(tg: &Telegram, chat: &Chat, fair: &mut Fair) -> Duration {
         }
         Outcome::TopicGone => {
             tracing::error!(
-                outbox_id = item.id,
+                outbox_id = %item.id,
                 "the thread's topic keeps vanishing; giving up"
             );
             outbox.give_up(item.id, "topic gone").await
         }
         Outcome::Permanent(e) => {
-            tracing::error!(outbox_id = item.id, error = %e, "a forward can never be sent; giving up");
+            tracing::error!(outbox_id = %item.id, error = %e, "a forward can never be sent; giving up");
             outbox.give_up(item.id, &e).await
         }
         Outcome::Refused(e) if item.attempts + 1 >= MAX_REFUSALS => {
-            tracing::error!(outbox_id = item.id, error = %e, "Telegram refused a forward {MAX_REFUSALS} times; giving up");
+            tracing::error!(outbox_id = %item.id, error = %e, "Telegram refused a forward {MAX_REFUSALS} times; giving up");
             outbox.give_up(item.id, &e).await
         }
         Outcome::Transient(e) | Outcome::Refused(e) => {
             // Later forwards of this thread wait behind this one (order);
             // other threads' heads are not affected.
             let d = backoff(tg.retry_base, item.attempts);
-            tracing::warn!(outbox_id = item.id, attempts = item.attempts + 1, error = %e, "forward failed, will retry");
+            tracing::warn!(outbox_id = %item.id, attempts = item.attempts + 1, error = %e, "forward failed, will retry");
             let next = Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or_default();
             outbox.retry(item.id, next, true, &e).await
         }
@@ -238,7 +238,7 @@ async fn round(tg: &Telegram, chat: &Chat, fair: &mut Fair) -> Duration {
             // As above; logged with the database error and its sources.
             let d = backoff(tg.retry_base, item.attempts);
             tracing::warn!(
-                outbox_id = item.id,
+                outbox_id = %item.id,
                 attempts = item.attempts + 1,
                 error = &*source as &dyn std::error::Error,
                 "forward failed, will retry"

@@ -144,7 +144,7 @@ pub(super) async fn context_line(chat: &Chat, item: &OutboxItem) -> Option<Strin
         .first_forward_context(&item.thread_id, id)
         .await
         .unwrap_or_else(|e| {
-            tracing::warn!(outbox_id = item.id, error = %e, "cannot read the visitor context");
+            tracing::warn!(outbox_id = %item.id, error = %e, "cannot read the visitor context");
             None
         })
         .and_then(|c| format::context_line(&c))
@@ -251,7 +251,7 @@ async fn topic_gone(
     };
     match res {
         Ok(()) => {
-            tracing::info!(outbox_id = item.id, closed = ?why, "a thread's topic is gone; trying again");
+            tracing::info!(outbox_id = %item.id, closed = ?why, "a thread's topic is gone; trying again");
             Outcome::TopicGone
         }
         Err(e) => Outcome::Store(e.into()),
