@@ -117,6 +117,14 @@ int_id!(AgentId);
 pub struct OutboxId(pub i64);
 int_id!(OutboxId);
 
+/// A canned reply's id (`canned_replies.id`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(transparent)]
+pub struct CannedId(pub i64);
+int_id!(CannedId);
+
 #[cfg(test)]
 mod tests {
     #[test]
