@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::error::ChatResult;
-use crate::domain::{AgentId, Message, MessageId};
+use crate::domain::{AgentId, EmailId, Message, MessageId};
 use crate::domain::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailStatus, EmailThread};
 use crate::store::{self, Db};
 
@@ -114,7 +114,7 @@ impl Emails {
     /// See [`store::email::compose`].
     pub async fn compose(
         &self,
-        id: i64,
+        id: EmailId,
         recipient: &str,
         body: &str,
         upto: Option<(&ThreadId, MessageId)>,
@@ -124,24 +124,24 @@ impl Emails {
     }
 
     /// See [`store::email::reschedule`].
-    pub async fn reschedule(&self, id: i64, due: DateTime<Utc>) -> ChatResult<()> {
+    pub async fn reschedule(&self, id: EmailId, due: DateTime<Utc>) -> ChatResult<()> {
         Ok(store::email::reschedule(&self.db, id, due).await?)
     }
 
     /// See [`store::email::end`].
-    pub async fn end(&self, id: i64, status: EmailStatus) -> ChatResult<()> {
+    pub async fn end(&self, id: EmailId, status: EmailStatus) -> ChatResult<()> {
         Ok(store::email::end(&self.db, id, status).await?)
     }
 
     /// See [`store::email::take`].
-    pub async fn take(&self, id: i64) -> ChatResult<bool> {
+    pub async fn take(&self, id: EmailId) -> ChatResult<bool> {
         Ok(store::email::take(&self.db, id).await?)
     }
 
     /// See [`store::email::outcome`].
     pub async fn outcome(
         &self,
-        id: i64,
+        id: EmailId,
         status: EmailStatus,
         error: Option<&str>,
         at: DateTime<Utc>,
@@ -163,7 +163,7 @@ impl Emails {
     pub async fn agent_mails(
         &self,
         mails: &[(AgentId, String, String)],
-        done: &[i64],
+        done: &[EmailId],
         now: DateTime<Utc>,
     ) -> ChatResult<()> {
         Ok(store::email::agent_mails(&self.db, mails, done, now).await?)

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{AgentId, EmailKind, EmailStatus, MessageId, ThreadId};
+use super::{AgentId, EmailId, EmailKind, EmailStatus, MessageId, ThreadId};
 
 /// What the group-commit writer schedules with the messages it stores,
 /// in the same transaction: `None` = off.
@@ -33,7 +33,7 @@ impl EmailSchedule {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EmailRow {
     /// Row id.
-    pub id: i64,
+    pub id: EmailId,
     /// What it is.
     pub kind: EmailKind,
     /// Its thread (`None` for an `agent` email, which may name several).

@@ -125,6 +125,15 @@ int_id!(OutboxId);
 pub struct CannedId(pub i64);
 int_id!(CannedId);
 
+/// An email outbox row's id (`email_outbox.id`, issue 26): a check that
+/// is scheduled, then the email it composed.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(transparent)]
+pub struct EmailId(pub i64);
+int_id!(EmailId);
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -62,7 +62,7 @@ pub(crate) struct FrameParts<'a> {
     pub lang: compose::Lang,
     tz: chrono_tz::Tz,
     unsubscribe: String,
-    row_id: i64,
+    row_id: crate::domain::EmailId,
 }
 
 impl FrameParts<'_> {
@@ -207,7 +207,7 @@ impl Mailer {
         format!("{}/admin#{thread_id}", self.public_url())
     }
 
-    fn frame(&self, to: &str, t: &EmailThread, row_id: i64) -> FrameParts<'_> {
+    fn frame(&self, to: &str, t: &EmailThread, row_id: crate::domain::EmailId) -> FrameParts<'_> {
         FrameParts {
             m: self,
             to: to.to_owned(),
@@ -229,7 +229,7 @@ impl Mailer {
             lang: compose::Lang::En,
             tz: self.inner.timezone,
             unsubscribe: unsubscribe.to_owned(),
-            row_id: 0,
+            row_id: crate::domain::EmailId(0),
         }
     }
 }

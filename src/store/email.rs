@@ -10,8 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::with_db;
 use super::{Db, StoreResult};
 use crate::domain::{
-    AgentId, DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message, MessageId,
-    ThreadId, ThreadStatus,
+    AgentId, DeadEmail, EmailAgent, EmailId, EmailRow, EmailStatus, EmailThread, Message,
+    MessageId, ThreadId, ThreadStatus,
 };
 
 /// Schedules an `answer` check of thread `$2` at `$3` (`$1` now), unless
@@ -178,7 +178,7 @@ pub async fn queued_to(
 #[tracing::instrument(skip(db, body))]
 pub async fn compose(
     db: &Db,
-    id: i64,
+    id: EmailId,
     recipient: &str,
     body: &str,
     upto: Option<(&ThreadId, MessageId)>,
@@ -204,7 +204,7 @@ pub async fn compose(
 ///
 /// # Errors
 /// Database errors.
-pub async fn reschedule(db: &Db, id: i64, due: DateTime<Utc>) -> StoreResult<()> {
+pub async fn reschedule(db: &Db, id: EmailId, due: DateTime<Utc>) -> StoreResult<()> {
     const SQL: &str = "UPDATE email_outbox SET due_at = $2 WHERE id = $1 AND status = 'scheduled'";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(id).bind(due).execute(p).await.map(|_| ()))?)
 }
@@ -213,7 +213,7 @@ pub async fn reschedule(db: &Db, id: i64, due: DateTime<Utc>) -> StoreResult<()>
 ///
 /// # Errors
 /// Database errors.
-pub async fn end(db: &Db, id: i64, status: EmailStatus) -> StoreResult<()> {
+pub async fn end(db: &Db, id: EmailId, status: EmailStatus) -> StoreResult<()> {
     const SQL: &str = "UPDATE email_outbox SET status = $2 WHERE id = $1 AND status = 'scheduled'";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(id).bind(status).execute(p).await.map(|_| ()))?)
 }
@@ -224,7 +224,7 @@ pub async fn end(db: &Db, id: i64, status: EmailStatus) -> StoreResult<()> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn take(db: &Db, id: i64) -> StoreResult<bool> {
+pub async fn take(db: &Db, id: EmailId) -> StoreResult<bool> {
     const SQL: &str = "UPDATE email_outbox SET status = 'sending', attempts = attempts + 1 \
         WHERE id = $1 AND status = 'pending'";
     Ok(
@@ -239,7 +239,7 @@ pub async fn take(db: &Db, id: i64) -> StoreResult<bool> {
 /// Database errors.
 pub async fn outcome(
     db: &Db,
-    id: i64,
+    id: EmailId,
     status: EmailStatus,
     error: Option<&str>,
     at: DateTime<Utc>,
@@ -289,7 +289,7 @@ pub async fn agents_with_email(db: &Db) -> StoreResult<Vec<EmailAgent>> {
 pub async fn agent_mails(
     db: &Db,
     mails: &[(AgentId, String, String)],
-    done: &[i64],
+    done: &[EmailId],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     const INSERT: &str = "INSERT INTO email_outbox (kind, agent_id, status, due_at, recipient, body, \
@@ -425,7 +425,7 @@ pub async fn counts(db: &Db) -> StoreResult<Vec<(EmailStatus, i64)>> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn row(db: &Db, id: i64) -> StoreResult<Option<EmailRow>> {
+pub async fn row(db: &Db, id: EmailId) -> StoreResult<Option<EmailRow>> {
     const SQL: &str = concat!("SELECT ", row!(), " FROM email_outbox WHERE id = $1");
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }
