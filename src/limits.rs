@@ -27,6 +27,8 @@ use std::{
 };
 
 use axum::http::{Extensions, HeaderMap};
+
+use crate::domain::AgentId;
 use governor::{
     Quota, RateLimiter,
     clock::{Clock, DefaultClock},
@@ -117,7 +119,7 @@ pub struct Limits {
     /// `(window start, slots spent)`. Only an agent whose password was
     /// right gets an entry, so it holds at most one per agent; windows
     /// over are dropped when it reaches [`LOGIN_ACCOUNTS_CAPACITY`].
-    login_account: Mutex<HashMap<i64, (Instant, u32)>>,
+    login_account: Mutex<HashMap<AgentId, (Instant, u32)>>,
     /// Per address (IPv6: per /64): `(failures, last failure)`.
     login_ip: Mutex<HashMap<IpAddr, (u32, Instant)>>,
     /// At most this many addresses are remembered in `login_ip`.
@@ -250,7 +252,7 @@ impl Limits {
     ///
     /// # Errors
     /// [`LimitError::RateLimited`] with the seconds until the window ends.
-    pub fn login_account_open(&self, agent: i64) -> Result<(), LimitError> {
+    pub fn login_account_open(&self, agent: AgentId) -> Result<(), LimitError> {
         let budget = self.config.login_failures_per_hour;
         if budget == 0 {
             return Ok(());
@@ -275,7 +277,7 @@ impl Limits {
     ///
     /// # Errors
     /// [`LimitError::RateLimited`] when the budget is spent.
-    pub fn login_code_slot(&self, agent: i64) -> Result<LoginSlot<'_>, LimitError> {
+    pub fn login_code_slot(&self, agent: AgentId) -> Result<LoginSlot<'_>, LimitError> {
         let budget = self.config.login_failures_per_hour;
         if budget == 0 {
             return Ok(LoginSlot { limits: None });
@@ -340,7 +342,7 @@ const LOGIN_IP_MEMORY: Duration = HOUR;
 /// ([`Limits::login_code_slot`]); given back when dropped unless spent.
 #[must_use = "a slot is given back when dropped"]
 pub struct LoginSlot<'a> {
-    limits: Option<(&'a Limits, i64)>,
+    limits: Option<(&'a Limits, AgentId)>,
 }
 
 impl LoginSlot<'_> {
@@ -366,7 +368,10 @@ const LOGIN_ACCOUNTS_CAPACITY: usize = 10_000;
 
 /// Agent `agent`'s budget window (a new one when it had none or its
 /// window is over).
-fn account_window(map: &mut HashMap<i64, (Instant, u32)>, agent: i64) -> &mut (Instant, u32) {
+fn account_window(
+    map: &mut HashMap<AgentId, (Instant, u32)>,
+    agent: AgentId,
+) -> &mut (Instant, u32) {
     if map.len() >= LOGIN_ACCOUNTS_CAPACITY && !map.contains_key(&agent) {
         map.retain(|_, w| w.0.elapsed() < HOUR);
     }
@@ -671,23 +676,25 @@ mod tests {
         });
         // Given back (dead or right code): the budget is untouched.
         for _ in 0..10 {
-            drop(l.login_code_slot(1).unwrap());
+            drop(l.login_code_slot(AgentId(1)).unwrap());
         }
-        assert!(l.login_account_open(1).is_ok());
+        assert!(l.login_account_open(AgentId(1)).is_ok());
         // Three held at once; a fourth is refused while they are held.
-        let held: Vec<_> = (0..3).map(|_| l.login_code_slot(1).unwrap()).collect();
-        assert!(l.login_code_slot(1).is_err());
-        assert!(l.login_account_open(1).is_err());
+        let held: Vec<_> = (0..3)
+            .map(|_| l.login_code_slot(AgentId(1)).unwrap())
+            .collect();
+        assert!(l.login_code_slot(AgentId(1)).is_err());
+        assert!(l.login_account_open(AgentId(1)).is_err());
         for slot in held {
             slot.spend();
         }
         assert!(matches!(
-            l.login_account_open(1),
+            l.login_account_open(AgentId(1)),
             Err(LimitError::RateLimited { retry_after: s }) if s > 3500
         ));
         // Another agent's budget is its own (issue 22 item 1).
-        assert!(l.login_account_open(2).is_ok());
-        assert!(l.login_code_slot(2).is_ok());
+        assert!(l.login_account_open(AgentId(2)).is_ok());
+        assert!(l.login_code_slot(AgentId(2)).is_ok());
     }
 
     #[test]
@@ -702,7 +709,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut spent = 0;
                     for _ in 0..100 {
-                        if let Ok(slot) = l.login_code_slot(7) {
+                        if let Ok(slot) = l.login_code_slot(AgentId(7)) {
                             slot.spend();
                             spent += 1;
                         }

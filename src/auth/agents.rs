@@ -18,7 +18,7 @@ use chrono::TimeDelta;
 
 use super::{Auth, password, random_token, sha256};
 use crate::{
-    domain::{Agent, AgentRole},
+    domain::{Agent, AgentId, AgentRole},
     store::{
         self, StoreError,
         agents::{AgentWrite, NewAgent},
@@ -162,7 +162,7 @@ impl Auth {
     /// # Errors
     /// Database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn bootstrap_owner(&self) -> Result<i64, StoreError> {
+    pub async fn bootstrap_owner(&self) -> Result<AgentId, StoreError> {
         store::agents::bootstrap_owner(&self.inner.db, &self.inner.username, store::now()).await
     }
 
@@ -178,7 +178,7 @@ impl Auth {
     ///
     /// # Errors
     /// [`AgentError::NotFound`], database errors.
-    pub async fn agent(&self, id: i64) -> AgentResult<Agent> {
+    pub async fn agent(&self, id: AgentId) -> AgentResult<Agent> {
         store::agents::get(&self.inner.db, id)
             .await?
             .ok_or(AgentError::NotFound)
@@ -225,7 +225,7 @@ impl Auth {
             invite,
         };
         let agent = stored(store::agents::insert(&self.inner.db, &new, now).await?)?;
-        tracing::info!(agent = agent.id, role = %agent.role, "agent added");
+        tracing::info!(agent = %agent.id, role = %agent.role, "agent added");
         Ok(Created {
             agent,
             invite_token: token,
@@ -240,7 +240,7 @@ impl Auth {
     #[tracing::instrument(skip(self, display_name))]
     pub async fn update_agent(
         &self,
-        id: i64,
+        id: AgentId,
         display_name: Option<&str>,
         role: Option<AgentRole>,
     ) -> AgentResult<Agent> {
@@ -259,10 +259,10 @@ impl Auth {
     /// # Errors
     /// [`AgentError::NotFound`], [`AgentError::LastOwner`], database errors.
     #[tracing::instrument(skip(self))]
-    pub async fn disable_agent(&self, id: i64) -> AgentResult<(Agent, Vec<String>)> {
+    pub async fn disable_agent(&self, id: AgentId) -> AgentResult<(Agent, Vec<String>)> {
         let (w, ended) = store::agents::disable(&self.inner.db, id, store::now()).await?;
         let agent = stored(w)?;
-        tracing::info!(agent = id, sessions = ended.len(), "agent disabled");
+        tracing::info!(agent = %id, sessions = ended.len(), "agent disabled");
         Ok((agent, ended))
     }
 
@@ -271,7 +271,7 @@ impl Auth {
     /// # Errors
     /// [`AgentError::NotFound`], database errors.
     #[tracing::instrument(skip(self))]
-    pub async fn enable_agent(&self, id: i64) -> AgentResult<Agent> {
+    pub async fn enable_agent(&self, id: AgentId) -> AgentResult<Agent> {
         stored(store::agents::enable(&self.inner.db, id).await?)
     }
 
@@ -281,7 +281,7 @@ impl Auth {
     /// # Errors
     /// [`AgentError::Invalid`], [`AgentError::NotFound`], database errors.
     #[tracing::instrument(skip(self, new_password))]
-    pub async fn set_agent_password(&self, id: i64, new_password: &str) -> AgentResult<()> {
+    pub async fn set_agent_password(&self, id: AgentId, new_password: &str) -> AgentResult<()> {
         check_password(new_password)?;
         let h = hash(new_password).await?;
         if store::agents::set_password(&self.inner.db, id, &h).await? {
@@ -299,8 +299,8 @@ impl Auth {
     /// # Errors
     /// [`AgentError::Invalid`], [`AgentError::WrongPassword`],
     /// [`AgentError::NotFound`], database errors.
-    #[tracing::instrument(skip_all, fields(agent = id))]
-    pub async fn change_own(&self, id: i64, change: OwnChange) -> AgentResult<Agent> {
+    #[tracing::instrument(skip_all, fields(agent = %id))]
+    pub async fn change_own(&self, id: AgentId, change: OwnChange) -> AgentResult<Agent> {
         if change.display_name.is_none() && change.new_password.is_none() {
             return Err(AgentError::Invalid(
                 "nothing to change: give display_name and/or new_password".into(),
@@ -338,7 +338,7 @@ impl Auth {
             stored(store::agents::update(&self.inner.db, id, Some(n), None).await?)?;
         }
         if new_hash.is_some() {
-            tracing::info!(agent = id, "agent changed its password");
+            tracing::info!(agent = %id, "agent changed its password");
         }
         self.agent(id).await
     }
@@ -359,13 +359,13 @@ impl Auth {
     /// # Errors
     /// [`AgentError::Invalid`], [`AgentError::InviteDead`], database errors.
     #[tracing::instrument(skip_all)]
-    pub async fn accept_invite(&self, token: &str, new_password: &str) -> AgentResult<i64> {
+    pub async fn accept_invite(&self, token: &str, new_password: &str) -> AgentResult<AgentId> {
         check_password(new_password)?;
         let h = hash(new_password).await?;
         let id = store::agents::use_invite(&self.inner.db, &invite_hash(token), &h, store::now())
             .await?
             .ok_or(AgentError::InviteDead)?;
-        tracing::info!(agent = id, "invite used: agent set its password");
+        tracing::info!(agent = %id, "invite used: agent set its password");
         Ok(id)
     }
 }

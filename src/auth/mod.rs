@@ -18,11 +18,12 @@
 //!   `ADMIN_PASSWORD` until it sets one.
 
 pub mod acting;
-pub mod actor;
 pub mod agents;
 pub mod password;
 pub mod telegram_link;
-pub use actor::Actor;
+/// Who acts: the core's rule ([`crate::chat::actor`]), named here too
+/// since the adapters build it from what this module checked.
+pub use crate::chat::Actor;
 pub mod cookies;
 mod error;
 pub use error::{AuthError, AuthResult};
@@ -39,7 +40,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     config::Config,
-    domain::AgentRef,
+    domain::{AgentId, AgentRef},
     store::{self, Db, agents::Credentials, auth::OtpRow},
 };
 
@@ -53,7 +54,7 @@ pub struct AdminSession {
     /// The agent's login name.
     pub username: String,
     /// The agent's id.
-    pub agent_id: i64,
+    pub agent_id: AgentId,
     /// The agent as an actor carries it.
     pub agent: AgentRef,
 }
@@ -62,7 +63,7 @@ pub struct AdminSession {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginAgent {
     /// Its id.
-    pub id: i64,
+    pub id: AgentId,
     /// Its login name.
     pub login: String,
     /// Its private Telegram chat for the code, if linked.
@@ -73,7 +74,7 @@ pub struct LoginAgent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OtpCheck {
     /// Right code: the login of this agent (id) completes.
-    Accepted(i64),
+    Accepted(AgentId),
     /// Wrong code: compared, and one of the code's tries is spent.
     Wrong,
     /// No live code for this login (unknown, expired, used or out of
@@ -300,7 +301,7 @@ impl Auth {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn otp_agent(&self, login_id: &str) -> AuthResult<Option<i64>> {
+    pub async fn otp_agent(&self, login_id: &str) -> AuthResult<Option<AgentId>> {
         Ok(store::auth::otp_agent(&self.inner.db, login_id).await?)
     }
 
@@ -312,7 +313,7 @@ impl Auth {
     #[tracing::instrument(skip_all)]
     pub async fn create_session(
         &self,
-        agent_id: i64,
+        agent_id: AgentId,
     ) -> AuthResult<Option<(String, AdminSession)>> {
         let Some(cred) = self.live_agent(agent_id).await? else {
             return Ok(None);
@@ -332,7 +333,7 @@ impl Auth {
         Ok(Some((token, session_of(hash, cred))))
     }
 
-    async fn live_agent(&self, id: i64) -> AuthResult<Option<Credentials>> {
+    async fn live_agent(&self, id: AgentId) -> AuthResult<Option<Credentials>> {
         Ok(store::agents::credentials_by_id(&self.inner.db, id)
             .await?
             .filter(|c| c.disabled_at.is_none()))

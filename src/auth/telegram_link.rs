@@ -12,7 +12,7 @@ use rand::RngExt;
 
 use super::{Auth, sha256};
 use crate::{
-    domain::AgentRef,
+    domain::{AgentId, AgentRef},
     store::{
         self, StoreError,
         agent_links::{self, Redeemed},
@@ -55,7 +55,7 @@ impl Auth {
     /// # Errors
     /// Database errors (an unknown agent too).
     #[tracing::instrument(skip(self))]
-    pub async fn telegram_link_code(&self, agent_id: i64) -> Result<String, StoreError> {
+    pub async fn telegram_link_code(&self, agent_id: AgentId) -> Result<String, StoreError> {
         let code: String = {
             let mut rng = rand::rng();
             (0..CODE_CHARS)

@@ -33,7 +33,7 @@ use tokio::sync::mpsc;
 
 use super::{Chat, ChatEvent, events::Publisher, status::Change, status::ThreadUpdate};
 use crate::chat::error::{ChatError, ChatResult};
-use crate::domain::{ActedBy, AgentRef, Thread};
+use crate::domain::{ActedBy, AgentId, AgentRef, Thread};
 use crate::store::{self, assignment};
 
 /// How recently an agent must have been active to get a thread by round
@@ -57,16 +57,16 @@ struct Seen {
 /// ever logged in here: bounded by the team), and whose turn is next.
 #[derive(Debug, Default)]
 pub struct AgentActivity {
-    seen: Mutex<HashMap<i64, Seen>>,
+    seen: Mutex<HashMap<AgentId, Seen>>,
     /// The agent who got the last thread by round robin.
-    last_turn: Mutex<Option<i64>>,
+    last_turn: Mutex<Option<AgentId>>,
 }
 
 /// An open panel socket of an agent: counts as active until dropped.
 #[derive(Debug)]
 pub struct ActiveGuard {
     activity: Arc<AgentActivity>,
-    agent: i64,
+    agent: AgentId,
 }
 
 impl Drop for ActiveGuard {
@@ -79,20 +79,20 @@ impl Drop for ActiveGuard {
 }
 
 impl AgentActivity {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Seen>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AgentId, Seen>> {
         self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Agent `agent` did something now.
-    pub fn note(&self, agent: i64) {
+    pub fn note(&self, agent: AgentId) {
         self.lock().entry(agent).or_default().last = Some(Instant::now());
     }
 
     /// The agents active within `within` (open socket or recent action),
     /// by id.
-    pub fn active(&self, within: Duration) -> Vec<i64> {
+    pub fn active(&self, within: Duration) -> Vec<AgentId> {
         let now = Instant::now();
-        let mut ids: Vec<i64> = self
+        let mut ids: Vec<AgentId> = self
             .lock()
             .iter()
             .filter(|(_, s)| s.open > 0 || s.last.is_some_and(|t| now.duration_since(t) <= within))
@@ -104,16 +104,17 @@ impl AgentActivity {
 
     /// `active` in turn order: the ones after the last turn first, then
     /// from the start (round robin by agent id).
-    fn turn_order(&self, active: Vec<i64>) -> Vec<i64> {
+    fn turn_order(&self, active: Vec<AgentId>) -> Vec<AgentId> {
         let last = *self.last_turn.lock().unwrap_or_else(|p| p.into_inner());
         let Some(last) = last else {
             return active;
         };
-        let (before, after): (Vec<i64>, Vec<i64>) = active.into_iter().partition(|id| *id <= last);
+        let (before, after): (Vec<AgentId>, Vec<AgentId>) =
+            active.into_iter().partition(|id| *id <= last);
         after.into_iter().chain(before).collect()
     }
 
-    fn took_turn(&self, agent: i64) {
+    fn took_turn(&self, agent: AgentId) {
         *self.last_turn.lock().unwrap_or_else(|p| p.into_inner()) = Some(agent);
     }
 }
@@ -122,13 +123,13 @@ impl Chat {
     /// Agent `agent_id` is active now (round robin counts it for
     /// [`ACTIVE_WITHIN`]). Called on every admin socket event; the Telegram
     /// bridge calls it for a message from a linked agent. No I/O.
-    pub fn note_agent_active(&self, agent_id: i64) {
+    pub fn note_agent_active(&self, agent_id: AgentId) {
         self.activity.note(agent_id);
     }
 
     /// An open panel socket of agent `agent_id`: it counts as active while
     /// the guard lives (and [`ACTIVE_WITHIN`] after).
-    pub fn agent_socket_open(&self, agent_id: i64) -> ActiveGuard {
+    pub fn agent_socket_open(&self, agent_id: AgentId) -> ActiveGuard {
         self.activity.lock().entry(agent_id).or_default().open += 1;
         ActiveGuard {
             activity: self.activity.clone(),
@@ -172,7 +173,7 @@ impl Chat {
     pub async fn assign(
         &self,
         thread_id: &ThreadId,
-        agent_id: Option<i64>,
+        agent_id: Option<AgentId>,
         by: &ActedBy,
     ) -> ChatResult<ThreadUpdate> {
         match assignment::assign(&self.db, thread_id, agent_id, by, store::now()).await? {
@@ -245,18 +246,22 @@ impl RoundRobin {
 mod tests {
     use super::*;
 
+    fn ids<const N: usize>(n: [i64; N]) -> Vec<AgentId> {
+        n.into_iter().map(AgentId).collect()
+    }
+
     #[test]
     fn turns_go_round_by_id() {
         let a = AgentActivity::default();
-        a.note(3);
-        a.note(1);
-        a.note(2);
-        assert_eq!(a.active(ACTIVE_WITHIN), [1, 2, 3]);
-        assert_eq!(a.turn_order(vec![1, 2, 3]), [1, 2, 3]);
-        a.took_turn(2);
-        assert_eq!(a.turn_order(vec![1, 2, 3]), [3, 1, 2]);
-        a.took_turn(3);
-        assert_eq!(a.turn_order(vec![1, 2, 3]), [1, 2, 3]);
+        a.note(AgentId(3));
+        a.note(AgentId(1));
+        a.note(AgentId(2));
+        assert_eq!(a.active(ACTIVE_WITHIN), ids([1, 2, 3]));
+        assert_eq!(a.turn_order(ids([1, 2, 3])), ids([1, 2, 3]));
+        a.took_turn(AgentId(2));
+        assert_eq!(a.turn_order(ids([1, 2, 3])), ids([3, 1, 2]));
+        a.took_turn(AgentId(3));
+        assert_eq!(a.turn_order(ids([1, 2, 3])), ids([1, 2, 3]));
         assert!(a.active(Duration::ZERO).len() <= 3);
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::{Chat, ChatEvent, MAX_TEXT_CHARS, PostRequest, Posted};
 use crate::chat::error::{ChatError, ChatResult};
-use crate::domain::{CannedWrite, NewCanned};
+use crate::domain::{CannedId, CannedWrite, NewCanned};
 use crate::store::{self, canned as table};
 
 pub use crate::domain::CannedReply;
@@ -60,7 +60,7 @@ pub struct CannedChange {
     /// What happened.
     pub action: CannedAction,
     /// The reply's id.
-    pub id: i64,
+    pub id: CannedId,
     /// The reply after the change; `None` once deleted.
     pub reply: Option<CannedReply>,
 }
@@ -115,7 +115,7 @@ impl Chat {
     ///
     /// # Errors
     /// `NotFound` ([`NOT_FOUND`]) for an unknown id; database errors.
-    pub async fn canned_reply(&self, id: i64) -> ChatResult<CannedReply> {
+    pub async fn canned_reply(&self, id: CannedId) -> ChatResult<CannedReply> {
         table::get(&self.db, id)
             .await?
             .ok_or(ChatError::NotFound(NOT_FOUND))
@@ -148,7 +148,7 @@ impl Chat {
     /// `Validation` ([`validate`]); `NotFound`; `Conflict` ([`NAME_TAKEN`]);
     /// database errors. Nothing is changed then.
     #[tracing::instrument(skip(self, input))]
-    pub async fn update_canned(&self, id: i64, input: CannedInput) -> ChatResult<CannedReply> {
+    pub async fn update_canned(&self, id: CannedId, input: CannedInput) -> ChatResult<CannedReply> {
         let new = validate(input)?;
         match table::update(&self.db, id, &new, store::now()).await? {
             CannedWrite::Stored(r) => {
@@ -166,7 +166,7 @@ impl Chat {
     /// # Errors
     /// `NotFound`; database errors.
     #[tracing::instrument(skip(self))]
-    pub async fn delete_canned(&self, id: i64) -> ChatResult<()> {
+    pub async fn delete_canned(&self, id: CannedId) -> ChatResult<()> {
         if !table::delete(&self.db, id).await? {
             return Err(ChatError::NotFound(NOT_FOUND));
         }
@@ -187,10 +187,10 @@ impl Chat {
     pub async fn send_canned(
         &self,
         thread_id: &ThreadId,
-        id: i64,
+        id: CannedId,
         client_id: Option<String>,
     ) -> ChatResult<Posted> {
-        self.send_canned_as(&crate::auth::Actor::admin(), thread_id, id, client_id)
+        self.send_canned_as(&super::Actor::admin(), thread_id, id, client_id)
             .await
     }
 
@@ -202,9 +202,9 @@ impl Chat {
     #[tracing::instrument(skip(self, actor, client_id))]
     pub async fn send_canned_as(
         &self,
-        actor: &crate::auth::Actor,
+        actor: &super::Actor,
         thread_id: &ThreadId,
-        id: i64,
+        id: CannedId,
         client_id: Option<String>,
     ) -> ChatResult<Posted> {
         let reply = self.canned_reply(id).await?;
@@ -225,7 +225,7 @@ impl Chat {
         .await
     }
 
-    async fn canned_changed(&self, action: CannedAction, id: i64, reply: Option<CannedReply>) {
+    async fn canned_changed(&self, action: CannedAction, id: CannedId, reply: Option<CannedReply>) {
         self.events
             .publish(ChatEvent::CannedUpdated(CannedChange { action, id, reply }))
             .await;

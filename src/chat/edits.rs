@@ -12,7 +12,7 @@
 //! notes and of anything that is not an answer change nothing.
 
 use super::{Chat, ChatError, ChatEvent, ChatResult, MAX_TEXT_CHARS, PAGE_MAX, Role};
-use crate::domain::Message;
+use crate::domain::{Message, MessageId};
 use crate::store::messages::{self, TelegramEdit};
 
 /// An agent's edit of its Telegram message, as the Telegram adapter read it.
@@ -83,7 +83,7 @@ impl Chat {
         &self,
         reader: Role,
         thread_id: &str,
-        after: i64,
+        after: MessageId,
         limit: Option<i64>,
     ) -> ChatResult<Vec<Message>> {
         let limit = limit.unwrap_or(PAGE_MAX).clamp(1, PAGE_MAX);

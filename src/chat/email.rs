@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::error::ChatResult;
-use crate::domain::Message;
+use crate::domain::{AgentId, EmailId, Message, MessageId};
 use crate::domain::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailStatus, EmailThread};
 use crate::store::{self, Db};
 
@@ -88,7 +88,7 @@ impl Emails {
     pub async fn answers_after(
         &self,
         thread_id: &ThreadId,
-        after: i64,
+        after: MessageId,
     ) -> ChatResult<Vec<Message>> {
         Ok(store::email::answers_after(&self.db, thread_id, after).await?)
     }
@@ -114,34 +114,34 @@ impl Emails {
     /// See [`store::email::compose`].
     pub async fn compose(
         &self,
-        id: i64,
+        id: EmailId,
         recipient: &str,
         body: &str,
-        upto: Option<(&ThreadId, i64)>,
+        upto: Option<(&ThreadId, MessageId)>,
         now: DateTime<Utc>,
     ) -> ChatResult<bool> {
         Ok(store::email::compose(&self.db, id, recipient, body, upto, now).await?)
     }
 
     /// See [`store::email::reschedule`].
-    pub async fn reschedule(&self, id: i64, due: DateTime<Utc>) -> ChatResult<()> {
+    pub async fn reschedule(&self, id: EmailId, due: DateTime<Utc>) -> ChatResult<()> {
         Ok(store::email::reschedule(&self.db, id, due).await?)
     }
 
     /// See [`store::email::end`].
-    pub async fn end(&self, id: i64, status: EmailStatus) -> ChatResult<()> {
+    pub async fn end(&self, id: EmailId, status: EmailStatus) -> ChatResult<()> {
         Ok(store::email::end(&self.db, id, status).await?)
     }
 
     /// See [`store::email::take`].
-    pub async fn take(&self, id: i64) -> ChatResult<bool> {
+    pub async fn take(&self, id: EmailId) -> ChatResult<bool> {
         Ok(store::email::take(&self.db, id).await?)
     }
 
     /// See [`store::email::outcome`].
     pub async fn outcome(
         &self,
-        id: i64,
+        id: EmailId,
         status: EmailStatus,
         error: Option<&str>,
         at: DateTime<Utc>,
@@ -162,8 +162,8 @@ impl Emails {
     /// See [`store::email::agent_mails`].
     pub async fn agent_mails(
         &self,
-        mails: &[(i64, String, String)],
-        done: &[i64],
+        mails: &[(AgentId, String, String)],
+        done: &[EmailId],
         now: DateTime<Utc>,
     ) -> ChatResult<()> {
         Ok(store::email::agent_mails(&self.db, mails, done, now).await?)
@@ -198,12 +198,16 @@ impl Emails {
     }
 
     /// See [`store::email::set_agent_email`].
-    pub async fn set_agent_email(&self, agent_id: i64, email: Option<&str>) -> ChatResult<bool> {
+    pub async fn set_agent_email(
+        &self,
+        agent_id: AgentId,
+        email: Option<&str>,
+    ) -> ChatResult<bool> {
         Ok(store::email::set_agent_email(&self.db, agent_id, email).await?)
     }
 
     /// See [`store::email::agent_email`].
-    pub async fn agent_email(&self, agent_id: i64) -> ChatResult<Option<String>> {
+    pub async fn agent_email(&self, agent_id: AgentId) -> ChatResult<Option<String>> {
         Ok(store::email::agent_email(&self.db, agent_id).await?)
     }
 

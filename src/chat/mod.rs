@@ -3,6 +3,7 @@
 //! Telegram; those adapters call it and subscribe to the [`ChatEvent`]s it
 //! publishes after each commit (`shared/DESIGN.md` § Architecture).
 
+pub mod actor;
 pub mod assignment;
 pub mod canned;
 pub mod edits;
@@ -22,7 +23,8 @@ pub mod visitors;
 mod writer;
 
 pub use crate::domain::{ListFilter, Thread, ThreadListItem};
-pub use crate::domain::{MessageType, OutboxStatus, Role, ThreadId};
+pub use crate::domain::{MessageId, MessageType, OutboxStatus, Role, ThreadId};
+pub use actor::Actor;
 pub use error::{ChatError, ChatResult};
 pub use media_urls::MediaUrls;
 pub use post::{
@@ -235,8 +237,8 @@ impl Chat {
         reader: Role,
         thread_id: &ThreadId,
         limit: Option<i64>,
-        before: Option<i64>,
-        after: Option<i64>,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
     ) -> ChatResult<Vec<Message>> {
         let limit = limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
         let mut page = messages::page(&self.db, reader, thread_id, limit, before, after).await?;
@@ -275,7 +277,7 @@ impl Chat {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn mark_read(&self, thread_id: &ThreadId, up_to: i64) -> ChatResult<()> {
+    pub async fn mark_read(&self, thread_id: &ThreadId, up_to: MessageId) -> ChatResult<()> {
         Ok(threads::mark_read(&self.db, thread_id, up_to).await?)
     }
 

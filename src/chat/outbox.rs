@@ -9,7 +9,7 @@
 //! Statuses of a forward: [`OutboxStatus`]. The worker is woken by the
 //! core's [`ChatEvent::OutboxDue`](super::ChatEvent::OutboxDue) events.
 
-use crate::domain::ThreadId;
+use crate::domain::{MessageId, OutboxId, ThreadId};
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
@@ -47,7 +47,7 @@ impl Outbox {
         match self.lock.claim(&self.db, item.id, part).await {
             Ok(claimed) => claimed,
             Err(e) => {
-                tracing::warn!(outbox_id = item.id, error = %e, "cannot claim an outbox row");
+                tracing::warn!(outbox_id = %item.id, error = %e, "cannot claim an outbox row");
                 false
             }
         }
@@ -122,7 +122,7 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn sent(&self, id: i64) -> ChatResult<()> {
+    pub async fn sent(&self, id: OutboxId) -> ChatResult<()> {
         Ok(store::outbox::mark_sent(&self.db, id).await?)
     }
 
@@ -133,7 +133,7 @@ impl Outbox {
     /// Database errors.
     pub async fn retry(
         &self,
-        id: i64,
+        id: OutboxId,
         at: DateTime<Utc>,
         count_attempt: bool,
         error: &str,
@@ -146,7 +146,7 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn give_up(&self, id: i64, error: &str) -> ChatResult<()> {
+    pub async fn give_up(&self, id: OutboxId, error: &str) -> ChatResult<()> {
         let status = OutboxStatus::Dead;
         Ok(store::outbox::mark_failed(&self.db, id, status, Utc::now(), true, error).await?)
     }
@@ -155,7 +155,7 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn drop_cleared(&self, id: i64) -> ChatResult<()> {
+    pub async fn drop_cleared(&self, id: OutboxId) -> ChatResult<()> {
         let status = OutboxStatus::Dropped;
         Ok(store::outbox::mark_failed(&self.db, id, status, Utc::now(), false, "cleared").await?)
     }
@@ -166,7 +166,7 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn drop_unmirrored(&self, id: i64) -> ChatResult<()> {
+    pub async fn drop_unmirrored(&self, id: OutboxId) -> ChatResult<()> {
         let status = OutboxStatus::Dropped;
         let why = "no topic: agents' messages are mirrored in topic mode only";
         Ok(store::outbox::mark_failed(&self.db, id, status, Utc::now(), false, why).await?)
@@ -196,7 +196,7 @@ impl Outbox {
     pub async fn first_forward_context(
         &self,
         thread_id: &ThreadId,
-        message_id: i64,
+        message_id: MessageId,
     ) -> ChatResult<Option<VisitorContext>> {
         Ok(
             store::visitors::for_first_forward(&self.db, thread_id, message_id)
@@ -230,7 +230,7 @@ impl Outbox {
     pub async fn note_receipt(
         &self,
         thread_id: &ThreadId,
-        up_to: i64,
+        up_to: MessageId,
         level: i32,
     ) -> ChatResult<()> {
         let n = store::topics::note_receipt(&self.db, thread_id, up_to, level).await?;

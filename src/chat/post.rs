@@ -8,11 +8,10 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use super::{
-    Chat, ChatError, ChatResult, MAX_TEXT_CHARS, MediaUrls, MessageType, Role, ThreadId,
+    Actor, Chat, ChatError, ChatResult, MAX_TEXT_CHARS, MediaUrls, MessageType, Role, ThreadId,
     display_name_for, overload, writer,
 };
 use crate::{
-    auth::Actor,
     domain::{Message, NewMessage},
     store::threads,
 };

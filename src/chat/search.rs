@@ -20,7 +20,7 @@ pub use snippet::{Part, highlight, snippet};
 
 use super::Chat;
 use crate::chat::error::{ChatError, ChatResult};
-use crate::domain::Message;
+use crate::domain::{Message, MessageId};
 use crate::store::search;
 
 /// Results per page when `limit` is not given.
@@ -87,7 +87,7 @@ pub struct SearchResults {
     /// on the first page, i.e. without `before`; at most [`THREADS_MAX`]).
     pub threads: Vec<ThreadHit>,
     /// Pass as `before` for the next page; `null` when there is none.
-    pub next_before: Option<i64>,
+    pub next_before: Option<MessageId>,
 }
 
 /// Folds case for matching: `İ` (U+0130) → `i`, everything else to lower
@@ -146,14 +146,14 @@ pub fn terms(q: &str) -> ChatResult<Vec<String>> {
 /// # Errors
 /// 400 `VALIDATION_ERROR` for a `limit` outside 1..=[`LIMIT_MAX`] or a
 /// `before` below 1.
-fn page_bounds(limit: Option<i64>, before: Option<i64>) -> ChatResult<i64> {
+fn page_bounds(limit: Option<i64>, before: Option<MessageId>) -> ChatResult<i64> {
     let limit = limit.unwrap_or(LIMIT_DEFAULT);
     if !(1..=LIMIT_MAX).contains(&limit) {
         return Err(ChatError::Validation(format!(
             "limit must be between 1 and {LIMIT_MAX}"
         )));
     }
-    if before.is_some_and(|b| b < 1) {
+    if before.is_some_and(|b| b.get() < 1) {
         return Err(ChatError::Validation(
             "before must be a message id (a positive integer)".into(),
         ));
@@ -177,7 +177,7 @@ impl Chat {
         &self,
         q: Option<&str>,
         limit: Option<i64>,
-        before: Option<i64>,
+        before: Option<MessageId>,
     ) -> ChatResult<SearchResults> {
         let terms = terms(q.unwrap_or(""))?;
         let limit = page_bounds(limit, before)?;
@@ -266,12 +266,12 @@ mod tests {
     #[test]
     fn bounds_of_a_page() {
         assert_eq!(page_bounds(None, None).unwrap(), LIMIT_DEFAULT);
-        assert_eq!(page_bounds(Some(100), Some(5)).unwrap(), 100);
+        assert_eq!(page_bounds(Some(100), Some(MessageId(5))).unwrap(), 100);
         for (l, b) in [
             (Some(0), None),
             (Some(101), None),
-            (None, Some(0)),
-            (None, Some(-3)),
+            (None, Some(MessageId(0))),
+            (None, Some(MessageId(-3))),
         ] {
             assert!(matches!(page_bounds(l, b), Err(ChatError::Validation(_))));
         }

@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     domain::{
-        ActedBy, AuditAction, ThreadId,
+        ActedBy, AuditAction, MessageId, ThreadId,
         export::{EventRecord, MessageRecord},
     },
     store::{self, StoreError, export as rows},
@@ -265,7 +265,7 @@ impl Data {
             }
         }
         z.write(br#"],"messages":["#).await?;
-        let (mut after, mut first, mut n) = (0, true, 0);
+        let (mut after, mut first, mut n) = (MessageId(0), true, 0);
         loop {
             let page = rows::messages(&self.db, id, after, PAGE).await?;
             let Some(last) = page.last() else { break };
@@ -395,7 +395,7 @@ impl Data {
             z.write(dl.as_bytes()).await?;
         }
         let (mut msgs, mut evs) = (VecDeque::new(), VecDeque::new());
-        let (mut m_after, mut e_after, mut m_done, mut e_done) = (0, 0, false, false);
+        let (mut m_after, mut e_after, mut m_done, mut e_done) = (MessageId(0), 0, false, false);
         loop {
             if msgs.is_empty() && !m_done {
                 let page = rows::messages(&self.db, id, m_after, PAGE).await?;

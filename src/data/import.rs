@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     domain::{
-        ActedBy, AuditAction, ThreadId,
+        ActedBy, AgentId, AuditAction, ThreadId,
         export::{AgentRecord, CannedRecord, ThreadFile},
     },
     store::{self, StoreError, export::Importer},
@@ -67,7 +67,7 @@ pub struct ImportReport {
     /// Agents added (those already there by login are kept).
     pub agents: u64,
     /// Agents whose id was taken and changed: `(old id, new id)`.
-    pub agent_ids_changed: Vec<(i64, i64)>,
+    pub agent_ids_changed: Vec<(AgentId, AgentId)>,
     /// Canned replies.
     pub canned: u64,
     /// Local media files written under `UPLOAD_DIR`.
@@ -202,7 +202,7 @@ impl Data {
         let mut tx = Importer::begin(&self.db).await?;
         let (archive, agents) =
             blocking(archive, |a| read_json::<Vec<AgentRecord>>(a, "agents.json")).await?;
-        let mut ids: HashMap<i64, i64> = HashMap::new();
+        let mut ids: HashMap<AgentId, AgentId> = HashMap::new();
         for a in &agents {
             let now = tx.agent(a).await?;
             if now != a.id {
@@ -211,7 +211,7 @@ impl Data {
             ids.insert(a.id, now);
             report.agents += 1;
         }
-        let agent = |id: Option<i64>| id.and_then(|i| ids.get(&i).copied());
+        let agent = |id: Option<AgentId>| id.and_then(|i| ids.get(&i).copied());
         let (mut archive, canned) = blocking(archive, |a| {
             read_json::<Vec<CannedRecord>>(a, "canned_replies.json")
         })

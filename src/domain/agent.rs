@@ -5,13 +5,13 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{AgentRole, opt_rfc3339, rfc3339};
+use super::{AgentId, AgentRole, opt_rfc3339, rfc3339};
 
 /// One agent as `GET /api/agents` shows it: no password hash, no invite.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Agent {
     /// Row id.
-    pub id: i64,
+    pub id: AgentId,
     /// Login name, lower case, unique.
     #[sqlx(rename = "login")]
     pub username: String,
@@ -37,7 +37,7 @@ pub struct Agent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AgentRef {
     /// The agent's row id; `None` for the "Support" stand-in.
-    pub id: Option<i64>,
+    pub id: Option<AgentId>,
     /// Its role.
     pub role: AgentRole,
     /// Its shown name.

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::ActedBy;
+use super::{ActedBy, AgentId};
 
 /// What was done. Stored and sent as its [`AuditAction::as_str`] name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -71,7 +71,7 @@ pub struct AuditRow {
     /// `audit_log.id`.
     pub id: i64,
     /// `audit_log.agent_id`.
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// `audit_log.agent_name`.
     pub agent_name: String,
     /// `audit_log.action`.

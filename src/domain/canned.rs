@@ -4,12 +4,14 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::CannedId;
+
 /// A stored canned reply, as the API and `canned_updated` show it:
 /// `{id, name, body, created_at, updated_at}` (times RFC 3339 UTC).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CannedReply {
     /// Grows with time; never reused.
-    pub id: i64,
+    pub id: CannedId,
     /// The short name the admin picks it by (trimmed, 1..=64 characters).
     pub name: String,
     /// The text sent to the visitor (1..=4000 characters).

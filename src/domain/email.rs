@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{EmailKind, EmailStatus, ThreadId};
+use super::{AgentId, EmailId, EmailKind, EmailStatus, MessageId, ThreadId};
 
 /// What the group-commit writer schedules with the messages it stores,
 /// in the same transaction: `None` = off.
@@ -33,13 +33,13 @@ impl EmailSchedule {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EmailRow {
     /// Row id.
-    pub id: i64,
+    pub id: EmailId,
     /// What it is.
     pub kind: EmailKind,
     /// Its thread (`None` for an `agent` email, which may name several).
     pub thread_id: Option<ThreadId>,
     /// The agent an `agent` email goes to.
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// Where it stands.
     pub status: EmailStatus,
     /// When it is checked (scheduled) or sent (pending) next, UTC.
@@ -74,18 +74,18 @@ pub struct EmailThread {
     /// The generation of its signed links (raised by unsubscribe and clear).
     pub email_link_gen: i32,
     /// The last answer id already emailed.
-    pub email_answered_upto: i64,
+    pub email_answered_upto: MessageId,
     /// When answers were last emailed (the 10-minute rule).
     pub email_answer_sent_at: Option<DateTime<Utc>>,
     /// The last answer id the visitor's page saw (`message_seen`).
-    pub seen_upto: i64,
+    pub seen_upto: MessageId,
 }
 
 /// An enabled agent with an address, for `agent` emails.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EmailAgent {
     /// Agent id.
-    pub id: i64,
+    pub id: AgentId,
     /// Its name.
     pub display_name: String,
     /// Its address.

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{MessageType, Role};
+use super::{AgentId, CannedId, MessageId, MessageType, Role};
 
 /// A `threads` row: `{id, display_name, created_at, last_activity_at,
 /// status, visitor_last_seen_at, admin_last_read_message_id,
@@ -28,20 +28,20 @@ pub struct ThreadRecord {
     /// When the visitor last read.
     pub visitor_last_seen_at: Option<DateTime<Utc>>,
     /// The last message the admins read.
-    pub admin_last_read_message_id: i64,
+    pub admin_last_read_message_id: MessageId,
     /// When it was last closed or reopened.
     pub status_changed_at: Option<DateTime<Utc>>,
     /// When its visitor was blocked (`None`: not blocked).
     pub blocked_at: Option<DateTime<Utc>>,
     /// Its agent (an id of `agents.json`).
-    pub assignee_agent_id: Option<i64>,
+    pub assignee_agent_id: Option<AgentId>,
 }
 
 /// A `messages` row, internal notes included (`internal: true`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct MessageRecord {
     /// Id (kept by an import).
-    pub id: i64,
+    pub id: MessageId,
     /// Its thread.
     pub thread_id: String,
     /// `visitor` | `admin`.
@@ -63,7 +63,7 @@ pub struct MessageRecord {
     /// An agent's internal note, never shown to the visitor.
     pub internal: bool,
     /// The agent who wrote it.
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// The agent's name when it wrote.
     pub agent_name: Option<String>,
 }
@@ -77,7 +77,7 @@ pub struct EventRecord {
     /// Its thread.
     pub thread_id: String,
     /// The agent who acted.
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// Its name at the time.
     pub agent_name: String,
     /// What happened (`close`, `reopen`, `block`, `assign`, …).
@@ -131,7 +131,7 @@ pub struct ContextRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct CannedRecord {
     /// Id (kept by an import).
-    pub id: i64,
+    pub id: CannedId,
     /// Name.
     pub name: String,
     /// Its uniqueness key.
@@ -148,7 +148,7 @@ pub struct CannedRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct AgentRecord {
     /// Id (kept by an import unless taken, see `docs/your-data.md`).
-    pub id: i64,
+    pub id: AgentId,
     /// Login name.
     pub login: String,
     /// Shown name.

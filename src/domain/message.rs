@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Message, MessageType, Role, ThreadId};
+use super::{AgentId, Message, MessageType, Role, ThreadId};
 
 /// A message to insert. `new_thread` carries the display name when the
 /// thread row may have to be created (a visitor's first message).
@@ -35,7 +35,7 @@ pub struct NewMessage {
     pub tg_link: Option<(i64, i64)>,
     /// The agent who writes it (an agent's message): its id, `None` for
     /// the "Support" stand-in (an unlinked Telegram member).
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// A snapshot of that agent's shown name (`messages.agent_name`);
     /// `None` for a visitor's message and for the stand-in (shown as
     /// `ADMIN_DISPLAY_NAME`).

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod canned;
 pub mod email;
 pub mod export;
+pub mod ids;
 pub mod message;
 pub mod telegram;
 pub mod thread;
@@ -22,6 +23,7 @@ pub use agent::{Agent, AgentRef};
 pub use audit::{AuditAction, AuditEntry, AuditRow};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use email::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailThread};
+pub use ids::{AgentId, CannedId, EmailId, MessageId, OutboxId};
 pub use message::{Inserted, NewMessage};
 pub use telegram::{DueReceipt, OutboxItem, TopicNaming};
 pub use thread::{

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{MessageType, Role, ThreadId};
+use super::{MessageId, MessageType, OutboxId, Role, ThreadId};
 
 /// The head of a thread's queue (its oldest pending forward), joined with
 /// its message and thread.
@@ -13,7 +13,7 @@ use super::{MessageType, Role, ThreadId};
 #[derive(Clone, sqlx::FromRow)]
 pub struct OutboxItem {
     /// Outbox row id (sending order).
-    pub id: i64,
+    pub id: OutboxId,
     /// Tries so far.
     pub attempts: i32,
     /// Parts (messages) of this forward already delivered.
@@ -21,7 +21,7 @@ pub struct OutboxItem {
     /// The thread.
     pub thread_id: ThreadId,
     /// The message, or `None` when it was cleared meanwhile.
-    pub message_id: Option<i64>,
+    pub message_id: Option<MessageId>,
     /// The thread's display name.
     pub display_name: Option<String>,
     /// What the message carries.

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Message, ThreadId, ThreadStatus};
+use super::{AgentId, Message, ThreadId, ThreadStatus};
 
 /// A thread row.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -26,7 +26,7 @@ pub struct Thread {
     pub blocked_at: Option<DateTime<Utc>>,
     /// The assigned agent's id (`threads.assignee_agent_id`; `None`:
     /// unassigned).
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<AgentId>,
     /// The assigned agent's display name now (read from `agents`).
     pub assignee_name: Option<String>,
 }
@@ -47,7 +47,7 @@ impl Thread {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Assignee {
     /// The agent's id.
-    pub id: i64,
+    pub id: AgentId,
     /// Its display name.
     pub name: String,
 }
@@ -58,7 +58,7 @@ pub enum AssigneeFilter {
     /// Every thread.
     All,
     /// Threads assigned to this agent (`me`: the caller's id).
-    Agent(i64),
+    Agent(AgentId),
     /// Threads nobody is assigned to.
     Unassigned,
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ThreadAction, ThreadId};
+use super::{AgentId, ThreadAction, ThreadId};
 
 /// The agent who acted: `{id, name}` (`by` of `thread_updated` and of a
 /// thread event). `id` is the agent's id once agents exist (`null` today:
@@ -13,7 +13,7 @@ use super::{ThreadAction, ThreadId};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActedBy {
     /// The agent's id, `null` before agents exist.
-    pub id: Option<i64>,
+    pub id: Option<AgentId>,
     /// The agent's name at the time.
     pub name: String,
 }
@@ -45,7 +45,7 @@ pub struct ThreadEventRow {
     /// `thread_events.thread_id`.
     pub thread_id: ThreadId,
     /// `thread_events.agent_id`.
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// `thread_events.agent_name`.
     pub agent_name: String,
     /// `thread_events.action`.

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{MessageType, Role, ThreadId};
+use super::{AgentId, MessageId, MessageType, Role, ThreadId};
 
 /// A stored message as the API shows it (`shared/DESIGN.md` § HTTP contract,
 /// `Message`): `{id, thread_id, content_text, content_type, sender_type,
@@ -21,7 +21,7 @@ use super::{MessageType, Role, ThreadId};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Message {
     /// Grows with time.
-    pub id: i64,
+    pub id: MessageId,
     /// Thread id (UUID text, [`ThreadId`]'s rule).
     pub thread_id: ThreadId,
     /// The text (1..=4000 characters for text messages; may be empty for media).
@@ -44,7 +44,7 @@ pub struct Message {
     /// The agent who wrote it (issue 22 item 3); `None` for a visitor's
     /// message, a message of before agents, an answer of an unlinked
     /// Telegram member, and towards a visitor while names are hidden.
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// The shown name of its sender for an agent's message (the agent's
     /// name when it wrote, stored as `messages.agent_name`; else
     /// `ADMIN_DISPLAY_NAME`); `None` for a visitor's message.

@@ -78,7 +78,7 @@ pub struct Frame<'a> {
     /// The host for the Message-ID (from `PUBLIC_URL`).
     pub host: &'a str,
     /// The outbox row id (Message-ID: a resend keeps the same one).
-    pub row_id: i64,
+    pub row_id: crate::domain::EmailId,
 }
 
 fn time(tz: chrono_tz::Tz, t: DateTime<Utc>) -> String {
@@ -281,7 +281,7 @@ mod tests {
             tz: chrono_tz::UTC,
             unsubscribe: "https://x.example/u",
             host: "x.example",
-            row_id: 1,
+            row_id: crate::domain::EmailId(1),
         };
         assert!(answers(&frame, &[], "Support", "https://x.example/c").is_err());
     }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::domain::ThreadId;
+use crate::domain::{AgentId, ThreadId};
 use crate::{
     auth::Auth,
     chat::Chat,
@@ -62,7 +62,7 @@ pub(crate) struct FrameParts<'a> {
     pub lang: compose::Lang,
     tz: chrono_tz::Tz,
     unsubscribe: String,
-    row_id: i64,
+    row_id: crate::domain::EmailId,
 }
 
 impl FrameParts<'_> {
@@ -191,7 +191,7 @@ impl Mailer {
         format!("{}/email/unsubscribe/{token}", self.public_url())
     }
 
-    fn agent_unsubscribe_url(&self, agent_id: i64, now: DateTime<Utc>) -> String {
+    fn agent_unsubscribe_url(&self, agent_id: AgentId, now: DateTime<Utc>) -> String {
         let token = links::sign(
             self.auth(),
             links::Purpose::AgentUnsubscribe,
@@ -207,7 +207,7 @@ impl Mailer {
         format!("{}/admin#{thread_id}", self.public_url())
     }
 
-    fn frame(&self, to: &str, t: &EmailThread, row_id: i64) -> FrameParts<'_> {
+    fn frame(&self, to: &str, t: &EmailThread, row_id: crate::domain::EmailId) -> FrameParts<'_> {
         FrameParts {
             m: self,
             to: to.to_owned(),
@@ -229,7 +229,7 @@ impl Mailer {
             lang: compose::Lang::En,
             tz: self.inner.timezone,
             unsubscribe: unsubscribe.to_owned(),
-            row_id: 0,
+            row_id: crate::domain::EmailId(0),
         }
     }
 }

@@ -25,7 +25,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Mailer, compose, smtp::Outcome};
 use crate::chat::ChatResult;
-use crate::domain::{EmailKind, EmailRow, EmailStatus, EmailThread, Role, ThreadId, ThreadStatus};
+use crate::domain::{
+    AgentId, EmailKind, EmailRow, EmailStatus, EmailThread, Role, ThreadId, ThreadStatus,
+};
 use crate::store;
 
 /// At most one answer email per thread in this time (issue 26 item 2).
@@ -200,7 +202,7 @@ async fn answer(m: &Mailer, row: &EmailRow, now: DateTime<Utc>) -> ChatResult<()
                 .await?;
         }
         Err(e) => {
-            tracing::warn!(error = %e, row = row.id, "answer email not composed");
+            tracing::warn!(error = %e, row = %row.id, "answer email not composed");
             emails.end(row.id, EmailStatus::Cancelled).await?;
         }
     }
@@ -236,7 +238,7 @@ async fn transcript(m: &Mailer, row: &EmailRow, now: DateTime<Utc>) -> ChatResul
             emails.compose(row.id, &c.to, &c.raw, None, now).await?;
         }
         Err(e) => {
-            tracing::warn!(error = %e, row = row.id, "transcript not composed");
+            tracing::warn!(error = %e, row = %row.id, "transcript not composed");
             emails.end(row.id, EmailStatus::Cancelled).await?;
         }
     }
@@ -249,7 +251,7 @@ async fn transcript(m: &Mailer, row: &EmailRow, now: DateTime<Utc>) -> ChatResul
 async fn agents(m: &Mailer, waits: &[EmailRow], now: DateTime<Utc>) -> ChatResult<()> {
     let emails = m.chat.emails();
     let mut done = Vec::new();
-    let mut waiting: Vec<(ThreadId, String, DateTime<Utc>, Option<i64>)> = Vec::new();
+    let mut waiting: Vec<(ThreadId, String, DateTime<Utc>, Option<AgentId>)> = Vec::new();
     for row in waits {
         let Some(tid) = &row.thread_id else {
             emails.end(row.id, EmailStatus::Cancelled).await?;
@@ -286,7 +288,7 @@ async fn agents(m: &Mailer, waits: &[EmailRow], now: DateTime<Utc>) -> ChatResul
         let frame = m.agent_frame(&agent.email, &unsubscribe);
         match compose::agent(&frame.frame(), &mine) {
             Ok(c) => mails.push((agent.id, c.to, c.raw)),
-            Err(e) => tracing::warn!(error = %e, agent = agent.id, "agent email not composed"),
+            Err(e) => tracing::warn!(error = %e, agent = %agent.id, "agent email not composed"),
         }
     }
     emails.agent_mails(&mails, &done, now).await
@@ -304,7 +306,7 @@ async fn deliver(m: &Mailer, row: &EmailRow) -> ChatResult<()> {
     match m.smtp.send(to, body).await {
         Outcome::Sent => {
             crate::metrics::email("sent");
-            tracing::info!(row = row.id, kind = %row.kind, "email sent");
+            tracing::info!(row = %row.id, kind = %row.kind, "email sent");
             emails
                 .outcome(row.id, EmailStatus::Sent, None, store::now())
                 .await
@@ -312,7 +314,7 @@ async fn deliver(m: &Mailer, row: &EmailRow) -> ChatResult<()> {
         Outcome::Transient(e) if attempts < MAX_ATTEMPTS => {
             crate::metrics::email("retried");
             let pause = backoff(m.retry_base(), attempts);
-            tracing::warn!(row = row.id, attempts, error = %e, retry_in_s = pause.as_secs(), "email not sent; retried later");
+            tracing::warn!(row = %row.id, attempts, error = %e, retry_in_s = pause.as_secs(), "email not sent; retried later");
             let at = store::now() + TimeDelta::from_std(pause).unwrap_or(TimeDelta::hours(1));
             emails
                 .outcome(row.id, EmailStatus::Pending, Some(&e), at)
@@ -320,7 +322,7 @@ async fn deliver(m: &Mailer, row: &EmailRow) -> ChatResult<()> {
         }
         Outcome::Transient(e) | Outcome::Permanent(e) => {
             crate::metrics::email("dead");
-            tracing::warn!(row = row.id, attempts, error = %e, "email refused for good");
+            tracing::warn!(row = %row.id, attempts, error = %e, "email refused for good");
             emails
                 .outcome(row.id, EmailStatus::Dead, Some(&e), store::now())
                 .await

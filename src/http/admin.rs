@@ -143,7 +143,7 @@ pub async fn verify_otp(
     let Some((token, session)) = state.auth.create_session(agent_id).await? else {
         return Err(AppError::InvalidOtp);
     };
-    tracing::info!(username = %session.username, agent = agent_id, "admin logged in");
+    tracing::info!(username = %session.username, agent = %agent_id, "admin logged in");
     let jar = SignedCookieJar::new(state.auth.cookie_key().clone())
         .remove(state.cookies.removal(state.cookies.login))
         .add(state.cookies.build(state.cookies.admin, token, None));

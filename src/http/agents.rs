@@ -20,7 +20,7 @@ use super::extract::{AppJson, Caller};
 use crate::{
     AppState,
     auth::agents::{AgentRequest, OwnChange},
-    domain::{Agent, AgentRole, AuditAction},
+    domain::{Agent, AgentId, AgentRole, AuditAction},
     http::error::{AppError, AppResult},
 };
 
@@ -104,7 +104,7 @@ pub struct InviteAccepted {
 }
 
 /// An id from the path; anything but a whole number names no agent (404).
-fn id_of(raw: &str) -> AppResult<i64> {
+fn id_of(raw: &str) -> AppResult<AgentId> {
     raw.parse().map_err(|_| AppError::NotFound("No such agent"))
 }
 

@@ -14,7 +14,7 @@ use super::extract::{AppJson, AppQuery, Caller};
 use crate::{
     AppState,
     chat::{PostRequest, Sender},
-    domain::{Message, Role, ThreadId, rfc3339_string},
+    domain::{AgentId, Message, MessageId, Role, ThreadId, rfc3339_string},
     http::error::{AppError, AppResult},
     limits::{Action, address_key},
 };
@@ -35,7 +35,7 @@ pub struct SessionInfo {
     /// The signed-in agent's id (admins only; issue 22 item 4: the panel's
     /// "Mine" filter); absent for a visitor.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// The CSRF token for the `X-CSRFToken` header.
     pub csrf_token: String,
 }
@@ -75,9 +75,9 @@ pub struct PageQuery {
     /// Page size, 1..=200 (default 50).
     pub limit: Option<i64>,
     /// Only messages with a smaller id (older pages).
-    pub before: Option<i64>,
+    pub before: Option<MessageId>,
     /// Only messages with a larger id (catch-up after a reconnect).
-    pub after: Option<i64>,
+    pub after: Option<MessageId>,
 }
 
 /// `{success: true, messages}` of `GET /api/messages/{thread_id}`.
@@ -144,7 +144,7 @@ pub struct Sent {
     /// Always `true`.
     pub success: bool,
     /// The stored message's id.
-    pub message_id: i64,
+    pub message_id: MessageId,
     /// Its thread.
     pub thread_id: ThreadId,
     /// The stored message.
@@ -217,7 +217,7 @@ pub async fn threads(
         None | Some("all" | "") => AssigneeFilter::All,
         Some("unassigned") => AssigneeFilter::Unassigned,
         // An actor without an agent id (none today) has no threads.
-        Some("me") => AssigneeFilter::Agent(session.agent.id.unwrap_or(0)),
+        Some("me") => AssigneeFilter::Agent(session.agent.id.unwrap_or(AgentId(0))),
         Some(_) => {
             return Err(AppError::Validation(
                 "assignee must be me, unassigned or all".into(),

@@ -19,7 +19,7 @@ use super::thread_admin::ThreadAnswer;
 use crate::{
     AppState,
     chat::{ChatError, status::ThreadUpdate},
-    domain::Assignee,
+    domain::{AgentId, Assignee},
     http::error::{AppError, AppResult},
 };
 
@@ -101,12 +101,12 @@ pub struct AssignBody {
     /// The agent's id, or `null` to unassign; required (`None`: absent).
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, required)]
-    pub agent_id: Option<Option<i64>>,
+    pub agent_id: Option<Option<AgentId>>,
 }
 
 /// A field that is present (`null` included) is `Some`.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<AgentId>>, D::Error> {
+    Option::<AgentId>::deserialize(d).map(Some)
 }
 
 /// `agent_id` of an assign body ([`AssignBody`]): a whole number, or
@@ -114,7 +114,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
 ///
 /// # Errors
 /// `VALIDATION_ERROR` when it is missing or anything else.
-pub fn agent_id(body: &Value) -> Result<Option<i64>, AppError> {
+pub fn agent_id(body: &Value) -> Result<Option<AgentId>, AppError> {
     let refused =
         || AppError::Validation("agent_id must be an agent's id, or null to unassign".into());
     if !body.is_object() {

@@ -15,7 +15,7 @@ use super::extract::{AppJson, Caller};
 use crate::{
     AppState,
     chat::canned::{CannedInput, NOT_FOUND},
-    domain::CannedReply,
+    domain::{CannedId, CannedReply},
     http::error::{AppError, AppResult},
 };
 
@@ -68,11 +68,11 @@ pub struct CannedDeleted {
     /// Always `true`.
     pub success: bool,
     /// The deleted reply's id.
-    pub id: i64,
+    pub id: CannedId,
 }
 
 /// An id from the path; anything but a whole number names no reply (404).
-fn id_of(raw: &str) -> AppResult<i64> {
+fn id_of(raw: &str) -> AppResult<CannedId> {
     raw.parse().map_err(|_| AppError::NotFound(NOT_FOUND))
 }
 

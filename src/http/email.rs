@@ -40,6 +40,7 @@ use super::{
 use crate::{
     AppState,
     chat::email::TranscriptRefusal,
+    domain::{AgentId, ThreadId},
     email::{Mailer, links},
     store,
 };
@@ -74,7 +75,12 @@ fn page(status: StatusCode, tr: bool, title: &str, body: &str) -> Response {
         if tr { "tr" } else { "en" },
         t = crate::email::compose::escape(title),
     );
-    let mut res = (status, Html(html)).into_response();
+    private((status, Html(html)).into_response())
+}
+
+/// `res` kept out of caches and sent with no `Referer` onwards: the
+/// answers to a link that carries a token.
+fn private(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.headers_mut().insert(
@@ -125,7 +131,7 @@ pub async fn continue_link(
     let Some(v) = links::verify(m.auth(), links::Purpose::Continue, &token, now) else {
         return Ok(dead_link(tr));
     };
-    let Ok(subject) = crate::domain::ThreadId::parse(v.subject) else {
+    let Ok(subject) = ThreadId::parse(v.subject) else {
         return Ok(dead_link(tr));
     };
     let thread = match state.chat.emails().thread(&subject).await? {
@@ -154,14 +160,7 @@ pub async fn continue_link(
         }
         _ => "/".to_owned(),
     };
-    let mut res = (jar, Redirect::to(&target)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut().insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    Ok(res)
+    Ok(private((jar, Redirect::to(&target)).into_response()))
 }
 
 /// Is `url` an `http(s)` page of one of `origins`?
@@ -178,6 +177,28 @@ fn from_embed_origin(url: &str, origins: &[String]) -> bool {
     })
 }
 
+/// What a valid unsubscribe link stops: a thread's email, or an agent's.
+enum Unsubscribe {
+    /// Email about this thread (purpose `u`).
+    Thread(ThreadId),
+    /// `agent` emails to this agent (purpose `a`).
+    Agent(AgentId),
+}
+
+/// What `token` unsubscribes when it is an unsubscribe link this server
+/// signed, not expired, whose subject is well formed; `None` when email is
+/// off, or the link is forged, expired or names nothing. Both the page
+/// and its button ask it, so they never disagree on a link.
+fn unsubscribe_target(state: &AppState, token: &str) -> Option<Unsubscribe> {
+    let m = state.mailer.as_ref()?;
+    let now = store::now();
+    if let Some(v) = links::verify(m.auth(), links::Purpose::Unsubscribe, token, now) {
+        return ThreadId::parse(v.subject).ok().map(Unsubscribe::Thread);
+    }
+    let v = links::verify(m.auth(), links::Purpose::AgentUnsubscribe, token, now)?;
+    v.subject.parse().ok().map(Unsubscribe::Agent)
+}
+
 /// `GET /email/unsubscribe/{token}`: one button (mail scanners that follow
 /// links do not unsubscribe anyone).
 pub async fn unsubscribe_page(
@@ -186,12 +207,7 @@ pub async fn unsubscribe_page(
     headers: axum::http::HeaderMap,
 ) -> Response {
     let tr = wants_turkish(&headers);
-    let ok = state.mailer.as_ref().is_some_and(|m| {
-        let now = store::now();
-        links::verify(m.auth(), links::Purpose::Unsubscribe, &token, now).is_some()
-            || links::verify(m.auth(), links::Purpose::AgentUnsubscribe, &token, now).is_some()
-    });
-    if !ok {
+    if unsubscribe_target(&state, &token).is_none() {
         return dead_link(tr);
     }
     let (title, button) = if tr {
@@ -221,21 +237,11 @@ pub async fn unsubscribe(
     headers: axum::http::HeaderMap,
 ) -> AppResult<Response> {
     let tr = wants_turkish(&headers);
-    let Some(m) = state.mailer.as_ref() else {
-        return Ok(dead_link(tr));
-    };
-    let now = store::now();
     let emails = state.chat.emails();
-    let done = if let Some(v) = links::verify(m.auth(), links::Purpose::Unsubscribe, &token, now)
-        && let Ok(thread) = crate::domain::ThreadId::parse(v.subject)
-    {
-        emails.unsubscribe(&thread).await?
-    } else if let Some(v) = links::verify(m.auth(), links::Purpose::AgentUnsubscribe, &token, now)
-        && let Ok(agent) = v.subject.parse::<i64>()
-    {
-        emails.set_agent_email(agent, None).await?
-    } else {
-        false
+    let done = match unsubscribe_target(&state, &token) {
+        Some(Unsubscribe::Thread(thread)) => emails.unsubscribe(&thread).await?,
+        Some(Unsubscribe::Agent(agent)) => emails.set_agent_email(agent, None).await?,
+        None => false,
     };
     if !done {
         return Ok(dead_link(tr));

@@ -12,7 +12,7 @@ use axum::{
 use axum_extra::extract::cookie::SignedCookieJar;
 
 use super::extract::Caller;
-use crate::{AppState, http::error::AppError, i18n};
+use crate::{AppState, domain::AgentId, http::error::AppError, i18n};
 
 /// What every page needs.
 pub struct PageCommon {
@@ -233,7 +233,7 @@ pub struct AdminPage {
     pub admin_name: String,
     /// The logged-in agent's id (the panel tells its own answers from
     /// other agents'); 0 for none.
-    pub agent_id: i64,
+    pub agent_id: AgentId,
     /// Is it an owner (the team list is shown)?
     pub is_owner: bool,
     /// Strings of the team dialog (issue 22).
@@ -369,7 +369,7 @@ pub async fn admin(State(state): State<AppState>, caller: Caller, headers: Heade
         retention: i18n::data::pick(page.lang).retention(state.config.retention_days),
         page,
         is_owner: session.agent.is_owner(),
-        agent_id: session.agent.id.unwrap_or(0),
+        agent_id: session.agent.id.unwrap_or(AgentId(0)),
         admin_name: session.agent.display_name,
     };
     render(&state, &caller, &page)

@@ -28,7 +28,7 @@ pub struct SearchQuery {
     /// Results per page, 1..=100 (default 20).
     pub limit: Option<i64>,
     /// Only messages with a smaller id: the previous page's `next_before`.
-    pub before: Option<i64>,
+    pub before: Option<crate::domain::MessageId>,
 }
 
 /// `GET /api/search?q=&limit=&before=` (admin) → `{success, terms, results:

@@ -29,7 +29,7 @@ use super::{
     fanout::{self, Broadcast},
     relay::PresenceLink,
 };
-use crate::{AppState, http::error::AppError, limits::Action};
+use crate::{AppState, domain::AgentId, http::error::AppError, limits::Action};
 
 /// The event of a thread's agent list, to admins.
 pub const AGENT_PRESENCE: &str = "agent_presence";
@@ -46,7 +46,7 @@ struct Viewing {
 }
 
 /// The admin socket's agent: `(id, shown name)`.
-fn agent_of(sess: &SocketSession) -> Option<(i64, &str)> {
+fn agent_of(sess: &SocketSession) -> Option<(AgentId, &str)> {
     let a = sess.admin.as_ref()?;
     Some((a.agent_id, a.agent.display_name.as_str()))
 }

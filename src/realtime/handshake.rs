@@ -29,7 +29,7 @@ pub struct HandshakeAuth {
     pub role: Option<String>,
     /// A reconnecting visitor's newest message id: the server replays
     /// everything after it, in order.
-    pub last_message_id: Option<i64>,
+    pub last_message_id: Option<crate::domain::MessageId>,
     /// The embed view's visitor token ([`crate::auth::visitor_token`]):
     /// when present the socket is that token's visitor, cookies and
     /// `csrf_token` are not used (a wrong token → `auth_error`).

@@ -87,7 +87,7 @@ pub struct SocketSession {
     /// First socket of this visitor / of the admin (announce presence).
     pub first: bool,
     /// `auth.last_message_id`: replay what came after it.
-    pub last_message_id: Option<i64>,
+    pub last_message_id: Option<crate::domain::MessageId>,
     /// The `MAX_SOCKETS_PER_IP` slot.
     _slot: crate::limits::sockets::SocketSlot,
     /// This socket's part of [`presence::Presence`].
@@ -349,7 +349,12 @@ async fn on_connect<A: Adapter>(
 /// usual event (`message_from_visitor` / `message_to_visitor`) to the
 /// thread's reconnecting visitor, then the messages up to `last` edited
 /// since (issue 23 item 6) as `message_updated`: never an internal note.
-async fn replay<A: Adapter>(s: &SocketRef<A>, state: &AppState, thread_id: &ThreadId, last: i64) {
+async fn replay<A: Adapter>(
+    s: &SocketRef<A>,
+    state: &AppState,
+    thread_id: &ThreadId,
+    last: crate::domain::MessageId,
+) {
     let visitor = crate::domain::Role::Visitor;
     let failed = |e: crate::chat::ChatError| {
         let _ = s.emit(

@@ -26,7 +26,7 @@ use crate::{
 
 #[derive(Deserialize)]
 struct Mark {
-    message_id: i64,
+    message_id: crate::domain::MessageId,
 }
 
 /// `message_received` and `message_seen` (routed here by
@@ -50,7 +50,7 @@ pub(super) async fn receipt<A: Adapter>(
         .and_then(|v| {
             serde_json::from_value::<Mark>(v).map_err(|e| AppError::Validation(e.to_string()))
         }) {
-        Ok(m) if m.message_id > 0 => m,
+        Ok(m) if m.message_id.get() > 0 => m,
         Ok(_) => {
             return reply.err(AppError::Validation(
                 "message_id must be a positive integer".into(),

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
+use crate::domain::AgentId;
 
 /// What redeeming a code did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,7 +17,7 @@ pub enum Redeemed {
     /// any other agent it was linked to lost the link.
     Linked {
         /// Agent id.
-        id: i64,
+        id: AgentId,
         /// Login name.
         login: String,
     },
@@ -34,7 +35,7 @@ pub enum Redeemed {
 #[tracing::instrument(skip(db, code_hash))]
 pub async fn issue(
     db: &Db,
-    agent_id: i64,
+    agent_id: AgentId,
     code_hash: &str,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -70,7 +71,7 @@ pub async fn redeem(
     const UNLINK: &str =
         "UPDATE agents SET telegram_user_id = NULL WHERE telegram_user_id = $1 AND id <> $2";
     const LINK: &str = "UPDATE agents SET telegram_user_id = $1 WHERE id = $2";
-    type Code = (i64, DateTime<Utc>);
+    type Code = (AgentId, DateTime<Utc>);
     type AgentRow = (String, Option<DateTime<Utc>>);
     Ok(with_db!(db, p => async {
         let mut tx = p.begin().await?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::with_db;
 use super::{Db, StoreError, StoreResult};
-use crate::domain::{Agent, AgentRole};
+use crate::domain::{Agent, AgentId, AgentRole};
 
 /// The columns of [`Agent`], as a literal for `concat!`.
 macro_rules! cols {
@@ -33,7 +33,7 @@ macro_rules! another_owner {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Credentials {
     /// Row id.
-    pub id: i64,
+    pub id: AgentId,
     /// Login name (lower case).
     pub login: String,
     /// Shown name.
@@ -91,7 +91,7 @@ pub enum AgentWrite {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn bootstrap_owner(db: &Db, login: &str, now: DateTime<Utc>) -> StoreResult<i64> {
+pub async fn bootstrap_owner(db: &Db, login: &str, now: DateTime<Utc>) -> StoreResult<AgentId> {
     const INSERT: &str = "INSERT INTO agents (login, display_name, role, created_at) \
                           VALUES ($1, $1, 'owner', $2) ON CONFLICT (login) DO NOTHING";
     const ID: &str = "SELECT id FROM agents WHERE login = $1";
@@ -100,7 +100,7 @@ pub async fn bootstrap_owner(db: &Db, login: &str, now: DateTime<Utc>) -> StoreR
     Ok(with_db!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query(INSERT).bind(login).bind(now).execute(&mut *tx).await?;
-        let id: i64 = sqlx::query_scalar(ID).bind(login).fetch_one(&mut *tx).await?;
+        let id: AgentId = sqlx::query_scalar(ID).bind(login).fetch_one(&mut *tx).await?;
         sqlx::query(SESSIONS).bind(id).execute(&mut *tx).await?;
         sqlx::query(OTPS).bind(id).execute(&mut *tx).await?;
         tx.commit().await.map(|_| id)
@@ -122,7 +122,7 @@ pub async fn credentials(db: &Db, login: &str) -> StoreResult<Option<Credentials
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn credentials_by_id(db: &Db, id: i64) -> StoreResult<Option<Credentials>> {
+pub async fn credentials_by_id(db: &Db, id: AgentId) -> StoreResult<Option<Credentials>> {
     const SQL: &str = concat!("SELECT ", cred_cols!(), " FROM agents WHERE id = $1");
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }
@@ -160,7 +160,7 @@ pub async fn list(db: &Db) -> StoreResult<Vec<Agent>> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn get(db: &Db, id: i64) -> StoreResult<Option<Agent>> {
+pub async fn get(db: &Db, id: AgentId) -> StoreResult<Option<Agent>> {
     const SQL: &str = concat!("SELECT ", cols!(), " FROM agents WHERE id = $1");
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }
@@ -208,7 +208,7 @@ const LOCK_OWNERS_PG: &str =
 #[tracing::instrument(skip(db))]
 pub async fn update(
     db: &Db,
-    id: i64,
+    id: AgentId,
     display_name: Option<&str>,
     role: Option<AgentRole>,
 ) -> StoreResult<AgentWrite> {
@@ -239,7 +239,7 @@ pub async fn update(
 }
 
 /// A refused guarded write: missing, or the last owner.
-async fn guarded(db: &Db, id: i64, w: AgentWrite) -> StoreResult<AgentWrite> {
+async fn guarded(db: &Db, id: AgentId, w: AgentWrite) -> StoreResult<AgentWrite> {
     if w != AgentWrite::Missing {
         return Ok(w);
     }
@@ -261,7 +261,7 @@ async fn guarded(db: &Db, id: i64, w: AgentWrite) -> StoreResult<AgentWrite> {
 #[tracing::instrument(skip(db))]
 pub async fn disable(
     db: &Db,
-    id: i64,
+    id: AgentId,
     now: DateTime<Utc>,
 ) -> StoreResult<(AgentWrite, Vec<String>)> {
     const SQL: &str = concat!(
@@ -298,7 +298,7 @@ pub async fn disable(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn enable(db: &Db, id: i64) -> StoreResult<AgentWrite> {
+pub async fn enable(db: &Db, id: AgentId) -> StoreResult<AgentWrite> {
     const SQL: &str = concat!(
         "UPDATE agents SET disabled_at = NULL WHERE id = $1 RETURNING ",
         cols!()
@@ -314,7 +314,7 @@ pub async fn enable(db: &Db, id: i64) -> StoreResult<AgentWrite> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db, hash))]
-pub async fn set_password(db: &Db, id: i64, hash: &str) -> StoreResult<bool> {
+pub async fn set_password(db: &Db, id: AgentId, hash: &str) -> StoreResult<bool> {
     const SQL: &str = "UPDATE agents SET password_hash = $2, invite_hash = NULL, \
                        invite_expires_at = NULL WHERE id = $1";
     Ok(
@@ -332,7 +332,7 @@ pub async fn invite(
     db: &Db,
     invite_hash: &str,
     now: DateTime<Utc>,
-) -> StoreResult<Option<(i64, String, String)>> {
+) -> StoreResult<Option<(AgentId, String, String)>> {
     const SQL: &str = "SELECT id, login, display_name FROM agents WHERE invite_hash = $1 \
                        AND invite_expires_at > $2 AND disabled_at IS NULL";
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(invite_hash).bind(now).fetch_optional(p).await)?)
@@ -351,7 +351,7 @@ pub async fn use_invite(
     invite_hash: &str,
     password_hash: &str,
     now: DateTime<Utc>,
-) -> StoreResult<Option<i64>> {
+) -> StoreResult<Option<AgentId>> {
     const SQL: &str = "UPDATE agents SET password_hash = $2, invite_hash = NULL, \
                        invite_expires_at = NULL WHERE invite_hash = $1 \
                        AND invite_expires_at > $3 AND disabled_at IS NULL RETURNING id";

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::thread_events::insert_event;
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{ActedBy, Assignee, Thread, ThreadAction};
+use crate::domain::{ActedBy, AgentId, Assignee, Thread, ThreadAction};
 
 /// `RETURNING` / `SELECT` the columns of [`Thread`] (no table alias).
 macro_rules! cols {
@@ -72,7 +72,7 @@ macro_rules! get_thread {
 pub async fn take(
     db: &Db,
     id: &ThreadId,
-    agent: i64,
+    agent: AgentId,
     by: &ActedBy,
     now: DateTime<Utc>,
 ) -> StoreResult<Take> {
@@ -113,7 +113,7 @@ pub async fn take(
 pub async fn assign(
     db: &Db,
     id: &ThreadId,
-    agent: Option<i64>,
+    agent: Option<AgentId>,
     by: &ActedBy,
     now: DateTime<Utc>,
 ) -> StoreResult<Assign> {
@@ -167,7 +167,7 @@ pub async fn assign(
 pub async fn assign_first_enabled(
     db: &Db,
     id: &ThreadId,
-    candidates: &[i64],
+    candidates: &[AgentId],
     by: &ActedBy,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Thread>> {
@@ -183,7 +183,7 @@ pub async fn assign_first_enabled(
         cols!()
     );
     Ok(with_db!(db, p => {
-        let enabled: Vec<(i64,)> = sqlx::query_as(ENABLED).fetch_all(p).await?;
+        let enabled: Vec<(AgentId,)> = sqlx::query_as(ENABLED).fetch_all(p).await?;
         let Some(pick) = candidates.iter().find(|c| enabled.iter().any(|(e,)| e == *c)) else {
             return Ok(None);
         };

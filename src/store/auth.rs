@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
+use crate::domain::AgentId;
 
 /// A pending login code.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -16,7 +17,7 @@ pub struct OtpRow {
     pub username: String,
     /// The agent who passed it (`None` only for a row from before agents,
     /// until the start gives it to the bootstrap owner).
-    pub agent_id: Option<i64>,
+    pub agent_id: Option<AgentId>,
     /// HMAC of the code (hex).
     pub code_hash: String,
     /// Wrong tries so far.
@@ -77,9 +78,9 @@ pub async fn take_otp_attempt(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip_all)]
-pub async fn otp_agent(db: &Db, id: &str) -> StoreResult<Option<i64>> {
+pub async fn otp_agent(db: &Db, id: &str) -> StoreResult<Option<AgentId>> {
     const SQL: &str = "SELECT agent_id FROM login_otps WHERE id = $1";
-    let row: Option<Option<i64>> =
+    let row: Option<Option<AgentId>> =
         with_db!(db, p => sqlx::query_scalar(SQL).bind(id).fetch_optional(p).await)?;
     Ok(row.flatten())
 }
@@ -105,7 +106,7 @@ pub async fn consume_otp(db: &Db, id: &str) -> StoreResult<bool> {
 pub async fn insert_session(
     db: &Db,
     token_hash: &str,
-    agent_id: i64,
+    agent_id: AgentId,
     username: &str,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -138,7 +139,7 @@ pub async fn touch_session(
     token_hash: &str,
     now: DateTime<Utc>,
     idle_since: DateTime<Utc>,
-) -> StoreResult<Option<i64>> {
+) -> StoreResult<Option<AgentId>> {
     const SQL: &str = "UPDATE admin_sessions SET last_seen_at = $1 \
                        WHERE token_hash = $2 AND expires_at > $1 AND last_seen_at > $3 \
                        AND agent_id IN (SELECT id FROM agents WHERE disabled_at IS NULL) \

@@ -28,7 +28,7 @@ pub(super) fn new_threads(batch: &[NewMessage]) -> Vec<(&ThreadId, &str)> {
 
 /// One input's outcome before the lookups: settled, or a `client_id` seen
 /// in an earlier batch whose stored row must be read
-/// ([`super::messages`]' `BY_CLIENT_ID_SQL`, then [`retried`]).
+/// ([`super::message_sql::BY_CLIENT_ID_SQL`], then [`retried`]).
 pub(super) enum Slot {
     /// Known from the insert's returned rows.
     Done(Inserted),
@@ -138,7 +138,7 @@ pub(super) fn forwards<'a>(
         .filter(|(m, _)| m.forward)
         .map(|(m, i)| {
             (
-                i.message.id,
+                i.message.id.get(),
                 i.message.thread_id.as_str(),
                 m.client_key.as_deref(),
             )
@@ -178,7 +178,7 @@ pub(super) fn tg_links<'a>(
             m.tg_link.map(|(chat, tg_message)| {
                 (
                     i.message.thread_id.as_str(),
-                    i.message.id,
+                    i.message.id.get(),
                     chat.to_string(),
                     tg_message,
                 )
@@ -239,10 +239,10 @@ pub(super) fn mark_reopened(
 /// ([`email_checks`]). For the sqlx executors (`messages`, `pg_batch`).
 macro_rules! follow_ups {
     ($tx:expr, $batch:expr, $out:expr, $email:expr, $now:expr) => {{
-        use $crate::store::{batch, messages, topics};
+        use $crate::store::{batch, message_sql, topics};
         let forwards = batch::forwards($batch, $out);
-        for (start, len) in messages::chunks(forwards.len()) {
-            let mut q = sqlx::query(messages::outbox_insert_sql(len)).bind($now);
+        for (start, len) in message_sql::chunks(forwards.len()) {
+            let mut q = sqlx::query(message_sql::outbox_insert_sql(len)).bind($now);
             for (id, thread, key) in &forwards[start..start + len] {
                 q = q.bind(*id).bind(*thread).bind(*key);
             }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{CannedReply, CannedWrite, NewCanned};
+use crate::domain::{CannedId, CannedReply, CannedWrite, NewCanned};
 
 /// The columns of [`CannedReply`], as a literal for `concat!`.
 macro_rules! cols {
@@ -36,7 +36,7 @@ pub async fn list(db: &Db) -> StoreResult<Vec<CannedReply>> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn get(db: &Db, id: i64) -> StoreResult<Option<CannedReply>> {
+pub async fn get(db: &Db, id: CannedId) -> StoreResult<Option<CannedReply>> {
     const SQL: &str = concat!("SELECT ", cols!(), " FROM canned_replies WHERE id = $1");
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }
@@ -79,7 +79,7 @@ pub async fn insert(
 #[tracing::instrument(skip(db, r), fields(name = %r.name))]
 pub async fn update(
     db: &Db,
-    id: i64,
+    id: CannedId,
     r: &NewCanned,
     now: DateTime<Utc>,
 ) -> StoreResult<CannedWrite> {
@@ -113,7 +113,7 @@ fn outcome(res: Result<Option<CannedReply>, sqlx::Error>) -> StoreResult<CannedW
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &Db, id: i64) -> StoreResult<bool> {
+pub async fn delete(db: &Db, id: CannedId) -> StoreResult<bool> {
     const SQL: &str = "DELETE FROM canned_replies WHERE id = $1";
     Ok(
         with_db!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|r| r.rows_affected() > 0))?,

@@ -10,7 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::with_db;
 use super::{Db, StoreResult};
 use crate::domain::{
-    DeadEmail, EmailAgent, EmailRow, EmailStatus, EmailThread, Message, ThreadId, ThreadStatus,
+    AgentId, DeadEmail, EmailAgent, EmailId, EmailRow, EmailStatus, EmailThread, Message,
+    MessageId, ThreadId, ThreadStatus,
 };
 
 /// Schedules an `answer` check of thread `$2` at `$3` (`$1` now), unless
@@ -118,7 +119,11 @@ pub async fn thread(db: &Db, thread_id: &ThreadId) -> StoreResult<Option<EmailTh
 ///
 /// # Errors
 /// Database errors.
-pub async fn answers_after(db: &Db, thread_id: &ThreadId, after: i64) -> StoreResult<Vec<Message>> {
+pub async fn answers_after(
+    db: &Db,
+    thread_id: &ThreadId,
+    after: MessageId,
+) -> StoreResult<Vec<Message>> {
     const SQL: &str = concat!(
         "SELECT id, thread_id, content_text, type, sender, file_url, created_at, client_id, internal, \
          agent_id, agent_name FROM messages WHERE thread_id = $1 AND id > $2 AND sender = 'admin' AND ",
@@ -173,10 +178,10 @@ pub async fn queued_to(
 #[tracing::instrument(skip(db, body))]
 pub async fn compose(
     db: &Db,
-    id: i64,
+    id: EmailId,
     recipient: &str,
     body: &str,
-    upto: Option<(&ThreadId, i64)>,
+    upto: Option<(&ThreadId, MessageId)>,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     const SQL: &str = "UPDATE email_outbox SET status = 'pending', recipient = $2, body = $3, \
@@ -199,7 +204,7 @@ pub async fn compose(
 ///
 /// # Errors
 /// Database errors.
-pub async fn reschedule(db: &Db, id: i64, due: DateTime<Utc>) -> StoreResult<()> {
+pub async fn reschedule(db: &Db, id: EmailId, due: DateTime<Utc>) -> StoreResult<()> {
     const SQL: &str = "UPDATE email_outbox SET due_at = $2 WHERE id = $1 AND status = 'scheduled'";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(id).bind(due).execute(p).await.map(|_| ()))?)
 }
@@ -208,7 +213,7 @@ pub async fn reschedule(db: &Db, id: i64, due: DateTime<Utc>) -> StoreResult<()>
 ///
 /// # Errors
 /// Database errors.
-pub async fn end(db: &Db, id: i64, status: EmailStatus) -> StoreResult<()> {
+pub async fn end(db: &Db, id: EmailId, status: EmailStatus) -> StoreResult<()> {
     const SQL: &str = "UPDATE email_outbox SET status = $2 WHERE id = $1 AND status = 'scheduled'";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(id).bind(status).execute(p).await.map(|_| ()))?)
 }
@@ -219,7 +224,7 @@ pub async fn end(db: &Db, id: i64, status: EmailStatus) -> StoreResult<()> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn take(db: &Db, id: i64) -> StoreResult<bool> {
+pub async fn take(db: &Db, id: EmailId) -> StoreResult<bool> {
     const SQL: &str = "UPDATE email_outbox SET status = 'sending', attempts = attempts + 1 \
         WHERE id = $1 AND status = 'pending'";
     Ok(
@@ -234,7 +239,7 @@ pub async fn take(db: &Db, id: i64) -> StoreResult<bool> {
 /// Database errors.
 pub async fn outcome(
     db: &Db,
-    id: i64,
+    id: EmailId,
     status: EmailStatus,
     error: Option<&str>,
     at: DateTime<Utc>,
@@ -249,7 +254,7 @@ pub async fn outcome(
 
 /// What [`waiting`] reads: since when (`None`: answered), the assignee,
 /// the status (`open` / `closed`) and the thread's display name.
-pub type Waiting = (Option<DateTime<Utc>>, Option<i64>, ThreadStatus, String);
+pub type Waiting = (Option<DateTime<Utc>>, Option<AgentId>, ThreadStatus, String);
 
 /// Since when a visitor message of `thread_id` waits for an answer (the
 /// first visitor message after the last agent answer; notes do not
@@ -283,8 +288,8 @@ pub async fn agents_with_email(db: &Db) -> StoreResult<Vec<EmailAgent>> {
 #[tracing::instrument(skip_all, fields(mails = mails.len(), done = done.len()))]
 pub async fn agent_mails(
     db: &Db,
-    mails: &[(i64, String, String)],
-    done: &[i64],
+    mails: &[(AgentId, String, String)],
+    done: &[EmailId],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     const INSERT: &str = "INSERT INTO email_outbox (kind, agent_id, status, due_at, recipient, body, \
@@ -369,7 +374,7 @@ pub async fn unsubscribe(db: &Db, thread_id: &ThreadId, now: DateTime<Utc>) -> S
 ///
 /// # Errors
 /// Database errors.
-pub async fn set_agent_email(db: &Db, agent_id: i64, email: Option<&str>) -> StoreResult<bool> {
+pub async fn set_agent_email(db: &Db, agent_id: AgentId, email: Option<&str>) -> StoreResult<bool> {
     const SQL: &str = "UPDATE agents SET email = $2 WHERE id = $1";
     const CANCEL: &str = "UPDATE email_outbox SET status = 'cancelled' \
         WHERE agent_id = $1 AND status IN ('scheduled', 'pending')";
@@ -388,7 +393,7 @@ pub async fn set_agent_email(db: &Db, agent_id: i64, email: Option<&str>) -> Sto
 ///
 /// # Errors
 /// Database errors.
-pub async fn agent_email(db: &Db, agent_id: i64) -> StoreResult<Option<String>> {
+pub async fn agent_email(db: &Db, agent_id: AgentId) -> StoreResult<Option<String>> {
     const SQL: &str = "SELECT email FROM agents WHERE id = $1";
     let v: Option<Option<String>> =
         with_db!(db, p => sqlx::query_scalar(SQL).bind(agent_id).fetch_optional(p).await)?;
@@ -420,7 +425,7 @@ pub async fn counts(db: &Db) -> StoreResult<Vec<(EmailStatus, i64)>> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn row(db: &Db, id: i64) -> StoreResult<Option<EmailRow>> {
+pub async fn row(db: &Db, id: EmailId) -> StoreResult<Option<EmailRow>> {
     const SQL: &str = concat!("SELECT ", row!(), " FROM email_outbox WHERE id = $1");
     Ok(with_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?)
 }

@@ -6,7 +6,7 @@
 //! nothing is stored unless it commits; on Postgres the id sequences are
 //! moved past the imported ids before the commit.
 
-use crate::domain::ThreadId;
+use crate::domain::{AgentId, MessageId, ThreadId};
 use chrono::{DateTime, Utc};
 
 use super::{Db, StoreResult, with_db};
@@ -58,7 +58,7 @@ pub async fn context(db: &Db, id: &ThreadId) -> StoreResult<Option<ContextRecord
 pub async fn messages(
     db: &Db,
     id: &ThreadId,
-    after: i64,
+    after: MessageId,
     limit: i64,
 ) -> StoreResult<Vec<MessageRecord>> {
     let sql = format!(
@@ -213,7 +213,7 @@ impl Importer {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn agent(&mut self, a: &AgentRecord) -> StoreResult<i64> {
+    pub async fn agent(&mut self, a: &AgentRecord) -> StoreResult<AgentId> {
         const BY_LOGIN: &str = "SELECT id FROM agents WHERE login = $1";
         const BY_ID: &str = "SELECT id FROM agents WHERE id = $1";
         const WITH_ID: &str = "INSERT INTO agents (id, login, display_name, role, telegram_user_id, \
@@ -221,10 +221,10 @@ impl Importer {
         const NEW_ID: &str = "INSERT INTO agents (login, display_name, role, telegram_user_id, \
             disabled_at, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
         Ok(with_tx!(self, t => {
-            if let Some(id) = sqlx::query_scalar::<_, i64>(BY_LOGIN).bind(&a.login).fetch_optional(&mut **t).await? {
+            if let Some(id) = sqlx::query_scalar::<_, AgentId>(BY_LOGIN).bind(&a.login).fetch_optional(&mut **t).await? {
                 return Ok(id);
             }
-            let taken: Option<i64> = sqlx::query_scalar(BY_ID).bind(a.id).fetch_optional(&mut **t).await?;
+            let taken: Option<AgentId> = sqlx::query_scalar(BY_ID).bind(a.id).fetch_optional(&mut **t).await?;
             if taken.is_none() {
                 sqlx::query(WITH_ID).bind(a.id).bind(&a.login).bind(&a.display_name).bind(&a.role)
                     .bind(a.telegram_user_id).bind(a.disabled_at).bind(a.created_at)

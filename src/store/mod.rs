@@ -19,6 +19,7 @@ pub mod email;
 pub mod erase;
 mod error;
 pub mod export;
+mod message_sql;
 pub mod messages;
 pub mod outbox;
 mod pg_batch;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::{OutboxItem, OutboxStatus};
+use crate::domain::{MessageId, OutboxId, OutboxItem, OutboxStatus};
 
 /// SQL condition: `o` is pending and no older forward of its thread is (it is
 /// the thread's head).
@@ -136,7 +136,7 @@ const LINK_FORWARD_SQL: &str = "INSERT INTO telegram_links \
 ///
 /// # Errors
 /// Database errors.
-#[tracing::instrument(skip(db, item), fields(outbox_id = item.id))]
+#[tracing::instrument(skip(db, item), fields(outbox_id = %item.id))]
 pub async fn part_sent(
     db: &Db,
     item: &OutboxItem,
@@ -212,7 +212,7 @@ pub async fn coalesced_sent(
 #[tracing::instrument(skip(db, error))]
 pub async fn mark_failed(
     db: &Db,
-    id: i64,
+    id: OutboxId,
     status: OutboxStatus,
     next: DateTime<Utc>,
     count_attempt: bool,
@@ -238,7 +238,7 @@ pub async fn mark_failed(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn mark_sent(db: &Db, id: i64) -> StoreResult<()> {
+pub async fn mark_sent(db: &Db, id: OutboxId) -> StoreResult<()> {
     const SQL: &str = "UPDATE telegram_outbox SET status = 'sent', sent_at = $1, client_key = NULL \
                        WHERE id = $2 AND status = 'pending'";
     let now = super::now();
@@ -288,7 +288,7 @@ pub async fn thread_of(
 pub async fn link(
     db: &Db,
     thread_id: &ThreadId,
-    message_id: Option<i64>,
+    message_id: Option<MessageId>,
     tg_chat_id: i64,
     tg_message_id: i64,
 ) -> StoreResult<()> {
@@ -388,7 +388,7 @@ impl Leader {
     /// # Errors
     /// A database error on SQLite; on Postgres an error means the lock's
     /// session is gone (the lock is dropped here, `Ok(false)`).
-    pub async fn claim(&self, db: &Db, id: i64, parts_sent: i32) -> StoreResult<bool> {
+    pub async fn claim(&self, db: &Db, id: OutboxId, parts_sent: i32) -> StoreResult<bool> {
         if let Db::Sqlite(p) = db {
             let r = sqlx::query(CLAIM_SQLITE)
                 .bind(id)

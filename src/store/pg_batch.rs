@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool, Row, postgres::PgRow};
 
 use super::batch;
-use super::messages::BY_CLIENT_ID_SQL;
+use super::message_sql::BY_CLIENT_ID_SQL;
 use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, ThreadId};
 
 /// The batch statement. `$1` now; `$2`…`$11` one array each, an element
@@ -126,7 +126,12 @@ pub(super) async fn insert(
         .bind(col(|m| m.file_url.as_deref()))
         .bind(col(|m| m.client_id.as_deref()))
         .bind(batch.iter().map(|m| m.internal).collect::<Vec<_>>())
-        .bind(batch.iter().map(|m| m.agent_id).collect::<Vec<_>>())
+        .bind(
+            batch
+                .iter()
+                .map(|m| m.agent_id.map(i64::from))
+                .collect::<Vec<_>>(),
+        )
         .bind(col(|m| m.agent_name.as_deref()))
         .bind(col(|m| m.new_thread.as_deref()));
     let more =

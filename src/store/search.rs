@@ -14,7 +14,7 @@
 //! alone, each quoted, so no user input reaches FTS5's or tsquery's syntax.
 
 use super::{Db, StoreResult};
-use crate::domain::{MessageMatch, ThreadMatch};
+use crate::domain::{MessageId, MessageMatch, ThreadMatch};
 
 /// The FTS5 query of `terms`: each a quoted prefix (`"şek"*`), all required.
 /// A `"` inside a term is doubled, so any text is a literal.
@@ -102,12 +102,12 @@ pub async fn messages(
     db: &Db,
     terms: &[String],
     limit: i64,
-    before: Option<i64>,
+    before: Option<MessageId>,
 ) -> StoreResult<Vec<MessageMatch>> {
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let before = before.unwrap_or(i64::MAX);
+    let before = before.unwrap_or(MessageId(i64::MAX));
     Ok(match db {
         Db::Sqlite(p) => {
             catch_up(p).await?;

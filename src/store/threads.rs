@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use super::with_db;
 use super::{Db, StoreResult};
 use crate::domain::{
-    AssigneeFilter, ListFilter, Message, MessageType, Role, Thread, ThreadListItem,
+    AgentId, AssigneeFilter, ListFilter, Message, MessageId, MessageType, Role, Thread,
+    ThreadListItem,
 };
 
 /// The columns of [`Thread`], as a literal for `concat!` (table alias `t`).
@@ -26,7 +27,7 @@ struct ListRow {
     thread: Thread,
     message_count: i64,
     unread_count: i64,
-    m_id: Option<i64>,
+    m_id: Option<MessageId>,
     m_content_text: Option<String>,
     m_type: Option<MessageType>,
     m_sender: Option<Role>,
@@ -34,7 +35,7 @@ struct ListRow {
     m_created_at: Option<DateTime<Utc>>,
     m_client_id: Option<String>,
     m_internal: Option<bool>,
-    m_agent_id: Option<i64>,
+    m_agent_id: Option<AgentId>,
     m_agent_name: Option<String>,
     m_edited_at: Option<DateTime<Utc>>,
 }
@@ -80,8 +81,8 @@ pub async fn list(
         LIMIT $1"
     );
     let (who, agent) = match assignee {
-        AssigneeFilter::All => ("all", 0),
-        AssigneeFilter::Unassigned => ("none", 0),
+        AssigneeFilter::All => ("all", AgentId(0)),
+        AssigneeFilter::Unassigned => ("none", AgentId(0)),
         AssigneeFilter::Agent(id) => ("agent", id),
     };
     let rows: Vec<ListRow> = with_db!(db, p => sqlx::query_as(SQL)
@@ -128,7 +129,7 @@ pub async fn list(
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn mark_read(db: &Db, id: &ThreadId, up_to: i64) -> StoreResult<()> {
+pub async fn mark_read(db: &Db, id: &ThreadId, up_to: MessageId) -> StoreResult<()> {
     const SQL: &str = "UPDATE threads SET admin_last_read_message_id = $1 \
                        WHERE id = $2 AND admin_last_read_message_id < $1";
     Ok(with_db!(db, p => sqlx::query(SQL).bind(up_to).bind(id).execute(p).await.map(|_| ()))?)

@@ -10,8 +10,8 @@
 
 use super::with_db;
 use super::{Db, StoreResult};
-use crate::domain::DueReceipt;
 use crate::domain::ThreadId;
+use crate::domain::{DueReceipt, MessageId};
 
 /// Records the forum topic of a thread (a new or recreated one): the chat
 /// it was created in, its id and name, open.
@@ -139,7 +139,7 @@ pub mod level {
 pub async fn note_receipt(
     db: &Db,
     thread_id: &ThreadId,
-    up_to: i64,
+    up_to: MessageId,
     level: i32,
 ) -> StoreResult<u64> {
     let mark = if level >= level::SEEN {
@@ -196,7 +196,7 @@ pub const LINK_ADMIN_SQL: &str = "INSERT INTO telegram_links (thread_id, message
 pub async fn link_admin(
     db: &Db,
     thread_id: &ThreadId,
-    message_id: i64,
+    message_id: MessageId,
     tg_chat_id: i64,
     tg_message_id: i64,
 ) -> StoreResult<()> {

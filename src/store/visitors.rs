@@ -169,7 +169,7 @@ pub async fn bind_user(
 pub async fn for_first_forward(
     db: &Db,
     thread_id: &ThreadId,
-    message_id: i64,
+    message_id: crate::domain::MessageId,
 ) -> StoreResult<Option<VisitorContext>> {
     const SQL: &str = concat!(
         "SELECT ",

@@ -21,7 +21,7 @@
 //! tap, two admins, an update delivered twice) stores one message; showing
 //! the list again draws a new nonce, so the reply can be sent again later.
 
-use crate::domain::ThreadId;
+use crate::domain::{CannedId, ThreadId};
 use rand::RngExt;
 use teloxide::{
     ApiError, RequestError,
@@ -134,7 +134,7 @@ async fn send(
     agent: &crate::domain::AgentRef,
     m: &MaybeInaccessibleMessage,
     state: &ThreadUpdate,
-    id: i64,
+    id: CannedId,
     nonce: &str,
 ) -> String {
     let name = match ctx.chat.canned_reply(id).await {
@@ -205,7 +205,7 @@ pub fn keyboard(
         .skip(page * PAGE)
         .take(PAGE)
         .filter_map(|r| {
-            let id = base36(u64::try_from(r.id).ok()?);
+            let id = base36(u64::try_from(r.id.get()).ok()?);
             let data = buttons::data_with(CANNED_SEND, &format!("{id}.{nonce}"), thread);
             Some(vec![InlineKeyboardButton::callback(r.name.clone(), data)])
         })
@@ -228,9 +228,9 @@ pub fn keyboard(
 }
 
 /// `<reply id, base 36>.<nonce>` split; `None` when malformed.
-fn parse_arg(arg: &str) -> Option<(i64, &str)> {
+fn parse_arg(arg: &str) -> Option<(CannedId, &str)> {
     let (id, nonce) = arg.split_once('.')?;
-    let id = i64::try_from(u64::from_str_radix(id, 36).ok()?).ok()?;
+    let id = CannedId(i64::try_from(u64::from_str_radix(id, 36).ok()?).ok()?);
     let ok = nonce.len() == 8 && nonce.bytes().all(|b| b.is_ascii_alphanumeric());
     ok.then_some((id, nonce))
 }
@@ -264,7 +264,7 @@ mod tests {
 
     fn reply(id: i64) -> CannedReply {
         CannedReply {
-            id,
+            id: CannedId(id),
             name: format!("r{id}"),
             body: "b".into(),
             created_at: Utc::now(),
@@ -295,7 +295,7 @@ mod tests {
         assert_eq!(n.len(), 8);
         let arg = format!("{}.{n}", base36(i64::MAX as u64));
         assert!(arg.len() <= buttons::ARG_MAX);
-        assert_eq!(parse_arg(&arg), Some((i64::MAX, n.as_str())));
+        assert_eq!(parse_arg(&arg), Some((CannedId(i64::MAX), n.as_str())));
         assert_eq!(parse_arg("zzzzzzzzzzzzzz.abcdefgh"), None, "over i64");
         assert_eq!(parse_arg("1.short"), None);
         assert_eq!(parse_arg("1"), None);

@@ -14,7 +14,7 @@
 //! together, in queue order (a visitor's run, or one agent's answers, or
 //! notes); a media message, a text that needs parts of its own, or a row
 //! already partly sent ends the run and keeps its own send
-//! ([`super::outbox`]), and a head that failed before is tried alone (a
+//! ([`super::send::deliver`]), and a head that failed before is tried alone (a
 //! refused message must not take its neighbours down with it). Every message carried gets its own link to the
 //! Telegram message (a reply to it reaches the thread; a receipt of any of
 //! the answers in it is shown on it, `store::topics::due_receipts`).
@@ -24,8 +24,8 @@
 
 use super::{
     Telegram, format,
-    outbox::{Outcome, buttons_sent, context_line, failed, first_buttons, record_health},
     parts::{Part, head_of, send},
+    send::{Outcome, buttons_sent, context_line, failed, first_buttons, record_health},
     topics,
 };
 use crate::chat::{Chat, ChatError, MessageType, outbox::OutboxItem};
@@ -134,7 +134,7 @@ pub(super) async fn send_batch(tg: &Telegram, chat: &Chat, batch: Batch) -> Outc
         buttons_sent(tg, chat, &first.thread_id, tg_id).await;
     }
     tracing::debug!(
-        outbox_id = first.id,
+        outbox_id = %first.id,
         n = batch.items.len(),
         "coalesced forward sent"
     );

@@ -31,7 +31,7 @@ pub(super) async fn on_edit(bot: Bot, msg: Message, ctx: Arc<Ctx>) -> ResponseRe
     };
     match ctx.chat.edit_telegram_answer(edit).await {
         Ok(Some(m)) => {
-            tracing::info!(message_id = m.id, "an answer was edited from Telegram");
+            tracing::info!(message_id = %m.id, "an answer was edited from Telegram");
             Ok(())
         }
         Ok(None) => {

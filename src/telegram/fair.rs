@@ -110,11 +110,11 @@ mod tests {
 
     fn head(id: i64, thread: &str, key: Option<&str>) -> OutboxItem {
         OutboxItem {
-            id,
+            id: crate::domain::OutboxId(id),
             attempts: 0,
             parts_sent: 0,
             thread_id: thread.into(),
-            message_id: Some(id),
+            message_id: Some(crate::domain::MessageId(id)),
             display_name: None,
             content_type: None,
             content_text: None,
@@ -193,13 +193,17 @@ mod tests {
         let c = head(3, "c", Some("k"));
         f.served(&a, 2);
         // Both of the last two sends were k's: j goes first.
-        assert_eq!(f.pick(&[c.clone(), b.clone()]).map(|h| h.id), Some(2));
+        assert_eq!(f.pick(&[c.clone(), b.clone()]).map(|h| h.id.get()), Some(2));
         f.served(&b, 1);
         // k and j each had one of the last two: the ring decides (c waited longer).
-        assert_eq!(f.pick(&[c.clone(), b.clone()]).map(|h| h.id), Some(3));
+        assert_eq!(f.pick(&[c.clone(), b.clone()]).map(|h| h.id.get()), Some(3));
         f.served(&c, 1);
-        assert_eq!(f.pick(&[c.clone(), b]).map(|h| h.id), Some(2));
+        assert_eq!(f.pick(&[c.clone(), b]).map(|h| h.id.get()), Some(2));
         f.served(&a, 2);
-        assert_eq!(f.pick(&[c]).map(|h| h.id), Some(3), "alone, k is served");
+        assert_eq!(
+            f.pick(&[c]).map(|h| h.id.get()),
+            Some(3),
+            "alone, k is served"
+        );
     }
 }

@@ -40,6 +40,7 @@ pub mod outbox;
 mod parts;
 pub mod receipts;
 pub mod selftest;
+mod send;
 pub mod topics;
 pub mod updates;
 pub mod webhook;

@@ -833,7 +833,7 @@ async fn the_migration_keeps_sessions_and_codes(backend: Backend) {
         .unwrap()
         .expect("the old session lives");
     assert_eq!(session.username, "admin");
-    assert_eq!(session.agent_id, owner);
+    assert_eq!(session.agent_id.get(), owner);
     assert!(session.agent.is_owner());
     store.close().await;
 }

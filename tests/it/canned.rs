@@ -385,7 +385,12 @@ async fn send_canned_posts_as_the_admin(backend: Backend) {
 
     // Unknown reply, unknown thread: nothing stored.
     assert!(matches!(
-        chat.send_canned(thread, reply.id + 1000, None).await,
+        chat.send_canned(
+            thread,
+            sohbet::domain::CannedId(reply.id.get() + 1000),
+            None
+        )
+        .await,
         Err(ChatError::NotFound(_))
     ));
     assert!(matches!(

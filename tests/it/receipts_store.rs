@@ -51,7 +51,7 @@ fn msg(thread: &str, sender: &'static str, text: &str) -> NewMessage {
 }
 
 /// A thread with a visitor's message and an admin's answer; the answer's id.
-async fn answered(db: &Db, thread: &str) -> i64 {
+async fn answered(db: &Db, thread: &str) -> sohbet::domain::MessageId {
     let done = messages::insert_batch(
         db,
         &[msg(thread, "visitor", "hi"), msg(thread, "admin", "hello")],

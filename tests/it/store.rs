@@ -10,7 +10,7 @@ use crate::common;
 use sohbet::{
     chat::status::ThreadStatus,
     config::DatabaseConfig,
-    domain::NewMessage,
+    domain::{MessageId, NewMessage},
     store::{Db, messages, thread_status, threads},
 };
 
@@ -107,7 +107,7 @@ async fn mixed_batch(backend: common::Backend) {
         }
     }
     // New rows got growing ids in input order.
-    let fresh: Vec<i64> = out
+    let fresh: Vec<MessageId> = out
         .iter()
         .filter(|i| !i.duplicate)
         .map(|i| i.message.id)
@@ -154,14 +154,21 @@ async fn long_batch(backend: common::Backend) {
         .collect();
     let out = messages::insert_batch(&db, &batch).await.expect("batch");
     assert!(out.iter().all(|i| !i.duplicate));
-    let stored = messages::page(&db, sohbet::domain::Role::Admin, t, 200, None, Some(0))
-        .await
-        .expect("page");
+    let stored = messages::page(
+        &db,
+        sohbet::domain::Role::Admin,
+        t,
+        200,
+        None,
+        Some(MessageId(0)),
+    )
+    .await
+    .expect("page");
     assert_eq!(stored.len(), 200);
     for (n, m) in stored.iter().enumerate() {
         assert_eq!(m.content_text, format!("m{n}"));
     }
-    let ids: Vec<i64> = out.iter().map(|i| i.message.id).collect();
+    let ids: Vec<MessageId> = out.iter().map(|i| i.message.id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
     db.close().await;
 }

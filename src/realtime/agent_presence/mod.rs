@@ -30,6 +30,8 @@ use tokio::sync::Notify;
 mod table;
 use table::Table;
 
+use crate::domain::AgentId;
+
 /// How long a `typing` event keeps an agent typing.
 pub const TYPING_FOR: Duration = Duration::from_secs(6);
 /// How long a remote entry lives without a refresh.
@@ -51,7 +53,7 @@ pub const SYNC_BATCH: usize = 256;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AgentView {
     /// The agent's id.
-    pub id: i64,
+    pub id: AgentId,
     /// Its shown name (plain text: the panel escapes it).
     pub name: String,
     /// Typing in this thread now.
@@ -74,7 +76,7 @@ pub struct Viewer {
     /// The socket's id on its instance.
     pub socket: String,
     /// The agent's id.
-    pub agent_id: i64,
+    pub agent_id: AgentId,
     /// The agent's shown name.
     pub name: String,
     /// The viewed thread, `None` when it left.
@@ -183,7 +185,7 @@ impl AgentPresence {
     pub fn view(
         &self,
         socket: &str,
-        agent_id: i64,
+        agent_id: AgentId,
         name: &str,
         thread: Option<&str>,
     ) -> Result<(), Full> {
@@ -203,7 +205,7 @@ impl AgentPresence {
     /// Local socket `socket` types (`on`) or stopped typing in `thread`.
     /// Typing also makes `thread` its viewed thread; when the table is
     /// full, nothing is recorded.
-    pub fn typing(&self, socket: &str, agent_id: i64, name: &str, thread: &str, on: bool) {
+    pub fn typing(&self, socket: &str, agent_id: AgentId, name: &str, thread: &str, on: bool) {
         let key = (self.inner.instance.clone(), socket.to_owned());
         self.with(|t| {
             if on {
@@ -341,7 +343,7 @@ mod tests {
             .map(|t| {
                 (
                     t.thread_id.clone(),
-                    t.agents.iter().map(|a| (a.id, a.typing)).collect(),
+                    t.agents.iter().map(|a| (a.id.get(), a.typing)).collect(),
                 )
             })
             .collect()
@@ -350,12 +352,12 @@ mod tests {
     #[test]
     fn one_entry_per_socket_and_one_line_per_agent() {
         let p = AgentPresence::default();
-        p.view("s1", 1, "Ayşe", Some("t1")).unwrap();
-        p.view("s2", 1, "Ayşe", Some("t1")).unwrap();
-        p.typing("s2", 1, "Ayşe", "t1", true);
+        p.view("s1", AgentId(1), "Ayşe", Some("t1")).unwrap();
+        p.view("s2", AgentId(1), "Ayşe", Some("t1")).unwrap();
+        p.typing("s2", AgentId(1), "Ayşe", "t1", true);
         assert_eq!(names(&p.take()), vec![("t1".into(), vec![(1, true)])]);
         // Moving s1 to t2 leaves t1 to s2.
-        p.view("s1", 1, "Ayşe", Some("t2")).unwrap();
+        p.view("s1", AgentId(1), "Ayşe", Some("t2")).unwrap();
         assert_eq!(names(&p.take()), vec![("t2".into(), vec![(1, false)])]);
         assert_eq!(p.counts(), (2, 2));
         let g = p.guard("s2".into());
@@ -369,12 +371,12 @@ mod tests {
     #[test]
     fn typing_and_remote_entries_expire() {
         let p = AgentPresence::default();
-        p.typing("s1", 1, "A", "t1", true);
+        p.typing("s1", AgentId(1), "A", "t1", true);
         p.apply(PresenceSync::Viewers {
             instance: "other".into(),
             viewers: vec![Viewer {
                 socket: "x".into(),
-                agent_id: 2,
+                agent_id: AgentId(2),
                 name: "B".into(),
                 thread_id: Some("t1".into()),
                 typing: false,
@@ -402,17 +404,19 @@ mod tests {
     fn bounded() {
         let p = AgentPresence::default();
         for i in 0..MAX_LOCAL {
-            p.view(&i.to_string(), i as i64, "n", Some("t")).unwrap();
+            p.view(&i.to_string(), AgentId(i as i64), "n", Some("t"))
+                .unwrap();
         }
-        assert!(p.view("one more", 1, "n", Some("t")).is_err());
+        assert!(p.view("one more", AgentId(1), "n", Some("t")).is_err());
         // Replacing an existing socket's entry still works.
-        p.view("0", 0, "n", Some("u")).unwrap();
+        p.view("0", AgentId(0), "n", Some("u")).unwrap();
         let c = p.take();
         let t = c.emit.iter().find(|t| t.thread_id == "t").unwrap();
         assert_eq!(t.agents.len(), MAX_SHOWN);
         assert_eq!(p.counts(), (MAX_LOCAL, MAX_LOCAL));
         let q = AgentPresence::default();
-        q.view("s", 1, &"x".repeat(500), Some("t")).unwrap();
+        q.view("s", AgentId(1), &"x".repeat(500), Some("t"))
+            .unwrap();
         assert_eq!(q.take().emit[0].agents[0].name.len(), MAX_NAME_CHARS);
     }
 }

@@ -12,12 +12,13 @@ use super::{
     AgentView, Changes, Full, MAX_ENTRIES, MAX_LOCAL, MAX_NAME_CHARS, MAX_SHOWN, ThreadAgents,
     Viewer,
 };
+use crate::domain::AgentId;
 
 /// (instance, socket id).
 pub(super) type Key = (String, String);
 
 pub(super) struct Entry {
-    pub(super) agent_id: i64,
+    pub(super) agent_id: AgentId,
     pub(super) name: String,
     pub(super) thread: String,
     pub(super) typing_until: Option<Instant>,
@@ -55,7 +56,7 @@ impl Table {
     pub(super) fn upsert(
         &mut self,
         key: Key,
-        agent_id: i64,
+        agent_id: AgentId,
         name: &str,
         thread: &str,
         typing_until: Option<Instant>,
@@ -144,7 +145,7 @@ impl Table {
 
     /// The list of `thread` now.
     pub(super) fn agents(&self, thread: &str) -> Vec<AgentView> {
-        let mut by_agent: HashMap<i64, AgentView> = HashMap::new();
+        let mut by_agent: HashMap<AgentId, AgentView> = HashMap::new();
         for k in self.by_thread.get(thread).into_iter().flatten() {
             let Some(e) = self.entries.get(k) else {
                 continue;
@@ -189,7 +190,7 @@ impl Table {
                     Some(e) => e.viewer(&key.1),
                     None => Viewer {
                         socket: key.1,
-                        agent_id: 0,
+                        agent_id: AgentId(0),
                         name: String::new(),
                         thread_id: None,
                         typing: false,

@@ -7,7 +7,7 @@
 //! other write, keep the pool.
 //!
 //! The batch follows [`super::batch`]'s plan with the SQL texts of
-//! [`super::messages`], so it stores exactly what
+//! [`super::message_sql`], so it stores exactly what
 //! [`super::messages::insert_batch_with`] stores.
 //!
 //! It also keeps the messages' full-text index (`messages_fts`, issue 25
@@ -29,12 +29,12 @@ use sqlx::{ConnectOptions, Connection};
 use tokio::sync::oneshot;
 
 use self::raw::{Arg, Conn, Row};
-use super::messages::{
+use super::message_sql::{
     BY_CLIENT_ID_SQL, chunks, message_insert_sql, outbox_insert_sql, thread_insert_sql, touch_sql,
     visitor_touch_sql,
 };
 use super::{StoreResult, batch};
-use crate::domain::{EmailSchedule, Inserted, Message, NewMessage, ThreadId};
+use crate::domain::{AgentId, EmailSchedule, Inserted, Message, MessageId, NewMessage, ThreadId};
 
 /// The full-text index catches up at least this often while messages come.
 pub const FTS_EVERY: Duration = Duration::from_secs(1);
@@ -245,12 +245,12 @@ fn thread_id(s: &str) -> Result<ThreadId, sqlx::Error> {
     ThreadId::parse(s).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// A row of `messages::cols!()` (id, thread_id, content_text, type,
+/// A row of `message_sql::message_cols!()` (id, thread_id, content_text, type,
 /// sender, file_url, created_at, client_id, internal, agent_id,
 /// agent_name, edited_at).
 fn message(r: &Row) -> Result<Message, sqlx::Error> {
     Ok(Message {
-        id: r.int(0),
+        id: MessageId(r.int(0)),
         thread_id: thread_id(r.text(1)?)?,
         content_text: r.text(2)?.to_owned(),
         content_type: decode(r.text(3)?)?,
@@ -259,7 +259,7 @@ fn message(r: &Row) -> Result<Message, sqlx::Error> {
         created_at: parse_time(r.text(6)?)?,
         client_id: r.opt_text(7)?.map(str::to_owned),
         internal: r.int(8) != 0,
-        agent_id: r.opt_int(9),
+        agent_id: r.opt_int(9).map(AgentId),
         sender_name: r.opt_text(10)?.map(str::to_owned),
         edited_at: r.opt_text(11)?.map(parse_time).transpose()?,
     })
@@ -305,7 +305,7 @@ fn run_batch(
                 m.file_url.as_ref().into(),
                 m.client_id.as_ref().into(),
                 m.internal.into(),
-                m.agent_id.into(),
+                m.agent_id.map(AgentId::get).into(),
                 m.agent_name.as_ref().into(),
             ]);
         }

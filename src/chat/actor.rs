@@ -14,7 +14,7 @@
 //! act as [`AgentRef::support`] (an owner's reach, no id) until Telegram
 //! members are mapped to agents.
 
-use crate::chat::{ChatError, ChatResult, Sender, ThreadId};
+use super::{ChatError, ChatResult, Sender, ThreadId};
 use crate::domain::{AgentRef, Role};
 
 /// Who acts.
@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn the_admin_reaches_every_thread() {
         let agent = AgentRef {
-            id: Some(2),
+            id: Some(crate::domain::AgentId(2)),
             role: crate::domain::AgentRole::Agent,
             display_name: "Ayşe".into(),
         };
