@@ -321,6 +321,16 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
                                 map_fn!(item);
                             }
                         }
+                        // Let the tasks that run in this scheduler tick queue
+                        // their packets too (an ack and the broadcast of the
+                        // same event are emitted by different tasks): they
+                        // then leave in the same write as these.
+                        tokio::task::yield_now().await;
+                        while let Ok(packets) = buffered_rx.try_recv() {
+                            for item in packets {
+                                map_fn!(item);
+                            }
+                        }
                     }
                     None => break
                 }
