@@ -124,8 +124,9 @@ pub struct Config {
     /// always has one. More than one only pays off with cores to spare
     /// (docs/benchmarks.md: on 2 cores, 4 writers raised p99 sixfold).
     pub postgres_writers: usize,
-    /// SQLite: a group-commit batch of at most this many messages runs on
-    /// the runtime's thread when the writing connection is idle and the
+    /// SQLite on the current-thread runtime (one CPU, `RUNTIME_WORKERS`):
+    /// a group-commit batch of at most this many messages runs on the
+    /// runtime's thread when the writing connection is idle and the
     /// database unlocked, saving the hand-off to the writer thread and back
     /// (`SQLITE_INLINE_BATCH`, default
     /// [`crate::store::sqlite_writer::INLINE_BATCH`], 0–64; 0: every batch

@@ -6,8 +6,9 @@
 //! connection thread (measured: docs/benchmarks.md, S6). Reads, and every
 //! other write, keep the pool.
 //!
-//! A small batch (at most `SQLITE_INLINE_BATCH` messages, issue 25 item
-//! 4) skips even that hand-off when the connection is idle: the caller
+//! On the current-thread runtime (one CPU), a small batch (at most
+//! `SQLITE_INLINE_BATCH` messages, issue 25 item 4) skips even that
+//! hand-off when the connection is idle: the caller
 //! runs it on its own thread, through the same connection (shared behind
 //! a mutex it only *tries*), with SQLite's busy timeout at 0 there, so it
 //! never waits for another connection's lock (a busy answer sends the
@@ -137,10 +138,11 @@ impl std::fmt::Debug for SqliteWriter {
 impl SqliteWriter {
     /// Starts the thread (`sqlite-writer`); its connection is opened with
     /// `pool`'s options at the first batch (and again after a failure to
-    /// open it). A batch of at most `inline_max` messages (0: none) is run
-    /// on the caller's thread when the connection is free at that moment
-    /// and no other connection holds SQLite's write lock; any other batch,
-    /// and the search index's catch-up, on the writer thread.
+    /// open it). On a current-thread runtime, a batch of at most
+    /// `inline_max` messages (0: none) is run on the caller's thread when
+    /// the connection is free at that moment and no other connection holds
+    /// SQLite's write lock; any other batch, every batch on a multi-thread
+    /// runtime, and the search index's catch-up run on the writer thread.
     ///
     /// # Panics
     /// Outside a tokio runtime (the connection is opened through it), or
@@ -148,6 +150,15 @@ impl SqliteWriter {
     pub fn start(pool: &SqlitePool, inline_max: usize) -> SqliteWriter {
         let options = (*pool.connect_options()).clone();
         let rt = tokio::runtime::Handle::current();
+        // Only on the current-thread runtime (one CPU): on the multi-thread
+        // one the writer task runs as soon as a sender wakes it (tokio's
+        // LIFO slot), so batches shrank to one message each, and p99 at
+        // 1,000 msg/s rose to hundreds of ms (docs/benchmarks.md, issue 25
+        // item 4); there the writer thread also runs beside the workers.
+        let inline_max = match rt.runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => inline_max,
+            _ => 0,
+        };
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared::default());
         let on_thread = shared.clone();
@@ -693,7 +704,7 @@ mod tests {
     /// connection holds SQLite's write lock is not refused as busy: it goes
     /// to the writer thread, which waits for the lock (`busy_timeout`) and
     /// stores it once the other transaction ends.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[tokio::test]
     async fn a_small_batch_meeting_a_locked_database_waits_on_the_thread() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (_db, pool) = open(&dir, "locked.db").await;
