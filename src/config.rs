@@ -124,6 +124,14 @@ pub struct Config {
     /// always has one. More than one only pays off with cores to spare
     /// (docs/benchmarks.md: on 2 cores, 4 writers raised p99 sixfold).
     pub postgres_writers: usize,
+    /// SQLite on the current-thread runtime (one CPU, `RUNTIME_WORKERS`):
+    /// a group-commit batch of at most this many messages runs on the
+    /// runtime's thread when the writing connection is idle and the
+    /// database unlocked, saving the hand-off to the writer thread and back
+    /// (`SQLITE_INLINE_BATCH`, default
+    /// [`crate::store::sqlite_writer::INLINE_BATCH`], 0–64; 0: every batch
+    /// goes to the writer thread).
+    pub sqlite_inline_batch: usize,
     /// Folder of static assets served at `/static` (`STATIC_DIR`, default `static`).
     pub static_dir: PathBuf,
     /// How long a login code lives.
@@ -417,6 +425,18 @@ impl Config {
                 n => {
                     return Err(ConfigError(format!(
                         "POSTGRES_WRITERS must be between 1 and 32, not {n}"
+                    )));
+                }
+            },
+            sqlite_inline_batch: match whole_number(
+                &var,
+                "SQLITE_INLINE_BATCH",
+                crate::store::sqlite_writer::INLINE_BATCH,
+            )? {
+                n @ 0..=64 => n,
+                n => {
+                    return Err(ConfigError(format!(
+                        "SQLITE_INLINE_BATCH must be between 0 and 64, not {n}"
                     )));
                 }
             },

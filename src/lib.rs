@@ -20,6 +20,7 @@ pub mod media;
 pub mod metrics;
 pub mod realtime;
 pub mod redact;
+pub mod runtime;
 pub mod server;
 pub mod store;
 pub mod telegram;
@@ -176,6 +177,7 @@ impl App {
             ChatOptions {
                 forward_to_telegram: telegram.is_some(),
                 postgres_writers: config.postgres_writers,
+                sqlite_inline_batch: config.sqlite_inline_batch,
                 assignment: config.assignment,
                 media_urls: MediaUrls {
                     cloudinary_cloud: config.cloudinary.as_ref().map(|c| c.cloud_name.clone()),

@@ -1,15 +1,25 @@
 //! `sohbet`: reads the configuration (environment and `.env`), starts
 //! logging and runs the command of the command line ([`cli`]; `serve` by
-//! default: serves until SIGINT or SIGTERM).
+//! default: serves until SIGINT or SIGTERM) on the runtime
+//! [`sohbet::runtime::build`] sizes.
 
 mod cli;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
-    let cli = cli::Cli::from_args();
-    sohbet::telemetry::init();
-    cli.run(shutdown_signal).await
+    // Sized from `RUNTIME_WORKERS` (docs/configuration.md).
+    let runtime = match sohbet::runtime::build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sohbet: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let cli = cli::Cli::from_args();
+        sohbet::telemetry::init();
+        cli.run(shutdown_signal).await
+    })
 }
 
 /// Resolves at SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when

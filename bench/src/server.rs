@@ -184,8 +184,9 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        // Settings a run may vary (e.g. `POSTGRES_WRITERS=1` to compare).
-        for v in ["POSTGRES_WRITERS"] {
+        // Settings a run may vary (e.g. `POSTGRES_WRITERS=1`, `SQLITE_INLINE_BATCH=0`,
+        // `RUNTIME_WORKERS=1` to compare).
+        for v in ["POSTGRES_WRITERS", "SQLITE_INLINE_BATCH", "RUNTIME_WORKERS"] {
             if let Some(value) = std::env::var_os(v) {
                 cmd.env(v, value);
             }

@@ -114,6 +114,11 @@ pub struct ChatOptions {
     pub forward_to_telegram: bool,
     /// Group-commit writers on Postgres (0 is taken as 1; SQLite: always 1).
     pub postgres_writers: usize,
+    /// SQLite on the current-thread runtime: most messages of a batch run
+    /// on the writer task's own thread when the connection is free
+    /// (`SQLITE_INLINE_BATCH`; 0: every batch goes to the writer thread), see
+    /// [`crate::store::sqlite_writer::SqliteWriter::start`].
+    pub sqlite_inline_batch: usize,
     /// The media URLs `image` / `audio` messages may carry.
     pub media_urls: MediaUrls,
     /// How new threads are assigned (`ASSIGNMENT`).
@@ -151,6 +156,7 @@ impl Chat {
             db.clone(),
             events.clone(),
             options.postgres_writers,
+            options.sqlite_inline_batch,
             Arc::new(options.names.clone()),
             email_schedule.clone(),
         );

@@ -5,7 +5,8 @@
 //! SQLite has one writer at a time, so it gets one task, which hands each
 //! batch whole to the thread that owns the writing connection
 //! ([`crate::store::sqlite_writer`], issue 25: one hand-off per batch, not
-//! one per statement). Postgres can
+//! one per statement; a batch of a few messages is run on this task's
+//! thread when that connection is idle, with no hand-off at all). Postgres can
 //! commit in parallel: `POSTGRES_WRITERS` tasks (default 1); a thread
 //! always goes to the same one, which keeps each thread's messages in
 //! order (ids, acks and events). Measured on 2 cores (docs/benchmarks.md),
@@ -53,6 +54,7 @@ pub(super) fn spawn(
     db: Db,
     events: Arc<Publisher>,
     postgres_writers: usize,
+    sqlite_inline: usize,
     names: Arc<crate::domain::SenderNames>,
     email: super::email::Schedule,
 ) -> Writers {
@@ -64,7 +66,7 @@ pub(super) fn spawn(
         .map(|_| {
             let (tx, rx) = mpsc::channel(QUEUE / n);
             let target = match &db {
-                Db::Sqlite(p) => Target::Thread(SqliteWriter::start(p)),
+                Db::Sqlite(p) => Target::Thread(SqliteWriter::start(p, sqlite_inline)),
                 Db::Postgres(_) => Target::Pool(db.clone()),
             };
             tokio::spawn(run(

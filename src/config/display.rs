@@ -136,6 +136,7 @@ impl Config {
         ));
         out.push(("REDIS_PREFIX", self.redis_prefix.clone()));
         out.push(("POSTGRES_WRITERS", self.postgres_writers.to_string()));
+        out.push(("SQLITE_INLINE_BATCH", self.sqlite_inline_batch.to_string()));
         out.push((
             "RETENTION_DAYS",
             self.retention_days.map_or_else(

@@ -6,6 +6,15 @@
 //! connection thread (measured: docs/benchmarks.md, S6). Reads, and every
 //! other write, keep the pool.
 //!
+//! On the current-thread runtime (one CPU), a small batch (at most
+//! `SQLITE_INLINE_BATCH` messages, issue 25 item 4) skips even that
+//! hand-off when the connection is idle: the caller
+//! runs it on its own thread, through the same connection (shared behind
+//! a mutex it only *tries*), with SQLite's busy timeout at 0 there, so it
+//! never waits for another connection's lock (a busy answer sends the
+//! batch to the thread, which waits). The thread keeps every larger batch
+//! and the index's catch-up.
+//!
 //! The batch follows [`super::batch`]'s plan with the SQL texts of
 //! [`super::message_sql`], so it stores exactly what
 //! [`super::messages::insert_batch_with`] stores.
@@ -20,7 +29,7 @@
 mod raw;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -53,36 +62,125 @@ struct Request {
     reply: oneshot::Sender<(Vec<NewMessage>, StoreResult<Vec<Inserted>>)>,
 }
 
+/// What the thread is asked to do.
+enum Cmd {
+    /// Store a batch.
+    Batch(Request),
+    /// A batch stored on the caller's thread left messages to index: catch
+    /// up when due (and start the timer that makes it due).
+    Nudge,
+}
+
+/// The connection and what goes with it, shared by the thread and the
+/// callers that run a small batch on their own thread ([`SqliteWriter::insert_batch`]).
+struct State {
+    /// The connection. Its lifetime is erased: it lives in `Shared` only
+    /// while the thread that opened it holds the connection
+    /// ([`run_batches`] takes it out before it returns or unwinds).
+    conn: Conn<'static>,
+    index: Index,
+    /// The connection's `busy_timeout` (ms), restored after a run on a
+    /// caller's thread (which waits for no lock).
+    busy_ms: i64,
+}
+
+impl State {
+    /// One batch, rolled back on error; counts what is left to index.
+    fn run(
+        &mut self,
+        batch: &[NewMessage],
+        email: &EmailSchedule,
+    ) -> Result<Vec<Inserted>, sqlx::Error> {
+        let res = run_batch(&mut self.conn, batch, email);
+        if self.conn.in_transaction() {
+            let _ = self.conn.exec("ROLLBACK", &[]);
+        }
+        if let Ok(out) = &res {
+            self.index.waiting += out.iter().filter(|i| !i.duplicate).count();
+        }
+        res
+    }
+}
+
+/// The state, while the thread has its connection open.
+#[derive(Default)]
+struct Shared(Mutex<Option<State>>);
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Option<State>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Most messages a batch may hold to be run on the caller's thread by
+/// default (`SQLITE_INLINE_BATCH`): at 1,000 msg/s a batch holds one
+/// message, and handing it to the writer thread and back cost two thread
+/// wake-ups per message (docs/benchmarks.md, issue 25 item 4).
+pub const INLINE_BATCH: usize = 4;
+
 /// The handle of the writer thread; the thread ends when the last handle
 /// is dropped (after the batch it is running).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SqliteWriter {
-    tx: mpsc::Sender<Request>,
+    tx: mpsc::Sender<Cmd>,
+    shared: Arc<Shared>,
+    inline_max: usize,
+}
+
+impl std::fmt::Debug for SqliteWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteWriter")
+            .field("inline_max", &self.inline_max)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SqliteWriter {
     /// Starts the thread (`sqlite-writer`); its connection is opened with
     /// `pool`'s options at the first batch (and again after a failure to
-    /// open it).
+    /// open it). On a current-thread runtime, a batch of at most
+    /// `inline_max` messages (0: none) is run on the caller's thread when
+    /// the connection is free at that moment and no other connection holds
+    /// SQLite's write lock; any other batch, every batch on a multi-thread
+    /// runtime, and the search index's catch-up run on the writer thread.
     ///
     /// # Panics
     /// Outside a tokio runtime (the connection is opened through it), or
     /// when the OS refuses a thread (start-up).
-    pub fn start(pool: &SqlitePool) -> SqliteWriter {
+    pub fn start(pool: &SqlitePool, inline_max: usize) -> SqliteWriter {
         let options = (*pool.connect_options()).clone();
         let rt = tokio::runtime::Handle::current();
+        // Only on the current-thread runtime (one CPU): on the multi-thread
+        // one the writer task runs as soon as a sender wakes it (tokio's
+        // LIFO slot), so batches shrank to one message each, and p99 at
+        // 1,000 msg/s rose to hundreds of ms (docs/benchmarks.md, issue 25
+        // item 4); there the writer thread also runs beside the workers.
+        let inline_max = match rt.runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => inline_max,
+            _ => 0,
+        };
         let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        let on_thread = shared.clone();
         #[allow(clippy::expect_used)] // start-up: no thread, no server
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(&rt, &options, &rx))
+            .spawn(move || serve(&rt, &options, &rx, &on_thread))
             .expect("spawn the SQLite writer thread");
-        SqliteWriter { tx }
+        SqliteWriter {
+            tx,
+            shared,
+            inline_max,
+        }
     }
 
     /// Stores `batch` in one transaction, in order (group commit), as
     /// [`super::messages::insert_batch_with`] does; answers the batch back
     /// (for a retry) and one [`Inserted`] per input, only after the commit.
+    ///
+    /// A small batch (see [`SqliteWriter::start`]) may run right here,
+    /// blocking the calling thread for its transaction (one message: about
+    /// 100 µs on the reference machine); it never waits for a lock there.
     ///
     /// # Errors
     /// Any database error, then nothing of the batch is stored;
@@ -92,13 +190,18 @@ impl SqliteWriter {
         batch: Vec<NewMessage>,
         email: EmailSchedule,
     ) -> (Vec<NewMessage>, StoreResult<Vec<Inserted>>) {
+        if batch.len() <= self.inline_max
+            && let Some(res) = self.try_here(&batch, &email)
+        {
+            return (batch, res.map_err(Into::into));
+        }
         let (reply, answer) = oneshot::channel();
         let req = Request {
             batch,
             email,
             reply,
         };
-        if let Err(mpsc::SendError(req)) = self.tx.send(req) {
+        if let Err(mpsc::SendError(Cmd::Batch(req))) = self.tx.send(Cmd::Batch(req)) {
             return (req.batch, Err(sqlx::Error::WorkerCrashed.into()));
         }
         match answer.await {
@@ -108,6 +211,46 @@ impl SqliteWriter {
             Err(_) => (Vec::new(), Err(sqlx::Error::WorkerCrashed.into())),
         }
     }
+
+    /// Runs `batch` on this thread if the connection is free now (the
+    /// writer thread is idle) and SQLite's write lock is free (no wait:
+    /// busy timeout 0 for the run). `None`: it was not run (nothing
+    /// stored), the writer thread takes it.
+    fn try_here(
+        &self,
+        batch: &[NewMessage],
+        email: &EmailSchedule,
+    ) -> Option<Result<Vec<Inserted>, sqlx::Error>> {
+        let mut guard = self.shared.0.try_lock().ok()?;
+        let st = guard.as_mut()?;
+        let idle = st.index.waiting == 0;
+        st.conn.set_busy_timeout(0);
+        let res = st.run(batch, email);
+        st.conn.set_busy_timeout(st.busy_ms);
+        let nudge = st.index.waiting > 0 && (idle || st.index.is_due());
+        drop(guard);
+        if let Err(e) = &res
+            && is_busy(e)
+        {
+            // Another connection writes: rolled back, the thread waits for it.
+            return None;
+        }
+        if nudge {
+            let _ = self.tx.send(Cmd::Nudge);
+        }
+        Some(res)
+    }
+}
+
+/// `SQLITE_BUSY` or `SQLITE_LOCKED`, any extended code (the primary
+/// code is the low 8 bits, <https://www.sqlite.org/rescode.html>), as
+/// [`super::StoreError::is_sqlite_busy`] sorts them.
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db)
+        if db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|n| matches!(n & 0xff, 5 | 6)))
 }
 
 /// The thread: opens the connection, then runs batches until every handle
@@ -115,14 +258,15 @@ impl SqliteWriter {
 fn serve(
     rt: &tokio::runtime::Handle,
     options: &SqliteConnectOptions,
-    rx: &mpsc::Receiver<Request>,
+    rx: &mpsc::Receiver<Cmd>,
+    shared: &Shared,
 ) {
     loop {
         let err = match rt.block_on(options.connect()) {
             Ok(mut conn) => {
                 let ran = match rt.block_on(conn.lock_handle()) {
                     Ok(handle) => {
-                        run_batches(Conn::new(handle), rx);
+                        run_batches(Conn::new(handle), rx, shared);
                         Ok(())
                     }
                     Err(e) => Err(e),
@@ -138,46 +282,85 @@ fn serve(
             Err(e) => e,
         };
         tracing::warn!(error = %err, "the SQLite writer cannot open its connection");
-        let Ok(req) = rx.recv() else { return };
-        let _ = req.reply.send((req.batch, Err(err.into())));
+        loop {
+            match rx.recv() {
+                Ok(Cmd::Batch(req)) => {
+                    let _ = req.reply.send((req.batch, Err(err.into())));
+                    break;
+                }
+                Ok(Cmd::Nudge) => {}
+                Err(_) => return,
+            }
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
+/// Takes the state out of [`Shared`] when dropped (also while unwinding),
+/// before the connection it borrows goes.
+struct Unpublish<'a>(&'a Shared);
+
+impl Drop for Unpublish<'_> {
+    fn drop(&mut self) {
+        drop(self.0.lock().take());
+    }
+}
+
 /// Runs batches on `db` until every handle is gone, keeping the full-text
-/// index close behind; then indexes what is left.
-fn run_batches(mut db: Conn<'_>, rx: &mpsc::Receiver<Request>) {
-    let mut index = Index::default();
+/// index close behind; then indexes what is left. `db` is shared through
+/// `shared` meanwhile (small batches run on their caller's thread).
+fn run_batches(db: Conn<'_>, rx: &mpsc::Receiver<Cmd>, shared: &Shared) {
+    let mut db = db;
+    let mut busy_ms = 0;
+    let _ = db.run("PRAGMA busy_timeout", &[], |r| {
+        busy_ms = r.int(0);
+        Ok(())
+    });
+    // SAFETY: only the lifetime is changed. `db` borrows the connection
+    // that `serve` holds until this function has returned; the state is
+    // taken out of `shared` (under its lock, so no caller is using it) by
+    // `_unpublish` when this function returns or unwinds, and nothing
+    // reaches it but through that lock.
+    let db: Conn<'static> = unsafe { std::mem::transmute::<Conn<'_>, Conn<'static>>(db) };
+    *shared.lock() = Some(State {
+        conn: db,
+        index: Index::default(),
+        busy_ms,
+    });
+    let _unpublish = Unpublish(shared);
     loop {
-        let req = if index.waiting > 0 {
-            match rx.recv_timeout(index.due_in()) {
-                Ok(r) => r,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    index.catch_up(&mut db);
-                    continue;
-                }
+        let due_in = shared
+            .lock()
+            .as_mut()
+            .and_then(|st| (st.index.waiting > 0).then(|| st.index.due_in()));
+        let cmd = match due_in {
+            Some(after) => match rx.recv_timeout(after) {
+                Ok(c) => Some(c),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        } else {
-            match rx.recv() {
-                Ok(r) => r,
+            },
+            None => match rx.recv() {
+                Ok(c) => Some(c),
                 Err(_) => break,
-            }
+            },
         };
-        let res = run_batch(&mut db, &req.batch, &req.email);
-        if db.in_transaction() {
-            let _ = db.exec("ROLLBACK", &[]);
+        if let Some(Cmd::Batch(req)) = cmd {
+            let res = match shared.lock().as_mut() {
+                Some(st) => st.run(&req.batch, &req.email),
+                None => Err(sqlx::Error::WorkerCrashed),
+            };
+            let _ = req.reply.send((req.batch, res.map_err(Into::into)));
         }
-        if let Ok(out) = &res {
-            index.waiting += out.iter().filter(|i| !i.duplicate).count();
-        }
-        let _ = req.reply.send((req.batch, res.map_err(Into::into)));
-        if index.is_due() {
-            index.catch_up(&mut db);
+        if let Some(st) = shared.lock().as_mut()
+            && st.index.is_due()
+        {
+            st.index.catch_up(&mut st.conn);
         }
     }
-    if index.waiting > 0 {
-        index.catch_up(&mut db);
+    if let Some(st) = shared.lock().as_mut()
+        && st.index.waiting > 0
+    {
+        st.index.catch_up(&mut st.conn);
     }
 }
 
@@ -453,10 +636,17 @@ mod tests {
     /// and a search finds its messages before the index's own catch-up.
     #[tokio::test]
     async fn the_writer_thread_stores_what_the_sqlx_executor_stores() {
+        // 0: every batch on the writer thread; 64: every batch here.
+        for inline_max in [0, 64] {
+            stores_what_the_sqlx_executor_stores(inline_max).await;
+        }
+    }
+
+    async fn stores_what_the_sqlx_executor_stores(inline_max: usize) {
         let dir = tempfile::tempdir().expect("tempdir");
         let (via_sqlx, _) = open(&dir, "sqlx.db").await;
         let (via_thread, pool) = open(&dir, "thread.db").await;
-        let writer = SqliteWriter::start(&pool);
+        let writer = SqliteWriter::start(&pool, inline_max);
         let a = "aaaaaaaa-0000-4000-8000-000000000001";
         let b = "bbbbbbbb-0000-4000-8000-000000000002";
         let batches = [
@@ -508,5 +698,54 @@ mod tests {
                 .expect("search");
             assert_eq!(found.len(), n, "{word}");
         }
+    }
+
+    /// A batch that may run on the caller's thread while another
+    /// connection holds SQLite's write lock is not refused as busy: it goes
+    /// to the writer thread, which waits for the lock (`busy_timeout`) and
+    /// stores it once the other transaction ends.
+    #[tokio::test]
+    async fn a_small_batch_meeting_a_locked_database_waits_on_the_thread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_db, pool) = open(&dir, "locked.db").await;
+        let writer = SqliteWriter::start(&pool, 64);
+        let a = "aaaaaaaa-0000-4000-8000-000000000001";
+        // The connection opens at the first batch.
+        let (_, first) = writer
+            .insert_batch(
+                vec![msg(a, Role::Visitor, "first", None)],
+                EmailSchedule::OFF,
+            )
+            .await;
+        first.expect("first batch");
+
+        let mut other = pool.acquire().await.expect("acquire");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *other)
+            .await
+            .expect("lock");
+        let w = writer.clone();
+        let send = tokio::spawn(async move {
+            w.insert_batch(
+                vec![msg(a, Role::Visitor, "second", None)],
+                EmailSchedule::OFF,
+            )
+            .await
+        });
+        // Let the batch meet the lock (if it runs later, it meets none).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::query("COMMIT")
+            .execute(&mut *other)
+            .await
+            .expect("unlock");
+        drop(other);
+        let (_, second) = send.await.expect("task");
+        let second = second.expect("stored after the lock was released, not refused as busy");
+        assert_eq!(second[0].message.content_text, "second");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        assert_eq!(n, 2);
     }
 }

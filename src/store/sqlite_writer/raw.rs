@@ -66,6 +66,13 @@ struct Stmt {
     slots: Vec<c_int>,
 }
 
+// SAFETY: a statement is used only through its `Conn`, by whoever holds
+// it (`&mut`), never by two threads at once; SQLite allows a connection and
+// its statements to move between threads when used serially (sqlx opens
+// connections in its multi-thread mode and moves them to its own worker
+// thread the same way).
+unsafe impl Send for Stmt {}
+
 /// One result row, valid while its step is (inside [`Conn::run`]'s callback).
 pub(super) struct Row(NonNull<ffi::sqlite3_stmt>);
 
@@ -295,6 +302,16 @@ impl<'h> Conn<'h> {
     /// As [`Conn::run`].
     pub(super) fn exec(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<(), sqlx::Error> {
         self.run(sql, args, |_| Ok(()))
+    }
+
+    /// Sets SQLite's busy timeout (how long a statement waits for another
+    /// connection's lock before answering `SQLITE_BUSY`; 0: not at all).
+    pub(super) fn set_busy_timeout(&mut self, ms: i64) {
+        let ms = c_int::try_from(ms).unwrap_or(c_int::MAX);
+        // SAFETY: the open handle this thread holds.
+        unsafe {
+            ffi::sqlite3_busy_timeout(self.handle.as_raw_handle().as_ptr(), ms);
+        }
     }
 
     /// Is a transaction open (after an error that SQLite answered with a

@@ -263,6 +263,31 @@ where
     Ok(())
 }
 
+/// Returns `Pending` once, waking its task first: the scheduler runs the
+/// task again behind the tasks that are runnable now. Unlike
+/// `tokio::task::yield_now`, which defers the wake-up until the runtime next
+/// polls its I/O driver (on a busy worker, every `event_interval` ticks),
+/// this keeps the writer's turn in the run queue, so a socket's writer is
+/// never held back while its buffer fills.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
 /// Forwards all packets waiting to be sent to the websocket
 ///
 /// The websocket stream is flushed only when the internal channel is drained
@@ -331,6 +356,16 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
                         for item in packets {
                             map_fn!(item);
                         }
+                        while let Ok(packets) = buffered_rx.try_recv() {
+                            for item in packets {
+                                map_fn!(item);
+                            }
+                        }
+                        // Let the tasks that are runnable now queue their
+                        // packets too (an ack and the broadcast of the same
+                        // event are emitted by different tasks): they then
+                        // leave in the same write as these.
+                        YieldOnce(false).await;
                         while let Ok(packets) = buffered_rx.try_recv() {
                             for item in packets {
                                 map_fn!(item);
