@@ -9,7 +9,7 @@
 //! Statuses of a forward: [`OutboxStatus`]. The worker is woken by the
 //! core's [`ChatEvent::OutboxDue`](super::ChatEvent::OutboxDue) events.
 
-use crate::domain::{MessageId, OutboxId, ThreadId};
+use crate::domain::{LinkId, MessageId, OutboxId, ThreadId};
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
@@ -217,7 +217,7 @@ impl Outbox {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn receipt_shown(&self, id: i64, level: i32) -> ChatResult<()> {
+    pub async fn receipt_shown(&self, id: LinkId, level: i32) -> ChatResult<()> {
         Ok(store::topics::receipt_shown(&self.db, id, level).await?)
     }
 

@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     domain::{
-        ActedBy, AuditAction, MessageId, ThreadId,
+        ActedBy, AuditAction, EventId, MessageId, ThreadId,
         export::{EventRecord, MessageRecord},
     },
     store::{self, StoreError, export as rows},
@@ -251,7 +251,7 @@ impl Data {
         z.write(br#","context":"#).await?;
         z.json(&context).await?;
         z.write(br#","events":["#).await?;
-        let mut after = 0;
+        let mut after = EventId(0);
         let mut first = true;
         loop {
             let page = rows::events(&self.db, id, after, PAGE).await?;
@@ -395,7 +395,8 @@ impl Data {
             z.write(dl.as_bytes()).await?;
         }
         let (mut msgs, mut evs) = (VecDeque::new(), VecDeque::new());
-        let (mut m_after, mut e_after, mut m_done, mut e_done) = (MessageId(0), 0, false, false);
+        let (mut m_after, mut e_after, mut m_done, mut e_done) =
+            (MessageId(0), EventId(0), false, false);
         loop {
             if msgs.is_empty() && !m_done {
                 let page = rows::messages(&self.db, id, m_after, PAGE).await?;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{ActedBy, AgentId};
+use super::{ActedBy, AgentId, AuditId};
 
 /// What was done. Stored and sent as its [`AuditAction::as_str`] name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -51,7 +51,7 @@ impl AuditAction {
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Grows with time; never reused.
-    pub id: i64,
+    pub id: AuditId,
     /// Who acted (`id` `null`: the command line or the retention job).
     pub by: ActedBy,
     /// The action's name ([`AuditAction::as_str`]).
@@ -69,7 +69,7 @@ pub struct AuditEntry {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditRow {
     /// `audit_log.id`.
-    pub id: i64,
+    pub id: AuditId,
     /// `audit_log.agent_id`.
     pub agent_id: Option<AgentId>,
     /// `audit_log.agent_name`.

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AgentId, CannedId, MessageId, MessageType, Role};
+use super::{AgentId, CannedId, EventId, MessageId, MessageType, Role};
 
 /// A `threads` row: `{id, display_name, created_at, last_activity_at,
 /// status, visitor_last_seen_at, admin_last_read_message_id,
@@ -73,7 +73,7 @@ pub struct MessageRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct EventRecord {
     /// Id (kept by an import).
-    pub id: i64,
+    pub id: EventId,
     /// Its thread.
     pub thread_id: String,
     /// The agent who acted.

@@ -134,6 +134,33 @@ int_id!(CannedId);
 pub struct EmailId(pub i64);
 int_id!(EmailId);
 
+/// A thread event's id (`thread_events.id`): rises with every event, kept
+/// by an import.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(transparent)]
+pub struct EventId(pub i64);
+int_id!(EventId);
+
+/// An audit log entry's id (`audit_log.id`): rises with every entry, never
+/// reused.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(transparent)]
+pub struct AuditId(pub i64);
+int_id!(AuditId);
+
+/// A Telegram link row's id (`telegram_links.id`): one message of the chat
+/// tied to one Telegram message, whose read receipt is shown on it.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(transparent)]
+pub struct LinkId(pub i64);
+int_id!(LinkId);
+
 #[cfg(test)]
 mod tests {
     #[test]

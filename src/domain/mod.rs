@@ -23,7 +23,7 @@ pub use agent::{Agent, AgentRef};
 pub use audit::{AuditAction, AuditEntry, AuditRow};
 pub use canned::{CannedReply, CannedWrite, NewCanned};
 pub use email::{DeadEmail, EmailAgent, EmailRow, EmailSchedule, EmailThread};
-pub use ids::{AgentId, CannedId, EmailId, MessageId, OutboxId};
+pub use ids::{AgentId, AuditId, CannedId, EmailId, EventId, LinkId, MessageId, OutboxId};
 pub use message::{Inserted, NewMessage};
 pub use telegram::{DueReceipt, OutboxItem, TopicNaming};
 pub use thread::{

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{MessageId, MessageType, OutboxId, Role, ThreadId};
+use super::{LinkId, MessageId, MessageType, OutboxId, Role, ThreadId};
 
 /// The head of a thread's queue (its oldest pending forward), joined with
 /// its message and thread.
@@ -104,7 +104,7 @@ impl std::fmt::Debug for OutboxItem {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DueReceipt {
     /// Link row id.
-    pub id: i64,
+    pub id: LinkId,
     /// The chat of the admin's message (text, as stored).
     pub tg_chat_id: String,
     /// The admin's Telegram message.

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AgentId, ThreadAction, ThreadId};
+use super::{AgentId, EventId, ThreadAction, ThreadId};
 
 /// The agent who acted: `{id, name}` (`by` of `thread_updated` and of a
 /// thread event). `id` is the agent's id once agents exist (`null` today:
@@ -23,7 +23,7 @@ pub struct ActedBy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ThreadEvent {
     /// Grows with time; never reused.
-    pub id: i64,
+    pub id: EventId,
     /// The thread.
     pub thread_id: ThreadId,
     /// What was done.
@@ -41,7 +41,7 @@ pub struct ThreadEvent {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ThreadEventRow {
     /// `thread_events.id`.
-    pub id: i64,
+    pub id: EventId,
     /// `thread_events.thread_id`.
     pub thread_id: ThreadId,
     /// `thread_events.agent_id`.

@@ -6,7 +6,7 @@
 //! nothing is stored unless it commits; on Postgres the id sequences are
 //! moved past the imported ids before the commit.
 
-use crate::domain::{AgentId, MessageId, ThreadId};
+use crate::domain::{AgentId, EventId, MessageId, ThreadId};
 use chrono::{DateTime, Utc};
 
 use super::{Db, StoreResult, with_db};
@@ -77,7 +77,7 @@ pub async fn messages(
 pub async fn events(
     db: &Db,
     id: &ThreadId,
-    after: i64,
+    after: EventId,
     limit: i64,
 ) -> StoreResult<Vec<EventRecord>> {
     let sql = format!(

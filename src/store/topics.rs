@@ -11,7 +11,7 @@
 use super::with_db;
 use super::{Db, StoreResult};
 use crate::domain::ThreadId;
-use crate::domain::{DueReceipt, MessageId};
+use crate::domain::{DueReceipt, LinkId, MessageId};
 
 /// Records the forum topic of a thread (a new or recreated one): the chat
 /// it was created in, its id and name, open.
@@ -262,7 +262,7 @@ pub async fn due_receipts(db: &Db, limit: i64) -> StoreResult<Vec<DueReceipt>> {
 /// # Errors
 /// Database errors.
 #[tracing::instrument(skip(db))]
-pub async fn receipt_shown(db: &Db, id: i64, level: i32) -> StoreResult<()> {
+pub async fn receipt_shown(db: &Db, id: LinkId, level: i32) -> StoreResult<()> {
     const SQL: &str = "UPDATE telegram_links SET receipt_sent = $1 WHERE receipt_sent < $1 \
         AND EXISTS (SELECT 1 FROM telegram_links s WHERE s.id = $2 \
           AND s.tg_chat_id = telegram_links.tg_chat_id AND s.tg_message_id = telegram_links.tg_message_id)";
