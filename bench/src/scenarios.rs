@@ -325,6 +325,12 @@ async fn open_idle(
         }))
     })
     .await;
+    split_results(results)
+}
+
+/// The sockets that opened and how many failed (the first failure is
+/// printed).
+fn split_results<T>(results: Vec<Result<T, String>>) -> (Vec<T>, usize) {
     let mut ok = Vec::new();
     let mut failed = 0;
     for r in results {
@@ -367,20 +373,7 @@ async fn open_all(
         })
         .await
     };
-    let mut ok = Vec::new();
-    let mut failed = 0;
-    for r in results {
-        match r {
-            Ok(s) => ok.push(s),
-            Err(e) => {
-                if failed == 0 {
-                    eprintln!("  socket failed: {e}");
-                }
-                failed += 1;
-            }
-        }
-    }
-    (ok, failed)
+    split_results(results)
 }
 
 /// One admin socket whose events are read and dropped (it gets a
