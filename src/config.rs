@@ -80,6 +80,13 @@ impl std::fmt::Debug for TelegramConfig {
     }
 }
 
+/// Most messages a SQLite group-commit batch may hold to be run on the
+/// caller's thread by default (`SQLITE_INLINE_BATCH`, read by
+/// `store::sqlite_writer`): at 1,000 msg/s a batch holds one message, and
+/// handing it to the writer thread and back cost two thread wake-ups per
+/// message (docs/benchmarks.md, issue 25 item 4).
+pub const INLINE_BATCH: usize = 4;
+
 /// The validated configuration of one server.
 #[derive(Clone)]
 pub struct Config {
@@ -129,7 +136,7 @@ pub struct Config {
     /// runtime's thread when the writing connection is idle and the
     /// database unlocked, saving the hand-off to the writer thread and back
     /// (`SQLITE_INLINE_BATCH`, default
-    /// [`crate::store::sqlite_writer::INLINE_BATCH`], 0–64; 0: every batch
+    /// [`INLINE_BATCH`], 0–64; 0: every batch
     /// goes to the writer thread).
     pub sqlite_inline_batch: usize,
     /// Folder of static assets served at `/static` (`STATIC_DIR`, default `static`).
@@ -428,11 +435,7 @@ impl Config {
                     )));
                 }
             },
-            sqlite_inline_batch: match whole_number(
-                &var,
-                "SQLITE_INLINE_BATCH",
-                crate::store::sqlite_writer::INLINE_BATCH,
-            )? {
+            sqlite_inline_batch: match whole_number(&var, "SQLITE_INLINE_BATCH", INLINE_BATCH)? {
                 n @ 0..=64 => n,
                 n => {
                     return Err(ConfigError(format!(

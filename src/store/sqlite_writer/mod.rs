@@ -112,12 +112,6 @@ impl Shared {
     }
 }
 
-/// Most messages a batch may hold to be run on the caller's thread by
-/// default (`SQLITE_INLINE_BATCH`): at 1,000 msg/s a batch holds one
-/// message, and handing it to the writer thread and back cost two thread
-/// wake-ups per message (docs/benchmarks.md, issue 25 item 4).
-pub const INLINE_BATCH: usize = 4;
-
 /// The handle of the writer thread; the thread ends when the last handle
 /// is dropped (after the batch it is running).
 #[derive(Clone)]
