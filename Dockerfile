@@ -14,10 +14,16 @@ FROM rust:1-bookworm AS builder
 WORKDIR /src
 
 # 1. Dependencies only, cached until Cargo.toml/Cargo.lock change: build them
-#    against a dummy crate, then drop the dummy's own artefacts.
+#    against a dummy crate, then drop the dummy's own artefacts. The
+#    workspace names the benchmark (`bench/`: its manifest and a dummy main
+#    are enough, it is not built) and the patched engineioxide (`vendor/`,
+#    built as a dependency).
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+COPY bench/Cargo.toml bench/Cargo.toml
+COPY vendor/ vendor/
+RUN mkdir -p src bench/src \
  && echo 'fn main() {}' > src/main.rs \
+ && echo 'fn main() {}' > bench/src/main.rs \
  && touch src/lib.rs \
  && cargo build --release --locked --bin sohbet \
  && rm -rf src target/release/.fingerprint/sohbet-* \
