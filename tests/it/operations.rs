@@ -339,3 +339,88 @@ async fn metrics_are_off_by_default_and_can_have_their_own_listener() {
         "the metrics listener stops with the server"
     );
 }
+
+/// The Docker image's dependency stage (the `COPY` lines and the first
+/// `RUN` of the builder up to its `cargo build`, read from the Dockerfile
+/// itself) leaves a workspace that cargo can load with the committed lock
+/// file: a workspace member or a `[patch]` path the stage does not copy
+/// makes `cargo metadata --locked` fail here, as it would in `docker build`.
+#[test]
+fn the_docker_dependency_stage_loads_the_workspace() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let stage: Vec<&str> = dockerfile
+        .lines()
+        .skip_while(|l| !l.starts_with("FROM ") || !l.contains(" AS builder"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut copied = 0;
+    let mut run = String::new();
+    let mut lines = stage.iter().skip(1);
+    for line in lines.by_ref() {
+        if let Some(rest) = line.strip_prefix("COPY ") {
+            let parts: Vec<&str> = rest.split_whitespace().collect();
+            let (dst, srcs) = parts.split_last().unwrap();
+            for src in srcs {
+                let from = root.join(src.trim_end_matches('/'));
+                let to = if srcs.len() > 1 || dst.ends_with('/') && !src.ends_with('/') {
+                    dir.path().join(dst).join(from.file_name().unwrap())
+                } else {
+                    dir.path().join(dst.trim_end_matches('/'))
+                };
+                // `COPY` creates the destination's folders; `cp` does not.
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                let status = std::process::Command::new("cp")
+                    .arg("-a")
+                    .arg(&from)
+                    .arg(&to)
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "cp {from:?} {to:?}");
+                copied += 1;
+            }
+        } else if let Some(rest) = line.strip_prefix("RUN ") {
+            run.push_str(rest.trim_end_matches('\\'));
+            break;
+        }
+    }
+    for line in lines {
+        let line = line.trim();
+        run.push(' ');
+        run.push_str(line.trim_end_matches('\\'));
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    assert!(
+        copied >= 2,
+        "the stage copies the manifest and the lock file"
+    );
+    // The set-up commands before the dependency build (mkdir, dummy mains).
+    let setup: Vec<&str> = run
+        .split("&&")
+        .map(str::trim)
+        .take_while(|c| !c.starts_with("cargo "))
+        .collect();
+    assert!(
+        !setup.is_empty(),
+        "the first RUN creates the dummy crate: {run}"
+    );
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(setup.join(" && "))
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{setup:?}");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--locked", "--offline", "--format-version", "1"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo refuses the Docker stage's workspace: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
