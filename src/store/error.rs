@@ -38,8 +38,14 @@ impl StoreError {
     /// `SQLITE_BUSY_SNAPSHOT`): the transaction was rolled back, nothing
     /// was stored, and trying again may succeed.
     pub fn is_sqlite_busy(&self) -> bool {
-        matches!(self, StoreError::Unavailable(sqlx::Error::Database(db)) if sqlite_busy(db.as_ref()))
+        matches!(self, StoreError::Unavailable(e) if is_sqlite_busy(e))
     }
+}
+
+/// [`StoreError::is_sqlite_busy`] for an error not converted yet (the
+/// SQLite writer's own C-API calls report sqlx's `SqliteError`).
+pub(crate) fn is_sqlite_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if sqlite_busy(db.as_ref()))
 }
 
 impl From<sqlx::Error> for StoreError {

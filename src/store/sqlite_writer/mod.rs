@@ -224,7 +224,7 @@ impl SqliteWriter {
         let nudge = st.index.waiting > 0 && (idle || st.index.is_due());
         drop(guard);
         if let Err(e) = &res
-            && is_busy(e)
+            && super::error::is_sqlite_busy(e)
         {
             // Another connection writes: rolled back, the thread waits for it.
             return None;
@@ -234,17 +234,6 @@ impl SqliteWriter {
         }
         Some(res)
     }
-}
-
-/// `SQLITE_BUSY` or `SQLITE_LOCKED`, any extended code (the primary
-/// code is the low 8 bits, <https://www.sqlite.org/rescode.html>), as
-/// [`super::StoreError::is_sqlite_busy`] sorts them.
-fn is_busy(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db)
-        if db
-            .code()
-            .and_then(|c| c.parse::<i32>().ok())
-            .is_some_and(|n| matches!(n & 0xff, 5 | 6)))
 }
 
 /// The thread: opens the connection, then runs batches until every handle
