@@ -41,6 +41,8 @@ pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<ConnectionConfi
         max_connections_per_ip: num("MAX_CONNECTIONS_PER_IP", d.max_connections_per_ip)?,
         body_read_timeout: secs("BODY_READ_TIMEOUT_SECS", d.body_read_timeout)?,
         socket_connect_timeout: secs("SOCKET_CONNECT_TIMEOUT_SECS", d.socket_connect_timeout)?,
+        ping_interval: secs("SOCKET_PING_INTERVAL_SECS", d.ping_interval)?,
+        ping_timeout: secs("SOCKET_PING_TIMEOUT_SECS", d.ping_timeout)?,
         handshakes_per_ip: num("SOCKET_HANDSHAKES_PER_IP_PER_MINUTE", d.handshakes_per_ip)?,
         max_pending_per_ip: num("MAX_PENDING_SOCKETS_PER_IP", d.max_pending_per_ip)?,
         max_pending: num("MAX_PENDING_SOCKETS", d.max_pending)?,
@@ -60,12 +62,15 @@ mod tests {
         let c = from_vars(|k| match k {
             "MAX_CONNECTIONS" => Some("300".into()),
             "SOCKET_CONNECT_TIMEOUT_SECS" => Some("3".into()),
+            "SOCKET_PING_INTERVAL_SECS" => Some("2".into()),
             "MAX_PENDING_SOCKETS" => Some("0".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.max_connections, Some(300));
         assert_eq!(c.socket_connect_timeout, Duration::from_secs(3));
+        assert_eq!(c.ping_interval, Duration::from_secs(2));
+        assert_eq!(c.ping_timeout, Duration::from_secs(20));
         assert_eq!(c.max_pending, 0);
         let e = from_vars(|k| (k == "BODY_READ_TIMEOUT_SECS").then(|| "0".into())).unwrap_err();
         assert!(e.0.contains("BODY_READ_TIMEOUT_SECS"), "{e}");

@@ -22,6 +22,12 @@ pub struct ConnectionConfig {
     /// How long an Engine.IO session may stay without a namespace CONNECT
     /// (`SOCKET_CONNECT_TIMEOUT_SECS`, 10; socket.io's default is 45).
     pub socket_connect_timeout: Duration,
+    /// How often the server pings a socket (`SOCKET_PING_INTERVAL_SECS`, 25,
+    /// Engine.IO's `pingInterval`, sent to the client in the open packet).
+    pub ping_interval: Duration,
+    /// How long a ping may go unanswered before the socket is closed
+    /// (`SOCKET_PING_TIMEOUT_SECS`, 20, Engine.IO's `pingTimeout`).
+    pub ping_timeout: Duration,
     /// New Engine.IO sessions per client IP and minute
     /// (`SOCKET_HANDSHAKES_PER_IP_PER_MINUTE`, 120).
     pub handshakes_per_ip: u32,
@@ -42,6 +48,8 @@ impl Default for ConnectionConfig {
             max_connections_per_ip: 1024,
             body_read_timeout: Duration::from_secs(10),
             socket_connect_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
             handshakes_per_ip: 120,
             max_pending_per_ip: 16,
             max_pending: 1024,

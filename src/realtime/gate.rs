@@ -22,16 +22,19 @@
 //!   above `MAX_CONNECTIONS`) is served only when it is a health probe
 //!   (`/health`, `/health/…`), else 503 `SERVICE_UNAVAILABLE`.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
-    extract::{OriginalUri, Request, State},
-    http::{HeaderMap, HeaderValue, Method, Uri, header},
+    extract::{ConnectInfo, Request, State},
+    http::{Extensions, HeaderMap, HeaderValue, Method, Uri, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 
-use crate::{AppState, http::BodyRead, http::error::AppError, server::ReserveSlot};
+use crate::{
+    AppState, http::BodyRead, http::error::AppError, limits::sockets::EngineSession,
+    server::ReserveSlot,
+};
 
 /// The path socketioxide serves (its default `req_path`).
 const SOCKET_PATH: &str = "/socket.io";
@@ -85,30 +88,65 @@ fn socket_body(req: &Request) -> bool {
     under && req.method() != Method::GET && crate::http::has_body(req)
 }
 
-/// Gives the request its own copies of the URI and header values.
+/// The request headers a Socket.IO session reads after its first request:
+/// the handshake's origin check (`Origin`, `Host`), its cookies (`Cookie`),
+/// the client IP behind a trusted proxy (`X-Forwarded-For`,
+/// [`crate::limits::request_ip`]) and engineioxide's WebSocket upgrade
+/// (`Sec-WebSocket-Key`). A header the handshake starts reading must be
+/// added here: the others are not kept.
+pub const SESSION_HEADERS: [header::HeaderName; 5] = [
+    header::HOST,
+    header::ORIGIN,
+    header::COOKIE,
+    header::HeaderName::from_static("x-forwarded-for"),
+    header::SEC_WEBSOCKET_KEY,
+];
+
+/// Keeps, of the request that opens a session, only what the session reads
+/// later, in copies of its own.
 ///
-/// hyper parses a request head without copying: the URI and every header
-/// value are slices of the connection's read buffer (8–16 KiB). socketioxide
-/// keeps a session's request parts for the session's whole life, so without
-/// this each idle socket would pin its connection's whole read buffer
-/// (issue #9 item 4: measured with heaptrack, 16 KiB of the 30 KiB an idle
-/// socket cost). The copies cost a few hundred bytes, once per session.
-fn detach_from_read_buffer(req: &mut Request) {
+/// socketioxide keeps a session's request parts (URI, headers, extensions)
+/// for the session's whole life. hyper parses a request head without
+/// copying: the URI and every header value are slices of the connection's
+/// read buffer (8–16 KiB), so without copies each idle socket would pin its
+/// connection's whole read buffer (issue #9 item 4: measured with
+/// heaptrack, 16 KiB of the 30 KiB an idle socket cost). Of the headers
+/// only [`SESSION_HEADERS`] are copied (a browser sends a dozen more,
+/// hundreds of bytes), and of the extensions only the peer address
+/// (`ConnectInfo`), hyper's upgrade handle (engineioxide takes it out) and
+/// the session's guard (`Arc<EngineSession>`), not the router's
+/// (`OriginalUri`, matched path, URL parameters): issue 25 item 5.
+fn keep_session_head(req: &mut Request) {
     if let Ok(uri) = Uri::try_from(req.uri().to_string()) {
-        // axum's router keeps a clone of the URI as `OriginalUri`.
-        if let Some(original) = req.extensions_mut().get_mut::<OriginalUri>() {
-            original.0 = uri.clone();
-        }
         *req.uri_mut() = uri;
     }
     let shared = std::mem::take(req.headers_mut());
-    let mut owned = HeaderMap::with_capacity(shared.len());
-    for (name, value) in &shared {
-        let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-        copy.set_sensitive(value.is_sensitive());
-        owned.append(name.clone(), copy);
+    let present = SESSION_HEADERS
+        .iter()
+        .filter(|name| shared.contains_key(*name))
+        .count();
+    let mut owned = HeaderMap::with_capacity(present);
+    for name in &SESSION_HEADERS {
+        for value in shared.get_all(name) {
+            let mut copy =
+                HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+            copy.set_sensitive(value.is_sensitive());
+            owned.append(name.clone(), copy);
+        }
     }
     *req.headers_mut() = owned;
+    let ext = req.extensions_mut();
+    let mut kept = Extensions::new();
+    if let Some(peer) = ext.remove::<ConnectInfo<SocketAddr>>() {
+        kept.insert(peer);
+    }
+    if let Some(upgrade) = ext.remove::<hyper::upgrade::OnUpgrade>() {
+        kept.insert(upgrade);
+    }
+    if let Some(session) = ext.remove::<Arc<EngineSession>>() {
+        kept.insert(session);
+    }
+    *ext = kept;
 }
 
 /// The middleware; see the module doc.
@@ -142,7 +180,7 @@ pub async fn engine_gate(State(state): State<AppState>, mut req: Request, next: 
         match state.limits.sockets.open_session(ip) {
             Ok(session) => {
                 req.extensions_mut().insert(Arc::new(session));
-                detach_from_read_buffer(&mut req);
+                keep_session_head(&mut req);
             }
             Err(e) => {
                 let e = AppError::from(e);
@@ -157,24 +195,46 @@ pub async fn engine_gate(State(state): State<AppState>, mut req: Request, next: 
 
 #[cfg(test)]
 mod tests {
+    use axum::extract::OriginalUri;
+
     use super::*;
 
     #[test]
-    fn detached_request_keeps_uri_and_every_header() {
+    fn session_head_keeps_the_uri_and_the_headers_the_session_reads() {
+        let peer: SocketAddr = "203.0.113.9:4000".parse().unwrap();
         let mut req = Request::builder()
             .uri("/socket.io/?EIO=4&transport=websocket")
+            .header(header::HOST, "chat.example")
             .header(header::ORIGIN, "http://127.0.0.1:5000")
             .header("x-forwarded-for", "203.0.113.7")
             .header(header::COOKIE, "a=1")
             .header(header::COOKIE, "b=2")
+            .header(header::SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ==")
+            .header(header::USER_AGENT, "Mozilla/5.0")
+            .header(header::ACCEPT_LANGUAGE, "tr-TR")
+            .extension(ConnectInfo(peer))
+            .extension(OriginalUri(Uri::from_static("/socket.io/")))
             .body(axum::body::Body::empty())
             .unwrap();
         let before = req.headers().clone();
-        detach_from_read_buffer(&mut req);
+        keep_session_head(&mut req);
         assert_eq!(req.uri(), "/socket.io/?EIO=4&transport=websocket");
-        assert_eq!(req.headers(), &before);
+        for name in &SESSION_HEADERS {
+            let kept: Vec<_> = req.headers().get_all(name).iter().collect();
+            let sent: Vec<_> = before.get_all(name).iter().collect();
+            assert_eq!(kept, sent, "{name}");
+        }
         let cookies: Vec<_> = req.headers().get_all(header::COOKIE).iter().collect();
         assert_eq!(cookies, ["a=1", "b=2"]);
+        assert_eq!(req.headers().len(), 6, "{:?}", req.headers());
+        assert!(req.headers().get(header::USER_AGENT).is_none());
+        assert_eq!(
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+            Some(peer)
+        );
+        assert!(req.extensions().get::<OriginalUri>().is_none());
     }
 
     #[test]

@@ -158,6 +158,8 @@ fn builder(state: &AppState) -> SocketIoBuilder {
     SocketIo::builder()
         .with_state(state.clone())
         .connect_timeout(state.config.connections.socket_connect_timeout)
+        .ping_interval(state.config.connections.ping_interval)
+        .ping_timeout(state.config.connections.ping_timeout)
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(1 << 20)
         .ws_max_frame_size(1 << 20)

@@ -19,6 +19,13 @@
 //!   received, and [`Sender::closed`] resolves;
 //! * [`Receiver::recv`] is cancel safe (a packet is removed only when it is
 //!   returned).
+//!
+//! It also holds the socket's volatile slot ([`Sender::set_volatile`]): at
+//! most one [`PacketBuf`], outside the capacity, replaced by the next
+//! volatile send and taken by [`Receiver::recv`] after the queued
+//! packets. This replaces a `tokio::sync::watch` channel per socket (520
+//! bytes, allocated whether or not a volatile packet is ever sent); the slot
+//! is one pointer, boxed only while it holds packets.
 use std::{
     collections::VecDeque,
     fmt,
@@ -69,6 +76,8 @@ struct State {
     /// Permits handed out and not yet used or dropped.
     reserved: usize,
     closed: bool,
+    /// The latest volatile packets not yet taken (see [`Sender::set_volatile`]).
+    volatile: Option<Box<PacketBuf>>,
 }
 
 impl Shared {
@@ -176,6 +185,24 @@ impl Sender {
         }
     }
 
+    /// Puts `packets` in the volatile slot, replacing what it held, and
+    /// wakes the receiver. The slot is outside the capacity: a volatile send
+    /// never waits and never fails on a full queue.
+    ///
+    /// Returns `false` (packets dropped) once the receiver has closed the
+    /// queue.
+    pub(crate) fn set_volatile(&self, packets: PacketBuf) -> bool {
+        {
+            let mut st = self.shared.lock();
+            if st.closed {
+                return false;
+            }
+            st.volatile = Some(Box::new(packets));
+        }
+        self.shared.rx_waker.wake();
+        true
+    }
+
     /// Has the receiver closed the queue?
     pub(crate) fn is_closed(&self) -> bool {
         self.shared.lock().closed
@@ -261,21 +288,28 @@ impl Receiver {
         next
     }
 
-    /// Waits for the next packet; `None` once the queue is closed and empty.
+    /// The next queued packet or, when none is queued, the volatile slot's.
+    fn pop_any(&self) -> Option<PacketBuf> {
+        self.pop()
+            .or_else(|| self.shared.lock().volatile.take().map(|b| *b))
+    }
+
+    /// Waits for the next queued packet or, when none is queued, the
+    /// volatile slot's packets; `None` once the queue is closed and empty.
     /// Cancel safe.
     pub(crate) async fn recv(&mut self) -> Option<PacketBuf> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    /// Polls for the next packet (see [`Receiver::recv`]).
+    /// Polls for the next queued or volatile packet (see [`Receiver::recv`]).
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<PacketBuf>> {
-        if let Some(p) = self.pop() {
+        if let Some(p) = self.pop_any() {
             return Poll::Ready(Some(p));
         }
         self.shared.rx_waker.register(cx.waker());
         // A packet queued between the first look and the registration has
         // woken nobody: look again.
-        if let Some(p) = self.pop() {
+        if let Some(p) = self.pop_any() {
             return Poll::Ready(Some(p));
         }
         if self.shared.lock().closed {
@@ -284,7 +318,7 @@ impl Receiver {
         Poll::Pending
     }
 
-    /// The next packet if one is queued.
+    /// The next queued packet, if one is (never the volatile slot's).
     ///
     /// # Errors
     /// `Empty`, or `Disconnected` once the queue is closed and empty.
@@ -409,5 +443,27 @@ mod tests {
         assert_eq!(text(rx.recv().await.unwrap()), "a");
         assert!(sender.await.unwrap());
         assert_eq!(text(rx.recv().await.unwrap()), "b");
+    }
+
+    #[tokio::test]
+    async fn volatile_slot_keeps_the_latest_after_the_queued_packets() {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(msg("queued")).unwrap();
+        assert!(tx.set_volatile(msg("v1")));
+        assert!(tx.set_volatile(msg("v2")));
+        // Outside the capacity: the queue is full, the slot still takes packets.
+        assert!(matches!(tx.try_send(msg("x")), Err(TrySendError::Full(_))));
+        assert_eq!(text(rx.recv().await.unwrap()), "queued");
+        assert_eq!(text(rx.recv().await.unwrap()), "v2");
+        assert!(matches!(
+            rx.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty)
+        ));
+        // `try_recv` (the writer's drain) never takes the slot.
+        assert!(tx.set_volatile(msg("v3")));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(text(rx.recv().await.unwrap()), "v3");
+        rx.close();
+        assert!(!tx.set_volatile(msg("v4")));
     }
 }

@@ -74,7 +74,7 @@ use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Str, TransportType};
 use futures_util::FutureExt;
 use http::request::Parts;
 use smallvec::{SmallVec, smallvec};
-use tokio::sync::{Mutex, Notify, mpsc::error::TrySendError, watch};
+use tokio::sync::{Mutex, Notify, mpsc::error::TrySendError};
 
 pub use engineioxide_core::Sid;
 use tokio_util::sync::CancellationToken;
@@ -158,18 +158,13 @@ impl Permit<'_> {
 pub(crate) struct InternalRx {
     pub buffered_rx: Receiver,
     pub peeked_packet: Option<PacketBuf>,
-    pub volatile_rx: watch::Receiver<Option<PacketBuf>>,
 }
 
 impl InternalRx {
-    fn new(
-        buffered_rx: Receiver,
-        volatile_rx: watch::Receiver<Option<PacketBuf>>,
-    ) -> Self {
+    fn new(buffered_rx: Receiver) -> Self {
         Self {
             buffered_rx,
             peeked_packet: None,
-            volatile_rx,
         }
     }
 }
@@ -216,11 +211,6 @@ where
     /// Channel to send [PacketBuf] to the internal connection
     pub(crate) internal_tx: queue::Sender,
 
-    /// Channel to send volatile [PacketBuf]s that bypass the internal buffer.
-    /// Uses a [`watch`](tokio::sync::watch) channel so only the latest volatile
-    /// message is retained; subsequent volatile sends overwrite the previous one.
-    volatile_tx: watch::Sender<Option<PacketBuf>>,
-
     /// Signals a Pong [`Packet`] (v4 protocol) or a Ping (v3 protocol) from the connection to the heartbeat job,
     /// which is running in a separate task. At most one signal is stored (`notify_one`), as a channel of
     /// capacity 1 whose full state is ignored; unlike a channel it takes no heap memory.
@@ -254,7 +244,6 @@ where
         supports_binary: bool,
     ) -> Self {
         let (internal_tx, internal_rx) = queue::channel(config.max_buffer_size);
-        let (volatile_tx, volatile_rx) = watch::channel(None);
 
         Self {
             id: Sid::new(),
@@ -262,10 +251,8 @@ where
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
 
-            internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
+            internal_rx: Mutex::new(InternalRx::new(internal_rx)),
             internal_tx,
-
-            volatile_tx,
 
             heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),
@@ -529,8 +516,10 @@ where
         self.send_volatile(packets)
     }
 
+    /// Puts `packets` in the queue's volatile slot: only the latest volatile
+    /// packets are kept until the transport takes them, after the buffered ones.
     pub(crate) fn send_volatile(&self, packets: PacketBuf) -> bool {
-        self.volatile_tx.send(Some(packets)).is_ok()
+        self.internal_tx.set_volatile(packets)
     }
 }
 
@@ -590,7 +579,6 @@ where
         buffer_size: usize,
     ) -> (Arc<Socket<D>>, tokio::sync::mpsc::Receiver<Packet>) {
         let (internal_tx, internal_rx) = queue::channel(buffer_size);
-        let (volatile_tx, volatile_rx) = watch::channel(None);
 
         let sock = Self {
             id: sid,
@@ -598,10 +586,8 @@ where
             transport: AtomicU8::new(TransportType::Websocket as u8),
             upgrading: AtomicBool::new(false),
 
-            internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
+            internal_rx: Mutex::new(InternalRx::new(internal_rx)),
             internal_tx,
-
-            volatile_tx,
 
             heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),

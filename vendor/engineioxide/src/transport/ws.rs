@@ -4,7 +4,7 @@
 //! Other functions are used internally to handle the websocket connection through tasks and channels
 //! and to handle upgrade from polling to ws
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use futures_util::{
     SinkExt, StreamExt, TryStreamExt,
@@ -12,7 +12,10 @@ use futures_util::{
 };
 use http::{HeaderValue, Request, Response, StatusCode, request::Parts};
 use smallvec::smallvec;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    time::Instant,
+};
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{
@@ -23,7 +26,7 @@ use tokio_tungstenite::{
 };
 use tokio_util::future::FutureExt as _;
 
-use engineioxide_core::{Packet, ProtocolVersion, Sid, Str, TransportType};
+use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Sid, Str, TransportType};
 
 use crate::{
     DisconnectReason, Socket, body::ResponseBody, config::EngineIoConfig, engine::EngineIo,
@@ -56,8 +59,10 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
     sid: Option<Sid>,
     req: Request<R>,
 ) -> Result<Response<ResponseBody<B>>, Error> {
-    let (parts, body) = req.into_parts();
-    let req = Request::from_parts(parts.clone(), body);
+    let (mut parts, _body) = req.into_parts();
+    // The upgrade handle is taken out of the parts the session keeps for its
+    // whole life (its clone pinned hyper's upgrade state: 184 bytes per socket).
+    let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
 
     let ws_key = parts
         .headers
@@ -66,9 +71,14 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
         .clone();
 
     tokio::spawn(async move {
-        let conn = hyper::upgrade::on(req)
-            .await
-            .map(hyper_util::rt::TokioIo::new);
+        let conn = match on_upgrade {
+            Some(on_upgrade) => on_upgrade.await.map(hyper_util::rt::TokioIo::new),
+            None => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!("ws upgrade error: the request cannot be upgraded");
+                return;
+            }
+        };
 
         let res = match conn {
             Ok(conn) => on_init(engine.clone(), conn, protocol, sid, parts).await,
@@ -160,11 +170,16 @@ where
 
         let mut ws = ws_init().await;
         init_handshake(socket.id, &mut ws, &engine.config).await?;
-        socket
-            .clone()
-            .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
         (socket, ws)
     };
+    // A session opened on the WebSocket has its heartbeat run by its reader task; one
+    // upgraded from polling keeps the heartbeat task it started with.
+    let beat = sid.is_none().then(|| Beat {
+        protocol,
+        interval: engine.config.ping_interval,
+        timeout: engine.config.ping_timeout,
+        ping_sent: None,
+    });
     let (tx, rx) = ws.split();
 
     // Pipe between websocket and internal socket channel.
@@ -173,8 +188,81 @@ where
     // pipe between internal socket channel and websocket, in a task of its own: this
     // function's state (the request parts, the handshake and upgrade futures) is freed
     // now rather than kept for the connection's whole life.
-    tokio::spawn(read_until_closed::<H, S>(engine, rx, socket));
+    tokio::spawn(read_until_closed::<H, S>(engine, rx, socket, beat));
     Ok(())
+}
+
+/// The heartbeat of a session opened on the WebSocket, run by its reader task
+/// ([`forward_to_handler`]) rather than by a task of its own: that task and its
+/// timer were 1.5 KiB per idle socket. Same rules as [`Socket`]'s heartbeat job
+/// (engine.io protocol, <https://socket.io/docs/v4/engine-io-protocol/#heartbeat>):
+/// * v4: the server sends a ping every `interval` (the first one `interval`
+///   after the open packet, as the reference server does) and closes the
+///   session when its pong has not come `timeout` after the ping;
+/// * v3: the client pings; the server answers each with a pong and closes the
+///   session when no ping came for `interval + timeout`.
+///
+/// A ping or pong that cannot be queued (the socket's queue is full or closed)
+/// is a heartbeat timeout, as in the heartbeat job.
+struct Beat {
+    protocol: ProtocolVersion,
+    interval: Duration,
+    timeout: Duration,
+    /// v4: when the ping whose pong is awaited was sent.
+    ping_sent: Option<Instant>,
+}
+
+impl Beat {
+    /// The first deadline for a session opened at `now`.
+    fn first_deadline(&self, now: Instant) -> Instant {
+        match self.protocol {
+            ProtocolVersion::V4 => now + self.interval,
+            ProtocolVersion::V3 => now + self.interval + self.timeout,
+        }
+    }
+
+    /// The deadline has passed: v4 sends a ping unless one is unanswered.
+    /// Returns the next deadline.
+    ///
+    /// # Errors
+    /// [`Error::HeartbeatTimeout`] when the client is late or the ping cannot be queued.
+    fn on_deadline<D>(&mut self, socket: &Socket<D>, now: Instant) -> Result<Instant, Error>
+    where
+        D: Default + Send + Sync + 'static,
+    {
+        match self.protocol {
+            ProtocolVersion::V4 if self.ping_sent.is_none() => {
+                socket
+                    .internal_tx
+                    .try_send(smallvec![Packet::Ping])
+                    .map_err(|_| Error::HeartbeatTimeout)?;
+                self.ping_sent = Some(now);
+                Ok(now + self.timeout)
+            }
+            _ => Err(Error::HeartbeatTimeout),
+        }
+    }
+
+    /// A pong (v4) or ping (v3) arrived at `now`: v3 answers it. Returns the new
+    /// deadline, or `None` to keep the current one (a pong no ping asked for).
+    ///
+    /// # Errors
+    /// [`Error::HeartbeatTimeout`] when the v3 pong cannot be queued.
+    fn on_signal<D>(&mut self, socket: &Socket<D>, now: Instant) -> Result<Option<Instant>, Error>
+    where
+        D: Default + Send + Sync + 'static,
+    {
+        match self.protocol {
+            ProtocolVersion::V4 => Ok(self.ping_sent.take().map(|sent| sent + self.interval)),
+            ProtocolVersion::V3 => {
+                socket
+                    .internal_tx
+                    .try_send(smallvec![Packet::Pong])
+                    .map_err(|_| Error::HeartbeatTimeout)?;
+                Ok(Some(now + self.interval + self.timeout))
+            }
+        }
+    }
 }
 
 /// Reads the websocket until it ends or the session is closed, then closes the session
@@ -183,10 +271,11 @@ async fn read_until_closed<H: EngineIoHandler, S>(
     engine: Arc<EngineIo<H>>,
     rx: SplitStream<WebSocketStream<S>>,
     socket: Arc<Socket<H::Data>>,
+    beat: Option<Beat>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    match forward_to_handler(&engine, rx, &socket)
+    match forward_to_handler(&engine, rx, &socket, beat)
         .with_cancellation_token(&socket.cancellation_token)
         .await
     {
@@ -210,16 +299,37 @@ async fn read_until_closed<H: EngineIoHandler, S>(
     }
 }
 
-/// Forwards all packets received from a websocket to a EngineIo [`Socket`]
+/// Forwards all packets received from a websocket to a EngineIo [`Socket`], and runs
+/// the session's heartbeat when it is given one ([`Beat`]).
 async fn forward_to_handler<H: EngineIoHandler, S>(
     engine: &Arc<EngineIo<H>>,
     mut rx: SplitStream<WebSocketStream<S>>,
     socket: &Arc<Socket<H::Data>>,
+    mut beat: Option<Beat>,
 ) -> Result<(), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    while let Some(msg) = rx.try_next().await? {
+    let now = Instant::now();
+    let deadline = tokio::time::sleep_until(beat.as_ref().map_or(now, |b| b.first_deadline(now)));
+    tokio::pin!(deadline);
+    loop {
+        let msg = tokio::select! {
+            // The deadline first: a client that keeps sending frames is still
+            // timed out when it does not answer pings.
+            biased;
+            () = &mut deadline, if beat.is_some() => {
+                if let Some(b) = beat.as_mut() {
+                    let next = b.on_deadline(socket, Instant::now())?;
+                    deadline.as_mut().reset(next);
+                }
+                continue;
+            }
+            msg = rx.try_next() => match msg? {
+                Some(msg) => msg,
+                None => break,
+            },
+        };
         match msg {
             Message::Text(msg) => match Packet::parse(socket.protocol, ws_bytes_to_str(msg))? {
                 Packet::Close => {
@@ -228,11 +338,19 @@ where
                     engine.close_session(socket.id, DisconnectReason::TransportClose);
                     break;
                 }
-                Packet::Pong | Packet::Ping => {
-                    // At most one signal is kept: a pending one means that the client is already known to be alive.
-                    socket.heartbeat.notify_one();
-                    Ok::<(), Error>(())
-                }
+                Packet::Pong | Packet::Ping => match beat.as_mut() {
+                    Some(b) => {
+                        if let Some(next) = b.on_signal(socket, Instant::now())? {
+                            deadline.as_mut().reset(next);
+                        }
+                        Ok::<(), Error>(())
+                    }
+                    None => {
+                        // At most one signal is kept: a pending one means that the client is already known to be alive.
+                        socket.heartbeat.notify_one();
+                        Ok(())
+                    }
+                },
                 Packet::Message(msg) => {
                     engine.handler.on_message(msg, socket.clone());
                     Ok(())
@@ -307,90 +425,22 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         tracing::debug!(sid = %socket.id, "session closed before starting the ws writer");
         return;
     };
-    let InternalRx {
-        buffered_rx,
-        volatile_rx,
-        ..
-    } = &mut *internal_rx;
+    let InternalRx { buffered_rx, .. } = &mut *internal_rx;
 
-    // map a packet to a websocket message
-    // It is declared as a macro rather than a closure to avoid ownership issues
-    macro_rules! map_fn {
-            ($item:ident) => {
-                let res = match $item {
-                    Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                        if socket.protocol == ProtocolVersion::V3 {
-                            // v3 protocol requires packet type as the first byte.
-                            // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                            let mut buff = Vec::with_capacity(bin.len() + 1);
-                            buff.push(0x04);
-                            buff.extend(bin);
-                            tx.feed(Message::Binary(buff.into())).await
-                        } else {
-                            tx.feed(Message::Binary(bin)).await
-                        }
-                    }
-                    // A Noop Packet maybe sent by the server to upgrade from a polling connection
-                    // In the case that the packet was not poll in time it will remain in the buffer and therefore
-                    // it should be discarded here
-                    Packet::Noop => Ok(()),
-                    _ => {
-                        let packet: String = $item.try_into().unwrap();
-                        tx.feed(Message::Text(packet.into())).await
-                    }
-                };
-                if let Err(_e) = res {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
-                }
-            };
-        }
-
-    // Forward buffered packets until the channel is closed or the session is cancelled.
+    // Forward buffered packets (then the volatile slot's) until the channel is closed
+    // or the session is cancelled.
     loop {
-        tokio::select! {
+        let packets = tokio::select! {
             biased;
-            items = buffered_rx.recv() => {
-                match items {
-                    Some(packets) => {
-                        for item in packets {
-                            map_fn!(item);
-                        }
-                        while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in packets {
-                                map_fn!(item);
-                            }
-                        }
-                        // Let the tasks that are runnable now queue their
-                        // packets too (an ack and the broadcast of the same
-                        // event are emitted by different tasks): they then
-                        // leave in the same write as these.
-                        YieldOnce(false).await;
-                        while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in packets {
-                                map_fn!(item);
-                            }
-                        }
-                    }
-                    None => break
-                }
-            }
-            _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
-                        map_fn!(item);
-                    }
-                }
+            items = buffered_rx.recv() => match items {
+                Some(packets) => packets,
+                None => break,
             },
-        }
-
-        #[cfg(feature = "tracing")]
-        tracing::trace!(sid = %socket.id, "ws flush");
-        tx.flush().await.ok();
+            _ = socket.cancellation_token.cancelled() => break,
+        };
+        // The write's state (packet iterators, the sink's futures) is on the heap only
+        // while it runs: the task, which an idle socket keeps, holds just the wait above.
+        Box::pin(write_batch(&socket, &mut tx, buffered_rx, packets)).await;
     }
 
     #[cfg(feature = "tracing")]
@@ -399,6 +449,80 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
     tx.flush().await.ok();
     tx.close().await.ok();
 }
+
+/// Writes `first`, then every packet queued meanwhile, into the websocket sink,
+/// and flushes it once: the packets of one turn leave in one write.
+async fn write_batch<D, S>(
+    socket: &Socket<D>,
+    tx: &mut SplitSink<WebSocketStream<S>, Message>,
+    buffered_rx: &mut crate::queue::Receiver,
+    first: PacketBuf,
+) where
+    D: Default + Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    feed(socket, tx, first).await;
+    while let Ok(packets) = buffered_rx.try_recv() {
+        feed(socket, tx, packets).await;
+    }
+    // Let the tasks that are runnable now queue their packets too (an ack and the
+    // broadcast of the same event are emitted by different tasks): they then leave in
+    // the same write as these.
+    YieldOnce(false).await;
+    while let Ok(packets) = buffered_rx.try_recv() {
+        feed(socket, tx, packets).await;
+    }
+
+    #[cfg(feature = "tracing")]
+    tracing::trace!(sid = %socket.id, "ws flush");
+    tx.flush().await.ok();
+}
+
+/// Feeds `packets` to the websocket sink as messages (not flushed).
+async fn feed<D, S>(
+    socket: &Socket<D>,
+    tx: &mut SplitSink<WebSocketStream<S>, Message>,
+    packets: PacketBuf,
+) where
+    D: Default + Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    for item in packets {
+        let Some(msg) = to_message(socket.protocol, item) else {
+            continue;
+        };
+        if let Err(_e) = tx.feed(msg).await {
+            #[cfg(feature = "tracing")]
+            tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
+        }
+    }
+}
+
+/// The websocket message of a packet; `None` for a [`Packet::Noop`], which the server
+/// may queue to end a polling request during an upgrade: if no poll took it, it is
+/// discarded here.
+fn to_message(protocol: ProtocolVersion, packet: Packet) -> Option<Message> {
+    Some(match packet {
+        Packet::Binary(bin) | Packet::BinaryV3(bin) => {
+            if protocol == ProtocolVersion::V3 {
+                // v3 protocol requires packet type as the first byte.
+                // This requires a new buffer. This is OK as it is only for the V3 protocol.
+                let mut buff = Vec::with_capacity(bin.len() + 1);
+                buff.push(0x04);
+                buff.extend(bin);
+                Message::Binary(buff.into())
+            } else {
+                Message::Binary(bin)
+            }
+        }
+        Packet::Noop => return None,
+        packet => {
+            let packet: String = packet.try_into().unwrap();
+            Message::Text(packet.into())
+        }
+    })
+}
+
 /// Send a Engine.IO [`OpenPacket`] to initiate a websocket connection
 async fn init_handshake<S>(
     sid: Sid,
@@ -592,5 +716,74 @@ mod tests {
             .await
             .expect("the writer should stop")
             .unwrap();
+    }
+
+    fn beat(protocol: ProtocolVersion) -> Beat {
+        Beat {
+            protocol,
+            interval: Duration::from_secs(25),
+            timeout: Duration::from_secs(20),
+            ping_sent: None,
+        }
+    }
+
+    /// The packets queued for the client, as text.
+    fn queued(socket: &Socket<()>) -> Vec<String> {
+        let mut rx = socket.internal_rx.try_lock().unwrap();
+        let mut out = Vec::new();
+        while let Ok(packets) = rx.buffered_rx.try_recv() {
+            out.extend(packets.into_iter().map(|p| String::try_from(p).unwrap()));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn v4_beat_pings_after_the_interval_and_times_out_without_a_pong() {
+        let socket = socket();
+        let mut b = beat(ProtocolVersion::V4);
+        let t0 = Instant::now();
+        assert_eq!(b.first_deadline(t0), t0 + Duration::from_secs(25));
+        // A pong nobody asked for keeps the deadline.
+        assert_eq!(b.on_signal(&socket, t0).unwrap(), None);
+        let t1 = t0 + Duration::from_secs(25);
+        assert_eq!(b.on_deadline(&socket, t1).unwrap(), t1 + Duration::from_secs(20));
+        assert_eq!(queued(&socket), ["2"]);
+        // The pong: the next ping an interval after this one.
+        let t2 = t1 + Duration::from_secs(3);
+        assert_eq!(b.on_signal(&socket, t2).unwrap(), Some(t1 + Duration::from_secs(25)));
+        let t3 = t1 + Duration::from_secs(25);
+        assert_eq!(b.on_deadline(&socket, t3).unwrap(), t3 + Duration::from_secs(20));
+        assert_eq!(queued(&socket), ["2"]);
+        // No pong within the timeout.
+        assert!(matches!(
+            b.on_deadline(&socket, t3 + Duration::from_secs(20)),
+            Err(Error::HeartbeatTimeout)
+        ));
+    }
+
+    #[tokio::test]
+    async fn v3_beat_answers_pings_and_times_out_without_one() {
+        let socket = socket();
+        let mut b = beat(ProtocolVersion::V3);
+        let t0 = Instant::now();
+        assert_eq!(b.first_deadline(t0), t0 + Duration::from_secs(45));
+        let t1 = t0 + Duration::from_secs(10);
+        assert_eq!(b.on_signal(&socket, t1).unwrap(), Some(t1 + Duration::from_secs(45)));
+        assert_eq!(queued(&socket), ["3"]);
+        assert!(matches!(
+            b.on_deadline(&socket, t1 + Duration::from_secs(45)),
+            Err(Error::HeartbeatTimeout)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_ping_that_cannot_be_queued_is_a_heartbeat_timeout() {
+        let socket = socket();
+        socket.internal_rx.try_lock().unwrap().buffered_rx.close();
+        let mut b = beat(ProtocolVersion::V4);
+        assert!(matches!(
+            b.on_deadline(&socket, Instant::now()),
+            Err(Error::HeartbeatTimeout)
+        ));
     }
 }
