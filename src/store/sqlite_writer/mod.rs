@@ -69,6 +69,10 @@ enum Cmd {
     /// A batch stored on the caller's thread left messages to index: catch
     /// up when due (and start the timer that makes it due).
     Nudge,
+    /// The pool's checkpoint has just copied the log but for the frames
+    /// written meanwhile: copy those too, so the log starts over
+    /// ([`super::checkpoint`]).
+    Checkpoint,
 }
 
 /// The connection and what goes with it, shared by the thread and the
@@ -119,6 +123,9 @@ pub struct SqliteWriter {
     tx: mpsc::Sender<Cmd>,
     shared: Arc<Shared>,
     inline_max: usize,
+    /// Registered with [`super::checkpoint::register_finisher`] (weakly:
+    /// it goes with the last handle).
+    _finisher: Arc<super::checkpoint::Finisher>,
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -161,10 +168,18 @@ impl SqliteWriter {
             .name("sqlite-writer".into())
             .spawn(move || serve(&rt, &options, &rx, &on_thread))
             .expect("spawn the SQLite writer thread");
+        let to_thread = Mutex::new(tx.clone());
+        let finisher: Arc<super::checkpoint::Finisher> = Arc::new(move || {
+            to_thread
+                .lock()
+                .is_ok_and(|tx| tx.send(Cmd::Checkpoint).is_ok())
+        });
+        super::checkpoint::register_finisher(pool.connect_options().get_filename(), &finisher);
         SqliteWriter {
             tx,
             shared,
             inline_max,
+            _finisher: finisher,
         }
     }
 
@@ -271,7 +286,7 @@ fn serve(
                     let _ = req.reply.send((req.batch, Err(err.into())));
                     break;
                 }
-                Ok(Cmd::Nudge) => {}
+                Ok(Cmd::Nudge | Cmd::Checkpoint) => {}
                 Err(_) => return,
             }
         }
@@ -327,12 +342,22 @@ fn run_batches(db: Conn<'_>, rx: &mpsc::Receiver<Cmd>, shared: &Shared) {
                 Err(_) => break,
             },
         };
-        if let Some(Cmd::Batch(req)) = cmd {
-            let res = match shared.lock().as_mut() {
-                Some(st) => st.run(&req.batch, &req.email),
-                None => Err(sqlx::Error::WorkerCrashed),
-            };
-            let _ = req.reply.send((req.batch, res.map_err(Into::into)));
+        match cmd {
+            Some(Cmd::Batch(req)) => {
+                let res = match shared.lock().as_mut() {
+                    Some(st) => st.run(&req.batch, &req.email),
+                    None => Err(sqlx::Error::WorkerCrashed),
+                };
+                let _ = req.reply.send((req.batch, res.map_err(Into::into)));
+            }
+            Some(Cmd::Checkpoint) => {
+                if let Some(st) = shared.lock().as_mut()
+                    && let Err(e) = st.conn.exec("PRAGMA wal_checkpoint(PASSIVE)", &[])
+                {
+                    tracing::debug!(error = %e, "the writer's checkpoint is left for the next one");
+                }
+            }
+            Some(Cmd::Nudge) | None => {}
         }
         if let Some(st) = shared.lock().as_mut()
             && st.index.is_due()
@@ -687,6 +712,43 @@ mod tests {
     /// connection holds SQLite's write lock is not refused as busy: it goes
     /// to the writer thread, which waits for the lock (`busy_timeout`) and
     /// stores it once the other transaction ends.
+    /// Writes without a pause still let the write-ahead log start over
+    /// (`store::checkpoint`: the pool's passive checkpoint, then the
+    /// writer's own between two batches). With the pool's checkpoint alone
+    /// the log was never wholly copied while commits kept coming, so the
+    /// file grew by every frame written (645 MB in 30 s at 1,000 msg/s).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_starts_over_under_writes_without_a_pause() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_db, pool) = open(&dir, "steady.db").await;
+        let writer = SqliteWriter::start(&pool, 0);
+        let a = "aaaaaaaa-0000-4000-8000-000000000001";
+        let started = Instant::now();
+        let mut commits = 0u64;
+        // Six checkpoint intervals of back-to-back commits.
+        while started.elapsed() < Duration::from_secs(3) {
+            let (_, got) = writer
+                .insert_batch(
+                    vec![msg(a, Role::Visitor, "steady", None)],
+                    EmailSchedule::OFF,
+                )
+                .await;
+            got.expect("stored");
+            commits += 1;
+        }
+        let wal = std::fs::metadata(dir.path().join("steady.db-wal"))
+            .expect("the log")
+            .len();
+        // Each commit appends at least three frames (the message's page, its
+        // index's page, the thread's row) of 4,096 bytes plus a 24-byte
+        // header: a log that never started over holds them all.
+        let appended = commits * 3 * 4_120;
+        assert!(
+            wal < appended / 2,
+            "log of {wal} bytes after {commits} commits ({appended} bytes appended at least)"
+        );
+    }
+
     #[tokio::test]
     async fn a_small_batch_meeting_a_locked_database_waits_on_the_thread() {
         let dir = tempfile::tempdir().expect("tempdir");
