@@ -100,6 +100,8 @@ describe('Engine.IO heartbeat', () => {
       assert.ok(result, 'the server must close a session whose pong never came');
       assert.ok(result.at >= ping.at, 'closed after the ping, not before');
       assert.equal(s.packets.filter((p) => p.text === '2').length, 1, 'one ping, then the close');
+      // The server says why before it closes: an Engine.IO close packet.
+      assert.equal(s.packets.at(-1)?.text, '1', `packets: ${JSON.stringify(s.packets.map((p) => p.text))}`);
     } finally {
       s.ws.terminate();
     }

@@ -708,10 +708,6 @@ mod tests {
         }
     }
 
-    /// A batch that may run on the caller's thread while another
-    /// connection holds SQLite's write lock is not refused as busy: it goes
-    /// to the writer thread, which waits for the lock (`busy_timeout`) and
-    /// stores it once the other transaction ends.
     /// Writes without a pause still let the write-ahead log start over
     /// (`store::checkpoint`: the pool's passive checkpoint, then the
     /// writer's own between two batches). With the pool's checkpoint alone
@@ -749,6 +745,10 @@ mod tests {
         );
     }
 
+    /// A batch that may run on the caller's thread while another
+    /// connection holds SQLite's write lock is not refused as busy: it goes
+    /// to the writer thread, which waits for the lock (`busy_timeout`) and
+    /// stores it once the other transaction ends.
     #[tokio::test]
     async fn a_small_batch_meeting_a_locked_database_waits_on_the_thread() {
         let dir = tempfile::tempdir().expect("tempdir");

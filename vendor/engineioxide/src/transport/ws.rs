@@ -279,6 +279,9 @@ async fn read_until_closed<H: EngineIoHandler, S>(
         .with_cancellation_token(&socket.cancellation_token)
         .await
     {
+        // As the heartbeat job does: the client is told (a close packet, queued
+        // before the session is cancelled, so the writer still sends it).
+        Some(Err(Error::HeartbeatTimeout)) => socket.close(DisconnectReason::HeartbeatTimeout),
         Some(Err(ref e)) => {
             let reason =
                 Option::<DisconnectReason>::from(e).unwrap_or(DisconnectReason::TransportError);
