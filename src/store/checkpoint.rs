@@ -73,6 +73,9 @@ pub fn spawn(pool: SqlitePool) {
         let mut tick = tokio::time::interval(INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
+        // The log's length at the last pass: unchanged means no commit came
+        // since, and the writer is left asleep.
+        let mut last_log = -1;
         loop {
             tick.tick().await;
             if pool.is_closed() {
@@ -83,14 +86,16 @@ pub fn spawn(pool: SqlitePool) {
                 .fetch_one(&pool)
                 .await;
             match res {
-                Ok((busy, _, _)) => {
+                Ok((busy, log, _)) => {
                     failing = false;
                     // The pass reports the log as it was when the pass began:
                     // frames appended meanwhile are not in its figures, so
-                    // the writer is asked after every pass that ran.
-                    if busy == 0 {
+                    // the writer is asked after every pass that ran while
+                    // commits came (the log's length moved since the last).
+                    if busy == 0 && log != last_log {
                         finish(pool.connect_options().get_filename());
                     }
+                    last_log = log;
                 }
                 Err(_) if pool.is_closed() => break,
                 // One line per episode, not one per tick.

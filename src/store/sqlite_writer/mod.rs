@@ -168,12 +168,9 @@ impl SqliteWriter {
             .name("sqlite-writer".into())
             .spawn(move || serve(&rt, &options, &rx, &on_thread))
             .expect("spawn the SQLite writer thread");
-        let to_thread = Mutex::new(tx.clone());
-        let finisher: Arc<super::checkpoint::Finisher> = Arc::new(move || {
-            to_thread
-                .lock()
-                .is_ok_and(|tx| tx.send(Cmd::Checkpoint).is_ok())
-        });
+        let to_thread = tx.clone();
+        let finisher: Arc<super::checkpoint::Finisher> =
+            Arc::new(move || to_thread.send(Cmd::Checkpoint).is_ok());
         super::checkpoint::register_finisher(pool.connect_options().get_filename(), &finisher);
         SqliteWriter {
             tx,
